@@ -1,0 +1,144 @@
+//! Types shared by the in-kernel XDP program (`sensor-ebpf`) and the userspace
+//! sensor (`sensor-user`).
+//!
+//! Everything here is `#[repr(C)]`, `Copy` and free of `std`, so that the kernel
+//! program and userspace agree on map layouts byte for byte. Define a map key or
+//! counter once, here, and use it on both sides.
+#![no_std]
+
+/// The mail and TLS ports the sensor keeps by default: SMTP (25, 465, 587),
+/// POP3 (110, 995), IMAP (143, 993) and TLS (443).
+pub const DEFAULT_PORTS: [u16; 8] = [25, 465, 587, 110, 995, 143, 993, 443];
+
+/// Maximum number of entries in the port filter map.
+pub const MAX_PORTS: u32 = 1024;
+
+/// Value stored in the port filter map for a port whose packets are kept.
+pub const PORT_KEEP: u8 = 1;
+
+/// Indexes of the per-CPU packet counters kept by the XDP program.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XdpCounter {
+    /// Every frame the program saw.
+    Seen = 0,
+    /// Frames whose TCP/UDP port is in the port map.
+    Matched = 1,
+    /// Matched frames successfully redirected to an AF_XDP socket.
+    Redirected = 2,
+    /// Matched frames whose redirect failed (no socket bound on that queue).
+    RedirectFailed = 3,
+    /// Frames of bypassed flows: counted in the bypass map and dropped.
+    Bypassed = 4,
+    /// Unmatched frames dropped because `--drop-unmatched` is set.
+    Dropped = 5,
+    /// Unmatched frames passed to the host stack.
+    Passed = 6,
+    /// Frames too short or malformed to parse up to the ports.
+    Malformed = 7,
+}
+
+impl XdpCounter {
+    /// Number of counters, the size of the per-CPU counter array.
+    pub const COUNT: u32 = 8;
+
+    /// All counters in index order, for printing.
+    pub const ALL: [XdpCounter; 8] = [
+        XdpCounter::Seen,
+        XdpCounter::Matched,
+        XdpCounter::Redirected,
+        XdpCounter::RedirectFailed,
+        XdpCounter::Bypassed,
+        XdpCounter::Dropped,
+        XdpCounter::Passed,
+        XdpCounter::Malformed,
+    ];
+
+    /// The counter's name as it appears in stats.log.
+    pub const fn name(self) -> &'static str {
+        match self {
+            XdpCounter::Seen => "xdp_seen",
+            XdpCounter::Matched => "xdp_matched",
+            XdpCounter::Redirected => "xdp_redirected",
+            XdpCounter::RedirectFailed => "xdp_redirect_failed",
+            XdpCounter::Bypassed => "xdp_bypassed",
+            XdpCounter::Dropped => "xdp_dropped",
+            XdpCounter::Passed => "xdp_passed",
+            XdpCounter::Malformed => "xdp_malformed",
+        }
+    }
+}
+
+/// Key of the bypass map: one direction-independent TCP/UDP flow.
+///
+/// Addresses are IPv6 or IPv4-mapped IPv6 (`::ffff:a.b.c.d`), in network byte
+/// order; the (address, port) pair that sorts lower comes first, so both
+/// directions of a connection find the same entry.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct BypassKey {
+    /// Lower (address, port) endpoint's address.
+    pub addr_lo: [u8; 16],
+    /// Higher (address, port) endpoint's address.
+    pub addr_hi: [u8; 16],
+    /// Port of `addr_lo`, host byte order.
+    pub port_lo: u16,
+    /// Port of `addr_hi`, host byte order.
+    pub port_hi: u16,
+    /// IP protocol number (6 TCP, 17 UDP).
+    pub proto: u8,
+    /// Explicit padding so the layout has no hidden bytes.
+    pub _pad: [u8; 3],
+}
+
+/// Per-direction counters the XDP program keeps for a bypassed flow.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct BypassDirection {
+    /// Packets seen in this direction while bypassed.
+    pub packets: u64,
+    /// IP bytes (IP total length) seen in this direction while bypassed.
+    pub ip_bytes: u64,
+    /// Highest TCP sequence number end (seq + payload length) seen, host order.
+    pub seq_end: u32,
+    /// OR of every TCP flag byte seen in this direction.
+    pub tcp_flags: u8,
+    /// Explicit padding.
+    pub _pad: [u8; 3],
+    /// Last packet time, `bpf_ktime_get_ns` clock.
+    pub last_ns: u64,
+}
+
+/// Value of the bypass map: counters for the `lo` and `hi` directions of a
+/// [`BypassKey`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct BypassValue {
+    /// Packets sent by the `addr_lo`/`port_lo` endpoint.
+    pub from_lo: BypassDirection,
+    /// Packets sent by the `addr_hi`/`port_hi` endpoint.
+    pub from_hi: BypassDirection,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_have_no_hidden_padding() {
+        assert_eq!(core::mem::size_of::<BypassKey>(), 16 + 16 + 2 + 2 + 1 + 3);
+        assert_eq!(core::mem::size_of::<BypassDirection>(), 8 + 8 + 4 + 1 + 3 + 8);
+        assert_eq!(
+            core::mem::size_of::<BypassValue>(),
+            2 * core::mem::size_of::<BypassDirection>()
+        );
+    }
+
+    #[test]
+    fn counter_indexes_are_dense() {
+        for (i, c) in XdpCounter::ALL.iter().enumerate() {
+            assert_eq!(*c as u32, i as u32);
+        }
+        assert_eq!(XdpCounter::ALL.len() as u32, XdpCounter::COUNT);
+    }
+}
