@@ -1,3 +1,16 @@
-//! The sensor's userspace: everything between a captured frame and a Zeek log line.
+//! The sensor's userspace: everything between a captured frame and a Zeek
+//! log line.
+//!
+//! Data flows one way: [`capture`] yields frames, [`decode`] views them as
+//! packets, [`flow`] finds each packet's connection and keeps conn.log
+//! state, [`reassembly`] orders TCP payload, [`analyzers`] turn byte streams
+//! into records, and [`logs`] writes those records as Zeek logs.
+
 pub mod capture;
+pub mod community_id;
+pub mod config;
 pub mod decode;
+pub mod inline_str;
+pub mod logs;
+pub mod reassembly;
+pub mod uid;

@@ -71,6 +71,8 @@ pub fn v6_counterpart(t: u8) -> (u8, bool) {
         136 => (135, true),
         130 => (131, true), // multicast listener query / report
         131 => (130, true),
+        139 => (140, true), // node information query / response
+        140 => (139, true),
         144 => (145, true), // home agent address discovery
         145 => (144, true),
         _ => (t, false),

@@ -1,0 +1,218 @@
+//! Run-time configuration of the pipeline: capacities, timeouts, site
+//! networks and options. Everything that grows with traffic has a bound
+//! here.
+
+use std::net::IpAddr;
+use std::str::FromStr;
+
+/// An IP network (`10.0.0.0/8`, `2001:db8::/32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    /// Network address.
+    pub addr: IpAddr,
+    /// Prefix length in bits.
+    pub prefix: u8,
+}
+
+impl Cidr {
+    /// Whether `a` lies in this network (IPv4 networks also match
+    /// IPv4-mapped IPv6 addresses).
+    pub fn contains(&self, a: IpAddr) -> bool {
+        match (self.addr, a) {
+            (IpAddr::V4(n), IpAddr::V4(x)) => prefix_eq(&n.octets(), &x.octets(), self.prefix),
+            (IpAddr::V6(n), IpAddr::V6(x)) => prefix_eq(&n.octets(), &x.octets(), self.prefix),
+            (IpAddr::V4(n), IpAddr::V6(x)) => match x.to_ipv4_mapped() {
+                Some(x4) => prefix_eq(&n.octets(), &x4.octets(), self.prefix),
+                None => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
+    let full = (bits / 8) as usize;
+    if a[..full] != b[..full] {
+        return false;
+    }
+    let rem = bits % 8;
+    if rem == 0 {
+        return true;
+    }
+    let mask = 0xffu8 << (8 - rem);
+    a[full] & mask == b[full] & mask
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a.trim().parse().map_err(|_| format!("'{s}' is not an address or network (expected e.g. 10.0.0.0/8)"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("'{s}' has an invalid prefix length (0 to {max})"))?,
+            None => max,
+        };
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+/// Zeek's `Site::private_address_space`: with no `--local-nets`, addresses
+/// in these networks count as local, as in Zeek.
+pub const PRIVATE_NETS: &[&str] = &[
+    "10.0.0.0/8",
+    "192.168.0.0/16",
+    "172.16.0.0/12",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "fe80::/10",
+    "fc00::/7",
+    "::1/128",
+    "::ffff:0:0/96",
+];
+
+/// Decides `local_orig` / `local_resp`.
+#[derive(Clone, Debug)]
+pub struct Site {
+    local: Vec<Cidr>,
+}
+
+impl Site {
+    /// Local networks are `local_nets` plus Zeek's private address space.
+    pub fn new(local_nets: &[Cidr]) -> Self {
+        let mut local: Vec<Cidr> = local_nets.to_vec();
+        local.extend(PRIVATE_NETS.iter().filter_map(|s| s.parse::<Cidr>().ok()));
+        Site { local }
+    }
+
+    /// Whether `a` is local.
+    pub fn is_local(&self, a: IpAddr) -> bool {
+        self.local.iter().any(|n| n.contains(a))
+    }
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site::new(&[])
+    }
+}
+
+/// Limits and timeouts of the flow table and reassembly.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Most flows tracked at once; past it the least recently active flow is
+    /// evicted (logged, counted).
+    pub max_flows: usize,
+    /// Blocks in the shared out-of-order segment pool.
+    pub reassembly_blocks: usize,
+    /// Most out-of-order bytes buffered for one direction of one flow.
+    pub max_ooo_bytes_per_flow: usize,
+    /// IP datagrams reassembled from fragments at once.
+    pub max_fragmented_datagrams: usize,
+    /// Seconds before an incomplete fragmented datagram is dropped.
+    pub frag_timeout_secs: u64,
+    /// Zeek's `tcp_inactivity_timeout` (seconds).
+    pub tcp_inactivity_secs: u64,
+    /// Zeek's `udp_inactivity_timeout` (seconds); also for TCP connections
+    /// still in their handshake, as in Zeek.
+    pub udp_inactivity_secs: u64,
+    /// Zeek's `icmp_inactivity_timeout` (seconds).
+    pub icmp_inactivity_secs: u64,
+    /// Zeek's `tcp_close_delay` (seconds a closed connection lingers).
+    pub tcp_close_delay_secs: u64,
+    /// Zeek's `tcp_reset_delay`.
+    pub tcp_reset_delay_secs: u64,
+    /// Zeek's `tcp_attempt_delay`.
+    pub tcp_attempt_delay_secs: u64,
+    /// Zeek's `tcp_partial_close_delay`.
+    pub tcp_partial_close_delay_secs: u64,
+    /// Records queued between workers and the writer thread.
+    pub record_queue: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_flows: 262_144,
+            reassembly_blocks: 16_384,
+            max_ooo_bytes_per_flow: 1 << 20,
+            max_fragmented_datagrams: 64,
+            frag_timeout_secs: 60,
+            tcp_inactivity_secs: 300,
+            udp_inactivity_secs: 60,
+            icmp_inactivity_secs: 60,
+            tcp_close_delay_secs: 5,
+            tcp_reset_delay_secs: 5,
+            tcp_attempt_delay_secs: 5,
+            tcp_partial_close_delay_secs: 3,
+            record_queue: 8192,
+        }
+    }
+}
+
+/// Everything the pipeline needs to know.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Capacities and timeouts.
+    pub limits: Limits,
+    /// What counts as local.
+    pub site: Site,
+    /// Only packets with one of these TCP/UDP ports are analysed (empty:
+    /// everything), the filter the XDP program applies live.
+    pub ports: Vec<u16>,
+    /// Verify IP/TCP/UDP checksums and ignore packets that fail.
+    pub verify_checksums: bool,
+    /// Write `community_id` in conn.log.
+    pub community_id: bool,
+    /// Community ID seed.
+    pub community_id_seed: u16,
+    /// Seed of the uid generator (`None`: from the clock).
+    pub seed: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            site: Site::default(),
+            ports: Vec::new(),
+            verify_checksums: false,
+            community_id: true,
+            community_id_seed: 0,
+            seed: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_parsing_and_matching() {
+        let n: Cidr = "125.190.109.0/24".parse().unwrap();
+        assert!(n.contains("125.190.109.199".parse().unwrap()));
+        assert!(!n.contains("125.190.110.1".parse().unwrap()));
+        assert!(n.contains("::ffff:125.190.109.1".parse().unwrap()));
+        let v6: Cidr = "2001:db8::/33".parse().unwrap();
+        assert!(v6.contains("2001:db8:7fff::1".parse().unwrap()));
+        assert!(!v6.contains("2001:db8:8000::1".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        assert!("bogus".parse::<Cidr>().is_err());
+        assert_eq!("1.2.3.4".parse::<Cidr>().unwrap().prefix, 32);
+    }
+
+    #[test]
+    fn private_space_is_local() {
+        let site = Site::default();
+        assert!(site.is_local("192.168.1.1".parse().unwrap()));
+        assert!(site.is_local("172.17.0.2".parse().unwrap()));
+        assert!(!site.is_local("1.1.1.1".parse().unwrap()));
+        let site = Site::new(&["1.1.1.0/24".parse().unwrap()]);
+        assert!(site.is_local("1.1.1.1".parse().unwrap()));
+    }
+}

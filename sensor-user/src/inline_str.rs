@@ -1,0 +1,106 @@
+//! A fixed-capacity string stored inline, so records can carry short text
+//! (conn.log `history`, weird `addl`) without allocating.
+
+use std::fmt;
+
+/// Up to `N` bytes of text stored inline; pushes past capacity are dropped
+/// and remembered in [`InlineStr::truncated`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct InlineStr<const N: usize> {
+    buf: [u8; N],
+    len: u16,
+    truncated: bool,
+}
+
+impl<const N: usize> Default for InlineStr<N> {
+    fn default() -> Self {
+        InlineStr { buf: [0; N], len: 0, truncated: false }
+    }
+}
+
+impl<const N: usize> InlineStr<N> {
+    /// An empty string.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Copies `s`, cut at capacity.
+    pub fn from_bytes(s: &[u8]) -> Self {
+        let mut out = Self::new();
+        out.push_bytes(s);
+        out
+    }
+
+    /// Appends one byte (dropped when full).
+    pub fn push(&mut self, b: u8) {
+        if (self.len as usize) < N {
+            self.buf[self.len as usize] = b;
+            self.len += 1;
+        } else {
+            self.truncated = true;
+        }
+    }
+
+    /// Appends bytes, as many as fit.
+    pub fn push_bytes(&mut self, s: &[u8]) {
+        for &b in s {
+            self.push(b);
+        }
+    }
+
+    /// The bytes held.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether a push was dropped for lack of room.
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Forgets the content.
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.truncated = false;
+    }
+}
+
+impl<const N: usize> fmt::Debug for InlineStr<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+impl<const N: usize> fmt::Write for InlineStr<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push_bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded() {
+        let mut s = InlineStr::<4>::new();
+        s.push_bytes(b"abc");
+        assert!(!s.truncated());
+        s.push_bytes(b"de");
+        assert_eq!(s.as_bytes(), b"abcd");
+        assert!(s.truncated());
+        s.clear();
+        assert!(s.is_empty());
+    }
+}

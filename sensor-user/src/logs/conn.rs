@@ -1,0 +1,161 @@
+//! conn.log records, field for field as Zeek writes them.
+
+use std::net::IpAddr;
+
+use super::{Field, LogRecord, Value};
+use crate::inline_str::InlineStr;
+use crate::uid::Uid;
+
+/// Transport protocol as conn.log's `proto` enum writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMP or ICMPv6.
+    Icmp,
+    /// Anything else.
+    Unknown,
+}
+
+impl Proto {
+    /// Zeek's name of the protocol.
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+            Proto::Unknown => "unknown_transport",
+        }
+    }
+}
+
+/// One conn.log record.
+#[derive(Clone, Debug)]
+pub struct ConnRecord {
+    /// Time of the first packet.
+    pub ts: u64,
+    /// Connection uid.
+    pub uid: Uid,
+    /// Originator address.
+    pub orig_h: IpAddr,
+    /// Originator port (ICMP: type).
+    pub orig_p: u16,
+    /// Responder address.
+    pub resp_h: IpAddr,
+    /// Responder port (ICMP: code or counterpart type).
+    pub resp_p: u16,
+    /// Transport protocol.
+    pub proto: Proto,
+    /// Confirmed services, comma-separated in confirmation order.
+    pub service: InlineStr<48>,
+    /// Last packet time minus first packet time; unset for one-packet flows.
+    pub duration: Option<u64>,
+    /// Payload bytes sent by the originator (TCP: from sequence numbers).
+    pub orig_bytes: Option<u64>,
+    /// Payload bytes sent by the responder.
+    pub resp_bytes: Option<u64>,
+    /// Zeek's connection state code (`S0`, `SF`, `REJ`, ...).
+    pub conn_state: &'static str,
+    /// Originator is in a local network.
+    pub local_orig: Option<bool>,
+    /// Responder is in a local network.
+    pub local_resp: Option<bool>,
+    /// Bytes missing from content gaps.
+    pub missed_bytes: u64,
+    /// Zeek's history letters.
+    pub history: InlineStr<64>,
+    /// Packets sent by the originator.
+    pub orig_pkts: u64,
+    /// IP bytes sent by the originator.
+    pub orig_ip_bytes: u64,
+    /// Packets sent by the responder.
+    pub resp_pkts: u64,
+    /// IP bytes sent by the responder.
+    pub resp_ip_bytes: u64,
+    /// IP protocol number.
+    pub ip_proto: u8,
+    /// Originator's MAC address, when the link has one.
+    pub orig_l2_addr: Option<[u8; 6]>,
+    /// Responder's MAC address, when the link has one.
+    pub resp_l2_addr: Option<[u8; 6]>,
+    /// Community ID v1 (`1:` + base64 SHA-1), when enabled.
+    pub community_id: Option<InlineStr<32>>,
+}
+
+static SCHEMA: [Field; 25] = [
+    Field::zeek("ts", "time"),
+    Field::zeek("uid", "string"),
+    Field::zeek("id.orig_h", "addr"),
+    Field::zeek("id.orig_p", "port"),
+    Field::zeek("id.resp_h", "addr"),
+    Field::zeek("id.resp_p", "port"),
+    Field::zeek("proto", "enum"),
+    Field::zeek("service", "string"),
+    Field::zeek("duration", "interval"),
+    Field::zeek("orig_bytes", "count"),
+    Field::zeek("resp_bytes", "count"),
+    Field::zeek("conn_state", "string"),
+    Field::zeek("local_orig", "bool"),
+    Field::zeek("local_resp", "bool"),
+    Field::zeek("missed_bytes", "count"),
+    Field::zeek("history", "string"),
+    Field::zeek("orig_pkts", "count"),
+    Field::zeek("orig_ip_bytes", "count"),
+    Field::zeek("resp_pkts", "count"),
+    Field::zeek("resp_ip_bytes", "count"),
+    Field::zeek("tunnel_parents", "set[string]"),
+    Field::zeek("ip_proto", "count"),
+    Field::ext("orig_l2_addr", "string"),
+    Field::ext("resp_l2_addr", "string"),
+    Field::ext("community_id", "string"),
+];
+
+/// Formats a MAC address as Zeek does (`00:d0:03:3b:f4:00`).
+pub fn format_mac(m: &[u8; 6]) -> InlineStr<17> {
+    use std::fmt::Write;
+    let mut s = InlineStr::new();
+    let _ = write!(s, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
+    s
+}
+
+impl LogRecord for ConnRecord {
+    fn path(&self) -> &'static str {
+        "conn"
+    }
+
+    fn schema(&self) -> &'static [Field] {
+        &SCHEMA
+    }
+
+    fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
+        let mut uid = [0u8; 24];
+        out(Value::Time(self.ts));
+        out(Value::str(self.uid.encode(&mut uid)));
+        out(Value::Addr(self.orig_h));
+        out(Value::Port(self.orig_p));
+        out(Value::Addr(self.resp_h));
+        out(Value::Port(self.resp_p));
+        out(Value::str(self.proto.name()));
+        out(if self.service.is_empty() { Value::Unset } else { Value::Str(self.service.as_bytes()) });
+        out(Value::opt(self.duration, Value::Interval));
+        out(Value::opt(self.orig_bytes, Value::Count));
+        out(Value::opt(self.resp_bytes, Value::Count));
+        out(Value::str(self.conn_state));
+        out(Value::opt(self.local_orig, Value::Bool));
+        out(Value::opt(self.local_resp, Value::Bool));
+        out(Value::Count(self.missed_bytes));
+        out(if self.history.is_empty() { Value::Unset } else { Value::Str(self.history.as_bytes()) });
+        out(Value::Count(self.orig_pkts));
+        out(Value::Count(self.orig_ip_bytes));
+        out(Value::Count(self.resp_pkts));
+        out(Value::Count(self.resp_ip_bytes));
+        out(Value::Unset);
+        out(Value::Count(self.ip_proto as u64));
+        let (o, r) = (self.orig_l2_addr.map(|m| format_mac(&m)), self.resp_l2_addr.map(|m| format_mac(&m)));
+        out(o.as_ref().map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
+        out(r.as_ref().map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
+        out(self.community_id.as_ref().map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
+    }
+}

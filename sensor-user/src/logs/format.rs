@@ -1,0 +1,362 @@
+//! Zeek JSON and Zeek TSV encoding of records.
+//!
+//! JSON follows Zeek's `LogAscii::use_json`: one object a line, dotted
+//! field names, unset fields omitted, sets and vectors as arrays, bytes that
+//! are not valid UTF-8 written as `\xNN`. TSV follows Zeek's ASCII writer,
+//! header included, so that `zeek-cut` reads it.
+
+use std::io::Write;
+
+use super::{Field, LogRecord, Value};
+
+/// Output format of the logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Zeek JSON lines.
+    #[default]
+    Json,
+    /// Zeek tab-separated values with a header.
+    Tsv,
+}
+
+/// How `time` values are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TimeFormat {
+    /// Seconds since the epoch with microseconds (`1600000000.123456`).
+    #[default]
+    Epoch,
+    /// ISO 8601 in UTC with microseconds (`2020-09-13T12:26:40.123456Z`).
+    Iso8601,
+}
+
+/// Encoding options.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FormatOptions {
+    /// JSON or TSV.
+    pub format: Format,
+    /// How `time` values are written (JSON only; TSV always uses epoch).
+    pub time: TimeFormat,
+    /// Leave out extension fields (`Field::zeek_default == false`).
+    pub strict: bool,
+}
+
+/// Appends `rec` to `out` as one line (newline included).
+pub fn encode(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) {
+    match opts.format {
+        Format::Json => encode_json(rec, opts, out),
+        Format::Tsv => encode_tsv(rec, opts, out),
+    }
+}
+
+fn encode_json(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) {
+    let schema = rec.schema();
+    let mut i = 0;
+    let mut first = true;
+    out.push(b'{');
+    rec.values(&mut |v| {
+        let f = schema[i];
+        i += 1;
+        if (opts.strict && !f.zeek_default) || matches!(v, Value::Unset) {
+            return;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.push(b'"');
+        out.extend_from_slice(f.name.as_bytes());
+        out.extend_from_slice(b"\":");
+        json_value(v, opts.time, out);
+    });
+    out.extend_from_slice(b"}\n");
+}
+
+fn json_value(v: Value<'_>, time: TimeFormat, out: &mut Vec<u8>) {
+    match v {
+        Value::Unset => out.extend_from_slice(b"null"),
+        Value::Time(ns) => match time {
+            TimeFormat::Epoch => write_epoch(ns, out),
+            TimeFormat::Iso8601 => {
+                out.push(b'"');
+                write_iso8601(ns, out);
+                out.push(b'"');
+            }
+        },
+        Value::Interval(ns) => write_epoch(ns, out),
+        Value::Count(c) => {
+            let _ = write!(out, "{c}");
+        }
+        Value::Port(p) => {
+            let _ = write!(out, "{p}");
+        }
+        Value::Addr(a) => {
+            let _ = write!(out, "\"{a}\"");
+        }
+        Value::Str(s) => json_string(s, out),
+        Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Value::Double(d) => write_double(d, out),
+        Value::Strings(list) => {
+            out.push(b'[');
+            for (j, s) in list.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                json_string(s.as_bytes(), out);
+            }
+            out.push(b']');
+        }
+    }
+}
+
+/// Writes a JSON string: valid UTF-8 as is (with JSON escapes), every byte
+/// that is not part of valid UTF-8 as the text `\xNN` (Zeek's convention).
+pub fn json_string(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for chunk in s.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                }
+                c => {
+                    let mut b = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+                }
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\\\x{b:02x}");
+        }
+    }
+    out.push(b'"');
+}
+
+/// Seconds with six decimals, as Zeek prints `time` and `interval`.
+fn write_epoch(ns: u64, out: &mut Vec<u8>) {
+    let us = (ns + 500) / 1000;
+    let _ = write!(out, "{}.{:06}", us / 1_000_000, us % 1_000_000);
+}
+
+fn write_double(d: f64, out: &mut Vec<u8>) {
+    if d.is_finite() {
+        let _ = write!(out, "{d:.6}");
+    } else {
+        out.extend_from_slice(b"0");
+    }
+}
+
+/// Writes `ns` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+pub fn write_iso8601(ns: u64, out: &mut Vec<u8>) {
+    let us = (ns + 500) / 1000;
+    let secs = us / 1_000_000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        us % 1_000_000
+    );
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian
+/// calendar (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The TSV header Zeek's ASCII writer puts at the top of a log.
+pub fn tsv_header(path: &str, schema: &[Field], strict: bool, open_ns: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n");
+    let _ = writeln!(out, "#path\t{path}");
+    out.extend_from_slice(b"#open\t");
+    write_tsv_date(open_ns, out);
+    out.extend_from_slice(b"\n#fields");
+    for f in schema.iter().filter(|f| !strict || f.zeek_default) {
+        out.push(b'\t');
+        out.extend_from_slice(f.name.as_bytes());
+    }
+    out.extend_from_slice(b"\n#types");
+    for f in schema.iter().filter(|f| !strict || f.zeek_default) {
+        out.push(b'\t');
+        out.extend_from_slice(f.ty.as_bytes());
+    }
+    out.push(b'\n');
+}
+
+/// The `#close` line Zeek's ASCII writer puts at the end of a log.
+pub fn tsv_footer(close_ns: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"#close\t");
+    write_tsv_date(close_ns, out);
+    out.push(b'\n');
+}
+
+/// `YYYY-MM-DD-HH-MM-SS`, the date format of `#open` and `#close`.
+fn write_tsv_date(ns: u64, out: &mut Vec<u8>) {
+    let secs = ns / 1_000_000_000;
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    let _ = write!(out, "{y:04}-{m:02}-{d:02}-{:02}-{:02}-{:02}", rem / 3600, rem / 60 % 60, rem % 60);
+}
+
+fn encode_tsv(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) {
+    let schema = rec.schema();
+    let mut i = 0;
+    let mut first = true;
+    rec.values(&mut |v| {
+        let f = schema[i];
+        i += 1;
+        if opts.strict && !f.zeek_default {
+            return;
+        }
+        if !first {
+            out.push(b'\t');
+        }
+        first = false;
+        tsv_value(v, out);
+    });
+    out.push(b'\n');
+}
+
+fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
+    match v {
+        Value::Unset => out.push(b'-'),
+        Value::Time(ns) | Value::Interval(ns) => write_epoch(ns, out),
+        Value::Count(c) => {
+            let _ = write!(out, "{c}");
+        }
+        Value::Port(p) => {
+            let _ = write!(out, "{p}");
+        }
+        Value::Addr(a) => {
+            let _ = write!(out, "{a}");
+        }
+        Value::Str(s) => {
+            if s.is_empty() {
+                out.extend_from_slice(b"(empty)");
+            } else if s == b"-" {
+                out.extend_from_slice(b"\\x2d");
+            } else if s == b"(empty)" {
+                out.extend_from_slice(b"\\x28empty)");
+            } else {
+                tsv_string(s, false, out);
+            }
+        }
+        Value::Bool(b) => out.push(if b { b'T' } else { b'F' }),
+        Value::Double(d) => write_double(d, out),
+        Value::Strings(list) => {
+            if list.is_empty() {
+                out.extend_from_slice(b"(empty)");
+            }
+            for (j, s) in list.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                tsv_string(s.as_bytes(), true, out);
+            }
+        }
+    }
+}
+
+/// Escapes a TSV field as Zeek's ASCII writer does (UTF-8 mode): a
+/// backslash as `\\`, the tab separator (and the comma inside sets) as
+/// `\xNN`, control characters and bytes that are not valid UTF-8 as `\xNN`;
+/// valid UTF-8 text passes through.
+fn tsv_string(s: &[u8], in_set: bool, out: &mut Vec<u8>) {
+    for chunk in s.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.extend_from_slice(b"\\\\"),
+                ',' if in_set => out.extend_from_slice(b"\\x2c"),
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                c => {
+                    let mut b = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+                }
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Demo;
+    static SCHEMA: [Field; 6] = [
+        Field::zeek("ts", "time"),
+        Field::zeek("name", "string"),
+        Field::zeek("n", "count"),
+        Field::zeek("gone", "string"),
+        Field::zeek("tags", "set[string]"),
+        Field::ext("extra", "bool"),
+    ];
+    impl LogRecord for Demo {
+        fn path(&self) -> &'static str {
+            "demo"
+        }
+        fn schema(&self) -> &'static [Field] {
+            &SCHEMA
+        }
+        fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
+            out(Value::Time(1_600_000_000_123_456_789));
+            out(Value::Str(b"a\"b\\c\tx\xffy"));
+            out(Value::Count(7));
+            out(Value::Unset);
+            out(Value::Strings(&["x", "y,z"]));
+            out(Value::Bool(true));
+        }
+    }
+
+    #[test]
+    fn json_line() {
+        let mut out = Vec::new();
+        encode(&Demo, &FormatOptions::default(), &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"ts\":1600000000.123457,\"name\":\"a\\\"b\\\\c\\tx\\\\xffy\",\"n\":7,\"tags\":[\"x\",\"y,z\"],\"extra\":true}\n"
+        );
+        let mut out = Vec::new();
+        let opts = FormatOptions { time: TimeFormat::Iso8601, strict: true, ..Default::default() };
+        encode(&Demo, &opts, &mut out);
+        let line = String::from_utf8(out).unwrap();
+        assert!(line.starts_with("{\"ts\":\"2020-09-13T12:26:40.123457Z\""), "{line}");
+        assert!(!line.contains("extra"));
+    }
+
+    #[test]
+    fn tsv_line_and_header() {
+        let mut out = Vec::new();
+        encode(&Demo, &FormatOptions { format: Format::Tsv, ..Default::default() }, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1600000000.123457\ta\"b\\\\c\\x09x\\xffy\t7\t-\tx,y\\x2cz\tT\n"
+        );
+        let mut h = Vec::new();
+        tsv_header("demo", &SCHEMA, true, 0, &mut h);
+        let h = String::from_utf8(h).unwrap();
+        assert!(h.contains("#path\tdemo\n#open\t1970-01-01-00-00-00\n"));
+        assert!(h.contains("#fields\tts\tname\tn\tgone\ttags\n#types\ttime\tstring\tcount\tstring\tset[string]\n"));
+    }
+}

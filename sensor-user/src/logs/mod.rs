@@ -1,0 +1,87 @@
+//! Log records and their serialization.
+//!
+//! Analyzers and the flow table fill typed records ([`conn::ConnRecord`],
+//! [`weird::WeirdRecord`], ...). A record describes itself through
+//! [`LogRecord`]: its log path, its schema (Zeek field names and types) and
+//! its values in schema order. [`format`] turns any record into a Zeek JSON
+//! line or a Zeek TSV line; [`writer`] owns the files and runs on its own
+//! thread.
+
+pub mod conn;
+pub mod format;
+pub mod stats;
+pub mod weird;
+pub mod writer;
+
+use std::net::IpAddr;
+
+/// One column of a log: Zeek's field name and type name (as in `#types`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// Field name, dotted for record members (`id.orig_h`).
+    pub name: &'static str,
+    /// Zeek type name (`time`, `count`, `set[string]`, ...).
+    pub ty: &'static str,
+    /// False for fields Zeek does not write by default (extensions); left
+    /// out when strict Zeek output is asked for.
+    pub zeek_default: bool,
+}
+
+impl Field {
+    /// A field Zeek writes by default.
+    pub const fn zeek(name: &'static str, ty: &'static str) -> Field {
+        Field { name, ty, zeek_default: true }
+    }
+
+    /// An extension field (Zeek policy scripts or beyond Zeek).
+    pub const fn ext(name: &'static str, ty: &'static str) -> Field {
+        Field { name, ty, zeek_default: false }
+    }
+}
+
+/// A field value, borrowed from its record.
+#[derive(Clone, Copy, Debug)]
+pub enum Value<'a> {
+    /// Not set: omitted from JSON, `-` in TSV.
+    Unset,
+    /// A point in time, nanoseconds since the epoch.
+    Time(u64),
+    /// A duration in nanoseconds.
+    Interval(u64),
+    /// An unsigned count.
+    Count(u64),
+    /// A port number.
+    Port(u16),
+    /// An address.
+    Addr(IpAddr),
+    /// A byte string (escaped as Zeek escapes non-UTF-8 bytes).
+    Str(&'a [u8]),
+    /// A boolean.
+    Bool(bool),
+    /// A floating-point number.
+    Double(f64),
+    /// A set or vector of strings.
+    Strings(&'a [&'a str]),
+}
+
+impl<'a> Value<'a> {
+    /// A string value from `&str`.
+    pub fn str(s: &'a str) -> Value<'a> {
+        Value::Str(s.as_bytes())
+    }
+
+    /// `Unset` when `v` is `None`.
+    pub fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Value<'a>) -> Value<'a> {
+        v.map_or(Value::Unset, f)
+    }
+}
+
+/// A record of some log.
+pub trait LogRecord {
+    /// The log's path (file name without `.log`).
+    fn path(&self) -> &'static str;
+    /// The log's columns, in order.
+    fn schema(&self) -> &'static [Field];
+    /// Calls `out` once per schema field, in order, with its value.
+    fn values(&self, out: &mut dyn FnMut(Value<'_>));
+}
