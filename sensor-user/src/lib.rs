@@ -6,10 +6,12 @@
 //! state, [`reassembly`] orders TCP payload, [`analyzers`] turn byte streams
 //! into records, and [`logs`] writes those records as Zeek logs.
 
+pub mod analyzers;
 pub mod capture;
 pub mod community_id;
 pub mod config;
 pub mod decode;
+pub mod flow;
 pub mod inline_str;
 pub mod logs;
 pub mod reassembly;

@@ -361,6 +361,12 @@ impl StreamReassembler {
         self.trim_seq = ack;
     }
 
+    /// Marks everything below `seq` as acknowledged without reporting gaps
+    /// (Zeek ignores the first acknowledgement of a partial connection).
+    pub fn trim_to(&mut self, seq: u64) {
+        self.trim_seq = self.trim_seq.max(seq);
+    }
+
     /// Frees every buffered block (connection end or abandonment); buffered
     /// data above a hole that was never acknowledged is not delivered.
     pub fn release_all(&mut self, pool: &mut SegmentPool) {

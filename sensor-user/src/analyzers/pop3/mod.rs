@@ -1,0 +1,210 @@
+//! POP3: command/reply pairing for protocol confirmation, Zeek's weirds for
+//! unknown commands, and STLS.
+//!
+//! Confirms when the server answers `+OK` to `USER`, `CAPA` or `STLS` (the
+//! greeting alone does not). Unknown client commands are weirds and, past
+//! `max_unknown_client_commands`, a violation; an unknown server reply is a
+//! violation and a weird.
+
+use super::line::{Line, LineScanner};
+use super::{Events, Next, Service};
+
+/// Client commands POP3 knows.
+const COMMANDS: &[&[u8]] = &[
+    b"USER", b"PASS", b"APOP", b"AUTH", b"STAT", b"LIST", b"RETR", b"DELE", b"RSET", b"NOOP", b"LAST", b"QUIT",
+    b"TOP", b"CAPA", b"UIDL", b"STLS", b"XSENDER",
+];
+
+/// Most commands waiting for a reply before the oldest is dropped.
+pub const MAX_PENDING: usize = 10;
+/// Unknown client commands tolerated before a violation.
+pub const MAX_UNKNOWN_CLIENT_COMMANDS: u32 = 10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum Cmd {
+    #[default]
+    Other,
+    User,
+    Capa,
+    Stls,
+    /// A command whose `+OK` starts a multi-line answer.
+    MultiLine,
+}
+
+/// Per-connection POP3 recognizer state.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pop3 {
+    client: LineScanner,
+    server: LineScanner,
+    pending: [Cmd; MAX_PENDING],
+    npending: usize,
+    unknown_client: u32,
+    greeted: bool,
+    in_multiline: bool,
+    confirmed: bool,
+    disabled: bool,
+}
+
+impl Pop3 {
+    /// Feeds in-order bytes of one direction.
+    pub fn deliver(&mut self, is_orig: bool, data: &[u8], ev: &mut dyn Events) -> Next {
+        if self.disabled {
+            return Next::Stop;
+        }
+        let mut next = Next::Continue;
+        if is_orig {
+            let mut scanner = self.client;
+            scanner.feed(data, &mut |l: &Line| self.client_line(l, ev));
+            self.client = scanner;
+        } else {
+            let mut scanner = self.server;
+            scanner.feed(data, &mut |l: &Line| {
+                if let Some(n) = self.server_line(l, ev) {
+                    next = n;
+                }
+            });
+            self.server = scanner;
+        }
+        if self.disabled {
+            return Next::Stop;
+        }
+        next
+    }
+
+    fn client_line(&mut self, l: &Line, ev: &mut dyn Events) {
+        if self.disabled {
+            return;
+        }
+        let w = l.w1.as_bytes();
+        if w.is_empty() {
+            return;
+        }
+        let known = COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(w));
+        if !known {
+            ev.weird("pop3_client_command_unknown", w, Some("POP3"));
+            self.unknown_client += 1;
+            if self.unknown_client > MAX_UNKNOWN_CLIENT_COMMANDS {
+                ev.violation(Service::Pop3);
+                self.disabled = true;
+                return;
+            }
+        }
+        let has_arg = !l.w2.is_empty();
+        let cmd = if w.eq_ignore_ascii_case(b"USER") {
+            Cmd::User
+        } else if w.eq_ignore_ascii_case(b"CAPA") {
+            Cmd::Capa
+        } else if w.eq_ignore_ascii_case(b"STLS") {
+            Cmd::Stls
+        } else if w.eq_ignore_ascii_case(b"RETR")
+            || w.eq_ignore_ascii_case(b"TOP")
+            || (!has_arg && (w.eq_ignore_ascii_case(b"LIST") || w.eq_ignore_ascii_case(b"UIDL")))
+        {
+            Cmd::MultiLine
+        } else {
+            Cmd::Other
+        };
+        if self.npending == MAX_PENDING {
+            ev.weird("pop3_client_too_many_pending_commands", b"", Some("POP3"));
+            self.pending.copy_within(1.., 0);
+            self.npending -= 1;
+        }
+        self.pending[self.npending] = cmd;
+        self.npending += 1;
+    }
+
+    fn server_line(&mut self, l: &Line, ev: &mut dyn Events) -> Option<Next> {
+        if self.disabled {
+            return None;
+        }
+        if self.in_multiline {
+            if l.w1.as_bytes() == b"." && l.w2.is_empty() {
+                self.in_multiline = false;
+            }
+            return None;
+        }
+        let w = l.w1.as_bytes();
+        let (ok, err) = (w.starts_with(b"+OK") || w == b"+", w.starts_with(b"-ERR"));
+        if !ok && !err {
+            let token = w.strip_prefix(b"+").or_else(|| w.strip_prefix(b"-")).unwrap_or(w);
+            let known = COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(token)) || token.is_empty();
+            if !known {
+                ev.violation(Service::Pop3);
+                ev.weird("pop3_server_command_unknown", w, Some("POP3"));
+            }
+            return None;
+        }
+        if !self.greeted && self.npending == 0 {
+            self.greeted = true;
+            return None;
+        }
+        self.greeted = true;
+        let cmd = if self.npending > 0 {
+            let c = self.pending[0];
+            self.pending.copy_within(1.., 0);
+            self.npending -= 1;
+            c
+        } else {
+            Cmd::Other
+        };
+        if ok {
+            match cmd {
+                Cmd::User | Cmd::Capa | Cmd::Stls if !self.confirmed => {
+                    self.confirmed = true;
+                    ev.confirm(Service::Pop3);
+                }
+                _ => {}
+            }
+            if cmd == Cmd::Capa || cmd == Cmd::MultiLine {
+                self.in_multiline = true;
+            }
+            if cmd == Cmd::Stls {
+                return Some(Next::StartTls);
+            }
+        }
+        None
+    }
+
+    /// A content gap: partial lines are forgotten.
+    pub fn gap(&mut self, is_orig: bool) {
+        if is_orig {
+            self.client.reset();
+        } else {
+            self.server.reset();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyzers::tests::Recorder;
+
+    #[test]
+    fn confirms_on_ok_to_user() {
+        let mut p = Pop3::default();
+        let mut ev = Recorder::default();
+        p.deliver(false, b"+OK POP3 ready\r\n", &mut ev);
+        assert!(ev.confirmed.is_empty());
+        p.deliver(true, b"USER bob\r\n", &mut ev);
+        p.deliver(false, b"+OK\r\n", &mut ev);
+        assert_eq!(ev.confirmed, vec![Service::Pop3]);
+        p.deliver(true, b"RETR 1\r\n", &mut ev);
+        p.deliver(false, b"+OK 3 octets\r\nabc\r\n.\r\n", &mut ev);
+        assert!(ev.violations.is_empty());
+    }
+
+    #[test]
+    fn redis_is_not_pop3() {
+        let mut p = Pop3::default();
+        let mut ev = Recorder::default();
+        for _ in 0..20 {
+            p.deliver(true, b"*1\r\n$4\r\nPING\r\n", &mut ev);
+            p.deliver(false, b"+PONG\r\n", &mut ev);
+        }
+        assert!(ev.confirmed.is_empty());
+        assert_eq!(ev.violations.first(), Some(&Service::Pop3));
+        assert!(ev.weirds.contains(&"pop3_client_command_unknown"));
+        assert!(ev.weirds.contains(&"pop3_server_command_unknown"));
+    }
+}

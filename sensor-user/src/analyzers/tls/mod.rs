@@ -1,0 +1,99 @@
+//! TLS: recognition of the first handshake messages for protocol
+//! confirmation, as Zeek decides it: a ClientHello (TLS record or SSLv2
+//! format) with a supported version confirms; an unsupported version, or a
+//! stream that is not TLS records, is a violation.
+
+use super::{Events, Next, Service};
+
+/// Bytes of each direction examined.
+const HEAD: usize = 11;
+
+/// Per-connection TLS recognizer state.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tls {
+    head: [[u8; HEAD]; 2],
+    have: [u8; 2],
+    done: [bool; 2],
+}
+
+/// Zeek's `version_ok`: SSLv2, SSLv3, TLS 1.0-1.2 (TLS 1.3 hellos carry 1.2).
+pub fn version_ok(v: u16) -> bool {
+    matches!(v, 0x0002 | 0x0300..=0x0303)
+}
+
+impl Tls {
+    /// Feeds in-order bytes of one direction.
+    pub fn deliver(&mut self, is_orig: bool, data: &[u8], ev: &mut dyn Events) -> Next {
+        let i = if is_orig { 0 } else { 1 };
+        if self.done[i] {
+            return if self.done[0] && self.done[1] { Next::Stop } else { Next::Continue };
+        }
+        let have = self.have[i] as usize;
+        let n = (HEAD - have).min(data.len());
+        self.head[i][have..have + n].copy_from_slice(&data[..n]);
+        self.have[i] += n as u8;
+        if (self.have[i] as usize) < HEAD {
+            return Next::Continue;
+        }
+        self.done[i] = true;
+        let h = self.head[i];
+        if h[0] == 0x16 || (h[0] == 0x15 && !is_orig) {
+            let record_version = u16::from_be_bytes([h[1], h[2]]);
+            if !(0x0300..=0x0303).contains(&record_version) {
+                ev.violation(Service::Ssl);
+                return Next::Stop;
+            }
+            if h[0] == 0x16 {
+                let hello_version = u16::from_be_bytes([h[9], h[10]]);
+                match (is_orig, h[5]) {
+                    (true, 1) if version_ok(hello_version) => ev.confirm(Service::Ssl),
+                    (true, 1) => ev.violation(Service::Ssl),
+                    (false, 2) if !version_ok(hello_version) && hello_version != 0x0304 && h[9] != 0x7f => {
+                        ev.violation(Service::Ssl)
+                    }
+                    _ => {}
+                }
+            }
+        } else if is_orig && h[0] & 0x80 != 0 && h[2] == 1 {
+            // SSLv2-format ClientHello.
+            if version_ok(u16::from_be_bytes([h[3], h[4]])) {
+                ev.confirm(Service::Ssl);
+            } else {
+                ev.violation(Service::Ssl);
+            }
+        } else if h[0] < 20 || h[0] > 30 {
+            ev.violation(Service::Ssl);
+            return Next::Stop;
+        }
+        if self.done[0] && self.done[1] {
+            Next::Stop
+        } else {
+            Next::Continue
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyzers::tests::Recorder;
+
+    #[test]
+    fn client_hello_confirms_across_chunks() {
+        let mut t = Tls::default();
+        let mut ev = Recorder::default();
+        let hello = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0xaa];
+        t.deliver(true, &hello[..4], &mut ev);
+        assert!(ev.confirmed.is_empty());
+        t.deliver(true, &hello[4..], &mut ev);
+        assert_eq!(ev.confirmed, vec![Service::Ssl]);
+    }
+
+    #[test]
+    fn plaintext_is_a_violation() {
+        let mut t = Tls::default();
+        let mut ev = Recorder::default();
+        assert_eq!(t.deliver(true, b"GET / HTTP/1.1\r\n", &mut ev), Next::Stop);
+        assert_eq!(ev.violations, vec![Service::Ssl]);
+    }
+}

@@ -1,0 +1,124 @@
+//! conn.log `history`: the letters, the once-per-direction mask and the
+//! logarithmically scaled repeats, with Zeek's exact semantics.
+
+use crate::inline_str::InlineStr;
+
+/// Per-direction "seen once" bits (Zeek's `HistoryMasks`). Responder bits
+/// are these shifted left by 16.
+pub mod mask {
+    /// SYN (S/H).
+    pub const SYN: u32 = 0x1;
+    /// FIN.
+    pub const FIN: u32 = 0x2;
+    /// RST.
+    pub const RST: u32 = 0x4;
+    /// FIN+RST (I).
+    pub const FIN_RST: u32 = 0x8;
+    /// Payload (D).
+    pub const DATA: u32 = 0x10;
+    /// Pure ACK (A).
+    pub const ACK: u32 = 0x20;
+    /// SYN+FIN or SYN+RST (Q).
+    pub const MULTI_FLAG: u32 = 0x40;
+    /// Limits reached (X); never shifted.
+    pub const UNKNOWN: u32 = 0x400;
+}
+
+/// The history string of a connection and the bits saying which letters
+/// were already recorded.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct History {
+    letters: InlineStr<64>,
+    seen: u32,
+}
+
+impl History {
+    /// Appends a letter unconditionally.
+    pub fn add(&mut self, code: u8) {
+        self.letters.push(code);
+    }
+
+    /// Records `code` the first time `mask` is seen for this direction
+    /// (upper-case for the originator, lower-case for the responder).
+    /// Returns true if it had been seen before (Zeek's `CheckHistory`).
+    pub fn check(&mut self, is_orig: bool, mask: u32, code: u8) -> bool {
+        let (mask, code) = if is_orig { (mask, code) } else { (mask << 16, code.to_ascii_lowercase()) };
+        if self.seen & mask == 0 {
+            self.seen |= mask;
+            self.add(code);
+            false
+        } else {
+            true
+        }
+    }
+
+    /// Appends `code` in the case of the direction.
+    pub fn add_dir(&mut self, is_orig: bool, code: u8) {
+        self.add(if is_orig { code } else { code.to_ascii_lowercase() });
+    }
+
+    /// The letters.
+    pub fn as_inline(&self) -> &InlineStr<64> {
+        &self.letters
+    }
+
+    /// The letters as bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.letters.as_bytes()
+    }
+}
+
+/// A counter whose letter is logged on the 1st, 10th, 100th, ... event
+/// (Zeek's `ScaledHistoryEntry`).
+#[derive(Clone, Copy, Debug)]
+pub struct Scaled {
+    count: u32,
+    threshold: u32,
+}
+
+impl Default for Scaled {
+    fn default() -> Self {
+        Scaled { count: 0, threshold: 1 }
+    }
+}
+
+impl Scaled {
+    /// Counts one event; returns true when its letter must be appended.
+    pub fn bump(&mut self) -> bool {
+        self.count = self.count.wrapping_add(1);
+        if self.count == self.threshold {
+            let next = self.threshold.wrapping_mul(10);
+            if next <= self.threshold {
+                self.count = 0;
+            } else {
+                self.threshold = next;
+            }
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Events counted.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn once_per_direction_and_scaling() {
+        let mut h = History::default();
+        assert!(!h.check(true, mask::SYN, b'S'));
+        assert!(h.check(true, mask::SYN, b'S'));
+        assert!(!h.check(false, mask::SYN, b'H'));
+        h.add(b'^');
+        assert_eq!(h.as_bytes(), b"Sh^");
+        let mut s = Scaled::default();
+        let hits: Vec<u32> = (1..=1000).filter(|_| s.bump()).collect();
+        assert_eq!(hits.len(), 4); // 1st, 10th, 100th, 1000th
+    }
+}

@@ -1,0 +1,55 @@
+//! Flow keys: the 5-tuple in a direction-independent form, as Zeek
+//! canonicalises it (the lower address/port pair first; one-way ICMP
+//! messages keep their direction).
+
+use std::net::IpAddr;
+
+/// An address as the 16 bytes Zeek compares (IPv4 mapped into IPv6).
+pub fn addr16(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// A direction-independent flow key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    /// Lower endpoint address.
+    pub a: [u8; 16],
+    /// Higher endpoint address.
+    pub b: [u8; 16],
+    /// Port of `a` (ICMP: type).
+    pub pa: u16,
+    /// Port of `b` (ICMP: counterpart type or code).
+    pub pb: u16,
+    /// IP protocol.
+    pub proto: u8,
+}
+
+impl FlowKey {
+    /// The key of a packet from `src:sport` to `dst:dport`. `one_way` keeps
+    /// the direction (one-way ICMP types).
+    pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: u8, one_way: bool) -> Self {
+        let (s, d) = (addr16(src), addr16(dst));
+        if one_way || (s, sport) < (d, dport) {
+            FlowKey { a: s, b: d, pa: sport, pb: dport, proto }
+        } else {
+            FlowKey { a: d, b: s, pa: dport, pb: sport, proto }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_directions_share_a_key() {
+        let x: IpAddr = "10.0.0.1".parse().unwrap();
+        let y: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(FlowKey::new(x, 1234, y, 25, 6, false), FlowKey::new(y, 25, x, 1234, 6, false));
+        assert_ne!(FlowKey::new(x, 3, y, 1, 1, true), FlowKey::new(y, 1, x, 3, 1, true));
+        assert_ne!(FlowKey::new(x, 1, y, 2, 6, false), FlowKey::new(x, 1, y, 2, 17, false));
+    }
+}

@@ -1,0 +1,5 @@
+//! Flows: connection state keyed by the 5-tuple, and the bounded table
+//! that holds it.
+pub mod history;
+pub mod key;
+pub mod tcp;

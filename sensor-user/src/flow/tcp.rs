@@ -1,0 +1,1111 @@
+//! The TCP connection state machine, following Zeek's TCP analyzer packet
+//! by packet so that conn.log (`conn_state`, `history`, sizes, gaps,
+//! duration) comes out as Zeek writes it.
+//!
+//! Per packet, in Zeek's order: partial status, endpoint initialisation,
+//! relative sequence numbers (64-bit, wrap-around tracked), history letters,
+//! zero windows, last-activity time, FIN/RST bookkeeping, acknowledgements,
+//! retransmissions, the endpoint state machine, content gaps revealed by
+//! acknowledgements, payload into reassembly, and closing.
+
+use super::history::{mask, History, Scaled};
+use crate::decode::tcp::flags as tf;
+use crate::reassembly::{Chunk, SegmentPool, StreamLimits, StreamReassembler};
+
+/// Zeek's `TOO_LARGE_SEQ_DELTA`.
+const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
+
+/// State of one TCP endpoint (Zeek's `EndpointState`; the numeric values are
+/// the ones Zeek scripts see).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum EpState {
+    /// Nothing seen from this side.
+    #[default]
+    Inactive = 0,
+    /// SYN seen, no ACK.
+    SynSent = 1,
+    /// SYN+ACK seen without an initial SYN.
+    SynAckSent = 2,
+    /// Data seen without a SYN.
+    Partial = 3,
+    /// Handshake done.
+    Established = 4,
+    /// FIN seen.
+    Closed = 5,
+    /// RST seen.
+    Reset = 6,
+}
+
+fn is_handshake(s: EpState) -> bool {
+    matches!(s, EpState::Inactive | EpState::SynSent | EpState::SynAckSent)
+}
+
+/// `a - b` in 32-bit sequence space.
+#[inline]
+fn seq_delta(a: u32, b: u32) -> i32 {
+    a.wrapping_sub(b) as i32
+}
+
+fn seq_between(a: u32, b: u32, c: u32) -> bool {
+    if b <= c {
+        a >= b && a <= c
+    } else {
+        a >= b || a <= c
+    }
+}
+
+/// One side of a TCP connection.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Endpoint {
+    /// Current state.
+    pub state: EpState,
+    /// State before the last change.
+    pub prev_state: EpState,
+    start_seq: i64,
+    last_seq: u32,
+    ack_seq: u32,
+    seq_wraps: u32,
+    ack_wraps: u32,
+    hist_last_syn: u64,
+    hist_last_fin: u64,
+    hist_last_rst: u64,
+    /// FINs sent.
+    pub fin_cnt: u32,
+    /// RSTs sent.
+    pub rst_cnt: u32,
+    fin_seq: u64,
+    chk: Scaled,
+    rxmt: Scaled,
+    win0: Scaled,
+    gap: Scaled,
+    /// This side has closed (as Zeek's `did_close`).
+    pub did_close: bool,
+    /// Whether this endpoint is currently the originator.
+    pub is_orig: bool,
+    /// Reassembly of the bytes this endpoint sends.
+    pub reasm: StreamReassembler,
+}
+
+impl Endpoint {
+    fn start_seq32(&self) -> u32 {
+        self.start_seq as u32
+    }
+
+    fn full(seq: u32, wraps: u32) -> u64 {
+        ((wraps as u64) << 32) + seq as u64
+    }
+
+    fn to_relative(&self, seq: u32, wraps: u32) -> u64 {
+        Self::full(seq, wraps).wrapping_sub(self.start_seq as u64)
+    }
+
+    fn init_seqs(&mut self, start: u32, ack: u32, last: u32) {
+        self.start_seq = start as i64;
+        self.ack_seq = ack;
+        self.last_seq = last;
+    }
+
+    fn update_last_seq_raw(&mut self, seq: u32) {
+        if seq < self.last_seq {
+            self.seq_wraps += 1;
+        }
+        self.last_seq = seq;
+    }
+
+    fn update_ack_seq_raw(&mut self, seq: u32) {
+        if seq < self.ack_seq {
+            self.ack_wraps += 1;
+        }
+        self.ack_seq = seq;
+    }
+
+    fn no_data_acked(&self) -> bool {
+        let ack = Self::full(self.ack_seq, self.ack_wraps);
+        let start = self.start_seq as u64;
+        ack == start || ack == start.wrapping_add(1)
+    }
+
+    /// Bytes sent according to sequence numbers (Zeek's `Size()`, which is
+    /// conn.log's `orig_bytes`/`resp_bytes`). `peer_state` is the other
+    /// side's state.
+    pub fn size(&self, peer_state: EpState) -> u64 {
+        if self.prev_state == EpState::SynSent
+            && self.state == EpState::Reset
+            && peer_state == EpState::Inactive
+            && !self.no_data_acked()
+        {
+            return 0;
+        }
+        let last = Self::full(self.last_seq, self.seq_wraps);
+        let ack = Self::full(self.ack_seq, self.ack_wraps);
+        let mut size = if last > ack { last } else { ack }.wrapping_sub(self.start_seq as u64);
+        if size != 0 {
+            size -= 1;
+        }
+        if self.fin_cnt > 0 && size != 0 {
+            size -= 1;
+        }
+        size
+    }
+}
+
+/// What the caller must know after a packet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PacketOutcome {
+    /// The roles flipped (SYN/SYN-ACK reversal); the caller swaps its own
+    /// per-direction state.
+    pub flipped: bool,
+    /// The handshake just finished: switch to the TCP inactivity timeout.
+    pub handshake_done: bool,
+}
+
+/// One TCP packet as the state machine sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Segment<'a> {
+    /// Flags byte.
+    pub flags: u8,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number.
+    pub ack: u32,
+    /// Advertised window.
+    pub window: u16,
+    /// Payload length according to the IP header.
+    pub len: u32,
+    /// Captured payload bytes (possibly fewer than `len`).
+    pub payload: &'a [u8],
+}
+
+/// Per-connection knobs.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpConfig {
+    /// Reassembly limits per direction.
+    pub stream: StreamLimits,
+    /// Zeek's `report_gaps_for_partial`.
+    pub report_gaps_for_partial: bool,
+    /// Zeek's `tcp_close_delay` in ns.
+    pub close_delay_ns: u64,
+    /// Zeek's `tcp_session_timer` in ns.
+    pub session_timer_ns: u64,
+    /// Zeek's `tcp_attempt_delay` in ns.
+    pub attempt_delay_ns: u64,
+    /// Zeek's `tcp_connection_linger` in ns.
+    pub linger_ns: u64,
+}
+
+/// Where the state machine reports what it finds.
+pub trait TcpSink {
+    /// In-order payload or a gap for the analyzer of direction `is_orig`.
+    fn chunk(&mut self, is_orig: bool, chunk: Chunk<'_>);
+    /// A Zeek weird by name.
+    fn weird(&mut self, name: &'static str);
+}
+
+/// The TCP part of a connection.
+#[derive(Clone, Debug)]
+pub struct TcpSession {
+    /// `[originator, responder]`, following flips.
+    pub ep: [Endpoint; 2],
+    is_partial: bool,
+    first_packet_seen: u8,
+    /// Zeek's `is_active`: cleared when the connection finished or was reset.
+    pub is_active: bool,
+    close_deferred: bool,
+    deferred_gen_event: bool,
+    /// Connection-attempt timer (network time, ns).
+    pub attempt_at: Option<u64>,
+    /// Expire timer.
+    pub expire_at: Option<u64>,
+    /// Delete timer set once the close is complete.
+    pub delete_at: Option<u64>,
+}
+
+const ORIG: u8 = 1;
+const RESP: u8 = 2;
+
+/// Per-packet context handed to the state machine.
+pub struct Ctx<'a> {
+    /// Connection history.
+    pub history: &'a mut History,
+    /// Connection's last activity time.
+    pub last_time: &'a mut u64,
+    /// Bytes lost to content gaps (conn.log `missed_bytes`).
+    pub missed_bytes: &'a mut u64,
+    /// Packet time.
+    pub ts: u64,
+    /// The segment pool.
+    pub pool: &'a mut SegmentPool,
+    /// Knobs.
+    pub cfg: &'a TcpConfig,
+}
+
+impl TcpSession {
+    /// A new session, created at `now` (schedules Zeek's initial expire timer
+    /// `tcp_SYN_timeout`, 5 s, later).
+    pub fn new(now: u64) -> Self {
+        let mut ep = [Endpoint::default(), Endpoint::default()];
+        ep[0].is_orig = true;
+        TcpSession {
+            ep,
+            is_partial: false,
+            first_packet_seen: 0,
+            is_active: true,
+            close_deferred: false,
+            deferred_gen_event: false,
+            attempt_at: None,
+            expire_at: Some(now + 5_000_000_000),
+            delete_at: None,
+        }
+    }
+
+    /// Swaps the endpoints (Zeek's `TCPSessionAdapter::FlipRoles`).
+    pub fn flip(&mut self) {
+        self.ep.swap(0, 1);
+        self.ep[0].is_orig = !self.ep[0].is_orig;
+        self.ep[1].is_orig = !self.ep[1].is_orig;
+        let f = self.first_packet_seen;
+        self.first_packet_seen = (if f & ORIG != 0 { RESP } else { 0 }) | (if f & RESP != 0 { ORIG } else { 0 });
+        self.is_partial = false;
+    }
+
+    /// Whether either side closed.
+    pub fn is_closed(&self) -> bool {
+        self.ep[0].did_close || self.ep[1].did_close
+    }
+
+    /// Zeek's `IsReuse`: would this packet (from the side `is_orig`) start a
+    /// new connection on this 5-tuple?
+    pub fn is_reuse(&self, seg_flags: u8, seq: u32, now: u64, last_time: u64, linger_ns: u64, sink: &mut dyn TcpSink) -> bool {
+        if seg_flags & tf::SYN == 0 {
+            return false;
+        }
+        let (orig, resp) = (&self.ep[0], &self.ep[1]);
+        let mut conn_orig = orig;
+        if seg_flags & tf::ACK != 0 {
+            if orig.state != EpState::Inactive {
+                return false;
+            }
+            conn_orig = resp;
+        }
+        if !self.is_closed() {
+            if seq == conn_orig.start_seq32() {
+                return false;
+            }
+            if seg_flags & tf::ACK == 0
+                && conn_orig.state == EpState::SynAckSent
+                && resp.state == EpState::Inactive
+                && seq == resp.start_seq32()
+            {
+                return false;
+            }
+            if conn_orig.state == EpState::SynSent {
+                sink.weird("SYN_seq_jump");
+            } else {
+                sink.weird("active_connection_reuse");
+            }
+        } else if (orig.state != EpState::Inactive && !orig.did_close || resp.state != EpState::Inactive && !resp.did_close)
+            && orig.state != EpState::Reset
+            && resp.state != EpState::Reset
+        {
+            sink.weird("active_connection_reuse");
+        } else if now.saturating_sub(last_time) < linger_ns && orig.state != EpState::Reset && resp.state != EpState::Reset {
+            sink.weird("premature_connection_reuse");
+        }
+        true
+    }
+
+    /// A packet with a bad checksum from `is_orig` (scaled `C`/`c`).
+    pub fn checksum_error(&mut self, is_orig: bool, history: &mut History) {
+        let i = if is_orig { 0 } else { 1 };
+        if self.ep[i].chk.bump() {
+            history.add_dir(self.ep[i].is_orig, b'C');
+        }
+    }
+
+    fn set_state(&mut self, i: usize, new: EpState, out: &mut PacketOutcome) {
+        let ep = &self.ep[i];
+        if new != ep.state {
+            if !is_handshake(new) && is_handshake(ep.state) && is_handshake(self.ep[1 - i].state) {
+                out.handshake_done = true;
+            }
+            let ep = &mut self.ep[i];
+            ep.prev_state = ep.state;
+            ep.state = new;
+        }
+    }
+
+    /// Processes one segment from the side `is_orig` (Zeek's
+    /// `TCPSessionAdapter::Process`).
+    pub fn process(&mut self, is_orig: bool, seg: &Segment<'_>, ctx: &mut Ctx<'_>, sink: &mut dyn TcpSink) -> PacketOutcome {
+        let mut outcome = PacketOutcome::default();
+        let fl = seg.flags;
+        let (syn, fin, rst, ack) = (fl & tf::SYN != 0, fl & tf::FIN != 0, fl & tf::RST != 0, fl & tf::ACK != 0);
+        let len = seg.len;
+        // Endpoint indexes follow the roles before this packet; a flip in the
+        // state machine swaps the array, so indexes are re-derived after it.
+        let mut e = if is_orig { 0 } else { 1 };
+        let mut p = 1 - e;
+
+        // SetPartialStatus
+        if self.ep[e].is_orig {
+            if self.first_packet_seen & ORIG == 0 {
+                self.is_partial = !syn || ack;
+            }
+        } else if self.first_packet_seen & RESP == 0 && !self.is_partial {
+            self.is_partial = !syn;
+        }
+
+        let mut seg_len = len as i64;
+        if syn {
+            seg_len += 1;
+        }
+        if fin {
+            seg_len += 1;
+        }
+        if rst {
+            seg_len -= len as i64;
+        }
+        let base_seq = seg.seq;
+        let ack_seq = seg.ack;
+        let seq_one_past = base_seq.wrapping_add(seg_len as u32);
+
+        self.init_endpoint(e, syn, base_seq, seq_one_past, sink);
+
+        let (rel_seq, seq_underflow) = {
+            let ep = &self.ep[e];
+            get_relative_seq(ep, base_seq, ep.last_seq, ep.seq_wraps)
+        };
+        if seq_underflow && !rst {
+            sink.weird("TCP_seq_underflow_or_misorder");
+        }
+
+        self.update_history(e, fl, rel_seq, len, ctx.history);
+        // Zero window ('W'): window scaling cannot turn zero into non-zero.
+        if seg.window == 0 && !rst && self.ep[p].state != EpState::Closed && self.ep[e].state != EpState::Reset && self.ep[e].win0.bump() {
+            ctx.history.add_dir(self.ep[e].is_orig, b'W');
+        }
+
+        if !self.ep[0].did_close || !self.ep[1].did_close {
+            *ctx.last_time = ctx.ts;
+        }
+
+        if fin {
+            let ep = &mut self.ep[e];
+            ep.fin_cnt += 1;
+            ep.fin_seq = rel_seq.wrapping_add(seg_len as u64);
+        }
+        if rst {
+            self.ep[e].rst_cnt += 1;
+        }
+
+        let mut rel_ack = 0u64;
+        if ack {
+            if self.ep[p].state == EpState::Inactive {
+                rel_ack = 1;
+                if !syn && !fin && !rst && matches!(self.ep[e].state, EpState::SynSent | EpState::SynAckSent | EpState::Established) {
+                    sink.weird("possible_split_routing");
+                }
+                let v = ack_seq.wrapping_sub(1);
+                self.ep[p].init_seqs(v, v, v);
+            } else {
+                let peer = &self.ep[p];
+                let (r, underflow) = get_relative_seq(peer, ack_seq, peer.ack_seq, peer.ack_wraps);
+                if underflow {
+                    rel_ack = 0;
+                    sink.weird("TCP_ack_underflow_or_misorder");
+                } else {
+                    rel_ack = r;
+                    if !rst {
+                        let peer = &mut self.ep[p];
+                        let delta_ack = seq_delta(ack_seq, peer.ack_seq);
+                        if ack_seq == 0 && delta_ack > TOO_LARGE_SEQ_DELTA {
+                            // Probably a broken ack.
+                        } else if delta_ack > 0 {
+                            peer.update_ack_seq_raw(ack_seq);
+                        }
+                    }
+                }
+            }
+        }
+
+        let delta_last = self.update_last_seq(e, seq_one_past, syn, fin, rst, len, ctx.history);
+
+        let (do_close, gen_event) = self.update_state_machine(e, p, base_seq, ack_seq, len, delta_last, syn, fin, rst, ack, ctx, sink, &mut outcome);
+        if outcome.flipped {
+            // The endpoint objects moved with the flip.
+            e = 1 - e;
+            p = 1 - p;
+        }
+
+        if ack {
+            self.ack_received(p, rel_ack, ctx, sink);
+        }
+
+        self.first_packet_seen |= if self.ep[e].is_orig { ORIG } else { RESP };
+
+        let rel_data_seq = if syn { rel_seq.wrapping_add(1) } else { rel_seq };
+        if len > 0 && !rst && !seq_underflow {
+            if seg.payload.len() >= len as usize {
+                let nothing_acked = self.ep[e].no_data_acked();
+                let is_o = self.ep[e].is_orig;
+                let ep = &mut self.ep[e];
+                ep.reasm.data_sent(ctx.pool, rel_data_seq, &seg.payload[..len as usize], &ctx.cfg.stream, nothing_acked, &mut |c| sink.chunk(is_o, c));
+            } else {
+                sink.weird("truncated_tcp_payload");
+            }
+        }
+
+        self.check_eof(e, ctx, sink);
+        if do_close {
+            self.connection_closed(e, p, gen_event, ctx);
+        }
+        outcome
+    }
+
+    fn init_endpoint(&mut self, e: usize, syn: bool, first_seg_seq: u32, last_seq: u32, sink: &mut dyn TcpSink) {
+        let ep = &mut self.ep[e];
+        match ep.state {
+            EpState::Inactive => {
+                if syn {
+                    ep.ack_seq = first_seg_seq;
+                    ep.start_seq = first_seg_seq as i64;
+                    ep.last_seq = last_seq;
+                } else {
+                    let s = first_seg_seq.wrapping_sub(1);
+                    ep.ack_seq = s;
+                    ep.start_seq = s as i64;
+                    ep.last_seq = first_seg_seq;
+                }
+            }
+            EpState::SynSent | EpState::SynAckSent => {
+                if syn && first_seg_seq != ep.start_seq32() {
+                    sink.weird("SYN_seq_jump");
+                    ep.init_seqs(first_seg_seq, first_seg_seq, last_seq);
+                }
+            }
+            EpState::Established | EpState::Partial => {
+                if syn {
+                    let peer_state = self.ep[1 - e].state;
+                    let ep = &mut self.ep[e];
+                    if ep.size(peer_state) > 0 {
+                        sink.weird("SYN_inside_connection");
+                    }
+                    if first_seg_seq != ep.start_seq32() {
+                        sink.weird("SYN_seq_jump");
+                    }
+                    ep.init_seqs(first_seg_seq, first_seg_seq, last_seq);
+                }
+            }
+            EpState::Reset => {
+                if syn && ep.prev_state == EpState::Inactive {
+                    ep.init_seqs(first_seg_seq, first_seg_seq, last_seq);
+                }
+            }
+            EpState::Closed => {}
+        }
+    }
+
+    fn update_history(&mut self, e: usize, fl: u8, rel_seq: u64, len: u32, h: &mut History) {
+        let (syn, fin, rst, ack) = (fl & tf::SYN != 0, fl & tf::FIN != 0, fl & tf::RST != 0, fl & tf::ACK != 0);
+        let ep = &mut self.ep[e];
+        let o = ep.is_orig;
+        let bits = syn as u8 + fin as u8 + rst as u8;
+        if bits > 1 {
+            if fin && rst {
+                h.check(o, mask::FIN_RST, b'I');
+            } else {
+                h.check(o, mask::MULTI_FLAG, b'Q');
+            }
+        } else if bits == 1 {
+            if syn {
+                let code = if ack { b'H' } else { b'S' };
+                if h.check(o, mask::SYN, code) && rel_seq != ep.hist_last_syn {
+                    h.add_dir(o, code);
+                }
+                ep.hist_last_syn = rel_seq;
+            }
+            if fin {
+                let v = rel_seq.wrapping_add(len as u64);
+                if h.check(o, mask::FIN, b'F') && v != ep.hist_last_fin {
+                    h.add_dir(o, b'F');
+                }
+                ep.hist_last_fin = v;
+            }
+            if rst {
+                if h.check(o, mask::RST, b'R') && rel_seq != ep.hist_last_rst {
+                    h.add_dir(o, b'R');
+                }
+                ep.hist_last_rst = rel_seq;
+            }
+        } else if len > 0 {
+            h.check(o, mask::DATA, b'D');
+        } else if ack {
+            h.check(o, mask::ACK, b'A');
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_last_seq(&mut self, e: usize, last_seq: u32, syn: bool, fin: bool, rst: bool, len: u32, h: &mut History) -> i32 {
+        let ep = &mut self.ep[e];
+        let delta_last = seq_delta(last_seq, ep.last_seq);
+        if (syn || rst) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta_last) {
+            // Don't trust outlandish SYN/RST sequence numbers.
+        } else if fin && ep.last_seq == ep.start_seq32().wrapping_add(1) {
+            ep.update_last_seq_raw(last_seq);
+        } else if ep.state == EpState::Reset {
+            // Don't trust sequence numbers after a RST.
+        } else if delta_last > 0 {
+            ep.update_last_seq_raw(last_seq);
+        } else if len > 0 && ep.rxmt.bump() {
+            h.add_dir(ep.is_orig, b'T');
+        }
+        delta_last
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_state_machine(
+        &mut self,
+        e: usize,
+        p: usize,
+        base_seq: u32,
+        ack_seq: u32,
+        len: u32,
+        delta_last: i32,
+        syn: bool,
+        fin: bool,
+        rst: bool,
+        ack: bool,
+        ctx: &mut Ctx<'_>,
+        sink: &mut dyn TcpSink,
+        out: &mut PacketOutcome,
+    ) -> (bool, bool) {
+        let mut do_close = false;
+        let mut gen_event = false;
+        let is_orig = self.ep[e].is_orig;
+        match self.ep[e].state {
+            EpState::Inactive => {
+                let (mut e, mut p) = (e, p);
+                if syn {
+                    if is_orig {
+                        if ack {
+                            sink.weird("connection_originator_SYN_ack");
+                            self.set_state(e, EpState::SynAckSent, out);
+                        } else {
+                            self.set_state(e, EpState::SynSent, out);
+                        }
+                        self.attempt_at = Some(ctx.ts + ctx.cfg.attempt_delay_ns);
+                    } else {
+                        if ack {
+                            let peer = &self.ep[p];
+                            if peer.state != EpState::Inactive
+                                && peer.state != EpState::Partial
+                                && !seq_between(ack_seq, peer.start_seq32(), peer.last_seq)
+                            {
+                                sink.weird("bad_SYN_ack");
+                            }
+                        } else if self.ep[p].state == EpState::SynAckSent && base_seq == self.ep[e].start_seq32() {
+                            // SYN/SYN-ACK reversal: flip and establish.
+                            self.is_partial = false;
+                            self.flip();
+                            ctx.history.add(b'^');
+                            out.flipped = true;
+                            e = 1 - e;
+                            p = 1 - p;
+                            self.set_state(p, EpState::Established, out);
+                            self.first_packet_seen |= if self.ep[e].is_orig { ORIG } else { RESP };
+                        } else {
+                            sink.weird("simultaneous_open");
+                        }
+                        if self.ep[p].state == EpState::SynSent {
+                            self.set_state(p, EpState::Established, out);
+                        } else if self.ep[p].state == EpState::Inactive {
+                            sink.weird("unsolicited_SYN_response");
+                        }
+                        self.set_state(e, EpState::Established, out);
+                    }
+                }
+                if fin {
+                    self.set_state(e, EpState::Closed, out);
+                    do_close = true;
+                    gen_event = true;
+                    if self.ep[p].state != EpState::Partial && !syn {
+                        sink.weird("spontaneous_FIN");
+                    }
+                }
+                if rst {
+                    self.set_state(e, EpState::Reset, out);
+                    let is_reject = if self.ep[e].is_orig {
+                        self.ep[p].state == EpState::Established
+                    } else {
+                        matches!(self.ep[p].state, EpState::SynSent | EpState::SynAckSent)
+                    };
+                    do_close = true;
+                    gen_event = !is_reject;
+                    if !is_reject && self.ep[p].state == EpState::Inactive {
+                        sink.weird("spontaneous_RST");
+                    }
+                }
+                if self.ep[e].state == EpState::Inactive {
+                    let orig_state = self.ep[0].state;
+                    if !self.ep[e].is_orig && len == 0 && orig_state == EpState::SynSent {
+                        // An ACK of the SYN before the SYN-ACK: not partial.
+                    } else if ack && self.ep[p].state == EpState::Established {
+                        self.set_state(e, EpState::Established, out);
+                        self.is_partial = false;
+                        self.first_packet_seen |= if self.ep[e].is_orig { ORIG } else { RESP };
+                    } else {
+                        self.set_state(e, EpState::Partial, out);
+                    }
+                }
+            }
+            EpState::SynSent | EpState::SynAckSent => {
+                if syn {
+                    if is_orig {
+                        if ack && !fin && !rst && self.ep[e].state != EpState::SynAckSent {
+                            sink.weird("repeated_SYN_with_ack");
+                        }
+                    } else if !ack && self.ep[e].state != EpState::SynSent {
+                        sink.weird("repeated_SYN_reply_wo_ack");
+                    }
+                }
+                if fin {
+                    if matches!(self.ep[p].state, EpState::Inactive | EpState::SynSent) {
+                        sink.weird("inappropriate_FIN");
+                    }
+                    self.set_state(e, EpState::Closed, out);
+                    do_close = true;
+                    gen_event = true;
+                }
+                if rst {
+                    self.set_state(e, EpState::Reset, out);
+                    self.is_active = false;
+                    do_close = true;
+                } else if len > 0 {
+                    sink.weird("data_before_established");
+                }
+            }
+            EpState::Established | EpState::Partial => {
+                if syn && self.ep[e].state == EpState::Partial && self.ep[p].state == EpState::Inactive && !ack {
+                    sink.weird("SYN_after_partial");
+                    self.set_state(e, EpState::SynSent, out);
+                }
+                if fin && !rst {
+                    self.set_state(e, EpState::Closed, out);
+                    if self.ep[p].state == EpState::Reset && self.ep[p].prev_state == EpState::Closed {
+                        self.set_state(p, EpState::Closed, out);
+                    }
+                    do_close = true;
+                    gen_event = true;
+                }
+                if rst {
+                    self.set_state(e, EpState::Reset, out);
+                    do_close = true;
+                    if self.ep[p].state != EpState::Reset || self.ep[p].prev_state != EpState::Established {
+                        self.is_active = false;
+                    }
+                }
+            }
+            EpState::Closed => {
+                if syn {
+                    sink.weird("SYN_after_close");
+                }
+                if fin && delta_last > 0 {
+                    sink.weird("FIN_advanced_last_seq");
+                }
+                if rst && self.ep[p].state != EpState::Closed {
+                    self.set_state(e, EpState::Reset, out);
+                    if !self.ep[e].did_close {
+                        do_close = true;
+                    }
+                }
+            }
+            EpState::Reset => {
+                if syn {
+                    sink.weird("SYN_after_reset");
+                }
+                if fin {
+                    sink.weird("FIN_after_reset");
+                }
+                if len > 0 && !rst {
+                    sink.weird("data_after_reset");
+                }
+            }
+        }
+        (do_close, gen_event)
+    }
+
+    /// The peer acknowledged `rel_ack` of endpoint `i`'s data.
+    fn ack_received(&mut self, i: usize, rel_ack: u64, ctx: &mut Ctx<'_>, sink: &mut dyn TcpSink) {
+        let mut seq = rel_ack;
+        let ep = &self.ep[i];
+        if ep.fin_cnt > 0 && seq >= ep.fin_seq {
+            seq = ep.fin_seq.wrapping_sub(1);
+        }
+        if seq <= 2 && self.is_partial && seq > ep.reasm.next_seq() {
+            // Zeek ignores the first ack of a partial connection.
+            self.ep[i].reasm.trim_to(seq);
+            return;
+        }
+        let clean = is_clean(&self.ep[i]) && is_clean(&self.ep[1 - i]);
+        let report = clean || ctx.cfg.report_gaps_for_partial;
+        let is_o = self.ep[i].is_orig;
+        let mut gap_events = 0u32;
+        let mut missed = 0u64;
+        let ep = &mut self.ep[i];
+        ep.reasm.ack_received(ctx.pool, seq, &mut |c| {
+            if let Chunk::Gap { len, .. } = c {
+                gap_events += 1;
+                if report {
+                    missed += len;
+                }
+            }
+            sink.chunk(is_o, c);
+        });
+        if clean {
+            for _ in 0..gap_events {
+                if self.ep[i].gap.bump() {
+                    ctx.history.add_dir(is_o, b'G');
+                }
+            }
+        }
+        *ctx.missed_bytes += missed;
+        self.check_eof(i, ctx, sink);
+    }
+
+    fn data_pending(&self, i: usize) -> bool {
+        let ep = &self.ep[i];
+        if ep.reasm.skipping() {
+            return false;
+        }
+        let delivered = (ep.start_seq as u64).wrapping_add(ep.reasm.next_seq());
+        let last = Endpoint::full(ep.last_seq, ep.seq_wraps);
+        if last < delivered {
+            return false;
+        }
+        if delivered != last.wrapping_sub(1) && delivered != last {
+            return true;
+        }
+        ep.state != EpState::Reset && self.ep[1 - i].reasm.has_undelivered()
+    }
+
+    /// Zeek's `CheckEOF` → `EndpointEOF`: complete a deferred close.
+    fn check_eof(&mut self, i: usize, ctx: &mut Ctx<'_>, _sink: &mut dyn TcpSink) {
+        let ep = &self.ep[i];
+        let eof = ep.fin_cnt > 0 || matches!(ep.state, EpState::Closed | EpState::Reset);
+        if self.close_deferred && eof && !self.data_pending(i) {
+            let g = self.deferred_gen_event;
+            self.connection_closed(i, 1 - i, g, ctx);
+            self.close_deferred = false;
+        }
+    }
+
+    fn connection_closed(&mut self, e: usize, p: usize, gen_event: bool, ctx: &mut Ctx<'_>) {
+        if self.data_pending(e) {
+            self.close_deferred = true;
+            if !self.deferred_gen_event {
+                self.deferred_gen_event = gen_event;
+            }
+            return;
+        }
+        self.close_deferred = false;
+        if self.ep[e].did_close {
+            return;
+        }
+        self.ep[e].did_close = true;
+        let peer = &self.ep[p];
+        let close_complete = self.ep[e].state == EpState::Reset || peer.did_close || peer.state == EpState::Inactive;
+        if close_complete {
+            if self.ep[e].prev_state != EpState::Inactive || peer.state != EpState::Inactive {
+                let mut g = gen_event;
+                if self.deferred_gen_event {
+                    g = true;
+                    self.deferred_gen_event = false;
+                }
+                if g {
+                    self.is_active = false;
+                }
+            }
+            self.attempt_at = None;
+            self.expire_at = None;
+            self.delete_at = Some(*ctx.last_time + ctx.cfg.close_delay_ns);
+        } else if self.ep[e].prev_state != EpState::Inactive {
+            self.expire_at = Some(*ctx.last_time + ctx.cfg.session_timer_ns);
+        }
+    }
+
+    /// Runs the session's own timers at network time `now`; returns true when
+    /// the connection must be removed (and logged).
+    pub fn timers_due(&mut self, now: u64, last_time: u64, cfg: &TcpConfig) -> bool {
+        if let Some(t) = self.delete_at {
+            if t <= now {
+                return true;
+            }
+        }
+        if let Some(t) = self.attempt_at {
+            if t <= now {
+                self.attempt_at = None;
+                let (o, r) = (self.ep[0].state, self.ep[1].state);
+                if self.is_active && matches!(o, EpState::SynSent | EpState::SynAckSent) && r == EpState::Inactive {
+                    self.is_active = false;
+                    return true;
+                }
+            }
+        }
+        if let Some(t) = self.expire_at {
+            if t <= now {
+                self.expire_at = None;
+                if !self.is_active {
+                    return false;
+                }
+                let (o, r) = (&self.ep[0], &self.ep[1]);
+                if last_time + cfg.linger_ns < now {
+                    if (o.did_close || r.did_close)
+                        && ((o.did_close && r.did_close)
+                            || o.state == EpState::Reset
+                            || r.state == EpState::Reset
+                            || o.state == EpState::Inactive
+                            || r.state == EpState::Inactive)
+                    {
+                        self.is_active = false;
+                        return true;
+                    }
+                    if r.state == EpState::Inactive && o.state == EpState::Inactive {
+                        return true;
+                    }
+                }
+                self.expire_at = Some(now + cfg.session_timer_ns);
+            }
+        }
+        false
+    }
+
+    /// The earliest pending timer.
+    pub fn next_timer(&self) -> Option<u64> {
+        [self.delete_at, self.attempt_at, self.expire_at].into_iter().flatten().min()
+    }
+
+    /// conn.log `conn_state` for this session (Zeek's `conn_state()`).
+    pub fn conn_state(&self, history: &[u8]) -> &'static str {
+        let (os, rs) = (self.ep[0].state, self.ep[1].state);
+        let o_inactive = matches!(os, EpState::Inactive | EpState::Partial);
+        let r_inactive = matches!(rs, EpState::Inactive | EpState::Partial);
+        if rs == EpState::Reset {
+            if matches!(os, EpState::SynSent | EpState::SynAckSent)
+                || (os == EpState::Reset && self.orig_size() == 0 && self.resp_size() == 0)
+            {
+                "REJ"
+            } else if o_inactive {
+                "RSTRH"
+            } else {
+                "RSTR"
+            }
+        } else if os == EpState::Reset {
+            if r_inactive {
+                if rsto_s0_history(history) {
+                    "RSTOS0"
+                } else {
+                    "OTH"
+                }
+            } else {
+                "RSTO"
+            }
+        } else if rs == EpState::Closed && os == EpState::Closed {
+            "SF"
+        } else if os == EpState::Closed {
+            if r_inactive {
+                "SH"
+            } else {
+                "S2"
+            }
+        } else if rs == EpState::Closed {
+            if o_inactive {
+                "SHR"
+            } else {
+                "S3"
+            }
+        } else if os == EpState::SynSent && rs == EpState::Inactive {
+            "S0"
+        } else if os == EpState::Established && rs == EpState::Established {
+            "S1"
+        } else {
+            "OTH"
+        }
+    }
+
+    /// conn.log `orig_bytes`.
+    pub fn orig_size(&self) -> u64 {
+        self.ep[0].size(self.ep[1].state)
+    }
+
+    /// conn.log `resp_bytes`.
+    pub fn resp_size(&self) -> u64 {
+        self.ep[1].size(self.ep[0].state)
+    }
+
+    /// Frees reassembly buffers (connection removed).
+    pub fn release(&mut self, pool: &mut SegmentPool) {
+        self.ep[0].reasm.release_all(pool);
+        self.ep[1].reasm.release_all(pool);
+    }
+}
+
+/// `/\^?S[^HAFGIQ]*R.*/` matched against the whole history.
+fn rsto_s0_history(h: &[u8]) -> bool {
+    let h = h.strip_prefix(b"^").unwrap_or(h);
+    let Some(rest) = h.strip_prefix(b"S") else { return false };
+    for &c in rest {
+        if c == b'R' {
+            return true;
+        }
+        if b"HAFGIQ".contains(&c) {
+            return false;
+        }
+    }
+    false
+}
+
+fn is_clean(a: &Endpoint) -> bool {
+    a.state == EpState::Established || (a.state == EpState::Closed && a.prev_state == EpState::Established)
+}
+
+/// Zeek's `get_relative_seq`: (relative sequence, underflow).
+fn get_relative_seq(ep: &Endpoint, cur: u32, last: u32, mut wraps: u32) -> (u64, bool) {
+    let delta = seq_delta(cur, last);
+    if delta < 0 {
+        if wraps > 0 && cur > last {
+            wraps -= 1;
+        }
+    } else if delta > 0 && cur < last {
+        wraps += 1;
+    }
+    if wraps == 0 {
+        let d = seq_delta(cur, ep.start_seq32());
+        return (d as i64 as u64, d < 0);
+    }
+    (ep.to_relative(cur, wraps), false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NullSink(Vec<&'static str>);
+    impl TcpSink for NullSink {
+        fn chunk(&mut self, _: bool, _: Chunk<'_>) {}
+        fn weird(&mut self, n: &'static str) {
+            self.0.push(n);
+        }
+    }
+
+    fn cfg() -> TcpConfig {
+        TcpConfig {
+            stream: StreamLimits::default(),
+            report_gaps_for_partial: false,
+            close_delay_ns: 5_000_000_000,
+            session_timer_ns: 6_000_000_000,
+            attempt_delay_ns: 5_000_000_000,
+            linger_ns: 5_000_000_000,
+        }
+    }
+
+    struct Run {
+        s: TcpSession,
+        h: History,
+        last: u64,
+        missed: u64,
+        pool: SegmentPool,
+        sink: NullSink,
+    }
+
+    impl Run {
+        fn new() -> Self {
+            Run { s: TcpSession::new(0), h: History::default(), last: 0, missed: 0, pool: SegmentPool::new(16), sink: NullSink(vec![]) }
+        }
+        fn pkt(&mut self, is_orig: bool, flags: u8, seq: u32, ack: u32, payload: &[u8]) {
+            let c = cfg();
+            let mut ctx = Ctx { history: &mut self.h, last_time: &mut self.last, missed_bytes: &mut self.missed, ts: 1, pool: &mut self.pool, cfg: &c };
+            let seg = Segment { flags, seq, ack, window: 1000, len: payload.len() as u32, payload };
+            self.s.process(is_orig, &seg, &mut ctx, &mut self.sink);
+        }
+        fn history(&self) -> String {
+            String::from_utf8(self.h.as_bytes().to_vec()).unwrap()
+        }
+    }
+
+    const S: u8 = tf::SYN;
+    const A: u8 = tf::ACK;
+    const F: u8 = tf::FIN;
+    const R: u8 = tf::RST;
+    const P: u8 = tf::PSH;
+
+    #[test]
+    fn full_handshake_data_and_close_is_sf() {
+        let mut r = Run::new();
+        r.pkt(true, S, 100, 0, b"");
+        r.pkt(false, S | A, 5000, 101, b"");
+        r.pkt(true, A, 101, 5001, b"");
+        r.pkt(true, A | P, 101, 5001, b"hello");
+        r.pkt(false, A, 5001, 106, b"");
+        r.pkt(false, A | P, 5001, 106, b"world!");
+        r.pkt(true, A | F, 106, 5007, b"");
+        r.pkt(false, A | F, 5007, 107, b"");
+        r.pkt(true, A, 107, 5008, b"");
+        assert_eq!(r.history(), "ShADadFf");
+        assert_eq!(r.s.conn_state(r.h.as_bytes()), "SF");
+        assert_eq!((r.s.orig_size(), r.s.resp_size()), (5, 6));
+        assert!(r.s.delete_at.is_some());
+    }
+
+    #[test]
+    fn rejected_syn_is_rej() {
+        let mut r = Run::new();
+        r.pkt(true, S, 100, 0, b"");
+        r.pkt(false, R | A, 0, 101, b"");
+        assert_eq!(r.history(), "Sr");
+        assert_eq!(r.s.conn_state(r.h.as_bytes()), "REJ");
+    }
+
+    #[test]
+    fn retransmission_and_gap() {
+        let mut r = Run::new();
+        r.pkt(true, S, 0, 0, b"");
+        r.pkt(false, S | A, 0, 1, b"");
+        r.pkt(true, A, 1, 1, b"");
+        r.pkt(true, A, 1, 1, b"abc");
+        r.pkt(true, A, 1, 1, b"abc"); // retransmission
+        // Responder acks 10 bytes: 7 never seen.
+        r.pkt(false, A, 1, 11, b"");
+        assert_eq!(r.history(), "ShADTaG");
+        assert_eq!(r.missed, 7);
+    }
+
+    #[test]
+    fn gap_letter_goes_to_the_sender() {
+        let mut r = Run::new();
+        r.pkt(true, S, 0, 0, b"");
+        r.pkt(false, S | A, 0, 1, b"");
+        r.pkt(true, A, 1, 1, b"");
+        r.pkt(false, A | P, 1, 1, b"12345");
+        r.pkt(true, A, 1, 20, b"");
+        assert_eq!(r.history(), "ShAdg");
+        assert_eq!(r.missed, 14);
+    }
+
+    #[test]
+    fn syn_synack_reversal_flips() {
+        let mut r = Run::new();
+        r.pkt(true, S | A, 500, 101, b"");
+        r.pkt(false, S, 100, 0, b"");
+        assert!(r.history().contains('^'));
+        assert_eq!(r.s.ep[0].state, EpState::Established);
+    }
+
+    #[test]
+    fn rsto_s0_pattern() {
+        assert!(rsto_s0_history(b"SR"));
+        assert!(rsto_s0_history(b"^SdR"));
+        assert!(!rsto_s0_history(b"SAR"));
+        assert!(rsto_s0_history(b"ShR"));
+        assert!(!rsto_s0_history(b"SHR"));
+    }
+}
