@@ -1,0 +1,638 @@
+//! The worker: one frame at a time through decode, fragment reassembly,
+//! flow lookup, the transport state machines, stream reassembly and the
+//! analyzers, handing finished records to a [`RecordSink`].
+//!
+//! Network time comes from packet timestamps: before each packet, every
+//! connection whose deadline has passed is expired and logged, as Zeek
+//! does. Nothing here allocates per packet once the tables are warm.
+
+use std::net::IpAddr;
+
+use crate::analyzers::dpd::AppState;
+use crate::analyzers::{Events, Service};
+use crate::capture::Frame;
+use crate::config::Config;
+use crate::decode::fragments::{self, FragOutcome};
+use crate::decode::{self, checksum, icmp, DecodeError, DecodeOptions, IpPacket, LinkInfo, Transport as L4};
+use crate::flow::conn::{Conn, DatagramState, Transport};
+use crate::flow::history::{mask, History};
+use crate::flow::key::FlowKey;
+use crate::flow::table::FlowTable;
+use crate::flow::tcp::{self, TcpConfig, TcpSession, TcpSink};
+use crate::inline_str::InlineStr;
+use crate::logs::stats::StatsRecord;
+use crate::logs::weird::{WeirdConn, WeirdRecord};
+use crate::logs::writer::{LogSink, Record};
+use crate::reassembly::{Chunk, SegmentPool, StreamLimits};
+use crate::uid::UidGen;
+
+/// Where finished records go.
+pub trait RecordSink {
+    /// Takes one record. Returns false if the sink can take no more (the
+    /// writer failed); the worker then stops early.
+    fn emit(&mut self, rec: Record) -> bool;
+}
+
+impl RecordSink for Vec<Record> {
+    fn emit(&mut self, rec: Record) -> bool {
+        self.push(rec);
+        true
+    }
+}
+
+impl RecordSink for LogSink {
+    fn emit(&mut self, rec: Record) -> bool {
+        self.send(rec)
+    }
+}
+
+/// Zeek's `likely_server_ports` for TCP (its default scripts' analyzer
+/// ports, IRC's excepted), used to orient connections seen without their
+/// SYN.
+pub fn likely_tcp_server_port(p: u16) -> bool {
+    matches!(
+        p,
+        21 | 22 | 25 | 53 | 79 | 80 | 81 | 88 | 135 | 139 | 143 | 389 | 443 | 445 | 465 | 502 | 563 | 585 | 587 | 614 | 631
+            | 636 | 989 | 990 | 992 | 993 | 995 | 1080 | 1433 | 1434 | 2811 | 3128 | 3268 | 3306 | 3389 | 5222 | 5223
+            | 5269 | 5432 | 6379 | 8000 | 8080 | 8888 | 20000
+    )
+}
+
+/// Zeek's `likely_server_ports` for UDP.
+pub fn likely_udp_server_port(p: u16) -> bool {
+    matches!(
+        p,
+        53 | 67 | 88 | 123 | 137 | 161 | 162 | 443 | 514 | 547 | 1812 | 2123 | 2152 | 3544 | 4789 | 5060 | 5072 | 5353 | 5355 | 6081
+    )
+}
+
+/// Counters of a worker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Frames processed.
+    pub packets: u64,
+    /// Bytes of frames processed.
+    pub bytes: u64,
+    /// Frames that could not be decoded.
+    pub malformed: u64,
+    /// Frames skipped by the port filter.
+    pub filtered: u64,
+    /// Connections created, by transport.
+    pub tcp_conns: u64,
+    /// UDP flows created.
+    pub udp_conns: u64,
+    /// ICMP flows created.
+    pub icmp_conns: u64,
+    /// Other-protocol flows created.
+    pub other_conns: u64,
+    /// Connections evicted because the table was full.
+    pub evicted: u64,
+    /// Bytes lost in content gaps.
+    pub missed_bytes: u64,
+    /// Out-of-order bytes dropped for lack of buffer.
+    pub reassembly_dropped: u64,
+    /// Weird records written.
+    pub weirds: u64,
+    /// Weirds not written because of rate limiting.
+    pub weirds_suppressed: u64,
+}
+
+/// The most weird.log records per weird name that belong to no connection.
+const MAX_CONNLESS_WEIRDS_PER_NAME: u32 = 100;
+
+/// The worker pipeline.
+pub struct Worker<S: RecordSink> {
+    cfg: Config,
+    decode_opts: DecodeOptions,
+    tcp_cfg: TcpConfig,
+    frags: fragments::Reassembler,
+    frag_buf: Vec<u8>,
+    table: FlowTable,
+    pool: SegmentPool,
+    uids: UidGen,
+    sink: S,
+    sink_ok: bool,
+    now: u64,
+    first_ts: Option<u64>,
+    counters: Counters,
+    connless_weirds: [(Option<&'static str>, u32); 16],
+    stats_interval_ns: u64,
+    next_stats: u64,
+}
+
+/// Collects analyzer and TCP reports for one connection during a packet.
+struct ConnEvents<'a, S: RecordSink> {
+    app: &'a mut AppState,
+    out: EventOut<'a, S>,
+}
+
+/// Where one connection's reports go: its service set, its weirds.
+struct EventOut<'a, S: RecordSink> {
+    services: &'a mut crate::analyzers::ServiceSet,
+    weirds_seen: &'a mut [Option<&'static str>; 8],
+    id: WeirdConn,
+    ts: u64,
+    sink: &'a mut S,
+    ok: &'a mut bool,
+    counters: &'a mut Counters,
+}
+
+impl<S: RecordSink> EventOut<'_, S> {
+    fn push_weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>) {
+        if self.weirds_seen.iter().flatten().any(|n| *n == name) {
+            self.counters.weirds_suppressed += 1;
+            return;
+        }
+        if let Some(slot) = self.weirds_seen.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(name);
+        }
+        self.counters.weirds += 1;
+        let rec = WeirdRecord { ts: self.ts, conn: Some(self.id), name, addl: InlineStr::from_bytes(addl), notice: false, source };
+        *self.ok &= self.sink.emit(Record::Weird(rec));
+    }
+}
+
+/// The analyzer-facing side: service bookkeeping and weirds.
+struct AppEvents<'a, 'b, S: RecordSink> {
+    inner: &'a mut EventOut<'b, S>,
+}
+
+impl<S: RecordSink> Events for AppEvents<'_, '_, S> {
+    fn confirm(&mut self, s: Service) {
+        self.inner.services.add(s);
+    }
+    fn violation(&mut self, s: Service) {
+        self.inner.services.remove(s);
+    }
+    fn weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>) {
+        self.inner.push_weird(name, addl, source);
+    }
+}
+
+impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
+    fn chunk(&mut self, is_orig: bool, chunk: Chunk<'_>) {
+        match chunk {
+            Chunk::Data { data, .. } => self.app.deliver(is_orig, data, &mut AppEvents { inner: &mut self.out }),
+            Chunk::Gap { .. } => self.app.gap(is_orig),
+        }
+    }
+    fn weird(&mut self, name: &'static str) {
+        self.out.push_weird(name, b"", Some("TCP"));
+    }
+}
+
+impl<S: RecordSink> Worker<S> {
+    /// A worker with every table sized from `cfg.limits`.
+    pub fn new(cfg: Config, sink: S) -> Self {
+        let l = &cfg.limits;
+        let tcp_cfg = TcpConfig {
+            stream: StreamLimits { max_ooo_bytes: l.max_ooo_bytes_per_flow, max_above_hole: 16384 },
+            report_gaps_for_partial: false,
+            close_delay_ns: l.tcp_close_delay_secs * 1_000_000_000,
+            session_timer_ns: 6_000_000_000,
+            attempt_delay_ns: l.tcp_attempt_delay_secs * 1_000_000_000,
+            linger_ns: 5_000_000_000,
+        };
+        let uids = match cfg.seed {
+            Some(s) => UidGen::new(s),
+            None => UidGen::from_entropy(),
+        };
+        Worker {
+            decode_opts: DecodeOptions { verify_checksums: cfg.verify_checksums },
+            tcp_cfg,
+            frags: fragments::Reassembler::new(l.max_fragmented_datagrams, l.frag_timeout_secs * 1_000_000_000),
+            frag_buf: Vec::with_capacity(fragments::MAX_DATAGRAM),
+            table: FlowTable::new(l.max_flows),
+            pool: SegmentPool::new(l.reassembly_blocks),
+            uids,
+            sink,
+            sink_ok: true,
+            now: 0,
+            first_ts: None,
+            counters: Counters::default(),
+            connless_weirds: [(None, 0); 16],
+            stats_interval_ns: 300 * 1_000_000_000,
+            next_stats: 0,
+            cfg,
+        }
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Connections currently tracked.
+    pub fn active_flows(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether the record sink still accepts records.
+    pub fn sink_ok(&self) -> bool {
+        self.sink_ok
+    }
+
+    /// Processes one captured frame.
+    pub fn process(&mut self, frame: &Frame<'_>) {
+        self.counters.packets += 1;
+        self.counters.bytes += frame.data.len() as u64;
+        let ts = frame.ts_ns;
+        if ts > self.now {
+            self.now = ts;
+        }
+        if self.first_ts.is_none() {
+            self.first_ts = Some(ts);
+            self.next_stats = ts + self.stats_interval_ns;
+        }
+        self.expire(self.now);
+        if self.now >= self.next_stats {
+            self.write_stats(self.now);
+            self.next_stats = self.now + self.stats_interval_ns;
+        }
+
+        let (link, ip) = match decode::decode_link(frame.link, frame.data, &self.decode_opts) {
+            Ok(v) => v,
+            Err(e) => return self.malformed(ts, e),
+        };
+        match ip.fragment {
+            None => self.process_ip(ts, &link, &ip),
+            Some(frag) => {
+                let before = self.frags.stats().overlaps;
+                let done = match self.frags.add(&ip, frag, ts) {
+                    FragOutcome::Pending => None,
+                    FragOutcome::TooLarge => {
+                        self.connless_weird(ts, "excessively_large_fragment");
+                        None
+                    }
+                    FragOutcome::Complete(whole) => {
+                        self.frag_buf.clear();
+                        self.frag_buf.extend_from_slice(whole.payload);
+                        Some(IpPacket { payload: &[], ..whole })
+                    }
+                };
+                if self.frags.stats().overlaps != before {
+                    self.connless_weird(ts, "fragment_overlap");
+                }
+                if let Some(whole) = done {
+                    let buf = std::mem::take(&mut self.frag_buf);
+                    let whole = IpPacket { payload: &buf, ..whole };
+                    self.process_ip(ts, &link, &whole);
+                    self.frag_buf = buf;
+                }
+            }
+        }
+    }
+
+    fn malformed(&mut self, ts: u64, e: DecodeError) {
+        self.counters.malformed += 1;
+        self.connless_weird(ts, e.weird_name());
+    }
+
+    fn connless_weird(&mut self, ts: u64, name: &'static str) {
+        let slot = self.connless_weirds.iter_mut().find(|(n, _)| n.is_none_or(|n| n == name));
+        let allowed = match slot {
+            Some((n, count)) => {
+                *n = Some(name);
+                *count += 1;
+                *count <= MAX_CONNLESS_WEIRDS_PER_NAME || *count % 1000 == 0
+            }
+            None => false,
+        };
+        if !allowed {
+            self.counters.weirds_suppressed += 1;
+            return;
+        }
+        self.counters.weirds += 1;
+        let rec = WeirdRecord { ts, conn: None, name, addl: InlineStr::new(), notice: false, source: None };
+        self.sink_ok &= self.sink.emit(Record::Weird(rec));
+    }
+
+    fn process_ip(&mut self, ts: u64, link: &LinkInfo, ip: &IpPacket<'_>) {
+        let l4 = match decode::decode_transport(ip, &DecodeOptions { verify_checksums: false }) {
+            Ok(t) => t,
+            Err(e) => return self.malformed(ts, e),
+        };
+        let (sport, dport, one_way) = match l4 {
+            L4::Tcp(t) => (t.src_port(), t.dst_port(), false),
+            L4::Udp(u) => (u.src_port(), u.dst_port(), false),
+            L4::Icmp { msg, v6 } => {
+                let (counter, two_way) = if v6 { icmp::v6_counterpart(msg.icmp_type()) } else { icmp::v4_counterpart(msg.icmp_type()) };
+                let dport = if two_way { counter } else { msg.code() };
+                (msg.icmp_type() as u16, dport as u16, !two_way)
+            }
+            L4::Other => (0, 0, false),
+        };
+        if !self.cfg.ports.is_empty()
+            && matches!(l4, L4::Tcp(_) | L4::Udp(_))
+            && !self.cfg.ports.contains(&sport)
+            && !self.cfg.ports.contains(&dport)
+        {
+            self.counters.filtered += 1;
+            return;
+        }
+        let key = FlowKey::new(ip.src, sport, ip.dst, dport, ip.proto, one_way);
+        let mut slot = self.table.find(&key);
+
+        if let (Some(s), L4::Tcp(t)) = (slot, l4) {
+            let reuse = match self.table.get_mut(s) {
+                Some(conn) => match &conn.transport {
+                    Transport::Tcp(tcp) => {
+                        let mut w = WeirdCollector::default();
+                        let r = tcp.is_reuse(t.flags(), t.seq(), ts, conn.last, self.tcp_cfg.linger_ns, &mut w);
+                        for name in w.names.into_iter().flatten() {
+                            conn.weird_once(name);
+                        }
+                        r
+                    }
+                    _ => false,
+                },
+                None => false,
+            };
+            if reuse {
+                self.remove_and_log(s);
+                slot = None;
+            }
+        }
+
+        let slot = match slot {
+            Some(s) => s,
+            None => {
+                if self.table.is_full() {
+                    if let Some(v) = self.table.victim() {
+                        self.counters.evicted += 1;
+                        self.remove_and_log(v);
+                    }
+                }
+                let conn = self.new_conn(ts, link, ip, &l4, key, sport, dport);
+                self.table.insert(conn)
+            }
+        };
+
+        let checksum_ok = !self.decode_opts.verify_checksums || transport_checksum_ok(ip, &l4);
+        let Some(conn) = self.table.get_mut(slot) else { return };
+        let is_orig = ip.src == conn.orig_h && sport == conn.orig_p;
+        let dir = if is_orig { 0 } else { 1 };
+        if conn.l2[dir].is_none() {
+            conn.l2[dir] = link.src_mac;
+        }
+        let mut ev = ConnEvents {
+            app: &mut conn.app,
+            out: EventOut {
+                services: &mut conn.services,
+                weirds_seen: &mut conn.weirds_seen,
+                id: WeirdConn { uid: conn.uid, orig_h: conn.orig_h, orig_p: conn.orig_p, resp_h: conn.resp_h, resp_p: conn.resp_p },
+                ts,
+                sink: &mut self.sink,
+                ok: &mut self.sink_ok,
+                counters: &mut self.counters,
+            },
+        };
+        let mut flipped = false;
+        match (&mut conn.transport, l4) {
+            (Transport::Tcp(tcp), L4::Tcp(t)) => {
+                if !checksum_ok {
+                    tcp.checksum_error(is_orig, &mut conn.history);
+                    ev.out.push_weird("bad_TCP_checksum", b"", Some("TCP"));
+                    self.table.reschedule(slot);
+                    return;
+                }
+                let payload = t.payload();
+                let len = ip.payload_len.saturating_sub(t.header_len() as u32);
+                let seg = tcp::Segment { flags: t.flags(), seq: t.seq(), ack: t.ack(), window: t.window(), len, payload };
+                let mut ctx = tcp::Ctx {
+                    history: &mut conn.history,
+                    last_time: &mut conn.last,
+                    missed_bytes: &mut conn.missed_bytes,
+                    ts,
+                    pool: &mut self.pool,
+                    cfg: &self.tcp_cfg,
+                };
+                let out = tcp.process(is_orig, &seg, &mut ctx, &mut ev);
+                if out.handshake_done {
+                    conn.inactivity_ns = self.cfg.limits.tcp_inactivity_secs * 1_000_000_000;
+                }
+                flipped = out.flipped;
+            }
+            (Transport::Udp(d), L4::Udp(u)) => {
+                if !checksum_ok {
+                    if d.chk[dir].bump() {
+                        conn.history.add_dir(is_orig, b'C');
+                    }
+                    ev.out.push_weird("bad_UDP_checksum", b"", Some("UDP"));
+                    self.table.reschedule(slot);
+                    return;
+                }
+                conn.last = ts;
+                conn.history.check(is_orig, mask::DATA, b'D');
+                let ulen = u.length() as i64 - 8;
+                d.len[dir] = Some(d.len[dir].unwrap_or(0) + ulen);
+            }
+            (Transport::Icmp(d), L4::Icmp { .. }) => {
+                if !checksum_ok {
+                    ev.out.push_weird("bad_ICMP_checksum", b"", Some("ICMP"));
+                    self.table.reschedule(slot);
+                    return;
+                }
+                conn.last = ts;
+                let plen = ip.payload_len as i64 - 8;
+                d.len[dir] = Some(d.len[dir].unwrap_or(0) + plen);
+                if ip.payload.len() < ip.payload_len as usize {
+                    self.table.reschedule(slot);
+                    return;
+                }
+            }
+            _ => {
+                conn.last = ts;
+            }
+        }
+        if flipped {
+            conn.flip_roles(false);
+        }
+        conn.pkts[dir] += 1;
+        conn.ip_bytes[dir] += ip.ip_len as u64;
+        self.table.reschedule(slot);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new_conn(&mut self, ts: u64, _link: &LinkInfo, ip: &IpPacket<'_>, l4: &L4<'_>, key: FlowKey, sport: u16, dport: u16) -> Conn {
+        let l = &self.cfg.limits;
+        let (transport, inactivity, flip) = match l4 {
+            L4::Tcp(t) => {
+                self.counters.tcp_conns += 1;
+                let f = t.flags();
+                let syn = f & decode::tcp::flags::SYN != 0;
+                let ack = f & decode::tcp::flags::ACK != 0;
+                let mut flip = false;
+                if !syn || ack {
+                    if syn && ack {
+                        // A SYN-ACK seen first: its sender is the responder.
+                        flip = true;
+                    } else if likely_tcp_server_port(sport) {
+                        flip = if likely_tcp_server_port(dport) { !syn && sport < dport } else { true };
+                    }
+                }
+                (Transport::Tcp(TcpSession::new(ts)), l.udp_inactivity_secs, flip)
+            }
+            L4::Udp(_) => {
+                self.counters.udp_conns += 1;
+                let flip = likely_udp_server_port(sport) && !likely_udp_server_port(dport);
+                (Transport::Udp(DatagramState::default()), l.udp_inactivity_secs, flip)
+            }
+            L4::Icmp { .. } => {
+                self.counters.icmp_conns += 1;
+                (Transport::Icmp(DatagramState::default()), l.icmp_inactivity_secs, false)
+            }
+            L4::Other => {
+                self.counters.other_conns += 1;
+                (Transport::Other, l.udp_inactivity_secs, false)
+            }
+        };
+        let flip = flip && !is_broadcast(ip.dst);
+        let (orig_h, orig_p, resp_h, resp_p) = if flip { (ip.dst, dport, ip.src, sport) } else { (ip.src, sport, ip.dst, dport) };
+        let analyze = matches!(l4, L4::Tcp(_));
+        let mut history = History::default();
+        if flip {
+            history.add(b'^');
+        }
+        Conn {
+            key,
+            uid: self.uids.next(b'C'),
+            ip_proto: ip.proto,
+            orig_h,
+            orig_p,
+            resp_h,
+            resp_p,
+            start: ts,
+            last: ts,
+            history,
+            pkts: [0; 2],
+            ip_bytes: [0; 2],
+            l2: [None; 2],
+            missed_bytes: 0,
+            services: Default::default(),
+            weirds_seen: [None; 8],
+            transport,
+            app: AppState::new(resp_p, analyze),
+            inactivity_ns: inactivity * 1_000_000_000,
+            wake_at: 0,
+        }
+    }
+
+    /// Expires every connection whose deadline passed by `now`.
+    fn expire(&mut self, now: u64) {
+        while let Some(slot) = self.table.pop_due(now) {
+            let Some(conn) = self.table.get_mut(slot) else { continue };
+            let inactive = conn.last.saturating_add(conn.inactivity_ns) <= now;
+            let tcp_done = match &mut conn.transport {
+                Transport::Tcp(t) => t.timers_due(now, conn.last, &self.tcp_cfg),
+                _ => false,
+            };
+            if inactive || tcp_done {
+                self.remove_and_log(slot);
+            } else {
+                self.table.requeue(slot);
+            }
+        }
+    }
+
+    fn remove_and_log(&mut self, slot: u32) {
+        let Some(mut conn) = self.table.remove(slot) else { return };
+        if let Transport::Tcp(t) = &mut conn.transport {
+            for ep in &t.ep {
+                self.counters.reassembly_dropped += ep.reasm.stats().dropped_bytes;
+            }
+            t.release(&mut self.pool);
+        }
+        self.counters.missed_bytes += conn.missed_bytes;
+        let seed = self.cfg.community_id.then_some(self.cfg.community_id_seed);
+        let rec = conn.record(&self.cfg.site, seed);
+        self.sink_ok &= self.sink.emit(Record::Conn(rec));
+    }
+
+    fn write_stats(&mut self, ts: u64) {
+        let (t, u, i) = self.table.counts();
+        let fs = self.frags.stats();
+        let rec = StatsRecord {
+            ts,
+            pkts_proc: self.counters.packets,
+            bytes_recv: self.counters.bytes,
+            pkts_dropped: 0,
+            pkts_malformed: self.counters.malformed,
+            pkts_filtered: self.counters.filtered,
+            active_tcp_conns: t,
+            active_udp_conns: u,
+            active_icmp_conns: i,
+            tcp_conns: self.counters.tcp_conns,
+            udp_conns: self.counters.udp_conns,
+            icmp_conns: self.counters.icmp_conns,
+            flows_evicted: self.counters.evicted,
+            reassem_tcp_size: ((self.pool.capacity() - self.pool.free_blocks()) * crate::reassembly::BLOCK_SIZE) as u64,
+            reassem_dropped_bytes: self.counters.reassembly_dropped,
+            missed_bytes: self.counters.missed_bytes,
+            frags_dropped: fs.evicted + fs.timed_out + fs.too_large,
+            records_dropped: 0,
+        };
+        self.sink_ok &= self.sink.emit(Record::Stats(rec));
+    }
+
+    /// Ends the run: logs every open connection and a final stats record,
+    /// and returns the sink and the counters.
+    pub fn finish(mut self) -> (S, Counters) {
+        for slot in self.table.all_slots_sorted() {
+            self.remove_and_log(slot);
+        }
+        let now = self.now;
+        self.write_stats(now);
+        (self.sink, self.counters)
+    }
+}
+
+/// Collects the weird names `is_reuse` raises (before a connection exists to log them).
+#[derive(Default)]
+struct WeirdCollector {
+    names: [Option<&'static str>; 2],
+}
+
+impl TcpSink for WeirdCollector {
+    fn chunk(&mut self, _: bool, _: Chunk<'_>) {}
+    fn weird(&mut self, name: &'static str) {
+        if let Some(s) = self.names.iter_mut().find(|s| s.is_none()) {
+            *s = Some(name);
+        }
+    }
+}
+
+fn is_broadcast(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v4) => v4.is_broadcast(),
+        IpAddr::V6(_) => false,
+    }
+}
+
+fn transport_checksum_ok(ip: &IpPacket<'_>, l4: &L4<'_>) -> bool {
+    if ip.payload.len() < ip.payload_len as usize {
+        return true; // cannot verify a truncated capture
+    }
+    let bytes = match l4 {
+        L4::Tcp(t) => t.bytes(),
+        L4::Udp(u) => {
+            if u.checksum_field() == 0 && !ip.is_v6() {
+                return true;
+            }
+            u.bytes()
+        }
+        L4::Icmp { msg, v6 } => {
+            if !v6 {
+                return checksum::fold(checksum::sum(msg.bytes(), 0)) == 0xffff;
+            }
+            msg.bytes()
+        }
+        L4::Other => return true,
+    };
+    let pseudo = match (ip.src, ip.dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => checksum::pseudo_header(&s.octets(), &d.octets(), ip.proto, bytes.len()),
+        (IpAddr::V6(s), IpAddr::V6(d)) => checksum::pseudo_header(&s.octets(), &d.octets(), ip.proto, bytes.len()),
+        _ => return false,
+    };
+    checksum::verify(pseudo, bytes)
+}

@@ -1,0 +1,196 @@
+//! One tracked connection: addresses, times, counters, history, the
+//! transport state machine and the application-layer state, plus the
+//! conversion to a conn.log record.
+
+use std::net::IpAddr;
+
+use super::history::{History, Scaled};
+use super::key::FlowKey;
+use super::tcp::TcpSession;
+use crate::analyzers::dpd::AppState;
+use crate::analyzers::ServiceSet;
+use crate::community_id::community_id_v1;
+use crate::config::Site;
+use crate::inline_str::InlineStr;
+use crate::logs::conn::{ConnRecord, Proto};
+use crate::uid::Uid;
+
+/// UDP / ICMP per-direction state (Zeek's UDP and ICMP session adapters).
+#[derive(Clone, Copy, Debug)]
+pub struct DatagramState {
+    /// Payload bytes per direction; `None` until a packet was seen
+    /// (Zeek's `request_len`/`reply_len` of -1).
+    pub len: [Option<i64>; 2],
+    /// Bad checksums per direction (scaled `C`/`c`).
+    pub chk: [Scaled; 2],
+}
+
+impl Default for DatagramState {
+    fn default() -> Self {
+        DatagramState { len: [None, None], chk: [Scaled::default(), Scaled::default()] }
+    }
+}
+
+/// Transport-specific state.
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // Stored in a preallocated slab: no boxing, no per-flow allocation.
+pub enum Transport {
+    /// TCP with its endpoint state machine.
+    Tcp(TcpSession),
+    /// UDP.
+    Udp(DatagramState),
+    /// ICMP / ICMPv6.
+    Icmp(DatagramState),
+    /// Another IP protocol.
+    Other,
+}
+
+/// One connection.
+#[derive(Clone, Debug)]
+pub struct Conn {
+    /// Table key.
+    pub key: FlowKey,
+    /// Connection uid.
+    pub uid: Uid,
+    /// IP protocol number.
+    pub ip_proto: u8,
+    /// Originator address (after flips).
+    pub orig_h: IpAddr,
+    /// Originator port.
+    pub orig_p: u16,
+    /// Responder address.
+    pub resp_h: IpAddr,
+    /// Responder port.
+    pub resp_p: u16,
+    /// First packet time (ns).
+    pub start: u64,
+    /// Last activity time (ns).
+    pub last: u64,
+    /// History letters.
+    pub history: History,
+    /// Packets per direction (`[orig, resp]`).
+    pub pkts: [u64; 2],
+    /// IP bytes per direction.
+    pub ip_bytes: [u64; 2],
+    /// MAC addresses per direction.
+    pub l2: [Option<[u8; 6]>; 2],
+    /// Bytes lost in content gaps.
+    pub missed_bytes: u64,
+    /// Confirmed services.
+    pub services: ServiceSet,
+    /// Weird names already logged for this connection (Zeek logs each once).
+    pub weirds_seen: [Option<&'static str>; 8],
+    /// Transport state.
+    pub transport: Transport,
+    /// Application-layer analyzers.
+    pub app: AppState,
+    /// Inactivity timeout in force (ns).
+    pub inactivity_ns: u64,
+    /// Time the table's timer queue will look at this connection next.
+    pub wake_at: u64,
+}
+
+impl Conn {
+    /// Whether this weird was already logged for the connection; records it.
+    pub fn weird_once(&mut self, name: &'static str) -> bool {
+        if self.weirds_seen.iter().flatten().any(|n| *n == name) {
+            return false;
+        }
+        if let Some(slot) = self.weirds_seen.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(name);
+        }
+        true
+    }
+
+    /// Swaps originator and responder (Zeek's `Connection::FlipRoles`),
+    /// except for the TCP endpoints, which the TCP state machine swaps.
+    pub fn flip_roles(&mut self, flip_tcp: bool) {
+        std::mem::swap(&mut self.orig_h, &mut self.resp_h);
+        std::mem::swap(&mut self.orig_p, &mut self.resp_p);
+        self.l2.swap(0, 1);
+        self.pkts.swap(0, 1);
+        self.ip_bytes.swap(0, 1);
+        self.app.flip();
+        match &mut self.transport {
+            Transport::Tcp(t) if flip_tcp => t.flip(),
+            Transport::Udp(d) | Transport::Icmp(d) => {
+                d.len.swap(0, 1);
+                d.chk.swap(0, 1);
+            }
+            _ => {}
+        }
+    }
+
+    /// The next time this connection's timers need a look.
+    pub fn next_wake(&self) -> u64 {
+        let inactivity = self.last.saturating_add(self.inactivity_ns);
+        match &self.transport {
+            Transport::Tcp(t) => t.next_timer().map_or(inactivity, |x| x.min(inactivity)),
+            _ => inactivity,
+        }
+    }
+
+    /// The conn.log record of this connection as it stands.
+    pub fn record(&self, site: &Site, community_id: Option<u16>) -> ConnRecord {
+        let duration = self.last.saturating_sub(self.start);
+        let (proto, conn_state, sizes) = match &self.transport {
+            Transport::Tcp(t) => (Proto::Tcp, t.conn_state(self.history.as_bytes()), Some((t.orig_size(), t.resp_size()))),
+            Transport::Udp(d) => (Proto::Udp, udp_state(d), Some(datagram_sizes(d))),
+            Transport::Icmp(d) => (Proto::Icmp, "OTH", Some(datagram_sizes(d))),
+            Transport::Other => (Proto::Unknown, "OTH", None),
+        };
+        let mut service = InlineStr::<48>::new();
+        for (i, s) in self.services.iter().enumerate() {
+            if i > 0 {
+                service.push(b',');
+            }
+            service.push_bytes(s.name().as_bytes());
+        }
+        let (ob, rb) = match sizes {
+            Some((o, r)) if duration > 0 => (Some(o), Some(r)),
+            _ => (None, None),
+        };
+        ConnRecord {
+            ts: self.start,
+            uid: self.uid,
+            orig_h: self.orig_h,
+            orig_p: self.orig_p,
+            resp_h: self.resp_h,
+            resp_p: self.resp_p,
+            proto,
+            service,
+            duration: (duration > 0).then_some(duration),
+            orig_bytes: ob,
+            resp_bytes: rb,
+            conn_state,
+            local_orig: Some(site.is_local(self.orig_h)),
+            local_resp: Some(site.is_local(self.resp_h)),
+            missed_bytes: self.missed_bytes,
+            history: *self.history.as_inline(),
+            orig_pkts: self.pkts[0],
+            orig_ip_bytes: self.ip_bytes[0],
+            resp_pkts: self.pkts[1],
+            resp_ip_bytes: self.ip_bytes[1],
+            ip_proto: self.ip_proto,
+            orig_l2_addr: self.l2[0],
+            resp_l2_addr: self.l2[1],
+            community_id: community_id.map(|seed| {
+                community_id_v1(seed, self.ip_proto, self.orig_h, self.orig_p, self.resp_h, self.resp_p)
+            }),
+        }
+    }
+}
+
+fn udp_state(d: &DatagramState) -> &'static str {
+    match (d.len[0].is_some(), d.len[1].is_some()) {
+        (true, true) => "SF",
+        (true, false) => "S0",
+        (false, true) => "SHR",
+        (false, false) => "OTH",
+    }
+}
+
+fn datagram_sizes(d: &DatagramState) -> (u64, u64) {
+    let f = |v: Option<i64>| v.map_or(0, |x| x.max(0) as u64);
+    (f(d.len[0]), f(d.len[1]))
+}

@@ -1,0 +1,174 @@
+//! The flow table: a fixed-capacity map from [`FlowKey`] to [`Conn`],
+//! preallocated at start-up, with a timer queue ordered by each
+//! connection's next deadline (inactivity, TCP close/attempt timers).
+//!
+//! When the table is full, the connection closest to its deadline is
+//! evicted (logged as it stands, and counted) to make room.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use hashbrown::HashMap;
+
+use super::conn::Conn;
+use super::key::FlowKey;
+
+/// A bounded flow table.
+pub struct FlowTable {
+    map: HashMap<FlowKey, u32>,
+    slots: Vec<Option<Conn>>,
+    free: Vec<u32>,
+    timers: BinaryHeap<Reverse<(u64, u32)>>,
+    capacity: usize,
+    live: usize,
+}
+
+impl FlowTable {
+    /// A table for at most `capacity` connections; all memory but the
+    /// connections themselves is reserved now.
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        FlowTable {
+            map: HashMap::with_capacity(capacity),
+            slots: Vec::with_capacity(capacity),
+            free: Vec::with_capacity(capacity),
+            timers: BinaryHeap::with_capacity(capacity * 4),
+            capacity,
+            live: 0,
+        }
+    }
+
+    /// Connections in the table.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Whether another connection fits.
+    pub fn is_full(&self) -> bool {
+        self.live >= self.capacity
+    }
+
+    /// The slot of `key`'s connection.
+    pub fn find(&self, key: &FlowKey) -> Option<u32> {
+        self.map.get(key).copied()
+    }
+
+    /// The connection in `slot`.
+    pub fn get_mut(&mut self, slot: u32) -> Option<&mut Conn> {
+        self.slots.get_mut(slot as usize).and_then(Option::as_mut)
+    }
+
+    /// Inserts `conn`; the caller has made room (see [`FlowTable::is_full`]).
+    pub fn insert(&mut self, mut conn: Conn) -> u32 {
+        conn.wake_at = conn.next_wake();
+        let wake = conn.wake_at;
+        let key = conn.key;
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(conn);
+                s
+            }
+            None => {
+                self.slots.push(Some(conn));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.map.insert(key, slot);
+        self.live += 1;
+        self.push_timer(wake, slot);
+        slot
+    }
+
+    /// Removes and returns the connection in `slot`.
+    pub fn remove(&mut self, slot: u32) -> Option<Conn> {
+        let conn = self.slots.get_mut(slot as usize)?.take()?;
+        self.map.remove(&conn.key);
+        self.free.push(slot);
+        self.live -= 1;
+        Some(conn)
+    }
+
+    /// Re-queues `slot` if its next deadline moved earlier than queued.
+    pub fn reschedule(&mut self, slot: u32) {
+        let Some(conn) = self.get_mut(slot) else { return };
+        let wake = conn.next_wake();
+        if wake < conn.wake_at {
+            conn.wake_at = wake;
+            self.push_timer(wake, slot);
+        }
+    }
+
+    /// After a connection's deadline passed without removing it: queue its
+    /// next deadline.
+    pub fn requeue(&mut self, slot: u32) {
+        let Some(conn) = self.get_mut(slot) else { return };
+        let wake = conn.next_wake();
+        conn.wake_at = wake;
+        self.push_timer(wake, slot);
+    }
+
+    /// The next connection whose queued deadline is at or before `now`.
+    pub fn pop_due(&mut self, now: u64) -> Option<u32> {
+        while let Some(&Reverse((t, slot))) = self.timers.peek() {
+            if t > now {
+                return None;
+            }
+            self.timers.pop();
+            if let Some(c) = self.slots.get(slot as usize).and_then(Option::as_ref) {
+                if c.wake_at == t {
+                    return Some(slot);
+                }
+            }
+        }
+        None
+    }
+
+    /// The connection with the earliest deadline (eviction victim).
+    pub fn victim(&mut self) -> Option<u32> {
+        while let Some(&Reverse((t, slot))) = self.timers.peek() {
+            if let Some(c) = self.slots.get(slot as usize).and_then(Option::as_ref) {
+                if c.wake_at == t {
+                    return Some(slot);
+                }
+            }
+            self.timers.pop();
+        }
+        self.slots.iter().position(Option::is_some).map(|s| s as u32)
+    }
+
+    /// Slots of every connection, ordered by key (for a deterministic end of
+    /// run). Allocates: only for the final flush.
+    pub fn all_slots_sorted(&self) -> Vec<u32> {
+        let mut v: Vec<(FlowKey, u32)> = self.map.iter().map(|(k, s)| (*k, *s)).collect();
+        v.sort_by(|a, b| (a.0.a, a.0.b, a.0.pa, a.0.pb, a.0.proto).cmp(&(b.0.a, b.0.b, b.0.pa, b.0.pb, b.0.proto)));
+        v.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// Counts of live connections by IP protocol: (tcp, udp, icmp).
+    pub fn counts(&self) -> (u64, u64, u64) {
+        let mut c = (0, 0, 0);
+        for k in self.map.keys() {
+            match k.proto {
+                6 => c.0 += 1,
+                17 => c.1 += 1,
+                1 | 58 => c.2 += 1,
+                _ => {}
+            }
+        }
+        c
+    }
+
+    fn push_timer(&mut self, t: u64, slot: u32) {
+        if self.timers.len() == self.timers.capacity() {
+            // Drop stale entries instead of growing.
+            let slots = &self.slots;
+            self.timers.retain(|Reverse((t, s))| slots.get(*s as usize).and_then(Option::as_ref).is_some_and(|c| c.wake_at == *t));
+        }
+        self.timers.push(Reverse((t, slot)));
+    }
+}

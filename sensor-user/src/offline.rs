@@ -1,0 +1,168 @@
+//! Offline mode: read capture files through the worker into log files, as
+//! `zeek -r` does.
+
+use std::fmt;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::capture::pcap::{CaptureError, PcapFile};
+use crate::config::Config;
+use crate::engine::{Counters, Worker};
+use crate::logs::format::FormatOptions;
+use crate::logs::writer::{prepare_log_dir, LogError, LogSink, LogWriter};
+
+/// What to read and where to write.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// Capture files, read one after the other as one trace.
+    pub files: Vec<PathBuf>,
+    /// Directory for the logs.
+    pub log_dir: PathBuf,
+    /// Log format.
+    pub format: FormatOptions,
+    /// Pipeline configuration.
+    pub config: Config,
+    /// Show a progress line on stderr (only when it is a terminal).
+    pub progress: bool,
+}
+
+/// What a run did.
+#[derive(Clone, Debug)]
+pub struct ReadSummary {
+    /// Worker counters.
+    pub counters: Counters,
+    /// Log records written.
+    pub records: u64,
+    /// Wall-clock time.
+    pub elapsed: Duration,
+    /// Files that ended early, with the reason.
+    pub truncated: Vec<(PathBuf, String)>,
+}
+
+impl fmt::Display for ReadSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.counters;
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        write!(
+            f,
+            "{} packets, {:.1} MB in {:.2}s ({:.0} pkt/s, {:.2} Gbit/s); {} flows ({} evicted); {} malformed, {} filtered; {} log records",
+            c.packets,
+            c.bytes as f64 / 1e6,
+            secs,
+            c.packets as f64 / secs,
+            c.bytes as f64 * 8.0 / secs / 1e9,
+            c.tcp_conns + c.udp_conns + c.icmp_conns + c.other_conns,
+            c.evicted,
+            c.malformed,
+            c.filtered,
+            self.records
+        )
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug)]
+pub enum ReadError {
+    /// A capture file could not be opened or read.
+    Capture(CaptureError),
+    /// Logs could not be written.
+    Log(LogError),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Capture(e) => e.fmt(f),
+            ReadError::Log(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+impl From<CaptureError> for ReadError {
+    fn from(e: CaptureError) -> Self {
+        ReadError::Capture(e)
+    }
+}
+
+impl From<LogError> for ReadError {
+    fn from(e: LogError) -> Self {
+        ReadError::Log(e)
+    }
+}
+
+/// Reads every file, writes the logs, and returns a summary. Files are all
+/// opened (and the log directory checked) before anything is written, so a
+/// wrong path fails fast. A truncated file is processed up to where it ends
+/// and reported in the summary.
+pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
+    let start = Instant::now();
+    let total_size: u64 = opts.files.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let progress_bytes = Arc::new(AtomicU64::new(0));
+    let mut files = Vec::with_capacity(opts.files.len());
+    for p in &opts.files {
+        files.push(PcapFile::open_counted(p, progress_bytes.clone())?);
+    }
+    prepare_log_dir(&opts.log_dir)?;
+    let writer = LogWriter::new(&opts.log_dir, opts.format);
+    let (sink, handle) = LogSink::spawn(writer, opts.config.limits.record_queue);
+    let mut worker = Worker::new(opts.config.clone(), sink);
+    let show = opts.progress && std::io::stderr().is_terminal();
+    let mut last_draw = Instant::now();
+    let mut truncated = Vec::new();
+    let mut capture_err = None;
+    'files: for f in &mut files {
+        loop {
+            match f.next_frame(|frame| worker.process(frame)) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    capture_err = Some(e);
+                    break 'files;
+                }
+            }
+            if !worker.sink_ok() {
+                break 'files;
+            }
+            if show && worker.counters().packets % 4096 == 0 && last_draw.elapsed() > Duration::from_millis(250) {
+                last_draw = Instant::now();
+                draw_progress(&worker.counters(), progress_bytes.load(Ordering::Relaxed), total_size, start.elapsed());
+            }
+        }
+        if let Some(t) = f.truncation() {
+            truncated.push((f.path().to_path_buf(), t.to_string()));
+        }
+    }
+    if show {
+        eprint!("\r\x1b[K");
+    }
+    let (sink, counters) = worker.finish();
+    drop(sink);
+    let report = handle.join().map_err(|_| LogError::Write(opts.log_dir.clone(), std::io::Error::other("log writer thread panicked")))?;
+    if let Some(e) = report.error {
+        return Err(e.into());
+    }
+    if let Some(e) = capture_err {
+        return Err(e.into());
+    }
+    Ok(ReadSummary { counters, records: report.records, elapsed: start.elapsed(), truncated })
+}
+
+fn draw_progress(c: &Counters, done: u64, total: u64, elapsed: Duration) {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let pct = if total > 0 { done as f64 * 100.0 / total as f64 } else { 0.0 };
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "\r\x1b[K{pct:5.1}%  {} packets  {:.1} MB  {:.0} pkt/s  {:.0} MB/s",
+        c.packets,
+        c.bytes as f64 / 1e6,
+        c.packets as f64 / secs,
+        c.bytes as f64 / 1e6 / secs
+    );
+    let _ = err.flush();
+}
