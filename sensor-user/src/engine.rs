@@ -373,7 +373,8 @@ impl<S: RecordSink> Worker<S> {
         let is_orig = ip.src == conn.orig_h && sport == conn.orig_p;
         let dir = if is_orig { 0 } else { 1 };
         if conn.l2[dir].is_none() {
-            conn.l2[dir] = link.src_mac;
+            // Zeek leaves an all-zero address (e.g. loopback captures) unset.
+            conn.l2[dir] = link.src_mac.filter(|m| *m != [0; 6]);
         }
         let mut ev = ConnEvents {
             app: &mut conn.app,
