@@ -27,6 +27,8 @@ enum Cmd {
     User,
     Capa,
     Stls,
+    /// `AUTH`: the server may answer `+ ` continuations.
+    Auth,
     /// A command whose `+OK` starts a multi-line answer.
     MultiLine,
 }
@@ -41,6 +43,8 @@ pub struct Pop3 {
     unknown_client: u32,
     greeted: bool,
     in_multiline: bool,
+    /// The server asked for SASL data; the client's next line is not a command.
+    auth_continuation: bool,
     confirmed: bool,
     disabled: bool,
 }
@@ -75,6 +79,10 @@ impl Pop3 {
         if self.disabled {
             return;
         }
+        if self.auth_continuation {
+            self.auth_continuation = false;
+            return;
+        }
         let w = l.w1.as_bytes();
         if w.is_empty() {
             return;
@@ -96,6 +104,8 @@ impl Pop3 {
             Cmd::Capa
         } else if w.eq_ignore_ascii_case(b"STLS") {
             Cmd::Stls
+        } else if w.eq_ignore_ascii_case(b"AUTH") && has_arg {
+            Cmd::Auth
         } else if w.eq_ignore_ascii_case(b"RETR")
             || w.eq_ignore_ascii_case(b"TOP")
             || (!has_arg && (w.eq_ignore_ascii_case(b"LIST") || w.eq_ignore_ascii_case(b"UIDL")))
@@ -124,7 +134,14 @@ impl Pop3 {
             return None;
         }
         let w = l.w1.as_bytes();
-        let (ok, err) = (w.starts_with(b"+OK") || w == b"+", w.starts_with(b"-ERR"));
+        if w == b"+" || (w.is_empty() && l.len > 0) {
+            // SASL continuation: the pending AUTH stays pending.
+            if self.npending > 0 && self.pending[0] == Cmd::Auth {
+                self.auth_continuation = true;
+            }
+            return None;
+        }
+        let (ok, err) = (w.starts_with(b"+OK"), w.starts_with(b"-ERR"));
         if !ok && !err {
             let token = w.strip_prefix(b"+").or_else(|| w.strip_prefix(b"-")).unwrap_or(w);
             let known = COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(token)) || token.is_empty();
@@ -191,6 +208,19 @@ mod tests {
         assert_eq!(ev.confirmed, vec![Service::Pop3]);
         p.deliver(true, b"RETR 1\r\n", &mut ev);
         p.deliver(false, b"+OK 3 octets\r\nabc\r\n.\r\n", &mut ev);
+        assert!(ev.violations.is_empty());
+    }
+
+    #[test]
+    fn sasl_data_is_not_a_command() {
+        let mut p = Pop3::default();
+        let mut ev = Recorder::default();
+        p.deliver(false, b"+OK ready\r\n", &mut ev);
+        p.deliver(true, b"AUTH PLAIN\r\n", &mut ev);
+        p.deliver(false, b"+ \r\n", &mut ev);
+        p.deliver(true, b"AGJvYgBzZWNyZXQ=\r\n", &mut ev);
+        p.deliver(false, b"+OK logged in\r\n", &mut ev);
+        assert!(ev.weirds.is_empty(), "{:?}", ev.weirds);
         assert!(ev.violations.is_empty());
     }
 
