@@ -1,1 +1,180 @@
-//! Integration tests live in tests/.
+//! Helpers for the end-to-end tests: reading Zeek's expected logs (TSV and
+//! `zeek-cut` output), reading the sensor's JSON logs, comparing them field
+//! by field, and running the `sensor` binary.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// One log record: field name to value, in Zeek's TSV spelling (`-` unset,
+/// `T`/`F`, sets comma-joined).
+pub type Rec = BTreeMap<String, String>;
+
+/// The directory holding the test data.
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+/// A fresh, empty temporary directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sensor-tests-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("creating a temporary directory");
+    d
+}
+
+/// Parses a Zeek log written by Zeek: full TSV (`#fields` header), or
+/// `zeek-cut -m` output (first line names the columns), or headerless
+/// `zeek-cut` output with `fields` given.
+pub fn parse_zeek_log(text: &str, fields: Option<&[String]>) -> Vec<Rec> {
+    let mut names: Option<Vec<String>> = fields.map(|f| f.to_vec());
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("### ") || line.is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("#fields\t") {
+            names = Some(rest.split('\t').map(str::to_string).collect());
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        match &names {
+            // `zeek-cut -m`: the first line names the columns.
+            None => names = Some(line.split('\t').map(str::to_string).collect()),
+            Some(n) => out.push(n.iter().cloned().zip(line.split('\t').map(str::to_string)).collect()),
+        }
+    }
+    out
+}
+
+/// Reads a JSON-lines log written by the sensor into TSV-spelled records.
+pub fn read_json_log(path: &Path) -> Vec<Rec> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    text.lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: not JSON: {e}: {l}", path.display()));
+            let obj = v.as_object().unwrap_or_else(|| panic!("{}: not an object: {l}", path.display()));
+            obj.iter().map(|(k, v)| (k.clone(), tsv_spelling(v))).collect()
+        })
+        .collect()
+}
+
+fn tsv_spelling(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::Bool(b) => if *b { "T" } else { "F" }.into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if s.is_empty() => "(empty)".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) if a.is_empty() => "(empty)".into(),
+        Value::Array(a) => a.iter().map(tsv_spelling).collect::<Vec<_>>().join(","),
+        Value::Object(_) => v.to_string(),
+    }
+}
+
+/// Whether two values agree the way Zeek's logs mean them: numbers within
+/// 1e-6, `-` equal to a missing field, everything else byte for byte.
+pub fn same_value(expected: &str, actual: Option<&String>) -> bool {
+    let actual = actual.map(String::as_str).unwrap_or("-");
+    if expected == actual {
+        return true;
+    }
+    match (expected.parse::<f64>(), actual.parse::<f64>()) {
+        (Ok(a), Ok(b)) => (a - b).abs() <= 1e-6,
+        _ => false,
+    }
+}
+
+/// Fields never compared: timestamps masked by Zeek's test suite and uids,
+/// which are random in both tools.
+pub fn compared(field: &str) -> bool {
+    !matches!(field, "ts" | "uid" | "fuid" | "fuids")
+}
+
+/// One field that differs.
+#[derive(Debug)]
+pub struct Mismatch {
+    /// The expected record's 4-tuple, for the message.
+    pub record: String,
+    /// Field name.
+    pub field: String,
+    /// Zeek's value.
+    pub expected: String,
+    /// The sensor's value.
+    pub actual: String,
+}
+
+fn tuple(r: &Rec) -> Option<(String, String, String, String)> {
+    Some((r.get("id.orig_h")?.clone(), r.get("id.orig_p")?.clone(), r.get("id.resp_h")?.clone(), r.get("id.resp_p")?.clone()))
+}
+
+/// Compares Zeek's records with the sensor's: each expected record is paired
+/// with the unused actual record of the same 4-tuple (when the log has one)
+/// that agrees on the most fields. Returns every mismatching field; a
+/// missing record makes all its fields mismatch.
+pub fn compare(expected: &[Rec], actual: &[Rec], ignore: &[String]) -> (usize, Vec<Mismatch>) {
+    let mut used = vec![false; actual.len()];
+    let mut total = 0;
+    let mut bad = Vec::new();
+    for e in expected {
+        let fields: Vec<&String> = e.keys().filter(|f| compared(f) && !ignore.contains(f) && !f.is_empty()).collect();
+        let agree = |a: &Rec| fields.iter().filter(|f| same_value(&e[**f], a.get(**f))).count();
+        let best = actual
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| !used[*i] && (tuple(e).is_none() || tuple(e) == tuple(a)))
+            .max_by_key(|(_, a)| agree(a))
+            .map(|(i, _)| i);
+        total += fields.len();
+        let name = format!("{:?}", tuple(e));
+        match best {
+            Some(i) => {
+                used[i] = true;
+                for f in fields {
+                    if !same_value(&e[f], actual[i].get(f)) {
+                        bad.push(Mismatch {
+                            record: name.clone(),
+                            field: f.clone(),
+                            expected: e[f].clone(),
+                            actual: actual[i].get(f).cloned().unwrap_or_else(|| "(absent)".into()),
+                        });
+                    }
+                }
+            }
+            None => {
+                for f in fields {
+                    bad.push(Mismatch { record: name.clone(), field: f.clone(), expected: e[f].clone(), actual: "(no record)".into() });
+                }
+            }
+        }
+    }
+    (total, bad)
+}
+
+/// The `sensor` binary, built if needed with the profile the tests run in.
+pub fn sensor_bin() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf();
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root).args(["build", "-q", "-p", "sensor-user", "--bin", "sensor"]);
+    if profile == "release" {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("running cargo build for the sensor binary");
+    assert!(status.success(), "building the sensor binary failed");
+    target.join(profile).join("sensor")
+}
+
+/// Parses a sensor JSON line into a map (for assertions on one record).
+pub fn json_line(line: &str) -> serde_json::Map<String, Value> {
+    match serde_json::from_str(line) {
+        Ok(Value::Object(m)) => m,
+        other => panic!("not a JSON object line: {line}: {other:?}"),
+    }
+}
