@@ -1,0 +1,169 @@
+//! The `sensor` command line end to end: logs written from a capture, both
+//! log formats, the port filter, and a clear one-line error for every kind
+//! of bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use tests::{build, json_line, sensor_bin, temp_dir};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(sensor_bin()).args(args).output().expect("running sensor")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn sample(dir: &Path, sessions: usize) -> String {
+    let p = dir.join("sessions.pcap");
+    build::write_pcap(&p, &build::interleaved(sessions, 40000, 1_600_000_000_000_000_000));
+    p.to_string_lossy().to_string()
+}
+
+#[test]
+fn reads_a_capture_into_zeek_json_logs() {
+    let dir = temp_dir("cli-json");
+    let pcap = sample(&dir, 20);
+    let logs = dir.join("logs");
+    let o = run(&["read", &pcap, "--log-dir", logs.to_str().unwrap(), "--seed", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("220 packets"), "summary line: {}", stderr(&o));
+    let conn = std::fs::read_to_string(logs.join("conn.log")).unwrap();
+    let recs: Vec<_> = conn.lines().map(json_line).collect();
+    assert_eq!(recs.len(), 20);
+    for r in &recs {
+        assert_eq!(r["conn_state"], "SF");
+        // The third client segment overtakes the second: Zeek counts the late one as a retransmission (T).
+        assert_eq!(r["history"], "ShAdDTFf");
+        assert_eq!(r["service"], "smtp");
+        assert_eq!(r["id.resp_p"], 25);
+        assert_eq!(r["orig_bytes"], 77);
+        assert_eq!(r["resp_bytes"], 34);
+        assert_eq!(r["missed_bytes"], 0);
+        assert!(r["uid"].as_str().unwrap().starts_with('C'));
+        assert!(r["community_id"].as_str().unwrap().starts_with("1:"));
+        assert!(!r.contains_key("tunnel_parents"), "unset fields are omitted");
+    }
+    let stats = std::fs::read_to_string(logs.join("stats.log")).unwrap();
+    let last = json_line(stats.lines().last().unwrap());
+    assert_eq!(last["pkts_proc"], 220);
+    assert_eq!(last["tcp_conns"], 20);
+
+    // Same seed, same uids.
+    let logs2 = dir.join("logs2");
+    assert!(run(&["read", &pcap, "--log-dir", logs2.to_str().unwrap(), "--seed", "1"]).status.success());
+    assert_eq!(conn, std::fs::read_to_string(logs2.join("conn.log")).unwrap());
+}
+
+#[test]
+fn tsv_output_has_the_header_zeek_cut_reads() {
+    let dir = temp_dir("cli-tsv");
+    let pcap = sample(&dir, 3);
+    let logs = dir.join("logs");
+    let o = run(&["read", "-r", &pcap, "--log-dir", logs.to_str().unwrap(), "--format", "tsv", "--zeek-strict"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(logs.join("conn.log")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "#separator \\x09");
+    assert_eq!(lines[1], "#set_separator\t,");
+    assert_eq!(lines[4], "#path\tconn");
+    assert!(lines[6].starts_with("#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice"));
+    assert!(lines[6].ends_with("tunnel_parents\tip_proto"), "strict mode has Zeek's columns only: {}", lines[6]);
+    assert!(lines[7].starts_with("#types\ttime\tstring\taddr\tport"));
+    assert!(lines.last().unwrap().starts_with("#close\t"));
+    let rows: Vec<&str> = lines.iter().filter(|l| !l.starts_with('#')).copied().collect();
+    assert_eq!(rows.len(), 3);
+    let cols: Vec<&str> = rows[0].split('\t').collect();
+    assert_eq!(cols.len(), 22);
+    assert_eq!(cols[6], "tcp");
+    assert_eq!(cols[11], "SF");
+    assert_eq!(cols[20], "-");
+}
+
+#[test]
+fn port_filter_skips_other_traffic() {
+    let dir = temp_dir("cli-ports");
+    let pcap = sample(&dir, 5);
+    let logs = dir.join("logs");
+    let o = run(&["read", &pcap, "--log-dir", logs.to_str().unwrap(), "--ports", "443,993"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!logs.join("conn.log").exists(), "port 25 traffic must be filtered out");
+    let stats = std::fs::read_to_string(logs.join("stats.log")).unwrap();
+    assert_eq!(json_line(stats.lines().last().unwrap())["pkts_filtered"], 55);
+}
+
+/// Asserts a failed run printed exactly one line containing `needle`.
+fn one_line_error(o: &Output, needle: &str) {
+    assert!(!o.status.success(), "should fail");
+    let e = stderr(o);
+    assert_eq!(e.trim_end().lines().count(), 1, "one line expected: {e}");
+    assert!(e.contains(needle), "expected {needle:?} in: {e}");
+}
+
+#[test]
+fn bad_input_gets_one_clear_line() {
+    let dir = temp_dir("cli-bad");
+    let logs = dir.join("logs");
+    let l = logs.to_str().unwrap();
+
+    one_line_error(&run(&["read", "/nonexistent/trace.pcap", "--log-dir", l]), "cannot open capture /nonexistent/trace.pcap");
+
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "just some notes, not packets").unwrap();
+    one_line_error(&run(&["read", text.to_str().unwrap(), "--log-dir", l]), "is not a pcap or pcapng capture");
+
+    let empty = dir.join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    one_line_error(&run(&["read", empty.to_str().unwrap(), "--log-dir", l]), "is empty");
+
+    let pcap = sample(&dir, 2);
+    let mut bytes = std::fs::read(&pcap).unwrap();
+    bytes[20] = 147; // LINKTYPE_USER0
+    let user0 = dir.join("user0.pcap");
+    std::fs::write(&user0, &bytes).unwrap();
+    one_line_error(&run(&["read", user0.to_str().unwrap(), "--log-dir", l]), "unsupported link type 147");
+
+    one_line_error(&run(&["read", &pcap, "--log-dir", "/proc/sensor-logs"]), "cannot use log directory /proc/sensor-logs");
+
+    one_line_error(&run(&["read", "--log-dir", l]), "no capture given");
+}
+
+#[test]
+fn truncated_capture_is_processed_up_to_the_cut() {
+    let dir = temp_dir("cli-trunc");
+    let pcap = sample(&dir, 4);
+    let bytes = std::fs::read(&pcap).unwrap();
+    let cut = dir.join("cut.pcap");
+    std::fs::write(&cut, &bytes[..bytes.len() - 30]).unwrap();
+    let logs = dir.join("logs");
+    let o = run(&["read", cut.to_str().unwrap(), "--log-dir", logs.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert_eq!(e.matches("warning").count(), 1, "warn once: {e}");
+    assert!(e.contains("truncated capture"), "{e}");
+    let conn = std::fs::read_to_string(logs.join("conn.log")).unwrap();
+    assert_eq!(conn.lines().count(), 4, "all four connections are still logged");
+}
+
+#[test]
+fn malformed_packets_are_counted_and_logged_not_fatal() {
+    let dir = temp_dir("cli-malformed");
+    let mut frames = build::interleaved(2, 41000, 1_600_000_000_000_000_000);
+    let mut bad = frames[0].1.clone();
+    bad.truncate(14 + 10); // IP header cut short
+    frames.insert(3, (frames[3].0, bad));
+    let mut bad_tcp = frames[1].1.clone();
+    bad_tcp[14 + 20 + 12] = 0x20; // TCP data offset 2 words
+    frames.insert(5, (frames[5].0, bad_tcp));
+    let p = dir.join("bad.pcap");
+    build::write_pcap(&p, &frames);
+    let logs = dir.join("logs");
+    let o = run(&["read", p.to_str().unwrap(), "--log-dir", logs.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let weird = std::fs::read_to_string(logs.join("weird.log")).unwrap();
+    let names: Vec<String> = weird.lines().map(|l| json_line(l)["name"].as_str().unwrap().to_string()).collect();
+    assert!(names.contains(&"truncated_IP".to_string()), "{names:?}");
+    assert!(names.contains(&"bad_TCP_header_len".to_string()), "{names:?}");
+    assert_eq!(std::fs::read_to_string(logs.join("conn.log")).unwrap().lines().count(), 2);
+}
