@@ -116,7 +116,16 @@ impl PcapFile {
     ) -> Result<Self, CaptureError> {
         let p = path.to_path_buf();
         let file = File::open(path).map_err(|e| CaptureError::Open(p.clone(), e))?;
-        let mut buffered = BufReader::with_capacity(1 << 16, Counting { inner: file, count: counter });
+        Self::from_reader_at(p, Box::new(Counting { inner: file, count: counter }))
+    }
+
+    /// Reads a capture from any byte source (`name` is used in messages).
+    pub fn from_reader(name: &str, input: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        Self::from_reader_at(PathBuf::from(name), input)
+    }
+
+    fn from_reader_at(p: PathBuf, input: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        let mut buffered = BufReader::with_capacity(1 << 16, input);
         let head = std::io::BufRead::fill_buf(&mut buffered).map_err(|e| CaptureError::Read(p.clone(), e.to_string()))?;
         if head.is_empty() {
             return Err(CaptureError::Empty(p));
