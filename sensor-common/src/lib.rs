@@ -127,7 +127,10 @@ mod tests {
     #[test]
     fn layouts_have_no_hidden_padding() {
         assert_eq!(core::mem::size_of::<BypassKey>(), 16 + 16 + 2 + 2 + 1 + 3);
-        assert_eq!(core::mem::size_of::<BypassDirection>(), 8 + 8 + 4 + 1 + 3 + 8);
+        assert_eq!(
+            core::mem::size_of::<BypassDirection>(),
+            8 + 8 + 4 + 1 + 3 + 8
+        );
         assert_eq!(
             core::mem::size_of::<BypassValue>(),
             2 * core::mem::size_of::<BypassDirection>()

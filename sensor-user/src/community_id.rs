@@ -95,10 +95,25 @@ mod tests {
     #[test]
     fn spec_test_vectors() {
         // Baseline values from the community-id-spec test suite.
-        assert_eq!(cid(6, "128.232.110.120", 34855, "66.35.250.204", 80), "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
-        assert_eq!(cid(6, "66.35.250.204", 80, "128.232.110.120", 34855), "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
-        assert_eq!(cid(17, "192.168.1.52", 54585, "8.8.8.8", 53), "1:d/FP5EW3wiY1vCndhwleRRKHowQ=");
-        assert_eq!(cid(1, "192.168.0.89", 8, "192.168.0.1", 0), "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=");
-        assert_eq!(cid(1, "192.168.0.1", 0, "192.168.0.89", 0), "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=");
+        assert_eq!(
+            cid(6, "128.232.110.120", 34855, "66.35.250.204", 80),
+            "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+        );
+        assert_eq!(
+            cid(6, "66.35.250.204", 80, "128.232.110.120", 34855),
+            "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+        );
+        assert_eq!(
+            cid(17, "192.168.1.52", 54585, "8.8.8.8", 53),
+            "1:d/FP5EW3wiY1vCndhwleRRKHowQ="
+        );
+        assert_eq!(
+            cid(1, "192.168.0.89", 8, "192.168.0.1", 0),
+            "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="
+        );
+        assert_eq!(
+            cid(1, "192.168.0.1", 0, "192.168.0.89", 0),
+            "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="
+        );
     }
 }

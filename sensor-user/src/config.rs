@@ -51,10 +51,17 @@ impl FromStr for Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = a.trim().parse().map_err(|_| format!("'{s}' is not an address or network (expected e.g. 10.0.0.0/8)"))?;
+        let addr: IpAddr = a.trim().parse().map_err(|_| {
+            format!("'{s}' is not an address or network (expected e.g. 10.0.0.0/8)")
+        })?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
-            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("'{s}' has an invalid prefix length (0 to {max})"))?,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("'{s}' has an invalid prefix length (0 to {max})"))?,
             None => max,
         };
         Ok(Cidr { addr, prefix })

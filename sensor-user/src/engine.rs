@@ -13,7 +13,9 @@ use crate::analyzers::{Events, Service};
 use crate::capture::Frame;
 use crate::config::Config;
 use crate::decode::fragments::{self, FragOutcome};
-use crate::decode::{self, checksum, icmp, DecodeError, DecodeOptions, IpPacket, LinkInfo, Transport as L4};
+use crate::decode::{
+    self, checksum, icmp, DecodeError, DecodeOptions, IpPacket, LinkInfo, Transport as L4,
+};
 use crate::flow::conn::{Conn, DatagramState, Transport};
 use crate::flow::history::{mask, History};
 use crate::flow::key::FlowKey;
@@ -52,9 +54,49 @@ impl RecordSink for LogSink {
 pub fn likely_tcp_server_port(p: u16) -> bool {
     matches!(
         p,
-        21 | 22 | 25 | 53 | 79 | 80 | 81 | 88 | 135 | 139 | 143 | 389 | 443 | 445 | 465 | 502 | 563 | 585 | 587 | 614 | 631
-            | 636 | 989 | 990 | 992 | 993 | 995 | 1080 | 1433 | 1434 | 2811 | 3128 | 3268 | 3306 | 3389 | 5222 | 5223
-            | 5269 | 5432 | 6379 | 8000 | 8080 | 8888 | 20000
+        21 | 22
+            | 25
+            | 53
+            | 79
+            | 80
+            | 81
+            | 88
+            | 135
+            | 139
+            | 143
+            | 389
+            | 443
+            | 445
+            | 465
+            | 502
+            | 563
+            | 585
+            | 587
+            | 614
+            | 631
+            | 636
+            | 989
+            | 990
+            | 992
+            | 993
+            | 995
+            | 1080
+            | 1433
+            | 1434
+            | 2811
+            | 3128
+            | 3268
+            | 3306
+            | 3389
+            | 5222
+            | 5223
+            | 5269
+            | 5432
+            | 6379
+            | 8000
+            | 8080
+            | 8888
+            | 20000
     )
 }
 
@@ -62,7 +104,25 @@ pub fn likely_tcp_server_port(p: u16) -> bool {
 pub fn likely_udp_server_port(p: u16) -> bool {
     matches!(
         p,
-        53 | 67 | 88 | 123 | 137 | 161 | 162 | 443 | 514 | 547 | 1812 | 2123 | 2152 | 3544 | 4789 | 5060 | 5072 | 5353 | 5355 | 6081
+        53 | 67
+            | 88
+            | 123
+            | 137
+            | 161
+            | 162
+            | 443
+            | 514
+            | 547
+            | 1812
+            | 2123
+            | 2152
+            | 3544
+            | 4789
+            | 5060
+            | 5072
+            | 5353
+            | 5355
+            | 6081
     )
 }
 
@@ -147,7 +207,14 @@ impl<S: RecordSink> EventOut<'_, S> {
             *slot = Some(name);
         }
         self.counters.weirds += 1;
-        let rec = WeirdRecord { ts: self.ts, conn: Some(self.id), name, addl: InlineStr::from_bytes(addl), notice: false, source };
+        let rec = WeirdRecord {
+            ts: self.ts,
+            conn: Some(self.id),
+            name,
+            addl: InlineStr::from_bytes(addl),
+            notice: false,
+            source,
+        };
         *self.ok &= self.sink.emit(Record::Weird(rec));
     }
 }
@@ -172,7 +239,13 @@ impl<S: RecordSink> Events for AppEvents<'_, '_, S> {
 impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
     fn chunk(&mut self, is_orig: bool, chunk: Chunk<'_>) {
         match chunk {
-            Chunk::Data { data, .. } => self.app.deliver(is_orig, data, &mut AppEvents { inner: &mut self.out }),
+            Chunk::Data { data, .. } => self.app.deliver(
+                is_orig,
+                data,
+                &mut AppEvents {
+                    inner: &mut self.out,
+                },
+            ),
             Chunk::Gap { .. } => self.app.gap(is_orig),
         }
     }
@@ -186,7 +259,10 @@ impl<S: RecordSink> Worker<S> {
     pub fn new(cfg: Config, sink: S) -> Self {
         let l = &cfg.limits;
         let tcp_cfg = TcpConfig {
-            stream: StreamLimits { max_ooo_bytes: l.max_ooo_bytes_per_flow, max_above_hole: 16384 },
+            stream: StreamLimits {
+                max_ooo_bytes: l.max_ooo_bytes_per_flow,
+                max_above_hole: 16384,
+            },
             report_gaps_for_partial: false,
             close_delay_ns: l.tcp_close_delay_secs * 1_000_000_000,
             session_timer_ns: 6_000_000_000,
@@ -198,9 +274,14 @@ impl<S: RecordSink> Worker<S> {
             None => UidGen::from_entropy(),
         };
         Worker {
-            decode_opts: DecodeOptions { verify_checksums: cfg.verify_checksums },
+            decode_opts: DecodeOptions {
+                verify_checksums: cfg.verify_checksums,
+            },
             tcp_cfg,
-            frags: fragments::Reassembler::new(l.max_fragmented_datagrams, l.frag_timeout_secs * 1_000_000_000),
+            frags: fragments::Reassembler::new(
+                l.max_fragmented_datagrams,
+                l.frag_timeout_secs * 1_000_000_000,
+            ),
             frag_buf: Vec::with_capacity(fragments::MAX_DATAGRAM),
             table: FlowTable::new(l.max_flows),
             pool: SegmentPool::new(l.reassembly_blocks),
@@ -267,7 +348,10 @@ impl<S: RecordSink> Worker<S> {
                     FragOutcome::Complete(whole) => {
                         self.frag_buf.clear();
                         self.frag_buf.extend_from_slice(whole.payload);
-                        Some(IpPacket { payload: &[], ..whole })
+                        Some(IpPacket {
+                            payload: &[],
+                            ..whole
+                        })
                     }
                 };
                 if self.frags.stats().overlaps != before {
@@ -275,7 +359,10 @@ impl<S: RecordSink> Worker<S> {
                 }
                 if let Some(whole) = done {
                     let buf = std::mem::take(&mut self.frag_buf);
-                    let whole = IpPacket { payload: &buf, ..whole };
+                    let whole = IpPacket {
+                        payload: &buf,
+                        ..whole
+                    };
                     self.process_ip(ts, &link, &whole);
                     self.frag_buf = buf;
                 }
@@ -289,7 +376,10 @@ impl<S: RecordSink> Worker<S> {
     }
 
     fn connless_weird(&mut self, ts: u64, name: &'static str) {
-        let slot = self.connless_weirds.iter_mut().find(|(n, _)| n.is_none_or(|n| n == name));
+        let slot = self
+            .connless_weirds
+            .iter_mut()
+            .find(|(n, _)| n.is_none_or(|n| n == name));
         let allowed = match slot {
             Some((n, count)) => {
                 *n = Some(name);
@@ -303,12 +393,24 @@ impl<S: RecordSink> Worker<S> {
             return;
         }
         self.counters.weirds += 1;
-        let rec = WeirdRecord { ts, conn: None, name, addl: InlineStr::new(), notice: false, source: None };
+        let rec = WeirdRecord {
+            ts,
+            conn: None,
+            name,
+            addl: InlineStr::new(),
+            notice: false,
+            source: None,
+        };
         self.sink_ok &= self.sink.emit(Record::Weird(rec));
     }
 
     fn process_ip(&mut self, ts: u64, link: &LinkInfo, ip: &IpPacket<'_>) {
-        let l4 = match decode::decode_transport(ip, &DecodeOptions { verify_checksums: false }) {
+        let l4 = match decode::decode_transport(
+            ip,
+            &DecodeOptions {
+                verify_checksums: false,
+            },
+        ) {
             Ok(t) => t,
             Err(e) => return self.malformed(ts, e),
         };
@@ -316,7 +418,11 @@ impl<S: RecordSink> Worker<S> {
             L4::Tcp(t) => (t.src_port(), t.dst_port(), false),
             L4::Udp(u) => (u.src_port(), u.dst_port(), false),
             L4::Icmp { msg, v6 } => {
-                let (counter, two_way) = if v6 { icmp::v6_counterpart(msg.icmp_type()) } else { icmp::v4_counterpart(msg.icmp_type()) };
+                let (counter, two_way) = if v6 {
+                    icmp::v6_counterpart(msg.icmp_type())
+                } else {
+                    icmp::v4_counterpart(msg.icmp_type())
+                };
                 let dport = if two_way { counter } else { msg.code() };
                 (msg.icmp_type() as u16, dport as u16, !two_way)
             }
@@ -338,7 +444,14 @@ impl<S: RecordSink> Worker<S> {
                 Some(conn) => match &conn.transport {
                     Transport::Tcp(tcp) => {
                         let mut w = WeirdCollector::default();
-                        let r = tcp.is_reuse(t.flags(), t.seq(), ts, conn.last, self.tcp_cfg.linger_ns, &mut w);
+                        let r = tcp.is_reuse(
+                            t.flags(),
+                            t.seq(),
+                            ts,
+                            conn.last,
+                            self.tcp_cfg.linger_ns,
+                            &mut w,
+                        );
                         for name in w.names.into_iter().flatten() {
                             conn.weird_once(name);
                         }
@@ -369,7 +482,9 @@ impl<S: RecordSink> Worker<S> {
         };
 
         let checksum_ok = !self.decode_opts.verify_checksums || transport_checksum_ok(ip, &l4);
-        let Some(conn) = self.table.get_mut(slot) else { return };
+        let Some(conn) = self.table.get_mut(slot) else {
+            return;
+        };
         let is_orig = ip.src == conn.orig_h && sport == conn.orig_p;
         let dir = if is_orig { 0 } else { 1 };
         if conn.l2[dir].is_none() {
@@ -381,7 +496,13 @@ impl<S: RecordSink> Worker<S> {
             out: EventOut {
                 services: &mut conn.services,
                 weirds_seen: &mut conn.weirds_seen,
-                id: WeirdConn { uid: conn.uid, orig_h: conn.orig_h, orig_p: conn.orig_p, resp_h: conn.resp_h, resp_p: conn.resp_p },
+                id: WeirdConn {
+                    uid: conn.uid,
+                    orig_h: conn.orig_h,
+                    orig_p: conn.orig_p,
+                    resp_h: conn.resp_h,
+                    resp_p: conn.resp_p,
+                },
                 ts,
                 sink: &mut self.sink,
                 ok: &mut self.sink_ok,
@@ -399,7 +520,14 @@ impl<S: RecordSink> Worker<S> {
                 }
                 let payload = t.payload();
                 let len = ip.payload_len.saturating_sub(t.header_len() as u32);
-                let seg = tcp::Segment { flags: t.flags(), seq: t.seq(), ack: t.ack(), window: t.window(), len, payload };
+                let seg = tcp::Segment {
+                    flags: t.flags(),
+                    seq: t.seq(),
+                    ack: t.ack(),
+                    window: t.window(),
+                    len,
+                    payload,
+                };
                 let mut ctx = tcp::Ctx {
                     history: &mut conn.history,
                     last_time: &mut conn.last,
@@ -455,7 +583,16 @@ impl<S: RecordSink> Worker<S> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn new_conn(&mut self, ts: u64, _link: &LinkInfo, ip: &IpPacket<'_>, l4: &L4<'_>, key: FlowKey, sport: u16, dport: u16) -> Conn {
+    fn new_conn(
+        &mut self,
+        ts: u64,
+        _link: &LinkInfo,
+        ip: &IpPacket<'_>,
+        l4: &L4<'_>,
+        key: FlowKey,
+        sport: u16,
+        dport: u16,
+    ) -> Conn {
         let l = &self.cfg.limits;
         let (transport, inactivity, flip) = match l4 {
             L4::Tcp(t) => {
@@ -469,19 +606,35 @@ impl<S: RecordSink> Worker<S> {
                         // A SYN-ACK seen first: its sender is the responder.
                         flip = true;
                     } else if likely_tcp_server_port(sport) {
-                        flip = if likely_tcp_server_port(dport) { !syn && sport < dport } else { true };
+                        flip = if likely_tcp_server_port(dport) {
+                            !syn && sport < dport
+                        } else {
+                            true
+                        };
                     }
                 }
-                (Transport::Tcp(TcpSession::new(ts)), l.udp_inactivity_secs, flip)
+                (
+                    Transport::Tcp(TcpSession::new(ts)),
+                    l.udp_inactivity_secs,
+                    flip,
+                )
             }
             L4::Udp(_) => {
                 self.counters.udp_conns += 1;
                 let flip = likely_udp_server_port(sport) && !likely_udp_server_port(dport);
-                (Transport::Udp(DatagramState::default()), l.udp_inactivity_secs, flip)
+                (
+                    Transport::Udp(DatagramState::default()),
+                    l.udp_inactivity_secs,
+                    flip,
+                )
             }
             L4::Icmp { .. } => {
                 self.counters.icmp_conns += 1;
-                (Transport::Icmp(DatagramState::default()), l.icmp_inactivity_secs, false)
+                (
+                    Transport::Icmp(DatagramState::default()),
+                    l.icmp_inactivity_secs,
+                    false,
+                )
             }
             L4::Other => {
                 self.counters.other_conns += 1;
@@ -489,7 +642,11 @@ impl<S: RecordSink> Worker<S> {
             }
         };
         let flip = flip && !is_broadcast(ip.dst);
-        let (orig_h, orig_p, resp_h, resp_p) = if flip { (ip.dst, dport, ip.src, sport) } else { (ip.src, sport, ip.dst, dport) };
+        let (orig_h, orig_p, resp_h, resp_p) = if flip {
+            (ip.dst, dport, ip.src, sport)
+        } else {
+            (ip.src, sport, ip.dst, dport)
+        };
         let analyze = matches!(l4, L4::Tcp(_));
         let mut history = History::default();
         if flip {
@@ -522,7 +679,9 @@ impl<S: RecordSink> Worker<S> {
     /// Expires every connection whose deadline passed by `now`.
     fn expire(&mut self, now: u64) {
         while let Some(slot) = self.table.pop_due(now) {
-            let Some(conn) = self.table.get_mut(slot) else { continue };
+            let Some(conn) = self.table.get_mut(slot) else {
+                continue;
+            };
             let inactive = conn.last.saturating_add(conn.inactivity_ns) <= now;
             let tcp_done = match &mut conn.transport {
                 Transport::Tcp(t) => t.timers_due(now, conn.last, &self.tcp_cfg),
@@ -537,7 +696,9 @@ impl<S: RecordSink> Worker<S> {
     }
 
     fn remove_and_log(&mut self, slot: u32) {
-        let Some(mut conn) = self.table.remove(slot) else { return };
+        let Some(mut conn) = self.table.remove(slot) else {
+            return;
+        };
         if let Transport::Tcp(t) = &mut conn.transport {
             for ep in &t.ep {
                 self.counters.reassembly_dropped += ep.reasm.stats().dropped_bytes;
@@ -567,7 +728,8 @@ impl<S: RecordSink> Worker<S> {
             udp_conns: self.counters.udp_conns,
             icmp_conns: self.counters.icmp_conns,
             flows_evicted: self.counters.evicted,
-            reassem_tcp_size: ((self.pool.capacity() - self.pool.free_blocks()) * crate::reassembly::BLOCK_SIZE) as u64,
+            reassem_tcp_size: ((self.pool.capacity() - self.pool.free_blocks())
+                * crate::reassembly::BLOCK_SIZE) as u64,
             reassem_dropped_bytes: self.counters.reassembly_dropped,
             missed_bytes: self.counters.missed_bytes,
             frags_dropped: fs.evicted + fs.timed_out + fs.too_large,
@@ -631,8 +793,12 @@ fn transport_checksum_ok(ip: &IpPacket<'_>, l4: &L4<'_>) -> bool {
         L4::Other => return true,
     };
     let pseudo = match (ip.src, ip.dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => checksum::pseudo_header(&s.octets(), &d.octets(), ip.proto, bytes.len()),
-        (IpAddr::V6(s), IpAddr::V6(d)) => checksum::pseudo_header(&s.octets(), &d.octets(), ip.proto, bytes.len()),
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            checksum::pseudo_header(&s.octets(), &d.octets(), ip.proto, bytes.len())
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            checksum::pseudo_header(&s.octets(), &d.octets(), ip.proto, bytes.len())
+        }
         _ => return false,
     };
     checksum::verify(pseudo, bytes)
@@ -644,7 +810,9 @@ mod tests {
     use crate::decode::LinkType;
 
     fn tcp_frame(seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-        let mut f = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut f = vec![
+            0x45, 0, 0, 0, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         let total = 40 + payload.len();
         f[2..4].copy_from_slice(&(total as u16).to_be_bytes());
         let mut t = vec![0u8; 20];
@@ -695,13 +863,26 @@ mod tests {
                     f[20..22].copy_from_slice(&v[4..6]);
                 }
             }
-            let link = if i % 7 == 0 { LinkType::ETHERNET } else { LinkType::RAW };
-            w.process(&Frame { ts_ns: 1_000_000_000 + i * 10_000_000, link, data: &f, orig_len: f.len() as u32 });
+            let link = if i % 7 == 0 {
+                LinkType::ETHERNET
+            } else {
+                LinkType::RAW
+            };
+            w.process(&Frame {
+                ts_ns: 1_000_000_000 + i * 10_000_000,
+                link,
+                data: &f,
+                orig_len: f.len() as u32,
+            });
             assert!(w.active_flows() <= 32);
         }
         let (_, c) = w.finish();
         assert_eq!(c.packets, 20_000);
-        assert!(c.malformed > 1000, "malformed frames are counted: {}", c.malformed);
+        assert!(
+            c.malformed > 1000,
+            "malformed frames are counted: {}",
+            c.malformed
+        );
         assert!(c.evicted > 0, "a full table evicts");
     }
 }

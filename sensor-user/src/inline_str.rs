@@ -14,7 +14,11 @@ pub struct InlineStr<const N: usize> {
 
 impl<const N: usize> Default for InlineStr<N> {
     fn default() -> Self {
-        InlineStr { buf: [0; N], len: 0, truncated: false }
+        InlineStr {
+            buf: [0; N],
+            len: 0,
+            truncated: false,
+        }
     }
 }
 

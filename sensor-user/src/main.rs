@@ -139,11 +139,20 @@ fn read(a: ReadArgs) -> ExitCode {
         },
         strict: a.zeek_strict,
     };
-    let opts = ReadOptions { files, log_dir: a.log_dir.clone(), format, config, progress: !a.quiet };
+    let opts = ReadOptions {
+        files,
+        log_dir: a.log_dir.clone(),
+        format,
+        config,
+        progress: !a.quiet,
+    };
     match offline::read(&opts) {
         Ok(summary) => {
             for (p, why) in &summary.truncated {
-                eprintln!("sensor: warning: {}: {why}; processed what was there", p.display());
+                eprintln!(
+                    "sensor: warning: {}: {why}; processed what was there",
+                    p.display()
+                );
             }
             if !a.quiet {
                 eprintln!("sensor: {summary}; logs in {}", a.log_dir.display());

@@ -101,7 +101,12 @@ impl From<LogError> for ReadError {
 /// and reported in the summary.
 pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
     let start = Instant::now();
-    let total_size: u64 = opts.files.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let total_size: u64 = opts
+        .files
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
     let progress_bytes = Arc::new(AtomicU64::new(0));
     let mut files = Vec::with_capacity(opts.files.len());
     for p in &opts.files {
@@ -128,9 +133,17 @@ pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
             if !worker.sink_ok() {
                 break 'files;
             }
-            if show && worker.counters().packets % 4096 == 0 && last_draw.elapsed() > Duration::from_millis(250) {
+            if show
+                && worker.counters().packets % 4096 == 0
+                && last_draw.elapsed() > Duration::from_millis(250)
+            {
                 last_draw = Instant::now();
-                draw_progress(&worker.counters(), progress_bytes.load(Ordering::Relaxed), total_size, start.elapsed());
+                draw_progress(
+                    &worker.counters(),
+                    progress_bytes.load(Ordering::Relaxed),
+                    total_size,
+                    start.elapsed(),
+                );
             }
         }
         if let Some(t) = f.truncation() {
@@ -142,19 +155,33 @@ pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
     }
     let (sink, counters) = worker.finish();
     drop(sink);
-    let report = handle.join().map_err(|_| LogError::Write(opts.log_dir.clone(), std::io::Error::other("log writer thread panicked")))?;
+    let report = handle.join().map_err(|_| {
+        LogError::Write(
+            opts.log_dir.clone(),
+            std::io::Error::other("log writer thread panicked"),
+        )
+    })?;
     if let Some(e) = report.error {
         return Err(e.into());
     }
     if let Some(e) = capture_err {
         return Err(e.into());
     }
-    Ok(ReadSummary { counters, records: report.records, elapsed: start.elapsed(), truncated })
+    Ok(ReadSummary {
+        counters,
+        records: report.records,
+        elapsed: start.elapsed(),
+        truncated,
+    })
 }
 
 fn draw_progress(c: &Counters, done: u64, total: u64, elapsed: Duration) {
     let secs = elapsed.as_secs_f64().max(1e-9);
-    let pct = if total > 0 { done as f64 * 100.0 / total as f64 } else { 0.0 };
+    let pct = if total > 0 {
+        done as f64 * 100.0 / total as f64
+    } else {
+        0.0
+    };
     let mut err = std::io::stderr().lock();
     let _ = write!(
         err,

@@ -59,7 +59,9 @@ impl UidGen {
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
             z ^ (z >> 31)
         };
-        UidGen { s: [next(), next(), next(), next()] }
+        UidGen {
+            s: [next(), next(), next(), next()],
+        }
     }
 
     /// A generator seeded from the clock and process id.
@@ -88,7 +90,10 @@ impl UidGen {
         let hi = self.next_u64() as u128 & 0xffff_ffff;
         let lo = self.next_u64() as u128;
         // Keep the top digit non-zero most of the time so uids have Zeek's length.
-        Uid { prefix, value: (hi << 64) | lo | (1u128 << 90) }
+        Uid {
+            prefix,
+            value: (hi << 64) | lo | (1u128 << 90),
+        }
     }
 }
 
@@ -109,7 +114,21 @@ mod tests {
             assert!(s[1..].bytes().all(|c| c.is_ascii_alphanumeric()));
         }
         assert_ne!(UidGen::new(1).next(b'C'), UidGen::new(2).next(b'C'));
-        assert_eq!(Uid { prefix: b'F', value: 0 }.to_string(), "F0");
-        assert_eq!(Uid { prefix: b'C', value: 62 }.to_string(), "C10");
+        assert_eq!(
+            Uid {
+                prefix: b'F',
+                value: 0
+            }
+            .to_string(),
+            "F0"
+        );
+        assert_eq!(
+            Uid {
+                prefix: b'C',
+                value: 62
+            }
+            .to_string(),
+            "C10"
+        );
     }
 }

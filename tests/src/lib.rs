@@ -45,7 +45,12 @@ pub fn parse_zeek_log(text: &str, fields: Option<&[String]>) -> Vec<Rec> {
         match &names {
             // `zeek-cut -m`: the first line names the columns.
             None => names = Some(line.split('\t').map(str::to_string).collect()),
-            Some(n) => out.push(n.iter().cloned().zip(line.split('\t').map(str::to_string)).collect()),
+            Some(n) => out.push(
+                n.iter()
+                    .cloned()
+                    .zip(line.split('\t').map(str::to_string))
+                    .collect(),
+            ),
         }
     }
     out
@@ -53,12 +58,19 @@ pub fn parse_zeek_log(text: &str, fields: Option<&[String]>) -> Vec<Rec> {
 
 /// Reads a JSON-lines log written by the sensor into TSV-spelled records.
 pub fn read_json_log(path: &Path) -> Vec<Rec> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
     text.lines()
         .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: not JSON: {e}: {l}", path.display()));
-            let obj = v.as_object().unwrap_or_else(|| panic!("{}: not an object: {l}", path.display()));
-            obj.iter().map(|(k, v)| (k.clone(), tsv_spelling(v))).collect()
+            let v: Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{}: not JSON: {e}: {l}", path.display()));
+            let obj = v
+                .as_object()
+                .unwrap_or_else(|| panic!("{}: not an object: {l}", path.display()));
+            obj.iter()
+                .map(|(k, v)| (k.clone(), tsv_spelling(v)))
+                .collect()
         })
         .collect()
 }
@@ -109,7 +121,12 @@ pub struct Mismatch {
 }
 
 fn tuple(r: &Rec) -> Option<(String, String, String, String)> {
-    Some((r.get("id.orig_h")?.clone(), r.get("id.orig_p")?.clone(), r.get("id.resp_h")?.clone(), r.get("id.resp_p")?.clone()))
+    Some((
+        r.get("id.orig_h")?.clone(),
+        r.get("id.orig_p")?.clone(),
+        r.get("id.resp_h")?.clone(),
+        r.get("id.resp_p")?.clone(),
+    ))
 }
 
 /// Compares Zeek's records with the sensor's: each expected record is paired
@@ -121,8 +138,16 @@ pub fn compare(expected: &[Rec], actual: &[Rec], ignore: &[String]) -> (usize, V
     let mut total = 0;
     let mut bad = Vec::new();
     for e in expected {
-        let fields: Vec<&String> = e.keys().filter(|f| compared(f) && !ignore.contains(f) && !f.is_empty()).collect();
-        let agree = |a: &Rec| fields.iter().filter(|f| same_value(&e[**f], a.get(**f))).count();
+        let fields: Vec<&String> = e
+            .keys()
+            .filter(|f| compared(f) && !ignore.contains(f) && !f.is_empty())
+            .collect();
+        let agree = |a: &Rec| {
+            fields
+                .iter()
+                .filter(|f| same_value(&e[**f], a.get(**f)))
+                .count()
+        };
         let best = actual
             .iter()
             .enumerate()
@@ -140,14 +165,22 @@ pub fn compare(expected: &[Rec], actual: &[Rec], ignore: &[String]) -> (usize, V
                             record: name.clone(),
                             field: f.clone(),
                             expected: e[f].clone(),
-                            actual: actual[i].get(f).cloned().unwrap_or_else(|| "(absent)".into()),
+                            actual: actual[i]
+                                .get(f)
+                                .cloned()
+                                .unwrap_or_else(|| "(absent)".into()),
                         });
                     }
                 }
             }
             None => {
                 for f in fields {
-                    bad.push(Mismatch { record: name.clone(), field: f.clone(), expected: e[f].clone(), actual: "(no record)".into() });
+                    bad.push(Mismatch {
+                        record: name.clone(),
+                        field: f.clone(),
+                        expected: e[f].clone(),
+                        actual: "(no record)".into(),
+                    });
                 }
             }
         }
@@ -157,16 +190,28 @@ pub fn compare(expected: &[Rec], actual: &[Rec], ignore: &[String]) -> (usize, V
 
 /// The `sensor` binary, built if needed with the profile the tests run in.
 pub fn sensor_bin() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(&root).args(["build", "-q", "-p", "sensor-user", "--bin", "sensor"]);
+    cmd.current_dir(&root)
+        .args(["build", "-q", "-p", "sensor-user", "--bin", "sensor"]);
     if profile == "release" {
         cmd.arg("--release");
     }
-    let status = cmd.status().expect("running cargo build for the sensor binary");
+    let status = cmd
+        .status()
+        .expect("running cargo build for the sensor binary");
     assert!(status.success(), "building the sensor binary failed");
     target.join(profile).join("sensor")
 }
@@ -197,7 +242,16 @@ pub mod build {
 
     /// An Ethernet/IPv4/TCP frame with valid checksums.
     #[allow(clippy::too_many_arguments)]
-    pub fn tcp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    pub fn tcp(
+        src: [u8; 4],
+        sport: u16,
+        dst: [u8; 4],
+        dport: u16,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
         let tcp_len = 20 + payload.len();
         let mut f = vec![0u8; 14 + 20 + tcp_len];
         f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, dst[3]]);
@@ -248,7 +302,11 @@ pub mod build {
     pub fn session(c: [u8; 4], cport: u16, s: [u8; 4], t0: u64) -> Vec<Frame> {
         let (ci, si) = (1000u32, 5000u32);
         let banner = b"220 mx.example.org ESMTP\r\n";
-        let (m1, m2, m3) = (&b"EHLO client.example.org\r\n"[..], &b"MAIL FROM:<a@example.org>\r\n"[..], &b"RCPT TO:<b@example.org>\r\n"[..]);
+        let (m1, m2, m3) = (
+            &b"EHLO client.example.org\r\n"[..],
+            &b"MAIL FROM:<a@example.org>\r\n"[..],
+            &b"RCPT TO:<b@example.org>\r\n"[..],
+        );
         let reply = b"250 ok\r\n";
         let c1 = ci + 1;
         let c2 = c1 + m1.len() as u32;
@@ -270,13 +328,23 @@ pub mod build {
             tcp(s, 25, c, cport, send, cend + 1, FIN | ACK, b""),
             tcp(c, cport, s, 25, cend + 1, send + 1, ACK, b""),
         ];
-        pkts.into_iter().enumerate().map(|(i, p)| (t0 + i as u64 * 1_000_000, p)).collect()
+        pkts.into_iter()
+            .enumerate()
+            .map(|(i, p)| (t0 + i as u64 * 1_000_000, p))
+            .collect()
     }
 
     /// `n` sessions interleaved packet by packet, starting at `t0`.
     pub fn interleaved(n: usize, first_port: u16, t0: u64) -> Vec<Frame> {
         let sessions: Vec<Vec<Frame>> = (0..n)
-            .map(|i| session([10, 0, (i / 250) as u8, (i % 250) as u8 + 1], first_port + i as u16, [192, 168, 1, 25], t0))
+            .map(|i| {
+                session(
+                    [10, 0, (i / 250) as u8, (i % 250) as u8 + 1],
+                    first_port + i as u16,
+                    [192, 168, 1, 25],
+                    t0,
+                )
+            })
             .collect();
         let mut out = Vec::new();
         let mut step = 0u64;
@@ -292,9 +360,7 @@ pub mod build {
     /// Writes frames as a classic pcap file (Ethernet, microseconds).
     pub fn write_pcap(path: &std::path::Path, frames: &[Frame]) {
         let mut out = Vec::new();
-        for v in [0xa1b2c3d4u32] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
+        out.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
         out.extend_from_slice(&2u16.to_le_bytes());
         out.extend_from_slice(&4u16.to_le_bytes());
         out.extend_from_slice(&[0; 8]);

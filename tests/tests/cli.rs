@@ -8,7 +8,10 @@ use std::process::{Command, Output};
 use tests::{build, json_line, sensor_bin, temp_dir};
 
 fn run(args: &[&str]) -> Output {
-    Command::new(sensor_bin()).args(args).output().expect("running sensor")
+    Command::new(sensor_bin())
+        .args(args)
+        .output()
+        .expect("running sensor")
 }
 
 fn stderr(o: &Output) -> String {
@@ -17,7 +20,10 @@ fn stderr(o: &Output) -> String {
 
 fn sample(dir: &Path, sessions: usize) -> String {
     let p = dir.join("sessions.pcap");
-    build::write_pcap(&p, &build::interleaved(sessions, 40000, 1_600_000_000_000_000_000));
+    build::write_pcap(
+        &p,
+        &build::interleaved(sessions, 40000, 1_600_000_000_000_000_000),
+    );
     p.to_string_lossy().to_string()
 }
 
@@ -26,9 +32,20 @@ fn reads_a_capture_into_zeek_json_logs() {
     let dir = temp_dir("cli-json");
     let pcap = sample(&dir, 20);
     let logs = dir.join("logs");
-    let o = run(&["read", &pcap, "--log-dir", logs.to_str().unwrap(), "--seed", "1"]);
+    let o = run(&[
+        "read",
+        &pcap,
+        "--log-dir",
+        logs.to_str().unwrap(),
+        "--seed",
+        "1",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("220 packets"), "summary line: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("220 packets"),
+        "summary line: {}",
+        stderr(&o)
+    );
     let conn = std::fs::read_to_string(logs.join("conn.log")).unwrap();
     let recs: Vec<_> = conn.lines().map(json_line).collect();
     assert_eq!(recs.len(), 20);
@@ -43,7 +60,10 @@ fn reads_a_capture_into_zeek_json_logs() {
         assert_eq!(r["missed_bytes"], 0);
         assert!(r["uid"].as_str().unwrap().starts_with('C'));
         assert!(r["community_id"].as_str().unwrap().starts_with("1:"));
-        assert!(!r.contains_key("tunnel_parents"), "unset fields are omitted");
+        assert!(
+            !r.contains_key("tunnel_parents"),
+            "unset fields are omitted"
+        );
     }
     let stats = std::fs::read_to_string(logs.join("stats.log")).unwrap();
     let last = json_line(stats.lines().last().unwrap());
@@ -52,8 +72,20 @@ fn reads_a_capture_into_zeek_json_logs() {
 
     // Same seed, same uids.
     let logs2 = dir.join("logs2");
-    assert!(run(&["read", &pcap, "--log-dir", logs2.to_str().unwrap(), "--seed", "1"]).status.success());
-    assert_eq!(conn, std::fs::read_to_string(logs2.join("conn.log")).unwrap());
+    assert!(run(&[
+        "read",
+        &pcap,
+        "--log-dir",
+        logs2.to_str().unwrap(),
+        "--seed",
+        "1"
+    ])
+    .status
+    .success());
+    assert_eq!(
+        conn,
+        std::fs::read_to_string(logs2.join("conn.log")).unwrap()
+    );
 }
 
 #[test]
@@ -61,18 +93,37 @@ fn tsv_output_has_the_header_zeek_cut_reads() {
     let dir = temp_dir("cli-tsv");
     let pcap = sample(&dir, 3);
     let logs = dir.join("logs");
-    let o = run(&["read", "-r", &pcap, "--log-dir", logs.to_str().unwrap(), "--format", "tsv", "--zeek-strict"]);
+    let o = run(&[
+        "read",
+        "-r",
+        &pcap,
+        "--log-dir",
+        logs.to_str().unwrap(),
+        "--format",
+        "tsv",
+        "--zeek-strict",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(logs.join("conn.log")).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "#separator \\x09");
     assert_eq!(lines[1], "#set_separator\t,");
     assert_eq!(lines[4], "#path\tconn");
-    assert!(lines[6].starts_with("#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice"));
-    assert!(lines[6].ends_with("tunnel_parents\tip_proto"), "strict mode has Zeek's columns only: {}", lines[6]);
+    assert!(lines[6].starts_with(
+        "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice"
+    ));
+    assert!(
+        lines[6].ends_with("tunnel_parents\tip_proto"),
+        "strict mode has Zeek's columns only: {}",
+        lines[6]
+    );
     assert!(lines[7].starts_with("#types\ttime\tstring\taddr\tport"));
     assert!(lines.last().unwrap().starts_with("#close\t"));
-    let rows: Vec<&str> = lines.iter().filter(|l| !l.starts_with('#')).copied().collect();
+    let rows: Vec<&str> = lines
+        .iter()
+        .filter(|l| !l.starts_with('#'))
+        .copied()
+        .collect();
     assert_eq!(rows.len(), 3);
     let cols: Vec<&str> = rows[0].split('\t').collect();
     assert_eq!(cols.len(), 22);
@@ -86,11 +137,24 @@ fn port_filter_skips_other_traffic() {
     let dir = temp_dir("cli-ports");
     let pcap = sample(&dir, 5);
     let logs = dir.join("logs");
-    let o = run(&["read", &pcap, "--log-dir", logs.to_str().unwrap(), "--ports", "443,993"]);
+    let o = run(&[
+        "read",
+        &pcap,
+        "--log-dir",
+        logs.to_str().unwrap(),
+        "--ports",
+        "443,993",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(!logs.join("conn.log").exists(), "port 25 traffic must be filtered out");
+    assert!(
+        !logs.join("conn.log").exists(),
+        "port 25 traffic must be filtered out"
+    );
     let stats = std::fs::read_to_string(logs.join("stats.log")).unwrap();
-    assert_eq!(json_line(stats.lines().last().unwrap())["pkts_filtered"], 55);
+    assert_eq!(
+        json_line(stats.lines().last().unwrap())["pkts_filtered"],
+        55
+    );
 }
 
 /// Asserts a failed run printed exactly one line containing `needle`.
@@ -107,24 +171,39 @@ fn bad_input_gets_one_clear_line() {
     let logs = dir.join("logs");
     let l = logs.to_str().unwrap();
 
-    one_line_error(&run(&["read", "/nonexistent/trace.pcap", "--log-dir", l]), "cannot open capture /nonexistent/trace.pcap");
+    one_line_error(
+        &run(&["read", "/nonexistent/trace.pcap", "--log-dir", l]),
+        "cannot open capture /nonexistent/trace.pcap",
+    );
 
     let text = dir.join("notes.txt");
     std::fs::write(&text, "just some notes, not packets").unwrap();
-    one_line_error(&run(&["read", text.to_str().unwrap(), "--log-dir", l]), "is not a pcap or pcapng capture");
+    one_line_error(
+        &run(&["read", text.to_str().unwrap(), "--log-dir", l]),
+        "is not a pcap or pcapng capture",
+    );
 
     let empty = dir.join("empty.pcap");
     std::fs::write(&empty, b"").unwrap();
-    one_line_error(&run(&["read", empty.to_str().unwrap(), "--log-dir", l]), "is empty");
+    one_line_error(
+        &run(&["read", empty.to_str().unwrap(), "--log-dir", l]),
+        "is empty",
+    );
 
     let pcap = sample(&dir, 2);
     let mut bytes = std::fs::read(&pcap).unwrap();
     bytes[20] = 147; // LINKTYPE_USER0
     let user0 = dir.join("user0.pcap");
     std::fs::write(&user0, &bytes).unwrap();
-    one_line_error(&run(&["read", user0.to_str().unwrap(), "--log-dir", l]), "unsupported link type 147");
+    one_line_error(
+        &run(&["read", user0.to_str().unwrap(), "--log-dir", l]),
+        "unsupported link type 147",
+    );
 
-    one_line_error(&run(&["read", &pcap, "--log-dir", "/proc/sensor-logs"]), "cannot use log directory /proc/sensor-logs");
+    one_line_error(
+        &run(&["read", &pcap, "--log-dir", "/proc/sensor-logs"]),
+        "cannot use log directory /proc/sensor-logs",
+    );
 
     one_line_error(&run(&["read", "--log-dir", l]), "no capture given");
 }
@@ -137,13 +216,22 @@ fn truncated_capture_is_processed_up_to_the_cut() {
     let cut = dir.join("cut.pcap");
     std::fs::write(&cut, &bytes[..bytes.len() - 30]).unwrap();
     let logs = dir.join("logs");
-    let o = run(&["read", cut.to_str().unwrap(), "--log-dir", logs.to_str().unwrap()]);
+    let o = run(&[
+        "read",
+        cut.to_str().unwrap(),
+        "--log-dir",
+        logs.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let e = stderr(&o);
     assert_eq!(e.matches("warning").count(), 1, "warn once: {e}");
     assert!(e.contains("truncated capture"), "{e}");
     let conn = std::fs::read_to_string(logs.join("conn.log")).unwrap();
-    assert_eq!(conn.lines().count(), 4, "all four connections are still logged");
+    assert_eq!(
+        conn.lines().count(),
+        4,
+        "all four connections are still logged"
+    );
 }
 
 #[test]
@@ -159,11 +247,28 @@ fn malformed_packets_are_counted_and_logged_not_fatal() {
     let p = dir.join("bad.pcap");
     build::write_pcap(&p, &frames);
     let logs = dir.join("logs");
-    let o = run(&["read", p.to_str().unwrap(), "--log-dir", logs.to_str().unwrap()]);
+    let o = run(&[
+        "read",
+        p.to_str().unwrap(),
+        "--log-dir",
+        logs.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let weird = std::fs::read_to_string(logs.join("weird.log")).unwrap();
-    let names: Vec<String> = weird.lines().map(|l| json_line(l)["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<String> = weird
+        .lines()
+        .map(|l| json_line(l)["name"].as_str().unwrap().to_string())
+        .collect();
     assert!(names.contains(&"truncated_IP".to_string()), "{names:?}");
-    assert!(names.contains(&"bad_TCP_header_len".to_string()), "{names:?}");
-    assert_eq!(std::fs::read_to_string(logs.join("conn.log")).unwrap().lines().count(), 2);
+    assert!(
+        names.contains(&"bad_TCP_header_len".to_string()),
+        "{names:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(logs.join("conn.log"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
 }

@@ -62,7 +62,12 @@ impl RecordSink for CountingSink {
 
 fn feed(worker: &mut Worker<CountingSink>, frames: &[build::Frame]) {
     for (ts, data) in frames {
-        worker.process(&Frame { ts_ns: *ts, link: LinkType::ETHERNET, data, orig_len: data.len() as u32 });
+        worker.process(&Frame {
+            ts_ns: *ts,
+            link: LinkType::ETHERNET,
+            data,
+            orig_len: data.len() as u32,
+        });
     }
 }
 
@@ -90,5 +95,10 @@ fn no_allocation_per_packet_after_warm_up() {
     assert_eq!(counters.tcp_conns, 700, "every session is one connection");
     assert!(sink.conns >= 700, "every connection was logged");
     assert_eq!(counters.malformed, 0);
-    assert_eq!(allocs, 0, "{allocs} allocations while processing {} packets", measured.len());
+    assert_eq!(
+        allocs,
+        0,
+        "{allocs} allocations while processing {} packets",
+        measured.len()
+    );
 }

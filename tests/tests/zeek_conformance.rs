@@ -12,11 +12,22 @@ use sensor::offline::{read, ReadOptions};
 
 /// Runs the sensor on one case and returns (compared fields, mismatches) for `log`.
 fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
-    let meta: Value = serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).ok()?).ok()?;
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).ok()?).ok()?;
     let spec = meta["logs"].as_array()?.iter().find(|l| l["name"] == log)?;
-    let trace = ["trace.pcap", "trace.pcapng", "trace.pcap.gz"].iter().map(|t| case.join(t)).find(|p| p.exists())?;
+    let trace = ["trace.pcap", "trace.pcapng", "trace.pcap.gz"]
+        .iter()
+        .map(|t| case.join(t))
+        .find(|p| p.exists())?;
 
-    let args: Vec<String> = meta["sensor_args"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+    let args: Vec<String> = meta["sensor_args"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut nets = Vec::new();
     if let Some(i) = args.iter().position(|a| a == "--local-nets") {
         for n in args[i + 1].split(',') {
@@ -29,23 +40,50 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
         files: vec![trace],
         log_dir: out.clone(),
         format: FormatOptions::default(),
-        config: Config { site: Site::new(&nets), seed: Some(1), ..Config::default() },
+        config: Config {
+            site: Site::new(&nets),
+            seed: Some(1),
+            ..Config::default()
+        },
         progress: false,
     };
     read(&opts).unwrap_or_else(|e| panic!("{name}: sensor failed: {e}"));
 
-    let fields: Option<Vec<String>> = spec["fields"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect());
+    let fields: Option<Vec<String>> = spec["fields"].as_array().map(|a| {
+        a.iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect()
+    });
     let expected_text = std::fs::read_to_string(case.join(spec["expected"].as_str()?)).ok()?;
     let fmt = spec["format"].as_str()?;
-    let expected = parse_zeek_log(&expected_text, if fmt == "zeek-cut" { fields.as_deref() } else { None });
+    let expected = parse_zeek_log(
+        &expected_text,
+        if fmt == "zeek-cut" {
+            fields.as_deref()
+        } else {
+            None
+        },
+    );
     let actual = read_json_log(&out.join(log));
-    let ignore: Vec<String> = meta["ignore_fields"][log].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+    let ignore: Vec<String> = meta["ignore_fields"][log]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
     let _ = std::fs::remove_dir_all(&out);
     Some(compare(&expected, &actual, &ignore))
 }
 
 fn cases() -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(data_dir().join("zeek")).expect("test data").filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.join("case.json").exists()).collect();
+    let mut v: Vec<_> = std::fs::read_dir(data_dir().join("zeek"))
+        .expect("test data")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("case.json").exists())
+        .collect();
     v.sort();
     v
 }
@@ -56,14 +94,31 @@ fn conn_log_matches_zeek_on_every_reference_trace() {
     let mut failures = Vec::new();
     let mut ran = 0;
     for case in cases() {
-        let Some((n, bad)) = run_case(&case, "conn.log") else { continue };
+        let Some((n, bad)) = run_case(&case, "conn.log") else {
+            continue;
+        };
         ran += 1;
         total += n;
         for m in bad {
-            failures.push(format!("{}: {} {}: expected {:?}, got {:?}", case.display(), m.record, m.field, m.expected, m.actual));
+            failures.push(format!(
+                "{}: {} {}: expected {:?}, got {:?}",
+                case.display(),
+                m.record,
+                m.field,
+                m.expected,
+                m.actual
+            ));
         }
     }
-    assert!(ran >= 19, "expected the 19 conn.log reference cases, ran {ran}");
+    assert!(
+        ran >= 19,
+        "expected the 19 conn.log reference cases, ran {ran}"
+    );
     assert!(total > 550, "too few fields compared: {total}");
-    assert!(failures.is_empty(), "{} of {total} conn.log fields differ from Zeek:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {total} conn.log fields differ from Zeek:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

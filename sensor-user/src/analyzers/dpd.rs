@@ -35,7 +35,9 @@ pub fn port_services(resp_port: u16) -> Option<Service> {
     match resp_port {
         25 | 587 => Some(Service::Smtp),
         143 => Some(Service::Imap),
-        443 | 465 | 563 | 585 | 614 | 636 | 989 | 990 | 992 | 993 | 995 | 5223 => Some(Service::Ssl),
+        443 | 465 | 563 | 585 | 614 | 636 | 989 | 990 | 992 | 993 | 995 | 5223 => {
+            Some(Service::Ssl)
+        }
         _ => None,
     }
 }
@@ -125,11 +127,16 @@ impl Detector {
                 return;
             }
             let up = |n: usize| tok.len() >= n;
-            if up(4) && (tok[..4].eq_ignore_ascii_case(b"HELO") || tok[..4].eq_ignore_ascii_case(b"EHLO")) {
+            if up(4)
+                && (tok[..4].eq_ignore_ascii_case(b"HELO")
+                    || tok[..4].eq_ignore_ascii_case(b"EHLO"))
+            {
                 bits |= SMTP_CLIENT;
             }
             let word_sp = up(5) && is_space(tok[4]);
-            if (word_sp && (tok[..4].eq_ignore_ascii_case(b"USER") || tok[..4].eq_ignore_ascii_case(b"APOP")))
+            if (word_sp
+                && (tok[..4].eq_ignore_ascii_case(b"USER")
+                    || tok[..4].eq_ignore_ascii_case(b"APOP")))
                 || (up(4)
                     && (tok[..4].eq_ignore_ascii_case(b"CAPA")
                         || tok[..4].eq_ignore_ascii_case(b"AUTH")
@@ -149,11 +156,13 @@ impl Detector {
             }
         }
         self.matched |= bits;
-        if !self.fired[0] && self.matched & (SMTP_CLIENT | SMTP_SERVER) == SMTP_CLIENT | SMTP_SERVER {
+        if !self.fired[0] && self.matched & (SMTP_CLIENT | SMTP_SERVER) == SMTP_CLIENT | SMTP_SERVER
+        {
             self.fired[0] = true;
             out[0] = Some(Service::Smtp);
         }
-        if !self.fired[1] && self.matched & (POP3_CLIENT | POP3_SERVER) == POP3_CLIENT | POP3_SERVER {
+        if !self.fired[1] && self.matched & (POP3_CLIENT | POP3_SERVER) == POP3_CLIENT | POP3_SERVER
+        {
             self.fired[1] = true;
             out[1] = Some(Service::Pop3);
         }
@@ -184,9 +193,19 @@ fn trim_space(mut b: &[u8]) -> &[u8] {
 fn tls_signature(is_orig: bool, h: &[u8]) -> bool {
     let v03 = |b: u8| b <= 3;
     if is_orig {
-        h.len() >= 11 && h[0] == 0x16 && h[1] == 3 && v03(h[2]) && h[5] == 1 && h[9] == 3 && v03(h[10])
+        h.len() >= 11
+            && h[0] == 0x16
+            && h[1] == 3
+            && v03(h[2])
+            && h[5] == 1
+            && h[9] == 3
+            && v03(h[10])
     } else {
-        let h = if h.len() >= 7 && h[0] == 0x15 && h[1] == 3 && v03(h[2]) { &h[7..] } else { h };
+        let h = if h.len() >= 7 && h[0] == 0x15 && h[1] == 3 && v03(h[2]) {
+            &h[7..]
+        } else {
+            h
+        };
         h.len() >= 11
             && h[0] == 0x16
             && h[1] == 3
@@ -223,7 +242,11 @@ impl Events for Held {
         self.violation = true;
     }
     fn weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>) {
-        if let Some(slot) = self.weirds.iter_mut().find(|w| w.is_none_or(|(n, _, _)| n == name)) {
+        if let Some(slot) = self
+            .weirds
+            .iter_mut()
+            .find(|w| w.is_none_or(|(n, _, _)| n == name))
+        {
             if slot.is_none() {
                 *slot = Some((name, InlineStr::from_bytes(addl), source));
             }
@@ -311,7 +334,10 @@ macro_rules! run_slot {
                 n
             }
             SlotState::Attached => {
-                let mut live = Live { ev: $ev, violated: false };
+                let mut live = Live {
+                    ev: $ev,
+                    violated: false,
+                };
                 let n = $slot.a.deliver($is_orig, $data, &mut live);
                 if live.violated {
                     $slot.off();
@@ -351,7 +377,13 @@ impl AppState {
     /// Whether any analyzer still wants payload.
     pub fn wants_payload(&self) -> bool {
         self.det.open()
-            || [self.smtp.state, self.pop3.state, self.imap.state, self.tls.state].contains(&SlotState::Attached)
+            || [
+                self.smtp.state,
+                self.pop3.state,
+                self.imap.state,
+                self.tls.state,
+            ]
+            .contains(&SlotState::Attached)
     }
 
     /// Feeds in-order payload of one direction.
@@ -397,7 +429,12 @@ impl AppState {
             self.tls.restart_attached();
         }
         if !self.det.open() {
-            for st in [&mut self.smtp.state, &mut self.pop3.state, &mut self.imap.state, &mut self.tls.state] {
+            for st in [
+                &mut self.smtp.state,
+                &mut self.pop3.state,
+                &mut self.imap.state,
+                &mut self.tls.state,
+            ] {
                 if *st == SlotState::Speculative {
                     *st = SlotState::Off;
                 }
@@ -447,7 +484,11 @@ mod tests {
         app.deliver(false, b"250 STARTTLS\r\n", &mut ev);
         app.deliver(true, b"STARTTLS\r\n", &mut ev);
         app.deliver(false, b"220 ready\r\n", &mut ev);
-        app.deliver(true, &[0x16, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3, 0, 0], &mut ev);
+        app.deliver(
+            true,
+            &[0x16, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3, 0, 0],
+            &mut ev,
+        );
         assert_eq!(ev.confirmed, vec![Service::Smtp, Service::Ssl]);
     }
 

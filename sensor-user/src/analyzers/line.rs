@@ -52,7 +52,9 @@ impl LineScanner {
             let space = b == b' ' || b == b'\t' || b == b'\r';
             match self.pos {
                 Pos::Lead if space => {}
-                Pos::Lead | Pos::W1 if !space && !(self.pos == Pos::W1 && b == b'-' && is_code(&self.cur.w1)) => {
+                Pos::Lead | Pos::W1
+                    if !(space || self.pos == Pos::W1 && b == b'-' && is_code(&self.cur.w1)) =>
+                {
                     self.cur.w1.push(b);
                     self.pos = Pos::W1;
                 }
@@ -91,7 +93,8 @@ mod tests {
     fn words_across_chunks() {
         let mut s = LineScanner::default();
         let mut got = Vec::new();
-        let mut f = |l: &Line| got.push((l.w1.as_bytes().to_vec(), l.w2.as_bytes().to_vec(), l.sep));
+        let mut f =
+            |l: &Line| got.push((l.w1.as_bytes().to_vec(), l.w2.as_bytes().to_vec(), l.sep));
         s.feed(b"  EHLO exam", &mut f);
         s.feed(b"ple.com\r\n250-first\r\n250 ok\r\na1 STARTTLS\r\n", &mut f);
         assert_eq!(got[0], (b"EHLO".to_vec(), b"example.com".to_vec(), b' '));

@@ -69,10 +69,8 @@ impl ServiceSet {
     /// Removes `s`, keeping the order of the rest.
     pub fn remove(&mut self, s: Service) {
         let mut kept = [None; 4];
-        let mut n = 0;
-        for x in self.items.iter().flatten().filter(|x| **x != s) {
+        for (n, x) in self.items.iter().flatten().filter(|x| **x != s).enumerate() {
             kept[n] = Some(*x);
-            n += 1;
         }
         self.items = kept;
     }
@@ -144,7 +142,10 @@ pub(crate) mod tests {
         s.add(Service::Imap);
         s.add(Service::Ssl);
         s.add(Service::Imap);
-        assert_eq!(s.iter().collect::<Vec<_>>(), vec![Service::Imap, Service::Ssl]);
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            vec![Service::Imap, Service::Ssl]
+        );
         s.remove(Service::Imap);
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![Service::Ssl]);
     }

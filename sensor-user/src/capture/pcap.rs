@@ -97,7 +97,8 @@ struct Counting<R> {
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -116,7 +117,13 @@ impl PcapFile {
     ) -> Result<Self, CaptureError> {
         let p = path.to_path_buf();
         let file = File::open(path).map_err(|e| CaptureError::Open(p.clone(), e))?;
-        Self::from_reader_at(p, Box::new(Counting { inner: file, count: counter }))
+        Self::from_reader_at(
+            p,
+            Box::new(Counting {
+                inner: file,
+                count: counter,
+            }),
+        )
     }
 
     /// Reads a capture from any byte source (`name` is used in messages).
@@ -126,7 +133,8 @@ impl PcapFile {
 
     fn from_reader_at(p: PathBuf, input: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
         let mut buffered = BufReader::with_capacity(1 << 16, input);
-        let head = std::io::BufRead::fill_buf(&mut buffered).map_err(|e| CaptureError::Read(p.clone(), e.to_string()))?;
+        let head = std::io::BufRead::fill_buf(&mut buffered)
+            .map_err(|e| CaptureError::Read(p.clone(), e.to_string()))?;
         if head.is_empty() {
             return Err(CaptureError::Empty(p));
         }
@@ -139,7 +147,12 @@ impl PcapFile {
         let reader = match create_reader(BUFFER_SIZE, input) {
             Ok(r) => r,
             Err(PcapError::Eof) => return Err(CaptureError::Empty(p)),
-            Err(PcapError::ReadError) => return Err(CaptureError::Read(p, "read error (corrupt gzip stream?)".into())),
+            Err(PcapError::ReadError) => {
+                return Err(CaptureError::Read(
+                    p,
+                    "read error (corrupt gzip stream?)".into(),
+                ))
+            }
             Err(_) => return Err(CaptureError::NotACapture(p)),
         };
         Ok(PcapFile {
@@ -182,17 +195,29 @@ impl PcapFile {
                         PcapBlockOwned::LegacyHeader(h) => {
                             let link = LinkType(h.network.0 as u32);
                             if !link.is_supported() {
-                                return Err(CaptureError::UnsupportedLinkType(self.path.clone(), link.0));
+                                return Err(CaptureError::UnsupportedLinkType(
+                                    self.path.clone(),
+                                    link.0,
+                                ));
                             }
                             self.legacy = Some((link, h.is_nanosecond_precision()));
                             None
                         }
                         PcapBlockOwned::Legacy(b) => {
                             let (link, nanos) = self.legacy.unwrap_or((LinkType::ETHERNET, false));
-                            let frac = if nanos { b.ts_usec as u64 } else { b.ts_usec as u64 * 1000 };
+                            let frac = if nanos {
+                                b.ts_usec as u64
+                            } else {
+                                b.ts_usec as u64 * 1000
+                            };
                             let ts = b.ts_sec as u64 * 1_000_000_000 + frac;
                             let len = (b.caplen as usize).min(b.data.len());
-                            Some(Frame { ts_ns: ts, link, data: &b.data[..len], orig_len: b.origlen })
+                            Some(Frame {
+                                ts_ns: ts,
+                                link,
+                                data: &b.data[..len],
+                                orig_len: b.origlen,
+                            })
                         }
                         PcapBlockOwned::NG(Block::SectionHeader(_)) => {
                             self.interfaces.clear();
@@ -212,12 +237,22 @@ impl PcapFile {
                             let raw = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
                             let ts = scale_ts(raw, iface.resolution, iface.offset);
                             let len = (epb.caplen as usize).min(epb.data.len());
-                            Some(Frame { ts_ns: ts, link: iface.link, data: &epb.data[..len], orig_len: epb.origlen })
+                            Some(Frame {
+                                ts_ns: ts,
+                                link: iface.link,
+                                data: &epb.data[..len],
+                                orig_len: epb.origlen,
+                            })
                         }
                         PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                             let iface = interface(&self.interfaces, &self.path, 0)?;
                             let len = (spb.origlen as usize).min(spb.data.len());
-                            Some(Frame { ts_ns: self.last_ts, link: iface.link, data: &spb.data[..len], orig_len: spb.origlen })
+                            Some(Frame {
+                                ts_ns: self.last_ts,
+                                link: iface.link,
+                                data: &spb.data[..len],
+                                orig_len: spb.origlen,
+                            })
                         }
                         PcapBlockOwned::NG(_) => None,
                     };
@@ -230,7 +265,10 @@ impl PcapFile {
                             true
                         }
                         Some(fr) => {
-                            return Err(CaptureError::UnsupportedLinkType(self.path.clone(), fr.link.0));
+                            return Err(CaptureError::UnsupportedLinkType(
+                                self.path.clone(),
+                                fr.link.0,
+                            ));
                         }
                         None => false,
                     };
@@ -247,9 +285,12 @@ impl PcapFile {
                         self.done = true;
                     }
                 }
-                Err(PcapError::BufferTooSmall) => return Err(CaptureError::FrameTooLarge(self.path.clone())),
+                Err(PcapError::BufferTooSmall) => {
+                    return Err(CaptureError::FrameTooLarge(self.path.clone()))
+                }
                 Err(PcapError::ReadError) => {
-                    self.truncated = Some("read error in the middle of the file (corrupt gzip stream?)".into());
+                    self.truncated =
+                        Some("read error in the middle of the file (corrupt gzip stream?)".into());
                     self.done = true;
                 }
                 Err(e) => {
@@ -261,25 +302,33 @@ impl PcapFile {
         }
         Ok(false)
     }
-
 }
 
 /// The pcapng interface `id` of the current section.
 fn interface(interfaces: &[Interface], path: &Path, id: u32) -> Result<Interface, CaptureError> {
     match interfaces.get(id as usize) {
         Some(i) if i.link.is_supported() => Ok(*i),
-        Some(i) => Err(CaptureError::UnsupportedLinkType(path.to_path_buf(), i.link.0)),
+        Some(i) => Err(CaptureError::UnsupportedLinkType(
+            path.to_path_buf(),
+            i.link.0,
+        )),
         None => Err(CaptureError::Read(
             path.to_path_buf(),
-            format!("packet refers to interface {id}, which the file never describes (corrupt pcapng)"),
+            format!(
+                "packet refers to interface {id}, which the file never describes (corrupt pcapng)"
+            ),
         )),
     }
 }
 
 fn describe(e: &PcapError<&[u8]>) -> String {
     match e {
-        PcapError::UnexpectedEof | PcapError::Incomplete(_) => "the file ends in the middle of a record (truncated capture)".into(),
-        PcapError::NomError(..) | PcapError::OwnedNomError(..) => "a corrupt record (reading stopped there)".into(),
+        PcapError::UnexpectedEof | PcapError::Incomplete(_) => {
+            "the file ends in the middle of a record (truncated capture)".into()
+        }
+        PcapError::NomError(..) | PcapError::OwnedNomError(..) => {
+            "a corrupt record (reading stopped there)".into()
+        }
         PcapError::ReadError => "read error".into(),
         other => format!("{other:?}"),
     }
@@ -303,8 +352,20 @@ mod tests {
 
     fn legacy_pcap(nanos: bool, big_endian: bool, frames: &[(u32, u32, &[u8])]) -> Vec<u8> {
         let magic: u32 = if nanos { 0xa1b23c4d } else { 0xa1b2c3d4 };
-        let w32 = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-        let w16 = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let w32 = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let w16 = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
         let mut out = Vec::new();
         out.extend_from_slice(&w32(magic));
         out.extend_from_slice(&w16(2));
@@ -326,7 +387,10 @@ mod tests {
     fn read_all(path: &Path) -> (Vec<(u64, Vec<u8>)>, Option<String>) {
         let mut f = PcapFile::open(path).unwrap();
         let mut out = Vec::new();
-        while f.next_frame(|fr| out.push((fr.ts_ns, fr.data.to_vec()))).unwrap() {}
+        while f
+            .next_frame(|fr| out.push((fr.ts_ns, fr.data.to_vec())))
+            .unwrap()
+        {}
         (out, f.truncation().map(str::to_string))
     }
 
@@ -341,7 +405,11 @@ mod tests {
     #[test]
     fn reads_both_byte_orders_and_precisions() {
         for (nanos, be) in [(false, false), (false, true), (true, false), (true, true)] {
-            let bytes = legacy_pcap(nanos, be, &[(10, 5, b"abcdefghijklmnop"), (11, 7, b"qrstuvwxyz012345")]);
+            let bytes = legacy_pcap(
+                nanos,
+                be,
+                &[(10, 5, b"abcdefghijklmnop"), (11, 7, b"qrstuvwxyz012345")],
+            );
             let p = tmp(&format!("t-{nanos}-{be}.pcap"), &bytes);
             let (frames, trunc) = read_all(&p);
             assert_eq!(trunc, None);
@@ -354,7 +422,11 @@ mod tests {
 
     #[test]
     fn reads_gzip_and_reports_truncation() {
-        let bytes = legacy_pcap(false, false, &[(1, 0, b"0123456789abcdef"), (2, 0, b"0123456789abcdef")]);
+        let bytes = legacy_pcap(
+            false,
+            false,
+            &[(1, 0, b"0123456789abcdef"), (2, 0, b"0123456789abcdef")],
+        );
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&bytes).unwrap();
         let p = tmp("t.pcap.gz", &gz.finish().unwrap());
@@ -367,17 +439,28 @@ mod tests {
 
     #[test]
     fn clear_errors() {
-        let e = PcapFile::open(Path::new("/nonexistent/x.pcap")).err().unwrap();
+        let e = PcapFile::open(Path::new("/nonexistent/x.pcap"))
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("cannot open capture"));
         let p = tmp("empty.pcap", b"");
         assert!(matches!(PcapFile::open(&p), Err(CaptureError::Empty(_))));
-        let p = tmp("text.pcap", b"this is not a capture file at all, just some text");
-        assert!(matches!(PcapFile::open(&p), Err(CaptureError::NotACapture(_))));
+        let p = tmp(
+            "text.pcap",
+            b"this is not a capture file at all, just some text",
+        );
+        assert!(matches!(
+            PcapFile::open(&p),
+            Err(CaptureError::NotACapture(_))
+        ));
         let mut bytes = legacy_pcap(false, false, &[(1, 0, b"0123456789abcdef")]);
         bytes[20] = 147; // LINKTYPE_USER0
         let p = tmp("user0.pcap", &bytes);
         let mut f = PcapFile::open(&p).unwrap();
-        assert!(matches!(f.next_frame(|_| {}), Err(CaptureError::UnsupportedLinkType(_, 147))));
+        assert!(matches!(
+            f.next_frame(|_| {}),
+            Err(CaptureError::UnsupportedLinkType(_, 147))
+        ));
     }
 
     #[test]

@@ -99,7 +99,9 @@ impl Slot {
     }
 
     fn complete(&self) -> bool {
-        let Some(total) = self.total else { return false };
+        let Some(total) = self.total else {
+            return false;
+        };
         (0..total.div_ceil(8)).all(|b| self.have[b / 64] & (1u64 << (b % 64)) != 0)
     }
 }
@@ -132,7 +134,12 @@ impl Reassembler {
     /// one happened by comparing the counter before and after.
     pub fn add(&mut self, ip: &IpPacket<'_>, frag: Fragment, now: u64) -> FragOutcome<'_> {
         self.stats.fragments += 1;
-        let key = Key { src: ip.src, dst: ip.dst, proto: ip.proto, ident: frag.ident };
+        let key = Key {
+            src: ip.src,
+            dst: ip.dst,
+            proto: ip.proto,
+            ident: frag.ident,
+        };
         let start = frag.offset as usize;
         let data = ip.payload;
         let end = start + data.len();
@@ -160,7 +167,11 @@ impl Reassembler {
         let slot = &mut self.slots[idx];
         slot.key = None;
         let total = slot.total.unwrap_or(end);
-        let header_len = if slot.header_len == 0 { ip.header_len } else { slot.header_len };
+        let header_len = if slot.header_len == 0 {
+            ip.header_len
+        } else {
+            slot.header_len
+        };
         FragOutcome::Complete(IpPacket {
             src: ip.src,
             dst: ip.dst,
@@ -222,7 +233,11 @@ mod tests {
     use std::net::Ipv4Addr;
 
     fn frag(payload: &[u8], offset: u16, more: bool, ident: u32) -> (IpPacket<'_>, Fragment) {
-        let f = Fragment { ident, offset, more };
+        let f = Fragment {
+            ident,
+            offset,
+            more,
+        };
         (
             IpPacket {
                 src: IpAddr::V4(Ipv4Addr::new(1, 1, 1, 1)),

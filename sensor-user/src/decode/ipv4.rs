@@ -155,15 +155,27 @@ pub(crate) mod tests {
     #[test]
     fn rejects_malformed() {
         let p = header(6, [1, 1, 1, 1], [2, 2, 2, 2], 0);
-        assert_eq!(Packet::new_checked(&p[..19]).unwrap_err(), DecodeError::TruncatedIpHeader);
+        assert_eq!(
+            Packet::new_checked(&p[..19]).unwrap_err(),
+            DecodeError::TruncatedIpHeader
+        );
         let mut bad = p.clone();
         bad[0] = 0x44;
-        assert_eq!(Packet::new_checked(&bad).unwrap_err(), DecodeError::BadIpHeaderLength);
+        assert_eq!(
+            Packet::new_checked(&bad).unwrap_err(),
+            DecodeError::BadIpHeaderLength
+        );
         let mut bad = p.clone();
         bad[2..4].copy_from_slice(&10u16.to_be_bytes());
-        assert_eq!(Packet::new_checked(&bad).unwrap_err(), DecodeError::BadIpTotalLength);
+        assert_eq!(
+            Packet::new_checked(&bad).unwrap_err(),
+            DecodeError::BadIpTotalLength
+        );
         let mut bad = p;
         bad[0] = 0x65;
-        assert_eq!(Packet::new_checked(&bad).unwrap_err(), DecodeError::BadIpVersion);
+        assert_eq!(
+            Packet::new_checked(&bad).unwrap_err(),
+            DecodeError::BadIpVersion
+        );
     }
 }

@@ -187,7 +187,11 @@ pub(crate) mod tests {
         assert_eq!(up.offset, 56);
         assert_eq!(
             up.fragment,
-            Some(FragmentHeader { ident: 7, offset: 8, more: true })
+            Some(FragmentHeader {
+                ident: 7,
+                offset: 8,
+                more: true
+            })
         );
     }
 
@@ -198,7 +202,10 @@ pub(crate) mod tests {
             p.extend_from_slice(&[DEST_OPTS, 0, 0, 0, 0, 0, 0, 0]);
         }
         let ip = Packet::new_checked(&p).unwrap();
-        assert_eq!(ip.upper().unwrap_err(), DecodeError::TooManyIpv6ExtensionHeaders);
+        assert_eq!(
+            ip.upper().unwrap_err(),
+            DecodeError::TooManyIpv6ExtensionHeaders
+        );
         let short = header(DEST_OPTS, [1; 16], [2; 16], 8);
         assert_eq!(
             Packet::new_checked(&short).unwrap().upper().unwrap_err(),

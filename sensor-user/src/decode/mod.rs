@@ -8,8 +8,8 @@
 //! weird.log.
 
 pub mod checksum;
-pub mod fragments;
 pub mod ethernet;
+pub mod fragments;
 pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
@@ -372,16 +372,26 @@ pub fn decode_transport<'a>(
             }
             Ok(Transport::Udp(dg))
         }
-        1 => Ok(Transport::Icmp { msg: icmp::Message::new_checked(ip.payload)?, v6: false }),
-        58 => Ok(Transport::Icmp { msg: icmp::Message::new_checked(ip.payload)?, v6: true }),
+        1 => Ok(Transport::Icmp {
+            msg: icmp::Message::new_checked(ip.payload)?,
+            v6: false,
+        }),
+        58 => Ok(Transport::Icmp {
+            msg: icmp::Message::new_checked(ip.payload)?,
+            v6: true,
+        }),
         _ => Ok(Transport::Other),
     }
 }
 
 fn verify_l4(ip: &IpPacket<'_>, data: &[u8]) -> bool {
     let pseudo = match (ip.src, ip.dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => checksum::pseudo_header(&s.octets(), &d.octets(), ip.proto, data.len()),
-        (IpAddr::V6(s), IpAddr::V6(d)) => checksum::pseudo_header(&s.octets(), &d.octets(), ip.proto, data.len()),
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            checksum::pseudo_header(&s.octets(), &d.octets(), ip.proto, data.len())
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            checksum::pseudo_header(&s.octets(), &d.octets(), ip.proto, data.len())
+        }
         _ => return false,
     };
     checksum::verify(pseudo, data)
@@ -412,7 +422,9 @@ mod tests {
         inner.extend_from_slice(&ethernet::ETHERTYPE_IPV4.to_be_bytes());
         inner.extend_from_slice(&ip);
         let frame = eth(ethernet::ETHERTYPE_QINQ, &inner);
-        let opts = DecodeOptions { verify_checksums: true };
+        let opts = DecodeOptions {
+            verify_checksums: true,
+        };
         let (info, pkt) = decode_link(LinkType::ETHERNET, &frame, &opts).unwrap();
         assert_eq!((info.vlan, info.inner_vlan), (10, 20));
         assert_eq!(info.src_mac, Some([0, 0, 0, 0, 0, 2]));
@@ -429,17 +441,25 @@ mod tests {
         let mut seg = tcp::tests::segment(1, 2, 3, 4, tcp::flags::ACK, b"data");
         let src = [192, 168, 1, 1];
         let dst = [192, 168, 1, 2];
-        let c = !checksum::fold(checksum::sum(&seg, checksum::pseudo_header(&src, &dst, 6, seg.len())));
+        let c = !checksum::fold(checksum::sum(
+            &seg,
+            checksum::pseudo_header(&src, &dst, 6, seg.len()),
+        ));
         seg[16..18].copy_from_slice(&c.to_be_bytes());
         let mut ip = ipv4::tests::header(6, src, dst, seg.len());
         ip.extend_from_slice(&seg);
-        let verify = DecodeOptions { verify_checksums: true };
+        let verify = DecodeOptions {
+            verify_checksums: true,
+        };
         let pkt = decode_ip(&ip, &verify).unwrap();
         assert!(decode_transport(&pkt, &verify).is_ok());
         let last = ip.len() - 1;
         ip[last] ^= 0xff;
         let pkt = decode_ip(&ip, &verify).unwrap();
-        assert_eq!(decode_transport(&pkt, &verify).unwrap_err(), DecodeError::BadTcpChecksum);
+        assert_eq!(
+            decode_transport(&pkt, &verify).unwrap_err(),
+            DecodeError::BadTcpChecksum
+        );
         assert!(decode_transport(&pkt, &DecodeOptions::default()).is_ok());
     }
 
@@ -460,9 +480,18 @@ mod tests {
     #[test]
     fn malformed_frames_are_errors() {
         let opts = DecodeOptions::default();
-        assert_eq!(decode_link(LinkType(9999), &[0; 64], &opts).unwrap_err(), DecodeError::UnsupportedLinkType);
-        assert_eq!(decode_link(LinkType::ETHERNET, &eth(0x0806, &[0; 28]), &opts).unwrap_err(), DecodeError::NonIp);
-        assert_eq!(decode_link(LinkType::RAW, &[], &opts).unwrap_err(), DecodeError::TruncatedIpHeader);
+        assert_eq!(
+            decode_link(LinkType(9999), &[0; 64], &opts).unwrap_err(),
+            DecodeError::UnsupportedLinkType
+        );
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &eth(0x0806, &[0; 28]), &opts).unwrap_err(),
+            DecodeError::NonIp
+        );
+        assert_eq!(
+            decode_link(LinkType::RAW, &[], &opts).unwrap_err(),
+            DecodeError::TruncatedIpHeader
+        );
         // Endless VLAN tags.
         let mut tags = Vec::new();
         for _ in 0..20 {

@@ -95,7 +95,14 @@ impl<'a> Segment<'a> {
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) fn segment(sport: u16, dport: u16, seq: u32, ack: u32, fl: u8, payload: &[u8]) -> Vec<u8> {
+    pub(crate) fn segment(
+        sport: u16,
+        dport: u16,
+        seq: u32,
+        ack: u32,
+        fl: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
         let mut s = vec![0u8; 20];
         s[0..2].copy_from_slice(&sport.to_be_bytes());
         s[2..4].copy_from_slice(&dport.to_be_bytes());
@@ -112,16 +119,28 @@ pub(crate) mod tests {
     fn parses_fields() {
         let s = segment(1234, 25, 7, 9, flags::SYN | flags::ACK, b"hi");
         let t = Segment::new_checked(&s).unwrap();
-        assert_eq!((t.src_port(), t.dst_port(), t.seq(), t.ack()), (1234, 25, 7, 9));
+        assert_eq!(
+            (t.src_port(), t.dst_port(), t.seq(), t.ack()),
+            (1234, 25, 7, 9)
+        );
         assert_eq!(t.flags(), flags::SYN | flags::ACK);
         assert_eq!(t.window(), 65535);
         assert_eq!(t.payload(), b"hi");
-        assert_eq!(Segment::new_checked(&s[..19]).unwrap_err(), DecodeError::TruncatedTcpHeader);
+        assert_eq!(
+            Segment::new_checked(&s[..19]).unwrap_err(),
+            DecodeError::TruncatedTcpHeader
+        );
         let mut bad = s.clone();
         bad[12] = 4 << 4;
-        assert_eq!(Segment::new_checked(&bad).unwrap_err(), DecodeError::BadTcpHeaderLength);
+        assert_eq!(
+            Segment::new_checked(&bad).unwrap_err(),
+            DecodeError::BadTcpHeaderLength
+        );
         let mut long = s;
         long[12] = 15 << 4;
-        assert_eq!(Segment::new_checked(&long).unwrap_err(), DecodeError::TruncatedTcpHeader);
+        assert_eq!(
+            Segment::new_checked(&long).unwrap_err(),
+            DecodeError::TruncatedTcpHeader
+        );
     }
 }

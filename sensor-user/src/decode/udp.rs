@@ -43,7 +43,11 @@ impl<'a> Datagram<'a> {
     /// The captured payload, cut at the length field when it is sane.
     pub fn payload(&self) -> &'a [u8] {
         let len = self.length() as usize;
-        let end = if len >= HEADER_LEN { len.min(self.buf.len()) } else { self.buf.len() };
+        let end = if len >= HEADER_LEN {
+            len.min(self.buf.len())
+        } else {
+            self.buf.len()
+        };
         &self.buf[HEADER_LEN..end]
     }
 

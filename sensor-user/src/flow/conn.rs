@@ -16,19 +16,13 @@ use crate::logs::conn::{ConnRecord, Proto};
 use crate::uid::Uid;
 
 /// UDP / ICMP per-direction state (Zeek's UDP and ICMP session adapters).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct DatagramState {
     /// Payload bytes per direction; `None` until a packet was seen
     /// (Zeek's `request_len`/`reply_len` of -1).
     pub len: [Option<i64>; 2],
     /// Bad checksums per direction (scaled `C`/`c`).
     pub chk: [Scaled; 2],
-}
-
-impl Default for DatagramState {
-    fn default() -> Self {
-        DatagramState { len: [None, None], chk: [Scaled::default(), Scaled::default()] }
-    }
 }
 
 /// Transport-specific state.
@@ -134,7 +128,11 @@ impl Conn {
     pub fn record(&self, site: &Site, community_id: Option<u16>) -> ConnRecord {
         let duration = self.last.saturating_sub(self.start);
         let (proto, conn_state, sizes) = match &self.transport {
-            Transport::Tcp(t) => (Proto::Tcp, t.conn_state(self.history.as_bytes()), Some((t.orig_size(), t.resp_size()))),
+            Transport::Tcp(t) => (
+                Proto::Tcp,
+                t.conn_state(self.history.as_bytes()),
+                Some((t.orig_size(), t.resp_size())),
+            ),
             Transport::Udp(d) => (Proto::Udp, udp_state(d), Some(datagram_sizes(d))),
             Transport::Icmp(d) => (Proto::Icmp, "OTH", Some(datagram_sizes(d))),
             Transport::Other => (Proto::Unknown, "OTH", None),
@@ -175,7 +173,14 @@ impl Conn {
             orig_l2_addr: self.l2[0],
             resp_l2_addr: self.l2[1],
             community_id: community_id.map(|seed| {
-                community_id_v1(seed, self.ip_proto, self.orig_h, self.orig_p, self.resp_h, self.resp_p)
+                community_id_v1(
+                    seed,
+                    self.ip_proto,
+                    self.orig_h,
+                    self.orig_p,
+                    self.resp_h,
+                    self.resp_p,
+                )
             }),
         }
     }

@@ -42,7 +42,11 @@ impl History {
     /// (upper-case for the originator, lower-case for the responder).
     /// Returns true if it had been seen before (Zeek's `CheckHistory`).
     pub fn check(&mut self, is_orig: bool, mask: u32, code: u8) -> bool {
-        let (mask, code) = if is_orig { (mask, code) } else { (mask << 16, code.to_ascii_lowercase()) };
+        let (mask, code) = if is_orig {
+            (mask, code)
+        } else {
+            (mask << 16, code.to_ascii_lowercase())
+        };
         if self.seen & mask == 0 {
             self.seen |= mask;
             self.add(code);
@@ -54,7 +58,11 @@ impl History {
 
     /// Appends `code` in the case of the direction.
     pub fn add_dir(&mut self, is_orig: bool, code: u8) {
-        self.add(if is_orig { code } else { code.to_ascii_lowercase() });
+        self.add(if is_orig {
+            code
+        } else {
+            code.to_ascii_lowercase()
+        });
     }
 
     /// The letters.
@@ -78,7 +86,10 @@ pub struct Scaled {
 
 impl Default for Scaled {
     fn default() -> Self {
-        Scaled { count: 0, threshold: 1 }
+        Scaled {
+            count: 0,
+            threshold: 1,
+        }
     }
 }
 

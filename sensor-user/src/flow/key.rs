@@ -33,9 +33,21 @@ impl FlowKey {
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: u8, one_way: bool) -> Self {
         let (s, d) = (addr16(src), addr16(dst));
         if one_way || (s, sport) < (d, dport) {
-            FlowKey { a: s, b: d, pa: sport, pb: dport, proto }
+            FlowKey {
+                a: s,
+                b: d,
+                pa: sport,
+                pb: dport,
+                proto,
+            }
         } else {
-            FlowKey { a: d, b: s, pa: dport, pb: sport, proto }
+            FlowKey {
+                a: d,
+                b: s,
+                pa: dport,
+                pb: sport,
+                proto,
+            }
         }
     }
 }
@@ -48,8 +60,17 @@ mod tests {
     fn both_directions_share_a_key() {
         let x: IpAddr = "10.0.0.1".parse().unwrap();
         let y: IpAddr = "10.0.0.2".parse().unwrap();
-        assert_eq!(FlowKey::new(x, 1234, y, 25, 6, false), FlowKey::new(y, 25, x, 1234, 6, false));
-        assert_ne!(FlowKey::new(x, 3, y, 1, 1, true), FlowKey::new(y, 1, x, 3, 1, true));
-        assert_ne!(FlowKey::new(x, 1, y, 2, 6, false), FlowKey::new(x, 1, y, 2, 17, false));
+        assert_eq!(
+            FlowKey::new(x, 1234, y, 25, 6, false),
+            FlowKey::new(y, 25, x, 1234, 6, false)
+        );
+        assert_ne!(
+            FlowKey::new(x, 3, y, 1, 1, true),
+            FlowKey::new(y, 1, x, 3, 1, true)
+        );
+        assert_ne!(
+            FlowKey::new(x, 1, y, 2, 6, false),
+            FlowKey::new(x, 1, y, 2, 17, false)
+        );
     }
 }

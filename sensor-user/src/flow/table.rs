@@ -95,7 +95,9 @@ impl FlowTable {
 
     /// Re-queues `slot` if its next deadline moved earlier than queued.
     pub fn reschedule(&mut self, slot: u32) {
-        let Some(conn) = self.get_mut(slot) else { return };
+        let Some(conn) = self.get_mut(slot) else {
+            return;
+        };
         let wake = conn.next_wake();
         if wake < conn.wake_at {
             conn.wake_at = wake;
@@ -106,7 +108,9 @@ impl FlowTable {
     /// After a connection's deadline passed without removing it: queue its
     /// next deadline.
     pub fn requeue(&mut self, slot: u32) {
-        let Some(conn) = self.get_mut(slot) else { return };
+        let Some(conn) = self.get_mut(slot) else {
+            return;
+        };
         let wake = conn.next_wake();
         conn.wake_at = wake;
         self.push_timer(wake, slot);
@@ -138,14 +142,20 @@ impl FlowTable {
             }
             self.timers.pop();
         }
-        self.slots.iter().position(Option::is_some).map(|s| s as u32)
+        self.slots
+            .iter()
+            .position(Option::is_some)
+            .map(|s| s as u32)
     }
 
     /// Slots of every connection, ordered by key (for a deterministic end of
     /// run). Allocates: only for the final flush.
     pub fn all_slots_sorted(&self) -> Vec<u32> {
         let mut v: Vec<(FlowKey, u32)> = self.map.iter().map(|(k, s)| (*k, *s)).collect();
-        v.sort_by(|a, b| (a.0.a, a.0.b, a.0.pa, a.0.pb, a.0.proto).cmp(&(b.0.a, b.0.b, b.0.pa, b.0.pb, b.0.proto)));
+        v.sort_by(|a, b| {
+            (a.0.a, a.0.b, a.0.pa, a.0.pb, a.0.proto)
+                .cmp(&(b.0.a, b.0.b, b.0.pa, b.0.pb, b.0.proto))
+        });
         v.into_iter().map(|(_, s)| s).collect()
     }
 
@@ -167,7 +177,12 @@ impl FlowTable {
         if self.timers.len() == self.timers.capacity() {
             // Drop stale entries instead of growing.
             let slots = &self.slots;
-            self.timers.retain(|Reverse((t, s))| slots.get(*s as usize).and_then(Option::as_ref).is_some_and(|c| c.wake_at == *t));
+            self.timers.retain(|Reverse((t, s))| {
+                slots
+                    .get(*s as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|c| c.wake_at == *t)
+            });
         }
         self.timers.push(Reverse((t, slot)));
     }

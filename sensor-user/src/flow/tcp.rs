@@ -37,7 +37,10 @@ pub enum EpState {
 }
 
 fn is_handshake(s: EpState) -> bool {
-    matches!(s, EpState::Inactive | EpState::SynSent | EpState::SynAckSent)
+    matches!(
+        s,
+        EpState::Inactive | EpState::SynSent | EpState::SynAckSent
+    )
 }
 
 /// `a - b` in 32-bit sequence space.
@@ -95,7 +98,7 @@ impl Endpoint {
         ((wraps as u64) << 32) + seq as u64
     }
 
-    fn to_relative(&self, seq: u32, wraps: u32) -> u64 {
+    fn relative(&self, seq: u32, wraps: u32) -> u64 {
         Self::full(seq, wraps).wrapping_sub(self.start_seq as u64)
     }
 
@@ -139,9 +142,7 @@ impl Endpoint {
         let last = Self::full(self.last_seq, self.seq_wraps);
         let ack = Self::full(self.ack_seq, self.ack_wraps);
         let mut size = if last > ack { last } else { ack }.wrapping_sub(self.start_seq as u64);
-        if size != 0 {
-            size -= 1;
-        }
+        size = size.saturating_sub(1);
         if self.fin_cnt > 0 && size != 0 {
             size -= 1;
         }
@@ -264,7 +265,8 @@ impl TcpSession {
         self.ep[0].is_orig = !self.ep[0].is_orig;
         self.ep[1].is_orig = !self.ep[1].is_orig;
         let f = self.first_packet_seen;
-        self.first_packet_seen = (if f & ORIG != 0 { RESP } else { 0 }) | (if f & RESP != 0 { ORIG } else { 0 });
+        self.first_packet_seen =
+            (if f & ORIG != 0 { RESP } else { 0 }) | (if f & RESP != 0 { ORIG } else { 0 });
         self.is_partial = false;
     }
 
@@ -275,7 +277,15 @@ impl TcpSession {
 
     /// Zeek's `IsReuse`: would this packet (from the side `is_orig`) start a
     /// new connection on this 5-tuple?
-    pub fn is_reuse(&self, seg_flags: u8, seq: u32, now: u64, last_time: u64, linger_ns: u64, sink: &mut dyn TcpSink) -> bool {
+    pub fn is_reuse(
+        &self,
+        seg_flags: u8,
+        seq: u32,
+        now: u64,
+        last_time: u64,
+        linger_ns: u64,
+        sink: &mut dyn TcpSink,
+    ) -> bool {
         if seg_flags & tf::SYN == 0 {
             return false;
         }
@@ -303,12 +313,16 @@ impl TcpSession {
             } else {
                 sink.weird("active_connection_reuse");
             }
-        } else if (orig.state != EpState::Inactive && !orig.did_close || resp.state != EpState::Inactive && !resp.did_close)
+        } else if (orig.state != EpState::Inactive && !orig.did_close
+            || resp.state != EpState::Inactive && !resp.did_close)
             && orig.state != EpState::Reset
             && resp.state != EpState::Reset
         {
             sink.weird("active_connection_reuse");
-        } else if now.saturating_sub(last_time) < linger_ns && orig.state != EpState::Reset && resp.state != EpState::Reset {
+        } else if now.saturating_sub(last_time) < linger_ns
+            && orig.state != EpState::Reset
+            && resp.state != EpState::Reset
+        {
             sink.weird("premature_connection_reuse");
         }
         true
@@ -336,10 +350,21 @@ impl TcpSession {
 
     /// Processes one segment from the side `is_orig` (Zeek's
     /// `TCPSessionAdapter::Process`).
-    pub fn process(&mut self, is_orig: bool, seg: &Segment<'_>, ctx: &mut Ctx<'_>, sink: &mut dyn TcpSink) -> PacketOutcome {
+    pub fn process(
+        &mut self,
+        is_orig: bool,
+        seg: &Segment<'_>,
+        ctx: &mut Ctx<'_>,
+        sink: &mut dyn TcpSink,
+    ) -> PacketOutcome {
         let mut outcome = PacketOutcome::default();
         let fl = seg.flags;
-        let (syn, fin, rst, ack) = (fl & tf::SYN != 0, fl & tf::FIN != 0, fl & tf::RST != 0, fl & tf::ACK != 0);
+        let (syn, fin, rst, ack) = (
+            fl & tf::SYN != 0,
+            fl & tf::FIN != 0,
+            fl & tf::RST != 0,
+            fl & tf::ACK != 0,
+        );
         let len = seg.len;
         // Endpoint indexes follow the roles before this packet; a flip in the
         // state machine swaps the array, so indexes are re-derived after it.
@@ -381,7 +406,12 @@ impl TcpSession {
 
         self.update_history(e, fl, rel_seq, len, ctx.history);
         // Zero window ('W'): window scaling cannot turn zero into non-zero.
-        if seg.window == 0 && !rst && self.ep[p].state != EpState::Closed && self.ep[e].state != EpState::Reset && self.ep[e].win0.bump() {
+        if seg.window == 0
+            && !rst
+            && self.ep[p].state != EpState::Closed
+            && self.ep[e].state != EpState::Reset
+            && self.ep[e].win0.bump()
+        {
             ctx.history.add_dir(self.ep[e].is_orig, b'W');
         }
 
@@ -402,7 +432,14 @@ impl TcpSession {
         if ack {
             if self.ep[p].state == EpState::Inactive {
                 rel_ack = 1;
-                if !syn && !fin && !rst && matches!(self.ep[e].state, EpState::SynSent | EpState::SynAckSent | EpState::Established) {
+                if !syn
+                    && !fin
+                    && !rst
+                    && matches!(
+                        self.ep[e].state,
+                        EpState::SynSent | EpState::SynAckSent | EpState::Established
+                    )
+                {
                     sink.weird("possible_split_routing");
                 }
                 let v = ack_seq.wrapping_sub(1);
@@ -430,7 +467,21 @@ impl TcpSession {
 
         let delta_last = self.update_last_seq(e, seq_one_past, syn, fin, rst, len, ctx.history);
 
-        let (do_close, gen_event) = self.update_state_machine(e, p, base_seq, ack_seq, len, delta_last, syn, fin, rst, ack, ctx, sink, &mut outcome);
+        let (do_close, gen_event) = self.update_state_machine(
+            e,
+            p,
+            base_seq,
+            ack_seq,
+            len,
+            delta_last,
+            syn,
+            fin,
+            rst,
+            ack,
+            ctx,
+            sink,
+            &mut outcome,
+        );
         if outcome.flipped {
             // The endpoint objects moved with the flip.
             e = 1 - e;
@@ -443,13 +494,24 @@ impl TcpSession {
 
         self.first_packet_seen |= if self.ep[e].is_orig { ORIG } else { RESP };
 
-        let rel_data_seq = if syn { rel_seq.wrapping_add(1) } else { rel_seq };
+        let rel_data_seq = if syn {
+            rel_seq.wrapping_add(1)
+        } else {
+            rel_seq
+        };
         if len > 0 && !rst && !seq_underflow {
             if seg.payload.len() >= len as usize {
                 let nothing_acked = self.ep[e].no_data_acked();
                 let is_o = self.ep[e].is_orig;
                 let ep = &mut self.ep[e];
-                ep.reasm.data_sent(ctx.pool, rel_data_seq, &seg.payload[..len as usize], &ctx.cfg.stream, nothing_acked, &mut |c| sink.chunk(is_o, c));
+                ep.reasm.data_sent(
+                    ctx.pool,
+                    rel_data_seq,
+                    &seg.payload[..len as usize],
+                    &ctx.cfg.stream,
+                    nothing_acked,
+                    &mut |c| sink.chunk(is_o, c),
+                );
             } else {
                 sink.weird("truncated_tcp_payload");
             }
@@ -462,7 +524,14 @@ impl TcpSession {
         outcome
     }
 
-    fn init_endpoint(&mut self, e: usize, syn: bool, first_seg_seq: u32, last_seq: u32, sink: &mut dyn TcpSink) {
+    fn init_endpoint(
+        &mut self,
+        e: usize,
+        syn: bool,
+        first_seg_seq: u32,
+        last_seq: u32,
+        sink: &mut dyn TcpSink,
+    ) {
         let ep = &mut self.ep[e];
         match ep.state {
             EpState::Inactive => {
@@ -506,7 +575,12 @@ impl TcpSession {
     }
 
     fn update_history(&mut self, e: usize, fl: u8, rel_seq: u64, len: u32, h: &mut History) {
-        let (syn, fin, rst, ack) = (fl & tf::SYN != 0, fl & tf::FIN != 0, fl & tf::RST != 0, fl & tf::ACK != 0);
+        let (syn, fin, rst, ack) = (
+            fl & tf::SYN != 0,
+            fl & tf::FIN != 0,
+            fl & tf::RST != 0,
+            fl & tf::ACK != 0,
+        );
         let ep = &mut self.ep[e];
         let o = ep.is_orig;
         let bits = syn as u8 + fin as u8 + rst as u8;
@@ -545,7 +619,16 @@ impl TcpSession {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn update_last_seq(&mut self, e: usize, last_seq: u32, syn: bool, fin: bool, rst: bool, len: u32, h: &mut History) -> i32 {
+    fn update_last_seq(
+        &mut self,
+        e: usize,
+        last_seq: u32,
+        syn: bool,
+        fin: bool,
+        rst: bool,
+        len: u32,
+        h: &mut History,
+    ) -> i32 {
         let ep = &mut self.ep[e];
         let delta_last = seq_delta(last_seq, ep.last_seq);
         if (syn || rst) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta_last) {
@@ -603,7 +686,9 @@ impl TcpSession {
                             {
                                 sink.weird("bad_SYN_ack");
                             }
-                        } else if self.ep[p].state == EpState::SynAckSent && base_seq == self.ep[e].start_seq32() {
+                        } else if self.ep[p].state == EpState::SynAckSent
+                            && base_seq == self.ep[e].start_seq32()
+                        {
                             // SYN/SYN-ACK reversal: flip and establish.
                             self.is_partial = false;
                             self.flip();
@@ -685,13 +770,19 @@ impl TcpSession {
                 }
             }
             EpState::Established | EpState::Partial => {
-                if syn && self.ep[e].state == EpState::Partial && self.ep[p].state == EpState::Inactive && !ack {
+                if syn
+                    && self.ep[e].state == EpState::Partial
+                    && self.ep[p].state == EpState::Inactive
+                    && !ack
+                {
                     sink.weird("SYN_after_partial");
                     self.set_state(e, EpState::SynSent, out);
                 }
                 if fin && !rst {
                     self.set_state(e, EpState::Closed, out);
-                    if self.ep[p].state == EpState::Reset && self.ep[p].prev_state == EpState::Closed {
+                    if self.ep[p].state == EpState::Reset
+                        && self.ep[p].prev_state == EpState::Closed
+                    {
                         self.set_state(p, EpState::Closed, out);
                     }
                     do_close = true;
@@ -700,7 +791,9 @@ impl TcpSession {
                 if rst {
                     self.set_state(e, EpState::Reset, out);
                     do_close = true;
-                    if self.ep[p].state != EpState::Reset || self.ep[p].prev_state != EpState::Established {
+                    if self.ep[p].state != EpState::Reset
+                        || self.ep[p].prev_state != EpState::Established
+                    {
                         self.is_active = false;
                     }
                 }
@@ -813,7 +906,8 @@ impl TcpSession {
         }
         self.ep[e].did_close = true;
         let peer = &self.ep[p];
-        let close_complete = self.ep[e].state == EpState::Reset || peer.did_close || peer.state == EpState::Inactive;
+        let close_complete =
+            self.ep[e].state == EpState::Reset || peer.did_close || peer.state == EpState::Inactive;
         if close_complete {
             if self.ep[e].prev_state != EpState::Inactive || peer.state != EpState::Inactive {
                 let mut g = gen_event;
@@ -845,7 +939,10 @@ impl TcpSession {
             if t <= now {
                 self.attempt_at = None;
                 let (o, r) = (self.ep[0].state, self.ep[1].state);
-                if self.is_active && matches!(o, EpState::SynSent | EpState::SynAckSent) && r == EpState::Inactive {
+                if self.is_active
+                    && matches!(o, EpState::SynSent | EpState::SynAckSent)
+                    && r == EpState::Inactive
+                {
                     self.is_active = false;
                     return true;
                 }
@@ -881,7 +978,10 @@ impl TcpSession {
 
     /// The earliest pending timer.
     pub fn next_timer(&self) -> Option<u64> {
-        [self.delete_at, self.attempt_at, self.expire_at].into_iter().flatten().min()
+        [self.delete_at, self.attempt_at, self.expire_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// conn.log `conn_state` for this session (Zeek's `conn_state()`).
@@ -952,7 +1052,9 @@ impl TcpSession {
 /// `/\^?S[^HAFGIQ]*R.*/` matched against the whole history.
 fn rsto_s0_history(h: &[u8]) -> bool {
     let h = h.strip_prefix(b"^").unwrap_or(h);
-    let Some(rest) = h.strip_prefix(b"S") else { return false };
+    let Some(rest) = h.strip_prefix(b"S") else {
+        return false;
+    };
     for &c in rest {
         if c == b'R' {
             return true;
@@ -965,7 +1067,8 @@ fn rsto_s0_history(h: &[u8]) -> bool {
 }
 
 fn is_clean(a: &Endpoint) -> bool {
-    a.state == EpState::Established || (a.state == EpState::Closed && a.prev_state == EpState::Established)
+    a.state == EpState::Established
+        || (a.state == EpState::Closed && a.prev_state == EpState::Established)
 }
 
 /// Zeek's `get_relative_seq`: (relative sequence, underflow).
@@ -982,7 +1085,7 @@ fn get_relative_seq(ep: &Endpoint, cur: u32, last: u32, mut wraps: u32) -> (u64,
         let d = seq_delta(cur, ep.start_seq32());
         return (d as i64 as u64, d < 0);
     }
-    (ep.to_relative(cur, wraps), false)
+    (ep.relative(cur, wraps), false)
 }
 
 #[cfg(test)]
@@ -1019,12 +1122,33 @@ mod tests {
 
     impl Run {
         fn new() -> Self {
-            Run { s: TcpSession::new(0), h: History::default(), last: 0, missed: 0, pool: SegmentPool::new(16), sink: NullSink(vec![]) }
+            Run {
+                s: TcpSession::new(0),
+                h: History::default(),
+                last: 0,
+                missed: 0,
+                pool: SegmentPool::new(16),
+                sink: NullSink(vec![]),
+            }
         }
         fn pkt(&mut self, is_orig: bool, flags: u8, seq: u32, ack: u32, payload: &[u8]) {
             let c = cfg();
-            let mut ctx = Ctx { history: &mut self.h, last_time: &mut self.last, missed_bytes: &mut self.missed, ts: 1, pool: &mut self.pool, cfg: &c };
-            let seg = Segment { flags, seq, ack, window: 1000, len: payload.len() as u32, payload };
+            let mut ctx = Ctx {
+                history: &mut self.h,
+                last_time: &mut self.last,
+                missed_bytes: &mut self.missed,
+                ts: 1,
+                pool: &mut self.pool,
+                cfg: &c,
+            };
+            let seg = Segment {
+                flags,
+                seq,
+                ack,
+                window: 1000,
+                len: payload.len() as u32,
+                payload,
+            };
             self.s.process(is_orig, &seg, &mut ctx, &mut self.sink);
         }
         fn history(&self) -> String {
@@ -1073,7 +1197,7 @@ mod tests {
         r.pkt(true, A, 1, 1, b"");
         r.pkt(true, A, 1, 1, b"abc");
         r.pkt(true, A, 1, 1, b"abc"); // retransmission
-        // Responder acks 10 bytes: 7 never seen.
+                                      // Responder acks 10 bytes: 7 never seen.
         r.pkt(false, A, 1, 11, b"");
         assert_eq!(r.history(), "ShADTaG");
         assert_eq!(r.missed, 7);

@@ -116,7 +116,11 @@ static SCHEMA: [Field; 25] = [
 pub fn format_mac(m: &[u8; 6]) -> InlineStr<17> {
     use std::fmt::Write;
     let mut s = InlineStr::new();
-    let _ = write!(s, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
+    let _ = write!(
+        s,
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    );
     s
 }
 
@@ -138,7 +142,11 @@ impl LogRecord for ConnRecord {
         out(Value::Addr(self.resp_h));
         out(Value::Port(self.resp_p));
         out(Value::str(self.proto.name()));
-        out(if self.service.is_empty() { Value::Unset } else { Value::Str(self.service.as_bytes()) });
+        out(if self.service.is_empty() {
+            Value::Unset
+        } else {
+            Value::Str(self.service.as_bytes())
+        });
         out(Value::opt(self.duration, Value::Interval));
         out(Value::opt(self.orig_bytes, Value::Count));
         out(Value::opt(self.resp_bytes, Value::Count));
@@ -146,16 +154,30 @@ impl LogRecord for ConnRecord {
         out(Value::opt(self.local_orig, Value::Bool));
         out(Value::opt(self.local_resp, Value::Bool));
         out(Value::Count(self.missed_bytes));
-        out(if self.history.is_empty() { Value::Unset } else { Value::Str(self.history.as_bytes()) });
+        out(if self.history.is_empty() {
+            Value::Unset
+        } else {
+            Value::Str(self.history.as_bytes())
+        });
         out(Value::Count(self.orig_pkts));
         out(Value::Count(self.orig_ip_bytes));
         out(Value::Count(self.resp_pkts));
         out(Value::Count(self.resp_ip_bytes));
         out(Value::Unset);
         out(Value::Count(self.ip_proto as u64));
-        let (o, r) = (self.orig_l2_addr.map(|m| format_mac(&m)), self.resp_l2_addr.map(|m| format_mac(&m)));
-        out(o.as_ref().map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
-        out(r.as_ref().map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
-        out(self.community_id.as_ref().map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
+        let (o, r) = (
+            self.orig_l2_addr.map(|m| format_mac(&m)),
+            self.resp_l2_addr.map(|m| format_mac(&m)),
+        );
+        out(o
+            .as_ref()
+            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
+        out(r
+            .as_ref()
+            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
+        out(self
+            .community_id
+            .as_ref()
+            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
     }
 }

@@ -183,7 +183,9 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// The TSV header Zeek's ASCII writer puts at the top of a log.
 pub fn tsv_header(path: &str, schema: &[Field], strict: bool, open_ns: u64, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n");
+    out.extend_from_slice(
+        b"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n",
+    );
     let _ = writeln!(out, "#path\t{path}");
     out.extend_from_slice(b"#open\t");
     write_tsv_date(open_ns, out);
@@ -212,7 +214,13 @@ fn write_tsv_date(ns: u64, out: &mut Vec<u8>) {
     let secs = ns / 1_000_000_000;
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}-{:02}-{:02}-{:02}", rem / 3600, rem / 60 % 60, rem % 60);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}-{:02}-{:02}-{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    );
 }
 
 fn encode_tsv(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) {
@@ -338,17 +346,31 @@ mod tests {
             "{\"ts\":1600000000.123457,\"name\":\"a\\\"b\\\\c\\tx\\\\xffy\",\"n\":7,\"tags\":[\"x\",\"y,z\"],\"extra\":true}\n"
         );
         let mut out = Vec::new();
-        let opts = FormatOptions { time: TimeFormat::Iso8601, strict: true, ..Default::default() };
+        let opts = FormatOptions {
+            time: TimeFormat::Iso8601,
+            strict: true,
+            ..Default::default()
+        };
         encode(&Demo, &opts, &mut out);
         let line = String::from_utf8(out).unwrap();
-        assert!(line.starts_with("{\"ts\":\"2020-09-13T12:26:40.123457Z\""), "{line}");
+        assert!(
+            line.starts_with("{\"ts\":\"2020-09-13T12:26:40.123457Z\""),
+            "{line}"
+        );
         assert!(!line.contains("extra"));
     }
 
     #[test]
     fn tsv_line_and_header() {
         let mut out = Vec::new();
-        encode(&Demo, &FormatOptions { format: Format::Tsv, ..Default::default() }, &mut out);
+        encode(
+            &Demo,
+            &FormatOptions {
+                format: Format::Tsv,
+                ..Default::default()
+            },
+            &mut out,
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "1600000000.123457\ta\"b\\\\c\\x09x\\xffy\t7\t-\tx,y\\x2cz\tT\n"
@@ -357,6 +379,8 @@ mod tests {
         tsv_header("demo", &SCHEMA, true, 0, &mut h);
         let h = String::from_utf8(h).unwrap();
         assert!(h.contains("#path\tdemo\n#open\t1970-01-01-00-00-00\n"));
-        assert!(h.contains("#fields\tts\tname\tn\tgone\ttags\n#types\ttime\tstring\tcount\tstring\tset[string]\n"));
+        assert!(h.contains(
+            "#fields\tts\tname\tn\tgone\ttags\n#types\ttime\tstring\tcount\tstring\tset[string]\n"
+        ));
     }
 }

@@ -30,12 +30,20 @@ pub struct Field {
 impl Field {
     /// A field Zeek writes by default.
     pub const fn zeek(name: &'static str, ty: &'static str) -> Field {
-        Field { name, ty, zeek_default: true }
+        Field {
+            name,
+            ty,
+            zeek_default: true,
+        }
     }
 
     /// An extension field (Zeek policy scripts or beyond Zeek).
     pub const fn ext(name: &'static str, ty: &'static str) -> Field {
-        Field { name, ty, zeek_default: false }
+        Field {
+            name,
+            ty,
+            zeek_default: false,
+        }
     }
 }
 

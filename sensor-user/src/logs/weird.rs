@@ -76,7 +76,11 @@ impl LogRecord for WeirdRecord {
             None => (0..5).for_each(|_| out(Value::Unset)),
         }
         out(Value::str(self.name));
-        out(if self.addl.is_empty() { Value::Unset } else { Value::Str(self.addl.as_bytes()) });
+        out(if self.addl.is_empty() {
+            Value::Unset
+        } else {
+            Value::Str(self.addl.as_bytes())
+        });
         out(Value::Bool(self.notice));
         out(Value::str("zeek"));
         out(Value::opt(self.source, Value::str));

@@ -62,14 +62,22 @@ impl fmt::Display for LogError {
                 "cannot use log directory {}: {e} (create it or pass a writable --log-dir)",
                 p.display()
             ),
-            LogError::Create(p, e) => write!(f, "cannot create log file {}: {e} (check permissions of the log directory)", p.display()),
+            LogError::Create(p, e) => write!(
+                f,
+                "cannot create log file {}: {e} (check permissions of the log directory)",
+                p.display()
+            ),
             LogError::Write(p, e) => {
                 let hint = if e.raw_os_error() == Some(libc::ENOSPC) {
                     "free disk space or point --log-dir at a larger disk"
                 } else {
                     "check the disk and the log directory"
                 };
-                write!(f, "cannot write log file {}: {e} ({hint}); lines written before stay intact", p.display())
+                write!(
+                    f,
+                    "cannot write log file {}: {e} ({hint}); lines written before stay intact",
+                    p.display()
+                )
             }
         }
     }
@@ -129,7 +137,12 @@ pub struct LogWriter {
 impl LogWriter {
     /// A writer into `dir` (which [`prepare_log_dir`] has checked).
     pub fn new(dir: &Path, opts: FormatOptions) -> Self {
-        LogWriter { dir: dir.to_path_buf(), opts, logs: HashMap::new(), records: 0 }
+        LogWriter {
+            dir: dir.to_path_buf(),
+            opts,
+            logs: HashMap::new(),
+            records: 0,
+        }
     }
 
     /// Records written so far.
@@ -148,7 +161,12 @@ impl LogWriter {
                 .truncate(true)
                 .open(&path)
                 .map_err(|e| LogError::Create(path.clone(), e))?;
-            let mut log = OpenLog { path, file, buf: Vec::with_capacity(FLUSH_AT + 4096), committed: 0 };
+            let mut log = OpenLog {
+                path,
+                file,
+                buf: Vec::with_capacity(FLUSH_AT + 4096),
+                committed: 0,
+            };
             if self.opts.format == Format::Tsv {
                 tsv_header(name, rec.schema(), self.opts.strict, now_ns(), &mut log.buf);
             }
@@ -244,7 +262,10 @@ fn run_writer(mut writer: LogWriter, rx: Receiver<Record>) -> WriterReport {
     if let Err(e) = writer.finish() {
         error.get_or_insert(e);
     }
-    WriterReport { records: writer.records(), error }
+    WriterReport {
+        records: writer.records(),
+        error,
+    }
 }
 
 #[cfg(test)]
@@ -253,7 +274,11 @@ mod tests {
     use crate::logs::format::TimeFormat;
 
     fn stats(ts: u64) -> Record {
-        Record::Stats(StatsRecord { ts, pkts_proc: 3, ..Default::default() })
+        Record::Stats(StatsRecord {
+            ts,
+            pkts_proc: 3,
+            ..Default::default()
+        })
     }
 
     #[test]
@@ -270,9 +295,15 @@ mod tests {
         assert_eq!(rep.records, 10);
         let text = std::fs::read_to_string(dir.join("stats.log")).unwrap();
         assert_eq!(text.lines().count(), 10);
-        assert!(text.lines().all(|l| l.starts_with("{\"ts\":") && l.contains("\"pkts_proc\":3")));
+        assert!(text
+            .lines()
+            .all(|l| l.starts_with("{\"ts\":") && l.contains("\"pkts_proc\":3")));
 
-        let opts = FormatOptions { format: Format::Tsv, time: TimeFormat::Epoch, strict: false };
+        let opts = FormatOptions {
+            format: Format::Tsv,
+            time: TimeFormat::Epoch,
+            strict: false,
+        };
         let mut w = LogWriter::new(&dir, opts);
         w.write(stats(0).as_log()).unwrap();
         w.finish().unwrap();
@@ -286,7 +317,10 @@ mod tests {
     fn unwritable_dir_is_a_clear_error() {
         let e = prepare_log_dir(Path::new("/proc/sensor-cannot-write-here")).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.starts_with("cannot use log directory /proc/sensor-cannot-write-here"), "{msg}");
+        assert!(
+            msg.starts_with("cannot use log directory /proc/sensor-cannot-write-here"),
+            "{msg}"
+        );
         assert!(msg.contains("--log-dir"));
     }
 

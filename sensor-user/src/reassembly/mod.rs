@@ -50,7 +50,14 @@ impl SegmentPool {
         let blocks = blocks.min(NIL as usize - 1);
         SegmentPool {
             data: vec![0u8; blocks * BLOCK_SIZE],
-            meta: vec![BlockMeta { seq: 0, len: 0, next: NIL }; blocks],
+            meta: vec![
+                BlockMeta {
+                    seq: 0,
+                    len: 0,
+                    next: NIL
+                };
+                blocks
+            ],
             free: (0..blocks as u32).rev().collect(),
         }
     }
@@ -69,7 +76,11 @@ impl SegmentPool {
         let idx = self.free.pop()?;
         let off = idx as usize * BLOCK_SIZE;
         self.data[off..off + bytes.len()].copy_from_slice(bytes);
-        self.meta[idx as usize] = BlockMeta { seq, len: bytes.len() as u16, next: NIL };
+        self.meta[idx as usize] = BlockMeta {
+            seq,
+            len: bytes.len() as u16,
+            next: NIL,
+        };
         Some(idx)
     }
 
@@ -121,7 +132,10 @@ pub struct StreamLimits {
 
 impl Default for StreamLimits {
     fn default() -> Self {
-        StreamLimits { max_ooo_bytes: 1 << 20, max_above_hole: 16384 }
+        StreamLimits {
+            max_ooo_bytes: 1 << 20,
+            max_above_hole: 16384,
+        }
     }
 }
 
@@ -153,7 +167,14 @@ pub struct StreamReassembler {
 
 impl Default for StreamReassembler {
     fn default() -> Self {
-        StreamReassembler { last_reassem_seq: 1, trim_seq: 1, head: NIL, buffered: 0, skip: false, stats: StreamStats::default() }
+        StreamReassembler {
+            last_reassem_seq: 1,
+            trim_seq: 1,
+            head: NIL,
+            buffered: 0,
+            skip: false,
+            stats: StreamStats::default(),
+        }
     }
 }
 
@@ -222,7 +243,13 @@ impl StreamReassembler {
 
     /// Delivers `data` (which starts at or before the next expected byte),
     /// interleaving buffered blocks so that the first copy of each byte wins.
-    fn deliver_in_order(&mut self, pool: &mut SegmentPool, seq: u64, data: &[u8], out: &mut dyn FnMut(Chunk<'_>)) {
+    fn deliver_in_order(
+        &mut self,
+        pool: &mut SegmentPool,
+        seq: u64,
+        data: &[u8],
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
         let end = seq + data.len() as u64;
         while self.last_reassem_seq < end {
             let pos = self.last_reassem_seq;
@@ -230,10 +257,17 @@ impl StreamReassembler {
                 self.deliver_head(pool, out);
                 continue;
             }
-            let limit = if self.head != NIL { pool.meta[self.head as usize].seq.min(end) } else { end };
+            let limit = if self.head != NIL {
+                pool.meta[self.head as usize].seq.min(end)
+            } else {
+                end
+            };
             let from = (pos - seq) as usize;
             let to = (limit - seq) as usize;
-            out(Chunk::Data { seq: pos, data: &data[from..to] });
+            out(Chunk::Data {
+                seq: pos,
+                data: &data[from..to],
+            });
             self.stats.delivered += (to - from) as u64;
             self.last_reassem_seq = limit;
         }
@@ -248,7 +282,10 @@ impl StreamReassembler {
         if end > self.last_reassem_seq {
             let skip = (self.last_reassem_seq.saturating_sub(m.seq)) as usize;
             let bytes = &pool.bytes(idx)[skip..];
-            out(Chunk::Data { seq: self.last_reassem_seq, data: bytes });
+            out(Chunk::Data {
+                seq: self.last_reassem_seq,
+                data: bytes,
+            });
             self.stats.delivered += bytes.len() as u64;
             self.last_reassem_seq = end;
         }
@@ -276,7 +313,11 @@ impl StreamReassembler {
                 prev = cur;
                 cur = pool.meta[cur as usize].next;
             }
-            let free_end = if cur != NIL { pool.meta[cur as usize].seq.min(end) } else { end };
+            let free_end = if cur != NIL {
+                pool.meta[cur as usize].seq.min(end)
+            } else {
+                end
+            };
             while s < free_end {
                 let n = ((free_end - s) as usize).min(BLOCK_SIZE);
                 let piece = &data[(s - seq) as usize..(s - seq) as usize + n];
@@ -303,7 +344,8 @@ impl StreamReassembler {
                 let old = &pool.bytes(cur)[(s - m.seq) as usize..(cend - m.seq) as usize];
                 let new = &data[(s - seq) as usize..(cend - seq) as usize];
                 if old != new {
-                    self.stats.inconsistent_bytes += old.iter().zip(new).filter(|(a, b)| a != b).count() as u64;
+                    self.stats.inconsistent_bytes +=
+                        old.iter().zip(new).filter(|(a, b)| a != b).count() as u64;
                 }
                 s = cend;
             }
@@ -322,7 +364,12 @@ impl StreamReassembler {
 
     /// Reports everything below `up_to` that is not buffered as gaps, and
     /// delivers the buffered blocks in between (Zeek's `Undelivered`).
-    pub fn undelivered(&mut self, pool: &mut SegmentPool, up_to: u64, out: &mut dyn FnMut(Chunk<'_>)) {
+    pub fn undelivered(
+        &mut self,
+        pool: &mut SegmentPool,
+        up_to: u64,
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
         if self.skip {
             return;
         }
@@ -335,14 +382,20 @@ impl StreamReassembler {
                 }
                 if bseq < up_to {
                     let len = bseq - self.last_reassem_seq;
-                    out(Chunk::Gap { seq: self.last_reassem_seq, len });
+                    out(Chunk::Gap {
+                        seq: self.last_reassem_seq,
+                        len,
+                    });
                     self.stats.gap_bytes += len;
                     self.last_reassem_seq = bseq;
                     continue;
                 }
             }
             let len = up_to - self.last_reassem_seq;
-            out(Chunk::Gap { seq: self.last_reassem_seq, len });
+            out(Chunk::Gap {
+                seq: self.last_reassem_seq,
+                len,
+            });
             self.stats.gap_bytes += len;
             self.last_reassem_seq = up_to;
         }
@@ -351,7 +404,12 @@ impl StreamReassembler {
 
     /// The peer acknowledged everything below `ack`: bytes never seen below
     /// it are gaps (Zeek's `AckReceived`/`TrimToSeq`).
-    pub fn ack_received(&mut self, pool: &mut SegmentPool, ack: u64, out: &mut dyn FnMut(Chunk<'_>)) {
+    pub fn ack_received(
+        &mut self,
+        pool: &mut SegmentPool,
+        ack: u64,
+        out: &mut dyn FnMut(Chunk<'_>),
+    ) {
         if ack <= self.trim_seq {
             return;
         }
@@ -395,7 +453,10 @@ mod tests {
 
     impl Sink {
         fn new() -> Self {
-            Sink { next: 1, ..Default::default() }
+            Sink {
+                next: 1,
+                ..Default::default()
+            }
         }
         fn f(&mut self) -> impl FnMut(Chunk<'_>) + '_ {
             move |c| match c {
@@ -414,7 +475,10 @@ mod tests {
         }
     }
 
-    const L: StreamLimits = StreamLimits { max_ooo_bytes: 1 << 20, max_above_hole: 0 };
+    const L: StreamLimits = StreamLimits {
+        max_ooo_bytes: 1 << 20,
+        max_above_hole: 0,
+    };
 
     #[test]
     fn in_order_is_delivered_directly() {
@@ -500,7 +564,10 @@ mod tests {
         let mut pool = SegmentPool::new(2);
         let mut r = StreamReassembler::new();
         let mut s = Sink::new();
-        let limits = StreamLimits { max_ooo_bytes: 2100, max_above_hole: 0 };
+        let limits = StreamLimits {
+            max_ooo_bytes: 2100,
+            max_above_hole: 0,
+        };
         r.data_sent(&mut pool, 100, &[1u8; 2500], &limits, false, &mut s.f());
         r.data_sent(&mut pool, 5000, &[2u8; 100], &limits, false, &mut s.f());
         assert_eq!(r.stats().dropped_bytes, 452 + 100);
@@ -527,9 +594,19 @@ mod tests {
     fn too_much_above_a_hole_without_acks_abandons() {
         let mut pool = SegmentPool::new(64);
         let mut r = StreamReassembler::new();
-        let limits = StreamLimits { max_ooo_bytes: 1 << 20, max_above_hole: 4096 };
+        let limits = StreamLimits {
+            max_ooo_bytes: 1 << 20,
+            max_above_hole: 4096,
+        };
         for i in 0..4 {
-            r.data_sent(&mut pool, 1000 + i * 1400, &[0u8; 1400], &limits, true, &mut |_| {});
+            r.data_sent(
+                &mut pool,
+                1000 + i * 1400,
+                &[0u8; 1400],
+                &limits,
+                true,
+                &mut |_| {},
+            );
         }
         assert!(r.skipping());
         assert_eq!(pool.free_blocks(), 64);

@@ -8,7 +8,14 @@ use super::line::{Line, LineScanner};
 use super::{Events, Next, Service};
 use crate::inline_str::InlineStr;
 
-const SKIP_AFTER: &[&[u8]] = &[b"authenticate", b"login", b"examine", b"create", b"list", b"fetch"];
+const SKIP_AFTER: &[&[u8]] = &[
+    b"authenticate",
+    b"login",
+    b"examine",
+    b"create",
+    b"list",
+    b"fetch",
+];
 
 /// Per-connection IMAP recognizer state.
 #[derive(Clone, Copy, Debug, Default)]
@@ -100,6 +107,9 @@ mod tests {
         m.deliver(false, b"* OK IMAP4rev1 ready\r\n", &mut ev);
         assert_eq!(ev.confirmed, vec![Service::Imap]);
         m.deliver(true, b"a001 STARTTLS\r\n", &mut ev);
-        assert_eq!(m.deliver(false, b"a001 OK Begin TLS\r\n", &mut ev), Next::StartTls);
+        assert_eq!(
+            m.deliver(false, b"a001 OK Begin TLS\r\n", &mut ev),
+            Next::StartTls
+        );
     }
 }

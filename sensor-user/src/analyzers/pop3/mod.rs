@@ -11,8 +11,8 @@ use super::{Events, Next, Service};
 
 /// Client commands POP3 knows.
 const COMMANDS: &[&[u8]] = &[
-    b"USER", b"PASS", b"APOP", b"AUTH", b"STAT", b"LIST", b"RETR", b"DELE", b"RSET", b"NOOP", b"LAST", b"QUIT",
-    b"TOP", b"CAPA", b"UIDL", b"STLS", b"XSENDER",
+    b"USER", b"PASS", b"APOP", b"AUTH", b"STAT", b"LIST", b"RETR", b"DELE", b"RSET", b"NOOP",
+    b"LAST", b"QUIT", b"TOP", b"CAPA", b"UIDL", b"STLS", b"XSENDER",
 ];
 
 /// Most commands waiting for a reply before the oldest is dropped.
@@ -143,7 +143,10 @@ impl Pop3 {
         }
         let (ok, err) = (w.starts_with(b"+OK"), w.starts_with(b"-ERR"));
         if !ok && !err {
-            let token = w.strip_prefix(b"+").or_else(|| w.strip_prefix(b"-")).unwrap_or(w);
+            let token = w
+                .strip_prefix(b"+")
+                .or_else(|| w.strip_prefix(b"-"))
+                .unwrap_or(w);
             let known = COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(token)) || token.is_empty();
             if !known {
                 ev.violation(Service::Pop3);

@@ -10,10 +10,41 @@ use super::{Events, Next, Service};
 
 /// Commands Zeek's SMTP analyzer knows (`SMTP_cmd.def`).
 const COMMANDS: &[&[u8]] = &[
-    b"EHLO", b"HELO", b"MAIL", b"RCPT", b"DATA", b"RSET", b"SEND", b"SOML", b"SAML", b"VRFY", b"EXPN", b"HELP",
-    b"NOOP", b"QUIT", b"TURN", b"BDAT", b"ETRN", b"AUTH", b"STARTTLS", b"X-ANONYMOUSTLS", b"XEXCH50",
-    b"X-EXPS", b"X-LINK2STATE", b"ATRN", b"ONEX", b"VERB", b"XADR", b"XCIR", b"XGEN", b"XQUE", b"XREM",
-    b"XSTA", b"XTRN", b"XUSR", b"XAUTH",
+    b"EHLO",
+    b"HELO",
+    b"MAIL",
+    b"RCPT",
+    b"DATA",
+    b"RSET",
+    b"SEND",
+    b"SOML",
+    b"SAML",
+    b"VRFY",
+    b"EXPN",
+    b"HELP",
+    b"NOOP",
+    b"QUIT",
+    b"TURN",
+    b"BDAT",
+    b"ETRN",
+    b"AUTH",
+    b"STARTTLS",
+    b"X-ANONYMOUSTLS",
+    b"XEXCH50",
+    b"X-EXPS",
+    b"X-LINK2STATE",
+    b"ATRN",
+    b"ONEX",
+    b"VERB",
+    b"XADR",
+    b"XCIR",
+    b"XGEN",
+    b"XQUE",
+    b"XREM",
+    b"XSTA",
+    b"XTRN",
+    b"XUSR",
+    b"XAUTH",
 ];
 
 /// Whether `w` (any case) is an SMTP command.
@@ -38,7 +69,11 @@ impl Smtp {
     pub fn deliver(&mut self, is_orig: bool, data: &[u8], ev: &mut dyn Events) -> Next {
         let mut next = Next::Continue;
         if is_orig {
-            let (confirmed, starttls, mail) = (&mut self.confirmed, &mut self.starttls_pending, &mut self.in_transaction);
+            let (confirmed, starttls, mail) = (
+                &mut self.confirmed,
+                &mut self.starttls_pending,
+                &mut self.in_transaction,
+            );
             self.client.feed(data, &mut |l: &Line| {
                 if *mail {
                     return;
@@ -49,7 +84,9 @@ impl Smtp {
                         *confirmed = true;
                         ev.confirm(Service::Smtp);
                     }
-                    if w.eq_ignore_ascii_case(b"STARTTLS") || w.eq_ignore_ascii_case(b"X-ANONYMOUSTLS") {
+                    if w.eq_ignore_ascii_case(b"STARTTLS")
+                        || w.eq_ignore_ascii_case(b"X-ANONYMOUSTLS")
+                    {
                         *starttls = true;
                     } else if w.eq_ignore_ascii_case(b"MAIL") {
                         *mail = true;
@@ -113,13 +150,19 @@ mod tests {
     fn confirms_on_client_command_and_hands_over_on_starttls() {
         let mut s = Smtp::default();
         let mut ev = Recorder::default();
-        assert_eq!(s.deliver(false, b"220 mx ESMTP\r\n", &mut ev), Next::Continue);
+        assert_eq!(
+            s.deliver(false, b"220 mx ESMTP\r\n", &mut ev),
+            Next::Continue
+        );
         assert!(ev.confirmed.is_empty(), "the banner alone does not confirm");
         s.deliver(true, b"EHLO client\r\n", &mut ev);
         assert_eq!(ev.confirmed, vec![Service::Smtp]);
         s.deliver(false, b"250-mx\r\n250 STARTTLS\r\n", &mut ev);
         s.deliver(true, b"STARTTLS\r\n", &mut ev);
-        assert_eq!(s.deliver(false, b"220 go ahead\r\n", &mut ev), Next::StartTls);
+        assert_eq!(
+            s.deliver(false, b"220 go ahead\r\n", &mut ev),
+            Next::StartTls
+        );
         assert!(ev.violations.is_empty());
     }
 

@@ -26,7 +26,11 @@ impl Tls {
     pub fn deliver(&mut self, is_orig: bool, data: &[u8], ev: &mut dyn Events) -> Next {
         let i = if is_orig { 0 } else { 1 };
         if self.done[i] {
-            return if self.done[0] && self.done[1] { Next::Stop } else { Next::Continue };
+            return if self.done[0] && self.done[1] {
+                Next::Stop
+            } else {
+                Next::Continue
+            };
         }
         let have = self.have[i] as usize;
         let n = (HEAD - have).min(data.len());
@@ -48,7 +52,11 @@ impl Tls {
                 match (is_orig, h[5]) {
                     (true, 1) if version_ok(hello_version) => ev.confirm(Service::Ssl),
                     (true, 1) => ev.violation(Service::Ssl),
-                    (false, 2) if !version_ok(hello_version) && hello_version != 0x0304 && h[9] != 0x7f => {
+                    (false, 2)
+                        if !version_ok(hello_version)
+                            && hello_version != 0x0304
+                            && h[9] != 0x7f =>
+                    {
                         ev.violation(Service::Ssl)
                     }
                     _ => {}
@@ -82,7 +90,9 @@ mod tests {
     fn client_hello_confirms_across_chunks() {
         let mut t = Tls::default();
         let mut ev = Recorder::default();
-        let hello = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0xaa];
+        let hello = [
+            0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0xaa,
+        ];
         t.deliver(true, &hello[..4], &mut ev);
         assert!(ev.confirmed.is_empty());
         t.deliver(true, &hello[4..], &mut ev);
