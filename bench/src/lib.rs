@@ -1,0 +1,2 @@
+//! Traffic generation and benchmarks of the sensor.
+pub mod synth;
