@@ -187,3 +187,74 @@ impl FlowTable {
         self.timers.push(Reverse((t, slot)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyzers::dpd::AppState;
+    use crate::flow::conn::{DatagramState, Transport};
+    use crate::flow::history::History;
+    use crate::uid::Uid;
+    use std::net::IpAddr;
+
+    fn conn(port: u16, last: u64) -> Conn {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        Conn {
+            key: FlowKey::new(a, port, b, 53, 17, false),
+            uid: Uid { prefix: b'C', value: port as u128 },
+            ip_proto: 17,
+            orig_h: a,
+            orig_p: port,
+            resp_h: b,
+            resp_p: 53,
+            start: last,
+            last,
+            history: History::default(),
+            pkts: [0; 2],
+            ip_bytes: [0; 2],
+            l2: [None; 2],
+            missed_bytes: 0,
+            services: Default::default(),
+            weirds_seen: [None; 8],
+            transport: Transport::Udp(DatagramState::default()),
+            app: AppState::new(53, false),
+            inactivity_ns: 60,
+            wake_at: 0,
+        }
+    }
+
+    #[test]
+    fn bounded_with_deadline_order_and_slot_reuse() {
+        let mut t = FlowTable::new(2);
+        let s1 = t.insert(conn(1000, 100));
+        let s2 = t.insert(conn(1001, 50));
+        assert!(t.is_full());
+        // The victim is the connection nearest its deadline.
+        assert_eq!(t.victim(), Some(s2));
+        let gone = t.remove(s2).unwrap();
+        assert_eq!(gone.orig_p, 1001);
+        assert!(t.find(&gone.key).is_none());
+        let s3 = t.insert(conn(1002, 200));
+        assert_eq!(s3, s2, "freed slots are reused");
+        // Deadlines: 160 (s1) then 260 (s3).
+        assert_eq!(t.pop_due(159), None);
+        assert_eq!(t.pop_due(160), Some(s1));
+        assert_eq!(t.pop_due(300), Some(s3));
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn activity_moves_deadlines_later() {
+        let mut t = FlowTable::new(4);
+        let s = t.insert(conn(1000, 100));
+        t.get_mut(s).unwrap().last = 1000;
+        t.reschedule(s);
+        // The queued deadline (160) comes up; the connection is not due and
+        // is queued again for 1060.
+        assert_eq!(t.pop_due(200), Some(s));
+        t.requeue(s);
+        assert_eq!(t.pop_due(1059), None);
+        assert_eq!(t.pop_due(1060), Some(s));
+    }
+}
