@@ -23,8 +23,9 @@ use crate::flow::table::FlowTable;
 use crate::flow::tcp::{self, TcpConfig, TcpSession, TcpSink};
 use crate::inline_str::InlineStr;
 use crate::logs::stats::StatsRecord;
-use crate::logs::weird::{WeirdConn, WeirdRecord};
+use crate::logs::weird::WeirdRecord;
 use crate::logs::writer::{LogSink, Record};
+use crate::logs::ConnId;
 use crate::reassembly::{Chunk, SegmentPool, StreamLimits};
 use crate::uid::UidGen;
 
@@ -190,7 +191,7 @@ struct ConnEvents<'a, S: RecordSink> {
 struct EventOut<'a, S: RecordSink> {
     services: &'a mut crate::analyzers::ServiceSet,
     weirds_seen: &'a mut [Option<&'static str>; 8],
-    id: WeirdConn,
+    id: ConnId,
     ts: u64,
     sink: &'a mut S,
     ok: &'a mut bool,
@@ -491,18 +492,13 @@ impl<S: RecordSink> Worker<S> {
             // Zeek leaves an all-zero address (e.g. loopback captures) unset.
             conn.l2[dir] = link.src_mac.filter(|m| *m != [0; 6]);
         }
+        let id = conn.id();
         let mut ev = ConnEvents {
             app: &mut conn.app,
             out: EventOut {
                 services: &mut conn.services,
                 weirds_seen: &mut conn.weirds_seen,
-                id: WeirdConn {
-                    uid: conn.uid,
-                    orig_h: conn.orig_h,
-                    orig_p: conn.orig_p,
-                    resp_h: conn.resp_h,
-                    resp_p: conn.resp_p,
-                },
+                id,
                 ts,
                 sink: &mut self.sink,
                 ok: &mut self.sink_ok,

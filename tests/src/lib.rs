@@ -224,6 +224,5 @@ pub fn json_line(line: &str) -> serde_json::Map<String, Value> {
     }
 }
 
-
 /// Synthetic traffic (re-exported from the `bench` crate's generator).
 pub use bench::synth as build;

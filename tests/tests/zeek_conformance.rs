@@ -10,6 +10,17 @@ use sensor::config::{Cidr, Config, Site};
 use sensor::logs::format::FormatOptions;
 use sensor::offline::{read, ReadOptions};
 
+/// A JSON array of strings (missing: empty).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Runs the sensor on one case and returns (compared fields, mismatches) for `log`.
 fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
     let meta: Value =
@@ -20,14 +31,7 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
         .map(|t| case.join(t))
         .find(|p| p.exists())?;
 
-    let args: Vec<String> = meta["sensor_args"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let args = strings(&meta["sensor_args"]);
     let mut nets = Vec::new();
     if let Some(i) = args.iter().position(|a| a == "--local-nets") {
         for n in args[i + 1].split(',') {
@@ -49,11 +53,7 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
     };
     read(&opts).unwrap_or_else(|e| panic!("{name}: sensor failed: {e}"));
 
-    let fields: Option<Vec<String>> = spec["fields"].as_array().map(|a| {
-        a.iter()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect()
-    });
+    let fields = Some(strings(&spec["fields"])).filter(|f| !f.is_empty());
     let expected_text = std::fs::read_to_string(case.join(spec["expected"].as_str()?)).ok()?;
     let fmt = spec["format"].as_str()?;
     let expected = parse_zeek_log(
@@ -65,14 +65,7 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
         },
     );
     let actual = read_json_log(&out.join(log));
-    let ignore: Vec<String> = meta["ignore_fields"][log]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let ignore = strings(&meta["ignore_fields"][log]);
     let _ = std::fs::remove_dir_all(&out);
     Some(compare(&expected, &actual, &ignore))
 }

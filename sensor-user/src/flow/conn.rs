@@ -13,6 +13,7 @@ use crate::community_id::community_id_v1;
 use crate::config::Site;
 use crate::inline_str::InlineStr;
 use crate::logs::conn::{ConnRecord, Proto};
+use crate::logs::ConnId;
 use crate::uid::Uid;
 
 /// UDP / ICMP per-direction state (Zeek's UDP and ICMP session adapters).
@@ -124,6 +125,17 @@ impl Conn {
         }
     }
 
+    /// The connection's uid and 4-tuple as logs write them.
+    pub fn id(&self) -> ConnId {
+        ConnId {
+            uid: self.uid,
+            orig_h: self.orig_h,
+            orig_p: self.orig_p,
+            resp_h: self.resp_h,
+            resp_p: self.resp_p,
+        }
+    }
+
     /// The conn.log record of this connection as it stands.
     pub fn record(&self, site: &Site, community_id: Option<u16>) -> ConnRecord {
         let duration = self.last.saturating_sub(self.start);
@@ -150,11 +162,7 @@ impl Conn {
         };
         ConnRecord {
             ts: self.start,
-            uid: self.uid,
-            orig_h: self.orig_h,
-            orig_p: self.orig_p,
-            resp_h: self.resp_h,
-            resp_p: self.resp_p,
+            id: self.id(),
             proto,
             service,
             duration: (duration > 0).then_some(duration),

@@ -202,7 +202,10 @@ mod tests {
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         Conn {
             key: FlowKey::new(a, port, b, 53, 17, false),
-            uid: Uid { prefix: b'C', value: port as u128 },
+            uid: Uid {
+                prefix: b'C',
+                value: port as u128,
+            },
             ip_proto: 17,
             orig_h: a,
             orig_p: port,

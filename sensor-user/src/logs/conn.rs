@@ -1,10 +1,7 @@
 //! conn.log records, field for field as Zeek writes them.
 
-use std::net::IpAddr;
-
-use super::{Field, LogRecord, Value};
+use super::{ConnId, Field, LogRecord, Value};
 use crate::inline_str::InlineStr;
-use crate::uid::Uid;
 
 /// Transport protocol as conn.log's `proto` enum writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,16 +33,8 @@ impl Proto {
 pub struct ConnRecord {
     /// Time of the first packet.
     pub ts: u64,
-    /// Connection uid.
-    pub uid: Uid,
-    /// Originator address.
-    pub orig_h: IpAddr,
-    /// Originator port (ICMP: type).
-    pub orig_p: u16,
-    /// Responder address.
-    pub resp_h: IpAddr,
-    /// Responder port (ICMP: code or counterpart type).
-    pub resp_p: u16,
+    /// uid and 4-tuple (ICMP: type and code or counterpart type as ports).
+    pub id: ConnId,
     /// Transport protocol.
     pub proto: Proto,
     /// Confirmed services, comma-separated in confirmation order.
@@ -134,13 +123,8 @@ impl LogRecord for ConnRecord {
     }
 
     fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
-        let mut uid = [0u8; 24];
         out(Value::Time(self.ts));
-        out(Value::str(self.uid.encode(&mut uid)));
-        out(Value::Addr(self.orig_h));
-        out(Value::Port(self.orig_p));
-        out(Value::Addr(self.resp_h));
-        out(Value::Port(self.resp_p));
+        ConnId::values(Some(&self.id), out);
         out(Value::str(self.proto.name()));
         out(if self.service.is_empty() {
             Value::Unset

@@ -84,6 +84,40 @@ impl<'a> Value<'a> {
     }
 }
 
+/// A connection's identity as every connection-related log writes it:
+/// `uid id.orig_h id.orig_p id.resp_h id.resp_p`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnId {
+    /// Connection uid.
+    pub uid: crate::uid::Uid,
+    /// Originator address.
+    pub orig_h: IpAddr,
+    /// Originator port.
+    pub orig_p: u16,
+    /// Responder address.
+    pub resp_h: IpAddr,
+    /// Responder port.
+    pub resp_p: u16,
+}
+
+impl ConnId {
+    /// Emits the five values (uid and 4-tuple) in log order; `None` emits
+    /// them unset.
+    pub fn values(id: Option<&ConnId>, out: &mut dyn FnMut(Value<'_>)) {
+        match id {
+            Some(c) => {
+                let mut uid = [0u8; 24];
+                out(Value::str(c.uid.encode(&mut uid)));
+                out(Value::Addr(c.orig_h));
+                out(Value::Port(c.orig_p));
+                out(Value::Addr(c.resp_h));
+                out(Value::Port(c.resp_p));
+            }
+            None => (0..5).for_each(|_| out(Value::Unset)),
+        }
+    }
+}
+
 /// A record of some log.
 pub trait LogRecord {
     /// The log's path (file name without `.log`).

@@ -1,26 +1,8 @@
 //! weird.log records: protocol anomalies and malformed input, named as Zeek
 //! names them.
 
-use std::net::IpAddr;
-
-use super::{Field, LogRecord, Value};
+use super::{ConnId, Field, LogRecord, Value};
 use crate::inline_str::InlineStr;
-use crate::uid::Uid;
-
-/// The connection a weird belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WeirdConn {
-    /// Connection uid.
-    pub uid: Uid,
-    /// Originator address.
-    pub orig_h: IpAddr,
-    /// Originator port.
-    pub orig_p: u16,
-    /// Responder address.
-    pub resp_h: IpAddr,
-    /// Responder port.
-    pub resp_p: u16,
-}
 
 /// One weird.log record.
 #[derive(Clone, Debug)]
@@ -28,7 +10,7 @@ pub struct WeirdRecord {
     /// When it happened.
     pub ts: u64,
     /// The connection, when the weird belongs to one.
-    pub conn: Option<WeirdConn>,
+    pub conn: Option<ConnId>,
     /// Zeek's name of the anomaly.
     pub name: &'static str,
     /// Additional information.
@@ -63,18 +45,8 @@ impl LogRecord for WeirdRecord {
     }
 
     fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
-        let mut uid = [0u8; 24];
         out(Value::Time(self.ts));
-        match &self.conn {
-            Some(c) => {
-                out(Value::str(c.uid.encode(&mut uid)));
-                out(Value::Addr(c.orig_h));
-                out(Value::Port(c.orig_p));
-                out(Value::Addr(c.resp_h));
-                out(Value::Port(c.resp_p));
-            }
-            None => (0..5).for_each(|_| out(Value::Unset)),
-        }
+        ConnId::values(self.conn.as_ref(), out);
         out(Value::str(self.name));
         out(if self.addl.is_empty() {
             Value::Unset
