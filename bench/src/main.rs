@@ -7,7 +7,7 @@
 //!   packet on one core (log writing excluded: records are counted and
 //!   dropped).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -63,14 +63,18 @@ fn main() -> Result<()> {
         Cmd::Gen { out, sessions } => {
             let frames = bench::synth::interleaved_many(sessions, 1_600_000_000_000_000_000);
             bench::synth::write_pcap(&out, &frames);
-            println!("wrote {} packets of {sessions} sessions to {}", frames.len(), out.display());
+            println!(
+                "wrote {} packets of {sessions} sessions to {}",
+                frames.len(),
+                out.display()
+            );
         }
         Cmd::Offline { pcap, repeat } => offline(&pcap, repeat)?,
     }
     Ok(())
 }
 
-fn offline(path: &PathBuf, repeat: u32) -> Result<()> {
+fn offline(path: &Path, repeat: u32) -> Result<()> {
     let mut file = PcapFile::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut frames: Vec<(u64, LinkType, Vec<u8>)> = Vec::new();
     while file.next_frame(|f| frames.push((f.ts_ns, f.link, f.data.to_vec())))? {}
@@ -80,18 +84,34 @@ fn offline(path: &PathBuf, repeat: u32) -> Result<()> {
     // Each pass is shifted past the previous one (plus an hour, so every
     // connection of a pass has timed out before the next starts).
     let first = frames[0].0;
-    let span = frames.last().map(|f| f.0).unwrap_or(0).saturating_sub(first) + 3_600_000_000_000;
-    if span.checked_mul(repeat as u64).and_then(|v| v.checked_add(first)).is_none() {
-        bail!("{} spans too much time to be replayed {repeat} times", path.display());
+    let span = frames
+        .last()
+        .map(|f| f.0)
+        .unwrap_or(0)
+        .saturating_sub(first)
+        + 3_600_000_000_000;
+    if span
+        .checked_mul(repeat as u64)
+        .and_then(|v| v.checked_add(first))
+        .is_none()
+    {
+        bail!(
+            "{} spans too much time to be replayed {repeat} times",
+            path.display()
+        );
     }
     let bytes: u64 = frames.iter().map(|f| f.2.len() as u64).sum();
-    let mut cfg = Config::default();
-    cfg.seed = Some(1);
+    let cfg = Config { seed: Some(1), ..Config::default() };
     let mut worker = Worker::new(cfg, Discard::default());
     let start = Instant::now();
     for pass in 0..repeat as u64 {
         for (ts, link, data) in &frames {
-            worker.process(&Frame { ts_ns: ts + pass * span, link: *link, data, orig_len: data.len() as u32 });
+            worker.process(&Frame {
+                ts_ns: ts + pass * span,
+                link: *link,
+                data,
+                orig_len: data.len() as u32,
+            });
         }
     }
     let (sink, c) = worker.finish();

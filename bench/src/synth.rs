@@ -160,7 +160,11 @@ pub fn interleaved_many(n: usize, t0: u64) -> Vec<Frame> {
     let mut batch = 0u64;
     while done < n {
         let k = (n - done).min(1000);
-        let mut frames = interleaved(k, 10000 + (batch % 50) as u16 * 1000, t0 + batch * 20_000_000_000);
+        let mut frames = interleaved(
+            k,
+            10000 + (batch % 50) as u16 * 1000,
+            t0 + batch * 20_000_000_000,
+        );
         out.append(&mut frames);
         done += k;
         batch += 1;
