@@ -120,6 +120,58 @@ pub struct BypassValue {
     pub from_hi: BypassDirection,
 }
 
+/// Name of the XDP program (its function and ELF symbol) in the `sensor-ebpf`
+/// object; the ELF section is `xdp`.
+pub const XDP_PROGRAM: &str = "sensor_xdp";
+
+/// Name of the port filter map: `HashMap<u16, u8>`, key a TCP/UDP port in host
+/// byte order, value [`PORT_KEEP`]; at most [`MAX_PORTS`] entries.
+pub const PORTS_MAP: &str = "PORTS";
+
+/// Name of the `AF_XDP` socket map (`XSKMAP`): key the NIC receive queue index,
+/// value an `AF_XDP` socket bound to that queue.
+pub const XSKS_MAP: &str = "XSKS";
+
+/// Maximum number of entries in the `AF_XDP` socket map, so the highest receive
+/// queue index that can be redirected is `XSKS_MAX_ENTRIES - 1`.
+pub const XSKS_MAX_ENTRIES: u32 = 256;
+
+/// Name of the configuration map: an `Array<XdpConfig>` of
+/// [`CONFIG_MAX_ENTRIES`] element, read at index [`CONFIG_INDEX`].
+pub const CONFIG_MAP: &str = "CONFIG";
+
+/// Number of entries in the configuration map.
+pub const CONFIG_MAX_ENTRIES: u32 = 1;
+
+/// Index of the one [`XdpConfig`] in the configuration map.
+pub const CONFIG_INDEX: u32 = 0;
+
+/// Name of the bypass map: an LRU hash map from [`BypassKey`] to [`BypassValue`]
+/// of at most [`BYPASS_MAX_ENTRIES`] entries.
+pub const BYPASS_MAP: &str = "BYPASS";
+
+/// Maximum number of flows in the bypass map; the least recently used entry is
+/// evicted when it is full.
+pub const BYPASS_MAX_ENTRIES: u32 = 65_536;
+
+/// Name of the per-CPU counter map: a `PerCpuArray<u64>` of
+/// [`XdpCounter::COUNT`] entries, indexed by [`XdpCounter`].
+pub const COUNTERS_MAP: &str = "COUNTERS";
+
+/// Settings userspace passes to the XDP program through the configuration map.
+///
+/// An all-zero value (the map's initial content) is the default behaviour.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct XdpConfig {
+    /// Non-zero: drop the frames that are neither sent to userspace nor bypassed
+    /// (other ports, non-TCP/UDP, non-IP, malformed) instead of passing them to
+    /// the host stack.
+    pub drop_unmatched: u32,
+    /// Reserved for later settings; keep zero.
+    pub _reserved: [u32; 3],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +187,12 @@ mod tests {
             core::mem::size_of::<BypassValue>(),
             2 * core::mem::size_of::<BypassDirection>()
         );
+    }
+
+    #[test]
+    fn xdp_config_layout_is_fixed() {
+        assert_eq!(core::mem::size_of::<XdpConfig>(), 16);
+        assert_eq!(XdpConfig::default().drop_unmatched, 0);
     }
 
     #[test]

@@ -1,0 +1,482 @@
+//! XDP program of the mail/TLS sensor.
+//!
+//! For every frame it parses Ethernet, up to two VLAN tags, IPv4 or IPv6 (with
+//! at most four extension headers) and the TCP/UDP ports, then:
+//!
+//! 1. a TCP/UDP frame whose source or destination port is in `PORTS`:
+//!    - if its flow is in `BYPASS`, the flow's counters are updated and the
+//!      frame is dropped (userspace asked not to see that flow any more);
+//!    - otherwise it goes to the `AF_XDP` socket of its receive queue (`XSKS`),
+//!      or to the host stack when no socket is bound there;
+//! 2. an IP fragment, or an IPv6 packet with more extension headers than are
+//!    walked here, also goes to userspace: only userspace can tell its ports;
+//! 3. anything else (other ports or protocols, malformed frames) is passed to
+//!    the host stack, or dropped when `CONFIG` says drop-unmatched.
+//!
+//! `COUNTERS` counts each outcome. Map names, sizes and value layouts are in
+//! `sensor-common`, shared with the userspace loader.
+#![no_std]
+#![no_main]
+
+use core::mem::size_of;
+
+use aya_ebpf::{
+    bindings::xdp_action,
+    helpers::bpf_ktime_get_ns,
+    macros::{map, xdp},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, XskMap},
+    programs::XdpContext,
+};
+use sensor_common::{
+    BypassDirection, BypassKey, BypassValue, XdpConfig, XdpCounter, BYPASS_MAX_ENTRIES,
+    CONFIG_INDEX, CONFIG_MAX_ENTRIES, MAX_PORTS, PORT_KEEP, XSKS_MAX_ENTRIES,
+};
+
+/// Ports (host byte order) whose frames go to userspace: value `PORT_KEEP`.
+#[map]
+static PORTS: HashMap<u16, u8> = HashMap::with_max_entries(MAX_PORTS, 0);
+
+/// `AF_XDP` sockets, keyed by the receive queue they are bound to.
+#[map]
+static XSKS: XskMap = XskMap::with_max_entries(XSKS_MAX_ENTRIES, 0);
+
+/// Settings written by userspace; all zero means the defaults.
+#[map]
+static CONFIG: Array<XdpConfig> = Array::with_max_entries(CONFIG_MAX_ENTRIES, 0);
+
+/// Flows userspace no longer wants to see, with their per-direction counters.
+#[map]
+static BYPASS: LruHashMap<BypassKey, BypassValue> =
+    LruHashMap::with_max_entries(BYPASS_MAX_ENTRIES, 0);
+
+/// Per-CPU frame counters, indexed by `XdpCounter`.
+#[map]
+static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(XdpCounter::COUNT, 0);
+
+/// Length of an Ethernet header.
+const ETH_HLEN: usize = 14;
+/// EtherType of IPv4.
+const ETH_P_IP: u16 = 0x0800;
+/// EtherType of IPv6.
+const ETH_P_IPV6: u16 = 0x86dd;
+/// EtherType of an 802.1Q VLAN tag.
+const ETH_P_8021Q: u16 = 0x8100;
+/// EtherType of an 802.1ad (QinQ) service VLAN tag.
+const ETH_P_8021AD: u16 = 0x88a8;
+/// Length of one VLAN tag.
+const VLAN_HLEN: usize = 4;
+/// VLAN tags skipped before giving up on a frame.
+const MAX_VLAN_TAGS: usize = 2;
+
+/// IP protocol number of TCP.
+const IPPROTO_TCP: u8 = 6;
+/// IP protocol number of UDP.
+const IPPROTO_UDP: u8 = 17;
+/// IPv6 hop-by-hop options header.
+const IPPROTO_HOPOPTS: u8 = 0;
+/// IPv6 routing header.
+const IPPROTO_ROUTING: u8 = 43;
+/// IPv6 fragment header.
+const IPPROTO_FRAGMENT: u8 = 44;
+/// IPv6 destination options header.
+const IPPROTO_DSTOPTS: u8 = 60;
+
+/// Length of an IPv4 header without options.
+const IPV4_MIN_HLEN: usize = 20;
+/// IPv4 "more fragments" flag and fragment offset bits.
+const IPV4_FRAG_MASK: u16 = 0x3fff;
+/// Length of the fixed IPv6 header.
+const IPV6_HLEN: usize = 40;
+/// IPv6 extension headers walked before sending a packet to userspace.
+const MAX_IPV6_EXT_HEADERS: usize = 4;
+/// Length of a TCP header without options.
+const TCP_MIN_HLEN: usize = 20;
+/// Length of a UDP header.
+const UDP_HLEN: usize = 8;
+
+/// Why a frame is not a TCP/UDP packet with known ports.
+enum Unparsed {
+    /// A fragment, or too many IPv6 extension headers: userspace must look.
+    PortsUnknown,
+    /// Not IP, or IP but neither TCP nor UDP.
+    NotTcpUdp,
+    /// Truncated or inconsistent headers.
+    Malformed,
+}
+
+/// The IP layer of a TCP/UDP packet.
+struct Ip {
+    /// `IPPROTO_TCP` or `IPPROTO_UDP`.
+    proto: u8,
+    /// Source address, IPv6 or IPv4-mapped IPv6, network byte order.
+    src: [u8; 16],
+    /// Destination address, like `src`.
+    dst: [u8; 16],
+    /// IP total length (IPv6: payload length plus the fixed header).
+    total_len: u32,
+    /// Offset of the TCP/UDP header in the frame.
+    l4_off: usize,
+    /// Length of the TCP/UDP header and payload, per the IP header.
+    l4_len: u32,
+}
+
+/// A TCP or UDP packet, as far as this program needs it.
+struct Packet {
+    /// The IP layer.
+    ip: Ip,
+    /// Source port, host byte order.
+    src_port: u16,
+    /// Destination port, host byte order.
+    dst_port: u16,
+    /// TCP: sequence number plus payload length; UDP: 0.
+    seq_end: u32,
+    /// TCP: the flags byte; UDP: 0.
+    tcp_flags: u8,
+}
+
+/// Entry point: classifies a frame and returns the XDP action for it.
+#[xdp]
+pub fn sensor_xdp(ctx: XdpContext) -> u32 {
+    count(XdpCounter::Seen);
+    match parse(&ctx) {
+        Ok(packet) => on_packet(&ctx, &packet),
+        Err(Unparsed::PortsUnknown) => to_userspace(&ctx),
+        Err(Unparsed::NotTcpUdp) => unmatched(),
+        Err(Unparsed::Malformed) => {
+            count(XdpCounter::Malformed);
+            unmatched()
+        }
+    }
+}
+
+/// Decides the fate of a TCP/UDP packet with known ports.
+#[inline(always)]
+fn on_packet(ctx: &XdpContext, packet: &Packet) -> u32 {
+    if !port_kept(packet.src_port) && !port_kept(packet.dst_port) {
+        return unmatched();
+    }
+    // Only port-matched packets can belong to a bypassed flow (userspace saw
+    // the flow first), so other packets skip this lookup.
+    if bypass(packet) {
+        count(XdpCounter::Bypassed);
+        return xdp_action::XDP_DROP;
+    }
+    to_userspace(ctx)
+}
+
+/// Sends the frame to the `AF_XDP` socket of its receive queue, or to the host
+/// stack when no socket is bound there.
+#[inline(always)]
+fn to_userspace(ctx: &XdpContext) -> u32 {
+    count(XdpCounter::Matched);
+    match XSKS.redirect(ctx.rx_queue_index(), 0) {
+        Ok(action) => {
+            count(XdpCounter::Redirected);
+            action
+        }
+        Err(_) => {
+            count(XdpCounter::RedirectFailed);
+            xdp_action::XDP_PASS
+        }
+    }
+}
+
+/// Passes a frame nobody asked for to the host stack, or drops it when the
+/// configuration says so.
+#[inline(always)]
+fn unmatched() -> u32 {
+    let drop = CONFIG
+        .get(CONFIG_INDEX)
+        .is_some_and(|config| config.drop_unmatched != 0);
+    if drop {
+        count(XdpCounter::Dropped);
+        xdp_action::XDP_DROP
+    } else {
+        count(XdpCounter::Passed);
+        xdp_action::XDP_PASS
+    }
+}
+
+/// Adds one to a per-CPU counter.
+#[inline(always)]
+fn count(counter: XdpCounter) {
+    if let Some(value) = COUNTERS.get_ptr_mut(counter as u32) {
+        // SAFETY: the pointer is this CPU's slot of a live map element.
+        unsafe { *value += 1 };
+    }
+}
+
+/// Whether `port` is in the port map.
+#[inline(always)]
+fn port_kept(port: u16) -> bool {
+    // SAFETY: the value is a plain byte, copied out at once.
+    unsafe { PORTS.get(port) }.is_some_and(|value| *value == PORT_KEEP)
+}
+
+/// If the packet's flow is bypassed, updates its counters and returns true.
+#[inline(always)]
+fn bypass(packet: &Packet) -> bool {
+    let (key, from_lo) = flow_key(packet);
+    let Some(value) = BYPASS.get_ptr_mut(key) else {
+        return false;
+    };
+    // SAFETY: the pointer is a live map element. Updates from other CPUs may
+    // race and lose an increment; a flow normally stays on one queue.
+    let direction = unsafe {
+        if from_lo {
+            &mut (*value).from_lo
+        } else {
+            &mut (*value).from_hi
+        }
+    };
+    update_direction(direction, packet);
+    true
+}
+
+/// Adds a packet to one direction's counters of a bypassed flow.
+#[inline(always)]
+fn update_direction(direction: &mut BypassDirection, packet: &Packet) {
+    direction.packets += 1;
+    direction.ip_bytes += u64::from(packet.ip.total_len);
+    if packet.ip.proto == IPPROTO_TCP {
+        // Sequence numbers wrap: "higher" is serial-number arithmetic, and 0
+        // means not known yet.
+        let ahead = packet.seq_end.wrapping_sub(direction.seq_end) as i32 > 0;
+        if direction.seq_end == 0 || ahead {
+            direction.seq_end = packet.seq_end;
+        }
+        direction.tcp_flags |= packet.tcp_flags;
+    }
+    // SAFETY: the helper has no preconditions.
+    direction.last_ns = unsafe { bpf_ktime_get_ns() };
+}
+
+/// The direction-independent bypass key of a packet, and whether the packet
+/// was sent by the key's `lo` endpoint.
+#[inline(always)]
+fn flow_key(packet: &Packet) -> (BypassKey, bool) {
+    let src = (addr_order(&packet.ip.src), packet.src_port);
+    let dst = (addr_order(&packet.ip.dst), packet.dst_port);
+    let from_lo = src <= dst;
+    let (lo, hi) = if from_lo {
+        (
+            (&packet.ip.src, packet.src_port),
+            (&packet.ip.dst, packet.dst_port),
+        )
+    } else {
+        (
+            (&packet.ip.dst, packet.dst_port),
+            (&packet.ip.src, packet.src_port),
+        )
+    };
+    let key = BypassKey {
+        addr_lo: *lo.0,
+        addr_hi: *hi.0,
+        port_lo: lo.1,
+        port_hi: hi.1,
+        proto: packet.ip.proto,
+        _pad: [0; 3],
+    };
+    (key, from_lo)
+}
+
+/// An address as two big-endian words, which order like its bytes do.
+#[inline(always)]
+fn addr_order(addr: &[u8; 16]) -> (u64, u64) {
+    let mut high = [0u8; 8];
+    high.copy_from_slice(&addr[..8]);
+    let mut low = [0u8; 8];
+    low.copy_from_slice(&addr[8..]);
+    (u64::from_be_bytes(high), u64::from_be_bytes(low))
+}
+
+/// Parses a frame down to its TCP/UDP ports.
+#[inline(always)]
+fn parse(ctx: &XdpContext) -> Result<Packet, Unparsed> {
+    let (ethertype, l3_off) = parse_ethernet(ctx)?;
+    let ip = match ethertype {
+        ETH_P_IP => parse_ipv4(ctx, l3_off)?,
+        ETH_P_IPV6 => parse_ipv6(ctx, l3_off)?,
+        _ => return Err(Unparsed::NotTcpUdp),
+    };
+    parse_l4(ctx, ip)
+}
+
+/// Skips the Ethernet header and up to two VLAN tags; returns the inner
+/// EtherType and the offset of the layer-3 header.
+#[inline(always)]
+fn parse_ethernet(ctx: &XdpContext) -> Result<(u16, usize), Unparsed> {
+    let mut ethertype = load_be16(ctx, ETH_HLEN - 2)?;
+    let mut off = ETH_HLEN;
+    for _ in 0..MAX_VLAN_TAGS {
+        if ethertype != ETH_P_8021Q && ethertype != ETH_P_8021AD {
+            break;
+        }
+        ethertype = load_be16(ctx, off + 2)?;
+        off += VLAN_HLEN;
+    }
+    Ok((ethertype, off))
+}
+
+/// Parses an IPv4 header at `off`.
+#[inline(always)]
+fn parse_ipv4(ctx: &XdpContext, off: usize) -> Result<Ip, Unparsed> {
+    let header = ptr_at::<[u8; IPV4_MIN_HLEN]>(ctx, off).ok_or(Unparsed::Malformed)?;
+    // SAFETY: `ptr_at` checked that the whole fixed header is in the frame.
+    let h = unsafe { &*header };
+    let header_len = usize::from(h[0] & 0x0f) * 4;
+    let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    if h[0] >> 4 != 4 || header_len < IPV4_MIN_HLEN || total_len < header_len {
+        return Err(Unparsed::Malformed);
+    }
+    if u16::from_be_bytes([h[6], h[7]]) & IPV4_FRAG_MASK != 0 {
+        return Err(Unparsed::PortsUnknown);
+    }
+    let proto = h[9];
+    if proto != IPPROTO_TCP && proto != IPPROTO_UDP {
+        return Err(Unparsed::NotTcpUdp);
+    }
+    Ok(Ip {
+        proto,
+        src: ipv4_mapped([h[12], h[13], h[14], h[15]]),
+        dst: ipv4_mapped([h[16], h[17], h[18], h[19]]),
+        total_len: total_len as u32,
+        l4_off: off + header_len,
+        l4_len: (total_len - header_len) as u32,
+    })
+}
+
+/// An IPv4 address as an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
+#[inline(always)]
+fn ipv4_mapped(v4: [u8; 4]) -> [u8; 16] {
+    let [a, b, c, d] = v4;
+    // Written out, not zero-filled: LLVM would call an out-of-line memset.
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d]
+}
+
+/// Parses an IPv6 header at `off` and walks its extension headers.
+#[inline(always)]
+fn parse_ipv6(ctx: &XdpContext, off: usize) -> Result<Ip, Unparsed> {
+    let header = ptr_at::<[u8; IPV6_HLEN]>(ctx, off).ok_or(Unparsed::Malformed)?;
+    // SAFETY: `ptr_at` checked that the whole fixed header is in the frame.
+    let h = unsafe { &*header };
+    if h[0] >> 4 != 6 {
+        return Err(Unparsed::Malformed);
+    }
+    let payload_len = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    let mut src = [0u8; 16];
+    src.copy_from_slice(&h[8..24]);
+    let mut dst = [0u8; 16];
+    dst.copy_from_slice(&h[24..40]);
+
+    let (proto, l4_off) = skip_ipv6_extensions(ctx, h[6], off + IPV6_HLEN)?;
+    let ext_len = l4_off - (off + IPV6_HLEN);
+    if payload_len < ext_len {
+        return Err(Unparsed::Malformed);
+    }
+    Ok(Ip {
+        proto,
+        src,
+        dst,
+        total_len: (payload_len + IPV6_HLEN) as u32,
+        l4_off,
+        l4_len: (payload_len - ext_len) as u32,
+    })
+}
+
+/// Walks at most four IPv6 extension headers from `next` at `off`; returns the
+/// TCP/UDP protocol number and the offset of its header.
+#[inline(always)]
+fn skip_ipv6_extensions(
+    ctx: &XdpContext,
+    mut next: u8,
+    mut off: usize,
+) -> Result<(u8, usize), Unparsed> {
+    for _ in 0..MAX_IPV6_EXT_HEADERS {
+        match next {
+            IPPROTO_TCP | IPPROTO_UDP => return Ok((next, off)),
+            IPPROTO_FRAGMENT => return Err(Unparsed::PortsUnknown),
+            IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS => {
+                let ext = ptr_at::<[u8; 2]>(ctx, off).ok_or(Unparsed::Malformed)?;
+                // SAFETY: `ptr_at` checked both bytes are in the frame.
+                let [ext_next, ext_len] = unsafe { *ext };
+                next = ext_next;
+                off += (usize::from(ext_len) + 1) * 8;
+            }
+            _ => return Err(Unparsed::NotTcpUdp),
+        }
+    }
+    match next {
+        IPPROTO_TCP | IPPROTO_UDP => Ok((next, off)),
+        IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS | IPPROTO_FRAGMENT => {
+            Err(Unparsed::PortsUnknown)
+        }
+        _ => Err(Unparsed::NotTcpUdp),
+    }
+}
+
+/// Reads the ports (and for TCP the sequence end and flags) of `ip`'s payload.
+#[inline(always)]
+fn parse_l4(ctx: &XdpContext, ip: Ip) -> Result<Packet, Unparsed> {
+    if ip.proto == IPPROTO_TCP {
+        let header = ptr_at::<[u8; TCP_MIN_HLEN]>(ctx, ip.l4_off).ok_or(Unparsed::Malformed)?;
+        // SAFETY: `ptr_at` checked that the fixed TCP header is in the frame.
+        let t = unsafe { &*header };
+        let header_len = u32::from(t[12] >> 4) * 4;
+        if header_len < TCP_MIN_HLEN as u32 || header_len > ip.l4_len {
+            return Err(Unparsed::Malformed);
+        }
+        let seq = u32::from_be_bytes([t[4], t[5], t[6], t[7]]);
+        Ok(Packet {
+            src_port: u16::from_be_bytes([t[0], t[1]]),
+            dst_port: u16::from_be_bytes([t[2], t[3]]),
+            seq_end: seq.wrapping_add(ip.l4_len - header_len),
+            tcp_flags: t[13],
+            ip,
+        })
+    } else {
+        let header = ptr_at::<[u8; UDP_HLEN]>(ctx, ip.l4_off).ok_or(Unparsed::Malformed)?;
+        // SAFETY: `ptr_at` checked that the UDP header is in the frame.
+        let u = unsafe { &*header };
+        Ok(Packet {
+            src_port: u16::from_be_bytes([u[0], u[1]]),
+            dst_port: u16::from_be_bytes([u[2], u[3]]),
+            seq_end: 0,
+            tcp_flags: 0,
+            ip,
+        })
+    }
+}
+
+/// Reads a big-endian `u16` at `off`.
+#[inline(always)]
+fn load_be16(ctx: &XdpContext, off: usize) -> Result<u16, Unparsed> {
+    let bytes = ptr_at::<[u8; 2]>(ctx, off).ok_or(Unparsed::Malformed)?;
+    // SAFETY: `ptr_at` checked both bytes are in the frame.
+    Ok(u16::from_be_bytes(unsafe { *bytes }))
+}
+
+/// A pointer to a `T` at `off` in the frame, if all of it is in the frame:
+/// the bounds check the verifier needs before every packet access.
+#[inline(always)]
+fn ptr_at<T>(ctx: &XdpContext, off: usize) -> Option<*const T> {
+    let start = ctx.data();
+    let end = ctx.data_end();
+    if start + off + size_of::<T>() > end {
+        return None;
+    }
+    Some((start + off) as *const T)
+}
+
+/// Never reached: the program has no panicking paths (the verifier would
+/// reject this loop otherwise).
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+/// License of the program, as the kernel reads it (GPL-compatible).
+#[link_section = "license"]
+#[no_mangle]
+static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
