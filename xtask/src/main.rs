@@ -6,7 +6,12 @@
 //! - `build-ebpf [--release | --debug]`: builds `sensor-ebpf` for
 //!   `bpfel-unknown-none` and copies the object to `target/ebpf/sensor-ebpf.o`.
 //!
+//! - `test`: the whole test suite (what the README and CI run); see
+//!   [`suite`].
+//!
 //! Only `std` and `anyhow` are used, so the tasks build on a fresh machine.
+
+mod suite;
 
 use std::{
     env,
@@ -20,7 +25,8 @@ use std::{
 use anyhow::{anyhow, bail, Context, Result};
 
 /// Usage line printed for `help` and for unknown arguments.
-const USAGE: &str = "usage: cargo xtask setup | cargo xtask build-ebpf [--release | --debug]";
+const USAGE: &str =
+    "usage: cargo xtask setup | cargo xtask build-ebpf [--release | --debug] | cargo xtask test";
 
 /// Toolchain that builds the XDP program (`-Z build-std` needs nightly).
 const NIGHTLY: &str = "nightly";
@@ -77,6 +83,8 @@ enum Task {
     Setup,
     /// `cargo xtask build-ebpf`.
     BuildEbpf(Profile),
+    /// `cargo xtask test`.
+    Test,
     /// `cargo xtask help`.
     Help,
 }
@@ -99,6 +107,7 @@ fn parse_args(args: &[String]) -> Result<Task> {
         ["setup"] => Ok(Task::Setup),
         ["build-ebpf"] | ["build-ebpf", "--release"] => Ok(Task::BuildEbpf(Profile::Release)),
         ["build-ebpf", "--debug"] => Ok(Task::BuildEbpf(Profile::Debug)),
+        ["test"] => Ok(Task::Test),
         [] | ["help"] | ["-h"] | ["--help"] => Ok(Task::Help),
         _ => bail!("unknown arguments {args:?}; {USAGE}"),
     }
@@ -109,6 +118,7 @@ fn run(task: Task) -> Result<()> {
     match task {
         Task::Setup => setup(),
         Task::BuildEbpf(profile) => build_ebpf(profile).map(|_| ()),
+        Task::Test => suite::run(),
         Task::Help => {
             println!("{USAGE}");
             Ok(())
@@ -193,6 +203,16 @@ fn setup() -> Result<()> {
         Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", NIGHTLY]),
         "install the toolchain with `rustup toolchain install nightly` and retry",
     )?;
+
+    step("cargo-fuzz (fuzz targets)");
+    if capture(Command::new("cargo").args(["fuzz", "--version"]), "").is_ok() {
+        println!("xtask: already installed");
+    } else {
+        run_cmd(
+            Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]),
+            "check that crates.io is reachable",
+        )?;
+    }
 
     step("bpf-linker");
     if let Some(version) = bpf_linker_version() {

@@ -25,7 +25,12 @@ fuzz_target!(|data: &[u8]| {
         let frame = &rest[3..3 + len];
         rest = &rest[3 + len..];
         ts += step * 100_000_000;
-        w.process(&Frame { ts_ns: ts, link: LinkType::RAW, data: frame, orig_len: len as u32 });
+        w.process(&Frame {
+            ts_ns: ts,
+            link: LinkType::RAW,
+            data: frame,
+            orig_len: len as u32,
+        });
     }
     let _ = w.finish();
 });

@@ -8,7 +8,10 @@ use sensor::reassembly::{Chunk, SegmentPool, StreamLimits, StreamReassembler};
 fuzz_target!(|data: &[u8]| {
     let mut pool = SegmentPool::new(8);
     let mut r = StreamReassembler::new();
-    let limits = StreamLimits { max_ooo_bytes: 6000, max_above_hole: 9000 };
+    let limits = StreamLimits {
+        max_ooo_bytes: 6000,
+        max_above_hole: 9000,
+    };
     let mut next = 1u64;
     let mut check = |c: Chunk<'_>| match c {
         Chunk::Data { seq, data } => {
@@ -28,7 +31,14 @@ fuzz_target!(|data: &[u8]| {
         let seq = 1 + u16::from_le_bytes([op[1], op[2]]) as u64 * 7;
         let len = u16::from_le_bytes([op[3], op[4]]) as usize % payload.len();
         if op[0] & 1 == 0 {
-            r.data_sent(&mut pool, seq, &payload[..len], &limits, op[0] & 2 != 0, &mut check);
+            r.data_sent(
+                &mut pool,
+                seq,
+                &payload[..len],
+                &limits,
+                op[0] & 2 != 0,
+                &mut check,
+            );
         } else {
             r.ack_received(&mut pool, seq, &mut check);
         }

@@ -1,0 +1,89 @@
+//! `cargo xtask test`: the whole test suite, in the order a failure is
+//! cheapest to find. Every step must pass.
+//!
+//! 1. `setup` (idempotent): rust-src, cargo-fuzz, bpf-linker.
+//! 2. Formatting (`cargo fmt --check`, also on the XDP program).
+//! 3. Lints (`cargo clippy -D warnings` on every crate and target).
+//! 4. Unit and integration tests (`cargo test --workspace`): Zeek
+//!    conformance, command line, allocation, garbage input.
+//! 5. The XDP program builds for the BPF target.
+//! 6. Every fuzz target runs for `FUZZ_SECONDS` (default 20) seconds.
+
+use std::process::Command;
+
+use anyhow::Result;
+
+use crate::{build_ebpf, run_cmd, setup, step, workspace_root, Profile, NIGHTLY};
+
+/// Fuzz targets of `sensor-user/fuzz`.
+const FUZZ_TARGETS: [&str; 4] = ["decode", "reassembly", "capture", "pipeline"];
+
+/// Runs the suite.
+pub fn run() -> Result<()> {
+    let root = workspace_root();
+    setup()?;
+
+    step("formatting");
+    run_cmd(
+        Command::new("cargo")
+            .current_dir(&root)
+            .args(["fmt", "--all", "--check"]),
+        "run `cargo fmt --all`",
+    )?;
+    run_cmd(
+        Command::new("rustfmt")
+            .current_dir(&root)
+            .args([
+                "--edition",
+                "2021",
+                "--check",
+                "sensor-ebpf/src/main.rs",
+                "sensor-user/fuzz/fuzz_targets/decode.rs",
+            ])
+            .args([
+                "sensor-user/fuzz/fuzz_targets/reassembly.rs",
+                "sensor-user/fuzz/fuzz_targets/capture.rs",
+            ])
+            .arg("sensor-user/fuzz/fuzz_targets/pipeline.rs"),
+        "run rustfmt on the files it names",
+    )?;
+
+    step("lints");
+    run_cmd(
+        Command::new("cargo").current_dir(&root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+        "fix the warnings clippy printed",
+    )?;
+
+    step("unit and integration tests");
+    run_cmd(
+        Command::new("cargo")
+            .current_dir(&root)
+            .args(["test", "--workspace"]),
+        "fix the failing tests",
+    )?;
+
+    step("XDP program");
+    build_ebpf(Profile::Release)?;
+
+    let seconds = std::env::var("FUZZ_SECONDS").unwrap_or_else(|_| "20".into());
+    for target in FUZZ_TARGETS {
+        step(&format!("fuzz target {target} for {seconds} s"));
+        run_cmd(
+            Command::new("cargo")
+                .current_dir(root.join("sensor-user"))
+                .args([&format!("+{NIGHTLY}"), "fuzz", "run", target, "-O", "--"])
+                .arg(format!("-max_total_time={seconds}"))
+                .arg("-rss_limit_mb=4096"),
+            "a crash input was saved under sensor-user/fuzz/artifacts; reproduce with `cargo +nightly fuzz run <target> <file>`",
+        )?;
+    }
+    println!("xtask: the whole suite passed");
+    Ok(())
+}
