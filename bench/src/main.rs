@@ -101,7 +101,10 @@ fn offline(path: &Path, repeat: u32) -> Result<()> {
         );
     }
     let bytes: u64 = frames.iter().map(|f| f.2.len() as u64).sum();
-    let cfg = Config { seed: Some(1), ..Config::default() };
+    let cfg = Config {
+        seed: Some(1),
+        ..Config::default()
+    };
     let mut worker = Worker::new(cfg, Discard::default());
     let start = Instant::now();
     for pass in 0..repeat as u64 {
