@@ -18,7 +18,7 @@ use sensor::capture::Frame;
 use sensor::config::Config;
 use sensor::decode::LinkType;
 use sensor::engine::{RecordSink, Worker};
-use sensor::logs::writer::Record;
+use sensor::logs::LogRecord;
 
 #[derive(Parser)]
 #[command(name = "sensor-bench", about = "Benchmarks of the sensor")]
@@ -52,7 +52,7 @@ enum Cmd {
 struct Discard(u64);
 
 impl RecordSink for Discard {
-    fn emit(&mut self, _: Record) -> bool {
+    fn emit(&mut self, _: &dyn LogRecord) -> bool {
         self.0 += 1;
         true
     }

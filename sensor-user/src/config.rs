@@ -137,8 +137,9 @@ pub struct Limits {
     pub tcp_attempt_delay_secs: u64,
     /// Zeek's `tcp_partial_close_delay`.
     pub tcp_partial_close_delay_secs: u64,
-    /// Records queued between workers and the writer thread.
-    pub record_queue: usize,
+    /// Bytes of encoded log lines queued between a worker and the writer
+    /// thread.
+    pub record_ring_bytes: usize,
 }
 
 impl Default for Limits {
@@ -156,7 +157,7 @@ impl Default for Limits {
             tcp_reset_delay_secs: 5,
             tcp_attempt_delay_secs: 5,
             tcp_partial_close_delay_secs: 3,
-            record_queue: 8192,
+            record_ring_bytes: 8 << 20,
         }
     }
 }

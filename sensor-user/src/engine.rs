@@ -24,28 +24,30 @@ use crate::flow::tcp::{self, TcpConfig, TcpSession, TcpSink};
 use crate::inline_str::InlineStr;
 use crate::logs::stats::StatsRecord;
 use crate::logs::weird::WeirdRecord;
-use crate::logs::writer::{LogSink, Record};
+use crate::logs::writer::{LogSink, MemorySink};
 use crate::logs::ConnId;
+use crate::logs::LogRecord;
 use crate::reassembly::{Chunk, SegmentPool, StreamLimits};
 use crate::uid::UidGen;
 
-/// Where finished records go.
+/// Where finished records go. Records borrow from the worker's state; the
+/// sink encodes (or counts) them before `emit` returns.
 pub trait RecordSink {
     /// Takes one record. Returns false if the sink can take no more (the
     /// writer failed); the worker then stops early.
-    fn emit(&mut self, rec: Record) -> bool;
-}
-
-impl RecordSink for Vec<Record> {
-    fn emit(&mut self, rec: Record) -> bool {
-        self.push(rec);
-        true
-    }
+    fn emit(&mut self, rec: &dyn LogRecord) -> bool;
 }
 
 impl RecordSink for LogSink {
-    fn emit(&mut self, rec: Record) -> bool {
+    fn emit(&mut self, rec: &dyn LogRecord) -> bool {
         self.send(rec)
+    }
+}
+
+impl RecordSink for MemorySink {
+    fn emit(&mut self, rec: &dyn LogRecord) -> bool {
+        self.push(rec);
+        true
     }
 }
 
@@ -216,7 +218,7 @@ impl<S: RecordSink> EventOut<'_, S> {
             notice: false,
             source,
         };
-        *self.ok &= self.sink.emit(Record::Weird(rec));
+        *self.ok &= self.sink.emit(&rec);
     }
 }
 
@@ -402,7 +404,7 @@ impl<S: RecordSink> Worker<S> {
             notice: false,
             source: None,
         };
-        self.sink_ok &= self.sink.emit(Record::Weird(rec));
+        self.sink_ok &= self.sink.emit(&rec);
     }
 
     fn process_ip(&mut self, ts: u64, link: &LinkInfo, ip: &IpPacket<'_>) {
@@ -704,7 +706,7 @@ impl<S: RecordSink> Worker<S> {
         self.counters.missed_bytes += conn.missed_bytes;
         let seed = self.cfg.community_id.then_some(self.cfg.community_id_seed);
         let rec = conn.record(&self.cfg.site, seed);
-        self.sink_ok &= self.sink.emit(Record::Conn(rec));
+        self.sink_ok &= self.sink.emit(&rec);
     }
 
     fn write_stats(&mut self, ts: u64) {
@@ -731,7 +733,7 @@ impl<S: RecordSink> Worker<S> {
             frags_dropped: fs.evicted + fs.timed_out + fs.too_large,
             records_dropped: 0,
         };
-        self.sink_ok &= self.sink.emit(Record::Stats(rec));
+        self.sink_ok &= self.sink.emit(&rec);
     }
 
     /// Ends the run: logs every open connection and a final stats record,
@@ -830,7 +832,7 @@ mod tests {
         cfg.limits.max_flows = 32;
         cfg.limits.reassembly_blocks = 8;
         cfg.seed = Some(3);
-        let mut w = Worker::new(cfg, Vec::<Record>::new());
+        let mut w = Worker::new(cfg, MemorySink::default());
         let base = tcp_frame(1000, 0x18, b"EHLO x\r\nMAIL FROM:<a@b>\r\n");
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut rnd = move || {

@@ -114,7 +114,7 @@ pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
     }
     prepare_log_dir(&opts.log_dir)?;
     let writer = LogWriter::new(&opts.log_dir, opts.format);
-    let (sink, handle) = LogSink::spawn(writer, opts.config.limits.record_queue);
+    let (sink, handle) = LogSink::spawn(writer, opts.config.limits.record_ring_bytes, false);
     let mut worker = Worker::new(opts.config.clone(), sink);
     let show = opts.progress && std::io::stderr().is_terminal();
     let mut last_draw = Instant::now();

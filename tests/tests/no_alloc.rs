@@ -1,7 +1,8 @@
 //! Proves the hot path allocates nothing per packet: after a warm-up, a
 //! multi-flow capture (handshakes, in-order and out-of-order data, closes)
-//! goes through decode, flow lookup, TCP state, reassembly and the
-//! analyzers without a single heap allocation.
+//! goes through decode, flow lookup, TCP state, reassembly, the analyzers
+//! and log encoding into the writer's ring without a single heap allocation
+//! on the worker thread.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -11,7 +12,9 @@ use sensor::capture::Frame;
 use sensor::config::Config;
 use sensor::decode::LinkType;
 use sensor::engine::{RecordSink, Worker};
-use sensor::logs::writer::Record;
+use sensor::logs::format::FormatOptions;
+use sensor::logs::writer::{prepare_log_dir, LogSink, LogWriter};
+use sensor::logs::{LogKind, LogRecord};
 use tests::build;
 
 struct Counting;
@@ -42,21 +45,18 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Counts records without keeping them (a real sink hands them to the
-/// writer thread through a preallocated queue).
-#[derive(Default)]
+/// The real log sink, counting conn records on the way.
 struct CountingSink {
+    inner: LogSink,
     conns: u64,
-    other: u64,
 }
 
 impl RecordSink for CountingSink {
-    fn emit(&mut self, rec: Record) -> bool {
-        match rec {
-            Record::Conn(_) => self.conns += 1,
-            _ => self.other += 1,
+    fn emit(&mut self, rec: &dyn LogRecord) -> bool {
+        if rec.kind() == LogKind::Conn {
+            self.conns += 1;
         }
-        true
+        self.inner.send(rec)
     }
 }
 
@@ -81,7 +81,14 @@ fn no_allocation_per_packet_after_warm_up() {
     cfg.limits.max_flows = 4096;
     cfg.limits.reassembly_blocks = 1024;
     cfg.seed = Some(7);
-    let mut worker = Worker::new(cfg, CountingSink::default());
+    let dir = tests::temp_dir("no-alloc");
+    prepare_log_dir(&dir).unwrap();
+    let (inner, writer) = LogSink::spawn(
+        LogWriter::new(&dir, FormatOptions::default()),
+        8 << 20,
+        false,
+    );
+    let mut worker = Worker::new(cfg, CountingSink { inner, conns: 0 });
     feed(&mut worker, &warm);
 
     ALLOCS.store(0, Ordering::Relaxed);
@@ -101,4 +108,12 @@ fn no_allocation_per_packet_after_warm_up() {
         "{allocs} allocations while processing {} packets",
         measured.len()
     );
+    drop(sink);
+    let report = writer.join().unwrap();
+    assert!(report.error.is_none());
+    let conn_lines = std::fs::read_to_string(dir.join("conn.log"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(conn_lines, 700, "every connection reached conn.log");
 }

@@ -7,14 +7,14 @@ use sensor::capture::Frame;
 use sensor::config::Config;
 use sensor::decode::LinkType;
 use sensor::engine::Worker;
-use sensor::logs::writer::Record;
+use sensor::logs::writer::MemorySink;
 
 fuzz_target!(|data: &[u8]| {
     let mut cfg = Config::default();
     cfg.limits.max_flows = 16;
     cfg.limits.reassembly_blocks = 16;
     cfg.seed = Some(1);
-    let mut w = Worker::new(cfg, Vec::<Record>::new());
+    let mut w = Worker::new(cfg, MemorySink::default());
     let mut ts = 1_000_000_000u64;
     // Frames are length-prefixed (u16) raw IPv4/IPv6 packets; a time step
     // byte precedes each so timers fire too.

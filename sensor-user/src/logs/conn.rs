@@ -1,6 +1,6 @@
 //! conn.log records, field for field as Zeek writes them.
 
-use super::{ConnId, Field, LogRecord, Value};
+use super::{ConnId, Field, LogKind, LogRecord, Value};
 use crate::inline_str::InlineStr;
 
 /// Transport protocol as conn.log's `proto` enum writes it.
@@ -73,7 +73,7 @@ pub struct ConnRecord {
     pub community_id: Option<InlineStr<32>>,
 }
 
-static SCHEMA: [Field; 25] = [
+pub(crate) static SCHEMA: [Field; 25] = [
     Field::zeek("ts", "time"),
     Field::zeek("uid", "string"),
     Field::zeek("id.orig_h", "addr"),
@@ -114,12 +114,8 @@ pub fn format_mac(m: &[u8; 6]) -> InlineStr<17> {
 }
 
 impl LogRecord for ConnRecord {
-    fn path(&self) -> &'static str {
-        "conn"
-    }
-
-    fn schema(&self) -> &'static [Field] {
-        &SCHEMA
+    fn kind(&self) -> LogKind {
+        LogKind::Conn
     }
 
     fn values(&self, out: &mut dyn FnMut(Value<'_>)) {

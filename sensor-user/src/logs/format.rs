@@ -321,8 +321,8 @@ mod tests {
         Field::ext("extra", "bool"),
     ];
     impl LogRecord for Demo {
-        fn path(&self) -> &'static str {
-            "demo"
+        fn kind(&self) -> crate::logs::LogKind {
+            crate::logs::LogKind::Stats
         }
         fn schema(&self) -> &'static [Field] {
             &SCHEMA

@@ -118,12 +118,55 @@ impl ConnId {
     }
 }
 
-/// A record of some log.
-pub trait LogRecord {
+/// The logs the sensor writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum LogKind {
+    /// conn.log
+    Conn = 0,
+    /// weird.log
+    Weird = 1,
+    /// stats.log
+    Stats = 2,
+}
+
+impl LogKind {
+    /// Every log, in index order.
+    pub const ALL: [LogKind; 3] = [LogKind::Conn, LogKind::Weird, LogKind::Stats];
+
     /// The log's path (file name without `.log`).
-    fn path(&self) -> &'static str;
+    pub fn path(self) -> &'static str {
+        match self {
+            LogKind::Conn => "conn",
+            LogKind::Weird => "weird",
+            LogKind::Stats => "stats",
+        }
+    }
+
     /// The log's columns, in order.
-    fn schema(&self) -> &'static [Field];
+    pub fn schema(self) -> &'static [Field] {
+        match self {
+            LogKind::Conn => &conn::SCHEMA,
+            LogKind::Weird => &weird::SCHEMA,
+            LogKind::Stats => &stats::SCHEMA,
+        }
+    }
+
+    /// The kind with index `i` (see [`LogKind::ALL`]).
+    pub fn from_index(i: u8) -> Option<LogKind> {
+        LogKind::ALL.get(i as usize).copied()
+    }
+}
+
+/// A record of some log. Records borrow from the state that produced them:
+/// the sink encodes them on the spot, so nothing is copied or allocated.
+pub trait LogRecord {
+    /// Which log the record belongs to.
+    fn kind(&self) -> LogKind;
+    /// The record's columns (the log's schema).
+    fn schema(&self) -> &'static [Field] {
+        self.kind().schema()
+    }
     /// Calls `out` once per schema field, in order, with its value.
     fn values(&self, out: &mut dyn FnMut(Value<'_>));
 }

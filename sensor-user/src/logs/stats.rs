@@ -2,7 +2,7 @@
 //! end of a run. Field names follow Zeek's stats.log where Zeek has the
 //! same counter; the rest are the sensor's own and documented here.
 
-use super::{Field, LogRecord, Value};
+use super::{Field, LogKind, LogRecord, Value};
 
 /// One stats.log record: counters since the start of the run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub struct StatsRecord {
     pub records_dropped: u64,
 }
 
-static SCHEMA: [Field; 19] = [
+pub(crate) static SCHEMA: [Field; 19] = [
     Field::zeek("ts", "time"),
     Field::zeek("peer", "string"),
     Field::zeek("pkts_proc", "count"),
@@ -69,12 +69,8 @@ static SCHEMA: [Field; 19] = [
 ];
 
 impl LogRecord for StatsRecord {
-    fn path(&self) -> &'static str {
-        "stats"
-    }
-
-    fn schema(&self) -> &'static [Field] {
-        &SCHEMA
+    fn kind(&self) -> LogKind {
+        LogKind::Stats
     }
 
     fn values(&self, out: &mut dyn FnMut(Value<'_>)) {

@@ -1,7 +1,7 @@
 //! weird.log records: protocol anomalies and malformed input, named as Zeek
 //! names them.
 
-use super::{ConnId, Field, LogRecord, Value};
+use super::{ConnId, Field, LogKind, LogRecord, Value};
 use crate::inline_str::InlineStr;
 
 /// One weird.log record.
@@ -21,7 +21,7 @@ pub struct WeirdRecord {
     pub source: Option<&'static str>,
 }
 
-static SCHEMA: [Field; 11] = [
+pub(crate) static SCHEMA: [Field; 11] = [
     Field::zeek("ts", "time"),
     Field::zeek("uid", "string"),
     Field::zeek("id.orig_h", "addr"),
@@ -36,12 +36,8 @@ static SCHEMA: [Field; 11] = [
 ];
 
 impl LogRecord for WeirdRecord {
-    fn path(&self) -> &'static str {
-        "weird"
-    }
-
-    fn schema(&self) -> &'static [Field] {
-        &SCHEMA
+    fn kind(&self) -> LogKind {
+        LogKind::Weird
     }
 
     fn values(&self, out: &mut dyn FnMut(Value<'_>)) {

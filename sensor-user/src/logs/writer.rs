@@ -1,47 +1,31 @@
-//! The log writer: owns the log files and serializes every record type.
+//! The log writer: owns the log files; workers hand it encoded lines.
 //!
-//! Workers hand finished [`Record`]s to [`LogSink`], a bounded queue drained
-//! by the writer thread, so disk latency never stalls packet processing
-//! unnoticed. Files are opened on their first record (no empty logs).
-//! Lines are written whole: if a write fails (disk full, I/O error) the file
-//! is cut back to its last complete line, so what was written stays valid,
-//! and the error names the file and what to do.
+//! A worker encodes each finished record (Zeek JSON or TSV) into a scratch
+//! buffer and pushes it, framed, into a lock-free byte ring ([`LogSink`]).
+//! The writer thread drains the ring into the files. Records borrow from
+//! analyzer state and nothing is allocated per record, and a slow disk never
+//! stalls the worker unnoticed: offline the worker waits for room (nothing
+//! is lost), live it drops the record and counts it.
+//!
+//! Files are opened on their first record (no empty logs). Lines are written
+//! whole: if a write fails (disk full, I/O error) the file is cut back to its
+//! last complete line, so what was written stays valid, and the error names
+//! the file and what to do.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use super::conn::ConnRecord;
+use ringbuf::traits::{Consumer, Observer, Producer, Split};
+use ringbuf::{HeapCons, HeapProd, HeapRb};
+
 use super::format::{encode, tsv_footer, tsv_header, Format, FormatOptions};
-use super::stats::StatsRecord;
-use super::weird::WeirdRecord;
-use super::LogRecord;
-
-/// A finished record on its way to the writer.
-#[derive(Clone, Debug)]
-pub enum Record {
-    /// A conn.log record.
-    Conn(ConnRecord),
-    /// A weird.log record.
-    Weird(WeirdRecord),
-    /// A stats.log record.
-    Stats(StatsRecord),
-}
-
-impl Record {
-    /// The record as something the encoder can serialize.
-    pub fn as_log(&self) -> &dyn LogRecord {
-        match self {
-            Record::Conn(r) => r,
-            Record::Weird(r) => r,
-            Record::Stats(r) => r,
-        }
-    }
-}
+use super::{LogKind, LogRecord};
 
 /// Why logs could not be written.
 #[derive(Debug)]
@@ -126,11 +110,11 @@ impl OpenLog {
     }
 }
 
-/// Writes records to `<dir>/<path>.log`, one file per log.
+/// Writes encoded lines to `<dir>/<path>.log`, one file per log.
 pub struct LogWriter {
     dir: PathBuf,
     opts: FormatOptions,
-    logs: HashMap<&'static str, OpenLog>,
+    logs: Vec<Option<OpenLog>>,
     records: u64,
 }
 
@@ -140,7 +124,7 @@ impl LogWriter {
         LogWriter {
             dir: dir.to_path_buf(),
             opts,
-            logs: HashMap::new(),
+            logs: LogKind::ALL.iter().map(|_| None).collect(),
             records: 0,
         }
     }
@@ -150,11 +134,18 @@ impl LogWriter {
         self.records
     }
 
-    /// Serializes `rec` into its log.
+    /// Encodes `rec` and writes it into its log.
     pub fn write(&mut self, rec: &dyn LogRecord) -> Result<(), LogError> {
-        let name = rec.path();
-        if !self.logs.contains_key(name) {
-            let path = self.dir.join(format!("{name}.log"));
+        let mut line = Vec::new();
+        encode(rec, &self.opts, &mut line);
+        self.write_line(rec.kind(), &line)
+    }
+
+    /// Appends one encoded line (newline included) to the log of `kind`.
+    pub fn write_line(&mut self, kind: LogKind, line: &[u8]) -> Result<(), LogError> {
+        let slot = &mut self.logs[kind as usize];
+        if slot.is_none() {
+            let path = self.dir.join(format!("{}.log", kind.path()));
             let file = OpenOptions::new()
                 .create(true)
                 .write(true)
@@ -168,14 +159,20 @@ impl LogWriter {
                 committed: 0,
             };
             if self.opts.format == Format::Tsv {
-                tsv_header(name, rec.schema(), self.opts.strict, now_ns(), &mut log.buf);
+                tsv_header(
+                    kind.path(),
+                    kind.schema(),
+                    self.opts.strict,
+                    now_ns(),
+                    &mut log.buf,
+                );
             }
-            self.logs.insert(name, log);
+            *slot = Some(log);
         }
-        let log = self.logs.get_mut(name).ok_or_else(|| {
-            LogError::Create(self.dir.clone(), std::io::Error::other("log vanished"))
-        })?;
-        encode(rec, &self.opts, &mut log.buf);
+        let Some(log) = slot.as_mut() else {
+            return Ok(());
+        };
+        log.buf.extend_from_slice(line);
         self.records += 1;
         if log.buf.len() >= FLUSH_AT {
             log.flush()?;
@@ -186,7 +183,7 @@ impl LogWriter {
     /// Writes out everything buffered and, for TSV, the `#close` lines.
     pub fn finish(&mut self) -> Result<(), LogError> {
         let mut first_err = None;
-        for log in self.logs.values_mut() {
+        for log in self.logs.iter_mut().flatten() {
             if self.opts.format == Format::Tsv {
                 tsv_footer(now_ns(), &mut log.buf);
             }
@@ -195,7 +192,7 @@ impl LogWriter {
             }
             let _ = log.file.sync_data();
         }
-        self.logs.clear();
+        self.logs.iter_mut().for_each(|l| *l = None);
         first_err.map_or(Ok(()), Err)
     }
 }
@@ -207,10 +204,28 @@ fn now_ns() -> u64 {
         .unwrap_or(0)
 }
 
-/// The sending side of the writer thread's queue.
-#[derive(Clone)]
+/// Bytes of a frame header in the ring: payload length (u32 LE), log kind.
+const FRAME_HEADER: usize = 5;
+
+/// State shared by a sink and its writer thread.
+#[derive(Default)]
+struct Shared {
+    /// The producer is gone: drain and stop.
+    done: AtomicBool,
+    /// The writer stopped after an error: stop producing.
+    failed: AtomicBool,
+    /// Records dropped because the ring was full (lossy mode) or too large.
+    dropped: AtomicU64,
+}
+
+/// The worker's side of the writer thread: encodes records and queues the
+/// lines. Dropping it tells the writer to finish.
 pub struct LogSink {
-    tx: SyncSender<Record>,
+    prod: HeapProd<u8>,
+    shared: Arc<Shared>,
+    opts: FormatOptions,
+    scratch: Vec<u8>,
+    lossy: bool,
 }
 
 /// What the writer thread reports when it ends.
@@ -218,53 +233,155 @@ pub struct LogSink {
 pub struct WriterReport {
     /// Records written.
     pub records: u64,
+    /// Records dropped (ring full in lossy mode, or larger than the ring).
+    pub dropped: u64,
     /// The first error, after which nothing more was written.
     pub error: Option<LogError>,
 }
 
 impl LogSink {
-    /// Starts the writer thread with a queue of `capacity` records.
-    pub fn spawn(writer: LogWriter, capacity: usize) -> (LogSink, JoinHandle<WriterReport>) {
-        let (tx, rx) = sync_channel(capacity);
+    /// Starts the writer thread with a ring of `ring_bytes`. A `lossy` sink
+    /// (live capture) drops records when the ring is full instead of
+    /// waiting.
+    pub fn spawn(
+        writer: LogWriter,
+        ring_bytes: usize,
+        lossy: bool,
+    ) -> (LogSink, JoinHandle<WriterReport>) {
+        let (prod, cons) = HeapRb::<u8>::new(ring_bytes.max(1 << 16)).split();
+        let shared = Arc::new(Shared::default());
+        let thread_shared = shared.clone();
+        let opts = writer.opts;
         let handle = std::thread::Builder::new()
             .name("log-writer".into())
-            .spawn(move || run_writer(writer, rx))
+            .spawn(move || run_writer(writer, cons, thread_shared))
             .expect("spawning the log writer thread");
-        (LogSink { tx }, handle)
+        (
+            LogSink {
+                prod,
+                shared,
+                opts,
+                scratch: Vec::with_capacity(64 << 10),
+                lossy,
+            },
+            handle,
+        )
     }
 
-    /// Queues `rec`, waiting for room (offline reading: lose nothing).
-    /// Returns false if the writer has stopped after an error.
-    pub fn send(&self, rec: Record) -> bool {
-        self.tx.send(rec).is_ok()
-    }
-
-    /// Queues `rec` if there is room; false when the queue is full or the
-    /// writer stopped (live capture: count it and go on).
-    pub fn try_send(&self, rec: Record) -> bool {
-        match self.tx.try_send(rec) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
+    /// Encodes and queues `rec`. Returns false once the writer has failed.
+    pub fn send(&mut self, rec: &dyn LogRecord) -> bool {
+        if self.shared.failed.load(Ordering::Relaxed) {
+            return false;
         }
+        self.scratch.clear();
+        encode(rec, &self.opts, &mut self.scratch);
+        let need = FRAME_HEADER + self.scratch.len();
+        if need > self.prod.capacity().get() || self.scratch.len() > u32::MAX as usize {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        while self.prod.vacant_len() < need {
+            if self.lossy {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                return true;
+            }
+            if self.shared.failed.load(Ordering::Relaxed) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        let mut header = [0u8; FRAME_HEADER];
+        header[..4].copy_from_slice(&(self.scratch.len() as u32).to_le_bytes());
+        header[4] = rec.kind() as u8;
+        self.prod.push_slice(&header);
+        self.prod.push_slice(&self.scratch);
+        true
+    }
+
+    /// Records dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
     }
 }
 
-fn run_writer(mut writer: LogWriter, rx: Receiver<Record>) -> WriterReport {
+impl Drop for LogSink {
+    fn drop(&mut self) {
+        self.shared.done.store(true, Ordering::Release);
+    }
+}
+
+fn run_writer(mut writer: LogWriter, mut cons: HeapCons<u8>, shared: Arc<Shared>) -> WriterReport {
     let mut error = None;
-    for rec in rx.iter() {
-        if let Err(e) = writer.write(rec.as_log()) {
-            error = Some(e);
+    let mut line = Vec::with_capacity(64 << 10);
+    loop {
+        let done = shared.done.load(Ordering::Acquire);
+        let avail = cons.occupied_len();
+        let mut header = [0u8; FRAME_HEADER];
+        if avail >= FRAME_HEADER {
+            let (a, b) = cons.as_slices();
+            for (i, byte) in a.iter().chain(b.iter()).take(FRAME_HEADER).enumerate() {
+                header[i] = *byte;
+            }
+            let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+            if avail >= FRAME_HEADER + len {
+                cons.skip(FRAME_HEADER);
+                line.resize(len, 0);
+                cons.pop_slice(&mut line);
+                if let Some(kind) = LogKind::from_index(header[4]) {
+                    if let Err(e) = writer.write_line(kind, &line) {
+                        error = Some(e);
+                        shared.failed.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                }
+                continue;
+            }
+        }
+        if done && cons.occupied_len() == avail {
             break;
         }
+        std::thread::sleep(Duration::from_micros(200));
     }
-    // Dropping the receiver makes further sends fail, which stops the worker.
-    drop(rx);
     if let Err(e) = writer.finish() {
         error.get_or_insert(e);
     }
     WriterReport {
         records: writer.records(),
+        dropped: shared.dropped.load(Ordering::Relaxed),
         error,
+    }
+}
+
+/// Keeps encoded lines in memory (tests, fuzzing, tools).
+#[derive(Default)]
+pub struct MemorySink {
+    /// Encoding options.
+    pub opts: FormatOptions,
+    /// Every line, with its log.
+    pub lines: Mutex<Vec<(LogKind, String)>>,
+}
+
+impl MemorySink {
+    /// Encodes and keeps `rec`.
+    pub fn push(&self, rec: &dyn LogRecord) {
+        let mut out = Vec::new();
+        encode(rec, &self.opts, &mut out);
+        if let Ok(mut l) = self.lines.lock() {
+            l.push((rec.kind(), String::from_utf8_lossy(&out).into_owned()));
+        }
+    }
+
+    /// The lines of one log.
+    pub fn of(&self, kind: LogKind) -> Vec<String> {
+        self.lines
+            .lock()
+            .map(|l| {
+                l.iter()
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, s)| s.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -272,29 +389,32 @@ fn run_writer(mut writer: LogWriter, rx: Receiver<Record>) -> WriterReport {
 mod tests {
     use super::*;
     use crate::logs::format::TimeFormat;
+    use crate::logs::stats::StatsRecord;
 
-    fn stats(ts: u64) -> Record {
-        Record::Stats(StatsRecord {
+    fn stats(ts: u64) -> StatsRecord {
+        StatsRecord {
             ts,
             pkts_proc: 3,
             ..Default::default()
-        })
+        }
     }
 
     #[test]
     fn writes_json_and_tsv_through_the_thread() {
         let dir = std::env::temp_dir().join(format!("sensor-writer-{}", std::process::id()));
         prepare_log_dir(&dir).unwrap();
-        let (sink, h) = LogSink::spawn(LogWriter::new(&dir, FormatOptions::default()), 4);
-        for i in 0..10 {
-            assert!(sink.send(stats(i * 1_000_000_000)));
+        // A tiny ring forces the worker to wait for the writer.
+        let (mut sink, h) =
+            LogSink::spawn(LogWriter::new(&dir, FormatOptions::default()), 1, false);
+        for i in 0..3000 {
+            assert!(sink.send(&stats(i * 1_000_000_000)));
         }
         drop(sink);
         let rep = h.join().unwrap();
         assert!(rep.error.is_none());
-        assert_eq!(rep.records, 10);
+        assert_eq!((rep.records, rep.dropped), (3000, 0));
         let text = std::fs::read_to_string(dir.join("stats.log")).unwrap();
-        assert_eq!(text.lines().count(), 10);
+        assert_eq!(text.lines().count(), 3000);
         assert!(text
             .lines()
             .all(|l| l.starts_with("{\"ts\":") && l.contains("\"pkts_proc\":3")));
@@ -305,12 +425,25 @@ mod tests {
             strict: false,
         };
         let mut w = LogWriter::new(&dir, opts);
-        w.write(stats(0).as_log()).unwrap();
+        w.write(&stats(0)).unwrap();
         w.finish().unwrap();
         let text = std::fs::read_to_string(dir.join("stats.log")).unwrap();
         assert!(text.starts_with("#separator \\x09\n"));
         assert!(text.lines().last().unwrap().starts_with("#close\t"));
         assert!(text.contains("\n0.000000\tsensor\t3\t"));
+    }
+
+    #[test]
+    fn lossy_sink_counts_what_it_drops() {
+        let dir = std::env::temp_dir().join(format!("sensor-writer-lossy-{}", std::process::id()));
+        prepare_log_dir(&dir).unwrap();
+        let (mut sink, h) = LogSink::spawn(LogWriter::new(&dir, FormatOptions::default()), 1, true);
+        for i in 0..20_000 {
+            sink.send(&stats(i));
+        }
+        drop(sink);
+        let rep = h.join().unwrap();
+        assert_eq!(rep.records + rep.dropped, 20_000);
     }
 
     #[test]
