@@ -12,6 +12,7 @@ pub mod community_id;
 pub mod config;
 pub mod decode;
 pub mod engine;
+pub mod files;
 pub mod flow;
 pub mod inline_str;
 pub mod logs;

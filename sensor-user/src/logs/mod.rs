@@ -8,6 +8,7 @@
 //! thread.
 
 pub mod conn;
+pub mod files;
 pub mod format;
 pub mod stats;
 pub mod weird;
@@ -128,11 +129,18 @@ pub enum LogKind {
     Weird = 1,
     /// stats.log
     Stats = 2,
+    /// files.log
+    Files = 3,
 }
 
 impl LogKind {
     /// Every log, in index order.
-    pub const ALL: [LogKind; 3] = [LogKind::Conn, LogKind::Weird, LogKind::Stats];
+    pub const ALL: [LogKind; 4] = [
+        LogKind::Conn,
+        LogKind::Weird,
+        LogKind::Stats,
+        LogKind::Files,
+    ];
 
     /// The log's path (file name without `.log`).
     pub fn path(self) -> &'static str {
@@ -140,6 +148,7 @@ impl LogKind {
             LogKind::Conn => "conn",
             LogKind::Weird => "weird",
             LogKind::Stats => "stats",
+            LogKind::Files => "files",
         }
     }
 
@@ -149,6 +158,7 @@ impl LogKind {
             LogKind::Conn => &conn::SCHEMA,
             LogKind::Weird => &weird::SCHEMA,
             LogKind::Stats => &stats::SCHEMA,
+            LogKind::Files => &files::SCHEMA,
         }
     }
 

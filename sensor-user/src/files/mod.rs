@@ -1,0 +1,247 @@
+//! Files carried by protocols (MIME parts of mail, certificates): their
+//! identity, byte accounting, content type, streaming hashes and
+//! extraction to disk. One [`FileState`] per file being transferred; the
+//! analyzer that carries the file feeds it and writes its files.log record
+//! when it ends.
+
+pub mod extract;
+pub mod magic;
+
+use md5::Md5;
+use sha1::{Digest, Sha1};
+use sha2::Sha256;
+
+use crate::inline_str::InlineStr;
+use crate::logs::files::FileRecord;
+use crate::logs::ConnId;
+use crate::uid::Uid;
+
+/// One file in transfer.
+pub struct FileState {
+    /// File uid (`F...`).
+    pub fuid: Uid,
+    /// The connection carrying it.
+    pub conn: ConnId,
+    /// The protocol (`SMTP`, `SSL`).
+    pub source: &'static str,
+    /// Zeek's `depth` (for SMTP: the connection's MIME entity counter).
+    pub depth: u64,
+    /// Name from the carrying protocol (MIME filename), if any.
+    pub filename: Option<InlineStr<256>>,
+    /// Whether the originator sent it.
+    pub is_orig: bool,
+    /// Whether the sender is local.
+    pub local_orig: Option<bool>,
+    /// Parent file (the message of a MIME part, when tracked).
+    pub parent: Option<Uid>,
+    /// Time of the first data.
+    pub ts: u64,
+    /// Time of the last data or gap.
+    pub last_active: u64,
+    /// Bytes seen.
+    pub seen_bytes: u64,
+    /// Bytes lost in gaps.
+    pub missing_bytes: u64,
+    bof: Vec<u8>,
+    mime: Option<&'static str>,
+    sniffed: bool,
+    md5: Md5,
+    sha1: Sha1,
+    sha256: Sha256,
+    /// False once a gap made the hashes meaningless.
+    hashes_valid: bool,
+    /// Extraction in progress, if any.
+    pub extract: Option<extract::Extraction>,
+}
+
+impl FileState {
+    /// A new, empty file at time `ts`.
+    pub fn new(fuid: Uid, conn: ConnId, source: &'static str, is_orig: bool, ts: u64) -> Self {
+        FileState {
+            fuid,
+            conn,
+            source,
+            depth: 0,
+            filename: None,
+            is_orig,
+            local_orig: None,
+            parent: None,
+            ts,
+            last_active: ts,
+            seen_bytes: 0,
+            missing_bytes: 0,
+            bof: Vec::with_capacity(magic::BOF_BUFFER),
+            mime: None,
+            sniffed: false,
+            md5: Md5::new(),
+            sha1: Sha1::new(),
+            sha256: Sha256::new(),
+            hashes_valid: true,
+            extract: None,
+        }
+    }
+
+    /// Appends content at time `ts`.
+    pub fn data(&mut self, data: &[u8], ts: u64) {
+        self.last_active = ts;
+        if data.is_empty() {
+            return;
+        }
+        if !self.sniffed {
+            let n = (magic::BOF_BUFFER - self.bof.len()).min(data.len());
+            self.bof.extend_from_slice(&data[..n]);
+            if self.bof.len() >= magic::BOF_BUFFER {
+                self.sniff();
+            }
+        }
+        self.seen_bytes += data.len() as u64;
+        if self.hashes_valid {
+            self.md5.update(data);
+            self.sha1.update(data);
+            self.sha256.update(data);
+        }
+        if let Some(x) = self.extract.as_mut() {
+            x.write(data);
+        }
+    }
+
+    /// Records `len` missing bytes at time `ts`.
+    pub fn gap(&mut self, len: u64, ts: u64) {
+        self.last_active = ts;
+        if !self.sniffed {
+            self.sniff();
+        }
+        self.missing_bytes += len;
+        self.hashes_valid = false;
+        if let Some(x) = self.extract.as_mut() {
+            x.gap(len);
+        }
+    }
+
+    fn sniff(&mut self) {
+        self.sniffed = true;
+        if !self.bof.is_empty() {
+            self.mime = magic::sniff(&self.bof);
+        }
+    }
+
+    /// The content type, once known (sniffed at 4 KiB, a gap or the end).
+    pub fn mime_type(&self) -> Option<&'static str> {
+        self.mime
+    }
+
+    /// Ends the file: sniffs what there is, finishes the hashes and the
+    /// extraction, and returns its files.log record.
+    pub fn finish(&mut self) -> FileRecord {
+        if !self.sniffed {
+            self.sniff();
+        }
+        let hex = |d: &[u8]| {
+            let mut s = InlineStr::<64>::new();
+            for b in d {
+                s.push(b"0123456789abcdef"[(b >> 4) as usize]);
+                s.push(b"0123456789abcdef"[(b & 15) as usize]);
+            }
+            s
+        };
+        let (md5, sha1, sha256) = if self.hashes_valid {
+            (
+                Some(hex(&std::mem::take(&mut self.md5).finalize())),
+                Some(hex(&std::mem::take(&mut self.sha1).finalize())),
+                Some(hex(&std::mem::take(&mut self.sha256).finalize())),
+            )
+        } else {
+            (None, None, None)
+        };
+        let extracted = self.extract.take().map(|x| x.finish(self.seen_bytes));
+        FileRecord {
+            ts: self.ts,
+            fuid: self.fuid,
+            conn: Some(self.conn),
+            source: self.source,
+            depth: self.depth,
+            mime_type: self.mime,
+            filename: self.filename,
+            duration: self.last_active.saturating_sub(self.ts),
+            local_orig: self.local_orig,
+            is_orig: self.is_orig,
+            seen_bytes: self.seen_bytes,
+            missing_bytes: self.missing_bytes,
+            parent_fuid: self.parent,
+            md5,
+            sha1,
+            sha256,
+            extracted,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn conn() -> ConnId {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        ConnId {
+            uid: Uid {
+                prefix: b'C',
+                value: 1,
+            },
+            orig_h: a,
+            orig_p: 1,
+            resp_h: a,
+            resp_p: 25,
+        }
+    }
+
+    #[test]
+    fn hashes_sniffing_and_gaps() {
+        let mut f = FileState::new(
+            Uid {
+                prefix: b'F',
+                value: 9,
+            },
+            conn(),
+            "SMTP",
+            true,
+            10,
+        );
+        f.data(b"Hello, ", 11);
+        f.data(b"world!\r\n", 15);
+        let r = f.finish();
+        assert_eq!(r.seen_bytes, 15);
+        assert_eq!(r.duration, 5);
+        assert_eq!(r.mime_type, Some("text/plain"));
+        // sha1("Hello, world!\r\n")
+        assert_eq!(
+            r.sha1.unwrap().as_bytes(),
+            b"600c5a909dc4bc721e5dc2d4bce6d8de4a7653c2"
+        );
+        assert_eq!(
+            r.md5.unwrap().as_bytes(),
+            b"78016cea74c298162366b9f86bfc3b16"
+        );
+        assert_eq!(r.sha256.unwrap().len(), 64);
+
+        let mut g = FileState::new(
+            Uid {
+                prefix: b'F',
+                value: 10,
+            },
+            conn(),
+            "SMTP",
+            true,
+            10,
+        );
+        g.gap(1000, 12);
+        g.data(b"tail of the file", 13);
+        let r = g.finish();
+        assert_eq!((r.seen_bytes, r.missing_bytes), (16, 1000));
+        assert!(r.md5.is_none() && r.sha1.is_none(), "no hashes after a gap");
+        assert_eq!(
+            r.mime_type, None,
+            "a gap before any data leaves the type unknown"
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! files.log records, as Zeek writes them (with the hash and extraction
+//! columns of its `base/files/hash` and `base/files/extract` scripts).
+
+use super::{ConnId, Field, LogKind, LogRecord, Value};
+use crate::files::extract::Extracted;
+use crate::inline_str::InlineStr;
+use crate::uid::Uid;
+
+/// One files.log record.
+#[derive(Clone, Debug)]
+pub struct FileRecord {
+    /// Time of the first data.
+    pub ts: u64,
+    /// File uid.
+    pub fuid: Uid,
+    /// The connection that carried it.
+    pub conn: Option<ConnId>,
+    /// The protocol (`SMTP`, `SSL`).
+    pub source: &'static str,
+    /// Zeek's depth.
+    pub depth: u64,
+    /// Sniffed MIME type.
+    pub mime_type: Option<&'static str>,
+    /// Name given by the protocol.
+    pub filename: Option<InlineStr<256>>,
+    /// Last data time minus first data time.
+    pub duration: u64,
+    /// Whether the sender is local.
+    pub local_orig: Option<bool>,
+    /// Whether the originator sent it.
+    pub is_orig: bool,
+    /// Bytes seen.
+    pub seen_bytes: u64,
+    /// Bytes missing.
+    pub missing_bytes: u64,
+    /// Parent file.
+    pub parent_fuid: Option<Uid>,
+    /// MD5 of the content (unset after a gap).
+    pub md5: Option<InlineStr<64>>,
+    /// SHA-1 of the content.
+    pub sha1: Option<InlineStr<64>>,
+    /// SHA-256 of the content.
+    pub sha256: Option<InlineStr<64>>,
+    /// Extraction result.
+    pub extracted: Option<Extracted>,
+}
+
+pub(crate) static SCHEMA: [Field; 27] = [
+    Field::zeek("ts", "time"),
+    Field::zeek("fuid", "string"),
+    Field::zeek("uid", "string"),
+    Field::zeek("id.orig_h", "addr"),
+    Field::zeek("id.orig_p", "port"),
+    Field::zeek("id.resp_h", "addr"),
+    Field::zeek("id.resp_p", "port"),
+    Field::zeek("source", "string"),
+    Field::zeek("depth", "count"),
+    Field::zeek("analyzers", "set[string]"),
+    Field::zeek("mime_type", "string"),
+    Field::zeek("filename", "string"),
+    Field::zeek("duration", "interval"),
+    Field::zeek("local_orig", "bool"),
+    Field::zeek("is_orig", "bool"),
+    Field::zeek("seen_bytes", "count"),
+    Field::zeek("total_bytes", "count"),
+    Field::zeek("missing_bytes", "count"),
+    Field::zeek("overflow_bytes", "count"),
+    Field::zeek("timedout", "bool"),
+    Field::zeek("parent_fuid", "string"),
+    Field::zeek("md5", "string"),
+    Field::zeek("sha1", "string"),
+    Field::zeek("sha256", "string"),
+    Field::zeek("extracted", "string"),
+    Field::zeek("extracted_cutoff", "bool"),
+    Field::zeek("extracted_size", "count"),
+];
+
+impl LogRecord for FileRecord {
+    fn kind(&self) -> LogKind {
+        LogKind::Files
+    }
+
+    fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
+        let mut fuid = [0u8; 24];
+        let mut parent = [0u8; 24];
+        out(Value::Time(self.ts));
+        out(Value::str(self.fuid.encode(&mut fuid)));
+        ConnId::values(self.conn.as_ref(), out);
+        out(Value::str(self.source));
+        out(Value::Count(self.depth));
+        out(Value::Strings(if self.extracted.is_some() {
+            &["EXTRACT"]
+        } else {
+            &[]
+        }));
+        out(Value::opt(self.mime_type, Value::str));
+        out(self
+            .filename
+            .as_ref()
+            .map_or(Value::Unset, |f| Value::Str(f.as_bytes())));
+        out(Value::Interval(self.duration));
+        out(Value::opt(self.local_orig, Value::Bool));
+        out(Value::Bool(self.is_orig));
+        out(Value::Count(self.seen_bytes));
+        out(Value::Unset);
+        out(Value::Count(self.missing_bytes));
+        out(Value::Count(0));
+        out(Value::Bool(false));
+        out(self
+            .parent_fuid
+            .as_ref()
+            .map_or(Value::Unset, |p| Value::str(p.encode(&mut parent))));
+        for h in [&self.md5, &self.sha1, &self.sha256] {
+            out(h
+                .as_ref()
+                .map_or(Value::Unset, |h| Value::Str(h.as_bytes())));
+        }
+        match &self.extracted {
+            Some(x) => {
+                out(Value::Str(x.name.as_bytes()));
+                out(Value::Bool(x.cutoff));
+                out(if x.cutoff {
+                    Value::Count(x.size)
+                } else {
+                    Value::Unset
+                });
+            }
+            None => (0..3).for_each(|_| out(Value::Unset)),
+        }
+    }
+}
