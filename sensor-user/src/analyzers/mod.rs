@@ -10,6 +10,7 @@
 pub mod dpd;
 pub mod imap;
 pub mod line;
+pub mod mime;
 pub mod pop3;
 pub mod smtp;
 pub mod tls;

@@ -1,0 +1,148 @@
+//! Streaming base64 decoding with Zeek's tolerance: characters outside the
+//! alphabet are skipped (the first one reported), groups after `=` padding
+//! are ignored, an incomplete final group is padded.
+
+/// Decoder state (no allocation; output goes to a callback).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Base64 {
+    group: [u8; 4],
+    next: u8,
+    padding: u8,
+    after_padding: bool,
+    errored: u32,
+}
+
+fn value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        b'=' => Some(0),
+        _ => None,
+    }
+}
+
+/// What a decoding step found wrong (Zeek's `base64_illegal_encoding` addl).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Base64Problem {
+    /// A byte outside the alphabet was skipped (its signed value).
+    IllegalChar(i8),
+    /// Groups after `=` padding were ignored.
+    AfterPadding,
+    /// The data ended inside a group: `bits` zero bits were added.
+    Incomplete(u8),
+}
+
+impl Base64 {
+    /// Decodes `data`, calling `out` with decoded bytes (up to 3 at a time)
+    /// and `problem` for the first problem of the stream.
+    pub fn decode(
+        &mut self,
+        data: &[u8],
+        out: &mut dyn FnMut(&[u8]),
+        problem: &mut dyn FnMut(Base64Problem),
+    ) {
+        for &c in data {
+            if c == b'=' {
+                self.padding += 1;
+            }
+            match value(c) {
+                Some(v) => {
+                    self.group[self.next as usize] = v;
+                    self.next += 1;
+                }
+                None => {
+                    self.errored += 1;
+                    if self.errored == 1 {
+                        problem(Base64Problem::IllegalChar(c as i8));
+                    }
+                }
+            }
+            if self.next == 4 {
+                self.flush_group(out, problem);
+            }
+        }
+    }
+
+    fn flush_group(&mut self, out: &mut dyn FnMut(&[u8]), problem: &mut dyn FnMut(Base64Problem)) {
+        self.next = 0;
+        if self.after_padding {
+            self.errored += 1;
+            if self.errored == 1 {
+                problem(Base64Problem::AfterPadding);
+            }
+            self.padding = 0;
+            return;
+        }
+        let g = self.group;
+        let bits =
+            ((g[0] as u32) << 18) | ((g[1] as u32) << 12) | ((g[2] as u32) << 6) | g[3] as u32;
+        let bytes = [(bits >> 16) as u8, (bits >> 8) as u8, bits as u8];
+        let n = 3usize.saturating_sub(self.padding as usize);
+        out(&bytes[..n]);
+        if self.padding > 0 {
+            self.after_padding = true;
+        }
+        self.padding = 0;
+    }
+
+    /// Ends the stream: completes a partial group with `=`.
+    pub fn finish(&mut self, out: &mut dyn FnMut(&[u8]), problem: &mut dyn FnMut(Base64Problem)) {
+        if self.next != 0 {
+            problem(Base64Problem::Incomplete((4 - self.next) * 6));
+            let missing = 4 - self.next as usize;
+            self.decode(&b"==="[..missing], out, &mut |_| {});
+        }
+        *self = Base64::default();
+    }
+}
+
+impl std::fmt::Display for Base64Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Base64Problem::IllegalChar(c) => write!(f, "character {c} ignored by Base64 decoding"),
+            Base64Problem::AfterPadding => {
+                write!(f, "extra base64 groups after '=' padding are ignored")
+            }
+            Base64Problem::Incomplete(bits) => {
+                write!(f, "incomplete base64 group, padding with {bits} bits of 0")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(chunks: &[&[u8]]) -> (Vec<u8>, Vec<Base64Problem>) {
+        let mut d = Base64::default();
+        let mut out = Vec::new();
+        let mut probs = Vec::new();
+        for c in chunks {
+            d.decode(c, &mut |b| out.extend_from_slice(b), &mut |p| probs.push(p));
+        }
+        d.finish(&mut |b| out.extend_from_slice(b), &mut |p| probs.push(p));
+        (out, probs)
+    }
+
+    #[test]
+    fn decodes_across_lines_and_tolerates_junk() {
+        assert_eq!(
+            run(&[b"SGVsbG8s", b"IHdvcmxk", b"IQ=="]).0,
+            b"Hello, world!"
+        );
+        let (out, probs) = run(&[b"SGVs bG8=", b"AAAA"]);
+        assert_eq!(out, b"Hello");
+        assert_eq!(probs, vec![Base64Problem::IllegalChar(32)]);
+        let (out, probs) = run(&[b"SGVsbA"]);
+        assert_eq!(out, b"Hell");
+        assert_eq!(probs, vec![Base64Problem::Incomplete(12)]);
+        assert_eq!(
+            Base64Problem::IllegalChar(-61).to_string(),
+            "character -61 ignored by Base64 decoding"
+        );
+    }
+}
