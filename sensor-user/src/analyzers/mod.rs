@@ -9,6 +9,7 @@
 
 pub mod dpd;
 pub mod imap;
+
 pub mod line;
 pub mod mime;
 pub mod pop3;

@@ -5,6 +5,8 @@
 //! reply code, and hands the connection to TLS after `STARTTLS` is answered
 //! with 220.
 
+pub mod email;
+
 use super::line::{Line, LineScanner};
 use super::{Events, Next, Service};
 
