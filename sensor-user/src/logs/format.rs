@@ -95,17 +95,41 @@ fn json_value(v: Value<'_>, time: TimeFormat, out: &mut Vec<u8>) {
         Value::Str(s) => json_string(s, out),
         Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         Value::Double(d) => write_double(d, out),
-        Value::Strings(list) => {
+        Value::Strings(list) => json_array(list.iter().map(|s| s.as_bytes()), out),
+        Value::Texts(list) => json_array(list.iter(), out),
+        Value::Addrs(list) => {
             out.push(b'[');
-            for (j, s) in list.iter().enumerate() {
+            for (j, a) in list.iter().enumerate() {
                 if j > 0 {
                     out.push(b',');
                 }
-                json_string(s.as_bytes(), out);
+                let _ = write!(out, "\"{a}\"");
+            }
+            out.push(b']');
+        }
+        Value::Uids(list) => {
+            out.push(b'[');
+            for (j, u) in list.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                let mut b = [0u8; 24];
+                json_string(u.encode(&mut b).as_bytes(), out);
             }
             out.push(b']');
         }
     }
+}
+
+fn json_array<'a>(items: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (j, s) in items.enumerate() {
+        if j > 0 {
+            out.push(b',');
+        }
+        json_string(s, out);
+    }
+    out.push(b']');
 }
 
 /// Writes a JSON string: valid UTF-8 as is (with JSON escapes), every byte
@@ -268,17 +292,45 @@ fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
         }
         Value::Bool(b) => out.push(if b { b'T' } else { b'F' }),
         Value::Double(d) => write_double(d, out),
-        Value::Strings(list) => {
+        Value::Strings(list) => tsv_list(list.iter().map(|s| s.as_bytes()), out),
+        Value::Texts(list) => tsv_list(list.iter(), out),
+        Value::Addrs(list) => {
             if list.is_empty() {
                 out.extend_from_slice(b"(empty)");
             }
-            for (j, s) in list.iter().enumerate() {
+            for (j, a) in list.iter().enumerate() {
                 if j > 0 {
                     out.push(b',');
                 }
-                tsv_string(s.as_bytes(), true, out);
+                let _ = write!(out, "{a}");
             }
         }
+        Value::Uids(list) => {
+            if list.is_empty() {
+                out.extend_from_slice(b"(empty)");
+            }
+            for (j, u) in list.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                let mut b = [0u8; 24];
+                out.extend_from_slice(u.encode(&mut b).as_bytes());
+            }
+        }
+    }
+}
+
+fn tsv_list<'a>(items: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) {
+    let mut any = false;
+    for (j, s) in items.enumerate() {
+        any = true;
+        if j > 0 {
+            out.push(b',');
+        }
+        tsv_string(s, true, out);
+    }
+    if !any {
+        out.extend_from_slice(b"(empty)");
     }
 }
 

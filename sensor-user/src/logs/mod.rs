@@ -71,6 +71,63 @@ pub enum Value<'a> {
     Double(f64),
     /// A set or vector of strings.
     Strings(&'a [&'a str]),
+    /// A set or vector of byte strings.
+    Texts(&'a TextList),
+    /// A vector of addresses.
+    Addrs(&'a [IpAddr]),
+    /// A vector of uids.
+    Uids(&'a [crate::uid::Uid]),
+}
+
+/// A list of byte strings in one reusable buffer (for set and vector
+/// fields): clearing keeps the memory, so reuse allocates nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextList {
+    buf: Vec<u8>,
+    ends: Vec<u32>,
+}
+
+impl TextList {
+    /// Removes every entry, keeping the memory.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.ends.clear();
+    }
+
+    /// Appends `s`.
+    pub fn push(&mut self, s: &[u8]) {
+        self.buf.extend_from_slice(s);
+        self.ends.push(self.buf.len() as u32);
+    }
+
+    /// Appends `s` unless present (set semantics); returns whether added.
+    pub fn insert(&mut self, s: &[u8]) -> bool {
+        if self.iter().any(|x| x == s) {
+            return false;
+        }
+        self.push(s);
+        true
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The entries in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&e| {
+            let s = &self.buf[start..e as usize];
+            start = e as usize;
+            s
+        })
+    }
 }
 
 impl<'a> Value<'a> {
