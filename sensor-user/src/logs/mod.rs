@@ -10,6 +10,7 @@
 pub mod conn;
 pub mod files;
 pub mod format;
+pub mod smtp;
 pub mod stats;
 pub mod weird;
 pub mod writer;
@@ -77,6 +78,64 @@ pub enum Value<'a> {
     Addrs(&'a [IpAddr]),
     /// A vector of uids.
     Uids(&'a [crate::uid::Uid]),
+}
+
+/// An optional byte string that keeps its memory when cleared.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OptText {
+    buf: Vec<u8>,
+    present: bool,
+}
+
+impl OptText {
+    /// Sets the value.
+    pub fn set(&mut self, v: &[u8]) {
+        self.buf.clear();
+        self.buf.extend_from_slice(v);
+        self.present = true;
+    }
+
+    /// Unsets the value (keeping the memory).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.present = false;
+    }
+
+    /// The value, if set.
+    pub fn get(&self) -> Option<&[u8]> {
+        self.present.then_some(&self.buf[..])
+    }
+
+    /// As a log value.
+    pub fn value(&self) -> Value<'_> {
+        self.get().map_or(Value::Unset, Value::Str)
+    }
+}
+
+/// An optional set/vector of byte strings that keeps its memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OptList {
+    /// The entries.
+    pub list: TextList,
+    /// Whether the field is set (it may be set and empty).
+    pub present: bool,
+}
+
+impl OptList {
+    /// Unsets the field (keeping the memory).
+    pub fn clear(&mut self) {
+        self.list.clear();
+        self.present = false;
+    }
+
+    /// As a log value.
+    pub fn value(&self) -> Value<'_> {
+        if self.present {
+            Value::Texts(&self.list)
+        } else {
+            Value::Unset
+        }
+    }
 }
 
 /// A list of byte strings in one reusable buffer (for set and vector
@@ -188,6 +247,8 @@ pub enum LogKind {
     Stats = 2,
     /// files.log
     Files = 3,
+    /// smtp.log
+    Smtp = 4,
 }
 
 impl LogKind {
@@ -206,6 +267,7 @@ impl LogKind {
             LogKind::Weird => "weird",
             LogKind::Stats => "stats",
             LogKind::Files => "files",
+            LogKind::Smtp => "smtp",
         }
     }
 
@@ -216,6 +278,7 @@ impl LogKind {
             LogKind::Weird => &weird::SCHEMA,
             LogKind::Stats => &stats::SCHEMA,
             LogKind::Files => &files::SCHEMA,
+            LogKind::Smtp => &smtp::SCHEMA,
         }
     }
 
