@@ -137,6 +137,9 @@ pub struct Limits {
     pub tcp_attempt_delay_secs: u64,
     /// Zeek's `tcp_partial_close_delay`.
     pub tcp_partial_close_delay_secs: u64,
+    /// SMTP connections analysed in full at once (a preallocated pool;
+    /// connections beyond it only get protocol detection, counted).
+    pub max_smtp_sessions: usize,
     /// Bytes of encoded log lines queued between a worker and the writer
     /// thread.
     pub record_ring_bytes: usize,
@@ -157,6 +160,7 @@ impl Default for Limits {
             tcp_reset_delay_secs: 5,
             tcp_attempt_delay_secs: 5,
             tcp_partial_close_delay_secs: 3,
+            max_smtp_sessions: 1024,
             record_ring_bytes: 8 << 20,
         }
     }

@@ -9,6 +9,7 @@
 use std::net::IpAddr;
 
 use crate::analyzers::dpd::AppState;
+use crate::analyzers::smtp::session::{SmtpEnv, SmtpNext, SmtpPool, SmtpSession};
 use crate::analyzers::{Events, Service};
 use crate::capture::Frame;
 use crate::config::Config;
@@ -172,6 +173,7 @@ pub struct Worker<S: RecordSink> {
     frag_buf: Vec<u8>,
     table: FlowTable,
     pool: SegmentPool,
+    smtp: SmtpPool,
     uids: UidGen,
     sink: S,
     sink_ok: bool,
@@ -186,6 +188,7 @@ pub struct Worker<S: RecordSink> {
 /// Collects analyzer and TCP reports for one connection during a packet.
 struct ConnEvents<'a, S: RecordSink> {
     app: &'a mut AppState,
+    smtp: Option<&'a mut SmtpSession>,
     out: EventOut<'a, S>,
 }
 
@@ -195,9 +198,38 @@ struct EventOut<'a, S: RecordSink> {
     weirds_seen: &'a mut [Option<&'static str>; 8],
     id: ConnId,
     ts: u64,
+    local_orig: bool,
     sink: &'a mut S,
     ok: &'a mut bool,
     counters: &'a mut Counters,
+    uids: &'a mut UidGen,
+}
+
+impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
+    fn now(&self) -> u64 {
+        self.ts
+    }
+    fn id(&self) -> ConnId {
+        self.id
+    }
+    fn local_orig(&self) -> bool {
+        self.local_orig
+    }
+    fn confirm(&mut self) {
+        self.services.add(Service::Smtp);
+    }
+    fn violation(&mut self) {
+        self.services.remove(Service::Smtp);
+    }
+    fn weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>) {
+        self.push_weird(name, addl, source);
+    }
+    fn emit(&mut self, rec: &dyn LogRecord) {
+        *self.ok &= self.sink.emit(rec);
+    }
+    fn new_fuid(&mut self) -> crate::uid::Uid {
+        self.uids.next(b'F')
+    }
 }
 
 impl<S: RecordSink> EventOut<'_, S> {
@@ -241,6 +273,19 @@ impl<S: RecordSink> Events for AppEvents<'_, '_, S> {
 
 impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
     fn chunk(&mut self, is_orig: bool, chunk: Chunk<'_>) {
+        if let Some(smtp) = self.smtp.as_deref_mut() {
+            if !smtp.in_tls() {
+                match chunk {
+                    Chunk::Data { data, .. } => {
+                        if smtp.deliver(is_orig, data, &mut self.out) == SmtpNext::StartTls {
+                            self.app.start_tls();
+                        }
+                    }
+                    Chunk::Gap { len, .. } => smtp.gap(len, &mut self.out),
+                }
+                return;
+            }
+        }
         match chunk {
             Chunk::Data { data, .. } => self.app.deliver(
                 is_orig,
@@ -288,6 +333,7 @@ impl<S: RecordSink> Worker<S> {
             frag_buf: Vec::with_capacity(fragments::MAX_DATAGRAM),
             table: FlowTable::new(l.max_flows),
             pool: SegmentPool::new(l.reassembly_blocks),
+            smtp: SmtpPool::new(l.max_smtp_sessions),
             uids,
             sink,
             sink_ok: true,
@@ -495,16 +541,20 @@ impl<S: RecordSink> Worker<S> {
             conn.l2[dir] = link.src_mac.filter(|m| *m != [0; 6]);
         }
         let id = conn.id();
+        let local_orig = conn.local_orig;
         let mut ev = ConnEvents {
             app: &mut conn.app,
+            smtp: conn.smtp.and_then(|i| self.smtp.get_mut(i)),
             out: EventOut {
                 services: &mut conn.services,
                 weirds_seen: &mut conn.weirds_seen,
                 id,
                 ts,
+                local_orig,
                 sink: &mut self.sink,
                 ok: &mut self.sink_ok,
                 counters: &mut self.counters,
+                uids: &mut self.uids,
             },
         };
         let mut flipped = false;
@@ -574,6 +624,7 @@ impl<S: RecordSink> Worker<S> {
         }
         if flipped {
             conn.flip_roles(false);
+            conn.local_orig = self.cfg.site.is_local(conn.orig_h);
         }
         conn.pkts[dir] += 1;
         conn.ip_bytes[dir] += ip.ip_len as u64;
@@ -646,6 +697,15 @@ impl<S: RecordSink> Worker<S> {
             (ip.src, sport, ip.dst, dport)
         };
         let analyze = matches!(l4, L4::Tcp(_));
+        let smtp = if analyze
+            && matches!(
+                crate::analyzers::dpd::port_services(resp_p),
+                Some(Service::Smtp)
+            ) {
+            self.smtp.acquire()
+        } else {
+            None
+        };
         let mut history = History::default();
         if flip {
             history.add(b'^');
@@ -669,6 +729,8 @@ impl<S: RecordSink> Worker<S> {
             weirds_seen: [None; 8],
             transport,
             app: AppState::new(resp_p, analyze),
+            smtp,
+            local_orig: self.cfg.site.is_local(orig_h),
             inactivity_ns: inactivity * 1_000_000_000,
             wake_at: 0,
         }
@@ -702,6 +764,24 @@ impl<S: RecordSink> Worker<S> {
                 self.counters.reassembly_dropped += ep.reasm.stats().dropped_bytes;
             }
             t.release(&mut self.pool);
+        }
+        if let Some(i) = conn.smtp.take() {
+            let id = conn.id();
+            if let Some(session) = self.smtp.get_mut(i) {
+                let mut out = EventOut {
+                    services: &mut conn.services,
+                    weirds_seen: &mut conn.weirds_seen,
+                    id,
+                    ts: self.now,
+                    local_orig: conn.local_orig,
+                    sink: &mut self.sink,
+                    ok: &mut self.sink_ok,
+                    counters: &mut self.counters,
+                    uids: &mut self.uids,
+                };
+                session.finish(&mut out);
+            }
+            self.smtp.release(i);
         }
         self.counters.missed_bytes += conn.missed_bytes;
         let seed = self.cfg.community_id.then_some(self.cfg.community_id_seed);

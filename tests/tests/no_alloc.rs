@@ -73,7 +73,7 @@ fn feed(worker: &mut Worker<CountingSink>, frames: &[build::Frame]) {
 
 #[test]
 fn no_allocation_per_packet_after_warm_up() {
-    let warm = build::interleaved(200, 20000, 1_000_000_000_000);
+    let warm = build::interleaved(500, 20000, 1_000_000_000_000);
     // Later traffic: new connections (new ports) 10 s later, so the first
     // ones have closed and their slots are reused.
     let measured = build::interleaved(500, 30000, 1_010_000_000_000);
@@ -99,8 +99,8 @@ fn no_allocation_per_packet_after_warm_up() {
 
     let (sink, counters) = worker.finish();
     assert_eq!(counters.packets as usize, warm.len() + measured.len());
-    assert_eq!(counters.tcp_conns, 700, "every session is one connection");
-    assert!(sink.conns >= 700, "every connection was logged");
+    assert_eq!(counters.tcp_conns, 1000, "every session is one connection");
+    assert!(sink.conns >= 1000, "every connection was logged");
     assert_eq!(counters.malformed, 0);
     assert_eq!(
         allocs,
@@ -115,5 +115,5 @@ fn no_allocation_per_packet_after_warm_up() {
         .unwrap()
         .lines()
         .count();
-    assert_eq!(conn_lines, 700, "every connection reached conn.log");
+    assert_eq!(conn_lines, 1000, "every connection reached conn.log");
 }

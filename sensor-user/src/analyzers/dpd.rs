@@ -442,6 +442,16 @@ impl AppState {
         }
     }
 
+    /// STARTTLS succeeded in a session analysed outside this state: from
+    /// now on the stream is TLS.
+    pub fn start_tls(&mut self) {
+        self.smtp.off();
+        self.pop3.off();
+        self.imap.off();
+        self.tls.restart_attached();
+        self.det.closed = true;
+    }
+
     /// A content gap in one direction.
     pub fn gap(&mut self, is_orig: bool) {
         self.smtp.a.gap(is_orig);

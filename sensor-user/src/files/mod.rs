@@ -58,6 +58,38 @@ impl FileState {
     /// A new, empty file at time `ts`.
     pub fn new(fuid: Uid, conn: ConnId, source: &'static str, is_orig: bool, ts: u64) -> Self {
         FileState {
+            bof: Vec::with_capacity(magic::BOF_BUFFER),
+            ..Self::new_without_buffer(fuid, conn, source, is_orig, ts)
+        }
+    }
+
+    /// Makes this state a new, empty file (reusing its buffers).
+    pub fn restart(
+        &mut self,
+        fuid: Uid,
+        conn: ConnId,
+        source: &'static str,
+        is_orig: bool,
+        ts: u64,
+    ) {
+        let mut bof = std::mem::take(&mut self.bof);
+        bof.clear();
+        let extract = self.extract.take();
+        drop(extract);
+        *self = FileState {
+            bof,
+            ..FileState::new_without_buffer(fuid, conn, source, is_orig, ts)
+        };
+    }
+
+    fn new_without_buffer(
+        fuid: Uid,
+        conn: ConnId,
+        source: &'static str,
+        is_orig: bool,
+        ts: u64,
+    ) -> Self {
+        FileState {
             fuid,
             conn,
             source,
@@ -70,7 +102,7 @@ impl FileState {
             last_active: ts,
             seen_bytes: 0,
             missing_bytes: 0,
-            bof: Vec::with_capacity(magic::BOF_BUFFER),
+            bof: Vec::new(),
             mime: None,
             sniffed: false,
             md5: Md5::new(),

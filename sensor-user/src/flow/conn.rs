@@ -79,6 +79,10 @@ pub struct Conn {
     pub transport: Transport,
     /// Application-layer analyzers.
     pub app: AppState,
+    /// The SMTP session (pool slot), when SMTP is analysed in full.
+    pub smtp: Option<u32>,
+    /// Whether the originator is local.
+    pub local_orig: bool,
     /// Inactivity timeout in force (ns).
     pub inactivity_ns: u64,
     /// Time the table's timer queue will look at this connection next.

@@ -222,6 +222,8 @@ mod tests {
             weirds_seen: [None; 8],
             transport: Transport::Udp(DatagramState::default()),
             app: AppState::new(53, false),
+            smtp: None,
+            local_orig: true,
             inactivity_ns: 60,
             wake_at: 0,
         }

@@ -95,6 +95,19 @@ impl OptText {
         self.present = true;
     }
 
+    /// Reserves room for `n` bytes.
+    pub fn reserve(&mut self, n: usize) {
+        self.buf.reserve(n);
+    }
+
+    /// Sets the value to `a` followed by `b`.
+    pub fn set_concat(&mut self, a: &[u8], b: &[u8]) {
+        self.buf.clear();
+        self.buf.extend_from_slice(a);
+        self.buf.extend_from_slice(b);
+        self.present = true;
+    }
+
     /// Unsets the value (keeping the memory).
     pub fn clear(&mut self) {
         self.buf.clear();
@@ -147,6 +160,12 @@ pub struct TextList {
 }
 
 impl TextList {
+    /// Reserves room for `entries` entries of `bytes` bytes in total.
+    pub fn reserve(&mut self, entries: usize, bytes: usize) {
+        self.ends.reserve(entries);
+        self.buf.reserve(bytes);
+    }
+
     /// Removes every entry, keeping the memory.
     pub fn clear(&mut self) {
         self.buf.clear();
@@ -253,11 +272,12 @@ pub enum LogKind {
 
 impl LogKind {
     /// Every log, in index order.
-    pub const ALL: [LogKind; 4] = [
+    pub const ALL: [LogKind; 5] = [
         LogKind::Conn,
         LogKind::Weird,
         LogKind::Stats,
         LogKind::Files,
+        LogKind::Smtp,
     ];
 
     /// The log's path (file name without `.log`).
@@ -299,4 +319,20 @@ pub trait LogRecord {
     }
     /// Calls `out` once per schema field, in order, with its value.
     fn values(&self, out: &mut dyn FnMut(Value<'_>));
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_listed_at_its_index() {
+        for (i, k) in LogKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i);
+            assert_eq!(LogKind::from_index(i as u8), Some(*k));
+            assert_eq!(k.schema()[0].name, "ts");
+        }
+        // A new variant must be added to ALL: its index is the last one.
+        assert_eq!(LogKind::Smtp as usize, LogKind::ALL.len() - 1);
+    }
 }

@@ -92,6 +92,31 @@ pub(crate) static SCHEMA: [Field; 28] = [
 ];
 
 impl SmtpInfo {
+    /// Reserves memory for typical values.
+    pub fn reserve(&mut self) {
+        for t in [
+            &mut self.helo,
+            &mut self.mailfrom,
+            &mut self.subject,
+            &mut self.last_reply,
+        ] {
+            t.reserve(256);
+        }
+        for l in [&mut self.rcptto, &mut self.to, &mut self.cc] {
+            l.list.reserve(8, 256);
+        }
+        for t in [
+            &mut self.date,
+            &mut self.from,
+            &mut self.msg_id,
+            &mut self.user_agent,
+        ] {
+            t.reserve(128);
+        }
+        self.path.reserve(8);
+        self.fuids.reserve(8);
+    }
+
     /// Starts a fresh record (memory kept) at `ts` with `trans_depth`.
     pub fn reset(&mut self, ts: u64, id: ConnId, trans_depth: u64) {
         self.ts = ts;

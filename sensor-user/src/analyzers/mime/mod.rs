@@ -122,6 +122,18 @@ impl MimeMessage {
         Self::default()
     }
 
+    /// Reserves buffers for typical messages, so that parsing them later
+    /// allocates nothing.
+    pub fn reserve(&mut self) {
+        while self.entities.len() < 4 {
+            let mut e = Entity::default();
+            e.header.reserve(1024);
+            e.boundary.reserve(80);
+            self.entities.push(e);
+        }
+        self.out.reserve(2 * SEGMENT);
+    }
+
     /// Whether a message is open.
     pub fn is_open(&self) -> bool {
         self.depth > 0

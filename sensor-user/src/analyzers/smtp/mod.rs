@@ -6,6 +6,7 @@
 //! with 220.
 
 pub mod email;
+pub mod session;
 
 use super::line::{Line, LineScanner};
 use super::{Events, Next, Service};

@@ -1,0 +1,1382 @@
+//! The SMTP session: Zeek's SMTP analyzer (line splitting, commands and
+//! replies with pipelining, DATA and BDAT transfers into the MIME parser,
+//! gaps, STARTTLS) together with the logic of Zeek's SMTP scripts that
+//! turns it into smtp.log and files.log records.
+//!
+//! All state is reused from one transaction to the next; a session
+//! allocates only while its buffers grow to the size of the traffic.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use super::email;
+use crate::analyzers::mime::{MimeMessage, MimeSink};
+use crate::files::FileState;
+use crate::inline_str::InlineStr;
+use crate::logs::smtp::SmtpInfo;
+use crate::logs::{ConnId, LogRecord, OptText};
+use crate::uid::Uid;
+
+/// What the session needs from the connection it runs on.
+pub trait SmtpEnv {
+    /// Network time now.
+    fn now(&self) -> u64;
+    /// The connection.
+    fn id(&self) -> ConnId;
+    /// Whether the originator is local (files.log `local_orig`).
+    fn local_orig(&self) -> bool;
+    /// SMTP is confirmed.
+    fn confirm(&mut self);
+    /// The traffic is not SMTP after all.
+    fn violation(&mut self);
+    /// An anomaly for weird.log.
+    fn weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>);
+    /// A finished record.
+    fn emit(&mut self, rec: &dyn LogRecord);
+    /// A fresh file uid.
+    fn new_fuid(&mut self) -> Uid;
+}
+
+/// Commands, in Zeek's order (`SMTP_cmd.def`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i8)]
+enum Cmd {
+    Ehlo,
+    Helo,
+    Mail,
+    Rcpt,
+    Data,
+    Quit,
+    Rset,
+    Vrfy,
+    Expn,
+    Help,
+    Noop,
+    Starttls,
+    XAnonymousTls,
+    ConnEstablishment,
+    EndOfData,
+    Send,
+    Soml,
+    Saml,
+    Turn,
+    Bdat,
+    Etrn,
+    Auth,
+    AuthAnswer,
+}
+
+const CMD_NAMES: [(&[u8], Cmd); 23] = [
+    (b"EHLO", Cmd::Ehlo),
+    (b"HELO", Cmd::Helo),
+    (b"MAIL", Cmd::Mail),
+    (b"RCPT", Cmd::Rcpt),
+    (b"DATA", Cmd::Data),
+    (b"QUIT", Cmd::Quit),
+    (b"RSET", Cmd::Rset),
+    (b"VRFY", Cmd::Vrfy),
+    (b"EXPN", Cmd::Expn),
+    (b"HELP", Cmd::Help),
+    (b"NOOP", Cmd::Noop),
+    (b"STARTTLS", Cmd::Starttls),
+    (b"X-ANONYMOUSTLS", Cmd::XAnonymousTls),
+    (b"CONN_ESTABLISHMENT", Cmd::ConnEstablishment),
+    (b"END_OF_DATA", Cmd::EndOfData),
+    (b"SEND", Cmd::Send),
+    (b"SOML", Cmd::Soml),
+    (b"SAML", Cmd::Saml),
+    (b"TURN", Cmd::Turn),
+    (b"BDAT", Cmd::Bdat),
+    (b"ETRN", Cmd::Etrn),
+    (b"AUTH", Cmd::Auth),
+    (b"AUTH_ANSWER", Cmd::AuthAnswer),
+];
+
+fn parse_cmd(w: &[u8]) -> Option<Cmd> {
+    if w.eq_ignore_ascii_case(b"X_ANONYMOUSTLS") {
+        return Some(Cmd::XAnonymousTls);
+    }
+    CMD_NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(w))
+        .map(|(_, c)| *c)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Initiated,
+    NotAvailable,
+    Ready,
+    MailOk,
+    RcptOk,
+    InData,
+    AfterData,
+    InAuth,
+    InTls,
+    Quit,
+    AfterGap,
+    GapRecovery,
+    InBdat,
+}
+
+/// Commands queued before the oldest is dropped (Zeek's limit).
+const MAX_PENDING: usize = 1000;
+/// Longest BDAT line before it is cut (Zeek's `SMTP::bdat_max_line_length`).
+const BDAT_MAX_LINE: usize = 4096;
+/// Longest command or reply line kept.
+const MAX_LINE: usize = 64 << 10;
+/// Most addresses kept in rcptto/to/cc (Zeek's limits).
+const MAX_ADDRESSES: usize = 1000;
+/// Most hops in `path`.
+const MAX_PATH: usize = 1000;
+/// Invalid transactions tolerated (Zeek's `SMTP::max_invalid_mail_transactions`).
+const MAX_INVALID_TRANSACTIONS: u32 = 25;
+
+/// Line splitting of one direction (Zeek's ContentLine: CRLF, CR or LF end
+/// a line), with "plain delivery" of a counted number of raw bytes (BDAT).
+#[derive(Debug, Default)]
+struct LineSplitter {
+    buf: Vec<u8>,
+    last_char: u8,
+    plain: u64,
+}
+
+enum Piece {
+    Line,
+    Plain(usize),
+}
+
+impl LineSplitter {
+    /// Takes bytes from `data` up to the next line or plain chunk; returns
+    /// how many were consumed and what is complete (the line is in `buf`).
+    fn next(&mut self, data: &[u8]) -> (usize, Option<Piece>) {
+        let mut i = 0;
+        if self.last_char == b'\r' && data.first() == Some(&b'\n') {
+            self.last_char = b'\n';
+            i = 1;
+        }
+        if self.plain > 0 && i < data.len() {
+            let n = ((data.len() - i) as u64).min(self.plain) as usize;
+            self.plain -= n as u64;
+            self.last_char = 0;
+            return (i + n, Some(Piece::Plain(i)));
+        }
+        while i < data.len() {
+            let c = data[i];
+            i += 1;
+            match c {
+                b'\r' => {
+                    if data.get(i) == Some(&b'\n') {
+                        i += 1;
+                        self.last_char = b'\n';
+                    } else {
+                        self.last_char = b'\r';
+                    }
+                    return (i, Some(Piece::Line));
+                }
+                b'\n' => {
+                    self.last_char = b'\n';
+                    return (i, Some(Piece::Line));
+                }
+                _ => {
+                    if self.buf.len() < MAX_LINE {
+                        self.buf.push(c);
+                    }
+                    self.last_char = c;
+                }
+            }
+        }
+        (i, None)
+    }
+}
+
+/// A BDAT transfer in progress.
+#[derive(Debug, Default)]
+struct Bdat {
+    active: bool,
+    remaining: u64,
+    last: bool,
+    buf: Vec<u8>,
+}
+
+/// Script-level flags of the current record.
+#[derive(Debug, Default, Clone, Copy)]
+struct RecFlags {
+    has_client_activity: bool,
+    process_received_from: bool,
+    process_smtp_headers: bool,
+    entity_count: u64,
+}
+
+/// One SMTP connection's state.
+pub struct SmtpSession {
+    lines: [LineSplitter; 2],
+    state: State,
+    first_cmd: Option<Option<Cmd>>,
+    pending: VecDeque<Option<Cmd>>,
+    last_replied: Option<Cmd>,
+    pending_reply: u16,
+    bdat: Bdat,
+    mime: MimeMessage,
+    mail_open: bool,
+    confirmed: bool,
+    disabled: bool,
+    // Script state.
+    rec: SmtpInfo,
+    rec_started: bool,
+    flags: RecFlags,
+    helo: OptText,
+    messages_transferred: u64,
+    mail_from_seen: bool,
+    rcpt_to_seen: bool,
+    bdat_last_observed: bool,
+    invalid_transactions: u32,
+    mime_depth: u64,
+    entity_filename: Option<InlineStr<256>>,
+    file: FileState,
+    file_open: bool,
+    tls: bool,
+    auth_login_user_pending: bool,
+}
+
+impl Default for SmtpSession {
+    fn default() -> Self {
+        let zero = ConnId {
+            uid: Uid::default(),
+            orig_h: IpAddr::from([0, 0, 0, 0]),
+            orig_p: 0,
+            resp_h: IpAddr::from([0, 0, 0, 0]),
+            resp_p: 0,
+        };
+        SmtpSession {
+            lines: Default::default(),
+            state: State::Initiated,
+            first_cmd: Some(Some(Cmd::ConnEstablishment)),
+            pending: VecDeque::with_capacity(16),
+            last_replied: None,
+            pending_reply: 0,
+            bdat: Bdat::default(),
+            mime: MimeMessage::new(),
+            mail_open: false,
+            confirmed: false,
+            disabled: false,
+            rec: SmtpInfo::default(),
+            rec_started: false,
+            flags: RecFlags::default(),
+            helo: OptText::default(),
+            messages_transferred: 0,
+            mail_from_seen: false,
+            rcpt_to_seen: false,
+            bdat_last_observed: false,
+            invalid_transactions: 0,
+            mime_depth: 0,
+            entity_filename: None,
+            file: FileState::new(Uid::default(), zero, "SMTP", true, 0),
+            file_open: false,
+            tls: false,
+            auth_login_user_pending: false,
+        }
+    }
+}
+
+/// What the caller must do after a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpNext {
+    /// Keep feeding the session.
+    Continue,
+    /// STARTTLS succeeded: the rest of the stream is TLS.
+    StartTls,
+    /// The session was disabled (too many invalid transactions, violation).
+    Stop,
+}
+
+impl SmtpSession {
+    /// Prepares a pooled session for a new connection.
+    pub fn reset(&mut self) {
+        // Field by field, keeping every buffer's memory.
+        for l in &mut self.lines {
+            l.buf.clear();
+            l.last_char = 0;
+            l.plain = 0;
+        }
+        self.state = State::Initiated;
+        self.first_cmd = Some(Some(Cmd::ConnEstablishment));
+        self.pending.clear();
+        self.last_replied = None;
+        self.pending_reply = 0;
+        self.bdat.active = false;
+        self.bdat.remaining = 0;
+        self.bdat.last = false;
+        self.bdat.buf.clear();
+        self.mail_open = false;
+        self.confirmed = false;
+        self.disabled = false;
+        self.rec_started = false;
+        self.flags = RecFlags::default();
+        self.helo.clear();
+        self.messages_transferred = 0;
+        self.mail_from_seen = false;
+        self.rcpt_to_seen = false;
+        self.bdat_last_observed = false;
+        self.invalid_transactions = 0;
+        self.mime_depth = 0;
+        self.entity_filename = None;
+        self.file_open = false;
+        self.tls = false;
+        self.auth_login_user_pending = false;
+    }
+
+    /// Whether STARTTLS switched the connection to TLS.
+    pub fn in_tls(&self) -> bool {
+        self.state == State::InTls
+    }
+
+    /// Feeds in-order payload of one direction.
+    pub fn deliver(&mut self, is_orig: bool, mut data: &[u8], env: &mut dyn SmtpEnv) -> SmtpNext {
+        let d = if is_orig { 0 } else { 1 };
+        while !data.is_empty() {
+            if self.disabled {
+                return SmtpNext::Stop;
+            }
+            if self.state == State::InTls {
+                return SmtpNext::StartTls;
+            }
+            let (n, piece) = self.lines[d].next(data);
+            match piece {
+                Some(Piece::Plain(start)) => {
+                    let chunk = &data[start..n];
+                    self.bdat_data(is_orig, chunk, env);
+                }
+                Some(Piece::Line) => {
+                    let line = std::mem::take(&mut self.lines[d].buf);
+                    self.deliver_line(is_orig, &line, env);
+                    self.lines[d].buf = line;
+                    self.lines[d].buf.clear();
+                }
+                None => {}
+            }
+            data = &data[n..];
+        }
+        if self.disabled {
+            SmtpNext::Stop
+        } else if self.state == State::InTls {
+            SmtpNext::StartTls
+        } else {
+            SmtpNext::Continue
+        }
+    }
+
+    /// The client finished a BDAT-chunk slice.
+    fn bdat_data(&mut self, is_orig: bool, chunk: &[u8], env: &mut dyn SmtpEnv) {
+        if !is_orig || !self.bdat.active {
+            return;
+        }
+        let n = (chunk.len() as u64).min(self.bdat.remaining) as usize;
+        self.bdat_lines(&chunk[..n], env);
+        self.bdat.remaining -= n as u64;
+        if self.bdat.last && self.bdat.remaining == 0 {
+            if !self.bdat.buf.is_empty() {
+                let buf = std::mem::take(&mut self.bdat.buf);
+                self.mail_line(&buf, false, env);
+                self.bdat.buf = buf;
+                self.bdat.buf.clear();
+            }
+            self.update_state(Some(Cmd::EndOfData), 0, env);
+        }
+    }
+
+    /// Splits BDAT chunk bytes into lines for the MIME parser.
+    fn bdat_lines(&mut self, data: &[u8], env: &mut dyn SmtpEnv) {
+        let mut buf = std::mem::take(&mut self.bdat.buf);
+        if buf.last() == Some(&b'\r') && data.first() != Some(&b'\n') {
+            env.weird("smtp_bdat_line_cr_only", b"", Some("SMTP_BDAT"));
+            self.mail_line(&buf, false, env);
+            buf.clear();
+        }
+        let mut i = if buf.is_empty() { 0 } else { buf.len() - 1 };
+        buf.extend_from_slice(data);
+        let mut start = 0;
+        while i < buf.len() {
+            if i + 1 < buf.len() && buf[i] == b'\r' && buf[i + 1] == b'\n' {
+                self.mail_line(&buf[start..i], true, env);
+                start = i + 2;
+                i += 2;
+                continue;
+            } else if buf[i] == b'\n' {
+                env.weird("smtp_bdat_line_lf_only", b"", Some("SMTP_BDAT"));
+                self.mail_line(&buf[start..=i], false, env);
+                start = i + 1;
+            } else if i - start >= BDAT_MAX_LINE {
+                let mut n = [0u8; 20];
+                env.weird(
+                    "smtp_bdat_line_too_long",
+                    fmt_u64(buf.len() as u64, &mut n),
+                    Some("SMTP_BDAT"),
+                );
+                self.mail_line(&buf[start..i], false, env);
+                start = i;
+            }
+            i += 1;
+        }
+        buf.drain(..start);
+        self.bdat.buf = buf;
+    }
+
+    fn deliver_line(&mut self, is_orig: bool, line: &[u8], env: &mut dyn SmtpEnv) {
+        // BDAT 0 LAST: the mail ends when the client's next line arrives.
+        if is_orig && self.bdat.active && self.bdat.last && self.bdat.remaining == 0 {
+            self.update_state(Some(Cmd::EndOfData), 0, env);
+        }
+        let mut line = line;
+        while let Some(l) = line.strip_suffix(b"\r") {
+            line = l;
+        }
+        if is_orig {
+            self.client_line(line, env);
+        } else {
+            self.server_line(line, env);
+        }
+    }
+
+    fn client_line(&mut self, line: &[u8], env: &mut dyn SmtpEnv) {
+        match self.state {
+            State::AfterGap => {}
+            State::InData if line == b"." => {
+                self.new_cmd(Some(Cmd::EndOfData), env);
+                self.update_state(Some(Cmd::EndOfData), 0, env);
+                self.request(Some(Cmd::EndOfData), b".", b".", env);
+            }
+            State::InData => {
+                let data = line.strip_prefix(b".").unwrap_or(line);
+                if !self.mail_open {
+                    self.begin_data(State::InData, env);
+                }
+                self.mail_line(data, true, env);
+            }
+            State::InAuth => {
+                self.new_cmd(Some(Cmd::AuthAnswer), env);
+                self.request(Some(Cmd::AuthAnswer), b"**", line, env);
+                self.update_state(Some(Cmd::AuthAnswer), 0, env);
+            }
+            _ => {
+                let wlen = line
+                    .iter()
+                    .take_while(|c| !c.is_ascii_whitespace() && **c != 0)
+                    .count();
+                let (word, rest) = line.split_at(wlen);
+                let arg = trim_lws(rest);
+                let Some(cmd) = parse_cmd(word) else { return };
+                self.new_cmd(Some(cmd), env);
+                self.request(Some(cmd), word, arg, env);
+                let mut do_update = true;
+                if cmd == Cmd::Bdat {
+                    do_update = self.bdat_arg(arg, env);
+                } else if self.bdat.active {
+                    env.weird("smtp_missing_bdat_last_chunk", b"", Some("SMTP"));
+                    self.end_data(env);
+                }
+                if do_update {
+                    self.update_state(Some(cmd), 0, env);
+                }
+            }
+        }
+    }
+
+    fn server_line(&mut self, line: &[u8], env: &mut dyn SmtpEnv) {
+        let code = if line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit) {
+            (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16
+        } else {
+            0
+        };
+        if !(100..=599).contains(&code) {
+            env.violation();
+            return;
+        }
+        if self.pending_reply != 0 && code != self.pending_reply {
+            self.pending_reply = 0;
+        }
+        if self.pending_reply == 0 {
+            self.new_reply(code, env);
+        }
+        let cont = line.len() > 3 && line[3] == b'-';
+        let msg = if line.len() > 3 {
+            trim_lws(&line[4.min(line.len())..])
+        } else {
+            &b""[..]
+        };
+        let msg = if cont || line.len() > 3 {
+            msg
+        } else {
+            &b""[..]
+        };
+        self.pending_reply = if cont { code } else { 0 };
+        self.reply_event(code, msg, cont, env);
+    }
+
+    fn new_cmd(&mut self, cmd: Option<Cmd>, env: &mut dyn SmtpEnv) {
+        if self.first_cmd.is_none() {
+            self.first_cmd = Some(cmd);
+        } else {
+            if self.pending.len() == MAX_PENDING {
+                env.weird("smtp_excessive_pending_cmds", b"", Some("SMTP"));
+                self.pending.clear();
+            }
+            self.pending.push_back(cmd);
+        }
+    }
+
+    fn new_reply(&mut self, code: u16, env: &mut dyn SmtpEnv) {
+        if self.state == State::AfterGap {
+            self.state = State::GapRecovery;
+            self.request(None, b"(UNKNOWN)", b"", env);
+        }
+        let cmd = self.first_cmd.take().flatten();
+        self.last_replied = cmd;
+        self.first_cmd = self.pending.pop_front();
+        self.update_state(cmd, code, env);
+    }
+
+    fn update_state(&mut self, cmd: Option<Cmd>, reply: u16, env: &mut dyn SmtpEnv) {
+        let st = self.state;
+        match cmd {
+            Some(Cmd::ConnEstablishment) => {
+                if matches!(reply, 421 | 554) {
+                    self.state = State::NotAvailable;
+                }
+            }
+            Some(Cmd::Ehlo) | Some(Cmd::Helo) => match reply {
+                0 => self.state = State::Ready,
+                421 | 500 | 501 | 504 | 550 => self.state = State::Initiated,
+                _ => {}
+            },
+            Some(Cmd::Mail) | Some(Cmd::Send) | Some(Cmd::Soml) | Some(Cmd::Saml) => match reply {
+                0 => self.state = State::MailOk,
+                421 | 451 | 452 | 500 | 501 | 503 | 550 | 552 | 553
+                    if self.state != State::InData =>
+                {
+                    self.state = State::Ready
+                }
+                _ => {}
+            },
+            Some(Cmd::Rcpt) => {
+                if reply == 0 {
+                    self.state = State::RcptOk;
+                }
+            }
+            Some(Cmd::Data) => match reply {
+                0 => self.begin_data(State::InData, env),
+                354 => {}
+                421 => {
+                    if self.state == State::InData {
+                        self.end_data(env);
+                    }
+                    self.state = State::Quit;
+                }
+                _ => {
+                    if self.state == State::InData {
+                        self.end_data(env);
+                    }
+                    self.state = State::Ready;
+                }
+            },
+            Some(Cmd::Bdat) => {
+                if reply == 0 {
+                    self.state = State::InBdat;
+                }
+            }
+            Some(Cmd::EndOfData) => {
+                if reply == 0 {
+                    self.end_data(env);
+                    self.state = State::AfterData;
+                } else {
+                    self.state = State::Ready;
+                }
+            }
+            Some(Cmd::Rset) => {
+                if reply == 0 {
+                    self.state = State::Ready;
+                }
+            }
+            Some(Cmd::Quit) => {
+                if reply == 0 {
+                    self.state = State::Quit;
+                }
+            }
+            Some(Cmd::Auth) | Some(Cmd::AuthAnswer) => {
+                if reply == 334 {
+                    self.state = State::InAuth;
+                } else if reply != 0 {
+                    self.state = State::Initiated;
+                }
+            }
+            Some(Cmd::Starttls) | Some(Cmd::XAnonymousTls) => {
+                if reply == 220 {
+                    self.state = State::InTls;
+                    self.rec_start(env);
+                    self.rec.tls = true;
+                    self.flags.has_client_activity = true;
+                    self.tls = true;
+                }
+            }
+            _ => {
+                if st == State::GapRecovery && reply == 354 {
+                    self.begin_data(State::InData, env);
+                }
+            }
+        }
+    }
+
+    // ---- script logic: smtp_request / smtp_reply ----
+
+    fn rec_start(&mut self, env: &mut dyn SmtpEnv) {
+        if !self.rec_started {
+            self.new_record(env);
+        }
+    }
+
+    fn new_record(&mut self, env: &mut dyn SmtpEnv) {
+        self.rec
+            .reset(env.now(), env.id(), self.messages_transferred + 1);
+        if let Some(h) = self.helo.get() {
+            self.rec.helo.set(h);
+        }
+        self.rec_started = true;
+        self.flags = RecFlags {
+            has_client_activity: false,
+            process_received_from: true,
+            process_smtp_headers: true,
+            entity_count: 0,
+        };
+    }
+
+    /// Zeek's `smtp_message`: log the record if the client did something,
+    /// and start a new one.
+    fn smtp_message(&mut self, env: &mut dyn SmtpEnv) {
+        if self.rec_started && self.flags.has_client_activity {
+            env.emit(&self.rec);
+            self.new_record(env);
+        }
+    }
+
+    fn request(&mut self, cmd: Option<Cmd>, word: &[u8], arg: &[u8], env: &mut dyn SmtpEnv) {
+        if !self.confirmed {
+            self.confirmed = true;
+            env.confirm();
+        }
+        self.rec_start(env);
+        let _ = word;
+        match cmd {
+            Some(Cmd::Ehlo) | Some(Cmd::Helo) => {
+                self.helo.set(arg);
+                self.rec.helo.set(arg);
+            }
+            Some(Cmd::Rcpt) if starts_ci(arg, b"TO:") => {
+                self.rec.rcptto.present = true;
+                let list = &mut self.rec.rcptto.list;
+                let mut too_many = false;
+                email::email_addrs(arg, &mut |a| {
+                    if too_many {
+                        return;
+                    }
+                    if list.len() >= MAX_ADDRESSES {
+                        too_many = true;
+                        return;
+                    }
+                    email::strip_orcpt(a, &mut |s| {
+                        list.insert(s);
+                    });
+                });
+                if too_many {
+                    env.weird("smtp_too_many_rcptto_addresses", b"", None);
+                }
+                self.flags.has_client_activity = true;
+                self.rcpt_to_seen = true;
+                if !self.mail_from_seen {
+                    self.transaction_invalid(b"rcpt to missing mail from", env);
+                }
+            }
+            Some(Cmd::Mail) if starts_ci(arg, b"FROM:") => {
+                self.smtp_message(env);
+                let rec = &mut self.rec;
+                email::first_email_addr(arg, &mut |a| {
+                    if !a.is_empty() {
+                        rec.mailfrom.set(a);
+                    }
+                });
+                self.flags.has_client_activity = true;
+                self.mail_from_seen = true;
+                self.rcpt_to_seen = false;
+            }
+            Some(Cmd::Data) | Some(Cmd::Bdat) => {
+                if !self.rcpt_to_seen {
+                    self.transaction_invalid(b"data missing rcpt to", env);
+                }
+                if cmd == Some(Cmd::Bdat) && arg.ends_with(b" LAST") {
+                    self.mail_from_seen = false;
+                    self.rcpt_to_seen = false;
+                    self.bdat_last_observed = true;
+                }
+            }
+            Some(Cmd::EndOfData) => {
+                self.mail_from_seen = false;
+                self.rcpt_to_seen = false;
+            }
+            Some(Cmd::Auth) => {
+                let mlen = arg.iter().take_while(|c| !c.is_ascii_whitespace()).count();
+                let (mech, rest) = arg.split_at(mlen);
+                self.rec.auth_mechanism.set(mech);
+                self.auth_login_user_pending = mech.eq_ignore_ascii_case(b"LOGIN");
+                if mech.eq_ignore_ascii_case(b"PLAIN") && !self.tls {
+                    self.auth_plain_user(trim_lws(rest));
+                }
+            }
+            Some(Cmd::AuthAnswer) if !self.tls => {
+                let mech_plain = self
+                    .rec
+                    .auth_mechanism
+                    .get()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(b"PLAIN"));
+                if mech_plain && self.rec.auth_user.get().is_none() {
+                    self.auth_plain_user(arg);
+                } else if self.auth_login_user_pending {
+                    // AUTH LOGIN: the first answer is the user name.
+                    self.auth_login_user_pending = false;
+                    let mut buf = [0u8; 256];
+                    if let Some(n) = b64_decode(arg, &mut buf) {
+                        self.rec.auth_user.set(&buf[..n]);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// AUTH PLAIN: base64 of `authzid\0user\0password`; keeps the user.
+    fn auth_plain_user(&mut self, b64: &[u8]) {
+        let mut buf = [0u8; 512];
+        if let Some(n) = b64_decode(b64, &mut buf) {
+            let mut parts = buf[..n].split(|c| *c == 0);
+            let _authz = parts.next();
+            if let Some(user) = parts.next() {
+                self.rec.auth_user.set(user);
+            }
+        }
+    }
+
+    fn transaction_invalid(&mut self, addl: &[u8], env: &mut dyn SmtpEnv) {
+        env.weird("smtp_mail_transaction_invalid", addl, Some("SMTP"));
+        self.invalid_transactions += 1;
+        if self.invalid_transactions > MAX_INVALID_TRANSACTIONS {
+            let mut buf = [0u8; 48];
+            let n = {
+                use std::io::Write;
+                let mut c = std::io::Cursor::new(&mut buf[..]);
+                let _ = write!(
+                    c,
+                    "{} > {}",
+                    self.invalid_transactions, MAX_INVALID_TRANSACTIONS
+                );
+                c.position() as usize
+            };
+            env.weird(
+                "smtp_excessive_invalid_mail_transactions",
+                &buf[..n],
+                Some("SMTP"),
+            );
+            self.end_data_if_open(env);
+            self.disabled = true;
+        }
+    }
+
+    fn reply_event(&mut self, code: u16, msg: &[u8], cont: bool, env: &mut dyn SmtpEnv) {
+        self.rec_start(env);
+        let mut buf = [0u8; 8];
+        let head = {
+            use std::io::Write;
+            let mut c = std::io::Cursor::new(&mut buf[..]);
+            let _ = write!(c, "{code} ");
+            c.position() as usize
+        };
+        self.rec.last_reply.set_concat(&buf[..head], msg);
+        let cmd = self.last_replied;
+        if cmd == Some(Cmd::EndOfData)
+            || (!cont && cmd == Some(Cmd::Bdat) && self.bdat_last_observed)
+        {
+            self.messages_transferred += 1;
+            self.bdat_last_observed = false;
+            self.smtp_message(env);
+            self.new_record(env);
+        }
+    }
+
+    // ---- mail transfer ----
+
+    fn begin_data(&mut self, state: State, env: &mut dyn SmtpEnv) {
+        self.state = state;
+        if self.mail_open {
+            env.weird("smtp_nested_mail_transaction", b"", Some("SMTP"));
+            self.mail_done(env);
+        }
+        self.mail_open = true;
+        let mut sink = MailSink { s: self, env };
+        let mut mime = std::mem::take(&mut sink.s.mime);
+        mime.begin(&mut sink);
+        sink.s.mime = mime;
+    }
+
+    fn mail_line(&mut self, line: &[u8], crlf: bool, env: &mut dyn SmtpEnv) {
+        if !self.mail_open {
+            return;
+        }
+        let mut mime = std::mem::take(&mut self.mime);
+        let mut sink = MailSink { s: self, env };
+        mime.deliver(line, crlf, &mut sink);
+        self.mime = mime;
+    }
+
+    fn mail_done(&mut self, env: &mut dyn SmtpEnv) {
+        if !self.mail_open {
+            return;
+        }
+        let mut mime = std::mem::take(&mut self.mime);
+        let mut sink = MailSink { s: self, env };
+        mime.done(&mut sink);
+        self.mime = mime;
+        self.mail_open = false;
+    }
+
+    fn end_data(&mut self, env: &mut dyn SmtpEnv) {
+        if self.bdat.active {
+            if self.bdat.remaining > 0 {
+                env.weird("smtp_bdat_remaining_at_end_data", b"", Some("SMTP"));
+                self.lines[0].plain = 0;
+                self.lines[1].plain = 0;
+            }
+            if !self.bdat.buf.is_empty() {
+                env.weird("smtp_bdat_undelivered_at_done", b"", Some("SMTP_BDAT"));
+                let buf = std::mem::take(&mut self.bdat.buf);
+                self.mail_line(&buf, false, env);
+                self.bdat.buf = buf;
+                self.bdat.buf.clear();
+            }
+            self.bdat.active = false;
+        }
+        if !self.mail_open {
+            env.weird("smtp_unmatched_end_of_data", b"", Some("SMTP"));
+        } else {
+            self.mail_done(env);
+        }
+    }
+
+    fn end_data_if_open(&mut self, env: &mut dyn SmtpEnv) {
+        if self.mail_open || self.bdat.active {
+            self.end_data(env);
+        }
+    }
+
+    /// Parses a BDAT argument; starts or continues the chunked transfer.
+    fn bdat_arg(&mut self, arg: &[u8], env: &mut dyn SmtpEnv) -> bool {
+        let (size, last) = match parse_bdat_arg(arg) {
+            Ok(v) => v,
+            Err(e) => {
+                env.weird("smtp_invalid_bdat_command", e.as_bytes(), Some("SMTP"));
+                return false;
+            }
+        };
+        if size > i64::MAX as u64 {
+            let mut n = [0u8; 20];
+            env.weird("smtp_huge_bdat_chunk", fmt_u64(size, &mut n), Some("SMTP"));
+            return false;
+        }
+        self.lines[0].plain = size;
+        if !self.bdat.active {
+            self.begin_data(State::InBdat, env);
+            self.bdat.active = true;
+            self.bdat.buf.clear();
+        }
+        self.bdat.remaining = size;
+        self.bdat.last = last;
+        true
+    }
+
+    /// A content gap in either direction (Zeek's `Undelivered`).
+    pub fn gap(&mut self, len: u64, env: &mut dyn SmtpEnv) {
+        if len == 0 || self.state == State::InTls {
+            return;
+        }
+        if matches!(self.state, State::InData | State::InBdat) {
+            if self.mail_open {
+                self.file_gap(len, env);
+            }
+            self.end_data(env);
+        }
+        self.pending.clear();
+        self.first_cmd = None;
+        self.last_replied = None;
+        self.state = State::AfterGap;
+    }
+
+    /// The connection ended: close the mail and log the pending record.
+    pub fn finish(&mut self, env: &mut dyn SmtpEnv) {
+        if self.mail_open || self.bdat.active {
+            self.end_data(env);
+        }
+        if self.rec_started && self.flags.has_client_activity {
+            env.emit(&self.rec);
+        }
+        self.rec_started = false;
+    }
+
+    // ---- files ----
+
+    fn file_data(&mut self, data: &[u8], env: &mut dyn SmtpEnv) {
+        if !self.file_open {
+            self.open_file(env);
+        }
+        self.file.data(data, env.now());
+    }
+
+    fn file_gap(&mut self, len: u64, env: &mut dyn SmtpEnv) {
+        if !self.file_open {
+            self.open_file(env);
+        }
+        self.file.gap(len, env.now());
+    }
+
+    fn open_file(&mut self, env: &mut dyn SmtpEnv) {
+        let fuid = env.new_fuid();
+        self.file.restart(fuid, env.id(), "SMTP", true, env.now());
+        self.file.depth = self.mime_depth;
+        self.file.filename = self.entity_filename;
+        self.file.local_orig = Some(env.local_orig());
+        self.file_open = true;
+        if !self.rec.tls {
+            self.rec_start(env);
+            self.rec.fuids.push(fuid);
+        }
+    }
+
+    fn close_file(&mut self, env: &mut dyn SmtpEnv) {
+        if self.file_open {
+            self.file_open = false;
+            let rec = self.file.finish();
+            env.emit(&rec);
+        }
+    }
+
+    fn mime_header(&mut self, name: &[u8], value: &[u8], env: &mut dyn SmtpEnv) {
+        self.rec_start(env);
+        if self.flags.process_smtp_headers {
+            let r = &mut self.rec;
+            match name {
+                b"MESSAGE-ID" => r.msg_id.set(value),
+                b"RECEIVED" => {
+                    if r.first_received.get().is_some() {
+                        std::mem::swap(&mut r.second_received, &mut r.first_received);
+                    }
+                    r.first_received.set(value);
+                }
+                b"IN-REPLY-TO" => r.in_reply_to.set(value),
+                b"SUBJECT" => r.subject.set(value),
+                b"FROM" => r.from.set(value),
+                b"REPLY-TO" => r.reply_to.set(value),
+                b"DATE" => r.date.set(value),
+                b"TO" | b"CC" => {
+                    let l = if name == b"TO" { &mut r.to } else { &mut r.cc };
+                    l.present = true;
+                    let list = &mut l.list;
+                    let mut too_many = false;
+                    email::split_mime_addresses(value, &mut |a| {
+                        if list.len() >= MAX_ADDRESSES {
+                            too_many = true;
+                        } else {
+                            list.insert(a);
+                        }
+                    });
+                    if too_many {
+                        let w = if name == b"TO" {
+                            "smtp_too_many_to_addresses"
+                        } else {
+                            "smtp_too_many_cc_addresses"
+                        };
+                        env.weird(w, b"", None);
+                    }
+                }
+                b"X-ORIGINATING-IP" => {
+                    let mut first = None;
+                    email::ip_addresses(value, false, &mut |ip| {
+                        first.get_or_insert(ip);
+                    });
+                    if first.is_some() {
+                        r.x_originating_ip = first;
+                    }
+                }
+                b"X-MAILER" | b"USER-AGENT" | b"X-USER-AGENT" => r.user_agent.set(value),
+                _ => {}
+            }
+        }
+        if name == b"CONTENT-DISPOSITION" || name == b"CONTENT-TYPE" {
+            let wanted = if name == b"CONTENT-DISPOSITION" {
+                has_param(value, b"filename", true)
+            } else {
+                has_param(value, b"name", false)
+            };
+            if wanted {
+                let mut buf = [0u8; 256];
+                let n = email::filename_from_header(value, &mut buf);
+                self.entity_filename = Some(InlineStr::from_bytes(&buf[..n]));
+            }
+        }
+        if name == b"RECEIVED"
+            && self.flags.process_received_from
+            && self.flags.process_smtp_headers
+        {
+            let mut ips = [None; 2];
+            let mut count = 0;
+            email::ip_addresses(value, true, &mut |ip| {
+                if count < 2 {
+                    ips[count] = Some(ip);
+                }
+                count += 1;
+            });
+            let ip = if count > 1 { ips[1] } else { ips[0] };
+            if let Some(ip) = ip {
+                if self.rec.path.last() != Some(&ip) {
+                    if self.rec.path.len() >= MAX_PATH {
+                        env.weird("smtp_max_path_length_exceeded", b"", None);
+                    } else {
+                        self.rec.path.push(ip);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adapts the session to the MIME parser's events.
+struct MailSink<'a> {
+    s: &'a mut SmtpSession,
+    env: &'a mut dyn SmtpEnv,
+}
+
+impl MimeSink for MailSink<'_> {
+    fn begin_entity(&mut self) {
+        self.s.close_file(self.env);
+        self.s.entity_filename = None;
+        self.s.mime_depth += 1;
+        self.s.rec_start(self.env);
+        self.s.flags.entity_count += 1;
+        if self.s.flags.entity_count > 1 {
+            self.s.flags.process_smtp_headers = false;
+        }
+    }
+
+    fn header(&mut self, name_upper: &[u8], value: &[u8]) {
+        self.s.mime_header(name_upper, value, self.env);
+    }
+
+    fn data(&mut self, data: &[u8]) {
+        self.s.file_data(data, self.env);
+    }
+
+    fn end_entity(&mut self) {
+        self.s.close_file(self.env);
+        self.s.entity_filename = None;
+    }
+
+    fn weird(&mut self, name: &'static str, addl: &[u8]) {
+        let source = if name == "base64_illegal_encoding" {
+            None
+        } else {
+            Some("SMTP")
+        };
+        self.env.weird(name, addl, source);
+    }
+}
+
+fn starts_ci(s: &[u8], p: &[u8]) -> bool {
+    s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p)
+}
+
+fn trim_lws(mut s: &[u8]) -> &[u8] {
+    while let Some((&c, rest)) = s.split_first() {
+        if c != b' ' && c != b'\t' {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
+/// `name[blank]*[*]?=` (for filename) or `name[blank]*=` somewhere in `v`.
+fn has_param(v: &[u8], name: &[u8], star: bool) -> bool {
+    (0..v.len()).any(|i| {
+        if !starts_ci(&v[i..], name) {
+            return false;
+        }
+        let mut j = i + name.len();
+        while j < v.len() && (v[j] == b' ' || v[j] == b'\t') {
+            j += 1;
+        }
+        if star && v.get(j) == Some(&b'*') {
+            j += 1;
+        }
+        v.get(j) == Some(&b'=')
+    })
+}
+
+fn fmt_u64(v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+/// Zeek's `parse_bdat_arg`: (chunk size, LAST) or the error text.
+fn parse_bdat_arg(arg: &[u8]) -> Result<(u64, bool), &'static str> {
+    if arg.is_empty() || arg.len() > 25 {
+        return Err("BDAT argument bad length");
+    }
+    if !arg[0].is_ascii_digit() {
+        return Err("BDAT not followed by a valid chunk-size");
+    }
+    let digits = arg.iter().take_while(|c| c.is_ascii_digit()).count();
+    let rest = &arg[digits..];
+    if !rest.is_empty() && rest[0] != b' ' {
+        return Err("BDAT chunk-size not valid");
+    }
+    let mut size: u64 = 0;
+    for &c in &arg[..digits] {
+        size = match size
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((c - b'0') as u64))
+        {
+            Some(v) => v,
+            None => return Err("BDAT chunk-size too large"),
+        };
+    }
+    if rest.is_empty() {
+        return Ok((size, false));
+    }
+    let last = rest.len() >= 5 && rest[..5].eq_ignore_ascii_case(b" LAST");
+    if !last || rest.len() != 5 {
+        return Err("BDAT chunk-size followed by junk");
+    }
+    Ok((size, true))
+}
+
+/// Decodes standard base64 into `out`; `None` if it does not fit or is
+/// malformed.
+fn b64_decode(s: &[u8], out: &mut [u8]) -> Option<usize> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode_slice(s, out)
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bdat_arguments_like_zeek() {
+        assert_eq!(parse_bdat_arg(b"86 LAST"), Ok((86, true)));
+        assert_eq!(parse_bdat_arg(b"86 last"), Ok((86, true)));
+        assert_eq!(parse_bdat_arg(b"86"), Ok((86, false)));
+        assert_eq!(
+            parse_bdat_arg(b" 86 LAST"),
+            Err("BDAT not followed by a valid chunk-size")
+        );
+        assert_eq!(parse_bdat_arg(b"86LAST"), Err("BDAT chunk-size not valid"));
+        assert_eq!(
+            parse_bdat_arg(b"86 SCRAMBLE"),
+            Err("BDAT chunk-size followed by junk")
+        );
+        assert_eq!(
+            parse_bdat_arg(b"86  LAST"),
+            Err("BDAT chunk-size followed by junk")
+        );
+        assert_eq!(
+            parse_bdat_arg(b"184467440737095516150"),
+            Err("BDAT chunk-size too large")
+        );
+        assert_eq!(
+            parse_bdat_arg(b"184467440737095516150 LAST"),
+            Err("BDAT argument bad length")
+        );
+        assert_eq!(
+            parse_bdat_arg(b"18446744073709551615 LAST"),
+            Ok((u64::MAX, true))
+        );
+        assert_eq!(parse_bdat_arg(b""), Err("BDAT argument bad length"));
+    }
+}
+
+/// A fixed pool of SMTP sessions, allocated at start-up and reused, so that
+/// SMTP analysis allocates nothing per connection.
+pub struct SmtpPool {
+    sessions: Vec<SmtpSession>,
+    free: Vec<u32>,
+}
+
+impl SmtpPool {
+    /// A pool of `n` sessions, each with its buffers reserved.
+    pub fn new(n: usize) -> Self {
+        let sessions: Vec<SmtpSession> = (0..n)
+            .map(|_| {
+                let mut s = SmtpSession::default();
+                for l in &mut s.lines {
+                    l.buf.reserve(1024);
+                }
+                s.bdat.buf.reserve(BDAT_MAX_LINE + 64);
+                s.mime.reserve();
+                s.rec.reserve();
+                s.helo.reserve(256);
+                s
+            })
+            .collect();
+        SmtpPool {
+            free: (0..n as u32).rev().collect(),
+            sessions,
+        }
+    }
+
+    /// A session for a new connection, if one is free.
+    pub fn acquire(&mut self) -> Option<u32> {
+        let i = self.free.pop()?;
+        self.sessions[i as usize].reset();
+        Some(i)
+    }
+
+    /// Returns a session to the pool.
+    pub fn release(&mut self, i: u32) {
+        self.free.push(i);
+    }
+
+    /// The session `i`.
+    pub fn get_mut(&mut self, i: u32) -> Option<&mut SmtpSession> {
+        self.sessions.get_mut(i as usize)
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+    use crate::logs::LogKind;
+
+    #[derive(Default)]
+    struct Env {
+        records: Vec<(LogKind, String)>,
+        weirds: Vec<String>,
+        confirmed: bool,
+        n: u128,
+    }
+
+    impl SmtpEnv for Env {
+        fn now(&self) -> u64 {
+            1_000_000_000
+        }
+        fn id(&self) -> ConnId {
+            ConnId {
+                uid: Uid {
+                    prefix: b'C',
+                    value: 1,
+                },
+                orig_h: "10.0.0.1".parse().unwrap(),
+                orig_p: 1234,
+                resp_h: "10.0.0.2".parse().unwrap(),
+                resp_p: 25,
+            }
+        }
+        fn local_orig(&self) -> bool {
+            true
+        }
+        fn confirm(&mut self) {
+            self.confirmed = true;
+        }
+        fn violation(&mut self) {}
+        fn weird(&mut self, name: &'static str, addl: &[u8], _: Option<&'static str>) {
+            self.weirds
+                .push(format!("{name} {}", String::from_utf8_lossy(addl)));
+        }
+        fn emit(&mut self, rec: &dyn LogRecord) {
+            let mut out = Vec::new();
+            crate::logs::format::encode(rec, &Default::default(), &mut out);
+            self.records
+                .push((rec.kind(), String::from_utf8_lossy(&out).into_owned()));
+        }
+        fn new_fuid(&mut self) -> Uid {
+            self.n += 1;
+            Uid {
+                prefix: b'F',
+                value: self.n,
+            }
+        }
+    }
+
+    #[test]
+    fn one_mail_gives_smtp_and_files_records() {
+        let mut s = SmtpSession::default();
+        let mut env = Env::default();
+        let c = |s: &mut SmtpSession, e: &mut Env, d: &str| s.deliver(true, d.as_bytes(), e);
+        let r = |s: &mut SmtpSession, e: &mut Env, d: &str| s.deliver(false, d.as_bytes(), e);
+        r(&mut s, &mut env, "220 mx ESMTP\r\n");
+        c(&mut s, &mut env, "EHLO client\r\n");
+        r(&mut s, &mut env, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n");
+        c(&mut s, &mut env, "AUTH LOGIN\r\n");
+        r(&mut s, &mut env, "334 VXNlcm5hbWU6\r\n");
+        c(&mut s, &mut env, "Ym9i\r\n");
+        r(&mut s, &mut env, "334 UGFzc3dvcmQ6\r\n");
+        c(&mut s, &mut env, "c2VjcmV0\r\n");
+        r(&mut s, &mut env, "235 ok\r\n");
+        c(&mut s, &mut env, "MAIL FROM:<a@example.org>\r\n");
+        r(&mut s, &mut env, "250 ok\r\n");
+        c(&mut s, &mut env, "RCPT TO:<b@example.org>\r\n");
+        r(&mut s, &mut env, "250 ok\r\n");
+        c(&mut s, &mut env, "DATA\r\n");
+        r(&mut s, &mut env, "354 go\r\n");
+        c(&mut s, &mut env, "Subject: hi\r\nFrom: A <a@example.org>\r\nTo: b@example.org\r\n\r\nHello there, Bob.\r\n..dotted\r\n.\r\n");
+        r(&mut s, &mut env, "250 queued\r\n");
+        c(&mut s, &mut env, "QUIT\r\n");
+        r(&mut s, &mut env, "221 bye\r\n");
+        s.finish(&mut env);
+        assert!(env.confirmed);
+        let smtp: Vec<_> = env
+            .records
+            .iter()
+            .filter(|r| r.0 == LogKind::Smtp)
+            .collect();
+        let files: Vec<_> = env
+            .records
+            .iter()
+            .filter(|r| r.0 == LogKind::Files)
+            .collect();
+        assert_eq!(smtp.len(), 1, "{:?}", env.records);
+        assert_eq!(files.len(), 1);
+        let l = &smtp[0].1;
+        for want in [
+            "\"trans_depth\":1",
+            "\"helo\":\"client\"",
+            "\"mailfrom\":\"a@example.org\"",
+            "\"rcptto\":[\"b@example.org\"]",
+            "\"subject\":\"hi\"",
+            "\"last_reply\":\"250 queued\"",
+            "\"path\":[\"10.0.0.2\",\"10.0.0.1\"]",
+            "\"auth_mechanism\":\"LOGIN\"",
+            "\"auth_user\":\"bob\"",
+            "\"tls\":false",
+        ] {
+            assert!(l.contains(want), "{want} missing in {l}");
+        }
+        assert!(!l.contains("secret"));
+        assert!(files[0].1.contains("\"seen_bytes\":28"), "{}", files[0].1);
+        assert!(env.weirds.is_empty(), "{:?}", env.weirds);
+    }
+}
