@@ -29,9 +29,26 @@ pub fn temp_dir(name: &str) -> PathBuf {
 /// `zeek-cut -m` output (first line names the columns), or headerless
 /// `zeek-cut` output with `fields` given.
 pub fn parse_zeek_log(text: &str, fields: Option<&[String]>) -> Vec<Rec> {
+    parse_zeek_log_typed(text, fields).0
+}
+
+/// Like [`parse_zeek_log`], also returning the names of set-typed columns
+/// (from `#types`), whose values compare regardless of order.
+pub fn parse_zeek_log_typed(text: &str, fields: Option<&[String]>) -> (Vec<Rec>, Vec<String>) {
     let mut names: Option<Vec<String>> = fields.map(|f| f.to_vec());
     let mut out = Vec::new();
+    let mut sets = Vec::new();
     for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("#types\t") {
+            if let Some(n) = &names {
+                for (name, ty) in n.iter().zip(rest.split('\t')) {
+                    if ty.starts_with("set[") {
+                        sets.push(name.clone());
+                    }
+                }
+            }
+            continue;
+        }
         if line.starts_with("### ") || line.is_empty() {
             continue;
         }
@@ -53,7 +70,14 @@ pub fn parse_zeek_log(text: &str, fields: Option<&[String]>) -> Vec<Rec> {
             ),
         }
     }
-    out
+    (out, sets)
+}
+
+/// Sorts the elements of a comma-separated set value.
+pub fn normalize_set(v: &str) -> String {
+    let mut parts: Vec<&str> = v.split(',').collect();
+    parts.sort_unstable();
+    parts.join(",")
 }
 
 /// Reads a JSON-lines log written by the sensor into TSV-spelled records.
@@ -134,6 +158,36 @@ fn tuple(r: &Rec) -> Option<(String, String, String, String)> {
 /// that agrees on the most fields. Returns every mismatching field; a
 /// missing record makes all its fields mismatch.
 pub fn compare(expected: &[Rec], actual: &[Rec], ignore: &[String]) -> (usize, Vec<Mismatch>) {
+    compare_typed(expected, actual, ignore, &[])
+}
+
+/// [`compare`], with set-typed columns compared regardless of order.
+pub fn compare_typed(
+    expected: &[Rec],
+    actual: &[Rec],
+    ignore: &[String],
+    sets: &[String],
+) -> (usize, Vec<Mismatch>) {
+    let norm = |recs: &[Rec]| -> Vec<Rec> {
+        recs.iter()
+            .map(|r| {
+                r.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            if sets.contains(k) {
+                                normalize_set(v)
+                            } else {
+                                v.clone()
+                            },
+                        )
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let (expected, actual) = (norm(expected), norm(actual));
+    let (expected, actual) = (&expected[..], &actual[..]);
     let mut used = vec![false; actual.len()];
     let mut total = 0;
     let mut bad = Vec::new();

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use tests::{compare, data_dir, parse_zeek_log, read_json_log, temp_dir};
+use tests::{compare_typed, data_dir, parse_zeek_log_typed, read_json_log, temp_dir};
 
 use sensor::config::{Cidr, Config, Site};
 use sensor::logs::format::FormatOptions;
@@ -56,7 +56,7 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
     let fields = Some(strings(&spec["fields"])).filter(|f| !f.is_empty());
     let expected_text = std::fs::read_to_string(case.join(spec["expected"].as_str()?)).ok()?;
     let fmt = spec["format"].as_str()?;
-    let expected = parse_zeek_log(
+    let (expected, mut sets) = parse_zeek_log_typed(
         &expected_text,
         if fmt == "zeek-cut" {
             fields.as_deref()
@@ -66,8 +66,14 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
     );
     let actual = read_json_log(&out.join(log));
     let ignore = strings(&meta["ignore_fields"][log]);
+    // Cut formats carry their column types in case.json.
+    for (f, t) in strings(&spec["fields"]).iter().zip(strings(&spec["types"])) {
+        if t.starts_with("set[") {
+            sets.push(f.clone());
+        }
+    }
     let _ = std::fs::remove_dir_all(&out);
-    Some(compare(&expected, &actual, &ignore))
+    Some(compare_typed(&expected, &actual, &ignore, &sets))
 }
 
 fn cases() -> Vec<std::path::PathBuf> {
@@ -81,13 +87,13 @@ fn cases() -> Vec<std::path::PathBuf> {
     v
 }
 
-#[test]
-fn conn_log_matches_zeek_on_every_reference_trace() {
+/// Compares `log` on every case that has it; returns (cases, fields, failures).
+fn check_log(log: &str) -> (usize, usize, Vec<String>) {
     let mut total = 0;
     let mut failures = Vec::new();
     let mut ran = 0;
     for case in cases() {
-        let Some((n, bad)) = run_case(&case, "conn.log") else {
+        let Some((n, bad)) = run_case(&case, log) else {
             continue;
         };
         ran += 1;
@@ -103,14 +109,44 @@ fn conn_log_matches_zeek_on_every_reference_trace() {
             ));
         }
     }
+    (ran, total, failures)
+}
+
+#[test]
+fn conn_log_matches_zeek_on_every_reference_trace() {
+    let (ran, total, failures) = check_log("conn.log");
     assert!(
         ran >= 19,
-        "expected the 19 conn.log reference cases, ran {ran}"
+        "expected the conn.log reference cases, ran {ran}"
     );
     assert!(total > 550, "too few fields compared: {total}");
     assert!(
         failures.is_empty(),
         "{} of {total} conn.log fields differ from Zeek:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn smtp_and_files_logs_match_zeek() {
+    let (ran, total, failures) = check_log("smtp.log");
+    assert!(ran >= 12, "expected the SMTP reference cases, ran {ran}");
+    assert!(total > 400, "too few smtp.log fields compared: {total}");
+    assert!(
+        failures.is_empty(),
+        "{} of {total} smtp.log fields differ from Zeek:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    let (ran, total, failures) = check_log("files.log");
+    assert!(
+        ran >= 4,
+        "expected the files.log reference cases, ran {ran}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {total} files.log fields differ from Zeek:\n{}",
         failures.len(),
         failures.join("\n")
     );
