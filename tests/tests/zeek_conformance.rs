@@ -39,7 +39,7 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
         }
     }
     let name = case.file_name()?.to_string_lossy().to_string();
-    let out = temp_dir(&format!("zeek-{name}"));
+    let out = temp_dir(&format!("zeek-{name}-{log}"));
     let opts = ReadOptions {
         files: vec![trace],
         log_dir: out.clone(),
