@@ -7,6 +7,7 @@
 //! into records, and [`logs`] writes those records as Zeek logs.
 
 pub mod analyzers;
+pub mod bytes;
 pub mod capture;
 pub mod community_id;
 pub mod config;

@@ -3,6 +3,8 @@
 //! file's first bytes; the match with the highest strength wins, ties going
 //! to the alphabetically smallest type.
 
+use crate::bytes::starts_with_ci as starts_ci;
+
 /// How many leading bytes of a file are examined.
 pub const BOF_BUFFER: usize = 4096;
 
@@ -15,10 +17,6 @@ struct Sig {
 
 fn starts(d: &[u8], p: &[u8]) -> bool {
     d.starts_with(p)
-}
-
-fn starts_ci(d: &[u8], p: &[u8]) -> bool {
-    d.len() >= p.len() && d[..p.len()].eq_ignore_ascii_case(p)
 }
 
 /// Skips an optional UTF-8 byte-order mark and the `[\r\n\t ]*(<!--...-->)?`

@@ -14,6 +14,8 @@ pub mod base64;
 
 use base64::{Base64, Base64Problem};
 
+use crate::bytes::{fmt_u64, trim_lws, trim_start_ws as trim_ws};
+
 /// Deepest entity nesting analysed (Zeek's `MIME::max_depth`).
 pub const MAX_DEPTH: usize = 100;
 /// Largest header kept (Zeek's `MIME::max_header_bytes`).
@@ -104,16 +106,6 @@ fn is_lws(c: u8) -> bool {
 
 fn is_token_char(c: u8) -> bool {
     (33..=126).contains(&c) && !b"()<>@,;:\\\"/[]?=".contains(&c)
-}
-
-fn trim_ws(mut s: &[u8]) -> &[u8] {
-    while let Some((&c, rest)) = s.split_first() {
-        if !c.is_ascii_whitespace() {
-            break;
-        }
-        s = rest;
-    }
-    s
 }
 
 impl MimeMessage {
@@ -458,20 +450,6 @@ fn hex(c: u8) -> Option<u8> {
     }
 }
 
-fn fmt_u64(v: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    &buf[i..]
-}
-
 /// Splits `Name: value` (name: printable chars but ':'; value without
 /// leading whitespace). `None` for a malformed header.
 fn split_header(h: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -487,16 +465,6 @@ fn split_header(h: &[u8]) -> Option<(&[u8], &[u8])> {
     let rest = trim_lws(rest);
     let value = rest.strip_prefix(b":")?;
     Some((name, trim_ws(value)))
-}
-
-fn trim_lws(mut s: &[u8]) -> &[u8] {
-    while let Some((&c, rest)) = s.split_first() {
-        if !is_lws(c) {
-            break;
-        }
-        s = rest;
-    }
-    s
 }
 
 fn parse_encoding(v: &[u8]) -> Encoding {

@@ -4,6 +4,8 @@
 
 use std::net::IpAddr;
 
+use crate::bytes::trim_ws as trim;
+
 fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t'
 }
@@ -142,18 +144,6 @@ pub fn split_mime_addresses(line: &[u8], out: &mut dyn FnMut(&[u8])) {
         out(trim(&line[t..i]));
         t = i + 1;
     }
-}
-
-fn trim(s: &[u8]) -> &[u8] {
-    let start = s
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    let end = s
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &s[start..end]
 }
 
 /// IP addresses in a header (Zeek's `extract_ip_addresses`); with

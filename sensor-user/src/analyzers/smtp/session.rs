@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use super::email;
 use crate::analyzers::mime::{MimeMessage, MimeSink};
+use crate::bytes::{fmt_u64, starts_with_ci as starts_ci, trim_lws};
 use crate::files::FileState;
 use crate::inline_str::InlineStr;
 use crate::logs::smtp::SmtpInfo;
@@ -1094,20 +1095,6 @@ impl MimeSink for MailSink<'_> {
     }
 }
 
-fn starts_ci(s: &[u8], p: &[u8]) -> bool {
-    s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p)
-}
-
-fn trim_lws(mut s: &[u8]) -> &[u8] {
-    while let Some((&c, rest)) = s.split_first() {
-        if c != b' ' && c != b'\t' {
-            break;
-        }
-        s = rest;
-    }
-    s
-}
-
 /// `name[blank]*[*]?=` (for filename) or `name[blank]*=` somewhere in `v`.
 fn has_param(v: &[u8], name: &[u8], star: bool) -> bool {
     (0..v.len()).any(|i| {
@@ -1123,20 +1110,6 @@ fn has_param(v: &[u8], name: &[u8], star: bool) -> bool {
         }
         v.get(j) == Some(&b'=')
     })
-}
-
-fn fmt_u64(v: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    &buf[i..]
 }
 
 /// Zeek's `parse_bdat_arg`: (chunk size, LAST) or the error text.
