@@ -16,7 +16,7 @@ use anyhow::Result;
 use crate::{build_ebpf, run_cmd, setup, step, workspace_root, Profile, NIGHTLY};
 
 /// Fuzz targets of `sensor-user/fuzz`.
-const FUZZ_TARGETS: [&str; 4] = ["decode", "reassembly", "capture", "pipeline"];
+const FUZZ_TARGETS: [&str; 5] = ["decode", "reassembly", "capture", "pipeline", "smtp"];
 
 /// Runs the suite.
 pub fn run() -> Result<()> {
@@ -44,7 +44,10 @@ pub fn run() -> Result<()> {
                 "sensor-user/fuzz/fuzz_targets/reassembly.rs",
                 "sensor-user/fuzz/fuzz_targets/capture.rs",
             ])
-            .arg("sensor-user/fuzz/fuzz_targets/pipeline.rs"),
+            .args([
+                "sensor-user/fuzz/fuzz_targets/pipeline.rs",
+                "sensor-user/fuzz/fuzz_targets/smtp.rs",
+            ]),
         "run rustfmt on the files it names",
     )?;
 
