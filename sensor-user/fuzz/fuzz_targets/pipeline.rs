@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let mut cfg = Config::default();
     cfg.limits.max_flows = 16;
     cfg.limits.reassembly_blocks = 16;
+    cfg.limits.max_smtp_sessions = 4;
     cfg.seed = Some(1);
     let mut w = Worker::new(cfg, MemorySink::default());
     let mut ts = 1_000_000_000u64;
