@@ -17,8 +17,8 @@ use crate::decode::fragments::{self, FragOutcome};
 use crate::decode::{
     self, checksum, icmp, DecodeError, DecodeOptions, IpPacket, LinkInfo, Transport as L4,
 };
-use crate::flow::conn::{Conn, DatagramState, Transport};
-use crate::flow::history::{mask, History};
+use crate::flow::conn::{Conn, DatagramState, Endpoints, Transport};
+use crate::flow::history::mask;
 use crate::flow::key::FlowKey;
 use crate::flow::table::FlowTable;
 use crate::flow::tcp::{self, TcpConfig, TcpSession, TcpSink};
@@ -525,7 +525,7 @@ impl<S: RecordSink> Worker<S> {
                         self.remove_and_log(v);
                     }
                 }
-                let conn = self.new_conn(ts, link, ip, &l4, key, sport, dport);
+                let conn = self.new_conn(ts, ip, &l4, key, sport, dport);
                 self.table.insert(conn)
             }
         };
@@ -635,7 +635,6 @@ impl<S: RecordSink> Worker<S> {
     fn new_conn(
         &mut self,
         ts: u64,
-        _link: &LinkInfo,
         ip: &IpPacket<'_>,
         l4: &L4<'_>,
         key: FlowKey,
@@ -706,34 +705,28 @@ impl<S: RecordSink> Worker<S> {
         } else {
             None
         };
-        let mut history = History::default();
-        if flip {
-            history.add(b'^');
-        }
-        Conn {
-            key,
-            uid: self.uids.next(b'C'),
-            ip_proto: ip.proto,
+        let ends = Endpoints {
             orig_h,
             orig_p,
             resp_h,
             resp_p,
-            start: ts,
-            last: ts,
-            history,
-            pkts: [0; 2],
-            ip_bytes: [0; 2],
-            l2: [None; 2],
-            missed_bytes: 0,
-            services: Default::default(),
-            weirds_seen: [None; 8],
+        };
+        let uid = self.uids.next(b'C');
+        let app = AppState::new(resp_p, analyze);
+        let mut conn = Conn::new(
+            key,
+            uid,
+            ip.proto,
+            ends,
+            ts,
+            flip,
             transport,
-            app: AppState::new(resp_p, analyze),
-            smtp,
-            local_orig: self.cfg.site.is_local(orig_h),
-            inactivity_ns: inactivity * 1_000_000_000,
-            wake_at: 0,
-        }
+            app,
+            inactivity * 1_000_000_000,
+        );
+        conn.smtp = smtp;
+        conn.local_orig = self.cfg.site.is_local(orig_h);
+        conn
     }
 
     /// Expires every connection whose deadline passed by `now`.

@@ -89,7 +89,64 @@ pub struct Conn {
     pub wake_at: u64,
 }
 
+/// Where a new connection goes: its endpoints as finally oriented.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoints {
+    /// Originator address.
+    pub orig_h: IpAddr,
+    /// Originator port.
+    pub orig_p: u16,
+    /// Responder address.
+    pub resp_h: IpAddr,
+    /// Responder port.
+    pub resp_p: u16,
+}
+
 impl Conn {
+    /// A connection first seen at `ts`, with nothing counted yet. `flipped`
+    /// records Zeek's `^` (the first packet came from the responder).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        key: FlowKey,
+        uid: Uid,
+        ip_proto: u8,
+        ends: Endpoints,
+        ts: u64,
+        flipped: bool,
+        transport: Transport,
+        app: AppState,
+        inactivity_ns: u64,
+    ) -> Self {
+        let mut history = History::default();
+        if flipped {
+            history.add(b'^');
+        }
+        Conn {
+            key,
+            uid,
+            ip_proto,
+            orig_h: ends.orig_h,
+            orig_p: ends.orig_p,
+            resp_h: ends.resp_h,
+            resp_p: ends.resp_p,
+            start: ts,
+            last: ts,
+            history,
+            pkts: [0; 2],
+            ip_bytes: [0; 2],
+            l2: [None; 2],
+            missed_bytes: 0,
+            services: ServiceSet::default(),
+            weirds_seen: [None; 8],
+            transport,
+            app,
+            smtp: None,
+            local_orig: false,
+            inactivity_ns,
+            wake_at: 0,
+        }
+    }
+
     /// Whether this weird was already logged for the connection; records it.
     pub fn weird_once(&mut self, name: &'static str) -> bool {
         if self.weirds_seen.iter().flatten().any(|n| *n == name) {

@@ -192,41 +192,34 @@ impl FlowTable {
 mod tests {
     use super::*;
     use crate::analyzers::dpd::AppState;
-    use crate::flow::conn::{DatagramState, Transport};
-    use crate::flow::history::History;
+    use crate::flow::conn::{DatagramState, Endpoints, Transport};
     use crate::uid::Uid;
     use std::net::IpAddr;
 
     fn conn(port: u16, last: u64) -> Conn {
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
-        Conn {
-            key: FlowKey::new(a, port, b, 53, 17, false),
-            uid: Uid {
+        let mut c = Conn::new(
+            FlowKey::new(a, port, b, 53, 17, false),
+            Uid {
                 prefix: b'C',
                 value: port as u128,
             },
-            ip_proto: 17,
-            orig_h: a,
-            orig_p: port,
-            resp_h: b,
-            resp_p: 53,
-            start: last,
+            17,
+            Endpoints {
+                orig_h: a,
+                orig_p: port,
+                resp_h: b,
+                resp_p: 53,
+            },
             last,
-            history: History::default(),
-            pkts: [0; 2],
-            ip_bytes: [0; 2],
-            l2: [None; 2],
-            missed_bytes: 0,
-            services: Default::default(),
-            weirds_seen: [None; 8],
-            transport: Transport::Udp(DatagramState::default()),
-            app: AppState::new(53, false),
-            smtp: None,
-            local_orig: true,
-            inactivity_ns: 60,
-            wake_at: 0,
-        }
+            false,
+            Transport::Udp(DatagramState::default()),
+            AppState::new(53, false),
+            60,
+        );
+        c.local_orig = true;
+        c
     }
 
     #[test]

@@ -13,8 +13,8 @@
 //!   dropped and counted, and its bytes later become a gap.
 //! - **Overlaps and retransmissions**: every byte is delivered once. The
 //!   first copy received wins: bytes already delivered or buffered are never
-//!   replaced by a later copy (a later copy that differs is counted as
-//!   inconsistent).
+//!   replaced by a later copy (a later copy that differs from buffered bytes
+//!   is counted as inconsistent).
 //! - **Gaps**: the stream never waits forever. When the peer acknowledges
 //!   data that was never seen ([`StreamReassembler::ack_received`]), the
 //!   hole is reported as a gap and delivery continues after it; that is how
@@ -228,7 +228,6 @@ impl StreamReassembler {
         // Already acknowledged (and so delivered or declared missing).
         let floor = self.trim_seq.max(self.last_reassem_seq);
         if end <= floor {
-            self.check_rexmit(pool, seq, data);
             return;
         }
         if seq <= self.last_reassem_seq {
@@ -351,10 +350,6 @@ impl StreamReassembler {
             }
         }
     }
-
-    /// Counts differing bytes of a retransmission of already-delivered data
-    /// we still hold (we hold none once delivered; nothing to compare).
-    fn check_rexmit(&mut self, _pool: &SegmentPool, _seq: u64, _data: &[u8]) {}
 
     /// Gives up on this direction: frees the buffers and ignores further data.
     fn abandon(&mut self, pool: &mut SegmentPool) {

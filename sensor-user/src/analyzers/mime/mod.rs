@@ -149,11 +149,6 @@ impl MimeMessage {
         }
     }
 
-    /// A gap in the message: reported to the current entity's file.
-    pub fn is_in_body(&self) -> bool {
-        self.depth > 0
-    }
-
     /// Ends the message: closes every open entity.
     pub fn done(&mut self, sink: &mut dyn MimeSink) {
         if self.depth > 0 {

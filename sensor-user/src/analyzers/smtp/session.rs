@@ -445,7 +445,7 @@ impl SmtpSession {
             State::InData if line == b"." => {
                 self.new_cmd(Some(Cmd::EndOfData), env);
                 self.update_state(Some(Cmd::EndOfData), 0, env);
-                self.request(Some(Cmd::EndOfData), b".", b".", env);
+                self.request(Some(Cmd::EndOfData), b".", env);
             }
             State::InData => {
                 let data = line.strip_prefix(b".").unwrap_or(line);
@@ -456,7 +456,7 @@ impl SmtpSession {
             }
             State::InAuth => {
                 self.new_cmd(Some(Cmd::AuthAnswer), env);
-                self.request(Some(Cmd::AuthAnswer), b"**", line, env);
+                self.request(Some(Cmd::AuthAnswer), line, env);
                 self.update_state(Some(Cmd::AuthAnswer), 0, env);
             }
             _ => {
@@ -468,7 +468,7 @@ impl SmtpSession {
                 let arg = trim_lws(rest);
                 let Some(cmd) = parse_cmd(word) else { return };
                 self.new_cmd(Some(cmd), env);
-                self.request(Some(cmd), word, arg, env);
+                self.request(Some(cmd), arg, env);
                 let mut do_update = true;
                 if cmd == Cmd::Bdat {
                     do_update = self.bdat_arg(arg, env);
@@ -529,7 +529,7 @@ impl SmtpSession {
     fn new_reply(&mut self, code: u16, env: &mut dyn SmtpEnv) {
         if self.state == State::AfterGap {
             self.state = State::GapRecovery;
-            self.request(None, b"(UNKNOWN)", b"", env);
+            self.request(None, b"", env);
         }
         let cmd = self.first_cmd.take().flatten();
         self.last_replied = cmd;
@@ -659,13 +659,12 @@ impl SmtpSession {
         }
     }
 
-    fn request(&mut self, cmd: Option<Cmd>, word: &[u8], arg: &[u8], env: &mut dyn SmtpEnv) {
+    fn request(&mut self, cmd: Option<Cmd>, arg: &[u8], env: &mut dyn SmtpEnv) {
         if !self.confirmed {
             self.confirmed = true;
             env.confirm();
         }
         self.rec_start(env);
-        let _ = word;
         match cmd {
             Some(Cmd::Ehlo) | Some(Cmd::Helo) => {
                 self.helo.set(arg);
