@@ -4,6 +4,9 @@
 
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::files::extract::ExtractConfig;
 
 /// An IP network (`10.0.0.0/8`, `2001:db8::/32`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,6 +169,26 @@ impl Default for Limits {
     }
 }
 
+/// SMTP analysis options (Zeek's `SMTP::` settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmtpOptions {
+    /// Each whole message is also a file (`message/rfc822`), the parent of
+    /// its parts (Zeek's `SMTP::enable_rfc822_msg_file_analysis`).
+    pub rfc822_msg_files: bool,
+    /// Invalid mail transactions tolerated before the analyzer gives up on
+    /// the connection (Zeek's `SMTP::max_invalid_mail_transactions`).
+    pub max_invalid_transactions: u32,
+}
+
+impl Default for SmtpOptions {
+    fn default() -> Self {
+        SmtpOptions {
+            rfc822_msg_files: false,
+            max_invalid_transactions: 25,
+        }
+    }
+}
+
 /// Everything the pipeline needs to know.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -184,6 +207,10 @@ pub struct Config {
     pub community_id_seed: u16,
     /// Seed of the uid generator (`None`: from the clock).
     pub seed: Option<u64>,
+    /// SMTP options.
+    pub smtp: SmtpOptions,
+    /// File extraction (`None`: nothing is extracted).
+    pub extract: Option<Arc<ExtractConfig>>,
 }
 
 impl Default for Config {
@@ -196,13 +223,98 @@ impl Default for Config {
             community_id: true,
             community_id_seed: 0,
             seed: None,
+            smtp: SmtpOptions::default(),
+            extract: None,
         }
+    }
+}
+
+/// What a Zeek `redef` did to the configuration.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Redef {
+    /// Understood and applied.
+    Applied,
+    /// A Zeek setting the sensor has no counterpart for (named).
+    Unknown(String),
+}
+
+impl Config {
+    /// Applies one Zeek `redef` statement (`redef SMTP::max_invalid_mail_transactions = 2;`),
+    /// so that settings from a site's `local.zeek` carry over. Statements
+    /// that are not `redef NAME = VALUE` or carry a bad value are errors;
+    /// settings the sensor does not have are reported as unknown.
+    pub fn apply_redef(&mut self, stmt: &str) -> Result<Redef, String> {
+        let body = stmt.trim().trim_end_matches(';').trim();
+        let body = body.strip_prefix("redef").map(str::trim).unwrap_or(body);
+        let Some((name, value)) = body.split_once('=') else {
+            return Err(format!("'{stmt}' is not a `redef NAME = VALUE` statement"));
+        };
+        let (name, value) = (name.trim(), value.trim());
+        let bad = || format!("'{stmt}': unsupported value '{value}' for {name}");
+        let boolean = || match value {
+            "T" => Ok(true),
+            "F" => Ok(false),
+            _ => Err(bad()),
+        };
+        match name {
+            "SMTP::enable_rfc822_msg_file_analysis" => self.smtp.rfc822_msg_files = boolean()?,
+            "SMTP::max_invalid_mail_transactions" => {
+                self.smtp.max_invalid_transactions = value.parse().map_err(|_| bad())?
+            }
+            "Site::local_nets" => {
+                let inner = value
+                    .strip_prefix('{')
+                    .and_then(|v| v.strip_suffix('}'))
+                    .ok_or_else(bad)?;
+                let nets = inner
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(|n| {
+                        n.trim_start_matches('[')
+                            .trim_end_matches(']')
+                            .replace("]/", "/")
+                    })
+                    .map(|n| n.parse::<Cidr>())
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.site = Site::new(&nets);
+            }
+            _ => return Ok(Redef::Unknown(name.to_string())),
+        }
+        Ok(Redef::Applied)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zeek_redefs() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.apply_redef("redef SMTP::enable_rfc822_msg_file_analysis = T;"),
+            Ok(Redef::Applied)
+        );
+        assert!(c.smtp.rfc822_msg_files);
+        assert_eq!(
+            c.apply_redef("SMTP::max_invalid_mail_transactions=2"),
+            Ok(Redef::Applied)
+        );
+        assert_eq!(c.smtp.max_invalid_transactions, 2);
+        c.apply_redef("redef Site::local_nets = { 125.190.109.0/24, [2001:db8::]/32 };")
+            .unwrap();
+        assert!(c.site.is_local("125.190.109.7".parse().unwrap()));
+        assert!(c.site.is_local("2001:db8::1".parse().unwrap()));
+        assert_eq!(
+            c.apply_redef("redef HTTP::default_capture_password = T;"),
+            Ok(Redef::Unknown("HTTP::default_capture_password".into()))
+        );
+        assert!(c
+            .apply_redef("redef SMTP::max_invalid_mail_transactions = lots;")
+            .is_err());
+        assert!(c.apply_redef("@load base/protocols/smtp").is_err());
+    }
 
     #[test]
     fn cidr_parsing_and_matching() {

@@ -7,6 +7,7 @@
 //! does. Nothing here allocates per packet once the tables are warm.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::analyzers::dpd::AppState;
 use crate::analyzers::smtp::session::{SmtpEnv, SmtpNext, SmtpPool, SmtpSession};
@@ -17,6 +18,7 @@ use crate::decode::fragments::{self, FragOutcome};
 use crate::decode::{
     self, checksum, icmp, DecodeError, DecodeOptions, IpPacket, LinkInfo, Transport as L4,
 };
+use crate::files::extract::ExtractConfig;
 use crate::flow::conn::{Conn, DatagramState, Endpoints, Transport};
 use crate::flow::history::mask;
 use crate::flow::key::FlowKey;
@@ -203,6 +205,7 @@ struct EventOut<'a, S: RecordSink> {
     ok: &'a mut bool,
     counters: &'a mut Counters,
     uids: &'a mut UidGen,
+    extract: Option<&'a Arc<ExtractConfig>>,
 }
 
 impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
@@ -229,6 +232,9 @@ impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
     }
     fn new_fuid(&mut self) -> crate::uid::Uid {
         self.uids.next(b'F')
+    }
+    fn extract_config(&self) -> Option<Arc<ExtractConfig>> {
+        self.extract.cloned()
     }
 }
 
@@ -333,7 +339,7 @@ impl<S: RecordSink> Worker<S> {
             frag_buf: Vec::with_capacity(fragments::MAX_DATAGRAM),
             table: FlowTable::new(l.max_flows),
             pool: SegmentPool::new(l.reassembly_blocks),
-            smtp: SmtpPool::new(l.max_smtp_sessions),
+            smtp: SmtpPool::new(l.max_smtp_sessions, cfg.smtp),
             uids,
             sink,
             sink_ok: true,
@@ -555,6 +561,7 @@ impl<S: RecordSink> Worker<S> {
                 ok: &mut self.sink_ok,
                 counters: &mut self.counters,
                 uids: &mut self.uids,
+                extract: self.cfg.extract.as_ref(),
             },
         };
         let mut flipped = false;
@@ -771,6 +778,7 @@ impl<S: RecordSink> Worker<S> {
                     ok: &mut self.sink_ok,
                     counters: &mut self.counters,
                     uids: &mut self.uids,
+                    extract: self.cfg.extract.as_ref(),
                 };
                 session.finish(&mut out);
             }

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use sensor::config::{Cidr, Config, Limits, Site};
+use std::sync::Arc;
+
+use sensor::config::{Cidr, Config, Limits, Redef, Site, SmtpOptions};
+use sensor::files::extract::{ExtractConfig, ExtractPolicy};
 use sensor::logs::format::{Format, FormatOptions, TimeFormat};
 use sensor::offline::{self, ReadOptions};
 
@@ -84,6 +87,31 @@ struct ReadArgs {
     /// Most out-of-order bytes buffered per connection direction.
     #[arg(long, default_value_t = Limits::default().max_ooo_bytes_per_flow)]
     max_ooo_bytes: usize,
+    /// Extract files to `<log-dir>/extract_files/`: none, all, or a comma-separated list of
+    /// MIME types (e.g. text/plain,application/pdf). Names are generated (`SMTP-<fuid>.<ext>`).
+    #[arg(long, default_value = "none", value_name = "WHICH")]
+    extract: ExtractPolicy,
+    /// Most bytes extracted per file (0: no limit); longer files are cut off (`extracted_cutoff`).
+    #[arg(long, default_value_t = 100 << 20, value_name = "BYTES")]
+    extract_limit: u64,
+    /// Most bytes extracted by all files of a run together (0: no limit).
+    #[arg(long, default_value_t = 10 << 30, value_name = "BYTES")]
+    extract_total: u64,
+    /// Also log each whole mail message as a file (`message/rfc822`), parent of its parts
+    /// (Zeek's SMTP::enable_rfc822_msg_file_analysis).
+    #[arg(long)]
+    smtp_message_files: bool,
+    /// Invalid mail transactions tolerated per connection before SMTP analysis stops
+    /// (Zeek's SMTP::max_invalid_mail_transactions).
+    #[arg(long, value_name = "N")]
+    smtp_max_invalid_transactions: Option<u32>,
+    /// A Zeek `redef` statement to honour (e.g. 'redef SMTP::max_invalid_mail_transactions = 2;');
+    /// may be repeated.
+    #[arg(long, value_name = "STATEMENT")]
+    redef: Vec<String>,
+    /// A Zeek script (such as local.zeek) whose `redef` statements are honoured.
+    #[arg(long, value_name = "FILE")]
+    zeek_script: Vec<PathBuf>,
     /// No progress line and no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -94,6 +122,42 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Read(args) => read(args),
     }
+}
+
+/// Applies `--zeek-script` files, then `--redef` statements.
+fn apply_redefs(config: &mut Config, a: &ReadArgs) -> Result<(), String> {
+    let mut stmts = Vec::new();
+    for path in &a.zeek_script {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "--zeek-script {}: {e} (give a readable Zeek script)",
+                path.display()
+            )
+        })?;
+        // One statement per `;`, comments dropped; only `redef`s matter.
+        let code: String = text
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(" ");
+        stmts.extend(
+            code.split(';')
+                .map(str::trim)
+                .filter(|s| s.starts_with("redef "))
+                .map(String::from),
+        );
+    }
+    stmts.extend(a.redef.iter().cloned());
+    for s in &stmts {
+        if let Redef::Unknown(name) = config.apply_redef(s)? {
+            if !a.quiet {
+                eprintln!(
+                    "sensor: warning: redef of {name} ignored (no such setting in the sensor)"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read(a: ReadArgs) -> ExitCode {
@@ -119,7 +183,7 @@ fn read(a: ReadArgs) -> ExitCode {
         max_ooo_bytes_per_flow: a.max_ooo_bytes,
         ..Limits::default()
     };
-    let config = Config {
+    let mut config = Config {
         limits,
         site: Site::new(&nets),
         ports: a.ports.clone(),
@@ -127,7 +191,28 @@ fn read(a: ReadArgs) -> ExitCode {
         community_id: !a.no_community_id && !a.zeek_strict,
         community_id_seed: 0,
         seed: a.seed,
+        smtp: SmtpOptions::default(),
+        extract: None,
     };
+    if let Err(e) = apply_redefs(&mut config, &a) {
+        eprintln!("sensor: error: {e}");
+        return ExitCode::from(2);
+    }
+    if a.smtp_message_files {
+        config.smtp.rfc822_msg_files = true;
+    }
+    if let Some(n) = a.smtp_max_invalid_transactions {
+        config.smtp.max_invalid_transactions = n;
+    }
+    if a.extract != ExtractPolicy::None {
+        config.extract = Some(Arc::new(ExtractConfig {
+            policy: a.extract.clone(),
+            dir: a.log_dir.join("extract_files"),
+            per_file_limit: a.extract_limit,
+            total_budget: a.extract_total,
+            spent: Default::default(),
+        }));
+    }
     let format = FormatOptions {
         format: match a.format {
             FormatArg::Json => Format::Json,

@@ -191,6 +191,10 @@ pub fn compare_typed(
     let mut used = vec![false; actual.len()];
     let mut total = 0;
     let mut bad = Vec::new();
+    // Expected file uid -> the sensor's, from paired records, to check
+    // references between records (`parent_fuid`).
+    let mut fuid_map = std::collections::HashMap::new();
+    let mut references = Vec::new();
     for e in expected {
         let fields: Vec<&String> = e
             .keys()
@@ -213,7 +217,18 @@ pub fn compare_typed(
         match best {
             Some(i) => {
                 used[i] = true;
+                if let (Some(x), Some(y)) = (e.get("fuid"), actual[i].get("fuid")) {
+                    fuid_map.insert(x.clone(), y.clone());
+                }
                 for f in fields {
+                    if f == "parent_fuid" {
+                        references.push((
+                            name.clone(),
+                            e[f].clone(),
+                            actual[i].get(f).cloned().unwrap_or_else(|| "-".into()),
+                        ));
+                        continue;
+                    }
                     if !same_value(&e[f], actual[i].get(f)) {
                         bad.push(Mismatch {
                             record: name.clone(),
@@ -237,6 +252,27 @@ pub fn compare_typed(
                     });
                 }
             }
+        }
+    }
+    for (record, expected, actual) in references {
+        let want = fuid_map.get(&expected).unwrap_or(&expected);
+        if actual != *want {
+            bad.push(Mismatch {
+                record,
+                field: "parent_fuid".into(),
+                expected,
+                actual,
+            });
+        }
+    }
+    for (i, a) in actual.iter().enumerate() {
+        if !used[i] {
+            bad.push(Mismatch {
+                record: format!("{:?}", tuple(a)),
+                field: "(whole record)".into(),
+                expected: "(no record)".into(),
+                actual: "an extra record".into(),
+            });
         }
     }
     (total, bad)

@@ -50,7 +50,7 @@ impl SmtpEnv for Env {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut pool = SmtpPool::new(1);
+    let mut pool = SmtpPool::new(1, Default::default());
     let Some(i) = pool.acquire() else { return };
     let Some(s) = pool.get_mut(i) else { return };
     let mut env = Env {

@@ -7,6 +7,8 @@
 pub mod extract;
 pub mod magic;
 
+use std::sync::Arc;
+
 use md5::Md5;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
@@ -52,6 +54,9 @@ pub struct FileState {
     hashes_valid: bool,
     /// Extraction in progress, if any.
     pub extract: Option<extract::Extraction>,
+    /// Extraction settings; a file is extracted once its type is known and
+    /// the policy wants it.
+    pub extract_cfg: Option<Arc<extract::ExtractConfig>>,
 }
 
 impl FileState {
@@ -74,10 +79,10 @@ impl FileState {
     ) {
         let mut bof = std::mem::take(&mut self.bof);
         bof.clear();
-        let extract = self.extract.take();
-        drop(extract);
+        let extract_cfg = self.extract_cfg.take();
         *self = FileState {
             bof,
+            extract_cfg,
             ..FileState::new_without_buffer(fuid, conn, source, is_orig, ts)
         };
     }
@@ -110,6 +115,7 @@ impl FileState {
             sha256: Sha256::new(),
             hashes_valid: true,
             extract: None,
+            extract_cfg: None,
         }
     }
 
@@ -119,9 +125,13 @@ impl FileState {
         if data.is_empty() {
             return;
         }
+        // Until the type is known, content waits in the BOF buffer; the
+        // sniff hands the buffer to the extraction, the rest follows.
+        let mut unbuffered = data;
         if !self.sniffed {
             let n = (magic::BOF_BUFFER - self.bof.len()).min(data.len());
             self.bof.extend_from_slice(&data[..n]);
+            unbuffered = &data[n..];
             if self.bof.len() >= magic::BOF_BUFFER {
                 self.sniff();
             }
@@ -133,7 +143,7 @@ impl FileState {
             self.sha256.update(data);
         }
         if let Some(x) = self.extract.as_mut() {
-            x.write(data);
+            x.write(unbuffered);
         }
     }
 
@@ -150,10 +160,32 @@ impl FileState {
         }
     }
 
+    /// Sets the type from the carrying protocol (no sniffing), as Zeek's
+    /// MIME type hint does for whole mail messages.
+    pub fn set_mime_type(&mut self, mime: &'static str) {
+        self.mime = Some(mime);
+        self.sniffed = true;
+        self.start_extraction();
+    }
+
     fn sniff(&mut self) {
         self.sniffed = true;
         if !self.bof.is_empty() {
             self.mime = magic::sniff(&self.bof);
+        }
+        self.start_extraction();
+        if let Some(x) = self.extract.as_mut() {
+            x.write(&self.bof);
+        }
+    }
+
+    fn start_extraction(&mut self) {
+        if let Some(cfg) = self.extract_cfg.as_deref() {
+            if self.extract.is_none() && cfg.wants(self.mime) {
+                let mut fuid = [0u8; 24];
+                let fuid = self.fuid.encode(&mut fuid);
+                self.extract = extract::Extraction::start(cfg, self.source, fuid, self.mime);
+            }
         }
     }
 

@@ -8,10 +8,13 @@
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::email;
 use crate::analyzers::mime::{MimeMessage, MimeSink};
 use crate::bytes::{fmt_u64, starts_with_ci as starts_ci, trim_lws};
+use crate::config::SmtpOptions;
+use crate::files::extract::ExtractConfig;
 use crate::files::FileState;
 use crate::inline_str::InlineStr;
 use crate::logs::smtp::SmtpInfo;
@@ -36,7 +39,16 @@ pub trait SmtpEnv {
     fn emit(&mut self, rec: &dyn LogRecord);
     /// A fresh file uid.
     fn new_fuid(&mut self) -> Uid;
+    /// Extraction settings for new files (`None`: no extraction).
+    fn extract_config(&self) -> Option<Arc<ExtractConfig>> {
+        None
+    }
 }
+
+/// Zeek's file handle for SMTP (`trans_depth`, the record's message file,
+/// `mime_depth`): two files asking for the same handle while the first is
+/// open are one file in Zeek, which shows in its logs.
+type FileHandle = (u64, Option<Uid>, u64);
 
 /// Commands, in Zeek's order (`SMTP_cmd.def`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,8 +142,6 @@ const MAX_LINE: usize = 64 << 10;
 const MAX_ADDRESSES: usize = 1000;
 /// Most hops in `path`.
 const MAX_PATH: usize = 1000;
-/// Invalid transactions tolerated (Zeek's `SMTP::max_invalid_mail_transactions`).
-const MAX_INVALID_TRANSACTIONS: u32 = 25;
 
 /// Line splitting of one direction (Zeek's ContentLine: CRLF, CR or LF end
 /// a line), with "plain delivery" of a counted number of raw bytes (BDAT).
@@ -236,8 +246,18 @@ pub struct SmtpSession {
     entity_filename: Option<InlineStr<256>>,
     file: FileState,
     file_open: bool,
+    /// The whole-message file (`message/rfc822`), when enabled.
+    msg: FileState,
+    msg_open: bool,
+    msg_handle: FileHandle,
+    /// The current entity's data goes to the message file (same handle).
+    entity_in_msg: bool,
+    /// The record's first file in message-file mode (Zeek's
+    /// `rfc822_msg_fuid`), parent of later files.
+    rfc822_fuid: Option<Uid>,
     tls: bool,
     auth_login_user_pending: bool,
+    opts: SmtpOptions,
 }
 
 impl Default for SmtpSession {
@@ -274,8 +294,14 @@ impl Default for SmtpSession {
             entity_filename: None,
             file: FileState::new(Uid::default(), zero, "SMTP", true, 0),
             file_open: false,
+            msg: FileState::new(Uid::default(), zero, "SMTP", true, 0),
+            msg_open: false,
+            msg_handle: (0, None, 0),
+            entity_in_msg: false,
+            rfc822_fuid: None,
             tls: false,
             auth_login_user_pending: false,
+            opts: SmtpOptions::default(),
         }
     }
 }
@@ -323,6 +349,9 @@ impl SmtpSession {
         self.mime_depth = 0;
         self.entity_filename = None;
         self.file_open = false;
+        self.msg_open = false;
+        self.entity_in_msg = false;
+        self.rfc822_fuid = None;
         self.tls = false;
         self.auth_login_user_pending = false;
     }
@@ -374,6 +403,7 @@ impl SmtpSession {
         }
         let n = (chunk.len() as u64).min(self.bdat.remaining) as usize;
         self.bdat_lines(&chunk[..n], env);
+        self.msg_data(&chunk[..n], env);
         self.bdat.remaining -= n as u64;
         if self.bdat.last && self.bdat.remaining == 0 {
             if !self.bdat.buf.is_empty() {
@@ -453,6 +483,8 @@ impl SmtpSession {
                     self.begin_data(State::InData, env);
                 }
                 self.mail_line(data, true, env);
+                self.msg_data(data, env);
+                self.msg_data(b"\r\n", env);
             }
             State::InAuth => {
                 self.new_cmd(Some(Cmd::AuthAnswer), env);
@@ -642,6 +674,7 @@ impl SmtpSession {
             self.rec.helo.set(h);
         }
         self.rec_started = true;
+        self.rfc822_fuid = None;
         self.flags = RecFlags {
             has_client_activity: false,
             process_received_from: true,
@@ -766,16 +799,13 @@ impl SmtpSession {
     fn transaction_invalid(&mut self, addl: &[u8], env: &mut dyn SmtpEnv) {
         env.weird("smtp_mail_transaction_invalid", addl, Some("SMTP"));
         self.invalid_transactions += 1;
-        if self.invalid_transactions > MAX_INVALID_TRANSACTIONS {
+        let max = self.opts.max_invalid_transactions;
+        if self.invalid_transactions > max {
             let mut buf = [0u8; 48];
             let n = {
                 use std::io::Write;
                 let mut c = std::io::Cursor::new(&mut buf[..]);
-                let _ = write!(
-                    c,
-                    "{} > {}",
-                    self.invalid_transactions, MAX_INVALID_TRANSACTIONS
-                );
+                let _ = write!(c, "{} > {}", self.invalid_transactions, max);
                 c.position() as usize
             };
             env.weird(
@@ -816,12 +846,16 @@ impl SmtpSession {
         if self.mail_open {
             env.weird("smtp_nested_mail_transaction", b"", Some("SMTP"));
             self.mail_done(env);
+            self.close_msg(env);
         }
         self.mail_open = true;
         let mut sink = MailSink { s: self, env };
         let mut mime = std::mem::take(&mut sink.s.mime);
         mime.begin(&mut sink);
         sink.s.mime = mime;
+        if self.opts.rfc822_msg_files {
+            self.open_msg(env);
+        }
     }
 
     fn mail_line(&mut self, line: &[u8], crlf: bool, env: &mut dyn SmtpEnv) {
@@ -866,6 +900,7 @@ impl SmtpSession {
         } else {
             self.mail_done(env);
         }
+        self.close_msg(env);
     }
 
     fn end_data_if_open(&mut self, env: &mut dyn SmtpEnv) {
@@ -908,6 +943,9 @@ impl SmtpSession {
             if self.mail_open {
                 self.file_gap(len, env);
             }
+            if self.msg_open && !self.entity_in_msg {
+                self.msg.gap(len, env.now());
+            }
             self.end_data(env);
         }
         self.pending.clear();
@@ -933,33 +971,107 @@ impl SmtpSession {
         if !self.file_open {
             self.open_file(env);
         }
-        self.file.data(data, env.now());
+        if self.entity_in_msg {
+            self.msg.data(data, env.now());
+        } else {
+            self.file.data(data, env.now());
+        }
     }
 
     fn file_gap(&mut self, len: u64, env: &mut dyn SmtpEnv) {
         if !self.file_open {
             self.open_file(env);
         }
-        self.file.gap(len, env.now());
+        if self.entity_in_msg {
+            self.msg.gap(len, env.now());
+        } else {
+            self.file.gap(len, env.now());
+        }
+    }
+
+    /// Zeek's file handle for a file asked for now.
+    fn handle(&self) -> FileHandle {
+        (self.rec.trans_depth, self.rfc822_fuid, self.mime_depth)
+    }
+
+    /// Zeek's `file_over_new_connection` for SMTP: the record lists the
+    /// file; in message-file mode the first file is the message and later
+    /// ones are its children.
+    fn file_attached(&mut self, fuid: Uid, env: &mut dyn SmtpEnv) -> Option<Uid> {
+        if self.rec.tls {
+            return None;
+        }
+        self.rec_start(env);
+        self.rec.fuids.push(fuid);
+        if !self.opts.rfc822_msg_files {
+            return None;
+        }
+        match self.rfc822_fuid {
+            None => {
+                self.rfc822_fuid = Some(fuid);
+                None
+            }
+            parent => parent,
+        }
     }
 
     fn open_file(&mut self, env: &mut dyn SmtpEnv) {
+        self.rec_start(env);
+        if self.msg_open && self.handle() == self.msg_handle {
+            // Same handle as the open message file: Zeek appends this
+            // entity to it.
+            self.entity_in_msg = true;
+            self.file_open = true;
+            return;
+        }
         let fuid = env.new_fuid();
         self.file.restart(fuid, env.id(), "SMTP", true, env.now());
+        self.file.extract_cfg = env.extract_config();
         self.file.depth = self.mime_depth;
         self.file.filename = self.entity_filename;
         self.file.local_orig = Some(env.local_orig());
         self.file_open = true;
-        if !self.rec.tls {
-            self.rec_start(env);
-            self.rec.fuids.push(fuid);
-        }
+        self.file.parent = self.file_attached(fuid, env);
     }
 
     fn close_file(&mut self, env: &mut dyn SmtpEnv) {
         if self.file_open {
             self.file_open = false;
-            let rec = self.file.finish();
+            if self.entity_in_msg {
+                self.entity_in_msg = false;
+                self.close_msg(env);
+            } else {
+                let rec = self.file.finish();
+                env.emit(&rec);
+            }
+        }
+    }
+
+    /// Starts the whole-message file of a new mail.
+    fn open_msg(&mut self, env: &mut dyn SmtpEnv) {
+        self.rec_start(env);
+        let handle = self.handle();
+        let fuid = env.new_fuid();
+        self.msg.restart(fuid, env.id(), "SMTP", true, env.now());
+        self.msg.extract_cfg = env.extract_config();
+        self.msg.depth = self.mime_depth;
+        self.msg.local_orig = Some(env.local_orig());
+        self.msg.set_mime_type("message/rfc822");
+        self.msg.parent = self.file_attached(fuid, env);
+        self.msg_handle = handle;
+        self.msg_open = true;
+    }
+
+    fn msg_data(&mut self, data: &[u8], env: &mut dyn SmtpEnv) {
+        if self.msg_open {
+            self.msg.data(data, env.now());
+        }
+    }
+
+    fn close_msg(&mut self, env: &mut dyn SmtpEnv) {
+        if self.msg_open {
+            self.msg_open = false;
+            let rec = self.msg.finish();
             env.emit(&rec);
         }
     }
@@ -1200,7 +1312,7 @@ pub struct SmtpPool {
 
 impl SmtpPool {
     /// A pool of `n` sessions, each with its buffers reserved.
-    pub fn new(n: usize) -> Self {
+    pub fn new(n: usize, opts: SmtpOptions) -> Self {
         let sessions: Vec<SmtpSession> = (0..n)
             .map(|_| {
                 let mut s = SmtpSession::default();
@@ -1211,6 +1323,7 @@ impl SmtpPool {
                 s.mime.reserve();
                 s.rec.reserve();
                 s.helo.reserve(256);
+                s.opts = opts;
                 s
             })
             .collect();
