@@ -178,6 +178,9 @@ pub struct SmtpOptions {
     /// Invalid mail transactions tolerated before the analyzer gives up on
     /// the connection (Zeek's `SMTP::max_invalid_mail_transactions`).
     pub max_invalid_transactions: u32,
+    /// Raise `SMTP::Cleartext_Credentials` in notice.log when a password
+    /// or token crosses the wire unencrypted (beyond Zeek).
+    pub credential_notices: bool,
 }
 
 impl Default for SmtpOptions {
@@ -185,6 +188,7 @@ impl Default for SmtpOptions {
         SmtpOptions {
             rfc822_msg_files: false,
             max_invalid_transactions: 25,
+            credential_notices: true,
         }
     }
 }

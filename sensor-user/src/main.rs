@@ -198,6 +198,7 @@ fn read(a: ReadArgs) -> ExitCode {
         eprintln!("sensor: error: {e}");
         return ExitCode::from(2);
     }
+    config.smtp.credential_notices = !a.zeek_strict;
     if a.smtp_message_files {
         config.smtp.rfc822_msg_files = true;
     }

@@ -10,6 +10,7 @@
 pub mod conn;
 pub mod files;
 pub mod format;
+pub mod notice;
 pub mod smtp;
 pub mod stats;
 pub mod weird;
@@ -268,16 +269,19 @@ pub enum LogKind {
     Files = 3,
     /// smtp.log
     Smtp = 4,
+    /// notice.log
+    Notice = 5,
 }
 
 impl LogKind {
     /// Every log, in index order.
-    pub const ALL: [LogKind; 5] = [
+    pub const ALL: [LogKind; 6] = [
         LogKind::Conn,
         LogKind::Weird,
         LogKind::Stats,
         LogKind::Files,
         LogKind::Smtp,
+        LogKind::Notice,
     ];
 
     /// The log's path (file name without `.log`).
@@ -288,6 +292,7 @@ impl LogKind {
             LogKind::Stats => "stats",
             LogKind::Files => "files",
             LogKind::Smtp => "smtp",
+            LogKind::Notice => "notice",
         }
     }
 
@@ -299,6 +304,7 @@ impl LogKind {
             LogKind::Stats => &stats::SCHEMA,
             LogKind::Files => &files::SCHEMA,
             LogKind::Smtp => &smtp::SCHEMA,
+            LogKind::Notice => &notice::SCHEMA,
         }
     }
 
@@ -333,6 +339,6 @@ mod kind_tests {
             assert_eq!(k.schema()[0].name, "ts");
         }
         // A new variant must be added to ALL: its index is the last one.
-        assert_eq!(LogKind::Smtp as usize, LogKind::ALL.len() - 1);
+        assert_eq!(LogKind::Notice as usize, LogKind::ALL.len() - 1);
     }
 }

@@ -17,6 +17,7 @@ use crate::config::SmtpOptions;
 use crate::files::extract::ExtractConfig;
 use crate::files::FileState;
 use crate::inline_str::InlineStr;
+use crate::logs::notice::NoticeRecord;
 use crate::logs::smtp::SmtpInfo;
 use crate::logs::{ConnId, LogRecord, OptText};
 use crate::uid::Uid;
@@ -44,6 +45,10 @@ pub trait SmtpEnv {
         None
     }
 }
+
+/// SASL mechanisms whose first client message is a reusable secret
+/// (password or bearer token); LOGIN is handled apart (user, then password).
+const CLEARTEXT_MECHANISMS: &[&[u8]] = &[b"PLAIN", b"XOAUTH2", b"OAUTHBEARER"];
 
 /// Zeek's file handle for SMTP (`trans_depth`, the record's message file,
 /// `mime_depth`): two files asking for the same handle while the first is
@@ -257,6 +262,9 @@ pub struct SmtpSession {
     rfc822_fuid: Option<Uid>,
     tls: bool,
     auth_login_user_pending: bool,
+    /// Client answers still to come before the secret is on the wire.
+    auth_answers_to_secret: u8,
+    credentials_noticed: bool,
     opts: SmtpOptions,
 }
 
@@ -301,6 +309,8 @@ impl Default for SmtpSession {
             rfc822_fuid: None,
             tls: false,
             auth_login_user_pending: false,
+            auth_answers_to_secret: 0,
+            credentials_noticed: false,
             opts: SmtpOptions::default(),
         }
     }
@@ -354,6 +364,8 @@ impl SmtpSession {
         self.rfc822_fuid = None;
         self.tls = false;
         self.auth_login_user_pending = false;
+        self.auth_answers_to_secret = 0;
+        self.credentials_noticed = false;
     }
 
     /// Whether STARTTLS switched the connection to TLS.
@@ -757,10 +769,34 @@ impl SmtpSession {
             Some(Cmd::Auth) => {
                 let mlen = arg.iter().take_while(|c| !c.is_ascii_whitespace()).count();
                 let (mech, rest) = arg.split_at(mlen);
+                let initial = trim_lws(rest);
+                let initial = if initial == b"=" { &b""[..] } else { initial };
                 self.rec.auth_mechanism.set(mech);
-                self.auth_login_user_pending = mech.eq_ignore_ascii_case(b"LOGIN");
+                self.auth_answers_to_secret = 0;
+                self.auth_login_user_pending = false;
                 if mech.eq_ignore_ascii_case(b"PLAIN") && !self.tls {
-                    self.auth_plain_user(trim_lws(rest));
+                    self.auth_plain_user(initial);
+                }
+                if mech.eq_ignore_ascii_case(b"LOGIN") {
+                    // User then password, the user possibly in the command.
+                    if initial.is_empty() {
+                        self.auth_login_user_pending = true;
+                        self.auth_answers_to_secret = 2;
+                    } else {
+                        if !self.tls {
+                            self.auth_login_user(initial);
+                        }
+                        self.auth_answers_to_secret = 1;
+                    }
+                } else if CLEARTEXT_MECHANISMS
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(mech))
+                {
+                    if initial.is_empty() {
+                        self.auth_answers_to_secret = 1;
+                    } else {
+                        self.cleartext_secret_sent(env);
+                    }
                 }
             }
             Some(Cmd::AuthAnswer) if !self.tls => {
@@ -774,14 +810,54 @@ impl SmtpSession {
                 } else if self.auth_login_user_pending {
                     // AUTH LOGIN: the first answer is the user name.
                     self.auth_login_user_pending = false;
-                    let mut buf = [0u8; 256];
-                    if let Some(n) = b64_decode(arg, &mut buf) {
-                        self.rec.auth_user.set(&buf[..n]);
+                    self.auth_login_user(arg);
+                }
+                if self.auth_answers_to_secret > 0 {
+                    self.auth_answers_to_secret -= 1;
+                    if self.auth_answers_to_secret == 0 && arg != b"*" {
+                        self.cleartext_secret_sent(env);
                     }
                 }
             }
             _ => {}
         }
+    }
+
+    /// AUTH LOGIN user name (base64).
+    fn auth_login_user(&mut self, b64: &[u8]) {
+        let mut buf = [0u8; 256];
+        if let Some(n) = b64_decode(b64, &mut buf) {
+            self.rec.auth_user.set(&buf[..n]);
+        }
+    }
+
+    /// A reusable secret (password, bearer token) crossed the wire in clear:
+    /// one notice per connection.
+    fn cleartext_secret_sent(&mut self, env: &mut dyn SmtpEnv) {
+        if self.tls || self.credentials_noticed || !self.opts.credential_notices {
+            return;
+        }
+        self.credentials_noticed = true;
+        let mech = self.rec.auth_mechanism.get().unwrap_or(b"?");
+        let mut msg = InlineStr::<256>::new();
+        msg.push_bytes(b"SMTP AUTH ");
+        msg.push_bytes(&mech[..mech.len().min(64)]);
+        msg.push_bytes(b" credentials sent in clear text");
+        let sub = self.rec.auth_user.get().map(|u| {
+            let mut s = InlineStr::<256>::new();
+            s.push_bytes(b"user ");
+            s.push_bytes(&u[..u.len().min(200)]);
+            s
+        });
+        let rec = NoticeRecord {
+            ts: env.now(),
+            conn: Some(env.id()),
+            proto: Some("tcp"),
+            note: "SMTP::Cleartext_Credentials",
+            msg,
+            sub,
+        };
+        env.emit(&rec);
     }
 
     /// AUTH PLAIN: base64 of `authzid\0user\0password`; keeps the user.
@@ -1463,5 +1539,67 @@ mod session_tests {
         assert!(!l.contains("secret"));
         assert!(files[0].1.contains("\"seen_bytes\":28"), "{}", files[0].1);
         assert!(env.weirds.is_empty(), "{:?}", env.weirds);
+    }
+
+    /// Runs a client/server dialogue (`C:`/`S:` lines) and returns the
+    /// notice.log lines.
+    fn notices(dialogue: &[&str]) -> Vec<String> {
+        let mut s = SmtpSession::default();
+        s.opts.credential_notices = true;
+        let mut env = Env::default();
+        for l in dialogue {
+            let (orig, text) = (l.starts_with("C:"), &l[2..]);
+            s.deliver(orig, format!("{text}\r\n").as_bytes(), &mut env);
+        }
+        s.finish(&mut env);
+        env.records
+            .into_iter()
+            .filter(|r| r.0 == LogKind::Notice)
+            .map(|r| r.1)
+            .collect()
+    }
+
+    #[test]
+    fn cleartext_credentials_raise_one_notice() {
+        let greet = ["S:220 mx", "C:EHLO c", "S:250 AUTH PLAIN LOGIN CRAM-MD5"];
+        // AUTH LOGIN: notice once the password answer is sent.
+        let mut d = greet.to_vec();
+        d.extend(["C:AUTH LOGIN", "S:334 VXNlcm5hbWU6", "C:Ym9i"]);
+        assert!(notices(&d).is_empty(), "the user name alone is no secret");
+        d.extend(["S:334 UGFzc3dvcmQ6", "C:c2VjcmV0", "S:235 ok"]);
+        let n = notices(&d);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(n[0].contains("\"note\":\"SMTP::Cleartext_Credentials\""));
+        assert!(n[0].contains("\"sub\":\"user bob\""), "{}", n[0]);
+        assert!(!n[0].contains("secret"), "never the password");
+        // AUTH PLAIN with an initial response, tried twice: one notice.
+        let mut d = greet.to_vec();
+        d.extend([
+            "C:AUTH PLAIN AGFsaWNlAHB3",
+            "S:535 no",
+            "C:AUTH PLAIN AGFsaWNlAHB3",
+            "S:235 ok",
+        ]);
+        let n = notices(&d);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(n[0].contains("user alice"), "{}", n[0]);
+        // CRAM-MD5 sends a digest, not the password; a cancelled LOGIN
+        // sends nothing.
+        let mut d = greet.to_vec();
+        d.extend([
+            "C:AUTH CRAM-MD5",
+            "S:334 PDEyMzQ1QGhvc3Q+",
+            "C:Ym9iIGFiY2RlZg==",
+            "S:235 ok",
+            "C:AUTH LOGIN Ym9i",
+            "S:334 UGFzc3dvcmQ6",
+            "C:*",
+            "S:501 cancelled",
+        ]);
+        assert!(notices(&d).is_empty());
+        // After STARTTLS the analyzer sees no cleartext at all.
+        let mut d = greet.to_vec();
+        d.extend(["C:STARTTLS", "S:220 go ahead", "C:AUTH PLAIN AGFsaWNlAHB3"]);
+        assert!(notices(&d).is_empty());
     }
 }
