@@ -1,2 +1,3 @@
 //! Traffic generation and benchmarks of the sensor.
+pub mod mail;
 pub mod synth;

@@ -12,7 +12,7 @@ pub struct Base64 {
     errored: u32,
 }
 
-fn value(c: u8) -> Option<u8> {
+const fn value(c: u8) -> Option<u8> {
     match c {
         b'A'..=b'Z' => Some(c - b'A'),
         b'a'..=b'z' => Some(c - b'a' + 26),
@@ -23,6 +23,21 @@ fn value(c: u8) -> Option<u8> {
         _ => None,
     }
 }
+
+/// Alphabet values by byte; 64 for `=`, 128 for bytes outside the alphabet.
+const DECODE: [u8; 256] = {
+    let mut t = [128u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = match value(i as u8) {
+            Some(v) if i as u8 != b'=' => v,
+            Some(_) => 64,
+            None => 128,
+        };
+        i += 1;
+    }
+    t
+};
 
 /// What a decoding step found wrong (Zeek's `base64_illegal_encoding` addl).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,25 +59,68 @@ impl Base64 {
         out: &mut dyn FnMut(&[u8]),
         problem: &mut dyn FnMut(Base64Problem),
     ) {
-        for &c in data {
-            if c == b'=' {
-                self.padding += 1;
-            }
-            match value(c) {
-                Some(v) => {
-                    self.group[self.next as usize] = v;
-                    self.next += 1;
-                }
-                None => {
-                    self.errored += 1;
-                    if self.errored == 1 {
-                        problem(Base64Problem::IllegalChar(c as i8));
+        // Fast path: whole groups of four alphabet characters decode
+        // straight into a local buffer, handed out in batches; anything
+        // else (padding, junk, a group split across calls) goes through
+        // `step` one character at a time.
+        let mut buf = [0u8; 768];
+        let mut n = 0;
+        let mut i = 0;
+        while i < data.len() {
+            if self.next == 0 && !self.after_padding && i + 4 <= data.len() {
+                let g = [
+                    DECODE[data[i] as usize],
+                    DECODE[data[i + 1] as usize],
+                    DECODE[data[i + 2] as usize],
+                    DECODE[data[i + 3] as usize],
+                ];
+                if (g[0] | g[1] | g[2] | g[3]) < 64 {
+                    let bits = ((g[0] as u32) << 18)
+                        | ((g[1] as u32) << 12)
+                        | ((g[2] as u32) << 6)
+                        | g[3] as u32;
+                    buf[n] = (bits >> 16) as u8;
+                    buf[n + 1] = (bits >> 8) as u8;
+                    buf[n + 2] = bits as u8;
+                    n += 3;
+                    if n == buf.len() {
+                        out(&buf);
+                        n = 0;
                     }
+                    i += 4;
+                    continue;
                 }
             }
-            if self.next == 4 {
-                self.flush_group(out, problem);
+            if n > 0 {
+                out(&buf[..n]);
+                n = 0;
             }
+            self.step(data[i], out, problem);
+            i += 1;
+        }
+        if n > 0 {
+            out(&buf[..n]);
+        }
+    }
+
+    fn step(&mut self, c: u8, out: &mut dyn FnMut(&[u8]), problem: &mut dyn FnMut(Base64Problem)) {
+        if c == b'=' {
+            self.padding += 1;
+        }
+        match value(c) {
+            Some(v) => {
+                self.group[self.next as usize] = v;
+                self.next += 1;
+            }
+            None => {
+                self.errored += 1;
+                if self.errored == 1 {
+                    problem(Base64Problem::IllegalChar(c as i8));
+                }
+            }
+        }
+        if self.next == 4 {
+            self.flush_group(out, problem);
         }
     }
 

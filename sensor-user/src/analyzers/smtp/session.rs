@@ -177,30 +177,29 @@ impl LineSplitter {
             self.last_char = 0;
             return (i + n, Some(Piece::Plain(i)));
         }
-        while i < data.len() {
+        let rest = &data[i..];
+        let end = rest.iter().position(|&c| c == b'\r' || c == b'\n');
+        let text = &rest[..end.unwrap_or(rest.len())];
+        let room = MAX_LINE.saturating_sub(self.buf.len());
+        self.buf.extend_from_slice(&text[..text.len().min(room)]);
+        if let Some(&c) = text.last() {
+            self.last_char = c;
+        }
+        i += text.len();
+        if end.is_some() {
             let c = data[i];
             i += 1;
-            match c {
-                b'\r' => {
-                    if data.get(i) == Some(&b'\n') {
-                        i += 1;
-                        self.last_char = b'\n';
-                    } else {
-                        self.last_char = b'\r';
-                    }
-                    return (i, Some(Piece::Line));
-                }
-                b'\n' => {
+            if c == b'\r' {
+                if data.get(i) == Some(&b'\n') {
+                    i += 1;
                     self.last_char = b'\n';
-                    return (i, Some(Piece::Line));
+                } else {
+                    self.last_char = b'\r';
                 }
-                _ => {
-                    if self.buf.len() < MAX_LINE {
-                        self.buf.push(c);
-                    }
-                    self.last_char = c;
-                }
+            } else {
+                self.last_char = b'\n';
             }
+            return (i, Some(Piece::Line));
         }
         (i, None)
     }
