@@ -79,7 +79,7 @@ pub fn qp_text(len: usize, rng: &mut Rng) -> Vec<u8> {
     while out.len() < len {
         let w = WORDS[(rng.next_u64() % WORDS.len() as u64) as usize];
         if col + w.len() + 1 > 72 {
-            out.extend_from_slice(if rng.next_u64() % 2 == 0 {
+            out.extend_from_slice(if rng.next_u64() & 1 == 0 {
                 b"=\r\n"
             } else {
                 b"\r\n"
