@@ -114,6 +114,18 @@ impl MimeMessage {
         Self::default()
     }
 
+    /// Heap bytes held (buffers' capacity), to check bounds in tests.
+    pub fn heap_bytes(&self) -> usize {
+        self.out.capacity()
+            + self
+                .entities
+                .iter()
+                .map(|e| {
+                    e.header.capacity() + e.boundary.capacity() + std::mem::size_of::<Entity>()
+                })
+                .sum::<usize>()
+    }
+
     /// Reserves buffers for typical messages, so that parsing them later
     /// allocates nothing.
     pub fn reserve(&mut self) {

@@ -1601,4 +1601,86 @@ mod session_tests {
         d.extend(["C:STARTTLS", "S:220 go ahead", "C:AUTH PLAIN AGFsaWNlAHB3"]);
         assert!(notices(&d).is_empty());
     }
+
+    impl SmtpSession {
+        /// Heap bytes the session holds.
+        fn heap_bytes(&self) -> usize {
+            self.lines.iter().map(|l| l.buf.capacity()).sum::<usize>()
+                + self.bdat.buf.capacity()
+                + self.pending.capacity()
+                + self.mime.heap_bytes()
+        }
+    }
+
+    #[test]
+    fn abuse_is_bounded_counted_and_survived() {
+        let mut s = SmtpSession::default();
+        let mut env = Env::default();
+        s.deliver(false, b"220 mx\r\n", &mut env);
+        s.deliver(true, b"EHLO c\r\nMAIL FROM:<a@b.c>\r\n", &mut env);
+        // 10 000 recipients: 1000 kept, one weird.
+        for i in 0..10_000 {
+            s.deliver(
+                true,
+                format!("RCPT TO:<r{i}@x.org>\r\n").as_bytes(),
+                &mut env,
+            );
+        }
+        assert_eq!(s.rec.rcptto.list.len(), MAX_ADDRESSES);
+        let rcpt_weirds = env
+            .weirds
+            .iter()
+            .filter(|w| w.starts_with("smtp_too_many_rcptto_addresses"))
+            .count();
+        assert!(rcpt_weirds >= 1);
+        // Binary garbage on the command channel, then a 1 MB line with no end.
+        let garbage: Vec<u8> = (0..100_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        s.deliver(true, &garbage, &mut env);
+        s.deliver(true, &vec![b'x'; 1 << 20], &mut env);
+        s.deliver(true, b"\r\nDATA\r\n", &mut env);
+        // A header that never ends, a boundary that never closes and a
+        // base64 bomb (8 MB of 'A's decode to 6 MB of zeros).
+        s.deliver(
+            true,
+            b"Content-Type: multipart/mixed; boundary=\"zz\"\r\nX-Long: ",
+            &mut env,
+        );
+        for _ in 0..64 {
+            s.deliver(true, &[b'h'; 16 << 10], &mut env);
+            s.deliver(true, b"\r\n folded", &mut env);
+        }
+        s.deliver(
+            true,
+            b"\r\n\r\n--zz\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+            &mut env,
+        );
+        let line = [b"AAAA".repeat(19).as_slice(), b"\r\n"].concat();
+        for _ in 0..(8 << 20) / line.len() {
+            s.deliver(true, &line, &mut env);
+        }
+        assert!(
+            s.heap_bytes() < 512 << 10,
+            "session holds {} bytes",
+            s.heap_bytes()
+        );
+        assert!(env
+            .weirds
+            .iter()
+            .any(|w| w.starts_with("exceeded_mime_max_header_bytes")));
+        s.deliver(true, b".\r\n", &mut env);
+        s.deliver(false, b"250 ok\r\n", &mut env);
+        s.finish(&mut env);
+        let files: Vec<_> = env
+            .records
+            .iter()
+            .filter(|r| r.0 == LogKind::Files)
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let expect = format!("\"seen_bytes\":{}", (8 << 20) / line.len() * 57);
+        assert!(files[0].1.contains(&expect), "{}", files[0].1);
+        assert_eq!(
+            env.records.iter().filter(|r| r.0 == LogKind::Smtp).count(),
+            1
+        );
+    }
 }
