@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use crate::analyzers::tls::session::TlsOptions;
 use crate::files::extract::ExtractConfig;
 
 /// An IP network (`10.0.0.0/8`, `2001:db8::/32`).
@@ -143,6 +144,9 @@ pub struct Limits {
     /// SMTP connections analysed in full at once (a preallocated pool;
     /// connections beyond it only get protocol detection, counted).
     pub max_smtp_sessions: usize,
+    /// TLS connections analysed in full at once (a preallocated pool;
+    /// connections beyond it get protocol detection only, counted).
+    pub max_tls_sessions: usize,
     /// Bytes of encoded log lines queued between a worker and the writer
     /// thread.
     pub record_ring_bytes: usize,
@@ -164,6 +168,7 @@ impl Default for Limits {
             tcp_attempt_delay_secs: 5,
             tcp_partial_close_delay_secs: 3,
             max_smtp_sessions: 1024,
+            max_tls_sessions: 2048,
             record_ring_bytes: 8 << 20,
         }
     }
@@ -213,6 +218,8 @@ pub struct Config {
     pub seed: Option<u64>,
     /// SMTP options.
     pub smtp: SmtpOptions,
+    /// TLS options.
+    pub tls: TlsOptions,
     /// File extraction (`None`: nothing is extracted).
     pub extract: Option<Arc<ExtractConfig>>,
 }
@@ -228,6 +235,7 @@ impl Default for Config {
             community_id_seed: 0,
             seed: None,
             smtp: SmtpOptions::default(),
+            tls: TlsOptions::default(),
             extract: None,
         }
     }
@@ -265,6 +273,7 @@ impl Config {
             "SMTP::max_invalid_mail_transactions" => {
                 self.smtp.max_invalid_transactions = value.parse().map_err(|_| bad())?
             }
+            "SSL::disable_analyzer_after_detection" => self.tls.stop_after_established = boolean()?,
             "Site::local_nets" => {
                 let inner = value
                     .strip_prefix('{')

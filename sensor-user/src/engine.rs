@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::analyzers::dpd::AppState;
 use crate::analyzers::smtp::session::{SmtpEnv, SmtpNext, SmtpPool, SmtpSession};
+use crate::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsNext, TlsPool};
 use crate::analyzers::{Events, Service};
 use crate::capture::Frame;
 use crate::config::Config;
@@ -161,6 +162,9 @@ pub struct Counters {
     pub weirds: u64,
     /// Weirds not written because of rate limiting.
     pub weirds_suppressed: u64,
+    /// TLS connections left without full analysis because every pooled
+    /// TLS session was in use.
+    pub tls_sessions_exhausted: u64,
 }
 
 /// The most weird.log records per weird name that belong to no connection.
@@ -176,6 +180,7 @@ pub struct Worker<S: RecordSink> {
     table: FlowTable,
     pool: SegmentPool,
     smtp: SmtpPool,
+    tls: TlsPool,
     uids: UidGen,
     sink: S,
     sink_ok: bool,
@@ -191,6 +196,11 @@ pub struct Worker<S: RecordSink> {
 struct ConnEvents<'a, S: RecordSink> {
     app: &'a mut AppState,
     smtp: Option<&'a mut SmtpSession>,
+    /// The connection's TLS session slot and the pool it comes from.
+    tls: &'a mut Option<u32>,
+    tls_pool: &'a mut TlsPool,
+    payload_done: &'a mut bool,
+    partial: bool,
     out: EventOut<'a, S>,
 }
 
@@ -279,6 +289,16 @@ impl<S: RecordSink> Events for AppEvents<'_, '_, S> {
 
 impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
     fn chunk(&mut self, is_orig: bool, chunk: Chunk<'_>) {
+        if *self.payload_done {
+            return;
+        }
+        // TLS already known to be on the stream (by port, or a previous
+        // STARTTLS): the TLS session gets it from the first byte.
+        self.attach_tls();
+        if let Some(i) = *self.tls {
+            self.deliver_tls(i, is_orig, chunk);
+            return;
+        }
         if let Some(smtp) = self.smtp.as_deref_mut() {
             if !smtp.in_tls() {
                 match chunk {
@@ -289,6 +309,7 @@ impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
                     }
                     Chunk::Gap { len, .. } => smtp.gap(len, &mut self.out),
                 }
+                self.attach_tls();
                 return;
             }
         }
@@ -302,9 +323,95 @@ impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
             ),
             Chunk::Gap { .. } => self.app.gap(is_orig),
         }
+        // TLS found by its signature at the start of the stream: the TLS
+        // session also gets the chunk that revealed it.
+        if self.tls.is_none() && self.attach_tls() {
+            if let (Some(i), Chunk::Data { seq: 1, .. }) = (*self.tls, chunk) {
+                self.deliver_tls(i, is_orig, chunk);
+            }
+        }
     }
     fn weird(&mut self, name: &'static str) {
         self.out.push_weird(name, b"", Some("TCP"));
+    }
+    fn partial(&mut self, is_partial: bool) {
+        self.partial = is_partial;
+    }
+}
+
+impl<S: RecordSink> ConnEvents<'_, S> {
+    /// Starts a TLS session when the connection's detector says the stream
+    /// is TLS (Zeek never analyses TLS on a partial connection). Returns
+    /// whether one was started now.
+    fn attach_tls(&mut self) -> bool {
+        if self.tls.is_some() || self.partial || !self.app.tls_attached() {
+            return false;
+        }
+        *self.tls = self.tls_pool.acquire();
+        if self.tls.is_none() {
+            self.out.counters.tls_sessions_exhausted += 1;
+        }
+        self.tls.is_some()
+    }
+
+    fn deliver_tls(&mut self, i: u32, is_orig: bool, chunk: Chunk<'_>) {
+        let Some(tls) = self.tls_pool.get_mut(i) else {
+            return;
+        };
+        // Service bookkeeping (conn.log) stays with the detector.
+        if let Chunk::Data { data, .. } = chunk {
+            self.app.deliver(
+                is_orig,
+                data,
+                &mut AppEvents {
+                    inner: &mut self.out,
+                },
+            );
+        }
+        let next = match chunk {
+            Chunk::Data { data, .. } => tls.deliver(is_orig, data, &mut self.out),
+            Chunk::Gap { .. } => {
+                tls.gap();
+                self.app.gap(is_orig);
+                TlsNext::Continue
+            }
+        };
+        if next == TlsNext::Done {
+            // Logged and finished: the rest of the stream is encrypted bulk
+            // or not TLS; nothing needs payload any more.
+            tls.finish(&mut self.out);
+            self.tls_pool.release(i);
+            *self.tls = None;
+            self.app.tls_off();
+            *self.payload_done = !self.app.wants_payload();
+        }
+    }
+}
+
+impl<S: RecordSink> TlsEnv for EventOut<'_, S> {
+    fn now(&self) -> u64 {
+        self.ts
+    }
+    fn id(&self) -> ConnId {
+        self.id
+    }
+    fn weird(&mut self, name: &'static str, addl: &[u8]) {
+        self.push_weird(name, addl, Some("SSL"));
+    }
+    fn emit(&mut self, rec: &dyn LogRecord) {
+        *self.ok &= self.sink.emit(rec);
+    }
+    fn certificate(
+        &mut self,
+        cert: CertSeen<'_>,
+        _subject: &mut crate::logs::OptText,
+        _issuer: &mut crate::logs::OptText,
+    ) -> Option<CertFacts> {
+        use sha2::{Digest, Sha256};
+        Some(CertFacts {
+            fingerprint: InlineStr::hex(&Sha256::digest(cert.der)),
+            sni_matches: None,
+        })
     }
 }
 
@@ -340,6 +447,7 @@ impl<S: RecordSink> Worker<S> {
             table: FlowTable::new(l.max_flows),
             pool: SegmentPool::new(l.reassembly_blocks),
             smtp: SmtpPool::new(l.max_smtp_sessions, cfg.smtp),
+            tls: TlsPool::new(l.max_tls_sessions, cfg.tls),
             uids,
             sink,
             sink_ok: true,
@@ -551,6 +659,10 @@ impl<S: RecordSink> Worker<S> {
         let mut ev = ConnEvents {
             app: &mut conn.app,
             smtp: conn.smtp.and_then(|i| self.smtp.get_mut(i)),
+            tls: &mut conn.tls,
+            tls_pool: &mut self.tls,
+            payload_done: &mut conn.payload_done,
+            partial: false,
             out: EventOut {
                 services: &mut conn.services,
                 weirds_seen: &mut conn.weirds_seen,
@@ -764,6 +876,25 @@ impl<S: RecordSink> Worker<S> {
                 self.counters.reassembly_dropped += ep.reasm.stats().dropped_bytes;
             }
             t.release(&mut self.pool);
+        }
+        if let Some(i) = conn.tls.take() {
+            let id = conn.id();
+            if let Some(session) = self.tls.get_mut(i) {
+                let mut out = EventOut {
+                    services: &mut conn.services,
+                    weirds_seen: &mut conn.weirds_seen,
+                    id,
+                    ts: self.now,
+                    local_orig: conn.local_orig,
+                    sink: &mut self.sink,
+                    ok: &mut self.sink_ok,
+                    counters: &mut self.counters,
+                    uids: &mut self.uids,
+                    extract: self.cfg.extract.as_ref(),
+                };
+                session.finish(&mut out);
+            }
+            self.tls.release(i);
         }
         if let Some(i) = conn.smtp.take() {
             let id = conn.id();

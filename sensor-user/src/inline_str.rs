@@ -35,6 +35,16 @@ impl<const N: usize> InlineStr<N> {
         out
     }
 
+    /// Lower-case hex of `d` (cut at capacity).
+    pub fn hex(d: &[u8]) -> Self {
+        let mut s = Self::new();
+        for b in d {
+            s.push(b"0123456789abcdef"[(b >> 4) as usize]);
+            s.push(b"0123456789abcdef"[(b & 15) as usize]);
+        }
+        s
+    }
+
     /// Appends one byte (dropped when full).
     pub fn push(&mut self, b: u8) {
         if (self.len as usize) < N {

@@ -192,6 +192,7 @@ fn read(a: ReadArgs) -> ExitCode {
         community_id_seed: 0,
         seed: a.seed,
         smtp: SmtpOptions::default(),
+        tls: Default::default(),
         extract: None,
     };
     if let Err(e) = apply_redefs(&mut config, &a) {

@@ -442,6 +442,22 @@ impl AppState {
         }
     }
 
+    /// Whether the stream is known to be TLS (by port, signature or
+    /// STARTTLS) and the full TLS analyzer should run.
+    pub fn tls_attached(&self) -> bool {
+        self.tls.state == SlotState::Attached
+    }
+
+    /// The full TLS analyzer is done with the stream (established or not
+    /// TLS): stop every recognizer and the signature detector.
+    pub fn tls_off(&mut self) {
+        self.tls.off();
+        self.smtp.off();
+        self.pop3.off();
+        self.imap.off();
+        self.det.closed = true;
+    }
+
     /// STARTTLS succeeded in a session analysed outside this state: from
     /// now on the stream is TLS.
     pub fn start_tls(&mut self) {

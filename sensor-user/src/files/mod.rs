@@ -200,14 +200,7 @@ impl FileState {
         if !self.sniffed {
             self.sniff();
         }
-        let hex = |d: &[u8]| {
-            let mut s = InlineStr::<64>::new();
-            for b in d {
-                s.push(b"0123456789abcdef"[(b >> 4) as usize]);
-                s.push(b"0123456789abcdef"[(b & 15) as usize]);
-            }
-            s
-        };
+        let hex = |d: &[u8]| InlineStr::<64>::hex(d);
         let (md5, sha1, sha256) = if self.hashes_valid {
             (
                 Some(hex(&std::mem::take(&mut self.md5).finalize())),

@@ -81,6 +81,12 @@ pub struct Conn {
     pub app: AppState,
     /// The SMTP session (pool slot), when SMTP is analysed in full.
     pub smtp: Option<u32>,
+    /// The TLS session (a slot of the worker's TLS pool), once TLS is
+    /// analysed on the connection.
+    pub tls: Option<u32>,
+    /// No analyzer wants payload any more (e.g. TLS established): only
+    /// packets and bytes are counted.
+    pub payload_done: bool,
     /// Whether the originator is local.
     pub local_orig: bool,
     /// Inactivity timeout in force (ns).
@@ -141,6 +147,8 @@ impl Conn {
             transport,
             app,
             smtp: None,
+            tls: None,
+            payload_done: false,
             local_orig: false,
             inactivity_ns,
             wake_at: 0,

@@ -200,6 +200,9 @@ pub trait TcpSink {
     fn chunk(&mut self, is_orig: bool, chunk: Chunk<'_>);
     /// A Zeek weird by name.
     fn weird(&mut self, name: &'static str);
+    /// Whether the connection is partial (its start was not seen), known
+    /// before any payload of the packet is delivered.
+    fn partial(&mut self, _is_partial: bool) {}
 }
 
 /// The TCP part of a connection.
@@ -379,6 +382,7 @@ impl TcpSession {
         } else if self.first_packet_seen & RESP == 0 && !self.is_partial {
             self.is_partial = !syn;
         }
+        sink.partial(self.is_partial);
 
         let mut seg_len = len as i64;
         if syn {

@@ -12,6 +12,7 @@ pub mod files;
 pub mod format;
 pub mod notice;
 pub mod smtp;
+pub mod ssl;
 pub mod stats;
 pub mod weird;
 pub mod writer;
@@ -271,17 +272,20 @@ pub enum LogKind {
     Smtp = 4,
     /// notice.log
     Notice = 5,
+    /// ssl.log
+    Ssl = 6,
 }
 
 impl LogKind {
     /// Every log, in index order.
-    pub const ALL: [LogKind; 6] = [
+    pub const ALL: [LogKind; 7] = [
         LogKind::Conn,
         LogKind::Weird,
         LogKind::Stats,
         LogKind::Files,
         LogKind::Smtp,
         LogKind::Notice,
+        LogKind::Ssl,
     ];
 
     /// The log's path (file name without `.log`).
@@ -293,6 +297,7 @@ impl LogKind {
             LogKind::Files => "files",
             LogKind::Smtp => "smtp",
             LogKind::Notice => "notice",
+            LogKind::Ssl => "ssl",
         }
     }
 
@@ -305,6 +310,7 @@ impl LogKind {
             LogKind::Files => &files::SCHEMA,
             LogKind::Smtp => &smtp::SCHEMA,
             LogKind::Notice => &notice::SCHEMA,
+            LogKind::Ssl => &ssl::SCHEMA,
         }
     }
 
@@ -339,6 +345,6 @@ mod kind_tests {
             assert_eq!(k.schema()[0].name, "ts");
         }
         // A new variant must be added to ALL: its index is the last one.
-        assert_eq!(LogKind::Notice as usize, LogKind::ALL.len() - 1);
+        assert_eq!(LogKind::Ssl as usize, LogKind::ALL.len() - 1);
     }
 }

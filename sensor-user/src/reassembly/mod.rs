@@ -102,7 +102,7 @@ impl SegmentPool {
 }
 
 /// What the reassembler hands to the analyzer, in stream order.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Chunk<'a> {
     /// Contiguous payload starting at `seq`.
     Data {

@@ -3,6 +3,11 @@
 //! format) with a supported version confirms; an unsupported version, or a
 //! stream that is not TLS records, is a violation.
 
+pub mod fingerprint;
+pub mod names;
+pub mod parse;
+pub mod session;
+
 use super::{Events, Next, Service};
 
 /// Bytes of each direction examined.

@@ -1,0 +1,757 @@
+//! The TLS session: Zeek's SSL analyzer (record layer per direction,
+//! handshake reassembly across records, the encryption state of each side,
+//! TLS 1.3 detection, direction flips) together with the logic of Zeek's
+//! SSL scripts that fills ssl.log: version, cipher, curve, SNI, resumption,
+//! alerts, ALPN, `established`, `ssl_history`, certificate fingerprints.
+//!
+//! Buffers are reused from one connection to the next and bounded: a
+//! handshake message longer than [`MAX_HANDSHAKE`] is cut (what fits is
+//! still analysed) and counted as a weird.
+
+use super::fingerprint;
+use super::names;
+use super::parse::{self, ext, u16s, HRR_RANDOM};
+use crate::inline_str::InlineStr;
+use crate::logs::ssl::SslInfo;
+use crate::logs::{ConnId, LogRecord, OptText};
+
+/// Longest handshake message kept whole (certificate chains fit easily).
+pub const MAX_HANDSHAKE: usize = 64 << 10;
+/// Zeek's `SSL::max_alerts_per_record`.
+const MAX_ALERTS_PER_RECORD: usize = 10;
+/// Zeek's `SSL::max_ssl_history_length`.
+const MAX_HISTORY: usize = 100;
+
+/// A certificate the session saw, for the environment to analyse.
+pub struct CertSeen<'a> {
+    /// The DER.
+    pub der: &'a [u8],
+    /// Sent by the TLS client (not necessarily the originator).
+    pub is_client: bool,
+    /// Position in its Certificate message (0: the sender's own).
+    pub index: usize,
+    /// The client's SNI, for the host-name check of the server's certificate.
+    pub sni: Option<&'a [u8]>,
+}
+
+/// What the environment learnt from a certificate.
+pub struct CertFacts {
+    /// Lower-case hex SHA-256 of the DER.
+    pub fingerprint: InlineStr<64>,
+    /// Whether the SNI matches it (only asked for a server's first
+    /// certificate with an SNI).
+    pub sni_matches: Option<bool>,
+}
+
+/// What the session needs from the connection it runs on.
+pub trait TlsEnv {
+    /// Network time now.
+    fn now(&self) -> u64;
+    /// The connection.
+    fn id(&self) -> ConnId;
+    /// An anomaly for weird.log.
+    fn weird(&mut self, name: &'static str, addl: &[u8]);
+    /// A finished record.
+    fn emit(&mut self, rec: &dyn LogRecord);
+    /// A certificate: analyse it (x509.log, files.log) and report its
+    /// facts; `None` if it does not parse. For index 0, `subject` and
+    /// `issuer` are to be filled.
+    fn certificate(
+        &mut self,
+        cert: CertSeen<'_>,
+        subject: &mut OptText,
+        issuer: &mut OptText,
+    ) -> Option<CertFacts>;
+}
+
+/// Settings (Zeek's `SSL::` options).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Stop analysing once the handshake is established (Zeek's
+    /// `SSL::disable_analyzer_after_detection`, default on).
+    pub stop_after_established: bool,
+}
+
+impl Default for TlsOptions {
+    fn default() -> Self {
+        TlsOptions {
+            stop_after_established: true,
+        }
+    }
+}
+
+/// What the caller does after a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsNext {
+    /// Keep feeding.
+    Continue,
+    /// Nothing more to analyse: the record is logged (established) or the
+    /// stream is not TLS; payload is no longer needed.
+    Done,
+}
+
+/// Record-layer state of one direction.
+#[derive(Debug, Default)]
+struct Dir {
+    hdr: [u8; 5],
+    hdr_len: usize,
+    /// Body bytes of the current record still to come.
+    left: usize,
+    ctype: u8,
+    /// Start of a plaintext non-handshake record's body.
+    small: [u8; 2 * MAX_ALERTS_PER_RECORD + 2],
+    small_len: usize,
+    small_total: usize,
+    encrypted: bool,
+    /// Handshake bytes waiting for a whole message.
+    hs: Vec<u8>,
+    /// Bytes of an over-long handshake message still to drop.
+    hs_skip: usize,
+    /// The over-long message's type and how much of it was kept.
+    hs_cut: Option<u8>,
+}
+
+impl Dir {
+    fn reset(&mut self) {
+        self.hdr_len = 0;
+        self.left = 0;
+        self.ctype = 0;
+        self.small_len = 0;
+        self.small_total = 0;
+        self.encrypted = false;
+        self.hs.clear();
+        self.hs_skip = 0;
+        self.hs_cut = None;
+    }
+}
+
+/// One TLS connection's state.
+#[derive(Debug, Default)]
+pub struct TlsSession {
+    dirs: [Dir; 2],
+    /// Zeek's `record_layer_version_` (0: not known yet).
+    record_version: u16,
+    /// Zeek's `chosen_version` (0: not known yet).
+    chosen_version: u16,
+    /// The script's `version_num` (server supported_versions, else the
+    /// first ServerHello's version).
+    version_num: Option<u16>,
+    cipher: u16,
+    flipped: bool,
+    flip_alerted: bool,
+    established: bool,
+    skip: bool,
+    done: bool,
+    // Script state.
+    rec: SslInfo,
+    started: bool,
+    logged: bool,
+    client_session_id: Option<[u8; 32]>,
+    client_ticket_empty_session_seen: bool,
+    client_key_exchange_seen: bool,
+    client_psk_seen: bool,
+    hrr_seen: bool,
+    history_weird: bool,
+    certs_seen: bool,
+    opts: TlsOptions,
+}
+
+fn padded_session_id(id: &[u8]) -> [u8; 32] {
+    let mut s = [0u8; 32];
+    if id.len() <= 32 {
+        s[..id.len()].copy_from_slice(id);
+    }
+    s
+}
+
+impl TlsSession {
+    /// A session with buffers reserved and `opts` applied.
+    pub fn new(opts: TlsOptions) -> Self {
+        let mut s = TlsSession {
+            opts,
+            ..Default::default()
+        };
+        for d in &mut s.dirs {
+            d.hs.reserve(16 << 10);
+        }
+        s.rec.reserve();
+        s
+    }
+
+    /// Prepares a pooled session for a new connection (memory kept).
+    pub fn reset(&mut self) {
+        for d in &mut self.dirs {
+            d.reset();
+        }
+        self.record_version = 0;
+        self.chosen_version = 0;
+        self.version_num = None;
+        self.cipher = 0;
+        self.flipped = false;
+        self.flip_alerted = false;
+        self.established = false;
+        self.skip = false;
+        self.done = false;
+        self.started = false;
+        self.logged = false;
+        self.client_session_id = None;
+        self.client_ticket_empty_session_seen = false;
+        self.client_key_exchange_seen = false;
+        self.client_psk_seen = false;
+        self.hrr_seen = false;
+        self.history_weird = false;
+        self.certs_seen = false;
+    }
+
+    /// Whether analysis is over (logged and stopped, or not TLS).
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The record so far (for tests and inspection).
+    pub fn info(&self) -> &SslInfo {
+        &self.rec
+    }
+
+    /// Feeds in-order payload of one direction.
+    pub fn deliver(&mut self, is_orig: bool, mut data: &[u8], env: &mut dyn TlsEnv) -> TlsNext {
+        let d = usize::from(!is_orig);
+        while !data.is_empty() && !self.skip {
+            let dir = &mut self.dirs[d];
+            if dir.hdr_len < 5 {
+                let n = (5 - dir.hdr_len).min(data.len());
+                dir.hdr[dir.hdr_len..dir.hdr_len + n].copy_from_slice(&data[..n]);
+                dir.hdr_len += n;
+                data = &data[n..];
+                if dir.hdr_len == 5 {
+                    self.record_header(is_orig, env);
+                }
+                continue;
+            }
+            let n = dir.left.min(data.len());
+            let (body, rest) = data.split_at(n);
+            data = rest;
+            dir.left -= n;
+            self.record_body(is_orig, body, env);
+            if self.dirs[d].left == 0 && self.dirs[d].hdr_len == 5 {
+                self.record_end(is_orig, env);
+                self.dirs[d].hdr_len = 0;
+            }
+        }
+        if self.done {
+            TlsNext::Done
+        } else {
+            TlsNext::Continue
+        }
+    }
+
+    /// A content gap: Zeek stops parsing both directions.
+    pub fn gap(&mut self) {
+        self.skip = true;
+    }
+
+    /// The connection ended: log the record if it was not yet.
+    pub fn finish(&mut self, env: &mut dyn TlsEnv) {
+        self.log(env);
+    }
+
+    // ---- record layer ----
+
+    fn record_header(&mut self, is_orig: bool, env: &mut dyn TlsEnv) {
+        let d = usize::from(!is_orig);
+        let h = self.dirs[d].hdr;
+        let version = u16::from_be_bytes([h[1], h[2]]);
+        let legacy = |v: u16| matches!(v, 0x0300..=0x0303);
+        if self.record_version != 0 {
+            if !legacy(version) {
+                // "Invalid version late in TLS connection"
+                self.violation(env);
+                return;
+            }
+        } else if h[0] & 0x80 != 0 {
+            // SSLv2 framing: not analysed further.
+            self.violation(env);
+            return;
+        } else if !legacy(version) || !(20..=30).contains(&h[0]) {
+            self.violation(env);
+            return;
+        } else {
+            self.record_version = version;
+        }
+        let tls12 = self.version_at_most_tls12();
+        let dir = &mut self.dirs[d];
+        dir.ctype = h[0];
+        dir.left = u16::from_be_bytes([h[3], h[4]]) as usize;
+        dir.small_len = 0;
+        dir.small_total = 0;
+        if !dir.encrypted && dir.ctype == 23 && !tls12 {
+            // Application data once TLS 1.3 (or an unknown version) is in
+            // use: this side is encrypted from here on.
+            dir.encrypted = true;
+        }
+        if dir.left == 0 {
+            self.record_end(is_orig, env);
+            self.dirs[d].hdr_len = 0;
+        }
+    }
+
+    fn version_at_most_tls12(&self) -> bool {
+        matches!(self.chosen_version, 0x0002 | 0x0300..=0x0303)
+    }
+
+    fn is_tls13(&self) -> bool {
+        self.chosen_version == 0x0304 || self.chosen_version >> 8 == 0x7F
+    }
+
+    fn record_body(&mut self, is_orig: bool, body: &[u8], env: &mut dyn TlsEnv) {
+        let d = usize::from(!is_orig);
+        let dir = &mut self.dirs[d];
+        if dir.encrypted {
+            return;
+        }
+        if dir.ctype == 22 {
+            self.handshake_bytes(is_orig, body, env);
+        } else {
+            let room = dir.small.len() - dir.small_len;
+            let n = room.min(body.len());
+            dir.small[dir.small_len..dir.small_len + n].copy_from_slice(&body[..n]);
+            dir.small_len += n;
+            dir.small_total += body.len();
+        }
+    }
+
+    fn record_end(&mut self, is_orig: bool, env: &mut dyn TlsEnv) {
+        let d = usize::from(!is_orig);
+        let dir = &self.dirs[d];
+        if dir.encrypted {
+            if self.dirs[0].encrypted && self.dirs[1].encrypted && !self.established {
+                self.established = true;
+                self.start(env);
+                self.rec.established = true;
+                self.log(env);
+                if self.opts.stop_after_established {
+                    self.skip = true;
+                    self.done = true;
+                }
+            }
+            return;
+        }
+        let is_client = is_orig ^ self.flipped;
+        match dir.ctype {
+            20 => {
+                self.start(env);
+                self.history(is_client, b'i', env);
+                if is_client
+                    && self.client_ticket_empty_session_seen
+                    && !self.client_key_exchange_seen
+                {
+                    self.rec.resumed = true;
+                }
+                if !self.is_tls13() {
+                    self.dirs[d].encrypted = true;
+                }
+            }
+            21 => {
+                let total = dir.small_total;
+                let small = dir.small;
+                let max = if self.is_tls13() {
+                    2
+                } else {
+                    MAX_ALERTS_PER_RECORD * 2
+                };
+                let mut len = total;
+                if len > max {
+                    let mut b = [0u8; 20];
+                    env.weird(
+                        "SSL_excessive_alerts_in_record",
+                        crate::bytes::fmt_u64((total / 2) as u64, &mut b),
+                    );
+                    len = max;
+                }
+                self.start(env);
+                for a in small[..len.min(small.len())].chunks_exact(2) {
+                    self.history(is_client, b'l', env);
+                    self.rec.last_alert = Some(names::alert(a[1] as u16));
+                }
+            }
+            24 => {
+                self.start(env);
+                self.history(is_client, b'b', env);
+            }
+            22 | 23 => {}
+            _ => self.violation(env),
+        }
+    }
+
+    // ---- handshake layer ----
+
+    fn handshake_bytes(&mut self, is_orig: bool, mut body: &[u8], env: &mut dyn TlsEnv) {
+        let d = usize::from(!is_orig);
+        while !body.is_empty() && !self.skip {
+            let dir = &mut self.dirs[d];
+            if dir.hs_skip > 0 {
+                let n = dir.hs_skip.min(body.len());
+                dir.hs_skip -= n;
+                body = &body[n..];
+                if dir.hs_skip == 0 {
+                    if let Some(t) = dir.hs_cut.take() {
+                        let msg = std::mem::take(&mut dir.hs);
+                        self.message(is_orig, t, &msg[4..], env);
+                        self.dirs[d].hs = msg;
+                        self.dirs[d].hs.clear();
+                    }
+                }
+                continue;
+            }
+            // Complete the 4-byte header, then the message.
+            let need = if dir.hs.len() < 4 {
+                4 - dir.hs.len()
+            } else {
+                let len =
+                    (dir.hs[1] as usize) << 16 | (dir.hs[2] as usize) << 8 | dir.hs[3] as usize;
+                if len + 4 > MAX_HANDSHAKE {
+                    // Keep what fits, drop the rest, analyse the cut message.
+                    let keep = MAX_HANDSHAKE - dir.hs.len();
+                    let n = keep.min(body.len());
+                    dir.hs.extend_from_slice(&body[..n]);
+                    body = &body[n..];
+                    if dir.hs.len() == MAX_HANDSHAKE {
+                        dir.hs_skip = len + 4 - MAX_HANDSHAKE;
+                        dir.hs_cut = Some(dir.hs[0]);
+                        env.weird("SSL_handshake_message_too_long", b"");
+                    }
+                    continue;
+                }
+                len + 4 - dir.hs.len()
+            };
+            let n = need.min(body.len());
+            dir.hs.extend_from_slice(&body[..n]);
+            body = &body[n..];
+            if dir.hs.len() >= 4 {
+                let len =
+                    (dir.hs[1] as usize) << 16 | (dir.hs[2] as usize) << 8 | dir.hs[3] as usize;
+                if dir.hs.len() == len + 4 {
+                    let msg = std::mem::take(&mut dir.hs);
+                    self.message(is_orig, msg[0], &msg[4..], env);
+                    self.dirs[d].hs = msg;
+                    self.dirs[d].hs.clear();
+                }
+            }
+        }
+    }
+
+    /// Zeek's `check_flipped`: hellos must come from their side; a
+    /// mismatch flips the roles.
+    fn check_flipped(&mut self, desired_orig: bool, is_orig: bool, env: &mut dyn TlsEnv) {
+        let flip = if self.flipped {
+            desired_orig == is_orig
+        } else {
+            desired_orig != is_orig
+        };
+        if !flip {
+            return;
+        }
+        let back = self.flipped;
+        self.flipped = !self.flipped;
+        self.start(env);
+        self.history_raw(b'^', env);
+        if back && !self.flip_alerted {
+            self.flip_alerted = true;
+            env.weird("SSL_unclear_connection_direction", b"");
+        }
+    }
+
+    fn message(&mut self, is_orig: bool, msg_type: u8, body: &[u8], env: &mut dyn TlsEnv) {
+        match msg_type {
+            0 => self.check_flipped(false, is_orig, env),
+            1 => self.check_flipped(true, is_orig, env),
+            2 => self.check_flipped(false, is_orig, env),
+            _ => {}
+        }
+        let is_client = is_orig ^ self.flipped;
+        self.start(env);
+        match msg_type {
+            1 if !self.client_hello(is_client, body, env) => return,
+            2 if !self.server_hello(is_client, body, env) => return,
+            11 => self.certificates(is_client, body, env),
+            12 if parse::is_ecdhe_cipher(self.cipher) => {
+                if let Some(c) = parse::ecdh_named_curve(body) {
+                    self.rec.curve = Some(names::curve(c));
+                }
+            }
+            16 if is_client => self.client_key_exchange_seen = true,
+            _ => {}
+        }
+        let letter = match msg_type {
+            0 => b'h',
+            1 => b'c',
+            2 if self.hrr_seen => {
+                self.hrr_seen = false;
+                b'j'
+            }
+            2 => b's',
+            3 => b'v',
+            4 => b't',
+            5 => b'e',
+            6 => b'j',
+            8 => b'o',
+            11 => b'x',
+            12 => b'k',
+            13 => b'r',
+            14 => b'n',
+            15 => b'y',
+            16 => b'g',
+            20 => b'f',
+            21 => b'w',
+            22 => b'u',
+            23 => b'a',
+            24 => b'p',
+            254 => b'm',
+            _ => b'z',
+        };
+        self.history(is_client, letter, env);
+        // Types outside Zeek's handshake grammar end the analysis.
+        if !matches!(msg_type, 0..=4 | 11..=16 | 20..=22) {
+            self.violation(env);
+        }
+    }
+
+    fn client_hello(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) -> bool {
+        let Some(h) = parse::client_hello(body) else {
+            self.violation(env);
+            return false;
+        };
+        if !super::version_ok(h.version) {
+            self.violation(env);
+            return false;
+        }
+        for (t, d) in parse::extensions(h.extensions.unwrap_or(&[])) {
+            match t {
+                ext::SERVER_NAME if is_client => {
+                    let (mut names, other) = parse::server_names(d);
+                    if other {
+                        env.weird("ssl_ext_unknown_server_name_type", b"");
+                    }
+                    if let Some(first) = names.next() {
+                        self.rec.server_name.set(first);
+                        if names.next().is_some() {
+                            let mut addl = InlineStr::<128>::new();
+                            addl.push(b'[');
+                            for (i, n) in parse::server_names(d).0.enumerate() {
+                                if i > 0 {
+                                    addl.push_bytes(b", ");
+                                }
+                                addl.push_bytes(n);
+                            }
+                            addl.push(b']');
+                            env.weird("SSL_many_server_names", addl.as_bytes());
+                        }
+                    }
+                }
+                ext::SESSION_TICKET if is_client && !d.is_empty() => {
+                    self.client_ticket_empty_session_seen = true;
+                }
+                ext::PRE_SHARED_KEY if is_client => self.client_psk_seen = true,
+                _ => {}
+            }
+        }
+        let sid = padded_session_id(h.session_id);
+        if sid != [0u8; 32] {
+            self.client_session_id = Some(sid);
+            self.client_ticket_empty_session_seen = false;
+        }
+        if is_client {
+            self.rec.ja3 = Some(fingerprint::ja3(&h));
+            self.rec.ja4 = Some(fingerprint::ja4(&h));
+        }
+        true
+    }
+
+    fn server_hello(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) -> bool {
+        let Some(h) = parse::server_hello(body) else {
+            self.violation(env);
+            return false;
+        };
+        let ok = super::version_ok(h.version) || h.version == 0x0304 || h.version >> 8 == 0x7F;
+        if !ok {
+            self.violation(env);
+            return false;
+        }
+        for (t, d) in parse::extensions(h.extensions) {
+            match t {
+                ext::SUPPORTED_VERSIONS if !is_client => {
+                    let v = parse::supported_versions(d, false);
+                    if let Some(v) = u16s(v).next() {
+                        if self.chosen_version == 0 {
+                            self.chosen_version = v;
+                        }
+                        self.rec.version = Some(names::version(v));
+                        self.version_num = Some(v);
+                    }
+                }
+                ext::KEY_SHARE | ext::KEY_SHARE_OLD if !is_client => {
+                    let mut g = [0u16; 1];
+                    if parse::key_share_groups(d, false, &mut g) == 1 {
+                        self.rec.curve = Some(names::curve(g[0]));
+                    }
+                }
+                ext::PRE_SHARED_KEY if !is_client && self.client_psk_seen => {
+                    self.rec.resumed = true;
+                }
+                ext::ALPN if !is_client => {
+                    if let Some(p) = parse::alpn(d).next() {
+                        self.rec.next_protocol.set(p);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if self.chosen_version == 0 {
+            self.chosen_version = h.version;
+        }
+        if self.version_num.is_none() {
+            self.version_num = Some(h.version);
+            self.rec.version = Some(names::version(h.version));
+        }
+        self.cipher = h.cipher;
+        self.rec.cipher = Some(names::cipher(h.cipher as u32));
+        if h.random == HRR_RANDOM {
+            self.hrr_seen = true;
+        }
+        let version_num = self.version_num.unwrap_or(h.version);
+        if let Some(sid) = self.client_session_id {
+            if sid == padded_session_id(h.session_id)
+                && version_num >> 8 != 0x7F
+                && version_num != 0x0304
+            {
+                self.rec.resumed = true;
+            }
+        }
+        if !is_client {
+            self.rec.ja3s = Some(fingerprint::ja3s(&h));
+            self.rec.ja4s = Some(fingerprint::ja4s(&h));
+        }
+        true
+    }
+
+    fn certificates(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) {
+        let sni_set = self.rec.server_name.get().is_some();
+        for (index, der) in parse::certificates(body).enumerate() {
+            if der.is_empty() {
+                env.weird("zero_length_certificate", b"");
+                continue;
+            }
+            if !self.certs_seen {
+                self.certs_seen = true;
+                self.rec.cert_chain_fps.present = true;
+                self.rec.client_cert_chain_fps.present = true;
+            }
+            let rec = &mut self.rec;
+            let (subject, issuer) = if is_client {
+                (&mut rec.client_subject, &mut rec.client_issuer)
+            } else {
+                (&mut rec.subject, &mut rec.issuer)
+            };
+            let seen = CertSeen {
+                der,
+                is_client,
+                index,
+                sni: if !is_client && index == 0 && sni_set {
+                    rec.server_name.get()
+                } else {
+                    None
+                },
+            };
+            let Some(facts) = env.certificate(seen, subject, issuer) else {
+                continue;
+            };
+            let list = if is_client {
+                &mut rec.client_cert_chain_fps
+            } else {
+                &mut rec.cert_chain_fps
+            };
+            list.list.push(facts.fingerprint.as_bytes());
+            if !is_client && index == 0 {
+                if let Some(m) = facts.sni_matches {
+                    rec.sni_matches_cert = Some(m);
+                }
+            }
+        }
+    }
+
+    // ---- script state ----
+
+    /// Zeek's `set_session`: the record starts with the first event.
+    fn start(&mut self, env: &mut dyn TlsEnv) {
+        if !self.started {
+            self.started = true;
+            self.rec.reset(env.now(), env.id());
+        }
+    }
+
+    fn history(&mut self, is_client: bool, letter: u8, env: &mut dyn TlsEnv) {
+        let c = if is_client {
+            letter.to_ascii_uppercase()
+        } else {
+            letter
+        };
+        self.history_raw(c, env);
+    }
+
+    fn history_raw(&mut self, c: u8, env: &mut dyn TlsEnv) {
+        if self.rec.history.len() >= MAX_HISTORY {
+            return;
+        }
+        self.rec.history.push(c);
+        if self.rec.history.len() == MAX_HISTORY && !self.history_weird {
+            self.history_weird = true;
+            env.weird("SSL_max_ssl_history_length_reached", b"");
+        }
+    }
+
+    fn violation(&mut self, env: &mut dyn TlsEnv) {
+        self.skip = true;
+        self.done = true;
+        self.log(env);
+    }
+
+    fn log(&mut self, env: &mut dyn TlsEnv) {
+        if self.started && !self.logged {
+            self.logged = true;
+            env.emit(&self.rec);
+        }
+    }
+}
+
+/// A fixed pool of TLS sessions, allocated at start-up and reused.
+pub struct TlsPool {
+    sessions: Vec<TlsSession>,
+    free: Vec<u32>,
+}
+
+impl TlsPool {
+    /// A pool of `n` sessions.
+    pub fn new(n: usize, opts: TlsOptions) -> Self {
+        TlsPool {
+            sessions: (0..n).map(|_| TlsSession::new(opts)).collect(),
+            free: (0..n as u32).rev().collect(),
+        }
+    }
+
+    /// A session for a new connection, if one is free.
+    pub fn acquire(&mut self) -> Option<u32> {
+        let i = self.free.pop()?;
+        self.sessions[i as usize].reset();
+        Some(i)
+    }
+
+    /// Returns a session to the pool.
+    pub fn release(&mut self, i: u32) {
+        self.free.push(i);
+    }
+
+    /// The session `i`.
+    pub fn get_mut(&mut self, i: u32) -> Option<&mut TlsSession> {
+        self.sessions.get_mut(i as usize)
+    }
+}
