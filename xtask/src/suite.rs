@@ -16,7 +16,7 @@ use anyhow::Result;
 use crate::{build_ebpf, run_cmd, setup, step, workspace_root, Profile, NIGHTLY};
 
 /// Fuzz targets of `sensor-user/fuzz`.
-const FUZZ_TARGETS: [&str; 5] = ["decode", "reassembly", "capture", "pipeline", "smtp"];
+const FUZZ_TARGETS: [&str; 6] = ["decode", "reassembly", "capture", "pipeline", "smtp", "tls"];
 
 /// Runs the suite.
 pub fn run() -> Result<()> {
@@ -47,6 +47,7 @@ pub fn run() -> Result<()> {
             .args([
                 "sensor-user/fuzz/fuzz_targets/pipeline.rs",
                 "sensor-user/fuzz/fuzz_targets/smtp.rs",
+                "sensor-user/fuzz/fuzz_targets/tls.rs",
             ]),
         "run rustfmt on the files it names",
     )?;

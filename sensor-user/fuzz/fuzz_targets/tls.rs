@@ -1,0 +1,76 @@
+//! Arbitrary client and server bytes through the TLS session (record
+//! layer, handshake reassembly, hello and certificate parsing, JA3/JA4):
+//! never panics, and every record it emits encodes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sensor::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsPool};
+use sensor::inline_str::InlineStr;
+use sensor::logs::format::{encode, FormatOptions};
+use sensor::logs::{ConnId, LogRecord, OptText};
+use sensor::uid::Uid;
+
+struct Env {
+    out: Vec<u8>,
+}
+
+impl TlsEnv for Env {
+    fn now(&self) -> u64 {
+        1
+    }
+    fn id(&self) -> ConnId {
+        let a = std::net::IpAddr::from([10, 0, 0, 1]);
+        ConnId {
+            uid: Uid {
+                prefix: b'C',
+                value: 1,
+            },
+            orig_h: a,
+            orig_p: 1,
+            resp_h: a,
+            resp_p: 443,
+        }
+    }
+    fn weird(&mut self, _: &'static str, _: &[u8]) {}
+    fn emit(&mut self, rec: &dyn LogRecord) {
+        self.out.clear();
+        encode(rec, &FormatOptions::default(), &mut self.out);
+    }
+    fn certificate(
+        &mut self,
+        cert: CertSeen<'_>,
+        subject: &mut OptText,
+        _: &mut OptText,
+    ) -> Option<CertFacts> {
+        if cert.der.first() == Some(&0) {
+            return None;
+        }
+        subject.set(&cert.der[..cert.der.len().min(8)]);
+        Some(CertFacts {
+            fingerprint: InlineStr::hex(&cert.der[..cert.der.len().min(32)]),
+            sni_matches: cert.sni.map(|s| s.len() % 2 == 0),
+        })
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut pool = TlsPool::new(1, Default::default());
+    let Some(i) = pool.acquire() else { return };
+    let Some(s) = pool.get_mut(i) else { return };
+    let mut env = Env { out: Vec::new() };
+    // Chunks: a direction/kind byte, a two-byte length, then the bytes.
+    let mut rest = data;
+    while rest.len() >= 3 {
+        let kind = rest[0];
+        let len = (u16::from_be_bytes([rest[1], rest[2]]) as usize).min(rest.len() - 3);
+        let chunk = &rest[3..3 + len];
+        rest = &rest[3 + len..];
+        match kind % 16 {
+            15 => s.gap(),
+            k => {
+                s.deliver(k % 2 == 0, chunk, &mut env);
+            }
+        }
+    }
+    s.finish(&mut env);
+});
