@@ -1,3 +1,4 @@
 //! Traffic generation and benchmarks of the sensor.
 pub mod mail;
 pub mod synth;
+pub mod tls;

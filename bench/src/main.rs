@@ -6,6 +6,9 @@
 //!   a capture held in memory and reports packets/s, Gbit/s and ns per
 //!   packet on one core (log writing excluded: records are counted and
 //!   dropped).
+//! - `sensor-bench tls [--pcap P] [--copies N]`: TLS handshakes analysed
+//!   per second on one core (a recorded handshake replicated), and the cost
+//!   per packet of an established encrypted flow against plain TCP.
 //! - `sensor-bench mime [--attachment-kb N] [--sessions N]`: SMTP + MIME
 //!   decoding + MD5/SHA-1/SHA-256 of every part, in MB/s on one core, and
 //!   the memory an SMTP session costs, idle and in the middle of a message.
@@ -78,6 +81,19 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         repeat: u32,
     },
+    /// Measure TLS handshake analysis and the per-packet cost of encrypted flows.
+    Tls {
+        /// A capture of one TLS connection to port 443 (default: a TLS 1.2
+        /// handshake with a three-certificate chain from the test data).
+        #[arg(long)]
+        pcap: Option<PathBuf>,
+        /// Copies of the handshake.
+        #[arg(long, default_value_t = 20_000)]
+        copies: usize,
+        /// Application-data packets of the encrypted flow.
+        #[arg(long, default_value_t = 1_000_000)]
+        records: usize,
+    },
     /// Measure SMTP + MIME decoding + hashing, and memory per SMTP session.
     Mime {
         /// Size of the base64 attachment of each message, in KiB.
@@ -118,12 +134,110 @@ fn main() -> Result<()> {
             );
         }
         Cmd::Offline { pcap, repeat } => offline(&pcap, repeat)?,
+        Cmd::Tls {
+            pcap,
+            copies,
+            records,
+        } => tls(pcap, copies, records)?,
         Cmd::Mime {
             attachment_kb,
             text_kb,
             messages,
             sessions,
         } => mime(attachment_kb << 10, text_kb << 10, messages, sessions),
+    }
+    Ok(())
+}
+
+/// Counts ssl.log records and drops everything.
+#[derive(Default)]
+struct CountSsl {
+    ssl: u64,
+    x509: u64,
+}
+
+impl RecordSink for CountSsl {
+    fn emit(&mut self, rec: &dyn LogRecord) -> bool {
+        match rec.kind() {
+            LogKind::Ssl => self.ssl += 1,
+            k if k.path() == "x509" => self.x509 += 1,
+            _ => {}
+        }
+        true
+    }
+}
+
+fn load(path: &Path) -> Result<Vec<(u64, LinkType, Vec<u8>)>> {
+    let mut file = PcapFile::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut frames = Vec::new();
+    while file.next_frame(|f| frames.push((f.ts_ns, f.link, f.data.to_vec())))? {}
+    if frames.is_empty() {
+        bail!("{} holds no packets", path.display());
+    }
+    Ok(frames)
+}
+
+fn run(worker: &mut Worker<impl RecordSink>, frames: &[(u64, Vec<u8>)]) -> f64 {
+    let start = Instant::now();
+    for (ts, data) in frames {
+        worker.process(&Frame {
+            ts_ns: *ts,
+            link: LinkType::ETHERNET,
+            data,
+            orig_len: data.len() as u32,
+        });
+    }
+    start.elapsed().as_secs_f64()
+}
+
+fn tls(pcap: Option<PathBuf>, copies: usize, records: usize) -> Result<()> {
+    let path = pcap.unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/zeek/ssl-tls12/trace.pcap")
+    });
+    let recorded = load(&path)?;
+    let frames: Vec<(u64, Vec<u8>)> = recorded
+        .into_iter()
+        .filter(|f| f.1 == LinkType::ETHERNET)
+        .map(|f| (f.0, f.2))
+        .collect();
+    let pkts = frames.len();
+    let many = bench::tls::replicate(&frames, 443, copies, 50_000);
+    let cfg = Config {
+        seed: Some(1),
+        ..Config::default()
+    };
+    let mut worker = Worker::new(cfg.clone(), CountSsl::default());
+    let secs = run(&mut worker, &many);
+    let (sink, _) = worker.finish();
+    println!(
+        "tls: {copies} handshakes of {} ({pkts} packets each): {:.0} handshakes/s, {:.0} packets/s, \
+         {:.0} ns/packet on one core; {} ssl.log, {} x509.log records",
+        path.display(),
+        copies as f64 / secs,
+        many.len() as f64 / secs,
+        secs * 1e9 / many.len() as f64,
+        sink.ssl,
+        sink.x509
+    );
+
+    // An established TLS 1.3 flow against the same packets as plain TCP.
+    for (label, port, is_tls) in [
+        ("TLS 1.3 flow on 443", 443, true),
+        ("plain TCP on 9000", 9000, false),
+    ] {
+        let (hs, bulk) =
+            bench::tls::tls13_flow(port, records, 1400, 1_700_000_000_000_000_000, is_tls);
+        let mut worker = Worker::new(cfg.clone(), CountSsl::default());
+        run(&mut worker, &hs);
+        let secs = run(&mut worker, &bulk);
+        let (sink, _) = worker.finish();
+        println!(
+            "tls: {label}, {} packets after the handshake: {:.0} ns/packet, {:.2} Gbit/s on one core ({} ssl.log records)",
+            bulk.len(),
+            secs * 1e9 / bulk.len() as f64,
+            bulk.iter().map(|f| f.1.len()).sum::<usize>() as f64 * 8.0 / secs / 1e9,
+            sink.ssl
+        );
     }
     Ok(())
 }
