@@ -147,6 +147,9 @@ pub struct Limits {
     /// TLS connections analysed in full at once (a preallocated pool;
     /// connections beyond it get protocol detection only, counted).
     pub max_tls_sessions: usize,
+    /// Bytes TLS handshake buffers may grow by, all sessions together, to
+    /// hold messages beyond 16 KiB (large certificate chains).
+    pub tls_handshake_budget: usize,
     /// Bytes of encoded log lines queued between a worker and the writer
     /// thread.
     pub record_ring_bytes: usize,
@@ -169,6 +172,7 @@ impl Default for Limits {
             tcp_partial_close_delay_secs: 3,
             max_smtp_sessions: 1024,
             max_tls_sessions: 2048,
+            tls_handshake_budget: 64 << 20,
             record_ring_bytes: 8 << 20,
         }
     }
@@ -251,6 +255,30 @@ pub enum Redef {
 }
 
 impl Config {
+    /// Applies a Zeek `@load` of a policy script the sensor implements
+    /// (`policy/protocols/ssl/ssl-log-ext`); returns whether it is known.
+    pub fn apply_load(&mut self, script: &str) -> bool {
+        let s = script
+            .trim()
+            .trim_end_matches(".zeek")
+            .trim_end_matches('/');
+        match s {
+            "policy/protocols/ssl/ssl-log-ext" | "protocols/ssl/ssl-log-ext" => {
+                self.tls.log_ext = true;
+                true
+            }
+            // Scripts whose behaviour is always on in the sensor.
+            "base/protocols/ssl"
+            | "base/protocols/smtp"
+            | "base/files/hash"
+            | "base/files/x509"
+            | "base/files/extract"
+            | "base/protocols/conn"
+            | "base/frameworks/notice" => true,
+            _ => false,
+        }
+    }
+
     /// Applies one Zeek `redef` statement (`redef SMTP::max_invalid_mail_transactions = 2;`),
     /// so that settings from a site's `local.zeek` carry over. Statements
     /// that are not `redef NAME = VALUE` or carry a bad value are errors;

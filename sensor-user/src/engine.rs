@@ -447,7 +447,7 @@ impl<S: RecordSink> Worker<S> {
             table: FlowTable::new(l.max_flows),
             pool: SegmentPool::new(l.reassembly_blocks),
             smtp: SmtpPool::new(l.max_smtp_sessions, cfg.smtp),
-            tls: TlsPool::new(l.max_tls_sessions, cfg.tls),
+            tls: TlsPool::new(l.max_tls_sessions, cfg.tls, l.tls_handshake_budget),
             uids,
             sink,
             sink_ok: true,

@@ -112,6 +112,10 @@ struct ReadArgs {
     /// A Zeek script (such as local.zeek) whose `redef` statements are honoured.
     #[arg(long, value_name = "FILE")]
     zeek_script: Vec<PathBuf>,
+    /// Add the hello details of Zeek's ssl-log-ext policy script to ssl.log
+    /// (client ciphers, extensions, groups, versions, signature algorithms...).
+    #[arg(long)]
+    ssl_log_ext: bool,
     /// No progress line and no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -146,6 +150,17 @@ fn apply_redefs(config: &mut Config, a: &ReadArgs) -> Result<(), String> {
                 .filter(|s| s.starts_with("redef "))
                 .map(String::from),
         );
+        // `@load` lines name policy scripts; the sensor implements some.
+        for l in text.lines().map(str::trim) {
+            if let Some(script) = l.strip_prefix("@load ") {
+                let script = script.split('#').next().unwrap_or("").trim();
+                if !config.apply_load(script) && !a.quiet {
+                    eprintln!(
+                        "sensor: warning: @load {script} ignored (not implemented by the sensor)"
+                    );
+                }
+            }
+        }
     }
     stmts.extend(a.redef.iter().cloned());
     for s in &stmts {
@@ -200,6 +215,9 @@ fn read(a: ReadArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     config.smtp.credential_notices = !a.zeek_strict;
+    if a.ssl_log_ext {
+        config.tls.log_ext = true;
+    }
     if a.smtp_message_files {
         config.smtp.rfc822_msg_files = true;
     }

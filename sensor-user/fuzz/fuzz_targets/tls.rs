@@ -54,7 +54,7 @@ impl TlsEnv for Env {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut pool = TlsPool::new(1, Default::default());
+    let mut pool = TlsPool::new(1, Default::default(), 4 << 20);
     let Some(i) = pool.acquire() else { return };
     let Some(s) = pool.get_mut(i) else { return };
     let mut env = Env { out: Vec::new() };

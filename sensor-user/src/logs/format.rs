@@ -118,6 +118,16 @@ fn json_value(v: Value<'_>, time: TimeFormat, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
+        Value::Counts(list) => {
+            out.push(b'[');
+            for (j, c) in list.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                let _ = write!(out, "{c}");
+            }
+            out.push(b']');
+        }
     }
 }
 
@@ -315,6 +325,17 @@ fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
                 }
                 let mut b = [0u8; 24];
                 out.extend_from_slice(u.encode(&mut b).as_bytes());
+            }
+        }
+        Value::Counts(list) => {
+            if list.is_empty() {
+                out.extend_from_slice(b"(empty)");
+            }
+            for (j, c) in list.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                let _ = write!(out, "{c}");
             }
         }
     }

@@ -80,6 +80,8 @@ pub enum Value<'a> {
     Addrs(&'a [IpAddr]),
     /// A vector of uids.
     Uids(&'a [crate::uid::Uid]),
+    /// A vector of counts (protocol numbers).
+    Counts(&'a [u16]),
 }
 
 /// An optional byte string that keeps its memory when cleared.

@@ -54,6 +54,155 @@ pub struct SslInfo {
     pub ja4: Option<InlineStr<40>>,
     /// JA4S of the ServerHello.
     pub ja4s: Option<InlineStr<40>>,
+    /// The hello details of Zeek's `policy/protocols/ssl/ssl-log-ext`.
+    pub ext: SslLogExt,
+}
+
+/// An optional vector of protocol numbers that keeps its memory.
+#[derive(Clone, Debug, Default)]
+pub struct OptCounts {
+    /// The values.
+    pub list: Vec<u16>,
+    /// Whether the field is set.
+    pub present: bool,
+}
+
+impl OptCounts {
+    /// Sets the field to `values`.
+    pub fn set(&mut self, values: impl Iterator<Item = u16>) {
+        self.list.clear();
+        self.list.extend(values);
+        self.present = true;
+    }
+
+    /// Appends to the field (setting it).
+    pub fn extend(&mut self, values: impl Iterator<Item = u16>) {
+        self.list.extend(values);
+        self.present = true;
+    }
+
+    fn clear(&mut self) {
+        self.list.clear();
+        self.present = false;
+    }
+
+    fn value(&self) -> Value<'_> {
+        if self.present {
+            Value::Counts(&self.list)
+        } else {
+            Value::Unset
+        }
+    }
+}
+
+/// Zeek's ssl-log-ext columns: raw numbers from the hellos, written only
+/// when enabled (`@load policy/protocols/ssl/ssl-log-ext` in a Zeek script
+/// given to the sensor, or `--ssl-log-ext`).
+#[derive(Clone, Debug, Default)]
+pub struct SslLogExt {
+    /// Whether the columns are written.
+    pub enabled: bool,
+    /// ServerHello legacy version.
+    pub server_version: Option<u16>,
+    /// ClientHello legacy version.
+    pub client_version: Option<u16>,
+    /// The client's cipher suites.
+    pub client_ciphers: OptCounts,
+    /// The client's extension types, every hello.
+    pub ssl_client_exts: OptCounts,
+    /// The server's extension types, every hello.
+    pub ssl_server_exts: OptCounts,
+    /// NewSessionTicket lifetime hint.
+    pub ticket_lifetime_hint: Option<u32>,
+    /// Bits of the server's DH public value.
+    pub dh_param_size: Option<u32>,
+    /// The client's EC point formats.
+    pub point_formats: OptCounts,
+    /// The client's supported groups.
+    pub client_curves: OptCounts,
+    /// The client's ALPN protocols.
+    pub orig_alpn: OptList,
+    /// The client's supported versions.
+    pub client_supported_versions: OptCounts,
+    /// The server's supported version.
+    pub server_supported_version: Option<u16>,
+    /// The client's PSK key exchange modes.
+    pub psk_key_exchange_modes: OptCounts,
+    /// The client's key share groups.
+    pub client_key_share_groups: OptCounts,
+    /// The server's key share group.
+    pub server_key_share_group: Option<u16>,
+    /// The client's compression methods.
+    pub client_comp_methods: OptCounts,
+    /// Signature algorithms (low byte of each scheme).
+    pub sigalgs: OptCounts,
+    /// Hash algorithms (high byte of each scheme).
+    pub hashalgs: OptCounts,
+    /// ECH KDF id of the outer ClientHello.
+    pub ech_kdf_id: Option<u16>,
+    /// ECH AEAD id of the outer ClientHello.
+    pub ech_aead_id: Option<u16>,
+}
+
+impl SslLogExt {
+    fn clear(&mut self) {
+        let enabled = self.enabled;
+        self.server_version = None;
+        self.client_version = None;
+        for l in [
+            &mut self.client_ciphers,
+            &mut self.ssl_client_exts,
+            &mut self.ssl_server_exts,
+            &mut self.point_formats,
+            &mut self.client_curves,
+            &mut self.client_supported_versions,
+            &mut self.psk_key_exchange_modes,
+            &mut self.client_key_share_groups,
+            &mut self.client_comp_methods,
+            &mut self.sigalgs,
+            &mut self.hashalgs,
+        ] {
+            l.clear();
+        }
+        self.ticket_lifetime_hint = None;
+        self.dh_param_size = None;
+        self.orig_alpn.clear();
+        self.server_supported_version = None;
+        self.server_key_share_group = None;
+        self.ech_kdf_id = None;
+        self.ech_aead_id = None;
+        self.enabled = enabled;
+    }
+
+    fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
+        if !self.enabled {
+            (0..20).for_each(|_| out(Value::Unset));
+            return;
+        }
+        let n = |v: Option<u16>| Value::opt(v, |x| Value::Count(x as u64));
+        out(n(self.server_version));
+        out(n(self.client_version));
+        out(self.client_ciphers.value());
+        out(self.ssl_client_exts.value());
+        out(self.ssl_server_exts.value());
+        out(Value::opt(self.ticket_lifetime_hint, |x| {
+            Value::Count(x as u64)
+        }));
+        out(Value::opt(self.dh_param_size, |x| Value::Count(x as u64)));
+        out(self.point_formats.value());
+        out(self.client_curves.value());
+        out(self.orig_alpn.value());
+        out(self.client_supported_versions.value());
+        out(n(self.server_supported_version));
+        out(self.psk_key_exchange_modes.value());
+        out(self.client_key_share_groups.value());
+        out(n(self.server_key_share_group));
+        out(self.client_comp_methods.value());
+        out(self.sigalgs.value());
+        out(self.hashalgs.value());
+        out(n(self.ech_kdf_id));
+        out(n(self.ech_aead_id));
+    }
 }
 
 impl SslInfo {
@@ -81,12 +230,33 @@ impl SslInfo {
         self.ja3s = None;
         self.ja4 = None;
         self.ja4s = None;
+        self.ext.clear();
     }
 
     /// Reserves the usual sizes, so that filling allocates nothing.
     pub fn reserve(&mut self) {
         self.server_name.reserve(256);
         self.next_protocol.reserve(32);
+        for l in [
+            &mut self.ext.client_ciphers,
+            &mut self.ext.ssl_client_exts,
+            &mut self.ext.ssl_server_exts,
+            &mut self.ext.client_curves,
+            &mut self.ext.sigalgs,
+            &mut self.ext.hashalgs,
+        ] {
+            l.list.reserve(64);
+        }
+        for l in [
+            &mut self.ext.point_formats,
+            &mut self.ext.client_supported_versions,
+            &mut self.ext.psk_key_exchange_modes,
+            &mut self.ext.client_key_share_groups,
+            &mut self.ext.client_comp_methods,
+        ] {
+            l.list.reserve(8);
+        }
+        self.ext.orig_alpn.list.reserve(4, 64);
         self.cert_chain_fps.list.reserve(8, 8 * 64);
         self.client_cert_chain_fps.list.reserve(4, 4 * 64);
         for t in [
@@ -100,7 +270,7 @@ impl SslInfo {
     }
 }
 
-pub(crate) static SCHEMA: [Field; 26] = [
+pub(crate) static SCHEMA: [Field; 46] = [
     Field::zeek("ts", "time"),
     Field::zeek("uid", "string"),
     Field::zeek("id.orig_h", "addr"),
@@ -127,6 +297,26 @@ pub(crate) static SCHEMA: [Field; 26] = [
     Field::ext("ja3s", "string"),
     Field::ext("ja4", "string"),
     Field::ext("ja4s", "string"),
+    Field::ext("server_version", "count"),
+    Field::ext("client_version", "count"),
+    Field::ext("client_ciphers", "vector[count]"),
+    Field::ext("ssl_client_exts", "vector[count]"),
+    Field::ext("ssl_server_exts", "vector[count]"),
+    Field::ext("ticket_lifetime_hint", "count"),
+    Field::ext("dh_param_size", "count"),
+    Field::ext("point_formats", "vector[count]"),
+    Field::ext("client_curves", "vector[count]"),
+    Field::ext("orig_alpn", "vector[string]"),
+    Field::ext("client_supported_versions", "vector[count]"),
+    Field::ext("server_supported_version", "count"),
+    Field::ext("psk_key_exchange_modes", "vector[count]"),
+    Field::ext("client_key_share_groups", "vector[count]"),
+    Field::ext("server_key_share_group", "count"),
+    Field::ext("client_comp_methods", "vector[count]"),
+    Field::ext("sigalgs", "vector[count]"),
+    Field::ext("hashalgs", "vector[count]"),
+    Field::ext("ech_kdf_id", "count"),
+    Field::ext("ech_aead_id", "count"),
 ];
 
 impl LogRecord for SslInfo {
@@ -173,5 +363,6 @@ impl LogRecord for SslInfo {
             .ja4s
             .as_ref()
             .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
+        self.ext.values(out);
     }
 }

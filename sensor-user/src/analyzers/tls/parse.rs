@@ -192,8 +192,12 @@ pub mod ext {
     pub const PRE_SHARED_KEY: u16 = 41;
     /// supported_versions
     pub const SUPPORTED_VERSIONS: u16 = 43;
+    /// psk_key_exchange_modes
+    pub const PSK_KEY_EXCHANGE_MODES: u16 = 45;
     /// key_share
     pub const KEY_SHARE: u16 = 51;
+    /// encrypted_client_hello
+    pub const ENCRYPTED_CLIENT_HELLO: u16 = 0xFE0D;
 }
 
 /// Host names (name type 0) of a server_name extension, and whether
@@ -274,6 +278,23 @@ pub fn ecdh_named_curve(body: &[u8]) -> Option<u16> {
         return None;
     }
     r.u16()
+}
+
+/// The server's public value `Ys` of a DHE ServerKeyExchange (`p`, `g`,
+/// `Ys`, each with a two-byte length).
+pub fn dh_public_value(body: &[u8]) -> Option<&[u8]> {
+    let mut r = Reader::new(body);
+    r.vec16()?;
+    r.vec16()?;
+    r.vec16()
+}
+
+/// Ciphers with an ephemeral (or anonymous) finite-field Diffie-Hellman
+/// key exchange, by their names.
+pub fn is_dhe_cipher(c: u16) -> bool {
+    let name = super::names::cipher(c as u32);
+    let n = name.as_bytes();
+    n.starts_with(b"TLS_DHE_") || n.starts_with(b"TLS_DH_ANON_") || n.starts_with(b"SSL_DHE_")
 }
 
 /// Ciphers whose ServerKeyExchange Zeek decodes as ECDHE / ECDH_anon.

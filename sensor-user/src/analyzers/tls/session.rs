@@ -4,9 +4,11 @@
 //! SSL scripts that fills ssl.log: version, cipher, curve, SNI, resumption,
 //! alerts, ALPN, `established`, `ssl_history`, certificate fingerprints.
 //!
-//! Buffers are reused from one connection to the next and bounded: a
-//! handshake message longer than [`MAX_HANDSHAKE`] is cut (what fits is
-//! still analysed) and counted as a weird.
+//! Buffers are reused from one connection to the next and bounded: each
+//! direction keeps [`BASE_HANDSHAKE`] bytes for handshake messages and
+//! grows up to [`MAX_HANDSHAKE`] only while the pool's shared budget
+//! allows; a message that does not fit is cut (what fits is still
+//! analysed) and counted as a weird.
 
 use super::fingerprint;
 use super::names;
@@ -15,8 +17,10 @@ use crate::inline_str::InlineStr;
 use crate::logs::ssl::SslInfo;
 use crate::logs::{ConnId, LogRecord, OptText};
 
-/// Longest handshake message kept whole (certificate chains fit easily).
-pub const MAX_HANDSHAKE: usize = 64 << 10;
+/// Handshake buffer each direction keeps (most handshakes fit).
+pub const BASE_HANDSHAKE: usize = 16 << 10;
+/// Longest handshake message kept whole.
+pub const MAX_HANDSHAKE: usize = 1 << 20;
 /// Zeek's `SSL::max_alerts_per_record`.
 const MAX_ALERTS_PER_RECORD: usize = 10;
 /// Zeek's `SSL::max_ssl_history_length`.
@@ -70,12 +74,15 @@ pub struct TlsOptions {
     /// Stop analysing once the handshake is established (Zeek's
     /// `SSL::disable_analyzer_after_detection`, default on).
     pub stop_after_established: bool,
+    /// Write the hello details of Zeek's `policy/protocols/ssl/ssl-log-ext`.
+    pub log_ext: bool,
 }
 
 impl Default for TlsOptions {
     fn default() -> Self {
         TlsOptions {
             stop_after_established: true,
+            log_ext: false,
         }
     }
 }
@@ -154,6 +161,7 @@ pub struct TlsSession {
     history_weird: bool,
     certs_seen: bool,
     opts: TlsOptions,
+    budget: std::rc::Rc<Budget>,
 }
 
 fn padded_session_id(id: &[u8]) -> [u8; 32] {
@@ -172,16 +180,26 @@ impl TlsSession {
             ..Default::default()
         };
         for d in &mut s.dirs {
-            d.hs.reserve(16 << 10);
+            d.hs.reserve_exact(BASE_HANDSHAKE);
         }
         s.rec.reserve();
         s
     }
 
-    /// Prepares a pooled session for a new connection (memory kept).
+    /// Prepares a pooled session for a new connection (memory kept, but a
+    /// handshake buffer grown for a large message goes back to its base
+    /// size and returns its share of the budget).
     pub fn reset(&mut self) {
         for d in &mut self.dirs {
             d.reset();
+            if d.hs.capacity() > BASE_HANDSHAKE {
+                let before = d.hs.capacity();
+                d.hs.shrink_to(BASE_HANDSHAKE);
+                let freed = before - d.hs.capacity();
+                self.budget
+                    .used
+                    .set(self.budget.used.get().saturating_sub(freed));
+            }
         }
         self.record_version = 0;
         self.chosen_version = 0;
@@ -409,14 +427,14 @@ impl TlsSession {
             } else {
                 let len =
                     (dir.hs[1] as usize) << 16 | (dir.hs[2] as usize) << 8 | dir.hs[3] as usize;
-                if len + 4 > MAX_HANDSHAKE {
+                if len + 4 > dir.hs.capacity() && !grow(&mut dir.hs, len + 4, &self.budget) {
                     // Keep what fits, drop the rest, analyse the cut message.
-                    let keep = MAX_HANDSHAKE - dir.hs.len();
+                    let keep = dir.hs.capacity() - dir.hs.len();
                     let n = keep.min(body.len());
                     dir.hs.extend_from_slice(&body[..n]);
                     body = &body[n..];
-                    if dir.hs.len() == MAX_HANDSHAKE {
-                        dir.hs_skip = len + 4 - MAX_HANDSHAKE;
+                    if dir.hs.len() == dir.hs.capacity() {
+                        dir.hs_skip = len + 4 - dir.hs.len();
                         dir.hs_cut = Some(dir.hs[0]);
                         env.weird("SSL_handshake_message_too_long", b"");
                     }
@@ -479,6 +497,17 @@ impl TlsSession {
                     self.rec.curve = Some(names::curve(c));
                 }
             }
+            12 if parse::is_dhe_cipher(self.cipher) => {
+                if let Some(ys) = parse::dh_public_value(body) {
+                    self.rec.ext.dh_param_size = Some(ys.len() as u32 * 8);
+                }
+            }
+            4 => {
+                if let Some(hint) = parse::Reader::new(body).bytes(4) {
+                    self.rec.ext.ticket_lifetime_hint =
+                        Some(u32::from_be_bytes([hint[0], hint[1], hint[2], hint[3]]));
+                }
+            }
             16 if is_client => self.client_key_exchange_seen = true,
             _ => {}
         }
@@ -525,7 +554,13 @@ impl TlsSession {
             self.violation(env);
             return false;
         }
+        let x = &mut self.rec.ext;
+        x.client_version = Some(h.version);
+        x.client_ciphers.set(u16s(h.ciphers));
+        x.client_comp_methods
+            .set(h.compression.iter().map(|c| *c as u16));
         for (t, d) in parse::extensions(h.extensions.unwrap_or(&[])) {
+            self.record_extension(is_client, t, d);
             match t {
                 ext::SERVER_NAME if is_client => {
                     let (mut names, other) = parse::server_names(d);
@@ -577,7 +612,9 @@ impl TlsSession {
             self.violation(env);
             return false;
         }
+        self.rec.ext.server_version = Some(h.version);
         for (t, d) in parse::extensions(h.extensions) {
+            self.record_extension(is_client, t, d);
             match t {
                 ext::SUPPORTED_VERSIONS if !is_client => {
                     let v = parse::supported_versions(d, false);
@@ -679,6 +716,67 @@ impl TlsSession {
         }
     }
 
+    /// The hello details of Zeek's ssl-log-ext script.
+    fn record_extension(&mut self, is_client: bool, t: u16, d: &[u8]) {
+        let x = &mut self.rec.ext;
+        if !is_client {
+            x.ssl_server_exts.extend(std::iter::once(t));
+            match t {
+                ext::SUPPORTED_VERSIONS => {
+                    x.server_supported_version = u16s(parse::supported_versions(d, false)).next()
+                }
+                ext::KEY_SHARE | ext::KEY_SHARE_OLD => {
+                    let mut g = [0u16; 1];
+                    if parse::key_share_groups(d, false, &mut g) == 1 {
+                        x.server_key_share_group = Some(g[0]);
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
+        x.ssl_client_exts.extend(std::iter::once(t));
+        let mut r = parse::Reader::new(d);
+        match t {
+            ext::EC_POINT_FORMATS => x
+                .point_formats
+                .set(r.vec8().unwrap_or(&[]).iter().map(|b| *b as u16)),
+            ext::SUPPORTED_GROUPS => x.client_curves.set(u16s(r.vec16().unwrap_or(&[]))),
+            ext::ALPN => {
+                x.orig_alpn.clear();
+                x.orig_alpn.present = true;
+                for p in parse::alpn(d) {
+                    x.orig_alpn.list.push(p);
+                }
+            }
+            ext::SUPPORTED_VERSIONS => x
+                .client_supported_versions
+                .set(u16s(parse::supported_versions(d, true))),
+            ext::PSK_KEY_EXCHANGE_MODES => x
+                .psk_key_exchange_modes
+                .set(r.vec8().unwrap_or(&[]).iter().map(|b| *b as u16)),
+            ext::KEY_SHARE | ext::KEY_SHARE_OLD => {
+                let mut g = [0u16; 64];
+                let n = parse::key_share_groups(d, true, &mut g);
+                x.client_key_share_groups.set(g[..n].iter().copied());
+            }
+            ext::SIGNATURE_ALGORITHMS => {
+                let list = r.vec16().unwrap_or(&[]);
+                x.sigalgs.set(u16s(list).map(|a| a & 0xff));
+                x.hashalgs.set(u16s(list).map(|a| a >> 8));
+            }
+            ext::ENCRYPTED_CLIENT_HELLO => {
+                if r.u8() == Some(0) {
+                    if let (Some(kdf), Some(aead)) = (r.u16(), r.u16()) {
+                        x.ech_kdf_id = Some(kdf);
+                        x.ech_aead_id = Some(aead);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     // ---- script state ----
 
     /// Zeek's `set_session`: the record starts with the first event.
@@ -686,6 +784,7 @@ impl TlsSession {
         if !self.started {
             self.started = true;
             self.rec.reset(env.now(), env.id());
+            self.rec.ext.enabled = self.opts.log_ext;
         }
     }
 
@@ -723,6 +822,29 @@ impl TlsSession {
     }
 }
 
+/// Grows `buf` to hold `total` bytes if the message limit and the shared
+/// budget allow; the budget counts capacity beyond [`BASE_HANDSHAKE`].
+fn grow(buf: &mut Vec<u8>, total: usize, budget: &Budget) -> bool {
+    if total > MAX_HANDSHAKE {
+        return false;
+    }
+    let extra = total - buf.capacity();
+    if budget.used.get() + extra > budget.limit {
+        return false;
+    }
+    let before = buf.capacity();
+    buf.reserve_exact(total - buf.len());
+    budget.used.set(budget.used.get() + buf.capacity() - before);
+    true
+}
+
+/// Handshake buffer memory beyond the base, shared by a pool's sessions.
+#[derive(Debug, Default)]
+struct Budget {
+    used: std::cell::Cell<usize>,
+    limit: usize,
+}
+
 /// A fixed pool of TLS sessions, allocated at start-up and reused.
 pub struct TlsPool {
     sessions: Vec<TlsSession>,
@@ -730,10 +852,21 @@ pub struct TlsPool {
 }
 
 impl TlsPool {
-    /// A pool of `n` sessions.
-    pub fn new(n: usize, opts: TlsOptions) -> Self {
+    /// A pool of `n` sessions whose handshake buffers may together grow
+    /// by `budget` bytes beyond their base size.
+    pub fn new(n: usize, opts: TlsOptions, budget: usize) -> Self {
+        let shared = std::rc::Rc::new(Budget {
+            used: Default::default(),
+            limit: budget,
+        });
         TlsPool {
-            sessions: (0..n).map(|_| TlsSession::new(opts)).collect(),
+            sessions: (0..n)
+                .map(|_| {
+                    let mut s = TlsSession::new(opts);
+                    s.budget = shared.clone();
+                    s
+                })
+                .collect(),
             free: (0..n as u32).rev().collect(),
         }
     }
