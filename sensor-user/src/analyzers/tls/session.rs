@@ -765,12 +765,10 @@ impl TlsSession {
                 x.sigalgs.set(u16s(list).map(|a| a & 0xff));
                 x.hashalgs.set(u16s(list).map(|a| a >> 8));
             }
-            ext::ENCRYPTED_CLIENT_HELLO => {
-                if r.u8() == Some(0) {
-                    if let (Some(kdf), Some(aead)) = (r.u16(), r.u16()) {
-                        x.ech_kdf_id = Some(kdf);
-                        x.ech_aead_id = Some(aead);
-                    }
+            ext::ENCRYPTED_CLIENT_HELLO if r.u8() == Some(0) => {
+                if let (Some(kdf), Some(aead)) = (r.u16(), r.u16()) {
+                    x.ech_kdf_id = Some(kdf);
+                    x.ech_aead_id = Some(aead);
                 }
             }
             _ => {}
