@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::analyzers::tls::session::TlsOptions;
+use crate::files::certs::CertOptions;
 use crate::files::extract::ExtractConfig;
 
 /// An IP network (`10.0.0.0/8`, `2001:db8::/32`).
@@ -224,6 +225,8 @@ pub struct Config {
     pub smtp: SmtpOptions,
     /// TLS options.
     pub tls: TlsOptions,
+    /// Certificate logging options.
+    pub certs: CertOptions,
     /// File extraction (`None`: nothing is extracted).
     pub extract: Option<Arc<ExtractConfig>>,
 }
@@ -240,9 +243,30 @@ impl Default for Config {
             seed: None,
             smtp: SmtpOptions::default(),
             tls: TlsOptions::default(),
+            certs: CertOptions::default(),
             extract: None,
         }
     }
+}
+
+/// A Zeek interval (`0secs`, `1day`, `5 mins`, `1.5hrs`) in nanoseconds.
+fn zeek_interval(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let unit_secs = match unit.trim().trim_end_matches('s') {
+        "usec" => 1e-6,
+        "msec" => 1e-3,
+        "sec" => 1.0,
+        "min" => 60.0,
+        "hr" => 3600.0,
+        "day" => 86_400.0,
+        _ => return None,
+    };
+    Some((n * unit_secs * 1e9) as u64)
 }
 
 /// What a Zeek `redef` did to the configuration.
@@ -265,6 +289,10 @@ impl Config {
         match s {
             "policy/protocols/ssl/ssl-log-ext" | "protocols/ssl/ssl-log-ext" => {
                 self.tls.log_ext = true;
+                true
+            }
+            "policy/protocols/ssl/log-hostcerts-only" | "protocols/ssl/log-hostcerts-only" => {
+                self.certs.host_certs_only = true;
                 true
             }
             // Scripts whose behaviour is always on in the sensor.
@@ -300,6 +328,10 @@ impl Config {
             "SMTP::enable_rfc822_msg_file_analysis" => self.smtp.rfc822_msg_files = boolean()?,
             "SMTP::max_invalid_mail_transactions" => {
                 self.smtp.max_invalid_transactions = value.parse().map_err(|_| bad())?
+            }
+            "X509::log_x509_in_files_log" => self.certs.files_log = boolean()?,
+            "X509::relog_known_certificates_after" => {
+                self.certs.relog_after_ns = zeek_interval(value).ok_or_else(bad)?
             }
             "SSL::disable_analyzer_after_detection" => self.tls.stop_after_established = boolean()?,
             "Site::local_nets" => {
@@ -355,6 +387,12 @@ mod tests {
             .apply_redef("redef SMTP::max_invalid_mail_transactions = lots;")
             .is_err());
         assert!(c.apply_redef("@load base/protocols/smtp").is_err());
+        c.apply_redef("redef X509::relog_known_certificates_after = 0secs;")
+            .unwrap();
+        assert_eq!(c.certs.relog_after_ns, 0);
+        c.apply_redef("redef X509::relog_known_certificates_after = 1.5 mins")
+            .unwrap();
+        assert_eq!(c.certs.relog_after_ns, 90_000_000_000);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::decode::fragments::{self, FragOutcome};
 use crate::decode::{
     self, checksum, icmp, DecodeError, DecodeOptions, IpPacket, LinkInfo, Transport as L4,
 };
+use crate::files::certs::{CertEvent, CertLog};
 use crate::files::extract::ExtractConfig;
 use crate::flow::conn::{Conn, DatagramState, Endpoints, Transport};
 use crate::flow::history::mask;
@@ -181,6 +182,7 @@ pub struct Worker<S: RecordSink> {
     pool: SegmentPool,
     smtp: SmtpPool,
     tls: TlsPool,
+    certs: CertLog,
     uids: UidGen,
     sink: S,
     sink_ok: bool,
@@ -216,6 +218,8 @@ struct EventOut<'a, S: RecordSink> {
     counters: &'a mut Counters,
     uids: &'a mut UidGen,
     extract: Option<&'a Arc<ExtractConfig>>,
+    certs: &'a mut CertLog,
+    local_resp: bool,
 }
 
 impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
@@ -404,13 +408,38 @@ impl<S: RecordSink> TlsEnv for EventOut<'_, S> {
     fn certificate(
         &mut self,
         cert: CertSeen<'_>,
-        _subject: &mut crate::logs::OptText,
-        _issuer: &mut crate::logs::OptText,
+        subject: &mut crate::logs::OptText,
+        issuer: &mut crate::logs::OptText,
     ) -> Option<CertFacts> {
-        use sha2::{Digest, Sha256};
+        // The sender: the TLS client is normally the originator.
+        let sender_local = if cert.is_client {
+            self.local_orig
+        } else {
+            self.local_resp
+        };
+        let ev = CertEvent {
+            der: cert.der,
+            is_client: cert.is_client,
+            host_cert: cert.index == 0,
+            sender_local,
+            conn: self.id,
+            ts: self.ts,
+            sni: cert.sni,
+        };
+        let (sink, ok, uids) = (&mut *self.sink, &mut *self.ok, &mut *self.uids);
+        let outcome = self.certs.certificate(
+            ev,
+            &mut || uids.next(b'F'),
+            &mut |rec| *ok &= sink.emit(rec),
+            subject,
+            issuer,
+        );
+        if outcome.fingerprint.is_none() {
+            self.push_weird("x509_cert_parse_error", b"", Some("X509"));
+        }
         Some(CertFacts {
-            fingerprint: InlineStr::hex(&Sha256::digest(cert.der)),
-            sni_matches: None,
+            fingerprint: outcome.fingerprint?,
+            sni_matches: outcome.sni_matches,
         })
     }
 }
@@ -448,6 +477,7 @@ impl<S: RecordSink> Worker<S> {
             pool: SegmentPool::new(l.reassembly_blocks),
             smtp: SmtpPool::new(l.max_smtp_sessions, cfg.smtp),
             tls: TlsPool::new(l.max_tls_sessions, cfg.tls, l.tls_handshake_budget),
+            certs: CertLog::new(cfg.certs),
             uids,
             sink,
             sink_ok: true,
@@ -656,6 +686,7 @@ impl<S: RecordSink> Worker<S> {
         }
         let id = conn.id();
         let local_orig = conn.local_orig;
+        let local_resp = self.cfg.site.is_local(conn.resp_h);
         let mut ev = ConnEvents {
             app: &mut conn.app,
             smtp: conn.smtp.and_then(|i| self.smtp.get_mut(i)),
@@ -674,6 +705,8 @@ impl<S: RecordSink> Worker<S> {
                 counters: &mut self.counters,
                 uids: &mut self.uids,
                 extract: self.cfg.extract.as_ref(),
+                certs: &mut self.certs,
+                local_resp,
             },
         };
         let mut flipped = false;
@@ -891,6 +924,8 @@ impl<S: RecordSink> Worker<S> {
                     counters: &mut self.counters,
                     uids: &mut self.uids,
                     extract: self.cfg.extract.as_ref(),
+                    certs: &mut self.certs,
+                    local_resp: self.cfg.site.is_local(conn.resp_h),
                 };
                 session.finish(&mut out);
             }
@@ -910,6 +945,8 @@ impl<S: RecordSink> Worker<S> {
                     counters: &mut self.counters,
                     uids: &mut self.uids,
                     extract: self.cfg.extract.as_ref(),
+                    certs: &mut self.certs,
+                    local_resp: self.cfg.site.is_local(conn.resp_h),
                 };
                 session.finish(&mut out);
             }

@@ -141,6 +141,7 @@ fn apply_redefs(config: &mut Config, a: &ReadArgs) -> Result<(), String> {
         // One statement per `;`, comments dropped; only `redef`s matter.
         let code: String = text
             .lines()
+            .filter(|l| !l.trim_start().starts_with('@'))
             .map(|l| l.split('#').next().unwrap_or(""))
             .collect::<Vec<_>>()
             .join(" ");
@@ -208,6 +209,7 @@ fn read(a: ReadArgs) -> ExitCode {
         seed: a.seed,
         smtp: SmtpOptions::default(),
         tls: Default::default(),
+        certs: Default::default(),
         extract: None,
     };
     if let Err(e) = apply_redefs(&mut config, &a) {

@@ -23,9 +23,7 @@ fn fingerprints(case: &str) -> Vec<[String; 4]> {
     let _ = std::fs::remove_dir_all(&out);
     text.lines()
         .map(json_line)
-        .map(|r| {
-            ["ja3", "ja3s", "ja4", "ja4s"].map(|f| r[f].as_str().unwrap_or("-").to_string())
-        })
+        .map(|r| ["ja3", "ja3s", "ja4", "ja4s"].map(|f| r[f].as_str().unwrap_or("-").to_string()))
         .collect()
 }
 

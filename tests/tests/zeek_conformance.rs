@@ -48,6 +48,11 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
     // The Zeek run's own settings (e.g. SMTP::enable_rfc822_msg_file_analysis),
     // as a user would pass them with --redef; settings the sensor has no
     // counterpart for are skipped, as the command line does.
+    for l in strings(&meta["scripts_loaded"]) {
+        if let Some(script) = l.strip_prefix("@load ") {
+            config.apply_load(script);
+        }
+    }
     for r in strings(&meta["redefs"]) {
         let applied = config.apply_redef(&r);
         assert!(applied.is_ok(), "{name}: {r}: {applied:?}");
@@ -158,6 +163,35 @@ fn smtp_and_files_logs_match_zeek() {
     assert!(
         failures.is_empty(),
         "{} of {total} files.log fields differ from Zeek:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn ssl_log_matches_zeek() {
+    let (ran, total, failures) = check_log("ssl.log");
+    assert!(ran >= 17, "expected the TLS reference cases, ran {ran}");
+    assert!(total > 300, "too few ssl.log fields compared: {total}");
+    assert!(
+        failures.is_empty(),
+        "{} of {total} ssl.log fields differ from Zeek:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn x509_log_matches_zeek() {
+    let (ran, total, failures) = check_log("x509.log");
+    assert!(
+        ran >= 12,
+        "expected the certificate reference cases, ran {ran}"
+    );
+    assert!(total > 700, "too few x509.log fields compared: {total}");
+    assert!(
+        failures.is_empty(),
+        "{} of {total} x509.log fields differ from Zeek:\n{}",
         failures.len(),
         failures.join("\n")
     );

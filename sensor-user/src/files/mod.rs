@@ -4,8 +4,10 @@
 //! analyzer that carries the file feeds it and writes its files.log record
 //! when it ends.
 
+pub mod certs;
 pub mod extract;
 pub mod magic;
+pub mod x509;
 
 use std::sync::Arc;
 
@@ -229,6 +231,7 @@ impl FileState {
             sha1,
             sha256,
             extracted,
+            x509: false,
         }
     }
 }

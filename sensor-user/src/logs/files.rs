@@ -43,6 +43,8 @@ pub struct FileRecord {
     pub sha256: Option<InlineStr<64>>,
     /// Extraction result.
     pub extracted: Option<Extracted>,
+    /// A certificate (hashed and parsed by the X509 analyzer).
+    pub x509: bool,
 }
 
 pub(crate) static SCHEMA: [Field; 27] = [
@@ -88,11 +90,13 @@ impl LogRecord for FileRecord {
         ConnId::values(self.conn.as_ref(), out);
         out(Value::str(self.source));
         out(Value::Count(self.depth));
-        out(Value::Strings(if self.extracted.is_some() {
-            &["EXTRACT"]
-        } else {
-            &[]
-        }));
+        out(Value::Strings(
+            match (self.x509, self.extracted.is_some()) {
+                (true, _) => &["MD5", "SHA1", "SHA256", "X509"],
+                (false, true) => &["EXTRACT"],
+                (false, false) => &[],
+            },
+        ));
         out(Value::opt(self.mime_type, Value::str));
         out(self
             .filename

@@ -82,6 +82,14 @@ fn json_value(v: Value<'_>, time: TimeFormat, out: &mut Vec<u8>) {
                 out.push(b'"');
             }
         },
+        Value::TimeSecs(s) => match time {
+            TimeFormat::Epoch => write_epoch_secs(s, out),
+            TimeFormat::Iso8601 => {
+                out.push(b'"');
+                write_iso8601_secs(s, out);
+                out.push(b'"');
+            }
+        },
         Value::Interval(ns) => write_epoch(ns, out),
         Value::Count(c) => {
             let _ = write!(out, "{c}");
@@ -176,6 +184,11 @@ fn write_epoch(ns: u64, out: &mut Vec<u8>) {
     let _ = write!(out, "{}.{:06}", us / 1_000_000, us % 1_000_000);
 }
 
+/// Whole seconds with six decimals, as Zeek prints an integral `time`.
+fn write_epoch_secs(s: i64, out: &mut Vec<u8>) {
+    let _ = write!(out, "{s}.000000");
+}
+
 fn write_double(d: f64, out: &mut Vec<u8>) {
     if d.is_finite() {
         let _ = write!(out, "{d:.6}");
@@ -197,6 +210,20 @@ pub fn write_iso8601(ns: u64, out: &mut Vec<u8>) {
         rem / 60 % 60,
         rem % 60,
         us % 1_000_000
+    );
+}
+
+/// Writes whole seconds `s` (possibly negative) as
+/// `YYYY-MM-DDTHH:MM:SS.000000Z`.
+fn write_iso8601_secs(s: i64, out: &mut Vec<u8>) {
+    let (days, rem) = (s.div_euclid(86_400), s.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000000Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
     );
 }
 
@@ -280,6 +307,7 @@ fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
     match v {
         Value::Unset => out.push(b'-'),
         Value::Time(ns) | Value::Interval(ns) => write_epoch(ns, out),
+        Value::TimeSecs(s) => write_epoch_secs(s, out),
         Value::Count(c) => {
             let _ = write!(out, "{c}");
         }

@@ -16,6 +16,7 @@ pub mod ssl;
 pub mod stats;
 pub mod weird;
 pub mod writer;
+pub mod x509;
 
 use std::net::IpAddr;
 
@@ -58,6 +59,9 @@ pub enum Value<'a> {
     Unset,
     /// A point in time, nanoseconds since the epoch.
     Time(u64),
+    /// A point in time in whole seconds since the epoch, possibly before
+    /// 1970 or far ahead (certificate validity times).
+    TimeSecs(i64),
     /// A duration in nanoseconds.
     Interval(u64),
     /// An unsigned count.
@@ -276,11 +280,13 @@ pub enum LogKind {
     Notice = 5,
     /// ssl.log
     Ssl = 6,
+    /// x509.log
+    X509 = 7,
 }
 
 impl LogKind {
     /// Every log, in index order.
-    pub const ALL: [LogKind; 7] = [
+    pub const ALL: [LogKind; 8] = [
         LogKind::Conn,
         LogKind::Weird,
         LogKind::Stats,
@@ -288,6 +294,7 @@ impl LogKind {
         LogKind::Smtp,
         LogKind::Notice,
         LogKind::Ssl,
+        LogKind::X509,
     ];
 
     /// The log's path (file name without `.log`).
@@ -300,6 +307,7 @@ impl LogKind {
             LogKind::Smtp => "smtp",
             LogKind::Notice => "notice",
             LogKind::Ssl => "ssl",
+            LogKind::X509 => "x509",
         }
     }
 
@@ -313,6 +321,7 @@ impl LogKind {
             LogKind::Smtp => &smtp::SCHEMA,
             LogKind::Notice => &notice::SCHEMA,
             LogKind::Ssl => &ssl::SCHEMA,
+            LogKind::X509 => &x509::SCHEMA,
         }
     }
 
@@ -347,6 +356,6 @@ mod kind_tests {
             assert_eq!(k.schema()[0].name, "ts");
         }
         // A new variant must be added to ALL: its index is the last one.
-        assert_eq!(LogKind::Ssl as usize, LogKind::ALL.len() - 1);
+        assert_eq!(LogKind::X509 as usize, LogKind::ALL.len() - 1);
     }
 }

@@ -1,0 +1,175 @@
+//! Certificates seen in TLS handshakes, as Zeek's X509 scripts log them:
+//! x509.log once per certificate (deduplicated by fingerprint and role for
+//! a configurable time), optionally a files.log entry per occurrence, and
+//! the facts ssl.log needs (fingerprint, subject, issuer, SNI match).
+
+use std::collections::HashMap;
+
+use md5::Md5;
+use sha1::{Digest, Sha1};
+use sha2::Sha256;
+
+use super::x509;
+use crate::inline_str::InlineStr;
+use crate::logs::files::FileRecord;
+use crate::logs::x509::X509Record;
+use crate::logs::{ConnId, LogRecord, OptText};
+use crate::uid::Uid;
+
+/// How certificates are logged (Zeek's `X509::` options).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CertOptions {
+    /// Also write a files.log entry for every certificate
+    /// (`X509::log_x509_in_files_log`).
+    pub files_log: bool,
+    /// A certificate already logged with the same role is logged again
+    /// only this long after (`X509::relog_known_certificates_after`,
+    /// default one day; 0: every occurrence is logged).
+    pub relog_after_ns: u64,
+    /// Log only end-host certificates (`policy/protocols/ssl/log-hostcerts-only`).
+    pub host_certs_only: bool,
+}
+
+impl Default for CertOptions {
+    fn default() -> Self {
+        CertOptions {
+            files_log: false,
+            relog_after_ns: 86_400 * 1_000_000_000,
+            host_certs_only: false,
+        }
+    }
+}
+
+/// Most certificates remembered for deduplication (Zeek's
+/// `X509::known_log_certs_maximum_size`); past it, certificates are logged
+/// every time.
+const MAX_KNOWN: usize = 1_000_000;
+
+/// One certificate in a handshake.
+pub struct CertEvent<'a> {
+    /// The DER.
+    pub der: &'a [u8],
+    /// Sent by the TLS client.
+    pub is_client: bool,
+    /// First of its Certificate message.
+    pub host_cert: bool,
+    /// Whether the sender's address is local.
+    pub sender_local: bool,
+    /// The connection.
+    pub conn: ConnId,
+    /// Network time.
+    pub ts: u64,
+    /// SNI to check against the certificate, when asked.
+    pub sni: Option<&'a [u8]>,
+}
+
+/// What a certificate told.
+pub struct CertOutcome {
+    /// Lower-case hex SHA-256 of the DER; `None` when it did not parse.
+    pub fingerprint: Option<InlineStr<64>>,
+    /// Whether the SNI matches (when an SNI was given and it parsed).
+    pub sni_matches: Option<bool>,
+}
+
+/// The run's certificate bookkeeping.
+#[derive(Debug, Default)]
+pub struct CertLog {
+    opts: CertOptions,
+    known: HashMap<([u8; 32], bool, bool), u64>,
+}
+
+impl CertLog {
+    /// Bookkeeping with `opts`.
+    pub fn new(opts: CertOptions) -> Self {
+        CertLog {
+            opts,
+            known: HashMap::new(),
+        }
+    }
+
+    /// Handles one certificate: logs what is due through `emit`, fills
+    /// `subject`/`issuer` for an end-host certificate, returns the facts.
+    pub fn certificate(
+        &mut self,
+        ev: CertEvent<'_>,
+        new_fuid: &mut dyn FnMut() -> Uid,
+        emit: &mut dyn FnMut(&dyn LogRecord),
+        subject: &mut OptText,
+        issuer: &mut OptText,
+    ) -> CertOutcome {
+        let sha256: [u8; 32] = Sha256::digest(ev.der).into();
+        if self.opts.files_log {
+            let rec = FileRecord {
+                ts: ev.ts,
+                fuid: new_fuid(),
+                conn: Some(ev.conn),
+                source: "SSL",
+                depth: 0,
+                mime_type: Some(if ev.host_cert {
+                    "application/x-x509-user-cert"
+                } else {
+                    "application/x-x509-ca-cert"
+                }),
+                filename: None,
+                duration: 0,
+                local_orig: Some(ev.sender_local),
+                is_orig: ev.is_client,
+                seen_bytes: ev.der.len() as u64,
+                missing_bytes: 0,
+                parent_fuid: None,
+                md5: Some(InlineStr::hex(&Md5::digest(ev.der))),
+                sha1: Some(InlineStr::hex(&Sha1::digest(ev.der))),
+                sha256: Some(InlineStr::hex(&sha256)),
+                extracted: None,
+                x509: true,
+            };
+            emit(&rec);
+        }
+        let Ok(cert) = x509::parse(ev.der) else {
+            return CertOutcome {
+                fingerprint: None,
+                sni_matches: None,
+            };
+        };
+        if ev.host_cert {
+            subject.set(cert.subject.as_bytes());
+            issuer.set(cert.issuer.as_bytes());
+        }
+        if self.should_log(sha256, ev.host_cert, ev.is_client, ev.ts)
+            && (ev.host_cert || !self.opts.host_certs_only)
+        {
+            emit(&X509Record {
+                ts: ev.ts,
+                cert: &cert,
+                host_cert: ev.host_cert,
+                client_cert: ev.is_client,
+            });
+        }
+        CertOutcome {
+            fingerprint: Some(cert.fingerprint),
+            sni_matches: ev.sni.map(|s| x509::matches_hostname(&cert, s)),
+        }
+    }
+
+    /// Zeek's `known_log_certs`: whether this (certificate, role) is due
+    /// for x509.log now; remembers it.
+    fn should_log(&mut self, fp: [u8; 32], host: bool, client: bool, ts: u64) -> bool {
+        if self.opts.relog_after_ns == 0 {
+            return true;
+        }
+        let key = (fp, host, client);
+        match self.known.get_mut(&key) {
+            Some(added) if ts.saturating_sub(*added) < self.opts.relog_after_ns => false,
+            Some(added) => {
+                *added = ts;
+                true
+            }
+            None => {
+                if self.known.len() < MAX_KNOWN {
+                    self.known.insert(key, ts);
+                }
+                true
+            }
+        }
+    }
+}
