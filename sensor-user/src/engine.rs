@@ -362,8 +362,12 @@ impl<S: RecordSink> ConnEvents<'_, S> {
         let Some(tls) = self.tls_pool.get_mut(i) else {
             return;
         };
-        // Service bookkeeping (conn.log) stays with the detector.
+        // Service bookkeeping (conn.log) stays with the detector; once the
+        // stream parses as TLS, the other protocols' guesses stop.
         if let Chunk::Data { data, .. } = chunk {
+            if tls.is_tls() {
+                self.app.speculation_off();
+            }
             self.app.deliver(
                 is_orig,
                 data,

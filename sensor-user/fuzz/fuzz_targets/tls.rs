@@ -5,7 +5,6 @@
 
 use libfuzzer_sys::fuzz_target;
 use sensor::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsPool};
-use sensor::inline_str::InlineStr;
 use sensor::logs::format::{encode, FormatOptions};
 use sensor::logs::{ConnId, LogRecord, OptText};
 use sensor::uid::Uid;
@@ -42,13 +41,13 @@ impl TlsEnv for Env {
         subject: &mut OptText,
         _: &mut OptText,
     ) -> Option<CertFacts> {
-        if cert.der.first() == Some(&0) {
-            return None;
-        }
-        subject.set(&cert.der[..cert.der.len().min(8)]);
+        let c = sensor::files::x509::parse(cert.der).ok()?;
+        subject.set(c.subject.as_bytes());
         Some(CertFacts {
-            fingerprint: InlineStr::hex(&cert.der[..cert.der.len().min(32)]),
-            sni_matches: cert.sni.map(|s| s.len() % 2 == 0),
+            fingerprint: c.fingerprint,
+            sni_matches: cert
+                .sni
+                .map(|s| sensor::files::x509::matches_hostname(&c, s)),
         })
     }
 }

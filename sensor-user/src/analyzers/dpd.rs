@@ -448,6 +448,21 @@ impl AppState {
         self.tls.state == SlotState::Attached
     }
 
+    /// The stream is known to be TLS: analyzers only guessing at it
+    /// (speculative slots) and the signature detector stop.
+    pub fn speculation_off(&mut self) {
+        for st in [
+            &mut self.smtp.state,
+            &mut self.pop3.state,
+            &mut self.imap.state,
+        ] {
+            if *st == SlotState::Speculative {
+                *st = SlotState::Off;
+            }
+        }
+        self.det.closed = true;
+    }
+
     /// The full TLS analyzer is done with the stream (established or not
     /// TLS): stop every recognizer and the signature detector.
     pub fn tls_off(&mut self) {

@@ -71,11 +71,17 @@ pub struct CertOutcome {
     pub sni_matches: Option<bool>,
 }
 
+/// Parsed certificates kept for reuse (busy servers send the same chain
+/// on every handshake); the cache is emptied when full.
+const MAX_CACHED: usize = 4096;
+
 /// The run's certificate bookkeeping.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct CertLog {
     opts: CertOptions,
     known: HashMap<([u8; 32], bool, bool), u64>,
+    /// Parse results by SHA-256 of the DER (`None`: did not parse).
+    cache: HashMap<[u8; 32], Option<x509::Certificate>>,
 }
 
 impl CertLog {
@@ -84,6 +90,7 @@ impl CertLog {
         CertLog {
             opts,
             known: HashMap::new(),
+            cache: HashMap::new(),
         }
     }
 
@@ -125,7 +132,13 @@ impl CertLog {
             };
             emit(&rec);
         }
-        let Ok(cert) = x509::parse(ev.der) else {
+        if !self.cache.contains_key(&sha256) {
+            if self.cache.len() >= MAX_CACHED {
+                self.cache.clear();
+            }
+            self.cache.insert(sha256, x509::parse(ev.der).ok());
+        }
+        let Some(Some(cert)) = self.cache.get(&sha256) else {
             return CertOutcome {
                 fingerprint: None,
                 sni_matches: None,
@@ -135,41 +148,54 @@ impl CertLog {
             subject.set(cert.subject.as_bytes());
             issuer.set(cert.issuer.as_bytes());
         }
-        if self.should_log(sha256, ev.host_cert, ev.is_client, ev.ts)
-            && (ev.host_cert || !self.opts.host_certs_only)
-        {
+        let due = should_log(
+            &mut self.known,
+            self.opts.relog_after_ns,
+            sha256,
+            ev.host_cert,
+            ev.is_client,
+            ev.ts,
+        );
+        if due && (ev.host_cert || !self.opts.host_certs_only) {
             emit(&X509Record {
                 ts: ev.ts,
-                cert: &cert,
+                cert,
                 host_cert: ev.host_cert,
                 client_cert: ev.is_client,
             });
         }
         CertOutcome {
             fingerprint: Some(cert.fingerprint),
-            sni_matches: ev.sni.map(|s| x509::matches_hostname(&cert, s)),
+            sni_matches: ev.sni.map(|s| x509::matches_hostname(cert, s)),
         }
     }
+}
 
-    /// Zeek's `known_log_certs`: whether this (certificate, role) is due
-    /// for x509.log now; remembers it.
-    fn should_log(&mut self, fp: [u8; 32], host: bool, client: bool, ts: u64) -> bool {
-        if self.opts.relog_after_ns == 0 {
-            return true;
+/// Zeek's `known_log_certs`: whether this (certificate, role) is due for
+/// x509.log now; remembers it.
+fn should_log(
+    known: &mut HashMap<([u8; 32], bool, bool), u64>,
+    relog_after_ns: u64,
+    fp: [u8; 32],
+    host: bool,
+    client: bool,
+    ts: u64,
+) -> bool {
+    if relog_after_ns == 0 {
+        return true;
+    }
+    let key = (fp, host, client);
+    match known.get_mut(&key) {
+        Some(added) if ts.saturating_sub(*added) < relog_after_ns => false,
+        Some(added) => {
+            *added = ts;
+            true
         }
-        let key = (fp, host, client);
-        match self.known.get_mut(&key) {
-            Some(added) if ts.saturating_sub(*added) < self.opts.relog_after_ns => false,
-            Some(added) => {
-                *added = ts;
-                true
+        None => {
+            if known.len() < MAX_KNOWN {
+                known.insert(key, ts);
             }
-            None => {
-                if self.known.len() < MAX_KNOWN {
-                    self.known.insert(key, ts);
-                }
-                true
-            }
+            true
         }
     }
 }

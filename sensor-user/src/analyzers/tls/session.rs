@@ -23,6 +23,8 @@ pub const BASE_HANDSHAKE: usize = 16 << 10;
 pub const MAX_HANDSHAKE: usize = 1 << 20;
 /// Zeek's `SSL::max_alerts_per_record`.
 const MAX_ALERTS_PER_RECORD: usize = 10;
+/// Fingerprints kept per side in ssl.log (renegotiations append).
+const MAX_CHAIN: usize = 100;
 /// Zeek's `SSL::max_ssl_history_length`.
 const MAX_HISTORY: usize = 100;
 
@@ -160,6 +162,7 @@ pub struct TlsSession {
     hrr_seen: bool,
     history_weird: bool,
     certs_seen: bool,
+    chain_weird: bool,
     opts: TlsOptions,
     budget: std::rc::Rc<Budget>,
 }
@@ -219,6 +222,12 @@ impl TlsSession {
         self.hrr_seen = false;
         self.history_weird = false;
         self.certs_seen = false;
+        self.chain_weird = false;
+    }
+
+    /// Whether the stream has parsed as TLS (a record was processed).
+    pub fn is_tls(&self) -> bool {
+        self.started
     }
 
     /// Whether analysis is over (logged and stopped, or not TLS).
@@ -707,7 +716,12 @@ impl TlsSession {
             } else {
                 &mut rec.cert_chain_fps
             };
-            list.list.push(facts.fingerprint.as_bytes());
+            if list.list.len() < MAX_CHAIN {
+                list.list.push(facts.fingerprint.as_bytes());
+            } else if !self.chain_weird {
+                self.chain_weird = true;
+                env.weird("SSL_too_many_certificates", b"");
+            }
             if !is_client && index == 0 {
                 if let Some(m) = facts.sni_matches {
                     rec.sni_matches_cert = Some(m);
