@@ -249,6 +249,48 @@ impl Default for Config {
     }
 }
 
+/// The string literals of a Zeek value, unescaped (`\xHH`, `\\`, `\"`,
+/// `\n`, `\t`); `None` on an unterminated literal.
+fn zeek_strings(v: &str) -> Option<Vec<Vec<u8>>> {
+    let b = v.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let mut s = Vec::new();
+        loop {
+            match *b.get(i)? {
+                b'"' => break,
+                b'\\' => {
+                    let c = *b.get(i + 1)?;
+                    i += 2;
+                    match c {
+                        b'x' => {
+                            let h = std::str::from_utf8(b.get(i..i + 2)?).ok()?;
+                            s.push(u8::from_str_radix(h, 16).ok()?);
+                            i += 2;
+                        }
+                        b'n' => s.push(b'\n'),
+                        b't' => s.push(b'\t'),
+                        other => s.push(other),
+                    }
+                }
+                c => {
+                    s.push(c);
+                    i += 1;
+                }
+            }
+        }
+        i += 1;
+        out.push(s);
+    }
+    Some(out)
+}
+
 /// A Zeek interval (`0secs`, `1day`, `5 mins`, `1.5hrs`) in nanoseconds.
 fn zeek_interval(v: &str) -> Option<u64> {
     let v = v.trim();
@@ -291,6 +333,10 @@ impl Config {
                 self.tls.log_ext = true;
                 true
             }
+            "policy/protocols/ssl/validate-certs" | "protocols/ssl/validate-certs" => {
+                self.certs.validate = true;
+                true
+            }
             "policy/protocols/ssl/log-hostcerts-only" | "protocols/ssl/log-hostcerts-only" => {
                 self.certs.host_certs_only = true;
                 true
@@ -318,6 +364,11 @@ impl Config {
             return Err(format!("'{stmt}' is not a `redef NAME = VALUE` statement"));
         };
         let (name, value) = (name.trim(), value.trim());
+        // `+=` on a table adds entries.
+        let (name, add) = match name.strip_suffix('+') {
+            Some(n) => (n.trim(), true),
+            None => (name, false),
+        };
         let bad = || format!("'{stmt}': unsupported value '{value}' for {name}");
         let boolean = || match value {
             "T" => Ok(true),
@@ -330,6 +381,18 @@ impl Config {
                 self.smtp.max_invalid_transactions = value.parse().map_err(|_| bad())?
             }
             "X509::log_x509_in_files_log" => self.certs.files_log = boolean()?,
+            "SSL::root_certs" => {
+                // `{ ["name"] = "\x30\x82...", ... }`: DER in Zeek string escapes.
+                let roots = zeek_strings(value).ok_or_else(bad)?;
+                if !add {
+                    // Replaces the default roots.
+                    self.certs.system_roots = false;
+                    self.certs.extra_roots.clear();
+                }
+                self.certs
+                    .extra_roots
+                    .extend(roots.into_iter().filter(|r| r.first() == Some(&0x30)));
+            }
             "X509::relog_known_certificates_after" => {
                 self.certs.relog_after_ns = zeek_interval(value).ok_or_else(bad)?
             }
@@ -387,6 +450,11 @@ mod tests {
             .apply_redef("redef SMTP::max_invalid_mail_transactions = lots;")
             .is_err());
         assert!(c.apply_redef("@load base/protocols/smtp").is_err());
+        c.apply_redef(
+            r#"redef SSL::root_certs += { ["CN=x"] = "\x30\x03\x02\x01\x05", ["y"] = "a\"b" };"#,
+        )
+        .unwrap();
+        assert_eq!(c.certs.extra_roots, vec![vec![0x30, 3, 2, 1, 5]]);
         c.apply_redef("redef X509::relog_known_certificates_after = 0secs;")
             .unwrap();
         assert_eq!(c.certs.relog_after_ns, 0);

@@ -446,6 +446,9 @@ impl<S: RecordSink> TlsEnv for EventOut<'_, S> {
             sni_matches: outcome.sni_matches,
         })
     }
+    fn validate(&mut self, chain: &[&[u8]]) -> Option<InlineStr<96>> {
+        self.certs.validate(chain, self.ts)
+    }
 }
 
 impl<S: RecordSink> Worker<S> {
@@ -481,7 +484,7 @@ impl<S: RecordSink> Worker<S> {
             pool: SegmentPool::new(l.reassembly_blocks),
             smtp: SmtpPool::new(l.max_smtp_sessions, cfg.smtp),
             tls: TlsPool::new(l.max_tls_sessions, cfg.tls, l.tls_handshake_budget),
-            certs: CertLog::new(cfg.certs),
+            certs: CertLog::new(cfg.certs.clone()),
             uids,
             sink,
             sink_ok: true,

@@ -112,6 +112,14 @@ struct ReadArgs {
     /// A Zeek script (such as local.zeek) whose `redef` statements are honoured.
     #[arg(long, value_name = "FILE")]
     zeek_script: Vec<PathBuf>,
+    /// Validate server certificate chains (ssl.log `validation_status`), as Zeek's
+    /// validate-certs policy script, at the time of the traffic.
+    #[arg(long)]
+    validate_certs: bool,
+    /// PEM bundle of trusted roots for --validate-certs (default: the system's,
+    /// /etc/ssl/certs/ca-certificates.crt).
+    #[arg(long, value_name = "FILE")]
+    root_certs: Option<PathBuf>,
     /// Add the hello details of Zeek's ssl-log-ext policy script to ssl.log
     /// (client ciphers, extensions, groups, versions, signature algorithms...).
     #[arg(long)]
@@ -219,6 +227,16 @@ fn read(a: ReadArgs) -> ExitCode {
     config.smtp.credential_notices = !a.zeek_strict;
     if a.ssl_log_ext {
         config.tls.log_ext = true;
+    }
+    if a.validate_certs {
+        config.certs.validate = true;
+    }
+    if let Some(p) = &a.root_certs {
+        config.certs.roots_file = Some(p.clone());
+    }
+    if let Err(e) = config.certs.check() {
+        eprintln!("sensor: error: {e}");
+        return ExitCode::from(2);
     }
     if a.smtp_message_files {
         config.smtp.rfc822_msg_files = true;

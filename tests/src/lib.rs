@@ -107,7 +107,12 @@ fn tsv_spelling(v: &Value) -> String {
         Value::String(s) if s.is_empty() => "(empty)".into(),
         Value::String(s) => s.clone(),
         Value::Array(a) if a.is_empty() => "(empty)".into(),
-        Value::Array(a) => a.iter().map(tsv_spelling).collect::<Vec<_>>().join(","),
+        // Zeek's TSV writer escapes the separator inside an element.
+        Value::Array(a) => a
+            .iter()
+            .map(|e| tsv_spelling(e).replace(',', "\\x2c"))
+            .collect::<Vec<_>>()
+            .join(","),
         Value::Object(_) => v.to_string(),
     }
 }

@@ -9,6 +9,7 @@ use md5::Md5;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 
+use super::validate::Validator;
 use super::x509;
 use crate::inline_str::InlineStr;
 use crate::logs::files::FileRecord;
@@ -17,7 +18,7 @@ use crate::logs::{ConnId, LogRecord, OptText};
 use crate::uid::Uid;
 
 /// How certificates are logged (Zeek's `X509::` options).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertOptions {
     /// Also write a files.log entry for every certificate
     /// (`X509::log_x509_in_files_log`).
@@ -28,6 +29,36 @@ pub struct CertOptions {
     pub relog_after_ns: u64,
     /// Log only end-host certificates (`policy/protocols/ssl/log-hostcerts-only`).
     pub host_certs_only: bool,
+    /// Validate server chains (`policy/protocols/ssl/validate-certs`).
+    pub validate: bool,
+    /// PEM bundle of trusted roots (default: the system's).
+    pub roots_file: Option<std::path::PathBuf>,
+    /// More trusted roots, DER (Zeek's `SSL::root_certs`).
+    pub extra_roots: Vec<Vec<u8>>,
+    /// Trust the system's roots when no bundle is given.
+    pub system_roots: bool,
+}
+
+/// The system's root bundle, used when no other is given.
+pub const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+impl CertOptions {
+    /// Whether the settings can be used (the root bundle reads), with a
+    /// one-line reason when not.
+    pub fn check(&self) -> Result<(), String> {
+        if self.validate {
+            Validator::new(self.roots_bundle().as_deref(), &self.extra_roots)?;
+        }
+        Ok(())
+    }
+
+    /// The root bundle validation reads, if any.
+    pub fn roots_bundle(&self) -> Option<std::path::PathBuf> {
+        self.roots_file.clone().or_else(|| {
+            let p = std::path::Path::new(SYSTEM_ROOTS);
+            (self.system_roots && p.exists()).then(|| p.to_path_buf())
+        })
+    }
 }
 
 impl Default for CertOptions {
@@ -36,6 +67,10 @@ impl Default for CertOptions {
             files_log: false,
             relog_after_ns: 86_400 * 1_000_000_000,
             host_certs_only: false,
+            validate: false,
+            roots_file: None,
+            extra_roots: Vec::new(),
+            system_roots: true,
         }
     }
 }
@@ -76,22 +111,35 @@ pub struct CertOutcome {
 const MAX_CACHED: usize = 4096;
 
 /// The run's certificate bookkeeping.
-#[derive(Default)]
 pub struct CertLog {
     opts: CertOptions,
     known: HashMap<([u8; 32], bool, bool), u64>,
     /// Parse results by SHA-256 of the DER (`None`: did not parse).
     cache: HashMap<[u8; 32], Option<x509::Certificate>>,
+    validator: Option<Validator>,
 }
 
 impl CertLog {
-    /// Bookkeeping with `opts`.
+    /// Bookkeeping with `opts` (a root bundle that cannot be read leaves
+    /// validation off: check it first with [`CertOptions::check`]).
     pub fn new(opts: CertOptions) -> Self {
+        let validator = if opts.validate {
+            Validator::new(opts.roots_bundle().as_deref(), &opts.extra_roots).ok()
+        } else {
+            None
+        };
         CertLog {
             opts,
             known: HashMap::new(),
             cache: HashMap::new(),
+            validator,
         }
+    }
+
+    /// Validates a server chain (end-host certificate first) at `ts`, when
+    /// validation is on.
+    pub fn validate(&mut self, chain: &[&[u8]], ts: u64) -> Option<super::validate::Status> {
+        self.validator.as_mut()?.validate(chain, ts)
     }
 
     /// Handles one certificate: logs what is due through `emit`, fills

@@ -7,6 +7,7 @@
 pub mod certs;
 pub mod extract;
 pub mod magic;
+pub mod validate;
 pub mod x509;
 
 use std::sync::Arc;

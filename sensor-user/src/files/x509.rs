@@ -526,6 +526,15 @@ fn dotted_oid(oid: &[u8]) -> String {
 // ---------------------------------------------------------------------------
 // Names
 
+/// A DER distinguished name printed as certificate subjects are (Zeek's
+/// `parse_distinguished_name`); `None` when it does not decode.
+pub fn distinguished_name(der: &[u8]) -> Option<String> {
+    use x509_parser::prelude::FromDer;
+    let (_, name) = X509Name::from_der(der).ok()?;
+    let entries = name_entries(&name).ok()?;
+    Some(print_name(&entries))
+}
+
 /// A name attribute: RDN index, type OID, value.
 struct NameEntry<'a> {
     set: usize,

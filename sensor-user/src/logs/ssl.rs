@@ -38,6 +38,11 @@ pub struct SslInfo {
     pub client_cert_chain_fps: OptList,
     /// Whether the SNI matches the server certificate.
     pub sni_matches_cert: Option<bool>,
+    /// Result of validating the server's chain (when enabled).
+    pub validation_status: Option<InlineStr<96>>,
+    /// Certificate authorities the server asked the client's certificate
+    /// to come from (CertificateRequest).
+    pub requested_client_certificate_authorities: OptList,
     /// Subject of the server's certificate.
     pub subject: OptText,
     /// Issuer of the server's certificate.
@@ -222,6 +227,8 @@ impl SslInfo {
         self.cert_chain_fps.clear();
         self.client_cert_chain_fps.clear();
         self.sni_matches_cert = None;
+        self.validation_status = None;
+        self.requested_client_certificate_authorities.clear();
         self.subject.clear();
         self.issuer.clear();
         self.client_subject.clear();
@@ -270,7 +277,7 @@ impl SslInfo {
     }
 }
 
-pub(crate) static SCHEMA: [Field; 46] = [
+pub(crate) static SCHEMA: [Field; 48] = [
     Field::zeek("ts", "time"),
     Field::zeek("uid", "string"),
     Field::zeek("id.orig_h", "addr"),
@@ -293,6 +300,8 @@ pub(crate) static SCHEMA: [Field; 46] = [
     Field::ext("client_subject", "string"),
     Field::ext("client_issuer", "string"),
     Field::zeek("sni_matches_cert", "bool"),
+    Field::ext("validation_status", "string"),
+    Field::ext("requested_client_certificate_authorities", "vector[string]"),
     Field::ext("ja3", "string"),
     Field::ext("ja3s", "string"),
     Field::ext("ja4", "string"),
@@ -347,6 +356,11 @@ impl LogRecord for SslInfo {
         out(self.client_subject.value());
         out(self.client_issuer.value());
         out(Value::opt(self.sni_matches_cert, Value::Bool));
+        out(self
+            .validation_status
+            .as_ref()
+            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
+        out(self.requested_client_certificate_authorities.value());
         out(self
             .ja3
             .as_ref()

@@ -68,6 +68,11 @@ pub trait TlsEnv {
         subject: &mut OptText,
         issuer: &mut OptText,
     ) -> Option<CertFacts>;
+    /// Validates the server's chain (end-host certificate first), when
+    /// validation is on.
+    fn validate(&mut self, _chain: &[&[u8]]) -> Option<InlineStr<96>> {
+        None
+    }
 }
 
 /// Settings (Zeek's `SSL::` options).
@@ -517,6 +522,7 @@ impl TlsSession {
                         Some(u32::from_be_bytes([hint[0], hint[1], hint[2], hint[3]]));
                 }
             }
+            13 if !is_client => self.certificate_request(body),
             16 if is_client => self.client_key_exchange_seen = true,
             _ => {}
         }
@@ -681,6 +687,19 @@ impl TlsSession {
     }
 
     fn certificates(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) {
+        if !is_client {
+            let mut chain: [&[u8]; 16] = [&[]; 16];
+            let mut n = 0;
+            for der in parse::certificates(body).filter(|d| !d.is_empty()).take(16) {
+                chain[n] = der;
+                n += 1;
+            }
+            if n > 0 {
+                if let Some(s) = env.validate(&chain[..n]) {
+                    self.rec.validation_status = Some(s);
+                }
+            }
+        }
         let sni_set = self.rec.server_name.get().is_some();
         for (index, der) in parse::certificates(body).enumerate() {
             if der.is_empty() {
@@ -726,6 +745,32 @@ impl TlsSession {
                 if let Some(m) = facts.sni_matches {
                     rec.sni_matches_cert = Some(m);
                 }
+            }
+        }
+    }
+
+    /// A CertificateRequest: the distinguished names of the acceptable
+    /// certificate authorities (TLS 1.2 carries signature algorithms
+    /// before them).
+    fn certificate_request(&mut self, body: &[u8]) {
+        let mut r = parse::Reader::new(body);
+        if r.vec8().is_none() {
+            return;
+        }
+        if self.chosen_version > 0x0302 && r.vec16().is_none() {
+            return;
+        }
+        let Some(list) = r.vec16() else { return };
+        let cas = &mut self.rec.requested_client_certificate_authorities;
+        cas.clear();
+        cas.present = true;
+        let mut r = parse::Reader::new(list);
+        while let Some(dn) = r.vec16() {
+            if cas.list.len() >= MAX_CHAIN {
+                break;
+            }
+            if let Some(name) = crate::files::x509::distinguished_name(dn) {
+                cas.list.push(name.as_bytes());
             }
         }
     }
