@@ -201,7 +201,7 @@ fn tls(pcap: Option<PathBuf>, copies: usize, records: usize) -> Result<()> {
         .map(|f| (f.0, f.2))
         .collect();
     let pkts = frames.len();
-    let many = bench::tls::replicate(&frames, 443, copies, 50_000);
+    let many = bench::tls::replicate(&frames, 443, 0, copies, 50_000);
     let cfg = Config {
         seed: Some(1),
         ..Config::default()

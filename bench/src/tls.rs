@@ -5,18 +5,24 @@
 use crate::synth::{tcp, Frame, ACK, PSH, SYN};
 
 /// Copies of `frames` (one TCP connection to `server_port`), each with its
-/// own client address and port, every copy starting `gap_ns` after the
-/// previous. Checksums are left as they are (the sensor does not verify
-/// them by default).
-pub fn replicate(frames: &[Frame], server_port: u16, copies: usize, gap_ns: u64) -> Vec<Frame> {
+/// own client address and port (copy `k` is client number `first + k`),
+/// every copy starting `gap_ns` after the previous. Checksums are left as
+/// they are (the sensor does not verify them by default).
+pub fn replicate(
+    frames: &[Frame],
+    server_port: u16,
+    first: usize,
+    copies: usize,
+    gap_ns: u64,
+) -> Vec<Frame> {
     let mut out = Vec::with_capacity(frames.len() * copies);
-    for k in 0..copies {
+    for k in first..first + copies {
         let ip = [10, 200, (k >> 8) as u8, k as u8];
         let port = 1024 + (k % 60000) as u16;
         for (ts, f) in frames {
             let mut f = f.clone();
             rewrite_client(&mut f, server_port, ip, port);
-            out.push((ts + k as u64 * gap_ns, f));
+            out.push((ts + (k - first) as u64 * gap_ns, f));
         }
     }
     out

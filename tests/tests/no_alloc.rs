@@ -117,3 +117,56 @@ fn no_allocation_per_packet_after_warm_up() {
         .count();
     assert_eq!(conn_lines, 1000, "every connection reached conn.log");
 }
+
+#[test]
+fn no_allocation_per_packet_in_tls_sessions() {
+    // TLS 1.3 connections on 443: hellos, the encrypted flights, 20
+    // application-data records each; the later ones reuse the pooled TLS
+    // sessions and flow slots.
+    let (hs, bulk) = bench::tls::tls13_flow(443, 20, 1200, 1_000_000_000_000, true);
+    let one: Vec<build::Frame> = hs.into_iter().chain(bulk).collect();
+    let warm = bench::tls::replicate(&one, 443, 0, 300, 1_000_000);
+    let later: Vec<build::Frame> = one
+        .iter()
+        .map(|(t, f)| (t + 400_000_000_000, f.clone()))
+        .collect();
+    let measured = bench::tls::replicate(&later, 443, 300, 300, 1_000_000);
+    let mut cfg = Config::default();
+    cfg.limits.max_flows = 4096;
+    cfg.limits.max_tls_sessions = 512;
+    cfg.seed = Some(7);
+    let dir = tests::temp_dir("no-alloc-tls");
+    prepare_log_dir(&dir).unwrap();
+    let (inner, writer) = LogSink::spawn(
+        LogWriter::new(&dir, FormatOptions::default()),
+        8 << 20,
+        false,
+    );
+    let mut worker = Worker::new(cfg, CountingSink { inner, conns: 0 });
+    feed(&mut worker, &warm);
+
+    ALLOCS.store(0, Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
+    feed(&mut worker, &measured);
+    COUNTING.with(|c| c.set(false));
+    let allocs = ALLOCS.load(Ordering::Relaxed);
+
+    let (sink, counters) = worker.finish();
+    assert_eq!(counters.tcp_conns, 600);
+    assert_eq!(counters.tls_sessions_exhausted, 0);
+    assert_eq!(
+        allocs,
+        0,
+        "{allocs} allocations while processing {} packets",
+        measured.len()
+    );
+    drop(sink);
+    writer.join().unwrap();
+    let ssl = std::fs::read_to_string(dir.join("ssl.log")).unwrap();
+    assert_eq!(
+        ssl.lines().count(),
+        600,
+        "every TLS connection reached ssl.log"
+    );
+    assert!(ssl.lines().all(|l| l.contains("\"established\":true")));
+}

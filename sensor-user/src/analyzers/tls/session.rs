@@ -297,15 +297,15 @@ impl TlsSession {
         if self.record_version != 0 {
             if !legacy(version) {
                 // "Invalid version late in TLS connection"
-                self.violation(env);
+                self.violation("invalid record version late in the connection", env);
                 return;
             }
         } else if h[0] & 0x80 != 0 {
             // SSLv2 framing: not analysed further.
-            self.violation(env);
+            self.violation("SSLv2 record framing (not analysed)", env);
             return;
         } else if !legacy(version) || !(20..=30).contains(&h[0]) {
-            self.violation(env);
+            self.violation("not a TLS record", env);
             return;
         } else {
             self.record_version = version;
@@ -411,7 +411,7 @@ impl TlsSession {
                 self.history(is_client, b'b', env);
             }
             22 | 23 => {}
-            _ => self.violation(env),
+            _ => self.violation("unknown record type", env),
         }
     }
 
@@ -556,17 +556,17 @@ impl TlsSession {
         self.history(is_client, letter, env);
         // Types outside Zeek's handshake grammar end the analysis.
         if !matches!(msg_type, 0..=4 | 11..=16 | 20..=22) {
-            self.violation(env);
+            self.violation("unknown handshake message", env);
         }
     }
 
     fn client_hello(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) -> bool {
         let Some(h) = parse::client_hello(body) else {
-            self.violation(env);
+            self.violation("malformed ClientHello", env);
             return false;
         };
         if !super::version_ok(h.version) {
-            self.violation(env);
+            self.violation("unsupported client version", env);
             return false;
         }
         let x = &mut self.rec.ext;
@@ -619,12 +619,12 @@ impl TlsSession {
 
     fn server_hello(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) -> bool {
         let Some(h) = parse::server_hello(body) else {
-            self.violation(env);
+            self.violation("malformed ServerHello", env);
             return false;
         };
         let ok = super::version_ok(h.version) || h.version == 0x0304 || h.version >> 8 == 0x7F;
         if !ok {
-            self.violation(env);
+            self.violation("unsupported server version", env);
             return false;
         }
         self.rec.ext.server_version = Some(h.version);
@@ -865,7 +865,10 @@ impl TlsSession {
         }
     }
 
-    fn violation(&mut self, env: &mut dyn TlsEnv) {
+    /// The stream is not (or no longer) TLS as Zeek parses it: log what
+    /// there is, note why, stop.
+    fn violation(&mut self, why: &'static str, env: &mut dyn TlsEnv) {
+        env.weird("ssl_protocol_violation", why.as_bytes());
         self.skip = true;
         self.done = true;
         self.log(env);
@@ -943,5 +946,165 @@ impl TlsPool {
     /// The session `i`.
     pub fn get_mut(&mut self, i: u32) -> Option<&mut TlsSession> {
         self.sessions.get_mut(i as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uid::Uid;
+
+    #[derive(Default)]
+    struct Env {
+        logged: Vec<String>,
+        weirds: Vec<String>,
+    }
+
+    impl TlsEnv for Env {
+        fn now(&self) -> u64 {
+            1_000_000_000
+        }
+        fn id(&self) -> ConnId {
+            let a = "10.0.0.1".parse().unwrap();
+            ConnId {
+                uid: Uid {
+                    prefix: b'C',
+                    value: 1,
+                },
+                orig_h: a,
+                orig_p: 1234,
+                resp_h: a,
+                resp_p: 443,
+            }
+        }
+        fn weird(&mut self, name: &'static str, addl: &[u8]) {
+            self.weirds
+                .push(format!("{name} {}", String::from_utf8_lossy(addl)));
+        }
+        fn emit(&mut self, rec: &dyn LogRecord) {
+            let mut out = Vec::new();
+            crate::logs::format::encode(rec, &Default::default(), &mut out);
+            self.logged.push(String::from_utf8(out).unwrap());
+        }
+        fn certificate(
+            &mut self,
+            _: CertSeen<'_>,
+            _: &mut OptText,
+            _: &mut OptText,
+        ) -> Option<CertFacts> {
+            None
+        }
+    }
+
+    fn record(ctype: u8, body: &[u8]) -> Vec<u8> {
+        let mut r = vec![ctype, 3, 3];
+        r.extend((body.len() as u16).to_be_bytes());
+        r.extend_from_slice(body);
+        r
+    }
+
+    fn handshake(t: u8, body: &[u8]) -> Vec<u8> {
+        let mut m = vec![t];
+        m.extend(&(body.len() as u32).to_be_bytes()[1..]);
+        m.extend_from_slice(body);
+        m
+    }
+
+    /// ClientHello with SNI `a.example` and supported_versions {1.3, 1.2}.
+    fn client_hello() -> Vec<u8> {
+        let mut b = vec![3, 3];
+        b.extend([1u8; 32]);
+        b.push(0);
+        b.extend([0, 4, 0x13, 0x01, 0x13, 0x02, 1, 0]);
+        let sni = b"a.example";
+        let mut e = vec![
+            0,
+            0,
+            0,
+            (sni.len() + 5) as u8,
+            0,
+            (sni.len() + 3) as u8,
+            0,
+            0,
+        ];
+        e.push(sni.len() as u8);
+        e.extend(sni);
+        e.extend([0, 43, 0, 5, 4, 3, 4, 3, 3]);
+        b.extend((e.len() as u16).to_be_bytes());
+        b.extend(e);
+        handshake(1, &b)
+    }
+
+    fn server_hello() -> Vec<u8> {
+        let mut b = vec![3, 3];
+        b.extend([2u8; 32]);
+        b.push(0);
+        b.extend([0x13, 0x01, 0]);
+        let e = [0u8, 43, 0, 2, 3, 4, 0, 51, 0, 4, 0, 29, 0, 0];
+        b.extend((e.len() as u16).to_be_bytes());
+        b.extend(e);
+        handshake(2, &b)
+    }
+
+    #[test]
+    fn tls13_handshake_fragmented_byte_by_byte() {
+        let mut s = TlsSession::new(TlsOptions::default());
+        let mut env = Env::default();
+        // The ClientHello split over two records, delivered a byte at a time.
+        let ch = client_hello();
+        let (a, b) = ch.split_at(10);
+        let mut client = record(22, a);
+        client.extend(record(22, b));
+        for byte in &client {
+            assert_eq!(s.deliver(true, &[*byte], &mut env), TlsNext::Continue);
+        }
+        let mut server = record(22, &server_hello());
+        server.extend(record(20, &[1]));
+        server.extend(record(23, &[9; 40]));
+        s.deliver(false, &server, &mut env);
+        assert!(
+            env.logged.is_empty(),
+            "not established before the client's encrypted record"
+        );
+        let mut fin = record(20, &[1]);
+        fin.extend(record(23, &[7; 30]));
+        assert_eq!(s.deliver(true, &fin, &mut env), TlsNext::Done);
+        assert_eq!(env.logged.len(), 1);
+        let l = &env.logged[0];
+        for want in [
+            "\"version\":\"TLSv13\"",
+            "\"cipher\":\"TLS_AES_128_GCM_SHA256\"",
+            "\"curve\":\"x25519\"",
+            "\"server_name\":\"a.example\"",
+            "\"established\":true",
+            "\"ssl_history\":\"CsiI\"",
+            "\"resumed\":false",
+        ] {
+            assert!(l.contains(want), "{want} missing in {l}");
+        }
+        assert!(env.weirds.is_empty(), "{:?}", env.weirds);
+    }
+
+    #[test]
+    fn non_tls_is_a_counted_violation_and_stops() {
+        let mut s = TlsSession::new(TlsOptions::default());
+        let mut env = Env::default();
+        assert_eq!(
+            s.deliver(true, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &mut env),
+            TlsNext::Done
+        );
+        assert_eq!(env.weirds, vec!["ssl_protocol_violation not a TLS record"]);
+        assert!(
+            env.logged.is_empty(),
+            "nothing TLS was seen, nothing logged"
+        );
+        // Lengths that lie: a record claiming 64 KiB, then the stream ends.
+        let mut s = TlsSession::new(TlsOptions::default());
+        let mut env = Env::default();
+        s.deliver(true, &record(22, &client_hello()), &mut env);
+        s.deliver(false, &[22, 3, 3, 0xff, 0xff, 2, 0, 0], &mut env);
+        s.finish(&mut env);
+        assert_eq!(env.logged.len(), 1);
+        assert!(env.logged[0].contains("\"ssl_history\":\"C\""));
     }
 }
