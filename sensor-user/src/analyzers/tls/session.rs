@@ -23,6 +23,8 @@ pub const BASE_HANDSHAKE: usize = 16 << 10;
 pub const MAX_HANDSHAKE: usize = 1 << 20;
 /// Zeek's `SSL::max_alerts_per_record`.
 const MAX_ALERTS_PER_RECORD: usize = 10;
+/// Internal content type of an SSLv2-format ClientHello record.
+const V2_CLIENT_HELLO: u8 = 0xFF;
 /// Fingerprints kept per side in ssl.log (renegotiations append).
 const MAX_CHAIN: usize = 100;
 /// Zeek's `SSL::max_ssl_history_length`.
@@ -301,8 +303,21 @@ impl TlsSession {
                 return;
             }
         } else if h[0] & 0x80 != 0 {
-            // SSLv2 framing: not analysed further.
-            self.violation("SSLv2 record framing (not analysed)", env);
+            // SSLv2 framing: only the SSLv2-compatible ClientHello that old
+            // clients open TLS with is analysed.
+            let hello_version = u16::from_be_bytes([h[3], h[4]]);
+            if !(is_orig && h[2] == 1 && super::version_ok(hello_version)) {
+                self.violation("SSLv2 record (not analysed)", env);
+                return;
+            }
+            let dir = &mut self.dirs[d];
+            dir.ctype = V2_CLIENT_HELLO;
+            dir.left = ((((h[0] & 0x7f) as usize) << 8) | h[1] as usize).saturating_sub(3);
+            dir.hs.clear();
+            if dir.left == 0 {
+                self.record_end(is_orig, env);
+                self.dirs[d].hdr_len = 0;
+            }
             return;
         } else if !legacy(version) || !(20..=30).contains(&h[0]) {
             self.violation("not a TLS record", env);
@@ -343,6 +358,9 @@ impl TlsSession {
         }
         if dir.ctype == 22 {
             self.handshake_bytes(is_orig, body, env);
+        } else if dir.ctype == V2_CLIENT_HELLO {
+            let n = (dir.hs.capacity() - dir.hs.len()).min(body.len());
+            dir.hs.extend_from_slice(&body[..n]);
         } else {
             let room = dir.small.len() - dir.small_len;
             let n = room.min(body.len());
@@ -409,6 +427,13 @@ impl TlsSession {
             24 => {
                 self.start(env);
                 self.history(is_client, b'b', env);
+            }
+            V2_CLIENT_HELLO => {
+                let h = dir.hdr;
+                let body = std::mem::take(&mut self.dirs[d].hs);
+                self.v2_client_hello(is_orig, u16::from_be_bytes([h[3], h[4]]), &body, env);
+                self.dirs[d].hs = body;
+                self.dirs[d].hs.clear();
             }
             22 | 23 => {}
             _ => self.violation("unknown record type", env),
@@ -558,6 +583,30 @@ impl TlsSession {
         if !matches!(msg_type, 0..=4 | 11..=16 | 20..=22) {
             self.violation("unknown handshake message", env);
         }
+    }
+
+    /// An SSLv2-format CLIENT-HELLO: cipher specs, session id and
+    /// challenge lengths, then the three. Zeek logs it as a ClientHello
+    /// (history `C`); the server's answer decides the version.
+    fn v2_client_hello(&mut self, is_orig: bool, version: u16, body: &[u8], env: &mut dyn TlsEnv) {
+        self.check_flipped(true, is_orig, env);
+        self.start(env);
+        let mut r = parse::Reader::new(body);
+        let (Some(cs_len), Some(sid_len), Some(_)) = (r.u16(), r.u16(), r.u16()) else {
+            self.violation("malformed SSLv2 ClientHello", env);
+            return;
+        };
+        let (Some(_ciphers), Some(sid)) = (r.bytes(cs_len as usize), r.bytes(sid_len as usize))
+        else {
+            self.violation("malformed SSLv2 ClientHello", env);
+            return;
+        };
+        self.rec.ext.client_version = Some(version);
+        let sid = padded_session_id(sid);
+        if sid != [0u8; 32] {
+            self.client_session_id = Some(sid);
+        }
+        self.history(true, b'c', env);
     }
 
     fn client_hello(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) -> bool {
@@ -1106,5 +1155,36 @@ mod tests {
         s.finish(&mut env);
         assert_eq!(env.logged.len(), 1);
         assert!(env.logged[0].contains("\"ssl_history\":\"C\""));
+    }
+
+    #[test]
+    fn sslv2_compatible_client_hello() {
+        let mut s = TlsSession::new(TlsOptions::default());
+        let mut env = Env::default();
+        // CLIENT-HELLO announcing TLS 1.0: two cipher kinds, no session
+        // id, a 16-byte challenge.
+        let mut body = vec![0, 6, 0, 0, 0, 16];
+        body.extend([0x00, 0x00, 0x2f, 0x01, 0x00, 0x80]);
+        body.extend([0xAB; 16]);
+        let len = body.len() + 3;
+        let mut rec = vec![0x80 | (len >> 8) as u8, len as u8, 1, 3, 1];
+        rec.extend(body);
+        s.deliver(true, &rec, &mut env);
+        let mut sh = vec![3, 1];
+        sh.extend([5u8; 32]);
+        sh.extend([0, 0x00, 0x2f, 0]);
+        let mut srv = record(22, &handshake(2, &sh));
+        srv[1..3].copy_from_slice(&[3, 1]);
+        s.deliver(false, &srv, &mut env);
+        s.finish(&mut env);
+        assert_eq!(env.logged.len(), 1);
+        let l = &env.logged[0];
+        assert!(l.contains("\"version\":\"TLSv10\""), "{l}");
+        assert!(
+            l.contains("\"cipher\":\"TLS_RSA_WITH_AES_128_CBC_SHA\""),
+            "{l}"
+        );
+        assert!(l.contains("\"ssl_history\":\"Cs\""), "{l}");
+        assert!(env.weirds.is_empty(), "{:?}", env.weirds);
     }
 }
