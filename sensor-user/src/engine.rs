@@ -917,47 +917,35 @@ impl<S: RecordSink> Worker<S> {
             }
             t.release(&mut self.pool);
         }
-        if let Some(i) = conn.tls.take() {
-            let id = conn.id();
-            if let Some(session) = self.tls.get_mut(i) {
-                let mut out = EventOut {
-                    services: &mut conn.services,
-                    weirds_seen: &mut conn.weirds_seen,
-                    id,
-                    ts: self.now,
-                    local_orig: conn.local_orig,
-                    sink: &mut self.sink,
-                    ok: &mut self.sink_ok,
-                    counters: &mut self.counters,
-                    uids: &mut self.uids,
-                    extract: self.cfg.extract.as_ref(),
-                    certs: &mut self.certs,
-                    local_resp: self.cfg.site.is_local(conn.resp_h),
-                };
-                session.finish(&mut out);
+        // Analyzers still holding a record write it now.
+        let (tls, smtp) = (conn.tls.take(), conn.smtp.take());
+        if tls.is_some() || smtp.is_some() {
+            let mut out = EventOut {
+                id: conn.id(),
+                services: &mut conn.services,
+                weirds_seen: &mut conn.weirds_seen,
+                ts: self.now,
+                local_orig: conn.local_orig,
+                sink: &mut self.sink,
+                ok: &mut self.sink_ok,
+                counters: &mut self.counters,
+                uids: &mut self.uids,
+                extract: self.cfg.extract.as_ref(),
+                certs: &mut self.certs,
+                local_resp: self.cfg.site.is_local(conn.resp_h),
+            };
+            if let Some(i) = tls {
+                if let Some(session) = self.tls.get_mut(i) {
+                    session.finish(&mut out);
+                }
+                self.tls.release(i);
             }
-            self.tls.release(i);
-        }
-        if let Some(i) = conn.smtp.take() {
-            let id = conn.id();
-            if let Some(session) = self.smtp.get_mut(i) {
-                let mut out = EventOut {
-                    services: &mut conn.services,
-                    weirds_seen: &mut conn.weirds_seen,
-                    id,
-                    ts: self.now,
-                    local_orig: conn.local_orig,
-                    sink: &mut self.sink,
-                    ok: &mut self.sink_ok,
-                    counters: &mut self.counters,
-                    uids: &mut self.uids,
-                    extract: self.cfg.extract.as_ref(),
-                    certs: &mut self.certs,
-                    local_resp: self.cfg.site.is_local(conn.resp_h),
-                };
-                session.finish(&mut out);
+            if let Some(i) = smtp {
+                if let Some(session) = self.smtp.get_mut(i) {
+                    session.finish(&mut out);
+                }
+                self.smtp.release(i);
             }
-            self.smtp.release(i);
         }
         self.counters.missed_bytes += conn.missed_bytes;
         let seed = self.cfg.community_id.then_some(self.cfg.community_id_seed);

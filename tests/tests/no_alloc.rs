@@ -71,6 +71,48 @@ fn feed(worker: &mut Worker<CountingSink>, frames: &[build::Frame]) {
     }
 }
 
+/// What a measured run gave.
+struct Run {
+    allocs: u64,
+    measured_packets: usize,
+    counters: sensor::engine::Counters,
+    conns_logged: u64,
+    dir: std::path::PathBuf,
+}
+
+/// Feeds `warm`, then counts the worker thread's allocations over
+/// `measured`; finishes the worker and the writer.
+fn measure(name: &str, cfg: Config, warm: &[build::Frame], measured: &[build::Frame]) -> Run {
+    let dir = tests::temp_dir(name);
+    prepare_log_dir(&dir).unwrap();
+    let (inner, writer) = LogSink::spawn(
+        LogWriter::new(&dir, FormatOptions::default()),
+        8 << 20,
+        false,
+    );
+    let mut worker = Worker::new(cfg, CountingSink { inner, conns: 0 });
+    feed(&mut worker, warm);
+
+    ALLOCS.store(0, Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
+    feed(&mut worker, measured);
+    COUNTING.with(|c| c.set(false));
+    let allocs = ALLOCS.load(Ordering::Relaxed);
+
+    let (sink, counters) = worker.finish();
+    let conns_logged = sink.conns;
+    drop(sink);
+    let report = writer.join().unwrap();
+    assert!(report.error.is_none());
+    Run {
+        allocs,
+        measured_packets: measured.len(),
+        counters,
+        conns_logged,
+        dir,
+    }
+}
+
 #[test]
 fn no_allocation_per_packet_after_warm_up() {
     let warm = build::interleaved(500, 20000, 1_000_000_000_000);
@@ -81,37 +123,18 @@ fn no_allocation_per_packet_after_warm_up() {
     cfg.limits.max_flows = 4096;
     cfg.limits.reassembly_blocks = 1024;
     cfg.seed = Some(7);
-    let dir = tests::temp_dir("no-alloc");
-    prepare_log_dir(&dir).unwrap();
-    let (inner, writer) = LogSink::spawn(
-        LogWriter::new(&dir, FormatOptions::default()),
-        8 << 20,
-        false,
-    );
-    let mut worker = Worker::new(cfg, CountingSink { inner, conns: 0 });
-    feed(&mut worker, &warm);
-
-    ALLOCS.store(0, Ordering::Relaxed);
-    COUNTING.with(|c| c.set(true));
-    feed(&mut worker, &measured);
-    COUNTING.with(|c| c.set(false));
-    let allocs = ALLOCS.load(Ordering::Relaxed);
-
-    let (sink, counters) = worker.finish();
+    let run = measure("no-alloc", cfg, &warm, &measured);
+    let counters = run.counters;
     assert_eq!(counters.packets as usize, warm.len() + measured.len());
     assert_eq!(counters.tcp_conns, 1000, "every session is one connection");
-    assert!(sink.conns >= 1000, "every connection was logged");
+    assert!(run.conns_logged >= 1000, "every connection was logged");
     assert_eq!(counters.malformed, 0);
     assert_eq!(
-        allocs,
-        0,
-        "{allocs} allocations while processing {} packets",
-        measured.len()
+        run.allocs, 0,
+        "{} allocations while processing {} packets",
+        run.allocs, run.measured_packets
     );
-    drop(sink);
-    let report = writer.join().unwrap();
-    assert!(report.error.is_none());
-    let conn_lines = std::fs::read_to_string(dir.join("conn.log"))
+    let conn_lines = std::fs::read_to_string(run.dir.join("conn.log"))
         .unwrap()
         .lines()
         .count();
@@ -135,34 +158,15 @@ fn no_allocation_per_packet_in_tls_sessions() {
     cfg.limits.max_flows = 4096;
     cfg.limits.max_tls_sessions = 512;
     cfg.seed = Some(7);
-    let dir = tests::temp_dir("no-alloc-tls");
-    prepare_log_dir(&dir).unwrap();
-    let (inner, writer) = LogSink::spawn(
-        LogWriter::new(&dir, FormatOptions::default()),
-        8 << 20,
-        false,
-    );
-    let mut worker = Worker::new(cfg, CountingSink { inner, conns: 0 });
-    feed(&mut worker, &warm);
-
-    ALLOCS.store(0, Ordering::Relaxed);
-    COUNTING.with(|c| c.set(true));
-    feed(&mut worker, &measured);
-    COUNTING.with(|c| c.set(false));
-    let allocs = ALLOCS.load(Ordering::Relaxed);
-
-    let (sink, counters) = worker.finish();
-    assert_eq!(counters.tcp_conns, 600);
-    assert_eq!(counters.tls_sessions_exhausted, 0);
+    let run = measure("no-alloc-tls", cfg, &warm, &measured);
+    assert_eq!(run.counters.tcp_conns, 600);
+    assert_eq!(run.counters.tls_sessions_exhausted, 0);
     assert_eq!(
-        allocs,
-        0,
-        "{allocs} allocations while processing {} packets",
-        measured.len()
+        run.allocs, 0,
+        "{} allocations while processing {} packets",
+        run.allocs, run.measured_packets
     );
-    drop(sink);
-    writer.join().unwrap();
-    let ssl = std::fs::read_to_string(dir.join("ssl.log")).unwrap();
+    let ssl = std::fs::read_to_string(run.dir.join("ssl.log")).unwrap();
     assert_eq!(
         ssl.lines().count(),
         600,
