@@ -64,11 +64,6 @@ impl Validator {
         })
     }
 
-    /// Number of roots.
-    pub fn roots(&self) -> usize {
-        self.roots.len()
-    }
-
     /// Validates `chain` (end-host certificate first) at `ts` (ns since
     /// the epoch); `None` when the end-host certificate does not parse.
     pub fn validate(&mut self, chain: &[&[u8]], ts: u64) -> Option<Status> {

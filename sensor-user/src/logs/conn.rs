@@ -149,15 +149,8 @@ impl LogRecord for ConnRecord {
             self.orig_l2_addr.map(|m| format_mac(&m)),
             self.resp_l2_addr.map(|m| format_mac(&m)),
         );
-        out(o
-            .as_ref()
-            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
-        out(r
-            .as_ref()
-            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
-        out(self
-            .community_id
-            .as_ref()
-            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
+        out(Value::inline(&o));
+        out(Value::inline(&r));
+        out(Value::inline(&self.community_id));
     }
 }

@@ -98,10 +98,7 @@ impl LogRecord for FileRecord {
             },
         ));
         out(Value::opt(self.mime_type, Value::str));
-        out(self
-            .filename
-            .as_ref()
-            .map_or(Value::Unset, |f| Value::Str(f.as_bytes())));
+        out(Value::inline(&self.filename));
         out(Value::Interval(self.duration));
         out(Value::opt(self.local_orig, Value::Bool));
         out(Value::Bool(self.is_orig));

@@ -226,6 +226,12 @@ impl<'a> Value<'a> {
     pub fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Value<'a>) -> Value<'a> {
         v.map_or(Value::Unset, f)
     }
+
+    /// An optional inline string: `Unset` when `None`.
+    pub fn inline<const N: usize>(s: &'a Option<crate::inline_str::InlineStr<N>>) -> Value<'a> {
+        s.as_ref()
+            .map_or(Value::Unset, |s| Value::Str(s.as_bytes()))
+    }
 }
 
 /// A connection's identity as every connection-related log writes it:

@@ -66,10 +66,7 @@ impl LogRecord for NoticeRecord {
         out(Value::opt(self.proto, Value::str));
         out(Value::str(self.note));
         out(Value::Str(self.msg.as_bytes()));
-        out(self
-            .sub
-            .as_ref()
-            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
+        out(Value::inline(&self.sub));
         match &self.conn {
             Some(c) => {
                 out(Value::Addr(c.orig_h));

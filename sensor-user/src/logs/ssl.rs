@@ -334,18 +334,14 @@ impl LogRecord for SslInfo {
     }
 
     fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
-        fn name(n: &Option<Name>) -> Value<'_> {
-            n.as_ref()
-                .map_or(Value::Unset, |n| Value::Str(n.as_bytes()))
-        }
         out(Value::Time(self.ts));
         ConnId::values(self.id.as_ref(), out);
-        out(name(&self.version));
-        out(name(&self.cipher));
-        out(name(&self.curve));
+        out(Value::inline(&self.version));
+        out(Value::inline(&self.cipher));
+        out(Value::inline(&self.curve));
         out(self.server_name.value());
         out(Value::Bool(self.resumed));
-        out(name(&self.last_alert));
+        out(Value::inline(&self.last_alert));
         out(self.next_protocol.value());
         out(Value::Bool(self.established));
         out(Value::Str(self.history.as_bytes()));
@@ -356,27 +352,12 @@ impl LogRecord for SslInfo {
         out(self.client_subject.value());
         out(self.client_issuer.value());
         out(Value::opt(self.sni_matches_cert, Value::Bool));
-        out(self
-            .validation_status
-            .as_ref()
-            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
+        out(Value::inline(&self.validation_status));
         out(self.requested_client_certificate_authorities.value());
-        out(self
-            .ja3
-            .as_ref()
-            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
-        out(self
-            .ja3s
-            .as_ref()
-            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
-        out(self
-            .ja4
-            .as_ref()
-            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
-        out(self
-            .ja4s
-            .as_ref()
-            .map_or(Value::Unset, |s| Value::Str(s.as_bytes())));
+        out(Value::inline(&self.ja3));
+        out(Value::inline(&self.ja3s));
+        out(Value::inline(&self.ja4));
+        out(Value::inline(&self.ja4s));
         self.ext.values(out);
     }
 }

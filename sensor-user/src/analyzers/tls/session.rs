@@ -168,7 +168,6 @@ pub struct TlsSession {
     client_psk_seen: bool,
     hrr_seen: bool,
     history_weird: bool,
-    certs_seen: bool,
     chain_weird: bool,
     opts: TlsOptions,
     budget: std::rc::Rc<Budget>,
@@ -228,23 +227,12 @@ impl TlsSession {
         self.client_psk_seen = false;
         self.hrr_seen = false;
         self.history_weird = false;
-        self.certs_seen = false;
         self.chain_weird = false;
     }
 
     /// Whether the stream has parsed as TLS (a record was processed).
     pub fn is_tls(&self) -> bool {
         self.started
-    }
-
-    /// Whether analysis is over (logged and stopped, or not TLS).
-    pub fn is_done(&self) -> bool {
-        self.done
-    }
-
-    /// The record so far (for tests and inspection).
-    pub fn info(&self) -> &SslInfo {
-        &self.rec
     }
 
     /// Feeds in-order payload of one direction.
@@ -464,8 +452,7 @@ impl TlsSession {
             let need = if dir.hs.len() < 4 {
                 4 - dir.hs.len()
             } else {
-                let len =
-                    (dir.hs[1] as usize) << 16 | (dir.hs[2] as usize) << 8 | dir.hs[3] as usize;
+                let len = hs_len(&dir.hs);
                 if len + 4 > dir.hs.capacity() && !grow(&mut dir.hs, len + 4, &self.budget) {
                     // Keep what fits, drop the rest, analyse the cut message.
                     let keep = dir.hs.capacity() - dir.hs.len();
@@ -485,8 +472,7 @@ impl TlsSession {
             dir.hs.extend_from_slice(&body[..n]);
             body = &body[n..];
             if dir.hs.len() >= 4 {
-                let len =
-                    (dir.hs[1] as usize) << 16 | (dir.hs[2] as usize) << 8 | dir.hs[3] as usize;
+                let len = hs_len(&dir.hs);
                 if dir.hs.len() == len + 4 {
                     let msg = std::mem::take(&mut dir.hs);
                     self.message(is_orig, msg[0], &msg[4..], env);
@@ -755,8 +741,8 @@ impl TlsSession {
                 env.weird("zero_length_certificate", b"");
                 continue;
             }
-            if !self.certs_seen {
-                self.certs_seen = true;
+            // The first certificate on either side sets both lists.
+            if !self.rec.cert_chain_fps.present {
                 self.rec.cert_chain_fps.present = true;
                 self.rec.client_cert_chain_fps.present = true;
             }
@@ -929,6 +915,11 @@ impl TlsSession {
             env.emit(&self.rec);
         }
     }
+}
+
+/// Body length of the handshake message whose 4-byte header starts `hs`.
+fn hs_len(hs: &[u8]) -> usize {
+    (hs[1] as usize) << 16 | (hs[2] as usize) << 8 | hs[3] as usize
 }
 
 /// Grows `buf` to hold `total` bytes if the message limit and the shared
