@@ -107,6 +107,9 @@ pub struct BypassDirection {
     pub _pad: [u8; 3],
     /// Last packet time, `bpf_ktime_get_ns` clock.
     pub last_ns: u64,
+    /// Time of the first FIN or RST in this direction (0: none yet), so
+    /// userspace can replay the closing in the order it happened.
+    pub fin_ns: u64,
 }
 
 /// Value of the bypass map: counters for the `lo` and `hi` directions of a
@@ -168,8 +171,47 @@ pub struct XdpConfig {
     /// (other ports, non-TCP/UDP, non-IP, malformed) instead of passing them to
     /// the host stack.
     pub drop_unmatched: u32,
+    /// Address filter over `FILTER` for port-matched frames: bit
+    /// [`CIDR_DENY`] set: frames to or from a denied prefix are treated as
+    /// unmatched; bit [`CIDR_ALLOW_ONLY`] set: only frames to or from an
+    /// allowed prefix are kept.
+    pub cidr: u32,
+    /// Non-zero: every frame goes to userspace whatever its ports or
+    /// protocol (full capture through `AF_XDP`); bypass still applies.
+    pub keep_all: u32,
     /// Reserved for later settings; keep zero.
-    pub _reserved: [u32; 3],
+    pub _reserved: u32,
+}
+
+/// [`XdpConfig::cidr`] bit: the `FILTER` map holds denied prefixes.
+pub const CIDR_DENY: u32 = 1;
+
+/// [`XdpConfig::cidr`] bit: keep only frames to or from an allowed prefix.
+pub const CIDR_ALLOW_ONLY: u32 = 2;
+
+/// Name of the address filter: an LPM trie from ([`FilterKey`]) prefixes of
+/// IPv6 or IPv4-mapped addresses to [`FILTER_ALLOW`] or [`FILTER_DENY`].
+pub const FILTER_MAP: &str = "FILTER";
+
+/// Maximum number of prefixes in the address filter.
+pub const FILTER_MAX_ENTRIES: u32 = 4096;
+
+/// Address filter value: the prefix is allowed.
+pub const FILTER_ALLOW: u8 = 1;
+
+/// Address filter value: the prefix is denied.
+pub const FILTER_DENY: u8 = 2;
+
+/// Key of the address filter, laid out as the kernel's LPM trie wants it: the
+/// prefix length in bits, then the address (IPv4 as `::ffff:a.b.c.d`, its
+/// prefix length plus 96).
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FilterKey {
+    /// Prefix length in bits, 0..=128.
+    pub prefix_len: u32,
+    /// The address, network byte order.
+    pub addr: [u8; 16],
 }
 
 #[cfg(test)]
@@ -181,8 +223,9 @@ mod tests {
         assert_eq!(core::mem::size_of::<BypassKey>(), 16 + 16 + 2 + 2 + 1 + 3);
         assert_eq!(
             core::mem::size_of::<BypassDirection>(),
-            8 + 8 + 4 + 1 + 3 + 8
+            8 + 8 + 4 + 1 + 3 + 8 + 8
         );
+        assert_eq!(core::mem::size_of::<FilterKey>(), 20);
         assert_eq!(
             core::mem::size_of::<BypassValue>(),
             2 * core::mem::size_of::<BypassDirection>()

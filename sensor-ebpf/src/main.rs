@@ -6,12 +6,15 @@
 //! 1. a TCP/UDP frame whose source or destination port is in `PORTS`:
 //!    - if its flow is in `BYPASS`, the flow's counters are updated and the
 //!      frame is dropped (userspace asked not to see that flow any more);
+//!    - if the address filter (`FILTER`, when `CONFIG` enables it) rejects
+//!      its addresses, it is treated as unmatched (3.);
 //!    - otherwise it goes to the `AF_XDP` socket of its receive queue (`XSKS`),
 //!      or to the host stack when no socket is bound there;
 //! 2. an IP fragment, or an IPv6 packet with more extension headers than are
 //!    walked here, also goes to userspace: only userspace can tell its ports;
 //! 3. anything else (other ports or protocols, malformed frames) is passed to
-//!    the host stack, or dropped when `CONFIG` says drop-unmatched.
+//!    the host stack, or dropped when `CONFIG` says drop-unmatched; with
+//!    `CONFIG.keep_all` every frame goes to userspace instead (full capture).
 //!
 //! `COUNTERS` counts each outcome. Map names, sizes and value layouts are in
 //! `sensor-common`, shared with the userspace loader.
@@ -24,12 +27,13 @@ use aya_ebpf::{
     bindings::xdp_action,
     helpers::bpf_ktime_get_ns,
     macros::{map, xdp},
-    maps::{Array, HashMap, LruHashMap, PerCpuArray, XskMap},
+    maps::{lpm_trie::Key, Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, XskMap},
     programs::XdpContext,
 };
 use sensor_common::{
     BypassDirection, BypassKey, BypassValue, XdpConfig, XdpCounter, BYPASS_MAX_ENTRIES,
-    CONFIG_INDEX, CONFIG_MAX_ENTRIES, MAX_PORTS, PORT_KEEP, XSKS_MAX_ENTRIES,
+    CIDR_ALLOW_ONLY, CIDR_DENY, CONFIG_INDEX, CONFIG_MAX_ENTRIES, FILTER_ALLOW, FILTER_DENY,
+    FILTER_MAX_ENTRIES, MAX_PORTS, PORT_KEEP, XSKS_MAX_ENTRIES,
 };
 
 /// Ports (host byte order) whose frames go to userspace: value `PORT_KEEP`.
@@ -48,6 +52,11 @@ static CONFIG: Array<XdpConfig> = Array::with_max_entries(CONFIG_MAX_ENTRIES, 0)
 #[map]
 static BYPASS: LruHashMap<BypassKey, BypassValue> =
     LruHashMap::with_max_entries(BYPASS_MAX_ENTRIES, 0);
+
+/// Address prefixes allowed or denied (`FILTER_ALLOW`, `FILTER_DENY`),
+/// consulted only when `CONFIG.cidr` says so.
+#[map]
+static FILTER: LpmTrie<[u8; 16], u8> = LpmTrie::with_max_entries(FILTER_MAX_ENTRIES, 0);
 
 /// Per-CPU frame counters, indexed by `XdpCounter`.
 #[map]
@@ -91,6 +100,10 @@ const IPV6_HLEN: usize = 40;
 const MAX_IPV6_EXT_HEADERS: usize = 4;
 /// Length of a TCP header without options.
 const TCP_MIN_HLEN: usize = 20;
+/// TCP FIN flag.
+const TCP_FIN: u8 = 0x01;
+/// TCP RST flag.
+const TCP_RST: u8 = 0x04;
 /// Length of a UDP header.
 const UDP_HLEN: usize = 8;
 
@@ -135,25 +148,42 @@ struct Packet {
 }
 
 /// Entry point: classifies a frame and returns the XDP action for it.
-#[xdp]
+///
+/// Frags-aware (`xdp.frags`): frames larger than a page (jumbo MTU, GRO on
+/// virtual links) arrive as several buffers; only the headers, always in the
+/// first buffer, are read here, and the `AF_XDP` socket takes every buffer.
+#[xdp(frags)]
 pub fn sensor_xdp(ctx: XdpContext) -> u32 {
     count(XdpCounter::Seen);
+    let keep_all = CONFIG
+        .get(CONFIG_INDEX)
+        .is_some_and(|config| config.keep_all != 0);
     match parse(&ctx) {
-        Ok(packet) => on_packet(&ctx, &packet),
+        Ok(packet) => on_packet(&ctx, &packet, keep_all),
         Err(Unparsed::PortsUnknown) => to_userspace(&ctx),
+        Err(Unparsed::NotTcpUdp) if keep_all => to_userspace(&ctx),
         Err(Unparsed::NotTcpUdp) => unmatched(),
         Err(Unparsed::Malformed) => {
             count(XdpCounter::Malformed);
-            unmatched()
+            if keep_all {
+                to_userspace(&ctx)
+            } else {
+                unmatched()
+            }
         }
     }
 }
 
 /// Decides the fate of a TCP/UDP packet with known ports.
 #[inline(always)]
-fn on_packet(ctx: &XdpContext, packet: &Packet) -> u32 {
-    if !port_kept(packet.src_port) && !port_kept(packet.dst_port) {
-        return unmatched();
+fn on_packet(ctx: &XdpContext, packet: &Packet, keep_all: bool) -> u32 {
+    if !keep_all {
+        if !port_kept(packet.src_port) && !port_kept(packet.dst_port) {
+            return unmatched();
+        }
+        if !address_kept(packet) {
+            return unmatched();
+        }
     }
     // Only port-matched packets can belong to a bypassed flow (userspace saw
     // the flow first), so other packets skip this lookup.
@@ -213,6 +243,37 @@ fn port_kept(port: u16) -> bool {
     unsafe { PORTS.get(port) }.is_some_and(|value| *value == PORT_KEEP)
 }
 
+/// Whether the address filter (if any) keeps the packet.
+#[inline(always)]
+fn address_kept(packet: &Packet) -> bool {
+    let cidr = match CONFIG.get(CONFIG_INDEX) {
+        Some(config) => config.cidr,
+        None => 0,
+    };
+    if cidr == 0 {
+        return true;
+    }
+    let src = filter_value(&packet.ip.src);
+    let dst = filter_value(&packet.ip.dst);
+    if cidr & CIDR_DENY != 0 && (src == FILTER_DENY || dst == FILTER_DENY) {
+        return false;
+    }
+    if cidr & CIDR_ALLOW_ONLY != 0 {
+        return src == FILTER_ALLOW || dst == FILTER_ALLOW;
+    }
+    true
+}
+
+/// The address filter's verdict for `addr` (0: no prefix matches).
+#[inline(never)]
+fn filter_value(addr: &[u8; 16]) -> u8 {
+    let key = Key::new(128, *addr);
+    match FILTER.get(&key) {
+        Some(value) => *value,
+        None => 0,
+    }
+}
+
 /// If the packet's flow is bypassed, updates its counters and returns true.
 #[inline(always)]
 fn bypass(packet: &Packet) -> bool {
@@ -248,7 +309,11 @@ fn update_direction(direction: &mut BypassDirection, packet: &Packet) {
         direction.tcp_flags |= packet.tcp_flags;
     }
     // SAFETY: the helper has no preconditions.
-    direction.last_ns = unsafe { bpf_ktime_get_ns() };
+    let now = unsafe { bpf_ktime_get_ns() };
+    direction.last_ns = now;
+    if packet.tcp_flags & (TCP_FIN | TCP_RST) != 0 && direction.fin_ns == 0 {
+        direction.fin_ns = now;
+    }
 }
 
 /// The direction-independent bypass key of a packet, and whether the packet

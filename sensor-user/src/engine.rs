@@ -6,8 +6,12 @@
 //! connection whose deadline has passed is expired and logged, as Zeek
 //! does. Nothing here allocates per packet once the tables are warm.
 
+mod bypass;
+
 use std::net::IpAddr;
 use std::sync::Arc;
+
+pub use bypass::{BypassBackend, BypassStats};
 
 use crate::analyzers::dpd::AppState;
 use crate::analyzers::smtp::session::{SmtpEnv, SmtpNext, SmtpPool, SmtpSession};
@@ -166,6 +170,8 @@ pub struct Counters {
     /// TLS connections left without full analysis because every pooled
     /// TLS session was in use.
     pub tls_sessions_exhausted: u64,
+    /// Acknowledgements and content gaps, for capture_loss.log.
+    pub loss: tcp::LossCounts,
 }
 
 /// The most weird.log records per weird name that belong to no connection.
@@ -192,6 +198,12 @@ pub struct Worker<S: RecordSink> {
     connless_weirds: [(Option<&'static str>, u32); 16],
     stats_interval_ns: u64,
     next_stats: u64,
+    /// Kernel bypass of flows that need no more payload (live capture).
+    bypass: Option<bypass::Bypass>,
+    /// The frame being processed was made up by the bypass: not counted.
+    synthetic: bool,
+    /// Acknowledgements and content gaps seen (capture loss).
+    loss: tcp::LossCounts,
 }
 
 /// Collects analyzer and TCP reports for one connection during a packet.
@@ -494,13 +506,19 @@ impl<S: RecordSink> Worker<S> {
             connless_weirds: [(None, 0); 16],
             stats_interval_ns: 300 * 1_000_000_000,
             next_stats: 0,
+            bypass: None,
+            synthetic: false,
+            loss: tcp::LossCounts::default(),
             cfg,
         }
     }
 
     /// Counters so far.
     pub fn counters(&self) -> Counters {
-        self.counters
+        Counters {
+            loss: self.loss,
+            ..self.counters
+        }
     }
 
     /// Connections currently tracked.
@@ -515,23 +533,16 @@ impl<S: RecordSink> Worker<S> {
 
     /// Processes one captured frame.
     pub fn process(&mut self, frame: &Frame<'_>) {
-        self.counters.packets += 1;
-        self.counters.bytes += frame.data.len() as u64;
         let ts = frame.ts_ns;
-        if ts > self.now {
-            self.now = ts;
+        if !self.synthetic {
+            self.counters.packets += 1;
+            self.counters.bytes += frame.data.len() as u64;
+            self.advance(ts);
         }
-        if self.first_ts.is_none() {
-            self.first_ts = Some(ts);
-            self.next_stats = ts + self.stats_interval_ns;
-        }
-        self.expire(self.now);
-        if self.now >= self.next_stats {
-            self.write_stats(self.now);
-            self.next_stats = self.now + self.stats_interval_ns;
-        }
-
-        let (link, ip) = match decode::decode_link(frame.link, frame.data, &self.decode_opts) {
+        let opts = DecodeOptions {
+            verify_checksums: self.decode_opts.verify_checksums && !self.synthetic,
+        };
+        let (link, ip) = match decode::decode_link(frame.link, frame.data, &opts) {
             Ok(v) => v,
             Err(e) => return self.malformed(ts, e),
         };
@@ -567,6 +578,39 @@ impl<S: RecordSink> Worker<S> {
                     self.frag_buf = buf;
                 }
             }
+        }
+    }
+
+    /// Moves network time to `ts` (if later): expires what is due and
+    /// writes periodic stats.
+    fn advance(&mut self, ts: u64) {
+        if ts > self.now {
+            self.now = ts;
+        }
+        if self.first_ts.is_none() {
+            self.first_ts = Some(ts);
+            self.next_stats = ts + self.stats_interval_ns;
+        }
+        self.expire(self.now);
+        if self.now >= self.next_stats {
+            self.write_stats(self.now);
+            self.next_stats = self.now + self.stats_interval_ns;
+        }
+    }
+
+    /// Lets network time pass without a packet (live capture on a quiet
+    /// link): connections due by `now` are expired and logged.
+    pub fn tick(&mut self, now: u64) {
+        if self.first_ts.is_some() {
+            self.advance(now);
+        }
+    }
+
+    /// Sets how often stats.log records are written (network time).
+    pub fn set_stats_interval(&mut self, ns: u64) {
+        self.stats_interval_ns = ns.max(1);
+        if let Some(first) = self.first_ts {
+            self.next_stats = self.now.max(first) + self.stats_interval_ns;
         }
     }
 
@@ -681,7 +725,8 @@ impl<S: RecordSink> Worker<S> {
             }
         };
 
-        let checksum_ok = !self.decode_opts.verify_checksums || transport_checksum_ok(ip, &l4);
+        let checksum_ok =
+            !self.decode_opts.verify_checksums || self.synthetic || transport_checksum_ok(ip, &l4);
         let Some(conn) = self.table.get_mut(slot) else {
             return;
         };
@@ -739,6 +784,7 @@ impl<S: RecordSink> Worker<S> {
                     history: &mut conn.history,
                     last_time: &mut conn.last,
                     missed_bytes: &mut conn.missed_bytes,
+                    loss: &mut self.loss,
                     ts,
                     pool: &mut self.pool,
                     cfg: &self.tcp_cfg,
@@ -785,9 +831,15 @@ impl<S: RecordSink> Worker<S> {
             conn.flip_roles(false);
             conn.local_orig = self.cfg.site.is_local(conn.orig_h);
         }
-        conn.pkts[dir] += 1;
-        conn.ip_bytes[dir] += ip.ip_len as u64;
+        if !self.synthetic {
+            conn.pkts[dir] += 1;
+            conn.ip_bytes[dir] += ip.ip_len as u64;
+        }
+        let bypass = conn.payload_done && !conn.bypassed && !self.synthetic;
         self.table.reschedule(slot);
+        if bypass {
+            self.maybe_bypass(slot);
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -908,6 +960,9 @@ impl<S: RecordSink> Worker<S> {
     }
 
     fn remove_and_log(&mut self, slot: u32) {
+        if self.table.get_mut(slot).is_some_and(|c| c.bypassed) {
+            self.unbypass_slot(slot);
+        }
         let Some(mut conn) = self.table.remove(slot) else {
             return;
         };
@@ -953,10 +1008,11 @@ impl<S: RecordSink> Worker<S> {
         self.sink_ok &= self.sink.emit(&rec);
     }
 
-    fn write_stats(&mut self, ts: u64) {
+    /// The worker's stats.log record at `ts`.
+    pub fn stats_record(&self, ts: u64) -> StatsRecord {
         let (t, u, i) = self.table.counts();
         let fs = self.frags.stats();
-        let rec = StatsRecord {
+        StatsRecord {
             ts,
             pkts_proc: self.counters.packets,
             bytes_recv: self.counters.bytes,
@@ -976,7 +1032,12 @@ impl<S: RecordSink> Worker<S> {
             missed_bytes: self.counters.missed_bytes,
             frags_dropped: fs.evicted + fs.timed_out + fs.too_large,
             records_dropped: 0,
-        };
+            live: None,
+        }
+    }
+
+    fn write_stats(&mut self, ts: u64) {
+        let rec = self.stats_record(ts);
         self.sink_ok &= self.sink.emit(&rec);
     }
 
@@ -988,7 +1049,8 @@ impl<S: RecordSink> Worker<S> {
         }
         let now = self.now;
         self.write_stats(now);
-        (self.sink, self.counters)
+        let counters = self.counters();
+        (self.sink, counters)
     }
 }
 

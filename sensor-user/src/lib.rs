@@ -16,6 +16,7 @@ pub mod engine;
 pub mod files;
 pub mod flow;
 pub mod inline_str;
+pub mod live;
 pub mod logs;
 pub mod offline;
 pub mod reassembly;

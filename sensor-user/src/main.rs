@@ -7,14 +7,18 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use std::sync::Arc;
 
+use sensor::capture::afxdp::BindMode;
+use sensor::capture::xdp::Cidr as LiveCidr;
 use sensor::config::{Cidr, Config, Limits, Redef, Site, SmtpOptions};
 use sensor::files::extract::{ExtractConfig, ExtractPolicy};
+use sensor::live::{self, RunOptions};
 use sensor::logs::format::{Format, FormatOptions, TimeFormat};
 use sensor::offline::{self, ReadOptions};
+use std::time::Duration;
 
 /// A network security sensor for mail and TLS traffic that writes Zeek logs.
 #[derive(Parser, Debug)]
-#[command(name = "sensor", version, about)]
+#[command(name = "sensor", version, about, args_override_self = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,6 +28,8 @@ struct Cli {
 enum Command {
     /// Read pcap/pcapng captures (optionally gzip-compressed) and write logs, like `zeek -r`.
     Read(ReadArgs),
+    /// Capture live from a network interface (XDP + AF_XDP) until SIGINT/SIGTERM.
+    Run(RunArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -50,6 +56,82 @@ struct ReadArgs {
     /// A capture file (as `zeek -r`); may be repeated.
     #[arg(short = 'r', value_name = "PCAP")]
     r: Vec<PathBuf>,
+    /// Analyse only TCP/UDP packets with one of these ports (the live XDP filter).
+    #[arg(long, value_delimiter = ',', value_name = "PORT")]
+    ports: Vec<u16>,
+    #[command(flatten)]
+    common: AnalysisArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum BindArg {
+    /// Zero-copy if the driver can, copy mode otherwise.
+    Auto,
+    /// Zero-copy only.
+    ZeroCopy,
+    /// Copy mode only.
+    Copy,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Network interface to capture on (a TAP or SPAN port).
+    #[arg(long, short = 'i', value_name = "IFACE")]
+    iface: Option<String>,
+    /// Receive queues to capture (default: all of the interface's).
+    #[arg(long, value_name = "N")]
+    queues: Option<u32>,
+    /// Cores for the worker threads, one worker each (default: one worker per queue).
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    cores: Option<Vec<usize>>,
+    /// TCP/UDP ports to keep in the kernel (default: 25,465,587,110,995,143,993,443),
+    /// or `all` for every frame.
+    #[arg(long, value_delimiter = ',', value_name = "PORT")]
+    ports: Vec<String>,
+    /// Keep only frames to or from these networks.
+    #[arg(long, value_delimiter = ',', value_name = "CIDR")]
+    allow: Vec<String>,
+    /// Never keep frames to or from these networks.
+    #[arg(long, value_delimiter = ',', value_name = "CIDR")]
+    deny: Vec<String>,
+    /// Drop frames that are not kept instead of passing them to the host (dedicated capture NIC).
+    #[arg(long)]
+    drop_unmatched: bool,
+    /// Attach XDP in generic mode even if the driver supports native mode.
+    #[arg(long)]
+    xdp_generic: bool,
+    /// AF_XDP bind mode.
+    #[arg(long, value_enum, default_value_t = BindArg::Auto)]
+    bind: BindArg,
+    /// Busy-poll the sockets for this many microseconds (0: off).
+    #[arg(long, default_value_t = 0, value_name = "USECS")]
+    busy_poll: u32,
+    /// UMEM frames (4 KiB each) per queue.
+    #[arg(long, default_value_t = 8192)]
+    frames: u32,
+    /// Keep sending flows to userspace after their analysis is done (no kernel bypass).
+    #[arg(long)]
+    no_bypass: bool,
+    /// Seconds between stats.log / capture_loss.log records.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    stats_interval: u64,
+    /// Stop after this many seconds (default: run until SIGINT/SIGTERM).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// Write a line to this file once capture is running.
+    #[arg(long, value_name = "FILE")]
+    ready_file: Option<PathBuf>,
+    /// A file of options, one `name = value` (or a bare `name`) per line, as the long
+    /// command-line options without `--`; options on the command line win.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    common: AnalysisArgs,
+}
+
+/// Options shared by `read` and `run`: logs and analysis.
+#[derive(Args, Debug)]
+struct AnalysisArgs {
     /// Directory for the logs (created if missing).
     #[arg(long, default_value = ".")]
     log_dir: PathBuf,
@@ -62,9 +144,6 @@ struct ReadArgs {
     /// Networks counted as local (`local_orig`/`local_resp`), besides private address space.
     #[arg(long, value_delimiter = ',', value_name = "CIDR")]
     local_nets: Vec<String>,
-    /// Analyse only TCP/UDP packets with one of these ports (the live XDP filter).
-    #[arg(long, value_delimiter = ',', value_name = "PORT")]
-    ports: Vec<u16>,
     /// Seed for uids, making runs repeatable.
     #[arg(long)]
     seed: Option<u64>,
@@ -130,14 +209,65 @@ struct ReadArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match expand_config_file(std::env::args().collect()) {
+        Ok(args) => Cli::parse_from(args),
+        Err(e) => {
+            eprintln!("sensor: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match cli.command {
         Command::Read(args) => read(args),
+        Command::Run(args) => run(args),
     }
 }
 
+/// `sensor run --config FILE`: inserts the file's options before those of
+/// the command line (which therefore win).
+fn expand_config_file(args: Vec<String>) -> Result<Vec<String>, String> {
+    if args.get(1).map(String::as_str) != Some("run") {
+        return Ok(args);
+    }
+    let mut path = None;
+    for (i, a) in args.iter().enumerate() {
+        if let Some(p) = a.strip_prefix("--config=") {
+            path = Some(p.to_string());
+        } else if a == "--config" {
+            path = args.get(i + 1).cloned();
+        }
+    }
+    let Some(path) = path else {
+        return Ok(args);
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("--config {path}: {e} (give a readable options file)"))?;
+    let mut out: Vec<String> = args[..2].to_vec();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = match line.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(v.trim())),
+            None => (line, None),
+        };
+        if name.is_empty() || name.contains(char::is_whitespace) || name == "config" {
+            return Err(format!(
+                "--config {path}, line {}: expected `name = value`",
+                n + 1
+            ));
+        }
+        out.push(format!("--{name}"));
+        if let Some(v) = value {
+            out.push(v.trim_matches('"').to_string());
+        }
+    }
+    out.extend(args[2..].iter().cloned());
+    Ok(out)
+}
+
 /// Applies `--zeek-script` files, then `--redef` statements.
-fn apply_redefs(config: &mut Config, a: &ReadArgs) -> Result<(), String> {
+fn apply_redefs(config: &mut Config, a: &AnalysisArgs) -> Result<(), String> {
     let mut stmts = Vec::new();
     for path in &a.zeek_script {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -184,22 +314,14 @@ fn apply_redefs(config: &mut Config, a: &ReadArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn read(a: ReadArgs) -> ExitCode {
-    let mut files = a.r.clone();
-    files.extend(a.files.iter().cloned());
-    if files.is_empty() {
-        eprintln!("sensor: error: no capture given (pass one or more pcap files, e.g. `sensor read trace.pcap --log-dir logs`)");
-        return ExitCode::from(2);
-    }
+/// The pipeline configuration and log format the options describe.
+fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOptions), String> {
     let mut nets = Vec::new();
     for n in &a.local_nets {
-        match n.parse::<Cidr>() {
-            Ok(c) => nets.push(c),
-            Err(e) => {
-                eprintln!("sensor: error: --local-nets: {e}");
-                return ExitCode::from(2);
-            }
-        }
+        nets.push(
+            n.parse::<Cidr>()
+                .map_err(|e| format!("--local-nets: {e}"))?,
+        );
     }
     let limits = Limits {
         max_flows: a.max_flows,
@@ -210,7 +332,7 @@ fn read(a: ReadArgs) -> ExitCode {
     let mut config = Config {
         limits,
         site: Site::new(&nets),
-        ports: a.ports.clone(),
+        ports,
         verify_checksums: a.verify_checksums,
         community_id: !a.no_community_id && !a.zeek_strict,
         community_id_seed: 0,
@@ -220,10 +342,7 @@ fn read(a: ReadArgs) -> ExitCode {
         certs: Default::default(),
         extract: None,
     };
-    if let Err(e) = apply_redefs(&mut config, &a) {
-        eprintln!("sensor: error: {e}");
-        return ExitCode::from(2);
-    }
+    apply_redefs(&mut config, a)?;
     config.smtp.credential_notices = !a.zeek_strict;
     if a.ssl_log_ext {
         config.tls.log_ext = true;
@@ -234,10 +353,7 @@ fn read(a: ReadArgs) -> ExitCode {
     if let Some(p) = &a.root_certs {
         config.certs.roots_file = Some(p.clone());
     }
-    if let Err(e) = config.certs.check() {
-        eprintln!("sensor: error: {e}");
-        return ExitCode::from(2);
-    }
+    config.certs.check().map_err(|e| e.to_string())?;
     if a.smtp_message_files {
         config.smtp.rfc822_msg_files = true;
     }
@@ -264,6 +380,24 @@ fn read(a: ReadArgs) -> ExitCode {
         },
         strict: a.zeek_strict,
     };
+    Ok((config, format))
+}
+
+fn read(r: ReadArgs) -> ExitCode {
+    let mut files = r.r.clone();
+    files.extend(r.files.iter().cloned());
+    if files.is_empty() {
+        eprintln!("sensor: error: no capture given (pass one or more pcap files, e.g. `sensor read trace.pcap --log-dir logs`)");
+        return ExitCode::from(2);
+    }
+    let a = &r.common;
+    let (config, format) = match build_config(a, r.ports.clone()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("sensor: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let opts = ReadOptions {
         files,
         log_dir: a.log_dir.clone(),
@@ -279,6 +413,87 @@ fn read(a: ReadArgs) -> ExitCode {
                     p.display()
                 );
             }
+            if !a.quiet {
+                eprintln!("sensor: {summary}; logs in {}", a.log_dir.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("sensor: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(r: RunArgs) -> ExitCode {
+    let a = &r.common;
+    let Some(iface) = r.iface.clone() else {
+        eprintln!("sensor: error: no interface given (pass the capture interface, e.g. `sensor run --iface eth1`)");
+        return ExitCode::from(2);
+    };
+    let mut all_ports = false;
+    let mut ports = Vec::new();
+    for p in &r.ports {
+        if p.eq_ignore_ascii_case("all") {
+            all_ports = true;
+        } else {
+            match p.trim().parse::<u16>() {
+                Ok(n) => ports.push(n),
+                Err(_) => {
+                    eprintln!("sensor: error: --ports: {p:?} is not a port number (or `all`)");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    let mut cidrs = [Vec::new(), Vec::new()];
+    for (list, name, out) in [(&r.allow, "--allow", 0), (&r.deny, "--deny", 1)] {
+        for c in list {
+            match LiveCidr::parse(c) {
+                Some(v) => cidrs[out].push(v),
+                None => {
+                    eprintln!("sensor: error: {name}: {c:?} is not an address or prefix (e.g. 192.0.2.0/24)");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    let [allow, deny] = cidrs;
+    let (config, format) = match build_config(a, Vec::new()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("sensor: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = RunOptions {
+        iface,
+        queues: r.queues,
+        cores: r.cores.clone(),
+        ports,
+        all_ports,
+        allow,
+        deny,
+        drop_unmatched: r.drop_unmatched,
+        generic: r.xdp_generic,
+        bind_mode: match r.bind {
+            BindArg::Auto => BindMode::Auto,
+            BindArg::ZeroCopy => BindMode::ZeroCopy,
+            BindArg::Copy => BindMode::Copy,
+        },
+        busy_poll_us: r.busy_poll,
+        frames: r.frames.max(64),
+        bypass: !r.no_bypass,
+        log_dir: a.log_dir.clone(),
+        format,
+        config,
+        stats_interval: Duration::from_secs(r.stats_interval.max(1)),
+        duration: r.duration.map(|s| Duration::from_secs_f64(s.max(0.0))),
+        ready_file: r.ready_file.clone(),
+    };
+    let stop = live::stop_on_signals();
+    match live::run(&opts, stop) {
+        Ok(summary) => {
             if !a.quiet {
                 eprintln!("sensor: {summary}; logs in {}", a.log_dir.display());
             }

@@ -369,8 +369,12 @@ fn build_ebpf(profile: Profile) -> Result<PathBuf> {
     let out_dir = root.join("target").join("ebpf");
     fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     let object = out_dir.join("sensor-ebpf.o");
-    fs::copy(&built, &object)
-        .with_context(|| format!("cannot copy {} to {}", built.display(), object.display()))?;
+    // Copied only when it changed, so the sensor (which embeds it) is not
+    // rebuilt for nothing.
+    let fresh = fs::read(&built).with_context(|| format!("cannot read {}", built.display()))?;
+    if fs::read(&object).ok().as_deref() != Some(fresh.as_slice()) {
+        fs::write(&object, &fresh).with_context(|| format!("cannot write {}", object.display()))?;
+    }
     println!("xtask: eBPF object: {}", object.display());
     Ok(object)
 }

@@ -3,10 +3,11 @@
 //!
 //! 1. `setup` (idempotent): rust-src, cargo-fuzz, bpf-linker.
 //! 2. Formatting (`cargo fmt --check`, also on the XDP program).
-//! 3. Lints (`cargo clippy -D warnings` on every crate and target).
-//! 4. Unit and integration tests (`cargo test --workspace`): Zeek
-//!    conformance, command line, allocation, garbage input.
-//! 5. The XDP program builds for the BPF target.
+//! 3. The XDP program builds for the BPF target (the sensor embeds it).
+//! 4. Lints (`cargo clippy -D warnings` on every crate and target).
+//! 5. Unit and integration tests (`cargo test --workspace`): Zeek
+//!    conformance, command line, allocation, garbage input, and live
+//!    capture on a veth test bed in network namespaces (as root).
 //! 6. Every fuzz target runs for `FUZZ_SECONDS` (default 20) seconds.
 
 use std::process::Command;
@@ -52,6 +53,10 @@ pub fn run() -> Result<()> {
         "run rustfmt on the files it names",
     )?;
 
+    // First: the sensor embeds the XDP object, and the live tests use it.
+    step("XDP program");
+    build_ebpf(Profile::Release)?;
+
     step("lints");
     run_cmd(
         Command::new("cargo").current_dir(&root).args([
@@ -72,9 +77,6 @@ pub fn run() -> Result<()> {
             .args(["test", "--workspace"]),
         "fix the failing tests",
     )?;
-
-    step("XDP program");
-    build_ebpf(Profile::Release)?;
 
     let seconds = std::env::var("FUZZ_SECONDS").unwrap_or_else(|_| "20".into());
     for target in FUZZ_TARGETS {

@@ -4,7 +4,9 @@
 //! the same worker code, so what the offline reader finds predicts what the
 //! live appliance finds.
 
+pub mod afxdp;
 pub mod pcap;
+pub mod xdp;
 
 use crate::decode::LinkType;
 

@@ -87,6 +87,9 @@ pub struct Conn {
     /// No analyzer wants payload any more (e.g. TLS established): only
     /// packets and bytes are counted.
     pub payload_done: bool,
+    /// The kernel counts this connection's packets instead of sending them
+    /// (live capture, see `engine::bypass`).
+    pub bypassed: bool,
     /// Whether the originator is local.
     pub local_orig: bool,
     /// Inactivity timeout in force (ns).
@@ -149,6 +152,7 @@ impl Conn {
             smtp: None,
             tls: None,
             payload_done: false,
+            bypassed: false,
             local_orig: false,
             inactivity_ns,
             wake_at: 0,

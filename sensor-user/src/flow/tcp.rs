@@ -227,6 +227,16 @@ pub struct TcpSession {
 const ORIG: u8 = 1;
 const RESP: u8 = 2;
 
+/// Zeek's capture-loss estimate: acknowledgements seen, and those that
+/// acknowledged data the sensor never saw (content gaps).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LossCounts {
+    /// Acknowledgements of new data.
+    pub acks: u64,
+    /// Of those, the ones that revealed a content gap.
+    pub gaps: u64,
+}
+
 /// Per-packet context handed to the state machine.
 pub struct Ctx<'a> {
     /// Connection history.
@@ -235,6 +245,8 @@ pub struct Ctx<'a> {
     pub last_time: &'a mut u64,
     /// Bytes lost to content gaps (conn.log `missed_bytes`).
     pub missed_bytes: &'a mut u64,
+    /// The worker's capture-loss estimate (capture_loss.log).
+    pub loss: &'a mut LossCounts,
     /// Packet time.
     pub ts: u64,
     /// The segment pool.
@@ -271,6 +283,21 @@ impl TcpSession {
         self.first_packet_seen =
             (if f & ORIG != 0 { RESP } else { 0 }) | (if f & RESP != 0 { ORIG } else { 0 });
         self.is_partial = false;
+    }
+
+    /// Whether either side sent a FIN or a RST.
+    pub fn saw_close(&self) -> bool {
+        self.ep.iter().any(|e| e.fin_cnt > 0 || e.rst_cnt > 0)
+    }
+
+    /// Whether both sides are established (handshake seen or inferred).
+    pub fn established(&self) -> bool {
+        self.ep.iter().all(|e| e.state == EpState::Established)
+    }
+
+    /// The highest sequence number endpoint `i` (0 originator) has sent, raw.
+    pub fn last_seq(&self, i: usize) -> u32 {
+        self.ep[i].last_seq
     }
 
     /// Whether either side closed.
@@ -846,6 +873,7 @@ impl TcpSession {
         let clean = is_clean(&self.ep[i]) && is_clean(&self.ep[1 - i]);
         let report = clean || ctx.cfg.report_gaps_for_partial;
         let is_o = self.ep[i].is_orig;
+        ctx.loss.acks += 1;
         let mut gap_events = 0u32;
         let mut missed = 0u64;
         let ep = &mut self.ep[i];
@@ -866,6 +894,9 @@ impl TcpSession {
             }
         }
         *ctx.missed_bytes += missed;
+        if gap_events > 0 {
+            ctx.loss.gaps += 1;
+        }
         self.check_eof(i, ctx, sink);
     }
 
@@ -1141,6 +1172,7 @@ mod tests {
                 history: &mut self.h,
                 last_time: &mut self.last,
                 missed_bytes: &mut self.missed,
+                loss: &mut LossCounts::default(),
                 ts: 1,
                 pool: &mut self.pool,
                 cfg: &c,

@@ -288,11 +288,13 @@ pub enum LogKind {
     Ssl = 6,
     /// x509.log
     X509 = 7,
+    /// capture_loss.log
+    CaptureLoss = 8,
 }
 
 impl LogKind {
     /// Every log, in index order.
-    pub const ALL: [LogKind; 8] = [
+    pub const ALL: [LogKind; 9] = [
         LogKind::Conn,
         LogKind::Weird,
         LogKind::Stats,
@@ -301,6 +303,7 @@ impl LogKind {
         LogKind::Notice,
         LogKind::Ssl,
         LogKind::X509,
+        LogKind::CaptureLoss,
     ];
 
     /// The log's path (file name without `.log`).
@@ -314,6 +317,7 @@ impl LogKind {
             LogKind::Notice => "notice",
             LogKind::Ssl => "ssl",
             LogKind::X509 => "x509",
+            LogKind::CaptureLoss => "capture_loss",
         }
     }
 
@@ -328,6 +332,7 @@ impl LogKind {
             LogKind::Notice => &notice::SCHEMA,
             LogKind::Ssl => &ssl::SCHEMA,
             LogKind::X509 => &x509::SCHEMA,
+            LogKind::CaptureLoss => &stats::CAPTURE_LOSS_SCHEMA,
         }
     }
 
@@ -362,6 +367,6 @@ mod kind_tests {
             assert_eq!(k.schema()[0].name, "ts");
         }
         // A new variant must be added to ALL: its index is the last one.
-        assert_eq!(LogKind::X509 as usize, LogKind::ALL.len() - 1);
+        assert_eq!(LogKind::CaptureLoss as usize, LogKind::ALL.len() - 1);
     }
 }

@@ -44,9 +44,62 @@ pub struct StatsRecord {
     pub frags_dropped: u64,
     /// Log records dropped because the writer could not keep up (live only).
     pub records_dropped: u64,
+    /// Capture counters of live capture (absent in offline runs).
+    pub live: Option<LiveStats>,
 }
 
-pub(crate) static SCHEMA: [Field; 19] = [
+/// Live capture counters, stage by stage: the XDP program, the `AF_XDP`
+/// rings, the dispatch to workers and the kernel bypass. Cumulative since
+/// the start of the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    /// Frames the XDP program saw.
+    pub xdp_seen: u64,
+    /// Frames on a kept port (or with ports unknown: fragments).
+    pub xdp_matched: u64,
+    /// Frames redirected to an `AF_XDP` socket.
+    pub xdp_redirected: u64,
+    /// Kept frames whose redirect failed (no socket on the queue): lost.
+    pub xdp_redirect_failed: u64,
+    /// Frames of bypassed flows, counted in the kernel and dropped.
+    pub xdp_bypassed: u64,
+    /// Frames on other ports passed to the host stack.
+    pub xdp_passed: u64,
+    /// Frames on other ports dropped (`--drop-unmatched`).
+    pub xdp_dropped: u64,
+    /// Frames the XDP program could not parse.
+    pub xdp_malformed: u64,
+    /// Frames lost because a socket's RX ring was full (workers too slow).
+    pub ring_full: u64,
+    /// Frames the socket dropped for other reasons (e.g. too large).
+    pub ring_dropped: u64,
+    /// Times the kernel found no free frame in a fill ring.
+    pub fill_ring_empty: u64,
+    /// Frames lost because a worker's dispatch queue was full.
+    pub dispatch_dropped: u64,
+    /// Frames the workers analysed.
+    pub worker_pkts: u64,
+    /// Bytes of those frames.
+    pub worker_bytes: u64,
+    /// Flows bypassed now.
+    pub bypass_active: u64,
+    /// Flows handed to the kernel so far.
+    pub bypass_started: u64,
+    /// Packets of bypassed flows (folded into conn.log).
+    pub bypass_pkts: u64,
+    /// IP bytes of bypassed flows.
+    pub bypass_bytes: u64,
+}
+
+impl LiveStats {
+    /// Frames lost before analysis: redirect failures, full rings, socket
+    /// drops and full dispatch queues.
+    pub fn lost(&self) -> u64 {
+        self.xdp_redirect_failed + self.ring_full + self.ring_dropped + self.dispatch_dropped
+    }
+}
+
+pub(crate) static SCHEMA: [Field; 37] = [
     Field::zeek("ts", "time"),
     Field::zeek("peer", "string"),
     Field::zeek("pkts_proc", "count"),
@@ -66,6 +119,24 @@ pub(crate) static SCHEMA: [Field; 19] = [
     Field::ext("missed_bytes", "count"),
     Field::ext("frags_dropped", "count"),
     Field::ext("records_dropped", "count"),
+    Field::ext("xdp_seen", "count"),
+    Field::ext("xdp_matched", "count"),
+    Field::ext("xdp_redirected", "count"),
+    Field::ext("xdp_redirect_failed", "count"),
+    Field::ext("xdp_bypassed", "count"),
+    Field::ext("xdp_passed", "count"),
+    Field::ext("xdp_dropped", "count"),
+    Field::ext("xdp_malformed", "count"),
+    Field::ext("ring_full", "count"),
+    Field::ext("ring_dropped", "count"),
+    Field::ext("fill_ring_empty", "count"),
+    Field::ext("dispatch_dropped", "count"),
+    Field::ext("worker_pkts", "count"),
+    Field::ext("worker_bytes", "count"),
+    Field::ext("bypass_active", "count"),
+    Field::ext("bypass_started", "count"),
+    Field::ext("bypass_pkts", "count"),
+    Field::ext("bypass_bytes", "count"),
 ];
 
 impl LogRecord for StatsRecord {
@@ -97,5 +168,71 @@ impl LogRecord for StatsRecord {
         ] {
             out(Value::Count(v));
         }
+        let l = self.live.as_ref();
+        for f in [
+            |l: &LiveStats| l.xdp_seen,
+            |l: &LiveStats| l.xdp_matched,
+            |l: &LiveStats| l.xdp_redirected,
+            |l: &LiveStats| l.xdp_redirect_failed,
+            |l: &LiveStats| l.xdp_bypassed,
+            |l: &LiveStats| l.xdp_passed,
+            |l: &LiveStats| l.xdp_dropped,
+            |l: &LiveStats| l.xdp_malformed,
+            |l: &LiveStats| l.ring_full,
+            |l: &LiveStats| l.ring_dropped,
+            |l: &LiveStats| l.fill_ring_empty,
+            |l: &LiveStats| l.dispatch_dropped,
+            |l: &LiveStats| l.worker_pkts,
+            |l: &LiveStats| l.worker_bytes,
+            |l: &LiveStats| l.bypass_active,
+            |l: &LiveStats| l.bypass_started,
+            |l: &LiveStats| l.bypass_pkts,
+            |l: &LiveStats| l.bypass_bytes,
+        ] {
+            out(Value::opt(l, |l| Value::Count(f(l))));
+        }
+    }
+}
+
+/// capture_loss.log: Zeek's estimate of packets the capture missed, from
+/// TCP acknowledgements of data that was never seen (`misc/capture-loss`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CaptureLossRecord {
+    /// End of the measurement interval.
+    pub ts: u64,
+    /// Length of the interval (ns).
+    pub ts_delta: u64,
+    /// ACKs seen in the interval.
+    pub acks: u64,
+    /// ACKs for data the sensor never saw (content gaps) in the interval.
+    pub gaps: u64,
+}
+
+pub(crate) static CAPTURE_LOSS_SCHEMA: [Field; 6] = [
+    Field::zeek("ts", "time"),
+    Field::zeek("ts_delta", "interval"),
+    Field::zeek("peer", "string"),
+    Field::zeek("gaps", "count"),
+    Field::zeek("acks", "count"),
+    Field::zeek("percent_lost", "double"),
+];
+
+impl LogRecord for CaptureLossRecord {
+    fn kind(&self) -> LogKind {
+        LogKind::CaptureLoss
+    }
+
+    fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
+        out(Value::Time(self.ts));
+        out(Value::Interval(self.ts_delta));
+        out(Value::str("sensor"));
+        out(Value::Count(self.gaps));
+        out(Value::Count(self.acks));
+        let pct = if self.acks == 0 {
+            0.0
+        } else {
+            self.gaps as f64 * 100.0 / self.acks as f64
+        };
+        out(Value::Double(pct));
     }
 }

@@ -16,10 +16,10 @@ use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
@@ -180,6 +180,15 @@ impl LogWriter {
         Ok(())
     }
 
+    /// Writes out what is buffered, keeping the files open (live capture
+    /// does this about once a second so readers see recent records).
+    pub fn flush(&mut self) -> Result<(), LogError> {
+        for log in self.logs.iter_mut().flatten() {
+            log.flush()?;
+        }
+        Ok(())
+    }
+
     /// Writes out everything buffered and, for TSV, the `#close` lines.
     pub fn finish(&mut self) -> Result<(), LogError> {
         let mut first_err = None;
@@ -210,8 +219,8 @@ const FRAME_HEADER: usize = 5;
 /// State shared by a sink and its writer thread.
 #[derive(Default)]
 struct Shared {
-    /// The producer is gone: drain and stop.
-    done: AtomicBool,
+    /// Sinks still alive; at zero the writer drains and stops.
+    producers: AtomicUsize,
     /// The writer stopped after an error: stop producing.
     failed: AtomicBool,
     /// Records dropped because the ring was full (lossy mode) or too large.
@@ -248,24 +257,42 @@ impl LogSink {
         ring_bytes: usize,
         lossy: bool,
     ) -> (LogSink, JoinHandle<WriterReport>) {
-        let (prod, cons) = HeapRb::<u8>::new(ring_bytes.max(1 << 16)).split();
+        let (mut sinks, handle) = LogSink::spawn_many(writer, ring_bytes, lossy, 1);
+        let sink = sinks.pop().expect("spawn_many returns the sinks asked for");
+        (sink, handle)
+    }
+
+    /// Starts one writer thread fed by `n` sinks (one per worker thread),
+    /// each with its own ring of `ring_bytes`. The writer also flushes the
+    /// files about once a second when records trickle in.
+    pub fn spawn_many(
+        writer: LogWriter,
+        ring_bytes: usize,
+        lossy: bool,
+        n: usize,
+    ) -> (Vec<LogSink>, JoinHandle<WriterReport>) {
         let shared = Arc::new(Shared::default());
-        let thread_shared = shared.clone();
+        shared.producers.store(n, Ordering::Release);
         let opts = writer.opts;
-        let handle = std::thread::Builder::new()
-            .name("log-writer".into())
-            .spawn(move || run_writer(writer, cons, thread_shared))
-            .expect("spawning the log writer thread");
-        (
-            LogSink {
+        let mut sinks = Vec::with_capacity(n);
+        let mut consumers = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (prod, cons) = HeapRb::<u8>::new(ring_bytes.max(1 << 16)).split();
+            consumers.push(cons);
+            sinks.push(LogSink {
                 prod,
-                shared,
+                shared: shared.clone(),
                 opts,
                 scratch: Vec::with_capacity(64 << 10),
                 lossy,
-            },
-            handle,
-        )
+            });
+        }
+        let thread_shared = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || run_writer(writer, consumers, thread_shared))
+            .expect("spawning the log writer thread");
+        (sinks, handle)
     }
 
     /// Encodes and queues `rec`. Returns false once the writer has failed.
@@ -306,39 +333,51 @@ impl LogSink {
 
 impl Drop for LogSink {
     fn drop(&mut self) {
-        self.shared.done.store(true, Ordering::Release);
+        self.shared.producers.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-fn run_writer(mut writer: LogWriter, mut cons: HeapCons<u8>, shared: Arc<Shared>) -> WriterReport {
+fn run_writer(
+    mut writer: LogWriter,
+    mut consumers: Vec<HeapCons<u8>>,
+    shared: Arc<Shared>,
+) -> WriterReport {
     let mut error = None;
     let mut line = Vec::with_capacity(64 << 10);
-    loop {
-        let done = shared.done.load(Ordering::Acquire);
-        let avail = cons.occupied_len();
-        let mut header = [0u8; FRAME_HEADER];
-        if avail >= FRAME_HEADER {
-            let (a, b) = cons.as_slices();
-            for (i, byte) in a.iter().chain(b.iter()).take(FRAME_HEADER).enumerate() {
-                header[i] = *byte;
-            }
-            let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-            if avail >= FRAME_HEADER + len {
-                cons.skip(FRAME_HEADER);
-                line.resize(len, 0);
-                cons.pop_slice(&mut line);
-                if let Some(kind) = LogKind::from_index(header[4]) {
+    let mut last_flush = Instant::now();
+    let mut unflushed = false;
+    'run: loop {
+        // Read before draining: if no producer is left after a pass that
+        // found nothing, nothing more can arrive.
+        let done = shared.producers.load(Ordering::Acquire) == 0;
+        let mut progress = false;
+        for cons in &mut consumers {
+            while let Some(kind) = pop_frame(cons, &mut line) {
+                progress = true;
+                unflushed = true;
+                if let Some(kind) = kind {
                     if let Err(e) = writer.write_line(kind, &line) {
                         error = Some(e);
                         shared.failed.store(true, Ordering::Relaxed);
-                        break;
+                        break 'run;
                     }
                 }
-                continue;
             }
         }
-        if done && cons.occupied_len() == avail {
+        if progress {
+            continue;
+        }
+        if done {
             break;
+        }
+        if unflushed && last_flush.elapsed() >= Duration::from_secs(1) {
+            if let Err(e) = writer.flush() {
+                error = Some(e);
+                shared.failed.store(true, Ordering::Relaxed);
+                break;
+            }
+            unflushed = false;
+            last_flush = Instant::now();
         }
         std::thread::sleep(Duration::from_micros(200));
     }
@@ -350,6 +389,28 @@ fn run_writer(mut writer: LogWriter, mut cons: HeapCons<u8>, shared: Arc<Shared>
         dropped: shared.dropped.load(Ordering::Relaxed),
         error,
     }
+}
+
+/// Takes one complete frame off `cons` into `line`: `Some(kind)` (inner
+/// `None` for an unknown kind), or `None` when no complete frame is queued.
+fn pop_frame(cons: &mut HeapCons<u8>, line: &mut Vec<u8>) -> Option<Option<LogKind>> {
+    let avail = cons.occupied_len();
+    if avail < FRAME_HEADER {
+        return None;
+    }
+    let mut header = [0u8; FRAME_HEADER];
+    let (a, b) = cons.as_slices();
+    for (i, byte) in a.iter().chain(b.iter()).take(FRAME_HEADER).enumerate() {
+        header[i] = *byte;
+    }
+    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    if avail < FRAME_HEADER + len {
+        return None;
+    }
+    cons.skip(FRAME_HEADER);
+    line.resize(len, 0);
+    cons.pop_slice(line);
+    Some(LogKind::from_index(header[4]))
 }
 
 /// Keeps encoded lines in memory (tests, fuzzing, tools).

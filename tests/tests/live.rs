@@ -1,0 +1,254 @@
+//! Live capture for real, on a veth test bed made by each test: two network
+//! namespaces joined by a veth pair, the sensor attached (XDP + AF_XDP) to
+//! one end, captures replayed onto the other. Nothing is addressed or
+//! routed, so no frame can leave the pair.
+//!
+//! Needs root (CAP_SYS_ADMIN for namespaces, CAP_BPF/CAP_NET_ADMIN for
+//! XDP) and the XDP program built into the sensor (`cargo xtask test` does
+//! both); without them each test says so and passes vacuously only when
+//! `SENSOR_SKIP_LIVE=1` is set, so a CI run cannot skip them silently.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use bench::replay::{replay_packet_socket, Capture, Pace};
+use bench::testbed::{in_netns, LiveSensor, Testbed};
+use serde_json::Value;
+use tests::{data_dir, sensor_bin, temp_dir};
+
+/// Frames per second for replays whose logs are compared: slow enough that
+/// a debug-built sensor on a loaded 2-core machine loses nothing.
+const RATE: f64 = 4000.0;
+
+/// Whether live tests can run here; panics unless skipping is explicit.
+fn live_ok() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let embedded = sensor::capture::xdp::object_embedded();
+    if root && embedded {
+        return true;
+    }
+    let why = if !root {
+        "not root"
+    } else {
+        "the sensor was built without its XDP program (run `cargo xtask build-ebpf` first)"
+    };
+    if std::env::var_os("SENSOR_SKIP_LIVE").is_some() {
+        eprintln!("live test skipped: {why}");
+        return false;
+    }
+    panic!("live tests cannot run: {why}; set SENSOR_SKIP_LIVE=1 to skip them knowingly");
+}
+
+/// A short tag unique to this test process and call.
+fn tag() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}{}",
+        std::process::id() % 100_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Replays `cap` at `pps` from the bed's replay side.
+fn replay(bed: &Testbed, cap: &Capture, pps: f64) -> bench::replay::ReplayStats {
+    let iface = bed.gen_if.clone();
+    let cap = cap.clone();
+    in_netns(&bed.gen_ns, move || {
+        replay_packet_socket(
+            &iface,
+            &cap,
+            Pace {
+                pps: Some(pps),
+                loops: 1,
+            },
+        )
+    })
+    .expect("replay")
+}
+
+/// Runs the sensor live on `cap` with `args` and returns its log folder
+/// and stderr.
+fn live_run(bed: &Testbed, cap: &Capture, out: &Path, args: &[&str]) -> String {
+    let sensor = LiveSensor::start(bed, &sensor_bin(), out, args).expect("sensor start");
+    let sent = replay(bed, cap, RATE);
+    assert_eq!(sent.failed, 0, "replay failures");
+    // Let the last frames cross the rings.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    sensor.stop().expect("sensor stop")
+}
+
+fn offline_run(pcap: &Path, out: &Path, args: &[&str]) {
+    let _ = std::fs::remove_dir_all(out);
+    let st = std::process::Command::new(sensor_bin())
+        .arg("read")
+        .arg(pcap)
+        .arg("--log-dir")
+        .arg(out)
+        .args(["-q"])
+        .args(args)
+        .status()
+        .expect("sensor read");
+    assert!(st.success());
+}
+
+/// Fields that depend on when the packets were seen, not on what they were.
+const TIME_FIELDS: [&str; 2] = ["ts", "duration"];
+
+/// The records of every analysis log in `dir`, without time fields, each
+/// log's records sorted.
+fn logs_of(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for log in [
+        "conn", "dpd", "files", "notice", "smtp", "ssl", "weird", "x509",
+    ] {
+        let path = dir.join(format!("{log}.log"));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let mut recs: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Map<String, Value> = serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("{}: {e}: {l}", path.display()));
+                for f in TIME_FIELDS {
+                    // Whether a record has a duration is kept: see
+                    // `drop_duration_dependent`.
+                    if v.remove(f).is_some() && f == "duration" {
+                        v.insert("lasted".into(), Value::Bool(true));
+                    }
+                }
+                Value::Object(v).to_string()
+            })
+            .collect();
+        recs.sort();
+        out.insert(log.to_string(), recs);
+    }
+    out
+}
+
+/// Zeek writes `orig_bytes`/`resp_bytes` only for connections that lasted
+/// (duration > 0). A trace whose packets share one timestamp gives duration
+/// 0 offline, while live arrival times always differ: for such connections
+/// (no duration in the offline record) the two fields depend on time alone
+/// and are left out on both sides.
+fn drop_duration_dependent(
+    offline: &mut BTreeMap<String, Vec<String>>,
+    live: &mut BTreeMap<String, Vec<String>>,
+) {
+    let (Some(o), Some(l)) = (offline.get_mut("conn"), live.get_mut("conn")) else {
+        return;
+    };
+    let instant: Vec<String> = o
+        .iter()
+        .filter_map(|r| serde_json::from_str::<serde_json::Map<String, Value>>(r).ok())
+        .filter(|r| !r.contains_key("lasted"))
+        .filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from))
+        .collect();
+    for recs in [o, l] {
+        for r in recs.iter_mut() {
+            let Ok(mut v) = serde_json::from_str::<serde_json::Map<String, Value>>(r) else {
+                continue;
+            };
+            let uid = v
+                .get("uid")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            if instant.contains(&uid) {
+                v.remove("orig_bytes");
+                v.remove("resp_bytes");
+                v.remove("lasted");
+                *r = Value::Object(v).to_string();
+            }
+        }
+        recs.sort();
+    }
+}
+
+/// The last stats.log record of a live run.
+fn last_stats(dir: &Path) -> serde_json::Map<String, Value> {
+    let text = std::fs::read_to_string(dir.join("stats.log")).expect("stats.log");
+    let line = text.lines().last().expect("a stats record");
+    serde_json::from_str(line).expect("stats JSON")
+}
+
+fn count(stats: &serde_json::Map<String, Value>, field: &str) -> u64 {
+    stats.get(field).and_then(Value::as_u64).unwrap_or(0)
+}
+
+fn traces() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(data_dir().join("zeek"))
+        .expect("test data")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            std::fs::read_dir(e.path()).ok().and_then(|d| {
+                d.filter_map(|f| f.ok()).map(|f| f.path()).find(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("trace"))
+                })
+            })
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn live_logs_equal_offline_logs_on_every_reference_trace() {
+    if !live_ok() {
+        return;
+    }
+    let bed = Testbed::create(&tag(), 16_000).expect("test bed");
+    let mut differences = Vec::new();
+    let traces = traces();
+    assert!(
+        traces.len() >= 60,
+        "reference traces missing: {}",
+        traces.len()
+    );
+    for pcap in &traces {
+        let case = pcap
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let cap = Capture::load(pcap).expect("load trace");
+        assert_eq!(cap.skipped, 0, "{case}: frames of an unknown link type");
+        let live = temp_dir(&format!("live-{case}"));
+        let offline = temp_dir(&format!("offline-{case}"));
+        live_run(
+            &bed,
+            &cap,
+            &live,
+            &["--ports", "all", "--seed", "1", "--stats-interval", "1"],
+        );
+        offline_run(pcap, &offline, &["--seed", "1"]);
+        let stats = last_stats(&live);
+        assert_eq!(
+            count(&stats, "pkts_dropped"),
+            0,
+            "{case}: the live run lost frames: {stats:?}"
+        );
+        let (mut l, mut o) = (logs_of(&live), logs_of(&offline));
+        drop_duration_dependent(&mut o, &mut l);
+        if l != o {
+            for log in o.keys().chain(l.keys()) {
+                let (a, b) = (o.get(log), l.get(log));
+                if a != b {
+                    differences.push(format!(
+                        "{case} {log}.log:\n  offline {:?}\n  live    {:?}",
+                        a, b
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} differences:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
+}
