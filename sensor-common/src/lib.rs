@@ -99,7 +99,8 @@ pub struct BypassDirection {
     pub packets: u64,
     /// IP bytes (IP total length) seen in this direction while bypassed.
     pub ip_bytes: u64,
-    /// Highest TCP sequence number end (seq + payload length) seen, host order.
+    /// Highest TCP sequence number end seen (seq + payload length, + 1 for
+    /// a FIN), host order; 0 until known.
     pub seq_end: u32,
     /// OR of every TCP flag byte seen in this direction.
     pub tcp_flags: u8,

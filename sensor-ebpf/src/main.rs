@@ -141,7 +141,7 @@ struct Packet {
     src_port: u16,
     /// Destination port, host byte order.
     dst_port: u16,
-    /// TCP: sequence number plus payload length; UDP: 0.
+    /// TCP: sequence number plus payload length (plus one for a FIN); UDP: 0.
     seq_end: u32,
     /// TCP: the flags byte; UDP: 0.
     tcp_flags: u8,
@@ -495,7 +495,10 @@ fn parse_l4(ctx: &XdpContext, ip: Ip) -> Result<Packet, Unparsed> {
         Ok(Packet {
             src_port: u16::from_be_bytes([t[0], t[1]]),
             dst_port: u16::from_be_bytes([t[2], t[3]]),
-            seq_end: seq.wrapping_add(ip.l4_len - header_len),
+            // A FIN takes one sequence number, as data does.
+            seq_end: seq
+                .wrapping_add(ip.l4_len - header_len)
+                .wrapping_add(u32::from(t[13] & TCP_FIN)),
             tcp_flags: t[13],
             ip,
         })

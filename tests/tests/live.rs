@@ -252,3 +252,70 @@ fn live_logs_equal_offline_logs_on_every_reference_trace() {
         differences.join("\n")
     );
 }
+
+/// A TLS 1.3 connection on 443 with `records` encrypted records after the
+/// handshake, closed with FIN/FIN/ACK.
+fn tls_flow(records: usize) -> Capture {
+    use bench::synth::{tcp, ACK, FIN};
+    let (mut hs, bulk) =
+        bench::tls::tls13_flow(443, records, 1400, 1_700_000_000_000_000_000, true);
+    hs.extend(bulk);
+    // Sequence numbers after the flow, from its last two packets.
+    let seq_of = |f: &[u8]| u32::from_be_bytes([f[38], f[39], f[40], f[41]]);
+    let len_of = |f: &[u8]| f.len() as u32 - 54;
+    let last_srv = hs
+        .iter()
+        .rev()
+        .find(|(_, f)| f[34..36] == 443u16.to_be_bytes())
+        .map(|(_, f)| f.clone())
+        .expect("server packet");
+    let last_cli = hs
+        .iter()
+        .rev()
+        .find(|(_, f)| f[36..38] == 443u16.to_be_bytes())
+        .map(|(_, f)| f.clone())
+        .expect("client packet");
+    let ss = seq_of(&last_srv).wrapping_add(len_of(&last_srv));
+    let cs = seq_of(&last_cli).wrapping_add(len_of(&last_cli));
+    let (c, s) = ([10, 9, 0, 1], [10, 9, 0, 2]);
+    let t = hs.last().map(|(t, _)| *t).unwrap_or(0);
+    hs.push((t + 1, tcp(c, 40000, s, 443, cs, ss, FIN | ACK, b"")));
+    hs.push((t + 2, tcp(s, 443, c, 40000, ss, cs + 1, FIN | ACK, b"")));
+    hs.push((t + 3, tcp(c, 40000, s, 443, cs + 1, ss + 1, ACK, b"")));
+    Capture::from_frames(hs.iter().map(|(_, f)| f.as_slice()))
+}
+
+#[test]
+fn a_bypassed_tls_flow_logs_the_same_counts_as_full_capture() {
+    if !live_ok() {
+        return;
+    }
+    let bed = Testbed::create(&tag(), 1500).expect("test bed");
+    let cap = tls_flow(3000);
+    let full = temp_dir("live-tls-full");
+    let bypass = temp_dir("live-tls-bypass");
+    live_run(&bed, &cap, &full, &["--no-bypass", "--seed", "1"]);
+    live_run(&bed, &cap, &bypass, &["--seed", "1"]);
+    let stats = last_stats(&bypass);
+    eprintln!("{stats:?}");
+    assert!(
+        count(&stats, "xdp_bypassed") > 2500,
+        "bypass kept too little out of userspace: {stats:?}"
+    );
+    assert_eq!(count(&stats, "bypass_started"), 1);
+    assert_eq!(count(&stats, "pkts_dropped"), 0);
+    let full_stats = last_stats(&full);
+    assert_eq!(count(&full_stats, "xdp_bypassed"), 0);
+    assert_eq!(count(&full_stats, "worker_pkts") as usize, cap.len());
+    let (f, b) = (logs_of(&full), logs_of(&bypass));
+    assert_eq!(
+        f.get("conn"),
+        b.get("conn"),
+        "conn.log differs with the bypass"
+    );
+    assert_eq!(f.get("ssl"), b.get("ssl"));
+    let conn: serde_json::Map<String, Value> =
+        serde_json::from_str(&f["conn"][0]).expect("conn record");
+    assert_eq!(conn["conn_state"], "SF");
+    assert_eq!(count(&conn, "resp_pkts") as usize, 3000 + 3);
+}

@@ -236,7 +236,14 @@ impl<S: RecordSink> Worker<S> {
         // order the kernel saw them.
         for (from_orig, now, done, peer) in dirs {
             if now.seq_end != 0 && now.seq_end != done.seq_end && now.fin_ns == 0 {
-                steps[n] = Some(synthetic(wall(now.last_ns), from_orig, ACK, now, peer));
+                steps[n] = Some(synthetic(
+                    wall(now.last_ns),
+                    now.last_ns,
+                    from_orig,
+                    ACK,
+                    now,
+                    peer,
+                ));
                 n += 1;
             }
         }
@@ -244,17 +251,34 @@ impl<S: RecordSink> Worker<S> {
         closes.sort_by_key(|(_, d, _)| d.fin_ns);
         for (from_orig, now, peer) in closes {
             if now.fin_ns != 0 {
-                let flag = if now.tcp_flags & RST != 0 { RST } else { FIN };
-                steps[n] = Some(synthetic(
-                    wall(now.fin_ns),
-                    from_orig,
-                    flag | ACK,
-                    now,
-                    peer,
-                ));
+                let step = if now.tcp_flags & RST != 0 {
+                    synthetic(
+                        wall(now.fin_ns),
+                        now.fin_ns,
+                        from_orig,
+                        RST | ACK,
+                        now,
+                        peer,
+                    )
+                } else {
+                    // The kernel counted the FIN's sequence number: the
+                    // FIN itself sits one below.
+                    synthetic(
+                        wall(now.fin_ns),
+                        now.fin_ns,
+                        from_orig,
+                        FIN | ACK,
+                        now,
+                        peer,
+                    )
+                    .at(now.seq_end.wrapping_sub(1))
+                };
+                steps[n] = Some(step);
                 n += 1;
             }
         }
+        // Data the kernel counted is not a content gap.
+        let ends = [data_end(orig), data_end(resp)];
         let packets = [
             orig.packets.saturating_sub(orig_done.packets),
             resp.packets.saturating_sub(resp_done.packets),
@@ -272,6 +296,9 @@ impl<S: RecordSink> Worker<S> {
             for d in 0..2 {
                 conn.pkts[d] += packets[d];
                 conn.ip_bytes[d] += bytes[d];
+                if let (Transport::Tcp(t), Some(end)) = (&mut conn.transport, ends[d]) {
+                    t.skip_to(d, end, &mut self.pool);
+                }
             }
         }
         for step in steps.into_iter().flatten() {
@@ -320,13 +347,43 @@ impl<S: RecordSink> Worker<S> {
     }
 }
 
+/// The end of the data a direction sent (its FIN excluded), if known.
+fn data_end(d: BypassDirection) -> Option<u32> {
+    if d.seq_end == 0 {
+        return None;
+    }
+    let fin = d.tcp_flags & FIN != 0 && d.tcp_flags & RST == 0;
+    Some(if fin {
+        d.seq_end.wrapping_sub(1)
+    } else {
+        d.seq_end
+    })
+}
+
+impl Synthetic {
+    /// The same segment at sequence number `seq`.
+    fn at(self, seq: u32) -> Synthetic {
+        Synthetic { seq, ..self }
+    }
+}
+
+/// A zero-length segment from `me`, which the kernel saw at `at_ns`
+/// (written at network time `ts`); it acknowledges what `peer` had sent by
+/// then (its FIN only if that came earlier).
 fn synthetic(
     ts: u64,
+    at_ns: u64,
     from_orig: bool,
     flags: u8,
     me: BypassDirection,
     peer: BypassDirection,
 ) -> Synthetic {
+    let peer_fin_before = peer.fin_ns != 0 && peer.fin_ns <= at_ns;
+    let ack = if peer_fin_before {
+        peer.seq_end
+    } else {
+        data_end(peer).unwrap_or(0)
+    };
     Synthetic {
         ts,
         from_orig,
@@ -336,7 +393,7 @@ fn synthetic(
             flags & !ACK
         },
         seq: me.seq_end,
-        ack: peer.seq_end,
+        ack,
     }
 }
 

@@ -295,9 +295,15 @@ impl TcpSession {
         self.ep.iter().all(|e| e.state == EpState::Established)
     }
 
-    /// The highest sequence number endpoint `i` (0 originator) has sent, raw.
-    pub fn last_seq(&self, i: usize) -> u32 {
-        self.ep[i].last_seq
+    /// Endpoint `i` (0 originator) sent data up to raw sequence number
+    /// `seq` that was never delivered on purpose (kernel bypass): treat it
+    /// as delivered, so it is neither a content gap nor pending data.
+    pub fn skip_to(&mut self, i: usize, seq: u32, pool: &mut SegmentPool) {
+        let ep = &self.ep[i];
+        let (rel, underflow) = get_relative_seq(ep, seq, ep.last_seq, ep.seq_wraps);
+        if !underflow {
+            self.ep[i].reasm.skip_to(pool, rel);
+        }
     }
 
     /// Whether either side closed.

@@ -414,6 +414,15 @@ impl StreamReassembler {
         self.trim_seq = ack;
     }
 
+    /// Treats everything below `seq` as delivered without delivering it:
+    /// the kernel bypass counted those bytes, so no gap is reported for
+    /// them. Buffered out-of-order data is dropped.
+    pub fn skip_to(&mut self, pool: &mut SegmentPool, seq: u64) {
+        self.release_all(pool);
+        self.last_reassem_seq = self.last_reassem_seq.max(seq);
+        self.trim_seq = self.trim_seq.max(seq);
+    }
+
     /// Marks everything below `seq` as acknowledged without reporting gaps
     /// (Zeek ignores the first acknowledgement of a partial connection).
     pub fn trim_to(&mut self, seq: u64) {
