@@ -1,4 +1,7 @@
 //! Traffic generation and benchmarks of the sensor.
+pub mod certs;
+pub mod gen;
 pub mod mail;
+pub mod pcapw;
 pub mod synth;
 pub mod tls;

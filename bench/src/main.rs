@@ -65,14 +65,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Write a synthetic capture of interleaved TCP sessions.
-    Gen {
-        /// Output pcap.
-        out: PathBuf,
-        /// Number of sessions.
-        #[arg(long, default_value_t = 10_000)]
-        sessions: usize,
-    },
+    /// Write a synthetic capture: realistic mixed mail, TLS and background
+    /// traffic (profile `mixed`), or small SMTP-like sessions (profile
+    /// `small-smtp`).
+    Gen(GenArgs),
     /// Measure the worker pipeline on a capture held in memory.
     Offline {
         /// Capture to replay.
@@ -111,6 +107,146 @@ enum Cmd {
     },
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Profile {
+    /// Mixed SMTP/MIME, STARTTLS, implicit TLS, HTTPS, POP3, IMAP and
+    /// background traffic.
+    Mixed,
+    /// Small interleaved SMTP-like sessions (11 packets each, one
+    /// out-of-order segment), in batches of 1000 concurrent sessions.
+    SmallSmtp,
+}
+
+#[derive(clap::Args)]
+struct GenArgs {
+    /// Output pcap.
+    out: PathBuf,
+    /// What traffic to write.
+    #[arg(long, value_enum, default_value_t = Profile::Mixed)]
+    profile: Profile,
+    /// Seed of every random choice (same seed and options, same capture).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Target capture size (e.g. 100MB, 2GB): no connection starts after it
+    /// is reached, open ones are completed.
+    #[arg(long, value_parser = parse_size)]
+    size: Option<u64>,
+    /// Number of connections (default 1000 without --size; for small-smtp,
+    /// the number of sessions, default 10000).
+    #[arg(long)]
+    sessions: Option<u64>,
+    /// Connections open at once.
+    #[arg(long, default_value_t = 200)]
+    concurrency: usize,
+    /// Largest TCP payload per segment.
+    #[arg(long, default_value_t = 1448)]
+    mss: usize,
+    /// Segments a sender sends before it waits for an ACK.
+    #[arg(long, default_value_t = 10)]
+    window: usize,
+    /// Probability that a data segment is missing from the capture.
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// Probability that a data segment is swapped with the next one.
+    #[arg(long, default_value_t = 0.0)]
+    reorder: f64,
+    /// Probability that a data segment is retransmitted.
+    #[arg(long, default_value_t = 0.0)]
+    retransmit: f64,
+    /// Share of payload bytes in background traffic (bulk TCP, DNS).
+    #[arg(long, default_value_t = 0.2)]
+    background: f64,
+    /// Share of TLS handshakes that are TLS 1.3.
+    #[arg(long, default_value_t = 0.5)]
+    tls13: f64,
+    /// Mean size of a base64 mail attachment.
+    #[arg(long, value_parser = parse_size, default_value = "64KiB")]
+    attachment_size: u64,
+    /// Mean size of a quoted-printable text part.
+    #[arg(long, value_parser = parse_size, default_value = "4KiB")]
+    text_size: u64,
+    /// Mean encrypted bytes per TLS connection.
+    #[arg(long, value_parser = parse_size, default_value = "256KiB")]
+    tls_volume: u64,
+    /// Mean bytes per background bulk transfer.
+    #[arg(long, value_parser = parse_size, default_value = "1MiB")]
+    bulk_volume: u64,
+    /// Offered load the packet timestamps follow, in Gbit/s.
+    #[arg(long, default_value_t = 1.0)]
+    gbps: f64,
+    /// Also write the summary (expected log records, ...) as JSON here.
+    #[arg(long)]
+    summary: Option<PathBuf>,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    bench::gen::parse_size(s)
+}
+
+fn probability(name: &str, p: f64) -> Result<f64> {
+    if !(0.0..=1.0).contains(&p) {
+        bail!("--{name} is a probability between 0 and 1, not {p}");
+    }
+    Ok(p)
+}
+
+fn gen(a: GenArgs) -> Result<()> {
+    if a.profile == Profile::SmallSmtp {
+        let sessions = a.sessions.unwrap_or(10_000) as usize;
+        let frames = bench::synth::interleaved_many(sessions, 1_600_000_000_000_000_000);
+        bench::synth::write_pcap(&a.out, &frames);
+        println!(
+            "wrote {} packets of {sessions} sessions to {}",
+            frames.len(),
+            a.out.display()
+        );
+        return Ok(());
+    }
+    if a.mss == 0 || a.mss > 9000 {
+        bail!("--mss must be between 1 and 9000");
+    }
+    let opts = bench::gen::GenOptions {
+        seed: a.seed,
+        size: a.size,
+        sessions: a.sessions,
+        concurrency: a.concurrency.max(1),
+        mss: a.mss,
+        window: a.window.max(1),
+        loss: probability("loss", a.loss)?,
+        reorder: probability("reorder", a.reorder)?,
+        retransmit: probability("retransmit", a.retransmit)?,
+        background: probability("background", a.background)?,
+        tls13: probability("tls13", a.tls13)?,
+        attachment: a.attachment_size as usize,
+        text: a.text_size as usize,
+        tls_volume: a.tls_volume as usize,
+        bulk_volume: a.bulk_volume as usize,
+        rate_bps: a.gbps * 1e9,
+        ..bench::gen::GenOptions::default()
+    };
+    let pki = bench::certs::Pki::generate()?;
+    let file =
+        std::fs::File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let start = Instant::now();
+    let summary = bench::gen::generate(file, &opts, &pki)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    let json = summary.to_json();
+    println!(
+        "wrote {} packets, {:.1} MB, {} connections to {} in {:.1}s",
+        summary.packets,
+        summary.bytes as f64 / 1e6,
+        summary.conn,
+        a.out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    if let Some(p) = a.summary {
+        std::fs::write(&p, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
 /// Counts records and drops them.
 #[derive(Default)]
 struct Discard(u64);
@@ -124,15 +260,7 @@ impl RecordSink for Discard {
 
 fn main() -> Result<()> {
     match Cli::parse().cmd {
-        Cmd::Gen { out, sessions } => {
-            let frames = bench::synth::interleaved_many(sessions, 1_600_000_000_000_000_000);
-            bench::synth::write_pcap(&out, &frames);
-            println!(
-                "wrote {} packets of {sessions} sessions to {}",
-                frames.len(),
-                out.display()
-            );
-        }
+        Cmd::Gen(a) => gen(a)?,
         Cmd::Offline { pcap, repeat } => offline(&pcap, repeat)?,
         Cmd::Tls {
             pcap,
