@@ -109,10 +109,10 @@ impl Default for GenOptions {
             retransmit: 0.0,
             background: 0.2,
             tls13: 0.5,
-            attachment: 64 << 10,
+            attachment: 32 << 10,
             text: 4 << 10,
-            tls_volume: 256 << 10,
-            bulk_volume: 1 << 20,
+            tls_volume: 64 << 10,
+            bulk_volume: 512 << 10,
             rate_bps: 1e9,
             t0: 1_767_261_600_000_000_000,
         }
@@ -650,6 +650,18 @@ struct Script {
 }
 
 impl Script {
+    /// Payload bytes of the whole dialogue.
+    fn total(&self) -> usize {
+        self.turns
+            .iter()
+            .flat_map(|t| t.parts.iter())
+            .map(|p| match p {
+                Part::Piece(p) => p.len(),
+                Part::Msg { n, .. } => *n,
+            })
+            .sum()
+    }
+
     fn new() -> Self {
         Script {
             turns: VecDeque::new(),
@@ -1274,6 +1286,11 @@ pub fn generate<W: Write>(out: W, opts: &GenOptions, pki: &Pki) -> std::io::Resu
     let mix_total: u32 = MIX.iter().map(|m| m.1).sum();
     let mut active: Vec<Conn> = Vec::with_capacity(opts.concurrency);
     let mut started = 0u64;
+    // Payload bytes of the connections started so far, to stop starting
+    // new ones when those already started will fill the target size.
+    let mut planned = 0u64;
+    // Frame, pcap record and ACK overhead per payload byte at this MSS.
+    let overhead = 1.0 + (TCP_HDR as f64 + 16.0) * 1.6 / opts.mss as f64;
     let mut certs_seen: BTreeSet<usize> = BTreeSet::new();
     let mut tls_certs: BTreeSet<Vec<u8>> = BTreeSet::new();
     loop {
@@ -1281,6 +1298,11 @@ pub fn generate<W: Write>(out: W, opts: &GenOptions, pki: &Pki) -> std::io::Resu
             && started < limit_sessions
             && ctx.out.bytes() < limit_bytes
         {
+            let emitted = ctx.summary.payload_bytes + ctx.summary.background_bytes;
+            let pending = planned.saturating_sub(emitted) as f64 * overhead;
+            if opts.size.is_some() && ctx.out.bytes() as f64 + pending >= limit_bytes as f64 {
+                break;
+            }
             started += 1;
             let id = started;
             // Client addresses and ports never repeat a connection.
@@ -1370,6 +1392,7 @@ pub fn generate<W: Write>(out: W, opts: &GenOptions, pki: &Pki) -> std::io::Resu
                     (s, port, [203, 0, 113, 80])
                 }
             };
+            planned += script.total() as u64;
             let sm = &mut ctx.summary;
             sm.smtp += script.smtp;
             sm.files += script.files;

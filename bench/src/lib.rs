@@ -3,5 +3,7 @@ pub mod certs;
 pub mod gen;
 pub mod mail;
 pub mod pcapw;
+pub mod report;
+pub mod stages;
 pub mod synth;
 pub mod tls;

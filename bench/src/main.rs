@@ -1,17 +1,25 @@
 //! `sensor-bench`: reproducible measurements of the sensor.
 //!
-//! - `sensor-bench gen OUT.pcap --sessions N`: a synthetic capture of N
-//!   interleaved SMTP-like sessions (handshake, out-of-order data, close).
-//! - `sensor-bench offline PCAP [--repeat N]`: runs the worker pipeline over
-//!   a capture held in memory and reports packets/s, Gbit/s and ns per
-//!   packet on one core (log writing excluded: records are counted and
-//!   dropped).
+//! - `sensor-bench gen OUT.pcap [--size 2GB | --sessions N] ...`: a
+//!   seeded capture of realistic mixed mail, TLS and background traffic,
+//!   streamed to disk, with the records each log should hold
+//!   (`--profile small-smtp`: the small SMTP-like sessions of old).
+//! - `sensor-bench offline PCAP`: the worker pipeline over a capture held
+//!   in memory: packets/s, Gbit/s, ns per packet on one core, allocations
+//!   per packet after warm-up, peak RSS, a split by stage, analyzed against
+//!   offered load (paced input, `--chart` SVG); `--compare 'CMD {pcap}'`
+//!   runs `sensor read` and another tool A/B on the same capture.
+//! - `sensor-bench flows`: heap and RSS per tracked connection with 10k,
+//!   100k and 1M connections open.
 //! - `sensor-bench tls [--pcap P] [--copies N]`: TLS handshakes analysed
 //!   per second on one core (a recorded handshake replicated), and the cost
 //!   per packet of an established encrypted flow against plain TCP.
 //! - `sensor-bench mime [--attachment-kb N] [--sessions N]`: SMTP + MIME
 //!   decoding + MD5/SHA-1/SHA-256 of every part, in MB/s on one core, and
 //!   the memory an SMTP session costs, idle and in the middle of a message.
+//!
+//! `offline` and `flows` write their figures with `--json FILE` and
+//! `--markdown FILE` (printed otherwise), see `bench::report`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::IpAddr;
@@ -32,15 +40,25 @@ use sensor::engine::{RecordSink, Worker};
 use sensor::logs::{ConnId, LogKind, LogRecord};
 use sensor::uid::Uid;
 
-/// Counts live heap bytes, to report memory per session.
+mod cmd;
+
+/// Counts live heap bytes (memory per session or connection) and
+/// allocator calls (allocations per packet).
 struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+static CALLS: AtomicUsize = AtomicUsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         LIVE.fetch_add(l.size(), Ordering::Relaxed);
+        CALLS.fetch_add(1, Ordering::Relaxed);
         System.alloc(l)
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size(), Ordering::Relaxed);
+        CALLS.fetch_add(1, Ordering::Relaxed);
+        System.alloc_zeroed(l)
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         LIVE.fetch_sub(l.size(), Ordering::Relaxed);
@@ -49,8 +67,19 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         LIVE.fetch_add(n, Ordering::Relaxed);
         LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        CALLS.fetch_add(1, Ordering::Relaxed);
         System.realloc(p, l, n)
     }
+}
+
+/// Allocations and reallocations so far (all threads).
+pub fn alloc_calls() -> usize {
+    CALLS.load(Ordering::Relaxed)
+}
+
+/// Heap bytes in use now (all threads).
+pub fn live_heap() -> usize {
+    LIVE.load(Ordering::Relaxed)
 }
 
 #[global_allocator]
@@ -69,14 +98,13 @@ enum Cmd {
     /// traffic (profile `mixed`), or small SMTP-like sessions (profile
     /// `small-smtp`).
     Gen(GenArgs),
-    /// Measure the worker pipeline on a capture held in memory.
-    Offline {
-        /// Capture to replay.
-        pcap: PathBuf,
-        /// Passes over the capture (timestamps shifted so each pass is new traffic).
-        #[arg(long, default_value_t = 5)]
-        repeat: u32,
-    },
+    /// Measure the worker pipeline on a capture held in memory: throughput,
+    /// allocations, memory, a split by stage, paced offered load; compare
+    /// `sensor read` with another tool.
+    Offline(cmd::offline::OfflineArgs),
+    /// Measure the memory cost of a tracked connection at 10k, 100k and 1M
+    /// connections open at once.
+    Flows(cmd::flows::FlowsArgs),
     /// Measure TLS handshake analysis and the per-packet cost of encrypted flows.
     Tls {
         /// A capture of one TLS connection to port 443 (default: a TLS 1.2
@@ -160,16 +188,16 @@ struct GenArgs {
     #[arg(long, default_value_t = 0.5)]
     tls13: f64,
     /// Mean size of a base64 mail attachment.
-    #[arg(long, value_parser = parse_size, default_value = "64KiB")]
+    #[arg(long, value_parser = parse_size, default_value = "32KiB")]
     attachment_size: u64,
     /// Mean size of a quoted-printable text part.
     #[arg(long, value_parser = parse_size, default_value = "4KiB")]
     text_size: u64,
     /// Mean encrypted bytes per TLS connection.
-    #[arg(long, value_parser = parse_size, default_value = "256KiB")]
+    #[arg(long, value_parser = parse_size, default_value = "64KiB")]
     tls_volume: u64,
     /// Mean bytes per background bulk transfer.
-    #[arg(long, value_parser = parse_size, default_value = "1MiB")]
+    #[arg(long, value_parser = parse_size, default_value = "512KiB")]
     bulk_volume: u64,
     /// Offered load the packet timestamps follow, in Gbit/s.
     #[arg(long, default_value_t = 1.0)]
@@ -247,21 +275,30 @@ fn gen(a: GenArgs) -> Result<()> {
     Ok(())
 }
 
-/// Counts records and drops them.
-#[derive(Default)]
-struct Discard(u64);
-
-impl RecordSink for Discard {
-    fn emit(&mut self, _: &dyn LogRecord) -> bool {
-        self.0 += 1;
-        true
+/// Writes a report as JSON and Markdown where asked; prints the Markdown
+/// when no file is given for it.
+fn output(r: &bench::report::Report, json: Option<&Path>, markdown: Option<&Path>) -> Result<()> {
+    if let Some(p) = json {
+        r.write_json(p)?;
     }
+    match markdown {
+        Some(p) => r.write_markdown(p)?,
+        None => println!("\n{}", r.to_markdown()),
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Gen(a) => gen(a)?,
-        Cmd::Offline { pcap, repeat } => offline(&pcap, repeat)?,
+        Cmd::Offline(a) => {
+            let r = cmd::offline::offline(&a)?;
+            output(&r, a.json.as_deref(), a.markdown.as_deref())?;
+        }
+        Cmd::Flows(a) => {
+            let r = cmd::flows::flows(&a)?;
+            output(&r, a.json.as_deref(), a.markdown.as_deref())?;
+        }
         Cmd::Tls {
             pcap,
             copies,
@@ -483,63 +520,4 @@ fn mime(attachment: usize, text: usize, messages: usize, sessions: usize) {
         mid >> 10
     );
     drop(pool);
-}
-
-fn offline(path: &Path, repeat: u32) -> Result<()> {
-    let mut file = PcapFile::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut frames: Vec<(u64, LinkType, Vec<u8>)> = Vec::new();
-    while file.next_frame(|f| frames.push((f.ts_ns, f.link, f.data.to_vec())))? {}
-    if frames.is_empty() {
-        bail!("{} holds no packets", path.display());
-    }
-    // Each pass is shifted past the previous one (plus an hour, so every
-    // connection of a pass has timed out before the next starts).
-    let first = frames[0].0;
-    let span = frames
-        .last()
-        .map(|f| f.0)
-        .unwrap_or(0)
-        .saturating_sub(first)
-        + 3_600_000_000_000;
-    if span
-        .checked_mul(repeat as u64)
-        .and_then(|v| v.checked_add(first))
-        .is_none()
-    {
-        bail!(
-            "{} spans too much time to be replayed {repeat} times",
-            path.display()
-        );
-    }
-    let bytes: u64 = frames.iter().map(|f| f.2.len() as u64).sum();
-    let cfg = Config {
-        seed: Some(1),
-        ..Config::default()
-    };
-    let mut worker = Worker::new(cfg, Discard::default());
-    let start = Instant::now();
-    for pass in 0..repeat as u64 {
-        for (ts, link, data) in &frames {
-            worker.process(&Frame {
-                ts_ns: ts + pass * span,
-                link: *link,
-                data,
-                orig_len: data.len() as u32,
-            });
-        }
-    }
-    let (sink, c) = worker.finish();
-    let secs = start.elapsed().as_secs_f64();
-    let pkts = frames.len() as f64 * repeat as f64;
-    println!(
-        "{}: {} packets x {repeat}: {:.0} packets/s, {:.2} Gbit/s, {:.0} ns/packet on one core; {} connections, {} records",
-        path.display(),
-        frames.len(),
-        pkts / secs,
-        bytes as f64 * repeat as f64 * 8.0 / secs / 1e9,
-        secs * 1e9 / pkts,
-        c.tcp_conns + c.udp_conns + c.icmp_conns + c.other_conns,
-        sink.0
-    );
-    Ok(())
 }
