@@ -45,11 +45,11 @@ impl Stage {
 
 /// Counts delivered in-order bytes and drops them.
 #[derive(Default)]
-struct Drop {
+struct Discarded {
     bytes: u64,
 }
 
-impl TcpSink for Drop {
+impl TcpSink for Discarded {
     fn chunk(&mut self, _: bool, chunk: Chunk<'_>) {
         if let Chunk::Data { data, .. } = chunk {
             self.bytes += data.len() as u64;
@@ -66,7 +66,7 @@ pub struct Truncated {
     pool: SegmentPool,
     tcp_cfg: TcpConfig,
     uids: UidGen,
-    sink: Drop,
+    sink: Discarded,
     /// Frames that decoded.
     pub decoded: u64,
     /// Connections created.
@@ -94,7 +94,7 @@ impl Truncated {
                 linger_ns: 5_000_000_000,
             },
             uids: UidGen::new(1),
-            sink: Drop::default(),
+            sink: Discarded::default(),
             decoded: 0,
             conns: 0,
         }

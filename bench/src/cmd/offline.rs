@@ -304,7 +304,7 @@ fn stages(frames: &Frames, span: u64, measured: u32, cmd: &str, r: &mut Report) 
     let worker_ns = |smtp: bool, tls: bool, label: &str| {
         let mut w = Worker::new(config(smtp, tls), Discard::default());
         let t = run_passes(frames, span, measured, |f| w.process(f));
-        drop(w.finish());
+        let _ = w.finish();
         println!("offline: stage {label:<28} {:>7.0} ns/packet", best(&t));
         best(&t)
     };
@@ -321,7 +321,7 @@ fn stages(frames: &Frames, span: u64, measured: u32, cmd: &str, r: &mut Report) 
         },
     );
     let t = run_passes(frames, span, measured, |f| w.process(f));
-    drop(w.finish());
+    let _ = w.finish();
     let encode_ns = best(&t);
     println!(
         "offline: stage {:<28} {encode_ns:>7.0} ns/packet",
@@ -336,7 +336,7 @@ fn stages(frames: &Frames, span: u64, measured: u32, cmd: &str, r: &mut Report) 
     );
     let mut w = Worker::new(config(true, true), sink);
     let t = run_passes(frames, span, measured, |f| w.process(f));
-    drop(w.finish());
+    let _ = w.finish();
     let report = handle
         .join()
         .map_err(|_| anyhow::anyhow!("log writer panicked"))?;
@@ -421,7 +421,7 @@ fn paced(frames: &Frames, span: u64, capacity: f64, a: &OfflineArgs) -> Result<V
             processed += 1;
         }
         let secs = start.elapsed().as_secs_f64();
-        drop(worker.finish());
+        let _ = worker.finish();
         let analyzed = processed as f64 / secs;
         println!(
             "offline: offered {:>10.0} packets/s ({step:.2} x capacity): analyzed {analyzed:>10.0} packets/s, {:.1}% dropped",
