@@ -1,17 +1,25 @@
 //! `sensor-bench`: reproducible measurements of the sensor.
 //!
-//! - `sensor-bench gen OUT.pcap --sessions N`: a synthetic capture of N
-//!   interleaved SMTP-like sessions (handshake, out-of-order data, close).
-//! - `sensor-bench offline PCAP [--repeat N]`: runs the worker pipeline over
-//!   a capture held in memory and reports packets/s, Gbit/s and ns per
-//!   packet on one core (log writing excluded: records are counted and
-//!   dropped).
+//! - `sensor-bench gen OUT.pcap [--size 2GB | --sessions N] ...`: a
+//!   seeded capture of realistic mixed mail, TLS and background traffic,
+//!   streamed to disk, with the records each log should hold
+//!   (`--profile small-smtp`: the small SMTP-like sessions of old).
+//! - `sensor-bench offline PCAP`: the worker pipeline over a capture held
+//!   in memory: packets/s, Gbit/s, ns per packet on one core, allocations
+//!   per packet after warm-up, peak RSS, a split by stage, analyzed against
+//!   offered load (paced input, `--chart` SVG); `--compare 'CMD {pcap}'`
+//!   runs `sensor read` and another tool A/B on the same capture.
+//! - `sensor-bench flows`: heap and RSS per tracked connection with 10k,
+//!   100k and 1M connections open.
 //! - `sensor-bench tls [--pcap P] [--copies N]`: TLS handshakes analysed
 //!   per second on one core (a recorded handshake replicated), and the cost
 //!   per packet of an established encrypted flow against plain TCP.
 //! - `sensor-bench mime [--attachment-kb N] [--sessions N]`: SMTP + MIME
 //!   decoding + MD5/SHA-1/SHA-256 of every part, in MB/s on one core, and
 //!   the memory an SMTP session costs, idle and in the middle of a message.
+//!
+//! `offline` and `flows` write their figures with `--json FILE` and
+//! `--markdown FILE` (printed otherwise), see `bench::report`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::IpAddr;
@@ -32,15 +40,25 @@ use sensor::engine::{RecordSink, Worker};
 use sensor::logs::{ConnId, LogKind, LogRecord};
 use sensor::uid::Uid;
 
-/// Counts live heap bytes, to report memory per session.
+mod cmd;
+
+/// Counts live heap bytes (memory per session or connection) and
+/// allocator calls (allocations per packet).
 struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+static CALLS: AtomicUsize = AtomicUsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         LIVE.fetch_add(l.size(), Ordering::Relaxed);
+        CALLS.fetch_add(1, Ordering::Relaxed);
         System.alloc(l)
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size(), Ordering::Relaxed);
+        CALLS.fetch_add(1, Ordering::Relaxed);
+        System.alloc_zeroed(l)
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         LIVE.fetch_sub(l.size(), Ordering::Relaxed);
@@ -49,8 +67,19 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         LIVE.fetch_add(n, Ordering::Relaxed);
         LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        CALLS.fetch_add(1, Ordering::Relaxed);
         System.realloc(p, l, n)
     }
+}
+
+/// Allocations and reallocations so far (all threads).
+pub fn alloc_calls() -> usize {
+    CALLS.load(Ordering::Relaxed)
+}
+
+/// Heap bytes in use now (all threads).
+pub fn live_heap() -> usize {
+    LIVE.load(Ordering::Relaxed)
 }
 
 #[global_allocator]
@@ -65,22 +94,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Write a synthetic capture of interleaved TCP sessions.
-    Gen {
-        /// Output pcap.
-        out: PathBuf,
-        /// Number of sessions.
-        #[arg(long, default_value_t = 10_000)]
-        sessions: usize,
-    },
-    /// Measure the worker pipeline on a capture held in memory.
-    Offline {
-        /// Capture to replay.
-        pcap: PathBuf,
-        /// Passes over the capture (timestamps shifted so each pass is new traffic).
-        #[arg(long, default_value_t = 5)]
-        repeat: u32,
-    },
+    /// Write a synthetic capture: realistic mixed mail, TLS and background
+    /// traffic (profile `mixed`), or small SMTP-like sessions (profile
+    /// `small-smtp`).
+    Gen(GenArgs),
+    /// Measure the worker pipeline on a capture held in memory: throughput,
+    /// allocations, memory, a split by stage, paced offered load; compare
+    /// `sensor read` with another tool.
+    Offline(cmd::offline::OfflineArgs),
+    /// Measure the memory cost of a tracked connection at 10k, 100k and 1M
+    /// connections open at once.
+    Flows(cmd::flows::FlowsArgs),
     /// Measure TLS handshake analysis and the per-packet cost of encrypted flows.
     Tls {
         /// A capture of one TLS connection to port 443 (default: a TLS 1.2
@@ -111,29 +135,170 @@ enum Cmd {
     },
 }
 
-/// Counts records and drops them.
-#[derive(Default)]
-struct Discard(u64);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Profile {
+    /// Mixed SMTP/MIME, STARTTLS, implicit TLS, HTTPS, POP3, IMAP and
+    /// background traffic.
+    Mixed,
+    /// Small interleaved SMTP-like sessions (11 packets each, one
+    /// out-of-order segment), in batches of 1000 concurrent sessions.
+    SmallSmtp,
+}
 
-impl RecordSink for Discard {
-    fn emit(&mut self, _: &dyn LogRecord) -> bool {
-        self.0 += 1;
-        true
+#[derive(clap::Args)]
+struct GenArgs {
+    /// Output pcap.
+    out: PathBuf,
+    /// What traffic to write.
+    #[arg(long, value_enum, default_value_t = Profile::Mixed)]
+    profile: Profile,
+    /// Seed of every random choice (same seed and options, same capture).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Target capture size (e.g. 100MB, 2GB): no connection starts after it
+    /// is reached, open ones are completed.
+    #[arg(long, value_parser = parse_size)]
+    size: Option<u64>,
+    /// Number of connections (default 1000 without --size; for small-smtp,
+    /// the number of sessions, default 10000).
+    #[arg(long)]
+    sessions: Option<u64>,
+    /// Connections open at once.
+    #[arg(long, default_value_t = 200)]
+    concurrency: usize,
+    /// Largest TCP payload per segment.
+    #[arg(long, default_value_t = 1448)]
+    mss: usize,
+    /// Segments a sender sends before it waits for an ACK.
+    #[arg(long, default_value_t = 10)]
+    window: usize,
+    /// Probability that a data segment is missing from the capture.
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// Probability that a data segment is swapped with the next one.
+    #[arg(long, default_value_t = 0.0)]
+    reorder: f64,
+    /// Probability that a data segment is retransmitted.
+    #[arg(long, default_value_t = 0.0)]
+    retransmit: f64,
+    /// Share of payload bytes in background traffic (bulk TCP, DNS).
+    #[arg(long, default_value_t = 0.2)]
+    background: f64,
+    /// Share of TLS handshakes that are TLS 1.3.
+    #[arg(long, default_value_t = 0.5)]
+    tls13: f64,
+    /// Mean size of a base64 mail attachment.
+    #[arg(long, value_parser = parse_size, default_value = "32KiB")]
+    attachment_size: u64,
+    /// Mean size of a quoted-printable text part.
+    #[arg(long, value_parser = parse_size, default_value = "4KiB")]
+    text_size: u64,
+    /// Mean encrypted bytes per TLS connection.
+    #[arg(long, value_parser = parse_size, default_value = "64KiB")]
+    tls_volume: u64,
+    /// Mean bytes per background bulk transfer.
+    #[arg(long, value_parser = parse_size, default_value = "512KiB")]
+    bulk_volume: u64,
+    /// Offered load the packet timestamps follow, in Gbit/s.
+    #[arg(long, default_value_t = 1.0)]
+    gbps: f64,
+    /// Also write the summary (expected log records, ...) as JSON here.
+    #[arg(long)]
+    summary: Option<PathBuf>,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    bench::gen::parse_size(s)
+}
+
+fn probability(name: &str, p: f64) -> Result<f64> {
+    if !(0.0..=1.0).contains(&p) {
+        bail!("--{name} is a probability between 0 and 1, not {p}");
     }
+    Ok(p)
+}
+
+fn gen(a: GenArgs) -> Result<()> {
+    if a.profile == Profile::SmallSmtp {
+        let sessions = a.sessions.unwrap_or(10_000) as usize;
+        let frames = bench::synth::interleaved_many(sessions, 1_600_000_000_000_000_000);
+        bench::synth::write_pcap(&a.out, &frames);
+        println!(
+            "wrote {} packets of {sessions} sessions to {}",
+            frames.len(),
+            a.out.display()
+        );
+        return Ok(());
+    }
+    if a.mss == 0 || a.mss > 9000 {
+        bail!("--mss must be between 1 and 9000");
+    }
+    let opts = bench::gen::GenOptions {
+        seed: a.seed,
+        size: a.size,
+        sessions: a.sessions,
+        concurrency: a.concurrency.max(1),
+        mss: a.mss,
+        window: a.window.max(1),
+        loss: probability("loss", a.loss)?,
+        reorder: probability("reorder", a.reorder)?,
+        retransmit: probability("retransmit", a.retransmit)?,
+        background: probability("background", a.background)?,
+        tls13: probability("tls13", a.tls13)?,
+        attachment: a.attachment_size as usize,
+        text: a.text_size as usize,
+        tls_volume: a.tls_volume as usize,
+        bulk_volume: a.bulk_volume as usize,
+        rate_bps: a.gbps * 1e9,
+        ..bench::gen::GenOptions::default()
+    };
+    let pki = bench::certs::Pki::generate()?;
+    let file =
+        std::fs::File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let start = Instant::now();
+    let summary = bench::gen::generate(file, &opts, &pki)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    let json = summary.to_json();
+    println!(
+        "wrote {} packets, {:.1} MB, {} connections to {} in {:.1}s",
+        summary.packets,
+        summary.bytes as f64 / 1e6,
+        summary.conn,
+        a.out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    if let Some(p) = a.summary {
+        std::fs::write(&p, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes a report as JSON and Markdown where asked; prints the Markdown
+/// when no file is given for it.
+fn output(r: &bench::report::Report, json: Option<&Path>, markdown: Option<&Path>) -> Result<()> {
+    if let Some(p) = json {
+        r.write_json(p)?;
+    }
+    match markdown {
+        Some(p) => r.write_markdown(p)?,
+        None => println!("\n{}", r.to_markdown()),
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
     match Cli::parse().cmd {
-        Cmd::Gen { out, sessions } => {
-            let frames = bench::synth::interleaved_many(sessions, 1_600_000_000_000_000_000);
-            bench::synth::write_pcap(&out, &frames);
-            println!(
-                "wrote {} packets of {sessions} sessions to {}",
-                frames.len(),
-                out.display()
-            );
+        Cmd::Gen(a) => gen(a)?,
+        Cmd::Offline(a) => {
+            let r = cmd::offline::offline(&a)?;
+            output(&r, a.json.as_deref(), a.markdown.as_deref())?;
         }
-        Cmd::Offline { pcap, repeat } => offline(&pcap, repeat)?,
+        Cmd::Flows(a) => {
+            let r = cmd::flows::flows(&a)?;
+            output(&r, a.json.as_deref(), a.markdown.as_deref())?;
+        }
         Cmd::Tls {
             pcap,
             copies,
@@ -355,63 +520,4 @@ fn mime(attachment: usize, text: usize, messages: usize, sessions: usize) {
         mid >> 10
     );
     drop(pool);
-}
-
-fn offline(path: &Path, repeat: u32) -> Result<()> {
-    let mut file = PcapFile::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut frames: Vec<(u64, LinkType, Vec<u8>)> = Vec::new();
-    while file.next_frame(|f| frames.push((f.ts_ns, f.link, f.data.to_vec())))? {}
-    if frames.is_empty() {
-        bail!("{} holds no packets", path.display());
-    }
-    // Each pass is shifted past the previous one (plus an hour, so every
-    // connection of a pass has timed out before the next starts).
-    let first = frames[0].0;
-    let span = frames
-        .last()
-        .map(|f| f.0)
-        .unwrap_or(0)
-        .saturating_sub(first)
-        + 3_600_000_000_000;
-    if span
-        .checked_mul(repeat as u64)
-        .and_then(|v| v.checked_add(first))
-        .is_none()
-    {
-        bail!(
-            "{} spans too much time to be replayed {repeat} times",
-            path.display()
-        );
-    }
-    let bytes: u64 = frames.iter().map(|f| f.2.len() as u64).sum();
-    let cfg = Config {
-        seed: Some(1),
-        ..Config::default()
-    };
-    let mut worker = Worker::new(cfg, Discard::default());
-    let start = Instant::now();
-    for pass in 0..repeat as u64 {
-        for (ts, link, data) in &frames {
-            worker.process(&Frame {
-                ts_ns: ts + pass * span,
-                link: *link,
-                data,
-                orig_len: data.len() as u32,
-            });
-        }
-    }
-    let (sink, c) = worker.finish();
-    let secs = start.elapsed().as_secs_f64();
-    let pkts = frames.len() as f64 * repeat as f64;
-    println!(
-        "{}: {} packets x {repeat}: {:.0} packets/s, {:.2} Gbit/s, {:.0} ns/packet on one core; {} connections, {} records",
-        path.display(),
-        frames.len(),
-        pkts / secs,
-        bytes as f64 * repeat as f64 * 8.0 / secs / 1e9,
-        secs * 1e9 / pkts,
-        c.tcp_conns + c.udp_conns + c.icmp_conns + c.other_conns,
-        sink.0
-    );
-    Ok(())
 }

@@ -139,3 +139,243 @@ pub fn tls13_flow(
     }
     (frames, bulk)
 }
+
+/// Handshake messages of generated TLS connections: a browser-like
+/// ClientHello (SNI, ALPN, key share, TLS 1.3 and 1.2 offered), and the
+/// server and client flights of a full TLS 1.2 handshake (certificate chain
+/// in clear) or of a TLS 1.3 handshake (everything after the ServerHello
+/// encrypted). Random fields come from the caller's generator.
+pub mod msg {
+    use crate::mail::Rng;
+
+    /// Record content types.
+    const HANDSHAKE: u8 = 22;
+    const CCS: u8 = 20;
+    const APP_DATA: u8 = 23;
+
+    /// Cipher suites a client offers (TLS 1.3 first, then TLS 1.2 AEADs).
+    const OFFERED: &[u16] = &[
+        0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014,
+        0x009c, 0x009d, 0x002f, 0x0035,
+    ];
+
+    /// TLS 1.2 suites a server picks from (ECDSA leaf keys).
+    pub const TLS12_SUITES: &[u16] = &[0xc02b, 0xc02c, 0xcca9];
+    /// TLS 1.3 suites a server picks from.
+    pub const TLS13_SUITES: &[u16] = &[0x1301, 0x1302, 0x1303];
+
+    fn random(rng: &mut Rng, n: usize) -> Vec<u8> {
+        let mut v = vec![0u8; n];
+        rng.fill(&mut v);
+        v
+    }
+
+    fn u16be(v: &mut Vec<u8>, x: usize) {
+        v.extend_from_slice(&(x as u16).to_be_bytes());
+    }
+
+    fn u24be(v: &mut Vec<u8>, x: usize) {
+        v.extend_from_slice(&(x as u32).to_be_bytes()[1..]);
+    }
+
+    /// A record of `ctype` with record-layer version 3.`minor`.
+    pub fn record(ctype: u8, minor: u8, body: &[u8]) -> Vec<u8> {
+        let mut r = Vec::with_capacity(5 + body.len());
+        r.extend_from_slice(&[ctype, 3, minor]);
+        u16be(&mut r, body.len());
+        r.extend_from_slice(body);
+        r
+    }
+
+    /// A handshake message (type, 24-bit length, body).
+    pub fn handshake(msg_type: u8, body: &[u8]) -> Vec<u8> {
+        let mut m = Vec::with_capacity(4 + body.len());
+        m.push(msg_type);
+        u24be(&mut m, body.len());
+        m.extend_from_slice(body);
+        m
+    }
+
+    fn ext(out: &mut Vec<u8>, typ: u16, body: &[u8]) {
+        out.extend_from_slice(&typ.to_be_bytes());
+        u16be(out, body.len());
+        out.extend_from_slice(body);
+    }
+
+    /// The state a handshake needs across messages.
+    #[derive(Clone, Debug)]
+    pub struct Hello {
+        /// Legacy session id the client offered (echoed by servers).
+        pub session_id: Vec<u8>,
+        /// Whether the client offered ALPN h2 / http/1.1.
+        pub alpn: bool,
+    }
+
+    /// A ClientHello record for `sni` offering TLS 1.3 and 1.2, with ALPN
+    /// when `alpn`.
+    pub fn client_hello(rng: &mut Rng, sni: &str, alpn: bool) -> (Vec<u8>, Hello) {
+        let session_id = random(rng, 32);
+        let mut b = vec![3, 3];
+        b.extend(random(rng, 32));
+        b.push(32);
+        b.extend_from_slice(&session_id);
+        u16be(&mut b, OFFERED.len() * 2);
+        for s in OFFERED {
+            b.extend_from_slice(&s.to_be_bytes());
+        }
+        b.extend_from_slice(&[1, 0]);
+        let mut e = Vec::with_capacity(512);
+        let mut sn = Vec::with_capacity(sni.len() + 5);
+        u16be(&mut sn, sni.len() + 3);
+        sn.push(0);
+        u16be(&mut sn, sni.len());
+        sn.extend_from_slice(sni.as_bytes());
+        ext(&mut e, 0x0000, &sn);
+        ext(&mut e, 0x0017, &[]);
+        ext(&mut e, 0xff01, &[0]);
+        ext(&mut e, 0x000a, &[0, 6, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18]);
+        ext(&mut e, 0x000b, &[1, 0]);
+        ext(&mut e, 0x0023, &[]);
+        if alpn {
+            ext(
+                &mut e,
+                0x0010,
+                &[
+                    0, 12, 2, b'h', b'2', 8, b'h', b't', b't', b'p', b'/', b'1', b'.', b'1',
+                ],
+            );
+        }
+        ext(&mut e, 0x0005, &[1, 0, 0, 0, 0]);
+        ext(
+            &mut e,
+            0x000d,
+            &[
+                0, 16, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01, 0x05, 0x03, 0x08, 0x05, 0x05, 0x01,
+                0x08, 0x06, 0x06, 0x01,
+            ],
+        );
+        let mut ks = vec![0, 36, 0x00, 0x1d, 0, 32];
+        ks.extend(random(rng, 32));
+        ext(&mut e, 0x0033, &ks);
+        ext(&mut e, 0x002b, &[4, 3, 4, 3, 3]);
+        ext(&mut e, 0x002d, &[1, 1]);
+        u16be(&mut b, e.len());
+        b.extend(e);
+        (
+            record(HANDSHAKE, 1, &handshake(1, &b)),
+            Hello { session_id, alpn },
+        )
+    }
+
+    fn server_hello(rng: &mut Rng, hello: &Hello, suite: u16, tls13: bool) -> Vec<u8> {
+        let mut b = vec![3, 3];
+        b.extend(random(rng, 32));
+        // TLS 1.3 echoes the client's legacy session id; a TLS 1.2 server
+        // starting a full handshake picks a new one (echoing it would mean
+        // resumption).
+        let sid = if tls13 {
+            hello.session_id.clone()
+        } else {
+            random(rng, 32)
+        };
+        b.push(sid.len() as u8);
+        b.extend_from_slice(&sid);
+        b.extend_from_slice(&suite.to_be_bytes());
+        b.push(0);
+        let mut e = Vec::new();
+        if tls13 {
+            ext(&mut e, 0x002b, &[3, 4]);
+            let mut ks = vec![0x00, 0x1d, 0, 32];
+            ks.extend(random(rng, 32));
+            ext(&mut e, 0x0033, &ks);
+        } else {
+            ext(&mut e, 0xff01, &[0]);
+            ext(&mut e, 0x000b, &[1, 0]);
+            ext(&mut e, 0x0017, &[]);
+            ext(&mut e, 0x0023, &[]);
+            if hello.alpn {
+                ext(&mut e, 0x0010, &[0, 3, 2, b'h', b'2']);
+            }
+        }
+        u16be(&mut b, e.len());
+        b.extend(e);
+        handshake(2, &b)
+    }
+
+    /// The server's first flight of TLS 1.2: ServerHello (one record),
+    /// then Certificate with `chain`, ServerKeyExchange (X25519) and
+    /// ServerHelloDone (a second record).
+    pub fn server_flight_12(
+        rng: &mut Rng,
+        hello: &Hello,
+        suite: u16,
+        chain: &[Vec<u8>],
+    ) -> Vec<u8> {
+        let mut out = record(HANDSHAKE, 3, &server_hello(rng, hello, suite, false));
+        let total: usize = chain.iter().map(|c| c.len() + 3).sum();
+        let mut cert = Vec::with_capacity(total + 3);
+        u24be(&mut cert, total);
+        for c in chain {
+            u24be(&mut cert, c.len());
+            cert.extend_from_slice(c);
+        }
+        let mut flight = handshake(11, &cert);
+        let mut ske = vec![3, 0x00, 0x1d, 32];
+        ske.extend(random(rng, 32));
+        ske.extend_from_slice(&[0x04, 0x03]);
+        // A DER ECDSA signature is about 71 bytes.
+        let sig = random(rng, 71);
+        u16be(&mut ske, sig.len());
+        ske.extend(sig);
+        flight.extend(handshake(12, &ske));
+        flight.extend(handshake(14, &[]));
+        out.extend(record(HANDSHAKE, 3, &flight));
+        out
+    }
+
+    /// The client's second flight of TLS 1.2: ClientKeyExchange,
+    /// ChangeCipherSpec and the encrypted Finished.
+    pub fn client_finish_12(rng: &mut Rng) -> Vec<u8> {
+        let mut cke = vec![32];
+        cke.extend(random(rng, 32));
+        let mut out = record(HANDSHAKE, 3, &handshake(16, &cke));
+        out.extend(record(CCS, 3, &[1]));
+        out.extend(record(HANDSHAKE, 3, &random(rng, 40)));
+        out
+    }
+
+    /// The server's last flight of TLS 1.2: NewSessionTicket,
+    /// ChangeCipherSpec and the encrypted Finished.
+    pub fn server_finish_12(rng: &mut Rng) -> Vec<u8> {
+        let mut t = vec![0, 0, 0x1c, 0x20];
+        let ticket = random(rng, 192);
+        u16be(&mut t, ticket.len());
+        t.extend(ticket);
+        let mut out = record(HANDSHAKE, 3, &handshake(4, &t));
+        out.extend(record(CCS, 3, &[1]));
+        out.extend(record(HANDSHAKE, 3, &random(rng, 40)));
+        out
+    }
+
+    /// The server's flight of TLS 1.3: ServerHello, a compatibility
+    /// ChangeCipherSpec, and the encrypted EncryptedExtensions,
+    /// Certificate, CertificateVerify and Finished as opaque
+    /// application-data records (`chain_len` bytes of certificates inside).
+    pub fn server_flight_13(rng: &mut Rng, hello: &Hello, suite: u16, chain_len: usize) -> Vec<u8> {
+        let mut out = record(HANDSHAKE, 3, &server_hello(rng, hello, suite, true));
+        out.extend(record(CCS, 3, &[1]));
+        out.extend(record(APP_DATA, 3, &random(rng, 6 + 17 + 1)));
+        out.extend(record(APP_DATA, 3, &random(rng, chain_len + 13 + 17)));
+        out.extend(record(APP_DATA, 3, &random(rng, 79 + 17)));
+        out.extend(record(APP_DATA, 3, &random(rng, 36 + 17)));
+        out
+    }
+
+    /// The client's flight of TLS 1.3: ChangeCipherSpec and the encrypted
+    /// Finished.
+    pub fn client_finish_13(rng: &mut Rng) -> Vec<u8> {
+        let mut out = record(CCS, 3, &[1]);
+        out.extend(record(APP_DATA, 3, &random(rng, 53)));
+        out
+    }
+}

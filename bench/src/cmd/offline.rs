@@ -1,0 +1,587 @@
+//! `sensor-bench offline`: the worker pipeline over a capture held in
+//! memory (throughput, allocations, memory, a split by stage, paced input
+//! at stepped offered loads) and, with `--compare`, the `sensor read`
+//! binary against any other tool on the same capture.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use bench::report::{chart_svg, Report};
+use bench::stages::{Stage, Truncated};
+use sensor::capture::pcap::PcapFile;
+use sensor::capture::Frame;
+use sensor::config::Config;
+use sensor::decode::LinkType;
+use sensor::engine::{RecordSink, Worker};
+use sensor::logs::format::{encode, FormatOptions};
+use sensor::logs::writer::{LogSink, LogWriter};
+use sensor::logs::LogRecord;
+
+use super::{alloc_calls, peak_rss_kib, Discard};
+
+/// Options of the offline benchmark.
+#[derive(clap::Args)]
+pub struct OfflineArgs {
+    /// Capture to measure.
+    pub pcap: PathBuf,
+    /// Measured passes over the capture after one warm-up pass (timestamps
+    /// shifted so each pass is new traffic).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: u32,
+    /// Skip the split by stage.
+    #[arg(long)]
+    pub no_stages: bool,
+    /// Offered loads for the paced runs, as fractions of the measured
+    /// capacity (empty: no paced runs).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0.25,0.5,0.75,0.9,1.0,1.25,1.5,2.0"
+    )]
+    pub load_steps: Vec<f64>,
+    /// Seconds per paced step.
+    #[arg(long, default_value_t = 1.0)]
+    pub step_secs: f64,
+    /// Frames the paced input buffers before it drops (as a NIC ring).
+    #[arg(long, default_value_t = 4096)]
+    pub ring: usize,
+    /// SVG chart of analyzed against offered load (needs paced runs).
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
+    /// Another tool to run on the same capture, A/B interleaved with
+    /// `sensor read`: a shell command where `{pcap}` stands for the capture
+    /// (e.g. 'zeek -C -r {pcap}').
+    #[arg(long)]
+    pub compare: Option<String>,
+    /// Repetitions of each side of --compare (medians are reported).
+    #[arg(long, default_value_t = 3)]
+    pub reps: usize,
+    /// The sensor binary for --compare (default: `sensor` beside this
+    /// program).
+    #[arg(long)]
+    pub sensor: Option<PathBuf>,
+    /// Write the report as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write the report as a Markdown table (printed otherwise).
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+}
+
+type Frames = Vec<(u64, LinkType, Vec<u8>)>;
+
+/// Loads every frame of `path`.
+pub fn load(path: &Path) -> Result<Frames> {
+    let mut file = PcapFile::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut frames = Vec::new();
+    while file.next_frame(|f| frames.push((f.ts_ns, f.link, f.data.to_vec())))? {}
+    if frames.is_empty() {
+        bail!("{} holds no packets", path.display());
+    }
+    Ok(frames)
+}
+
+/// Frames and bytes of `path`, read without keeping them.
+fn count(path: &Path) -> Result<(u64, u64)> {
+    let mut file = PcapFile::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let (mut n, mut b) = (0u64, 0u64);
+    while file.next_frame(|f| {
+        n += 1;
+        b += f.data.len() as u64;
+    })? {}
+    Ok((n, b))
+}
+
+/// Time shift between passes: the capture's span plus an hour, so every
+/// connection of a pass has timed out before the next starts.
+fn pass_span(frames: &Frames, passes: u64) -> Result<u64> {
+    let first = frames[0].0;
+    let last = frames.iter().map(|f| f.0).max().unwrap_or(first);
+    let span = last.saturating_sub(first) + 3_600_000_000_000;
+    if span
+        .checked_mul(passes + 1)
+        .and_then(|v| v.checked_add(last))
+        .is_none()
+    {
+        bail!("the capture spans too much time to be replayed {passes} times");
+    }
+    Ok(span)
+}
+
+fn frame<'a>(f: &'a (u64, LinkType, Vec<u8>), shift: u64) -> Frame<'a> {
+    Frame {
+        ts_ns: f.0 + shift,
+        link: f.1,
+        data: &f.2,
+        orig_len: f.2.len() as u32,
+    }
+}
+
+/// One timed run: `warm` passes, then `measured` passes.
+struct Timed {
+    secs: f64,
+    packets: u64,
+    allocs: u64,
+    /// The fastest measured pass, per packet (ns): the figure least
+    /// disturbed by other work on the machine.
+    best_ns: f64,
+}
+
+fn run_passes(frames: &Frames, span: u64, measured: u32, mut f: impl FnMut(&Frame<'_>)) -> Timed {
+    for fr in frames {
+        f(&frame(fr, 0));
+    }
+    let a0 = alloc_calls();
+    let start = Instant::now();
+    let mut best = f64::MAX;
+    for pass in 1..=measured as u64 {
+        let t = Instant::now();
+        for fr in frames {
+            f(&frame(fr, pass * span));
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Timed {
+        secs: start.elapsed().as_secs_f64(),
+        packets: frames.len() as u64 * measured as u64,
+        allocs: (alloc_calls() - a0) as u64,
+        best_ns: best * 1e9 / frames.len().max(1) as f64,
+    }
+}
+
+/// Encodes every record as JSON (what the log writer's producer side
+/// does) and drops the line.
+struct EncodeSink {
+    scratch: Vec<u8>,
+    opts: FormatOptions,
+    records: u64,
+}
+
+impl RecordSink for EncodeSink {
+    fn emit(&mut self, rec: &dyn LogRecord) -> bool {
+        self.scratch.clear();
+        encode(rec, &self.opts, &mut self.scratch);
+        self.records += 1;
+        true
+    }
+}
+
+fn config(smtp: bool, tls: bool) -> Config {
+    let mut cfg = Config {
+        seed: Some(1),
+        ..Config::default()
+    };
+    if !smtp {
+        cfg.limits.max_smtp_sessions = 0;
+    }
+    if !tls {
+        cfg.limits.max_tls_sessions = 0;
+    }
+    cfg
+}
+
+fn ns(t: &Timed) -> f64 {
+    t.secs * 1e9 / t.packets.max(1) as f64
+}
+
+/// The fastest pass (stage comparisons).
+fn best(t: &Timed) -> f64 {
+    t.best_ns
+}
+
+/// Runs the offline benchmark and returns its report.
+pub fn offline(a: &OfflineArgs) -> Result<Report> {
+    // The comparison runs first, while this process is small: Linux counts
+    // the RSS a child inherits at fork in its peak RSS.
+    let mut compared = Report::default();
+    if let Some(other) = &a.compare {
+        let (packets, bytes) = count(&a.pcap)?;
+        compare(a, other, packets, bytes, &mut compared)?;
+    }
+    let frames = load(&a.pcap)?;
+    let measured = a.repeat.max(1);
+    let span = pass_span(&frames, measured as u64 + 64)?;
+    let bytes: u64 = frames.iter().map(|f| f.2.len() as u64).sum();
+    let name = a.pcap.display().to_string();
+    let cmd = format!("target/release/sensor-bench offline {name} --repeat {measured}");
+    let mut r = Report::new(format!("offline pipeline: {name}"));
+    r.note(format!(
+        "{} packets, {:.1} MB per pass; one warm-up pass, then {measured} measured passes, \
+         timestamps shifted by the capture's span plus an hour per pass; one worker on one core; \
+         records counted and dropped unless said otherwise",
+        frames.len(),
+        bytes as f64 / 1e6
+    ));
+
+    // The whole pipeline.
+    let mut worker = Worker::new(config(true, true), Discard::default());
+    let t = run_passes(&frames, span, measured, |f| worker.process(f));
+    let (sink, c) = worker.finish();
+    let pps = t.packets as f64 / t.secs;
+    let gbps = bytes as f64 * measured as f64 * 8.0 / t.secs / 1e9;
+    r.push("throughput", pps, "packets/s", &cmd);
+    r.push("throughput", gbps, "Gbit/s", &cmd);
+    r.push("time per packet, one core", ns(&t), "ns/packet", &cmd);
+    r.push(
+        "allocations per packet after warm-up",
+        t.allocs as f64 / t.packets as f64,
+        "allocs/packet",
+        &cmd,
+    )
+    .note = format!(
+        "{} allocator calls in {} packets, counting global allocator",
+        t.allocs, t.packets
+    );
+    println!(
+        "offline: {:.0} packets/s, {gbps:.2} Gbit/s, {:.0} ns/packet on one core; {} allocations \
+         in {} packets after warm-up; {} connections, {} records",
+        pps,
+        ns(&t),
+        t.allocs,
+        t.packets,
+        c.tcp_conns + c.udp_conns + c.icmp_conns + c.other_conns,
+        sink.0
+    );
+
+    if !a.no_stages {
+        stages(&frames, span, measured, &cmd, &mut r)?;
+    }
+
+    if !a.load_steps.is_empty() {
+        let series = paced(&frames, span, pps, a)?;
+        for (offered, analyzed) in &series {
+            r.push(
+                format!("analyzed at offered {:.0} packets/s", offered),
+                *analyzed,
+                "packets/s",
+                &cmd,
+            );
+        }
+        r.note(format!(
+            "paced runs: frames released by a token bucket at the offered rate against the \
+             clock, {:.1} s per step, a {}-frame ring that drops when full (as a NIC queue); past \
+             capacity, dropped frames leave content gaps that stop the analyzers of their \
+             connections, so the packets that remain cost less and more of them get through",
+            a.step_secs, a.ring
+        ));
+        if let Some(p) = &a.chart {
+            chart_svg(
+                p,
+                &format!("sensor worker, one core: {}", a.pcap.display()),
+                &series,
+            )?;
+            println!("offline: chart written to {}", p.display());
+        }
+    }
+
+    r.extend(compared);
+
+    r.push(
+        "peak RSS of the benchmark process",
+        peak_rss_kib() as f64 / 1024.0,
+        "MiB",
+        &cmd,
+    )
+    .note = "includes the capture held in memory".into();
+    Ok(r)
+}
+
+fn stages(frames: &Frames, span: u64, measured: u32, cmd: &str, r: &mut Report) -> Result<()> {
+    let mut ns_of = Vec::new();
+    for stage in [Stage::Decode, Stage::Flow, Stage::Reassembly] {
+        let mut p = Truncated::new(stage, 262_144, 16_384);
+        let t = run_passes(frames, span, measured, |f| p.process(f));
+        println!(
+            "offline: stage {:<28} {:>7.0} ns/packet",
+            stage.name(),
+            ns(&t)
+        );
+        ns_of.push(ns(&t));
+    }
+    let worker_ns = |smtp: bool, tls: bool, label: &str| {
+        let mut w = Worker::new(config(smtp, tls), Discard::default());
+        let t = run_passes(frames, span, measured, |f| w.process(f));
+        let _ = w.finish();
+        println!("offline: stage {label:<28} {:>7.0} ns/packet", best(&t));
+        best(&t)
+    };
+    let none = worker_ns(false, false, "worker, SMTP/TLS off");
+    let smtp = worker_ns(true, false, "worker, SMTP on");
+    let tls = worker_ns(false, true, "worker, TLS on");
+    let all = worker_ns(true, true, "worker, all analyzers");
+    let mut w = Worker::new(
+        config(true, true),
+        EncodeSink {
+            scratch: Vec::with_capacity(64 << 10),
+            opts: FormatOptions::default(),
+            records: 0,
+        },
+    );
+    let t = run_passes(frames, span, measured, |f| w.process(f));
+    let _ = w.finish();
+    let encode_ns = best(&t);
+    println!(
+        "offline: stage {:<28} {encode_ns:>7.0} ns/packet",
+        "worker + JSON encoding"
+    );
+    let dir = std::env::temp_dir().join(format!("sensor-bench-logs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (sink, handle) = LogSink::spawn(
+        LogWriter::new(&dir, FormatOptions::default()),
+        8 << 20,
+        false,
+    );
+    let mut w = Worker::new(config(true, true), sink);
+    let t = run_passes(frames, span, measured, |f| w.process(f));
+    let _ = w.finish();
+    let report = handle
+        .join()
+        .map_err(|_| anyhow::anyhow!("log writer panicked"))?;
+    std::fs::remove_dir_all(&dir).ok();
+    if let Some(e) = report.error {
+        bail!("writing logs: {e}");
+    }
+    let write_ns = best(&t);
+    println!(
+        "offline: stage {:<28} {write_ns:>7.0} ns/packet",
+        "worker + log writer thread"
+    );
+
+    let split = [
+        ("decode (Ethernet/IP/TCP/UDP views)", ns_of[0]),
+        ("flow table (lookup, insert, timers)", ns_of[1] - ns_of[0]),
+        ("TCP state machine and reassembly", ns_of[2] - ns_of[1]),
+        (
+            "protocol detection, POP3/IMAP, conn records, worker glue",
+            none - ns_of[2],
+        ),
+        ("SMTP + MIME + file hashes", smtp - none),
+        ("TLS + x509", tls - none),
+        ("log encoding (JSON, on the worker)", encode_ns - all),
+        (
+            "log writer thread hand-off and back-pressure",
+            write_ns - encode_ns,
+        ),
+    ];
+    for (stage, v) in split {
+        r.push(format!("stage: {stage}"), v, "ns/packet", cmd);
+    }
+    r.note(
+        "per-stage split: no timers on the packet path. The capture is run through the pipeline \
+         cut after decode, after the flow table and after TCP reassembly (bench::stages, built \
+         from the library's public parts), then through the whole worker with the SMTP and TLS \
+         session pools set to 0 (max_smtp_sessions, max_tls_sessions: detection only), with \
+         each one on, with all on, with records JSON-encoded, and with the real log writer \
+         thread writing to a temporary directory; each stage is the difference between two \
+         runs (the fastest measured pass of each), averaged over all packets (so a stage that touches few packets shows small), \
+         and differences within noise can come out negative (a stage's figure is per packet of \
+         the whole capture, not per packet the stage handles)",
+    );
+    Ok(())
+}
+
+fn paced(frames: &Frames, span: u64, capacity: f64, a: &OfflineArgs) -> Result<Vec<(f64, f64)>> {
+    let mut series = Vec::new();
+    for &step in &a.load_steps {
+        if step <= 0.0 {
+            continue;
+        }
+        let rate = capacity * step;
+        let mut worker = Worker::new(config(true, true), Discard::default());
+        // Warm up on one pass, unpaced.
+        for fr in frames {
+            worker.process(&frame(fr, 0));
+        }
+        let start = Instant::now();
+        let n = frames.len() as u64;
+        let (mut offered, mut processed, mut dropped) = (0u64, 0u64, 0u64);
+        loop {
+            let now = start.elapsed().as_secs_f64();
+            if now >= a.step_secs {
+                break;
+            }
+            let arrived = (now * rate) as u64;
+            if offered >= arrived {
+                std::hint::spin_loop();
+                continue;
+            }
+            // Frames that arrived while the ring was full are lost.
+            if arrived - offered > a.ring as u64 {
+                let lost = arrived - offered - a.ring as u64;
+                dropped += lost;
+                offered += lost;
+            }
+            let i = offered % n;
+            let pass = 1 + offered / n;
+            worker.process(&frame(&frames[i as usize], pass * span));
+            offered += 1;
+            processed += 1;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let _ = worker.finish();
+        let analyzed = processed as f64 / secs;
+        println!(
+            "offline: offered {:>10.0} packets/s ({step:.2} x capacity): analyzed {analyzed:>10.0} packets/s, {:.1}% dropped",
+            rate,
+            dropped as f64 * 100.0 / (processed + dropped).max(1) as f64
+        );
+        series.push((rate, analyzed));
+    }
+    if series.is_empty() {
+        bail!("--load-steps has no positive step");
+    }
+    Ok(series)
+}
+
+/// Runs `cmd`, returning the wall time and the child's peak RSS in KiB.
+fn run_timed(cmd: &mut Command) -> Result<(f64, u64)> {
+    let start = Instant::now();
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {cmd:?}"))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data, zero is a valid value; wait4 fills it
+    // for the child just started, which std has not waited for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let secs = start.elapsed().as_secs_f64();
+    if rc != pid {
+        bail!("waiting for {cmd:?}: {}", std::io::Error::last_os_error());
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!("{cmd:?} failed (wait status {status})");
+    }
+    Ok((secs, usage.ru_maxrss as u64))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn compare(a: &OfflineArgs, other: &str, packets: u64, bytes: u64, r: &mut Report) -> Result<()> {
+    let sensor = match &a.sensor {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .map(|d| d.join("sensor"))
+            .context("locating the sensor binary")?,
+    };
+    if !sensor.exists() {
+        bail!(
+            "{} not found: build it (cargo build --release) or pass --sensor",
+            sensor.display()
+        );
+    }
+    let pcap = a.pcap.display().to_string();
+    let other_cmd = other.replace("{pcap}", &pcap);
+    let tmp = std::env::temp_dir().join(format!("sensor-bench-compare-{}", std::process::id()));
+    let (mut ta, mut tb, mut ra, mut rb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for rep in 0..a.reps.max(1) {
+        let a_dir = tmp.join(format!("sensor-{rep}"));
+        let b_dir = tmp.join(format!("other-{rep}"));
+        std::fs::create_dir_all(&a_dir)?;
+        std::fs::create_dir_all(&b_dir)?;
+        let run_a = || -> Result<(f64, u64)> {
+            run_timed(
+                Command::new(&sensor)
+                    .arg("read")
+                    .arg(&a.pcap)
+                    .arg("--log-dir")
+                    .arg(&a_dir)
+                    .arg("-q"),
+            )
+        };
+        let run_b = || -> Result<(f64, u64)> {
+            run_timed(
+                Command::new("sh")
+                    .arg("-c")
+                    .arg(&other_cmd)
+                    .current_dir(&b_dir),
+            )
+        };
+        // Alternate which side goes first, so caches and clocks favour neither.
+        let (x, y) = if rep % 2 == 0 {
+            let x = run_a()?;
+            (x, run_b()?)
+        } else {
+            let y = run_b()?;
+            (run_a()?, y)
+        };
+        println!(
+            "offline: compare rep {}: sensor {:.3}s ({} MiB), other {:.3}s ({} MiB)",
+            rep + 1,
+            x.0,
+            x.1 / 1024,
+            y.0,
+            y.1 / 1024
+        );
+        ta.push(x.0);
+        tb.push(y.0);
+        ra.push(x.1 as f64);
+        rb.push(y.1 as f64);
+    }
+    std::fs::remove_dir_all(&tmp).ok();
+    let (ma, mb) = (median(&mut ta), median(&mut tb));
+    let cmd = format!(
+        "target/release/sensor-bench offline {pcap} --compare '{other}' --reps {}",
+        a.reps
+    );
+    r.push("sensor read, end to end (median wall time)", ma, "s", &cmd);
+    r.push(
+        "sensor read, end to end",
+        packets as f64 / ma,
+        "packets/s",
+        &cmd,
+    );
+    r.push(
+        "sensor read, end to end",
+        bytes as f64 * 8.0 / ma / 1e9,
+        "Gbit/s",
+        &cmd,
+    );
+    r.push(
+        "sensor read, peak RSS (median)",
+        median(&mut ra) / 1024.0,
+        "MiB",
+        &cmd,
+    );
+    r.push(format!("`{other}` (median wall time)"), mb, "s", &cmd);
+    r.push(format!("`{other}`"), packets as f64 / mb, "packets/s", &cmd);
+    r.push(
+        format!("`{other}`, peak RSS (median)"),
+        median(&mut rb) / 1024.0,
+        "MiB",
+        &cmd,
+    );
+    r.push(
+        "speed-up of sensor read over the other tool",
+        mb / ma,
+        "x",
+        &cmd,
+    );
+    r.note(format!(
+        "--compare: `sensor read PCAP --log-dir TMP -q` and `{other}` run {} times each, \
+         alternating which goes first, before the capture is loaded; wall-clock medians, peak RSS \
+         from wait4 (it includes the few MiB the child inherits from this process at fork)",
+        a.reps
+    ));
+    println!(
+        "offline: compare: sensor {ma:.3}s, other {mb:.3}s (medians of {}): sensor is {:.2}x as fast",
+        a.reps,
+        mb / ma
+    );
+    Ok(())
+}

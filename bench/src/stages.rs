@@ -1,0 +1,229 @@
+//! The front of the sensor's pipeline cut short after a chosen stage, built
+//! from the library's public parts the way the worker chains them: decode
+//! only; decode and flow lookup (the flow table, new connections created
+//! and timed out); decode, flow lookup and the TCP state machine with
+//! stream reassembly (in-order data handed to a sink that drops it).
+//!
+//! Running a capture through each cut and through the whole worker (with
+//! analyzers switched off by configuration, then on) attributes the cost
+//! per packet to each stage without putting timers on the packet path.
+
+use std::net::IpAddr;
+
+use sensor::analyzers::dpd::AppState;
+use sensor::capture::Frame;
+use sensor::decode::{self, DecodeOptions, Transport as L4};
+use sensor::flow::conn::{Conn, DatagramState, Endpoints, Transport};
+use sensor::flow::key::FlowKey;
+use sensor::flow::table::FlowTable;
+use sensor::flow::tcp::{self, TcpConfig, TcpSession, TcpSink};
+use sensor::reassembly::{Chunk, SegmentPool, StreamLimits};
+use sensor::uid::UidGen;
+
+/// Where the pipeline stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Link, IP and transport headers decoded, nothing else.
+    Decode,
+    /// Decoded, and each packet's connection found or created in the flow
+    /// table (with timeouts).
+    Flow,
+    /// Also the TCP state machine and stream reassembly.
+    Reassembly,
+}
+
+impl Stage {
+    /// A short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Decode => "decode",
+            Stage::Flow => "decode+flow",
+            Stage::Reassembly => "decode+flow+tcp/reassembly",
+        }
+    }
+}
+
+/// Counts delivered in-order bytes and drops them.
+#[derive(Default)]
+struct Discarded {
+    bytes: u64,
+}
+
+impl TcpSink for Discarded {
+    fn chunk(&mut self, _: bool, chunk: Chunk<'_>) {
+        if let Chunk::Data { data, .. } = chunk {
+            self.bytes += data.len() as u64;
+        }
+    }
+    fn weird(&mut self, _: &'static str) {}
+}
+
+/// The pipeline up to [`Stage`].
+pub struct Truncated {
+    stage: Stage,
+    opts: DecodeOptions,
+    table: FlowTable,
+    pool: SegmentPool,
+    tcp_cfg: TcpConfig,
+    uids: UidGen,
+    sink: Discarded,
+    /// Frames that decoded.
+    pub decoded: u64,
+    /// Connections created.
+    pub conns: u64,
+}
+
+impl Truncated {
+    /// A pipeline cut after `stage`, sized like the worker's defaults
+    /// (`max_flows` connections, `blocks` reassembly blocks).
+    pub fn new(stage: Stage, max_flows: usize, blocks: usize) -> Self {
+        Truncated {
+            stage,
+            opts: DecodeOptions::default(),
+            table: FlowTable::new(max_flows),
+            pool: SegmentPool::new(blocks),
+            tcp_cfg: TcpConfig {
+                stream: StreamLimits {
+                    max_ooo_bytes: 1 << 20,
+                    max_above_hole: 16384,
+                },
+                report_gaps_for_partial: false,
+                close_delay_ns: 5_000_000_000,
+                session_timer_ns: 6_000_000_000,
+                attempt_delay_ns: 5_000_000_000,
+                linger_ns: 5_000_000_000,
+            },
+            uids: UidGen::new(1),
+            sink: Discarded::default(),
+            decoded: 0,
+            conns: 0,
+        }
+    }
+
+    /// In-order TCP payload bytes delivered (stage [`Stage::Reassembly`]).
+    pub fn delivered(&self) -> u64 {
+        self.sink.bytes
+    }
+
+    /// Connections in the table.
+    pub fn active(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Runs one frame through the stages.
+    pub fn process(&mut self, frame: &Frame<'_>) {
+        let Ok((_, ip)) = decode::decode_link(frame.link, frame.data, &self.opts) else {
+            return;
+        };
+        let Ok(l4) = decode::decode_transport(&ip, &self.opts) else {
+            return;
+        };
+        self.decoded += 1;
+        if self.stage == Stage::Decode {
+            std::hint::black_box(&l4);
+            return;
+        }
+        let ts = frame.ts_ns;
+        while let Some(slot) = self.table.pop_due(ts) {
+            let due = match self.table.get_mut(slot) {
+                Some(c) => {
+                    c.last.saturating_add(c.inactivity_ns) <= ts
+                        || match &mut c.transport {
+                            Transport::Tcp(t) => t.timers_due(ts, c.last, &self.tcp_cfg),
+                            _ => false,
+                        }
+                }
+                None => continue,
+            };
+            if due {
+                if let Some(mut c) = self.table.remove(slot) {
+                    if let Transport::Tcp(t) = &mut c.transport {
+                        t.release(&mut self.pool);
+                    }
+                }
+            } else {
+                self.table.requeue(slot);
+            }
+        }
+        let (sport, dport) = match l4 {
+            L4::Tcp(t) => (t.src_port(), t.dst_port()),
+            L4::Udp(u) => (u.src_port(), u.dst_port()),
+            _ => (0, 0),
+        };
+        let key = FlowKey::new(ip.src, sport, ip.dst, dport, ip.proto, false);
+        let slot = match self.table.find(&key) {
+            Some(s) => s,
+            None => {
+                if self.table.is_full() {
+                    if let Some(v) = self.table.victim() {
+                        if let Some(mut c) = self.table.remove(v) {
+                            if let Transport::Tcp(t) = &mut c.transport {
+                                t.release(&mut self.pool);
+                            }
+                        }
+                    }
+                }
+                let transport = match l4 {
+                    L4::Tcp(_) => Transport::Tcp(TcpSession::new(ts)),
+                    L4::Udp(_) => Transport::Udp(DatagramState::default()),
+                    _ => Transport::Other,
+                };
+                let ends = Endpoints {
+                    orig_h: ip.src,
+                    orig_p: sport,
+                    resp_h: ip.dst,
+                    resp_p: dport,
+                };
+                let conn = Conn::new(
+                    key,
+                    self.uids.next(b'C'),
+                    ip.proto,
+                    ends,
+                    ts,
+                    false,
+                    transport,
+                    AppState::new(dport, false),
+                    300_000_000_000,
+                );
+                self.conns += 1;
+                self.table.insert(conn)
+            }
+        };
+        let Some(conn) = self.table.get_mut(slot) else {
+            return;
+        };
+        let is_orig = ip.src == conn.orig_h && sport == conn.orig_p;
+        let dir = usize::from(!is_orig);
+        conn.last = ts;
+        conn.pkts[dir] += 1;
+        conn.ip_bytes[dir] += ip.ip_len as u64;
+        if let (Stage::Reassembly, Transport::Tcp(session), L4::Tcp(t)) =
+            (self.stage, &mut conn.transport, l4)
+        {
+            let seg = tcp::Segment {
+                flags: t.flags(),
+                seq: t.seq(),
+                ack: t.ack(),
+                window: t.window(),
+                len: ip.payload_len.saturating_sub(t.header_len() as u32),
+                payload: t.payload(),
+            };
+            let mut ctx = tcp::Ctx {
+                history: &mut conn.history,
+                last_time: &mut conn.last,
+                missed_bytes: &mut conn.missed_bytes,
+                ts,
+                pool: &mut self.pool,
+                cfg: &self.tcp_cfg,
+            };
+            session.process(is_orig, &seg, &mut ctx, &mut self.sink);
+        }
+        self.table.reschedule(slot);
+    }
+}
+
+/// The address of frame number `i` of a synthetic flow set (for flow-table
+/// benchmarks).
+pub fn client_addr(i: u32) -> IpAddr {
+    IpAddr::from([10, (i >> 16) as u8, (i >> 8) as u8, i as u8])
+}

@@ -1,0 +1,160 @@
+//! The traffic generator and the sensor agree: a generated capture of mixed
+//! mail, TLS and background connections gives, log by log, the records the
+//! generator says it wrote, with the services, TLS versions, server names
+//! and certificate chains it put on the wire.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use bench::certs::Pki;
+use bench::gen::{generate, GenOptions};
+use sensor::config::Config;
+use sensor::logs::format::FormatOptions;
+use sensor::offline::{read, ReadOptions};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sensor-gen-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn records(dir: &std::path::Path, log: &str) -> Vec<serde_json::Value> {
+    match std::fs::read_to_string(dir.join(format!("{log}.log"))) {
+        Ok(s) => s
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn sensor_logs_what_the_generator_wrote() {
+    let dir = temp_dir("mixed");
+    let pcap = dir.join("mixed.pcap");
+    let opts = GenOptions {
+        sessions: Some(150),
+        concurrency: 12,
+        attachment: 6000,
+        text: 800,
+        tls_volume: 12_000,
+        bulk_volume: 40_000,
+        seed: 7,
+        ..GenOptions::default()
+    };
+    let pki = Pki::generate().expect("certificates");
+    let file = std::fs::File::create(&pcap).expect("pcap");
+    let summary = generate(file, &opts, &pki).expect("generate");
+    assert_eq!(summary.conn, 150);
+    assert!(summary.smtp > 0 && summary.ssl > 0 && summary.files > 0);
+    assert!(summary.ssl_tls13 > 0 && summary.ssl_tls13 < summary.ssl);
+
+    let logs = dir.join("logs");
+    let out = read(&ReadOptions {
+        files: vec![pcap],
+        log_dir: logs.clone(),
+        format: FormatOptions::default(),
+        config: Config {
+            seed: Some(1),
+            ..Config::default()
+        },
+        progress: false,
+    })
+    .expect("sensor read");
+    assert_eq!(out.counters.malformed, 0);
+
+    let conn = records(&logs, "conn");
+    let smtp = records(&logs, "smtp");
+    let files = records(&logs, "files");
+    let ssl = records(&logs, "ssl");
+    let x509 = records(&logs, "x509");
+    let notice = records(&logs, "notice");
+    assert_eq!(conn.len() as u64, summary.conn, "conn.log");
+    assert_eq!(smtp.len() as u64, summary.smtp, "smtp.log");
+    assert_eq!(files.len() as u64, summary.files, "files.log");
+    assert_eq!(ssl.len() as u64, summary.ssl, "ssl.log");
+    assert_eq!(x509.len() as u64, summary.x509, "x509.log");
+    assert_eq!(notice.len() as u64, summary.notice, "notice.log");
+    assert!(records(&logs, "weird").is_empty(), "no weirds without loss");
+
+    // Services per connection, as the generator meant them.
+    let mut services: BTreeMap<String, u64> = BTreeMap::new();
+    for c in &conn {
+        let s = c["service"].as_str().unwrap_or("").to_string();
+        *services.entry(s).or_default() += 1;
+        assert_eq!(c["conn_state"], "SF", "{c}");
+    }
+    let want: BTreeMap<String, u64> = summary
+        .services
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    assert_eq!(services, want);
+
+    // Every handshake established, with the server name, a version and a
+    // cipher; TLS 1.2 ones with the two-certificate chain.
+    let mut tls13 = 0;
+    for s in &ssl {
+        assert_eq!(s["established"], true, "{s}");
+        assert!(s["cipher"].as_str().is_some_and(|c| c.starts_with("TLS_")));
+        let name = s["server_name"].as_str().unwrap_or("");
+        assert!(
+            bench::certs::SERVERS.iter().any(|(n, _)| *n == name),
+            "{name}"
+        );
+        match s["version"].as_str() {
+            Some("TLSv13") => tls13 += 1,
+            Some("TLSv12") => {
+                assert_eq!(s["cert_chain_fps"].as_array().map(Vec::len), Some(2));
+                assert_eq!(s["sni_matches_cert"], true);
+                assert_eq!(s["resumed"], false);
+            }
+            v => panic!("unexpected version {v:?}"),
+        }
+    }
+    assert_eq!(tls13, summary.ssl_tls13);
+    assert!(x509.iter().any(|x| x["certificate.subject"]
+        == "CN=Example Bench Issuing CA R1,O=Example Trust Services,C=US"));
+    assert_eq!(
+        smtp.iter().filter(|s| s["tls"] == true).count() as u64,
+        summary.kinds.get("smtp-starttls").copied().unwrap_or(0)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn lossy_captures_still_give_every_connection() {
+    let dir = temp_dir("lossy");
+    let pcap = dir.join("lossy.pcap");
+    let opts = GenOptions {
+        sessions: Some(60),
+        concurrency: 8,
+        attachment: 6000,
+        text: 800,
+        tls_volume: 12_000,
+        bulk_volume: 40_000,
+        loss: 0.02,
+        reorder: 0.05,
+        retransmit: 0.05,
+        ..GenOptions::default()
+    };
+    let pki = Pki::generate().expect("certificates");
+    let file = std::fs::File::create(&pcap).expect("pcap");
+    let summary = generate(file, &opts, &pki).expect("generate");
+    assert!(summary.lost > 0 && summary.reordered > 0 && summary.retransmitted > 0);
+    let logs = dir.join("logs");
+    read(&ReadOptions {
+        files: vec![pcap],
+        log_dir: logs.clone(),
+        format: FormatOptions::default(),
+        config: Config::default(),
+        progress: false,
+    })
+    .expect("sensor read");
+    let conn = records(&logs, "conn");
+    assert_eq!(conn.len() as u64, summary.conn);
+    let missed: u64 = conn.iter().filter_map(|c| c["missed_bytes"].as_u64()).sum();
+    assert!(missed > 0, "lost segments show as missed bytes");
+    std::fs::remove_dir_all(&dir).ok();
+}
