@@ -67,6 +67,7 @@ pub struct Truncated {
     tcp_cfg: TcpConfig,
     uids: UidGen,
     sink: Discarded,
+    loss: tcp::LossCounts,
     /// Frames that decoded.
     pub decoded: u64,
     /// Connections created.
@@ -95,6 +96,7 @@ impl Truncated {
             },
             uids: UidGen::new(1),
             sink: Discarded::default(),
+            loss: tcp::LossCounts::default(),
             decoded: 0,
             conns: 0,
         }
@@ -115,7 +117,8 @@ impl Truncated {
         let Ok((_, ip)) = decode::decode_link(frame.link, frame.data, &self.opts) else {
             return;
         };
-        let Ok(l4) = decode::decode_transport(&ip, &self.opts) else {
+        // As the worker: transport checksums are checked in the flow stage.
+        let Ok(l4) = decode::decode_transport(&ip, &DecodeOptions::default()) else {
             return;
         };
         self.decoded += 1;
@@ -212,6 +215,7 @@ impl Truncated {
                 history: &mut conn.history,
                 last_time: &mut conn.last,
                 missed_bytes: &mut conn.missed_bytes,
+                loss: &mut self.loss,
                 ts,
                 pool: &mut self.pool,
                 cfg: &self.tcp_cfg,
