@@ -2,8 +2,8 @@
 pub mod certs;
 pub mod gen;
 pub mod mail;
-pub mod replay;
 pub mod pcapw;
+pub mod replay;
 pub mod report;
 pub mod stages;
 pub mod synth;

@@ -319,3 +319,138 @@ fn a_bypassed_tls_flow_logs_the_same_counts_as_full_capture() {
     assert_eq!(conn["conn_state"], "SF");
     assert_eq!(count(&conn, "resp_pkts") as usize, 3000 + 3);
 }
+
+/// `frames` with the server port 25 changed to `port` (IPv4 without options).
+fn on_port(frames: &[(u64, Vec<u8>)], port: u16) -> Vec<(u64, Vec<u8>)> {
+    frames
+        .iter()
+        .map(|(t, f)| {
+            let mut f = f.clone();
+            for off in [34, 36] {
+                if f[off..off + 2] == 25u16.to_be_bytes() {
+                    f[off..off + 2].copy_from_slice(&port.to_be_bytes());
+                }
+            }
+            (*t, f)
+        })
+        .collect()
+}
+
+#[test]
+fn frames_on_other_ports_never_reach_userspace() {
+    if !live_ok() {
+        return;
+    }
+    let bed = Testbed::create(&tag(), 1500).expect("test bed");
+    let mail = bench::synth::interleaved(40, 30000, 1_700_000_000_000_000_000);
+    let other = on_port(&mail, 8080);
+    let mut all = mail.clone();
+    all.extend(other.iter().cloned());
+    let cap = Capture::from_frames(all.iter().map(|(_, f)| f.as_slice()));
+    let out = temp_dir("live-ports");
+    live_run(&bed, &cap, &out, &["--seed", "1"]);
+    let stats = last_stats(&out);
+    assert_eq!(count(&stats, "xdp_seen") as usize, cap.len(), "{stats:?}");
+    assert_eq!(
+        count(&stats, "xdp_passed") as usize,
+        other.len(),
+        "{stats:?}"
+    );
+    assert_eq!(
+        count(&stats, "xdp_matched") as usize,
+        mail.len(),
+        "{stats:?}"
+    );
+    assert_eq!(
+        count(&stats, "worker_pkts") as usize,
+        mail.len(),
+        "{stats:?}"
+    );
+    let conns = logs_of(&out).remove("conn").expect("conn.log");
+    assert_eq!(conns.len(), 40);
+    for c in &conns {
+        let c: serde_json::Map<String, Value> = serde_json::from_str(c).expect("record");
+        assert_eq!(c["id.resp_p"], 25, "{c:?}");
+    }
+}
+
+#[test]
+fn stopping_mid_stream_loses_no_log_line() {
+    if !live_ok() {
+        return;
+    }
+    let bed = Testbed::create(&tag(), 1500).expect("test bed");
+    // Sessions one after the other, so some end before the stop and some
+    // are cut by it.
+    let frames: Vec<(u64, Vec<u8>)> = (0..600u16)
+        .flat_map(|i| {
+            bench::synth::session(
+                [10, 1, (i / 250) as u8, (i % 250) as u8 + 1],
+                20000 + i,
+                [192, 168, 1, 25],
+                0,
+            )
+        })
+        .collect();
+    let cap = Capture::from_frames(frames.iter().map(|(_, f)| f.as_slice()));
+    let out = temp_dir("live-stop");
+    let sensor = LiveSensor::start(&bed, &sensor_bin(), &out, &["--seed", "1"]).expect("start");
+    // Replay for about 2.5 s and stop the sensor after 1 s.
+    let (ns, iface, c) = (bed.gen_ns.clone(), bed.gen_if.clone(), cap.clone());
+    let replayer = std::thread::spawn(move || {
+        in_netns(&ns, move || {
+            replay_packet_socket(
+                &iface,
+                &c,
+                Pace {
+                    pps: Some(c.len() as f64 / 2.5),
+                    loops: 1,
+                },
+            )
+        })
+    });
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    sensor.stop().expect("stop");
+    replayer.join().expect("replayer").expect("replay");
+    let stats = last_stats(&out);
+    let seen = count(&stats, "worker_pkts") as usize;
+    assert!(
+        seen > 0 && seen < cap.len(),
+        "stop was not mid-stream: {seen} of {}",
+        cap.len()
+    );
+    for log in ["conn", "smtp", "stats"] {
+        let text = std::fs::read_to_string(out.join(format!("{log}.log"))).expect("log");
+        assert!(text.ends_with('\n'), "{log}.log ends in a partial line");
+        for l in text.lines() {
+            serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{log}.log: {e}: {l}"));
+        }
+    }
+    // Every connection the sensor saw is in conn.log: finished ones as they
+    // ended, open ones flushed at the stop.
+    let conns = logs_of(&out).remove("conn").expect("conn.log");
+    assert_eq!(conns.len() as u64, count(&stats, "tcp_conns"));
+    // Every session that ended before the stop has its smtp.log record.
+    let smtp = logs_of(&out).remove("smtp").unwrap_or_default();
+    let smtp_uids: Vec<String> = smtp
+        .iter()
+        .filter_map(|r| serde_json::from_str::<serde_json::Map<String, Value>>(r).ok())
+        .filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from))
+        .collect();
+    let mut finished = 0;
+    for c in &conns {
+        let c: serde_json::Map<String, Value> = serde_json::from_str(c).expect("record");
+        if c["conn_state"] == "SF" {
+            finished += 1;
+            let uid = c["uid"].as_str().unwrap_or("");
+            assert!(
+                smtp_uids.iter().any(|u| u == uid),
+                "no smtp.log record for {uid}"
+            );
+        }
+    }
+    assert!(
+        finished > 10,
+        "too few sessions ended before the stop: {finished}"
+    );
+}
