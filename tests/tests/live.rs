@@ -454,3 +454,77 @@ fn stopping_mid_stream_loses_no_log_line() {
         "too few sessions ended before the stop: {finished}"
     );
 }
+
+/// Runs `sensor run` with `args` (prefixed by `prefix`, e.g. to drop
+/// privileges) and returns its exit success and stderr.
+fn run_err(prefix: &[&str], args: &[&str]) -> (bool, String) {
+    let bin = sensor_bin();
+    let mut cmd = match prefix.split_first() {
+        Some((p, rest)) => {
+            let mut c = std::process::Command::new(p);
+            c.args(rest).arg(&bin);
+            c
+        }
+        None => std::process::Command::new(&bin),
+    };
+    let out = cmd.arg("run").args(args).output().expect("sensor");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn live_setup_errors_name_the_cause_and_the_fix_in_one_line() {
+    if !live_ok() {
+        return;
+    }
+    let dir = temp_dir("live-errors");
+    let d = dir.to_string_lossy().to_string();
+    let cases: [(&[&str], Vec<&str>, &str); 4] = [
+        (
+            &[],
+            vec!["--iface", "nosuch0", "--log-dir", &d],
+            "no network interface named",
+        ),
+        (
+            &[
+                "setpriv",
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+            ],
+            vec!["--iface", "lo", "--log-dir", "/tmp"],
+            "missing privilege",
+        ),
+        (
+            &[],
+            vec!["--iface", "lo", "--cores", "9999", "--log-dir", &d],
+            "too few cores",
+        ),
+        (
+            &[],
+            vec!["--iface", "lo", "--queues", "64", "--log-dir", &d],
+            "receive queue",
+        ),
+    ];
+    for (prefix, args, expected) in cases {
+        let (ok, err) = run_err(prefix, &args);
+        assert!(!ok, "{args:?} succeeded");
+        assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    // A second sensor on an interface that already has one is refused.
+    let bed = Testbed::create(&tag(), 1500).expect("test bed");
+    let first = LiveSensor::start(&bed, &sensor_bin(), &dir.join("a"), &[]).expect("first");
+    let second = LiveSensor::start(&bed, &sensor_bin(), &dir.join("b"), &[]);
+    let err = second.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        err.contains("refused") || err.contains("busy"),
+        "second attach: {err}"
+    );
+    first.stop().expect("stop");
+}
