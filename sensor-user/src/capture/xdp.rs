@@ -182,8 +182,9 @@ impl XdpProgram {
                         .attach_to_if_index(index, XdpMode::Skb)
                         .map_err(|e| {
                             XdpError(format!(
-                                "{} (native mode: {native})",
-                                attach_error(iface, &e)
+                                "{} (native mode: {})",
+                                attach_error(iface, &e),
+                                error_chain(&native)
                             ))
                         })?;
                     AttachMode::Generic
@@ -365,15 +366,27 @@ fn raw(map: &MapData) -> RawFd {
 }
 
 fn attach_error(iface: &str, e: &aya::programs::ProgramError) -> XdpError {
-    let text = format!("{e}: {e:?}");
+    let text = error_chain(e);
     XdpError(format!(
-        "attaching XDP to {iface} was refused: {e}{}",
-        if text.contains("EBUSY") || text.contains("busy") || text.contains("16") {
-            "; another XDP program is attached there (detach it with `ip link set dev IFACE xdp off`)"
+        "attaching XDP to {iface} was refused: {text}{}",
+        if text.contains("busy") || text.contains("exists") {
+            "; another XDP program is attached there (another sensor?); stop it or detach it with `ip link set dev IFACE xdp off`"
         } else {
             privilege_hint(&text)
         }
     ))
+}
+
+/// An error with its causes, `: `-separated.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 fn privilege_hint(text: &str) -> &'static str {
