@@ -105,6 +105,10 @@ enum Cmd {
     /// Measure the memory cost of a tracked connection at 10k, 100k and 1M
     /// connections open at once.
     Flows(cmd::flows::FlowsArgs),
+    /// Replay a capture onto the veth test bed at stepped rates to `sensor run`
+    /// and to tcpdump (AF_PACKET): highest lossless rate, loss per stage, CPU,
+    /// share of frames kept in the kernel by the bypass (root).
+    Live(cmd::live::LiveArgs),
     /// Measure TLS handshake analysis and the per-packet cost of encrypted flows.
     Tls {
         /// A capture of one TLS connection to port 443 (default: a TLS 1.2
@@ -297,6 +301,10 @@ fn main() -> Result<()> {
         }
         Cmd::Flows(a) => {
             let r = cmd::flows::flows(&a)?;
+            output(&r, a.json.as_deref(), a.markdown.as_deref())?;
+        }
+        Cmd::Live(a) => {
+            let r = cmd::live::live(&a)?;
             output(&r, a.json.as_deref(), a.markdown.as_deref())?;
         }
         Cmd::Tls {

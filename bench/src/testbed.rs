@@ -175,6 +175,11 @@ impl LiveSensor {
         Ok(s)
     }
 
+    /// The sensor's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the sensor wrote on stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.log_dir.join(".stderr")).unwrap_or_default()

@@ -2,6 +2,7 @@
 //! allocator of the binary.
 
 pub mod flows;
+pub mod live;
 pub mod offline;
 
 use sensor::engine::RecordSink;
