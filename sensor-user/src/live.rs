@@ -397,6 +397,12 @@ fn worker_thread(parts: WorkerParts) -> (Counters, LogSink) {
     if let Some(core) = core {
         core_affinity::set_for_current(core);
     }
+    let mut config = config;
+    // Each worker its own uid sequence (worker 0 keeps the seed, so one
+    // worker gives the uids of `sensor read --seed`).
+    config.seed = config
+        .seed
+        .map(|s| s.wrapping_add((index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
     let mut worker = Worker::new(config, sink);
     // Stats are written by the stats thread from every worker's counters.
     worker.set_stats_interval(u64::MAX / 4);
@@ -487,18 +493,7 @@ fn worker_thread(parts: WorkerParts) -> (Counters, LogSink) {
             };
             let mut taken = 0;
             while let Some(d) = cons.try_pop() {
-                let data = match regions.get(d.queue as usize) {
-                    // SAFETY: the sender lent us this frame and will not
-                    // reuse it before we give it back.
-                    Some(r) => unsafe { r.frame(d.addr, d.len) },
-                    None => &[],
-                };
-                worker.process(&Frame {
-                    ts_ns: d.ts,
-                    link: LinkType::ETHERNET,
-                    data,
-                    orig_len: d.len,
-                });
+                analyse_lent(&mut worker, &regions, d);
                 if let Some(back) = mesh.back_to[from].as_mut() {
                     let _ = back.try_push(Returned {
                         queue: d.queue,
@@ -564,17 +559,7 @@ fn worker_thread(parts: WorkerParts) -> (Counters, LogSink) {
     for from in 0..workers {
         if let Some(cons) = mesh.from[from].as_mut() {
             while let Some(d) = cons.try_pop() {
-                let data = match regions.get(d.queue as usize) {
-                    // SAFETY: as above.
-                    Some(r) => unsafe { r.frame(d.addr, d.len) },
-                    None => &[],
-                };
-                worker.process(&Frame {
-                    ts_ns: d.ts,
-                    link: LinkType::ETHERNET,
-                    data,
-                    orig_len: d.len,
-                });
+                analyse_lent(&mut worker, &regions, d);
             }
         }
     }
@@ -588,6 +573,22 @@ fn worker_thread(parts: WorkerParts) -> (Counters, LogSink) {
     );
     let (sink, counters) = worker.finish();
     (counters, sink)
+}
+
+/// Analyses a frame another worker lent us.
+fn analyse_lent(worker: &mut Worker<LogSink>, regions: &[UmemRegion], d: Desc) {
+    let data = match regions.get(d.queue as usize) {
+        // SAFETY: the sender lent us this frame and does not reuse it
+        // before we give it back.
+        Some(r) => unsafe { r.frame(d.addr, d.len) },
+        None => &[],
+    };
+    worker.process(&Frame {
+        ts_ns: d.ts,
+        link: LinkType::ETHERNET,
+        data,
+        orig_len: d.len,
+    });
 }
 
 fn publish(
