@@ -517,6 +517,18 @@ fn live_setup_errors_name_the_cause_and_the_fix_in_one_line() {
         assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err}");
         assert!(err.contains(expected), "{args:?}: {err}");
     }
+    // Options from a --config file apply; the command line wins.
+    let conf = dir.join("sensor.conf");
+    std::fs::write(
+        &conf,
+        "# site settings\niface = nosuch1\nno-bypass\nlog-dir = /tmp\n",
+    )
+    .expect("conf");
+    let c = conf.to_string_lossy().to_string();
+    let (ok, err) = run_err(&[], &["--config", &c]);
+    assert!(!ok && err.contains("nosuch1"), "{err}");
+    let (ok, err) = run_err(&[], &["--config", &c, "--iface", "nosuch2"]);
+    assert!(!ok && err.contains("nosuch2"), "{err}");
     // A second sensor on an interface that already has one is refused.
     let bed = Testbed::create(&tag(), 1500).expect("test bed");
     let first = LiveSensor::start(&bed, &sensor_bin(), &dir.join("a"), &[]).expect("first");
