@@ -14,7 +14,7 @@ use bench::mail::Rng;
 use bench::synth::{tcp, Frame as SynthFrame, ACK, PSH, SYN};
 use bench::tls::msg;
 use sensor::analyzers::dpd::AppState;
-use sensor::analyzers::smtp::session::{SmtpEnv, SmtpPool};
+use sensor::analyzers::smtp::session::SmtpPool;
 use sensor::analyzers::tls::{fingerprint, parse};
 use sensor::capture::Frame;
 use sensor::config::{Config, SmtpOptions};
@@ -24,9 +24,9 @@ use sensor::flow::conn::{Conn, Endpoints, Transport};
 use sensor::flow::key::FlowKey;
 use sensor::flow::table::FlowTable;
 use sensor::flow::tcp::TcpSession;
-use sensor::logs::{ConnId, LogRecord};
+use sensor::logs::LogRecord;
 use sensor::reassembly::{Chunk, SegmentPool, StreamLimits, StreamReassembler};
-use sensor::uid::{Uid, UidGen};
+use sensor::uid::UidGen;
 
 fn decode(c: &mut Criterion) {
     let payload = vec![b'a'; 1448];
@@ -143,53 +143,12 @@ fn reassembly(c: &mut Criterion) {
     g.finish();
 }
 
-/// Records counted and dropped.
-#[derive(Default)]
-struct Env {
-    records: u64,
-    fuids: u128,
-}
-
-impl SmtpEnv for Env {
-    fn now(&self) -> u64 {
-        1_767_261_600_000_000_000
-    }
-    fn id(&self) -> ConnId {
-        ConnId {
-            uid: Uid {
-                prefix: b'C',
-                value: 1,
-            },
-            orig_h: IpAddr::from([10, 0, 0, 1]),
-            orig_p: 40000,
-            resp_h: IpAddr::from([10, 0, 0, 2]),
-            resp_p: 25,
-        }
-    }
-    fn local_orig(&self) -> bool {
-        true
-    }
-    fn confirm(&mut self) {}
-    fn violation(&mut self) {}
-    fn weird(&mut self, _: &'static str, _: &[u8], _: Option<&'static str>) {}
-    fn emit(&mut self, _: &dyn LogRecord) {
-        self.records += 1;
-    }
-    fn new_fuid(&mut self) -> Uid {
-        self.fuids += 1;
-        Uid {
-            prefix: b'F',
-            value: self.fuids,
-        }
-    }
-}
-
 fn smtp_mime(c: &mut Criterion) {
     let message = bench::mail::message(4096, 64 << 10, 1);
     let (client, server) = bench::mail::smtp_dialogue(&message);
     let greeting = server.iter().position(|c| *c == b'\n').map_or(0, |i| i + 1);
     let mut pool = SmtpPool::new(1, SmtpOptions::default());
-    let mut env = Env::default();
+    let mut env = bench::mail::MailEnv::default();
     let mut g = c.benchmark_group("smtp");
     g.throughput(Throughput::Bytes(client.len() as u64));
     g.bench_function(

@@ -1,6 +1,13 @@
 //! Synthetic mail: MIME messages of a chosen size (a quoted-printable text
 //! part and a base64 attachment of pseudo-random bytes) and the SMTP
-//! client/server dialogue that carries them.
+//! client/server dialogue that carries them, and [`MailEnv`], a connection
+//! stand-in for running SMTP sessions outside the pipeline.
+
+use std::net::IpAddr;
+
+use sensor::analyzers::smtp::session::SmtpEnv;
+use sensor::logs::{ConnId, LogKind, LogRecord};
+use sensor::uid::Uid;
 
 /// A small deterministic generator (xorshift64*), so content is repeatable.
 pub struct Rng(u64);
@@ -193,5 +200,54 @@ mod tests {
         assert_eq!(a, message(1000, 10_000, 7));
         assert!(a.len() > 10_000 * 4 / 3);
         assert!(!a.split(|c| *c == b'\n').any(|l| l.starts_with(b".")));
+    }
+}
+
+/// A connection for SMTP sessions run outside the pipeline: records are
+/// counted and dropped.
+#[derive(Default)]
+pub struct MailEnv {
+    /// files.log records seen.
+    pub files: u64,
+    /// smtp.log records seen.
+    pub smtp: u64,
+    fuids: u128,
+}
+
+impl SmtpEnv for MailEnv {
+    fn now(&self) -> u64 {
+        1_700_000_000_000_000_000
+    }
+    fn id(&self) -> ConnId {
+        ConnId {
+            uid: Uid {
+                prefix: b'C',
+                value: 1,
+            },
+            orig_h: IpAddr::from([10, 0, 0, 1]),
+            orig_p: 40000,
+            resp_h: IpAddr::from([10, 0, 0, 2]),
+            resp_p: 25,
+        }
+    }
+    fn local_orig(&self) -> bool {
+        true
+    }
+    fn confirm(&mut self) {}
+    fn violation(&mut self) {}
+    fn weird(&mut self, _: &'static str, _: &[u8], _: Option<&'static str>) {}
+    fn emit(&mut self, rec: &dyn LogRecord) {
+        match rec.kind() {
+            LogKind::Files => self.files += 1,
+            LogKind::Smtp => self.smtp += 1,
+            _ => {}
+        }
+    }
+    fn new_fuid(&mut self) -> Uid {
+        self.fuids += 1;
+        Uid {
+            prefix: b'F',
+            value: self.fuids,
+        }
     }
 }

@@ -22,7 +22,7 @@
 //! `--markdown FILE` (printed otherwise), see `bench::report`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::net::IpAddr;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -30,15 +30,14 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
-use sensor::analyzers::smtp::session::{SmtpEnv, SmtpPool};
+use sensor::analyzers::smtp::session::SmtpPool;
 use sensor::capture::pcap::PcapFile;
 use sensor::capture::Frame;
 use sensor::config::Config;
 use sensor::config::SmtpOptions;
 use sensor::decode::LinkType;
 use sensor::engine::{RecordSink, Worker};
-use sensor::logs::{ConnId, LogKind, LogRecord};
-use sensor::uid::Uid;
+use sensor::logs::{LogKind, LogRecord};
 
 mod cmd;
 
@@ -415,53 +414,6 @@ fn tls(pcap: Option<PathBuf>, copies: usize, records: usize) -> Result<()> {
     Ok(())
 }
 
-/// A connection for SMTP sessions run outside the pipeline: records are
-/// counted and dropped.
-#[derive(Default)]
-struct MailEnv {
-    files: u64,
-    smtp: u64,
-    fuids: u128,
-}
-
-impl SmtpEnv for MailEnv {
-    fn now(&self) -> u64 {
-        1_700_000_000_000_000_000
-    }
-    fn id(&self) -> ConnId {
-        ConnId {
-            uid: Uid {
-                prefix: b'C',
-                value: 1,
-            },
-            orig_h: IpAddr::from([10, 0, 0, 1]),
-            orig_p: 40000,
-            resp_h: IpAddr::from([10, 0, 0, 2]),
-            resp_p: 25,
-        }
-    }
-    fn local_orig(&self) -> bool {
-        true
-    }
-    fn confirm(&mut self) {}
-    fn violation(&mut self) {}
-    fn weird(&mut self, _: &'static str, _: &[u8], _: Option<&'static str>) {}
-    fn emit(&mut self, rec: &dyn LogRecord) {
-        match rec.kind() {
-            LogKind::Files => self.files += 1,
-            LogKind::Smtp => self.smtp += 1,
-            _ => {}
-        }
-    }
-    fn new_fuid(&mut self) -> Uid {
-        self.fuids += 1;
-        Uid {
-            prefix: b'F',
-            value: self.fuids,
-        }
-    }
-}
-
 /// TCP-sized pieces, as reassembly delivers them.
 const SEGMENT: usize = 1448;
 
@@ -473,7 +425,7 @@ fn mime(attachment: usize, text: usize, messages: usize, sessions: usize) {
 
     // Throughput: whole sessions, one after the other, on one core.
     let mut pool = SmtpPool::new(1, opts);
-    let mut env = MailEnv::default();
+    let mut env = bench::mail::MailEnv::default();
     let start = Instant::now();
     for _ in 0..messages {
         let Some(i) = pool.acquire() else { break };
@@ -509,7 +461,7 @@ fn mime(attachment: usize, text: usize, messages: usize, sessions: usize) {
     let mut pool = SmtpPool::new(sessions, opts);
     let idle = LIVE.load(Ordering::Relaxed) - before;
     let mid = client.len().min(64 << 10);
-    let mut env = MailEnv::default();
+    let mut env = bench::mail::MailEnv::default();
     for _ in 0..sessions {
         let Some(i) = pool.acquire() else { break };
         if let Some(s) = pool.get_mut(i) {
