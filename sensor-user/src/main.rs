@@ -383,6 +383,13 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
     Ok((config, format))
 }
 
+/// [`build_config`], with its error printed as the one-line error.
+fn config_or_report(a: &AnalysisArgs, ports: Vec<u16>) -> Option<(Config, FormatOptions)> {
+    build_config(a, ports)
+        .map_err(|e| eprintln!("sensor: error: {e}"))
+        .ok()
+}
+
 fn read(r: ReadArgs) -> ExitCode {
     let mut files = r.r.clone();
     files.extend(r.files.iter().cloned());
@@ -391,12 +398,8 @@ fn read(r: ReadArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let a = &r.common;
-    let (config, format) = match build_config(a, r.ports.clone()) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("sensor: error: {e}");
-            return ExitCode::from(2);
-        }
+    let Some((config, format)) = config_or_report(a, r.ports.clone()) else {
+        return ExitCode::from(2);
     };
     let opts = ReadOptions {
         files,
@@ -459,12 +462,8 @@ fn run(r: RunArgs) -> ExitCode {
         }
     }
     let [allow, deny] = cidrs;
-    let (config, format) = match build_config(a, Vec::new()) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("sensor: error: {e}");
-            return ExitCode::from(2);
-        }
+    let Some((config, format)) = config_or_report(a, Vec::new()) else {
+        return ExitCode::from(2);
     };
     let opts = RunOptions {
         iface,

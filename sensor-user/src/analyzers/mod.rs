@@ -12,6 +12,7 @@ pub mod imap;
 
 pub mod line;
 pub mod mime;
+pub mod pool;
 pub mod pop3;
 pub mod smtp;
 pub mod tls;

@@ -6,6 +6,7 @@
 //! All state is reused from one transaction to the next; a session
 //! allocates only while its buffers grow to the size of the traffic.
 
+use crate::analyzers::pool::{Reset, SessionPool};
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -1380,12 +1381,9 @@ mod tests {
 
 /// A fixed pool of SMTP sessions, allocated at start-up and reused, so that
 /// SMTP analysis allocates nothing per connection.
-pub struct SmtpPool {
-    sessions: Vec<SmtpSession>,
-    free: Vec<u32>,
-}
+pub type SmtpPool = SessionPool<SmtpSession>;
 
-impl SmtpPool {
+impl SessionPool<SmtpSession> {
     /// A pool of `n` sessions, each with its buffers reserved.
     pub fn new(n: usize, opts: SmtpOptions) -> Self {
         let sessions: Vec<SmtpSession> = (0..n)
@@ -1402,27 +1400,13 @@ impl SmtpPool {
                 s
             })
             .collect();
-        SmtpPool {
-            free: (0..n as u32).rev().collect(),
-            sessions,
-        }
+        SessionPool::from_sessions(sessions)
     }
+}
 
-    /// A session for a new connection, if one is free.
-    pub fn acquire(&mut self) -> Option<u32> {
-        let i = self.free.pop()?;
-        self.sessions[i as usize].reset();
-        Some(i)
-    }
-
-    /// Returns a session to the pool.
-    pub fn release(&mut self, i: u32) {
-        self.free.push(i);
-    }
-
-    /// The session `i`.
-    pub fn get_mut(&mut self, i: u32) -> Option<&mut SmtpSession> {
-        self.sessions.get_mut(i as usize)
+impl Reset for SmtpSession {
+    fn reset(&mut self) {
+        SmtpSession::reset(self);
     }
 }
 

@@ -13,6 +13,7 @@
 use super::fingerprint;
 use super::names;
 use super::parse::{self, ext, u16s, HRR_RANDOM};
+use crate::analyzers::pool::{Reset, SessionPool};
 use crate::inline_str::InlineStr;
 use crate::logs::ssl::SslInfo;
 use crate::logs::{ConnId, LogRecord, OptText};
@@ -946,12 +947,9 @@ struct Budget {
 }
 
 /// A fixed pool of TLS sessions, allocated at start-up and reused.
-pub struct TlsPool {
-    sessions: Vec<TlsSession>,
-    free: Vec<u32>,
-}
+pub type TlsPool = SessionPool<TlsSession>;
 
-impl TlsPool {
+impl SessionPool<TlsSession> {
     /// A pool of `n` sessions whose handshake buffers may together grow
     /// by `budget` bytes beyond their base size.
     pub fn new(n: usize, opts: TlsOptions, budget: usize) -> Self {
@@ -959,33 +957,21 @@ impl TlsPool {
             used: Default::default(),
             limit: budget,
         });
-        TlsPool {
-            sessions: (0..n)
+        SessionPool::from_sessions(
+            (0..n)
                 .map(|_| {
                     let mut s = TlsSession::new(opts);
                     s.budget = shared.clone();
                     s
                 })
                 .collect(),
-            free: (0..n as u32).rev().collect(),
-        }
+        )
     }
+}
 
-    /// A session for a new connection, if one is free.
-    pub fn acquire(&mut self) -> Option<u32> {
-        let i = self.free.pop()?;
-        self.sessions[i as usize].reset();
-        Some(i)
-    }
-
-    /// Returns a session to the pool.
-    pub fn release(&mut self, i: u32) {
-        self.free.push(i);
-    }
-
-    /// The session `i`.
-    pub fn get_mut(&mut self, i: u32) -> Option<&mut TlsSession> {
-        self.sessions.get_mut(i as usize)
+impl Reset for TlsSession {
+    fn reset(&mut self) {
+        TlsSession::reset(self);
     }
 }
 
