@@ -31,9 +31,9 @@ use crate::flow::key::FlowKey;
 use crate::flow::table::FlowTable;
 use crate::flow::tcp::{self, TcpConfig, TcpSession, TcpSink};
 use crate::inline_str::InlineStr;
-use crate::logs::stats::StatsRecord;
+use crate::logs::stats::{SinkHealth, StatsRecord};
 use crate::logs::weird::WeirdRecord;
-use crate::logs::writer::{LogSink, MemorySink};
+use crate::logs::writer::{LogQueue, MemorySink};
 use crate::logs::ConnId;
 use crate::logs::LogRecord;
 use crate::reassembly::{Chunk, SegmentPool, StreamLimits};
@@ -45,11 +45,18 @@ pub trait RecordSink {
     /// Takes one record. Returns false if the sink can take no more (the
     /// writer failed); the worker then stops early.
     fn emit(&mut self, rec: &dyn LogRecord) -> bool;
+    /// Network time has reached `ts` (about once a second): the writer's
+    /// clock for rotating files offline.
+    fn clock(&mut self, _ts: u64) {}
 }
 
-impl RecordSink for LogSink {
+impl RecordSink for LogQueue {
     fn emit(&mut self, rec: &dyn LogRecord) -> bool {
         self.send(rec)
+    }
+
+    fn clock(&mut self, ts: u64) {
+        self.mark_time(ts);
     }
 }
 
@@ -204,6 +211,10 @@ pub struct Worker<S: RecordSink> {
     synthetic: bool,
     /// Acknowledgements and content gaps seen (capture loss).
     loss: tcp::LossCounts,
+    /// When the sink is next told the network time.
+    next_mark: u64,
+    /// Counters of the log sinks, for stats records.
+    sink_health: Option<SinkHealth>,
 }
 
 /// Collects analyzer and TCP reports for one connection during a packet.
@@ -509,8 +520,15 @@ impl<S: RecordSink> Worker<S> {
             bypass: None,
             synthetic: false,
             loss: tcp::LossCounts::default(),
+            next_mark: 0,
+            sink_health: None,
             cfg,
         }
+    }
+
+    /// Adds the log sinks' counters (rotation, outputs) to stats records.
+    pub fn set_sink_health(&mut self, health: SinkHealth) {
+        self.sink_health = Some(health);
     }
 
     /// Counters so far.
@@ -586,6 +604,10 @@ impl<S: RecordSink> Worker<S> {
     fn advance(&mut self, ts: u64) {
         if ts > self.now {
             self.now = ts;
+        }
+        if self.now >= self.next_mark {
+            self.sink.clock(self.now);
+            self.next_mark = self.now + 1_000_000_000;
         }
         if self.first_ts.is_none() {
             self.first_ts = Some(ts);
@@ -1033,6 +1055,7 @@ impl<S: RecordSink> Worker<S> {
             frags_dropped: fs.evicted + fs.timed_out + fs.too_large,
             records_dropped: 0,
             live: None,
+            sinks: self.sink_health.as_ref().and_then(SinkHealth::snapshot),
         }
     }
 

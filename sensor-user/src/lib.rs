@@ -8,6 +8,7 @@
 
 pub mod analyzers;
 pub mod bytes;
+pub mod calendar;
 pub mod capture;
 pub mod community_id;
 pub mod config;
@@ -20,4 +21,5 @@ pub mod live;
 pub mod logs;
 pub mod offline;
 pub mod reassembly;
+pub mod sinks;
 pub mod uid;

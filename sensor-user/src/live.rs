@@ -36,8 +36,9 @@ use crate::decode::LinkType;
 use crate::engine::{BypassBackend, BypassStats, Counters, Worker};
 use crate::flow::tcp::LossCounts;
 use crate::logs::format::FormatOptions;
-use crate::logs::stats::{CaptureLossRecord, LiveStats, StatsRecord};
-use crate::logs::writer::{prepare_log_dir, LogSink, LogWriter};
+use crate::logs::stats::{CaptureLossRecord, LiveStats, SinkHealth, SinkStats, StatsRecord};
+use crate::logs::writer::{prepare_log_dir, Clock, LogQueue, LogWriter, WriterConfig};
+use crate::sinks::SinkOptions;
 
 /// Frames taken from a ring per pass.
 const BATCH: u32 = 64;
@@ -91,6 +92,8 @@ pub struct RunOptions {
     pub format: FormatOptions,
     /// Pipeline configuration.
     pub config: Config,
+    /// Where the logs go (files, rotation, outputs).
+    pub sinks: SinkOptions,
     /// stats.log / capture_loss.log interval.
     pub stats_interval: Duration,
     /// Stop after this long (default: run until a signal).
@@ -118,6 +121,8 @@ pub struct RunSummary {
     pub records_dropped: u64,
     /// Wall-clock time.
     pub elapsed: Duration,
+    /// The sinks' counters at the end (rotation, outputs).
+    pub sinks: Option<SinkStats>,
 }
 
 impl fmt::Display for RunSummary {
@@ -140,7 +145,11 @@ impl fmt::Display for RunSummary {
             self.bind,
             self.queues,
             self.workers
-        )
+        )?;
+        if let Some(s) = &self.sinks {
+            crate::offline::write_sink_stats(f, s)?;
+        }
+        Ok(())
     }
 }
 
@@ -373,14 +382,14 @@ struct WorkerParts {
     sockets: Vec<(u32, XskSocket)>,
     regions: Vec<UmemRegion>,
     mesh: Mesh,
-    sink: LogSink,
+    sink: LogQueue,
     config: Config,
     bypass: Option<BypassMap>,
     published: Arc<Mutex<Published>>,
     stop: Arc<AtomicBool>,
 }
 
-fn worker_thread(parts: WorkerParts) -> (Counters, LogSink) {
+fn worker_thread(parts: WorkerParts) -> (Counters, LogQueue) {
     let WorkerParts {
         index,
         workers,
@@ -576,7 +585,7 @@ fn worker_thread(parts: WorkerParts) -> (Counters, LogSink) {
 }
 
 /// Analyses a frame another worker lent us.
-fn analyse_lent(worker: &mut Worker<LogSink>, regions: &[UmemRegion], d: Desc) {
+fn analyse_lent(worker: &mut Worker<LogQueue>, regions: &[UmemRegion], d: Desc) {
     let data = match regions.get(d.queue as usize) {
         // SAFETY: the sender lent us this frame and does not reuse it
         // before we give it back.
@@ -593,7 +602,7 @@ fn analyse_lent(worker: &mut Worker<LogSink>, regions: &[UmemRegion], d: Desc) {
 
 fn publish(
     published: &Mutex<Published>,
-    worker: &Worker<LogSink>,
+    worker: &Worker<LogQueue>,
     sockets: &[(u32, XskSocket)],
     dispatch_dropped: u64,
     now: u64,
@@ -615,8 +624,14 @@ fn publish(
     }
 }
 
-/// Sums what the workers published with the XDP counters.
-fn gather(xdp: &XdpProgram, published: &[Arc<Mutex<Published>>], now: u64) -> StatsRecord {
+/// Sums what the workers published with the XDP counters and the sinks'
+/// counters.
+fn gather(
+    xdp: &XdpProgram,
+    published: &[Arc<Mutex<Published>>],
+    health: &SinkHealth,
+    now: u64,
+) -> StatsRecord {
     let c = xdp.counters();
     let at = |k: XdpCounter| c[k as usize];
     let mut live = LiveStats {
@@ -666,6 +681,7 @@ fn gather(xdp: &XdpProgram, published: &[Arc<Mutex<Published>>], now: u64) -> St
     }
     total.pkts_dropped = live.lost();
     total.live = Some(live);
+    total.sinks = health.snapshot();
     total
 }
 
@@ -782,9 +798,20 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
     if !opts.all_ports {
         config.ports = ports.clone();
     }
-    let writer = LogWriter::new(&opts.log_dir, opts.format);
+    let outputs = opts.sinks.start_outputs().map_err(RunError)?;
+    let writer = LogWriter::with_sinks(
+        &opts.log_dir,
+        WriterConfig {
+            format: opts.format,
+            files: opts.sinks.files.clone(),
+            outputs,
+            system_name: opts.sinks.output.system_name.clone(),
+            clock: Clock::Wall,
+        },
+    );
+    let health = writer.health();
     let (mut sinks, writer_handle) =
-        LogSink::spawn_many(writer, config.limits.record_ring_bytes, true, workers + 1);
+        LogQueue::spawn_many(writer, config.limits.record_ring_bytes, true, workers + 1);
     let Some(mut main_sink) = sinks.pop() else {
         return Err(RunError("no log sink".into()));
     };
@@ -797,7 +824,7 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
         .map(|_| Arc::new(Mutex::new(Published::default())))
         .collect();
     let bypass = opts.bypass.then(|| xdp.bypass_map());
-    let mut handles: Vec<JoinHandle<(Counters, LogSink)>> = Vec::with_capacity(workers);
+    let mut handles: Vec<JoinHandle<(Counters, LogQueue)>> = Vec::with_capacity(workers);
     let meshes = build_mesh(workers);
     for (i, ((mesh, sink), socks)) in meshes.into_iter().zip(sinks).zip(per_worker).enumerate() {
         let parts = WorkerParts {
@@ -838,7 +865,7 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
         if last_stats.elapsed() >= opts.stats_interval {
             last_stats = Instant::now();
             let now = realtime_ns();
-            let mut rec = gather(&xdp, &published, now);
+            let mut rec = gather(&xdp, &published, &health, now);
             rec.records_dropped = main_sink.dropped();
             writer_failed |= !main_sink.send(&rec);
             let loss = loss_of(&published);
@@ -865,7 +892,7 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
         }
     }
     let now = realtime_ns();
-    let mut rec = gather(&xdp, &published, now);
+    let mut rec = gather(&xdp, &published, &health, now);
     rec.records_dropped = main_sink.dropped();
     let _ = main_sink.send(&rec);
     let loss = loss_of(&published);
@@ -897,6 +924,7 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
         records: report.records,
         records_dropped: report.dropped,
         elapsed: start.elapsed(),
+        sinks: health.snapshot(),
     })
 }
 

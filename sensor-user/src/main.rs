@@ -13,7 +13,12 @@ use sensor::config::{Cidr, Config, Limits, Redef, Site, SmtpOptions};
 use sensor::files::extract::{ExtractConfig, ExtractPolicy};
 use sensor::live::{self, RunOptions};
 use sensor::logs::format::{Format, FormatOptions, TimeFormat};
+use sensor::logs::stats::MAX_OUTPUTS;
 use sensor::offline::{self, ReadOptions};
+use sensor::sinks::files::{Compression, FileOptions, Retention, Rotation};
+use sensor::sinks::output::{check_system_name, host_name, OutputOptions, OutputSpec};
+use sensor::sinks::units::{parse_duration, parse_size};
+use sensor::sinks::SinkOptions;
 use std::time::Duration;
 
 /// A network security sensor for mail and TLS traffic that writes Zeek logs.
@@ -206,6 +211,134 @@ struct AnalysisArgs {
     /// No progress line and no summary.
     #[arg(short, long)]
     quiet: bool,
+    /// Rotate the log files at this interval, aligned to multiples of it since
+    /// midnight (e.g. 15m, 1h; 0: never). Default: 1h for `run`, off for `read`.
+    #[arg(long, value_name = "DURATION")]
+    rotate_interval: Option<String>,
+    /// Also rotate a log file once it reaches this size (e.g. 512M).
+    #[arg(long, value_name = "SIZE")]
+    rotate_size: Option<String>,
+    /// Compress rotated files in the background: gzip, zstd or none. Default: gzip for
+    /// `run`, none for `read`.
+    #[arg(long, value_name = "HOW")]
+    compress: Option<String>,
+    /// Delete rotated files closed longer ago than this many days.
+    #[arg(long, value_name = "DAYS")]
+    retain_days: Option<f64>,
+    /// Keep the rotated files under this many bytes in all (e.g. 50G), oldest deleted first.
+    #[arg(long, value_name = "SIZE")]
+    retain_bytes: Option<String>,
+    /// Stream every record to a destination as well (repeatable): syslog+tcp://HOST:PORT,
+    /// syslog+tls://HOST:PORT, syslog+udp://HOST:PORT, kafka://BROKER[,BROKER]/TOPIC,
+    /// redis://HOST:PORT/KEY.
+    #[arg(long = "output", value_name = "URL")]
+    outputs: Vec<String>,
+    /// Write no log files (with --output only).
+    #[arg(long)]
+    no_files: bool,
+    /// This sensor's name in streamed records (`_system_name`) and syslog headers
+    /// (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    sensor_name: Option<String>,
+    /// Where outputs spool records while their destination is down (default:
+    /// <log-dir>/spool).
+    #[arg(long, value_name = "DIR")]
+    spool_dir: Option<PathBuf>,
+    /// Most bytes each output's spool holds on disk; beyond it records are dropped and
+    /// counted (0: no spool).
+    #[arg(long, default_value = "1G", value_name = "SIZE")]
+    spool_max_bytes: String,
+    /// Bytes of records each output holds in memory before spooling to disk.
+    #[arg(long, default_value = "32M", value_name = "SIZE")]
+    output_queue_bytes: String,
+    /// How long outputs may take at exit to deliver what they hold; the rest is spooled
+    /// for the next start.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    output_flush_timeout: String,
+    /// CA bundle (PEM) that syslog+tls destinations' certificates must chain to
+    /// (default: the system's roots).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+}
+
+/// Defaults that differ between `read` and `run`.
+struct SinkDefaults {
+    rotate_interval: Option<Duration>,
+    compress: Compression,
+}
+
+/// Where the logs go: files (rotated, archived), outputs.
+fn build_sinks(a: &AnalysisArgs, d: SinkDefaults) -> Result<SinkOptions, String> {
+    let opt = |v: &Option<String>, name: &str, f: fn(&str) -> Result<u64, String>| {
+        v.as_deref()
+            .map(|s| f(s).map_err(|e| format!("--{name}: {e}")))
+            .transpose()
+    };
+    let dur = |s: &str| parse_duration(s).map(|d| d.as_nanos() as u64);
+    let interval = match opt(&a.rotate_interval, "rotate-interval", dur)? {
+        Some(0) => None,
+        Some(ns) if ns < 1_000_000_000 => {
+            return Err("--rotate-interval: at least one second (or 0 for never)".into())
+        }
+        Some(ns) => Some(Duration::from_nanos(ns)),
+        None => d.rotate_interval,
+    };
+    let size = opt(&a.rotate_size, "rotate-size", parse_size)?.filter(|s| *s > 0);
+    let compression = match &a.compress {
+        Some(c) => c.parse().map_err(|e| format!("--compress: {e}"))?,
+        None => d.compress,
+    };
+    let retention = Retention {
+        max_age: a
+            .retain_days
+            .map(|d| {
+                (d.is_finite() && d > 0.0)
+                    .then(|| Duration::from_secs_f64(d * 86_400.0))
+                    .ok_or_else(|| "--retain-days: a positive number of days".to_string())
+            })
+            .transpose()?,
+        max_bytes: opt(&a.retain_bytes, "retain-bytes", parse_size)?,
+    };
+    let rotation = Rotation { interval, size };
+    if !rotation.enabled() && (retention.max_age.is_some() || retention.max_bytes.is_some()) {
+        return Err("--retain-days/--retain-bytes apply to rotated files: give --rotate-interval or --rotate-size too".into());
+    }
+    let outputs: Vec<OutputSpec> = a
+        .outputs
+        .iter()
+        .map(|u| u.parse())
+        .collect::<Result<_, _>>()?;
+    if outputs.len() > MAX_OUTPUTS {
+        return Err(format!("--output: at most {MAX_OUTPUTS} outputs"));
+    }
+    if a.no_files && outputs.is_empty() {
+        return Err("--no-files leaves nowhere to write: add an --output".into());
+    }
+    let system_name = a.sensor_name.clone().unwrap_or_else(host_name);
+    check_system_name(&system_name)?;
+    let output = OutputOptions {
+        mem_limit: parse_size(&a.output_queue_bytes)
+            .map_err(|e| format!("--output-queue-bytes: {e}"))? as usize,
+        spool_dir: Some(
+            a.spool_dir
+                .clone()
+                .unwrap_or_else(|| a.log_dir.join("spool")),
+        ),
+        spool_max: parse_size(&a.spool_max_bytes).map_err(|e| format!("--spool-max-bytes: {e}"))?,
+        flush_timeout: parse_duration(&a.output_flush_timeout)
+            .map_err(|e| format!("--output-flush-timeout: {e}"))?,
+        ca: a.ca.clone(),
+        system_name,
+    };
+    Ok(SinkOptions {
+        files: (!a.no_files).then_some(FileOptions {
+            rotation,
+            compression,
+            retention,
+        }),
+        outputs,
+        output,
+    })
 }
 
 fn main() -> ExitCode {
@@ -216,6 +349,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    sensor::logs::writer::rotate_on_sighup();
     match cli.command {
         Command::Read(args) => read(args),
         Command::Run(args) => run(args),
@@ -401,11 +535,23 @@ fn read(r: ReadArgs) -> ExitCode {
     let Some((config, format)) = config_or_report(a, r.ports.clone()) else {
         return ExitCode::from(2);
     };
+    let defaults = SinkDefaults {
+        rotate_interval: None,
+        compress: Compression::None,
+    };
+    let sinks = match build_sinks(a, defaults) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sensor: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let opts = ReadOptions {
         files,
         log_dir: a.log_dir.clone(),
         format,
         config,
+        sinks,
         progress: !a.quiet,
     };
     match offline::read(&opts) {
@@ -465,7 +611,19 @@ fn run(r: RunArgs) -> ExitCode {
     let Some((config, format)) = config_or_report(a, Vec::new()) else {
         return ExitCode::from(2);
     };
+    let defaults = SinkDefaults {
+        rotate_interval: Some(Duration::from_secs(3600)),
+        compress: Compression::Gzip,
+    };
+    let sinks = match build_sinks(a, defaults) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sensor: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let opts = RunOptions {
+        sinks,
         iface,
         queues: r.queues,
         cores: r.cores.clone(),

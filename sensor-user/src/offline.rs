@@ -12,7 +12,9 @@ use crate::capture::pcap::{CaptureError, PcapFile};
 use crate::config::Config;
 use crate::engine::{Counters, Worker};
 use crate::logs::format::FormatOptions;
-use crate::logs::writer::{prepare_log_dir, LogError, LogSink, LogWriter};
+use crate::logs::stats::SinkStats;
+use crate::logs::writer::{prepare_log_dir, Clock, LogError, LogQueue, LogWriter, WriterConfig};
+use crate::sinks::SinkOptions;
 
 /// What to read and where to write.
 #[derive(Clone, Debug)]
@@ -25,6 +27,8 @@ pub struct ReadOptions {
     pub format: FormatOptions,
     /// Pipeline configuration.
     pub config: Config,
+    /// Where the logs go (files, rotation, outputs).
+    pub sinks: SinkOptions,
     /// Show a progress line on stderr (only when it is a terminal).
     pub progress: bool,
 }
@@ -40,6 +44,8 @@ pub struct ReadSummary {
     pub elapsed: Duration,
     /// Files that ended early, with the reason.
     pub truncated: Vec<(PathBuf, String)>,
+    /// The sinks' counters at the end (rotation, outputs).
+    pub sinks: Option<SinkStats>,
 }
 
 impl fmt::Display for ReadSummary {
@@ -59,8 +65,27 @@ impl fmt::Display for ReadSummary {
             c.malformed,
             c.filtered,
             self.records
-        )
+        )?;
+        if let Some(s) = &self.sinks {
+            write_sink_stats(f, s)?;
+        }
+        Ok(())
     }
+}
+
+/// Appends the sinks' counters to a run's summary line.
+pub fn write_sink_stats(f: &mut fmt::Formatter<'_>, s: &SinkStats) -> fmt::Result {
+    if s.rotations > 0 {
+        write!(f, "; {} log files rotated", s.rotations)?;
+    }
+    for i in 0..s.outputs {
+        write!(
+            f,
+            "; output {}: {} sent, {} spooled, {} dropped, {} reconnects, {} left in the spool",
+            s.names[i], s.sent[i], s.spooled[i], s.dropped[i], s.reconnects[i], s.backlog[i]
+        )?;
+    }
+    Ok(())
 }
 
 /// Why a run failed.
@@ -70,6 +95,8 @@ pub enum ReadError {
     Capture(CaptureError),
     /// Logs could not be written.
     Log(LogError),
+    /// An output could not be set up.
+    Output(String),
 }
 
 impl fmt::Display for ReadError {
@@ -77,6 +104,7 @@ impl fmt::Display for ReadError {
         match self {
             ReadError::Capture(e) => e.fmt(f),
             ReadError::Log(e) => e.fmt(f),
+            ReadError::Output(e) => f.write_str(e),
         }
     }
 }
@@ -113,9 +141,21 @@ pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
         files.push(PcapFile::open_counted(p, progress_bytes.clone())?);
     }
     prepare_log_dir(&opts.log_dir)?;
-    let writer = LogWriter::new(&opts.log_dir, opts.format);
-    let (sink, handle) = LogSink::spawn(writer, opts.config.limits.record_ring_bytes, false);
+    let outputs = opts.sinks.start_outputs().map_err(ReadError::Output)?;
+    let writer = LogWriter::with_sinks(
+        &opts.log_dir,
+        WriterConfig {
+            format: opts.format,
+            files: opts.sinks.files.clone(),
+            outputs,
+            system_name: opts.sinks.output.system_name.clone(),
+            clock: Clock::Network,
+        },
+    );
+    let health = writer.health();
+    let (sink, handle) = LogQueue::spawn(writer, opts.config.limits.record_ring_bytes, false);
     let mut worker = Worker::new(opts.config.clone(), sink);
+    worker.set_sink_health(health.clone());
     let show = opts.progress && std::io::stderr().is_terminal();
     let mut last_draw = Instant::now();
     let mut truncated = Vec::new();
@@ -172,6 +212,7 @@ pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
         records: report.records,
         elapsed: start.elapsed(),
         truncated,
+        sinks: health.snapshot(),
     })
 }
 

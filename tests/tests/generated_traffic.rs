@@ -59,6 +59,7 @@ fn sensor_logs_what_the_generator_wrote() {
             seed: Some(1),
             ..Config::default()
         },
+        sinks: sensor::sinks::SinkOptions::files_only(),
         progress: false,
     })
     .expect("sensor read");
@@ -149,6 +150,7 @@ fn lossy_captures_still_give_every_connection() {
         log_dir: logs.clone(),
         format: FormatOptions::default(),
         config: Config::default(),
+        sinks: sensor::sinks::SinkOptions::files_only(),
         progress: false,
     })
     .expect("sensor read");

@@ -13,7 +13,7 @@ use sensor::config::Config;
 use sensor::decode::LinkType;
 use sensor::engine::{RecordSink, Worker};
 use sensor::logs::format::FormatOptions;
-use sensor::logs::writer::{prepare_log_dir, LogSink, LogWriter};
+use sensor::logs::writer::{prepare_log_dir, LogQueue, LogWriter};
 use sensor::logs::{LogKind, LogRecord};
 use tests::build;
 
@@ -47,7 +47,7 @@ static GLOBAL: Counting = Counting;
 
 /// The real log sink, counting conn records on the way.
 struct CountingSink {
-    inner: LogSink,
+    inner: LogQueue,
     conns: u64,
 }
 
@@ -57,6 +57,10 @@ impl RecordSink for CountingSink {
             self.conns += 1;
         }
         self.inner.send(rec)
+    }
+
+    fn clock(&mut self, ts: u64) {
+        self.inner.mark_time(ts);
     }
 }
 
@@ -85,7 +89,7 @@ struct Run {
 fn measure(name: &str, cfg: Config, warm: &[build::Frame], measured: &[build::Frame]) -> Run {
     let dir = tests::temp_dir(name);
     prepare_log_dir(&dir).unwrap();
-    let (inner, writer) = LogSink::spawn(
+    let (inner, writer) = LogQueue::spawn(
         LogWriter::new(&dir, FormatOptions::default()),
         8 << 20,
         false,

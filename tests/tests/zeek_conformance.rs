@@ -62,6 +62,7 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
         log_dir: out.clone(),
         format: FormatOptions::default(),
         config,
+        sinks: sensor::sinks::SinkOptions::files_only(),
         progress: false,
     };
     read(&opts).unwrap_or_else(|e| panic!("{name}: sensor failed: {e}"));

@@ -17,7 +17,7 @@ use sensor::config::Config;
 use sensor::decode::LinkType;
 use sensor::engine::{RecordSink, Worker};
 use sensor::logs::format::{encode, FormatOptions};
-use sensor::logs::writer::{LogSink, LogWriter};
+use sensor::logs::writer::{LogQueue, LogWriter};
 use sensor::logs::LogRecord;
 
 use super::{alloc_calls, peak_rss_kib, Discard};
@@ -329,7 +329,7 @@ fn stages(frames: &Frames, span: u64, measured: u32, cmd: &str, r: &mut Report) 
     );
     let dir = std::env::temp_dir().join(format!("sensor-bench-logs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let (sink, handle) = LogSink::spawn(
+    let (sink, handle) = LogQueue::spawn(
         LogWriter::new(&dir, FormatOptions::default()),
         8 << 20,
         false,

@@ -8,6 +8,7 @@
 use std::io::Write;
 
 use super::{Field, LogRecord, Value};
+use crate::calendar::{civil_from_days, Civil};
 
 /// Output format of the logs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -128,14 +129,24 @@ fn json_value(v: Value<'_>, time: TimeFormat, out: &mut Vec<u8>) {
         }
         Value::Counts(list) => {
             out.push(b'[');
-            for (j, c) in list.iter().enumerate() {
-                if j > 0 {
-                    out.push(b',');
-                }
-                let _ = write!(out, "{c}");
-            }
+            numbers(list, out);
             out.push(b']');
         }
+        Value::Nums(list) => {
+            out.push(b'[');
+            numbers(list, out);
+            out.push(b']');
+        }
+    }
+}
+
+/// Writes numbers separated by commas (JSON arrays and TSV vectors alike).
+fn numbers<T: std::fmt::Display>(list: &[T], out: &mut Vec<u8>) {
+    for (j, c) in list.iter().enumerate() {
+        if j > 0 {
+            out.push(b',');
+        }
+        let _ = write!(out, "{c}");
     }
 }
 
@@ -199,18 +210,7 @@ fn write_double(d: f64, out: &mut Vec<u8>) {
 
 /// Writes `ns` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub fn write_iso8601(ns: u64, out: &mut Vec<u8>) {
-    let us = (ns + 500) / 1000;
-    let secs = us / 1_000_000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        us % 1_000_000
-    );
+    Civil::from_ns(ns).write_rfc3339(out);
 }
 
 /// Writes whole seconds `s` (possibly negative) as
@@ -225,21 +225,6 @@ fn write_iso8601_secs(s: i64, out: &mut Vec<u8>) {
         rem / 60 % 60,
         rem % 60
     );
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian
-/// calendar (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// The TSV header Zeek's ASCII writer puts at the top of a log.
@@ -270,17 +255,14 @@ pub fn tsv_footer(close_ns: u64, out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
-/// `YYYY-MM-DD-HH-MM-SS`, the date format of `#open` and `#close`.
+/// `YYYY-MM-DD-HH-MM-SS` in local time, the date format of `#open` and
+/// `#close` (Zeek's ASCII writer formats them with `localtime`).
 fn write_tsv_date(ns: u64, out: &mut Vec<u8>) {
-    let secs = ns / 1_000_000_000;
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
+    let t = crate::calendar::local(ns - ns % 1_000_000_000);
     let _ = write!(
         out,
-        "{y:04}-{m:02}-{d:02}-{:02}-{:02}-{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
+        "{:04}-{:02}-{:02}-{:02}-{:02}-{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     );
 }
 
@@ -359,12 +341,13 @@ fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
             if list.is_empty() {
                 out.extend_from_slice(b"(empty)");
             }
-            for (j, c) in list.iter().enumerate() {
-                if j > 0 {
-                    out.push(b',');
-                }
-                let _ = write!(out, "{c}");
+            numbers(list, out);
+        }
+        Value::Nums(list) => {
+            if list.is_empty() {
+                out.extend_from_slice(b"(empty)");
             }
+            numbers(list, out);
         }
     }
 }

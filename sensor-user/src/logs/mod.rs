@@ -86,6 +86,8 @@ pub enum Value<'a> {
     Uids(&'a [crate::uid::Uid]),
     /// A vector of counts (protocol numbers).
     Counts(&'a [u16]),
+    /// A vector of counts.
+    Nums(&'a [u64]),
 }
 
 /// An optional byte string that keeps its memory when cleared.

@@ -2,7 +2,12 @@
 //! end of a run. Field names follow Zeek's stats.log where Zeek has the
 //! same counter; the rest are the sensor's own and documented here.
 
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
 use super::{Field, LogKind, LogRecord, Value};
+use crate::sinks::files::ArchiveCounters;
+use crate::sinks::output::OutputCounters;
 
 /// One stats.log record: counters since the start of the run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,6 +51,83 @@ pub struct StatsRecord {
     pub records_dropped: u64,
     /// Capture counters of live capture (absent in offline runs).
     pub live: Option<LiveStats>,
+    /// Counters of the log sinks (rotation, outputs), when there are any.
+    pub sinks: Option<SinkStats>,
+}
+
+/// The most streaming outputs a run may have.
+pub const MAX_OUTPUTS: usize = 8;
+
+/// Counters of the log sinks at one moment: rotations, and per output
+/// (in `--output` order) records sent, spooled, dropped, reconnects and
+/// the backlog.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SinkStats {
+    /// Log files rotated into the archive.
+    pub rotations: u64,
+    /// Outputs (the first `outputs` entries of the arrays are used).
+    pub outputs: usize,
+    /// Output names.
+    pub names: [&'static str; MAX_OUTPUTS],
+    /// Records each output delivered.
+    pub sent: [u64; MAX_OUTPUTS],
+    /// Records each output wrote to its disk spool.
+    pub spooled: [u64; MAX_OUTPUTS],
+    /// Records each output dropped.
+    pub dropped: [u64; MAX_OUTPUTS],
+    /// Reconnects of each output.
+    pub reconnects: [u64; MAX_OUTPUTS],
+    /// Records each output holds, not yet delivered.
+    pub backlog: [u64; MAX_OUTPUTS],
+}
+
+/// Where the sinks' counters are read: one source for stats.log and the
+/// metrics.
+#[derive(Clone, Default)]
+pub struct SinkHealth {
+    /// Each output's name and counters.
+    pub outputs: Vec<(&'static str, Arc<OutputCounters>)>,
+    /// The log archive's counters (rotation on).
+    pub archive: Option<Arc<ArchiveCounters>>,
+}
+
+impl SinkHealth {
+    /// The counters now; `None` without outputs and rotation.
+    pub fn snapshot(&self) -> Option<SinkStats> {
+        if self.outputs.is_empty() && self.archive.is_none() {
+            return None;
+        }
+        let mut s = SinkStats {
+            rotations: self
+                .archive
+                .as_ref()
+                .map_or(0, |a| a.rotations.load(Ordering::Relaxed)),
+            outputs: self.outputs.len().min(MAX_OUTPUTS),
+            ..SinkStats::default()
+        };
+        for (i, (name, c)) in self.outputs.iter().take(MAX_OUTPUTS).enumerate() {
+            s.names[i] = name;
+            s.sent[i] = c.sent.load(Ordering::Relaxed);
+            s.spooled[i] = c.spooled.load(Ordering::Relaxed);
+            s.dropped[i] = c.dropped.load(Ordering::Relaxed);
+            s.reconnects[i] = c.reconnects.load(Ordering::Relaxed);
+            s.backlog[i] = c.backlog.load(Ordering::Relaxed);
+        }
+        Some(s)
+    }
+}
+
+/// Keeps one copy of each name for the life of the process (output names
+/// live in `&'static` stats fields); the same name twice is stored once.
+pub fn intern(name: &str) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(n) = names.iter().find(|n| **n == name) {
+        return n;
+    }
+    let n: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.push(n);
+    n
 }
 
 /// Live capture counters, stage by stage: the XDP program, the `AF_XDP`
@@ -99,7 +181,7 @@ impl LiveStats {
     }
 }
 
-pub(crate) static SCHEMA: [Field; 37] = [
+pub(crate) static SCHEMA: [Field; 44] = [
     Field::zeek("ts", "time"),
     Field::zeek("peer", "string"),
     Field::zeek("pkts_proc", "count"),
@@ -137,6 +219,13 @@ pub(crate) static SCHEMA: [Field; 37] = [
     Field::ext("bypass_started", "count"),
     Field::ext("bypass_pkts", "count"),
     Field::ext("bypass_bytes", "count"),
+    Field::ext("log_rotations", "count"),
+    Field::ext("export_outputs", "vector[string]"),
+    Field::ext("export_sent", "vector[count]"),
+    Field::ext("export_spooled", "vector[count]"),
+    Field::ext("export_dropped", "vector[count]"),
+    Field::ext("export_reconnects", "vector[count]"),
+    Field::ext("export_backlog", "vector[count]"),
 ];
 
 impl LogRecord for StatsRecord {
@@ -190,6 +279,22 @@ impl LogRecord for StatsRecord {
             |l: &LiveStats| l.bypass_bytes,
         ] {
             out(Value::opt(l, |l| Value::Count(f(l))));
+        }
+        let k = self.sinks.as_ref();
+        out(Value::opt(k, |k| Value::Count(k.rotations)));
+        let k = k.filter(|k| k.outputs > 0);
+        out(Value::opt(k, |k| Value::Strings(&k.names[..k.outputs])));
+        for f in [
+            |k: &SinkStats| k.sent,
+            |k: &SinkStats| k.spooled,
+            |k: &SinkStats| k.dropped,
+            |k: &SinkStats| k.reconnects,
+            |k: &SinkStats| k.backlog,
+        ] {
+            let v = k.map(f);
+            out(Value::opt(v.as_ref().zip(k), |(v, k)| {
+                Value::Nums(&v[..k.outputs])
+            }));
         }
     }
 }

@@ -1,21 +1,21 @@
-//! The log writer: owns the log files; workers hand it encoded lines.
+//! The log writer: workers hand it encoded records; it hands each one to
+//! the sinks (the log files, the streaming outputs).
 //!
-//! A worker encodes each finished record (Zeek JSON or TSV) into a scratch
-//! buffer and pushes it, framed, into a lock-free byte ring ([`LogSink`]).
-//! The writer thread drains the ring into the files. Records borrow from
-//! analyzer state and nothing is allocated per record, and a slow disk never
-//! stalls the worker unnoticed: offline the worker waits for room (nothing
-//! is lost), live it drops the record and counts it.
+//! A worker encodes each finished record into a scratch buffer and pushes
+//! it, framed, into a lock-free byte ring ([`LogQueue`]): as Zeek JSON (for
+//! JSON files and for every output) and, when the files are TSV, as Zeek
+//! TSV too. Records borrow from analyzer state and nothing is allocated per
+//! record, and a slow disk never stalls the worker unnoticed: offline the
+//! worker waits for room (nothing is lost), live it drops the record and
+//! counts it.
 //!
-//! Files are opened on their first record (no empty logs). Lines are written
-//! whole: if a write fails (disk full, I/O error) the file is cut back to its
-//! last complete line, so what was written stays valid, and the error names
-//! the file and what to do.
+//! The writer thread ([`LogWriter`]) drains the rings in order and routes
+//! each line: to the files sink, and with `_path`, `_system_name` and
+//! `_write_ts` in front to each output. It keeps the writer's clock (wall
+//! time live, network time offline, from the marks the worker puts in its
+//! ring), by which files rotate.
 
-use std::fmt;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -24,108 +24,159 @@ use std::time::{Duration, Instant};
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
-use super::format::{encode, tsv_footer, tsv_header, Format, FormatOptions};
+use super::format::{encode, tsv_footer, tsv_header, Format, FormatOptions, TimeFormat};
+use super::stats::{intern, SinkHealth};
 use super::{LogKind, LogRecord};
+use crate::calendar::{wall_ns, Civil};
+pub use crate::sinks::files::{prepare_log_dir, LogError};
+use crate::sinks::files::{FileOptions, FileSink, Framing};
+use crate::sinks::output::{export_record, Output};
+use crate::sinks::LogName;
 
-/// Why logs could not be written.
-#[derive(Debug)]
-pub enum LogError {
-    /// The log directory cannot be created or written.
-    Dir(PathBuf, std::io::Error),
-    /// A log file cannot be created.
-    Create(PathBuf, std::io::Error),
-    /// Writing a log file failed.
-    Write(PathBuf, std::io::Error),
+/// Raised by SIGHUP (or anyone): the writer rotates every file at once.
+static ROTATE_NOW: AtomicBool = AtomicBool::new(false);
+
+/// Asks the writer to rotate every log file now (what SIGHUP does).
+pub fn request_rotation() {
+    ROTATE_NOW.store(true, Ordering::SeqCst);
 }
 
-impl fmt::Display for LogError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LogError::Dir(p, e) => write!(
-                f,
-                "cannot use log directory {}: {e} (create it or pass a writable --log-dir)",
-                p.display()
-            ),
-            LogError::Create(p, e) => write!(
-                f,
-                "cannot create log file {}: {e} (check permissions of the log directory)",
-                p.display()
-            ),
-            LogError::Write(p, e) => {
-                let hint = if e.raw_os_error() == Some(libc::ENOSPC) {
-                    "free disk space or point --log-dir at a larger disk"
-                } else {
-                    "check the disk and the log directory"
-                };
-                write!(
-                    f,
-                    "cannot write log file {}: {e} ({hint}); lines written before stay intact",
-                    p.display()
-                )
-            }
-        }
+extern "C" fn on_sighup(_: libc::c_int) {
+    ROTATE_NOW.store(true, Ordering::SeqCst);
+}
+
+/// Makes SIGHUP rotate every log file at once.
+pub fn rotate_on_sighup() {
+    // SAFETY: the handler only stores to an atomic, which is signal-safe.
+    unsafe {
+        libc::signal(libc::SIGHUP, on_sighup as *const () as libc::sighandler_t);
     }
 }
 
-impl std::error::Error for LogError {}
-
-/// Checks that `dir` exists (creating it) and is writable.
-pub fn prepare_log_dir(dir: &Path) -> Result<(), LogError> {
-    std::fs::create_dir_all(dir).map_err(|e| LogError::Dir(dir.to_path_buf(), e))?;
-    let probe = dir.join(format!(".sensor-write-test-{}", std::process::id()));
-    File::create(&probe).map_err(|e| LogError::Dir(dir.to_path_buf(), e))?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
+/// Which time the writer goes by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// Network time: the marks workers put in their rings (offline, as
+    /// Zeek rotates by network time when it reads a trace).
+    #[default]
+    Network,
+    /// The wall clock (live capture).
+    Wall,
 }
 
-/// Bytes buffered per log before they are written out.
-const FLUSH_AT: usize = 256 << 10;
-
-struct OpenLog {
-    path: PathBuf,
-    file: File,
-    buf: Vec<u8>,
-    /// Bytes of complete lines known to be on disk.
-    committed: u64,
+/// Zeek TSV's header and `#close` line, for the files sink.
+struct TsvFraming {
+    strict: bool,
 }
 
-impl OpenLog {
-    fn flush(&mut self) -> Result<(), LogError> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        match self.file.write_all(&self.buf) {
-            Ok(()) => {
-                self.committed += self.buf.len() as u64;
-                self.buf.clear();
-                Ok(())
-            }
-            Err(e) => {
-                // Cut a partial write back to the last complete line.
-                let _ = self.file.set_len(self.committed);
-                self.buf.clear();
-                Err(LogError::Write(self.path.clone(), e))
-            }
-        }
+impl Framing for TsvFraming {
+    fn header(&self, log: LogName, _open_ns: u64, out: &mut Vec<u8>) {
+        let kind = LogKind::from_index(log.slot as u8).unwrap_or(LogKind::Conn);
+        // As Zeek's ASCII writer: `#open` is the wall-clock time.
+        tsv_header(log.name, kind.schema(), self.strict, wall_ns(), out);
+    }
+
+    fn footer(&self, _close_ns: u64, out: &mut Vec<u8>) {
+        tsv_footer(wall_ns(), out);
     }
 }
 
-/// Writes encoded lines to `<dir>/<path>.log`, one file per log.
+/// The sinks of a run and how to feed them.
+pub struct WriterConfig {
+    /// Encoding of the files (outputs always get JSON).
+    pub format: FormatOptions,
+    /// The files sink's options; `None` writes no files (`--no-files`).
+    pub files: Option<FileOptions>,
+    /// Streaming outputs, already started.
+    pub outputs: Vec<Output>,
+    /// `_system_name` of streamed records.
+    pub system_name: String,
+    /// The writer's clock.
+    pub clock: Clock,
+}
+
+/// Writes encoded lines to the sinks.
 pub struct LogWriter {
-    dir: PathBuf,
     opts: FormatOptions,
-    logs: Vec<Option<OpenLog>>,
+    files: Option<FileSink>,
+    outputs: Vec<Output>,
+    system_name: String,
+    clock: Clock,
+    /// Latest network-time mark (0: none yet).
+    mark: u64,
     records: u64,
+    health: SinkHealth,
+}
+
+/// The encodings a writer needs of each record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Encodings {
+    /// Zeek JSON (JSON files, outputs).
+    pub json: bool,
+    /// Zeek TSV (TSV files).
+    pub tsv: bool,
 }
 
 impl LogWriter {
-    /// A writer into `dir` (which [`prepare_log_dir`] has checked).
+    /// A writer of files into `dir` (which [`prepare_log_dir`] has
+    /// checked), without rotation or outputs.
     pub fn new(dir: &Path, opts: FormatOptions) -> Self {
+        LogWriter::with_sinks(
+            dir,
+            WriterConfig {
+                format: opts,
+                files: Some(FileOptions::default()),
+                outputs: Vec::new(),
+                system_name: String::new(),
+                clock: Clock::Network,
+            },
+        )
+    }
+
+    /// A writer feeding the sinks `cfg` describes; files go to `dir`.
+    pub fn with_sinks(dir: &Path, cfg: WriterConfig) -> Self {
+        let framing: Option<Box<dyn Framing>> = (cfg.format.format == Format::Tsv).then(|| {
+            Box::new(TsvFraming {
+                strict: cfg.format.strict,
+            }) as Box<dyn Framing>
+        });
+        let files = cfg.files.map(|f| {
+            let mut sink = FileSink::new(dir, framing, f);
+            let names: Vec<LogName> = LogKind::ALL.iter().map(|k| log_name(*k)).collect();
+            sink.archive_leftovers(&names);
+            sink
+        });
+        let health = SinkHealth {
+            outputs: cfg
+                .outputs
+                .iter()
+                .map(|o| (intern(o.name()), o.counters()))
+                .collect(),
+            archive: files.as_ref().and_then(FileSink::archive_counters),
+        };
         LogWriter {
-            dir: dir.to_path_buf(),
-            opts,
-            logs: LogKind::ALL.iter().map(|_| None).collect(),
+            opts: cfg.format,
+            files,
+            outputs: cfg.outputs,
+            system_name: cfg.system_name,
+            clock: cfg.clock,
+            mark: 0,
             records: 0,
+            health,
+        }
+    }
+
+    /// The counters of the sinks, for stats.log and the metrics.
+    pub fn health(&self) -> SinkHealth {
+        self.health.clone()
+    }
+
+    /// The encodings the sinks need.
+    pub fn encodings(&self) -> Encodings {
+        let files = self.files.is_some();
+        Encodings {
+            json: !self.outputs.is_empty() || (files && self.opts.format == Format::Json),
+            tsv: files && self.opts.format == Format::Tsv,
         }
     }
 
@@ -134,48 +185,79 @@ impl LogWriter {
         self.records
     }
 
-    /// Encodes `rec` and writes it into its log.
-    pub fn write(&mut self, rec: &dyn LogRecord) -> Result<(), LogError> {
-        let mut line = Vec::new();
-        encode(rec, &self.opts, &mut line);
-        self.write_line(rec.kind(), &line)
+    /// The writer's time now.
+    fn now(&self) -> u64 {
+        match self.clock {
+            Clock::Network if self.mark > 0 => self.mark,
+            _ => wall_ns(),
+        }
     }
 
-    /// Appends one encoded line (newline included) to the log of `kind`.
-    pub fn write_line(&mut self, kind: LogKind, line: &[u8]) -> Result<(), LogError> {
-        let slot = &mut self.logs[kind as usize];
-        if slot.is_none() {
-            let path = self.dir.join(format!("{}.log", kind.path()));
-            let file = OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(true)
-                .open(&path)
-                .map_err(|e| LogError::Create(path.clone(), e))?;
-            let mut log = OpenLog {
-                path,
-                file,
-                buf: Vec::with_capacity(FLUSH_AT + 4096),
-                committed: 0,
+    /// Moves network time on (a worker's mark), rotating what is due.
+    fn set_mark(&mut self, ts: u64) -> Result<(), LogError> {
+        self.mark = self.mark.max(ts);
+        self.tick()
+    }
+
+    /// Encodes `rec` and writes it to every sink (tests, tools).
+    pub fn write(&mut self, rec: &dyn LogRecord) -> Result<(), LogError> {
+        let enc = self.encodings();
+        let mut line = Vec::new();
+        if enc.json {
+            let json = FormatOptions {
+                format: Format::Json,
+                ..self.opts
             };
-            if self.opts.format == Format::Tsv {
-                tsv_header(
-                    kind.path(),
-                    kind.schema(),
-                    self.opts.strict,
-                    now_ns(),
-                    &mut log.buf,
-                );
-            }
-            *slot = Some(log);
+            encode(rec, &json, &mut line);
+            self.write_line(rec.kind(), Format::Json, &line)?;
         }
-        let Some(log) = slot.as_mut() else {
+        if enc.tsv {
+            line.clear();
+            encode(rec, &self.opts, &mut line);
+            self.write_line(rec.kind(), Format::Tsv, &line)?;
+        }
+        Ok(())
+    }
+
+    /// Routes one encoded line (newline included) of log `kind`.
+    pub fn write_line(
+        &mut self,
+        kind: LogKind,
+        format: Format,
+        line: &[u8],
+    ) -> Result<(), LogError> {
+        let now = self.now();
+        let name = log_name(kind);
+        if format == Format::Json && !self.outputs.is_empty() {
+            let rec = export_record(name.name, &self.system_name, &write_ts(now), line);
+            for o in &self.outputs {
+                o.push(rec.clone());
+            }
+        }
+        let to_files = format == self.opts.format;
+        if to_files {
+            if let Some(f) = self.files.as_mut() {
+                f.write(name, line, now)?;
+            }
+            self.records += 1;
+        } else if self.files.is_none() && format == Format::Json {
+            self.records += 1;
+        }
+        Ok(())
+    }
+
+    /// Rotates files that are due, or all of them after SIGHUP.
+    pub fn tick(&mut self) -> Result<(), LogError> {
+        let now = self.now();
+        let Some(files) = self.files.as_mut() else {
+            ROTATE_NOW.store(false, Ordering::Relaxed);
             return Ok(());
         };
-        log.buf.extend_from_slice(line);
-        self.records += 1;
-        if log.buf.len() >= FLUSH_AT {
-            log.flush()?;
+        if ROTATE_NOW.swap(false, Ordering::SeqCst) {
+            files.rotate_all(now)?;
+        }
+        if self.clock == Clock::Wall || self.mark > 0 {
+            files.tick(now)?;
         }
         Ok(())
     }
@@ -183,43 +265,61 @@ impl LogWriter {
     /// Writes out what is buffered, keeping the files open (live capture
     /// does this about once a second so readers see recent records).
     pub fn flush(&mut self) -> Result<(), LogError> {
-        for log in self.logs.iter_mut().flatten() {
-            log.flush()?;
+        match self.files.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    /// Writes out everything buffered and, for TSV, the `#close` lines.
+    /// Ends the run: files closed (and archived when rotation is on), then
+    /// each output delivers what it holds within its flush timeout and
+    /// spools the rest.
     pub fn finish(&mut self) -> Result<(), LogError> {
-        let mut first_err = None;
-        for log in self.logs.iter_mut().flatten() {
-            if self.opts.format == Format::Tsv {
-                tsv_footer(now_ns(), &mut log.buf);
+        let now = self.now();
+        let r = match self.files.as_mut() {
+            Some(f) => f.finish(now),
+            None => Ok(()),
+        };
+        let outputs = std::mem::take(&mut self.outputs);
+        std::thread::scope(|s| {
+            for o in outputs {
+                s.spawn(move || o.finish());
             }
-            if let Err(e) = log.flush() {
-                first_err.get_or_insert(e);
-            }
-            let _ = log.file.sync_data();
-        }
-        self.logs.iter_mut().for_each(|l| *l = None);
-        first_err.map_or(Ok(()), Err)
+        });
+        r
     }
 }
 
-fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
+/// The sinks' name of a log.
+fn log_name(kind: LogKind) -> LogName {
+    LogName {
+        slot: kind as usize,
+        name: kind.path(),
+    }
 }
 
-/// Bytes of a frame header in the ring: payload length (u32 LE), log kind.
-const FRAME_HEADER: usize = 5;
+/// `_write_ts` of streamed records: ISO 8601, as Zeek's JSON streaming
+/// logs write it.
+fn write_ts(now: u64) -> [u8; 27] {
+    let mut v = Vec::with_capacity(27);
+    Civil::from_ns(now).write_rfc3339(&mut v);
+    let mut out = [b'0'; 27];
+    let n = v.len().min(27);
+    out[..n].copy_from_slice(&v[..n]);
+    out
+}
 
-/// State shared by a sink and its writer thread.
+/// Bytes of a frame header in the ring: payload length (u32 LE), log kind,
+/// format.
+const FRAME_HEADER: usize = 6;
+
+/// The kind byte of a clock mark (payload: network time, u64 LE).
+const MARK: u8 = 0xff;
+
+/// State shared by the queues and their writer thread.
 #[derive(Default)]
 struct Shared {
-    /// Sinks still alive; at zero the writer drains and stops.
+    /// Queues still alive; at zero the writer drains and stops.
     producers: AtomicUsize,
     /// The writer stopped after an error: stop producing.
     failed: AtomicBool,
@@ -229,10 +329,11 @@ struct Shared {
 
 /// The worker's side of the writer thread: encodes records and queues the
 /// lines. Dropping it tells the writer to finish.
-pub struct LogSink {
+pub struct LogQueue {
     prod: HeapProd<u8>,
     shared: Arc<Shared>,
     opts: FormatOptions,
+    enc: Encodings,
     scratch: Vec<u8>,
     lossy: bool,
 }
@@ -248,21 +349,23 @@ pub struct WriterReport {
     pub error: Option<LogError>,
 }
 
-impl LogSink {
-    /// Starts the writer thread with a ring of `ring_bytes`. A `lossy` sink
-    /// (live capture) drops records when the ring is full instead of
+impl LogQueue {
+    /// Starts the writer thread with a ring of `ring_bytes`. A `lossy`
+    /// queue (live capture) drops records when the ring is full instead of
     /// waiting.
     pub fn spawn(
         writer: LogWriter,
         ring_bytes: usize,
         lossy: bool,
-    ) -> (LogSink, JoinHandle<WriterReport>) {
-        let (mut sinks, handle) = LogSink::spawn_many(writer, ring_bytes, lossy, 1);
-        let sink = sinks.pop().expect("spawn_many returns the sinks asked for");
-        (sink, handle)
+    ) -> (LogQueue, JoinHandle<WriterReport>) {
+        let (mut queues, handle) = LogQueue::spawn_many(writer, ring_bytes, lossy, 1);
+        let queue = queues
+            .pop()
+            .expect("spawn_many returns the queues asked for");
+        (queue, handle)
     }
 
-    /// Starts one writer thread fed by `n` sinks (one per worker thread),
+    /// Starts one writer thread fed by `n` queues (one per worker thread),
     /// each with its own ring of `ring_bytes`. The writer also flushes the
     /// files about once a second when records trickle in.
     pub fn spawn_many(
@@ -270,19 +373,20 @@ impl LogSink {
         ring_bytes: usize,
         lossy: bool,
         n: usize,
-    ) -> (Vec<LogSink>, JoinHandle<WriterReport>) {
+    ) -> (Vec<LogQueue>, JoinHandle<WriterReport>) {
         let shared = Arc::new(Shared::default());
         shared.producers.store(n, Ordering::Release);
-        let opts = writer.opts;
-        let mut sinks = Vec::with_capacity(n);
+        let (opts, enc) = (writer.opts, writer.encodings());
+        let mut queues = Vec::with_capacity(n);
         let mut consumers = Vec::with_capacity(n);
         for _ in 0..n {
             let (prod, cons) = HeapRb::<u8>::new(ring_bytes.max(1 << 16)).split();
             consumers.push(cons);
-            sinks.push(LogSink {
+            queues.push(LogQueue {
                 prod,
                 shared: shared.clone(),
                 opts,
+                enc,
                 scratch: Vec::with_capacity(64 << 10),
                 lossy,
             });
@@ -292,7 +396,7 @@ impl LogSink {
             .name("log-writer".into())
             .spawn(move || run_writer(writer, consumers, thread_shared))
             .expect("spawning the log writer thread");
-        (sinks, handle)
+        (queues, handle)
     }
 
     /// Encodes and queues `rec`. Returns false once the writer has failed.
@@ -300,16 +404,54 @@ impl LogSink {
         if self.shared.failed.load(Ordering::Relaxed) {
             return false;
         }
+        if self.enc.json {
+            let json = FormatOptions {
+                format: Format::Json,
+                ..self.opts
+            };
+            if !self.push_encoded(rec, json) {
+                return false;
+            }
+        }
+        if self.enc.tsv {
+            let tsv = FormatOptions {
+                format: Format::Tsv,
+                time: TimeFormat::Epoch,
+                ..self.opts
+            };
+            if !self.push_encoded(rec, tsv) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn push_encoded(&mut self, rec: &dyn LogRecord, opts: FormatOptions) -> bool {
         self.scratch.clear();
-        encode(rec, &self.opts, &mut self.scratch);
+        encode(rec, &opts, &mut self.scratch);
+        let header = frame_header(self.scratch.len(), rec.kind() as u8, opts.format as u8);
+        match header {
+            Some(h) => self.push_frame(h, true),
+            None => {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+        }
+    }
+
+    /// Pushes `header` and the scratch buffer; waits for room unless lossy
+    /// (or `wait` is false). Returns false once the writer has failed.
+    fn push_frame(&mut self, header: [u8; FRAME_HEADER], wait: bool) -> bool {
         let need = FRAME_HEADER + self.scratch.len();
-        if need > self.prod.capacity().get() || self.scratch.len() > u32::MAX as usize {
+        if need > self.prod.capacity().get() {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             return true;
         }
         while self.prod.vacant_len() < need {
-            if self.lossy {
-                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            if self.lossy || !wait {
+                if wait {
+                    self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                }
                 return true;
             }
             if self.shared.failed.load(Ordering::Relaxed) {
@@ -317,12 +459,19 @@ impl LogSink {
             }
             std::thread::sleep(Duration::from_micros(50));
         }
-        let mut header = [0u8; FRAME_HEADER];
-        header[..4].copy_from_slice(&(self.scratch.len() as u32).to_le_bytes());
-        header[4] = rec.kind() as u8;
         self.prod.push_slice(&header);
         self.prod.push_slice(&self.scratch);
         true
+    }
+
+    /// Tells the writer that network time has reached `ts` (the clock of
+    /// offline rotation). Skipped when the ring is full.
+    pub fn mark_time(&mut self, ts: u64) {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&ts.to_le_bytes());
+        if let Some(h) = frame_header(8, MARK, 0) {
+            self.push_frame(h, false);
+        }
     }
 
     /// Records dropped so far.
@@ -331,10 +480,29 @@ impl LogSink {
     }
 }
 
-impl Drop for LogSink {
+fn frame_header(len: usize, kind: u8, format: u8) -> Option<[u8; FRAME_HEADER]> {
+    let len = u32::try_from(len).ok()?;
+    let mut h = [0u8; FRAME_HEADER];
+    h[..4].copy_from_slice(&len.to_le_bytes());
+    h[4] = kind;
+    h[5] = format;
+    Some(h)
+}
+
+impl Drop for LogQueue {
     fn drop(&mut self) {
         self.shared.producers.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// One frame taken off a ring.
+enum Frame {
+    /// A line of a log, in a format.
+    Line(LogKind, Format),
+    /// A network-time mark.
+    Mark(u64),
+    /// A frame of an unknown kind (skipped).
+    Unknown,
 }
 
 fn run_writer(
@@ -352,17 +520,27 @@ fn run_writer(
         let done = shared.producers.load(Ordering::Acquire) == 0;
         let mut progress = false;
         for cons in &mut consumers {
-            while let Some(kind) = pop_frame(cons, &mut line) {
+            while let Some(frame) = pop_frame(cons, &mut line) {
                 progress = true;
-                unflushed = true;
-                if let Some(kind) = kind {
-                    if let Err(e) = writer.write_line(kind, &line) {
-                        error = Some(e);
-                        shared.failed.store(true, Ordering::Relaxed);
-                        break 'run;
+                let r = match frame {
+                    Frame::Line(kind, format) => {
+                        unflushed = true;
+                        writer.write_line(kind, format, &line)
                     }
+                    Frame::Mark(ts) => writer.set_mark(ts),
+                    Frame::Unknown => Ok(()),
+                };
+                if let Err(e) = r {
+                    error = Some(e);
+                    shared.failed.store(true, Ordering::Relaxed);
+                    break 'run;
                 }
             }
+        }
+        if let Err(e) = writer.tick() {
+            error = Some(e);
+            shared.failed.store(true, Ordering::Relaxed);
+            break;
         }
         if progress {
             continue;
@@ -391,9 +569,9 @@ fn run_writer(
     }
 }
 
-/// Takes one complete frame off `cons` into `line`: `Some(kind)` (inner
-/// `None` for an unknown kind), or `None` when no complete frame is queued.
-fn pop_frame(cons: &mut HeapCons<u8>, line: &mut Vec<u8>) -> Option<Option<LogKind>> {
+/// Takes one complete frame off `cons` (a line goes into `line`), or
+/// `None` when no complete frame is queued.
+fn pop_frame(cons: &mut HeapCons<u8>, line: &mut Vec<u8>) -> Option<Frame> {
     let avail = cons.occupied_len();
     if avail < FRAME_HEADER {
         return None;
@@ -410,7 +588,21 @@ fn pop_frame(cons: &mut HeapCons<u8>, line: &mut Vec<u8>) -> Option<Option<LogKi
     cons.skip(FRAME_HEADER);
     line.resize(len, 0);
     cons.pop_slice(line);
-    Some(LogKind::from_index(header[4]))
+    if header[4] == MARK {
+        let mut ts = [0u8; 8];
+        let n = line.len().min(8);
+        ts[..n].copy_from_slice(&line[..n]);
+        return Some(Frame::Mark(u64::from_le_bytes(ts)));
+    }
+    let format = if header[5] == Format::Tsv as u8 {
+        Format::Tsv
+    } else {
+        Format::Json
+    };
+    Some(match LogKind::from_index(header[4]) {
+        Some(kind) => Frame::Line(kind, format),
+        None => Frame::Unknown,
+    })
 }
 
 /// Keeps encoded lines in memory (tests, fuzzing, tools).
@@ -449,8 +641,8 @@ impl MemorySink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::format::TimeFormat;
     use crate::logs::stats::StatsRecord;
+    use crate::sinks::files::Rotation;
 
     fn stats(ts: u64) -> StatsRecord {
         StatsRecord {
@@ -460,17 +652,22 @@ mod tests {
         }
     }
 
+    fn temp(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("sensor-writer-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        prepare_log_dir(&dir).unwrap();
+        dir
+    }
+
     #[test]
     fn writes_json_and_tsv_through_the_thread() {
-        let dir = std::env::temp_dir().join(format!("sensor-writer-{}", std::process::id()));
-        prepare_log_dir(&dir).unwrap();
+        let dir = temp("formats");
         // A tiny ring forces the worker to wait for the writer.
-        let (mut sink, h) =
-            LogSink::spawn(LogWriter::new(&dir, FormatOptions::default()), 1, false);
+        let (mut q, h) = LogQueue::spawn(LogWriter::new(&dir, FormatOptions::default()), 1, false);
         for i in 0..3000 {
-            assert!(sink.send(&stats(i * 1_000_000_000)));
+            assert!(q.send(&stats(i * 1_000_000_000)));
         }
-        drop(sink);
+        drop(q);
         let rep = h.join().unwrap();
         assert!(rep.error.is_none());
         assert_eq!((rep.records, rep.dropped), (3000, 0));
@@ -495,41 +692,57 @@ mod tests {
     }
 
     #[test]
-    fn lossy_sink_counts_what_it_drops() {
-        let dir = std::env::temp_dir().join(format!("sensor-writer-lossy-{}", std::process::id()));
-        prepare_log_dir(&dir).unwrap();
-        let (mut sink, h) = LogSink::spawn(LogWriter::new(&dir, FormatOptions::default()), 1, true);
+    fn lossy_queue_counts_what_it_drops() {
+        let dir = temp("lossy");
+        let (mut q, h) = LogQueue::spawn(LogWriter::new(&dir, FormatOptions::default()), 1, true);
         for i in 0..20_000 {
-            sink.send(&stats(i));
+            q.send(&stats(i));
         }
-        drop(sink);
+        drop(q);
         let rep = h.join().unwrap();
         assert_eq!(rep.records + rep.dropped, 20_000);
     }
 
+    /// Network-time marks drive rotation offline: an hour of records with
+    /// hourly rotation lands in two archived files, split at the hour, with
+    /// every line once; TSV files get their header and `#close` line.
     #[test]
-    fn unwritable_dir_is_a_clear_error() {
-        let e = prepare_log_dir(Path::new("/proc/sensor-cannot-write-here")).unwrap_err();
-        let msg = e.to_string();
-        assert!(
-            msg.starts_with("cannot use log directory /proc/sensor-cannot-write-here"),
-            "{msg}"
-        );
-        assert!(msg.contains("--log-dir"));
-    }
-
-    #[test]
-    #[cfg(target_os = "linux")]
-    fn full_disk_keeps_complete_lines() {
-        // /dev/full fails every write with ENOSPC.
-        let mut log = OpenLog {
-            path: PathBuf::from("/dev/full"),
-            file: OpenOptions::new().write(true).open("/dev/full").unwrap(),
-            buf: b"{\"a\":1}\n".to_vec(),
-            committed: 0,
+    fn network_time_rotation_splits_at_the_boundary() {
+        let dir = temp("rotate");
+        let hour0 = 1_764_720_000u64 * 1_000_000_000; // 2025-12-03T00:00:00Z
+        let cfg = WriterConfig {
+            format: FormatOptions {
+                format: Format::Tsv,
+                ..FormatOptions::default()
+            },
+            files: Some(FileOptions {
+                rotation: Rotation {
+                    interval: Some(Duration::from_secs(3600)),
+                    size: None,
+                },
+                ..FileOptions::default()
+            }),
+            outputs: Vec::new(),
+            system_name: "s".into(),
+            clock: Clock::Network,
         };
-        let msg = log.flush().unwrap_err().to_string();
-        assert!(msg.contains("No space left on device"), "{msg}");
-        assert!(msg.contains("free disk space"), "{msg}");
+        let (mut q, h) = LogQueue::spawn(LogWriter::with_sinks(&dir, cfg), 1 << 16, false);
+        for m in 0..90u64 {
+            let ts = hour0 + 1800 * 1_000_000_000 + m * 60 * 1_000_000_000;
+            q.mark_time(ts);
+            assert!(q.send(&stats(ts)));
+        }
+        drop(q);
+        assert!(h.join().unwrap().error.is_none());
+        let day = dir.join("2025-12-03");
+        let first = std::fs::read_to_string(day.join("stats.00:30:00-01:00:00.log")).unwrap();
+        let second = std::fs::read_to_string(day.join("stats.01:00:00-01:59:00.log")).unwrap();
+        let rows = |t: &str| t.lines().filter(|l| !l.starts_with('#')).count();
+        assert_eq!((rows(&first), rows(&second)), (30, 60));
+        for t in [&first, &second] {
+            assert!(t.starts_with("#separator"));
+            assert!(t.lines().last().unwrap().starts_with("#close\t"));
+        }
+        assert!(!dir.join("stats.log").exists());
     }
 }
