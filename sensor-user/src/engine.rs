@@ -45,8 +45,9 @@ pub trait RecordSink {
     /// Takes one record. Returns false if the sink can take no more (the
     /// writer failed); the worker then stops early.
     fn emit(&mut self, rec: &dyn LogRecord) -> bool;
-    /// Network time has reached `ts` (about once a second): the writer's
-    /// clock for rotating files offline.
+    /// Network time has reached `ts`: the writer's clock offline (for
+    /// rotation and `_write_ts`). Called for every advance, so it must be
+    /// cheap.
     fn clock(&mut self, _ts: u64) {}
 }
 
@@ -211,8 +212,6 @@ pub struct Worker<S: RecordSink> {
     synthetic: bool,
     /// Acknowledgements and content gaps seen (capture loss).
     loss: tcp::LossCounts,
-    /// When the sink is next told the network time.
-    next_mark: u64,
     /// Counters of the log sinks, for stats records.
     sink_health: Option<SinkHealth>,
 }
@@ -520,7 +519,6 @@ impl<S: RecordSink> Worker<S> {
             bypass: None,
             synthetic: false,
             loss: tcp::LossCounts::default(),
-            next_mark: 0,
             sink_health: None,
             cfg,
         }
@@ -604,10 +602,7 @@ impl<S: RecordSink> Worker<S> {
     fn advance(&mut self, ts: u64) {
         if ts > self.now {
             self.now = ts;
-        }
-        if self.now >= self.next_mark {
-            self.sink.clock(self.now);
-            self.next_mark = self.now + 1_000_000_000;
+            self.sink.clock(ts);
         }
         if self.first_ts.is_none() {
             self.first_ts = Some(ts);

@@ -8,6 +8,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+pub mod servers;
+
 /// One log record: field name to value, in Zeek's TSV spelling (`-` unset,
 /// `T`/`F`, sets comma-joined).
 pub type Rec = BTreeMap<String, String>;
@@ -321,3 +323,84 @@ pub fn json_line(line: &str) -> serde_json::Map<String, Value> {
 
 /// Synthetic traffic (re-exported from the `bench` crate's generator).
 pub use bench::synth as build;
+
+/// The frames of a TCP connection from `client`:`cport` to `server`:`sport`
+/// in which the two sides take `turns` (`true`: the client speaks), each
+/// turn one segment acknowledged by the next; handshake and FINs included.
+/// Frames are 1 ms apart from `t0` (ns).
+pub fn tcp_conversation(
+    client: [u8; 4],
+    cport: u16,
+    server: [u8; 4],
+    sport: u16,
+    t0: u64,
+    turns: &[(bool, &[u8])],
+) -> Vec<bench::synth::Frame> {
+    use bench::synth::{tcp, ACK, FIN, PSH, SYN};
+    let (mut cs, mut ss) = (1_000u32, 90_000u32);
+    let mut frames = vec![
+        tcp(client, cport, server, sport, cs, 0, SYN, b""),
+        tcp(server, sport, client, cport, ss, cs + 1, SYN | ACK, b""),
+        tcp(client, cport, server, sport, cs + 1, ss + 1, ACK, b""),
+    ];
+    cs += 1;
+    ss += 1;
+    for (from_client, data) in turns {
+        if *from_client {
+            frames.push(tcp(client, cport, server, sport, cs, ss, ACK | PSH, data));
+            cs += data.len() as u32;
+        } else {
+            frames.push(tcp(server, sport, client, cport, ss, cs, ACK | PSH, data));
+            ss += data.len() as u32;
+        }
+    }
+    frames.push(tcp(client, cport, server, sport, cs, ss, FIN | ACK, b""));
+    frames.push(tcp(
+        server,
+        sport,
+        client,
+        cport,
+        ss,
+        cs + 1,
+        FIN | ACK,
+        b"",
+    ));
+    frames.push(tcp(client, cport, server, sport, cs + 1, ss + 1, ACK, b""));
+    frames
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| (t0 + i as u64 * 1_000_000, f))
+        .collect()
+}
+
+/// An SMTP session delivering one mail with `subject` (raw bytes, so it
+/// may hold non-ASCII text and binary) from 10.1.1.1 to 10.2.2.2:25.
+pub fn smtp_mail(cport: u16, t0: u64, subject: &[u8]) -> Vec<bench::synth::Frame> {
+    let mut mail =
+        b"From: =?utf-8?q?J=C3=B6rg?= <joerg@example.org>\r\nTo: <anna@example.net>\r\nSubject: "
+            .to_vec();
+    mail.extend_from_slice(subject);
+    mail.extend_from_slice(b"\r\n\r\nHallo Anna, sch\xc3\xb6ne Gr\xc3\xbc\xc3\x9fe.\r\n.\r\n");
+    tcp_conversation(
+        [10, 1, 1, 1],
+        cport,
+        [10, 2, 2, 2],
+        25,
+        t0,
+        &[
+            (false, b"220 mx.example.net ESMTP\r\n"),
+            (true, b"EHLO client.example.org\r\n"),
+            (false, b"250 mx.example.net\r\n"),
+            (true, b"MAIL FROM:<joerg@example.org>\r\n"),
+            (false, b"250 ok\r\n"),
+            (true, b"RCPT TO:<anna@example.net>\r\n"),
+            (false, b"250 ok\r\n"),
+            (true, b"DATA\r\n"),
+            (false, b"354 go ahead\r\n"),
+            (true, &mail),
+            (false, b"250 queued\r\n"),
+            (true, b"QUIT\r\n"),
+            (false, b"221 bye\r\n"),
+        ],
+    )
+}

@@ -336,7 +336,15 @@ pub struct LogQueue {
     enc: Encodings,
     scratch: Vec<u8>,
     lossy: bool,
+    /// Network time the worker reported last.
+    now: u64,
+    /// Network time of the last mark put in the ring.
+    marked: u64,
 }
+
+/// Longest stretch of network time without a mark in the ring (so files
+/// rotate on time in quiet periods).
+const MARK_EVERY: u64 = 1_000_000_000;
 
 /// What the writer thread reports when it ends.
 #[derive(Debug)]
@@ -389,6 +397,8 @@ impl LogQueue {
                 enc,
                 scratch: Vec::with_capacity(64 << 10),
                 lossy,
+                now: 0,
+                marked: 0,
             });
         }
         let thread_shared = shared.clone();
@@ -403,6 +413,10 @@ impl LogQueue {
     pub fn send(&mut self, rec: &dyn LogRecord) -> bool {
         if self.shared.failed.load(Ordering::Relaxed) {
             return false;
+        }
+        if self.now > self.marked {
+            // The writer's clock reads the time of the record's writing.
+            self.push_mark(self.now);
         }
         if self.enc.json {
             let json = FormatOptions {
@@ -464,9 +478,19 @@ impl LogQueue {
         true
     }
 
-    /// Tells the writer that network time has reached `ts` (the clock of
-    /// offline rotation). Skipped when the ring is full.
+    /// Network time has reached `ts`: the writer learns it with the next
+    /// record, or at once after a second without one (the clock of offline
+    /// rotation and of `_write_ts`).
     pub fn mark_time(&mut self, ts: u64) {
+        self.now = self.now.max(ts);
+        if self.now >= self.marked.saturating_add(MARK_EVERY) {
+            self.push_mark(self.now);
+        }
+    }
+
+    /// Puts a mark in the ring (skipped when the ring is full).
+    fn push_mark(&mut self, ts: u64) {
+        self.marked = ts;
         self.scratch.clear();
         self.scratch.extend_from_slice(&ts.to_le_bytes());
         if let Some(h) = frame_header(8, MARK, 0) {
