@@ -132,7 +132,9 @@ pub struct LiveSensor {
 
 impl LiveSensor {
     /// Starts `sensor run` on the bed's capture interface with `args` (plus
-    /// `--iface`, `--log-dir`, `--ready-file`) and waits until it captures.
+    /// `--iface`, `--log-dir`, `--ready-file`, and `--rotate-interval 0` so
+    /// the logs stay under their live names unless `args` say otherwise)
+    /// and waits until it captures.
     pub fn start(
         bed: &Testbed,
         sensor: &Path,
@@ -151,6 +153,7 @@ impl LiveSensor {
             .arg(log_dir)
             .arg("--ready-file")
             .arg(&ready)
+            .args(["--rotate-interval", "0"])
             .args(args)
             .stderr(stderr)
             .spawn()

@@ -8,6 +8,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+pub mod export;
+pub mod live;
 pub mod servers;
 
 /// One log record: field name to value, in Zeek's TSV spelling (`-` unset,

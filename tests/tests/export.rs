@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use tests::export::{data_lines, file_line_of, live_logs, records};
 use tests::servers::{free_port, Redis, Rsyslog};
 use tests::{sensor_bin, smtp_mail, temp_dir};
 
@@ -47,26 +48,6 @@ fn read(inputs: &[&Path], log_dir: &Path, args: &[&str]) -> String {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "sensor read failed: {err}");
     err
-}
-
-/// The lines of each live log file in `dir` (TSV comment lines dropped).
-fn live_logs(dir: &Path) -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
-    for e in std::fs::read_dir(dir).expect("log dir").flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(log) = name.strip_suffix(".log") {
-            let text = std::fs::read_to_string(e.path()).expect("log file");
-            out.insert(log.to_string(), data_lines(&text));
-        }
-    }
-    out
-}
-
-fn data_lines(text: &str) -> Vec<String> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(String::from)
-        .collect()
 }
 
 /// An archived file: its log, its place in time, its path.
@@ -263,33 +244,6 @@ fn retention_deletes_the_oldest_archived_files() {
     assert_eq!(kept_names, newest);
     // Nothing else in the log directory was touched.
     assert!(!kept.join("spool").exists());
-}
-
-/// The file line a streamed message carries: `{"_path":"LOG",
-/// "_system_name":"NAME","_write_ts":"…",` followed by the line's fields.
-fn file_line_of(msg: &str, name: &str) -> (String, String) {
-    let rest = msg
-        .strip_prefix("{\"_path\":\"")
-        .unwrap_or_else(|| panic!("no _path first: {msg}"));
-    let (log, rest) = rest.split_once('"').expect("_path value");
-    let prefix = format!(",\"_system_name\":\"{name}\",\"_write_ts\":\"");
-    let rest = rest
-        .strip_prefix(&prefix)
-        .unwrap_or_else(|| panic!("no _system_name, _write_ts: {msg}"));
-    let (ts, rest) = rest.split_at(27);
-    assert!(ts.ends_with('Z') && ts.as_bytes()[10] == b'T', "{ts}");
-    let rest = rest.strip_prefix("\",").expect("fields after _write_ts");
-    (log.to_string(), format!("{{{rest}"))
-}
-
-/// Every record of the files, as (log, line), sorted.
-fn records(dir: &Path) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = live_logs(dir)
-        .into_iter()
-        .flat_map(|(log, lines)| lines.into_iter().map(move |l| (log.clone(), l)))
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

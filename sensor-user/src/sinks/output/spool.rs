@@ -290,6 +290,17 @@ impl Spool {
         Ok(())
     }
 
+    /// Moves the numbering on to `n` when the spool holds nothing (the
+    /// records in between never needed it).
+    pub fn skip_to(&mut self, n: u64) {
+        if n > self.end && self.is_empty() {
+            self.end = n;
+            self.released = n;
+            // The next record starts a segment of its own.
+            self.writer = None;
+        }
+    }
+
     /// Writes the cursor and everything appended to disk.
     pub fn sync(&mut self) -> io::Result<()> {
         if let Some(w) = self.writer.as_mut() {
