@@ -8,7 +8,9 @@
 //! `{path}` in the topic gives one topic per log.
 //!
 //! librdkafka keeps what it was handed until a broker takes it
-//! (`message.timeout.ms=0`: no give-up), reconnecting by itself; the output
+//! (`message.timeout.ms=0`: no give-up), reconnecting by itself (after a
+//! fatal error the output makes a new producer and offers again what was
+//! not acknowledged); the output
 //! hands it records while its buffer (`queue.buffering.max.kbytes`, the
 //! output's memory bound) has room, and the rest waits in the output's
 //! queue and spool. A record is acknowledged by its delivery report; one
@@ -83,14 +85,14 @@ impl ProducerContext for Reports {
 
 /// The Kafka transport.
 pub struct KafkaTransport {
-    producer: BaseProducer<Reports>,
+    config: ClientConfig,
+    producer: Option<BaseProducer<Reports>>,
     topic: String,
-    /// Records handed to librdkafka and not yet reported.
-    outstanding: u64,
 }
 
 impl KafkaTransport {
-    /// A producer for `spec`; fails on a bad property.
+    /// A transport for `spec`; fails on a bad property (checked by making
+    /// a producer once).
     pub fn new(spec: &KafkaSpec, opts: &OutputOptions) -> Result<KafkaTransport, String> {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", spec.brokers.join(","))
@@ -107,19 +109,35 @@ impl KafkaTransport {
         for (k, v) in &spec.properties {
             cfg.set(k, v);
         }
-        let producer: BaseProducer<Reports> = cfg
-            .create_with_context(Reports::default())
-            .map_err(|e| format!("Kafka settings refused: {e}"))?;
-        Ok(KafkaTransport {
-            producer,
+        let mut t = KafkaTransport {
+            config: cfg,
+            producer: None,
             topic: spec.topic.clone(),
-            outstanding: 0,
-        })
+        };
+        t.connect()
+            .map_err(|e| format!("Kafka settings refused: {e}"))?;
+        Ok(t)
+    }
+
+    fn producer(&self) -> Result<&BaseProducer<Reports>, String> {
+        self.producer
+            .as_ref()
+            .ok_or_else(|| "no producer".to_string())
     }
 }
 
+/// A new producer is made (and what the old one held is offered again)
+/// only after a fatal error, such as a broker that lost the idempotent
+/// producer's state; librdkafka handles every other failure itself.
 impl Transport for KafkaTransport {
     fn connect(&mut self) -> Result<(), String> {
+        if self.producer.is_none() {
+            let p: BaseProducer<Reports> = self
+                .config
+                .create_with_context(Reports::default())
+                .map_err(|e| e.to_string())?;
+            self.producer = Some(p);
+        }
         Ok(())
     }
 
@@ -130,14 +148,15 @@ impl Transport for KafkaTransport {
         if let Some(uid) = rec.uid() {
             r = r.key(uid);
         }
-        match self.producer.send(r) {
-            Ok(()) => {
-                self.outstanding += 1;
-                Ok(Offer::Taken)
-            }
+        let producer = self.producer()?;
+        match producer.send(r) {
+            Ok(()) => Ok(Offer::Taken),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => Ok(Offer::Busy),
             Err((e, _)) => {
-                let ctx = self.producer.context();
+                if let Some(fatal) = producer.client().fatal_error() {
+                    return Err(format!("fatal producer error: {fatal:?}"));
+                }
+                let ctx = producer.context();
                 if !ctx.refusal_reported.swap(true, Ordering::Relaxed) {
                     eprintln!("sensor: warning: output kafka: a record was refused: {e}; refused records are counted as dropped");
                 }
@@ -147,34 +166,38 @@ impl Transport for KafkaTransport {
     }
 
     fn progress(&mut self, ack: &mut dyn FnMut(u64, bool)) -> Result<bool, String> {
-        self.producer.poll(Duration::ZERO);
-        let acks = match self.producer.context().acks.lock() {
+        let producer = self.producer()?;
+        producer.poll(Duration::ZERO);
+        let acks = match producer.context().acks.lock() {
             Ok(mut a) => std::mem::take(&mut *a),
             Err(_) => Vec::new(),
         };
-        self.outstanding = self.outstanding.saturating_sub(acks.len() as u64);
         for (n, ok) in &acks {
             ack(*n, *ok);
+        }
+        if let Some((code, reason)) = producer.client().fatal_error() {
+            return Err(format!("fatal producer error: {code:?} ({reason})"));
         }
         Ok(!acks.is_empty())
     }
 
-    fn disconnect(&mut self) {}
-
-    fn resends(&self) -> bool {
-        false
+    fn disconnect(&mut self) {
+        // Dropping the producer purges what it held; those records were not
+        // acknowledged and are offered to the next producer.
+        self.producer = None;
     }
 
     fn take_reconnects(&mut self) -> u64 {
         self.producer
-            .context()
-            .reconnects
-            .swap(0, Ordering::Relaxed)
+            .as_ref()
+            .map_or(0, |p| p.context().reconnects.swap(0, Ordering::Relaxed))
     }
 
     fn finish(&mut self, deadline: Instant, ack: &mut dyn FnMut(u64, bool)) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let _ = self.producer.flush(left);
+        if let Some(p) = &self.producer {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = p.flush(left);
+        }
         let _ = self.progress(ack);
     }
 }

@@ -185,11 +185,6 @@ pub trait Transport: Send {
     fn progress(&mut self, ack: &mut dyn FnMut(u64, bool)) -> Result<bool, String>;
     /// Closes the connection.
     fn disconnect(&mut self);
-    /// Whether unacknowledged records must be offered again after a
-    /// reconnect (a socket), or the client keeps them itself (Kafka).
-    fn resends(&self) -> bool {
-        true
-    }
     /// Reconnects the transport made by itself since the last call.
     fn take_reconnects(&mut self) -> u64 {
         0
@@ -363,9 +358,8 @@ impl Driver {
                                 .reconnects
                                 .fetch_add(1, Ordering::Relaxed);
                         }
-                        if self.transport.resends() {
-                            self.lock().rewind();
-                        }
+                        // What was not acknowledged is offered again.
+                        self.lock().rewind();
                         if down_reported {
                             eprintln!("sensor: output {}: connected again", self.name);
                             down_reported = false;
