@@ -5,6 +5,7 @@ pub mod mail;
 pub mod pcapw;
 pub mod replay;
 pub mod report;
+pub mod servers;
 pub mod stages;
 pub mod synth;
 pub mod testbed;

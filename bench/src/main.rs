@@ -108,6 +108,9 @@ enum Cmd {
     /// and to tcpdump (AF_PACKET): highest lossless rate, loss per stage, CPU,
     /// share of frames kept in the kernel by the bypass (root).
     Live(cmd::live::LiveArgs),
+    /// Measure what streaming costs: `sensor read` with files only against files plus
+    /// syslog over TCP (a local rsyslog) and Kafka (a local tansu broker), CPU time.
+    Export(cmd::export::ExportArgs),
     /// Measure TLS handshake analysis and the per-packet cost of encrypted flows.
     Tls {
         /// A capture of one TLS connection to port 443 (default: a TLS 1.2
@@ -304,6 +307,10 @@ fn main() -> Result<()> {
         }
         Cmd::Live(a) => {
             let r = cmd::live::live(&a)?;
+            output(&r, a.json.as_deref(), a.markdown.as_deref())?;
+        }
+        Cmd::Export(a) => {
+            let r = cmd::export::export(&a)?;
             output(&r, a.json.as_deref(), a.markdown.as_deref())?;
         }
         Cmd::Tls {

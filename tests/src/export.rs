@@ -50,3 +50,53 @@ pub fn records(dir: &Path) -> Vec<(String, String)> {
     v.sort();
     v
 }
+
+/// One message consumed from Kafka.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KafkaMessage {
+    /// Its topic.
+    pub topic: String,
+    /// Its partition.
+    pub partition: i32,
+    /// Its key, if any.
+    pub key: Option<Vec<u8>>,
+    /// Its payload, as text.
+    pub payload: String,
+}
+
+/// Consumes `topics` from their beginning until `want` messages arrived or
+/// `timeout` passed, in partition order.
+pub fn consume(
+    bootstrap: &str,
+    topics: &[&str],
+    want: usize,
+    timeout: std::time::Duration,
+) -> Vec<KafkaMessage> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::Message;
+    let group = format!("sensor-test-{}-{}", std::process::id(), topics.join("-"));
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("a Kafka consumer");
+    consumer.subscribe(topics).expect("subscribing");
+    let deadline = std::time::Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < want && std::time::Instant::now() < deadline {
+        match consumer.poll(std::time::Duration::from_millis(200)) {
+            Some(Ok(m)) => out.push(KafkaMessage {
+                topic: m.topic().to_string(),
+                partition: m.partition(),
+                key: m.key().map(<[u8]>::to_vec),
+                payload: String::from_utf8(m.payload().unwrap_or_default().to_vec())
+                    .expect("UTF-8 payload"),
+            }),
+            Some(Err(e)) => eprintln!("consumer: {e}"),
+            None => {}
+        }
+    }
+    out
+}

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 pub mod export;
 pub mod live;
-pub mod servers;
+/// Real servers (rsyslog, redis-server, a Kafka broker) for the tests.
+pub use bench::servers;
 
 /// One log record: field name to value, in Zeek's TSV spelling (`-` unset,
 /// `T`/`F`, sets comma-joined).

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use tests::export::consume;
 use tests::export::{data_lines, file_line_of, live_logs, records};
-use tests::servers::{free_port, Redis, Rsyslog};
+use tests::servers::{free_port, Kafka, Redis, Rsyslog};
 use tests::{sensor_bin, smtp_mail, temp_dir};
 
 /// The bundled sample: SMTP, STARTTLS, IMAP, POP3, TLS over several years
@@ -481,5 +482,82 @@ fn bad_output_settings_are_one_line_errors() {
             err.starts_with("sensor: error: ") && err.contains(want),
             "{args:?}: {err}"
         );
+    }
+}
+
+#[test]
+fn kafka_gets_every_record_keyed_by_its_connection() {
+    let dir = temp_dir("export-kafka");
+    let kafka = Kafka::start(&dir.join("kafka"), None);
+    kafka.create_topic("zeek", 3);
+    for kind in sensor::logs::LogKind::ALL {
+        kafka.create_topic(&format!("sensor-{}", kind.path()), 1);
+    }
+    let logs = dir.join("logs");
+    let one = format!("kafka://{}/zeek", kafka.bootstrap());
+    let per_log = format!("kafka://{}/sensor-{{path}}", kafka.bootstrap());
+    let mail = unicode_mail(&dir);
+    let err = read(
+        &[&sample(), &mail],
+        &logs,
+        &[
+            "--sensor-name",
+            "k1",
+            "--output",
+            &one,
+            "--output",
+            &per_log,
+        ],
+    );
+    let want = records(&logs);
+    let n = want.len();
+    for url in [&one, &per_log] {
+        assert!(
+            err.contains(&format!("output {url}: {n} sent, 0 spooled, 0 dropped")),
+            "{url}: {err}"
+        );
+    }
+    let timeout = std::time::Duration::from_secs(60);
+    let got = consume(&kafka.bootstrap(), &["zeek"], n, timeout);
+    let mut lines: Vec<(String, String)> =
+        got.iter().map(|m| file_line_of(&m.payload, "k1")).collect();
+    lines.sort();
+    assert_eq!(lines, want);
+    // Keyed by uid: one connection's records in one partition, in order.
+    let mut by_uid: BTreeMap<String, Vec<(i32, String, String)>> = BTreeMap::new();
+    for m in &got {
+        let rec: serde_json::Value = serde_json::from_str(&m.payload).expect("JSON");
+        let uid = rec.get("uid").and_then(|u| u.as_str());
+        assert_eq!(m.key.as_deref(), uid.map(str::as_bytes), "{}", m.payload);
+        if let Some(uid) = uid {
+            let (log, line) = file_line_of(&m.payload, "k1");
+            by_uid
+                .entry(uid.to_string())
+                .or_default()
+                .push((m.partition, log, line));
+        }
+    }
+    let files = live_logs(&logs);
+    for (uid, recs) in &by_uid {
+        assert!(
+            recs.iter().all(|r| r.0 == recs[0].0),
+            "{uid} spread over partitions"
+        );
+        for (log, lines) in &files {
+            let in_file: Vec<&String> = lines.iter().filter(|l| l.contains(uid.as_str())).collect();
+            let in_kafka: Vec<&String> =
+                recs.iter().filter(|r| &r.1 == log).map(|r| &r.2).collect();
+            assert_eq!(in_kafka, in_file, "{uid} in {log}: order");
+        }
+    }
+    // One topic per log.
+    for (log, lines) in &files {
+        let topic = format!("sensor-{log}");
+        let got = consume(&kafka.bootstrap(), &[&topic], lines.len(), timeout);
+        let got: Vec<String> = got
+            .iter()
+            .map(|m| file_line_of(&m.payload, "k1").1)
+            .collect();
+        assert_eq!(&got, lines, "topic {topic}");
     }
 }

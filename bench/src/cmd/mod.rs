@@ -1,10 +1,15 @@
 //! The measuring subcommands of `sensor-bench` that need the counting
 //! allocator of the binary.
 
+pub mod export;
 pub mod flows;
 pub mod live;
 pub mod offline;
 
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
 use sensor::engine::RecordSink;
 use sensor::logs::LogRecord;
 
@@ -41,4 +46,71 @@ pub fn peak_rss_kib() -> u64 {
 /// Resident set size of this process now, KiB (`VmRSS`).
 pub fn rss_kib() -> u64 {
     status_kib("VmRSS:")
+}
+
+/// What a child process used.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChildUsage {
+    /// Wall-clock seconds.
+    pub wall: f64,
+    /// CPU seconds, user and system, of all its threads.
+    pub cpu: f64,
+    /// Peak resident set size, KiB.
+    pub max_rss_kib: u64,
+}
+
+/// Runs `cmd` to its end and measures it; fails unless it exits with 0.
+pub fn run_child(cmd: &mut Command) -> Result<ChildUsage> {
+    let start = Instant::now();
+    let child = cmd.spawn().with_context(|| format!("starting {cmd:?}"))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data, zero is a valid value; wait4 fills it
+    // for the child just started, which std has not waited for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed().as_secs_f64();
+    if rc != pid {
+        bail!("waiting for {cmd:?}: {}", std::io::Error::last_os_error());
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!("{cmd:?} failed (wait status {status})");
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok(ChildUsage {
+        wall,
+        cpu: secs(usage.ru_utime) + secs(usage.ru_stime),
+        max_rss_kib: usage.ru_maxrss as u64,
+    })
+}
+
+/// The median of `v` (0 for none).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The `sensor` binary next to this one, or `given`.
+pub fn sensor_binary(given: Option<&std::path::Path>) -> Result<std::path::PathBuf> {
+    let sensor = match given {
+        Some(p) => p.to_path_buf(),
+        None => std::env::current_exe()?
+            .parent()
+            .map(|d| d.join("sensor"))
+            .context("locating the sensor binary")?,
+    };
+    if !sensor.exists() {
+        bail!(
+            "{} not found: build it (cargo build --release) or pass --sensor",
+            sensor.display()
+        );
+    }
+    Ok(sensor)
 }

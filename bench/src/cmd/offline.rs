@@ -438,53 +438,12 @@ fn paced(frames: &Frames, span: u64, capacity: f64, a: &OfflineArgs) -> Result<V
 
 /// Runs `cmd`, returning the wall time and the child's peak RSS in KiB.
 fn run_timed(cmd: &mut Command) -> Result<(f64, u64)> {
-    let start = Instant::now();
-    let child = cmd
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {cmd:?}"))?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data, zero is a valid value; wait4 fills it
-    // for the child just started, which std has not waited for.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let secs = start.elapsed().as_secs_f64();
-    if rc != pid {
-        bail!("waiting for {cmd:?}: {}", std::io::Error::last_os_error());
-    }
-    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
-        bail!("{cmd:?} failed (wait status {status})");
-    }
-    Ok((secs, usage.ru_maxrss as u64))
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n == 0 {
-        0.0
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    let u = super::run_child(cmd.stdout(std::process::Stdio::null()))?;
+    Ok((u.wall, u.max_rss_kib))
 }
 
 fn compare(a: &OfflineArgs, other: &str, packets: u64, bytes: u64, r: &mut Report) -> Result<()> {
-    let sensor = match &a.sensor {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .map(|d| d.join("sensor"))
-            .context("locating the sensor binary")?,
-    };
-    if !sensor.exists() {
-        bail!(
-            "{} not found: build it (cargo build --release) or pass --sensor",
-            sensor.display()
-        );
-    }
+    let sensor = super::sensor_binary(a.sensor.as_deref())?;
     let pcap = a.pcap.display().to_string();
     let other_cmd = other.replace("{pcap}", &pcap);
     let tmp = std::env::temp_dir().join(format!("sensor-bench-compare-{}", std::process::id()));
@@ -534,7 +493,7 @@ fn compare(a: &OfflineArgs, other: &str, packets: u64, bytes: u64, r: &mut Repor
         rb.push(y.1 as f64);
     }
     std::fs::remove_dir_all(&tmp).ok();
-    let (ma, mb) = (median(&mut ta), median(&mut tb));
+    let (ma, mb) = (super::median(&mut ta), super::median(&mut tb));
     let cmd = format!(
         "target/release/sensor-bench offline {pcap} --compare '{other}' --reps {}",
         a.reps
@@ -554,7 +513,7 @@ fn compare(a: &OfflineArgs, other: &str, packets: u64, bytes: u64, r: &mut Repor
     );
     r.push(
         "sensor read, peak RSS (median)",
-        median(&mut ra) / 1024.0,
+        super::median(&mut ra) / 1024.0,
         "MiB",
         &cmd,
     );
@@ -562,7 +521,7 @@ fn compare(a: &OfflineArgs, other: &str, packets: u64, bytes: u64, r: &mut Repor
     r.push(format!("`{other}`"), packets as f64 / mb, "packets/s", &cmd);
     r.push(
         format!("`{other}`, peak RSS (median)"),
-        median(&mut rb) / 1024.0,
+        super::median(&mut rb) / 1024.0,
         "MiB",
         &cmd,
     );

@@ -96,9 +96,13 @@ fn wait_listening(ns: Option<&str>, ports: &[(u16, bool)], child: &mut Child, wh
 }
 
 fn stop_child(child: &mut Option<Child>) {
+    stop_child_with(child, libc::SIGTERM);
+}
+
+fn stop_child_with(child: &mut Option<Child>, signal: libc::c_int) {
     if let Some(mut c) = child.take() {
         // SAFETY: signalling our own child.
-        unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+        unsafe { libc::kill(c.id() as i32, signal) };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = c.try_wait() {
@@ -326,5 +330,133 @@ impl Redis {
 impl Drop for Redis {
     fn drop(&mut self) {
         stop_child(&mut self.child);
+    }
+}
+
+/// The Kafka-protocol broker the tests use: tansu (a Kafka-compatible
+/// broker written in Rust, from crates.io), built once into
+/// `target/tools/` when it is not on the PATH.
+pub const TANSU_VERSION: &str = "0.6.0";
+
+/// The cargo features of the tansu build: SQLite storage, which survives a
+/// restart of the broker.
+pub const TANSU_FEATURES: &str = "libsql";
+
+/// Where tansu is, installing it first if needed (several minutes).
+pub fn tansu() -> PathBuf {
+    if let Some(p) = which("tansu") {
+        return p;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("tools");
+    let bin = root.join("bin").join("tansu");
+    if bin.is_file() {
+        return bin;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let ok = Command::new(cargo)
+        .args([
+            "install",
+            "--locked",
+            "--quiet",
+            "tansu",
+            "--version",
+            TANSU_VERSION,
+        ])
+        .args(["--no-default-features", "--features", TANSU_FEATURES])
+        .arg("--root")
+        .arg(&root)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok && bin.is_file(),
+        "installing tansu {TANSU_VERSION} failed"
+    );
+    bin
+}
+
+/// A tansu broker on 127.0.0.1 with its data in its folder.
+pub struct Kafka {
+    dir: PathBuf,
+    ns: Option<String>,
+    /// Its port.
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Kafka {
+    /// Starts the broker (in `ns`) with its data in `dir`.
+    pub fn start(dir: &Path, ns: Option<&str>) -> Kafka {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).expect("broker dir");
+        let mut k = Kafka {
+            dir: dir.to_path_buf(),
+            ns: ns.map(String::from),
+            port: free_port(),
+            child: None,
+        };
+        k.restart();
+        k
+    }
+
+    /// `HOST:PORT` of the broker.
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the broker (again, on the same port and storage) and waits
+    /// until it listens.
+    pub fn restart(&mut self) {
+        self.stop();
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let storage = format!("sqlite://{}/tansu.db", self.dir.display());
+        let bin = tansu();
+        let mut child = command_in(self.ns.as_deref(), &bin.to_string_lossy())
+            .args(["broker", "--listener-url", &url])
+            .args(["--advertised-listener-url", &url])
+            .args(["--storage-engine", &storage])
+            .args(["--cluster-id", "sensor-test"])
+            .current_dir(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.join("broker.log")).expect("broker log"))
+            .spawn()
+            .expect("starting tansu");
+        wait_listening(
+            self.ns.as_deref(),
+            &[(self.port, false)],
+            &mut child,
+            "tansu",
+        );
+        self.child = Some(child);
+    }
+
+    /// Stops the broker (SIGINT: it closes at once).
+    pub fn stop(&mut self) {
+        stop_child_with(&mut self.child, libc::SIGINT);
+    }
+
+    /// Creates `topic` with `partitions` partitions.
+    pub fn create_topic(&self, topic: &str, partitions: u32) {
+        let bin = tansu();
+        let out = command_in(self.ns.as_deref(), &bin.to_string_lossy())
+            .args(["topic", "create", topic, "--broker"])
+            .arg(format!("tcp://127.0.0.1:{}", self.port))
+            .args(["--partitions", &partitions.to_string()])
+            .current_dir(&self.dir)
+            .output()
+            .expect("tansu topic create");
+        assert!(
+            out.status.success(),
+            "creating topic {topic}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Kafka {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
