@@ -411,12 +411,13 @@ impl Kafka {
     pub fn restart(&mut self) {
         self.stop();
         let url = format!("tcp://127.0.0.1:{}", self.port);
-        let storage = format!("sqlite://{}/tansu.db", self.dir.display());
+        // Relative to the working directory, which is the broker's folder.
+        let storage = "sqlite://tansu.db";
         let bin = tansu();
         let mut child = command_in(self.ns.as_deref(), &bin.to_string_lossy())
             .args(["broker", "--listener-url", &url])
             .args(["--advertised-listener-url", &url])
-            .args(["--storage-engine", &storage])
+            .args(["--storage-engine", storage])
             .args(["--cluster-id", "sensor-test"])
             .current_dir(&self.dir)
             .stdout(Stdio::null())

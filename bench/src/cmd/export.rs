@@ -66,6 +66,43 @@ fn delivered(summary: &str, url: &str) -> Option<(u64, u64)> {
     Some((sent, dropped))
 }
 
+/// Median CPU seconds of `sensor read` on `pcap` with files only and
+/// with `outputs` (alternating which goes first), and the records each
+/// output delivered.
+fn measure(
+    sensor: &Path,
+    pcap: &Path,
+    tmp: &Path,
+    outputs: &[String],
+    reps: usize,
+) -> Result<(f64, f64, u64)> {
+    let (mut plain, mut export) = (Vec::new(), Vec::new());
+    let mut records = 0u64;
+    for rep in 0..reps.max(1) {
+        let order = if rep % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for with in order {
+            let dir = tmp.join(format!("logs-{rep}-{with}"));
+            if !with {
+                plain.push(read(sensor, pcap, &dir, &[])?.0);
+                continue;
+            }
+            let (cpu, summary) = read(sensor, pcap, &dir, outputs)?;
+            for url in outputs {
+                match delivered(&summary, url) {
+                    Some((sent, 0)) => records = sent,
+                    _ => bail!("{url} did not get every record: {summary}"),
+                }
+            }
+            export.push(cpu);
+        }
+    }
+    Ok((median(&mut plain), median(&mut export), records))
+}
+
 /// Runs the comparison.
 pub fn export(a: &ExportArgs) -> Result<Report> {
     let sensor = sensor_binary(a.sensor.as_deref())?;
@@ -81,33 +118,18 @@ pub fn export(a: &ExportArgs) -> Result<Report> {
         format!("syslog+tcp://127.0.0.1:{}", rsyslog.tcp),
         format!("kafka://{}/bench", kafka.bootstrap()),
     ];
-    let (mut plain, mut export) = (Vec::new(), Vec::new());
-    let mut records = 0u64;
-    for rep in 0..a.reps.max(1) {
-        let order = if rep % 2 == 0 {
-            [false, true]
-        } else {
-            [true, false]
-        };
-        for with in order {
-            let dir = tmp.join(format!("logs-{rep}-{with}"));
-            if !with {
-                let (cpu, _) = read(&sensor, &a.pcap, &dir, &[])?;
-                plain.push(cpu);
-                continue;
-            }
-            let (cpu, summary) = read(&sensor, &a.pcap, &dir, &outputs)?;
-            for url in &outputs {
-                match delivered(&summary, url) {
-                    Some((sent, 0)) if sent > 0 => records = sent,
-                    _ => bail!("{url} did not get every record: {summary}"),
-                }
-            }
-            export.push(cpu);
-        }
-    }
-    let (p, e) = (median(&mut plain), median(&mut export));
+    // The same on a one-packet capture: what starting and stopping the
+    // outputs costs (connecting, librdkafka's threads, the final flush),
+    // apart from the records.
+    let empty = tmp.join("one-packet.pcap");
+    bench::synth::write_pcap(
+        &empty,
+        &bench::synth::session([10, 0, 0, 1], 40000, [10, 0, 0, 2], 1)[..1],
+    );
+    let (p, e, records) = measure(&sensor, &a.pcap, &tmp, &outputs, a.reps)?;
+    let (p0, e0, _) = measure(&sensor, &empty, &tmp, &outputs, a.reps)?;
     let overhead = (e - p) / p * 100.0;
+    let steady = ((e - p) - (e0 - p0)).max(0.0) / (p - p0).max(1e-9) * 100.0;
     let cmd = format!("sensor-bench export {} --reps {}", a.pcap.display(), a.reps);
     let mut r = Report::new("export");
     r.push("sensor read, files only (median CPU time)", p, "s", &cmd);
@@ -117,7 +139,24 @@ pub fn export(a: &ExportArgs) -> Result<Report> {
         "s",
         &cmd,
     );
-    r.push("CPU added by the two outputs", overhead, "%", &cmd);
+    r.push(
+        "CPU added by the two outputs, whole run",
+        overhead,
+        "%",
+        &cmd,
+    );
+    r.push(
+        "CPU the two outputs add at start and exit (one-packet capture)",
+        (e0 - p0) * 1000.0,
+        "ms",
+        &cmd,
+    );
+    r.push(
+        "CPU added by the two outputs, start and exit aside",
+        steady,
+        "%",
+        &cmd,
+    );
     r.push(
         "records delivered to each output per run",
         records as f64,
@@ -125,8 +164,9 @@ pub fn export(a: &ExportArgs) -> Result<Report> {
         &cmd,
     );
     println!(
-        "export: files only {p:.3} CPU-s, with syslog and Kafka {e:.3} CPU-s (medians of {}): {overhead:+.1}% CPU; {records} records to each output",
-        a.reps.max(1)
+        "export: files only {p:.3} CPU-s, with syslog and Kafka {e:.3} CPU-s (medians of {}): {overhead:+.1}% CPU; start and exit {:.1} ms of it, {steady:.1}% without them; {records} records to each output",
+        a.reps.max(1),
+        (e0 - p0) * 1000.0
     );
     drop(kafka);
     drop(rsyslog);

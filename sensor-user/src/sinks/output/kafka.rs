@@ -142,9 +142,15 @@ impl Transport for KafkaTransport {
     }
 
     fn offer(&mut self, n: u64, rec: &Record) -> Result<Offer, String> {
-        let topic = self.topic.replace("{path}", rec.path());
+        let per_log;
+        let topic = if self.topic.contains("{path}") {
+            per_log = self.topic.replace("{path}", rec.path());
+            &per_log
+        } else {
+            &self.topic
+        };
         let mut r: BaseRecord<'_, [u8], [u8], usize> =
-            BaseRecord::with_opaque_to(&topic, n as usize).payload(rec.msg());
+            BaseRecord::with_opaque_to(topic, n as usize).payload(rec.msg());
         if let Some(uid) = rec.uid() {
             r = r.key(uid);
         }

@@ -26,7 +26,7 @@ pub mod url;
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -98,20 +98,26 @@ pub fn export_record(path: &str, system_name: &str, write_ts: &[u8], json_line: 
         .strip_prefix(b"{")
         .and_then(|b| b.strip_suffix(b"}"))
         .unwrap_or(b"");
-    let mut msg = Vec::with_capacity(body.len() + path.len() + system_name.len() + 32);
-    msg.extend_from_slice(b"{\"_path\":\"");
-    msg.extend_from_slice(path.as_bytes());
-    msg.extend_from_slice(b"\",\"_system_name\":\"");
-    msg.extend_from_slice(system_name.as_bytes());
-    msg.extend_from_slice(b"\",\"_write_ts\":\"");
-    msg.extend_from_slice(write_ts);
-    msg.push(b'"');
+    let p = &path.as_bytes()[..path.len().min(255)];
+    // Built in place in the stored form: one allocation, one copy.
+    let mut data = Vec::with_capacity(
+        1 + p.len() + body.len() + p.len() + system_name.len() + write_ts.len() + 48,
+    );
+    data.push(p.len() as u8);
+    data.extend_from_slice(p);
+    data.extend_from_slice(b"{\"_path\":\"");
+    data.extend_from_slice(p);
+    data.extend_from_slice(b"\",\"_system_name\":\"");
+    data.extend_from_slice(system_name.as_bytes());
+    data.extend_from_slice(b"\",\"_write_ts\":\"");
+    data.extend_from_slice(write_ts);
+    data.push(b'"');
     if !fields.is_empty() {
-        msg.push(b',');
-        msg.extend_from_slice(fields);
+        data.push(b',');
+        data.extend_from_slice(fields);
     }
-    msg.push(b'}');
-    Record::new(path, &msg)
+    data.push(b'}');
+    Record(data.into())
 }
 
 /// Checks a `--sensor-name`: 1 to 255 printable ASCII characters without
@@ -218,6 +224,8 @@ const DRAIN: u8 = 1;
 struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
+    /// The output thread waits on `wake` (set and read under the lock).
+    waiting: AtomicBool,
     stop: AtomicU8,
     counters: Arc<OutputCounters>,
 }
@@ -234,6 +242,10 @@ const BACKOFF: (Duration, Duration) = (Duration::from_millis(200), Duration::fro
 
 /// Records offered per pass.
 const BATCH: usize = 256;
+
+/// How long the output thread lets records gather after the first one
+/// woke it.
+const LINGER: Duration = Duration::from_millis(2);
 
 impl Output {
     /// Opens the output's spool (sending what it holds first) and starts
@@ -267,6 +279,7 @@ impl Output {
         let shared = Arc::new(Shared {
             queue: Mutex::new(queue),
             wake: Condvar::new(),
+            waiting: AtomicBool::new(false),
             stop: AtomicU8::new(RUN),
             counters,
         });
@@ -277,7 +290,7 @@ impl Output {
             flush_timeout: opts.flush_timeout,
         };
         let thread = std::thread::Builder::new()
-            .name("output".into())
+            .name(format!("out-{}", spec.dest.kind()))
             .spawn(move || driver.run())
             .map_err(|e| format!("output {spec}: cannot start its thread: {e}"))?;
         Ok(Output {
@@ -304,15 +317,21 @@ impl Output {
             q.push(rec, c);
             c.backlog.store(q.backlog(), Ordering::Relaxed);
             c.spool_bytes.store(q.spool_bytes(), Ordering::Relaxed);
+            // Wake the output thread only if it sleeps (a wake-up is a
+            // system call).
+            if self.shared.waiting.load(Ordering::Relaxed) {
+                self.shared.wake.notify_one();
+            }
         }
-        self.shared.wake.notify_one();
     }
 
     /// Delivers what is queued within the flush timeout, spools the rest
     /// and stops the thread.
     pub fn finish(self) {
         self.shared.stop.store(DRAIN, Ordering::Release);
-        self.shared.wake.notify_one();
+        if let Ok(_q) = self.shared.queue.lock() {
+            self.shared.wake.notify_one();
+        }
         let _ = self.thread.join();
     }
 }
@@ -489,17 +508,36 @@ impl Driver {
         }
     }
 
-    /// Waits for new records, acknowledgements or the next reconnect.
+    /// Waits (after a pass that moved nothing) for new records, room at
+    /// the destination, acknowledgements or the next reconnect: briefly
+    /// while records wait, until the next record otherwise.
     fn idle(&self, up: bool, retry_at: Instant) {
-        let wait = if up {
-            Duration::from_millis(5)
-        } else {
+        let q = self.lock();
+        let wait = if !up {
             retry_at
                 .saturating_duration_since(Instant::now())
-                .min(Duration::from_millis(50))
+                .min(Duration::from_millis(100))
+        } else if !q.all_offered() {
+            // The destination took nothing last pass (its buffers are full).
+            Duration::from_millis(2)
+        } else if q.backlog() > 0 {
+            Duration::from_millis(10)
+        } else {
+            Duration::from_millis(250)
         };
-        let q = self.lock();
-        let _ = self.shared.wake.wait_timeout(q, wait);
+        self.shared.waiting.store(true, Ordering::Relaxed);
+        let (q, timeout) = self
+            .shared
+            .wake
+            .wait_timeout(q, wait)
+            .unwrap_or_else(|p| p.into_inner());
+        self.shared.waiting.store(false, Ordering::Relaxed);
+        drop(q);
+        if !timeout.timed_out() {
+            // Woken by a record: let more gather, so records go out in
+            // batches rather than one wake-up each.
+            std::thread::sleep(LINGER);
+        }
     }
 }
 

@@ -244,6 +244,9 @@ impl AckedStream {
         }
         conn.check_open(&mut self.scratch)
             .map_err(|e| format!("connection lost: {e}"))?;
+        if self.inflight.is_empty() && self.settling.is_empty() {
+            return Ok(moved);
+        }
         let acked = raw.saturating_sub(unacked_bytes(&conn.counted().sock));
         let now = Instant::now();
         while let Some(&(n, end)) = self.inflight.front() {

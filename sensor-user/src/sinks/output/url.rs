@@ -101,6 +101,17 @@ pub enum Destination {
     Redis(RedisSpec),
 }
 
+impl Destination {
+    /// A short name of the kind of destination.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Destination::Syslog(_) => "syslog",
+            Destination::Kafka(_) => "kafka",
+            Destination::Redis(_) => "redis",
+        }
+    }
+}
+
 /// A parsed `--output`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutputSpec {
