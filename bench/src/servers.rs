@@ -342,8 +342,11 @@ pub const TANSU_VERSION: &str = "0.6.0";
 /// restart of the broker.
 pub const TANSU_FEATURES: &str = "libsql";
 
-/// Where tansu is, installing it first if needed (several minutes).
+/// Where tansu is, installing it first if needed (a debug build, which is
+/// quicker to make and quick enough for tests: several minutes).
 pub fn tansu() -> PathBuf {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(p) = which("tansu") {
         return p;
     }

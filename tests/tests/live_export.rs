@@ -11,9 +11,9 @@ use std::time::Duration;
 use bench::gen::{generate, GenOptions};
 use bench::replay::{replay_packet_socket, Capture, Pace};
 use bench::testbed::{in_netns, LiveSensor, Testbed};
-use tests::export::{file_line_of, records};
+use tests::export::{consume, file_line_of, records};
 use tests::live::{count, last_stats, live_ok, logs_of, tag};
-use tests::servers::{Redis, Rsyslog};
+use tests::servers::{Kafka, Redis, Rsyslog};
 use tests::{sensor_bin, temp_dir};
 
 /// A generated mix of mail and TLS connections, few at a time, so that
@@ -95,11 +95,14 @@ fn outputs_deliver_every_record_through_a_destination_outage() {
     let dir = temp_dir("live-outage");
     let mut rsyslog = Rsyslog::start(&dir.join("rsyslog"), Some(&bed.cap_ns));
     let mut redis = Redis::start(&dir.join("redis"), Some(&bed.cap_ns));
+    let mut kafka = Kafka::start(&dir.join("kafka"), Some(&bed.cap_ns));
+    kafka.create_topic("sensor", 3);
     let (_, cap) = mixed(&dir, 6 << 20);
     let out = dir.join("logs");
     let tcp = format!("syslog+tcp://127.0.0.1:{}", rsyslog.tcp);
     let tls = format!("syslog+tls://localhost:{}", rsyslog.tls);
     let list = format!("redis://127.0.0.1:{}/sensor", redis.port);
+    let topic = format!("kafka://{}/sensor", kafka.bootstrap());
     let ca = rsyslog.ca().to_string_lossy().into_owned();
     let sensor = LiveSensor::start(
         &bed,
@@ -120,6 +123,8 @@ fn outputs_deliver_every_record_through_a_destination_outage() {
             &ca,
             "--output",
             &list,
+            "--output",
+            &topic,
             // Little memory: the outage spills to the disk spool.
             "--output-queue-bytes",
             "8K",
@@ -132,9 +137,11 @@ fn outputs_deliver_every_record_through_a_destination_outage() {
     std::thread::sleep(Duration::from_secs(3));
     rsyslog.stop();
     redis.stop();
+    kafka.stop();
     std::thread::sleep(Duration::from_secs(5));
     rsyslog.restart();
     redis.restart();
+    kafka.restart();
     replayer.join().expect("replay");
     std::thread::sleep(Duration::from_millis(500));
     let err = sensor.stop().expect("sensor stop");
@@ -154,10 +161,23 @@ fn outputs_deliver_every_record_through_a_destination_outage() {
     for msg in redis.list("sensor") {
         *from_redis.entry(file_line_of(&msg, "live-1")).or_default() += 1;
     }
+    let boot = kafka.bootstrap();
+    let n = want.len();
+    let consumed = in_netns(&bed.cap_ns, move || {
+        Ok(consume(&boot, &["sensor"], n, Duration::from_secs(60)))
+    })
+    .expect("consuming");
+    let mut from_kafka = BTreeMap::new();
+    for m in consumed {
+        *from_kafka
+            .entry(file_line_of(&m.payload, "live-1"))
+            .or_default() += 1;
+    }
     for (name, got) in [
         ("syslog over TCP", by_input("tcp")),
         ("syslog over TLS", by_input("tls")),
         ("Redis", from_redis),
+        ("Kafka", from_kafka),
     ] {
         let missing: Vec<_> = want.iter().filter(|r| !got.contains_key(*r)).collect();
         assert!(
@@ -172,21 +192,33 @@ fn outputs_deliver_every_record_through_a_destination_outage() {
         let extra: usize = got.values().map(|n| n - 1).sum();
         assert!(extra < want.len() / 4, "{name}: {extra} duplicates");
     }
-    for url in [&tcp, &tls, &list] {
+    for url in [&tcp, &tls, &list, &topic] {
         let [_, spooled, dropped, reconnects, left] = output_summary(&err, url);
         assert!(spooled > 0, "{url}: nothing spooled: {err}");
         assert!(reconnects >= 1, "{url}: no reconnect: {err}");
         assert_eq!((dropped, left), (0, 0), "{url}: {err}");
     }
-    // stats.log carries the same counters while running.
+    // stats.log carries the same counters while running (its last record
+    // is written before the outputs drain, so some may be behind).
     let stats = last_stats(&out);
     let outputs = stats["export_outputs"].as_array().expect("export_outputs");
-    assert_eq!(outputs.len(), 3);
-    assert!(stats["export_reconnects"]
+    assert_eq!(outputs.len(), 4);
+    for field in [
+        "export_sent",
+        "export_spooled",
+        "export_reconnects",
+        "export_backlog",
+    ] {
+        let v = stats[field].as_array().expect(field);
+        assert_eq!(v.len(), 4, "{field}");
+    }
+    let reconnects: u64 = stats["export_reconnects"]
         .as_array()
         .expect("export_reconnects")
         .iter()
-        .all(|n| n.as_u64() >= Some(1)));
+        .filter_map(|n| n.as_u64())
+        .sum();
+    assert!(reconnects >= 1, "{stats:?}");
     assert_eq!(count(&stats, "pkts_dropped"), 0);
 }
 

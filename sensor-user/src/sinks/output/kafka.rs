@@ -11,9 +11,9 @@
 //! (`message.timeout.ms=0`: no give-up), reconnecting by itself (after a
 //! fatal error the output makes a new producer and offers again what was
 //! not acknowledged); the output
-//! hands it records while its buffer (`queue.buffering.max.kbytes`, the
-//! output's memory bound) has room, and the rest waits in the output's
-//! queue and spool. A record is acknowledged by its delivery report; one
+//! hands it records while its buffer (`queue.buffering.max.kbytes`, as
+//! large as the output's memory bound) has room, and the rest waits in the
+//! output's queue and spool. A record is acknowledged by its delivery report; one
 //! refused for good (too large, say) is counted as dropped, with one
 //! warning. Extra librdkafka properties come from the URL's query
 //! (`?compression.type=zstd&security.protocol=ssl&...`).
@@ -34,6 +34,10 @@ use super::{Offer, OutputOptions, Record, Transport};
 #[derive(Default)]
 struct Reports {
     acks: Mutex<Vec<(u64, bool)>>,
+    /// A record failed for a reason a new producer can cure (its
+    /// idempotence state lost by the broker, say): make one and offer
+    /// again what was not acknowledged.
+    reset: AtomicBool,
     /// All brokers were reported down and no delivery succeeded since.
     down: AtomicBool,
     reconnects: AtomicU64,
@@ -70,17 +74,34 @@ impl ProducerContext for Reports {
             // Purged at exit: not delivered, and kept in the spool.
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::PurgeQueue), _))
             | Err((KafkaError::MessageProduction(RDKafkaErrorCode::PurgeInflight), _)) => return,
-            Err((e, _)) => {
+            Err((e, _)) if e.rdkafka_error_code().is_some_and(refused_for_good) => {
                 if !self.refusal_reported.swap(true, Ordering::Relaxed) {
                     eprintln!("sensor: warning: output kafka: a record was refused: {e}; refused records are counted as dropped");
                 }
                 false
+            }
+            Err(_) => {
+                self.reset.store(true, Ordering::Relaxed);
+                return;
             }
         };
         if let Ok(mut a) = self.acks.lock() {
             a.push((n as u64, delivered));
         }
     }
+}
+
+/// Errors that no retry cures: the record itself or the topic is refused.
+fn refused_for_good(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::InvalidMessage
+            | RDKafkaErrorCode::InvalidRecord
+            | RDKafkaErrorCode::InvalidTopic
+            | RDKafkaErrorCode::MessageBatchTooLarge
+            | RDKafkaErrorCode::TopicAuthorizationFailed
+    )
 }
 
 /// The Kafka transport.
@@ -103,7 +124,7 @@ impl KafkaTransport {
             .set("linger.ms", "5")
             .set(
                 "queue.buffering.max.kbytes",
-                (opts.mem_limit / 1024).clamp(1024, 2_097_151).to_string(),
+                (opts.mem_limit / 1024).clamp(1, 2_097_151).to_string(),
             )
             .set("queue.buffering.max.messages", "100000");
         for (k, v) in &spec.properties {
@@ -183,6 +204,9 @@ impl Transport for KafkaTransport {
         }
         if let Some((code, reason)) = producer.client().fatal_error() {
             return Err(format!("fatal producer error: {code:?} ({reason})"));
+        }
+        if producer.context().reset.load(Ordering::Relaxed) {
+            return Err("a record could not be delivered; starting a new producer".into());
         }
         Ok(!acks.is_empty())
     }
