@@ -21,7 +21,7 @@ pub struct ExportArgs {
     /// The capture (e.g. from `sensor-bench gen`).
     pub pcap: PathBuf,
     /// Repetitions of each side.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 7)]
     pub reps: usize,
     /// The sensor binary (default: next to sensor-bench).
     #[arg(long)]

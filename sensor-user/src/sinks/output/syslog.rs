@@ -26,47 +26,58 @@ use super::url::{SyslogSpec, SyslogTransport};
 use super::{Offer, OutputOptions, Record, Transport};
 use crate::calendar::{wall_ns, Civil};
 
-/// The parts of a syslog header that stay the same for an output.
+/// The parts of a syslog header that stay the same for an output, and
+/// the timestamp of the current second.
 #[derive(Clone, Debug)]
 pub struct Header {
-    pri: u8,
-    hostname: String,
-    app: String,
-    procid: u32,
+    /// `<PRI>1 `.
+    pri: Vec<u8>,
+    /// ` HOSTNAME APP-NAME PROCID `.
+    middle: Vec<u8>,
+    /// The second the cached timestamp is of, and the cached
+    /// `YYYY-MM-DDTHH:MM:SS.` text.
+    second: u64,
+    stamp: Vec<u8>,
 }
 
 impl Header {
     /// The header of `spec`'s messages from host `hostname`.
     pub fn new(spec: &SyslogSpec, hostname: &str) -> Header {
+        Header::with_procid(spec, hostname, std::process::id())
+    }
+
+    fn with_procid(spec: &SyslogSpec, hostname: &str, procid: u32) -> Header {
         Header {
-            pri: spec.facility * 8 + spec.severity,
-            hostname: hostname.to_string(),
-            app: spec.app.clone(),
-            procid: std::process::id(),
+            pri: format!("<{}>1 ", spec.facility * 8 + spec.severity).into_bytes(),
+            middle: format!(" {hostname} {} {procid} ", spec.app).into_bytes(),
+            second: u64::MAX,
+            stamp: Vec::new(),
         }
     }
 
     /// Appends the RFC 5424 message of `rec` sent at `now_ns`.
-    pub fn message(&self, rec: &Record, now_ns: u64, out: &mut Vec<u8>) {
-        let _ = write!(out, "<{}>1 ", self.pri);
-        Civil::from_ns(now_ns).write_rfc3339(out);
-        let msgid: String = rec
-            .path()
-            .chars()
-            .filter(|c| c.is_ascii_graphic())
-            .take(32)
-            .collect();
-        let msgid = if msgid.is_empty() { "-" } else { &msgid };
-        let _ = write!(
-            out,
-            " {} {} {} {msgid} - ",
-            self.hostname, self.app, self.procid
-        );
+    pub fn message(&mut self, rec: &Record, now_ns: u64, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.pri);
+        let us = now_ns / 1000;
+        if us / 1_000_000 != self.second {
+            self.second = us / 1_000_000;
+            self.stamp.clear();
+            Civil::from_ns(self.second * 1_000_000_000).write_rfc3339(&mut self.stamp);
+            // Keep `YYYY-MM-DDTHH:MM:SS.`: the microseconds follow.
+            self.stamp.truncate(self.stamp.len().saturating_sub(7));
+        }
+        out.extend_from_slice(&self.stamp);
+        let _ = write!(out, "{:06}Z", us % 1_000_000);
+        out.extend_from_slice(&self.middle);
+        let msgid = rec.path().as_bytes();
+        let ok = !msgid.is_empty() && msgid.len() <= 32 && msgid.iter().all(u8::is_ascii_graphic);
+        out.extend_from_slice(if ok { msgid } else { b"-" });
+        out.extend_from_slice(b" - ");
         out.extend_from_slice(rec.msg());
     }
 
     /// Appends `rec` as an octet-counted frame (RFC 6587).
-    pub fn frame(&self, rec: &Record, now_ns: u64, scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
+    pub fn frame(&mut self, rec: &Record, now_ns: u64, scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
         scratch.clear();
         self.message(rec, now_ns, scratch);
         let _ = write!(out, "{} ", scratch.len());
@@ -134,7 +145,7 @@ impl Transport for StreamSyslog {
             return Ok(Offer::Busy);
         }
         let now = wall_ns();
-        let (header, scratch) = (&self.header, &mut self.scratch);
+        let (header, scratch) = (&mut self.header, &mut self.scratch);
         self.stream
             .queue(n, |out| header.frame(rec, now, scratch, out));
         Ok(Offer::Taken)
@@ -249,12 +260,18 @@ mod tests {
             super::super::Destination::Syslog(s) => s,
             _ => unreachable!(),
         };
-        let mut h = Header::new(&spec, "sensor-1");
-        h.procid = 77;
+        let mut h = Header::with_procid(&spec, "sensor-1", 77);
         let rec = Record::new("conn", "{\"a\":\"é\"}".as_bytes());
         let (mut scratch, mut out) = (Vec::new(), Vec::new());
         h.frame(&rec, 1_600_000_000_000_000_000, &mut scratch, &mut out);
         let msg = "<173>1 2020-09-13T12:26:40.000000Z sensor-1 sensor 77 conn - {\"a\":\"é\"}";
+        let rec2 = Record::new("", b"{}");
+        let mut m2 = Vec::new();
+        h.message(&rec2, 1_600_000_000_123_456_789, &mut m2);
+        assert_eq!(
+            String::from_utf8(m2).unwrap(),
+            "<173>1 2020-09-13T12:26:40.123456Z sensor-1 sensor 77 - - {}"
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             format!("{} {msg}", msg.len())
