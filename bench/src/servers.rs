@@ -156,12 +156,26 @@ pub struct Rsyslog {
 impl Rsyslog {
     /// Writes the configuration into `dir` and starts rsyslogd (in `ns`).
     pub fn start(dir: &Path, ns: Option<&str>) -> Rsyslog {
+        Rsyslog::start_with(dir, ns, true)
+    }
+
+    /// Starts rsyslogd; with `keep` false it takes every message and
+    /// discards it (a receiver that costs little, for benchmarks).
+    pub fn start_with(dir: &Path, ns: Option<&str>, keep: bool) -> Rsyslog {
         ensure_installed("rsyslogd", &["rsyslog", "rsyslog-gnutls"]);
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir.join("work")).expect("rsyslog dir");
         make_certs(dir);
         let (tcp, tls, udp) = (free_port(), free_port(), free_port());
         let d = dir.display();
+        let action = if keep {
+            format!(r#"action(type="omfile" file="{d}/messages.log" template="line")"#)
+        } else {
+            // rsyslog wants one action: this one never runs.
+            format!(
+                r#"if $msg == "-never-" then {{ action(type="omfile" file="{d}/never.log") }} stop"#
+            )
+        };
         let conf = format!(
             r#"global(workDirectory="{d}/work" maxMessageSize="256k"
   parser.escapeControlCharactersOnReceive="off" parser.escape8BitCharactersOnReceive="off"
@@ -174,7 +188,7 @@ input(type="imtcp" address="127.0.0.1" port="{tcp}" name="tcp" ruleset="sensor" 
 input(type="imtcp" address="127.0.0.1" port="{tls}" name="tls" ruleset="sensor" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon" maxFrameSize="300000" discardTruncatedMsg="on")
 input(type="imudp" address="127.0.0.1" port="{udp}" name="udp" ruleset="sensor")
 template(name="line" type="list") {{ property(name="inputname") constant(value=" ") property(name="msg") constant(value="\n") }}
-ruleset(name="sensor") {{ action(type="omfile" file="{d}/messages.log" template="line") }}
+ruleset(name="sensor") {{ {action} }}
 "#
         );
         std::fs::write(dir.join("rsyslog.conf"), conf).expect("rsyslog.conf");
@@ -384,19 +398,30 @@ pub fn tansu() -> PathBuf {
 pub struct Kafka {
     dir: PathBuf,
     ns: Option<String>,
+    storage: String,
     /// Its port.
     pub port: u16,
     child: Option<Child>,
 }
 
 impl Kafka {
-    /// Starts the broker (in `ns`) with its data in `dir`.
+    /// Starts the broker (in `ns`) with its data in `dir` (SQLite storage,
+    /// which survives a restart).
     pub fn start(dir: &Path, ns: Option<&str>) -> Kafka {
+        // Relative to the working directory, which is the broker's folder.
+        Kafka::start_with(dir, ns, "sqlite://tansu.db")
+    }
+
+    /// Starts the broker with a storage engine of tansu's (`null://sink`
+    /// takes and drops every record: a receiver that costs next to nothing,
+    /// for benchmarks).
+    pub fn start_with(dir: &Path, ns: Option<&str>, storage: &str) -> Kafka {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).expect("broker dir");
         let mut k = Kafka {
             dir: dir.to_path_buf(),
             ns: ns.map(String::from),
+            storage: storage.to_string(),
             port: free_port(),
             child: None,
         };
@@ -414,13 +439,11 @@ impl Kafka {
     pub fn restart(&mut self) {
         self.stop();
         let url = format!("tcp://127.0.0.1:{}", self.port);
-        // Relative to the working directory, which is the broker's folder.
-        let storage = "sqlite://tansu.db";
         let bin = tansu();
         let mut child = command_in(self.ns.as_deref(), &bin.to_string_lossy())
             .args(["broker", "--listener-url", &url])
             .args(["--advertised-listener-url", &url])
-            .args(["--storage-engine", storage])
+            .args(["--storage-engine", &self.storage])
             .args(["--cluster-id", "sensor-test"])
             .current_dir(&self.dir)
             .stdout(Stdio::null())

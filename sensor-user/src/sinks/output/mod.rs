@@ -245,7 +245,7 @@ const BATCH: usize = 256;
 
 /// How long the output thread lets records gather after the first one
 /// woke it.
-const LINGER: Duration = Duration::from_millis(2);
+const LINGER: Duration = Duration::from_millis(20);
 
 impl Output {
     /// Opens the output's spool (sending what it holds first) and starts
@@ -521,7 +521,7 @@ impl Driver {
             // The destination took nothing last pass (its buffers are full).
             Duration::from_millis(2)
         } else if q.backlog() > 0 {
-            Duration::from_millis(10)
+            Duration::from_millis(50)
         } else {
             Duration::from_millis(250)
         };
