@@ -303,6 +303,28 @@ fn syslog_over_tcp_tls_and_udp_delivers_every_record_intact() {
         );
     }
 
+    // A TLS destination whose certificate does not chain to the CA given
+    // gets nothing: the records wait in the spool.
+    let wrong_ca = dir.join("other-ca");
+    bench::servers::make_certs(&wrong_ca);
+    let spool = dir.join("spool-tls");
+    let err = read(
+        &[&mail],
+        &dir.join("logs-wrong-ca"),
+        &[
+            "--output",
+            &tls,
+            "--ca",
+            &wrong_ca.join("ca.pem").to_string_lossy(),
+            "--spool-dir",
+            &spool.to_string_lossy(),
+            "--output-flush-timeout",
+            "1s",
+        ],
+    );
+    assert!(err.contains("certificate verify failed"), "{err}");
+    assert!(err.contains(&format!("output {tls}: 0 sent")), "{err}");
+
     // UDP within RFC 5426's 2048 bytes: larger records are counted as
     // dropped, never cut.
     rsyslog.stop();
