@@ -16,6 +16,7 @@
 //! log's name) and `_system_name` (`--sensor-name`) in front, as Zeek's
 //! streaming log exporters add them.
 
+#[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod queue;
 pub mod redis;
@@ -339,7 +340,15 @@ impl Output {
 fn make_transport(spec: &OutputSpec, opts: &OutputOptions) -> Result<Box<dyn Transport>, String> {
     Ok(match &spec.dest {
         Destination::Syslog(s) => syslog::transport(s, opts)?,
+        #[cfg(feature = "kafka")]
         Destination::Kafka(k) => Box::new(kafka::KafkaTransport::new(k, opts)?),
+        #[cfg(not(feature = "kafka"))]
+        Destination::Kafka(_) => {
+            let _ = opts;
+            return Err(format!(
+                "output {spec}: this sensor was built without Kafka support (cargo feature `kafka`)"
+            ));
+        }
         Destination::Redis(r) => Box::new(redis::RedisTransport::new(r)),
     })
 }
