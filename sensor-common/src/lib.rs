@@ -91,7 +91,9 @@ pub struct BypassKey {
     pub _pad: [u8; 3],
 }
 
-/// Per-direction counters the XDP program keeps for a bypassed flow.
+/// Per-direction counters the XDP program keeps for a bypassed flow, for
+/// the packets before the flow's first FIN or RST (those and every later
+/// packet go to userspace).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct BypassDirection {
@@ -99,8 +101,8 @@ pub struct BypassDirection {
     pub packets: u64,
     /// IP bytes (IP total length) seen in this direction while bypassed.
     pub ip_bytes: u64,
-    /// Highest TCP sequence number end seen (seq + payload length, + 1 for
-    /// a FIN), host order; 0 until known.
+    /// Highest TCP sequence number end seen (seq + payload length), host
+    /// order; 0 until known.
     pub seq_end: u32,
     /// OR of every TCP flag byte seen in this direction.
     pub tcp_flags: u8,
@@ -108,9 +110,12 @@ pub struct BypassDirection {
     pub _pad: [u8; 3],
     /// Last packet time, `bpf_ktime_get_ns` clock.
     pub last_ns: u64,
-    /// Time of the first FIN or RST in this direction (0: none yet), so
-    /// userspace can replay the closing in the order it happened.
-    pub fin_ns: u64,
+    /// Time of the first segment with payload (0: none), so userspace can
+    /// put conn.log's `D`/`d` history letter in its place.
+    pub first_data_ns: u64,
+    /// Time of the first pure acknowledgement (ACK, no payload, no SYN, FIN
+    /// or RST; 0: none), for the `A`/`a` letter.
+    pub first_ack_ns: u64,
 }
 
 /// Value of the bypass map: counters for the `lo` and `hi` directions of a
@@ -122,6 +127,12 @@ pub struct BypassValue {
     pub from_lo: BypassDirection,
     /// Packets sent by the `addr_hi`/`port_hi` endpoint.
     pub from_hi: BypassDirection,
+    /// Non-zero once a FIN or RST was seen in either direction: from then on
+    /// the flow's packets go to userspace, uncounted, and the worker folds
+    /// the counters back and ends the bypass when the first one arrives.
+    pub closing: u32,
+    /// Explicit padding.
+    pub _pad: u32,
 }
 
 /// Name of the XDP program (its function and ELF symbol) in the `sensor-ebpf`
@@ -150,12 +161,16 @@ pub const CONFIG_MAX_ENTRIES: u32 = 1;
 /// Index of the one [`XdpConfig`] in the configuration map.
 pub const CONFIG_INDEX: u32 = 0;
 
-/// Name of the bypass map: an LRU hash map from [`BypassKey`] to [`BypassValue`]
-/// of at most [`BYPASS_MAX_ENTRIES`] entries.
+/// Name of the bypass map: a hash map from [`BypassKey`] to [`BypassValue`]
+/// of at most [`BYPASS_MAX_ENTRIES`] entries (userspace may set another size
+/// when it loads the program).
+///
+/// A plain hash map, not an LRU: an LRU would evict a bypassed flow, and the
+/// packets it had counted since the last fold would be lost to conn.log.
+/// When the map is full, a new flow is simply not bypassed (counted).
 pub const BYPASS_MAP: &str = "BYPASS";
 
-/// Maximum number of flows in the bypass map; the least recently used entry is
-/// evicted when it is full.
+/// Default number of flows the bypass map holds.
 pub const BYPASS_MAX_ENTRIES: u32 = 65_536;
 
 /// Name of the per-CPU counter map: a `PerCpuArray<u64>` of
@@ -224,12 +239,12 @@ mod tests {
         assert_eq!(core::mem::size_of::<BypassKey>(), 16 + 16 + 2 + 2 + 1 + 3);
         assert_eq!(
             core::mem::size_of::<BypassDirection>(),
-            8 + 8 + 4 + 1 + 3 + 8 + 8
+            8 + 8 + 4 + 1 + 3 + 8 + 8 + 8
         );
         assert_eq!(core::mem::size_of::<FilterKey>(), 20);
         assert_eq!(
             core::mem::size_of::<BypassValue>(),
-            2 * core::mem::size_of::<BypassDirection>()
+            2 * core::mem::size_of::<BypassDirection>() + 8
         );
     }
 

@@ -5,7 +5,9 @@
 //!
 //! 1. a TCP/UDP frame whose source or destination port is in `PORTS`:
 //!    - if its flow is in `BYPASS`, the flow's counters are updated and the
-//!      frame is dropped (userspace asked not to see that flow any more);
+//!      frame is dropped (userspace asked not to see that flow any more),
+//!      until the flow's first FIN or RST: from that one on, its frames go
+//!      to userspace again, uncounted;
 //!    - if the address filter (`FILTER`, when `CONFIG` enables it) rejects
 //!      its addresses, it is treated as unmatched (3.);
 //!    - otherwise it goes to the `AF_XDP` socket of its receive queue (`XSKS`),
@@ -27,7 +29,7 @@ use aya_ebpf::{
     bindings::xdp_action,
     helpers::bpf_ktime_get_ns,
     macros::{map, xdp},
-    maps::{lpm_trie::Key, Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, XskMap},
+    maps::{lpm_trie::Key, Array, HashMap, LpmTrie, PerCpuArray, XskMap},
     programs::XdpContext,
 };
 use sensor_common::{
@@ -50,8 +52,8 @@ static CONFIG: Array<XdpConfig> = Array::with_max_entries(CONFIG_MAX_ENTRIES, 0)
 
 /// Flows userspace no longer wants to see, with their per-direction counters.
 #[map]
-static BYPASS: LruHashMap<BypassKey, BypassValue> =
-    LruHashMap::with_max_entries(BYPASS_MAX_ENTRIES, 0);
+static BYPASS: HashMap<BypassKey, BypassValue> =
+    HashMap::with_max_entries(BYPASS_MAX_ENTRIES, 0);
 
 /// Address prefixes allowed or denied (`FILTER_ALLOW`, `FILTER_DENY`),
 /// consulted only when `CONFIG.cidr` says so.
@@ -102,8 +104,12 @@ const MAX_IPV6_EXT_HEADERS: usize = 4;
 const TCP_MIN_HLEN: usize = 20;
 /// TCP FIN flag.
 const TCP_FIN: u8 = 0x01;
+/// TCP SYN flag.
+const TCP_SYN: u8 = 0x02;
 /// TCP RST flag.
 const TCP_RST: u8 = 0x04;
+/// TCP ACK flag.
+const TCP_ACK: u8 = 0x10;
 /// Length of a UDP header.
 const UDP_HLEN: usize = 8;
 
@@ -143,6 +149,8 @@ struct Packet {
     dst_port: u16,
     /// TCP: sequence number plus payload length (plus one for a FIN); UDP: 0.
     seq_end: u32,
+    /// TCP: payload length; UDP: 0.
+    payload_len: u32,
     /// TCP: the flags byte; UDP: 0.
     tcp_flags: u8,
 }
@@ -274,7 +282,10 @@ fn filter_value(addr: &[u8; 16]) -> u8 {
     }
 }
 
-/// If the packet's flow is bypassed, updates its counters and returns true.
+/// If the packet's flow is bypassed, updates its counters and returns true
+/// (the packet is dropped). A flow's first FIN or RST marks it closing:
+/// that packet and every later one go to userspace uncounted, so the close
+/// is analysed from the real packets, after the counters are folded back.
 #[inline(always)]
 fn bypass(packet: &Packet) -> bool {
     let (key, from_lo) = flow_key(packet);
@@ -282,7 +293,17 @@ fn bypass(packet: &Packet) -> bool {
         return false;
     };
     // SAFETY: the pointer is a live map element. Updates from other CPUs may
-    // race and lose an increment; a flow normally stays on one queue.
+    // race and lose an increment; a direction normally stays on one queue.
+    unsafe {
+        if (*value).closing != 0 {
+            return false;
+        }
+        if packet.tcp_flags & (TCP_FIN | TCP_RST) != 0 {
+            (*value).closing = 1;
+            return false;
+        }
+    }
+    // SAFETY: as above.
     let direction = unsafe {
         if from_lo {
             &mut (*value).from_lo
@@ -294,25 +315,35 @@ fn bypass(packet: &Packet) -> bool {
     true
 }
 
-/// Adds a packet to one direction's counters of a bypassed flow.
+/// Adds a packet (neither FIN nor RST) to one direction's counters of a
+/// bypassed flow.
 #[inline(always)]
 fn update_direction(direction: &mut BypassDirection, packet: &Packet) {
     direction.packets += 1;
     direction.ip_bytes += u64::from(packet.ip.total_len);
-    if packet.ip.proto == IPPROTO_TCP {
-        // Sequence numbers wrap: "higher" is serial-number arithmetic, and 0
-        // means not known yet.
-        let ahead = packet.seq_end.wrapping_sub(direction.seq_end) as i32 > 0;
-        if direction.seq_end == 0 || ahead {
-            direction.seq_end = packet.seq_end;
-        }
-        direction.tcp_flags |= packet.tcp_flags;
-    }
     // SAFETY: the helper has no preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
     direction.last_ns = now;
-    if packet.tcp_flags & (TCP_FIN | TCP_RST) != 0 && direction.fin_ns == 0 {
-        direction.fin_ns = now;
+    if packet.ip.proto != IPPROTO_TCP {
+        return;
+    }
+    // Sequence numbers wrap: "higher" is serial-number arithmetic, and 0
+    // means not known yet.
+    let ahead = packet.seq_end.wrapping_sub(direction.seq_end) as i32 > 0;
+    if direction.seq_end == 0 || ahead {
+        direction.seq_end = packet.seq_end;
+    }
+    direction.tcp_flags |= packet.tcp_flags;
+    // The first data and the first pure ACK, as conn.log's history letters
+    // count them (a segment with SYN is neither).
+    if packet.tcp_flags & TCP_SYN == 0 {
+        if packet.payload_len > 0 {
+            if direction.first_data_ns == 0 {
+                direction.first_data_ns = now;
+            }
+        } else if packet.tcp_flags & TCP_ACK != 0 && direction.first_ack_ns == 0 {
+            direction.first_ack_ns = now;
+        }
     }
 }
 
@@ -499,6 +530,7 @@ fn parse_l4(ctx: &XdpContext, ip: Ip) -> Result<Packet, Unparsed> {
             seq_end: seq
                 .wrapping_add(ip.l4_len - header_len)
                 .wrapping_add(u32::from(t[13] & TCP_FIN)),
+            payload_len: ip.l4_len - header_len,
             tcp_flags: t[13],
             ip,
         })
@@ -510,6 +542,7 @@ fn parse_l4(ctx: &XdpContext, ip: Ip) -> Result<Packet, Unparsed> {
             src_port: u16::from_be_bytes([u[0], u[1]]),
             dst_port: u16::from_be_bytes([u[2], u[3]]),
             seq_end: 0,
+            payload_len: 0,
             tcp_flags: 0,
             ip,
         })

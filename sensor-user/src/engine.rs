@@ -742,6 +742,12 @@ impl<S: RecordSink> Worker<S> {
             }
         };
 
+        if !self.synthetic && self.table.get_mut(slot).is_some_and(|c| c.bypassed) {
+            // The close of a bypassed flow, or a packet that was on its way
+            // when the bypass began.
+            self.bypassed_packet_arrives(slot);
+        }
+
         let checksum_ok =
             !self.decode_opts.verify_checksums || self.synthetic || transport_checksum_ok(ip, &l4);
         let Some(conn) = self.table.get_mut(slot) else {

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use ringbuf::traits::{Consumer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
-use sensor_common::{BypassKey, BypassValue, XdpCounter, BYPASS_MAX_ENTRIES};
+use sensor_common::{BypassKey, BypassValue, XdpCounter};
 
 use crate::capture::afxdp::{
     BindMode, BoundMode, UmemRegion, XskConfig, XskSocket, XskStats, FRAME_SIZE,
@@ -86,6 +86,8 @@ pub struct RunOptions {
     pub frames: u32,
     /// Hand flows that need no more payload to the kernel.
     pub bypass: bool,
+    /// Flows the kernel's bypass map holds (shared by the workers).
+    pub bypass_flows: u32,
     /// Log directory.
     pub log_dir: PathBuf,
     /// Log format.
@@ -384,7 +386,8 @@ struct WorkerParts {
     mesh: Mesh,
     sink: LogQueue,
     config: Config,
-    bypass: Option<BypassMap>,
+    /// The kernel's bypass map and this worker's share of its flows.
+    bypass: Option<(BypassMap, usize)>,
     published: Arc<Mutex<Published>>,
     stop: Arc<AtomicBool>,
 }
@@ -415,12 +418,9 @@ fn worker_thread(parts: WorkerParts) -> (Counters, LogQueue) {
     let mut worker = Worker::new(config, sink);
     // Stats are written by the stats thread from every worker's counters.
     worker.set_stats_interval(u64::MAX / 4);
-    if let Some(map) = bypass {
+    if let Some((map, flows)) = bypass {
         let backend = KernelBypass { map, offset: 0 };
-        worker.set_bypass(
-            Box::new(backend),
-            BYPASS_MAX_ENTRIES as usize / workers.max(1),
-        );
+        worker.set_bypass(Box::new(backend), flows);
     }
     let mut recycle: Vec<u64> = Vec::with_capacity(BATCH as usize);
     let mut extra: Vec<u64> = Vec::with_capacity(BATCH as usize);
@@ -758,7 +758,7 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
     let cores = pick_cores(opts.cores.as_deref(), workers)?;
 
     prepare_log_dir(&opts.log_dir).map_err(|e| RunError(e.to_string()))?;
-    let mut xdp = XdpProgram::attach(&opts.iface, opts.generic)?;
+    let mut xdp = XdpProgram::attach(&opts.iface, opts.generic, opts.bypass_flows)?;
     if xdp.mode() == AttachMode::Generic && !opts.generic {
         eprintln!(
             "sensor: warning: {} has no native XDP; running in generic mode (slower)",
@@ -836,7 +836,7 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
             mesh,
             sink,
             config: config.clone(),
-            bypass,
+            bypass: bypass.map(|m| (m, opts.bypass_flows as usize / workers.max(1))),
             published: published[i].clone(),
             stop: stop_workers.clone(),
         };

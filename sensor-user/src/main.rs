@@ -117,6 +117,10 @@ struct RunArgs {
     /// Keep sending flows to userspace after their analysis is done (no kernel bypass).
     #[arg(long)]
     no_bypass: bool,
+    /// Flows the kernel bypass holds at once (shared by the workers); beyond it a flow
+    /// stays in userspace, counted in stats.log `bypass_refused`.
+    #[arg(long, default_value_t = sensor_common::BYPASS_MAX_ENTRIES, value_name = "N")]
+    bypass_flows: u32,
     /// Seconds between stats.log / capture_loss.log records.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     stats_interval: u64,
@@ -641,6 +645,7 @@ fn run(r: RunArgs) -> ExitCode {
         busy_poll_us: r.busy_poll,
         frames: r.frames.max(64),
         bypass: !r.no_bypass,
+        bypass_flows: r.bypass_flows.max(1),
         log_dir: a.log_dir.clone(),
         format,
         config,

@@ -14,7 +14,7 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 use aya::maps::lpm_trie::{Key as LpmKey, LpmTrie};
 use aya::maps::{HashMap, Map, MapData, PerCpuArray, XskMap};
 use aya::programs::{Xdp, XdpMode};
-use aya::Ebpf;
+use aya::{Ebpf, EbpfLoader};
 use sensor_common::{
     BypassKey, BypassValue, XdpConfig, XdpCounter, BYPASS_MAP, CIDR_ALLOW_ONLY, CIDR_DENY,
     CONFIG_INDEX, CONFIG_MAP, COUNTERS_MAP, FILTER_ALLOW, FILTER_DENY, FILTER_MAP, MAX_PORTS,
@@ -141,9 +141,14 @@ pub fn rx_queues(iface: &str) -> u32 {
 }
 
 impl XdpProgram {
-    /// Loads the program and attaches it to `iface`, natively if the driver
-    /// allows and generically otherwise (the returned mode says which).
-    pub fn attach(iface: &str, force_generic: bool) -> Result<XdpProgram, XdpError> {
+    /// Loads the program (its bypass map sized for `bypass_flows` flows)
+    /// and attaches it to `iface`, natively if the driver allows and
+    /// generically otherwise (the returned mode says which).
+    pub fn attach(
+        iface: &str,
+        force_generic: bool,
+        bypass_flows: u32,
+    ) -> Result<XdpProgram, XdpError> {
         if !object_embedded() {
             return fail(
                 "this sensor binary was built without its XDP program; run `cargo xtask build-ebpf` \
@@ -153,12 +158,15 @@ impl XdpProgram {
         }
         let index = ifindex(iface)?;
         raise_memlock_limit();
-        let mut ebpf = Ebpf::load(OBJECT).map_err(|e| {
-            XdpError(format!(
-                "loading the XDP program failed: {e}{}",
-                privilege_hint(&e.to_string())
-            ))
-        })?;
+        let mut ebpf = EbpfLoader::new()
+            .map_max_entries(BYPASS_MAP, bypass_flows.max(1))
+            .load(OBJECT)
+            .map_err(|e| {
+                XdpError(format!(
+                    "loading the XDP program failed: {e}{}",
+                    privilege_hint(&e.to_string())
+                ))
+            })?;
         let program: &mut Xdp = match ebpf.program_mut(XDP_PROGRAM).map(|p| p.try_into()) {
             Some(Ok(p)) => p,
             _ => return fail(format!("the embedded object has no XDP program {XDP_PROGRAM}; rebuild it with `cargo xtask build-ebpf`")),

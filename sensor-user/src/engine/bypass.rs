@@ -5,23 +5,30 @@
 //! non-TLS stream on a TLS port), the worker asks a [`BypassBackend`] (the
 //! XDP program's `BYPASS` map in live capture) to stop sending the flow's
 //! packets. The kernel then only counts them, per direction: packets, IP
-//! bytes, the highest sequence number, the TCP flags seen, the time of the
-//! last packet and of the first FIN or RST.
+//! bytes, the highest sequence number, the TCP flags, the time of the last
+//! packet, of the first data segment and of the first pure ACK.
 //!
-//! [`Worker::poll_bypass`] (about once a second) folds those counters back
-//! into the connection, so that conn.log comes out as full capture would
-//! write it: packet and IP-byte counts are added, and the sequence numbers
-//! and closing flags are replayed as synthetic zero-length segments through
-//! the normal TCP state machine (which gives `orig_bytes`/`resp_bytes`,
-//! `conn_state` and the closing history letters). Once a side sends FIN or
-//! RST the flow leaves the map, so the rest of the close reaches userspace
-//! as ordinary packets.
+//! The close is not bypassed: at the flow's first FIN or RST the kernel
+//! marks it closing and sends that packet, and every later one, to
+//! userspace uncounted. The worker, on the first such packet, folds the
+//! counters back and ends the bypass, then analyses the packet: the close
+//! (conn_state, the closing history letters, sizes, a FIN counted once)
+//! comes from the real packets, in their real order.
+//!
+//! Folding back (about once a second, at the close, at expiry, at the end
+//! of a run) adds the packet and IP-byte counts and replays what the TCP
+//! state machine needs as synthetic segments, in the order the kernel saw
+//! them: a direction's first data (its `D`/`d` letter, if not yet in the
+//! history), its first pure ACK (`A`/`a`), and the advance of its sequence
+//! numbers (which gives `orig_bytes`/`resp_bytes`); the data itself is
+//! skipped in the reassembler, so it is no content gap.
 //!
 //! What full capture would see but the bypass cannot: history letters for
-//! events inside the bypassed part (retransmissions `T`, zero windows `W`,
-//! bad checksums `C`, content gaps `G`) and `missed_bytes` from packets lost
-//! during that part. The bypass map is an LRU: a flow the kernel evicts is
-//! counted and simply comes back to userspace.
+//! events inside the bypassed part other than the first data and pure ACK
+//! (retransmissions `T`, zero windows `W`, bad checksums `C`, content gaps
+//! `G`, and the repeats of `c g t w`), and `missed_bytes` from packets lost
+//! during that part. The map never evicts (see `sensor_common::BYPASS_MAP`):
+//! when it is full a flow stays in userspace, counted as refused.
 
 use std::net::IpAddr;
 
@@ -31,11 +38,10 @@ use super::{RecordSink, Worker};
 use crate::capture::Frame;
 use crate::decode::LinkType;
 use crate::flow::conn::Transport;
+use crate::flow::history::mask;
 use crate::flow::key::addr16;
 
-/// TCP flag bits used by the synthetic segments.
-const FIN: u8 = 0x01;
-const RST: u8 = 0x04;
+/// The TCP ACK flag, which the synthetic segments carry.
 const ACK: u8 = 0x10;
 
 /// Where bypassed flows are counted: the XDP program's map in live capture,
@@ -110,6 +116,8 @@ struct Synthetic {
     flags: u8,
     seq: u32,
     ack: u32,
+    /// Payload bytes (0 or 1).
+    len: u32,
 }
 
 impl<S: RecordSink> Worker<S> {
@@ -197,95 +205,100 @@ impl<S: RecordSink> Worker<S> {
         }
     }
 
+    /// A packet of the bypassed connection in `slot` reached userspace:
+    /// if the kernel marked the flow closing (this packet is its first FIN
+    /// or RST, or a later one), the counters are folded back and the bypass
+    /// ends before the packet is analysed. Otherwise the packet was on its
+    /// way before the bypass started, and is analysed as it is.
+    pub(super) fn bypassed_packet_arrives(&mut self, slot: u32) {
+        let Some(bypass) = self.bypass.as_mut() else {
+            return;
+        };
+        let Some(i) = bypass.flows.iter().position(|f| f.slot == slot) else {
+            return;
+        };
+        let flow = bypass.flows[i];
+        let closing = bypass
+            .backend
+            .read(&flow.key)
+            .is_none_or(|v| v.closing != 0);
+        if closing {
+            self.sync_flow(i, flow, true);
+        }
+    }
+
     /// Applies the counters of flow `i`; returns true if it stays bypassed.
     fn sync_flow(&mut self, i: usize, flow: Flow, removing: bool) -> bool {
         let Some(bypass) = self.bypass.as_mut() else {
             return false;
         };
-        let value = bypass.backend.read(&flow.key);
-        let Some(value) = value else {
-            // The kernel's LRU map evicted it: its packets already come back.
+        let Some(value) = bypass.backend.read(&flow.key) else {
+            // Gone from the kernel map (not by us): its packets come back.
             bypass.stats.evicted += 1;
             self.end_flow(i, flow);
             return false;
         };
-        let (orig, resp) = if flow.orig_is_lo {
-            (value.from_lo, value.from_hi)
-        } else {
-            (value.from_hi, value.from_lo)
-        };
-        let (orig_done, resp_done) = if flow.orig_is_lo {
-            (flow.applied.from_lo, flow.applied.from_hi)
-        } else {
-            (flow.applied.from_hi, flow.applied.from_lo)
-        };
-        let closing = orig.fin_ns != 0 || resp.fin_ns != 0;
-        let leave = closing || removing;
+        let leave = removing || value.closing != 0;
         if leave {
             // Out of the map before replaying, so nothing is counted twice.
             bypass.backend.stop(&flow.key);
         }
+        let (now, done) = oriented(&flow, &value);
+        let wall = |ns: u64| bypass.backend.wall_ns(ns);
         let mut steps = [None; 4];
         let mut n = 0;
-        let wall = |ns: u64| bypass.backend.wall_ns(ns);
-        let dirs = [
-            (true, orig, orig_done, resp),
-            (false, resp, resp_done, orig),
-        ];
-        // Sequence advances first (data or pure ACKs), closes after, in the
-        // order the kernel saw them.
-        for (from_orig, now, done, peer) in dirs {
-            if now.seq_end != 0 && now.seq_end != done.seq_end && now.fin_ns == 0 {
-                steps[n] = Some(synthetic(
-                    wall(now.last_ns),
-                    now.last_ns,
-                    from_orig,
-                    ACK,
-                    now,
-                    peer,
-                ));
-                n += 1;
-            }
-        }
-        let mut closes = [(true, orig, resp), (false, resp, orig)];
-        closes.sort_by_key(|(_, d, _)| d.fin_ns);
-        for (from_orig, now, peer) in closes {
-            if now.fin_ns != 0 {
-                let step = if now.tcp_flags & RST != 0 {
-                    synthetic(
-                        wall(now.fin_ns),
-                        now.fin_ns,
-                        from_orig,
-                        RST | ACK,
-                        now,
-                        peer,
-                    )
-                } else {
-                    // The kernel counted the FIN's sequence number: the
-                    // FIN itself sits one below.
-                    synthetic(
-                        wall(now.fin_ns),
-                        now.fin_ns,
-                        from_orig,
-                        FIN | ACK,
-                        now,
-                        peer,
-                    )
-                    .at(now.seq_end.wrapping_sub(1))
+        let (history, sent) = match self.table.get_mut(flow.slot) {
+            Some(c) => {
+                let sent = match &c.transport {
+                    Transport::Tcp(t) => [t.seq_end(0), t.seq_end(1)],
+                    _ => [0, 0],
                 };
-                steps[n] = Some(step);
+                (Some(c.history), sent)
+            }
+            None => (None, [0, 0]),
+        };
+        for d in 0..2 {
+            let me = now[d];
+            let peer_end = if now[1 - d].seq_end != 0 {
+                now[1 - d].seq_end
+            } else {
+                sent[1 - d]
+            };
+            let from_orig = d == 0;
+            let seen = |m: u32| history.is_some_and(|h| h.seen(from_orig, m));
+            // Only data moves a sequence number forward (no SYN, FIN or RST
+            // is ever counted).
+            let advanced = me.seq_end != 0 && me.seq_end.wrapping_sub(sent[d]) as i32 > 0;
+            // One byte of the data, at its end: the sequence advance
+            // (sizes), and the first data's `D` letter in its place.
+            let data_at = if seen(mask::DATA) || me.first_data_ns == 0 {
+                me.last_ns
+            } else {
+                me.first_data_ns
+            };
+            if me.first_ack_ns != 0 && !seen(mask::ACK) {
+                // Its first pure ACK, before or after that step.
+                let after_data = advanced && data_at <= me.first_ack_ns;
+                let seq = if after_data { me.seq_end } else { sent[d] };
+                let at = wall(me.first_ack_ns);
+                steps[n] = Some(synthetic(at, from_orig, seq, 0, peer_end));
+                n += 1;
+            }
+            if advanced {
+                let seq = me.seq_end.wrapping_sub(1);
+                steps[n] = Some(synthetic(wall(data_at), from_orig, seq, 1, peer_end));
                 n += 1;
             }
         }
-        // Data the kernel counted is not a content gap.
-        let ends = [data_end(orig), data_end(resp)];
+        let steps = &mut steps[..n];
+        steps.sort_by_key(|s| s.map_or(u64::MAX, |s| s.ts));
         let packets = [
-            orig.packets.saturating_sub(orig_done.packets),
-            resp.packets.saturating_sub(resp_done.packets),
+            now[0].packets.saturating_sub(done[0].packets),
+            now[1].packets.saturating_sub(done[1].packets),
         ];
         let bytes = [
-            orig.ip_bytes.saturating_sub(orig_done.ip_bytes),
-            resp.ip_bytes.saturating_sub(resp_done.ip_bytes),
+            now[0].ip_bytes.saturating_sub(done[0].ip_bytes),
+            now[1].ip_bytes.saturating_sub(done[1].ip_bytes),
         ];
         bypass.stats.packets += packets[0] + packets[1];
         bypass.stats.ip_bytes += bytes[0] + bytes[1];
@@ -296,13 +309,21 @@ impl<S: RecordSink> Worker<S> {
             for d in 0..2 {
                 conn.pkts[d] += packets[d];
                 conn.ip_bytes[d] += bytes[d];
-                if let (Transport::Tcp(t), Some(end)) = (&mut conn.transport, ends[d]) {
-                    t.skip_to(d, end, &mut self.pool);
+                // The data the kernel counted is not a content gap.
+                if let (Transport::Tcp(t), true) = (&mut conn.transport, now[d].seq_end != 0) {
+                    t.skip_to(d, now[d].seq_end, &mut self.pool);
                 }
             }
         }
-        for step in steps.into_iter().flatten() {
-            self.replay(flow.slot, step);
+        for step in steps.iter().flatten() {
+            self.replay(flow.slot, *step);
+        }
+        // The connection's last activity is the last packet the kernel saw.
+        let last = now[0].last_ns.max(now[1].last_ns);
+        if packets[0] + packets[1] > 0 {
+            if let Some(conn) = self.table.get_mut(flow.slot) {
+                conn.last = conn.last.max(bypass_wall(&self.bypass, last));
+            }
         }
         if leave {
             self.end_flow(i, flow);
@@ -333,7 +354,7 @@ impl<S: RecordSink> Worker<S> {
         } else {
             (conn.resp_h, conn.resp_p, conn.orig_h, conn.orig_p)
         };
-        let mut buf = [0u8; 14 + 40 + 20];
+        let mut buf = [0u8; 14 + 40 + 20 + 1];
         let len = build_tcp_frame(&mut buf, src, sport, dst, dport, &step);
         let frame = Frame {
             ts_ns: step.ts.max(1),
@@ -347,61 +368,41 @@ impl<S: RecordSink> Worker<S> {
     }
 }
 
-/// The end of the data a direction sent (its FIN excluded), if known.
-fn data_end(d: BypassDirection) -> Option<u32> {
-    if d.seq_end == 0 {
-        return None;
-    }
-    let fin = d.tcp_flags & FIN != 0 && d.tcp_flags & RST == 0;
-    Some(if fin {
-        d.seq_end.wrapping_sub(1)
-    } else {
-        d.seq_end
-    })
+/// The network time of a kernel timestamp.
+fn bypass_wall(bypass: &Option<Bypass>, ns: u64) -> u64 {
+    bypass.as_ref().map_or(ns, |b| b.backend.wall_ns(ns))
 }
 
-impl Synthetic {
-    /// The same segment at sequence number `seq`.
-    fn at(self, seq: u32) -> Synthetic {
-        Synthetic { seq, ..self }
+/// The kernel's counters and those already folded in, as (originator,
+/// responder) pairs.
+fn oriented(flow: &Flow, value: &BypassValue) -> ([BypassDirection; 2], [BypassDirection; 2]) {
+    let (v, a) = (value, &flow.applied);
+    if flow.orig_is_lo {
+        ([v.from_lo, v.from_hi], [a.from_lo, a.from_hi])
+    } else {
+        ([v.from_hi, v.from_lo], [a.from_hi, a.from_lo])
     }
 }
 
-/// A zero-length segment from `me`, which the kernel saw at `at_ns`
-/// (written at network time `ts`); it acknowledges what `peer` had sent by
-/// then (its FIN only if that came earlier).
-fn synthetic(
-    ts: u64,
-    at_ns: u64,
-    from_orig: bool,
-    flags: u8,
-    me: BypassDirection,
-    peer: BypassDirection,
-) -> Synthetic {
-    let peer_fin_before = peer.fin_ns != 0 && peer.fin_ns <= at_ns;
-    let ack = if peer_fin_before {
-        peer.seq_end
-    } else {
-        data_end(peer).unwrap_or(0)
-    };
+/// An ACK segment of `len` (0 or 1) bytes at `seq` that acknowledges
+/// everything the peer sent, up to `peer_end` (the reassembler has skipped
+/// that data already, so the acknowledgement opens no gap).
+fn synthetic(ts: u64, from_orig: bool, seq: u32, len: u32, peer_end: u32) -> Synthetic {
     Synthetic {
         ts,
         from_orig,
-        flags: if peer.seq_end != 0 {
-            flags
-        } else {
-            flags & !ACK
-        },
-        seq: me.seq_end,
-        ack,
+        flags: ACK,
+        seq,
+        ack: peer_end,
+        len,
     }
 }
 
-/// Writes an Ethernet + IPv4/IPv6 + TCP frame without payload into `buf`
-/// and returns its length. Checksums are left zero: the worker does not
-/// verify them on synthetic segments.
+/// Writes an Ethernet + IPv4/IPv6 + TCP frame with `step.len` (0 or 1)
+/// payload bytes into `buf` and returns its length. Checksums are left
+/// zero: the worker does not verify them on synthetic segments.
 fn build_tcp_frame(
-    buf: &mut [u8; 74],
+    buf: &mut [u8; 75],
     src: IpAddr,
     sport: u16,
     dst: IpAddr,
@@ -413,7 +414,7 @@ fn build_tcp_frame(
             buf[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
             let ip = &mut buf[14..34];
             ip[0] = 0x45;
-            ip[2..4].copy_from_slice(&40u16.to_be_bytes());
+            ip[2..4].copy_from_slice(&(40 + step.len as u16).to_be_bytes());
             ip[8] = 64;
             ip[9] = 6;
             ip[12..16].copy_from_slice(&s.octets());
@@ -424,7 +425,7 @@ fn build_tcp_frame(
             buf[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
             let ip = &mut buf[14..54];
             ip[0] = 0x60;
-            ip[4..6].copy_from_slice(&20u16.to_be_bytes());
+            ip[4..6].copy_from_slice(&(20 + step.len as u16).to_be_bytes());
             ip[6] = 6;
             ip[7] = 64;
             ip[8..24].copy_from_slice(&addr16(src));
@@ -440,5 +441,5 @@ fn build_tcp_frame(
     t[12] = 5 << 4;
     t[13] = step.flags;
     t[14..16].copy_from_slice(&0xffffu16.to_be_bytes());
-    tcp_off + 20
+    tcp_off + 20 + step.len.min(1) as usize
 }

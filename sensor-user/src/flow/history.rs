@@ -56,6 +56,12 @@ impl History {
         }
     }
 
+    /// Whether the letter of `mask` was recorded for the direction.
+    pub fn seen(&self, is_orig: bool, mask: u32) -> bool {
+        let mask = if is_orig { mask } else { mask << 16 };
+        self.seen & mask != 0
+    }
+
     /// Appends `code` in the case of the direction.
     pub fn add_dir(&mut self, is_orig: bool, code: u8) {
         self.add(if is_orig {

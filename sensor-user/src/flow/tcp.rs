@@ -306,6 +306,12 @@ impl TcpSession {
         }
     }
 
+    /// The end of what endpoint `i` sent so far (one past its highest
+    /// sequence number), 32-bit as on the wire.
+    pub fn seq_end(&self, i: usize) -> u32 {
+        self.ep[i].last_seq
+    }
+
     /// Whether either side closed.
     pub fn is_closed(&self) -> bool {
         self.ep[0].did_close || self.ep[1].did_close
