@@ -224,6 +224,30 @@ pub fn replay_packet_socket(iface: &str, cap: &Capture, p: Pace) -> Result<Repla
 /// `iface`, in batches. Frames longer than a UMEM frame are sent through
 /// `AF_PACKET` instead.
 pub fn replay_xdp(iface: &str, cap: &Capture, p: Pace) -> Result<ReplayStats> {
+    replay_xdp_queues(iface, cap, p, 1)
+}
+
+/// Which of two directions a frame goes: 0 from the lower endpoint
+/// (address, then port), 1 from the higher; 0 when not TCP/UDP over IP.
+pub fn direction(frame: &[u8]) -> usize {
+    let opts = sensor::decode::DecodeOptions::default();
+    let Ok((_, ip)) = sensor::decode::decode_link(LinkType::ETHERNET, frame, &opts) else {
+        return 0;
+    };
+    let ports = match sensor::decode::decode_transport(&ip, &opts) {
+        Ok(sensor::decode::Transport::Tcp(t)) => (t.src_port(), t.dst_port()),
+        Ok(sensor::decode::Transport::Udp(u)) => (u.src_port(), u.dst_port()),
+        _ => return 0,
+    };
+    let src = (sensor::flow::key::addr16(ip.src), ports.0);
+    let dst = (sensor::flow::key::addr16(ip.dst), ports.1);
+    usize::from(src > dst)
+}
+
+/// Like [`replay_xdp`] over `queues` transmit queues: a frame goes out on
+/// queue [`direction`] (modulo `queues`), so the two directions of a
+/// connection arrive on different receive queues of the peer.
+pub fn replay_xdp_queues(iface: &str, cap: &Capture, p: Pace, queues: u32) -> Result<ReplayStats> {
     let index = ifindex(iface)?;
     let cfg = XskConfig {
         frames: 8192,
@@ -232,7 +256,10 @@ pub fn replay_xdp(iface: &str, cap: &Capture, p: Pace) -> Result<ReplayStats> {
         mode: BindMode::Auto,
         busy_poll_us: 0,
     };
-    let mut sock = XskSocket::bind(index, 0, &cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut socks = Vec::new();
+    for q in 0..queues.max(1) {
+        socks.push(XskSocket::bind(index, q, &cfg).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
     let mut st = ReplayStats::default();
     let start = Instant::now();
     let mut n = 0u64;
@@ -242,6 +269,9 @@ pub fn replay_xdp(iface: &str, cap: &Capture, p: Pace) -> Result<ReplayStats> {
             n += 1;
             let f = cap.frame(i);
             if f.len() > sensor::capture::afxdp::FRAME_SIZE as usize {
+                // Frames queued on the rings go first: the large frame must
+                // not overtake them.
+                drain(&mut socks, Duration::from_secs(2));
                 let one = Capture::from_frames([f]);
                 let r = replay_packet_socket(
                     iface,
@@ -256,6 +286,7 @@ pub fn replay_xdp(iface: &str, cap: &Capture, p: Pace) -> Result<ReplayStats> {
                 st.bytes += r.bytes;
                 continue;
             }
+            let sock = &mut socks[direction(f) % queues.max(1) as usize];
             let mut spins = 0u32;
             while !sock.send(f) {
                 sock.complete_tx();
@@ -266,18 +297,30 @@ pub fn replay_xdp(iface: &str, cap: &Capture, p: Pace) -> Result<ReplayStats> {
             }
             st.sent += 1;
             st.bytes += f.len() as u64;
-            if n.is_multiple_of(64) {
+            // Paced, or over several queues, every frame goes out at once
+            // (copy mode transmits on a kick): a frame held back on one
+            // queue would be overtaken by later frames on another.
+            if p.pps.is_some() || queues > 1 || n.is_multiple_of(64) {
                 sock.complete_tx();
             }
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while sock.tx_outstanding() > 0 && Instant::now() < deadline {
-        sock.complete_tx();
-        std::thread::yield_now();
+    drain(&mut socks, Duration::from_secs(2));
+    for sock in &socks {
+        st.failed += sock.stats().tx_invalid_descs;
     }
     st.elapsed = start.elapsed();
-    let s = sock.stats();
-    st.failed += s.tx_invalid_descs;
     Ok(st)
+}
+
+/// Waits (up to `limit`) until every frame queued on the sockets' transmit
+/// rings has gone out.
+fn drain(socks: &mut [XskSocket], limit: Duration) {
+    let deadline = Instant::now() + limit;
+    for sock in socks {
+        while sock.tx_outstanding() > 0 && Instant::now() < deadline {
+            sock.complete_tx();
+            std::thread::yield_now();
+        }
+    }
 }

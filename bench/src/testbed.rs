@@ -47,6 +47,13 @@ impl Testbed {
     /// Creates the namespaces and the veth pair with `mtu` on both ends.
     /// `tag` (at most 10 characters) keeps parallel test beds apart.
     pub fn create(tag: &str, mtu: u32) -> Result<Testbed> {
+        Testbed::create_with_queues(tag, mtu, 1)
+    }
+
+    /// Like [`Testbed::create`], with `queues` receive and transmit queues
+    /// on each end: a frame sent on queue `i` of one end arrives on queue
+    /// `i` of the other.
+    pub fn create_with_queues(tag: &str, mtu: u32, queues: u32) -> Result<Testbed> {
         if tag.len() > 10 {
             bail!("test bed tag {tag:?} is longer than 10 characters");
         }
@@ -61,15 +68,24 @@ impl Testbed {
         let _ = ip(&["netns", "del", &bed.gen_ns]);
         ip(&["netns", "add", &bed.cap_ns])?;
         ip(&["netns", "add", &bed.gen_ns])?;
+        let q = queues.max(1).to_string();
         ip(&[
             "link",
             "add",
             &bed.cap_if,
+            "numtxqueues",
+            &q,
+            "numrxqueues",
+            &q,
             "type",
             "veth",
             "peer",
             "name",
             &bed.gen_if,
+            "numtxqueues",
+            &q,
+            "numrxqueues",
+            &q,
         ])?;
         ip(&["link", "set", &bed.cap_if, "netns", &bed.cap_ns])?;
         ip(&["link", "set", &bed.gen_if, "netns", &bed.gen_ns])?;

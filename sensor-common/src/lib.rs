@@ -135,6 +135,21 @@ pub struct BypassValue {
     pub _pad: u32,
 }
 
+/// What the XDP program writes in front of every frame it sends to an
+/// `AF_XDP` socket (the frame's metadata area): when the frame passed it.
+/// Workers order the frames of different queues by it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FrameMeta {
+    /// `bpf_ktime_get_ns` when the frame passed the program.
+    pub ktime: u64,
+    /// [`FRAME_META_MAGIC`]: the metadata is there.
+    pub magic: u64,
+}
+
+/// Marks a [`FrameMeta`] as written.
+pub const FRAME_META_MAGIC: u64 = 0x5345_4e53_4f52_6d31;
+
 /// Name of the XDP program (its function and ELF symbol) in the `sensor-ebpf`
 /// object; the ELF section is `xdp`.
 pub const XDP_PROGRAM: &str = "sensor_xdp";

@@ -27,15 +27,15 @@ use core::mem::size_of;
 
 use aya_ebpf::{
     bindings::xdp_action,
-    helpers::bpf_ktime_get_ns,
+    helpers::{bpf_ktime_get_ns, bpf_xdp_adjust_meta},
     macros::{map, xdp},
     maps::{lpm_trie::Key, Array, HashMap, LpmTrie, PerCpuArray, XskMap},
     programs::XdpContext,
 };
 use sensor_common::{
-    BypassDirection, BypassKey, BypassValue, XdpConfig, XdpCounter, BYPASS_MAX_ENTRIES,
+    BypassDirection, BypassKey, BypassValue, FrameMeta, XdpConfig, XdpCounter, BYPASS_MAX_ENTRIES,
     CIDR_ALLOW_ONLY, CIDR_DENY, CONFIG_INDEX, CONFIG_MAX_ENTRIES, FILTER_ALLOW, FILTER_DENY,
-    FILTER_MAX_ENTRIES, MAX_PORTS, PORT_KEEP, XSKS_MAX_ENTRIES,
+    FILTER_MAX_ENTRIES, FRAME_META_MAGIC, MAX_PORTS, PORT_KEEP, XSKS_MAX_ENTRIES,
 };
 
 /// Ports (host byte order) whose frames go to userspace: value `PORT_KEEP`.
@@ -52,8 +52,7 @@ static CONFIG: Array<XdpConfig> = Array::with_max_entries(CONFIG_MAX_ENTRIES, 0)
 
 /// Flows userspace no longer wants to see, with their per-direction counters.
 #[map]
-static BYPASS: HashMap<BypassKey, BypassValue> =
-    HashMap::with_max_entries(BYPASS_MAX_ENTRIES, 0);
+static BYPASS: HashMap<BypassKey, BypassValue> = HashMap::with_max_entries(BYPASS_MAX_ENTRIES, 0);
 
 /// Address prefixes allowed or denied (`FILTER_ALLOW`, `FILTER_DENY`),
 /// consulted only when `CONFIG.cidr` says so.
@@ -207,6 +206,7 @@ fn on_packet(ctx: &XdpContext, packet: &Packet, keep_all: bool) -> u32 {
 #[inline(always)]
 fn to_userspace(ctx: &XdpContext) -> u32 {
     count(XdpCounter::Matched);
+    stamp(ctx);
     match XSKS.redirect(ctx.rx_queue_index(), 0) {
         Ok(action) => {
             count(XdpCounter::Redirected);
@@ -216,6 +216,28 @@ fn to_userspace(ctx: &XdpContext) -> u32 {
             count(XdpCounter::RedirectFailed);
             xdp_action::XDP_PASS
         }
+    }
+}
+
+/// Writes when the frame passed into its metadata area, for userspace to
+/// order frames of different queues ([`FrameMeta`]); skipped where the
+/// driver has no metadata area.
+#[inline(always)]
+fn stamp(ctx: &XdpContext) {
+    let size = size_of::<FrameMeta>() as i32;
+    // SAFETY: the helper only moves the metadata pointer of our context.
+    if unsafe { bpf_xdp_adjust_meta(ctx.ctx, -size) } != 0 {
+        return;
+    }
+    let (meta, data) = (ctx.metadata(), ctx.data());
+    if meta + size_of::<FrameMeta>() > data {
+        return;
+    }
+    // SAFETY: the area lies between the checked metadata and data pointers.
+    unsafe {
+        let m = meta as *mut FrameMeta;
+        (*m).ktime = bpf_ktime_get_ns();
+        (*m).magic = FRAME_META_MAGIC;
     }
 }
 

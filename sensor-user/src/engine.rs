@@ -524,6 +524,12 @@ impl<S: RecordSink> Worker<S> {
         }
     }
 
+    /// Shares the table of certificates logged to x509.log with other
+    /// workers (one table per run, as in a Zeek cluster).
+    pub fn share_known_certs(&mut self, known: crate::files::certs::KnownCerts) {
+        self.certs.share_known(known);
+    }
+
     /// Adds the log sinks' counters (rotation, outputs) to stats records.
     pub fn set_sink_health(&mut self, health: SinkHealth) {
         self.sink_health = Some(health);
@@ -742,10 +748,12 @@ impl<S: RecordSink> Worker<S> {
             }
         };
 
-        if !self.synthetic && self.table.get_mut(slot).is_some_and(|c| c.bypassed) {
-            // The close of a bypassed flow, or a packet that was on its way
-            // when the bypass began.
-            self.bypassed_packet_arrives(slot);
+        if let L4::Tcp(t) = l4 {
+            use crate::decode::tcp::flags;
+            let close = t.flags() & (flags::FIN | flags::RST) != 0;
+            if close && !self.synthetic && self.table.get_mut(slot).is_some_and(|c| c.bypassed) {
+                self.bypassed_close_arrives(slot);
+            }
         }
 
         let checksum_ok =

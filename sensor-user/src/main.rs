@@ -121,6 +121,11 @@ struct RunArgs {
     /// stays in userspace, counted in stats.log `bypass_refused`.
     #[arg(long, default_value_t = sensor_common::BYPASS_MAX_ENTRIES, value_name = "N")]
     bypass_flows: u32,
+    /// How long a frame waits at most for older frames that came in on other queues before
+    /// it is analysed, in microseconds (default: 0 with one queue and one worker, else
+    /// 100000).
+    #[arg(long, value_name = "USECS")]
+    reorder_window: Option<u64>,
     /// Seconds between stats.log / capture_loss.log records.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     stats_interval: u64,
@@ -646,6 +651,7 @@ fn run(r: RunArgs) -> ExitCode {
         frames: r.frames.max(64),
         bypass: !r.no_bypass,
         bypass_flows: r.bypass_flows.max(1),
+        reorder_window: r.reorder_window.map(Duration::from_micros),
         log_dir: a.log_dir.clone(),
         format,
         config,

@@ -290,6 +290,11 @@ pub fn compare_typed(
 
 /// The `sensor` binary, built if needed with the profile the tests run in.
 pub fn sensor_bin() -> PathBuf {
+    // A sensor binary to test other than this tree's (an installed package,
+    // an older build to compare with).
+    if let Some(bin) = std::env::var_os("SENSOR_BIN") {
+        return PathBuf::from(bin);
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")

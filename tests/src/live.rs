@@ -101,3 +101,102 @@ pub fn last_stats(dir: &Path) -> serde_json::Map<String, Value> {
 pub fn count(stats: &serde_json::Map<String, Value>, field: &str) -> u64 {
     stats.get(field).and_then(Value::as_u64).unwrap_or(0)
 }
+
+/// The reference traces: `tests/data/zeek`, and the shared conformance
+/// cases when they are there, each trace once (by content).
+pub fn reference_traces() -> Vec<std::path::PathBuf> {
+    use sha1::{Digest, Sha1};
+    let mut roots = vec![crate::data_dir().join("zeek")];
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/cases");
+    if shared.is_dir() {
+        roots.push(shared);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for root in roots {
+        let Ok(cases) = std::fs::read_dir(&root) else {
+            continue;
+        };
+        let mut cases: Vec<_> = cases.flatten().map(|e| e.path()).collect();
+        cases.sort();
+        for case in cases {
+            let Ok(files) = std::fs::read_dir(&case) else {
+                continue;
+            };
+            let trace = files.flatten().map(|f| f.path()).find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("trace"))
+            });
+            let Some(trace) = trace else { continue };
+            let Ok(bytes) = std::fs::read(&trace) else {
+                continue;
+            };
+            if seen.insert(Sha1::digest(&bytes).to_vec()) {
+                out.push(trace);
+            }
+        }
+    }
+    out
+}
+
+/// Changes the addresses of an Ethernet frame so that trace `k`'s
+/// connections are its own: the third byte of an IPv4 address and the
+/// 14th of an IPv6 address are XORed with `k` (which keeps private,
+/// loopback and link-local addresses what they are).
+pub fn remap_addresses(frame: &mut [u8], k: u8) {
+    let be16 = |f: &[u8], o: usize| f.get(o..o + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let mut off = 12;
+    let mut ethertype = be16(frame, off);
+    while matches!(ethertype, Some(0x8100) | Some(0x88a8)) {
+        off += 4;
+        ethertype = be16(frame, off);
+    }
+    let mut l3 = off + 2;
+    if matches!(ethertype, Some(0x8847) | Some(0x8848)) {
+        // MPLS labels down to the bottom of the stack.
+        while frame.get(l3 + 2).is_some_and(|b| b & 1 == 0) {
+            l3 += 4;
+        }
+        l3 += 4;
+    }
+    match frame.get(l3).map(|b| b >> 4) {
+        Some(4) if frame.len() >= l3 + 20 => {
+            frame[l3 + 14] ^= k;
+            frame[l3 + 18] ^= k;
+        }
+        Some(6) if frame.len() >= l3 + 40 => {
+            frame[l3 + 8 + 13] ^= k;
+            frame[l3 + 24 + 13] ^= k;
+        }
+        _ => {}
+    }
+}
+
+/// Every reference trace back to back in one capture, each trace's
+/// addresses remapped (see [`remap_addresses`]), frames 1 ms apart; also
+/// written to `dir/reference-mix.pcap` for offline reading and tcpreplay.
+pub fn reference_mix(dir: &Path) -> (std::path::PathBuf, Capture) {
+    let mut mix = Capture::default();
+    let mut frames = Vec::new();
+    for (k, trace) in reference_traces().iter().enumerate() {
+        let cap = Capture::load(trace).unwrap_or_else(|e| panic!("{}: {e}", trace.display()));
+        assert_eq!(
+            cap.skipped,
+            0,
+            "{}: frames of an unknown link type",
+            trace.display()
+        );
+        for i in 0..cap.len() {
+            let mut f = cap.frame(i).to_vec();
+            remap_addresses(&mut f, (k % 250 + 1) as u8);
+            mix.push(sensor::decode::LinkType::ETHERNET, &f);
+            frames.push((
+                1_700_000_000_000_000_000 + frames.len() as u64 * 1_000_000,
+                f,
+            ));
+        }
+    }
+    let path = dir.join("reference-mix.pcap");
+    bench::synth::write_pcap(&path, &frames);
+    (path, mix)
+}

@@ -118,8 +118,13 @@ fn archived_logs(dir: &Path) -> BTreeMap<String, Vec<String>> {
                 Some(at) => format!("{}}}", &l[..at]),
                 None => {
                     // TSV: the column is unset without rotation.
+                    let at = sensor::logs::LogKind::Stats
+                        .schema()
+                        .iter()
+                        .position(|f| f.name == "log_rotations")
+                        .expect("log_rotations column");
                     let mut cols: Vec<&str> = l.split('\t').collect();
-                    if let Some(c) = cols.get_mut(37) {
+                    if let Some(c) = cols.get_mut(at) {
                         *c = "-";
                     }
                     cols.join("\t")

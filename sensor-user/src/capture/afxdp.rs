@@ -221,6 +221,36 @@ impl UmemRegion {
     }
 }
 
+impl UmemRegion {
+    /// The [`sensor_common::FrameMeta`] the XDP program wrote in front of
+    /// the frame at `addr`, if it did.
+    ///
+    /// # Safety
+    /// As [`UmemRegion::frame`].
+    pub unsafe fn meta(&self, addr: u64) -> Option<sensor_common::FrameMeta> {
+        let size = std::mem::size_of::<sensor_common::FrameMeta>() as u64;
+        // The metadata sits in the frame's headroom, before the data.
+        if addr % u64::from(FRAME_SIZE) < size {
+            return None;
+        }
+        // SAFETY: per the contract; the bytes are inside the same frame.
+        let bytes = unsafe { self.frame(addr - size, size as u32) };
+        if bytes.len() != size as usize {
+            return None;
+        }
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[i..i + 8]);
+            u64::from_ne_bytes(w)
+        };
+        let meta = sensor_common::FrameMeta {
+            ktime: word(0),
+            magic: word(8),
+        };
+        (meta.magic == sensor_common::FRAME_META_MAGIC).then_some(meta)
+    }
+}
+
 /// One of the four shared rings.
 struct Ring {
     _map: MmapMut,

@@ -87,7 +87,14 @@ struct Flow {
     orig_is_lo: bool,
     /// Counters already folded into the connection.
     applied: BypassValue,
+    /// Network time the bypass began.
+    since: u64,
 }
+
+/// How long after the bypass began a periodic fold waits: packets that
+/// passed the kernel before are still on their way to the worker then,
+/// and the counters must not overtake them.
+const SETTLE_NS: u64 = 100_000_000;
 
 /// The worker's bypass state.
 pub(super) struct Bypass {
@@ -141,13 +148,23 @@ impl<S: RecordSink> Worker<S> {
         let Some(conn) = self.table.get_mut(slot) else {
             return;
         };
-        if !conn.payload_done || conn.bypassed || conn.smtp.is_some() || conn.tls.is_some() {
+        if !conn.payload_done
+            || conn.bypassed
+            || conn.bypass_refused
+            || conn.smtp.is_some()
+            || conn.tls.is_some()
+        {
             return;
         }
         let Transport::Tcp(tcp) = &conn.transport else {
             return;
         };
-        if !tcp.established() || tcp.saw_close() || bypass.flows.len() >= bypass.max_flows {
+        if !tcp.established() || tcp.saw_close() {
+            return;
+        }
+        if bypass.flows.len() >= bypass.max_flows {
+            conn.bypass_refused = true;
+            bypass.stats.refused += 1;
             return;
         }
         let key = BypassKey {
@@ -159,6 +176,7 @@ impl<S: RecordSink> Worker<S> {
             _pad: [0; 3],
         };
         if !bypass.backend.start(&key) {
+            conn.bypass_refused = true;
             bypass.stats.refused += 1;
             return;
         }
@@ -169,6 +187,7 @@ impl<S: RecordSink> Worker<S> {
             key,
             orig_is_lo,
             applied: BypassValue::default(),
+            since: self.now,
         });
         bypass.stats.started += 1;
         bypass.stats.active = bypass.flows.len() as u64;
@@ -184,7 +203,7 @@ impl<S: RecordSink> Worker<S> {
         bypass.backend.refresh();
         let mut i = 0;
         while let Some(flow) = self.bypass.as_ref().and_then(|b| b.flows.get(i).copied()) {
-            if self.sync_flow(i, flow, false) {
+            if self.now < flow.since.saturating_add(SETTLE_NS) || self.sync_flow(i, flow, false) {
                 i += 1;
             }
         }
@@ -205,12 +224,15 @@ impl<S: RecordSink> Worker<S> {
         }
     }
 
-    /// A packet of the bypassed connection in `slot` reached userspace:
-    /// if the kernel marked the flow closing (this packet is its first FIN
-    /// or RST, or a later one), the counters are folded back and the bypass
-    /// ends before the packet is analysed. Otherwise the packet was on its
-    /// way before the bypass started, and is analysed as it is.
-    pub(super) fn bypassed_packet_arrives(&mut self, slot: u32) {
+    /// A FIN or RST of the bypassed connection in `slot` reached userspace:
+    /// the kernel marked the flow closing when it passed, so the counters
+    /// are folded back and the bypass ends before the packet is analysed.
+    /// (Other packets of a bypassed flow that reach userspace passed the
+    /// kernel before the bypass began, or after a close already on its way:
+    /// they are analysed as they are, in their place. A packet queue is
+    /// first in, first out, so the close comes after every packet that
+    /// passed before the bypass began.)
+    pub(super) fn bypassed_close_arrives(&mut self, slot: u32) {
         let Some(bypass) = self.bypass.as_mut() else {
             return;
         };
@@ -218,13 +240,7 @@ impl<S: RecordSink> Worker<S> {
             return;
         };
         let flow = bypass.flows[i];
-        let closing = bypass
-            .backend
-            .read(&flow.key)
-            .is_none_or(|v| v.closing != 0);
-        if closing {
-            self.sync_flow(i, flow, true);
-        }
+        self.sync_flow(i, flow, true);
     }
 
     /// Applies the counters of flow `i`; returns true if it stays bypassed.

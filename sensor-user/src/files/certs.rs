@@ -4,6 +4,7 @@
 //! the facts ssl.log needs (fingerprint, subject, issuer, SNI match).
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use md5::Md5;
 use sha1::{Digest, Sha1};
@@ -110,10 +111,16 @@ pub struct CertOutcome {
 /// on every handshake); the cache is emptied when full.
 const MAX_CACHED: usize = 4096;
 
+/// Zeek's `known_log_certs`: when each (fingerprint, host cert, client
+/// cert) was last logged. Shared by the workers of a live run, as Zeek's
+/// cluster shares it (`X509::known_log_certs_use_broker`), so a
+/// certificate is logged once whichever worker sees it.
+pub type KnownCerts = Arc<Mutex<HashMap<([u8; 32], bool, bool), u64>>>;
+
 /// The run's certificate bookkeeping.
 pub struct CertLog {
     opts: CertOptions,
-    known: HashMap<([u8; 32], bool, bool), u64>,
+    known: KnownCerts,
     /// Parse results by SHA-256 of the DER (`None`: did not parse).
     cache: HashMap<[u8; 32], Option<x509::Certificate>>,
     validator: Option<Validator>,
@@ -130,10 +137,20 @@ impl CertLog {
         };
         CertLog {
             opts,
-            known: HashMap::new(),
+            known: KnownCerts::default(),
             cache: HashMap::new(),
             validator,
         }
+    }
+
+    /// The table of certificates logged, to share with other workers.
+    pub fn known(&self) -> KnownCerts {
+        self.known.clone()
+    }
+
+    /// Uses `known` (another worker's) as the table of certificates logged.
+    pub fn share_known(&mut self, known: KnownCerts) {
+        self.known = known;
     }
 
     /// Validates a server chain (end-host certificate first) at `ts`, when
@@ -196,14 +213,17 @@ impl CertLog {
             subject.set(cert.subject.as_bytes());
             issuer.set(cert.issuer.as_bytes());
         }
-        let due = should_log(
-            &mut self.known,
-            self.opts.relog_after_ns,
-            sha256,
-            ev.host_cert,
-            ev.is_client,
-            ev.ts,
-        );
+        let due = match self.known.lock() {
+            Ok(mut known) => should_log(
+                &mut known,
+                self.opts.relog_after_ns,
+                sha256,
+                ev.host_cert,
+                ev.is_client,
+                ev.ts,
+            ),
+            Err(_) => true,
+        };
         if due && (ev.host_cert || !self.opts.host_certs_only) {
             emit(&X509Record {
                 ts: ev.ts,

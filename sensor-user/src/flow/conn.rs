@@ -90,6 +90,9 @@ pub struct Conn {
     /// The kernel counts this connection's packets instead of sending them
     /// (live capture, see `engine::bypass`).
     pub bypassed: bool,
+    /// The kernel bypass was refused for this connection (its flows were
+    /// all in use); it is not asked again.
+    pub bypass_refused: bool,
     /// Whether the originator is local.
     pub local_orig: bool,
     /// Inactivity timeout in force (ns).
@@ -153,6 +156,7 @@ impl Conn {
             tls: None,
             payload_done: false,
             bypassed: false,
+            bypass_refused: false,
             local_orig: false,
             inactivity_ns,
             wake_at: 0,

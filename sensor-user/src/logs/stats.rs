@@ -159,6 +159,11 @@ pub struct LiveStats {
     pub fill_ring_empty: u64,
     /// Frames lost because a worker's dispatch queue was full.
     pub dispatch_dropped: u64,
+    /// Frames analysed before every queue was known to have delivered the
+    /// frames that passed the XDP program earlier (a worker stalled past
+    /// the reorder window, or a reorder queue was full): maybe out of
+    /// order.
+    pub reorder_forced: u64,
     /// Frames the workers analysed.
     pub worker_pkts: u64,
     /// Bytes of those frames.
@@ -171,7 +176,18 @@ pub struct LiveStats {
     pub bypass_pkts: u64,
     /// IP bytes of bypassed flows.
     pub bypass_bytes: u64,
+    /// Flows that could have been bypassed but the kernel map was full.
+    pub bypass_refused: u64,
+    /// Bypassed flows that vanished from the kernel map (none expected).
+    pub bypass_lost: u64,
+    /// Queues bound (the first entries of `queue_frames`).
+    pub queues: usize,
+    /// Frames received on each queue.
+    pub queue_frames: [u64; MAX_QUEUES],
 }
+
+/// Receive queues whose frame counts stats.log lists one by one.
+pub const MAX_QUEUES: usize = 32;
 
 impl LiveStats {
     /// Frames lost before analysis: redirect failures, full rings, socket
@@ -181,7 +197,7 @@ impl LiveStats {
     }
 }
 
-pub(crate) static SCHEMA: [Field; 44] = [
+pub(crate) static SCHEMA: [Field; 48] = [
     Field::zeek("ts", "time"),
     Field::zeek("peer", "string"),
     Field::zeek("pkts_proc", "count"),
@@ -213,12 +229,16 @@ pub(crate) static SCHEMA: [Field; 44] = [
     Field::ext("ring_dropped", "count"),
     Field::ext("fill_ring_empty", "count"),
     Field::ext("dispatch_dropped", "count"),
+    Field::ext("reorder_forced", "count"),
     Field::ext("worker_pkts", "count"),
     Field::ext("worker_bytes", "count"),
     Field::ext("bypass_active", "count"),
     Field::ext("bypass_started", "count"),
     Field::ext("bypass_pkts", "count"),
     Field::ext("bypass_bytes", "count"),
+    Field::ext("bypass_refused", "count"),
+    Field::ext("bypass_lost", "count"),
+    Field::ext("queue_frames", "vector[count]"),
     Field::ext("log_rotations", "count"),
     Field::ext("export_outputs", "vector[string]"),
     Field::ext("export_sent", "vector[count]"),
@@ -271,15 +291,21 @@ impl LogRecord for StatsRecord {
             |l: &LiveStats| l.ring_dropped,
             |l: &LiveStats| l.fill_ring_empty,
             |l: &LiveStats| l.dispatch_dropped,
+            |l: &LiveStats| l.reorder_forced,
             |l: &LiveStats| l.worker_pkts,
             |l: &LiveStats| l.worker_bytes,
             |l: &LiveStats| l.bypass_active,
             |l: &LiveStats| l.bypass_started,
             |l: &LiveStats| l.bypass_pkts,
             |l: &LiveStats| l.bypass_bytes,
+            |l: &LiveStats| l.bypass_refused,
+            |l: &LiveStats| l.bypass_lost,
         ] {
             out(Value::opt(l, |l| Value::Count(f(l))));
         }
+        out(Value::opt(l, |l| {
+            Value::Nums(&l.queue_frames[..l.queues.min(MAX_QUEUES)])
+        }));
         let k = self.sinks.as_ref();
         out(Value::opt(k, |k| Value::Count(k.rotations)));
         let k = k.filter(|k| k.outputs > 0);

@@ -1,0 +1,270 @@
+//! How frames travel between workers: the symmetric flow hash that names a
+//! frame's owner, the rings between each pair of workers (descriptors out,
+//! addresses back), the jumbo slots through which frames longer than one
+//! UMEM frame travel, and the wake-up of a sleeping owner.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ringbuf::traits::Split;
+use ringbuf::{HeapCons, HeapProd, HeapRb};
+
+use super::RunError;
+
+/// Entries of each dispatch ring between two workers.
+pub const DISPATCH_RING: usize = 4096;
+
+/// A worker's slots for lending frames longer than one UMEM frame.
+pub const JUMBO_SLOTS: usize = 64;
+
+/// Bytes of a jumbo slot: the longest frame lent whole (longer ones are
+/// analysed where they arrive).
+pub const JUMBO_SLOT: usize = 16 << 10;
+
+/// The `queue` of a lent frame that lies in the lender's jumbo slot `addr`.
+pub const JUMBO: u32 = u32::MAX;
+
+/// A frame passed between workers: where it is and when it passed the
+/// XDP program.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Desc {
+    /// Index of the socket (queue) whose UMEM holds the frame, or
+    /// [`JUMBO`].
+    pub queue: u32,
+    /// The queue the frame came in on (its stream at the owner).
+    pub source: u32,
+    /// Frame length.
+    pub len: u32,
+    /// Its address in the UMEM (or the jumbo slot).
+    pub addr: u64,
+    /// When it passed the XDP program (monotonic clock, ns).
+    pub key: u64,
+}
+
+/// A frame given back to the worker that received it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Returned {
+    /// As [`Desc::queue`].
+    pub queue: u32,
+    /// As [`Desc::addr`].
+    pub addr: u64,
+}
+
+/// One worker's side of the mesh of rings.
+pub struct Mesh {
+    /// To worker `w` (None for oneself).
+    pub to: Vec<Option<HeapProd<Desc>>>,
+    /// From worker `w`.
+    pub from: Vec<Option<HeapCons<Desc>>>,
+    /// Frames to give back to worker `w`.
+    pub back_to: Vec<Option<HeapProd<Returned>>>,
+    /// Frames worker `w` gives back to us.
+    pub back_from: Vec<Option<HeapCons<Returned>>>,
+}
+
+/// The rings between every pair of `workers` workers.
+pub fn build_mesh(workers: usize) -> Vec<Mesh> {
+    let mut meshes: Vec<Mesh> = (0..workers)
+        .map(|_| Mesh {
+            to: (0..workers).map(|_| None).collect(),
+            from: (0..workers).map(|_| None).collect(),
+            back_to: (0..workers).map(|_| None).collect(),
+            back_from: (0..workers).map(|_| None).collect(),
+        })
+        .collect();
+    for a in 0..workers {
+        for b in 0..workers {
+            if a == b {
+                continue;
+            }
+            let (p, c) = HeapRb::<Desc>::new(DISPATCH_RING).split();
+            meshes[a].to[b] = Some(p);
+            meshes[b].from[a] = Some(c);
+            // Returns can never outnumber the frames lent, so this ring
+            // never overflows.
+            let (p, c) = HeapRb::<Returned>::new(DISPATCH_RING).split();
+            meshes[b].back_to[a] = Some(p);
+            meshes[a].back_from[b] = Some(c);
+        }
+    }
+    meshes
+}
+
+/// A symmetric hash of a frame's flow: the same for both directions.
+/// Fragments hash by their addresses only (their ports are unknown), so a
+/// fragmented flow's non-fragmented packets may go to another worker.
+pub fn flow_hash(frame: &[u8]) -> u32 {
+    let get = |o: usize| frame.get(o).copied().unwrap_or(0);
+    let be16 = |o: usize| u16::from_be_bytes([get(o), get(o + 1)]);
+    let mut off = 12;
+    let mut ethertype = be16(off);
+    let mut tags = 0;
+    while (ethertype == 0x8100 || ethertype == 0x88a8) && tags < 2 {
+        off += 4;
+        ethertype = be16(off);
+        tags += 1;
+    }
+    let l3 = off + 2;
+    let mut h: u64 = 0;
+    let (proto, l4, frag) = match ethertype {
+        0x0800 => {
+            for i in 0..4 {
+                h ^= u64::from(get(l3 + 12 + i) ^ get(l3 + 16 + i)) << (8 * i);
+            }
+            let ihl = usize::from(get(l3) & 0x0f) * 4;
+            let frag = be16(l3 + 6) & 0x3fff != 0;
+            (get(l3 + 9), l3 + ihl, frag)
+        }
+        0x86dd => {
+            for i in 0..16 {
+                h ^= u64::from(get(l3 + 8 + i) ^ get(l3 + 24 + i)) << (8 * (i % 8));
+            }
+            (get(l3 + 6), l3 + 40, false)
+        }
+        _ => return 0,
+    };
+    if !frag && (proto == 6 || proto == 17) {
+        h ^= u64::from(be16(l4) ^ be16(l4 + 2)) << 32;
+    }
+    h ^= u64::from(proto) << 48;
+    // Final mix (splitmix64).
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d049bb133111eb);
+    (h ^ (h >> 31)) as u32
+}
+
+/// Wakes a worker sleeping in poll(2) when another worker lends it frames,
+/// so a lent frame waits microseconds, not a poll timeout.
+pub struct Waker {
+    fd: OwnedFd,
+    sleeping: AtomicBool,
+}
+
+impl Waker {
+    /// A waker (an eventfd).
+    pub fn new() -> Result<Waker, RunError> {
+        // SAFETY: eventfd(2) with valid flags; the descriptor is owned below.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(RunError(format!(
+                "cannot create an eventfd: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        Ok(Waker {
+            // SAFETY: a fresh descriptor nobody else owns.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            sleeping: AtomicBool::new(false),
+        })
+    }
+
+    /// The descriptor to poll.
+    pub fn raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
+    /// Wakes the worker if it sleeps (a system call only then).
+    pub fn wake(&self) {
+        if self.sleeping.load(Ordering::SeqCst) {
+            let one = 1u64;
+            // SAFETY: writing 8 bytes to our eventfd.
+            unsafe { libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        }
+    }
+
+    /// Marks the worker asleep (true) or awake (false); awake, a pending
+    /// wake-up is cleared.
+    pub fn set_sleeping(&self, sleeping: bool) {
+        self.sleeping.store(sleeping, Ordering::SeqCst);
+        if !sleeping {
+            let mut v = 0u64;
+            // SAFETY: reading 8 bytes from our (non-blocking) eventfd.
+            unsafe { libc::read(self.fd.as_raw_fd(), (&mut v as *mut u64).cast(), 8) };
+        }
+    }
+}
+
+/// Slots into which a worker copies a frame longer than one UMEM frame
+/// (joined from several buffers), to hold it or lend it: the owner gives a
+/// lent slot back as it gives back a UMEM frame.
+pub struct JumboPool {
+    slots: Box<[std::cell::UnsafeCell<[u8; JUMBO_SLOT]>]>,
+}
+
+// SAFETY: a slot is written only by its worker while it is free, and read
+// only by the worker it was lent to until that one gives it back (the
+// rings' release/acquire order the accesses).
+unsafe impl Sync for JumboPool {}
+
+impl Default for JumboPool {
+    fn default() -> Self {
+        JumboPool {
+            slots: (0..JUMBO_SLOTS)
+                .map(|_| std::cell::UnsafeCell::new([0u8; JUMBO_SLOT]))
+                .collect(),
+        }
+    }
+}
+
+impl JumboPool {
+    /// Copies `data` into free slot `i`.
+    ///
+    /// # Safety
+    /// Slot `i` must be free (owned by the calling worker).
+    pub unsafe fn fill(&self, i: usize, data: &[u8]) {
+        let n = data.len().min(JUMBO_SLOT);
+        // SAFETY: per the contract, nobody else touches the slot.
+        unsafe { (&mut *self.slots[i].get())[..n].copy_from_slice(&data[..n]) };
+    }
+
+    /// The first `len` bytes of slot `i`.
+    ///
+    /// # Safety
+    /// Slot `i` must be held by, or lent to, the calling worker.
+    pub unsafe fn get(&self, i: usize, len: usize) -> &[u8] {
+        // SAFETY: per the contract, nobody writes the slot meanwhile.
+        unsafe { &(&*self.slots[i].get())[..len.min(JUMBO_SLOT)] }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcp4(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Vec<u8> {
+        let mut f = vec![0u8; 54];
+        f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+        f[14] = 0x45;
+        f[23] = 6;
+        f[26..30].copy_from_slice(&src);
+        f[30..34].copy_from_slice(&dst);
+        f[34..36].copy_from_slice(&sport.to_be_bytes());
+        f[36..38].copy_from_slice(&dport.to_be_bytes());
+        f
+    }
+
+    #[test]
+    fn flow_hash_is_symmetric_and_spreads() {
+        let a = tcp4([10, 0, 0, 1], 40000, [10, 0, 0, 2], 25);
+        let b = tcp4([10, 0, 0, 2], 25, [10, 0, 0, 1], 40000);
+        assert_eq!(flow_hash(&a), flow_hash(&b));
+        let mut buckets = [0u32; 4];
+        for p in 0..4000u16 {
+            let f = tcp4([10, 0, 0, 1], 30000 + p, [10, 0, 0, 2], 443);
+            buckets[flow_hash(&f) as usize % 4] += 1;
+        }
+        assert!(buckets.iter().all(|&n| n > 800), "{buckets:?}");
+        assert_eq!(flow_hash(&[0u8; 3]), 0);
+    }
+
+    #[test]
+    fn jumbo_slots_hold_what_was_put() {
+        let pool = JumboPool::default();
+        let data: Vec<u8> = (0..9000u32).map(|i| i as u8).collect();
+        // SAFETY: single-threaded test owning every slot.
+        unsafe {
+            pool.fill(3, &data);
+            assert_eq!(pool.get(3, data.len()), &data[..]);
+        }
+    }
+}

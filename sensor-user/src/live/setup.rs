@@ -1,0 +1,158 @@
+//! Getting live capture ready: privileges, the worker layout, the XDP
+//! program and the `AF_XDP` sockets.
+
+use crate::capture::afxdp::{XskConfig, XskSocket};
+use crate::capture::xdp::{self, AttachMode, XdpProgram};
+
+use super::{RunError, RunOptions};
+
+/// How many queues and workers, on which cores.
+pub struct Layout {
+    /// Receive queues bound.
+    pub queues: u32,
+    /// Worker threads.
+    pub workers: usize,
+    /// Each worker's core.
+    pub cores: Vec<Option<core_affinity::CoreId>>,
+}
+
+/// Checks the effective capabilities for loading XDP and AF_XDP.
+pub fn check_privileges() -> Result<(), RunError> {
+    const CAP_NET_ADMIN: u32 = 12;
+    const CAP_NET_RAW: u32 = 13;
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_BPF: u32 = 39;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let Some(eff) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    else {
+        return Ok(());
+    };
+    let has = |c: u32| eff & (1u64 << c) != 0;
+    let mut missing = Vec::new();
+    if !has(CAP_BPF) && !has(CAP_SYS_ADMIN) {
+        missing.push("CAP_BPF");
+    }
+    if !has(CAP_NET_ADMIN) {
+        missing.push("CAP_NET_ADMIN");
+    }
+    if !has(CAP_NET_RAW) {
+        missing.push("CAP_NET_RAW");
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(RunError(format!(
+        "missing privilege: live capture needs {}; run as root or `setcap cap_bpf,cap_net_admin,cap_net_raw+ep <path to sensor>`",
+        missing.join(", ")
+    )))
+}
+
+/// Works out the queues, workers and cores `opts` ask for.
+pub fn layout(opts: &RunOptions) -> Result<Layout, RunError> {
+    let iface_queues = xdp::rx_queues(&opts.iface);
+    let queues = opts.queues.unwrap_or(iface_queues);
+    if queues == 0 || queues > iface_queues {
+        return Err(RunError(format!(
+            "{} has {iface_queues} receive queue(s), {queues} were asked for; pass --queues 1..={iface_queues}",
+            opts.iface
+        )));
+    }
+    let available = core_affinity::get_core_ids().map_or(1, |c| c.len().max(1));
+    let workers = match &opts.cores {
+        Some(list) if list.is_empty() => {
+            return Err(RunError("--cores needs at least one core id".into()))
+        }
+        Some(list) => list.len(),
+        None => (queues as usize).min(available),
+    };
+    if opts.cores.as_ref().is_some_and(|l| l.len() > available) {
+        return Err(RunError(format!(
+            "too few cores for the requested layout: {workers} workers asked for, {available} core(s) available; list fewer with --cores"
+        )));
+    }
+    let cores = pick_cores(opts.cores.as_deref(), workers)?;
+    Ok(Layout {
+        queues,
+        workers,
+        cores,
+    })
+}
+
+/// Picks the cores for `workers` threads.
+fn pick_cores(
+    requested: Option<&[usize]>,
+    workers: usize,
+) -> Result<Vec<Option<core_affinity::CoreId>>, RunError> {
+    let available = core_affinity::get_core_ids().unwrap_or_default();
+    let Some(list) = requested else {
+        if available.is_empty() {
+            return Ok(vec![None; workers]);
+        }
+        return Ok((0..workers)
+            .map(|i| available.get(i % available.len()).copied())
+            .collect());
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for id in list {
+        match available.iter().find(|c| c.id == *id) {
+            Some(c) => out.push(Some(*c)),
+            None => {
+                return Err(RunError(format!(
+                    "too few cores for the requested layout: core {id} is not available to this process (available: {}); pass --cores with ids from that list",
+                    available.iter().map(|c| c.id.to_string()).collect::<Vec<_>>().join(",")
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Attaches the XDP program and configures what it keeps; returns it
+/// and the ports kept.
+pub fn attach(opts: &RunOptions) -> Result<(XdpProgram, Vec<u16>), RunError> {
+    let mut xdp = XdpProgram::attach(&opts.iface, opts.generic, opts.bypass_flows)?;
+    if xdp.mode() == AttachMode::Generic && !opts.generic {
+        eprintln!(
+            "sensor: warning: {} has no native XDP; running in generic mode (slower)",
+            opts.iface
+        );
+    }
+    let ports: Vec<u16> = if opts.ports.is_empty() {
+        sensor_common::DEFAULT_PORTS.to_vec()
+    } else {
+        opts.ports.clone()
+    };
+    xdp.set_ports(&ports)?;
+    xdp.set_keep_all(opts.all_ports)?;
+    xdp.set_filter(&opts.allow, &opts.deny)?;
+    xdp.set_drop_unmatched(opts.drop_unmatched)?;
+    Ok((xdp, ports))
+}
+
+/// Binds one `AF_XDP` socket to each of the first `queues` queues and
+/// registers it with the program.
+pub fn bind(
+    opts: &RunOptions,
+    queues: u32,
+    xdp: &mut XdpProgram,
+) -> Result<Vec<XskSocket>, RunError> {
+    let ifindex = xdp::ifindex(&opts.iface)?;
+    let cfg = XskConfig {
+        frames: opts.frames,
+        rx_ring: (opts.frames / 2).next_power_of_two().min(opts.frames),
+        tx_ring: 0,
+        mode: opts.bind_mode,
+        busy_poll_us: opts.busy_poll_us,
+    };
+    let mut sockets = Vec::with_capacity(queues as usize);
+    for q in 0..queues {
+        let sock = XskSocket::bind(ifindex, q, &cfg)
+            .map_err(|e| RunError(format!("queue {q} of {}: {e}", opts.iface)))?;
+        xdp.register_socket(q, sock.raw_fd())?;
+        sockets.push(sock);
+    }
+    Ok(sockets)
+}
