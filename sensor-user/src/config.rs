@@ -154,6 +154,10 @@ pub struct Limits {
     /// Bytes of encoded log lines queued between a worker and the writer
     /// thread.
     pub record_ring_bytes: usize,
+    /// POP3 and IMAP connections each analysed in full at once for
+    /// pop3.log/imap.log (two preallocated pools of this size; connections
+    /// beyond them get Zeek's recognition only, counted).
+    pub max_mailbox_sessions: usize,
 }
 
 impl Default for Limits {
@@ -175,6 +179,7 @@ impl Default for Limits {
             max_tls_sessions: 2048,
             tls_handshake_budget: 64 << 20,
             record_ring_bytes: 8 << 20,
+            max_mailbox_sessions: 256,
         }
     }
 }
@@ -229,6 +234,27 @@ pub struct Config {
     pub certs: CertOptions,
     /// File extraction (`None`: nothing is extracted).
     pub extract: Option<Arc<ExtractConfig>>,
+    /// POP3 and IMAP sessions (beyond Zeek).
+    pub mailbox: MailboxOptions,
+}
+
+/// pop3.log and imap.log, and the messages those protocols carry (beyond
+/// Zeek: off with `--zeek-strict`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MailboxOptions {
+    /// Analyse POP3 (port 110) and IMAP (port 143) sessions in full.
+    pub enabled: bool,
+    /// Raise `POP3::Cleartext_Credentials` / `IMAP::Cleartext_Credentials`.
+    pub credential_notices: bool,
+}
+
+impl Default for MailboxOptions {
+    fn default() -> Self {
+        MailboxOptions {
+            enabled: true,
+            credential_notices: true,
+        }
+    }
 }
 
 impl Default for Config {
@@ -245,6 +271,7 @@ impl Default for Config {
             tls: TlsOptions::default(),
             certs: CertOptions::default(),
             extract: None,
+            mailbox: MailboxOptions::default(),
         }
     }
 }

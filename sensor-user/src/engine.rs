@@ -14,9 +14,12 @@ use std::sync::Arc;
 pub use bypass::{BypassBackend, BypassStats};
 
 use crate::analyzers::dpd::AppState;
+use crate::analyzers::imap::session::ImapPool;
+use crate::analyzers::mime::files::FileEnv;
+use crate::analyzers::pop3::session::Pop3Pool;
 use crate::analyzers::smtp::session::{SmtpEnv, SmtpNext, SmtpPool, SmtpSession};
 use crate::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsNext, TlsPool};
-use crate::analyzers::{Events, Service};
+use crate::analyzers::{Events, MailboxSlot, Service};
 use crate::capture::Frame;
 use crate::config::Config;
 use crate::decode::fragments::{self, FragOutcome};
@@ -178,6 +181,9 @@ pub struct Counters {
     /// TLS connections left without full analysis because every pooled
     /// TLS session was in use.
     pub tls_sessions_exhausted: u64,
+    /// POP3/IMAP connections left without pop3.log/imap.log analysis
+    /// because every pooled session was in use.
+    pub mailbox_sessions_exhausted: u64,
     /// Acknowledgements and content gaps, for capture_loss.log.
     pub loss: tcp::LossCounts,
 }
@@ -196,6 +202,8 @@ pub struct Worker<S: RecordSink> {
     pool: SegmentPool,
     smtp: SmtpPool,
     tls: TlsPool,
+    pop3: Pop3Pool,
+    imap: ImapPool,
     certs: CertLog,
     uids: UidGen,
     sink: S,
@@ -223,6 +231,10 @@ struct ConnEvents<'a, S: RecordSink> {
     /// The connection's TLS session slot and the pool it comes from.
     tls: &'a mut Option<u32>,
     tls_pool: &'a mut TlsPool,
+    /// The connection's POP3/IMAP session slot and the pools.
+    mailbox: &'a mut Option<MailboxSlot>,
+    pop3: &'a mut Pop3Pool,
+    imap: &'a mut ImapPool,
     payload_done: &'a mut bool,
     partial: bool,
     out: EventOut<'a, S>,
@@ -262,6 +274,27 @@ impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
     }
     fn weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>) {
         self.push_weird(name, addl, source);
+    }
+    fn emit(&mut self, rec: &dyn LogRecord) {
+        *self.ok &= self.sink.emit(rec);
+    }
+    fn new_fuid(&mut self) -> crate::uid::Uid {
+        self.uids.next(b'F')
+    }
+    fn extract_config(&self) -> Option<Arc<ExtractConfig>> {
+        self.extract.cloned()
+    }
+}
+
+impl<S: RecordSink> FileEnv for EventOut<'_, S> {
+    fn now(&self) -> u64 {
+        self.ts
+    }
+    fn id(&self) -> ConnId {
+        self.id
+    }
+    fn local_orig(&self) -> bool {
+        self.local_orig
     }
     fn emit(&mut self, rec: &dyn LogRecord) {
         *self.ok &= self.sink.emit(rec);
@@ -321,6 +354,9 @@ impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
         // TLS already known to be on the stream (by port, or a previous
         // STARTTLS): the TLS session gets it from the first byte.
         self.attach_tls();
+        if self.tls.is_none() {
+            self.deliver_mailbox(is_orig, chunk);
+        }
         if let Some(i) = *self.tls {
             self.deliver_tls(i, is_orig, chunk);
             return;
@@ -366,6 +402,34 @@ impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
 }
 
 impl<S: RecordSink> ConnEvents<'_, S> {
+    /// Feeds the POP3/IMAP session, if any; one that is done (the stream
+    /// went on in TLS) writes its record and goes back to its pool.
+    fn deliver_mailbox(&mut self, is_orig: bool, chunk: Chunk<'_>) {
+        let out = &mut self.out;
+        let done = match *self.mailbox {
+            None => return,
+            Some(MailboxSlot::Pop3(i)) => self.pop3.get_mut(i).is_none_or(|m| {
+                match chunk {
+                    Chunk::Data { data, .. } => m.deliver(is_orig, data, out),
+                    Chunk::Gap { len, .. } => m.gap(is_orig, len, out),
+                }
+                m.is_done()
+            }),
+            Some(MailboxSlot::Imap(i)) => self.imap.get_mut(i).is_none_or(|m| {
+                match chunk {
+                    Chunk::Data { data, .. } => m.deliver(is_orig, data, out),
+                    Chunk::Gap { len, .. } => m.gap(is_orig, len, out),
+                }
+                m.is_done()
+            }),
+        };
+        if done {
+            if let Some(slot) = self.mailbox.take() {
+                finish_mailbox(slot, self.pop3, self.imap, out);
+            }
+        }
+    }
+
     /// Starts a TLS session when the connection's detector says the stream
     /// is TLS (Zeek never analyses TLS on a partial connection). Returns
     /// whether one was started now.
@@ -506,6 +570,8 @@ impl<S: RecordSink> Worker<S> {
             pool: SegmentPool::new(l.reassembly_blocks),
             smtp: SmtpPool::new(l.max_smtp_sessions, cfg.smtp),
             tls: TlsPool::new(l.max_tls_sessions, cfg.tls, l.tls_handshake_budget),
+            pop3: Pop3Pool::new(mailbox_pool_size(&cfg), cfg.mailbox.credential_notices),
+            imap: ImapPool::new(mailbox_pool_size(&cfg), cfg.mailbox.credential_notices),
             certs: CertLog::new(cfg.certs.clone()),
             uids,
             sink,
@@ -775,6 +841,9 @@ impl<S: RecordSink> Worker<S> {
             smtp: conn.smtp.and_then(|i| self.smtp.get_mut(i)),
             tls: &mut conn.tls,
             tls_pool: &mut self.tls,
+            mailbox: &mut conn.mailbox,
+            pop3: &mut self.pop3,
+            imap: &mut self.imap,
             payload_done: &mut conn.payload_done,
             partial: false,
             out: EventOut {
@@ -967,8 +1036,28 @@ impl<S: RecordSink> Worker<S> {
             inactivity * 1_000_000_000,
         );
         conn.smtp = smtp;
+        if analyze {
+            conn.mailbox = self.acquire_mailbox(resp_p);
+        }
         conn.local_orig = self.cfg.site.is_local(orig_h);
         conn
+    }
+
+    /// A POP3 (port 110) or IMAP (port 143) session for a new connection,
+    /// when the mailbox logs are on and the pool has one free.
+    fn acquire_mailbox(&mut self, resp_port: u16) -> Option<MailboxSlot> {
+        if !self.cfg.mailbox.enabled {
+            return None;
+        }
+        let slot = match resp_port {
+            110 => Some(self.pop3.acquire().map(MailboxSlot::Pop3)),
+            143 => Some(self.imap.acquire().map(MailboxSlot::Imap)),
+            _ => None,
+        }?;
+        if slot.is_none() {
+            self.counters.mailbox_sessions_exhausted += 1;
+        }
+        slot
     }
 
     /// Expires every connection whose deadline passed by `now`.
@@ -1004,8 +1093,8 @@ impl<S: RecordSink> Worker<S> {
             t.release(&mut self.pool);
         }
         // Analyzers still holding a record write it now.
-        let (tls, smtp) = (conn.tls.take(), conn.smtp.take());
-        if tls.is_some() || smtp.is_some() {
+        let (tls, smtp, mailbox) = (conn.tls.take(), conn.smtp.take(), conn.mailbox.take());
+        if tls.is_some() || smtp.is_some() || mailbox.is_some() {
             let mut out = EventOut {
                 id: conn.id(),
                 services: &mut conn.services,
@@ -1031,6 +1120,9 @@ impl<S: RecordSink> Worker<S> {
                     session.finish(&mut out);
                 }
                 self.smtp.release(i);
+            }
+            if let Some(slot) = mailbox {
+                finish_mailbox(slot, &mut self.pop3, &mut self.imap, &mut out);
             }
         }
         self.counters.missed_bytes += conn.missed_bytes;
@@ -1083,6 +1175,39 @@ impl<S: RecordSink> Worker<S> {
         self.write_stats(now);
         let counters = self.counters();
         (self.sink, counters)
+    }
+}
+
+/// Sessions in each of the POP3 and IMAP pools (none when the mailbox
+/// logs are off).
+fn mailbox_pool_size(cfg: &Config) -> usize {
+    if cfg.mailbox.enabled {
+        cfg.limits.max_mailbox_sessions
+    } else {
+        0
+    }
+}
+
+/// Writes a POP3/IMAP session's record and returns it to its pool.
+fn finish_mailbox(
+    slot: MailboxSlot,
+    pop3: &mut Pop3Pool,
+    imap: &mut ImapPool,
+    out: &mut dyn FileEnv,
+) {
+    match slot {
+        MailboxSlot::Pop3(i) => {
+            if let Some(m) = pop3.get_mut(i) {
+                m.finish(out);
+            }
+            pop3.release(i);
+        }
+        MailboxSlot::Imap(i) => {
+            if let Some(m) = imap.get_mut(i) {
+                m.finish(out);
+            }
+            imap.release(i);
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use sensor::capture::afxdp::BindMode;
 use sensor::capture::xdp::Cidr as LiveCidr;
-use sensor::config::{Cidr, Config, Limits, Redef, Site, SmtpOptions};
+use sensor::config::{Cidr, Config, Limits, MailboxOptions, Redef, Site, SmtpOptions};
 use sensor::files::extract::{ExtractConfig, ExtractPolicy};
 use sensor::live::{self, RunOptions};
 use sensor::logs::format::{Format, FormatOptions, TimeFormat};
@@ -164,7 +164,8 @@ struct AnalysisArgs {
     /// Leave `community_id` out of conn.log.
     #[arg(long)]
     no_community_id: bool,
-    /// Write only the fields Zeek writes by default (no extension fields).
+    /// Write only the fields Zeek writes by default (no extension fields), and only
+    /// Zeek's logs (no pop3.log, imap.log, or files and notices of POP3/IMAP).
     #[arg(long)]
     zeek_strict: bool,
     /// Verify IP/TCP/UDP/ICMP checksums and skip packets that fail (Zeek's default;
@@ -194,6 +195,14 @@ struct AnalysisArgs {
     /// (Zeek's SMTP::enable_rfc822_msg_file_analysis).
     #[arg(long)]
     smtp_message_files: bool,
+    /// Write every whole mail message (SMTP DATA/BDAT, POP3 RETR/TOP, IMAP FETCH and
+    /// APPEND) to extract_files/ as <PROTO>-<fuid>.eml; implies --smtp-message-files.
+    #[arg(long)]
+    extract_messages: bool,
+    /// POP3 and IMAP sessions analysed at once for pop3.log/imap.log (each protocol has a
+    /// preallocated pool of this size; sessions beyond it are counted, not logged).
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    max_mailbox_sessions: usize,
     /// Invalid mail transactions tolerated per connection before SMTP analysis stops
     /// (Zeek's SMTP::max_invalid_mail_transactions).
     #[arg(long, value_name = "N")]
@@ -470,6 +479,7 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
         max_flows: a.max_flows,
         reassembly_blocks: a.reassembly_blocks,
         max_ooo_bytes_per_flow: a.max_ooo_bytes,
+        max_mailbox_sessions: a.max_mailbox_sessions,
         ..Limits::default()
     };
     let mut config = Config {
@@ -484,6 +494,10 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
         tls: Default::default(),
         certs: Default::default(),
         extract: None,
+        mailbox: MailboxOptions {
+            enabled: !a.zeek_strict,
+            credential_notices: !a.zeek_strict,
+        },
     };
     apply_redefs(&mut config, a)?;
     config.smtp.credential_notices = !a.zeek_strict;
@@ -497,15 +511,16 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
         config.certs.roots_file = Some(p.clone());
     }
     config.certs.check().map_err(|e| e.to_string())?;
-    if a.smtp_message_files {
+    if a.smtp_message_files || a.extract_messages {
         config.smtp.rfc822_msg_files = true;
     }
     if let Some(n) = a.smtp_max_invalid_transactions {
         config.smtp.max_invalid_transactions = n;
     }
-    if a.extract != ExtractPolicy::None {
+    if a.extract != ExtractPolicy::None || a.extract_messages {
         config.extract = Some(Arc::new(ExtractConfig {
             policy: a.extract.clone(),
+            messages: a.extract_messages,
             dir: a.log_dir.join("extract_files"),
             per_file_limit: a.extract_limit,
             total_budget: a.extract_total,

@@ -80,6 +80,110 @@ impl LineScanner {
     }
 }
 
+/// How a piece of a stream handed out by [`LineSplit`] ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Piece {
+    /// A whole line, without its LF (and without the CR before it).
+    Line,
+    /// The head of a line longer than the splitter's bound; the rest
+    /// follows in further pieces, the last of them a [`Piece::Line`].
+    Partial,
+    /// Counted raw bytes (an IMAP literal), line ends included.
+    Raw,
+}
+
+/// Splits one direction of a text protocol into whole lines (LF ends a
+/// line; a CR before it is dropped) with a bounded buffer: a line longer
+/// than the bound is handed out in [`Piece::Partial`] pieces, so nothing
+/// is lost or buffered without limit. The callback may ask for the next
+/// `n` bytes raw (an IMAP `{n}` literal) by returning `n`.
+#[derive(Debug, Default)]
+pub struct LineSplit {
+    buf: Vec<u8>,
+    max: usize,
+    raw: u64,
+}
+
+impl LineSplit {
+    /// A splitter keeping at most `max` bytes of a line at once (memory
+    /// reserved now).
+    pub fn new(max: usize) -> Self {
+        LineSplit {
+            buf: Vec::with_capacity(max),
+            max: max.max(2),
+            raw: 0,
+        }
+    }
+
+    /// Raw bytes still expected.
+    pub fn raw_left(&self) -> u64 {
+        self.raw
+    }
+
+    /// Forgets a partial line and any raw count (after a content gap).
+    pub fn reset(&mut self) {
+        self.buf.clear();
+        self.raw = 0;
+    }
+
+    /// Feeds `data`; `f(piece, kind)` returns how many of the following
+    /// bytes are raw (0 for none; ignored for raw pieces).
+    pub fn feed(&mut self, mut data: &[u8], f: &mut dyn FnMut(&[u8], Piece) -> u64) {
+        while !data.is_empty() {
+            if self.raw > 0 {
+                let n = (data.len() as u64).min(self.raw) as usize;
+                self.raw -= n as u64;
+                f(&data[..n], Piece::Raw);
+                data = &data[n..];
+                continue;
+            }
+            let room = self.max - self.buf.len();
+            match memchr::memchr(b'\n', &data[..data.len().min(room)]) {
+                Some(i) => {
+                    let raw = if self.buf.is_empty() {
+                        f(strip_cr(&data[..i]), Piece::Line)
+                    } else {
+                        self.buf.extend_from_slice(&data[..i]);
+                        let n = self.buf.len();
+                        let r = f(strip_cr(&self.buf[..n]), Piece::Line);
+                        self.buf.clear();
+                        r
+                    };
+                    self.raw = raw;
+                    data = &data[i + 1..];
+                }
+                None if data.len() < room => {
+                    self.buf.extend_from_slice(data);
+                    return;
+                }
+                None => {
+                    // Full: hand the head out, keeping a final CR back in
+                    // case its LF comes next.
+                    self.buf.extend_from_slice(&data[..room]);
+                    data = &data[room..];
+                    let keep = usize::from(self.buf.last() == Some(&b'\r'));
+                    let n = self.buf.len() - keep;
+                    f(&self.buf[..n], Piece::Partial);
+                    self.buf.drain(..n);
+                }
+            }
+        }
+    }
+}
+
+/// The first word of `l` (up to a space) and the rest after the spaces
+/// that follow it.
+pub fn split_word(l: &[u8]) -> (&[u8], &[u8]) {
+    let end = l.iter().position(|c| *c == b' ').unwrap_or(l.len());
+    let rest = &l[end..];
+    let skip = rest.iter().take_while(|c| **c == b' ').count();
+    (&l[..end], &rest[skip..])
+}
+
+fn strip_cr(l: &[u8]) -> &[u8] {
+    l.strip_suffix(b"\r").unwrap_or(l)
+}
+
 /// Whether `w` is a three-digit reply code.
 fn is_code(w: &InlineStr<32>) -> bool {
     w.len() == 3 && w.as_bytes().iter().all(u8::is_ascii_digit)
@@ -101,5 +205,34 @@ mod tests {
         assert_eq!(got[1], (b"250".to_vec(), b"first".to_vec(), b'-'));
         assert_eq!(got[2].0, b"250");
         assert_eq!(got[3], (b"a1".to_vec(), b"STARTTLS".to_vec(), b' '));
+    }
+    #[test]
+    fn split_lines_long_lines_and_literals() {
+        let mut s = LineSplit::new(8);
+        let mut got: Vec<(Vec<u8>, Piece)> = Vec::new();
+        let mut f = |l: &[u8], p: Piece| {
+            got.push((l.to_vec(), p));
+            if l.ends_with(b"{5}") {
+                5
+            } else {
+                0
+            }
+        };
+        s.feed(b"a1 OK\r\nx {5}\r\nab\r\n", &mut f);
+        s.feed(b"c0123456789abcdef\r", &mut f);
+        s.feed(b"\nend", &mut f);
+        s.feed(b"\n", &mut f);
+        let want: Vec<(&[u8], Piece)> = vec![
+            (b"a1 OK", Piece::Line),
+            (b"x {5}", Piece::Line),
+            (b"ab\r\n", Piece::Raw),
+            (b"c", Piece::Raw),
+            (b"01234567", Piece::Partial),
+            (b"89abcdef", Piece::Partial),
+            (b"", Piece::Line),
+            (b"end", Piece::Line),
+        ];
+        let got: Vec<(&[u8], Piece)> = got.iter().map(|(l, p)| (&l[..], *p)).collect();
+        assert_eq!(got, want);
     }
 }

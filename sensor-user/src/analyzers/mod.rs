@@ -14,8 +14,21 @@ pub mod line;
 pub mod mime;
 pub mod pool;
 pub mod pop3;
+pub mod sasl;
 pub mod smtp;
 pub mod tls;
+
+/// Most file uids one mail record lists (pop3.log, imap.log `fuids`).
+pub const MAX_LOGGED_FUIDS: usize = 1000;
+
+/// A connection's POP3 or IMAP session: its slot in the worker's pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailboxSlot {
+    /// A POP3 session.
+    Pop3(u32),
+    /// An IMAP session.
+    Imap(u32),
+}
 
 /// A protocol the sensor recognises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

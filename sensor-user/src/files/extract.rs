@@ -53,6 +53,8 @@ impl std::str::FromStr for ExtractPolicy {
 pub struct ExtractConfig {
     /// Which files.
     pub policy: ExtractPolicy,
+    /// Also every whole mail message (`message/rfc822`), as `.eml`.
+    pub messages: bool,
     /// Where (`<log dir>/extract_files`).
     pub dir: PathBuf,
     /// Most bytes written per file (0: no limit).
@@ -66,6 +68,9 @@ pub struct ExtractConfig {
 impl ExtractConfig {
     /// Whether a file of type `mime` (possibly unknown yet) is wanted.
     pub fn wants(&self, mime: Option<&str>) -> bool {
+        if self.messages && mime == Some("message/rfc822") {
+            return true;
+        }
         match &self.policy {
             ExtractPolicy::None => false,
             ExtractPolicy::All => true,
@@ -240,6 +245,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sensor-extract-{}", std::process::id()));
         let cfg = ExtractConfig {
             policy: ExtractPolicy::All,
+            messages: false,
             dir: dir.clone(),
             per_file_limit: 10,
             total_budget: 0,

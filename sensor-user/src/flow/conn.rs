@@ -84,6 +84,8 @@ pub struct Conn {
     /// The TLS session (a slot of the worker's TLS pool), once TLS is
     /// analysed on the connection.
     pub tls: Option<u32>,
+    /// The POP3 or IMAP session, when the mailbox logs are on.
+    pub mailbox: Option<crate::analyzers::MailboxSlot>,
     /// No analyzer wants payload any more (e.g. TLS established): only
     /// packets and bytes are counted.
     pub payload_done: bool,
@@ -154,6 +156,7 @@ impl Conn {
             app,
             smtp: None,
             tls: None,
+            mailbox: None,
             payload_done: false,
             bypassed: false,
             bypass_refused: false,

@@ -10,7 +10,9 @@
 pub mod conn;
 pub mod files;
 pub mod format;
+pub mod imap;
 pub mod notice;
+pub mod pop3;
 pub mod smtp;
 pub mod ssl;
 pub mod stats;
@@ -292,11 +294,15 @@ pub enum LogKind {
     X509 = 7,
     /// capture_loss.log
     CaptureLoss = 8,
+    /// pop3.log (beyond Zeek)
+    Pop3 = 9,
+    /// imap.log (beyond Zeek)
+    Imap = 10,
 }
 
 impl LogKind {
     /// Every log, in index order.
-    pub const ALL: [LogKind; 9] = [
+    pub const ALL: [LogKind; 11] = [
         LogKind::Conn,
         LogKind::Weird,
         LogKind::Stats,
@@ -306,6 +312,8 @@ impl LogKind {
         LogKind::Ssl,
         LogKind::X509,
         LogKind::CaptureLoss,
+        LogKind::Pop3,
+        LogKind::Imap,
     ];
 
     /// The log's path (file name without `.log`).
@@ -320,6 +328,8 @@ impl LogKind {
             LogKind::Ssl => "ssl",
             LogKind::X509 => "x509",
             LogKind::CaptureLoss => "capture_loss",
+            LogKind::Pop3 => "pop3",
+            LogKind::Imap => "imap",
         }
     }
 
@@ -335,6 +345,8 @@ impl LogKind {
             LogKind::Ssl => &ssl::SCHEMA,
             LogKind::X509 => &x509::SCHEMA,
             LogKind::CaptureLoss => &stats::CAPTURE_LOSS_SCHEMA,
+            LogKind::Pop3 => &pop3::SCHEMA,
+            LogKind::Imap => &imap::SCHEMA,
         }
     }
 
@@ -369,6 +381,6 @@ mod kind_tests {
             assert_eq!(k.schema()[0].name, "ts");
         }
         // A new variant must be added to ALL: its index is the last one.
-        assert_eq!(LogKind::CaptureLoss as usize, LogKind::ALL.len() - 1);
+        assert_eq!(LogKind::Imap as usize, LogKind::ALL.len() - 1);
     }
 }

@@ -4,6 +4,8 @@
 //! and ends analysis; a tagged `OK` to the client's `STARTTLS` hands the
 //! connection to TLS.
 
+pub mod session;
+
 use super::line::{Line, LineScanner};
 use super::{Events, Next, Service};
 use crate::inline_str::InlineStr;

@@ -11,6 +11,7 @@
 //! nothing is allocated.
 
 pub mod base64;
+pub mod files;
 
 use base64::{Base64, Base64Problem};
 

@@ -6,6 +6,8 @@
 //! `max_unknown_client_commands`, a violation; an unknown server reply is a
 //! violation and a weird.
 
+pub mod session;
+
 use super::line::{Line, LineScanner};
 use super::{Events, Next, Service};
 

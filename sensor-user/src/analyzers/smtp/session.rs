@@ -12,6 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::email;
+use crate::analyzers::mime::files::entity_filename;
 use crate::analyzers::mime::{MimeMessage, MimeSink};
 use crate::bytes::{fmt_u64, starts_with_ci as starts_ci, trim_lws};
 use crate::config::SmtpOptions;
@@ -1203,17 +1204,8 @@ impl SmtpSession {
                 _ => {}
             }
         }
-        if name == b"CONTENT-DISPOSITION" || name == b"CONTENT-TYPE" {
-            let wanted = if name == b"CONTENT-DISPOSITION" {
-                has_param(value, b"filename", true)
-            } else {
-                has_param(value, b"name", false)
-            };
-            if wanted {
-                let mut buf = [0u8; 256];
-                let n = email::filename_from_header(value, &mut buf);
-                self.entity_filename = Some(InlineStr::from_bytes(&buf[..n]));
-            }
+        if let Some(f) = entity_filename(name, value) {
+            self.entity_filename = Some(f);
         }
         if name == b"RECEIVED"
             && self.flags.process_received_from
@@ -1280,23 +1272,6 @@ impl MimeSink for MailSink<'_> {
         };
         self.env.weird(name, addl, source);
     }
-}
-
-/// `name[blank]*[*]?=` (for filename) or `name[blank]*=` somewhere in `v`.
-fn has_param(v: &[u8], name: &[u8], star: bool) -> bool {
-    (0..v.len()).any(|i| {
-        if !starts_ci(&v[i..], name) {
-            return false;
-        }
-        let mut j = i + name.len();
-        while j < v.len() && (v[j] == b' ' || v[j] == b'\t') {
-            j += 1;
-        }
-        if star && v.get(j) == Some(&b'*') {
-            j += 1;
-        }
-        v.get(j) == Some(&b'=')
-    })
 }
 
 /// Zeek's `parse_bdat_arg`: (chunk size, LAST) or the error text.

@@ -1,0 +1,378 @@
+//! A whole mail message turned into files, for the protocols that carry
+//! messages other than SMTP (POP3 RETR/TOP, IMAP FETCH and APPEND).
+//!
+//! The message's bytes stream in as they cross the wire. The message
+//! itself is one file (`message/rfc822`, hashed and, with
+//! `--extract-messages`, written out whole as an `.eml`); its line stream
+//! goes through the MIME parser, and every leaf entity becomes a file whose
+//! parent is the message, exactly as SMTP's parts do. Nothing is buffered
+//! beyond one bounded line; the state is reused from message to message.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::{MimeMessage, MimeSink};
+use crate::analyzers::line::{LineSplit, Piece};
+use crate::bytes::starts_with_ci;
+use crate::files::extract::ExtractConfig;
+use crate::files::FileState;
+use crate::inline_str::InlineStr;
+use crate::logs::{ConnId, LogRecord};
+use crate::uid::Uid;
+
+/// Longest line the MIME parser gets at once; longer lines go in pieces.
+const MAX_LINE: usize = 16 << 10;
+
+/// What message files need from the connection.
+pub trait FileEnv {
+    /// Network time now.
+    fn now(&self) -> u64;
+    /// The connection.
+    fn id(&self) -> ConnId;
+    /// Whether the originator is local (files.log `local_orig`).
+    fn local_orig(&self) -> bool;
+    /// A finished record.
+    fn emit(&mut self, rec: &dyn LogRecord);
+    /// A fresh file uid.
+    fn new_fuid(&mut self) -> Uid;
+    /// Extraction settings for new files (`None`: no extraction).
+    fn extract_config(&self) -> Option<Arc<ExtractConfig>>;
+}
+
+/// One message in transfer and its parts.
+pub struct MessageFiles {
+    mime: MimeMessage,
+    lines: LineSplit,
+    msg: FileState,
+    part: FileState,
+    part_open: bool,
+    open: bool,
+    source: &'static str,
+    entities: u64,
+    filename: Option<InlineStr<256>>,
+}
+
+impl Default for MessageFiles {
+    fn default() -> Self {
+        let zero = ConnId {
+            uid: Uid::default(),
+            orig_h: IpAddr::from([0, 0, 0, 0]),
+            orig_p: 0,
+            resp_h: IpAddr::from([0, 0, 0, 0]),
+            resp_p: 0,
+        };
+        let mut mime = MimeMessage::new();
+        mime.reserve();
+        MessageFiles {
+            mime,
+            lines: LineSplit::new(MAX_LINE),
+            msg: FileState::new(Uid::default(), zero, "", false, 0),
+            part: FileState::new(Uid::default(), zero, "", false, 0),
+            part_open: false,
+            open: false,
+            source: "",
+            entities: 0,
+            filename: None,
+        }
+    }
+}
+
+impl MessageFiles {
+    /// Whether a message is in transfer.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Heap bytes held (for memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        self.mime.heap_bytes() + MAX_LINE
+    }
+
+    /// Starts a message sent by the originator (`is_orig`) or the
+    /// responder, carried by `source` (`POP3`, `IMAP`). Returns the
+    /// message's fuid (its parts follow with their own).
+    pub fn begin(&mut self, source: &'static str, is_orig: bool, env: &mut dyn FileEnv) -> Uid {
+        if self.open {
+            self.end(env);
+        }
+        self.source = source;
+        self.open = true;
+        self.entities = 0;
+        self.lines.reset();
+        let fuid = env.new_fuid();
+        self.msg.restart(fuid, env.id(), source, is_orig, env.now());
+        self.msg.extract_cfg = env.extract_config();
+        self.msg.local_orig = Some(env.local_orig());
+        self.msg.set_mime_type("message/rfc822");
+        let mut mime = std::mem::take(&mut self.mime);
+        mime.begin(&mut Parts { f: self, env });
+        self.mime = mime;
+        fuid
+    }
+
+    /// Bytes of the message, exactly as it is (line ends included).
+    pub fn data(&mut self, data: &[u8], env: &mut dyn FileEnv) {
+        if !self.open {
+            return;
+        }
+        self.msg.data(data, env.now());
+        let mut lines = std::mem::take(&mut self.lines);
+        let mut mime = std::mem::take(&mut self.mime);
+        lines.feed(data, &mut |l, piece| {
+            mime.deliver(l, piece == Piece::Line, &mut Parts { f: self, env });
+            0
+        });
+        self.mime = mime;
+        self.lines = lines;
+    }
+
+    /// `len` bytes of the message were lost.
+    pub fn gap(&mut self, len: u64, env: &mut dyn FileEnv) {
+        if !self.open {
+            return;
+        }
+        self.msg.gap(len, env.now());
+        if self.part_open {
+            self.part.gap(len, env.now());
+        }
+        self.lines.reset();
+    }
+
+    /// Ends the message: a last line without its end, the open parts, then
+    /// the message file; their files.log records are written.
+    pub fn end(&mut self, env: &mut dyn FileEnv) {
+        if !self.open {
+            return;
+        }
+        let mut mime = std::mem::take(&mut self.mime);
+        let mut lines = std::mem::take(&mut self.lines);
+        // An unterminated last line: the splitter holds it.
+        lines.feed(b"\n", &mut |l, _| {
+            if !l.is_empty() {
+                mime.deliver(l, false, &mut Parts { f: self, env });
+            }
+            0
+        });
+        lines.reset();
+        mime.done(&mut Parts { f: self, env });
+        self.mime = mime;
+        self.lines = lines;
+        self.close_part(env);
+        self.open = false;
+        let rec = self.msg.finish();
+        env.emit(&rec);
+    }
+
+    fn close_part(&mut self, env: &mut dyn FileEnv) {
+        if self.part_open {
+            self.part_open = false;
+            let rec = self.part.finish();
+            env.emit(&rec);
+        }
+    }
+
+    fn part_data(&mut self, data: &[u8], env: &mut dyn FileEnv) {
+        if !self.part_open {
+            let fuid = env.new_fuid();
+            let is_orig = self.msg.is_orig;
+            self.part
+                .restart(fuid, env.id(), self.source, is_orig, env.now());
+            self.part.extract_cfg = env.extract_config();
+            self.part.depth = self.entities;
+            self.part.filename = self.filename;
+            self.part.local_orig = Some(env.local_orig());
+            self.part.parent = Some(self.msg.fuid);
+            self.part_open = true;
+        }
+        self.part.data(data, env.now());
+    }
+}
+
+/// The MIME parser's events, applied to a message's files.
+struct Parts<'a> {
+    f: &'a mut MessageFiles,
+    env: &'a mut dyn FileEnv,
+}
+
+impl MimeSink for Parts<'_> {
+    fn begin_entity(&mut self) {
+        self.f.close_part(self.env);
+        self.f.filename = None;
+        self.f.entities += 1;
+    }
+
+    fn header(&mut self, name_upper: &[u8], value: &[u8]) {
+        if let Some(name) = entity_filename(name_upper, value) {
+            self.f.filename = Some(name);
+        }
+    }
+
+    fn data(&mut self, data: &[u8]) {
+        self.f.part_data(data, self.env);
+    }
+
+    fn end_entity(&mut self) {
+        self.f.close_part(self.env);
+        self.f.filename = None;
+    }
+
+    /// Zeek analyses no message POP3 or IMAP carries: its weird.log gets
+    /// none of their MIME anomalies, and neither does the sensor's.
+    fn weird(&mut self, _: &'static str, _: &[u8]) {}
+}
+
+/// The file name a MIME header gives its entity, as Zeek's `mime_one_header`
+/// finds it: `filename=` in Content-Disposition, else `name=` in
+/// Content-Type.
+pub fn entity_filename(name_upper: &[u8], value: &[u8]) -> Option<InlineStr<256>> {
+    let wanted = match name_upper {
+        b"CONTENT-DISPOSITION" => has_param(value, b"filename", true),
+        b"CONTENT-TYPE" => has_param(value, b"name", false),
+        _ => false,
+    };
+    if !wanted {
+        return None;
+    }
+    let mut buf = [0u8; 256];
+    let n = crate::analyzers::smtp::email::filename_from_header(value, &mut buf);
+    Some(InlineStr::from_bytes(&buf[..n]))
+}
+
+/// `name[blank]*[*]?=` (for filename) or `name[blank]*=` somewhere in `v`.
+fn has_param(v: &[u8], name: &[u8], star: bool) -> bool {
+    (0..v.len()).any(|i| {
+        if !starts_with_ci(&v[i..], name) {
+            return false;
+        }
+        let mut j = i + name.len();
+        while j < v.len() && (v[j] == b' ' || v[j] == b'\t') {
+            j += 1;
+        }
+        if star && v.get(j) == Some(&b'*') {
+            j += 1;
+        }
+        v.get(j) == Some(&b'=')
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::logs::{LogKind, Value};
+
+    /// Collects records (as field maps).
+    #[derive(Default)]
+    pub(crate) struct Env {
+        pub records: Vec<(LogKind, Vec<(String, String)>)>,
+        next: u64,
+    }
+
+    impl Env {
+        /// The records of one log.
+        pub fn of(&self, kind: LogKind) -> Vec<&[(String, String)]> {
+            self.records
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, r)| &r[..])
+                .collect()
+        }
+    }
+
+    /// A value as text (lists joined by commas).
+    fn text(v: Value<'_>) -> String {
+        match v {
+            Value::Str(s) => String::from_utf8_lossy(s).into_owned(),
+            Value::Count(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Unset => String::from("-"),
+            Value::Texts(l) => l
+                .iter()
+                .map(|x| String::from_utf8_lossy(x).into_owned())
+                .collect::<Vec<_>>()
+                .join(","),
+            Value::Uids(u) => u
+                .iter()
+                .map(|x| x.encode(&mut [0u8; 24]).to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            other => format!("{other:?}"),
+        }
+    }
+
+    impl FileEnv for Env {
+        fn now(&self) -> u64 {
+            1_000
+        }
+        fn id(&self) -> ConnId {
+            let a: IpAddr = "10.0.0.1".parse().unwrap();
+            ConnId {
+                uid: Uid {
+                    prefix: b'C',
+                    value: 7,
+                },
+                orig_h: a,
+                orig_p: 40000,
+                resp_h: a,
+                resp_p: 110,
+            }
+        }
+        fn local_orig(&self) -> bool {
+            true
+        }
+        fn emit(&mut self, rec: &dyn LogRecord) {
+            let schema = rec.schema();
+            let mut vals = Vec::new();
+            rec.values(&mut |v| {
+                vals.push((schema[vals.len()].name.to_string(), text(v)));
+            });
+            self.records.push((rec.kind(), vals));
+        }
+        fn new_fuid(&mut self) -> Uid {
+            self.next += 1;
+            Uid {
+                prefix: b'F',
+                value: u128::from(self.next),
+            }
+        }
+        fn extract_config(&self) -> Option<Arc<ExtractConfig>> {
+            None
+        }
+    }
+
+    pub(crate) fn field<'a>(rec: &'a [(String, String)], name: &str) -> &'a str {
+        rec.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("-")
+    }
+
+    const MSG: &[u8] = b"From: a@example.com\r\nSubject: hi\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nHello\r\n--b\r\nContent-Type: application/octet-stream; name=\"x.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAw==\r\n--b--\r\n";
+
+    #[test]
+    fn message_and_parts_in_any_chunking() {
+        for step in [1, 7, MSG.len()] {
+            let mut m = MessageFiles::default();
+            let mut env = Env::default();
+            let fuid = m.begin("POP3", false, &mut env);
+            for c in MSG.chunks(step) {
+                m.data(c, &mut env);
+            }
+            m.end(&mut env);
+            let files = env.of(LogKind::Files);
+            assert_eq!(files.len(), 3, "{step}: {files:?}");
+            let (text, bin, msg) = (files[0], files[1], files[2]);
+            let mut b = [0u8; 24];
+            let fuid = fuid.encode(&mut b).to_string();
+            assert_eq!(field(msg, "fuid"), fuid);
+            assert_eq!(field(msg, "mime_type"), "message/rfc822");
+            assert_eq!(field(msg, "seen_bytes"), MSG.len().to_string());
+            assert_eq!(field(msg, "source"), "POP3");
+            assert_eq!(field(msg, "is_orig"), "false");
+            assert_eq!(field(text, "parent_fuid"), fuid);
+            assert_eq!(field(text, "seen_bytes"), "5");
+            assert_eq!(field(bin, "filename"), "x.bin");
+            assert_eq!(field(bin, "seen_bytes"), "4");
+            assert_eq!(field(bin, "parent_fuid"), fuid);
+        }
+    }
+}
