@@ -10,6 +10,7 @@ use serde_json::Value;
 
 pub mod export;
 pub mod live;
+pub mod mailbox;
 /// Real servers (rsyslog, redis-server, a Kafka broker) for the tests.
 pub use bench::servers;
 
