@@ -17,7 +17,15 @@ use anyhow::Result;
 use crate::{build_ebpf, run_cmd, setup, step, workspace_root, Profile, NIGHTLY};
 
 /// Fuzz targets of `sensor-user/fuzz`.
-const FUZZ_TARGETS: [&str; 6] = ["decode", "reassembly", "capture", "pipeline", "smtp", "tls"];
+const FUZZ_TARGETS: [&str; 7] = [
+    "decode",
+    "reassembly",
+    "capture",
+    "pipeline",
+    "smtp",
+    "tls",
+    "mailbox",
+];
 
 /// Runs the suite.
 pub fn run() -> Result<()> {

@@ -58,9 +58,15 @@ pub struct SmtpInfo {
     pub auth_mechanism: OptText,
     /// User name from a cleartext AUTH exchange (extension; never a password).
     pub auth_user: OptText,
+    /// File names of the parts that carry one, in order (extension, as
+    /// Suricata's `email.attachment`).
+    pub attachments: OptList,
+    /// The fuids of those parts, in the same order (extension): the files
+    /// of `fuids` that are attachments, not message bodies.
+    pub attachment_fuids: Vec<Uid>,
 }
 
-pub(crate) static SCHEMA: [Field; 28] = [
+pub(crate) static SCHEMA: [Field; 30] = [
     Field::zeek("ts", "time"),
     Field::zeek("uid", "string"),
     Field::zeek("id.orig_h", "addr"),
@@ -89,6 +95,8 @@ pub(crate) static SCHEMA: [Field; 28] = [
     Field::zeek("fuids", "vector[string]"),
     Field::ext("auth_mechanism", "string"),
     Field::ext("auth_user", "string"),
+    Field::ext("attachments", "vector[string]"),
+    Field::ext("attachment_fuids", "vector[string]"),
 ];
 
 impl SmtpInfo {
@@ -115,6 +123,8 @@ impl SmtpInfo {
         }
         self.path.reserve(8);
         self.fuids.reserve(8);
+        self.attachments.list.reserve(4, 256);
+        self.attachment_fuids.reserve(4);
     }
 
     /// Starts a fresh record (memory kept) at `ts` with `trans_depth`.
@@ -149,6 +159,8 @@ impl SmtpInfo {
         self.path.push(id.orig_h);
         self.tls = false;
         self.fuids.clear();
+        self.attachments.clear();
+        self.attachment_fuids.clear();
     }
 }
 
@@ -182,5 +194,11 @@ impl LogRecord for SmtpInfo {
         out(Value::Uids(&self.fuids));
         out(self.auth_mechanism.value());
         out(self.auth_user.value());
+        out(self.attachments.value());
+        if self.attachment_fuids.is_empty() {
+            out(Value::Unset);
+        } else {
+            out(Value::Uids(&self.attachment_fuids));
+        }
     }
 }

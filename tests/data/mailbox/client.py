@@ -103,14 +103,15 @@ def describe_parts(raw):
     "section" is the IMAP section number; "content" the decoded bytes'
     sha256/md5/length. For a part of a multipart, the content ends before
     the CRLF that precedes the next boundary; for a single-part message it
-    runs to the end of the message."""
+    runs to the end of the message. Where Zeek's MIME decoder delivers it
+    with one more CRLF (see below), "zeek_content" has that digest."""
     out = []
     message = email.message_from_bytes(raw, policy=email.policy.default)
     _walk(message, raw, "", out)
     return out
 
 
-def _walk(node, raw, section, out):
+def _walk(node, raw, section, out, in_multipart=False):
     ctype = node.get_content_type()
     if node.get_content_maintype() == "multipart":
         boundary = node.get_boundary()
@@ -120,7 +121,7 @@ def _walk(node, raw, section, out):
             raise ValueError(f"section {section or 'top'}: {len(raws)} raw parts, "
                              f"{len(children)} parsed")
         for i, (child, child_raw) in enumerate(zip(children, raws), 1):
-            _walk(child, child_raw, f"{section}.{i}" if section else str(i), out)
+            _walk(child, child_raw, f"{section}.{i}" if section else str(i), out, True)
         return
     entry = {
         "section": section or "1",
@@ -148,6 +149,22 @@ def _walk(node, raw, section, out):
         raise ValueError(f"section {entry['section']}: the email package's content "
                          "differs from the raw part body")
     entry["content"] = digest(content)
+    # Zeek's MIME decoder (which the sensor follows) ends every line of a
+    # part with CRLF, the last one too, except the last line of an
+    # unencoded part whose parent is a multipart (that CRLF belongs to the
+    # boundary) and a soft-broken quoted-printable line. Its files hold
+    # that CRLF where the content here does not.
+    last = raw_body.split(b"\n")[-1].rstrip(b" \t\r")
+    ends_open = raw_body and not raw_body.endswith(b"\n")
+    encoding = entry["transfer_encoding"]
+    if encoding == "quoted-printable":
+        add = ends_open and not last.endswith(b"=")
+    elif encoding == "base64":
+        add = False
+    else:
+        add = ends_open and not in_multipart
+    if add:
+        entry["zeek_content"] = digest(content + b"\r\n")
     out.append(entry)
 
 

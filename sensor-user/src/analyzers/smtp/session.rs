@@ -1109,6 +1109,13 @@ impl SmtpSession {
         self.file.local_orig = Some(env.local_orig());
         self.file_open = true;
         self.file.parent = self.file_attached(fuid, env);
+        if let (Some(name), false) = (self.entity_filename, self.rec.tls) {
+            if self.rec.attachment_fuids.len() < MAX_ADDRESSES {
+                self.rec.attachments.present = true;
+                self.rec.attachments.list.push(name.as_bytes());
+                self.rec.attachment_fuids.push(fuid);
+            }
+        }
     }
 
     fn close_file(&mut self, env: &mut dyn SmtpEnv) {
