@@ -149,3 +149,88 @@ fn strict_zeek_output_has_no_extensions_and_no_notice() {
     assert!(!out.join("extract_files").exists());
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// The client's bytes of the connection from `port` in `trace`, in order
+/// (each byte once; the trace has no holes).
+fn client_stream(trace: &std::path::Path, port: u16) -> Vec<u8> {
+    let cap = bench::replay::Capture::load(trace).expect("trace");
+    let mut segs = std::collections::BTreeMap::new();
+    for i in 0..cap.len() {
+        let f = cap.frame(i);
+        let be16 = |o: usize| u16::from_be_bytes([f[o], f[o + 1]]);
+        if f.len() < 54 || be16(12) != 0x0800 || f[23] != 6 {
+            continue;
+        }
+        let ihl = usize::from(f[14] & 0x0f) * 4;
+        let t = 14 + ihl;
+        let total = 14 + usize::from(be16(16));
+        if be16(t) != port {
+            continue;
+        }
+        let seq = u32::from_be_bytes([f[t + 4], f[t + 5], f[t + 6], f[t + 7]]);
+        let data = &f[t + usize::from(f[t + 12] >> 4) * 4..total.min(f.len())];
+        if !data.is_empty() {
+            segs.entry(seq).or_insert_with(|| data.to_vec());
+        }
+    }
+    // Retransmissions overlap: each byte once, the first copy.
+    let mut out = Vec::new();
+    let mut next = None;
+    for (seq, data) in segs {
+        let next_seq = *next.get_or_insert(seq);
+        let skip = next_seq.wrapping_sub(seq) as usize;
+        if skip < data.len() && next_seq.wrapping_sub(seq) < 1 << 31 {
+            out.extend_from_slice(&data[skip..]);
+            next = Some(seq.wrapping_add(data.len() as u32));
+        }
+    }
+    out
+}
+
+/// `--extract-messages`: the whole message as sent (after dot-unstuffing)
+/// in an `.eml` named by the fuid of its `message/rfc822` files.log record,
+/// which is the parent of the parts; smtp.log names the attachment.
+#[test]
+fn whole_messages_are_extracted_as_eml() {
+    let out = temp_dir("smtp-eml");
+    run(&out, &["--extract-messages"]);
+    let rec = log(&out, "smtp.log")
+        .into_iter()
+        .find(|r| r["id.orig_p"] == 1470)
+        .expect("the session's record");
+    assert_eq!(rec["attachments"], serde_json::json!(["NEWS.txt"]));
+    let files = log(&out, "files.log");
+    let msg = files
+        .iter()
+        .find(|f| f.get("mime_type") == Some(&"message/rfc822".into()) && f["uid"] == rec["uid"])
+        .expect("the message file");
+    let fuid = msg["fuid"].as_str().unwrap();
+    let parts: Vec<_> = files
+        .iter()
+        .filter(|f| f.get("parent_fuid").and_then(Value::as_str) == Some(fuid))
+        .collect();
+    assert_eq!(parts.len(), 3, "{files:?}");
+    let attachment = parts
+        .iter()
+        .find(|p| p.get("filename").and_then(Value::as_str) == Some("NEWS.txt"))
+        .expect("the attachment");
+    assert_eq!(
+        rec["attachment_fuids"],
+        serde_json::json!([attachment["fuid"]])
+    );
+    let name = format!("SMTP-{fuid}.eml");
+    assert_eq!(msg["extracted"], name.as_str());
+    let eml = std::fs::read(out.join("extract_files").join(&name)).expect(".eml");
+    // The DATA of the client stream, unstuffed.
+    let stream = client_stream(&data_dir().join("zeek/smtp-basic/trace.pcap"), 1470);
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let start = find(&stream, b"DATA\r\n").expect("DATA") + 6;
+    let end = start + find(&stream[start..], b"\r\n.\r\n").expect("end of data") + 2;
+    let mut want = Vec::new();
+    for line in stream[start..end].split_inclusive(|c| *c == b'\n') {
+        want.extend_from_slice(line.strip_prefix(b".").unwrap_or(line));
+    }
+    assert_eq!(eml.len() as u64, msg["seen_bytes"].as_u64().unwrap());
+    assert!(eml == want, "the .eml is not the message as sent");
+    let _ = std::fs::remove_dir_all(&out);
+}
