@@ -216,7 +216,8 @@ pub struct Summary {
     /// smtp.log records expected (one per mail transaction, one per
     /// STARTTLS session).
     pub smtp: u64,
-    /// files.log records expected (one per MIME part of SMTP mail).
+    /// files.log records expected (one per MIME part of SMTP mail; one per
+    /// message fetched by POP3/IMAP and one per part of it).
     pub files: u64,
     /// ssl.log records expected (one per TLS handshake).
     pub ssl: u64,
@@ -224,8 +225,13 @@ pub struct Summary {
     pub ssl_tls13: u64,
     /// x509.log records expected (distinct certificates seen in clear).
     pub x509: u64,
-    /// notice.log records expected (cleartext SMTP AUTH).
+    /// notice.log records expected (cleartext SMTP AUTH, POP3 PASS, IMAP
+    /// LOGIN).
     pub notice: u64,
+    /// pop3.log records expected (one per POP3 session).
+    pub pop3: u64,
+    /// imap.log records expected (one per IMAP session).
+    pub imap: u64,
     /// Mail messages carried in clear (SMTP, POP3 RETR, IMAP FETCH).
     pub messages: u64,
     /// Payload bytes of mail and TLS connections.
@@ -257,6 +263,8 @@ impl Summary {
                 "ssl": self.ssl,
                 "x509": self.x509,
                 "notice": self.notice,
+                "pop3": self.pop3,
+                "imap": self.imap,
             },
             "ssl_tls13": self.ssl_tls13,
             "messages_in_clear": self.messages,
@@ -645,6 +653,8 @@ struct Script {
     tls13: u64,
     notice: u64,
     messages: u64,
+    pop3: u64,
+    imap: u64,
     /// Indexes (into the chains) of certificates sent in clear.
     certs: Vec<usize>,
 }
@@ -672,6 +682,8 @@ impl Script {
             tls13: 0,
             notice: 0,
             messages: 0,
+            pop3: 0,
+            imap: 0,
             certs: Vec::new(),
         }
     }
@@ -695,10 +707,12 @@ impl Script {
     }
 
     /// Adds a message sent by SMTP (`smtp`: its parts are files.log
-    /// records) or fetched by POP3/IMAP (not analysed for files).
+    /// records) or fetched by POP3/IMAP (the message is a file too, parent
+    /// of its parts).
     fn add_msg(&mut self, m: Message, smtp: bool) -> (usize, usize) {
-        if smtp {
-            self.files += m.parts;
+        self.files += m.parts;
+        if !smtp {
+            self.files += 1;
         }
         self.messages += 1;
         let len = m.stream.len();
@@ -846,6 +860,7 @@ fn smtp(rng: &mut Rng, pki: &Pki, id: u64, starttls: bool, o: &GenOptions) -> Sc
 fn imap(rng: &mut Rng, pki: &Pki, id: u64, starttls: bool, o: &GenOptions) -> Script {
     let mut s = Script::new();
     s.s("* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN] Dovecot ready.\r\n");
+    s.imap = 1;
     s.c("a1 CAPABILITY\r\n");
     s.s("* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN\r\na1 OK Pre-login capabilities listed.\r\n");
     if starttls {
@@ -857,6 +872,7 @@ fn imap(rng: &mut Rng, pki: &Pki, id: u64, starttls: bool, o: &GenOptions) -> Sc
         return s;
     }
     s.c(format!("a2 LOGIN user{} secret\r\n", id % 997));
+    s.notice += 1;
     s.s("a2 OK Logged in\r\n");
     s.c("a3 SELECT INBOX\r\n");
     let n = rng.range(1, 3);
@@ -885,6 +901,7 @@ fn imap(rng: &mut Rng, pki: &Pki, id: u64, starttls: bool, o: &GenOptions) -> Sc
 
 fn pop3(rng: &mut Rng, pki: &Pki, id: u64, stls: bool, o: &GenOptions) -> Script {
     let mut s = Script::new();
+    s.pop3 = 1;
     s.s("+OK Dovecot ready.\r\n");
     s.c("CAPA\r\n");
     s.s("+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nUSER\r\nSTLS\r\nSASL PLAIN\r\n.\r\n");
@@ -899,6 +916,7 @@ fn pop3(rng: &mut Rng, pki: &Pki, id: u64, stls: bool, o: &GenOptions) -> Script
     s.c(format!("USER user{}\r\n", id % 997));
     s.s("+OK\r\n");
     s.c("PASS secret\r\n");
+    s.notice += 1;
     s.s("+OK Logged in.\r\n");
     let n = rng.range(1, 3);
     s.c("STAT\r\n");
@@ -1400,6 +1418,8 @@ pub fn generate<W: Write>(out: W, opts: &GenOptions, pki: &Pki) -> std::io::Resu
             sm.ssl_tls13 += script.tls13;
             sm.notice += script.notice;
             sm.messages += script.messages;
+            sm.pop3 += script.pop3;
+            sm.imap += script.imap;
             for c in &script.certs {
                 if certs_seen.insert(*c) {
                     for der in &pki.chains[*c].certs {

@@ -77,6 +77,10 @@ fn sensor_logs_what_the_generator_wrote() {
     assert_eq!(ssl.len() as u64, summary.ssl, "ssl.log");
     assert_eq!(x509.len() as u64, summary.x509, "x509.log");
     assert_eq!(notice.len() as u64, summary.notice, "notice.log");
+    let (pop3, imap) = (records(&logs, "pop3"), records(&logs, "imap"));
+    assert_eq!(pop3.len() as u64, summary.pop3, "pop3.log");
+    assert_eq!(imap.len() as u64, summary.imap, "imap.log");
+    assert!(summary.pop3 > 0 && summary.imap > 0);
     assert!(records(&logs, "weird").is_empty(), "no weirds without loss");
 
     // Services per connection, as the generator meant them.
