@@ -737,6 +737,8 @@ impl<S: RecordSink> Worker<S> {
         self.sink_ok &= self.sink.emit(&rec);
     }
 
+    /// One IP packet: transport decode, the port filter, the flow lookup,
+    /// then the connection's state machines and analyzers.
     fn process_ip(&mut self, ts: u64, link: &LinkInfo, ip: &IpPacket<'_>) {
         let l4 = match decode::decode_transport(
             ip,
@@ -747,73 +749,13 @@ impl<S: RecordSink> Worker<S> {
             Ok(t) => t,
             Err(e) => return self.malformed(ts, e),
         };
-        let (sport, dport, one_way) = match l4 {
-            L4::Tcp(t) => (t.src_port(), t.dst_port(), false),
-            L4::Udp(u) => (u.src_port(), u.dst_port(), false),
-            L4::Icmp { msg, v6 } => {
-                let (counter, two_way) = if v6 {
-                    icmp::v6_counterpart(msg.icmp_type())
-                } else {
-                    icmp::v4_counterpart(msg.icmp_type())
-                };
-                let dport = if two_way { counter } else { msg.code() };
-                (msg.icmp_type() as u16, dport as u16, !two_way)
-            }
-            L4::Other => (0, 0, false),
-        };
-        if !self.cfg.ports.is_empty()
-            && matches!(l4, L4::Tcp(_) | L4::Udp(_))
-            && !self.cfg.ports.contains(&sport)
-            && !self.cfg.ports.contains(&dport)
-        {
+        let (sport, dport, one_way) = flow_ports(&l4);
+        if self.filtered_out(&l4, sport, dport) {
             self.counters.filtered += 1;
             return;
         }
         let key = FlowKey::new(ip.src, sport, ip.dst, dport, ip.proto, one_way);
-        let mut slot = self.table.find(&key);
-
-        if let (Some(s), L4::Tcp(t)) = (slot, l4) {
-            let reuse = match self.table.get_mut(s) {
-                Some(conn) => match &conn.transport {
-                    Transport::Tcp(tcp) => {
-                        let mut w = WeirdCollector::default();
-                        let r = tcp.is_reuse(
-                            t.flags(),
-                            t.seq(),
-                            ts,
-                            conn.last,
-                            self.tcp_cfg.linger_ns,
-                            &mut w,
-                        );
-                        for name in w.names.into_iter().flatten() {
-                            conn.weird_once(name);
-                        }
-                        r
-                    }
-                    _ => false,
-                },
-                None => false,
-            };
-            if reuse {
-                self.remove_and_log(s);
-                slot = None;
-            }
-        }
-
-        let slot = match slot {
-            Some(s) => s,
-            None => {
-                if self.table.is_full() {
-                    if let Some(v) = self.table.victim() {
-                        self.counters.evicted += 1;
-                        self.remove_and_log(v);
-                    }
-                }
-                let conn = self.new_conn(ts, ip, &l4, key, sport, dport);
-                self.table.insert(conn)
-            }
-        };
-
+        let slot = self.flow_slot(ts, ip, &l4, key, sport, dport);
         if let L4::Tcp(t) = l4 {
             use crate::decode::tcp::flags;
             let close = t.flags() & (flags::FIN | flags::RST) != 0;
@@ -821,14 +763,107 @@ impl<S: RecordSink> Worker<S> {
                 self.bypassed_close_arrives(slot);
             }
         }
-
         let checksum_ok =
             !self.decode_opts.verify_checksums || self.synthetic || transport_checksum_ok(ip, &l4);
-        let Some(conn) = self.table.get_mut(slot) else {
+        if !self.update_conn(slot, ts, link, ip, l4, sport, checksum_ok) {
+            self.table.reschedule(slot);
             return;
+        }
+        let bypass = self
+            .table
+            .get_mut(slot)
+            .is_some_and(|c| c.payload_done && !c.bypassed)
+            && !self.synthetic;
+        self.table.reschedule(slot);
+        if bypass {
+            self.maybe_bypass(slot);
+        }
+    }
+
+    /// Whether the port filter leaves this TCP/UDP packet out.
+    fn filtered_out(&self, l4: &L4<'_>, sport: u16, dport: u16) -> bool {
+        !self.cfg.ports.is_empty()
+            && matches!(l4, L4::Tcp(_) | L4::Udp(_))
+            && !self.cfg.ports.contains(&sport)
+            && !self.cfg.ports.contains(&dport)
+    }
+
+    /// The table slot of the packet's connection: the existing one, or a
+    /// new one (after logging a reused TCP connection, or evicting one when
+    /// the table is full).
+    fn flow_slot(
+        &mut self,
+        ts: u64,
+        ip: &IpPacket<'_>,
+        l4: &L4<'_>,
+        key: FlowKey,
+        sport: u16,
+        dport: u16,
+    ) -> u32 {
+        let mut slot = self.table.find(&key);
+        if let (Some(s), L4::Tcp(t)) = (slot, l4) {
+            if self.is_reuse(s, t, ts) {
+                self.remove_and_log(s);
+                slot = None;
+            }
+        }
+        if let Some(s) = slot {
+            return s;
+        }
+        if self.table.is_full() {
+            if let Some(v) = self.table.victim() {
+                self.counters.evicted += 1;
+                self.remove_and_log(v);
+            }
+        }
+        let conn = self.new_conn(ts, ip, l4, key, sport, dport);
+        self.table.insert(conn)
+    }
+
+    /// Whether this TCP packet starts a new connection on the 5-tuple of
+    /// the one in `slot` (Zeek's reuse rules); weirds it raises go to the
+    /// old connection.
+    fn is_reuse(&mut self, slot: u32, t: &crate::decode::tcp::Segment<'_>, ts: u64) -> bool {
+        let Some(conn) = self.table.get_mut(slot) else {
+            return false;
+        };
+        let Transport::Tcp(tcp) = &conn.transport else {
+            return false;
+        };
+        let mut w = WeirdCollector::default();
+        let reuse = tcp.is_reuse(
+            t.flags(),
+            t.seq(),
+            ts,
+            conn.last,
+            self.tcp_cfg.linger_ns,
+            &mut w,
+        );
+        for name in w.names.into_iter().flatten() {
+            conn.weird_once(name);
+        }
+        reuse
+    }
+
+    /// Runs the packet through its connection: transport state, analyzers
+    /// and counters. Returns false when the packet was refused (bad
+    /// checksum, truncated ICMP) and counts nothing.
+    #[allow(clippy::too_many_arguments)]
+    fn update_conn(
+        &mut self,
+        slot: u32,
+        ts: u64,
+        link: &LinkInfo,
+        ip: &IpPacket<'_>,
+        l4: L4<'_>,
+        sport: u16,
+        checksum_ok: bool,
+    ) -> bool {
+        let Some(conn) = self.table.get_mut(slot) else {
+            return false;
         };
         let is_orig = ip.src == conn.orig_h && sport == conn.orig_p;
-        let dir = if is_orig { 0 } else { 1 };
+        let dir = usize::from(!is_orig);
         if conn.l2[dir].is_none() {
             // Zeek leaves an all-zero address (e.g. loopback captures) unset.
             conn.l2[dir] = link.src_mac.filter(|m| *m != [0; 6]);
@@ -867,8 +902,7 @@ impl<S: RecordSink> Worker<S> {
                 if !checksum_ok {
                     tcp.checksum_error(is_orig, &mut conn.history);
                     ev.out.push_weird("bad_TCP_checksum", b"", Some("TCP"));
-                    self.table.reschedule(slot);
-                    return;
+                    return false;
                 }
                 let payload = t.payload();
                 let len = ip.payload_len.saturating_sub(t.header_len() as u32);
@@ -901,8 +935,7 @@ impl<S: RecordSink> Worker<S> {
                         conn.history.add_dir(is_orig, b'C');
                     }
                     ev.out.push_weird("bad_UDP_checksum", b"", Some("UDP"));
-                    self.table.reschedule(slot);
-                    return;
+                    return false;
                 }
                 conn.last = ts;
                 conn.history.check(is_orig, mask::DATA, b'D');
@@ -912,15 +945,13 @@ impl<S: RecordSink> Worker<S> {
             (Transport::Icmp(d), L4::Icmp { .. }) => {
                 if !checksum_ok {
                     ev.out.push_weird("bad_ICMP_checksum", b"", Some("ICMP"));
-                    self.table.reschedule(slot);
-                    return;
+                    return false;
                 }
                 conn.last = ts;
                 let plen = ip.payload_len as i64 - 8;
                 d.len[dir] = Some(d.len[dir].unwrap_or(0) + plen);
                 if ip.payload.len() < ip.payload_len as usize {
-                    self.table.reschedule(slot);
-                    return;
+                    return false;
                 }
             }
             _ => {
@@ -935,11 +966,7 @@ impl<S: RecordSink> Worker<S> {
             conn.pkts[dir] += 1;
             conn.ip_bytes[dir] += ip.ip_len as u64;
         }
-        let bypass = conn.payload_done && !conn.bypassed && !self.synthetic;
-        self.table.reschedule(slot);
-        if bypass {
-            self.maybe_bypass(slot);
-        }
+        true
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1175,6 +1202,25 @@ impl<S: RecordSink> Worker<S> {
         self.write_stats(now);
         let counters = self.counters();
         (self.sink, counters)
+    }
+}
+
+/// Source and destination "ports" of a flow (ICMP: type and code or the
+/// counterpart type, as Zeek keys ICMP flows) and whether it is one-way.
+fn flow_ports(l4: &L4<'_>) -> (u16, u16, bool) {
+    match l4 {
+        L4::Tcp(t) => (t.src_port(), t.dst_port(), false),
+        L4::Udp(u) => (u.src_port(), u.dst_port(), false),
+        L4::Icmp { msg, v6 } => {
+            let (counter, two_way) = if *v6 {
+                icmp::v6_counterpart(msg.icmp_type())
+            } else {
+                icmp::v4_counterpart(msg.icmp_type())
+            };
+            let dport = if two_way { counter } else { msg.code() };
+            (msg.icmp_type() as u16, dport as u16, !two_way)
+        }
+        L4::Other => (0, 0, false),
     }
 }
 

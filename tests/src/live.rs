@@ -29,6 +29,15 @@ pub fn live_ok() -> bool {
     panic!("live tests cannot run: {why}; set SENSOR_SKIP_LIVE=1 to skip them knowingly");
 }
 
+/// Holds the machine for one live test at a time: live tests time packets
+/// against a sensor on a two-core machine, and one test's replay starving
+/// another's sensor would make timing-dependent checks (how much the
+/// bypass kept in the kernel) fail for no fault of the sensor.
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A short tag unique to this test process and call.
 pub fn tag() -> String {
     static N: AtomicU32 = AtomicU32::new(0);
@@ -64,7 +73,7 @@ pub const TIME_FIELDS: [&str; 2] = ["ts", "duration"];
 pub fn logs_of(dir: &Path) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
     for log in [
-        "conn", "dpd", "files", "notice", "smtp", "ssl", "weird", "x509",
+        "conn", "dpd", "files", "imap", "notice", "pop3", "smtp", "ssl", "weird", "x509",
     ] {
         let path = dir.join(format!("{log}.log"));
         let Ok(text) = std::fs::read_to_string(&path) else {

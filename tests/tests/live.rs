@@ -179,6 +179,7 @@ fn live_logs_equal_offline_logs_on_every_reference_trace() {
     if !live_ok() {
         return;
     }
+    let _machine = tests::live::exclusive();
     let dir = temp_dir("live-equality");
     let (pcap, cap) = tests::live::reference_mix(&dir);
     assert!(cap.len() > 2000, "{} frames", cap.len());
@@ -274,6 +275,7 @@ fn a_bypassed_tls_flow_logs_the_same_counts_as_full_capture() {
     if !live_ok() {
         return;
     }
+    let _machine = tests::live::exclusive();
     let bed = Testbed::create(&tag(), 1500).expect("test bed");
     let cap = tls_flow(3000);
     let full = temp_dir("live-tls-full");
@@ -325,6 +327,7 @@ fn frames_on_other_ports_never_reach_userspace() {
     if !live_ok() {
         return;
     }
+    let _machine = tests::live::exclusive();
     let bed = Testbed::create(&tag(), 1500).expect("test bed");
     let mail = bench::synth::interleaved(40, 30000, 1_700_000_000_000_000_000);
     let other = on_port(&mail, 8080);
@@ -363,6 +366,7 @@ fn stopping_mid_stream_loses_no_log_line() {
     if !live_ok() {
         return;
     }
+    let _machine = tests::live::exclusive();
     let bed = Testbed::create(&tag(), 1500).expect("test bed");
     // Sessions one after the other, so some end before the stop and some
     // are cut by it.
@@ -463,6 +467,7 @@ fn live_setup_errors_name_the_cause_and_the_fix_in_one_line() {
     if !live_ok() {
         return;
     }
+    let _machine = tests::live::exclusive();
     let dir = temp_dir("live-errors");
     let d = dir.to_string_lossy().to_string();
     let cases: [(&[&str], Vec<&str>, &str); 4] = [
@@ -530,6 +535,7 @@ fn two_workers_see_both_directions_of_every_connection() {
     if !live_ok() {
         return;
     }
+    let _machine = tests::live::exclusive();
     let bed = Testbed::create(&tag(), 1500).expect("test bed");
     // 300 SMTP sessions from many clients: the flow hash spreads them over
     // both workers, which receive from one queue and lend frames.
@@ -593,7 +599,14 @@ fn without_ids(logs: Logs) -> Logs {
                 .map(|r| {
                     let mut r: serde_json::Map<String, Value> =
                         serde_json::from_str(r).expect("record");
-                    for f in ["uid", "fuid", "fuids", "parent_fuid", "conn_uids"] {
+                    for f in [
+                        "uid",
+                        "fuid",
+                        "fuids",
+                        "attachment_fuids",
+                        "parent_fuid",
+                        "conn_uids",
+                    ] {
                         r.remove(f);
                     }
                     Value::Object(r).to_string()
@@ -614,6 +627,7 @@ fn both_directions_on_different_queues_meet_in_one_worker() {
     if !live_ok() {
         return;
     }
+    let _machine = tests::live::exclusive();
     let dir = temp_dir("live-cross-queue");
     let (pcap, cap) = tests::live::reference_mix(&dir);
     let offline = dir.join("offline");
@@ -678,6 +692,7 @@ fn a_full_bypass_map_refuses_flows_and_keeps_the_logs_right() {
     if !live_ok() {
         return;
     }
+    let _machine = tests::live::exclusive();
     let dir = temp_dir("live-small-map");
     let (pcap, cap) = tests::live::reference_mix(&dir);
     let offline = dir.join("offline");
