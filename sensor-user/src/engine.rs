@@ -181,9 +181,15 @@ pub struct Counters {
     /// TLS connections left without full analysis because every pooled
     /// TLS session was in use.
     pub tls_sessions_exhausted: u64,
-    /// POP3/IMAP connections left without pop3.log/imap.log analysis
-    /// because every pooled session was in use.
-    pub mailbox_sessions_exhausted: u64,
+    /// SMTP connections left with protocol detection only because every
+    /// pooled SMTP session was in use.
+    pub smtp_sessions_exhausted: u64,
+    /// POP3 connections left without pop3.log analysis because every
+    /// pooled session was in use.
+    pub pop3_sessions_exhausted: u64,
+    /// IMAP connections left without imap.log analysis because every
+    /// pooled session was in use.
+    pub imap_sessions_exhausted: u64,
     /// Acknowledgements and content gaps, for capture_loss.log.
     pub loss: tcp::LossCounts,
 }
@@ -594,6 +600,44 @@ impl<S: RecordSink> Worker<S> {
     /// workers (one table per run, as in a Zeek cluster).
     pub fn share_known_certs(&mut self, known: crate::files::certs::KnownCerts) {
         self.certs.share_known(known);
+    }
+
+    /// How full the session pools are (for the metrics).
+    pub fn pools(&self) -> [crate::metrics::PoolUse; 4] {
+        use crate::metrics::PoolUse;
+        let c = &self.counters;
+        let pool = |name, in_use: usize, size: usize, exhausted| PoolUse {
+            name,
+            in_use: in_use as u64,
+            size: size as u64,
+            exhausted,
+        };
+        [
+            pool(
+                "smtp",
+                self.smtp.in_use(),
+                self.smtp.size(),
+                c.smtp_sessions_exhausted,
+            ),
+            pool(
+                "tls",
+                self.tls.in_use(),
+                self.tls.size(),
+                c.tls_sessions_exhausted,
+            ),
+            pool(
+                "pop3",
+                self.pop3.in_use(),
+                self.pop3.size(),
+                c.pop3_sessions_exhausted,
+            ),
+            pool(
+                "imap",
+                self.imap.in_use(),
+                self.imap.size(),
+                c.imap_sessions_exhausted,
+            ),
+        ]
     }
 
     /// Adds the log sinks' counters (rotation, outputs) to stats records.
@@ -1039,7 +1083,11 @@ impl<S: RecordSink> Worker<S> {
                 crate::analyzers::dpd::port_services(resp_p),
                 Some(Service::Smtp)
             ) {
-            self.smtp.acquire()
+            let s = self.smtp.acquire();
+            if s.is_none() {
+                self.counters.smtp_sessions_exhausted += 1;
+            }
+            s
         } else {
             None
         };
@@ -1076,13 +1124,20 @@ impl<S: RecordSink> Worker<S> {
         if !self.cfg.mailbox.enabled {
             return None;
         }
-        let slot = match resp_port {
-            110 => Some(self.pop3.acquire().map(MailboxSlot::Pop3)),
-            143 => Some(self.imap.acquire().map(MailboxSlot::Imap)),
-            _ => None,
-        }?;
+        let c = &mut self.counters;
+        let (slot, exhausted) = match resp_port {
+            110 => (
+                self.pop3.acquire().map(MailboxSlot::Pop3),
+                &mut c.pop3_sessions_exhausted,
+            ),
+            143 => (
+                self.imap.acquire().map(MailboxSlot::Imap),
+                &mut c.imap_sessions_exhausted,
+            ),
+            _ => return None,
+        };
         if slot.is_none() {
-            self.counters.mailbox_sessions_exhausted += 1;
+            *exhausted += 1;
         }
         slot
     }

@@ -19,6 +19,7 @@ pub mod flow;
 pub mod inline_str;
 pub mod live;
 pub mod logs;
+pub mod metrics;
 pub mod offline;
 pub mod reassembly;
 pub mod sinks;

@@ -135,6 +135,10 @@ struct RunArgs {
     /// Write a line to this file once capture is running.
     #[arg(long, value_name = "FILE")]
     ready_file: Option<PathBuf>,
+    /// Serve the stats.log counters (per stage, per worker, session pools, outputs) for
+    /// Prometheus at http://ADDR:PORT/metrics.
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics: Option<std::net::SocketAddr>,
     /// A file of options, one `name = value` (or a bare `name`) per line, as the long
     /// command-line options without `--`; options on the command line win.
     #[arg(long, value_name = "FILE")]
@@ -673,6 +677,7 @@ fn run(r: RunArgs) -> ExitCode {
         stats_interval: Duration::from_secs(r.stats_interval.max(1)),
         duration: r.duration.map(|s| Duration::from_secs_f64(s.max(0.0))),
         ready_file: r.ready_file.clone(),
+        metrics: r.metrics,
     };
     let stop = live::stop_on_signals();
     match live::run(&opts, stop) {

@@ -723,3 +723,194 @@ fn a_full_bypass_map_refuses_flows_and_keeps_the_logs_right() {
     let found = differences("two-flow map", &o, &l);
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+/// Scrapes `http://ADDR/metrics` from inside the capture namespace and
+/// parses it with the Python `prometheus_client` OpenMetrics parser:
+/// every sample as `name{label="v",...}` → value.
+fn scrape(bed: &Testbed, addr: &str) -> BTreeMap<String, f64> {
+    const PARSE: &str = r#"
+import json, sys, urllib.request
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+text = urllib.request.urlopen("http://" + sys.argv[1] + "/metrics", timeout=10).read().decode()
+out = {}
+for fam in text_string_to_metric_families(text):
+    for s in fam.samples:
+        labels = ",".join('%s="%s"' % kv for kv in sorted(s.labels.items()))
+        out["%s{%s}" % (s.name, labels)] = s.value
+print(json.dumps(out))
+"#;
+    let o = bed
+        .in_cap("/usr/bin/python3")
+        .args(["-c", PARSE, addr])
+        .output()
+        .expect("python3");
+    assert!(
+        o.status.success(),
+        "scrape failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("parser output")
+}
+
+/// Debian's Python Prometheus client, installed when missing.
+fn prometheus_parser() {
+    let have = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import prometheus_client.openmetrics.parser"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        let st = std::process::Command::new("apt-get")
+            .args(["install", "-y", "-qq", "python3-prometheus-client"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .expect("apt-get");
+        assert!(st.success(), "cannot install python3-prometheus-client");
+    }
+}
+
+/// `--metrics`: a real Prometheus parser reads the endpoint while a replay
+/// runs, and once the traffic stops the counters equal stats.log's last
+/// record.
+#[test]
+fn metrics_endpoint_agrees_with_stats_log() {
+    if !live_ok() {
+        return;
+    }
+    let _machine = tests::live::exclusive();
+    prometheus_parser();
+    let dir = temp_dir("live-metrics");
+    let (_, cap) = tests::live::reference_mix(&dir);
+    let bed = Testbed::create(&tag(), 16_000).expect("test bed");
+    let up = std::process::Command::new("ip")
+        .args(["-n", &bed.cap_ns, "link", "set", "lo", "up"])
+        .status()
+        .expect("ip");
+    assert!(up.success());
+    let addr = "127.0.0.1:9917";
+    let live = dir.join("live");
+    // An output whose destination is down: its records wait in the spool.
+    let spool = dir.join("spool").to_string_lossy().to_string();
+    let args = [
+        "--ports",
+        "all",
+        "--seed",
+        "1",
+        "--metrics",
+        addr,
+        "--output",
+        "syslog+tcp://127.0.0.1:9",
+        "--spool-dir",
+        &spool,
+        "--output-flush-timeout",
+        "1s",
+    ];
+    let sensor = LiveSensor::start(&bed, &sensor_bin(), &live, &args).expect("sensor start");
+    let replayer = {
+        let (bed_gen, iface, cap) = (bed.gen_ns.clone(), bed.gen_if.clone(), cap.clone());
+        std::thread::spawn(move || {
+            bench::testbed::in_netns(&bed_gen, move || {
+                bench::replay::replay_packet_socket(
+                    &iface,
+                    &cap,
+                    bench::replay::Pace {
+                        pps: Some(2000.0),
+                        loops: 1,
+                    },
+                )
+            })
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let during = scrape(&bed, addr);
+    let sent = replayer.join().expect("replayer").expect("replay");
+    assert_eq!(sent.failed, 0);
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let after = scrape(&bed, addr);
+    sensor.stop().expect("sensor stop");
+    let stats = last_stats(&live);
+    let m = |map: &BTreeMap<String, f64>, k: &str| -> u64 {
+        *map.get(k).unwrap_or_else(|| panic!("no {k} in {map:?}")) as u64
+    };
+    // While the replay ran: a parseable scrape, counting already.
+    assert!(m(&during, "sensor_packets_total{}") > 0, "{during:?}");
+    assert!(m(&during, "sensor_packets_total{}") < cap.len() as u64);
+    for (metric, field) in [
+        ("sensor_packets_total{}", "pkts_proc"),
+        ("sensor_bytes_total{}", "bytes_recv"),
+        ("sensor_packets_dropped_total{}", "pkts_dropped"),
+        ("sensor_tcp_connections_total{}", "tcp_conns"),
+        (
+            "sensor_capture_frames_total{stage=\"xdp_seen\"}",
+            "xdp_seen",
+        ),
+        (
+            "sensor_capture_frames_total{stage=\"xdp_redirected\"}",
+            "xdp_redirected",
+        ),
+        (
+            "sensor_capture_frames_total{stage=\"worker\"}",
+            "worker_pkts",
+        ),
+        (
+            "sensor_capture_frames_total{stage=\"xdp_bypassed\"}",
+            "xdp_bypassed",
+        ),
+        ("sensor_bypass_started_total{}", "bypass_started"),
+        ("sensor_bypass_packets_total{}", "bypass_pkts"),
+        (
+            "sensor_capture_lost_frames_total{stage=\"ring_full\"}",
+            "ring_full",
+        ),
+    ] {
+        assert_eq!(
+            m(&after, metric),
+            count(&stats, field),
+            "{metric} vs {field}"
+        );
+    }
+    // Every frame was analysed or counted by the bypass, by the one worker.
+    let analysed = m(&after, "sensor_packets_total{}");
+    let bypassed = m(
+        &after,
+        "sensor_capture_frames_total{stage=\"xdp_bypassed\"}",
+    );
+    assert_eq!(analysed + bypassed, cap.len() as u64);
+    assert_eq!(
+        m(&after, "sensor_worker_packets_total{worker=\"0\"}"),
+        analysed
+    );
+    for pool in ["smtp", "tls", "pop3", "imap"] {
+        let size = format!("sensor_session_pool_size{{pool=\"{pool}\",worker=\"0\"}}");
+        assert!(m(&after, &size) > 0, "{size}: {after:?}");
+    }
+    let backlog = m(
+        &after,
+        "sensor_output_backlog_records{index=\"0\",output=\"syslog+tcp://127.0.0.1:9\"}",
+    );
+    assert!(backlog > 0, "{after:?}");
+    // Every metric the Grafana dashboard plots is served.
+    let dashboard = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/grafana-sensor.json"),
+    )
+    .expect("dashboard");
+    let dashboard: Value = serde_json::from_str(&dashboard).expect("dashboard JSON");
+    let mut plotted = 0;
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            for name in expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("sensor_"))
+            {
+                plotted += 1;
+                let prefix = format!("{name}{{");
+                assert!(
+                    after.keys().any(|k| k.starts_with(&prefix)),
+                    "the dashboard plots {name}, which is not served"
+                );
+            }
+        }
+    }
+    assert!(plotted >= 15, "{plotted}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

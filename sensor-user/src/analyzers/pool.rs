@@ -34,6 +34,16 @@ impl<T: Reset> SessionPool<T> {
         self.free.push(i);
     }
 
+    /// Sessions in use now.
+    pub fn in_use(&self) -> usize {
+        self.sessions.len() - self.free.len()
+    }
+
+    /// Sessions in the pool.
+    pub fn size(&self) -> usize {
+        self.sessions.len()
+    }
+
     /// The session `i`.
     pub fn get_mut(&mut self, i: u32) -> Option<&mut T> {
         self.sessions.get_mut(i as usize)

@@ -48,7 +48,7 @@ pub use dispatch::flow_hash;
 use dispatch::{build_mesh, JumboPool, Waker};
 use order::Watermarks;
 use setup::Layout;
-use stats::{gather, loss_of, Published};
+use stats::{gather, loss_of, worker_views, Published};
 use worker::{worker_thread, WorkerParts};
 
 /// How long a frame waits at most for the frames other queues received
@@ -106,6 +106,8 @@ pub struct RunOptions {
     pub duration: Option<Duration>,
     /// Written (with the attach details) once capture runs, for scripts.
     pub ready_file: Option<PathBuf>,
+    /// Serve the counters for Prometheus here (`--metrics`).
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// What a run did.
@@ -236,6 +238,11 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
     xdp::ifindex(&opts.iface)?;
     let layout = setup::layout(opts)?;
     prepare_log_dir(&opts.log_dir).map_err(|e| RunError(e.to_string()))?;
+    let metrics = opts
+        .metrics
+        .map(crate::metrics::server::MetricsEndpoint::start)
+        .transpose()
+        .map_err(RunError)?;
     let (mut xdp, ports) = setup::attach(opts)?;
     let sockets = setup::bind(opts, layout.queues, &mut xdp)?;
     let bind = sockets.first().map_or(BoundMode::Copy, |s| s.mode());
@@ -267,6 +274,19 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
     let mut stats = StatsClock::new();
     while !stop.load(Ordering::SeqCst) && opts.duration.is_none_or(|d| start.elapsed() < d) {
         std::thread::sleep(Duration::from_millis(50));
+        if let Some(m) = &metrics {
+            m.answer(|| {
+                let mut total = gather(
+                    &xdp,
+                    &workers.published,
+                    &health,
+                    layout.queues,
+                    realtime_ns(),
+                );
+                total.records_dropped = main.dropped();
+                crate::metrics::render(&total, &worker_views(&workers.published))
+            });
+        }
         if stats.last.elapsed() >= opts.stats_interval
             && !stats.write(&xdp, &workers.published, &health, &mut main, layout.queues)
         {

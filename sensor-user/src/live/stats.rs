@@ -12,6 +12,7 @@ use crate::engine::{BypassStats, Counters, Worker};
 use crate::flow::tcp::LossCounts;
 use crate::logs::stats::{LiveStats, SinkHealth, StatsRecord, MAX_QUEUES};
 use crate::logs::writer::LogQueue;
+use crate::metrics::{PoolUse, WorkerView};
 
 /// What a worker publishes for the stats thread.
 #[derive(Default)]
@@ -24,6 +25,8 @@ pub struct Published {
     reorder_forced: u64,
     /// Frames received on each queue this worker owns, by queue id.
     queue_frames: [u64; MAX_QUEUES],
+    /// Its session pools.
+    pools: [PoolUse; 4],
 }
 
 /// A worker's numbers for [`publish`].
@@ -58,6 +61,7 @@ pub fn publish(published: &Mutex<Published>, n: &WorkerNumbers<'_>, now: u64) {
         p.dispatch_dropped = n.dispatch_dropped;
         p.reorder_forced = n.reorder_forced;
         p.queue_frames = *n.queue_frames;
+        p.pools = n.worker.pools();
     }
 }
 
@@ -148,4 +152,18 @@ pub fn loss_of(published: &[Arc<Mutex<Published>>]) -> LossCounts {
         }
     }
     l
+}
+
+/// Each worker's last published numbers, for the metrics.
+pub fn worker_views(published: &[Arc<Mutex<Published>>]) -> Vec<WorkerView> {
+    published
+        .iter()
+        .map(|p| match p.lock() {
+            Ok(p) => WorkerView {
+                stats: p.stats.unwrap_or_default(),
+                pools: p.pools,
+            },
+            Err(_) => WorkerView::default(),
+        })
+        .collect()
 }
