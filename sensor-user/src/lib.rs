@@ -22,5 +22,6 @@ pub mod logs;
 pub mod metrics;
 pub mod offline;
 pub mod reassembly;
+pub mod service;
 pub mod sinks;
 pub mod uid;

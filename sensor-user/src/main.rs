@@ -139,6 +139,14 @@ struct RunArgs {
     /// Prometheus at http://ADDR:PORT/metrics.
     #[arg(long, value_name = "ADDR:PORT")]
     metrics: Option<std::net::SocketAddr>,
+    /// Once the XDP program is attached and the sockets are bound, switch to this user
+    /// (every capability goes; no new privileges; the log and spool folders become its own)
+    /// and install the system-call allow-list.
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
+    /// With --user: leave the system-call allow-list out (for debugging).
+    #[arg(long)]
+    no_seccomp: bool,
     /// A file of options, one `name = value` (or a bare `name`) per line, as the long
     /// command-line options without `--`; options on the command line win.
     #[arg(long, value_name = "FILE")]
@@ -372,6 +380,8 @@ fn main() -> ExitCode {
         }
     };
     sensor::logs::writer::rotate_on_sighup();
+    // Logs, extracted files and spool segments: owner and group only.
+    sensor::service::privilege::restrict_umask();
     match cli.command {
         Command::Read(args) => read(args),
         Command::Run(args) => run(args),
@@ -678,6 +688,8 @@ fn run(r: RunArgs) -> ExitCode {
         duration: r.duration.map(|s| Duration::from_secs_f64(s.max(0.0))),
         ready_file: r.ready_file.clone(),
         metrics: r.metrics,
+        user: r.user.clone(),
+        seccomp: !r.no_seccomp,
     };
     let stop = live::stop_on_signals();
     match live::run(&opts, stop) {

@@ -206,6 +206,33 @@ fn bad_input_gets_one_clear_line() {
     );
 
     one_line_error(&run(&["read", "--log-dir", l]), "no capture given");
+
+    use std::os::unix::fs::PermissionsExt;
+    let open = dir.join("open-to-all");
+    std::fs::create_dir_all(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    one_line_error(
+        &run(&["read", &pcap, "--log-dir", open.to_str().unwrap()]),
+        "anyone may write to it",
+    );
+    assert_eq!(
+        std::fs::read_dir(&open).unwrap().count(),
+        0,
+        "nothing written"
+    );
+
+    one_line_error(
+        &run(&[
+            "run",
+            "--iface",
+            "lo",
+            "--user",
+            "no-such-user-xyz",
+            "--log-dir",
+            l,
+        ]),
+        "--user no-such-user-xyz: no such user",
+    );
 }
 
 #[test]

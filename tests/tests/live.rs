@@ -914,3 +914,73 @@ fn metrics_endpoint_agrees_with_stats_log() {
     assert!(plotted >= 15, "{plotted}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A field of `/proc/PID/status`.
+fn proc_status(pid: u32, field: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| panic!("no {field} in {text}"))
+}
+
+/// `--user nobody`: while capture runs the process has nobody's ids, no
+/// capability and its system-call filter; the logs (mode 0640, nobody's)
+/// still equal offline; at exit the XDP program is gone.
+#[test]
+fn capture_goes_on_as_an_unprivileged_user() {
+    if !live_ok() {
+        return;
+    }
+    let _machine = tests::live::exclusive();
+    let dir = temp_dir("live-user");
+    let (pcap, cap) = tests::live::reference_mix(&dir);
+    let offline = dir.join("offline");
+    offline_run(&pcap, &offline, &["--seed", "1"]);
+    let bed = Testbed::create(&tag(), 16_000).expect("test bed");
+    let live = dir.join("live");
+    let args = ["--ports", "all", "--seed", "1", "--user", "nobody"];
+    let sensor = LiveSensor::start(&bed, &sensor_bin(), &live, &args).expect("sensor start");
+    let pid = sensor.pid();
+    let sent = replay(&bed, &cap, RATE);
+    assert_eq!(sent.failed, 0);
+    assert_eq!(proc_status(pid, "Uid"), "65534\t65534\t65534\t65534");
+    assert_eq!(proc_status(pid, "Gid"), "65534\t65534\t65534\t65534");
+    assert_eq!(proc_status(pid, "CapEff"), "0000000000000000");
+    assert_eq!(proc_status(pid, "CapPrm"), "0000000000000000");
+    assert_eq!(proc_status(pid, "NoNewPrivs"), "1");
+    assert_eq!(
+        proc_status(pid, "Seccomp"),
+        "2",
+        "a system-call filter is on"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    sensor.stop().expect("sensor stop");
+    let stats = last_stats(&live);
+    assert_eq!(count(&stats, "pkts_dropped"), 0, "{stats:?}");
+    assert!(
+        count(&stats, "bypass_started") > 0,
+        "the bypass works unprivileged"
+    );
+    let (mut o, mut l) = (logs_of(&offline), logs_of(&live));
+    drop_duration_dependent(&mut o, &mut l);
+    let found = differences("unprivileged", &o, &l);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    for log in ["conn.log", "smtp.log", "stats.log"] {
+        let m = std::fs::metadata(live.join(log)).expect(log);
+        assert_eq!(m.permissions().mode() & 0o777, 0o640, "{log}");
+        assert_eq!(m.uid(), 65534, "{log} belongs to the user");
+    }
+    let link = bed
+        .in_cap("ip")
+        .args(["link", "show", &bed.cap_if])
+        .output()
+        .expect("ip link");
+    let link = String::from_utf8_lossy(&link.stdout);
+    assert!(
+        !link.contains("xdp"),
+        "the XDP program stayed attached: {link}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -108,6 +108,10 @@ pub struct RunOptions {
     pub ready_file: Option<PathBuf>,
     /// Serve the counters for Prometheus here (`--metrics`).
     pub metrics: Option<std::net::SocketAddr>,
+    /// Once capture is set up, switch to this user (`--user`).
+    pub user: Option<String>,
+    /// With `user`: also install the system-call allow-list.
+    pub seccomp: bool,
 }
 
 /// What a run did.
@@ -238,13 +242,22 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
     xdp::ifindex(&opts.iface)?;
     let layout = setup::layout(opts)?;
     prepare_log_dir(&opts.log_dir).map_err(|e| RunError(e.to_string()))?;
+    let user = opts
+        .user
+        .as_deref()
+        .map(crate::service::privilege::lookup)
+        .transpose()
+        .map_err(RunError)?;
+    let (mut xdp, ports) = setup::attach(opts)?;
+    let sockets = setup::bind(opts, layout.queues, &mut xdp)?;
+    if let Some(who) = &user {
+        setup::drop_privileges(opts, who)?;
+    }
     let metrics = opts
         .metrics
         .map(crate::metrics::server::MetricsEndpoint::start)
         .transpose()
         .map_err(RunError)?;
-    let (mut xdp, ports) = setup::attach(opts)?;
-    let sockets = setup::bind(opts, layout.queues, &mut xdp)?;
     let bind = sockets.first().map_or(BoundMode::Copy, |s| s.mode());
     // Keep the UMEMs mapped until every worker is joined.
     let umems: Vec<_> = sockets.iter().map(|s| s.umem().clone()).collect();

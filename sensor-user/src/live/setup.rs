@@ -156,3 +156,33 @@ pub fn bind(
     }
     Ok(sockets)
 }
+
+/// Capture is set up: the log, spool and extraction folders go to `who`,
+/// the process becomes `who` (no capability left, no new privileges) and,
+/// unless `--no-seccomp`, installs its system-call allow-list. Runs before
+/// any thread starts.
+pub fn drop_privileges(
+    opts: &RunOptions,
+    who: &crate::service::privilege::Account,
+) -> Result<(), RunError> {
+    use crate::service::{privilege, seccomp};
+    let mut dirs = vec![opts.log_dir.clone(), opts.log_dir.join("extract_files")];
+    if let Some(spool) = &opts.sinks.output.spool_dir {
+        if !opts.sinks.outputs.is_empty() {
+            std::fs::create_dir_all(spool).map_err(|e| {
+                RunError(format!(
+                    "cannot create spool directory {}: {e}",
+                    spool.display()
+                ))
+            })?;
+        }
+        dirs.push(spool.clone());
+    }
+    let dirs: Vec<&std::path::Path> = dirs.iter().map(|d| d.as_path()).collect();
+    privilege::hand_over(&dirs, who).map_err(RunError)?;
+    privilege::switch_to(who).map_err(RunError)?;
+    if opts.seccomp {
+        seccomp::install().map_err(RunError)?;
+    }
+    Ok(())
+}

@@ -44,6 +44,9 @@ pub enum LogError {
     Create(PathBuf, std::io::Error),
     /// Writing a log file failed.
     Write(PathBuf, std::io::Error),
+    /// The log directory is writable by everyone: anyone could plant or
+    /// swap log files.
+    WorldWritable(PathBuf),
 }
 
 impl fmt::Display for LogError {
@@ -52,6 +55,12 @@ impl fmt::Display for LogError {
             LogError::Dir(p, e) => write!(
                 f,
                 "cannot use log directory {}: {e} (create it or pass a writable --log-dir)",
+                p.display()
+            ),
+            LogError::WorldWritable(p) => write!(
+                f,
+                "refusing log directory {}: anyone may write to it (`chmod o-w {}`, or pick another --log-dir)",
+                p.display(),
                 p.display()
             ),
             LogError::Create(p, e) => write!(
@@ -80,6 +89,14 @@ impl std::error::Error for LogError {}
 /// Checks that `dir` exists (creating it) and is writable.
 pub fn prepare_log_dir(dir: &Path) -> Result<(), LogError> {
     std::fs::create_dir_all(dir).map_err(|e| LogError::Dir(dir.to_path_buf(), e))?;
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir)
+        .map_err(|e| LogError::Dir(dir.to_path_buf(), e))?
+        .permissions()
+        .mode();
+    if mode & 0o002 != 0 {
+        return Err(LogError::WorldWritable(dir.to_path_buf()));
+    }
     let probe = dir.join(format!(".sensor-write-test-{}", std::process::id()));
     File::create(&probe).map_err(|e| LogError::Dir(dir.to_path_buf(), e))?;
     let _ = std::fs::remove_file(probe);
