@@ -153,7 +153,7 @@ pub fn program() -> Result<BpfProgram, String> {
     let rules: BTreeMap<i64, Vec<SeccompRule>> = COMMON
         .iter()
         .chain(ARCH)
-        .map(|&n| (n as i64, Vec::new()))
+        .map(|&n| (n, Vec::new()))
         .collect();
     let filter = SeccompFilter::new(
         rules,
