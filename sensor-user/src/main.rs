@@ -34,7 +34,7 @@ enum Command {
     /// Read pcap/pcapng captures (optionally gzip-compressed) and write logs, like `zeek -r`.
     Read(ReadArgs),
     /// Capture live from a network interface (XDP + AF_XDP) until SIGINT/SIGTERM.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -384,7 +384,7 @@ fn main() -> ExitCode {
     sensor::service::privilege::restrict_umask();
     match cli.command {
         Command::Read(args) => read(args),
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
     }
 }
 
