@@ -32,7 +32,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Read pcap/pcapng captures (optionally gzip-compressed) and write logs, like `zeek -r`.
-    Read(ReadArgs),
+    Read(Box<ReadArgs>),
     /// Capture live from a network interface (XDP + AF_XDP) until SIGINT/SIGTERM.
     Run(Box<RunArgs>),
 }
@@ -383,7 +383,7 @@ fn main() -> ExitCode {
     // Logs, extracted files and spool segments: owner and group only.
     sensor::service::privilege::restrict_umask();
     match cli.command {
-        Command::Read(args) => read(args),
+        Command::Read(args) => read(*args),
         Command::Run(args) => run(*args),
     }
 }
