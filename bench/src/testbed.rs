@@ -157,6 +157,19 @@ impl LiveSensor {
         log_dir: &Path,
         args: &[&str],
     ) -> Result<LiveSensor> {
+        let mut all = vec!["--rotate-interval", "0"];
+        all.extend_from_slice(args);
+        LiveSensor::start_plain(bed, sensor, log_dir, &all)
+    }
+
+    /// [`LiveSensor::start`] without the rotation default: `args` (and a
+    /// `--config` file among them) decide it.
+    pub fn start_plain(
+        bed: &Testbed,
+        sensor: &Path,
+        log_dir: &Path,
+        args: &[&str],
+    ) -> Result<LiveSensor> {
         let _ = std::fs::remove_dir_all(log_dir);
         std::fs::create_dir_all(log_dir)
             .with_context(|| format!("cannot create {}", log_dir.display()))?;
@@ -169,7 +182,6 @@ impl LiveSensor {
             .arg(log_dir)
             .arg("--ready-file")
             .arg(&ready)
-            .args(["--rotate-interval", "0"])
             .args(args)
             .stderr(stderr)
             .spawn()

@@ -612,11 +612,15 @@ fn read(r: ReadArgs) -> ExitCode {
     }
 }
 
-fn run(r: RunArgs) -> ExitCode {
+/// The live run the arguments describe; the error is the one line to
+/// print.
+fn run_options(r: &RunArgs) -> Result<RunOptions, String> {
     let a = &r.common;
     let Some(iface) = r.iface.clone() else {
-        eprintln!("sensor: error: no interface given (pass the capture interface, e.g. `sensor run --iface eth1`)");
-        return ExitCode::from(2);
+        return Err(
+            "no interface given (pass the capture interface, e.g. `sensor run --iface eth1`)"
+                .into(),
+        );
     };
     let mut all_ports = false;
     let mut ports = Vec::new();
@@ -624,43 +628,30 @@ fn run(r: RunArgs) -> ExitCode {
         if p.eq_ignore_ascii_case("all") {
             all_ports = true;
         } else {
-            match p.trim().parse::<u16>() {
-                Ok(n) => ports.push(n),
-                Err(_) => {
-                    eprintln!("sensor: error: --ports: {p:?} is not a port number (or `all`)");
-                    return ExitCode::from(2);
-                }
-            }
+            let n = p
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| format!("--ports: {p:?} is not a port number (or `all`)"))?;
+            ports.push(n);
         }
     }
     let mut cidrs = [Vec::new(), Vec::new()];
     for (list, name, out) in [(&r.allow, "--allow", 0), (&r.deny, "--deny", 1)] {
         for c in list {
-            match LiveCidr::parse(c) {
-                Some(v) => cidrs[out].push(v),
-                None => {
-                    eprintln!("sensor: error: {name}: {c:?} is not an address or prefix (e.g. 192.0.2.0/24)");
-                    return ExitCode::from(2);
-                }
-            }
+            let v = LiveCidr::parse(c).ok_or_else(|| {
+                format!("{name}: {c:?} is not an address or prefix (e.g. 192.0.2.0/24)")
+            })?;
+            cidrs[out].push(v);
         }
     }
     let [allow, deny] = cidrs;
-    let Some((config, format)) = config_or_report(a, Vec::new()) else {
-        return ExitCode::from(2);
-    };
+    let (config, format) = build_config(a, Vec::new())?;
     let defaults = SinkDefaults {
         rotate_interval: Some(Duration::from_secs(3600)),
         compress: Compression::Gzip,
     };
-    let sinks = match build_sinks(a, defaults) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("sensor: error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let opts = RunOptions {
+    let sinks = build_sinks(a, defaults)?;
+    Ok(RunOptions {
         sinks,
         iface,
         queues: r.queues,
@@ -690,9 +681,36 @@ fn run(r: RunArgs) -> ExitCode {
         metrics: r.metrics,
         user: r.user.clone(),
         seccomp: !r.no_seccomp,
+    })
+}
+
+/// What SIGHUP re-reads: the command line again, with the `--config` file
+/// as it is now.
+fn reread_options(argv: &[String]) -> Result<RunOptions, String> {
+    let args = expand_config_file(argv.to_vec())?;
+    let cli = Cli::try_parse_from(args).map_err(|e| {
+        let text = e.to_string();
+        text.lines().next().unwrap_or("bad options").to_string()
+    })?;
+    match cli.command {
+        Command::Run(r) => run_options(&r),
+        Command::Read(_) => Err("not a run".into()),
+    }
+}
+
+fn run(r: RunArgs) -> ExitCode {
+    let a = &r.common;
+    let opts = match run_options(&r) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("sensor: error: {e}");
+            return ExitCode::from(2);
+        }
     };
+    let argv: Vec<String> = std::env::args().collect();
+    let reload = move || reread_options(&argv);
     let stop = live::stop_on_signals();
-    match live::run(&opts, stop) {
+    match live::run(&opts, stop, &reload) {
         Ok(summary) => {
             if !a.quiet {
                 eprintln!("sensor: {summary}; logs in {}", a.log_dir.display());

@@ -337,3 +337,159 @@ fn rotation_during_live_capture_loses_no_record() {
 fn rotation_every_minute_during_live_capture_loses_no_record() {
     rotation_during_capture_loses_nothing("1m", 180.0, 40 << 20);
 }
+
+/// A TCP listener on the bed's loopback that keeps every byte sent to it.
+fn listener(bed: &Testbed, port: u16) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (ns, keep) = (bed.cap_ns.clone(), got.clone());
+    let listening = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let ready = listening.clone();
+    std::thread::spawn(move || {
+        in_netns(&ns, move || {
+            let l = std::net::TcpListener::bind(("127.0.0.1", port)).expect("listen");
+            ready.wait();
+            for conn in l.incoming().flatten() {
+                let keep = keep.clone();
+                std::thread::spawn(move || {
+                    let mut conn = conn;
+                    let mut buf = [0u8; 65536];
+                    while let Ok(n) = std::io::Read::read(&mut conn, &mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        keep.lock().expect("bytes").extend_from_slice(&buf[..n]);
+                    }
+                });
+            }
+            Ok(())
+        })
+        .ok();
+    });
+    listening.wait();
+    got
+}
+
+/// SIGHUP with a changed `--config`: an output and rotation start, the
+/// ports kept change, and a setting that needs a restart is named in one
+/// warning; the connections tracked across the reload log exactly what an
+/// offline read of the capture logs.
+#[test]
+fn a_reload_applies_ports_outputs_and_rotation_and_keeps_the_flows() {
+    if !live_ok() {
+        return;
+    }
+    let _machine = tests::live::exclusive();
+    let bed = Testbed::create(&tag(), 16_000).expect("test bed");
+    loopback_up(&bed);
+    let got = listener(&bed, 5514);
+    let dir = temp_dir("live-reload");
+    let (pcap, cap) = tests::live::reference_mix(&dir);
+    let half = cap.len() / 2;
+    let (first, second) = (
+        Capture::from_frames((0..half).map(|i| cap.frame(i))),
+        Capture::from_frames((half..cap.len()).map(|i| cap.frame(i))),
+    );
+    let conf = dir.join("sensor.conf");
+    let base = "ports = all\nseed = 1\nno-bypass\nstats-interval = 1\n";
+    std::fs::write(&conf, format!("{base}rotate-interval = 0\n")).expect("config");
+    let live = dir.join("live");
+    let args = ["--config", conf.to_str().expect("path")];
+    let sensor = LiveSensor::start_plain(&bed, &sensor_bin(), &live, &args).expect("start");
+    let hup = || {
+        // SAFETY: signalling the sensor this test started.
+        unsafe { libc::kill(sensor.pid() as i32, libc::SIGHUP) };
+        std::thread::sleep(Duration::from_millis(400));
+    };
+    let pace = |c: &Capture| {
+        let (ns, iface, c) = (bed.gen_ns.clone(), bed.gen_if.clone(), c.clone());
+        let sent = in_netns(&ns, move || {
+            let pace = Pace {
+                pps: Some(4000.0),
+                loops: 1,
+            };
+            replay_packet_socket(&iface, &c, pace)
+        })
+        .expect("replay");
+        assert_eq!(sent.failed, 0);
+    };
+    pace(&first);
+    let spool = dir.join("spool");
+    let v2 = format!(
+        "{base}rotate-interval = 1s\ncompress = gzip\noutput = syslog+tcp://127.0.0.1:5514\n\
+         spool-dir = {}\noutput-flush-timeout = 2s\nframes = 4096\n",
+        spool.display()
+    );
+    std::fs::write(&conf, &v2).expect("config");
+    hup();
+    pace(&second);
+    std::thread::sleep(Duration::from_millis(1500));
+    // Only SMTP ports now: TLS frames are passed by the XDP program.
+    std::fs::write(&conf, v2.replace("ports = all", "ports = 25,587")).expect("config");
+    hup();
+    let tls: Vec<usize> = (0..cap.len())
+        .filter(|&i| {
+            let f = cap.frame(i);
+            f.len() > 38 && (f[34..36] == 443u16.to_be_bytes() || f[36..38] == 443u16.to_be_bytes())
+        })
+        .collect();
+    assert!(tls.len() > 100);
+    pace(&Capture::from_frames(tls.iter().map(|&i| cap.frame(i))));
+    std::thread::sleep(Duration::from_millis(1200));
+    let err = sensor.stop().expect("sensor stop");
+
+    // Each reload names what it could not apply (the frames still differ
+    // from the running value at the second one).
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("warning: reload"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{err}");
+    for w in warnings {
+        assert!(
+            w.contains("--frames changed") && w.contains("restart"),
+            "{w}"
+        );
+    }
+    // Everything is in the archive now; the flows that crossed the reload
+    // log what an offline read logs.
+    let offline = dir.join("offline");
+    let st = std::process::Command::new(sensor_bin())
+        .arg("read")
+        .arg(&pcap)
+        .arg("--log-dir")
+        .arg(&offline)
+        .args(["--seed", "1", "-q"])
+        .status()
+        .expect("sensor read");
+    assert!(st.success());
+    let (mut archived, mut want) = (archived_logs_of(&live), logs_of(&offline));
+    // The counters only grow: the largest of each is the run's last.
+    let stats = std::fs::read_to_string(live.join("merged").join("stats.log")).expect("stats");
+    let last = |field: &str| -> u64 {
+        stats
+            .lines()
+            .map(|r| count(&tests::json_line(r), field))
+            .max()
+            .unwrap_or(0)
+    };
+    assert!(
+        last("xdp_passed") >= tls.len() as u64,
+        "{} of {} TLS frames passed by the XDP program",
+        last("xdp_passed"),
+        tls.len()
+    );
+    assert_eq!(
+        last("worker_pkts"),
+        cap.len() as u64,
+        "TLS frames reached the workers after the reload"
+    );
+    archived.remove("stats");
+    want.remove("stats");
+    assert_eq!(archived, want, "records differ across the reload");
+    let streamed = String::from_utf8_lossy(&got.lock().expect("bytes")).into_owned();
+    assert!(
+        streamed.matches("{\"_path\":\"conn\"").count() > 10,
+        "the output added by the reload got {} bytes",
+        streamed.len()
+    );
+}

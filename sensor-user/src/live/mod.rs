@@ -21,6 +21,7 @@
 
 mod dispatch;
 mod order;
+mod reload;
 mod setup;
 mod stats;
 mod worker;
@@ -235,8 +236,16 @@ struct Workers {
     stop: Arc<AtomicBool>,
 }
 
-/// Runs live capture until `stop` is raised (or `opts.duration` passes).
-pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError> {
+/// The options as they are now (what SIGHUP re-reads).
+pub type Reread<'a> = &'a dyn Fn() -> Result<RunOptions, String>;
+
+/// Runs live capture until `stop` is raised (or `opts.duration` passes);
+/// on SIGHUP the options `reread` gives are applied where they can be.
+pub fn run(
+    opts: &RunOptions,
+    stop: &AtomicBool,
+    reread: Reread<'_>,
+) -> Result<RunSummary, RunError> {
     let start = Instant::now();
     setup::check_privileges()?;
     xdp::ifindex(&opts.iface)?;
@@ -248,7 +257,7 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
         .map(crate::service::privilege::lookup)
         .transpose()
         .map_err(RunError)?;
-    let (mut xdp, ports) = setup::attach(opts)?;
+    let mut xdp = setup::attach(opts)?;
     let sockets = setup::bind(opts, layout.queues, &mut xdp)?;
     if let Some(who) = &user {
         setup::drop_privileges(opts, who)?;
@@ -261,10 +270,11 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
     let bind = sockets.first().map_or(BoundMode::Copy, |s| s.mode());
     // Keep the UMEMs mapped until every worker is joined.
     let umems: Vec<_> = sockets.iter().map(|s| s.umem().clone()).collect();
+    // The XDP program keeps only the ports asked for (a reload may change
+    // them): the workers filter nothing more.
     let mut config = opts.config.clone();
-    if !opts.all_ports {
-        config.ports = ports;
-    }
+    config.ports.clear();
+    let mut current = opts.clone();
     let logging = start_logging(opts, layout.workers)?;
     let Logging {
         worker_queues,
@@ -299,6 +309,12 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError>
                 total.records_dropped = main.dropped();
                 crate::metrics::render(&total, &worker_views(&workers.published))
             });
+        }
+        if crate::logs::writer::reload_requested() {
+            match reread() {
+                Ok(new) => reload::apply(&mut current, new, &mut xdp)?,
+                Err(e) => eprintln!("sensor: error: reload: {e}; the running settings stay"),
+            }
         }
         if stats.last.elapsed() >= opts.stats_interval
             && !stats.write(&xdp, &workers.published, &health, &mut main, layout.queues)

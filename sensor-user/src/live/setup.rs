@@ -112,7 +112,7 @@ fn pick_cores(
 
 /// Attaches the XDP program and configures what it keeps; returns it
 /// and the ports kept.
-pub fn attach(opts: &RunOptions) -> Result<(XdpProgram, Vec<u16>), RunError> {
+pub fn attach(opts: &RunOptions) -> Result<XdpProgram, RunError> {
     let mut xdp = XdpProgram::attach(&opts.iface, opts.generic, opts.bypass_flows)?;
     if xdp.mode() == AttachMode::Generic && !opts.generic {
         eprintln!(
@@ -129,7 +129,7 @@ pub fn attach(opts: &RunOptions) -> Result<(XdpProgram, Vec<u16>), RunError> {
     xdp.set_keep_all(opts.all_ports)?;
     xdp.set_filter(&opts.allow, &opts.deny)?;
     xdp.set_drop_unmatched(opts.drop_unmatched)?;
-    Ok((xdp, ports))
+    Ok(xdp)
 }
 
 /// Binds one `AF_XDP` socket to each of the first `queues` queues and

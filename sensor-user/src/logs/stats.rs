@@ -82,9 +82,16 @@ pub struct SinkStats {
 }
 
 /// Where the sinks' counters are read: one source for stats.log and the
-/// metrics.
+/// metrics. Clones share it; a reload that adds or removes outputs or
+/// turns rotation on updates every clone.
 #[derive(Clone, Default)]
 pub struct SinkHealth {
+    parts: Arc<Mutex<HealthParts>>,
+}
+
+/// What [`SinkHealth`] holds.
+#[derive(Clone, Default)]
+pub struct HealthParts {
     /// Each output's name and counters.
     pub outputs: Vec<(&'static str, Arc<OutputCounters>)>,
     /// The log archive's counters (rotation on).
@@ -92,20 +99,33 @@ pub struct SinkHealth {
 }
 
 impl SinkHealth {
+    /// Health over `parts`.
+    pub fn new(parts: HealthParts) -> SinkHealth {
+        SinkHealth {
+            parts: Arc::new(Mutex::new(parts)),
+        }
+    }
+
+    /// Replaces what is watched (every clone sees it).
+    pub fn set(&self, parts: HealthParts) {
+        *self.parts.lock().unwrap_or_else(|p| p.into_inner()) = parts;
+    }
+
     /// The counters now; `None` without outputs and rotation.
     pub fn snapshot(&self) -> Option<SinkStats> {
-        if self.outputs.is_empty() && self.archive.is_none() {
+        let parts = self.parts.lock().unwrap_or_else(|p| p.into_inner());
+        if parts.outputs.is_empty() && parts.archive.is_none() {
             return None;
         }
         let mut s = SinkStats {
-            rotations: self
+            rotations: parts
                 .archive
                 .as_ref()
                 .map_or(0, |a| a.rotations.load(Ordering::Relaxed)),
-            outputs: self.outputs.len().min(MAX_OUTPUTS),
+            outputs: parts.outputs.len().min(MAX_OUTPUTS),
             ..SinkStats::default()
         };
-        for (i, (name, c)) in self.outputs.iter().take(MAX_OUTPUTS).enumerate() {
+        for (i, (name, c)) in parts.outputs.iter().take(MAX_OUTPUTS).enumerate() {
             s.names[i] = name;
             s.sent[i] = c.sent.load(Ordering::Relaxed);
             s.spooled[i] = c.spooled.load(Ordering::Relaxed);

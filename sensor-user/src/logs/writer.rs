@@ -25,7 +25,7 @@ use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::format::{encode, tsv_footer, tsv_header, Format, FormatOptions, TimeFormat};
-use super::stats::{intern, SinkHealth};
+use super::stats::{intern, HealthParts, SinkHealth};
 use super::{LogKind, LogRecord};
 use crate::calendar::{wall_ns, Civil};
 pub use crate::sinks::files::{prepare_log_dir, LogError};
@@ -41,8 +41,38 @@ pub fn request_rotation() {
     ROTATE_NOW.store(true, Ordering::SeqCst);
 }
 
+/// Raised by SIGHUP: `sensor run` re-reads its options.
+static RELOAD: AtomicBool = AtomicBool::new(false);
+
 extern "C" fn on_sighup(_: libc::c_int) {
     ROTATE_NOW.store(true, Ordering::SeqCst);
+    RELOAD.store(true, Ordering::SeqCst);
+}
+
+/// Whether SIGHUP asked for the options to be read again since the last
+/// call.
+pub fn reload_requested() -> bool {
+    RELOAD.swap(false, Ordering::SeqCst)
+}
+
+/// New sink settings for the writer (a reload), applied at its next tick.
+#[derive(Debug)]
+pub struct SinkChange {
+    /// Rotation, compression and retention of the files (when files are
+    /// written).
+    pub files: Option<FileOptions>,
+    /// The outputs wanted now, in order; running ones with the same URL go
+    /// on, others are started or finished.
+    pub outputs: Vec<crate::sinks::output::OutputSpec>,
+    /// Their queue, spool and naming settings.
+    pub output: crate::sinks::output::OutputOptions,
+}
+
+static SINK_CHANGE: std::sync::Mutex<Option<SinkChange>> = std::sync::Mutex::new(None);
+
+/// Hands `change` to the writer.
+pub fn request_sink_change(change: SinkChange) {
+    *SINK_CHANGE.lock().unwrap_or_else(|p| p.into_inner()) = Some(change);
 }
 
 /// Makes SIGHUP rotate every log file at once.
@@ -146,14 +176,14 @@ impl LogWriter {
             sink.archive_leftovers(&names);
             sink
         });
-        let health = SinkHealth {
+        let health = SinkHealth::new(HealthParts {
             outputs: cfg
                 .outputs
                 .iter()
                 .map(|o| (intern(o.name()), o.counters()))
                 .collect(),
             archive: files.as_ref().and_then(FileSink::archive_counters),
-        };
+        });
         LogWriter {
             opts: cfg.format,
             files,
@@ -246,8 +276,13 @@ impl LogWriter {
         Ok(())
     }
 
-    /// Rotates files that are due, or all of them after SIGHUP.
+    /// Rotates files that are due, or all of them after SIGHUP; applies a
+    /// requested change of the sinks.
     pub fn tick(&mut self) -> Result<(), LogError> {
+        let change = SINK_CHANGE.lock().ok().and_then(|mut c| c.take());
+        if let Some(c) = change {
+            self.reconfigure(c);
+        }
         let now = self.now();
         let Some(files) = self.files.as_mut() else {
             ROTATE_NOW.store(false, Ordering::Relaxed);
@@ -260,6 +295,44 @@ impl LogWriter {
             files.tick(now)?;
         }
         Ok(())
+    }
+
+    /// Applies new sink settings: the files' rotation, and the outputs
+    /// (kept, finished in the background, or started; one that cannot
+    /// start is named and left out).
+    fn reconfigure(&mut self, c: SinkChange) {
+        if let (Some(files), Some(opts)) = (self.files.as_mut(), c.files) {
+            files.reconfigure(opts);
+        }
+        let wanted: Vec<String> = c.outputs.iter().map(|s| s.name.clone()).collect();
+        let (keep, gone): (Vec<Output>, Vec<Output>) = std::mem::take(&mut self.outputs)
+            .into_iter()
+            .partition(|o| wanted.iter().any(|w| w == o.name()));
+        if !gone.is_empty() {
+            std::thread::spawn(move || gone.into_iter().for_each(Output::finish));
+        }
+        let mut outputs = Vec::with_capacity(c.outputs.len());
+        let mut keep = keep;
+        for spec in &c.outputs {
+            let name = spec.name.clone();
+            if let Some(i) = keep.iter().position(|o| o.name() == name) {
+                outputs.push(keep.swap_remove(i));
+                continue;
+            }
+            match Output::start(spec, &c.output) {
+                Ok(o) => outputs.push(o),
+                Err(e) => eprintln!("sensor: error: reload: --output {name}: {e}"),
+            }
+        }
+        self.outputs = outputs;
+        self.health.set(HealthParts {
+            outputs: self
+                .outputs
+                .iter()
+                .map(|o| (intern(o.name()), o.counters()))
+                .collect(),
+            archive: self.files.as_ref().and_then(FileSink::archive_counters),
+        });
     }
 
     /// Writes out what is buffered, keeping the files open (live capture

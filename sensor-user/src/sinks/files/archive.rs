@@ -99,6 +99,7 @@ enum Job {
 pub struct Archiver {
     dir: PathBuf,
     compression: Compression,
+    retention: Retention,
     tx: Sender<Job>,
     thread: JoinHandle<()>,
     counters: Arc<ArchiveCounters>,
@@ -112,7 +113,7 @@ impl Archiver {
         let worker = ArchiveThread {
             dir: dir.to_path_buf(),
             compression,
-            retention,
+            retention: retention.clone(),
             counters: counters.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -130,10 +131,21 @@ impl Archiver {
         Archiver {
             dir: dir.to_path_buf(),
             compression,
+            retention,
             tx,
             thread,
             counters,
         }
+    }
+
+    /// How archived files are compressed.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Which archived files are kept.
+    pub fn retention(&self) -> &Retention {
+        &self.retention
     }
 
     /// The archive's counters.

@@ -246,6 +246,25 @@ impl FileSink {
         }
     }
 
+    /// New rotation, compression and retention settings (a reload): the
+    /// next interval is reckoned anew; the archive thread is restarted
+    /// with the new compression and retention (the old one finishes what
+    /// it was given).
+    pub fn reconfigure(&mut self, opts: FileOptions) {
+        self.rotation = opts.rotation;
+        self.next_rotation = 0;
+        if !opts.rotation.enabled() {
+            return;
+        }
+        let same = self.archiver.as_ref().is_some_and(|a| {
+            format!("{:?}", (a.compression(), a.retention()))
+                == format!("{:?}", (opts.compression, opts.retention))
+        });
+        if !same {
+            self.archiver = Some(Archiver::start(&self.dir, opts.compression, opts.retention));
+        }
+    }
+
     /// The archive thread's counters (rotation on only).
     pub fn archive_counters(&self) -> Option<std::sync::Arc<ArchiveCounters>> {
         self.archiver.as_ref().map(Archiver::counters)
