@@ -113,7 +113,7 @@ impl Archiver {
         let worker = ArchiveThread {
             dir: dir.to_path_buf(),
             compression,
-            retention: retention.clone(),
+            retention,
             counters: counters.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -144,8 +144,8 @@ impl Archiver {
     }
 
     /// Which archived files are kept.
-    pub fn retention(&self) -> &Retention {
-        &self.retention
+    pub fn retention(&self) -> Retention {
+        self.retention
     }
 
     /// The archive's counters.
