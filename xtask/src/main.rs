@@ -8,9 +8,13 @@
 //!
 //! - `test`: the whole test suite (what the README and CI run); see
 //!   [`suite`].
+//! - `package`: the Debian package `target/debian/sensor_<version>_<arch>.deb`
+//!   (binary, systemd unit, configuration, maintainer scripts); see
+//!   [`package`].
 //!
 //! Only `std` and `anyhow` are used, so the tasks build on a fresh machine.
 
+mod package;
 mod suite;
 
 use std::{
@@ -25,8 +29,8 @@ use std::{
 use anyhow::{anyhow, bail, Context, Result};
 
 /// Usage line printed for `help` and for unknown arguments.
-const USAGE: &str =
-    "usage: cargo xtask setup | cargo xtask build-ebpf [--release | --debug] | cargo xtask test";
+const USAGE: &str = "usage: cargo xtask setup | cargo xtask build-ebpf [--release | --debug] \
+                     | cargo xtask test | cargo xtask package";
 
 /// Toolchain that builds the XDP program (`-Z build-std` needs nightly).
 const NIGHTLY: &str = "nightly";
@@ -85,6 +89,8 @@ enum Task {
     BuildEbpf(Profile),
     /// `cargo xtask test`.
     Test,
+    /// `cargo xtask package`.
+    Package,
     /// `cargo xtask help`.
     Help,
 }
@@ -108,6 +114,7 @@ fn parse_args(args: &[String]) -> Result<Task> {
         ["build-ebpf"] | ["build-ebpf", "--release"] => Ok(Task::BuildEbpf(Profile::Release)),
         ["build-ebpf", "--debug"] => Ok(Task::BuildEbpf(Profile::Debug)),
         ["test"] => Ok(Task::Test),
+        ["package"] => Ok(Task::Package),
         [] | ["help"] | ["-h"] | ["--help"] => Ok(Task::Help),
         _ => bail!("unknown arguments {args:?}; {USAGE}"),
     }
@@ -119,6 +126,7 @@ fn run(task: Task) -> Result<()> {
         Task::Setup => setup(),
         Task::BuildEbpf(profile) => build_ebpf(profile).map(|_| ()),
         Task::Test => suite::run(),
+        Task::Package => package::run().map(|_| ()),
         Task::Help => {
             println!("{USAGE}");
             Ok(())
@@ -433,5 +441,7 @@ mod tests {
             Task::BuildEbpf(Profile::Debug)
         );
         assert!(parse_args(&args(&["build-ebpf", "--fast"])).is_err());
+        assert_eq!(parse_args(&args(&["package"])).unwrap(), Task::Package);
+        assert!(parse_args(&args(&["package", "--rpm"])).is_err());
     }
 }
