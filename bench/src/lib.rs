@@ -6,6 +6,7 @@ pub mod pcapw;
 pub mod replay;
 pub mod report;
 pub mod servers;
+pub mod soak;
 pub mod stages;
 pub mod synth;
 pub mod testbed;

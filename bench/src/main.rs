@@ -111,6 +111,10 @@ enum Cmd {
     /// Measure what streaming costs: `sensor read` with files only against files plus
     /// syslog over TCP (a local rsyslog) and Kafka (a local tansu broker), CPU time.
     Export(cmd::export::ExportArgs),
+    /// Run `sensor run` on the veth test bed for a long time (15 minutes by default) with
+    /// looped traffic, rotation every minute and a syslog output; sample RSS, descriptors and
+    /// threads; check nothing is lost (root).
+    Soak(cmd::soak::SoakArgs),
     /// Measure TLS handshake analysis and the per-packet cost of encrypted flows.
     Tls {
         /// A capture of one TLS connection to port 443 (default: a TLS 1.2
@@ -311,6 +315,10 @@ fn main() -> Result<()> {
         }
         Cmd::Export(a) => {
             let r = cmd::export::export(&a)?;
+            output(&r, a.json.as_deref(), a.markdown.as_deref())?;
+        }
+        Cmd::Soak(a) => {
+            let r = cmd::soak::run(&a)?;
             output(&r, a.json.as_deref(), a.markdown.as_deref())?;
         }
         Cmd::Tls {

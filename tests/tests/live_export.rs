@@ -493,3 +493,54 @@ fn a_reload_applies_ports_outputs_and_rotation_and_keeps_the_flows() {
         streamed.len()
     );
 }
+
+/// A short soak (the full one is `sensor-bench soak`, 15 minutes): looped
+/// traffic for 45 s with rotation every 10 s and a syslog output, the
+/// sensor running as `nobody` under its system-call filter. Once warm,
+/// memory and descriptors hold flat, and nothing is lost on the way.
+#[test]
+fn a_short_soak_holds_memory_and_descriptors_and_loses_nothing() {
+    if !live_ok() {
+        return;
+    }
+    let _machine = tests::live::exclusive();
+    let dir = temp_dir("soak");
+    let (_, cap) = tests::live::reference_mix(&dir);
+    let r = bench::soak::soak(&bench::soak::SoakOptions {
+        sensor: sensor_bin(),
+        capture: cap,
+        duration: Duration::from_secs(45),
+        pps: 3000.0,
+        every: Duration::from_secs(1),
+        rotate: "10s".into(),
+        dir: dir.clone(),
+        extra: vec!["--user".into(), "nobody".into()],
+    })
+    .expect("soak");
+    let n = |label: &str| {
+        r.summary_count(label)
+            .unwrap_or_else(|| panic!("no {label} in {}", r.summary))
+    };
+    assert_eq!(n("lost"), 0, "{}", r.summary);
+    assert!(n("log files rotated") >= 4, "{}", r.summary);
+    assert_eq!((n("spooled"), n("dropped")), (0, 0), "{}", r.summary);
+    assert_eq!(r.received, n("sent"), "{}", r.summary);
+    assert!(r.received > 100, "{}", r.summary);
+    assert!(r.samples.len() > 30);
+    let growth = r.rss_growth(0.5);
+    assert!(
+        growth < 0.05,
+        "RSS grew {:.1}% once warm: {:?}",
+        growth * 100.0,
+        r.samples
+    );
+    assert!(r.fd_growth(0.5) <= 0, "descriptors grew: {:?}", r.samples);
+    let threads: Vec<u64> = r
+        .samples
+        .iter()
+        .skip(r.samples.len() / 2)
+        .map(|s| s.threads)
+        .collect();
+    assert!(threads.windows(2).all(|w| w[0] == w[1]), "{threads:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

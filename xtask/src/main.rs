@@ -89,8 +89,9 @@ enum Task {
     BuildEbpf(Profile),
     /// `cargo xtask test`.
     Test,
-    /// `cargo xtask package`.
-    Package,
+    /// `cargo xtask package` (`--debug`: with the debug build of the
+    /// sensor, for the package test, which checks the packaging itself).
+    Package { debug: bool },
     /// `cargo xtask help`.
     Help,
 }
@@ -114,7 +115,8 @@ fn parse_args(args: &[String]) -> Result<Task> {
         ["build-ebpf"] | ["build-ebpf", "--release"] => Ok(Task::BuildEbpf(Profile::Release)),
         ["build-ebpf", "--debug"] => Ok(Task::BuildEbpf(Profile::Debug)),
         ["test"] => Ok(Task::Test),
-        ["package"] => Ok(Task::Package),
+        ["package"] => Ok(Task::Package { debug: false }),
+        ["package", "--debug"] => Ok(Task::Package { debug: true }),
         [] | ["help"] | ["-h"] | ["--help"] => Ok(Task::Help),
         _ => bail!("unknown arguments {args:?}; {USAGE}"),
     }
@@ -126,7 +128,7 @@ fn run(task: Task) -> Result<()> {
         Task::Setup => setup(),
         Task::BuildEbpf(profile) => build_ebpf(profile).map(|_| ()),
         Task::Test => suite::run(),
-        Task::Package => package::run().map(|_| ()),
+        Task::Package { debug } => package::run(debug).map(|_| ()),
         Task::Help => {
             println!("{USAGE}");
             Ok(())
@@ -441,7 +443,10 @@ mod tests {
             Task::BuildEbpf(Profile::Debug)
         );
         assert!(parse_args(&args(&["build-ebpf", "--fast"])).is_err());
-        assert_eq!(parse_args(&args(&["package"])).unwrap(), Task::Package);
+        assert_eq!(
+            parse_args(&args(&["package"])).unwrap(),
+            Task::Package { debug: false }
+        );
         assert!(parse_args(&args(&["package", "--rpm"])).is_err());
     }
 }

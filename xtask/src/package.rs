@@ -41,24 +41,30 @@ const CONFFILE: &str = "etc/sensor/sensor.conf";
 /// Fix suggested when a Debian packaging tool is missing.
 const INSTALL_DPKG_DEV: &str = "install the packaging tools with `apt-get install dpkg-dev`";
 
-/// Builds the package and returns the path of the `.deb`.
-pub fn run() -> Result<PathBuf> {
+/// Builds the package and returns the path of the `.deb`. `debug` packs
+/// the debug build of the sensor instead of the release one (the package
+/// test: what it checks is the packaging, and the suite has that build
+/// already).
+pub fn run(debug: bool) -> Result<PathBuf> {
     let root = workspace_root();
     let target = target_dir(&root);
 
     step("XDP program (embedded into the sensor)");
     build_ebpf(Profile::Release)?;
 
-    step("sensor (release)");
-    run_cmd(
-        Command::new("cargo")
-            .current_dir(&root)
-            .args(["build", "--release", "-p", "sensor-user", "--bin", "sensor"])
-            // The package embeds the object `build-ebpf` just made.
-            .env_remove("SENSOR_EBPF_OBJECT"),
-        "see the compiler output above",
-    )?;
-    let binary = target.join("release").join("sensor");
+    let profile = if debug { "debug" } else { "release" };
+    step(&format!("sensor ({profile})"));
+    let mut build = Command::new("cargo");
+    build
+        .current_dir(&root)
+        .args(["build", "-p", "sensor-user", "--bin", "sensor"])
+        // The package embeds the object `build-ebpf` just made.
+        .env_remove("SENSOR_EBPF_OBJECT");
+    if !debug {
+        build.arg("--release");
+    }
+    run_cmd(&mut build, "see the compiler output above")?;
+    let binary = target.join(profile).join("sensor");
 
     let crate_version = crate_version(&root)?;
     let version = debian_version(&crate_version);

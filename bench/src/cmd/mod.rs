@@ -5,6 +5,7 @@ pub mod export;
 pub mod flows;
 pub mod live;
 pub mod offline;
+pub mod soak;
 
 use std::process::Command;
 use std::time::Instant;
