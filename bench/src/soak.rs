@@ -136,7 +136,7 @@ impl SoakResult {
             .y_desc("RSS MiB / descriptors / threads")
             .draw()
             .map_err(draw_err)?;
-        let series: [(&str, RGBColor, fn(&Sample) -> f64); 3] = [
+        let series: [Series; 3] = [
             ("RSS (MiB)", BLUE, |s| s.rss_kb as f64 / 1024.0),
             ("open descriptors", RED, |s| s.fds as f64),
             ("threads", GREEN, |s| s.threads as f64),
@@ -162,6 +162,9 @@ impl SoakResult {
         Ok(())
     }
 }
+
+/// One line of the chart: its label, colour and value.
+type Series = (&'static str, RGBColor, fn(&Sample) -> f64);
 
 fn draw_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing the chart: {e:?}")
