@@ -25,6 +25,8 @@
 
 use core::mem::size_of;
 
+use aya_log_ebpf::{debug, trace, warn};
+
 use aya_ebpf::{
     bindings::xdp_action,
     helpers::{bpf_ktime_get_ns, bpf_xdp_adjust_meta},
@@ -118,8 +120,34 @@ enum Unparsed {
     PortsUnknown,
     /// Not IP, or IP but neither TCP nor UDP.
     NotTcpUdp,
-    /// Truncated or inconsistent headers.
-    Malformed,
+    /// Truncated or inconsistent headers, and which.
+    Malformed(Why),
+}
+
+/// Which header of a malformed frame is wrong (for the log).
+#[derive(Clone, Copy)]
+enum Why {
+    Ethernet,
+    Ipv4,
+    Ipv6,
+    Ipv6Extension,
+    Tcp,
+    Udp,
+}
+
+impl Why {
+    /// What the log line says.
+    #[inline(always)]
+    fn text(self) -> &'static str {
+        match self {
+            Why::Ethernet => "truncated Ethernet/VLAN header",
+            Why::Ipv4 => "truncated or inconsistent IPv4 header",
+            Why::Ipv6 => "truncated or inconsistent IPv6 header",
+            Why::Ipv6Extension => "truncated IPv6 extension header",
+            Why::Tcp => "truncated or inconsistent TCP header",
+            Why::Udp => "truncated UDP header",
+        }
+    }
 }
 
 /// The IP layer of a TCP/UDP packet.
@@ -169,13 +197,15 @@ pub fn sensor_xdp(ctx: XdpContext) -> u32 {
         Ok(packet) => on_packet(&ctx, &packet, keep_all),
         Err(Unparsed::PortsUnknown) => to_userspace(&ctx),
         Err(Unparsed::NotTcpUdp) if keep_all => to_userspace(&ctx),
-        Err(Unparsed::NotTcpUdp) => unmatched(),
-        Err(Unparsed::Malformed) => {
+        Err(Unparsed::NotTcpUdp) => unmatched(&ctx),
+        Err(Unparsed::Malformed(why)) => {
             count(XdpCounter::Malformed);
+            let len = ctx.data_end() - ctx.data();
+            debug!(&ctx, "malformed frame of {} bytes: {}", len, why.text());
             if keep_all {
                 to_userspace(&ctx)
             } else {
-                unmatched()
+                unmatched(&ctx)
             }
         }
     }
@@ -186,16 +216,22 @@ pub fn sensor_xdp(ctx: XdpContext) -> u32 {
 fn on_packet(ctx: &XdpContext, packet: &Packet, keep_all: bool) -> u32 {
     if !keep_all {
         if !port_kept(packet.src_port) && !port_kept(packet.dst_port) {
-            return unmatched();
+            return unmatched(ctx);
         }
         if !address_kept(packet) {
-            return unmatched();
+            return unmatched(ctx);
         }
     }
     // Only port-matched packets can belong to a bypassed flow (userspace saw
     // the flow first), so other packets skip this lookup.
     if bypass(packet) {
         count(XdpCounter::Bypassed);
+        trace!(
+            ctx,
+            "dropped: a frame of bypassed flow {}->{} (counted in the bypass map)",
+            packet.src_port,
+            packet.dst_port
+        );
         return xdp_action::XDP_DROP;
     }
     to_userspace(ctx)
@@ -207,13 +243,19 @@ fn on_packet(ctx: &XdpContext, packet: &Packet, keep_all: bool) -> u32 {
 fn to_userspace(ctx: &XdpContext) -> u32 {
     count(XdpCounter::Matched);
     stamp(ctx);
-    match XSKS.redirect(ctx.rx_queue_index(), 0) {
+    let queue = ctx.rx_queue_index();
+    match XSKS.redirect(queue, 0) {
         Ok(action) => {
             count(XdpCounter::Redirected);
             action
         }
         Err(_) => {
             count(XdpCounter::RedirectFailed);
+            warn!(
+                ctx,
+                "redirect to the AF_XDP socket of queue {} failed (no socket bound there, or its ring is full); frame passed to the host",
+                queue
+            );
             xdp_action::XDP_PASS
         }
     }
@@ -244,12 +286,13 @@ fn stamp(ctx: &XdpContext) {
 /// Passes a frame nobody asked for to the host stack, or drops it when the
 /// configuration says so.
 #[inline(always)]
-fn unmatched() -> u32 {
+fn unmatched(ctx: &XdpContext) -> u32 {
     let drop = CONFIG
         .get(CONFIG_INDEX)
         .is_some_and(|config| config.drop_unmatched != 0);
     if drop {
         count(XdpCounter::Dropped);
+        debug!(ctx, "dropped: a frame not kept (--drop-unmatched)");
         xdp_action::XDP_DROP
     } else {
         count(XdpCounter::Passed);
@@ -439,13 +482,13 @@ fn parse_ethernet(ctx: &XdpContext) -> Result<(u16, usize), Unparsed> {
 /// Parses an IPv4 header at `off`.
 #[inline(always)]
 fn parse_ipv4(ctx: &XdpContext, off: usize) -> Result<Ip, Unparsed> {
-    let header = ptr_at::<[u8; IPV4_MIN_HLEN]>(ctx, off).ok_or(Unparsed::Malformed)?;
+    let header = ptr_at::<[u8; IPV4_MIN_HLEN]>(ctx, off).ok_or(Unparsed::Malformed(Why::Ipv4))?;
     // SAFETY: `ptr_at` checked that the whole fixed header is in the frame.
     let h = unsafe { &*header };
     let header_len = usize::from(h[0] & 0x0f) * 4;
     let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
     if h[0] >> 4 != 4 || header_len < IPV4_MIN_HLEN || total_len < header_len {
-        return Err(Unparsed::Malformed);
+        return Err(Unparsed::Malformed(Why::Ipv4));
     }
     if u16::from_be_bytes([h[6], h[7]]) & IPV4_FRAG_MASK != 0 {
         return Err(Unparsed::PortsUnknown);
@@ -475,11 +518,11 @@ fn ipv4_mapped(v4: [u8; 4]) -> [u8; 16] {
 /// Parses an IPv6 header at `off` and walks its extension headers.
 #[inline(always)]
 fn parse_ipv6(ctx: &XdpContext, off: usize) -> Result<Ip, Unparsed> {
-    let header = ptr_at::<[u8; IPV6_HLEN]>(ctx, off).ok_or(Unparsed::Malformed)?;
+    let header = ptr_at::<[u8; IPV6_HLEN]>(ctx, off).ok_or(Unparsed::Malformed(Why::Ipv6))?;
     // SAFETY: `ptr_at` checked that the whole fixed header is in the frame.
     let h = unsafe { &*header };
     if h[0] >> 4 != 6 {
-        return Err(Unparsed::Malformed);
+        return Err(Unparsed::Malformed(Why::Ipv6));
     }
     let payload_len = usize::from(u16::from_be_bytes([h[4], h[5]]));
     let mut src = [0u8; 16];
@@ -490,7 +533,7 @@ fn parse_ipv6(ctx: &XdpContext, off: usize) -> Result<Ip, Unparsed> {
     let (proto, l4_off) = skip_ipv6_extensions(ctx, h[6], off + IPV6_HLEN)?;
     let ext_len = l4_off - (off + IPV6_HLEN);
     if payload_len < ext_len {
-        return Err(Unparsed::Malformed);
+        return Err(Unparsed::Malformed(Why::Ipv6Extension));
     }
     Ok(Ip {
         proto,
@@ -515,7 +558,7 @@ fn skip_ipv6_extensions(
             IPPROTO_TCP | IPPROTO_UDP => return Ok((next, off)),
             IPPROTO_FRAGMENT => return Err(Unparsed::PortsUnknown),
             IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS => {
-                let ext = ptr_at::<[u8; 2]>(ctx, off).ok_or(Unparsed::Malformed)?;
+                let ext = ptr_at::<[u8; 2]>(ctx, off).ok_or(Unparsed::Malformed(Why::Ipv6Extension))?;
                 // SAFETY: `ptr_at` checked both bytes are in the frame.
                 let [ext_next, ext_len] = unsafe { *ext };
                 next = ext_next;
@@ -537,12 +580,12 @@ fn skip_ipv6_extensions(
 #[inline(always)]
 fn parse_l4(ctx: &XdpContext, ip: Ip) -> Result<Packet, Unparsed> {
     if ip.proto == IPPROTO_TCP {
-        let header = ptr_at::<[u8; TCP_MIN_HLEN]>(ctx, ip.l4_off).ok_or(Unparsed::Malformed)?;
+        let header = ptr_at::<[u8; TCP_MIN_HLEN]>(ctx, ip.l4_off).ok_or(Unparsed::Malformed(Why::Tcp))?;
         // SAFETY: `ptr_at` checked that the fixed TCP header is in the frame.
         let t = unsafe { &*header };
         let header_len = u32::from(t[12] >> 4) * 4;
         if header_len < TCP_MIN_HLEN as u32 || header_len > ip.l4_len {
-            return Err(Unparsed::Malformed);
+            return Err(Unparsed::Malformed(Why::Tcp));
         }
         let seq = u32::from_be_bytes([t[4], t[5], t[6], t[7]]);
         Ok(Packet {
@@ -557,7 +600,7 @@ fn parse_l4(ctx: &XdpContext, ip: Ip) -> Result<Packet, Unparsed> {
             ip,
         })
     } else {
-        let header = ptr_at::<[u8; UDP_HLEN]>(ctx, ip.l4_off).ok_or(Unparsed::Malformed)?;
+        let header = ptr_at::<[u8; UDP_HLEN]>(ctx, ip.l4_off).ok_or(Unparsed::Malformed(Why::Udp))?;
         // SAFETY: `ptr_at` checked that the UDP header is in the frame.
         let u = unsafe { &*header };
         Ok(Packet {
@@ -574,7 +617,7 @@ fn parse_l4(ctx: &XdpContext, ip: Ip) -> Result<Packet, Unparsed> {
 /// Reads a big-endian `u16` at `off`.
 #[inline(always)]
 fn load_be16(ctx: &XdpContext, off: usize) -> Result<u16, Unparsed> {
-    let bytes = ptr_at::<[u8; 2]>(ctx, off).ok_or(Unparsed::Malformed)?;
+    let bytes = ptr_at::<[u8; 2]>(ctx, off).ok_or(Unparsed::Malformed(Why::Ethernet))?;
     // SAFETY: `ptr_at` checked both bytes are in the frame.
     Ok(u16::from_be_bytes(unsafe { *bytes }))
 }

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::sync::Arc;
 
 use sensor::capture::afxdp::BindMode;
-use sensor::capture::xdp::Cidr as LiveCidr;
+use sensor::capture::xdp::{Cidr as LiveCidr, EbpfLog};
 use sensor::config::{Cidr, Config, Limits, MailboxOptions, Redef, Site, SmtpOptions};
 use sensor::files::extract::{ExtractConfig, ExtractPolicy};
 use sensor::live::{self, RunOptions};
@@ -35,6 +35,19 @@ enum Command {
     Read(Box<ReadArgs>),
     /// Capture live from a network interface (XDP + AF_XDP) until SIGINT/SIGTERM.
     Run(Box<RunArgs>),
+}
+
+/// `--ebpf-log` levels.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum EbpfLogArg {
+    /// Nothing.
+    Off,
+    /// Failed redirects to the AF_XDP sockets.
+    Warn,
+    /// Also frames dropped or malformed, and why.
+    Debug,
+    /// Also every frame of a bypassed flow.
+    Trace,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -147,6 +160,10 @@ struct RunArgs {
     /// With --user: leave the system-call allow-list out (for debugging).
     #[arg(long)]
     no_seccomp: bool,
+    /// What the XDP program logs to the sensor's standard error: frames it drops or finds
+    /// malformed and why, failed redirects (off by default; off costs nothing).
+    #[arg(long, value_enum, default_value_t = EbpfLogArg::Off, value_name = "LEVEL")]
+    ebpf_log: EbpfLogArg,
     /// A file of options, one `name = value` (or a bare `name`) per line, as the long
     /// command-line options without `--`; options on the command line win.
     #[arg(long, value_name = "FILE")]
@@ -681,6 +698,12 @@ fn run_options(r: &RunArgs) -> Result<RunOptions, String> {
         metrics: r.metrics,
         user: r.user.clone(),
         seccomp: !r.no_seccomp,
+        ebpf_log: match r.ebpf_log {
+            EbpfLogArg::Off => EbpfLog::Off,
+            EbpfLogArg::Warn => EbpfLog::Warn,
+            EbpfLogArg::Debug => EbpfLog::Debug,
+            EbpfLogArg::Trace => EbpfLog::Trace,
+        },
     })
 }
 

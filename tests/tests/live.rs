@@ -984,3 +984,61 @@ fn capture_goes_on_as_an_unprivileged_user() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--ebpf-log debug`: the XDP program says what it drops and why, in the
+/// sensor's own output; by default it says nothing. Frames: mail (kept),
+/// the same on port 8080 (dropped with `--drop-unmatched`), and frames cut
+/// inside their IPv4 or TCP header (malformed).
+#[test]
+fn the_xdp_program_logs_its_drops_when_asked() {
+    if !live_ok() {
+        return;
+    }
+    let _machine = tests::live::exclusive();
+    let bed = Testbed::create(&tag(), 1500).expect("test bed");
+    let mail = bench::synth::interleaved(4, 30000, 1_700_000_000_000_000_000);
+    let other = on_port(&mail, 8080);
+    let mut frames: Vec<Vec<u8>> = mail.iter().map(|(_, f)| f.clone()).collect();
+    frames.extend(other.iter().map(|(_, f)| f.clone()));
+    let cut_ip = mail[0].1[..14 + 12].to_vec();
+    let cut_tcp = mail[0].1[..14 + 20 + 8].to_vec();
+    frames.extend([cut_ip, cut_tcp]);
+    let cap = Capture::from_frames(frames.iter().map(|f| f.as_slice()));
+    for (args, want_lines) in [
+        (vec!["--drop-unmatched", "--ebpf-log", "debug"], true),
+        (vec!["--drop-unmatched"], false),
+    ] {
+        let out = temp_dir("live-ebpf-log");
+        let err = live_run(&bed, &cap, &out, &args);
+        let lines: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("sensor: xdp: "))
+            .collect();
+        if !want_lines {
+            assert!(lines.is_empty(), "logged without --ebpf-log: {lines:?}");
+            continue;
+        }
+        let dropped = lines
+            .iter()
+            .filter(|l| l.contains("dropped: a frame not kept"))
+            .count();
+        // Every drop is logged (the malformed frames and whatever the
+        // host sends on the link are dropped too).
+        let stats = last_stats(&out);
+        assert_eq!(dropped as u64, count(&stats, "xdp_dropped"), "{err}");
+        assert!(dropped >= other.len() + 2, "{err}");
+        assert!(
+            lines.iter().any(|l| l
+                .contains("malformed frame of 26 bytes: truncated or inconsistent IPv4 header")),
+            "{err}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l
+                    .contains("malformed frame of 42 bytes: truncated or inconsistent TCP header")),
+            "{err}"
+        );
+        assert_eq!(count(&stats, "xdp_malformed"), 2, "{stats:?}");
+    }
+}

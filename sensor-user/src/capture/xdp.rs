@@ -110,6 +110,55 @@ pub struct XdpProgram {
     ports: HashMap<MapData, u16, u8>,
     filter: LpmTrie<MapData, [u8; 16], u8>,
     config_value: XdpConfig,
+    /// The program's log lines (`--ebpf-log`), when on.
+    logger: Option<aya_log::EbpfLogger<StderrLog>>,
+}
+
+/// How much the XDP program logs (`--ebpf-log`): a load-time constant of
+/// the program, so with logging off the verifier removes the logging code
+/// and it costs nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EbpfLog {
+    /// Nothing (the default).
+    #[default]
+    Off,
+    /// Failures: redirects that fail.
+    Warn,
+    /// Also frames dropped or found malformed, and why.
+    Debug,
+    /// Also every frame of a bypassed flow (very verbose).
+    Trace,
+}
+
+impl EbpfLog {
+    /// The value of the program's `AYA_LOG_LEVEL`.
+    fn level(self) -> u8 {
+        match self {
+            EbpfLog::Off => 0,
+            EbpfLog::Warn => aya_log::Level::Warn as u8,
+            EbpfLog::Debug => aya_log::Level::Debug as u8,
+            EbpfLog::Trace => aya_log::Level::Trace as u8,
+        }
+    }
+}
+
+/// Writes the XDP program's log lines to standard error, one line each.
+pub struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        eprintln!(
+            "sensor: xdp: {}: {}",
+            record.level().as_str().to_ascii_lowercase(),
+            record.args()
+        );
+    }
+
+    fn flush(&self) {}
 }
 
 /// Returns the index of `iface`, or an error naming the fix.
@@ -148,6 +197,7 @@ impl XdpProgram {
         iface: &str,
         force_generic: bool,
         bypass_flows: u32,
+        log: EbpfLog,
     ) -> Result<XdpProgram, XdpError> {
         if !object_embedded() {
             return fail(
@@ -158,8 +208,10 @@ impl XdpProgram {
         }
         let index = ifindex(iface)?;
         raise_memlock_limit();
+        let level = log.level();
         let mut ebpf = EbpfLoader::new()
             .map_max_entries(BYPASS_MAP, bypass_flows.max(1))
+            .override_global(aya_log::LEVEL, &level, false)
             .load(OBJECT)
             .map_err(|e| {
                 XdpError(format!(
@@ -209,6 +261,14 @@ impl XdpProgram {
             .map_err(|e| XdpError(format!("map {FILTER_MAP}: {e}")))?;
         let config = map_data(take(&mut ebpf, CONFIG_MAP)?)?;
         let bypass = map_data(take(&mut ebpf, BYPASS_MAP)?)?;
+        let logger = if log == EbpfLog::Off {
+            None
+        } else {
+            Some(
+                aya_log::EbpfLogger::init_with_logger(&mut ebpf, StderrLog)
+                    .map_err(|e| XdpError(format!("--ebpf-log: the program's log: {e}")))?,
+            )
+        };
         Ok(XdpProgram {
             ebpf,
             mode,
@@ -219,7 +279,15 @@ impl XdpProgram {
             ports,
             filter,
             config_value: XdpConfig::default(),
+            logger,
         })
+    }
+
+    /// Writes out the program's log lines waiting (with `--ebpf-log`).
+    pub fn drain_log(&mut self) {
+        if let Some(l) = self.logger.as_mut() {
+            l.flush();
+        }
     }
 
     /// Where the program runs.

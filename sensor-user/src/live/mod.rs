@@ -113,6 +113,8 @@ pub struct RunOptions {
     pub user: Option<String>,
     /// With `user`: also install the system-call allow-list.
     pub seccomp: bool,
+    /// What the XDP program logs (`--ebpf-log`).
+    pub ebpf_log: xdp::EbpfLog,
 }
 
 /// What a run did.
@@ -297,6 +299,7 @@ pub fn run(
     let mut stats = StatsClock::new();
     while !stop.load(Ordering::SeqCst) && opts.duration.is_none_or(|d| start.elapsed() < d) {
         std::thread::sleep(Duration::from_millis(50));
+        xdp.drain_log();
         if let Some(m) = &metrics {
             m.answer(|| {
                 let mut total = gather(

@@ -87,6 +87,7 @@ fn needs_restart(cur: &RunOptions, new: &RunOptions) -> Vec<&'static str> {
     check("--metrics", cur.metrics == new.metrics);
     check("--user", cur.user == new.user);
     check("--no-seccomp", cur.seccomp == new.seccomp);
+    check("--ebpf-log", cur.ebpf_log == new.ebpf_log);
     check(
         "--no-files",
         cur.sinks.files.is_some() == new.sinks.files.is_some(),

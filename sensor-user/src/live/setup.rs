@@ -113,7 +113,7 @@ fn pick_cores(
 /// Attaches the XDP program and configures what it keeps; returns it
 /// and the ports kept.
 pub fn attach(opts: &RunOptions) -> Result<XdpProgram, RunError> {
-    let mut xdp = XdpProgram::attach(&opts.iface, opts.generic, opts.bypass_flows)?;
+    let mut xdp = XdpProgram::attach(&opts.iface, opts.generic, opts.bypass_flows, opts.ebpf_log)?;
     if xdp.mode() == AttachMode::Generic && !opts.generic {
         eprintln!(
             "sensor: warning: {} has no native XDP; running in generic mode (slower)",
