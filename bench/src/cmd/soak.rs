@@ -37,6 +37,9 @@ pub struct SoakArgs {
     /// Chart of RSS, descriptors and threads (SVG).
     #[arg(long)]
     pub chart: Option<PathBuf>,
+    /// Every sample as CSV (seconds, RSS KiB, descriptors, threads).
+    #[arg(long)]
+    pub samples: Option<PathBuf>,
     /// The sensor binary (default: next to this one).
     #[arg(long)]
     pub sensor: Option<PathBuf>,
@@ -93,6 +96,13 @@ pub fn run(a: &SoakArgs) -> Result<Report> {
     })?;
     if let Some(path) = &a.chart {
         r.chart(path)?;
+    }
+    if let Some(path) = &a.samples {
+        let mut csv = String::from("seconds,rss_kib,descriptors,threads\n");
+        for s in &r.samples {
+            csv.push_str(&format!("{:.1},{},{},{}\n", s.t, s.rss_kb, s.fds, s.threads));
+        }
+        std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
     }
     let cmd = format!("sensor-bench soak --minutes {} --pps {}", a.minutes, a.pps);
     let mut rep = Report::new("soak: sensor run on the veth bed, rotation and a syslog output on");
