@@ -100,7 +100,10 @@ pub fn run(a: &SoakArgs) -> Result<Report> {
     if let Some(path) = &a.samples {
         let mut csv = String::from("seconds,rss_kib,descriptors,threads\n");
         for s in &r.samples {
-            csv.push_str(&format!("{:.1},{},{},{}\n", s.t, s.rss_kb, s.fds, s.threads));
+            csv.push_str(&format!(
+                "{:.1},{},{},{}\n",
+                s.t, s.rss_kb, s.fds, s.threads
+            ));
         }
         std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
     }
