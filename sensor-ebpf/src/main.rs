@@ -558,7 +558,8 @@ fn skip_ipv6_extensions(
             IPPROTO_TCP | IPPROTO_UDP => return Ok((next, off)),
             IPPROTO_FRAGMENT => return Err(Unparsed::PortsUnknown),
             IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS => {
-                let ext = ptr_at::<[u8; 2]>(ctx, off).ok_or(Unparsed::Malformed(Why::Ipv6Extension))?;
+                let ext =
+                    ptr_at::<[u8; 2]>(ctx, off).ok_or(Unparsed::Malformed(Why::Ipv6Extension))?;
                 // SAFETY: `ptr_at` checked both bytes are in the frame.
                 let [ext_next, ext_len] = unsafe { *ext };
                 next = ext_next;
@@ -580,7 +581,8 @@ fn skip_ipv6_extensions(
 #[inline(always)]
 fn parse_l4(ctx: &XdpContext, ip: Ip) -> Result<Packet, Unparsed> {
     if ip.proto == IPPROTO_TCP {
-        let header = ptr_at::<[u8; TCP_MIN_HLEN]>(ctx, ip.l4_off).ok_or(Unparsed::Malformed(Why::Tcp))?;
+        let header =
+            ptr_at::<[u8; TCP_MIN_HLEN]>(ctx, ip.l4_off).ok_or(Unparsed::Malformed(Why::Tcp))?;
         // SAFETY: `ptr_at` checked that the fixed TCP header is in the frame.
         let t = unsafe { &*header };
         let header_len = u32::from(t[12] >> 4) * 4;
@@ -600,7 +602,8 @@ fn parse_l4(ctx: &XdpContext, ip: Ip) -> Result<Packet, Unparsed> {
             ip,
         })
     } else {
-        let header = ptr_at::<[u8; UDP_HLEN]>(ctx, ip.l4_off).ok_or(Unparsed::Malformed(Why::Udp))?;
+        let header =
+            ptr_at::<[u8; UDP_HLEN]>(ctx, ip.l4_off).ok_or(Unparsed::Malformed(Why::Udp))?;
         // SAFETY: `ptr_at` checked that the UDP header is in the frame.
         let u = unsafe { &*header };
         Ok(Packet {

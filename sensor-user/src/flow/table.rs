@@ -174,7 +174,14 @@ impl FlowTable {
     }
 
     fn push_timer(&mut self, t: u64, slot: u32) {
-        if self.timers.len() == self.timers.capacity() {
+        // A deadline that moved leaves its old entry behind until that
+        // time comes (up to the TCP inactivity timeout later). Dropping
+        // stale entries once they outnumber the connections four to one
+        // keeps the queue near the number of connections (amortised: the
+        // next pass comes after as many pushes again) instead of growing
+        // through its preallocated room, and so keeps resident memory flat.
+        let crowded = self.timers.len() >= 4096 && self.timers.len() > 4 * self.map.len();
+        if self.timers.len() == self.timers.capacity() || crowded {
             // Drop stale entries instead of growing.
             let slots = &self.slots;
             self.timers.retain(|Reverse((t, s))| {
