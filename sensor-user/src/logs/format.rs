@@ -165,6 +165,14 @@ fn json_array<'a>(items: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) {
 /// that is not part of valid UTF-8 as the text `\xNN` (Zeek's convention).
 pub fn json_string(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
+    // Most values are printable ASCII with nothing to escape: copied whole.
+    if s.iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.extend_from_slice(s);
+        out.push(b'"');
+        return;
+    }
     for chunk in s.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
@@ -393,6 +401,26 @@ fn tsv_string(s: &[u8], in_set: bool, out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn plain_ascii_is_copied_and_everything_else_escaped() {
+        let enc = |s: &[u8]| {
+            let mut out = Vec::new();
+            json_string(s, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            enc(b"mail.example.com:25 OK ~"),
+            "\"mail.example.com:25 OK ~\""
+        );
+        assert_eq!(enc(b""), "\"\"");
+        assert_eq!(enc(b"a\"b"), "\"a\\\"b\"");
+        assert_eq!(enc(b"a\\b"), "\"a\\\\b\"");
+        assert_eq!(enc(b"del\x7f"), "\"del\\u007f\"");
+        assert_eq!(enc("caf\u{e9}".as_bytes()), "\"caf\u{e9}\"");
+        assert_eq!(enc(b"\xff"), "\"\\\\xff\"");
+    }
+
     use super::*;
 
     struct Demo;
