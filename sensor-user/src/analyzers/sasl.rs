@@ -44,6 +44,57 @@ pub fn carries_secret(mechanism: &[u8]) -> bool {
         .any(|m| m.eq_ignore_ascii_case(mechanism))
 }
 
+/// One SASL exchange of a session: its mechanism and how many client
+/// messages it has had (the first carries PLAIN's or the token's user and
+/// secret; LOGIN sends the user first, the password second).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Exchange {
+    mech: InlineStr<32>,
+    answers: u32,
+}
+
+/// What one client message of an exchange gave away.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Answer {
+    /// The user it names, if any.
+    pub user: Option<InlineStr<256>>,
+    /// Whether it carried a reusable secret.
+    pub secret: bool,
+}
+
+impl Exchange {
+    /// A new exchange with `mechanism`.
+    pub fn start(&mut self, mechanism: &[u8]) {
+        self.mech = InlineStr::from_bytes(mechanism);
+        self.answers = 0;
+    }
+
+    /// The mechanism.
+    pub fn mechanism(&self) -> &[u8] {
+        self.mech.as_bytes()
+    }
+
+    /// One client message (base64; `*` cancels the exchange).
+    pub fn answer(&mut self, b64: &[u8]) -> Answer {
+        if b64 == b"*" {
+            return Answer::default();
+        }
+        self.answers += 1;
+        let mech = self.mech.as_bytes();
+        let first = self.answers == 1;
+        let mut buf = [0u8; 2048];
+        let user = decode(b64, &mut buf)
+            .filter(|_| first)
+            .and_then(|msg| user(mech, msg));
+        let secret = if mech.eq_ignore_ascii_case(b"LOGIN") {
+            self.answers == 2
+        } else {
+            first && carries_secret(mech)
+        };
+        Answer { user, secret }
+    }
+}
+
 /// Decodes one base64 SASL message into `out`; `None` if it is not base64
 /// or does not fit.
 pub fn decode<'a>(b64: &[u8], out: &'a mut [u8]) -> Option<&'a [u8]> {

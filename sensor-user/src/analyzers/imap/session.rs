@@ -68,8 +68,7 @@ pub struct ImapSession {
     msg: MessageFiles,
     /// The server asked for SASL data: the client's next line answers.
     sasl: bool,
-    mech: InlineStr<32>,
-    answers: u32,
+    exchange: sasl::Exchange,
     /// The client is in IDLE: its next line is `DONE`, not a command.
     idling: bool,
     greeted: bool,
@@ -91,8 +90,7 @@ impl Default for ImapSession {
             capture: InlineStr::new(),
             msg: MessageFiles::default(),
             sasl: false,
-            mech: InlineStr::new(),
-            answers: 0,
+            exchange: sasl::Exchange::default(),
             idling: false,
             greeted: false,
             noticed: false,
@@ -111,8 +109,7 @@ impl Reset for ImapSession {
         self.npending = 0;
         self.literal = [(Literal::Skip, 0); 2];
         self.sasl = false;
-        self.mech.clear();
-        self.answers = 0;
+        self.exchange = sasl::Exchange::default();
         self.idling = false;
         self.greeted = false;
         self.noticed = false;
@@ -295,8 +292,7 @@ impl ImapSession {
         } else if is(b"AUTHENTICATE") {
             let (mech, initial) = split_word(arg);
             self.rec.auth_mechanism.set(mech);
-            self.mech = InlineStr::from_bytes(mech);
-            self.answers = 0;
+            self.exchange.start(mech);
             if !initial.is_empty() {
                 self.sasl_answer(initial, env);
             }
@@ -346,30 +342,14 @@ impl ImapSession {
 
     /// One client message of the SASL exchange (base64; `*` cancels).
     fn sasl_answer(&mut self, b64: &[u8], env: &mut dyn FileEnv) {
-        if b64 == b"*" {
-            return;
+        let a = self.exchange.answer(b64);
+        if let Some(u) = a.user {
+            self.rec.user.set(u.as_bytes());
         }
-        self.answers += 1;
-        let mech = self.mech;
-        let mech = mech.as_bytes();
-        let first = self.answers == 1;
-        let mut buf = [0u8; 2048];
-        if let Some(msg) = sasl::decode(b64, &mut buf) {
-            if first {
-                if let Some(u) = sasl::user(mech, msg) {
-                    self.rec.user.set(u.as_bytes());
-                }
-            }
-        }
-        let secret_now = if mech.eq_ignore_ascii_case(b"LOGIN") {
-            self.answers == 2
-        } else {
-            first && sasl::carries_secret(mech)
-        };
-        if secret_now {
-            let mut what = InlineStr::<64>::new();
+        if a.secret {
+            let mut what = crate::inline_str::InlineStr::<64>::new();
             what.push_bytes(b"IMAP AUTHENTICATE ");
-            what.push_bytes(mech);
+            what.push_bytes(self.exchange.mechanism());
             self.secret_sent(what.as_bytes(), env);
         }
     }

@@ -60,9 +60,8 @@ pub struct Pop3Session {
     msg: MessageFiles,
     /// The server asked for SASL data: the client's next line answers.
     sasl: bool,
-    /// Mechanism of the AUTH exchange and how many client answers came.
-    mech: crate::inline_str::InlineStr<32>,
-    answers: u32,
+    /// The SASL exchange of AUTH/AUTHENTICATE.
+    exchange: sasl::Exchange,
     greeted: bool,
     noticed: bool,
     done: bool,
@@ -82,8 +81,7 @@ impl Default for Pop3Session {
             line_start: true,
             msg: MessageFiles::default(),
             sasl: false,
-            mech: Default::default(),
-            answers: 0,
+            exchange: sasl::Exchange::default(),
             greeted: false,
             noticed: false,
             done: false,
@@ -102,8 +100,7 @@ impl Reset for Pop3Session {
         self.multi = None;
         self.line_start = true;
         self.sasl = false;
-        self.mech.clear();
-        self.answers = 0;
+        self.exchange = sasl::Exchange::default();
         self.greeted = false;
         self.noticed = false;
         self.done = false;
@@ -238,8 +235,7 @@ impl Pop3Session {
     fn auth(&mut self, arg: &[u8], env: &mut dyn FileEnv) {
         let (mech, initial) = split_word(arg);
         self.rec.auth_mechanism.set(mech);
-        self.mech = crate::inline_str::InlineStr::from_bytes(mech);
-        self.answers = 0;
+        self.exchange.start(mech);
         if !initial.is_empty() && initial != b"=" {
             self.sasl_answer(initial, env);
         }
@@ -247,30 +243,14 @@ impl Pop3Session {
 
     /// One client message of the SASL exchange (base64; `*` cancels).
     fn sasl_answer(&mut self, b64: &[u8], env: &mut dyn FileEnv) {
-        if b64 == b"*" {
-            return;
+        let a = self.exchange.answer(b64);
+        if let Some(u) = a.user {
+            self.rec.user.set(u.as_bytes());
         }
-        self.answers += 1;
-        let mech = self.mech;
-        let mech = mech.as_bytes();
-        let mut buf = [0u8; 2048];
-        let first = self.answers == 1;
-        if let Some(msg) = sasl::decode(b64, &mut buf) {
-            if first {
-                if let Some(u) = sasl::user(mech, msg) {
-                    self.rec.user.set(u.as_bytes());
-                }
-            }
-        }
-        let secret_now = if mech.eq_ignore_ascii_case(b"LOGIN") {
-            self.answers == 2
-        } else {
-            first && sasl::carries_secret(mech)
-        };
-        if secret_now {
+        if a.secret {
             let mut what = crate::inline_str::InlineStr::<64>::new();
             what.push_bytes(b"POP3 AUTH ");
-            what.push_bytes(mech);
+            what.push_bytes(self.exchange.mechanism());
             self.secret_sent(what.as_bytes(), env);
         }
     }
