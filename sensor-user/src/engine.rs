@@ -194,8 +194,23 @@ pub struct Counters {
     pub loss: tcp::LossCounts,
 }
 
-/// The most weird.log records per weird name that belong to no connection.
+/// The most weird.log records per weird name that belong to no connection,
+/// for the names Zeek never ignores repeats of (checksum errors).
 const MAX_CONNLESS_WEIRDS_PER_NAME: u32 = 100;
+
+/// How long Zeek ignores repeats of a weird after logging it: its
+/// `Weird::weird_ignore` set, keyed by name and (for weirds of no
+/// connection) an empty identifier, expires entries 10 minutes after
+/// creation.
+const WEIRD_IGNORE_NS: u64 = 600 * 1_000_000_000;
+
+/// Zeek's `Weird::weird_do_not_ignore_repeats`.
+fn weird_repeats_logged(name: &str) -> bool {
+    matches!(
+        name,
+        "bad_IP_checksum" | "bad_TCP_checksum" | "bad_UDP_checksum" | "bad_ICMP_checksum"
+    )
+}
 
 /// The worker pipeline.
 pub struct Worker<S: RecordSink> {
@@ -217,7 +232,8 @@ pub struct Worker<S: RecordSink> {
     now: u64,
     first_ts: Option<u64>,
     counters: Counters,
-    connless_weirds: [(Option<&'static str>, u32); 16],
+    /// Weirds of no connection by name: how many, when last logged.
+    connless_weirds: [(Option<&'static str>, u32, u64); 16],
     stats_interval_ns: u64,
     next_stats: u64,
     /// Kernel bypass of flows that need no more payload (live capture).
@@ -585,7 +601,7 @@ impl<S: RecordSink> Worker<S> {
             now: 0,
             first_ts: None,
             counters: Counters::default(),
-            connless_weirds: [(None, 0); 16],
+            connless_weirds: [(None, 0, 0); 16],
             stats_interval_ns: 300 * 1_000_000_000,
             next_stats: 0,
             bypass: None,
@@ -674,8 +690,13 @@ impl<S: RecordSink> Worker<S> {
         let opts = DecodeOptions {
             verify_checksums: self.decode_opts.verify_checksums && !self.synthetic,
         };
-        let (link, ip) = match decode::decode_link(frame.link, frame.data, &opts) {
-            Ok(v) => v,
+        let decoded = decode::decode_frame(frame.link, frame.data, frame.orig_len, &opts);
+        let link = decoded.link;
+        for note in link.notes.iter() {
+            self.decode_weird(ts, note);
+        }
+        let ip = match decoded.ip {
+            Ok(ip) => ip,
             Err(e) => return self.malformed(ts, e),
         };
         match ip.fragment {
@@ -747,21 +768,57 @@ impl<S: RecordSink> Worker<S> {
         }
     }
 
+    /// A frame without an IP packet to analyse: counted when malformed,
+    /// and Zeek's weird for it, if Zeek raises one (ARP or an EtherType
+    /// nothing analyses raise none).
     fn malformed(&mut self, ts: u64, e: DecodeError) {
-        self.counters.malformed += 1;
-        self.connless_weird(ts, e.weird_name());
+        if e.is_malformed() {
+            self.counters.malformed += 1;
+        }
+        self.decode_weird(ts, e);
+    }
+
+    /// The weird of a decoding problem, with Zeek's analyzer as its source.
+    fn decode_weird(&mut self, ts: u64, e: DecodeError) {
+        let Some(name) = e.weird_name() else {
+            return;
+        };
+        let mut addl = InlineStr::new();
+        let _ = e.write_addl(&mut addl);
+        self.connless_weird_from(ts, name, addl, Some(e.source().name()));
     }
 
     fn connless_weird(&mut self, ts: u64, name: &'static str) {
+        self.connless_weird_from(ts, name, InlineStr::new(), None);
+    }
+
+    /// A weird of no connection, limited as Zeek limits them: once per
+    /// name, repeats ignored for [`WEIRD_IGNORE_NS`] (checksum errors: the
+    /// first [`MAX_CONNLESS_WEIRDS_PER_NAME`], then every 1000th).
+    fn connless_weird_from(
+        &mut self,
+        ts: u64,
+        name: &'static str,
+        addl: InlineStr<128>,
+        source: Option<&'static str>,
+    ) {
         let slot = self
             .connless_weirds
             .iter_mut()
-            .find(|(n, _)| n.is_none_or(|n| n == name));
+            .find(|(n, _, _)| n.is_none_or(|n| n == name));
         let allowed = match slot {
-            Some((n, count)) => {
+            Some((n, count, logged)) => {
                 *n = Some(name);
                 *count += 1;
-                *count <= MAX_CONNLESS_WEIRDS_PER_NAME || *count % 1000 == 0
+                let allowed = if weird_repeats_logged(name) {
+                    *count <= MAX_CONNLESS_WEIRDS_PER_NAME || *count % 1000 == 0
+                } else {
+                    *count == 1 || ts >= logged.saturating_add(WEIRD_IGNORE_NS)
+                };
+                if allowed {
+                    *logged = ts;
+                }
+                allowed
             }
             None => false,
         };
@@ -774,9 +831,9 @@ impl<S: RecordSink> Worker<S> {
             ts,
             conn: None,
             name,
-            addl: InlineStr::new(),
+            addl,
             notice: false,
-            source: None,
+            source,
         };
         self.sink_ok &= self.sink.emit(&rec);
     }

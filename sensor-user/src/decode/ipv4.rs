@@ -9,31 +9,66 @@ pub const MIN_HEADER_LEN: usize = 20;
 #[derive(Clone, Copy, Debug)]
 pub struct Packet<'a> {
     buf: &'a [u8],
+    /// The total length: the header's field, or the captured length when
+    /// the field is zero and that is accepted (see [`Packet::check`]).
+    total: usize,
 }
 
 impl<'a> Packet<'a> {
-    /// Wraps `buf`, checking the version, the header length and that the whole
-    /// header was captured. The payload may be shorter than the total length
-    /// says (a capture snap length); [`Packet::payload`] returns what is there.
+    /// Wraps `buf`, a whole captured packet (wire length = captured length),
+    /// with the checks of [`Packet::check`].
     pub fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::check(buf, buf.len(), None)
+    }
+
+    /// Wraps `buf` with the checks of Zeek's IP analyzer, in its order:
+    /// fewer than 20 bytes (`truncated_IP`), a version other than 4
+    /// (`unknown_ip_version`), a zero total length (`ip_hdr_len_zero`,
+    /// unless `zero_len_as` gives the length to use instead, as Zeek does
+    /// when it ignores checksums: TCP segmentation offload leaves the field
+    /// zero), a total length beyond `wire_len`, the packet's length on the
+    /// wire from this header on (`truncated_IP_len`), a header longer than
+    /// the total length (`invalid_IP_header_size`) or than what `buf` holds
+    /// (`internally_truncated_header`), and a header below 20 bytes
+    /// (`IPv4_min_header_size`). The payload may be shorter than the total
+    /// length says (a capture snap length); [`Packet::payload`] returns what
+    /// is there.
+    pub fn check(
+        buf: &'a [u8],
+        wire_len: usize,
+        zero_len_as: Option<usize>,
+    ) -> Result<Self, DecodeError> {
         if buf.len() < MIN_HEADER_LEN {
-            return Err(DecodeError::TruncatedIpHeader);
+            return Err(DecodeError::TruncatedIp);
         }
-        let p = Packet { buf };
-        if p.version() != 4 {
-            return Err(DecodeError::BadIpVersion);
+        if buf[0] >> 4 != 4 {
+            return Err(DecodeError::UnknownIpVersion);
+        }
+        let mut total = usize::from(be16(buf, 2));
+        if total == 0 {
+            total = zero_len_as.ok_or(DecodeError::IpHdrLenZero)?;
+        }
+        let p = Packet { buf, total };
+        if wire_len < total {
+            return Err(DecodeError::TruncatedIpLen);
         }
         let hl = p.header_len();
+        if hl > total {
+            return Err(DecodeError::InvalidIpHeaderSize);
+        }
+        if hl > buf.len() {
+            return Err(DecodeError::InternallyTruncatedHeader);
+        }
         if hl < MIN_HEADER_LEN {
-            return Err(DecodeError::BadIpHeaderLength);
-        }
-        if buf.len() < hl {
-            return Err(DecodeError::TruncatedIpHeader);
-        }
-        if (p.total_len() as usize) < hl {
-            return Err(DecodeError::BadIpTotalLength);
+            return Err(DecodeError::Ipv4MinHeaderSize);
         }
         Ok(p)
+    }
+
+    /// Whether the total length field is zero (and the captured length
+    /// stands in for it).
+    pub fn zero_total_len(&self) -> bool {
+        be16(self.buf, 2) == 0
     }
 
     /// IP version (4).
@@ -46,9 +81,9 @@ impl<'a> Packet<'a> {
         ((self.buf[0] & 0x0f) as usize) * 4
     }
 
-    /// The total length field: header plus payload as sent on the wire.
-    pub fn total_len(&self) -> u16 {
-        be16(self.buf, 2)
+    /// The total length: header plus payload as sent on the wire.
+    pub fn total_len(&self) -> usize {
+        self.total
     }
 
     /// Identification field (fragment reassembly key).
@@ -109,13 +144,13 @@ impl<'a> Packet<'a> {
     /// The captured payload, cut at the total length (Ethernet padding is
     /// dropped) and at what the capture holds.
     pub fn payload(&self) -> &'a [u8] {
-        let end = (self.total_len() as usize).min(self.buf.len());
+        let end = self.total.min(self.buf.len());
         &self.buf[self.header_len()..end]
     }
 
     /// Payload length according to the header (may exceed what was captured).
     pub fn payload_len(&self) -> usize {
-        self.total_len() as usize - self.header_len()
+        self.total - self.header_len()
     }
 }
 
@@ -153,29 +188,47 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn rejects_malformed() {
-        let p = header(6, [1, 1, 1, 1], [2, 2, 2, 2], 0);
-        assert_eq!(
-            Packet::new_checked(&p[..19]).unwrap_err(),
-            DecodeError::TruncatedIpHeader
-        );
-        let mut bad = p.clone();
-        bad[0] = 0x44;
-        assert_eq!(
-            Packet::new_checked(&bad).unwrap_err(),
-            DecodeError::BadIpHeaderLength
-        );
-        let mut bad = p.clone();
-        bad[2..4].copy_from_slice(&10u16.to_be_bytes());
-        assert_eq!(
-            Packet::new_checked(&bad).unwrap_err(),
-            DecodeError::BadIpTotalLength
-        );
-        let mut bad = p;
+    fn rejects_malformed_as_zeek_does() {
+        let p = header(6, [1, 1, 1, 1], [2, 2, 2, 2], 8);
+        let mut full = p.clone();
+        full.extend_from_slice(&[0; 8]);
+        let err = |b: &[u8]| Packet::new_checked(b).unwrap_err();
+        assert_eq!(err(&full[..19]), DecodeError::TruncatedIp);
+        let mut bad = full.clone();
         bad[0] = 0x65;
+        assert_eq!(err(&bad), DecodeError::UnknownIpVersion);
+        // Header below 20 bytes.
+        let mut bad = full.clone();
+        bad[0] = 0x44;
+        assert_eq!(err(&bad), DecodeError::Ipv4MinHeaderSize);
+        // Header longer than the total length.
+        let mut bad = full.clone();
+        bad[2..4].copy_from_slice(&10u16.to_be_bytes());
+        assert_eq!(err(&bad), DecodeError::InvalidIpHeaderSize);
+        // Header (with options) longer than what was captured.
+        let mut bad = full.clone();
+        bad[0] = 0x4f;
+        bad[2..4].copy_from_slice(&60u16.to_be_bytes());
         assert_eq!(
-            Packet::new_checked(&bad).unwrap_err(),
-            DecodeError::BadIpVersion
+            Packet::check(&bad, 60, None).unwrap_err(),
+            DecodeError::InternallyTruncatedHeader
         );
+        // Total length beyond the packet on the wire; a snap length below
+        // the wire length is fine.
+        assert_eq!(err(&full[..27]), DecodeError::TruncatedIpLen);
+        assert_eq!(
+            Packet::check(&full[..27], 28, None)
+                .unwrap()
+                .payload()
+                .len(),
+            7
+        );
+        // A zero total length: an error, or the captured length.
+        let mut tso = full;
+        tso[2..4].copy_from_slice(&0u16.to_be_bytes());
+        assert_eq!(err(&tso), DecodeError::IpHdrLenZero);
+        let ip = Packet::check(&tso, 28, Some(28)).unwrap();
+        assert!(ip.zero_total_len());
+        assert_eq!((ip.total_len(), ip.payload_len()), (28, 8));
     }
 }

@@ -48,14 +48,30 @@ pub struct Upper {
 }
 
 impl<'a> Packet<'a> {
-    /// Wraps `buf`, checking the version and that the fixed header was captured.
+    /// Wraps `buf`, a whole captured packet, with the checks of
+    /// [`Packet::check`].
     pub fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::check(buf, buf.len())
+    }
+
+    /// Wraps `buf` with the checks of Zeek's IP analyzer, in its order:
+    /// fewer than 20 bytes or, for version 6, than the 40 of the fixed
+    /// header (`truncated_IP`), a version other than 6
+    /// (`unknown_ip_version`), and a length beyond `wire_len`, the packet's
+    /// length on the wire from this header on (`truncated_IP_len`).
+    pub fn check(buf: &'a [u8], wire_len: usize) -> Result<Self, DecodeError> {
+        if buf.len() < 20 {
+            return Err(DecodeError::TruncatedIp);
+        }
+        if buf[0] >> 4 != 6 {
+            return Err(DecodeError::UnknownIpVersion);
+        }
         if buf.len() < HEADER_LEN {
-            return Err(DecodeError::TruncatedIpHeader);
+            return Err(DecodeError::TruncatedIp);
         }
         let p = Packet { buf };
-        if p.version() != 6 {
-            return Err(DecodeError::BadIpVersion);
+        if wire_len < p.total_len() {
+            return Err(DecodeError::TruncatedIpLen);
         }
         Ok(p)
     }
@@ -206,10 +222,25 @@ pub(crate) mod tests {
             ip.upper().unwrap_err(),
             DecodeError::TooManyIpv6ExtensionHeaders
         );
+        // Snapped after the fixed header: the wire had the extension header.
         let short = header(DEST_OPTS, [1; 16], [2; 16], 8);
         assert_eq!(
-            Packet::new_checked(&short).unwrap().upper().unwrap_err(),
+            Packet::check(&short, 48).unwrap().upper().unwrap_err(),
             DecodeError::TruncatedIpv6ExtensionHeader
+        );
+        assert_eq!(
+            Packet::new_checked(&short).unwrap_err(),
+            DecodeError::TruncatedIpLen
+        );
+        let mut v4 = short.clone();
+        v4[0] = 0x45;
+        assert_eq!(
+            Packet::new_checked(&v4).unwrap_err(),
+            DecodeError::UnknownIpVersion
+        );
+        assert_eq!(
+            Packet::new_checked(&short[..39]).unwrap_err(),
+            DecodeError::TruncatedIp
         );
     }
 }

@@ -1,22 +1,34 @@
 //! Packet decoding: typed zero-copy views over captured bytes, one file per
 //! protocol, in the style of smoltcp's `wire` layer.
 //!
-//! [`decode_link`] takes a captured frame down to its IP layer;
-//! [`decode_transport`] takes an IP payload (a packet's, or a reassembled
-//! datagram's) to TCP, UDP or ICMP. Neither copies nor allocates. Every
-//! malformation is a [`DecodeError`] carrying the name Zeek gives it in
-//! weird.log.
+//! [`decode_frame`] takes a captured frame down to its IP layer the way
+//! Zeek's packet analysis does: from the capture's link type, through the
+//! dispatch tables Zeek's `base/packet-protocols` scripts register
+//! (EtherType, PPP protocol, address family → next analyzer), to IP. Frames
+//! Zeek hands to an analyzer that is not IP (ARP, RARP) or to no analyzer at
+//! all (LLDP, PPPoE discovery, CDP and every other EtherType, LLC, SNAP
+//! with another OUI) end without a weird, as they do in Zeek (its
+//! `unknown_protocol` event is not a weird). [`decode_transport`] takes an
+//! IP payload (a packet's, or a reassembled datagram's) to TCP, UDP or ICMP.
+//! Neither copies nor allocates. Every malformation is a [`DecodeError`]
+//! carrying the name and the analyzer (`source`) Zeek gives it in weird.log.
 
+pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod fddi;
 pub mod fragments;
 pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
+pub mod llc;
+pub mod nflog;
+pub mod ppp;
 pub mod sll;
 pub mod tcp;
 pub mod udp;
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Capture link types (the pcap `LINKTYPE_` values) the decoder understands.
@@ -28,10 +40,16 @@ impl LinkType {
     pub const NULL: LinkType = LinkType(0);
     /// Ethernet II.
     pub const ETHERNET: LinkType = LinkType(1);
+    /// PPP, with or without HDLC-like framing.
+    pub const PPP: LinkType = LinkType(9);
+    /// FDDI.
+    pub const FDDI: LinkType = LinkType(10);
     /// Raw IP (OpenBSD's value).
     pub const RAW_OLD: LinkType = LinkType(12);
     /// Raw IP (some BSDs' value).
     pub const RAW_BSD: LinkType = LinkType(14);
+    /// PPP in HDLC-like framing (Cisco HDLC).
+    pub const PPP_SERIAL: LinkType = LinkType(50);
     /// Raw IP.
     pub const RAW: LinkType = LinkType(101);
     /// OpenBSD loopback, address family in network byte order.
@@ -42,45 +60,277 @@ impl LinkType {
     pub const IPV4: LinkType = LinkType(228);
     /// Raw IPv6.
     pub const IPV6: LinkType = LinkType(229);
+    /// Linux netfilter log.
+    pub const NFLOG: LinkType = LinkType(239);
     /// Linux cooked capture v2.
     pub const LINUX_SLL2: LinkType = LinkType(276);
 
-    /// Whether frames of this link type can be decoded.
+    /// Whether frames of this link type can be decoded. Zeek also reads
+    /// 802.11 (105) and radiotap (127) captures, which the sensor does not;
+    /// `DLT_LOOP` (108), which Zeek does not dispatch (its frames would
+    /// reach the IP analyzer with the loopback header in front), is read as
+    /// `DLT_NULL` in network byte order.
     pub fn is_supported(self) -> bool {
-        matches!(self.0, 0 | 1 | 12 | 14 | 101 | 108 | 113 | 228 | 229 | 276)
+        matches!(
+            self.0,
+            0 | 1 | 9 | 10 | 12 | 14 | 50 | 101 | 108 | 113 | 228 | 229 | 239 | 276
+        )
     }
 }
 
-/// Most VLAN tags / MPLS labels peeled off one frame.
-pub const MAX_ENCAPSULATION_DEPTH: usize = 8;
+/// Zeek's `PacketAnalyzer::max_depth`: the most packet analyzers one packet
+/// goes through (link layers, IP and the transport analyzer).
+pub const MAX_ANALYZER_DEPTH: usize = 25;
 
-/// Why a packet could not be decoded. Each maps to the weird.log name Zeek
-/// uses for the same problem ([`DecodeError::weird_name`]).
+/// Zeek's packet analyzers the decoder mirrors. [`Analyzer::name`] is the
+/// name Zeek writes in weird.log's `source` for a weird the analyzer raises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Analyzer {
+    /// Dispatches on the capture's link type; IP when none matches.
+    Root,
+    /// Ethernet II and 802.3 frames (Cisco FabricPath skipped).
+    Ethernet,
+    /// 802.1Q / 802.1ad tags.
+    Vlan,
+    /// MPLS label stacks; IP follows.
+    Mpls,
+    /// PPPoE session frames.
+    Pppoe,
+    /// `DLT_PPP`.
+    Ppp,
+    /// `DLT_PPP_SERIAL`.
+    PppSerial,
+    /// 802.1ah provider backbone I-TAGs; Ethernet follows.
+    Pbb,
+    /// VN-Tags.
+    VnTag,
+    /// 802.2 LLC (nothing registered past it).
+    Llc,
+    /// 802.2 SNAP.
+    Snap,
+    /// Novell raw 802.3 (no IPX analyzer).
+    Novell8023,
+    /// Linux cooked capture v1.
+    LinuxSll,
+    /// Linux cooked capture v2.
+    LinuxSll2,
+    /// BSD loopback (`DLT_NULL`, and `DLT_LOOP` here).
+    Null,
+    /// FDDI; IP follows.
+    Fddi,
+    /// Linux netfilter log.
+    Nflog,
+    /// 802.11 (not decoded by the sensor).
+    Ieee80211,
+    /// Radiotap (not decoded by the sensor).
+    Ieee80211Radio,
+    /// ARP and RARP.
+    Arp,
+    /// IPv4 and IPv6.
+    Ip,
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMP and ICMPv6.
+    Icmp,
+}
+
+impl Analyzer {
+    /// Zeek's canonical name of the analyzer.
+    pub fn name(self) -> &'static str {
+        match self {
+            Analyzer::Root => "ROOT",
+            Analyzer::Ethernet => "ETHERNET",
+            Analyzer::Vlan => "VLAN",
+            Analyzer::Mpls => "MPLS",
+            Analyzer::Pppoe => "PPPOE",
+            Analyzer::Ppp => "PPP",
+            Analyzer::PppSerial => "PPPSERIAL",
+            Analyzer::Pbb => "PBB",
+            Analyzer::VnTag => "VNTAG",
+            Analyzer::Llc => "LLC",
+            Analyzer::Snap => "SNAP",
+            Analyzer::Novell8023 => "NOVELL_802_3",
+            Analyzer::LinuxSll => "LINUXSLL",
+            Analyzer::LinuxSll2 => "LINUXSLL2",
+            Analyzer::Null => "NULL",
+            Analyzer::Fddi => "FDDI",
+            Analyzer::Nflog => "NFLOG",
+            Analyzer::Ieee80211 => "IEEE802_11",
+            Analyzer::Ieee80211Radio => "IEEE802_11_RADIO",
+            Analyzer::Arp => "ARP",
+            Analyzer::Ip => "IP",
+            Analyzer::Tcp => "TCP",
+            Analyzer::Udp => "UDP",
+            Analyzer::Icmp => "ICMP",
+        }
+    }
+}
+
+/// Keys Zeek's Ethernet and VLAN analyzers forward 802.3 length-field
+/// frames with (outside the EtherType range on purpose).
+const SNAP_KEY: u64 = 1;
+const NOVELL_KEY: u64 = 2;
+const LLC_KEY: u64 = 3;
+
+/// The analyzer `from` forwards a packet with `key` to: Zeek's dispatch
+/// tables, as `base/packet-protocols/*/main.zeek` register them.
+fn lookup(from: Analyzer, key: u64) -> Option<Analyzer> {
+    use Analyzer::*;
+    let next = match (from, key) {
+        (Root, 1) => Ethernet,
+        (Root, 9) => Ppp,
+        (Root, 10) => Fddi,
+        (Root, 50) => PppSerial,
+        (Root, 105) => Ieee80211,
+        (Root, 113) => LinuxSll,
+        (Root, 127) => Ieee80211Radio,
+        (Root, 239) => Nflog,
+        (Root, 276) => LinuxSll2,
+        (Root, 0 | 108) => Null,
+        (Ethernet | Vlan, 0x8847) => Mpls,
+        (Ethernet | Vlan, 0x88e7) => Pbb,
+        (Ethernet | Vlan, 0x0800 | 0x86dd) => Ip,
+        (Ethernet | Vlan, 0x0806 | 0x8035) => Arp,
+        (Ethernet | Vlan, 0x8100) => Vlan,
+        // Only Ethernet takes the 802.1ad and old QinQ TPIDs.
+        (Ethernet, 0x88a8 | 0x9100) => Vlan,
+        (Ethernet | Vlan, 0x8864) => Pppoe,
+        (Ethernet | Vlan, 0x8926) => VnTag,
+        (Ethernet | Vlan, SNAP_KEY) => Snap,
+        (Ethernet | Vlan, NOVELL_KEY) => Novell8023,
+        (Ethernet | Vlan, LLC_KEY) => Llc,
+        (VnTag, 0x8100 | 0x88a8 | 0x9100) => Vlan,
+        (Pppoe, 0x0021 | 0x0057) => Ip,
+        (Ppp | PppSerial, 0x0281) => Mpls,
+        (Ppp | PppSerial, 0x0021 | 0x0057) => Ip,
+        (LinuxSll | LinuxSll2 | Snap | Ieee80211, 0x0800 | 0x86dd) => Ip,
+        (LinuxSll | LinuxSll2 | Snap | Ieee80211, 0x0806 | 0x8035) => Arp,
+        (Null, 2 | 24 | 28 | 30) => Ip,
+        (Nflog, 2 | 10) => Ip,
+        (Ieee80211Radio, 105) => Ieee80211,
+        _ => return None,
+    };
+    Some(next)
+}
+
+/// An analyzer's `default_analyzer`: where it forwards what its table does
+/// not name, or a packet it forwards without a key.
+fn default_analyzer(from: Analyzer) -> Option<Analyzer> {
+    match from {
+        Analyzer::Root | Analyzer::Mpls | Analyzer::Fddi => Some(Analyzer::Ip),
+        Analyzer::Pbb => Some(Analyzer::Ethernet),
+        _ => None,
+    }
+}
+
+/// Why a frame yields no IP packet, or a problem noted on the way. Each
+/// Zeek weird maps to its name ([`DecodeError::weird_name`]) and the
+/// analyzer Zeek raises it from ([`DecodeError::source`]); a few outcomes
+/// are no weird in Zeek ([`DecodeError::weird_name`] is `None`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DecodeError {
-    /// The link-layer header is cut short.
-    TruncatedLinkHeader,
+    /// An ARP or RARP packet: analysed by Zeek (events only), no IP.
+    Arp,
+    /// An analyzer's table has nothing for this key (an unknown EtherType,
+    /// PPP protocol, address family, LLC SAP or SNAP protocol): Zeek's
+    /// `unknown_protocol` event, no weird.
+    UnknownProtocol {
+        /// The analyzer that could not forward.
+        analyzer: Analyzer,
+        /// The key it had (EtherType, protocol, family...).
+        key: u64,
+    },
+    /// The capture's link type leads to an analyzer the sensor lacks.
+    UnsupportedLinkType,
+    /// An analyzer with neither a table entry nor a default analyzer for
+    /// what it carries (Novell raw 802.3).
+    NoSuitableAnalyzer(Analyzer),
+    /// The packet would go through more than [`MAX_ANALYZER_DEPTH`]
+    /// analyzers; the analyzer that could not forward.
+    MaxDepth(Analyzer),
+    /// Ethernet frame of 16 bytes or less.
+    TruncatedEthernetFrame,
+    /// Cisco FabricPath header without a whole Ethernet frame behind it.
+    TruncatedFabricPath,
+    /// Type field between 1501 and 1535: neither a length nor an EtherType.
+    UndefinedEtherType,
     /// A VLAN tag is cut short.
     TruncatedVlanHeader,
-    /// An MPLS label stack is cut short or never ends.
+    /// A VLAN tag's type field is neither a length nor an EtherType.
+    UndefinedVlanProtocol,
+    /// A third VLAN tag (Zeek keeps the outer one and overwrites the inner
+    /// one); noted, the frame goes on.
+    TripleTaggedVlan,
+    /// An MPLS label stack is cut short.
     TruncatedMplsHeader,
-    /// More nested VLAN/MPLS headers than [`MAX_ENCAPSULATION_DEPTH`].
-    TooManyEncapsulations,
-    /// The link layer carries something other than IP (ARP, LLDP, ...).
-    NonIp,
-    /// The IP header is cut short.
-    TruncatedIpHeader,
-    /// The IP version nibble is neither 4 nor 6 (or not what the link said).
-    BadIpVersion,
+    /// A PPPoE header is cut short.
+    TruncatedPppoeHeader,
+    /// The frame is longer than the PPPoE length says; noted.
+    PppoeExtraData,
+    /// The frame is shorter than the PPPoE length says; noted.
+    PppoeTruncatedPayload,
+    /// A PPP header is cut short.
+    TruncatedPppHeader,
+    /// An HDLC-framed PPP header is cut short.
+    TruncatedPppHdlcHeader,
+    /// A PPP serial header is cut short.
+    TruncatedPppSerialHeader,
+    /// A PBB I-TAG is cut short.
+    TruncatedPbbHeader,
+    /// A VN-Tag is cut short.
+    TruncatedVntagHeader,
+    /// An LLC header is cut short.
+    TruncatedLlcHeader,
+    /// The LLC part of a SNAP header is cut short.
+    TruncatedSnapLlcHeader,
+    /// A SNAP header is cut short.
+    TruncatedSnapHeader,
+    /// A Linux cooked v1 header is cut short.
+    TruncatedSllHeader,
+    /// A Linux cooked v2 header is cut short.
+    TruncatedSll2Header,
+    /// A BSD loopback header is cut short.
+    NullAnalyzerFailed,
+    /// An FDDI header is cut short.
+    FddiAnalyzerFailed,
+    /// An NFLOG header is cut short.
+    TruncatedNflogHeader,
+    /// An NFLOG version other than 0.
+    UnknownNflogVersion,
+    /// NFLOG records end before the packet's.
+    NflogNoPcapPayload,
+    /// An NFLOG record length below 4 (`skip` 0) or past the end.
+    NflogBadTlvLen {
+        /// The record's length rounded up to 32 bits.
+        skip: u32,
+        /// Bytes left.
+        left: u32,
+    },
+    /// An ARP packet shorter than its header and addresses.
+    TruncatedArp,
+    /// Fewer than 20 bytes of IP, or than 40 of IPv6.
+    TruncatedIp,
+    /// The IP version nibble is neither 4 nor 6.
+    UnknownIpVersion,
+    /// IPv4 total length of zero (segmentation offload). Fatal when
+    /// checksums are verified; otherwise noted and the captured length used.
+    IpHdrLenZero,
+    /// The IP total length exceeds the packet on the wire.
+    TruncatedIpLen,
+    /// The IP header is longer than the IP total length.
+    InvalidIpHeaderSize,
+    /// The IP header is longer than what was captured.
+    InternallyTruncatedHeader,
     /// IPv4 header length below 20 bytes.
-    BadIpHeaderLength,
-    /// IPv4 total length smaller than its header.
-    BadIpTotalLength,
+    Ipv4MinHeaderSize,
     /// IPv4 header checksum is wrong (only when checksums are verified).
     BadIpChecksum,
-    /// An IPv6 extension header is cut short.
+    /// An IPv6 extension header is cut short (the sensor's name).
     TruncatedIpv6ExtensionHeader,
-    /// More IPv6 extension headers than [`ipv6::MAX_EXTENSION_HEADERS`].
+    /// More IPv6 extension headers than [`ipv6::MAX_EXTENSION_HEADERS`]
+    /// (the sensor's name).
     TooManyIpv6ExtensionHeaders,
     /// The TCP header is cut short.
     TruncatedTcpHeader,
@@ -94,34 +344,124 @@ pub enum DecodeError {
     BadTcpChecksum,
     /// UDP checksum is wrong (only when checksums are verified).
     BadUdpChecksum,
-    /// The link type of the capture is not supported.
-    UnsupportedLinkType,
 }
 
 impl DecodeError {
-    /// The name Zeek gives this problem in weird.log.
-    pub fn weird_name(self) -> &'static str {
+    /// The name Zeek gives this problem in weird.log, or `None` when Zeek
+    /// raises no weird for it.
+    pub fn weird_name(self) -> Option<&'static str> {
+        use DecodeError::*;
+        Some(match self {
+            Arp | UnknownProtocol { .. } | UnsupportedLinkType => return None,
+            NoSuitableAnalyzer(_) => "no_suitable_analyzer_found",
+            MaxDepth(_) => "max_packet_analyzer_depth_exceeded",
+            TruncatedEthernetFrame => "truncated_ethernet_frame",
+            TruncatedFabricPath => "truncated_link_header_cfp",
+            UndefinedEtherType => "undefined_ether_type",
+            TruncatedVlanHeader => "truncated_VLAN_header",
+            UndefinedVlanProtocol => "undefined_vlan_protocol",
+            TripleTaggedVlan => "triple_tagged_vlan_unsupported",
+            TruncatedMplsHeader => "truncated_link_header",
+            TruncatedPppoeHeader => "truncated_pppoe_header",
+            PppoeExtraData => "pppoe_extra_data_after_payload",
+            PppoeTruncatedPayload => "pppoe_truncated_payload",
+            TruncatedPppHeader => "truncated_ppp_header",
+            TruncatedPppHdlcHeader => "truncated_ppp_hdlc_header",
+            TruncatedPppSerialHeader => "truncated_ppp_serial_header",
+            TruncatedPbbHeader => "truncated_PBB_header",
+            TruncatedVntagHeader => "truncated_vntag_header",
+            TruncatedLlcHeader => "truncated_llc_header",
+            TruncatedSnapLlcHeader => "truncated_snap_llc_header",
+            TruncatedSnapHeader => "truncated_snap_header",
+            TruncatedSllHeader => "truncated_Linux_SLL_header",
+            TruncatedSll2Header => "truncated_Linux_SLL2_header",
+            NullAnalyzerFailed => "null_analyzer_failed",
+            FddiAnalyzerFailed => "FDDI_analyzer_failed",
+            TruncatedNflogHeader => "truncated_nflog_header",
+            UnknownNflogVersion => "unknown_nflog_version",
+            NflogNoPcapPayload => "nflog_no_pcap_payload",
+            NflogBadTlvLen { .. } => "nflog_bad_tlv_len",
+            TruncatedArp => "truncated_ARP",
+            TruncatedIp => "truncated_IP",
+            UnknownIpVersion => "unknown_ip_version",
+            IpHdrLenZero => "ip_hdr_len_zero",
+            TruncatedIpLen => "truncated_IP_len",
+            InvalidIpHeaderSize => "invalid_IP_header_size",
+            InternallyTruncatedHeader => "internally_truncated_header",
+            Ipv4MinHeaderSize => "IPv4_min_header_size",
+            BadIpChecksum => "bad_IP_checksum",
+            TruncatedIpv6ExtensionHeader => "truncated_IPv6_extension_header",
+            TooManyIpv6ExtensionHeaders => "excessive_IPv6_extension_headers",
+            TruncatedTcpHeader | TruncatedUdpHeader | TruncatedIcmpHeader => "truncated_header",
+            BadTcpHeaderLength => "bad_TCP_header_len",
+            BadTcpChecksum => "bad_TCP_checksum",
+            BadUdpChecksum => "bad_UDP_checksum",
+        })
+    }
+
+    /// The analyzer Zeek raises the weird from (weird.log `source`).
+    pub fn source(self) -> Analyzer {
+        use DecodeError::*;
         match self {
-            DecodeError::TruncatedLinkHeader => "truncated_link_header",
-            DecodeError::TruncatedVlanHeader => "truncated_VLAN_header",
-            DecodeError::TruncatedMplsHeader => "truncated_link_header",
-            DecodeError::TooManyEncapsulations => "exceeded_tunnel_max_depth",
-            DecodeError::NonIp => "non_ip_packet_in_ethernet",
-            DecodeError::TruncatedIpHeader => "truncated_IP",
-            DecodeError::BadIpVersion => "unknown_protocol",
-            DecodeError::BadIpHeaderLength => "truncated_IP",
-            DecodeError::BadIpTotalLength => "truncated_IP",
-            DecodeError::BadIpChecksum => "bad_IP_checksum",
-            DecodeError::TruncatedIpv6ExtensionHeader => "truncated_IPv6_extension_header",
-            DecodeError::TooManyIpv6ExtensionHeaders => "excessive_IPv6_extension_headers",
-            DecodeError::TruncatedTcpHeader => "truncated_header",
-            DecodeError::BadTcpHeaderLength => "bad_TCP_header_len",
-            DecodeError::TruncatedUdpHeader => "truncated_header",
-            DecodeError::TruncatedIcmpHeader => "truncated_header",
-            DecodeError::BadTcpChecksum => "bad_TCP_checksum",
-            DecodeError::BadUdpChecksum => "bad_UDP_checksum",
-            DecodeError::UnsupportedLinkType => "unknown_link_type",
+            UnknownProtocol { analyzer, .. } => analyzer,
+            NoSuitableAnalyzer(a) | MaxDepth(a) => a,
+            UnsupportedLinkType => Analyzer::Root,
+            TruncatedEthernetFrame | TruncatedFabricPath | UndefinedEtherType => Analyzer::Ethernet,
+            TruncatedVlanHeader | UndefinedVlanProtocol | TripleTaggedVlan => Analyzer::Vlan,
+            TruncatedMplsHeader => Analyzer::Mpls,
+            TruncatedPppoeHeader | PppoeExtraData | PppoeTruncatedPayload => Analyzer::Pppoe,
+            TruncatedPppHeader | TruncatedPppHdlcHeader => Analyzer::Ppp,
+            TruncatedPppSerialHeader => Analyzer::PppSerial,
+            TruncatedPbbHeader => Analyzer::Pbb,
+            TruncatedVntagHeader => Analyzer::VnTag,
+            TruncatedLlcHeader => Analyzer::Llc,
+            TruncatedSnapLlcHeader | TruncatedSnapHeader => Analyzer::Snap,
+            TruncatedSllHeader => Analyzer::LinuxSll,
+            TruncatedSll2Header => Analyzer::LinuxSll2,
+            NullAnalyzerFailed => Analyzer::Null,
+            FddiAnalyzerFailed => Analyzer::Fddi,
+            TruncatedNflogHeader
+            | UnknownNflogVersion
+            | NflogNoPcapPayload
+            | NflogBadTlvLen { .. } => Analyzer::Nflog,
+            Arp | TruncatedArp => Analyzer::Arp,
+            TruncatedIp
+            | UnknownIpVersion
+            | IpHdrLenZero
+            | TruncatedIpLen
+            | InvalidIpHeaderSize
+            | InternallyTruncatedHeader
+            | Ipv4MinHeaderSize
+            | BadIpChecksum
+            | TruncatedIpv6ExtensionHeader
+            | TooManyIpv6ExtensionHeaders => Analyzer::Ip,
+            TruncatedTcpHeader | BadTcpHeaderLength | BadTcpChecksum => Analyzer::Tcp,
+            TruncatedUdpHeader | BadUdpChecksum => Analyzer::Udp,
+            TruncatedIcmpHeader => Analyzer::Icmp,
         }
+    }
+
+    /// Writes the weird's `addl` (nothing for most).
+    pub fn write_addl(self, out: &mut dyn fmt::Write) -> fmt::Result {
+        match self {
+            DecodeError::TripleTaggedVlan => out.write_str("inner VLAN tag overwritten"),
+            DecodeError::NflogBadTlvLen { skip, left } if skip != 0 => {
+                write!(out, "({skip} > {left})")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the frame is malformed, as opposed to well-formed but not
+    /// IP (ARP, a protocol nothing analyses) or of a link type the sensor
+    /// lacks.
+    pub fn is_malformed(self) -> bool {
+        !matches!(
+            self,
+            DecodeError::Arp
+                | DecodeError::UnknownProtocol { .. }
+                | DecodeError::UnsupportedLinkType
+        )
     }
 }
 
@@ -177,93 +517,286 @@ impl IpPacket<'_> {
     }
 }
 
+/// Most problems noted on one frame's way that do not stop it (Zeek raises
+/// one weird per VLAN tag past the second; more than this are dropped).
+pub const MAX_NOTES: usize = 4;
+
+/// Problems noted while a frame was decoded that did not stop it, in order
+/// (each a Zeek weird): a third VLAN tag, a PPPoE length that disagrees with
+/// the frame, a zero IPv4 total length taken from the capture.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Notes {
+    list: [Option<DecodeError>; MAX_NOTES],
+}
+
+impl Notes {
+    fn push(&mut self, e: DecodeError) {
+        if let Some(slot) = self.list.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(e);
+        }
+    }
+
+    /// The problems, in the order they were found.
+    pub fn iter(&self) -> impl Iterator<Item = DecodeError> + '_ {
+        self.list.iter().map_while(|s| *s)
+    }
+
+    /// Whether nothing was noted.
+    pub fn is_empty(&self) -> bool {
+        self.list[0].is_none()
+    }
+}
+
 /// What the link layer said besides the IP packet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LinkInfo {
-    /// Source MAC, when the frame is Ethernet.
+    /// Source MAC, when the frame is Ethernet (the innermost Ethernet
+    /// header's, as Zeek keeps it).
     pub src_mac: Option<[u8; 6]>,
     /// Destination MAC, when the frame is Ethernet.
     pub dst_mac: Option<[u8; 6]>,
     /// Outer VLAN id (0 when untagged).
     pub vlan: u16,
-    /// Inner VLAN id of QinQ frames (0 when absent).
+    /// Inner VLAN id of QinQ frames (0 when absent; the last tag's when
+    /// there are more than two, as in Zeek).
     pub inner_vlan: u16,
+    /// Problems noted on the way that did not stop the frame.
+    pub notes: Notes,
 }
 
 /// Options of the decoder.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DecodeOptions {
-    /// Verify IPv4 header checksums and reject packets that fail.
+    /// Verify IPv4 header checksums and reject packets that fail (Zeek
+    /// without `-C`). Without it a zero IPv4 total length is taken from
+    /// the capture, as Zeek does with `-C`.
     pub verify_checksums: bool,
 }
 
+/// One frame decoded: what the link layer said (with the problems noted on
+/// the way, reported even when the frame ends in an error) and its IP
+/// packet or why there is none.
+#[derive(Clone, Copy, Debug)]
+pub struct Decoded<'a> {
+    /// Link-layer information and notes.
+    pub link: LinkInfo,
+    /// The IP packet, or why the frame has none.
+    pub ip: Result<IpPacket<'a>, DecodeError>,
+}
+
 /// Decodes a captured frame of link type `link` down to its IP packet.
+/// Problems noted on the way (see [`Notes`]) are dropped; use
+/// [`decode_frame`] to have them.
 pub fn decode_link<'a>(
     link: LinkType,
     frame: &'a [u8],
     opts: &DecodeOptions,
 ) -> Result<(LinkInfo, IpPacket<'a>), DecodeError> {
-    let mut info = LinkInfo::default();
-    let ip_bytes = match link.0 {
-        1 => {
-            let eth = ethernet::Frame::new_checked(frame)?;
-            info.src_mac = Some(eth.src());
-            info.dst_mac = Some(eth.dst());
-            strip_ethertype(eth.ethertype(), eth.payload(), &mut info)?
-        }
-        113 => {
-            let (et, payload) = sll::sll_v1(frame)?;
-            strip_ethertype(et, payload, &mut info)?
-        }
-        276 => {
-            let (et, payload) = sll::sll_v2(frame)?;
-            strip_ethertype(et, payload, &mut info)?
-        }
-        0 | 108 => {
-            let (family, payload) = sll::null(frame, link.0 == 108)?;
-            if sll::family_ip_version(family).is_none() {
-                return Err(DecodeError::NonIp);
-            }
-            payload
-        }
-        12 | 14 | 101 | 228 | 229 => frame,
-        _ => return Err(DecodeError::UnsupportedLinkType),
-    };
-    Ok((info, decode_ip(ip_bytes, opts)?))
+    let d = decode_frame(link, frame, frame.len() as u32, opts);
+    d.ip.map(|ip| (d.link, ip))
 }
 
-/// Peels VLAN tags and MPLS labels until IP is reached.
-fn strip_ethertype<'a>(
-    mut et: u16,
-    mut payload: &'a [u8],
-    info: &mut LinkInfo,
-) -> Result<&'a [u8], DecodeError> {
-    for _ in 0..MAX_ENCAPSULATION_DEPTH {
-        match et {
-            ethernet::ETHERTYPE_IPV4 | ethernet::ETHERTYPE_IPV6 => return Ok(payload),
-            t if ethernet::is_vlan(t) => {
-                let tag = ethernet::VlanTag::new_checked(payload)?;
-                if info.vlan == 0 {
-                    info.vlan = tag.vid();
-                } else if info.inner_vlan == 0 {
-                    info.inner_vlan = tag.vid();
+/// Decodes a captured frame of link type `link`, `wire_len` bytes long on
+/// the wire (at least `frame.len()`), down to its IP packet, following
+/// Zeek's packet analyzers from its root: the link type picks the first
+/// analyzer, each analyzer's table (or default) the next, until IP.
+pub fn decode_frame<'a>(
+    link: LinkType,
+    frame: &'a [u8],
+    wire_len: u32,
+    opts: &DecodeOptions,
+) -> Decoded<'a> {
+    let mut walk = Walk {
+        frame,
+        wire_len: (wire_len as usize).max(frame.len()),
+        depth: 0,
+        tags: 0,
+        info: LinkInfo::default(),
+    };
+    let ip = walk.run(link, opts);
+    Decoded {
+        link: walk.info,
+        ip,
+    }
+}
+
+/// State of one frame's way through the analyzers.
+struct Walk<'a> {
+    frame: &'a [u8],
+    wire_len: usize,
+    /// Analyzers entered so far (Zeek's analyzer stack depth).
+    depth: usize,
+    /// VLAN tags seen.
+    tags: u8,
+    info: LinkInfo,
+}
+
+impl<'a> Walk<'a> {
+    fn run(&mut self, link: LinkType, opts: &DecodeOptions) -> Result<IpPacket<'a>, DecodeError> {
+        let network_order_null = link == LinkType::LOOP;
+        let mut at = self.forward(Analyzer::Root, Some(u64::from(link.0)))?;
+        let mut data = self.frame;
+        loop {
+            let (key, next): (Option<u64>, &'a [u8]) = match at {
+                Analyzer::Ethernet => {
+                    let eth = ethernet::Frame::new_checked(data)?;
+                    self.info.src_mac = Some(eth.src());
+                    self.info.dst_mac = Some(eth.dst());
+                    let t = eth.ethertype();
+                    if t >= ethernet::MIN_ETHERTYPE {
+                        (Some(u64::from(t)), eth.payload())
+                    } else if t <= ethernet::MAX_8023_LENGTH {
+                        let (kind, d) = ethernet::ieee8023(t, eth.payload())
+                            .ok_or(DecodeError::TruncatedEthernetFrame)?;
+                        (Some(ieee8023_key(kind)), d)
+                    } else {
+                        return Err(DecodeError::UndefinedEtherType);
+                    }
                 }
-                et = tag.ethertype();
-                payload = tag.payload();
-            }
-            ethernet::ETHERTYPE_MPLS | ethernet::ETHERTYPE_MPLS_MC => {
-                return strip_mpls(payload);
-            }
-            _ => return Err(DecodeError::NonIp),
+                Analyzer::Vlan => {
+                    let tag = ethernet::VlanTag::new_checked(data)?;
+                    self.vlan_tag(tag.vid());
+                    let t = tag.ethertype();
+                    if t >= ethernet::MIN_ETHERTYPE {
+                        (Some(u64::from(t)), tag.payload())
+                    } else if t <= ethernet::MAX_8023_LENGTH {
+                        let (kind, d) = ethernet::ieee8023(t, tag.payload())
+                            .ok_or(DecodeError::TruncatedVlanHeader)?;
+                        (Some(ieee8023_key(kind)), d)
+                    } else {
+                        return Err(DecodeError::UndefinedVlanProtocol);
+                    }
+                }
+                Analyzer::Mpls => (None, mpls(data)?),
+                Analyzer::Pppoe => {
+                    let (proto, d, note) = ppp::pppoe(data)?;
+                    if let Some(n) = note {
+                        self.info.notes.push(n);
+                    }
+                    (Some(u64::from(proto)), d)
+                }
+                Analyzer::Ppp => {
+                    let (proto, d) = ppp::ppp(data)?;
+                    (Some(u64::from(proto)), d)
+                }
+                Analyzer::PppSerial => {
+                    let (proto, d) = ppp::ppp_serial(data)?;
+                    (Some(u64::from(proto)), d)
+                }
+                Analyzer::Pbb => (None, ethernet::pbb(data)?),
+                Analyzer::VnTag => {
+                    let (t, d) = ethernet::vntag(data)?;
+                    (Some(u64::from(t)), d)
+                }
+                // The LLC header stays: Zeek forwards the whole frame keyed
+                // by the destination SAP.
+                Analyzer::Llc => (Some(u64::from(llc::llc(data)?)), data),
+                Analyzer::Snap => {
+                    let (k, d) = llc::snap(data)?;
+                    (Some(k), d)
+                }
+                Analyzer::Novell8023 => (None, data),
+                Analyzer::LinuxSll => {
+                    let (t, d) = sll::sll_v1(data)?;
+                    (Some(u64::from(t)), d)
+                }
+                Analyzer::LinuxSll2 => {
+                    let (t, d) = sll::sll_v2(data)?;
+                    (Some(u64::from(t)), d)
+                }
+                Analyzer::Null => {
+                    let (family, d) = sll::null(data, network_order_null)?;
+                    (Some(u64::from(family)), d)
+                }
+                Analyzer::Fddi => (None, fddi::fddi(data)?),
+                Analyzer::Nflog => {
+                    let (family, d) = nflog::nflog(data)?;
+                    (Some(u64::from(family)), d)
+                }
+                Analyzer::Arp => {
+                    arp::check(data)?;
+                    return Err(DecodeError::Arp);
+                }
+                Analyzer::Ip => return self.ip(data, opts),
+                Analyzer::Root
+                | Analyzer::Ieee80211
+                | Analyzer::Ieee80211Radio
+                | Analyzer::Tcp
+                | Analyzer::Udp
+                | Analyzer::Icmp => return Err(DecodeError::UnsupportedLinkType),
+            };
+            at = self.forward(at, key)?;
+            data = next;
         }
     }
-    Err(DecodeError::TooManyEncapsulations)
+
+    /// Zeek's `Analyzer::ForwardPacket`: the depth limit first, then the
+    /// table entry for `key`, else the default analyzer.
+    fn forward(&mut self, from: Analyzer, key: Option<u64>) -> Result<Analyzer, DecodeError> {
+        if self.depth == MAX_ANALYZER_DEPTH {
+            return Err(DecodeError::MaxDepth(from));
+        }
+        let next = key.and_then(|k| lookup(from, k)).or(default_analyzer(from));
+        let next = match (next, key) {
+            (Some(n), _) => n,
+            (None, Some(key)) => {
+                return Err(DecodeError::UnknownProtocol {
+                    analyzer: from,
+                    key,
+                })
+            }
+            (None, None) => return Err(DecodeError::NoSuitableAnalyzer(from)),
+        };
+        self.depth += 1;
+        Ok(next)
+    }
+
+    /// A VLAN tag: the first is the outer VLAN, later ones the inner (a
+    /// third overwrites it, noted as Zeek does).
+    fn vlan_tag(&mut self, vid: u16) {
+        match self.tags {
+            0 => self.info.vlan = vid,
+            1 => self.info.inner_vlan = vid,
+            _ => {
+                self.info.notes.push(DecodeError::TripleTaggedVlan);
+                self.info.inner_vlan = vid;
+            }
+        }
+        self.tags = self.tags.saturating_add(1);
+    }
+
+    /// The IP analyzer, on `data` (a part of the frame).
+    fn ip(&mut self, data: &'a [u8], opts: &DecodeOptions) -> Result<IpPacket<'a>, DecodeError> {
+        // Zeek measures both lengths from where IP starts in the frame: the
+        // wire length, and the captured length for a zero total length.
+        let offset = data.as_ptr() as usize - self.frame.as_ptr() as usize;
+        let lens = IpLens {
+            wire: self.wire_len - offset,
+            captured: self.frame.len() - offset,
+        };
+        let ip = decode_ip_with(data, lens, opts, &mut self.info.notes)?;
+        // Forwarding to the transport analyzer is one level deeper
+        // (fragments wait for reassembly first).
+        if ip.fragment.is_none() && self.depth == MAX_ANALYZER_DEPTH {
+            return Err(DecodeError::MaxDepth(Analyzer::Ip));
+        }
+        Ok(ip)
+    }
 }
 
-/// Skips an MPLS label stack; what follows the bottom label is IP.
-fn strip_mpls(mut payload: &[u8]) -> Result<&[u8], DecodeError> {
-    for _ in 0..MAX_ENCAPSULATION_DEPTH {
-        if payload.len() < 4 {
+fn ieee8023_key(kind: ethernet::Ieee8023) -> u64 {
+    match kind {
+        ethernet::Ieee8023::Snap => SNAP_KEY,
+        ethernet::Ieee8023::Novell => NOVELL_KEY,
+        ethernet::Ieee8023::Llc => LLC_KEY,
+    }
+}
+
+/// Skips an MPLS label stack (Zeek's MPLS analyzer: each label needs more
+/// than its 4 bytes, `truncated_link_header`); IP follows the bottom label.
+fn mpls(mut payload: &[u8]) -> Result<&[u8], DecodeError> {
+    loop {
+        if payload.len() <= 4 {
             return Err(DecodeError::TruncatedMplsHeader);
         }
         let bottom = payload[2] & 1 != 0;
@@ -272,14 +805,44 @@ fn strip_mpls(mut payload: &[u8]) -> Result<&[u8], DecodeError> {
             return Ok(payload);
         }
     }
-    Err(DecodeError::TooManyEncapsulations)
 }
 
-/// Decodes an IPv4 or IPv6 packet, choosing by the version nibble.
+/// Lengths the IP analyzer measures from the start of the IP header.
+#[derive(Clone, Copy, Debug)]
+struct IpLens {
+    /// Bytes of the packet on the wire.
+    wire: usize,
+    /// Bytes captured (to the end of the frame, past any cut the link
+    /// layer made).
+    captured: usize,
+}
+
+/// Decodes an IPv4 or IPv6 packet, choosing by the version nibble; `buf`
+/// is the whole packet as captured (wire length = captured length).
 pub fn decode_ip<'a>(buf: &'a [u8], opts: &DecodeOptions) -> Result<IpPacket<'a>, DecodeError> {
-    match buf.first().map(|b| b >> 4) {
-        Some(4) => {
-            let ip = ipv4::Packet::new_checked(buf)?;
+    let lens = IpLens {
+        wire: buf.len(),
+        captured: buf.len(),
+    };
+    decode_ip_with(buf, lens, opts, &mut Notes::default())
+}
+
+fn decode_ip_with<'a>(
+    buf: &'a [u8],
+    lens: IpLens,
+    opts: &DecodeOptions,
+    notes: &mut Notes,
+) -> Result<IpPacket<'a>, DecodeError> {
+    if buf.len() < 20 {
+        return Err(DecodeError::TruncatedIp);
+    }
+    match buf[0] >> 4 {
+        4 => {
+            let zero_len_as = (!opts.verify_checksums).then_some(lens.captured);
+            let ip = ipv4::Packet::check(buf, lens.wire, zero_len_as)?;
+            if ip.zero_total_len() {
+                notes.push(DecodeError::IpHdrLenZero);
+            }
             if opts.verify_checksums && !ip.verify_checksum() {
                 return Err(DecodeError::BadIpChecksum);
             }
@@ -299,8 +862,8 @@ pub fn decode_ip<'a>(buf: &'a [u8], opts: &DecodeOptions) -> Result<IpPacket<'a>
                 header_len: ip.header_len() as u32,
             })
         }
-        Some(6) => {
-            let ip = ipv6::Packet::new_checked(buf)?;
+        6 => {
+            let ip = ipv6::Packet::check(buf, lens.wire)?;
             let up = ip.upper()?;
             let bytes = ip.bytes();
             let payload = bytes.get(up.offset..).unwrap_or(&[]);
@@ -320,8 +883,7 @@ pub fn decode_ip<'a>(buf: &'a [u8], opts: &DecodeOptions) -> Result<IpPacket<'a>
                 header_len: up.offset as u32,
             })
         }
-        Some(_) => Err(DecodeError::BadIpVersion),
-        None => Err(DecodeError::TruncatedIpHeader),
+        _ => Err(DecodeError::UnknownIpVersion),
     }
 }
 
@@ -477,29 +1039,398 @@ mod tests {
         assert_eq!(pkt.ip_len, 48);
     }
 
+    /// An IPv4/UDP packet of `payload` bytes.
+    fn udp4(payload: usize) -> Vec<u8> {
+        let mut ip = ipv4::tests::header(17, [10, 0, 0, 1], [10, 0, 0, 2], 8 + payload);
+        ip.extend_from_slice(&[0x30, 0x39, 0, 53]);
+        ip.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
+        ip.extend_from_slice(&[0, 0]);
+        ip.resize(ip.len() + payload, 0x61);
+        ip
+    }
+
+    fn err(link: LinkType, frame: &[u8]) -> DecodeError {
+        decode_frame(link, frame, frame.len() as u32, &DecodeOptions::default())
+            .ip
+            .unwrap_err()
+    }
+
+    fn notes(link: LinkType, frame: &[u8]) -> Vec<DecodeError> {
+        let d = decode_frame(link, frame, frame.len() as u32, &DecodeOptions::default());
+        d.link.notes.iter().collect()
+    }
+
+    fn arp_request() -> Vec<u8> {
+        let mut p = vec![0, 1, 0x08, 0x00, 6, 4, 0, 1];
+        p.extend_from_slice(&[0, 0, 0, 0, 0, 2, 10, 0, 0, 2]);
+        p.extend_from_slice(&[0, 0, 0, 0, 0, 0, 10, 0, 0, 1]);
+        p
+    }
+
     #[test]
-    fn malformed_frames_are_errors() {
-        let opts = DecodeOptions::default();
+    fn arp_and_unknown_ethertypes_give_no_weird() {
+        let arp = arp_request();
+        for et in [ethernet::ETHERTYPE_ARP, ethernet::ETHERTYPE_RARP] {
+            let e = err(LinkType::ETHERNET, &eth(et, &arp));
+            assert_eq!(e, DecodeError::Arp);
+            assert_eq!(e.weird_name(), None);
+            assert!(!e.is_malformed());
+        }
+        // ARP behind a VLAN tag and in a Linux cooked capture too.
+        let mut tagged = vec![0x00, 0x05];
+        tagged.extend_from_slice(&ethernet::ETHERTYPE_ARP.to_be_bytes());
+        tagged.extend_from_slice(&arp);
         assert_eq!(
-            decode_link(LinkType(9999), &[0; 64], &opts).unwrap_err(),
+            err(LinkType::ETHERNET, &eth(0x8100, &tagged)),
+            DecodeError::Arp
+        );
+        let mut sll = vec![0u8; 14];
+        sll.extend_from_slice(&ethernet::ETHERTYPE_ARP.to_be_bytes());
+        sll.extend_from_slice(&arp);
+        assert_eq!(err(LinkType::LINUX_SLL, &sll), DecodeError::Arp);
+        // Cut short: Zeek's one ARP weird.
+        let e = err(LinkType::ETHERNET, &eth(0x0806, &arp[..20]));
+        assert_eq!(e, DecodeError::TruncatedArp);
+        assert_eq!(
+            (e.weird_name(), e.source().name()),
+            (Some("truncated_ARP"), "ARP")
+        );
+        // LLDP, PPPoE discovery, MPLS multicast, IPX: nothing registered.
+        for et in [0x88cc, 0x8863, 0x8848, 0x8137, 0xffff] {
+            let e = err(LinkType::ETHERNET, &eth(et, &[0; 46]));
+            assert_eq!(
+                e,
+                DecodeError::UnknownProtocol {
+                    analyzer: Analyzer::Ethernet,
+                    key: u64::from(et)
+                }
+            );
+            assert_eq!(e.weird_name(), None);
+        }
+    }
+
+    #[test]
+    fn undefined_ethertypes_and_truncation() {
+        let e = err(LinkType::ETHERNET, &eth(0x05dd, &[0; 46]));
+        assert_eq!(e, DecodeError::UndefinedEtherType);
+        assert_eq!(
+            (e.weird_name(), e.source().name()),
+            (Some("undefined_ether_type"), "ETHERNET")
+        );
+        // 1500 is a length, 1536 an EtherType; 1501..=1535 neither.
+        assert_ne!(
+            err(LinkType::ETHERNET, &eth(1500, &[0x42; 46])),
+            DecodeError::UndefinedEtherType
+        );
+        assert_ne!(
+            err(LinkType::ETHERNET, &eth(1536, &[0; 46])),
+            DecodeError::UndefinedEtherType
+        );
+        // Zeek wants more than 16 bytes of Ethernet.
+        let e = err(LinkType::ETHERNET, &eth(0x0800, &[0x45, 0]));
+        assert_eq!(e.weird_name(), Some("truncated_ethernet_frame"));
+        assert_eq!(
+            err(LinkType::ETHERNET, &[0; 10]),
+            DecodeError::TruncatedEthernetFrame
+        );
+        let mut tag = vec![0, 1];
+        tag.extend_from_slice(&0x05ddu16.to_be_bytes());
+        tag.extend_from_slice(&[0; 10]);
+        let e = err(LinkType::ETHERNET, &eth(0x8100, &tag));
+        assert_eq!(
+            (e.weird_name(), e.source().name()),
+            (Some("undefined_vlan_protocol"), "VLAN")
+        );
+        let e = err(LinkType::ETHERNET, &eth(0x8100, &[0, 1, 8, 0]));
+        assert_eq!(e.weird_name(), Some("truncated_VLAN_header"));
+    }
+
+    #[test]
+    fn ieee8023_llc_snap_and_novell() {
+        let ip = udp4(4);
+        // SNAP with OUI 0 carries an EtherType: IP is decoded.
+        let mut snap = vec![0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00];
+        snap.extend_from_slice(&ip);
+        let mut frame = eth(snap.len() as u16, &snap);
+        frame.extend_from_slice(&[0xee; 6]); // padding past the 802.3 length
+        let (_, pkt) = decode_link(LinkType::ETHERNET, &frame, &DecodeOptions::default()).unwrap();
+        assert_eq!(pkt.proto, 17);
+        // CDP: SNAP with Cisco's OUI is not analysed, without a weird.
+        let cdp = [0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00, 1, 2, 3];
+        let e = err(LinkType::ETHERNET, &eth(cdp.len() as u16, &cdp));
+        assert_eq!(
+            e,
+            DecodeError::UnknownProtocol {
+                analyzer: Analyzer::Snap,
+                key: 0x000c_2000
+            }
+        );
+        // STP (LLC SAP 0x42): nothing registered past LLC.
+        let stp = [0x42, 0x42, 0x03, 0, 0, 0, 0, 0];
+        let e = err(LinkType::ETHERNET, &eth(stp.len() as u16, &stp));
+        assert_eq!(
+            e,
+            DecodeError::UnknownProtocol {
+                analyzer: Analyzer::Llc,
+                key: 0x42
+            }
+        );
+        let e = err(LinkType::ETHERNET, &eth(2, &[0xf0, 0xf0, 0, 0, 0, 0]));
+        assert_eq!(
+            (e.weird_name(), e.source().name()),
+            (Some("truncated_llc_header"), "LLC")
+        );
+        let e = err(LinkType::ETHERNET, &eth(4, &[0xaa, 0xaa, 3, 0, 0, 0]));
+        assert_eq!(
+            (e.weird_name(), e.source().name()),
+            (Some("truncated_snap_header"), "SNAP")
+        );
+        // Novell raw 802.3: no IPX analyzer and no default: Zeek's weird.
+        let e = err(LinkType::ETHERNET, &eth(30, &[0xff; 30]));
+        assert_eq!(e, DecodeError::NoSuitableAnalyzer(Analyzer::Novell8023));
+        assert_eq!(
+            (e.weird_name(), e.source().name()),
+            (Some("no_suitable_analyzer_found"), "NOVELL_802_3")
+        );
+    }
+
+    #[test]
+    fn vlan_tags_as_zeek_counts_them() {
+        let ip = udp4(0);
+        let tags = |tpids: &[u16]| {
+            let mut v = Vec::new();
+            for (i, t) in tpids.iter().enumerate() {
+                v.extend_from_slice(&(i as u16 + 1).to_be_bytes());
+                v.extend_from_slice(&t.to_be_bytes());
+            }
+            v.extend_from_slice(&ip);
+            v
+        };
+        // Three tags: outer 1, inner overwritten by 3, noted once.
+        let f = eth(0x8100, &tags(&[0x8100, 0x8100, 0x0800]));
+        let d = decode_frame(
+            LinkType::ETHERNET,
+            &f,
+            f.len() as u32,
+            &DecodeOptions::default(),
+        );
+        assert!(d.ip.is_ok());
+        assert_eq!((d.link.vlan, d.link.inner_vlan), (1, 3));
+        assert_eq!(
+            notes(LinkType::ETHERNET, &f),
+            vec![DecodeError::TripleTaggedVlan]
+        );
+        let mut addl = String::new();
+        DecodeError::TripleTaggedVlan.write_addl(&mut addl).unwrap();
+        assert_eq!(addl, "inner VLAN tag overwritten");
+        // A VLAN tag dispatches only 0x8100 to another tag; 802.1ad inside
+        // 802.1Q is not analysed.
+        let f = eth(0x8100, &tags(&[0x88a8, 0x0800]));
+        assert_eq!(
+            err(LinkType::ETHERNET, &f),
+            DecodeError::UnknownProtocol {
+                analyzer: Analyzer::Vlan,
+                key: 0x88a8
+            }
+        );
+        // A priority tag (VLAN 0) still counts as the outer tag.
+        let mut prio = vec![0, 0, 0x81, 0x00, 0, 7, 0x08, 0x00];
+        prio.extend_from_slice(&ip);
+        let (info, _) = decode_link(
+            LinkType::ETHERNET,
+            &eth(0x8100, &prio),
+            &DecodeOptions::default(),
+        )
+        .unwrap();
+        assert_eq!((info.vlan, info.inner_vlan), (0, 7));
+    }
+
+    #[test]
+    fn analyzer_depth_limit() {
+        let ip = udp4(0);
+        let stack = |n: usize| {
+            let mut v = Vec::new();
+            for i in 0..n {
+                v.extend_from_slice(&[0, 1]);
+                v.extend_from_slice(&(if i + 1 == n { 0x0800u16 } else { 0x8100 }).to_be_bytes());
+            }
+            v.extend_from_slice(&ip);
+            eth(0x8100, &v)
+        };
+        // Ethernet + 22 tags + IP + UDP = 25 analyzers: fine.
+        assert!(decode_link(LinkType::ETHERNET, &stack(22), &DecodeOptions::default()).is_ok());
+        // One more: IP cannot hand the packet to UDP.
+        assert_eq!(
+            err(LinkType::ETHERNET, &stack(23)),
+            DecodeError::MaxDepth(Analyzer::Ip)
+        );
+        // Two more: the last tag cannot hand it to IP.
+        let e = err(LinkType::ETHERNET, &stack(24));
+        assert_eq!(e, DecodeError::MaxDepth(Analyzer::Vlan));
+        assert_eq!(
+            (e.weird_name(), e.source().name()),
+            (Some("max_packet_analyzer_depth_exceeded"), "VLAN")
+        );
+        // PBB frames that nest forever (Zeek's pbb-recursive-frames test).
+        let mut f = eth(0x88e7, &[]);
+        for _ in 0..40 {
+            f.extend_from_slice(&[0; 4]);
+            f.extend_from_slice(&[0; 12]);
+            f.extend_from_slice(&0x88e7u16.to_be_bytes());
+        }
+        f.extend_from_slice(&[0; 40]);
+        assert_eq!(
+            err(LinkType::ETHERNET, &f),
+            DecodeError::MaxDepth(Analyzer::Ethernet)
+        );
+    }
+
+    #[test]
+    fn mpls_pppoe_pbb_vntag() {
+        let ip = udp4(2);
+        let opts = DecodeOptions::default();
+        let mut mpls = vec![0, 0, 0x10, 64, 0, 0, 0x21, 64];
+        mpls.extend_from_slice(&ip);
+        assert_eq!(
+            decode_link(LinkType::ETHERNET, &eth(0x8847, &mpls), &opts)
+                .unwrap()
+                .1
+                .proto,
+            17
+        );
+        // MPLS has no depth limit of its own, only its bounds.
+        let e = err(
+            LinkType::ETHERNET,
+            &eth(
+                0x8847,
+                &[0, 0, 0, 64, 0, 0, 0, 64, 0, 0, 0, 64, 0, 0, 0, 64],
+            ),
+        );
+        assert_eq!(
+            (e.weird_name(), e.source().name()),
+            (Some("truncated_link_header"), "MPLS")
+        );
+        // PPPoE session with Ethernet padding behind it: decoded, noted.
+        let mut pppoe = vec![0x11, 0, 0, 1];
+        pppoe.extend_from_slice(&((ip.len() + 2) as u16).to_be_bytes());
+        pppoe.extend_from_slice(&0x0021u16.to_be_bytes());
+        pppoe.extend_from_slice(&ip);
+        let f = eth(0x8864, &pppoe);
+        assert!(notes(LinkType::ETHERNET, &f).is_empty());
+        let mut padded = f.clone();
+        padded.extend_from_slice(&[0; 6]);
+        let d = decode_frame(LinkType::ETHERNET, &padded, padded.len() as u32, &opts);
+        assert_eq!(d.ip.unwrap().payload_len, 10);
+        assert_eq!(
+            d.link.notes.iter().collect::<Vec<_>>(),
+            vec![DecodeError::PppoeExtraData]
+        );
+        // LCP is not IP: no weird.
+        let mut lcp = pppoe.clone();
+        lcp[6..8].copy_from_slice(&0xc021u16.to_be_bytes());
+        assert_eq!(
+            err(LinkType::ETHERNET, &eth(0x8864, &lcp)).weird_name(),
+            None
+        );
+        // PBB: 4-byte I-TAG, then a customer Ethernet frame.
+        let mut pbb = vec![0, 0, 0, 1];
+        pbb.extend_from_slice(&eth(0x0800, &ip));
+        let f = eth(0x88e7, &pbb);
+        let (info, pkt) = decode_link(LinkType::ETHERNET, &f, &opts).unwrap();
+        assert_eq!((pkt.proto, info.src_mac), (17, Some([0, 0, 0, 0, 0, 2])));
+        // VN-Tag, then a VLAN tag.
+        let mut vn = vec![0, 0, 0, 0, 0x81, 0x00, 0, 9, 0x08, 0x00];
+        vn.extend_from_slice(&ip);
+        let (info, _) = decode_link(LinkType::ETHERNET, &eth(0x8926, &vn), &opts).unwrap();
+        assert_eq!(info.vlan, 9);
+    }
+
+    #[test]
+    fn other_link_types() {
+        let ip = udp4(0);
+        let opts = DecodeOptions::default();
+        // DLT_NULL: little-endian families 2, 24, 28, 30.
+        let mut lo = vec![2, 0, 0, 0];
+        lo.extend_from_slice(&ip);
+        assert!(decode_link(LinkType::NULL, &lo, &opts).is_ok());
+        lo[0] = 10; // Linux's AF_INET6 is not one of them
+        assert_eq!(err(LinkType::NULL, &lo).weird_name(), None);
+        assert_eq!(
+            err(LinkType::NULL, &[2, 0, 0, 0]).weird_name(),
+            Some("null_analyzer_failed")
+        );
+        // Cooked captures dispatch IP and ARP only.
+        let mut sll2 = vec![0x81, 0x00];
+        sll2.resize(20, 0);
+        sll2.extend_from_slice(&[0, 1, 8, 0]);
+        sll2.extend_from_slice(&ip);
+        assert!(matches!(
+            err(LinkType::LINUX_SLL2, &sll2),
+            DecodeError::UnknownProtocol { .. }
+        ));
+        let e = err(LinkType::LINUX_SLL, &[0; 16]);
+        assert_eq!(
+            (e.weird_name(), e.source().name()),
+            (Some("truncated_Linux_SLL_header"), "LINUXSLL")
+        );
+        // PPP, with HDLC framing.
+        let mut ppp = vec![0xff, 0x03, 0x00, 0x21];
+        ppp.extend_from_slice(&ip);
+        assert!(decode_link(LinkType::PPP, &ppp, &opts).is_ok());
+        // FDDI: headers skipped, IP assumed.
+        let mut fddi = vec![0; 21];
+        fddi.extend_from_slice(&ip);
+        assert!(decode_link(LinkType::FDDI, &fddi, &opts).is_ok());
+        // NFLOG: the packet TLV.
+        let mut nf = vec![2, 0, 0, 0];
+        nf.extend_from_slice(&((4 + ip.len()) as u16).to_le_bytes());
+        nf.extend_from_slice(&9u16.to_le_bytes());
+        nf.extend_from_slice(&ip);
+        assert!(decode_link(LinkType::NFLOG, &nf, &opts).is_ok());
+        // Raw IP, and any link type Zeek has no analyzer for (its root's
+        // default is IP).
+        assert!(decode_link(LinkType::RAW, &ip, &opts).is_ok());
+        assert_eq!(err(LinkType(9999), &[0; 64]), DecodeError::UnknownIpVersion);
+        assert_eq!(
+            err(LinkType(105), &[0; 64]),
             DecodeError::UnsupportedLinkType
         );
+    }
+
+    #[test]
+    fn ip_header_checks_in_zeek_order() {
+        let opts = DecodeOptions::default();
+        assert_eq!(err(LinkType::RAW, &[]), DecodeError::TruncatedIp);
+        assert_eq!(err(LinkType::RAW, &[0x45; 19]), DecodeError::TruncatedIp);
+        let e = err(LinkType::RAW, &[0x15; 20]);
         assert_eq!(
-            decode_link(LinkType::ETHERNET, &eth(0x0806, &[0; 28]), &opts).unwrap_err(),
-            DecodeError::NonIp
+            (e.weird_name(), e.source().name()),
+            (Some("unknown_ip_version"), "IP")
         );
+        // The frame on the wire is shorter than the IP length: truncated_IP_len;
+        // a snap length shorter than the wire is fine.
+        let ip = udp4(10);
+        let f = eth(0x0800, &ip[..30]);
+        assert_eq!(err(LinkType::ETHERNET, &f), DecodeError::TruncatedIpLen);
+        let d = decode_frame(LinkType::ETHERNET, &f, (14 + ip.len()) as u32, &opts);
+        assert_eq!(d.ip.unwrap().payload.len(), 10);
+        // A zero total length (segmentation offload): with checksums
+        // ignored, the captured length stands in and the weird is noted;
+        // verified, it is dropped.
+        let mut tso = ip.clone();
+        tso[2..4].copy_from_slice(&[0, 0]);
+        let f = eth(0x0800, &tso);
+        let d = decode_frame(LinkType::ETHERNET, &f, f.len() as u32, &opts);
+        assert_eq!(d.ip.unwrap().ip_len as usize, ip.len());
         assert_eq!(
-            decode_link(LinkType::RAW, &[], &opts).unwrap_err(),
-            DecodeError::TruncatedIpHeader
+            d.link.notes.iter().collect::<Vec<_>>(),
+            vec![DecodeError::IpHdrLenZero]
         );
-        // Endless VLAN tags.
-        let mut tags = Vec::new();
-        for _ in 0..20 {
-            tags.extend_from_slice(&[0, 1, 0x81, 0x00]);
-        }
-        assert_eq!(
-            decode_link(LinkType::ETHERNET, &eth(0x8100, &tags), &opts).unwrap_err(),
-            DecodeError::TooManyEncapsulations
-        );
+        let verify = DecodeOptions {
+            verify_checksums: true,
+        };
+        let d = decode_frame(LinkType::ETHERNET, &f, f.len() as u32, &verify);
+        assert_eq!(d.ip.unwrap_err(), DecodeError::IpHdrLenZero);
+        assert!(d.link.notes.is_empty());
     }
 }
