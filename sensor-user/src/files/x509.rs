@@ -445,13 +445,40 @@ struct Obj {
     ln: &'static str,
 }
 
-/// The OpenSSL object with this OID, if OpenSSL knows it.
+/// The OpenSSL object with this OID, if OpenSSL knows it: the common ones
+/// from [`OBJECTS`] without a call into OpenSSL, any other from the object
+/// table of the OpenSSL linked in (`OBJ_obj2nid`, `OBJ_nid2sn`,
+/// `OBJ_nid2ln`), which knows every object its `X509_NAME_print_ex` and
+/// `OBJ_obj2txt` name.
 fn lookup(oid: &[u8]) -> Option<Obj> {
-    OBJECTS
-        .binary_search_by(|(o, _, _)| (*o).cmp(oid))
-        .ok()
-        .and_then(|i| OBJECTS.get(i))
-        .map(|&(_, sn, ln)| Obj { sn, ln })
+    match OBJECTS.binary_search_by(|(o, _, _)| (*o).cmp(oid)) {
+        Ok(i) => {
+            let (_, sn, ln) = OBJECTS[i];
+            Some(Obj { sn, ln })
+        }
+        Err(_) => openssl_object(oid),
+    }
+}
+
+/// An object from OpenSSL's own table (`None` for OIDs it does not know).
+fn openssl_object(oid: &[u8]) -> Option<Obj> {
+    if !valid_oid(oid) {
+        return None;
+    }
+    let dotted = dotted_oid(oid);
+    if dotted.is_empty() {
+        return None;
+    }
+    // OBJ_txt2obj on the dotted form encodes the same OID, which
+    // OBJ_obj2nid then looks up by its encoding, as X509_NAME_print_ex does.
+    let nid = openssl::asn1::Asn1Object::from_str(&dotted).ok()?.nid();
+    if nid == openssl::nid::Nid::UNDEF {
+        return None;
+    }
+    Some(Obj {
+        sn: nid.short_name().ok()?,
+        ln: nid.long_name().ok()?,
+    })
 }
 
 /// `OBJ_obj2txt` into a buffer of `buf_len` bytes: the long name of a known
@@ -2054,6 +2081,79 @@ mod tests {
         assert!(OBJECTS.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(CURVES.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(CURVES.iter().all(|c| lookup(c.0).is_some()));
+    }
+
+    /// Subject and issuer of the certificates in `testdata/x509-names`, as
+    /// `openssl x509 -noout -subject -issuer -nameopt RFC2253` (OpenSSL
+    /// 3.0.19) printed them.
+    const OPENSSL_NAMES: [(&str, &str, &str); 4] = [
+        (
+            "san-in-dn",
+            "CN=x,subjectAltName=foo",
+            "CN=x,subjectAltName=foo",
+        ),
+        (
+            "mixed-oids",
+            "basicConstraints=CA:TRUE,extendedKeyUsage=serverAuth+1.3.6.1.4.1.99999.1=#0C03612C62,\
+             organizationIdentifier=VATDE-123,1.2.3.4=#0C03626172,CN=y",
+            "basicConstraints=CA:TRUE,extendedKeyUsage=serverAuth+1.3.6.1.4.1.99999.1=#0C03612C62,\
+             organizationIdentifier=VATDE-123,1.2.3.4=#0C03626172,CN=y",
+        ),
+        (
+            "multi-rdn",
+            "serverAuth=\\ lead#,O=Org\\, Inc.,basicConstraints=qq+CN=z",
+            "serverAuth=\\ lead#,O=Org\\, Inc.,basicConstraints=qq+CN=z",
+        ),
+        (
+            "bitstring-value",
+            "CN=x,subjectAltName=foo",
+            "CN=x,subjectAltName=#030304ABC0",
+        ),
+    ];
+
+    #[test]
+    fn names_use_openssl_object_table() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/files/testdata/x509-names");
+        // The openssl command, when installed, prints the same (its own
+        // object table may be older than the library's, so only these
+        // long-standing objects are compared).
+        let cli = std::process::Command::new("openssl")
+            .arg("version")
+            .output()
+            .is_ok();
+        for (name, subject, issuer) in OPENSSL_NAMES {
+            let path = format!("{dir}/{name}.der");
+            let cert = parse(&std::fs::read(&path).expect("fixture")).expect(name);
+            assert_eq!(
+                (cert.subject.as_str(), cert.issuer.as_str()),
+                (subject, issuer),
+                "{name}"
+            );
+            if cli {
+                let out = std::process::Command::new("openssl")
+                    .args(["x509", "-inform", "der", "-noout", "-subject", "-issuer"])
+                    .args(["-nameopt", "RFC2253", "-in", &path])
+                    .output()
+                    .expect("openssl");
+                let text = String::from_utf8_lossy(&out.stdout).to_string();
+                let want = format!("subject={}\nissuer={}\n", cert.subject, cert.issuer);
+                assert_eq!(text, want, "{name}: the openssl command");
+            }
+        }
+        // Objects outside the common table come from OpenSSL, by short and
+        // long name; OIDs it does not know stay unknown.
+        let san = lookup(&[85, 29, 17]).expect("2.5.29.17");
+        assert_eq!(
+            (san.sn, san.ln),
+            ("subjectAltName", "X509v3 Subject Alternative Name")
+        );
+        assert!(OBJECTS
+            .binary_search_by(|(o, _, _)| (*o).cmp(&[85, 29, 17][..]))
+            .is_err());
+        assert_eq!(obj_text(&[85, 29, 37], 255), "X509v3 Extended Key Usage");
+        assert!(lookup(&[42, 3, 4]).is_none());
+        assert!(lookup(&[43, 6, 1, 4, 1, 134, 141, 31, 1]).is_none());
+        assert!(lookup(&[0x2a, 0x80, 0x01]).is_none());
     }
 
     #[test]
