@@ -32,7 +32,7 @@ pub struct FileState {
     /// Zeek's `depth` (for SMTP: the connection's MIME entity counter).
     pub depth: u64,
     /// Name from the carrying protocol (MIME filename), if any.
-    pub filename: Option<InlineStr<256>>,
+    pub filename: Option<crate::logs::files::FileName>,
     /// Whether the originator sent it.
     pub is_orig: bool,
     /// Whether the sender is local.

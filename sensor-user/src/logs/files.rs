@@ -1,10 +1,22 @@
 //! files.log records, as Zeek writes them (with the hash and extraction
 //! columns of its `base/files/hash` and `base/files/extract` scripts).
 
+use super::format::MAX_FIELD_STRING_BYTES;
 use super::{ConnId, Field, LogKind, LogRecord, Value};
 use crate::files::extract::Extracted;
 use crate::inline_str::InlineStr;
 use crate::uid::Uid;
+
+/// Bytes of a file name kept (a MIME `filename`/`name` parameter): Zeek
+/// keeps the whole name (its MIME headers are bounded by
+/// `MIME::max_header_bytes`) and only its log writer cuts it, at
+/// `Log::default_max_field_string_bytes`, with the weird
+/// `log_string_field_truncated`. One byte more than that is kept, so that
+/// the sensor's writer sees the name is longer and does the same.
+pub const MAX_FILENAME_BYTES: usize = MAX_FIELD_STRING_BYTES + 1;
+
+/// A file name as the carrying protocol gives it.
+pub type FileName = InlineStr<MAX_FILENAME_BYTES>;
 
 /// One files.log record.
 #[derive(Clone, Debug)]
@@ -22,7 +34,7 @@ pub struct FileRecord {
     /// Sniffed MIME type.
     pub mime_type: Option<&'static str>,
     /// Name given by the protocol.
-    pub filename: Option<InlineStr<256>>,
+    pub filename: Option<FileName>,
     /// Last data time minus first data time.
     pub duration: u64,
     /// Whether the sender is local.
@@ -128,5 +140,26 @@ impl LogRecord for FileRecord {
             }
             None => (0..3).for_each(|_| out(Value::Unset)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyzers::mime::files::entity_filename;
+
+    /// A MIME file name is kept whole up to Zeek's log limit (and one byte
+    /// past it, for the writer to see the cut), not cut at 256 bytes.
+    #[test]
+    fn mime_file_names_are_kept_to_zeeks_log_limit() {
+        let name = "x".repeat(300) + ".pdf";
+        let header = format!("attachment; filename=\"{name}\"");
+        let got = entity_filename(b"CONTENT-DISPOSITION", header.as_bytes()).unwrap();
+        assert_eq!(got.as_bytes(), name.as_bytes());
+        let long = "y".repeat(6000);
+        let header = format!("text/plain; name={long}");
+        let got = entity_filename(b"CONTENT-TYPE", header.as_bytes()).unwrap();
+        assert_eq!(got.len(), MAX_FIELD_STRING_BYTES + 1);
+        assert_eq!(MAX_FILENAME_BYTES, 4097);
     }
 }

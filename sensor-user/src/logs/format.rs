@@ -41,18 +41,42 @@ pub struct FormatOptions {
     pub strict: bool,
 }
 
-/// Appends `rec` to `out` as one line (newline included).
-pub fn encode(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) {
+/// Zeek's `Log::default_max_field_string_bytes`: a string logged longer
+/// than this is cut to it (each string of a set or vector too), and Zeek's
+/// logging framework raises the `log_string_field_truncated` weird.
+pub const MAX_FIELD_STRING_BYTES: usize = 4096;
+
+/// `s` cut at [`MAX_FIELD_STRING_BYTES`].
+fn cut(s: &[u8]) -> &[u8] {
+    &s[..s.len().min(MAX_FIELD_STRING_BYTES)]
+}
+
+/// Whether encoding `v` cuts a string.
+fn cuts_a_string(v: &Value<'_>) -> bool {
+    let long = |s: &[u8]| s.len() > MAX_FIELD_STRING_BYTES;
+    match v {
+        Value::Str(s) => long(s),
+        Value::Strings(list) => list.iter().any(|s| long(s.as_bytes())),
+        Value::Texts(list) => list.iter().any(long),
+        _ => false,
+    }
+}
+
+/// Appends `rec` to `out` as one line (newline included). Returns whether
+/// a string was cut at [`MAX_FIELD_STRING_BYTES`] (for Zeek's
+/// `log_string_field_truncated` weird).
+pub fn encode(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) -> bool {
     match opts.format {
         Format::Json => encode_json(rec, opts, out),
         Format::Tsv => encode_tsv(rec, opts, out),
     }
 }
 
-fn encode_json(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) {
+fn encode_json(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) -> bool {
     let schema = rec.schema();
     let mut i = 0;
     let mut first = true;
+    let mut cut_any = false;
     out.push(b'{');
     rec.values(&mut |v| {
         let f = schema[i];
@@ -60,6 +84,7 @@ fn encode_json(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) {
         if (opts.strict && !f.zeek_default) || matches!(v, Value::Unset) {
             return;
         }
+        cut_any |= cuts_a_string(&v);
         if !first {
             out.push(b',');
         }
@@ -70,6 +95,7 @@ fn encode_json(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) {
         json_value(v, opts.time, out);
     });
     out.extend_from_slice(b"}\n");
+    cut_any
 }
 
 fn json_value(v: Value<'_>, time: TimeFormat, out: &mut Vec<u8>) {
@@ -101,7 +127,7 @@ fn json_value(v: Value<'_>, time: TimeFormat, out: &mut Vec<u8>) {
         Value::Addr(a) => {
             let _ = write!(out, "\"{a}\"");
         }
-        Value::Str(s) => json_string(s, out),
+        Value::Str(s) => json_string(cut(s), out),
         Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         Value::Double(d) => write_double(d, out),
         Value::Strings(list) => json_array(list.iter().map(|s| s.as_bytes()), out),
@@ -156,7 +182,7 @@ fn json_array<'a>(items: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) {
         if j > 0 {
             out.push(b',');
         }
-        json_string(s, out);
+        json_string(cut(s), out);
     }
     out.push(b']');
 }
@@ -274,16 +300,18 @@ fn write_tsv_date(ns: u64, out: &mut Vec<u8>) {
     );
 }
 
-fn encode_tsv(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) {
+fn encode_tsv(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) -> bool {
     let schema = rec.schema();
     let mut i = 0;
     let mut first = true;
+    let mut cut_any = false;
     rec.values(&mut |v| {
         let f = schema[i];
         i += 1;
         if opts.strict && !f.zeek_default {
             return;
         }
+        cut_any |= cuts_a_string(&v);
         if !first {
             out.push(b'\t');
         }
@@ -291,6 +319,7 @@ fn encode_tsv(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) {
         tsv_value(v, out);
     });
     out.push(b'\n');
+    cut_any
 }
 
 fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
@@ -308,6 +337,7 @@ fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
             let _ = write!(out, "{a}");
         }
         Value::Str(s) => {
+            let s = cut(s);
             if s.is_empty() {
                 out.extend_from_slice(b"(empty)");
             } else if s == b"-" {
@@ -367,7 +397,7 @@ fn tsv_list<'a>(items: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) {
         if j > 0 {
             out.push(b',');
         }
-        tsv_string(s, true, out);
+        tsv_string(cut(s), true, out);
     }
     if !any {
         out.extend_from_slice(b"(empty)");
@@ -494,5 +524,61 @@ mod tests {
         assert!(h.contains(
             "#fields\tts\tname\tn\tgone\ttags\n#types\ttime\tstring\tcount\tstring\tset[string]\n"
         ));
+    }
+
+    #[test]
+    fn strings_are_cut_at_zeeks_field_limit() {
+        use crate::logs::TextList;
+        struct Long<'a>(&'a [u8], &'a TextList);
+        static LONG: [Field; 2] = [Field::zeek("s", "string"), Field::zeek("l", "set[string]")];
+        impl LogRecord for Long<'_> {
+            fn kind(&self) -> crate::logs::LogKind {
+                crate::logs::LogKind::Files
+            }
+            fn schema(&self) -> &'static [Field] {
+                &LONG
+            }
+            fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
+                out(Value::Str(self.0));
+                out(Value::Texts(self.1));
+            }
+        }
+        let max = MAX_FIELD_STRING_BYTES;
+        let mut list = TextList::default();
+        list.push(b"short");
+        let line = |rec: &Long<'_>, format| {
+            let mut out = Vec::new();
+            let cut = encode(
+                rec,
+                &FormatOptions {
+                    format,
+                    ..Default::default()
+                },
+                &mut out,
+            );
+            (cut, String::from_utf8(out).unwrap())
+        };
+        // Exactly at the limit: whole, nothing reported.
+        let at = vec![b'a'; max];
+        let (cut, l) = line(&Long(&at, &list), Format::Tsv);
+        assert!(!cut);
+        assert_eq!(l.split('\t').next().unwrap().len(), max);
+        // Past it: cut to the limit, in both formats, and reported.
+        let past = vec![b'a'; max + 500];
+        let (cut, l) = line(&Long(&past, &list), Format::Tsv);
+        assert!(cut);
+        assert_eq!(l, format!("{}\tshort\n", "a".repeat(max)));
+        let (cut, l) = line(&Long(&past, &list), Format::Json);
+        assert!(cut);
+        assert_eq!(
+            l,
+            format!("{{\"s\":\"{}\",\"l\":[\"short\"]}}\n", "a".repeat(max))
+        );
+        // A long string in a set is cut too.
+        let mut long_list = TextList::default();
+        long_list.push(&past);
+        let (cut, l) = line(&Long(b"x", &long_list), Format::Tsv);
+        assert!(cut);
+        assert_eq!(l.len(), 2 + max + 1);
     }
 }

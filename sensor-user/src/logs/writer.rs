@@ -26,8 +26,10 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::format::{encode, tsv_footer, tsv_header, Format, FormatOptions, TimeFormat};
 use super::stats::{intern, HealthParts, SinkHealth};
+use super::weird::WeirdRecord;
 use super::{LogKind, LogRecord};
 use crate::calendar::{wall_ns, Civil};
+use crate::inline_str::InlineStr;
 pub use crate::sinks::files::{prepare_log_dir, LogError};
 use crate::sinks::files::{FileOptions, FileSink, Framing};
 use crate::sinks::output::{export_record, Output};
@@ -136,6 +138,8 @@ pub struct LogWriter {
     mark: u64,
     records: u64,
     health: SinkHealth,
+    /// When the last `log_string_field_truncated` weird was written.
+    cut_weird: Option<u64>,
 }
 
 /// The encodings a writer needs of each record.
@@ -193,6 +197,7 @@ impl LogWriter {
             mark: 0,
             records: 0,
             health,
+            cut_weird: None,
         }
     }
 
@@ -233,18 +238,23 @@ impl LogWriter {
     pub fn write(&mut self, rec: &dyn LogRecord) -> Result<(), LogError> {
         let enc = self.encodings();
         let mut line = Vec::new();
+        let mut cut = false;
         if enc.json {
             let json = FormatOptions {
                 format: Format::Json,
                 ..self.opts
             };
-            encode(rec, &json, &mut line);
+            cut |= encode(rec, &json, &mut line);
             self.write_line(rec.kind(), Format::Json, &line)?;
         }
         if enc.tsv {
             line.clear();
-            encode(rec, &self.opts, &mut line);
+            cut |= encode(rec, &self.opts, &mut line);
             self.write_line(rec.kind(), Format::Tsv, &line)?;
+        }
+        let now = self.now();
+        if cut && cut_weird_due(&mut self.cut_weird, now) {
+            self.write(&cut_weird(rec.kind(), now))?;
         }
         Ok(())
     }
@@ -428,6 +438,10 @@ pub struct LogQueue {
     now: u64,
     /// Network time of the last mark put in the ring.
     marked: u64,
+    /// Whether the last record encoded had a string cut.
+    cut: bool,
+    /// When the last `log_string_field_truncated` weird was queued.
+    cut_weird: Option<u64>,
 }
 
 /// Longest stretch of network time without a mark in the ring (so files
@@ -488,6 +502,8 @@ impl LogQueue {
                 lossy,
                 now: 0,
                 marked: 0,
+                cut: false,
+                cut_weird: None,
             });
         }
         let thread_shared = shared.clone();
@@ -507,6 +523,7 @@ impl LogQueue {
             // The writer's clock reads the time of the record's writing.
             self.push_mark(self.now);
         }
+        self.cut = false;
         if self.enc.json {
             let json = FormatOptions {
                 format: Format::Json,
@@ -526,12 +543,15 @@ impl LogQueue {
                 return false;
             }
         }
+        if self.cut && cut_weird_due(&mut self.cut_weird, self.now) {
+            return self.send(&cut_weird(rec.kind(), self.now));
+        }
         true
     }
 
     fn push_encoded(&mut self, rec: &dyn LogRecord, opts: FormatOptions) -> bool {
         self.scratch.clear();
-        encode(rec, &opts, &mut self.scratch);
+        self.cut |= encode(rec, &opts, &mut self.scratch);
         let header = frame_header(self.scratch.len(), rec.kind() as u8, opts.format as u8);
         match header {
             Some(h) => self.push_frame(h, true),
@@ -718,6 +738,50 @@ fn pop_frame(cons: &mut HeapCons<u8>, line: &mut Vec<u8>) -> Option<Frame> {
     })
 }
 
+/// How long Zeek ignores repeats of a weird of no connection after logging
+/// it (`Weird::weird_ignore`, 10 minutes from creation).
+const WEIRD_IGNORE_NS: u64 = 600 * 1_000_000_000;
+
+/// Whether a `log_string_field_truncated` weird is due at `now` (the first,
+/// or the first 10 minutes after the last one logged); notes it if so.
+fn cut_weird_due(last: &mut Option<u64>, now: u64) -> bool {
+    if last.is_some_and(|t| now < t.saturating_add(WEIRD_IGNORE_NS)) {
+        return false;
+    }
+    *last = Some(now);
+    true
+}
+
+/// The weird Zeek's logging framework raises when it cuts a string field
+/// of a record of `kind` (a weird of no connection, `addl` the stream).
+fn cut_weird(kind: LogKind, now: u64) -> WeirdRecord {
+    WeirdRecord {
+        ts: now,
+        conn: None,
+        name: "log_string_field_truncated",
+        addl: InlineStr::from_bytes(zeek_stream(kind).as_bytes()),
+        notice: false,
+        source: None,
+    }
+}
+
+/// Zeek's name of a log's stream (`Files::LOG`).
+fn zeek_stream(kind: LogKind) -> &'static str {
+    match kind {
+        LogKind::Conn => "Conn::LOG",
+        LogKind::Weird => "Weird::LOG",
+        LogKind::Stats => "Stats::LOG",
+        LogKind::Files => "Files::LOG",
+        LogKind::Smtp => "SMTP::LOG",
+        LogKind::Notice => "Notice::LOG",
+        LogKind::Ssl => "SSL::LOG",
+        LogKind::X509 => "X509::LOG",
+        LogKind::CaptureLoss => "CaptureLoss::LOG",
+        LogKind::Pop3 => "POP3::LOG",
+        LogKind::Imap => "IMAP::LOG",
+    }
+}
+
 /// Keeps encoded lines in memory (tests, fuzzing, tools).
 #[derive(Default)]
 pub struct MemorySink {
@@ -802,6 +866,87 @@ mod tests {
         assert!(text.starts_with("#separator \\x09\n"));
         assert!(text.lines().last().unwrap().starts_with("#close\t"));
         assert!(text.contains("\n0.000000\tsensor\t3\t"));
+    }
+
+    /// A files.log record with `filename`.
+    fn file(ts: u64, filename: &[u8]) -> crate::logs::files::FileRecord {
+        crate::logs::files::FileRecord {
+            ts,
+            fuid: crate::uid::Uid {
+                prefix: b'F',
+                value: 1,
+            },
+            conn: None,
+            source: "SMTP",
+            depth: 3,
+            mime_type: None,
+            filename: Some(crate::logs::files::FileName::from_bytes(filename)),
+            duration: 0,
+            local_orig: None,
+            is_orig: true,
+            seen_bytes: 0,
+            missing_bytes: 0,
+            parent_fuid: None,
+            md5: None,
+            sha1: None,
+            sha256: None,
+            extracted: None,
+            x509: false,
+        }
+    }
+
+    /// Zeek's `Log::default_max_field_string_bytes`: a longer file name is
+    /// logged cut to 4096 bytes, with the weird Zeek's logging framework
+    /// raises (of no connection, addl the stream), whose repeats are
+    /// ignored for 10 minutes.
+    #[test]
+    fn long_strings_are_cut_with_zeeks_weird() {
+        let dir = temp("cut");
+        let mut w = LogWriter::new(&dir, FormatOptions::default());
+        let long = vec![b'n'; 5000];
+        w.set_mark(1_000_000_000).unwrap();
+        w.write(&file(1, &long)).unwrap();
+        w.write(&file(2, &long[..4096])).unwrap();
+        w.set_mark(2_000_000_000).unwrap();
+        w.write(&file(3, &long)).unwrap();
+        w.set_mark(602_000_000_000).unwrap();
+        w.write(&file(4, &long)).unwrap();
+        w.finish().unwrap();
+        let files = std::fs::read_to_string(dir.join("files.log")).unwrap();
+        let names: Vec<usize> = files
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["filename"].as_str().unwrap().len()
+            })
+            .collect();
+        assert_eq!(names, vec![4096; 4]);
+        let weird = std::fs::read_to_string(dir.join("weird.log")).unwrap();
+        let weirds: Vec<&str> = weird.lines().collect();
+        assert_eq!(
+            weirds,
+            vec![
+                "{\"ts\":1.000000,\"name\":\"log_string_field_truncated\",\"addl\":\"Files::LOG\",\"notice\":false,\"peer\":\"zeek\"}",
+                "{\"ts\":602.000000,\"name\":\"log_string_field_truncated\",\"addl\":\"Files::LOG\",\"notice\":false,\"peer\":\"zeek\"}",
+            ]
+        );
+        // Through a worker's queue too.
+        let dir = temp("cut-queue");
+        let (mut q, h) = LogQueue::spawn(
+            LogWriter::new(&dir, FormatOptions::default()),
+            1 << 16,
+            false,
+        );
+        q.mark_time(5_000_000_000);
+        assert!(q.send(&file(5, &long)));
+        assert!(q.send(&file(6, &long)));
+        drop(q);
+        assert!(h.join().unwrap().error.is_none());
+        let weird = std::fs::read_to_string(dir.join("weird.log")).unwrap();
+        assert_eq!(weird.lines().count(), 1);
+        assert!(weird.contains(
+            "\"ts\":5.000000,\"name\":\"log_string_field_truncated\",\"addl\":\"Files::LOG\""
+        ));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::bytes::starts_with_ci;
 use crate::files::extract::ExtractConfig;
 use crate::files::FileState;
 use crate::inline_str::InlineStr;
+use crate::logs::files::{FileName, MAX_FILENAME_BYTES};
 use crate::logs::{ConnId, LogRecord};
 use crate::uid::Uid;
 
@@ -49,7 +50,7 @@ pub struct MessageFiles {
     open: bool,
     source: &'static str,
     entities: u64,
-    filename: Option<InlineStr<256>>,
+    filename: Option<FileName>,
 }
 
 impl Default for MessageFiles {
@@ -224,7 +225,7 @@ impl MimeSink for Parts<'_> {
 /// The file name a MIME header gives its entity, as Zeek's `mime_one_header`
 /// finds it: `filename=` in Content-Disposition, else `name=` in
 /// Content-Type.
-pub fn entity_filename(name_upper: &[u8], value: &[u8]) -> Option<InlineStr<256>> {
+pub fn entity_filename(name_upper: &[u8], value: &[u8]) -> Option<FileName> {
     let wanted = match name_upper {
         b"CONTENT-DISPOSITION" => has_param(value, b"filename", true),
         b"CONTENT-TYPE" => has_param(value, b"name", false),
@@ -233,7 +234,7 @@ pub fn entity_filename(name_upper: &[u8], value: &[u8]) -> Option<InlineStr<256>
     if !wanted {
         return None;
     }
-    let mut buf = [0u8; 256];
+    let mut buf = [0u8; MAX_FILENAME_BYTES];
     let n = crate::analyzers::smtp::email::filename_from_header(value, &mut buf);
     Some(InlineStr::from_bytes(&buf[..n]))
 }

@@ -249,7 +249,7 @@ pub struct SmtpSession {
     bdat_last_observed: bool,
     invalid_transactions: u32,
     mime_depth: u64,
-    entity_filename: Option<InlineStr<256>>,
+    entity_filename: Option<crate::logs::files::FileName>,
     file: FileState,
     file_open: bool,
     /// The whole-message file (`message/rfc822`), when enabled.
