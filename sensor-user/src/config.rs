@@ -236,6 +236,37 @@ pub struct Config {
     pub extract: Option<Arc<ExtractConfig>>,
     /// POP3 and IMAP sessions (beyond Zeek).
     pub mailbox: MailboxOptions,
+    /// The notice framework's policy (`Notice::` options).
+    pub notices: Arc<NoticeOptions>,
+    /// Zeek's POP3 analyzer limits.
+    pub pop3: crate::analyzers::pop3::Pop3Limits,
+    /// The hashes of files (other than certificates) in files.log.
+    pub file_hashes: crate::files::Hashes,
+}
+
+/// Zeek's `Notice::` options: which notice types are dropped, never
+/// suppressed or suppressed for their own interval.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoticeOptions {
+    /// `Notice::ignored_types`: never logged.
+    pub ignored_types: Vec<String>,
+    /// `Notice::not_suppressed_types`.
+    pub not_suppressed_types: Vec<String>,
+    /// `Notice::type_suppression_intervals`, nanoseconds.
+    pub type_suppression_intervals: Vec<(String, u64)>,
+    /// `Notice::default_suppression_interval`, nanoseconds.
+    pub default_suppression_interval: u64,
+}
+
+impl Default for NoticeOptions {
+    fn default() -> Self {
+        NoticeOptions {
+            ignored_types: Vec::new(),
+            not_suppressed_types: Vec::new(),
+            type_suppression_intervals: Vec::new(),
+            default_suppression_interval: crate::logs::notice::SUPPRESS_FOR_NS,
+        }
+    }
 }
 
 /// pop3.log and imap.log, and the messages those protocols carry (beyond
@@ -272,6 +303,9 @@ impl Default for Config {
             certs: CertOptions::default(),
             extract: None,
             mailbox: MailboxOptions::default(),
+            notices: Arc::default(),
+            pop3: Default::default(),
+            file_hashes: Default::default(),
         }
     }
 }
@@ -338,6 +372,75 @@ fn zeek_interval(v: &str) -> Option<u64> {
     Some((n * unit_secs * 1e9) as u64)
 }
 
+/// A Zeek `Host` enum value (`ALL_HOSTS`, `SSL::LOCAL_HOSTS`...).
+fn hosts(v: &str) -> Option<crate::analyzers::tls::policy::Hosts> {
+    crate::analyzers::tls::policy::Hosts::parse(v.rsplit("::").next()?)
+}
+
+/// A TLS version constant (`SSL::TLSv10`, `TLSv12`, `SSLv3`) or number.
+fn tls_version(v: &str) -> Option<u16> {
+    let name = v.rsplit("::").next()?.trim();
+    Some(match name {
+        "SSLv2" | "SSLv20" => 0x0002,
+        "SSLv3" => 0x0300,
+        "TLSv10" => 0x0301,
+        "TLSv11" => 0x0302,
+        "TLSv12" => 0x0303,
+        "TLSv13" => 0x0304,
+        n => n.parse().ok()?,
+    })
+}
+
+/// The alternatives of a pattern made only of literal alternatives, as
+/// `/(_EXPORT_)|(_RC4_)/` or `/_RC4_|_NULL_/`; `None` for any other
+/// pattern.
+fn literal_alternatives(v: &str) -> Option<Vec<String>> {
+    let inner = v.trim().strip_prefix('/')?.strip_suffix('/')?;
+    inner
+        .split('|')
+        .map(|alt| {
+            let alt = alt.trim();
+            let alt = alt
+                .strip_prefix('(')
+                .and_then(|a| a.strip_suffix(')'))
+                .unwrap_or(alt);
+            let literal = !alt.is_empty()
+                && alt
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            literal.then(|| alt.to_string())
+        })
+        .collect()
+}
+
+/// The members of a Zeek set of enum names: `{ A::B, C::D }`.
+fn zeek_set(v: &str) -> Option<Vec<String>> {
+    let inner = v.trim().strip_prefix('{')?.strip_suffix('}')?;
+    Some(
+        inner
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(String::from)
+            .collect(),
+    )
+}
+
+/// The entries of a Zeek table literal: `{ [A::B] = 1 hr, [C::D] = 5mins }`.
+fn zeek_table(v: &str) -> Option<Vec<(String, String)>> {
+    let inner = v.trim().strip_prefix('{')?.strip_suffix('}')?;
+    inner
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            let (k, val) = e.split_once('=')?;
+            let k = k.trim().strip_prefix('[')?.strip_suffix(']')?.trim();
+            Some((k.to_string(), val.trim().to_string()))
+        })
+        .collect()
+}
+
 /// What a Zeek `redef` did to the configuration.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Redef {
@@ -355,17 +458,37 @@ impl Config {
             .trim()
             .trim_end_matches(".zeek")
             .trim_end_matches('/');
+        let s = s.strip_prefix("policy/").unwrap_or(s);
         match s {
-            "policy/protocols/ssl/ssl-log-ext" | "protocols/ssl/ssl-log-ext" => {
+            "protocols/ssl/expiring-certs" => {
+                Arc::make_mut(&mut self.tls.policy).expiring = true;
+                self.certs.host_fuids = true;
+                true
+            }
+            "protocols/ssl/weak-keys" => {
+                Arc::make_mut(&mut self.tls.policy).weak_keys = true;
+                true
+            }
+            "protocols/ssl/heartbleed" => {
+                Arc::make_mut(&mut self.tls.policy).heartbleed = true;
+                // The script's own `redef SSL::disable_analyzer_after_detection=F`.
+                self.tls.stop_after_established = false;
+                true
+            }
+            "protocols/ssl/ssl-log-ext" => {
                 self.tls.log_ext = true;
                 true
             }
-            "policy/protocols/ssl/validate-certs" | "protocols/ssl/validate-certs" => {
+            "protocols/ssl/validate-certs" => {
                 self.certs.validate = true;
                 true
             }
-            "policy/protocols/ssl/log-hostcerts-only" | "protocols/ssl/log-hostcerts-only" => {
+            "protocols/ssl/log-hostcerts-only" => {
                 self.certs.host_certs_only = true;
+                true
+            }
+            "frameworks/files/hash-all-files" => {
+                self.file_hashes = crate::files::Hashes::ALL;
                 true
             }
             // Scripts whose behaviour is always on in the sensor.
@@ -424,6 +547,66 @@ impl Config {
                 self.certs.relog_after_ns = zeek_interval(value).ok_or_else(bad)?
             }
             "SSL::disable_analyzer_after_detection" => self.tls.stop_after_established = boolean()?,
+            "SSL::notify_certs_expiration" => {
+                Arc::make_mut(&mut self.tls.policy).expiring_hosts = hosts(value).ok_or_else(bad)?
+            }
+            "SSL::notify_when_cert_expiring_in" => {
+                Arc::make_mut(&mut self.tls.policy).expiring_within_ns =
+                    zeek_interval(value).ok_or_else(bad)?
+            }
+            "SSL::notify_weak_keys" => {
+                Arc::make_mut(&mut self.tls.policy).weak_keys_hosts =
+                    hosts(value).ok_or_else(bad)?
+            }
+            "SSL::notify_minimal_key_length" => {
+                Arc::make_mut(&mut self.tls.policy).minimal_key_length =
+                    value.parse().map_err(|_| bad())?
+            }
+            "SSL::notify_dh_length_shorter_cert_length" => {
+                Arc::make_mut(&mut self.tls.policy).dh_shorter_than_cert = boolean()?
+            }
+            "SSL::tls_minimum_version" => {
+                Arc::make_mut(&mut self.tls.policy).tls_minimum_version =
+                    tls_version(value).ok_or_else(bad)?
+            }
+            "SSL::unsafe_ciphers_regex" => {
+                Arc::make_mut(&mut self.tls.policy).unsafe_ciphers =
+                    literal_alternatives(value).ok_or_else(bad)?
+            }
+            "Notice::ignored_types" | "Notice::not_suppressed_types" => {
+                let types = zeek_set(value).ok_or_else(bad)?;
+                let o = Arc::make_mut(&mut self.notices);
+                let list = if name == "Notice::ignored_types" {
+                    &mut o.ignored_types
+                } else {
+                    &mut o.not_suppressed_types
+                };
+                if !add {
+                    list.clear();
+                }
+                list.extend(types);
+            }
+            "POP3::max_pending_commands" => {
+                self.pop3.max_pending_commands = value.parse().map_err(|_| bad())?
+            }
+            "POP3::max_unknown_client_commands" => {
+                self.pop3.max_unknown_client_commands = value.parse().map_err(|_| bad())?
+            }
+            "Notice::default_suppression_interval" => {
+                Arc::make_mut(&mut self.notices).default_suppression_interval =
+                    zeek_interval(value).ok_or_else(bad)?
+            }
+            "Notice::type_suppression_intervals" => {
+                let entries = zeek_table(value).ok_or_else(bad)?;
+                let o = Arc::make_mut(&mut self.notices);
+                if !add {
+                    o.type_suppression_intervals.clear();
+                }
+                for (k, v) in entries {
+                    let i = zeek_interval(&v).ok_or_else(bad)?;
+                    o.type_suppression_intervals.push((k, i));
+                }
+            }
             "Site::local_nets" => {
                 let inner = value
                     .strip_prefix('{')

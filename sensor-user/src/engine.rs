@@ -7,6 +7,7 @@
 //! does. Nothing here allocates per packet once the tables are warm.
 
 mod bypass;
+pub mod notices;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -227,7 +228,8 @@ pub struct Worker<S: RecordSink> {
     imap: ImapPool,
     certs: CertLog,
     uids: UidGen,
-    sink: S,
+    /// The log sink, behind the notice framework's policy.
+    sink: notices::NoticeGate<S>,
     sink_ok: bool,
     now: u64,
     first_ts: Option<u64>,
@@ -276,6 +278,10 @@ struct EventOut<'a, S: RecordSink> {
     extract: Option<&'a Arc<ExtractConfig>>,
     certs: &'a mut CertLog,
     local_resp: bool,
+    /// When the connection started.
+    start: u64,
+    /// The hashes files get.
+    hashes: crate::files::Hashes,
 }
 
 impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
@@ -306,6 +312,9 @@ impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
     fn extract_config(&self) -> Option<Arc<ExtractConfig>> {
         self.extract.cloned()
     }
+    fn file_hashes(&self) -> crate::files::Hashes {
+        self.hashes
+    }
 }
 
 impl<S: RecordSink> FileEnv for EventOut<'_, S> {
@@ -326,6 +335,9 @@ impl<S: RecordSink> FileEnv for EventOut<'_, S> {
     }
     fn extract_config(&self) -> Option<Arc<ExtractConfig>> {
         self.extract.cloned()
+    }
+    fn file_hashes(&self) -> crate::files::Hashes {
+        self.hashes
     }
 }
 
@@ -552,10 +564,17 @@ impl<S: RecordSink> TlsEnv for EventOut<'_, S> {
         Some(CertFacts {
             fingerprint: outcome.fingerprint?,
             sni_matches: outcome.sni_matches,
+            host: outcome.host,
         })
     }
     fn validate(&mut self, chain: &[&[u8]]) -> Option<InlineStr<96>> {
         self.certs.validate(chain, self.ts)
+    }
+    fn resp_local(&self) -> bool {
+        self.local_resp
+    }
+    fn conn_start(&self) -> u64 {
+        self.start
     }
 }
 
@@ -591,12 +610,12 @@ impl<S: RecordSink> Worker<S> {
             table: FlowTable::new(l.max_flows),
             pool: SegmentPool::new(l.reassembly_blocks),
             smtp: SmtpPool::new(l.max_smtp_sessions, cfg.smtp),
-            tls: TlsPool::new(l.max_tls_sessions, cfg.tls, l.tls_handshake_budget),
+            tls: TlsPool::new(l.max_tls_sessions, cfg.tls.clone(), l.tls_handshake_budget),
             pop3: Pop3Pool::new(mailbox_pool_size(&cfg), cfg.mailbox.credential_notices),
             imap: ImapPool::new(mailbox_pool_size(&cfg), cfg.mailbox.credential_notices),
             certs: CertLog::new(cfg.certs.clone()),
             uids,
-            sink,
+            sink: notices::NoticeGate::new(sink, cfg.notices.clone()),
             sink_ok: true,
             now: 0,
             first_ts: None,
@@ -616,6 +635,12 @@ impl<S: RecordSink> Worker<S> {
     /// workers (one table per run, as in a Zeek cluster).
     pub fn share_known_certs(&mut self, known: crate::files::certs::KnownCerts) {
         self.certs.share_known(known);
+    }
+
+    /// Shares the table of suppressed notices with other workers (one
+    /// table per run, as a Zeek cluster shares it).
+    pub fn share_notices(&mut self, table: notices::Suppressions) {
+        self.sink.share(table);
     }
 
     /// How full the session pools are (for the metrics).
@@ -995,6 +1020,8 @@ impl<S: RecordSink> Worker<S> {
                 extract: self.cfg.extract.as_ref(),
                 certs: &mut self.certs,
                 local_resp,
+                start: conn.start,
+                hashes: self.cfg.file_hashes,
             },
         };
         let mut flipped = false;
@@ -1155,7 +1182,7 @@ impl<S: RecordSink> Worker<S> {
             resp_p,
         };
         let uid = self.uids.next(b'C');
-        let app = AppState::new(resp_p, analyze);
+        let app = AppState::new(resp_p, analyze, self.cfg.pop3);
         let mut conn = Conn::new(
             key,
             uid,
@@ -1247,6 +1274,8 @@ impl<S: RecordSink> Worker<S> {
                 extract: self.cfg.extract.as_ref(),
                 certs: &mut self.certs,
                 local_resp: self.cfg.site.is_local(conn.resp_h),
+                start: conn.start,
+                hashes: self.cfg.file_hashes,
             };
             if let Some(i) = tls {
                 if let Some(session) = self.tls.get_mut(i) {
@@ -1313,7 +1342,7 @@ impl<S: RecordSink> Worker<S> {
         let now = self.now;
         self.write_stats(now);
         let counters = self.counters();
-        (self.sink, counters)
+        (self.sink.inner, counters)
     }
 }
 

@@ -240,9 +240,16 @@ struct AnalysisArgs {
     /// may be repeated.
     #[arg(long, value_name = "STATEMENT")]
     redef: Vec<String>,
-    /// A Zeek script (such as local.zeek) whose `redef` statements are honoured.
+    /// A Zeek script (such as local.zeek): its `@load`s of the policy scripts the
+    /// sensor implements and its `redef`s are honoured; like a site's local.zeek it
+    /// decides the policy (files are hashed only if it loads
+    /// frameworks/files/hash-all-files, unless --file-hashes says otherwise).
     #[arg(long, value_name = "FILE")]
     zeek_script: Vec<PathBuf>,
+    /// Hashes of transferred files in files.log: md5,sha1,sha256 (any subset) or none
+    /// [default: all three]
+    #[arg(long, value_name = "LIST", value_parser = sensor::files::Hashes::parse)]
+    file_hashes: Option<sensor::files::Hashes>,
     /// Validate server certificate chains (ssl.log `validation_status`), as Zeek's
     /// validate-certs policy script, at the time of the traffic.
     #[arg(long)]
@@ -452,6 +459,11 @@ fn expand_config_file(args: Vec<String>) -> Result<Vec<String>, String> {
 /// Applies `--zeek-script` files, then `--redef` statements.
 fn apply_redefs(config: &mut Config, a: &AnalysisArgs) -> Result<(), String> {
     let mut stmts = Vec::new();
+    if !a.zeek_script.is_empty() {
+        // A site's script decides the policy: files are hashed when it
+        // loads `frameworks/files/hash-all-files` (or --file-hashes says).
+        config.file_hashes = sensor::files::Hashes::NONE;
+    }
     for path in &a.zeek_script {
         let text = std::fs::read_to_string(path).map_err(|e| {
             format!(
@@ -529,8 +541,14 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
             enabled: !a.zeek_strict,
             credential_notices: !a.zeek_strict,
         },
+        notices: Default::default(),
+        pop3: Default::default(),
+        file_hashes: Default::default(),
     };
     apply_redefs(&mut config, a)?;
+    if let Some(h) = a.file_hashes {
+        config.file_hashes = h;
+    }
     config.smtp.credential_notices = !a.zeek_strict;
     if a.ssl_log_ext {
         config.tls.log_ext = true;

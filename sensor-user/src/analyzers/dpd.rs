@@ -18,7 +18,7 @@
 //!   (optionally after an alert) at the start of the server stream.
 
 use super::imap::Imap;
-use super::pop3::Pop3;
+use super::pop3::{Pop3, Pop3Limits};
 use super::smtp::Smtp;
 use super::tls::Tls;
 use super::{Events, Next, Service};
@@ -351,8 +351,9 @@ macro_rules! run_slot {
 impl AppState {
     /// State for a new TCP connection to `resp_port`; `analyze` false gives
     /// a connection whose payload is not analysed.
-    pub fn new(resp_port: u16, analyze: bool) -> Self {
+    pub fn new(resp_port: u16, analyze: bool, pop3: Pop3Limits) -> Self {
         let mut st = AppState::default();
+        st.pop3.a = Pop3::new(pop3);
         if !analyze {
             st.det.closed = true;
             st.smtp.off();
@@ -507,7 +508,7 @@ mod tests {
 
     #[test]
     fn pop3_found_by_signature_on_any_port() {
-        let mut app = AppState::new(40000, true);
+        let mut app = AppState::new(40000, true, Pop3Limits::default());
         let mut ev = Recorder::default();
         app.deliver(false, b"+OK ready\r\n", &mut ev);
         app.deliver(true, b"USER joe\r\n", &mut ev);
@@ -518,7 +519,7 @@ mod tests {
 
     #[test]
     fn smtp_by_port_then_starttls() {
-        let mut app = AppState::new(25, true);
+        let mut app = AppState::new(25, true, Pop3Limits::default());
         let mut ev = Recorder::default();
         app.deliver(false, b"220 mx\r\n", &mut ev);
         app.deliver(true, b"EHLO x\r\n", &mut ev);
@@ -535,7 +536,7 @@ mod tests {
 
     #[test]
     fn unpicked_candidates_report_nothing() {
-        let mut app = AppState::new(6379, true);
+        let mut app = AppState::new(6379, true, Pop3Limits::default());
         let mut ev = Recorder::default();
         app.deliver(true, b"*1\r\n$4\r\nPING\r\n", &mut ev);
         app.deliver(false, b"+PONG\r\n", &mut ev);

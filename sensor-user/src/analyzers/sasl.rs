@@ -17,23 +17,17 @@ pub fn cleartext_notice(
     what: &[u8],
     user: Option<&[u8]>,
 ) -> NoticeRecord {
-    let mut msg = InlineStr::<256>::new();
+    let mut msg = InlineStr::<512>::new();
     msg.push_bytes(&what[..what.len().min(80)]);
     msg.push_bytes(b" credentials sent in clear text");
-    let sub = user.map(|u| {
-        let mut s = InlineStr::<256>::new();
+    let mut rec = NoticeRecord::about(ts, id, note, msg.as_bytes());
+    rec.sub = user.map(|u| {
+        let mut s = InlineStr::<512>::new();
         s.push_bytes(b"user ");
         s.push_bytes(&u[..u.len().min(200)]);
         s
     });
-    NoticeRecord {
-        ts,
-        conn: Some(id),
-        proto: Some("tcp"),
-        note,
-        msg,
-        sub,
-    }
+    rec
 }
 
 /// Mechanisms whose client messages carry a reusable secret (a password

@@ -38,6 +38,9 @@ pub struct CertOptions {
     pub extra_roots: Vec<Vec<u8>>,
     /// Trust the system's roots when no bundle is given.
     pub system_roots: bool,
+    /// Give every end-host certificate a file id even when certificates
+    /// are not in files.log (notices about a certificate name its file).
+    pub host_fuids: bool,
 }
 
 /// The system's root bundle, used when no other is given.
@@ -72,6 +75,7 @@ impl Default for CertOptions {
             roots_file: None,
             extra_roots: Vec::new(),
             system_roots: true,
+            host_fuids: false,
         }
     }
 }
@@ -80,6 +84,24 @@ impl Default for CertOptions {
 /// `X509::known_log_certs_maximum_size`); past it, certificates are logged
 /// every time.
 const MAX_KNOWN: usize = 1_000_000;
+
+/// The server's own certificate (`c$ssl$cert_chain[0]`) as the scripts
+/// read it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostCert {
+    /// `$x509$fingerprint`.
+    pub fingerprint: InlineStr<64>,
+    /// The certificate's file id.
+    pub fuid: Option<Uid>,
+    /// `$certificate$key_type`.
+    pub key_type: Option<&'static str>,
+    /// `$certificate$key_length`.
+    pub key_length: Option<u64>,
+    /// `$certificate$not_valid_before`, seconds.
+    pub not_before: i64,
+    /// `$certificate$not_valid_after`, seconds.
+    pub not_after: i64,
+}
 
 /// One certificate in a handshake.
 pub struct CertEvent<'a> {
@@ -105,6 +127,8 @@ pub struct CertOutcome {
     pub fingerprint: Option<InlineStr<64>>,
     /// Whether the SNI matches (when an SNI was given and it parsed).
     pub sni_matches: Option<bool>,
+    /// What the policy scripts read of it.
+    pub host: HostCert,
 }
 
 /// Parsed certificates kept for reuse (busy servers send the same chain
@@ -170,10 +194,13 @@ impl CertLog {
         issuer: &mut OptText,
     ) -> CertOutcome {
         let sha256: [u8; 32] = Sha256::digest(ev.der).into();
+        let mut fuid = None;
         if self.opts.files_log {
+            let id = new_fuid();
+            fuid = Some(id);
             let rec = FileRecord {
                 ts: ev.ts,
-                fuid: new_fuid(),
+                fuid: id,
                 conn: Some(ev.conn),
                 source: "SSL",
                 depth: 0,
@@ -207,8 +234,12 @@ impl CertLog {
             return CertOutcome {
                 fingerprint: None,
                 sni_matches: None,
+                host: HostCert::default(),
             };
         };
+        if fuid.is_none() && ev.host_cert && self.opts.host_fuids {
+            fuid = Some(new_fuid());
+        }
         if ev.host_cert {
             subject.set(cert.subject.as_bytes());
             issuer.set(cert.issuer.as_bytes());
@@ -235,6 +266,14 @@ impl CertLog {
         CertOutcome {
             fingerprint: Some(cert.fingerprint),
             sni_matches: ev.sni.map(|s| x509::matches_hostname(cert, s)),
+            host: HostCert {
+                fingerprint: cert.fingerprint,
+                fuid,
+                key_type: cert.key_type,
+                key_length: cert.key_length,
+                not_before: cert.not_valid_before,
+                not_after: cert.not_valid_after,
+            },
         }
     }
 }

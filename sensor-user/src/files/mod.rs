@@ -21,6 +21,60 @@ use crate::logs::files::FileRecord;
 use crate::logs::ConnId;
 use crate::uid::Uid;
 
+/// Which hashes files.log carries (`--file-hashes`; Zeek's
+/// `frameworks/files/hash-all-files` computes all three).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hashes {
+    /// MD5.
+    pub md5: bool,
+    /// SHA-1.
+    pub sha1: bool,
+    /// SHA-256.
+    pub sha256: bool,
+}
+
+impl Hashes {
+    /// All three, as Zeek's `hash-all-files`.
+    pub const ALL: Hashes = Hashes {
+        md5: true,
+        sha1: true,
+        sha256: true,
+    };
+    /// None.
+    pub const NONE: Hashes = Hashes {
+        md5: false,
+        sha1: false,
+        sha256: false,
+    };
+
+    /// Parses `md5,sha1,sha256` (any subset) or `none`.
+    pub fn parse(v: &str) -> Result<Hashes, String> {
+        let mut h = Hashes::NONE;
+        if v.trim() == "none" {
+            return Ok(h);
+        }
+        for name in v.split(',').map(str::trim) {
+            match name {
+                "md5" => h.md5 = true,
+                "sha1" => h.sha1 = true,
+                "sha256" => h.sha256 = true,
+                _ => {
+                    return Err(format!(
+                        "'{name}' is not a file hash (give md5, sha1, sha256 or none)"
+                    ))
+                }
+            }
+        }
+        Ok(h)
+    }
+}
+
+impl Default for Hashes {
+    fn default() -> Self {
+        Hashes::ALL
+    }
+}
+
 /// One file in transfer.
 pub struct FileState {
     /// File uid (`F...`).
@@ -55,6 +109,8 @@ pub struct FileState {
     sha256: Sha256,
     /// False once a gap made the hashes meaningless.
     hashes_valid: bool,
+    /// The hashes computed.
+    pub hashes: Hashes,
     /// Extraction in progress, if any.
     pub extract: Option<extract::Extraction>,
     /// Extraction settings; a file is extracted once its type is known and
@@ -83,9 +139,11 @@ impl FileState {
         let mut bof = std::mem::take(&mut self.bof);
         bof.clear();
         let extract_cfg = self.extract_cfg.take();
+        let hashes = self.hashes;
         *self = FileState {
             bof,
             extract_cfg,
+            hashes,
             ..FileState::new_without_buffer(fuid, conn, source, is_orig, ts)
         };
     }
@@ -117,6 +175,7 @@ impl FileState {
             sha1: Sha1::new(),
             sha256: Sha256::new(),
             hashes_valid: true,
+            hashes: Hashes::ALL,
             extract: None,
             extract_cfg: None,
         }
@@ -141,9 +200,15 @@ impl FileState {
         }
         self.seen_bytes += data.len() as u64;
         if self.hashes_valid {
-            self.md5.update(data);
-            self.sha1.update(data);
-            self.sha256.update(data);
+            if self.hashes.md5 {
+                self.md5.update(data);
+            }
+            if self.hashes.sha1 {
+                self.sha1.update(data);
+            }
+            if self.hashes.sha256 {
+                self.sha256.update(data);
+            }
         }
         if let Some(x) = self.extract.as_mut() {
             x.write(unbuffered);
@@ -205,10 +270,14 @@ impl FileState {
         }
         let hex = |d: &[u8]| InlineStr::<64>::hex(d);
         let (md5, sha1, sha256) = if self.hashes_valid {
+            let h = self.hashes;
             (
-                Some(hex(&std::mem::take(&mut self.md5).finalize())),
-                Some(hex(&std::mem::take(&mut self.sha1).finalize())),
-                Some(hex(&std::mem::take(&mut self.sha256).finalize())),
+                h.md5
+                    .then(|| hex(&std::mem::take(&mut self.md5).finalize())),
+                h.sha1
+                    .then(|| hex(&std::mem::take(&mut self.sha1).finalize())),
+                h.sha256
+                    .then(|| hex(&std::mem::take(&mut self.sha256).finalize())),
             )
         } else {
             (None, None, None)

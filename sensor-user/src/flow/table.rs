@@ -222,7 +222,7 @@ mod tests {
             last,
             false,
             Transport::Udp(DatagramState::default()),
-            AppState::new(53, false),
+            AppState::new(53, false, Default::default()),
             60,
         );
         c.local_orig = true;

@@ -422,6 +422,7 @@ fn start_workers(
     let bypass = opts.bypass.then(|| xdp.bypass_map());
     let marks = Arc::new(Watermarks::new(layout.queues as usize));
     let known_certs = crate::files::certs::KnownCerts::default();
+    let notices = crate::engine::notices::Suppressions::default();
     let jumbo: Arc<Vec<JumboPool>> = Arc::new((0..n).map(|_| JumboPool::default()).collect());
     let wakers: Arc<Vec<Waker>> = Arc::new((0..n).map(|_| Waker::new()).collect::<Result<_, _>>()?);
     let mut workers = workers;
@@ -441,6 +442,7 @@ fn start_workers(
             window_ns: window.as_nanos() as u64,
             marks: marks.clone(),
             known_certs: known_certs.clone(),
+            notices: notices.clone(),
             wakers: wakers.clone(),
             jumbo: jumbo.clone(),
             published: workers.published[i].clone(),

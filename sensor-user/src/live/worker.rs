@@ -30,6 +30,7 @@ use crate::capture::xdp::BypassMap;
 use crate::capture::Frame;
 use crate::config::Config;
 use crate::decode::LinkType;
+use crate::engine::notices::Suppressions;
 use crate::engine::{BypassBackend, Counters, Worker};
 use crate::files::certs::KnownCerts;
 use crate::logs::stats::MAX_QUEUES;
@@ -92,6 +93,8 @@ pub struct WorkerParts {
     pub marks: Arc<Watermarks>,
     /// The certificates logged so far, shared by the workers.
     pub known_certs: KnownCerts,
+    /// The notices under suppression, shared by the workers.
+    pub notices: Suppressions,
     /// Every worker's waker, by index.
     pub wakers: Arc<Vec<Waker>>,
     /// Every worker's jumbo slots, by index.
@@ -227,7 +230,7 @@ fn new_engine(
     mut config: Config,
     sink: LogQueue,
     bypass: Option<(BypassMap, usize)>,
-    known_certs: KnownCerts,
+    (known_certs, notices): (KnownCerts, Suppressions),
 ) -> Worker<LogQueue> {
     // Each worker its own uid sequence (worker 0 keeps the seed, so one
     // worker gives the uids of `sensor read --seed`).
@@ -236,6 +239,7 @@ fn new_engine(
         .map(|s| s.wrapping_add((index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
     let mut worker = Worker::new(config, sink);
     worker.share_known_certs(known_certs);
+    worker.share_notices(notices);
     // Stats are written by the stats thread from every worker's counters.
     worker.set_stats_interval(u64::MAX / 4);
     if let Some((map, flows)) = bypass {
@@ -279,7 +283,13 @@ impl Lane {
         let lane = Lane {
             index: p.index,
             workers: p.workers,
-            worker: new_engine(p.index, p.config, p.sink, p.bypass, p.known_certs),
+            worker: new_engine(
+                p.index,
+                p.config,
+                p.sink,
+                p.bypass,
+                (p.known_certs, p.notices),
+            ),
             mesh: p.mesh,
             regions: p.regions,
             wakers: p.wakers,

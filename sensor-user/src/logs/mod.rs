@@ -367,6 +367,11 @@ pub trait LogRecord {
     }
     /// Calls `out` once per schema field, in order, with its value.
     fn values(&self, out: &mut dyn FnMut(Value<'_>));
+    /// The record as a notice, for the notice framework's policy and
+    /// suppression (`None` for every other log).
+    fn as_notice(&self) -> Option<&notice::NoticeRecord> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -4,11 +4,16 @@
 
 use super::{ConnId, Field, LogKind, LogRecord, Value};
 use crate::inline_str::InlineStr;
+use crate::uid::Uid;
 
 /// How long Zeek suppresses repeats of a notice (`Notice::default_suppression_interval`).
 pub const SUPPRESS_FOR_NS: u64 = 3600 * 1_000_000_000;
+/// One day, the `$suppress_for` of Zeek's certificate and key notices.
+pub const ONE_DAY_NS: u64 = 86_400 * 1_000_000_000;
 
-/// One notice.log record.
+/// One notice.log record: Zeek's `Notice::Info` as `NOTICE()` receives it.
+/// With `conn` set, `src`, `dst` and `p` are the connection's originator,
+/// responder and responder port, as Zeek fills them.
 #[derive(Clone, Debug)]
 pub struct NoticeRecord {
     /// When it was raised.
@@ -20,9 +25,68 @@ pub struct NoticeRecord {
     /// The notice type (`SMTP::Cleartext_Credentials`).
     pub note: &'static str,
     /// Human-readable message.
-    pub msg: InlineStr<256>,
+    pub msg: InlineStr<512>,
     /// Sub-message (details).
-    pub sub: Option<InlineStr<256>>,
+    pub sub: Option<InlineStr<512>>,
+    /// The file it is about.
+    pub fuid: Option<Uid>,
+    /// That file's MIME type.
+    pub file_mime_type: Option<&'static str>,
+    /// A description of the file.
+    pub file_desc: Option<InlineStr<128>>,
+    /// Zeek's `$n`: a count the notice is about.
+    pub n: Option<u64>,
+    /// Zeek's `$identifier` (hashed): notices of one type with the same
+    /// identifier are suppressed for `suppress_for`. `None`: never
+    /// suppressed.
+    pub identifier: Option<u64>,
+    /// Zeek's `$suppress_for` (`None`: `Notice::default_suppression_interval`).
+    pub suppress_for: Option<u64>,
+}
+
+impl NoticeRecord {
+    /// A notice about connection `conn` (TCP) with Zeek's defaults: no
+    /// identifier, suppressed for the default interval.
+    pub fn about(ts: u64, conn: ConnId, note: &'static str, msg: &[u8]) -> Self {
+        NoticeRecord {
+            ts,
+            conn: Some(conn),
+            proto: Some("tcp"),
+            note,
+            msg: InlineStr::from_bytes(msg),
+            sub: None,
+            fuid: None,
+            file_mime_type: None,
+            file_desc: None,
+            n: None,
+            identifier: None,
+            suppress_for: None,
+        }
+    }
+
+    /// Sets `$identifier` from the parts Zeek's `cat()` joins.
+    pub fn identified_by(mut self, parts: &[&[u8]]) -> Self {
+        self.identifier = Some(identifier(parts));
+        self
+    }
+}
+
+/// Zeek's `cat(a, b, ...)` identifier, hashed (FNV-1a over the parts with
+/// their lengths, so `("ab","c")` and `("a","bc")` differ).
+pub fn identifier(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |b: u8| {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    for p in parts {
+        p.iter().for_each(|&b| eat(b));
+        (p.len() as u32)
+            .to_le_bytes()
+            .into_iter()
+            .for_each(&mut eat);
+    }
+    h
 }
 
 pub(crate) static SCHEMA: [Field; 26] = [
@@ -59,10 +123,17 @@ impl LogRecord for NoticeRecord {
         LogKind::Notice
     }
 
+    fn as_notice(&self) -> Option<&NoticeRecord> {
+        Some(self)
+    }
+
     fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
         out(Value::Time(self.ts));
         ConnId::values(self.conn.as_ref(), out);
-        (0..3).for_each(|_| out(Value::Unset)); // fuid, file_mime_type, file_desc
+        let mut fuid = [0u8; 24];
+        out(Value::opt(self.fuid, |f| Value::str(f.encode(&mut fuid))));
+        out(Value::opt(self.file_mime_type, Value::str));
+        out(Value::inline(&self.file_desc));
         out(Value::opt(self.proto, Value::str));
         out(Value::str(self.note));
         out(Value::Str(self.msg.as_bytes()));
@@ -75,11 +146,13 @@ impl LogRecord for NoticeRecord {
             }
             None => (0..3).for_each(|_| out(Value::Unset)),
         }
-        out(Value::Unset); // n
+        out(Value::opt(self.n, Value::Count));
         out(Value::Unset); // peer_descr
         out(Value::Strings(&["Notice::ACTION_LOG"]));
         out(Value::Strings(&[]));
-        out(Value::Interval(SUPPRESS_FOR_NS));
+        out(Value::Interval(
+            self.suppress_for.unwrap_or(SUPPRESS_FOR_NS),
+        ));
         (0..5).for_each(|_| out(Value::Unset));
     }
 }
@@ -88,15 +161,14 @@ impl LogRecord for NoticeRecord {
 mod tests {
     use super::*;
     use crate::logs::format::{encode, FormatOptions};
-    use crate::uid::Uid;
 
     #[test]
     fn json_has_zeeks_notice_columns() {
         let a = "10.0.0.1".parse().unwrap();
         let b = "10.0.0.2".parse().unwrap();
-        let rec = NoticeRecord {
-            ts: 1_000_000_000,
-            conn: Some(ConnId {
+        let mut rec = NoticeRecord::about(
+            1_000_000_000,
+            ConnId {
                 uid: Uid {
                     prefix: b'C',
                     value: 7,
@@ -105,12 +177,11 @@ mod tests {
                 orig_p: 1025,
                 resp_h: b,
                 resp_p: 25,
-            }),
-            proto: Some("tcp"),
-            note: "SMTP::Cleartext_Credentials",
-            msg: InlineStr::from_bytes(b"credentials sent in clear"),
-            sub: Some(InlineStr::from_bytes(b"user alice")),
-        };
+            },
+            "SMTP::Cleartext_Credentials",
+            b"credentials sent in clear",
+        );
+        rec.sub = Some(InlineStr::from_bytes(b"user alice"));
         let mut line = Vec::new();
         encode(&rec, &FormatOptions::default(), &mut line);
         let v: serde_json::Value = serde_json::from_slice(&line).unwrap();

@@ -38,6 +38,10 @@ pub trait FileEnv {
     fn new_fuid(&mut self) -> Uid;
     /// Extraction settings for new files (`None`: no extraction).
     fn extract_config(&self) -> Option<Arc<ExtractConfig>>;
+    /// The hashes new files get.
+    fn file_hashes(&self) -> crate::files::Hashes {
+        crate::files::Hashes::ALL
+    }
 }
 
 /// One message in transfer and its parts.
@@ -103,6 +107,7 @@ impl MessageFiles {
         let fuid = env.new_fuid();
         self.msg.restart(fuid, env.id(), source, is_orig, env.now());
         self.msg.extract_cfg = env.extract_config();
+        self.msg.hashes = env.file_hashes();
         self.msg.local_orig = Some(env.local_orig());
         self.msg.set_mime_type("message/rfc822");
         let mut mime = std::mem::take(&mut self.mime);
@@ -179,6 +184,7 @@ impl MessageFiles {
             self.part
                 .restart(fuid, env.id(), self.source, is_orig, env.now());
             self.part.extract_cfg = env.extract_config();
+            self.part.hashes = env.file_hashes();
             self.part.depth = self.entities;
             self.part.filename = self.filename;
             self.part.local_orig = Some(env.local_orig());

@@ -2,14 +2,18 @@
 //! unknown commands, and STLS.
 //!
 //! Confirms when the server answers `+OK` to `USER`, `CAPA` or `STLS` (the
-//! greeting alone does not). Unknown client commands are weirds and, past
-//! `max_unknown_client_commands`, a violation; an unknown server reply is a
-//! violation and a weird.
+//! greeting alone does not). As in Zeek's analyzer, client commands queue
+//! until the server answers the one before (pipelining), the oldest being
+//! dropped past `POP3::max_pending_commands`; a command is examined when it
+//! reaches the front of the queue: an unknown one is a weird and, past
+//! `POP3::max_unknown_client_commands`, a violation. An unknown server
+//! reply is a violation and a weird.
 
 pub mod session;
 
 use super::line::{Line, LineScanner};
 use super::{Events, Next, Service};
+use crate::inline_str::InlineStr;
 
 /// Client commands POP3 knows.
 const COMMANDS: &[&[u8]] = &[
@@ -17,10 +21,38 @@ const COMMANDS: &[&[u8]] = &[
     b"LAST", b"QUIT", b"TOP", b"CAPA", b"UIDL", b"STLS", b"XSENDER",
 ];
 
-/// Most commands waiting for a reply before the oldest is dropped.
-pub const MAX_PENDING: usize = 10;
-/// Unknown client commands tolerated before a violation.
-pub const MAX_UNKNOWN_CLIENT_COMMANDS: u32 = 10;
+/// Room for commands waiting for a reply: `POP3::max_pending_commands`
+/// (Zeek's default 10) is capped here, and 0 (no limit in Zeek) means
+/// this many.
+pub const PENDING_CAPACITY: usize = 31;
+
+/// Zeek's `POP3::max_pending_commands` and
+/// `POP3::max_unknown_client_commands` (0: no limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pop3Limits {
+    /// Commands waiting for a reply before the oldest is dropped.
+    pub max_pending_commands: u32,
+    /// Unknown client commands tolerated before a violation.
+    pub max_unknown_client_commands: u32,
+}
+
+impl Default for Pop3Limits {
+    fn default() -> Self {
+        Pop3Limits {
+            max_pending_commands: 10,
+            max_unknown_client_commands: 10,
+        }
+    }
+}
+
+impl Pop3Limits {
+    fn pending(&self) -> usize {
+        match self.max_pending_commands as usize {
+            0 => PENDING_CAPACITY,
+            n => n.min(PENDING_CAPACITY),
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 enum Cmd {
@@ -33,6 +65,8 @@ enum Cmd {
     Auth,
     /// A command whose `+OK` starts a multi-line answer.
     MultiLine,
+    /// Not a POP3 command.
+    Unknown,
 }
 
 /// Per-connection POP3 recognizer state.
@@ -40,9 +74,16 @@ enum Cmd {
 pub struct Pop3 {
     client: LineScanner,
     server: LineScanner,
-    pending: [Cmd; MAX_PENDING],
+    pending: [Cmd; PENDING_CAPACITY + 1],
     npending: usize,
+    /// The first word of the oldest unknown command still queued (the
+    /// weird's `addl`; only the first of a connection is logged).
+    unknown_word: InlineStr<24>,
     unknown_client: u32,
+    /// The next command is examined at the end of the multi-line answer
+    /// under way.
+    examine_after_answer: bool,
+    limits: Pop3Limits,
     greeted: bool,
     in_multiline: bool,
     /// The server asked for SASL data; the client's next line is not a command.
@@ -52,6 +93,14 @@ pub struct Pop3 {
 }
 
 impl Pop3 {
+    /// A recognizer with Zeek's limits `limits`.
+    pub fn new(limits: Pop3Limits) -> Self {
+        Pop3 {
+            limits,
+            ..Default::default()
+        }
+    }
+
     /// Feeds in-order bytes of one direction.
     pub fn deliver(&mut self, is_orig: bool, data: &[u8], ev: &mut dyn Events) -> Next {
         if self.disabled {
@@ -90,17 +139,13 @@ impl Pop3 {
             return;
         }
         let known = COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(w));
-        if !known {
-            ev.weird("pop3_client_command_unknown", w, Some("POP3"));
-            self.unknown_client += 1;
-            if self.unknown_client > MAX_UNKNOWN_CLIENT_COMMANDS {
-                ev.violation(Service::Pop3);
-                self.disabled = true;
-                return;
-            }
-        }
         let has_arg = !l.w2.is_empty();
-        let cmd = if w.eq_ignore_ascii_case(b"USER") {
+        let cmd = if !known {
+            if !self.pending[..self.npending].contains(&Cmd::Unknown) {
+                self.unknown_word = InlineStr::from_bytes(w);
+            }
+            Cmd::Unknown
+        } else if w.eq_ignore_ascii_case(b"USER") {
             Cmd::User
         } else if w.eq_ignore_ascii_case(b"CAPA") {
             Cmd::Capa
@@ -116,13 +161,42 @@ impl Pop3 {
         } else {
             Cmd::Other
         };
-        if self.npending == MAX_PENDING {
-            ev.weird("pop3_client_too_many_pending_commands", b"", Some("POP3"));
-            self.pending.copy_within(1.., 0);
-            self.npending -= 1;
-        }
         self.pending[self.npending] = cmd;
         self.npending += 1;
+        if self.npending > self.limits.pending() {
+            if self.limits.max_pending_commands > 0 {
+                ev.weird("pop3_client_too_many_pending_commands", b"", Some("POP3"));
+            }
+            self.pop_front();
+        }
+        if self.npending == 1 {
+            self.examine_front(ev);
+        }
+    }
+
+    fn pop_front(&mut self) {
+        if self.npending > 0 {
+            self.pending.copy_within(1..self.npending, 0);
+            self.npending -= 1;
+        }
+    }
+
+    /// Zeek's `ProcessClientCmd`: the front command is examined.
+    fn examine_front(&mut self, ev: &mut dyn Events) {
+        if self.npending == 0 || self.pending[0] != Cmd::Unknown {
+            return;
+        }
+        ev.weird(
+            "pop3_client_command_unknown",
+            self.unknown_word.as_bytes(),
+            Some("POP3"),
+        );
+        self.unknown_client += 1;
+        let max = self.limits.max_unknown_client_commands;
+        if max > 0 && self.unknown_client > max {
+            ev.violation(Service::Pop3);
+            self.disabled = true;
+        }
     }
 
     fn server_line(&mut self, l: &Line, ev: &mut dyn Events) -> Option<Next> {
@@ -132,6 +206,9 @@ impl Pop3 {
         if self.in_multiline {
             if l.w1.as_bytes() == b"." && l.w2.is_empty() {
                 self.in_multiline = false;
+                if std::mem::take(&mut self.examine_after_answer) {
+                    self.examine_front(ev);
+                }
             }
             return None;
         }
@@ -163,12 +240,17 @@ impl Pop3 {
         self.greeted = true;
         let cmd = if self.npending > 0 {
             let c = self.pending[0];
-            self.pending.copy_within(1.., 0);
-            self.npending -= 1;
+            self.pop_front();
             c
         } else {
             Cmd::Other
         };
+        let multiline = ok && (cmd == Cmd::Capa || cmd == Cmd::MultiLine);
+        if multiline {
+            self.examine_after_answer = true;
+        } else {
+            self.examine_front(ev);
+        }
         if ok {
             match cmd {
                 Cmd::User | Cmd::Capa | Cmd::Stls if !self.confirmed => {
@@ -177,7 +259,7 @@ impl Pop3 {
                 }
                 _ => {}
             }
-            if cmd == Cmd::Capa || cmd == Cmd::MultiLine {
+            if multiline {
                 self.in_multiline = true;
             }
             if cmd == Cmd::Stls {

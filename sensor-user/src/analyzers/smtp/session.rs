@@ -46,6 +46,10 @@ pub trait SmtpEnv {
     fn extract_config(&self) -> Option<Arc<ExtractConfig>> {
         None
     }
+    /// The hashes new files get.
+    fn file_hashes(&self) -> crate::files::Hashes {
+        crate::files::Hashes::ALL
+    }
 }
 
 /// SASL mechanisms whose first client message is a reusable secret
@@ -840,24 +844,22 @@ impl SmtpSession {
         }
         self.credentials_noticed = true;
         let mech = self.rec.auth_mechanism.get().unwrap_or(b"?");
-        let mut msg = InlineStr::<256>::new();
+        let mut msg = InlineStr::<512>::new();
         msg.push_bytes(b"SMTP AUTH ");
         msg.push_bytes(&mech[..mech.len().min(64)]);
         msg.push_bytes(b" credentials sent in clear text");
-        let sub = self.rec.auth_user.get().map(|u| {
-            let mut s = InlineStr::<256>::new();
+        let mut rec = NoticeRecord::about(
+            env.now(),
+            env.id(),
+            "SMTP::Cleartext_Credentials",
+            msg.as_bytes(),
+        );
+        rec.sub = self.rec.auth_user.get().map(|u| {
+            let mut s = InlineStr::<512>::new();
             s.push_bytes(b"user ");
             s.push_bytes(&u[..u.len().min(200)]);
             s
         });
-        let rec = NoticeRecord {
-            ts: env.now(),
-            conn: Some(env.id()),
-            proto: Some("tcp"),
-            note: "SMTP::Cleartext_Credentials",
-            msg,
-            sub,
-        };
         env.emit(&rec);
     }
 
@@ -1104,6 +1106,7 @@ impl SmtpSession {
         let fuid = env.new_fuid();
         self.file.restart(fuid, env.id(), "SMTP", true, env.now());
         self.file.extract_cfg = env.extract_config();
+        self.file.hashes = env.file_hashes();
         self.file.depth = self.mime_depth;
         self.file.filename = self.entity_filename;
         self.file.local_orig = Some(env.local_orig());
@@ -1138,6 +1141,7 @@ impl SmtpSession {
         let fuid = env.new_fuid();
         self.msg.restart(fuid, env.id(), "SMTP", true, env.now());
         self.msg.extract_cfg = env.extract_config();
+        self.msg.hashes = env.file_hashes();
         self.msg.depth = self.mime_depth;
         self.msg.local_orig = Some(env.local_orig());
         self.msg.set_mime_type("message/rfc822");

@@ -6,6 +6,7 @@
 pub mod fingerprint;
 pub mod names;
 pub mod parse;
+pub mod policy;
 pub mod session;
 
 use super::{Events, Next, Service};

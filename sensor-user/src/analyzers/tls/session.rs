@@ -13,6 +13,7 @@
 use super::fingerprint;
 use super::names;
 use super::parse::{self, ext, u16s, HRR_RANDOM};
+use super::policy::{At, Heartbleed, HostCert, Negotiated, SslPolicy};
 use crate::analyzers::pool::{Reset, SessionPool};
 use crate::inline_str::InlineStr;
 use crate::logs::ssl::SslInfo;
@@ -50,6 +51,8 @@ pub struct CertFacts {
     /// Whether the SNI matches it (only asked for a server's first
     /// certificate with an SNI).
     pub sni_matches: Option<bool>,
+    /// What the policy scripts read of it.
+    pub host: HostCert,
 }
 
 /// What the session needs from the connection it runs on.
@@ -76,16 +79,26 @@ pub trait TlsEnv {
     fn validate(&mut self, _chain: &[&[u8]]) -> Option<InlineStr<96>> {
         None
     }
+    /// Whether the responder's address is local.
+    fn resp_local(&self) -> bool {
+        false
+    }
+    /// When the connection started.
+    fn conn_start(&self) -> u64 {
+        self.now()
+    }
 }
 
 /// Settings (Zeek's `SSL::` options).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsOptions {
     /// Stop analysing once the handshake is established (Zeek's
     /// `SSL::disable_analyzer_after_detection`, default on).
     pub stop_after_established: bool,
     /// Write the hello details of Zeek's `policy/protocols/ssl/ssl-log-ext`.
     pub log_ext: bool,
+    /// The notice-raising policy scripts.
+    pub policy: std::sync::Arc<SslPolicy>,
 }
 
 impl Default for TlsOptions {
@@ -93,6 +106,7 @@ impl Default for TlsOptions {
         TlsOptions {
             stop_after_established: true,
             log_ext: false,
+            policy: Default::default(),
         }
     }
 }
@@ -170,6 +184,9 @@ pub struct TlsSession {
     hrr_seen: bool,
     history_weird: bool,
     chain_weird: bool,
+    /// The server's own certificate, for the policy scripts.
+    host_cert: Option<HostCert>,
+    heartbleed: Heartbleed,
     opts: TlsOptions,
     budget: std::rc::Rc<Budget>,
 }
@@ -229,6 +246,8 @@ impl TlsSession {
         self.hrr_seen = false;
         self.history_weird = false;
         self.chain_weird = false;
+        self.host_cert = None;
+        self.heartbleed = Heartbleed::default();
     }
 
     /// Whether the stream has parsed as TLS (a record was processed).
@@ -367,11 +386,15 @@ impl TlsSession {
                 self.established = true;
                 self.start(env);
                 self.rec.established = true;
+                self.policy_established(env);
                 self.log(env);
                 if self.opts.stop_after_established {
                     self.skip = true;
                     self.done = true;
                 }
+            }
+            if self.opts.policy.heartbleed {
+                self.encrypted_record(is_orig, env);
             }
             return;
         }
@@ -414,8 +437,22 @@ impl TlsSession {
                 }
             }
             24 => {
+                let (length, head) = (dir.small_total as u64, dir.small);
                 self.start(env);
                 self.history(is_client, b'b', env);
+                if self.opts.policy.heartbleed && length >= 3 {
+                    let kind = head[0];
+                    let payload_length = u16::from_be_bytes([head[1], head[2]]) as u64;
+                    let at = self.at(env);
+                    self.heartbleed.plaintext(
+                        &at,
+                        is_client,
+                        length,
+                        kind,
+                        payload_length,
+                        &mut |n| env.emit(n),
+                    );
+                }
             }
             V2_CLIENT_HELLO => {
                 let h = dir.hdr;
@@ -526,6 +563,12 @@ impl TlsSession {
             12 if parse::is_dhe_cipher(self.cipher) => {
                 if let Some(ys) = parse::dh_public_value(body) {
                     self.rec.ext.dh_param_size = Some(ys.len() as u32 * 8);
+                }
+                if let Some(p) = parse::Reader::new(body).vec16() {
+                    let at = self.at(env);
+                    let cert = self.host_cert;
+                    let policy = &self.opts.policy;
+                    policy.dh_params(&at, p.len(), cert.as_ref(), &mut |n| env.emit(n));
                 }
             }
             4 => {
@@ -719,6 +762,11 @@ impl TlsSession {
             self.rec.ja3s = Some(fingerprint::ja3s(&h));
             self.rec.ja4s = Some(fingerprint::ja4s(&h));
         }
+        let at = self.at(env);
+        let cipher = names::cipher(h.cipher as u32);
+        self.opts
+            .policy
+            .server_hello(&at, version_num, cipher.as_bytes(), &mut |n| env.emit(n));
         true
     }
 
@@ -780,6 +828,9 @@ impl TlsSession {
             if !is_client && index == 0 {
                 if let Some(m) = facts.sni_matches {
                     rec.sni_matches_cert = Some(m);
+                }
+                if self.host_cert.is_none() {
+                    self.host_cert = Some(facts.host);
                 }
             }
         }
@@ -868,6 +919,43 @@ impl TlsSession {
             }
             _ => {}
         }
+    }
+
+    // ---- policy scripts ----
+
+    fn at(&self, env: &dyn TlsEnv) -> At {
+        At {
+            ts: env.now(),
+            id: env.id(),
+            resp_local: env.resp_local(),
+            start: env.conn_start(),
+        }
+    }
+
+    /// `ssl_established` of the policy scripts.
+    fn policy_established(&mut self, env: &mut dyn TlsEnv) {
+        let Some(cert) = self.host_cert else { return };
+        let at = self.at(env);
+        let subject = self.rec.subject.get().unwrap_or(b"");
+        self.opts
+            .policy
+            .established(&at, &cert, subject, &mut |n| env.emit(n));
+    }
+
+    /// `ssl_encrypted_data` for heartbleed: the record that just ended.
+    fn encrypted_record(&mut self, is_orig: bool, env: &mut dyn TlsEnv) {
+        let d = usize::from(!is_orig);
+        let h = self.dirs[d].hdr;
+        let length = u16::from_be_bytes([h[3], h[4]]) as u64;
+        let at = self.at(env);
+        let cipher = self.rec.cipher.unwrap_or_default();
+        let neg = Negotiated {
+            version: self.version_num.unwrap_or(0),
+            cipher: cipher.as_bytes(),
+        };
+        let is_client = is_orig ^ self.flipped;
+        self.heartbleed
+            .encrypted(&at, is_client, h[0], length, &neg, &mut |n| env.emit(n));
     }
 
     // ---- script state ----
@@ -960,7 +1048,7 @@ impl SessionPool<TlsSession> {
         SessionPool::from_sessions(
             (0..n)
                 .map(|_| {
-                    let mut s = TlsSession::new(opts);
+                    let mut s = TlsSession::new(opts.clone());
                     s.budget = shared.clone();
                     s
                 })
