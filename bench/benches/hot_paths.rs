@@ -75,7 +75,7 @@ fn flow_lookup(c: &mut Criterion) {
             0,
             false,
             Transport::Tcp(TcpSession::new(0)),
-            AppState::new(25, false),
+            AppState::new(25, false, Default::default()),
             300_000_000_000,
         );
         table.insert(conn);

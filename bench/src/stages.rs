@@ -185,7 +185,7 @@ impl Truncated {
                     ts,
                     false,
                     transport,
-                    AppState::new(dport, false),
+                    AppState::new(dport, false, Default::default()),
                     300_000_000_000,
                 );
                 self.conns += 1;

@@ -581,6 +581,9 @@ impl<S: RecordSink> TlsEnv for EventOut<'_, S> {
 impl<S: RecordSink> Worker<S> {
     /// A worker with every table sized from `cfg.limits`.
     pub fn new(cfg: Config, sink: S) -> Self {
+        // The file-type signatures compile once, here rather than in the
+        // packet path of the first file.
+        crate::files::magic::prepare();
         let l = &cfg.limits;
         let tcp_cfg = TcpConfig {
             stream: StreamLimits {

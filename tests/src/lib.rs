@@ -111,7 +111,8 @@ fn tsv_spelling(v: &Value) -> String {
         Value::Bool(b) => if *b { "T" } else { "F" }.into(),
         Value::Number(n) => n.to_string(),
         Value::String(s) if s.is_empty() => "(empty)".into(),
-        Value::String(s) => s.clone(),
+        // Zeek's TSV writer escapes a backslash as `\\`.
+        Value::String(s) => s.replace('\\', "\\\\"),
         Value::Array(a) if a.is_empty() => "(empty)".into(),
         // Zeek's TSV writer escapes the separator inside an element.
         Value::Array(a) => a

@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sensor::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsPool};
+use sensor::analyzers::tls::policy::{Hosts, SslPolicy};
+use sensor::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsOptions, TlsPool};
 use sensor::logs::format::{encode, FormatOptions};
 use sensor::logs::{ConnId, LogRecord, OptText};
 use sensor::uid::Uid;
@@ -48,12 +49,34 @@ impl TlsEnv for Env {
             sni_matches: cert
                 .sni
                 .map(|s| sensor::files::x509::matches_hostname(&c, s)),
+            host: sensor::files::certs::HostCert {
+                fingerprint: c.fingerprint,
+                fuid: None,
+                key_type: c.key_type,
+                key_length: c.key_length,
+                not_before: c.not_valid_before,
+                not_after: c.not_valid_after,
+            },
         })
     }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut pool = TlsPool::new(1, Default::default(), 4 << 20);
+    // Every notice-raising policy script on, for every host.
+    let policy = SslPolicy {
+        expiring: true,
+        expiring_hosts: Hosts::All,
+        weak_keys: true,
+        weak_keys_hosts: Hosts::All,
+        heartbleed: true,
+        ..Default::default()
+    };
+    let opts = TlsOptions {
+        stop_after_established: false,
+        log_ext: true,
+        policy: std::sync::Arc::new(policy),
+    };
+    let mut pool = TlsPool::new(1, opts, 4 << 20);
     let Some(i) = pool.acquire() else { return };
     let Some(s) = pool.get_mut(i) else { return };
     let mut env = Env { out: Vec::new() };
