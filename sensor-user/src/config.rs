@@ -469,6 +469,10 @@ impl Config {
                 Arc::make_mut(&mut self.tls.policy).weak_keys = true;
                 true
             }
+            "protocols/ssl/known-certs" => {
+                Arc::make_mut(&mut self.tls.policy).known_certs = true;
+                true
+            }
             "protocols/ssl/heartbleed" => {
                 Arc::make_mut(&mut self.tls.policy).heartbleed = true;
                 // The script's own `redef SSL::disable_analyzer_after_detection=F`.
@@ -481,6 +485,7 @@ impl Config {
             }
             "protocols/ssl/validate-certs" => {
                 self.certs.validate = true;
+                self.certs.host_fuids = true;
                 true
             }
             "protocols/ssl/log-hostcerts-only" => {
@@ -553,6 +558,10 @@ impl Config {
             "SSL::notify_when_cert_expiring_in" => {
                 Arc::make_mut(&mut self.tls.policy).expiring_within_ns =
                     zeek_interval(value).ok_or_else(bad)?
+            }
+            "Known::cert_tracking" => {
+                Arc::make_mut(&mut self.tls.policy).known_certs_hosts =
+                    hosts(value).ok_or_else(bad)?
             }
             "SSL::notify_weak_keys" => {
                 Arc::make_mut(&mut self.tls.policy).weak_keys_hosts =
@@ -634,6 +643,70 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policy_scripts_and_their_options() {
+        use crate::analyzers::tls::policy::Hosts;
+        let mut c = Config::default();
+        for script in [
+            "protocols/ssl/expiring-certs",
+            "policy/protocols/ssl/weak-keys.zeek",
+            "protocols/ssl/heartbleed",
+            "protocols/ssl/known-certs",
+            "frameworks/files/hash-all-files",
+        ] {
+            assert!(c.apply_load(script), "{script}");
+        }
+        assert!(!c.apply_load("protocols/ssh/detect-bruteforcing"));
+        let p = &c.tls.policy;
+        assert!(p.expiring && p.weak_keys && p.heartbleed && p.known_certs);
+        assert!(
+            !c.tls.stop_after_established,
+            "heartbleed keeps the analyzer"
+        );
+        assert!(c.certs.host_fuids);
+        for stmt in [
+            "redef SSL::notify_certs_expiration = ALL_HOSTS;",
+            "redef SSL::notify_when_cert_expiring_in = 7 days;",
+            "redef SSL::notify_weak_keys = SSL::REMOTE_HOSTS;",
+            "redef SSL::notify_minimal_key_length = 4096;",
+            "redef SSL::notify_dh_length_shorter_cert_length = F;",
+            "redef SSL::tls_minimum_version = SSL::TLSv12;",
+            "redef SSL::unsafe_ciphers_regex = /(_EXPORT_)|(_RC4_)|(_NULL_)/;",
+            "redef Known::cert_tracking = ALL_HOSTS;",
+            "redef Notice::ignored_types += { SSL::Weak_Key, SSL::Old_Version };",
+            "redef Notice::not_suppressed_types = { SSL::Invalid_Server_Cert };",
+            "redef Notice::default_suppression_interval = 30 mins;",
+            "redef Notice::type_suppression_intervals = { [SSL::Certificate_Expired] = 2 hrs };",
+            "redef POP3::max_pending_commands = 5;",
+            "redef POP3::max_unknown_client_commands = 3;",
+        ] {
+            assert_eq!(c.apply_redef(stmt), Ok(Redef::Applied), "{stmt}");
+        }
+        let p = &c.tls.policy;
+        assert_eq!(p.expiring_hosts, Hosts::All);
+        assert_eq!(p.expiring_within_ns, 7 * 86_400 * 1_000_000_000);
+        assert_eq!(p.weak_keys_hosts, Hosts::Remote);
+        assert_eq!(p.minimal_key_length, 4096);
+        assert!(!p.dh_shorter_than_cert);
+        assert_eq!(p.tls_minimum_version, 0x0303);
+        assert_eq!(p.unsafe_ciphers, ["_EXPORT_", "_RC4_", "_NULL_"]);
+        assert_eq!(p.known_certs_hosts, Hosts::All);
+        let n = &c.notices;
+        assert_eq!(n.ignored_types, ["SSL::Weak_Key", "SSL::Old_Version"]);
+        assert_eq!(n.not_suppressed_types, ["SSL::Invalid_Server_Cert"]);
+        assert_eq!(n.default_suppression_interval, 1800 * 1_000_000_000);
+        assert_eq!(
+            n.type_suppression_intervals,
+            [("SSL::Certificate_Expired".to_string(), 7200 * 1_000_000_000)]
+        );
+        assert_eq!(c.pop3.max_pending_commands, 5);
+        assert_eq!(c.pop3.max_unknown_client_commands, 3);
+        // A pattern that is more than literal alternatives is refused.
+        assert!(c
+            .apply_redef("redef SSL::unsafe_ciphers_regex = /_RC4_.*SHA/;")
+            .is_err());
+    }
 
     #[test]
     fn zeek_redefs() {

@@ -56,6 +56,7 @@ impl TlsEnv for Env {
                 key_length: c.key_length,
                 not_before: c.not_valid_before,
                 not_after: c.not_valid_after,
+                serial: sensor::inline_str::InlineStr::from_bytes(c.serial.as_bytes()),
             },
         })
     }
@@ -69,6 +70,8 @@ fuzz_target!(|data: &[u8]| {
         weak_keys: true,
         weak_keys_hosts: Hosts::All,
         heartbleed: true,
+        known_certs: true,
+        known_certs_hosts: Hosts::All,
         ..Default::default()
     };
     let opts = TlsOptions {

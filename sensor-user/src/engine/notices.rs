@@ -3,7 +3,9 @@
 //! types never suppressed, per-type suppression intervals) and suppression
 //! by `$identifier`. The table of suppressed notices is shared by the
 //! workers of a run, as a Zeek cluster shares it, so a notice is logged
-//! once whichever worker raises it.
+//! once whichever worker raises it. The same table remembers what the
+//! `Known::` logs have logged (known_certs.log: once per server and
+//! certificate a day, Zeek's `Known::certs` with `&create_expire=1day`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,7 +20,8 @@ use crate::logs::LogRecord;
 const MAX_SUPPRESSING: usize = 100_000;
 
 /// Zeek's `Notice::suppressing`: until when each (note, identifier) pair
-/// is suppressed, in network time.
+/// is suppressed, in network time; and until when each (log, key) of a
+/// `Known::` log is known.
 pub type Suppressions = Arc<Mutex<HashMap<(&'static str, u64), u64>>>;
 
 /// What the framework did with notices.
@@ -30,7 +33,12 @@ pub struct NoticeCounts {
     pub suppressed: u64,
     /// Logged without starting a suppression because the table was full.
     pub table_full: u64,
+    /// `Known::` records dropped as already known.
+    pub known: u64,
 }
+
+/// How long a `Known::` log's entry lasts (`&create_expire=1day`).
+const KNOWN_FOR_NS: u64 = 86_400 * 1_000_000_000;
 
 /// A record sink that applies the notice policy before `inner`.
 pub struct NoticeGate<S> {
@@ -111,8 +119,38 @@ impl<S> NoticeGate<S> {
     }
 }
 
+impl<S> NoticeGate<S> {
+    /// Whether a `Known::` record with `key` of log `path` is new at `ts`
+    /// (and remembers it for a day).
+    fn newly_known(&mut self, path: &'static str, key: u64, ts: u64) -> bool {
+        let Ok(mut table) = self.suppressing.lock() else {
+            return true;
+        };
+        if table.get(&(path, key)).is_some_and(|&until| ts < until) {
+            self.counts.known += 1;
+            return false;
+        }
+        if table.len() >= MAX_SUPPRESSING {
+            table.retain(|_, until| *until > ts);
+        }
+        if table.len() < MAX_SUPPRESSING {
+            table.insert((path, key), ts.saturating_add(KNOWN_FOR_NS));
+        } else {
+            self.counts.table_full += 1;
+        }
+        true
+    }
+}
+
 impl<S: RecordSink> RecordSink for NoticeGate<S> {
     fn emit(&mut self, rec: &dyn LogRecord) -> bool {
+        if let Some(key) = rec.known_key() {
+            let ts = rec.time().unwrap_or(0);
+            if !self.newly_known(rec.kind().path(), key, ts) {
+                return true;
+            }
+            return self.inner.emit(rec);
+        }
         let Some(n) = rec.as_notice() else {
             return self.inner.emit(rec);
         };

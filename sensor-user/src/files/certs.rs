@@ -101,6 +101,8 @@ pub struct HostCert {
     pub not_before: i64,
     /// `$certificate$not_valid_after`, seconds.
     pub not_after: i64,
+    /// `$certificate$serial`.
+    pub serial: InlineStr<128>,
 }
 
 /// One certificate in a handshake.
@@ -273,6 +275,7 @@ impl CertLog {
                 key_length: cert.key_length,
                 not_before: cert.not_valid_before,
                 not_after: cert.not_valid_after,
+                serial: InlineStr::from_bytes(cert.serial.as_bytes()),
             },
         }
     }

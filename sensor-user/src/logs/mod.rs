@@ -11,6 +11,7 @@ pub mod conn;
 pub mod files;
 pub mod format;
 pub mod imap;
+pub mod known;
 pub mod notice;
 pub mod pop3;
 pub mod smtp;
@@ -298,11 +299,13 @@ pub enum LogKind {
     Pop3 = 9,
     /// imap.log (beyond Zeek)
     Imap = 10,
+    /// known_certs.log (`policy/protocols/ssl/known-certs`)
+    KnownCerts = 11,
 }
 
 impl LogKind {
     /// Every log, in index order.
-    pub const ALL: [LogKind; 11] = [
+    pub const ALL: [LogKind; 12] = [
         LogKind::Conn,
         LogKind::Weird,
         LogKind::Stats,
@@ -314,6 +317,7 @@ impl LogKind {
         LogKind::CaptureLoss,
         LogKind::Pop3,
         LogKind::Imap,
+        LogKind::KnownCerts,
     ];
 
     /// The log's path (file name without `.log`).
@@ -330,6 +334,7 @@ impl LogKind {
             LogKind::CaptureLoss => "capture_loss",
             LogKind::Pop3 => "pop3",
             LogKind::Imap => "imap",
+            LogKind::KnownCerts => "known_certs",
         }
     }
 
@@ -347,6 +352,7 @@ impl LogKind {
             LogKind::CaptureLoss => &stats::CAPTURE_LOSS_SCHEMA,
             LogKind::Pop3 => &pop3::SCHEMA,
             LogKind::Imap => &imap::SCHEMA,
+            LogKind::KnownCerts => &known::CERTS_SCHEMA,
         }
     }
 
@@ -372,6 +378,24 @@ pub trait LogRecord {
     fn as_notice(&self) -> Option<&notice::NoticeRecord> {
         None
     }
+    /// For the `Known::` logs: the key of the thing now known (logged
+    /// once per key and day); `None` for every other log.
+    fn known_key(&self) -> Option<u64> {
+        None
+    }
+    /// The record's `ts` (the first value), if it is a time.
+    fn time(&self) -> Option<u64> {
+        let mut ts = None;
+        let mut first = true;
+        self.values(&mut |v| {
+            if std::mem::take(&mut first) {
+                if let Value::Time(t) = v {
+                    ts = Some(t);
+                }
+            }
+        });
+        ts
+    }
 }
 
 #[cfg(test)]
@@ -386,6 +410,6 @@ mod kind_tests {
             assert_eq!(k.schema()[0].name, "ts");
         }
         // A new variant must be added to ALL: its index is the last one.
-        assert_eq!(LogKind::Imap as usize, LogKind::ALL.len() - 1);
+        assert_eq!(LogKind::KnownCerts as usize, LogKind::ALL.len() - 1);
     }
 }

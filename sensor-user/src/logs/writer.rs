@@ -779,6 +779,7 @@ fn zeek_stream(kind: LogKind) -> &'static str {
         LogKind::CaptureLoss => "CaptureLoss::LOG",
         LogKind::Pop3 => "POP3::LOG",
         LogKind::Imap => "IMAP::LOG",
+        LogKind::KnownCerts => "Known::CERTS_LOG",
     }
 }
 

@@ -75,6 +75,10 @@ pub struct SslPolicy {
     pub unsafe_ciphers: Vec<String>,
     /// `@load protocols/ssl/heartbleed`.
     pub heartbleed: bool,
+    /// `@load protocols/ssl/known-certs`.
+    pub known_certs: bool,
+    /// `Known::cert_tracking`.
+    pub known_certs_hosts: Hosts,
 }
 
 impl Default for SslPolicy {
@@ -90,6 +94,8 @@ impl Default for SslPolicy {
             tls_minimum_version: 0x0301,
             unsafe_ciphers: vec!["_EXPORT_".into(), "_RC4_".into()],
             heartbleed: false,
+            known_certs: false,
+            known_certs_hosts: Hosts::Local,
         }
     }
 }
@@ -132,6 +138,31 @@ fn resp(at: &At) -> [u8; 18] {
 }
 
 impl SslPolicy {
+    /// `ssl_established` of known-certs: the server's certificate for
+    /// known_certs.log (the log keeps each server and certificate once a
+    /// day).
+    pub fn known_cert(
+        &self,
+        at: &At,
+        cert: &HostCert,
+        subject: &[u8],
+        issuer: &[u8],
+        out: &mut dyn FnMut(&dyn crate::logs::LogRecord),
+    ) {
+        if !self.known_certs || !self.known_certs_hosts.matches(at.resp_local) {
+            return;
+        }
+        out(&crate::logs::known::KnownCertRecord {
+            ts: at.ts,
+            host: at.id.resp_h,
+            port: at.id.resp_p,
+            subject,
+            issuer_subject: issuer,
+            serial: cert.serial.as_bytes(),
+            sha1: cert.fingerprint.as_bytes(),
+        });
+    }
+
     /// `ssl_established` of expiring-certs and weak-keys: notices about
     /// the server's certificate, given its subject.
     pub fn established(
@@ -277,6 +308,29 @@ impl SslPolicy {
             out(&n.identified_by(&[&resp(at)]));
         }
     }
+}
+
+/// `ssl_finishing` of validate-certs: `SSL::Invalid_Server_Cert` when the
+/// server's chain did not validate (`status` is OpenSSL's result string).
+pub fn invalid_server_cert(
+    at: &At,
+    cert: &HostCert,
+    status: &[u8],
+    subject: &[u8],
+    out: &mut dyn FnMut(&NoticeRecord),
+) {
+    if status == b"ok" {
+        return;
+    }
+    let mut n = notice(at, "SSL::Invalid_Server_Cert");
+    n.msg
+        .push_bytes(b"SSL certificate validation failed with (");
+    n.msg.push_bytes(status);
+    n.msg.push(b')');
+    n.sub = Some(InlineStr::from_bytes(subject));
+    n.fuid = cert.fuid;
+    let n = n.identified_by(&[&resp(at), cert.fingerprint.as_bytes(), status]);
+    out(&n);
 }
 
 /// Zeek's minimum heartbeat lengths by cipher, for TLS 1.1 and 1.2 and for

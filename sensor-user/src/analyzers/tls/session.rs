@@ -937,9 +937,23 @@ impl TlsSession {
         let Some(cert) = self.host_cert else { return };
         let at = self.at(env);
         let subject = self.rec.subject.get().unwrap_or(b"");
-        self.opts
-            .policy
-            .established(&at, &cert, subject, &mut |n| env.emit(n));
+        let issuer = self.rec.issuer.get().unwrap_or(b"");
+        let policy = &self.opts.policy;
+        policy.established(&at, &cert, subject, &mut |n| env.emit(n));
+        policy.known_cert(&at, &cert, subject, issuer, &mut |r| env.emit(r));
+    }
+
+    /// `ssl_finishing` of validate-certs: a server chain that did not
+    /// validate is a notice.
+    fn policy_finishing(&mut self, env: &mut dyn TlsEnv) {
+        let (Some(status), Some(cert)) = (self.rec.validation_status, self.host_cert) else {
+            return;
+        };
+        let at = self.at(env);
+        let subject = self.rec.subject.get().unwrap_or(b"");
+        super::policy::invalid_server_cert(&at, &cert, status.as_bytes(), subject, &mut |n| {
+            env.emit(n)
+        });
     }
 
     /// `ssl_encrypted_data` for heartbleed: the record that just ended.
@@ -1001,6 +1015,7 @@ impl TlsSession {
     fn log(&mut self, env: &mut dyn TlsEnv) {
         if self.started && !self.logged {
             self.logged = true;
+            self.policy_finishing(env);
             env.emit(&self.rec);
         }
     }
