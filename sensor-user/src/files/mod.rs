@@ -290,7 +290,7 @@ impl FileState {
             source: self.source,
             depth: self.depth,
             mime_type: self.mime,
-            filename: self.filename,
+            filename: self.filename.clone(),
             duration: self.last_active.saturating_sub(self.ts),
             local_orig: self.local_orig,
             is_orig: self.is_orig,

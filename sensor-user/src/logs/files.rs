@@ -15,8 +15,50 @@ use crate::uid::Uid;
 /// the sensor's writer sees the name is longer and does the same.
 pub const MAX_FILENAME_BYTES: usize = MAX_FIELD_STRING_BYTES + 1;
 
-/// A file name as the carrying protocol gives it.
-pub type FileName = InlineStr<MAX_FILENAME_BYTES>;
+/// Names up to this long (nearly all) are kept inline.
+const SHORT_FILENAME: usize = 256;
+
+/// A file name as the carrying protocol gives it: up to
+/// [`SHORT_FILENAME`] bytes inline, longer ones (to
+/// [`MAX_FILENAME_BYTES`]) on the heap, so that the pooled sessions that
+/// hold names stay small.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileName {
+    /// A name held inline.
+    Short(InlineStr<SHORT_FILENAME>),
+    /// A longer name.
+    Long(Box<[u8]>),
+}
+
+impl FileName {
+    /// `name`, cut at [`MAX_FILENAME_BYTES`].
+    pub fn from_bytes(name: &[u8]) -> Self {
+        let name = &name[..name.len().min(MAX_FILENAME_BYTES)];
+        if name.len() <= SHORT_FILENAME {
+            FileName::Short(InlineStr::from_bytes(name))
+        } else {
+            FileName::Long(name.into())
+        }
+    }
+
+    /// The name's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            FileName::Short(s) => s.as_bytes(),
+            FileName::Long(b) => b,
+        }
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// One files.log record.
 #[derive(Clone, Debug)]
@@ -110,7 +152,9 @@ impl LogRecord for FileRecord {
             },
         ));
         out(Value::opt(self.mime_type, Value::str));
-        out(Value::inline(&self.filename));
+        out(Value::opt(self.filename.as_ref(), |f| {
+            Value::Str(f.as_bytes())
+        }));
         out(Value::Interval(self.duration));
         out(Value::opt(self.local_orig, Value::Bool));
         out(Value::Bool(self.is_orig));

@@ -16,7 +16,6 @@ use crate::analyzers::line::{LineSplit, Piece};
 use crate::bytes::starts_with_ci;
 use crate::files::extract::ExtractConfig;
 use crate::files::FileState;
-use crate::inline_str::InlineStr;
 use crate::logs::files::{FileName, MAX_FILENAME_BYTES};
 use crate::logs::{ConnId, LogRecord};
 use crate::uid::Uid;
@@ -186,7 +185,7 @@ impl MessageFiles {
             self.part.extract_cfg = env.extract_config();
             self.part.hashes = env.file_hashes();
             self.part.depth = self.entities;
-            self.part.filename = self.filename;
+            self.part.filename.clone_from(&self.filename);
             self.part.local_orig = Some(env.local_orig());
             self.part.parent = Some(self.msg.fuid);
             self.part_open = true;
@@ -242,7 +241,7 @@ pub fn entity_filename(name_upper: &[u8], value: &[u8]) -> Option<FileName> {
     }
     let mut buf = [0u8; MAX_FILENAME_BYTES];
     let n = crate::analyzers::smtp::email::filename_from_header(value, &mut buf);
-    Some(InlineStr::from_bytes(&buf[..n]))
+    Some(FileName::from_bytes(&buf[..n]))
 }
 
 /// `name[blank]*[*]?=` (for filename) or `name[blank]*=` somewhere in `v`.

@@ -1108,11 +1108,11 @@ impl SmtpSession {
         self.file.extract_cfg = env.extract_config();
         self.file.hashes = env.file_hashes();
         self.file.depth = self.mime_depth;
-        self.file.filename = self.entity_filename;
+        self.file.filename.clone_from(&self.entity_filename);
         self.file.local_orig = Some(env.local_orig());
         self.file_open = true;
         self.file.parent = self.file_attached(fuid, env);
-        if let (Some(name), false) = (self.entity_filename, self.rec.tls) {
+        if let (Some(name), false) = (&self.entity_filename, self.rec.tls) {
             if self.rec.attachment_fuids.len() < MAX_ADDRESSES {
                 self.rec.attachments.present = true;
                 self.rec.attachments.list.push(name.as_bytes());
