@@ -158,6 +158,12 @@ pub struct Limits {
     /// pop3.log/imap.log (two preallocated pools of this size; connections
     /// beyond them get Zeek's recognition only, counted).
     pub max_mailbox_sessions: usize,
+    /// Connections whose first bytes (at most Zeek's `dpd_buffer_size`,
+    /// 1 KiB, in at most `dpd_max_packets` chunks) are held at once while
+    /// protocol detection is open, for replay into the session of a
+    /// protocol a signature finds (a pool of buffers grown on demand;
+    /// connections beyond it are counted and go without replay).
+    pub max_dpd_buffers: usize,
 }
 
 impl Default for Limits {
@@ -180,6 +186,7 @@ impl Default for Limits {
             tls_handshake_budget: 64 << 20,
             record_ring_bytes: 8 << 20,
             max_mailbox_sessions: 256,
+            max_dpd_buffers: 4096,
         }
     }
 }
@@ -196,6 +203,9 @@ pub struct SmtpOptions {
     /// Raise `SMTP::Cleartext_Credentials` in notice.log when a password
     /// or token crosses the wire unencrypted (beyond Zeek).
     pub credential_notices: bool,
+    /// `@load protocols/smtp/blocklists`: block-list error replies are
+    /// notices.
+    pub blocklists: bool,
 }
 
 impl Default for SmtpOptions {
@@ -204,6 +214,7 @@ impl Default for SmtpOptions {
             rfc822_msg_files: false,
             max_invalid_transactions: 25,
             credential_notices: true,
+            blocklists: false,
         }
     }
 }
@@ -467,6 +478,10 @@ impl Config {
             }
             "protocols/ssl/weak-keys" => {
                 Arc::make_mut(&mut self.tls.policy).weak_keys = true;
+                true
+            }
+            "protocols/smtp/blocklists" => {
+                self.smtp.blocklists = true;
                 true
             }
             "protocols/ssl/known-certs" => {

@@ -219,8 +219,11 @@ pub fn filename_from_header(value: &[u8], out: &mut [u8]) -> usize {
     if let Some(q) = v.strip_prefix(b"\"") {
         v = &q[..q.iter().position(|c| *c == b'"').unwrap_or(q.len())];
     }
-    // charset'language' prefix.
-    let is_tok = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&+-^_`{}~".contains(&c);
+    // charset'language' prefix. Zeek's class `[a-zA-Z0-9\!#$%&+-^_`{}~]`
+    // holds the range `+-^` (0x2B to 0x5E).
+    let is_tok = |c: u8| {
+        c.is_ascii_alphanumeric() || b"!#$%&_`{}~".contains(&c) || (b'+'..=b'^').contains(&c)
+    };
     let cs = v.iter().take_while(|c| is_tok(**c)).count();
     if cs > 0 && v.get(cs) == Some(&b'\'') {
         let lang = v[cs + 1..].iter().take_while(|c| is_tok(**c)).count();
@@ -230,22 +233,56 @@ pub fn filename_from_header(value: &[u8], out: &mut [u8]) -> usize {
             }
         }
     }
-    // %XX decoding.
+    unescape_uri(v, out)
+}
+
+/// Zeek's `unescape_URI`: `%XX` and `%uXXXX` (its high byte dropped when
+/// zero) decoded, the first of `%%` ignored, any other `%` kept as it is.
+/// Returns the length written to `out` (cut at its size).
+fn unescape_uri(v: &[u8], out: &mut [u8]) -> usize {
     let mut n = 0;
-    let mut k = 0;
-    while k < v.len() && n < out.len() {
-        if v[k] == b'%' && k + 2 < v.len() {
-            let h = |c: u8| (c as char).to_digit(16);
-            if let (Some(a), Some(b)) = (h(v[k + 1]), h(v[k + 2])) {
-                out[n] = (a * 16 + b) as u8;
-                n += 1;
-                k += 3;
-                continue;
+    let mut push = |b: u8| {
+        if n < out.len() {
+            out[n] = b;
+            n += 1;
+        }
+    };
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let byte = |hi: u8, lo: u8| Some((hex(hi)? << 4) | hex(lo)?);
+    let mut i = 0;
+    while i < v.len() {
+        if v[i] != b'%' {
+            push(v[i]);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let rest = &v[i..];
+        match rest {
+            [] => push(b'%'),
+            [c] => {
+                push(b'%');
+                push(*c);
+            }
+            // `%%`: the first is ignored, the second starts an escape.
+            [b'%', ..] => continue,
+            [a, b, ..] if byte(*a, *b).is_some() => {
+                push(byte(*a, *b).unwrap_or(0));
+                i += 1;
+            }
+            [b'u', a, b, c, d, ..] if byte(*a, *b).is_some() && byte(*c, *d).is_some() => {
+                if !(*a == b'0' && *b == b'0') {
+                    push(byte(*a, *b).unwrap_or(0));
+                }
+                push(byte(*c, *d).unwrap_or(0));
+                i += 4;
+            }
+            [c, ..] => {
+                push(b'%');
+                push(*c);
             }
         }
-        out[n] = v[k];
-        n += 1;
-        k += 1;
+        i += 1;
     }
     n
 }
@@ -286,6 +323,25 @@ mod tests {
             v.push(String::from_utf8_lossy(a).into_owned())
         });
         assert_eq!(v, vec!["\"Doe, John\" <j@d.org>", "a@b.c", "<x@y>"]);
+    }
+
+    #[test]
+    fn file_names_unescaped_as_zeeks_unescape_uri() {
+        let name = |h: &str| {
+            let mut buf = [0u8; 256];
+            let n = filename_from_header(h.as_bytes(), &mut buf);
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        };
+        assert_eq!(name("attachment; filename=a%%41b"), "aAb");
+        assert_eq!(name("attachment; filename=%u0041%u00e9x"), "A\u{fffd}x");
+        assert_eq!(name("attachment; filename=100%"), "100%");
+        assert_eq!(name("attachment; filename=50%z"), "50%z");
+        assert_eq!(name("attachment; filename=5%zz"), "5%zz");
+        // The charset class reaches from '+' to '^': ',' '.' '/' ':' count.
+        assert_eq!(
+            name("attachment; filename*=utf.8:x'e,n'na%20me.pdf"),
+            "na me.pdf"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! reply code, and hands the connection to TLS after `STARTTLS` is answered
 //! with 220.
 
+pub mod blocklists;
 pub mod email;
 pub mod session;
 

@@ -899,6 +899,11 @@ impl SmtpSession {
 
     fn reply_event(&mut self, code: u16, msg: &[u8], cont: bool, env: &mut dyn SmtpEnv) {
         self.rec_start(env);
+        if self.opts.blocklists {
+            if let Some(n) = super::blocklists::reply(env.now(), env.id(), code, msg) {
+                env.emit(&n);
+            }
+        }
         let mut buf = [0u8; 8];
         let head = {
             use std::io::Write;

@@ -1,0 +1,97 @@
+//! Zeek's `policy/protocols/smtp/blocklists`: an SMTP error reply that
+//! mentions a DNS block list is a notice, `SMTP::Blocklist_Blocked_Host`
+//! when the first address in it is the client's own.
+
+use std::net::IpAddr;
+
+use super::email::ip_addresses;
+use crate::logs::notice::NoticeRecord;
+use crate::logs::ConnId;
+
+/// The literal alternatives of Zeek's `SMTP::blocklist_error_messages`
+/// (its `dyndns\.com\/.*spam` is checked apart).
+const LISTS: &[&[u8]] = &[
+    b"spamhaus.org/",
+    b"sophos.com/security/",
+    b"spamcop.net/bl",
+    b"cbl.abuseat.org/",
+    b"sorbs.net/",
+    b"bsn.borderware.com/",
+    b"mail-abuse.com/",
+    b"b.barracudacentral.com/",
+    b"psbl.surriel.com/",
+    b"antispam.imp.ch/",
+    b"rbl.knology.net/",
+    b"intercept.datapacket.net/",
+    b"uceprotect.net/",
+    b"hostkarma.junkemailfilter.com/",
+];
+
+/// Whether a reply text matches Zeek's default pattern.
+fn mentions_block_list(msg: &[u8]) -> bool {
+    use memchr::memmem::find;
+    LISTS.iter().any(|l| find(msg, l).is_some())
+        || find(msg, b"dyndns.com/").is_some_and(|i| find(&msg[i + 11..], b"spam").is_some())
+}
+
+/// `smtp_reply` of the script: the notice for reply `code` with text
+/// `msg` on connection `id`, if any.
+pub fn reply(ts: u64, id: ConnId, code: u16, msg: &[u8]) -> Option<NoticeRecord> {
+    if code < 400 || code == 421 || !mentions_block_list(msg) {
+        return None;
+    }
+    let mut first = None;
+    ip_addresses(msg, false, &mut |ip| {
+        first.get_or_insert(ip);
+    });
+    let blocked = first.is_some_and(|ip: IpAddr| ip == id.orig_h);
+    let (note, tail): (&'static str, &[u8]) = if blocked {
+        ("SMTP::Blocklist_Blocked_Host", b" is on an SMTP block list")
+    } else {
+        (
+            "SMTP::Blocklist_Error_Message",
+            b" received an error message mentioning an SMTP block list",
+        )
+    };
+    let host = id.orig_h.to_string();
+    let mut text = Vec::with_capacity(host.len() + tail.len());
+    text.extend_from_slice(host.as_bytes());
+    text.extend_from_slice(tail);
+    let mut n = NoticeRecord::about(ts, id, note, &text);
+    n.sub = Some(crate::inline_str::InlineStr::from_bytes(msg));
+    Some(n.identified_by(&[host.as_bytes()]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uid::Uid;
+
+    fn id() -> ConnId {
+        ConnId {
+            uid: Uid {
+                prefix: b'C',
+                value: 3,
+            },
+            orig_h: "192.0.2.7".parse().unwrap(),
+            orig_p: 40000,
+            resp_h: "198.51.100.1".parse().unwrap(),
+            resp_p: 25,
+        }
+    }
+
+    #[test]
+    fn block_list_replies_are_notices() {
+        let own = b"Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.7";
+        let n = reply(1, id(), 554, own).unwrap();
+        assert_eq!(n.note, "SMTP::Blocklist_Blocked_Host");
+        assert_eq!(n.msg.as_bytes(), b"192.0.2.7 is on an SMTP block list");
+        let other = b"rejected, see http://www.spamcop.net/bl.shtml?203.0.113.9";
+        let n = reply(1, id(), 550, other).unwrap();
+        assert_eq!(n.note, "SMTP::Blocklist_Error_Message");
+        assert!(reply(1, id(), 421, own).is_none(), "421 is left out");
+        assert!(reply(1, id(), 250, own).is_none());
+        assert!(reply(1, id(), 550, b"mailbox unavailable").is_none());
+        assert!(reply(1, id(), 550, b"see members.dyndns.com/x/spam-policy").is_some());
+    }
+}
