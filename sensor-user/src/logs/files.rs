@@ -23,6 +23,8 @@ const SHORT_FILENAME: usize = 256;
 /// [`MAX_FILENAME_BYTES`]) on the heap, so that the pooled sessions that
 /// hold names stay small.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// The inline variant is the point: boxing it would allocate per file.
+#[allow(clippy::large_enum_variant)]
 pub enum FileName {
     /// A name held inline.
     Short(InlineStr<SHORT_FILENAME>),
