@@ -8,17 +8,19 @@
 
 mod bypass;
 pub mod notices;
+mod replay;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 pub use bypass::{BypassBackend, BypassStats};
 
-use crate::analyzers::dpd::AppState;
+use crate::analyzers::dpd::{AppState, ChunkCtx};
 use crate::analyzers::imap::session::ImapPool;
 use crate::analyzers::mime::files::FileEnv;
 use crate::analyzers::pop3::session::Pop3Pool;
-use crate::analyzers::smtp::session::{SmtpEnv, SmtpNext, SmtpPool, SmtpSession};
+use crate::analyzers::replay::{ReplayPool, ReplaySlot};
+use crate::analyzers::smtp::session::{SmtpEnv, SmtpNext, SmtpPool};
 use crate::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsNext, TlsPool};
 use crate::analyzers::{Events, MailboxSlot, Service};
 use crate::capture::Frame;
@@ -191,6 +193,11 @@ pub struct Counters {
     /// IMAP connections left without imap.log analysis because every
     /// pooled session was in use.
     pub imap_sessions_exhausted: u64,
+    /// Connections whose start could not be held for replay because every
+    /// DPD replay buffer was in use: an analyzer a signature finds on them
+    /// misses what came before (SMTP and POP3 are then only recognised,
+    /// TLS gets the chunk that revealed it if it starts the stream).
+    pub dpd_buffers_exhausted: u64,
     /// Acknowledgements and content gaps, for capture_loss.log.
     pub loss: tcp::LossCounts,
 }
@@ -226,6 +233,8 @@ pub struct Worker<S: RecordSink> {
     tls: TlsPool,
     pop3: Pop3Pool,
     imap: ImapPool,
+    /// Buffers holding the start of connections while detection is open.
+    replay: ReplayPool,
     certs: CertLog,
     uids: UidGen,
     /// The log sink, behind the notice framework's policy.
@@ -251,7 +260,9 @@ pub struct Worker<S: RecordSink> {
 /// Collects analyzer and TCP reports for one connection during a packet.
 struct ConnEvents<'a, S: RecordSink> {
     app: &'a mut AppState,
-    smtp: Option<&'a mut SmtpSession>,
+    /// The connection's SMTP session slot and the pool it comes from.
+    smtp: &'a mut Option<u32>,
+    smtp_pool: &'a mut SmtpPool,
     /// The connection's TLS session slot and the pool it comes from.
     tls: &'a mut Option<u32>,
     tls_pool: &'a mut TlsPool,
@@ -259,6 +270,13 @@ struct ConnEvents<'a, S: RecordSink> {
     mailbox: &'a mut Option<MailboxSlot>,
     pop3: &'a mut Pop3Pool,
     imap: &'a mut ImapPool,
+    /// Whether POP3 sessions are wanted (the mailbox logs are on).
+    mailbox_on: bool,
+    /// The POP3 session was started by POP3's signature.
+    pop3_by_signature: &'a mut bool,
+    /// The start of the stream held for replay, and the pool of buffers.
+    replay: &'a mut ReplaySlot,
+    replay_pool: &'a mut ReplayPool,
     payload_done: &'a mut bool,
     partial: bool,
     out: EventOut<'a, S>,
@@ -395,37 +413,23 @@ impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
             self.deliver_tls(i, is_orig, chunk);
             return;
         }
-        if let Some(smtp) = self.smtp.as_deref_mut() {
-            if !smtp.in_tls() {
-                match chunk {
-                    Chunk::Data { data, .. } => {
-                        if smtp.deliver(is_orig, data, &mut self.out) == SmtpNext::StartTls {
-                            self.app.start_tls();
-                        }
+        if self.smtp_in_clear() {
+            match chunk {
+                Chunk::Data { data, .. } => self.feed_smtp(is_orig, data),
+                Chunk::Gap { len, .. } => {
+                    if let Some(smtp) = self.smtp.and_then(|i| self.smtp_pool.get_mut(i)) {
+                        smtp.gap(len, &mut self.out);
                     }
-                    Chunk::Gap { len, .. } => smtp.gap(len, &mut self.out),
                 }
-                self.attach_tls();
-                return;
             }
+            self.attach_tls();
+            return;
         }
         match chunk {
-            Chunk::Data { data, .. } => self.app.deliver(
-                is_orig,
-                data,
-                &mut AppEvents {
-                    inner: &mut self.out,
-                },
-            ),
+            Chunk::Data { data, seq } => self.detect(is_orig, data, seq),
             Chunk::Gap { .. } => self.app.gap(is_orig),
         }
-        // TLS found by its signature at the start of the stream: the TLS
-        // session also gets the chunk that revealed it.
-        if self.tls.is_none() && self.attach_tls() {
-            if let (Some(i), Chunk::Data { seq: 1, .. }) = (*self.tls, chunk) {
-                self.deliver_tls(i, is_orig, chunk);
-            }
-        }
+        self.settle_replay();
     }
     fn weird(&mut self, name: &'static str) {
         self.out.push_weird(name, b"", Some("TCP"));
@@ -478,40 +482,65 @@ impl<S: RecordSink> ConnEvents<'_, S> {
         self.tls.is_some()
     }
 
+    /// A chunk of a stream the TLS session analyses: the recognizers keep
+    /// the service bookkeeping (conn.log), the session the logs.
     fn deliver_tls(&mut self, i: u32, is_orig: bool, chunk: Chunk<'_>) {
+        match chunk {
+            Chunk::Data { data, .. } => {
+                // Once the stream parses as TLS, the other protocols'
+                // guesses stop.
+                if self.tls_pool.get_mut(i).is_some_and(|t| t.is_tls()) {
+                    self.app.speculation_off();
+                }
+                let ctx = ChunkCtx {
+                    smtp_session: false,
+                };
+                let ev = &mut AppEvents {
+                    inner: &mut self.out,
+                };
+                self.app.deliver(is_orig, data, ctx, ev);
+                self.feed_tls(i, is_orig, data);
+            }
+            Chunk::Gap { .. } => {
+                if let Some(tls) = self.tls_pool.get_mut(i) {
+                    tls.gap();
+                }
+                self.app.gap(is_orig);
+            }
+        }
+    }
+
+    /// Payload for the TLS session alone; a session that is done (logged,
+    /// the rest is encrypted bulk or not TLS) goes back to its pool and
+    /// nothing needs payload any more.
+    fn feed_tls(&mut self, i: u32, is_orig: bool, data: &[u8]) {
         let Some(tls) = self.tls_pool.get_mut(i) else {
             return;
         };
-        // Service bookkeeping (conn.log) stays with the detector; once the
-        // stream parses as TLS, the other protocols' guesses stop.
-        if let Chunk::Data { data, .. } = chunk {
-            if tls.is_tls() {
-                self.app.speculation_off();
-            }
-            self.app.deliver(
-                is_orig,
-                data,
-                &mut AppEvents {
-                    inner: &mut self.out,
-                },
-            );
-        }
-        let next = match chunk {
-            Chunk::Data { data, .. } => tls.deliver(is_orig, data, &mut self.out),
-            Chunk::Gap { .. } => {
-                tls.gap();
-                self.app.gap(is_orig);
-                TlsNext::Continue
-            }
-        };
-        if next == TlsNext::Done {
-            // Logged and finished: the rest of the stream is encrypted bulk
-            // or not TLS; nothing needs payload any more.
+        if tls.deliver(is_orig, data, &mut self.out) == TlsNext::Done {
             tls.finish(&mut self.out);
             self.tls_pool.release(i);
             *self.tls = None;
             self.app.tls_off();
             *self.payload_done = !self.app.wants_payload();
+        }
+    }
+
+    /// Whether an SMTP session analyses the stream (before any STARTTLS).
+    fn smtp_in_clear(&mut self) -> bool {
+        self.smtp
+            .and_then(|i| self.smtp_pool.get_mut(i))
+            .is_some_and(|s| !s.in_tls())
+    }
+
+    /// Payload for the SMTP session; a STARTTLS it saw succeed turns the
+    /// stream over to TLS.
+    fn feed_smtp(&mut self, is_orig: bool, data: &[u8]) {
+        let Some(smtp) = self.smtp.and_then(|i| self.smtp_pool.get_mut(i)) else {
+            return;
+        };
+        if smtp.deliver(is_orig, data, &mut self.out) == SmtpNext::StartTls {
+            self.app.start_tls();
         }
     }
 }
@@ -616,6 +645,7 @@ impl<S: RecordSink> Worker<S> {
             tls: TlsPool::new(l.max_tls_sessions, cfg.tls.clone(), l.tls_handshake_budget),
             pop3: Pop3Pool::new(mailbox_pool_size(&cfg), cfg.mailbox.credential_notices),
             imap: ImapPool::new(mailbox_pool_size(&cfg), cfg.mailbox.credential_notices),
+            replay: ReplayPool::new(l.max_dpd_buffers),
             certs: CertLog::new(cfg.certs.clone()),
             uids,
             sink: notices::NoticeGate::new(sink, cfg.notices.clone()),
@@ -647,7 +677,7 @@ impl<S: RecordSink> Worker<S> {
     }
 
     /// How full the session pools are (for the metrics).
-    pub fn pools(&self) -> [crate::metrics::PoolUse; 4] {
+    pub fn pools(&self) -> crate::metrics::Pools {
         use crate::metrics::PoolUse;
         let c = &self.counters;
         let pool = |name, in_use: usize, size: usize, exhausted| PoolUse {
@@ -680,6 +710,12 @@ impl<S: RecordSink> Worker<S> {
                 self.imap.in_use(),
                 self.imap.size(),
                 c.imap_sessions_exhausted,
+            ),
+            pool(
+                "dpd",
+                self.replay.in_use(),
+                self.replay.size(),
+                c.dpd_buffers_exhausted,
             ),
         ]
     }
@@ -1002,12 +1038,17 @@ impl<S: RecordSink> Worker<S> {
         let local_resp = self.cfg.site.is_local(conn.resp_h);
         let mut ev = ConnEvents {
             app: &mut conn.app,
-            smtp: conn.smtp.and_then(|i| self.smtp.get_mut(i)),
+            smtp: &mut conn.smtp,
+            smtp_pool: &mut self.smtp,
             tls: &mut conn.tls,
             tls_pool: &mut self.tls,
             mailbox: &mut conn.mailbox,
             pop3: &mut self.pop3,
             imap: &mut self.imap,
+            mailbox_on: self.cfg.mailbox.enabled,
+            pop3_by_signature: &mut conn.pop3_by_signature,
+            replay: &mut conn.replay,
+            replay_pool: &mut self.replay,
             payload_done: &mut conn.payload_done,
             partial: false,
             out: EventOut {
@@ -1091,6 +1132,11 @@ impl<S: RecordSink> Worker<S> {
         }
         if flipped {
             conn.flip_roles(false);
+            if let ReplaySlot::Held(i) = conn.replay {
+                if let Some(b) = self.replay.get_mut(i) {
+                    b.flip();
+                }
+            }
             conn.local_orig = self.cfg.site.is_local(conn.orig_h);
         }
         if !self.synthetic {
@@ -1201,6 +1247,12 @@ impl<S: RecordSink> Worker<S> {
         if analyze {
             conn.mailbox = self.acquire_mailbox(resp_p);
         }
+        // No analyzer attached by port: the start of the stream may have to
+        // be replayed into one a signature finds.
+        let by_port = crate::analyzers::dpd::port_services(resp_p).is_some();
+        if analyze && !by_port && conn.mailbox.is_none() {
+            conn.replay = ReplaySlot::Fresh;
+        }
         conn.local_orig = self.cfg.site.is_local(orig_h);
         conn
     }
@@ -1260,6 +1312,9 @@ impl<S: RecordSink> Worker<S> {
                 self.counters.reassembly_dropped += ep.reasm.stats().dropped_bytes;
             }
             t.release(&mut self.pool);
+        }
+        if let ReplaySlot::Held(i) = conn.replay {
+            self.replay.release(i);
         }
         // Analyzers still holding a record write it now.
         let (tls, smtp, mailbox) = (conn.tls.take(), conn.smtp.take(), conn.mailbox.take());

@@ -232,6 +232,12 @@ struct AnalysisArgs {
     /// preallocated pool of this size; sessions beyond it are counted, not logged).
     #[arg(long, default_value_t = 256, value_name = "N")]
     max_mailbox_sessions: usize,
+    /// Connections whose first bytes (up to 1 KiB, as Zeek's DPD buffer) are held at once
+    /// while protocol detection runs, so that SMTP, TLS and POP3 found by their content
+    /// signatures on other ports are analysed from the first byte (buffers beyond it are
+    /// counted, and those connections go without replay).
+    #[arg(long, default_value_t = Limits::default().max_dpd_buffers, value_name = "N")]
+    max_dpd_buffers: usize,
     /// Invalid mail transactions tolerated per connection before SMTP analysis stops
     /// (Zeek's SMTP::max_invalid_mail_transactions).
     #[arg(long, value_name = "N")]
@@ -523,6 +529,7 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
         reassembly_blocks: a.reassembly_blocks,
         max_ooo_bytes_per_flow: a.max_ooo_bytes,
         max_mailbox_sessions: a.max_mailbox_sessions,
+        max_dpd_buffers: a.max_dpd_buffers,
         ..Limits::default()
     };
     let mut config = Config {

@@ -178,3 +178,58 @@ fn no_allocation_per_packet_in_tls_sessions() {
     );
     assert!(ssl.lines().all(|l| l.contains("\"established\":true")));
 }
+
+/// `frames` with TCP port `from` changed to `to` (the worker does not
+/// verify checksums by default).
+fn moved(frames: Vec<build::Frame>, from: u16, to: u16) -> Vec<build::Frame> {
+    frames
+        .into_iter()
+        .map(|(ts, mut f)| {
+            for o in [34, 36] {
+                if f.len() >= o + 2 && u16::from_be_bytes([f[o], f[o + 1]]) == from {
+                    f[o..o + 2].copy_from_slice(&to.to_be_bytes());
+                }
+            }
+            (ts, f)
+        })
+        .collect()
+}
+
+#[test]
+fn no_allocation_per_packet_with_dpd_replay() {
+    // SMTP on port 2525 and TLS 1.3 on 8443, found by their signatures: the
+    // start of each SMTP stream (the banner) is held in a pooled buffer and
+    // replayed into a pooled session when the EHLO completes the signature;
+    // the later connections reuse buffers, sessions and flow slots.
+    let t0 = 1_000_000_000_000;
+    let (hs, bulk) = bench::tls::tls13_flow(8443, 5, 1200, t0, true);
+    let tls: Vec<build::Frame> = hs.into_iter().chain(bulk).collect();
+    let later = 400_000_000_000;
+    let tls_later: Vec<build::Frame> = tls.iter().map(|(t, f)| (t + later, f.clone())).collect();
+    let mut warm = moved(build::interleaved(300, 20000, t0), 25, 2525);
+    warm.extend(bench::tls::replicate(&tls, 8443, 0, 200, 1_000_000));
+    warm.sort_by_key(|(t, _)| *t);
+    let mut measured = moved(build::interleaved(300, 30000, t0 + later), 25, 2525);
+    measured.extend(bench::tls::replicate(&tls_later, 8443, 200, 200, 1_000_000));
+    measured.sort_by_key(|(t, _)| *t);
+    let mut cfg = Config::default();
+    cfg.limits.max_flows = 4096;
+    cfg.seed = Some(7);
+    let run = measure("no-alloc-dpd", cfg, &warm, &measured);
+    let c = run.counters;
+    assert_eq!(c.tcp_conns, 1000);
+    assert_eq!(c.dpd_buffers_exhausted, 0);
+    assert_eq!(c.smtp_sessions_exhausted + c.tls_sessions_exhausted, 0);
+    assert_eq!(
+        run.allocs, 0,
+        "{} allocations while processing {} packets",
+        run.allocs, run.measured_packets
+    );
+    let lines = |log: &str| {
+        std::fs::read_to_string(run.dir.join(log))
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
+    assert_eq!(lines("smtp.log"), 600, "every SMTP session was analysed");
+    assert_eq!(lines("ssl.log"), 400, "every TLS session was analysed");
+}

@@ -3,11 +3,16 @@
 //! As in Zeek, an analyzer is attached either by the responder port when the
 //! connection starts, or by content signatures matched stream-wise over the
 //! first [`DPD_BUFFER`] bytes (both directions together, at most
-//! [`DPD_MAX_CHUNKS`] chunks). Zeek replays its buffer into an analyzer a
-//! signature enables; here every candidate analyzer runs speculatively from
-//! the first byte and keeps what it would have reported until the signature
-//! fires, which gives the same result without a replay buffer. Candidates
-//! no signature picked are dropped when the window closes.
+//! [`DPD_MAX_CHUNKS`] chunks). The recognizers kept here (what fills
+//! conn.log `service` and weird.log) run speculatively from the first byte
+//! and keep what they would have reported until the signature fires, which
+//! gives the result of Zeek's replay without one. The full sessions that
+//! write smtp.log, ssl.log and pop3.log are too large to run on every
+//! connection: they get the start of the stream replayed from a
+//! [`super::replay::ReplayBuffer`] when a signature finds their protocol,
+//! as Zeek replays its DPD buffer into the analyzer it attaches (the
+//! engine does that with what [`AppState::deliver`] reports as found).
+//! Candidates no signature picked are dropped when the window closes.
 //!
 //! Signatures (Zeek's `dpd.sig`):
 //! - SMTP: client line starting with `HELO`/`EHLO`, and server stream
@@ -114,6 +119,22 @@ impl Detector {
         !self.closed
     }
 
+    /// Whether a signature that has not fired can still fire: the stream
+    /// heads seen so far leave it possible (true when unsure). A client line
+    /// can appear any time, so SMTP and POP3 hang on the server's first
+    /// bytes, SSL on the first bytes of either side.
+    pub fn could_fire(&self) -> bool {
+        if self.closed {
+            return false;
+        }
+        let (client, server) = (self.dir[0].head(), self.dir[1].head());
+        let smtp = self.matched & SMTP_SERVER != 0 || smtp_server_undecided(server);
+        let pop3 =
+            self.matched & POP3_SERVER != 0 || (server.len() < 3 && b"+OK".starts_with(server));
+        let ssl = tls_head_undecided(true, client) || tls_head_undecided(false, server);
+        (!self.fired[0] && smtp) || (!self.fired[1] && pop3) || (!self.fired[2] && ssl)
+    }
+
     /// Feeds a chunk; returns the services whose signatures fired now.
     pub fn feed(&mut self, is_orig: bool, data: &[u8]) -> [Option<Service>; 3] {
         let mut out = [None; 3];
@@ -187,6 +208,22 @@ fn trim_space(mut b: &[u8]) -> &[u8] {
         b = rest;
     }
     b
+}
+
+/// Whether a server head too short to decide `220` may still become one.
+fn smtp_server_undecided(head: &[u8]) -> bool {
+    let t = trim_space(head);
+    t.len() < 4 && head.len() < 16 && b"220".starts_with(&t[..t.len().min(3)])
+}
+
+/// Whether a stream head too short to decide may still become a hello the
+/// SSL signature matches.
+fn tls_head_undecided(is_orig: bool, head: &[u8]) -> bool {
+    match head.first() {
+        None => true,
+        Some(&b) if is_orig => head.len() < 11 && b == 0x16,
+        Some(&b) => head.len() < 16 && (b == 0x16 || b == 0x15),
+    }
 }
 
 /// Zeek's `dpd_tls_client` / `dpd_tls_server` patterns on a stream head.
@@ -285,12 +322,31 @@ impl<A: Default> Slot<A> {
         self.state = SlotState::Off;
     }
 
+    /// A full session takes over: what this recognizer held is the
+    /// session's to report, and the recognizer stops.
+    fn hand_over(&mut self) {
+        self.held = Held::default();
+        self.state = SlotState::Off;
+    }
+
     fn restart_attached(&mut self) {
         self.a = A::default();
         self.held = Held::default();
         self.state = SlotState::Attached;
     }
 }
+
+/// What the connection tells detection along with a chunk.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChunkCtx {
+    /// A full SMTP session is ready to take over if SMTP's signature fires
+    /// (the start of the stream is held for replay and the pool has one):
+    /// it then reports for SMTP instead of the recognizer.
+    pub smtp_session: bool,
+}
+
+/// The services whose signatures fired on a chunk.
+pub type Found = [Option<Service>; 3];
 
 /// The application-layer state of one TCP connection: the detector and one
 /// slot per analyzer.
@@ -387,12 +443,53 @@ impl AppState {
             .contains(&SlotState::Attached)
     }
 
-    /// Feeds in-order payload of one direction.
-    pub fn deliver(&mut self, is_orig: bool, data: &[u8], ev: &mut dyn Events) {
+    /// Feeds in-order payload of one direction; returns the services whose
+    /// signatures fired on it (a full session of theirs may then get the
+    /// start of the stream replayed).
+    pub fn deliver(
+        &mut self,
+        is_orig: bool,
+        data: &[u8],
+        ctx: ChunkCtx,
+        ev: &mut dyn Events,
+    ) -> Found {
         if !self.wants_payload() {
-            return;
+            return [None; 3];
         }
-        let fired = self.det.feed(is_orig, data);
+        let found = self.det.feed(is_orig, data);
+        let starttls = self.run_mail(is_orig, data, ev);
+        if let Next::Stop = run_slot!(self.tls, is_orig, data, ev) {
+            if self.tls.state == SlotState::Attached {
+                // Handshake recognised; the TLS analyzer has nothing more to do.
+                self.tls.state = SlotState::Off;
+            }
+        }
+        for s in found.into_iter().flatten() {
+            match s {
+                Service::Smtp if ctx.smtp_session => {
+                    self.smtp.hand_over();
+                    self.det.closed = true;
+                }
+                Service::Smtp => self.smtp.attach(s, ev),
+                Service::Pop3 => self.pop3.attach(s, ev),
+                Service::Ssl => self.tls.attach(s, ev),
+                Service::Imap => self.imap.attach(s, ev),
+            }
+        }
+        if starttls {
+            self.smtp.off();
+            self.pop3.off();
+            self.imap.off();
+            self.tls.restart_attached();
+        }
+        if !self.det.open() {
+            self.speculative_off();
+        }
+        found
+    }
+
+    /// Runs the mail recognizers; returns whether one saw STARTTLS succeed.
+    fn run_mail(&mut self, is_orig: bool, data: &[u8], ev: &mut dyn Events) -> bool {
         let mut starttls = false;
         match run_slot!(self.smtp, is_orig, data, ev) {
             Next::StartTls => starttls = true,
@@ -409,38 +506,33 @@ impl AppState {
             Next::Stop => self.imap.off(),
             Next::Continue => {}
         }
-        if let Next::Stop = run_slot!(self.tls, is_orig, data, ev) {
-            if self.tls.state == SlotState::Attached {
-                // Handshake recognised; the TLS analyzer has nothing more to do.
-                self.tls.state = SlotState::Off;
+        starttls
+    }
+
+    /// Drops the candidates no signature picked.
+    fn speculative_off(&mut self) {
+        for st in [
+            &mut self.smtp.state,
+            &mut self.pop3.state,
+            &mut self.imap.state,
+            &mut self.tls.state,
+        ] {
+            if *st == SlotState::Speculative {
+                *st = SlotState::Off;
             }
         }
-        for s in fired.into_iter().flatten() {
-            match s {
-                Service::Smtp => self.smtp.attach(s, ev),
-                Service::Pop3 => self.pop3.attach(s, ev),
-                Service::Ssl => self.tls.attach(s, ev),
-                Service::Imap => self.imap.attach(s, ev),
-            }
-        }
-        if starttls {
-            self.smtp.off();
-            self.pop3.off();
-            self.imap.off();
-            self.tls.restart_attached();
-        }
-        if !self.det.open() {
-            for st in [
-                &mut self.smtp.state,
-                &mut self.pop3.state,
-                &mut self.imap.state,
-                &mut self.tls.state,
-            ] {
-                if *st == SlotState::Speculative {
-                    *st = SlotState::Off;
-                }
-            }
-        }
+    }
+
+    /// Whether the start of the stream is still worth holding for a replay:
+    /// detection is open and a signature may still fire.
+    pub fn wants_replay(&self) -> bool {
+        self.det.could_fire()
+    }
+
+    /// Whether POP3's recognizer (Zeek's POP3 analyzer) is attached and
+    /// has not given up on the connection.
+    pub fn pop3_attached(&self) -> bool {
+        self.pop3.state == SlotState::Attached
     }
 
     /// Whether the stream is known to be TLS (by port, signature or
@@ -510,10 +602,10 @@ mod tests {
     fn pop3_found_by_signature_on_any_port() {
         let mut app = AppState::new(40000, true, Pop3Limits::default());
         let mut ev = Recorder::default();
-        app.deliver(false, b"+OK ready\r\n", &mut ev);
-        app.deliver(true, b"USER joe\r\n", &mut ev);
+        app.deliver(false, b"+OK ready\r\n", ChunkCtx::default(), &mut ev);
+        app.deliver(true, b"USER joe\r\n", ChunkCtx::default(), &mut ev);
         assert!(ev.confirmed.is_empty());
-        app.deliver(false, b"+OK\r\n", &mut ev);
+        app.deliver(false, b"+OK\r\n", ChunkCtx::default(), &mut ev);
         assert_eq!(ev.confirmed, vec![Service::Pop3]);
     }
 
@@ -521,25 +613,82 @@ mod tests {
     fn smtp_by_port_then_starttls() {
         let mut app = AppState::new(25, true, Pop3Limits::default());
         let mut ev = Recorder::default();
-        app.deliver(false, b"220 mx\r\n", &mut ev);
-        app.deliver(true, b"EHLO x\r\n", &mut ev);
-        app.deliver(false, b"250 STARTTLS\r\n", &mut ev);
-        app.deliver(true, b"STARTTLS\r\n", &mut ev);
-        app.deliver(false, b"220 ready\r\n", &mut ev);
+        app.deliver(false, b"220 mx\r\n", ChunkCtx::default(), &mut ev);
+        app.deliver(true, b"EHLO x\r\n", ChunkCtx::default(), &mut ev);
+        app.deliver(false, b"250 STARTTLS\r\n", ChunkCtx::default(), &mut ev);
+        app.deliver(true, b"STARTTLS\r\n", ChunkCtx::default(), &mut ev);
+        app.deliver(false, b"220 ready\r\n", ChunkCtx::default(), &mut ev);
         app.deliver(
             true,
             &[0x16, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3, 0, 0],
+            ChunkCtx::default(),
             &mut ev,
         );
         assert_eq!(ev.confirmed, vec![Service::Smtp, Service::Ssl]);
+    }
+
+    const HELLO: [u8; 13] = [0x16, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3, 0, 0];
+
+    #[test]
+    fn smtp_session_takes_over_from_the_recognizer() {
+        let ready = ChunkCtx { smtp_session: true };
+        let mut app = AppState::new(2525, true, Pop3Limits::default());
+        let mut ev = Recorder::default();
+        assert_eq!(app.deliver(false, b"220 mx\r\n", ready, &mut ev), [None; 3]);
+        let found = app.deliver(true, b"EHLO x\r\n", ready, &mut ev);
+        assert_eq!(found[0], Some(Service::Smtp));
+        // The recognizer confirmed on EHLO; the session, replaying the same
+        // bytes, is the one to say so.
+        assert!(ev.confirmed.is_empty());
+        assert!(!app.wants_replay(), "detection is over");
+        app.deliver(false, b"garbage\r\n", ready, &mut ev);
+        assert!(ev.violations.is_empty() && ev.weirds.is_empty());
+    }
+
+    #[test]
+    fn smtp_without_a_session_is_recognised_as_before() {
+        let mut app = AppState::new(2525, true, Pop3Limits::default());
+        let mut ev = Recorder::default();
+        app.deliver(false, b"220 mx\r\n", ChunkCtx::default(), &mut ev);
+        let found = app.deliver(true, b"EHLO x\r\n", ChunkCtx::default(), &mut ev);
+        assert_eq!(found[0], Some(Service::Smtp));
+        assert_eq!(ev.confirmed, vec![Service::Smtp]);
+    }
+
+    #[test]
+    fn replay_wanted_while_a_signature_may_fire() {
+        let ctx = ChunkCtx::default();
+        let mut ev = Recorder::default();
+        let mut http = AppState::new(8080, true, Pop3Limits::default());
+        assert!(http.wants_replay());
+        http.deliver(true, b"GET / HTTP/1.1\r\n", ctx, &mut ev);
+        assert!(http.wants_replay(), "the server may still greet with 220");
+        http.deliver(false, b"HTTP/1.1 200 OK\r\n", ctx, &mut ev);
+        assert!(!http.wants_replay(), "no signature can match any more");
+
+        let mut smtp = AppState::new(2525, true, Pop3Limits::default());
+        smtp.deliver(false, b"22", ctx, &mut ev);
+        assert!(smtp.wants_replay());
+        smtp.deliver(false, b"0 mx\r\n", ctx, &mut ev);
+        assert!(smtp.wants_replay(), "waiting for HELO");
+
+        let mut tls = AppState::new(8443, true, Pop3Limits::default());
+        tls.deliver(true, &HELLO[..4], ctx, &mut ev);
+        assert!(tls.wants_replay());
+        let found = tls.deliver(true, &HELLO[4..], ctx, &mut ev);
+        assert_eq!(found[2], Some(Service::Ssl));
+
+        let mut full = AppState::new(8080, true, Pop3Limits::default());
+        full.deliver(false, &[b'2'; 2000], ctx, &mut ev);
+        assert!(!full.wants_replay(), "the window is closed");
     }
 
     #[test]
     fn unpicked_candidates_report_nothing() {
         let mut app = AppState::new(6379, true, Pop3Limits::default());
         let mut ev = Recorder::default();
-        app.deliver(true, b"*1\r\n$4\r\nPING\r\n", &mut ev);
-        app.deliver(false, b"+PONG\r\n", &mut ev);
+        app.deliver(true, b"*1\r\n$4\r\nPING\r\n", ChunkCtx::default(), &mut ev);
+        app.deliver(false, b"+PONG\r\n", ChunkCtx::default(), &mut ev);
         assert!(ev.weirds.is_empty() && ev.confirmed.is_empty());
     }
 }

@@ -14,6 +14,7 @@ pub mod line;
 pub mod mime;
 pub mod pool;
 pub mod pop3;
+pub mod replay;
 pub mod sasl;
 pub mod smtp;
 pub mod tls;

@@ -34,6 +34,11 @@ impl<T: Reset> SessionPool<T> {
         self.free.push(i);
     }
 
+    /// Whether [`SessionPool::acquire`] would give a session now.
+    pub fn has_free(&self) -> bool {
+        !self.free.is_empty()
+    }
+
     /// Sessions in use now.
     pub fn in_use(&self) -> usize {
         self.sessions.len() - self.free.len()

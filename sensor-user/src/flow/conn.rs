@@ -86,6 +86,12 @@ pub struct Conn {
     pub tls: Option<u32>,
     /// The POP3 or IMAP session, when the mailbox logs are on.
     pub mailbox: Option<crate::analyzers::MailboxSlot>,
+    /// The start of the stream held for replay into a session a signature
+    /// attaches (while protocol detection is open).
+    pub replay: crate::analyzers::replay::ReplaySlot,
+    /// The POP3 session was started by POP3's signature (not by port 110):
+    /// it follows Zeek's POP3 analyzer and goes when that gives up.
+    pub pop3_by_signature: bool,
     /// No analyzer wants payload any more (e.g. TLS established): only
     /// packets and bytes are counted.
     pub payload_done: bool,
@@ -157,6 +163,8 @@ impl Conn {
             smtp: None,
             tls: None,
             mailbox: None,
+            replay: Default::default(),
+            pop3_by_signature: false,
             payload_done: false,
             bypassed: false,
             bypass_refused: false,

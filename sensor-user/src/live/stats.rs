@@ -12,7 +12,7 @@ use crate::engine::{BypassStats, Counters, Worker};
 use crate::flow::tcp::LossCounts;
 use crate::logs::stats::{LiveStats, SinkHealth, StatsRecord, MAX_QUEUES};
 use crate::logs::writer::LogQueue;
-use crate::metrics::{PoolUse, WorkerView};
+use crate::metrics::{Pools, WorkerView};
 
 /// What a worker publishes for the stats thread.
 #[derive(Default)]
@@ -26,7 +26,7 @@ pub struct Published {
     /// Frames received on each queue this worker owns, by queue id.
     queue_frames: [u64; MAX_QUEUES],
     /// Its session pools.
-    pools: [PoolUse; 4],
+    pools: Pools,
 }
 
 /// A worker's numbers for [`publish`].

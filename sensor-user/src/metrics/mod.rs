@@ -19,7 +19,8 @@ use crate::logs::stats::StatsRecord;
 /// How full one of a worker's preallocated session pools is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PoolUse {
-    /// `smtp`, `tls`, `pop3`, `imap`.
+    /// `smtp`, `tls`, `pop3`, `imap`, `dpd` (the buffers holding the start
+    /// of connections for replay).
     pub name: &'static str,
     /// Sessions in use now.
     pub in_use: u64,
@@ -29,13 +30,16 @@ pub struct PoolUse {
     pub exhausted: u64,
 }
 
+/// A worker's pools, in a fixed order.
+pub type Pools = [PoolUse; 5];
+
 /// One worker's numbers.
 #[derive(Clone, Debug, Default)]
 pub struct WorkerView {
     /// Its stats record (its own packets, flows, reassembly).
     pub stats: StatsRecord,
     /// Its session pools.
-    pub pools: [PoolUse; 4],
+    pub pools: Pools,
 }
 
 type Labels = Vec<(&'static str, String)>;
@@ -386,7 +390,7 @@ mod tests {
             live: Some(Default::default()),
             ..Default::default()
         };
-        let mut pools = [PoolUse::default(); 4];
+        let mut pools = Pools::default();
         pools[0] = PoolUse {
             name: "smtp",
             in_use: 2,
