@@ -469,8 +469,9 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     }
 
     /// Starts a TLS session when the connection's detector says the stream
-    /// is TLS (Zeek never analyses TLS on a partial connection). Returns
-    /// whether one was started now.
+    /// is TLS. Returns whether one was started now. Zeek never analyses TLS
+    /// on a partial connection (one whose TCP start was not seen): its SSL
+    /// analyzer drops every byte there, so there is nothing to log.
     fn attach_tls(&mut self) -> bool {
         if self.tls.is_some() || self.partial || !self.app.tls_attached() {
             return false;
@@ -493,6 +494,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
                     self.app.speculation_off();
                 }
                 let ctx = ChunkCtx {
+                    partial: self.partial,
                     smtp_session: false,
                 };
                 let ev = &mut AppEvents {

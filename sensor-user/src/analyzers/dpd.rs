@@ -339,6 +339,8 @@ impl<A: Default> Slot<A> {
 /// What the connection tells detection along with a chunk.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ChunkCtx {
+    /// The connection's start was not seen (Zeek's `TCP()->IsPartial()`).
+    pub partial: bool,
     /// A full SMTP session is ready to take over if SMTP's signature fires
     /// (the start of the stream is held for replay and the pool has one):
     /// it then reports for SMTP instead of the recognizer.
@@ -458,10 +460,20 @@ impl AppState {
         }
         let found = self.det.feed(is_orig, data);
         let starttls = self.run_mail(is_orig, data, ev);
-        if let Next::Stop = run_slot!(self.tls, is_orig, data, ev) {
-            if self.tls.state == SlotState::Attached {
-                // Handshake recognised; the TLS analyzer has nothing more to do.
-                self.tls.state = SlotState::Off;
+        // Zeek's SSL analyzer reads nothing of a partial connection
+        // (`SSL_Analyzer::DeliverStream` returns while `TCP()->IsPartial()`,
+        // the Spicy one skips its input in `check_partial`): no record is
+        // resynchronised and no handshake message seen mid-stream, not even
+        // a whole Certificate, raises an event, so Zeek writes no ssl.log
+        // or x509.log there, and with no confirmation no `service` either.
+        // The recognizer stays silent likewise (and `attach_tls` starts no
+        // session).
+        if !ctx.partial {
+            if let Next::Stop = run_slot!(self.tls, is_orig, data, ev) {
+                if self.tls.state == SlotState::Attached {
+                    // Handshake recognised; the TLS analyzer has nothing more to do.
+                    self.tls.state = SlotState::Off;
+                }
             }
         }
         for s in found.into_iter().flatten() {
@@ -580,6 +592,7 @@ impl AppState {
     pub fn gap(&mut self, is_orig: bool) {
         self.smtp.a.gap(is_orig);
         self.pop3.a.gap(is_orig);
+        self.tls.a.gap();
         if self.imap.a.gap() == Next::Stop {
             self.imap.off();
         }
@@ -631,7 +644,10 @@ mod tests {
 
     #[test]
     fn smtp_session_takes_over_from_the_recognizer() {
-        let ready = ChunkCtx { smtp_session: true };
+        let ready = ChunkCtx {
+            smtp_session: true,
+            ..ChunkCtx::default()
+        };
         let mut app = AppState::new(2525, true, Pop3Limits::default());
         let mut ev = Recorder::default();
         assert_eq!(app.deliver(false, b"220 mx\r\n", ready, &mut ev), [None; 3]);
@@ -653,6 +669,35 @@ mod tests {
         let found = app.deliver(true, b"EHLO x\r\n", ChunkCtx::default(), &mut ev);
         assert_eq!(found[0], Some(Service::Smtp));
         assert_eq!(ev.confirmed, vec![Service::Smtp]);
+    }
+
+    #[test]
+    fn tls_of_a_partial_connection_is_not_recognised() {
+        let partial = ChunkCtx {
+            partial: true,
+            ..ChunkCtx::default()
+        };
+        let mut app = AppState::new(443, true, Pop3Limits::default());
+        let mut ev = Recorder::default();
+        app.deliver(true, &HELLO, partial, &mut ev);
+        app.deliver(false, b"not a server hello", partial, &mut ev);
+        assert!(ev.confirmed.is_empty() && ev.violations.is_empty());
+    }
+
+    #[test]
+    fn tls_after_a_gap_is_no_violation() {
+        let mut app = AppState::new(443, true, Pop3Limits::default());
+        let mut ev = Recorder::default();
+        app.deliver(true, &HELLO, ChunkCtx::default(), &mut ev);
+        app.gap(false);
+        app.deliver(
+            false,
+            b"middle of a certificate",
+            ChunkCtx::default(),
+            &mut ev,
+        );
+        assert_eq!(ev.confirmed, vec![Service::Ssl]);
+        assert!(ev.violations.is_empty());
     }
 
     #[test]

@@ -33,6 +33,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     /// signature may still fire.
     pub(super) fn detect(&mut self, is_orig: bool, data: &[u8], seq: u64) {
         let ctx = ChunkCtx {
+            partial: self.partial,
             smtp_session: self.replay.complete() && self.smtp_pool.has_free(),
         };
         let ev = &mut AppEvents {

@@ -28,6 +28,13 @@ pub fn version_ok(v: u16) -> bool {
 }
 
 impl Tls {
+    /// A content gap in either direction: like Zeek's SSL analyzer (its
+    /// `had_gap`), the recognizer reads nothing more of the connection, so
+    /// bytes after a hole (the middle of a record) are no violation.
+    pub fn gap(&mut self) {
+        self.done = [true; 2];
+    }
+
     /// Feeds in-order bytes of one direction.
     pub fn deliver(&mut self, is_orig: bool, data: &[u8], ev: &mut dyn Events) -> Next {
         let i = if is_orig { 0 } else { 1 };
@@ -103,6 +110,19 @@ mod tests {
         assert!(ev.confirmed.is_empty());
         t.deliver(true, &hello[4..], &mut ev);
         assert_eq!(ev.confirmed, vec![Service::Ssl]);
+    }
+
+    #[test]
+    fn nothing_after_a_gap() {
+        let mut t = Tls::default();
+        let mut ev = Recorder::default();
+        t.deliver(true, &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01], &mut ev);
+        t.gap();
+        assert_eq!(
+            t.deliver(false, b"mid-certificate bytes", &mut ev),
+            Next::Stop
+        );
+        assert!(ev.violations.is_empty() && ev.confirmed.is_empty());
     }
 
     #[test]
