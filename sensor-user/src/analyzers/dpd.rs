@@ -459,7 +459,9 @@ impl AppState {
             return [None; 3];
         }
         let found = self.det.feed(is_orig, data);
-        let starttls = self.run_mail(is_orig, data, ev);
+        // Zeek's SMTP (its content-line readers `SetSkipPartial`), POP3 and
+        // IMAP analyzers read nothing of a partial connection either.
+        let starttls = !ctx.partial && self.run_mail(is_orig, data, ev);
         // Zeek's SSL analyzer reads nothing of a partial connection
         // (`SSL_Analyzer::DeliverStream` returns while `TCP()->IsPartial()`,
         // the Spicy one skips its input in `check_partial`): no record is
@@ -681,6 +683,20 @@ mod tests {
         let mut ev = Recorder::default();
         app.deliver(true, &HELLO, partial, &mut ev);
         app.deliver(false, b"not a server hello", partial, &mut ev);
+        assert!(ev.confirmed.is_empty() && ev.violations.is_empty());
+    }
+
+    #[test]
+    fn mail_of_a_partial_connection_is_not_recognised() {
+        let partial = ChunkCtx {
+            partial: true,
+            ..ChunkCtx::default()
+        };
+        let mut app = AppState::new(25, true, Pop3Limits::default());
+        let mut ev = Recorder::default();
+        app.deliver(false, b"220 mx ESMTP\r\n", partial, &mut ev);
+        app.deliver(true, b"EHLO x\r\n", partial, &mut ev);
+        app.deliver(false, b"250 ok\r\n", partial, &mut ev);
         assert!(ev.confirmed.is_empty() && ev.violations.is_empty());
     }
 
