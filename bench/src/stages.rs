@@ -88,11 +88,7 @@ impl Truncated {
                     max_ooo_bytes: 1 << 20,
                     max_above_hole: 16384,
                 },
-                report_gaps_for_partial: false,
-                close_delay_ns: 5_000_000_000,
-                session_timer_ns: 6_000_000_000,
-                attempt_delay_ns: 5_000_000_000,
-                linger_ns: 5_000_000_000,
+                ..TcpConfig::default()
             },
             uids: UidGen::new(1),
             sink: Discarded::default(),

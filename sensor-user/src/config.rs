@@ -73,43 +73,179 @@ impl FromStr for Cidr {
     }
 }
 
-/// Zeek's `Site::private_address_space`: with no `--local-nets`, addresses
-/// in these networks count as local, as in Zeek.
+/// Zeek's `Site::private_address_space` (base/utils/site.zeek): local when
+/// `Site::private_address_space_is_local` (the default), and what
+/// `Site::is_private_addr` tests.
 pub const PRIVATE_NETS: &[&str] = &[
+    "0.0.0.0/8",
+    "2002::/24",
     "10.0.0.0/8",
-    "192.168.0.0/16",
-    "172.16.0.0/12",
+    "2002:a00::/24",
     "100.64.0.0/10",
+    "2002:6440::/26",
     "127.0.0.0/8",
-    "fe80::/10",
-    "fc00::/7",
+    "2002:7f00::/24",
+    "169.254.0.0/16",
+    "2002:a9fe::/32",
+    "172.16.0.0/12",
+    "2002:ac10::/28",
+    "192.0.0.0/24",
+    "2002:c000::/40",
+    "192.0.2.0/24",
+    "2002:c000:200::/40",
+    "192.168.0.0/16",
+    "2002:c0a8::/32",
+    "198.18.0.0/15",
+    "2002:c612::/31",
+    "198.51.100.0/24",
+    "2002:c633:6400::/40",
+    "203.0.113.0/24",
+    "2002:cb00:7100::/40",
+    "224.0.0.0/24",
+    "2002:e000::/40",
+    "239.0.0.0/8",
+    "2002:ef00::/24",
+    "240.0.0.0/4",
+    "2002:f000::/20",
+    "255.255.255.255/32",
+    "2002:ffff:ffff::/48",
+    "::/128",
     "::1/128",
-    "::ffff:0:0/96",
+    "64:ff9b:1::/48",
+    "100::/64",
+    "2001::/23",
+    "2001:2::/48",
+    "2001:db8::/32",
+    "fc00::/7",
+    "fe80::/10",
+    "fec0::/10",
 ];
 
-/// Decides `local_orig` / `local_resp`.
+/// Decides `local_orig` / `local_resp` (Zeek's `Site::is_local_addr`) and
+/// `Site::is_private_addr`.
 #[derive(Clone, Debug)]
 pub struct Site {
+    /// `Site::local_nets`, plus the private space when it counts as local.
     local: Vec<Cidr>,
+    /// `Site::local_nets` as given.
+    local_nets: Vec<Cidr>,
+    /// `Site::private_address_space`.
+    private: Vec<Cidr>,
+    /// `Site::private_address_space_is_local`.
+    private_is_local: bool,
 }
 
 impl Site {
     /// Local networks are `local_nets` plus Zeek's private address space.
     pub fn new(local_nets: &[Cidr]) -> Self {
-        let mut local: Vec<Cidr> = local_nets.to_vec();
-        local.extend(PRIVATE_NETS.iter().filter_map(|s| s.parse::<Cidr>().ok()));
-        Site { local }
+        let mut site = Site {
+            local: Vec::new(),
+            local_nets: local_nets.to_vec(),
+            private: PRIVATE_NETS
+                .iter()
+                .filter_map(|s| s.parse::<Cidr>().ok())
+                .collect(),
+            private_is_local: true,
+        };
+        site.update();
+        site
+    }
+
+    fn update(&mut self) {
+        self.local.clone_from(&self.local_nets);
+        if self.private_is_local {
+            self.local.extend(self.private.iter().copied());
+        }
+    }
+
+    /// Sets `Site::local_nets`.
+    pub fn set_local_nets(&mut self, nets: Vec<Cidr>) {
+        self.local_nets = nets;
+        self.update();
+    }
+
+    /// Sets `Site::private_address_space`.
+    pub fn set_private(&mut self, nets: Vec<Cidr>) {
+        self.private = nets;
+        self.update();
+    }
+
+    /// Sets `Site::private_address_space_is_local`.
+    pub fn set_private_is_local(&mut self, yes: bool) {
+        self.private_is_local = yes;
+        self.update();
+    }
+
+    /// `Site::local_nets` as set (without the private space).
+    pub fn local_nets(&self) -> &[Cidr] {
+        &self.local_nets
     }
 
     /// Whether `a` is local.
     pub fn is_local(&self, a: IpAddr) -> bool {
         self.local.iter().any(|n| n.contains(a))
     }
+
+    /// Zeek's `Site::is_private_addr`.
+    pub fn is_private(&self, a: IpAddr) -> bool {
+        self.private.iter().any(|n| n.contains(a))
+    }
 }
 
 impl Default for Site {
     fn default() -> Self {
         Site::new(&[])
+    }
+}
+
+/// One second in nanoseconds.
+const SEC: u64 = 1_000_000_000;
+
+/// Zeek's TCP settings the state machine and reassembly read (Zeek's
+/// names; intervals in ns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpSettings {
+    /// `tcp_SYN_timeout`: the first look at a new connection.
+    pub syn_timeout_ns: u64,
+    /// `tcp_session_timer`: how often a closing connection is looked at.
+    pub session_timer_ns: u64,
+    /// `tcp_connection_linger`: quiet time before a closing connection goes.
+    pub connection_linger_ns: u64,
+    /// `tcp_attempt_delay`: an unanswered SYN ends the attempt after this
+    /// (0: no attempt timer).
+    pub attempt_delay_ns: u64,
+    /// `tcp_close_delay`: a closed connection lingers this long.
+    pub close_delay_ns: u64,
+    /// `tcp_max_above_hole_without_any_acks` (0: no limit).
+    pub max_above_hole: usize,
+    /// `tcp_storm_thresh`: FINs or RSTs from one side before a storm.
+    pub storm_thresh: u32,
+    /// `tcp_storm_interarrival_thresh`.
+    pub storm_interarrival_ns: u64,
+    /// `report_gaps_for_partial`.
+    pub report_gaps_for_partial: bool,
+    /// `partial_connection_ok`: connections first seen mid-stream are
+    /// analysed.
+    pub partial_connection_ok: bool,
+    /// `tcp_SYN_ack_ok`: a SYN-ACK may start a connection.
+    pub syn_ack_ok: bool,
+}
+
+impl Default for TcpSettings {
+    fn default() -> Self {
+        TcpSettings {
+            syn_timeout_ns: 5 * SEC,
+            session_timer_ns: 6 * SEC,
+            connection_linger_ns: 5 * SEC,
+            attempt_delay_ns: 5 * SEC,
+            close_delay_ns: 5 * SEC,
+            max_above_hole: 16384,
+            storm_thresh: 1000,
+            storm_interarrival_ns: SEC,
+            report_gaps_for_partial: false,
+            partial_connection_ok: true,
+            syn_ack_ok: true,
+        }
     }
 }
 
@@ -125,23 +261,25 @@ pub struct Limits {
     pub max_ooo_bytes_per_flow: usize,
     /// IP datagrams reassembled from fragments at once.
     pub max_fragmented_datagrams: usize,
-    /// Seconds before an incomplete fragmented datagram is dropped.
-    pub frag_timeout_secs: u64,
-    /// Zeek's `tcp_inactivity_timeout` (seconds).
-    pub tcp_inactivity_secs: u64,
-    /// Zeek's `udp_inactivity_timeout` (seconds); also for TCP connections
-    /// still in their handshake, as in Zeek.
-    pub udp_inactivity_secs: u64,
-    /// Zeek's `icmp_inactivity_timeout` (seconds).
-    pub icmp_inactivity_secs: u64,
-    /// Zeek's `tcp_close_delay` (seconds a closed connection lingers).
-    pub tcp_close_delay_secs: u64,
-    /// Zeek's `tcp_reset_delay`.
-    pub tcp_reset_delay_secs: u64,
-    /// Zeek's `tcp_attempt_delay`.
-    pub tcp_attempt_delay_secs: u64,
-    /// Zeek's `tcp_partial_close_delay`.
-    pub tcp_partial_close_delay_secs: u64,
+    /// Zeek's `frag_timeout` (ns): an incomplete fragmented datagram is
+    /// dropped this long after its first fragment (0: never).
+    pub frag_timeout_ns: u64,
+    /// Zeek's `tcp_inactivity_timeout` (ns; 0: none).
+    pub tcp_inactivity_ns: u64,
+    /// Zeek's `udp_inactivity_timeout` (ns; 0: none); also for TCP
+    /// connections still in their handshake, as in Zeek.
+    pub udp_inactivity_ns: u64,
+    /// Zeek's `icmp_inactivity_timeout` (ns; 0: none).
+    pub icmp_inactivity_ns: u64,
+    /// The TCP state machine's timers and reassembly settings.
+    pub tcp: TcpSettings,
+    /// Zeek's `Conn::port_inactivity_timeouts`: the inactivity timeout of a
+    /// TCP connection to one of these ports once established (ports of
+    /// the other protocols: `(port, proto)`, proto 6, 17 or 1).
+    pub port_inactivity: Vec<(u16, u8, u64)>,
+    /// Zeek's `Conn::analyzer_inactivity_timeouts`: the inactivity timeout
+    /// of a connection once one of these protocols is confirmed on it.
+    pub analyzer_inactivity: Vec<(crate::analyzers::Service, u64)>,
     /// SMTP connections analysed in full at once (a preallocated pool;
     /// connections beyond it only get protocol detection, counted).
     pub max_smtp_sessions: usize,
@@ -173,14 +311,16 @@ impl Default for Limits {
             reassembly_blocks: 16_384,
             max_ooo_bytes_per_flow: 1 << 20,
             max_fragmented_datagrams: 64,
-            frag_timeout_secs: 60,
-            tcp_inactivity_secs: 300,
-            udp_inactivity_secs: 60,
-            icmp_inactivity_secs: 60,
-            tcp_close_delay_secs: 5,
-            tcp_reset_delay_secs: 5,
-            tcp_attempt_delay_secs: 5,
-            tcp_partial_close_delay_secs: 3,
+            frag_timeout_ns: 300 * SEC,
+            tcp_inactivity_ns: 300 * SEC,
+            udp_inactivity_ns: 60 * SEC,
+            icmp_inactivity_ns: 60 * SEC,
+            tcp: TcpSettings::default(),
+            port_inactivity: [21, 22, 23, 513]
+                .into_iter()
+                .map(|p| (p, 6, 3600 * SEC))
+                .collect(),
+            analyzer_inactivity: Vec::new(),
             max_smtp_sessions: 1024,
             max_tls_sessions: 2048,
             tls_handshake_budget: 64 << 20,
@@ -206,6 +346,27 @@ pub struct SmtpOptions {
     /// `@load protocols/smtp/blocklists`: block-list error replies are
     /// notices.
     pub blocklists: bool,
+    /// `SMTP::mail_path_capture`: whose `Received` headers extend `path`
+    /// (past an address of another kind that is not private, the path
+    /// ends).
+    pub mail_path_capture: crate::analyzers::tls::policy::Hosts,
+    /// `SMTP::mail_transaction_validation`: RCPT without MAIL and DATA
+    /// without RCPT are invalid transactions (a weird, counted).
+    pub transaction_validation: bool,
+    /// `SMTP::max_rcptto_addresses` (0: no limit).
+    pub max_rcptto: u32,
+    /// `SMTP::max_to_addresses` (0: no limit).
+    pub max_to: u32,
+    /// `SMTP::max_cc_addresses` (0: no limit).
+    pub max_cc: u32,
+    /// `SMTP::max_path_length` (0: no limit).
+    pub max_path: u32,
+    /// `SMTP::bdat_max_line_length`: a BDAT line is cut at this length
+    /// (`smtp_bdat_line_too_long`).
+    pub bdat_max_line: usize,
+    /// Zeek's `MIME::` limits, for the mails (set from [`Config::mime`]
+    /// when the worker starts).
+    pub mime: crate::analyzers::mime::MimeLimits,
 }
 
 impl Default for SmtpOptions {
@@ -215,6 +376,14 @@ impl Default for SmtpOptions {
             max_invalid_transactions: 25,
             credential_notices: true,
             blocklists: false,
+            mail_path_capture: crate::analyzers::tls::policy::Hosts::All,
+            transaction_validation: true,
+            max_rcptto: 1000,
+            max_to: 1000,
+            max_cc: 1000,
+            max_path: 1000,
+            bdat_max_line: crate::analyzers::smtp::session::BDAT_MAX_LINE,
+            mime: crate::analyzers::mime::MimeLimits::default(),
         }
     }
 }
@@ -253,6 +422,27 @@ pub struct Config {
     pub pop3: crate::analyzers::pop3::Pop3Limits,
     /// The hashes of files (other than certificates) in files.log.
     pub file_hashes: crate::files::Hashes,
+    /// Zeek's `MIME::` limits (mail in SMTP, POP3, IMAP).
+    pub mime: crate::analyzers::mime::MimeLimits,
+    /// Zeek's `ignore_checksums_nets`: packets from these networks are
+    /// not checked.
+    pub ignore_checksums_nets: Vec<Cidr>,
+    /// Zeek's `bits_per_uid` (32 to 128).
+    pub bits_per_uid: u32,
+    /// Zeek's `Weird::` settings.
+    pub weirds: Arc<crate::logs::weird::WeirdOptions>,
+    /// The log format's Zeek settings: field limits and optional columns
+    /// (copied into the format options of the writer).
+    pub log: LogSettings,
+}
+
+/// What the Zeek settings decide of the log encoding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogSettings {
+    /// Field limits per log (`Log::default_max_*`, `X509::default_max_*`).
+    pub limits: crate::logs::format::LogLimits,
+    /// Optional columns in effect (bits of [`crate::logs::columns`]).
+    pub columns: u32,
 }
 
 /// Zeek's `Notice::` options: which notice types are dropped, never
@@ -317,6 +507,11 @@ impl Default for Config {
             notices: Arc::default(),
             pop3: Default::default(),
             file_hashes: Default::default(),
+            mime: Default::default(),
+            ignore_checksums_nets: Vec::new(),
+            bits_per_uid: 96,
+            weirds: Default::default(),
+            log: Default::default(),
         }
     }
 }
@@ -459,6 +654,277 @@ pub enum Redef {
     Applied,
     /// A Zeek setting the sensor has no counterpart for (named).
     Unknown(String),
+    /// A Zeek setting the sensor knows but does not apply, and why.
+    Ignored(String, &'static str),
+}
+
+/// The Zeek settings the sensor knows but does not apply, with the reason
+/// (the README lists them).
+pub const IGNORED: &[(&str, &str)] = &[
+    ("tcp_reset_delay", "Zeek arms its reset timer only when a script handles connection_reset; the covered scripts do not"),
+    ("tcp_partial_close_delay", "Zeek arms its partial-close timer only when a script handles connection_partial_close; the covered scripts do not"),
+    ("non_analyzed_lifetime", "Zeek itself no longer reads it"),
+    ("tcp_max_initial_window", "decides how long Zeek keeps delivered, unacknowledged data; the sensor keeps none (only out-of-order data, up to --max-ooo-bytes)"),
+    ("tcp_excessive_data_without_further_acks", "counts delivered, unacknowledged data Zeek keeps; the sensor keeps none (only out-of-order data, up to --max-ooo-bytes)"),
+    ("tcp_max_old_segments", "old segments are kept only for rexmit_inconsistency events; the sensor raises no script events"),
+    ("ignore_keep_alive_rexmit", "read only by Zeek's TCP statistics analyzer (conn_stats events), which writes no log"),
+    ("detect_filtered_trace", "not implemented: reading SYN/FIN/RST-filtered traces"),
+    ("tcp_match_undelivered", "signature matching on undelivered data is not implemented"),
+    ("tcp_content_delivery_ports_orig", "only raises tcp_contents events; no log"),
+    ("tcp_content_delivery_ports_resp", "only raises tcp_contents events; no log"),
+    ("tcp_content_deliver_all_orig", "only raises tcp_contents events; no log"),
+    ("tcp_content_deliver_all_resp", "only raises tcp_contents events; no log"),
+    ("table_expire_interval", "scheduling of Zeek's table expiry; the sensor's tables expire exactly"),
+    ("table_expire_delay", "scheduling of Zeek's table expiry; the sensor's tables expire exactly"),
+    ("max_timer_expires", "scheduling of Zeek's timers; the sensor runs every due timer"),
+    ("watchdog_interval", "Zeek's watchdog; not implemented"),
+    ("digest_salt", "file ids are drawn like connection uids, not hashed from file handles"),
+    ("mime_segment_length", "the size of mime_segment_data events; the sensor raises no script events and files.log is the same"),
+    ("mime_segment_overlap_length", "the overlap of mime_segment_data events; the sensor raises no script events"),
+    ("Conn::default_extract", "connection contents files are not written"),
+    ("Conn::extraction_prefix", "connection contents files are not written"),
+    ("SSL::ct_logs", "read only by policy/protocols/ssl/validate-sct, which the sensor does not implement"),
+    ("SSL::dtls_ports", "DTLS is not analysed"),
+    ("SSL::dtls_max_version_errors", "DTLS is not analysed"),
+    ("SSL::dtls_max_reported_version_errors", "DTLS is not analysed"),
+    ("X509::hash_function", "a Zeek function; x509.log fingerprints are SHA-256, Zeek's default"),
+    ("X509::known_log_certs_enable_publish", "cluster publication; the workers of a run share one table"),
+    ("X509::known_log_certs_enable_node_up_publish", "cluster publication; the workers of a run share one table"),
+    ("X509::known_log_certs_use_broker", "cluster publication; the workers of a run share one table"),
+    ("X509::caching_required_encounters", "Zeek's certificate event cache saves parsing work only, the logs are the same; the sensor caches parsed certificates its own way"),
+    ("X509::caching_required_encounters_interval", "Zeek's certificate event cache saves parsing work only, the logs are the same"),
+    ("X509::certificate_cache_minimum_eviction_interval", "Zeek's certificate event cache saves parsing work only, the logs are the same"),
+    ("X509::certificate_cache_max_entries", "Zeek's certificate event cache saves parsing work only, the logs are the same"),
+    ("Files::enable_reassembler", "the files of SMTP, POP3, IMAP and TLS arrive in order: Zeek's file reassembly never engages for them"),
+    ("Files::reassembly_buffer_size", "the files of SMTP, POP3, IMAP and TLS arrive in order: Zeek's file reassembly never engages for them"),
+    ("Notice::emailed_types", "notices are not e-mailed"),
+    ("Notice::alarmed_types", "notice_alarm.log is not written"),
+    ("Notice::sendmail", "notices are not e-mailed"),
+    ("Notice::mail_dest", "notices are not e-mailed"),
+    ("Notice::mail_from", "notices are not e-mailed"),
+    ("Notice::reply_to", "notices are not e-mailed"),
+    ("Notice::mail_subject_prefix", "notices are not e-mailed"),
+    ("Notice::max_email_delay", "notices are not e-mailed"),
+    ("Notice::mail_page_dest", "notices are not e-mailed"),
+    ("Notice::mail_dest_pretty_printed", "notices are not e-mailed"),
+    ("Notice::pretty_print_alarms", "notice_alarm.log is not written"),
+    ("Notice::flag_nets", "notice_alarm.log is not written"),
+    ("Notice::force_email_summaries", "notices are not e-mailed"),
+    ("Notice::lookup_location_types", "no GeoIP database is read"),
+    ("Notice::suppression_batch_period", "cluster batching; the workers of a run share one suppression table"),
+    ("Notice::suppression_batch_max_size", "cluster batching; the workers of a run share one suppression table"),
+    ("Weird::weird_ignore", "Zeek's state table (its 10-minute expiry is applied)"),
+    ("Weird::did_log", "Zeek's state table (its 1-day expiry is applied)"),
+    ("Weird::did_notice", "Zeek's state table (its 1-day expiry is applied)"),
+    ("Analyzer::Logging::failure_data_max_size", "analyzer.log is not written"),
+    ("Log::default_rotation_interval", "rotation is --rotate-interval"),
+    ("Log::default_logdir", "the log directory is --log-dir"),
+    ("LogAscii::use_json", "the format is --format"),
+    ("max_analyzer_violations", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("dpd_buffer_size", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("dpd_max_packets", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("dpd_reassemble_first_packets", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("dpd_match_only_beginning", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("dpd_late_match_stop", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("dpd_ignore_ports", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("likely_server_ports", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("DPD::ignore_violations", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("DPD::ignore_violations_after", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("DPD::track_removed_services_in_connection", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("Analyzer::disable_all", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("Analyzer::disabled_analyzers", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("SMTP::ports", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("SSL::ssl_ports", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("IMAP::ports", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+];
+
+/// The Zeek settings the sensor applies, with Zeek's default (the README
+/// lists them; `redef`s of these names are applied by
+/// [`Config::apply_redef`]).
+pub const SUPPORTED: &[(&str, &str)] = &[
+    ("Site::local_nets", "{ } (--local-nets)"),
+    ("Site::private_address_space", "Zeek's list (RFC 1918, 6598, 3927, 5737, 6890, 2544, 4193, 3849, ... and their 6to4 forms)"),
+    ("Site::private_address_space_is_local", "T"),
+    ("SMTP::enable_rfc822_msg_file_analysis", "F"),
+    ("SMTP::max_invalid_mail_transactions", "25"),
+    ("SMTP::mail_transaction_validation", "T"),
+    ("SMTP::mail_path_capture", "ALL_HOSTS"),
+    ("SMTP::max_rcptto_addresses", "1000"),
+    ("SMTP::max_to_addresses", "1000"),
+    ("SMTP::max_cc_addresses", "1000"),
+    ("SMTP::max_path_length", "1000"),
+    ("SMTP::bdat_max_line_length", "4096"),
+    ("MIME::max_depth", "100"),
+    ("MIME::max_header_bytes", "65536"),
+    ("POP3::max_pending_commands", "10"),
+    ("POP3::max_unknown_client_commands", "10"),
+    ("SSL::disable_analyzer_after_detection", "T"),
+    ("SSL::root_certs", "Zeek's Mozilla list (the system's roots)"),
+    ("SSL::max_ssl_history_length", "100"),
+    ("SSL::max_alerts_per_record", "10"),
+    ("SSL::log_include_server_certificate_subject_issuer", "F"),
+    ("SSL::log_include_client_certificate_subject_issuer", "F"),
+    ("SSL::notify_certs_expiration", "LOCAL_HOSTS"),
+    ("SSL::notify_when_cert_expiring_in", "30 days"),
+    ("SSL::notify_weak_keys", "LOCAL_HOSTS"),
+    ("SSL::notify_minimal_key_length", "2048"),
+    ("SSL::notify_dh_length_shorter_cert_length", "T"),
+    ("SSL::tls_minimum_version", "SSL::TLSv10"),
+    ("SSL::unsafe_ciphers_regex", "/(_EXPORT_)|(_RC4_)/"),
+    ("Known::cert_tracking", "LOCAL_HOSTS"),
+    ("X509::log_x509_in_files_log", "F"),
+    ("X509::relog_known_certificates_after", "1 day"),
+    ("X509::known_log_certs_maximum_size", "1000000"),
+    ("X509::default_max_field_string_bytes", "4096"),
+    ("X509::default_max_field_container_elements", "500"),
+    ("X509::default_max_total_container_elements", "1500"),
+    ("Log::default_max_field_string_bytes", "4096"),
+    ("Log::default_max_field_container_elements", "100"),
+    ("Log::default_max_total_string_bytes", "256000"),
+    ("Log::default_max_total_container_elements", "500"),
+    ("Files::analyze_by_mime_type_automatically", "T"),
+    ("Files::disable", "{ }"),
+    ("Notice::ignored_types", "{ }"),
+    ("Notice::not_suppressed_types", "{ }"),
+    ("Notice::type_suppression_intervals", "{ }"),
+    ("Notice::default_suppression_interval", "1 hr"),
+    ("Weird::sampling_threshold", "25"),
+    ("Weird::sampling_rate", "1000"),
+    ("Weird::sampling_duration", "10 mins"),
+    ("Weird::sampling_whitelist", "{ }"),
+    ("Weird::sampling_global_list", "{ }"),
+    ("Weird::actions", "Zeek's table (e.g. bad_TCP_checksum ACTION_LOG_PER_ORIG, spontaneous_FIN ACTION_IGNORE)"),
+    ("Weird::ignore_hosts", "{ }"),
+    ("Weird::weird_do_not_ignore_repeats", "{ bad_IP_checksum, bad_TCP_checksum, bad_UDP_checksum, bad_ICMP_checksum }"),
+    ("Conn::port_inactivity_timeouts", "{ [21/tcp, 22/tcp, 23/tcp, 513/tcp] = 1 hr }"),
+    ("Conn::analyzer_inactivity_timeouts", "{ [ANALYZER_SSH, ANALYZER_FTP] = 1 hr } (neither analysed)"),
+    ("ignore_checksums", "F (the sensor's default: T, see --verify-checksums)"),
+    ("ignore_checksums_nets", "{ }"),
+    ("tcp_SYN_timeout", "5 secs"),
+    ("tcp_session_timer", "6 secs"),
+    ("tcp_connection_linger", "5 secs"),
+    ("tcp_attempt_delay", "5 secs"),
+    ("tcp_close_delay", "5 secs"),
+    ("tcp_inactivity_timeout", "5 mins"),
+    ("udp_inactivity_timeout", "1 min"),
+    ("icmp_inactivity_timeout", "1 min"),
+    ("tcp_max_above_hole_without_any_acks", "16384"),
+    ("tcp_storm_thresh", "1000"),
+    ("tcp_storm_interarrival_thresh", "1 sec"),
+    ("report_gaps_for_partial", "F"),
+    ("partial_connection_ok", "T"),
+    ("tcp_SYN_ack_ok", "T"),
+    ("frag_timeout", "5 mins"),
+    ("bits_per_uid", "96"),
+    ("peer_description", "\"zeek\""),
+];
+
+/// Splits a Zeek list at its top-level commas (not those inside `[]`,
+/// `{}`, `()` or string literals).
+fn split_top(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut quoted, mut escaped, mut start) = (0i32, false, false, 0);
+    for (i, c) in s.char_indices() {
+        if quoted {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => quoted = true,
+            '[' | '{' | '(' => depth += 1,
+            ']' | '}' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(s[start..].trim());
+    out.retain(|e| !e.is_empty());
+    out
+}
+
+/// The members of a Zeek set or table literal: `{ a, b }`, `set(a, b)`,
+/// `table(...)`.
+fn members(v: &str) -> Option<Vec<&str>> {
+    let v = v.trim();
+    let inner = v
+        .strip_prefix('{')
+        .and_then(|v| v.strip_suffix('}'))
+        .or_else(|| {
+            v.strip_prefix("set(")
+                .or_else(|| v.strip_prefix("table("))
+                .and_then(|v| v.strip_suffix(')'))
+        })?;
+    Some(split_top(inner))
+}
+
+/// A table entry `[key] = value` (or `[[k1, k2]] = value`, several keys):
+/// the keys and the value.
+fn table_entry(e: &str) -> Option<(Vec<&str>, &str)> {
+    let (k, v) = e.split_once("] =").or_else(|| e.split_once("]="))?;
+    let k = k.trim().strip_prefix('[')?.trim();
+    let keys = match k.strip_prefix('[') {
+        Some(list) => split_top(list.strip_suffix(']').unwrap_or(list)),
+        None => vec![k],
+    };
+    Some((keys, v.trim()))
+}
+
+/// A Zeek count: a number, or a product of numbers (`10 * 1024`).
+fn zeek_count(v: &str) -> Option<u64> {
+    v.split('*')
+        .map(|f| f.trim().parse::<u64>().ok())
+        .try_fold(1u64, |acc, f| acc.checked_mul(f?))
+}
+
+/// A Zeek port: `25/tcp` as (port, IP protocol number).
+fn zeek_port(v: &str) -> Option<(u16, u8)> {
+    let (n, proto) = v.trim().split_once('/')?;
+    let proto = match proto.trim() {
+        "tcp" => 6,
+        "udp" => 17,
+        "icmp" => 1,
+        _ => return None,
+    };
+    Some((n.trim().parse().ok()?, proto))
+}
+
+/// A Zeek subnet: `10.0.0.0/8`, `[2001:db8::]/32`.
+fn zeek_subnet(v: &str) -> Result<Cidr, String> {
+    v.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .replace("]/", "/")
+        .parse::<Cidr>()
+}
+
+/// A Zeek address: `10.0.0.1`, `[2001:db8::1]`.
+fn zeek_addr(v: &str) -> Option<IpAddr> {
+    v.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// Zeek's analyzer tag of a protocol the sensor analyses.
+fn analyzer_service(v: &str) -> Option<Option<crate::analyzers::Service>> {
+    use crate::analyzers::Service;
+    Some(match v.trim().rsplit("::").next()? {
+        "ANALYZER_SMTP" => Some(Service::Smtp),
+        "ANALYZER_SSL" => Some(Service::Ssl),
+        "ANALYZER_POP3" => Some(Service::Pop3),
+        "ANALYZER_IMAP" => Some(Service::Imap),
+        n if n.starts_with("ANALYZER_") => None,
+        _ => return None,
+    })
 }
 
 impl Config {
@@ -496,15 +962,28 @@ impl Config {
             }
             "protocols/ssl/ssl-log-ext" => {
                 self.tls.log_ext = true;
+                self.log.columns |= crate::logs::columns::SSL_LOG_EXT;
                 true
             }
             "protocols/ssl/validate-certs" => {
                 self.certs.validate = true;
                 self.certs.host_fuids = true;
+                self.log.columns |= crate::logs::columns::SSL_VALIDATION;
                 true
             }
             "protocols/ssl/log-hostcerts-only" => {
                 self.certs.host_certs_only = true;
+                true
+            }
+            "protocols/ssl/log-certs-base64" => {
+                self.certs.log_base64 = true;
+                self.log.columns |= crate::logs::columns::X509_CERT;
+                // The script's own `redef X509::default_max_field_string_bytes = 0`.
+                self.log.limits.x509.max_field_string_bytes = 0;
+                true
+            }
+            "protocols/conn/mac-logging" => {
+                self.log.columns |= crate::logs::columns::CONN_L2_ADDRS;
                 true
             }
             "frameworks/files/hash-all-files" => {
@@ -514,10 +993,13 @@ impl Config {
             // Scripts whose behaviour is always on in the sensor.
             "base/protocols/ssl"
             | "base/protocols/smtp"
+            | "base/protocols/pop3"
+            | "base/protocols/imap"
             | "base/files/hash"
             | "base/files/x509"
             | "base/files/extract"
             | "base/protocols/conn"
+            | "base/frameworks/files"
             | "base/frameworks/notice" => true,
             _ => false,
         }
@@ -526,7 +1008,8 @@ impl Config {
     /// Applies one Zeek `redef` statement (`redef SMTP::max_invalid_mail_transactions = 2;`),
     /// so that settings from a site's `local.zeek` carry over. Statements
     /// that are not `redef NAME = VALUE` or carry a bad value are errors;
-    /// settings the sensor does not have are reported as unknown.
+    /// settings the sensor does not have are reported as unknown, those it
+    /// knows but does not apply as ignored (with the reason).
     pub fn apply_redef(&mut self, stmt: &str) -> Result<Redef, String> {
         let body = stmt.trim().trim_end_matches(';').trim();
         let body = body.strip_prefix("redef").map(str::trim).unwrap_or(body);
@@ -534,27 +1017,80 @@ impl Config {
             return Err(format!("'{stmt}' is not a `redef NAME = VALUE` statement"));
         };
         let (name, value) = (name.trim(), value.trim());
-        // `+=` on a table adds entries.
-        let (name, add) = match name.strip_suffix('+') {
-            Some(n) => (n.trim(), true),
-            None => (name, false),
+        // `+=` on a table or set adds entries, `-=` removes them.
+        let (name, op) = match (name.strip_suffix('+'), name.strip_suffix('-')) {
+            (Some(n), _) => (n.trim(), '+'),
+            (_, Some(n)) => (n.trim(), '-'),
+            _ => (name, '='),
         };
+        // `&redef` attributes and type ascriptions are not values.
+        let value = value.split(" &").next().unwrap_or(value).trim();
+        let name = name.strip_prefix("GLOBAL::").unwrap_or(name);
         let bad = || format!("'{stmt}': unsupported value '{value}' for {name}");
         let boolean = || match value {
             "T" => Ok(true),
             "F" => Ok(false),
             _ => Err(bad()),
         };
+        let count = || zeek_count(value).ok_or_else(bad);
+        let size = || {
+            zeek_count(value)
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(bad)
+        };
+        let count32 = || {
+            zeek_count(value)
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(bad)
+        };
+        let interval = || zeek_interval(value).ok_or_else(bad);
+        let strings = || -> Result<Vec<String>, String> {
+            let list = zeek_strings(value).ok_or_else(bad)?;
+            Ok(list
+                .into_iter()
+                .map(|s| String::from_utf8_lossy(&s).into_owned())
+                .collect())
+        };
+        let set_list = |list: &mut Vec<String>, new: Vec<String>| match op {
+            '+' => list.extend(new),
+            '-' => list.retain(|n| !new.contains(n)),
+            _ => *list = new,
+        };
+        let subnets = || -> Result<Vec<Cidr>, String> {
+            members(value)
+                .ok_or_else(bad)?
+                .into_iter()
+                .map(zeek_subnet)
+                .collect()
+        };
+        let set_nets = |list: &mut Vec<Cidr>, new: Vec<Cidr>| match op {
+            '+' => list.extend(new),
+            '-' => list.retain(|n| !new.contains(n)),
+            _ => *list = new,
+        };
+        let limits = &mut self.log.limits;
         match name {
             "SMTP::enable_rfc822_msg_file_analysis" => self.smtp.rfc822_msg_files = boolean()?,
             "SMTP::max_invalid_mail_transactions" => {
-                self.smtp.max_invalid_transactions = value.parse().map_err(|_| bad())?
+                self.smtp.max_invalid_transactions = count32()?
             }
+            "SMTP::mail_transaction_validation" => self.smtp.transaction_validation = boolean()?,
+            "SMTP::mail_path_capture" => {
+                self.smtp.mail_path_capture = hosts(value).ok_or_else(bad)?
+            }
+            "SMTP::max_rcptto_addresses" => self.smtp.max_rcptto = count32()?,
+            "SMTP::max_to_addresses" => self.smtp.max_to = count32()?,
+            "SMTP::max_cc_addresses" => self.smtp.max_cc = count32()?,
+            "SMTP::max_path_length" => self.smtp.max_path = count32()?,
+            "SMTP::bdat_max_line_length" => self.smtp.bdat_max_line = size()?,
+            "MIME::max_depth" => self.mime.max_depth = size()?,
+            "MIME::max_header_bytes" => self.mime.max_header_bytes = size()?,
             "X509::log_x509_in_files_log" => self.certs.files_log = boolean()?,
+            "X509::known_log_certs_maximum_size" => self.certs.known_max = size()?,
             "SSL::root_certs" => {
                 // `{ ["name"] = "\x30\x82...", ... }`: DER in Zeek string escapes.
                 let roots = zeek_strings(value).ok_or_else(bad)?;
-                if !add {
+                if op == '=' {
                     // Replaces the default roots.
                     self.certs.system_roots = false;
                     self.certs.extra_roots.clear();
@@ -563,16 +1099,28 @@ impl Config {
                     .extra_roots
                     .extend(roots.into_iter().filter(|r| r.first() == Some(&0x30)));
             }
-            "X509::relog_known_certificates_after" => {
-                self.certs.relog_after_ns = zeek_interval(value).ok_or_else(bad)?
-            }
+            "X509::relog_known_certificates_after" => self.certs.relog_after_ns = interval()?,
             "SSL::disable_analyzer_after_detection" => self.tls.stop_after_established = boolean()?,
+            "SSL::max_ssl_history_length" => self.tls.max_history = size()?,
+            "SSL::max_alerts_per_record" => self.tls.max_alerts_per_record = size()?,
+            "SSL::log_include_server_certificate_subject_issuer"
+            | "SSL::log_include_client_certificate_subject_issuer" => {
+                let bit = if name.contains("server") {
+                    crate::logs::columns::SSL_SUBJECT_ISSUER
+                } else {
+                    crate::logs::columns::SSL_CLIENT_SUBJECT_ISSUER
+                };
+                if boolean()? {
+                    self.log.columns |= bit;
+                } else {
+                    self.log.columns &= !bit;
+                }
+            }
             "SSL::notify_certs_expiration" => {
                 Arc::make_mut(&mut self.tls.policy).expiring_hosts = hosts(value).ok_or_else(bad)?
             }
             "SSL::notify_when_cert_expiring_in" => {
-                Arc::make_mut(&mut self.tls.policy).expiring_within_ns =
-                    zeek_interval(value).ok_or_else(bad)?
+                Arc::make_mut(&mut self.tls.policy).expiring_within_ns = interval()?
             }
             "Known::cert_tracking" => {
                 Arc::make_mut(&mut self.tls.policy).known_certs_hosts =
@@ -583,8 +1131,7 @@ impl Config {
                     hosts(value).ok_or_else(bad)?
             }
             "SSL::notify_minimal_key_length" => {
-                Arc::make_mut(&mut self.tls.policy).minimal_key_length =
-                    value.parse().map_err(|_| bad())?
+                Arc::make_mut(&mut self.tls.policy).minimal_key_length = count()?
             }
             "SSL::notify_dh_length_shorter_cert_length" => {
                 Arc::make_mut(&mut self.tls.policy).dh_shorter_than_cert = boolean()?
@@ -597,6 +1144,30 @@ impl Config {
                 Arc::make_mut(&mut self.tls.policy).unsafe_ciphers =
                     literal_alternatives(value).ok_or_else(bad)?
             }
+            // X509's string limit is its own from when base/files/x509
+            // loads (before a site's script), so Log's does not change it;
+            // its total string limit is Log's.
+            "X509::default_max_field_string_bytes" => limits.x509.max_field_string_bytes = size()?,
+            "X509::default_max_field_container_elements" => {
+                limits.x509.max_field_container_elements = size()?
+            }
+            "X509::default_max_total_container_elements" => {
+                limits.x509.max_total_container_elements = size()?
+            }
+            "Log::default_max_field_string_bytes" => {
+                limits.default.max_field_string_bytes = size()?
+            }
+            "Log::default_max_field_container_elements" => {
+                limits.default.max_field_container_elements = size()?
+            }
+            "Log::default_max_total_container_elements" => {
+                limits.default.max_total_container_elements = size()?
+            }
+            "Log::default_max_total_string_bytes" => {
+                let n = size()?;
+                limits.default.max_total_string_bytes = n;
+                limits.x509.max_total_string_bytes = n;
+            }
             "Notice::ignored_types" | "Notice::not_suppressed_types" => {
                 let types = zeek_set(value).ok_or_else(bad)?;
                 let o = Arc::make_mut(&mut self.notices);
@@ -605,53 +1176,252 @@ impl Config {
                 } else {
                     &mut o.not_suppressed_types
                 };
-                if !add {
-                    list.clear();
-                }
-                list.extend(types);
+                set_list(list, types);
             }
-            "POP3::max_pending_commands" => {
-                self.pop3.max_pending_commands = value.parse().map_err(|_| bad())?
-            }
+            "POP3::max_pending_commands" => self.pop3.max_pending_commands = count32()?,
             "POP3::max_unknown_client_commands" => {
-                self.pop3.max_unknown_client_commands = value.parse().map_err(|_| bad())?
+                self.pop3.max_unknown_client_commands = count32()?
             }
             "Notice::default_suppression_interval" => {
-                Arc::make_mut(&mut self.notices).default_suppression_interval =
-                    zeek_interval(value).ok_or_else(bad)?
+                Arc::make_mut(&mut self.notices).default_suppression_interval = interval()?
             }
             "Notice::type_suppression_intervals" => {
                 let entries = zeek_table(value).ok_or_else(bad)?;
                 let o = Arc::make_mut(&mut self.notices);
-                if !add {
+                if op == '=' {
                     o.type_suppression_intervals.clear();
                 }
                 for (k, v) in entries {
                     let i = zeek_interval(&v).ok_or_else(bad)?;
-                    o.type_suppression_intervals.push((k, i));
+                    o.type_suppression_intervals.retain(|(t, _)| *t != k);
+                    if op != '-' {
+                        o.type_suppression_intervals.push((k, i));
+                    }
                 }
             }
             "Site::local_nets" => {
-                let inner = value
-                    .strip_prefix('{')
-                    .and_then(|v| v.strip_suffix('}'))
-                    .ok_or_else(bad)?;
-                let nets = inner
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                    .map(|n| {
-                        n.trim_start_matches('[')
-                            .trim_end_matches(']')
-                            .replace("]/", "/")
-                    })
-                    .map(|n| n.parse::<Cidr>())
-                    .collect::<Result<Vec<_>, _>>()?;
-                self.site = Site::new(&nets);
+                let mut nets = self.site.local_nets().to_vec();
+                set_nets(&mut nets, subnets()?);
+                self.site.set_local_nets(nets);
             }
-            _ => return Ok(Redef::Unknown(name.to_string())),
+            "Site::private_address_space" => {
+                let mut nets: Vec<Cidr> = if op == '=' {
+                    Vec::new()
+                } else {
+                    PRIVATE_NETS.iter().filter_map(|s| s.parse().ok()).collect()
+                };
+                set_nets(&mut nets, subnets()?);
+                self.site.set_private(nets);
+            }
+            "Site::private_address_space_is_local" => self.site.set_private_is_local(boolean()?),
+            "Weird::sampling_threshold" => {
+                Arc::make_mut(&mut self.weirds).sampling_threshold = count()?
+            }
+            "Weird::sampling_rate" => Arc::make_mut(&mut self.weirds).sampling_rate = count()?,
+            "Weird::sampling_duration" => {
+                Arc::make_mut(&mut self.weirds).sampling_duration_ns = interval()?
+            }
+            "Weird::sampling_whitelist" => {
+                let new = strings()?;
+                set_list(&mut Arc::make_mut(&mut self.weirds).sampling_whitelist, new);
+            }
+            "Weird::sampling_global_list" => {
+                let new = strings()?;
+                set_list(
+                    &mut Arc::make_mut(&mut self.weirds).sampling_global_list,
+                    new,
+                );
+            }
+            "Weird::weird_do_not_ignore_repeats" => {
+                let new = strings()?;
+                set_list(
+                    &mut Arc::make_mut(&mut self.weirds).do_not_ignore_repeats,
+                    new,
+                );
+            }
+            "Weird::actions" => {
+                use crate::logs::weird::Action;
+                let mut new = Vec::new();
+                for e in members(value).ok_or_else(bad)? {
+                    let (keys, v) = table_entry(e).ok_or_else(bad)?;
+                    let action = Action::parse(v).ok_or_else(bad)?;
+                    for k in keys {
+                        let k = zeek_strings(k).and_then(|mut s| s.pop()).ok_or_else(bad)?;
+                        new.push((String::from_utf8_lossy(&k).into_owned(), action));
+                    }
+                }
+                let o = Arc::make_mut(&mut self.weirds);
+                match op {
+                    // A replaced table keeps Zeek's default action (LOG).
+                    '=' => {
+                        o.actions = crate::logs::weird::default_actions()
+                            .map(|(n, _)| (n.to_string(), Action::Log))
+                            .collect();
+                        o.actions.extend(new);
+                    }
+                    '-' => {
+                        for (n, _) in new {
+                            o.actions.push((n, Action::Log));
+                        }
+                    }
+                    _ => o.actions.extend(new),
+                }
+            }
+            "Weird::ignore_hosts" => {
+                let mut new = Vec::new();
+                for e in members(value).ok_or_else(bad)? {
+                    let inner = e.strip_prefix('[').and_then(|e| e.strip_suffix(']'));
+                    let parts = split_top(inner.ok_or_else(bad)?);
+                    let [a, n] = parts[..] else {
+                        return Err(bad());
+                    };
+                    let a = zeek_addr(a).ok_or_else(bad)?;
+                    let n = zeek_strings(n).and_then(|mut s| s.pop()).ok_or_else(bad)?;
+                    new.push((a, String::from_utf8_lossy(&n).into_owned()));
+                }
+                let o = Arc::make_mut(&mut self.weirds);
+                match op {
+                    '+' => o.ignore_hosts.extend(new),
+                    '-' => o.ignore_hosts.retain(|h| !new.contains(h)),
+                    _ => o.ignore_hosts = new,
+                }
+            }
+            "ignore_checksums" => self.verify_checksums = !boolean()?,
+            "ignore_checksums_nets" => {
+                let new = subnets()?;
+                set_nets(&mut self.ignore_checksums_nets, new);
+            }
+            "tcp_SYN_timeout" => self.limits.tcp.syn_timeout_ns = interval()?,
+            "tcp_session_timer" => self.limits.tcp.session_timer_ns = interval()?,
+            "tcp_connection_linger" => self.limits.tcp.connection_linger_ns = interval()?,
+            "tcp_attempt_delay" => self.limits.tcp.attempt_delay_ns = interval()?,
+            "tcp_close_delay" => self.limits.tcp.close_delay_ns = interval()?,
+            "tcp_inactivity_timeout" => self.limits.tcp_inactivity_ns = interval()?,
+            "udp_inactivity_timeout" => self.limits.udp_inactivity_ns = interval()?,
+            "icmp_inactivity_timeout" => self.limits.icmp_inactivity_ns = interval()?,
+            "frag_timeout" => self.limits.frag_timeout_ns = interval()?,
+            "tcp_max_above_hole_without_any_acks" => self.limits.tcp.max_above_hole = size()?,
+            "tcp_storm_thresh" => self.limits.tcp.storm_thresh = count32()?,
+            "tcp_storm_interarrival_thresh" => self.limits.tcp.storm_interarrival_ns = interval()?,
+            "report_gaps_for_partial" => self.limits.tcp.report_gaps_for_partial = boolean()?,
+            "partial_connection_ok" => self.limits.tcp.partial_connection_ok = boolean()?,
+            "tcp_SYN_ack_ok" => self.limits.tcp.syn_ack_ok = boolean()?,
+            "Conn::port_inactivity_timeouts" => {
+                let mut new = Vec::new();
+                for e in members(value).ok_or_else(bad)? {
+                    let (keys, v) = table_entry(e).ok_or_else(bad)?;
+                    let t = zeek_interval(v).ok_or_else(bad)?;
+                    for k in keys {
+                        let (p, proto) = zeek_port(k).ok_or_else(bad)?;
+                        new.push((p, proto, t));
+                    }
+                }
+                let table = &mut self.limits.port_inactivity;
+                if op == '=' {
+                    table.clear();
+                }
+                for (p, proto, t) in new {
+                    table.retain(|(q, qp, _)| (*q, *qp) != (p, proto));
+                    if op != '-' {
+                        table.push((p, proto, t));
+                    }
+                }
+            }
+            "Conn::analyzer_inactivity_timeouts" => {
+                let mut new = Vec::new();
+                for e in members(value).ok_or_else(bad)? {
+                    let (keys, v) = table_entry(e).ok_or_else(bad)?;
+                    let t = zeek_interval(v).ok_or_else(bad)?;
+                    for k in keys {
+                        // Tags of protocols the sensor does not analyse
+                        // never apply.
+                        if let Some(s) = analyzer_service(k).ok_or_else(bad)? {
+                            new.push((s, t));
+                        }
+                    }
+                }
+                let table = &mut self.limits.analyzer_inactivity;
+                if op == '=' {
+                    table.clear();
+                }
+                for (s, t) in new {
+                    table.retain(|(q, _)| *q != s);
+                    if op != '-' {
+                        table.push((s, t));
+                    }
+                }
+            }
+            "Files::analyze_by_mime_type_automatically" => self.certs.parse = boolean()?,
+            "Files::disable" => {
+                for e in members(value).ok_or_else(bad)? {
+                    let (keys, v) = table_entry(e).ok_or_else(bad)?;
+                    let off = match v {
+                        "T" => op != '-',
+                        "F" => false,
+                        _ => return Err(bad()),
+                    };
+                    for k in keys {
+                        self.disable_file_analyzer(k.rsplit("::").next().unwrap_or(k), off)
+                            .ok_or_else(bad)?;
+                    }
+                }
+            }
+            "bits_per_uid" => {
+                self.bits_per_uid = count32()
+                    .ok()
+                    .filter(|b| (32..=128).contains(b))
+                    .ok_or_else(bad)?
+            }
+            "peer_description" => {
+                let s = zeek_strings(value)
+                    .and_then(|mut s| s.pop())
+                    .ok_or_else(bad)?;
+                // Set once per run, at start: kept for the run's lifetime.
+                Arc::make_mut(&mut self.weirds).peer =
+                    Box::leak(String::from_utf8_lossy(&s).into_owned().into_boxed_str());
+            }
+            _ => {
+                return Ok(match IGNORED.iter().find(|(n, _)| *n == name) {
+                    Some((_, why)) => Redef::Ignored(name.to_string(), why),
+                    None => Redef::Unknown(name.to_string()),
+                })
+            }
         }
         Ok(Redef::Applied)
+    }
+
+    /// `Files::disable[tag] = off` for one of Zeek's file analyzer tags;
+    /// `None` for a tag Zeek does not have.
+    fn disable_file_analyzer(&mut self, tag: &str, off: bool) -> Option<()> {
+        let on = !off;
+        match tag {
+            "ANALYZER_MD5" => {
+                self.file_hashes.md5 &= on;
+                self.certs.hashes.md5 = on;
+            }
+            "ANALYZER_SHA1" => {
+                self.file_hashes.sha1 &= on;
+                self.certs.hashes.sha1 = on;
+            }
+            "ANALYZER_SHA256" => {
+                self.file_hashes.sha256 &= on;
+                self.certs.hashes.sha256 = on;
+            }
+            "ANALYZER_X509" => self.certs.parse = on,
+            // Extraction is what --extract asks; analyzers the sensor does
+            // not have: nothing to turn off.
+            "ANALYZER_EXTRACT"
+            | "ANALYZER_DATA_EVENT"
+            | "ANALYZER_ENTROPY"
+            | "ANALYZER_PE"
+            | "ANALYZER_OCSP_REQUEST"
+            | "ANALYZER_OCSP_REPLY"
+            | "ANALYZER_SHA224"
+            | "ANALYZER_SHA384"
+            | "ANALYZER_SHA512" => {}
+            _ => return None,
+        }
+        Some(())
     }
 }
 
@@ -783,5 +1553,255 @@ mod tests {
         assert!(!site.is_local("1.1.1.1".parse().unwrap()));
         let site = Site::new(&["1.1.1.0/24".parse().unwrap()]);
         assert!(site.is_local("1.1.1.1".parse().unwrap()));
+    }
+
+    /// Zeek's `Site::private_address_space` as this Zeek has it, its
+    /// `redef`s and `Site::private_address_space_is_local`.
+    #[test]
+    fn private_address_space() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let mut c = Config::default();
+        for a in [
+            "192.0.2.7",
+            "198.51.100.1",
+            "2001:db8::1",
+            "fec0::1",
+            "100.64.0.1",
+        ] {
+            assert!(c.site.is_local(ip(a)) && c.site.is_private(ip(a)), "{a}");
+        }
+        c.apply_redef("redef Site::private_address_space_is_local = F;")
+            .unwrap();
+        assert!(!c.site.is_local(ip("10.1.2.3")));
+        assert!(c.site.is_private(ip("10.1.2.3")));
+        c.apply_redef("redef Site::private_address_space_is_local = T;")
+            .unwrap();
+        c.apply_redef("redef Site::private_address_space = { 10.0.0.0/8 };")
+            .unwrap();
+        assert!(!c.site.is_private(ip("192.168.1.1")));
+        assert!(c.site.is_local(ip("10.1.2.3")));
+        c.apply_redef("redef Site::private_address_space += { [2001:db9::]/32 };")
+            .unwrap();
+        assert!(c.site.is_private(ip("2001:db9::5")));
+        c.apply_redef("redef Site::local_nets += { 1.2.3.0/24 };")
+            .unwrap();
+        assert!(c.site.is_local(ip("1.2.3.4")) && !c.site.is_private(ip("1.2.3.4")));
+    }
+
+    /// Every setting the README lists as supported parses and lands in the
+    /// configuration.
+    #[test]
+    fn every_supported_setting() {
+        use crate::analyzers::tls::policy::Hosts;
+        use crate::logs::weird::Action;
+        const S: u64 = 1_000_000_000;
+        let mut c = Config::default();
+        let stmts = [
+            "redef SMTP::mail_transaction_validation = F;",
+            "redef SMTP::mail_path_capture = LOCAL_HOSTS;",
+            "redef SMTP::max_rcptto_addresses = 5;",
+            "redef SMTP::max_to_addresses = 6;",
+            "redef SMTP::max_cc_addresses = 7;",
+            "redef SMTP::max_path_length = 0;",
+            "redef SMTP::bdat_max_line_length = 1000;",
+            "redef MIME::max_depth = 10;",
+            "redef MIME::max_header_bytes = 1024;",
+            "redef SSL::max_ssl_history_length = 20;",
+            "redef SSL::max_alerts_per_record = 2;",
+            "redef SSL::log_include_server_certificate_subject_issuer = T;",
+            "redef SSL::log_include_client_certificate_subject_issuer = T;",
+            "redef X509::known_log_certs_maximum_size = 10;",
+            "redef X509::default_max_field_string_bytes = 0;",
+            "redef X509::default_max_field_container_elements = 50;",
+            "redef X509::default_max_total_container_elements = 60;",
+            "redef Log::default_max_field_string_bytes = 100;",
+            "redef Log::default_max_field_container_elements = 3;",
+            "redef Log::default_max_total_string_bytes = 1000;",
+            "redef Log::default_max_total_container_elements = 9;",
+            "redef Files::analyze_by_mime_type_automatically = F;",
+            "redef Files::disable += { [Files::ANALYZER_MD5] = T, [Files::ANALYZER_PE] = T };",
+            "redef Weird::sampling_threshold = 3;",
+            "redef Weird::sampling_rate = 10;",
+            "redef Weird::sampling_duration = 1 min;",
+            r#"redef Weird::sampling_whitelist += { "a", "b" };"#,
+            r#"redef Weird::sampling_global_list = set("c");"#,
+            r#"redef Weird::weird_do_not_ignore_repeats += { "SYN_seq_jump" };"#,
+            r#"redef Weird::actions += { ["spontaneous_FIN"] = Weird::ACTION_LOG, [["x", "y"]] = ACTION_NOTICE };"#,
+            r#"redef Weird::ignore_hosts += { [10.0.0.1, "bad_TCP_checksum"] };"#,
+            "redef Conn::port_inactivity_timeouts += { [[8080/tcp, 53/udp]] = 2 hrs };",
+            "redef Conn::analyzer_inactivity_timeouts = { [Analyzer::ANALYZER_SMTP] = 10 min, [Analyzer::ANALYZER_FTP] = 1 hr };",
+            "redef ignore_checksums = F;",
+            "redef ignore_checksums_nets += { 192.168.0.0/16 };",
+            "redef tcp_SYN_timeout = 7 secs;",
+            "redef tcp_session_timer = 8 secs;",
+            "redef tcp_connection_linger = 9 secs;",
+            "redef tcp_attempt_delay = 0 secs;",
+            "redef tcp_close_delay = 1.5 secs;",
+            "redef tcp_inactivity_timeout = 1 hr;",
+            "redef udp_inactivity_timeout = 2 mins;",
+            "redef icmp_inactivity_timeout = 3 mins;",
+            "redef frag_timeout = 0 secs;",
+            "redef tcp_max_above_hole_without_any_acks = 10 * 1024;",
+            "redef tcp_storm_thresh = 4;",
+            "redef tcp_storm_interarrival_thresh = 2 secs;",
+            "redef report_gaps_for_partial = T;",
+            "redef partial_connection_ok = F;",
+            "redef tcp_SYN_ack_ok = F;",
+            "redef bits_per_uid = 128;",
+            r#"redef peer_description = "worker-1";"#,
+        ];
+        for stmt in stmts {
+            assert_eq!(c.apply_redef(stmt), Ok(Redef::Applied), "{stmt}");
+        }
+        let sm = &c.smtp;
+        assert!(!sm.transaction_validation);
+        assert_eq!(sm.mail_path_capture, Hosts::Local);
+        assert_eq!(
+            (sm.max_rcptto, sm.max_to, sm.max_cc, sm.max_path),
+            (5, 6, 7, 0)
+        );
+        assert_eq!(sm.bdat_max_line, 1000);
+        assert_eq!((c.mime.max_depth, c.mime.max_header_bytes), (10, 1024));
+        assert_eq!((c.tls.max_history, c.tls.max_alerts_per_record), (20, 2));
+        use crate::logs::columns;
+        assert_eq!(
+            c.log.columns,
+            columns::SSL_SUBJECT_ISSUER | columns::SSL_CLIENT_SUBJECT_ISSUER
+        );
+        assert_eq!(c.certs.known_max, 10);
+        let (d, x) = (&c.log.limits.default, &c.log.limits.x509);
+        assert_eq!(
+            (d.max_field_string_bytes, d.max_field_container_elements),
+            (100, 3)
+        );
+        assert_eq!(
+            (d.max_total_string_bytes, d.max_total_container_elements),
+            (1000, 9)
+        );
+        // X509's own limits; its total string bytes follow Log's.
+        assert_eq!(
+            (x.max_field_string_bytes, x.max_field_container_elements),
+            (0, 50)
+        );
+        assert_eq!(
+            (x.max_total_string_bytes, x.max_total_container_elements),
+            (1000, 60)
+        );
+        assert!(!c.certs.parse);
+        assert!(!c.certs.hashes.md5 && c.certs.hashes.sha1);
+        let w = &c.weirds;
+        assert_eq!((w.sampling_threshold, w.sampling_rate), (3, 10));
+        assert_eq!(w.sampling_duration_ns, 60 * S);
+        assert_eq!(w.sampling_whitelist, ["a", "b"]);
+        assert_eq!(w.sampling_global_list, ["c"]);
+        assert!(w
+            .do_not_ignore_repeats
+            .contains(&"SYN_seq_jump".to_string()));
+        assert_eq!(w.action("spontaneous_FIN"), Action::Log);
+        assert_eq!(w.action("x"), Action::Notice);
+        assert_eq!(w.action("y"), Action::Notice);
+        assert_eq!(
+            w.ignore_hosts,
+            [("10.0.0.1".parse().unwrap(), "bad_TCP_checksum".to_string())]
+        );
+        assert_eq!(w.peer, "worker-1");
+        let l = &c.limits;
+        assert!(l.port_inactivity.contains(&(8080, 6, 7200 * S)));
+        assert!(l.port_inactivity.contains(&(53, 17, 7200 * S)));
+        assert!(l.port_inactivity.contains(&(22, 6, 3600 * S)));
+        assert_eq!(
+            l.analyzer_inactivity,
+            [(crate::analyzers::Service::Smtp, 600 * S)]
+        );
+        assert!(c.verify_checksums);
+        assert_eq!(c.ignore_checksums_nets, ["192.168.0.0/16".parse().unwrap()]);
+        let t = &l.tcp;
+        assert_eq!(
+            (t.syn_timeout_ns, t.session_timer_ns, t.connection_linger_ns),
+            (7 * S, 8 * S, 9 * S)
+        );
+        assert_eq!((t.attempt_delay_ns, t.close_delay_ns), (0, 1_500_000_000));
+        assert_eq!(
+            (
+                l.tcp_inactivity_ns,
+                l.udp_inactivity_ns,
+                l.icmp_inactivity_ns
+            ),
+            (3600 * S, 120 * S, 180 * S)
+        );
+        assert_eq!(l.frag_timeout_ns, 0);
+        assert_eq!(t.max_above_hole, 10240);
+        assert_eq!((t.storm_thresh, t.storm_interarrival_ns), (4, 2 * S));
+        assert!(t.report_gaps_for_partial && !t.partial_connection_ok && !t.syn_ack_ok);
+        assert_eq!(c.bits_per_uid, 128);
+        // Every name of the README's table is covered here or in the other
+        // tests of this module.
+        for (name, _) in SUPPORTED {
+            let here = stmts.iter().any(|s| s.contains(&format!(" {name} ")))
+                || [
+                    "Site::local_nets",
+                    "Site::private_address_space",
+                    "Site::private_address_space_is_local",
+                    "SMTP::enable_rfc822_msg_file_analysis",
+                    "SMTP::max_invalid_mail_transactions",
+                    "POP3::max_pending_commands",
+                    "POP3::max_unknown_client_commands",
+                    "SSL::disable_analyzer_after_detection",
+                    "SSL::root_certs",
+                    "SSL::notify_certs_expiration",
+                    "SSL::notify_when_cert_expiring_in",
+                    "SSL::notify_weak_keys",
+                    "SSL::notify_minimal_key_length",
+                    "SSL::notify_dh_length_shorter_cert_length",
+                    "SSL::tls_minimum_version",
+                    "SSL::unsafe_ciphers_regex",
+                    "Known::cert_tracking",
+                    "X509::log_x509_in_files_log",
+                    "X509::relog_known_certificates_after",
+                    "Notice::ignored_types",
+                    "Notice::not_suppressed_types",
+                    "Notice::type_suppression_intervals",
+                    "Notice::default_suppression_interval",
+                    "Files::disable",
+                ]
+                .contains(name);
+            assert!(here, "{name} untested");
+            assert!(
+                !matches!(
+                    c.apply_redef(&format!("redef {name} = ???;")),
+                    Ok(Redef::Unknown(_))
+                ),
+                "{name} unknown"
+            );
+        }
+    }
+
+    /// Settings the sensor knows but does not apply are reported as ignored,
+    /// with the reason; others as unknown; bad values are errors.
+    #[test]
+    fn ignored_and_unknown_settings() {
+        let mut c = Config::default();
+        for (name, why) in IGNORED {
+            assert_eq!(
+                c.apply_redef(&format!("redef {name} = 1;")),
+                Ok(Redef::Ignored(name.to_string(), why)),
+                "{name}"
+            );
+            assert!(!SUPPORTED.iter().any(|(n, _)| n == name), "{name} both");
+        }
+        assert_eq!(
+            c.apply_redef("redef FTP::max_command_length = 10;"),
+            Ok(Redef::Unknown("FTP::max_command_length".into()))
+        );
+        for bad in [
+            "redef MIME::max_depth = deep;",
+            "redef bits_per_uid = 8;",
+            "redef Weird::actions += { [\"x\"] = ACTION_SHOUT };",
+            "redef Files::disable += { [Files::ANALYZER_NOPE] = T };",
+            "redef Conn::port_inactivity_timeouts += { [22/sctp] = 1 hr };",
+            "redef tcp_inactivity_timeout = forever;",
+        ] {
+            assert!(c.apply_redef(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -38,7 +38,7 @@ use crate::flow::table::FlowTable;
 use crate::flow::tcp::{self, TcpConfig, TcpSession, TcpSink};
 use crate::inline_str::InlineStr;
 use crate::logs::stats::{SinkHealth, StatsRecord};
-use crate::logs::weird::WeirdRecord;
+use crate::logs::weird::{Subject, Verdict, WeirdCounts, WeirdPolicy, WeirdRecord};
 use crate::logs::writer::{LogQueue, MemorySink};
 use crate::logs::ConnId;
 use crate::logs::LogRecord;
@@ -202,22 +202,67 @@ pub struct Counters {
     pub loss: tcp::LossCounts,
 }
 
-/// The most weird.log records per weird name that belong to no connection,
-/// for the names Zeek never ignores repeats of (checksum errors).
-const MAX_CONNLESS_WEIRDS_PER_NAME: u32 = 100;
-
-/// How long Zeek ignores repeats of a weird after logging it: its
-/// `Weird::weird_ignore` set, keyed by name and (for weirds of no
-/// connection) an empty identifier, expires entries 10 minutes after
-/// creation.
-const WEIRD_IGNORE_NS: u64 = 600 * 1_000_000_000;
-
-/// Zeek's `Weird::weird_do_not_ignore_repeats`.
-fn weird_repeats_logged(name: &str) -> bool {
+/// The weirds Zeek raises through `Reporter::limit_reached_weird` /
+/// `LimitReachedWeird`, which also add `X` to the connection's history.
+fn limit_reached_weird(name: &str) -> bool {
     matches!(
         name,
-        "bad_IP_checksum" | "bad_TCP_checksum" | "bad_UDP_checksum" | "bad_ICMP_checksum"
+        "SSL_max_ssl_history_length_reached"
+            | "smtp_excessive_invalid_mail_transactions"
+            | "exceeded_mime_max_header_bytes"
+            | "exceeded_mime_max_depth"
     )
+}
+
+/// An inactivity timeout as the connection keeps it (Zeek's 0: none).
+fn inactivity_ns(t: u64) -> u64 {
+    if t == 0 {
+        u64::MAX
+    } else {
+        t
+    }
+}
+
+/// Zeek's `Conn::port_inactivity_timeouts` at `connection_established`:
+/// the responder's port, or the originator's when only it is a likely
+/// server port and the originator's start was not seen.
+fn port_inactivity(limits: &crate::config::Limits, conn: &Conn) -> Option<u64> {
+    let table = &limits.port_inactivity;
+    if table.is_empty() {
+        return None;
+    }
+    let proto = conn.ip_proto;
+    let half = match &conn.transport {
+        Transport::Tcp(t) => t.ep[0].state == tcp::EpState::Inactive,
+        _ => false,
+    };
+    let mut port = conn.resp_p;
+    if half && !likely_tcp_server_port(port) && likely_tcp_server_port(conn.orig_p) {
+        port = conn.orig_p;
+    }
+    table
+        .iter()
+        .find(|(p, pr, _)| *p == port && *pr == proto)
+        .map(|(_, _, t)| inactivity_ns(*t))
+}
+
+/// Zeek's `Weird::Activity` notice for a weird whose action is a notice
+/// (`n$msg` the name, `n$sub` its `addl`).
+fn weird_notice(rec: &WeirdRecord) -> crate::logs::notice::NoticeRecord {
+    crate::logs::notice::NoticeRecord {
+        ts: rec.ts,
+        conn: rec.conn,
+        proto: rec.conn.map(|_| "tcp"),
+        note: "Weird::Activity",
+        msg: InlineStr::from_bytes(rec.name.as_bytes()),
+        sub: (!rec.addl.is_empty()).then(|| InlineStr::from_bytes(rec.addl.as_bytes())),
+        fuid: None,
+        file_mime_type: None,
+        file_desc: None,
+        n: None,
+        identifier: None,
+        suppress_for: None,
+    }
 }
 
 /// The worker pipeline.
@@ -243,8 +288,8 @@ pub struct Worker<S: RecordSink> {
     now: u64,
     first_ts: Option<u64>,
     counters: Counters,
-    /// Weirds of no connection by name: how many, when last logged.
-    connless_weirds: [(Option<&'static str>, u32, u64); 16],
+    /// Zeek's weird sampling and policy.
+    weirds: WeirdPolicy,
     stats_interval_ns: u64,
     next_stats: u64,
     /// Kernel bypass of flows that need no more payload (live capture).
@@ -285,7 +330,14 @@ struct ConnEvents<'a, S: RecordSink> {
 /// Where one connection's reports go: its service set, its weirds.
 struct EventOut<'a, S: RecordSink> {
     services: &'a mut crate::analyzers::ServiceSet,
-    weirds_seen: &'a mut [Option<&'static str>; 8],
+    /// The connection's weird sampling state.
+    weird_counts: &'a mut WeirdCounts,
+    /// The worker's weird policy.
+    weirds: &'a mut WeirdPolicy,
+    /// What counts as local and private.
+    site: &'a crate::config::Site,
+    /// A limit-reached weird was raised (Zeek adds `X` to the history).
+    limit_hit: bool,
     id: ConnId,
     ts: u64,
     local_orig: bool,
@@ -305,6 +357,12 @@ struct EventOut<'a, S: RecordSink> {
 impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
     fn now(&self) -> u64 {
         self.ts
+    }
+    fn is_local(&self, ip: std::net::IpAddr) -> bool {
+        self.site.is_local(ip)
+    }
+    fn is_private(&self, ip: std::net::IpAddr) -> bool {
+        self.site.is_private(ip)
     }
     fn id(&self) -> ConnId {
         self.id
@@ -360,23 +418,41 @@ impl<S: RecordSink> FileEnv for EventOut<'_, S> {
 }
 
 impl<S: RecordSink> EventOut<'_, S> {
+    /// A weird of this connection, through Zeek's sampling and weird
+    /// policy (`Weird::actions`: once per connection, per originator...).
     fn push_weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>) {
-        if self.weirds_seen.iter().flatten().any(|n| *n == name) {
+        if limit_reached_weird(name) {
+            self.limit_hit = true;
+        }
+        let id = (
+            self.id.orig_h,
+            self.id.orig_p,
+            self.id.resp_h,
+            self.id.resp_p,
+        );
+        let verdict = self.weirds.decide(
+            name,
+            Subject::Conn { id, live: true },
+            Some(self.weird_counts),
+            self.ts,
+        );
+        let Verdict::Log { notice } = verdict else {
             self.counters.weirds_suppressed += 1;
             return;
-        }
-        if let Some(slot) = self.weirds_seen.iter_mut().find(|s| s.is_none()) {
-            *slot = Some(name);
-        }
+        };
         self.counters.weirds += 1;
         let rec = WeirdRecord {
             ts: self.ts,
             conn: Some(self.id),
             name,
             addl: InlineStr::from_bytes(addl),
-            notice: false,
+            notice,
             source,
+            peer: self.weirds.options().peer,
         };
+        if notice {
+            *self.ok &= self.sink.emit(&weird_notice(&rec));
+        }
         *self.ok &= self.sink.emit(&rec);
     }
 }
@@ -616,21 +692,32 @@ impl<S: RecordSink> Worker<S> {
         // packet path of the first file.
         crate::files::magic::prepare();
         let l = &cfg.limits;
+        let t = &l.tcp;
         let tcp_cfg = TcpConfig {
             stream: StreamLimits {
                 max_ooo_bytes: l.max_ooo_bytes_per_flow,
-                max_above_hole: 16384,
+                max_above_hole: t.max_above_hole,
             },
-            report_gaps_for_partial: false,
-            close_delay_ns: l.tcp_close_delay_secs * 1_000_000_000,
-            session_timer_ns: 6_000_000_000,
-            attempt_delay_ns: l.tcp_attempt_delay_secs * 1_000_000_000,
-            linger_ns: 5_000_000_000,
+            report_gaps_for_partial: t.report_gaps_for_partial,
+            close_delay_ns: t.close_delay_ns,
+            session_timer_ns: t.session_timer_ns,
+            attempt_delay_ns: t.attempt_delay_ns,
+            linger_ns: t.connection_linger_ns,
+            syn_timeout_ns: t.syn_timeout_ns,
+            storm_thresh: t.storm_thresh,
+            storm_interarrival_ns: t.storm_interarrival_ns,
         };
         let uids = match cfg.seed {
             Some(s) => UidGen::new(s),
             None => UidGen::from_entropy(),
+        }
+        .with_bits(cfg.bits_per_uid);
+        let smtp = crate::config::SmtpOptions {
+            mime: cfg.mime,
+            ..cfg.smtp
         };
+        let mailboxes = mailbox_pool_size(&cfg);
+        let notices = cfg.mailbox.credential_notices;
         Worker {
             decode_opts: DecodeOptions {
                 verify_checksums: cfg.verify_checksums,
@@ -638,15 +725,20 @@ impl<S: RecordSink> Worker<S> {
             tcp_cfg,
             frags: fragments::Reassembler::new(
                 l.max_fragmented_datagrams,
-                l.frag_timeout_secs * 1_000_000_000,
+                // Zeek's frag_timeout 0: no timer.
+                if l.frag_timeout_ns == 0 {
+                    u64::MAX
+                } else {
+                    l.frag_timeout_ns
+                },
             ),
             frag_buf: Vec::with_capacity(fragments::MAX_DATAGRAM),
             table: FlowTable::new(l.max_flows),
             pool: SegmentPool::new(l.reassembly_blocks),
-            smtp: SmtpPool::new(l.max_smtp_sessions, cfg.smtp),
+            smtp: SmtpPool::new(l.max_smtp_sessions, smtp),
             tls: TlsPool::new(l.max_tls_sessions, cfg.tls.clone(), l.tls_handshake_budget),
-            pop3: Pop3Pool::new(mailbox_pool_size(&cfg), cfg.mailbox.credential_notices),
-            imap: ImapPool::new(mailbox_pool_size(&cfg), cfg.mailbox.credential_notices),
+            pop3: Pop3Pool::with_mime(mailboxes, notices, cfg.mime),
+            imap: ImapPool::with_mime(mailboxes, notices, cfg.mime),
             replay: ReplayPool::new(l.max_dpd_buffers),
             certs: CertLog::new(cfg.certs.clone()),
             uids,
@@ -655,7 +747,7 @@ impl<S: RecordSink> Worker<S> {
             now: 0,
             first_ts: None,
             counters: Counters::default(),
-            connless_weirds: [(None, 0, 0); 16],
+            weirds: WeirdPolicy::new(cfg.weirds.clone()),
             stats_interval_ns: 300 * 1_000_000_000,
             next_stats: 0,
             bypass: None,
@@ -756,7 +848,23 @@ impl<S: RecordSink> Worker<S> {
         let opts = DecodeOptions {
             verify_checksums: self.decode_opts.verify_checksums && !self.synthetic,
         };
-        let decoded = decode::decode_frame(frame.link, frame.data, frame.orig_len, &opts);
+        let mut decoded = decode::decode_frame(frame.link, frame.data, frame.orig_len, &opts);
+        if matches!(decoded.ip, Err(DecodeError::BadIpChecksum))
+            && !self.cfg.ignore_checksums_nets.is_empty()
+        {
+            // Zeek's ignore_checksums_nets: not checked for these senders.
+            let lax = DecodeOptions {
+                verify_checksums: false,
+            };
+            let again = decode::decode_frame(frame.link, frame.data, frame.orig_len, &lax);
+            if again
+                .ip
+                .as_ref()
+                .is_ok_and(|ip| self.checksum_exempt(ip.src))
+            {
+                decoded = again;
+            }
+        }
         let link = decoded.link;
         for note in link.notes.iter() {
             self.decode_weird(ts, note);
@@ -858,9 +966,9 @@ impl<S: RecordSink> Worker<S> {
         self.connless_weird_from(ts, name, InlineStr::new(), None);
     }
 
-    /// A weird of no connection, limited as Zeek limits them: once per
-    /// name, repeats ignored for [`WEIRD_IGNORE_NS`] (checksum errors: the
-    /// first [`MAX_CONNLESS_WEIRDS_PER_NAME`], then every 1000th).
+    /// A weird of no connection, through Zeek's sampling and weird policy
+    /// (counted per name for the run; repeats ignored for 10 minutes but
+    /// for the checksum errors).
     fn connless_weird_from(
         &mut self,
         ts: u64,
@@ -868,39 +976,23 @@ impl<S: RecordSink> Worker<S> {
         addl: InlineStr<128>,
         source: Option<&'static str>,
     ) {
-        let slot = self
-            .connless_weirds
-            .iter_mut()
-            .find(|(n, _, _)| n.is_none_or(|n| n == name));
-        let allowed = match slot {
-            Some((n, count, logged)) => {
-                *n = Some(name);
-                *count += 1;
-                let allowed = if weird_repeats_logged(name) {
-                    *count <= MAX_CONNLESS_WEIRDS_PER_NAME || *count % 1000 == 0
-                } else {
-                    *count == 1 || ts >= logged.saturating_add(WEIRD_IGNORE_NS)
-                };
-                if allowed {
-                    *logged = ts;
-                }
-                allowed
-            }
-            None => false,
-        };
-        if !allowed {
+        let Verdict::Log { notice } = self.weirds.decide(name, Subject::Net, None, ts) else {
             self.counters.weirds_suppressed += 1;
             return;
-        }
+        };
         self.counters.weirds += 1;
         let rec = WeirdRecord {
             ts,
             conn: None,
             name,
             addl,
-            notice: false,
+            notice,
             source,
+            peer: self.weirds.options().peer,
         };
+        if notice {
+            self.sink_ok &= self.sink.emit(&weird_notice(&rec));
+        }
         self.sink_ok &= self.sink.emit(&rec);
     }
 
@@ -922,7 +1014,9 @@ impl<S: RecordSink> Worker<S> {
             return;
         }
         let key = FlowKey::new(ip.src, sport, ip.dst, dport, ip.proto, one_way);
-        let slot = self.flow_slot(ts, ip, &l4, key, sport, dport);
+        let Some(slot) = self.flow_slot(ts, ip, &l4, key, sport, dport) else {
+            return;
+        };
         if let L4::Tcp(t) = l4 {
             use crate::decode::tcp::flags;
             let close = t.flags() & (flags::FIN | flags::RST) != 0;
@@ -930,8 +1024,10 @@ impl<S: RecordSink> Worker<S> {
                 self.bypassed_close_arrives(slot);
             }
         }
-        let checksum_ok =
-            !self.decode_opts.verify_checksums || self.synthetic || transport_checksum_ok(ip, &l4);
+        let checksum_ok = !self.decode_opts.verify_checksums
+            || self.synthetic
+            || transport_checksum_ok(ip, &l4)
+            || self.checksum_exempt(ip.src);
         if !self.update_conn(slot, ts, link, ip, l4, sport, checksum_ok) {
             self.table.reschedule(slot);
             return;
@@ -945,6 +1041,15 @@ impl<S: RecordSink> Worker<S> {
         if bypass {
             self.maybe_bypass(slot);
         }
+    }
+
+    /// Zeek's `ignore_checksums_nets`: checksums of packets from `src` are
+    /// not checked.
+    fn checksum_exempt(&self, src: std::net::IpAddr) -> bool {
+        self.cfg
+            .ignore_checksums_nets
+            .iter()
+            .any(|n| n.contains(src))
     }
 
     /// Whether the port filter leaves this TCP/UDP packet out.
@@ -966,7 +1071,7 @@ impl<S: RecordSink> Worker<S> {
         key: FlowKey,
         sport: u16,
         dport: u16,
-    ) -> u32 {
+    ) -> Option<u32> {
         let mut slot = self.table.find(&key);
         if let (Some(s), L4::Tcp(t)) = (slot, l4) {
             if self.is_reuse(s, t, ts) {
@@ -975,7 +1080,20 @@ impl<S: RecordSink> Worker<S> {
             }
         }
         if let Some(s) = slot {
-            return s;
+            return Some(s);
+        }
+        if let L4::Tcp(t) = l4 {
+            // Zeek's TCPAnalyzer::WantConnection: a start without a SYN, or
+            // with a SYN-ACK, makes a connection only if allowed.
+            let f = t.flags();
+            let (syn, ack) = (
+                f & decode::tcp::flags::SYN != 0,
+                f & decode::tcp::flags::ACK != 0,
+            );
+            let tcp = &self.cfg.limits.tcp;
+            if (!syn || ack) && (!tcp.partial_connection_ok || (syn && !tcp.syn_ack_ok)) {
+                return None;
+            }
         }
         if self.table.is_full() {
             if let Some(v) = self.table.victim() {
@@ -984,7 +1102,7 @@ impl<S: RecordSink> Worker<S> {
             }
         }
         let conn = self.new_conn(ts, ip, l4, key, sport, dport);
-        self.table.insert(conn)
+        Some(self.table.insert(conn))
     }
 
     /// Whether this TCP packet starts a new connection on the 5-tuple of
@@ -1038,6 +1156,7 @@ impl<S: RecordSink> Worker<S> {
         let id = conn.id();
         let local_orig = conn.local_orig;
         let local_resp = self.cfg.site.is_local(conn.resp_h);
+        let services_before = conn.services;
         let mut ev = ConnEvents {
             app: &mut conn.app,
             smtp: &mut conn.smtp,
@@ -1055,7 +1174,10 @@ impl<S: RecordSink> Worker<S> {
             partial: false,
             out: EventOut {
                 services: &mut conn.services,
-                weirds_seen: &mut conn.weirds_seen,
+                weird_counts: &mut conn.weirds,
+                weirds: &mut self.weirds,
+                site: &self.cfg.site,
+                limit_hit: false,
                 id,
                 ts,
                 local_orig,
@@ -1071,6 +1193,7 @@ impl<S: RecordSink> Worker<S> {
             },
         };
         let mut flipped = false;
+        let mut established = false;
         match (&mut conn.transport, l4) {
             (Transport::Tcp(tcp), L4::Tcp(t)) => {
                 if !checksum_ok {
@@ -1099,9 +1222,14 @@ impl<S: RecordSink> Worker<S> {
                 };
                 let out = tcp.process(is_orig, &seg, &mut ctx, &mut ev);
                 if out.handshake_done {
-                    conn.inactivity_ns = self.cfg.limits.tcp_inactivity_secs * 1_000_000_000;
+                    conn.inactivity_ns = inactivity_ns(self.cfg.limits.tcp_inactivity_ns);
                 }
                 flipped = out.flipped;
+                established = out.established;
+                if ev.out.limit_hit {
+                    // Zeek's LimitReachedWeird: `X` in the history.
+                    conn.history.check(true, mask::UNKNOWN, b'X');
+                }
             }
             (Transport::Udp(d), L4::Udp(u)) => {
                 if !checksum_ok {
@@ -1141,6 +1269,19 @@ impl<S: RecordSink> Worker<S> {
             }
             conn.local_orig = self.cfg.site.is_local(conn.orig_h);
         }
+        if established {
+            if let Some(t) = port_inactivity(&self.cfg.limits, conn) {
+                conn.inactivity_ns = t;
+            }
+        }
+        if conn.services != services_before {
+            // Conn::analyzer_inactivity_timeouts, on confirmation.
+            for (s, t) in &self.cfg.limits.analyzer_inactivity {
+                if conn.services.contains(*s) && !services_before.contains(*s) {
+                    conn.inactivity_ns = inactivity_ns(*t);
+                }
+            }
+        }
         if !self.synthetic {
             conn.pkts[dir] += 1;
             conn.ip_bytes[dir] += ip.ip_len as u64;
@@ -1179,8 +1320,8 @@ impl<S: RecordSink> Worker<S> {
                     }
                 }
                 (
-                    Transport::Tcp(TcpSession::new(ts)),
-                    l.udp_inactivity_secs,
+                    Transport::Tcp(TcpSession::with_syn_timeout(ts, l.tcp.syn_timeout_ns)),
+                    l.udp_inactivity_ns,
                     flip,
                 )
             }
@@ -1189,7 +1330,7 @@ impl<S: RecordSink> Worker<S> {
                 let flip = likely_udp_server_port(sport) && !likely_udp_server_port(dport);
                 (
                     Transport::Udp(DatagramState::default()),
-                    l.udp_inactivity_secs,
+                    l.udp_inactivity_ns,
                     flip,
                 )
             }
@@ -1197,13 +1338,13 @@ impl<S: RecordSink> Worker<S> {
                 self.counters.icmp_conns += 1;
                 (
                     Transport::Icmp(DatagramState::default()),
-                    l.icmp_inactivity_secs,
+                    l.icmp_inactivity_ns,
                     false,
                 )
             }
             L4::Other => {
                 self.counters.other_conns += 1;
-                (Transport::Other, l.udp_inactivity_secs, false)
+                (Transport::Other, l.udp_inactivity_ns, false)
             }
         };
         let flip = flip && !is_broadcast(ip.dst);
@@ -1243,7 +1384,7 @@ impl<S: RecordSink> Worker<S> {
             flip,
             transport,
             app,
-            inactivity * 1_000_000_000,
+            inactivity_ns(inactivity),
         );
         conn.smtp = smtp;
         if analyze {
@@ -1324,7 +1465,10 @@ impl<S: RecordSink> Worker<S> {
             let mut out = EventOut {
                 id: conn.id(),
                 services: &mut conn.services,
-                weirds_seen: &mut conn.weirds_seen,
+                weird_counts: &mut conn.weirds,
+                weirds: &mut self.weirds,
+                site: &self.cfg.site,
+                limit_hit: false,
                 ts: self.now,
                 local_orig: conn.local_orig,
                 sink: &mut self.sink,
@@ -1351,6 +1495,9 @@ impl<S: RecordSink> Worker<S> {
             }
             if let Some(slot) = mailbox {
                 finish_mailbox(slot, &mut self.pop3, &mut self.imap, &mut out);
+            }
+            if out.limit_hit {
+                conn.history.check(true, mask::UNKNOWN, b'X');
             }
         }
         self.counters.missed_bytes += conn.missed_bytes;

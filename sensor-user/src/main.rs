@@ -465,6 +465,9 @@ fn expand_config_file(args: Vec<String>) -> Result<Vec<String>, String> {
 /// Applies `--zeek-script` files, then `--redef` statements.
 fn apply_redefs(config: &mut Config, a: &AnalysisArgs) -> Result<(), String> {
     let mut stmts = Vec::new();
+    // Each script or setting not applied is reported once, however often
+    // it is named.
+    let mut reported: Vec<String> = Vec::new();
     if !a.zeek_script.is_empty() {
         // A site's script decides the policy: files are hashed when it
         // loads `frameworks/files/hash-all-files` (or --file-hashes says).
@@ -494,23 +497,26 @@ fn apply_redefs(config: &mut Config, a: &AnalysisArgs) -> Result<(), String> {
         for l in text.lines().map(str::trim) {
             if let Some(script) = l.strip_prefix("@load ") {
                 let script = script.split('#').next().unwrap_or("").trim();
-                if !config.apply_load(script) && !a.quiet {
+                if !config.apply_load(script) && !a.quiet && !reported.iter().any(|r| r == script) {
                     eprintln!(
                         "sensor: warning: @load {script} ignored (not implemented by the sensor)"
                     );
+                    reported.push(script.to_string());
                 }
             }
         }
     }
     stmts.extend(a.redef.iter().cloned());
     for s in &stmts {
-        if let Redef::Unknown(name) = config.apply_redef(s)? {
-            if !a.quiet {
-                eprintln!(
-                    "sensor: warning: redef of {name} ignored (no such setting in the sensor)"
-                );
-            }
+        let (name, why) = match config.apply_redef(s)? {
+            Redef::Applied => continue,
+            Redef::Unknown(name) => (name, "no such setting in the sensor"),
+            Redef::Ignored(name, why) => (name, why),
+        };
+        if !a.quiet && !reported.contains(&name) {
+            eprintln!("sensor: warning: redef of {name} ignored ({why})");
         }
+        reported.push(name);
     }
     Ok(())
 }
@@ -551,6 +557,7 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
         notices: Default::default(),
         pop3: Default::default(),
         file_hashes: Default::default(),
+        ..Config::default()
     };
     apply_redefs(&mut config, a)?;
     if let Some(h) = a.file_hashes {
@@ -559,9 +566,11 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
     config.smtp.credential_notices = !a.zeek_strict;
     if a.ssl_log_ext {
         config.tls.log_ext = true;
+        config.log.columns |= sensor::logs::columns::SSL_LOG_EXT;
     }
     if a.validate_certs {
         config.certs.validate = true;
+        config.log.columns |= sensor::logs::columns::SSL_VALIDATION;
     }
     if let Some(p) = &a.root_certs {
         config.certs.roots_file = Some(p.clone());
@@ -593,6 +602,8 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
             TimeArg::Iso8601 => TimeFormat::Iso8601,
         },
         strict: a.zeek_strict,
+        columns: config.log.columns,
+        limits: config.log.limits,
     };
     Ok((config, format))
 }

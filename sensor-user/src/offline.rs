@@ -150,6 +150,7 @@ pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
             outputs,
             system_name: opts.sinks.output.system_name.clone(),
             clock: Clock::Network,
+            weirds: opts.config.weirds.clone(),
         },
     );
     let health = writer.health();

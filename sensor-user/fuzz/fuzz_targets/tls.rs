@@ -78,6 +78,7 @@ fuzz_target!(|data: &[u8]| {
         stop_after_established: false,
         log_ext: true,
         policy: std::sync::Arc::new(policy),
+        ..Default::default()
     };
     let mut pool = TlsPool::new(1, opts, 4 << 20);
     let Some(i) = pool.acquire() else { return };

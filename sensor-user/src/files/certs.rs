@@ -41,6 +41,21 @@ pub struct CertOptions {
     /// Give every end-host certificate a file id even when certificates
     /// are not in files.log (notices about a certificate name its file).
     pub host_fuids: bool,
+    /// Certificates remembered for `relog_after_ns` at most
+    /// (`X509::known_log_certs_maximum_size`); past it, new ones are
+    /// logged every time.
+    pub known_max: usize,
+    /// Certificates are parsed at all: Zeek's X509 file analyzer is
+    /// attached (by MIME type, `Files::analyze_by_mime_type_automatically`,
+    /// unless `Files::disable[Files::ANALYZER_X509]`). Without it there is
+    /// no x509.log and ssl.log has no fingerprints.
+    pub parse: bool,
+    /// The hashes of certificates in files.log (Zeek attaches them by MIME
+    /// type; `Files::disable` turns one off).
+    pub hashes: super::Hashes,
+    /// x509.log `cert`: the DER in base64
+    /// (`policy/protocols/ssl/log-certs-base64`).
+    pub log_base64: bool,
 }
 
 /// The system's root bundle, used when no other is given.
@@ -76,6 +91,10 @@ impl Default for CertOptions {
             extra_roots: Vec::new(),
             system_roots: true,
             host_fuids: false,
+            known_max: MAX_KNOWN,
+            parse: true,
+            hashes: super::Hashes::ALL,
+            log_base64: false,
         }
     }
 }
@@ -150,6 +169,8 @@ pub struct CertLog {
     /// Parse results by SHA-256 of the DER (`None`: did not parse).
     cache: HashMap<[u8; 32], Option<x509::Certificate>>,
     validator: Option<Validator>,
+    /// The base64 of the certificate being logged (log-certs-base64).
+    b64: String,
 }
 
 impl CertLog {
@@ -166,6 +187,7 @@ impl CertLog {
             known: KnownCerts::default(),
             cache: HashMap::new(),
             validator,
+            b64: String::new(),
         }
     }
 
@@ -198,6 +220,7 @@ impl CertLog {
         let sha256: [u8; 32] = Sha256::digest(ev.der).into();
         let mut fuid = None;
         if self.opts.files_log {
+            let h = self.opts.hashes;
             let id = new_fuid();
             fuid = Some(id);
             let rec = FileRecord {
@@ -218,13 +241,25 @@ impl CertLog {
                 seen_bytes: ev.der.len() as u64,
                 missing_bytes: 0,
                 parent_fuid: None,
-                md5: Some(InlineStr::hex(&Md5::digest(ev.der))),
-                sha1: Some(InlineStr::hex(&Sha1::digest(ev.der))),
-                sha256: Some(InlineStr::hex(&sha256)),
+                md5: h.md5.then(|| InlineStr::hex(&Md5::digest(ev.der))),
+                sha1: h.sha1.then(|| InlineStr::hex(&Sha1::digest(ev.der))),
+                sha256: h.sha256.then(|| InlineStr::hex(&sha256)),
                 extracted: None,
                 x509: true,
             };
             emit(&rec);
+        }
+        if !self.opts.parse {
+            // Zeek's X509 analyzer is not attached: nothing is known of
+            // the certificate.
+            return CertOutcome {
+                fingerprint: None,
+                sni_matches: None,
+                host: HostCert {
+                    fuid,
+                    ..HostCert::default()
+                },
+            };
         }
         if !self.cache.contains_key(&sha256) {
             if self.cache.len() >= MAX_CACHED {
@@ -249,6 +284,7 @@ impl CertLog {
         let due = match self.known.lock() {
             Ok(mut known) => should_log(
                 &mut known,
+                self.opts.known_max,
                 self.opts.relog_after_ns,
                 sha256,
                 ev.host_cert,
@@ -258,11 +294,18 @@ impl CertLog {
             Err(_) => true,
         };
         if due && (ev.host_cert || !self.opts.host_certs_only) {
+            let base64 = self.opts.log_base64.then(|| {
+                use base64::Engine;
+                self.b64.clear();
+                base64::engine::general_purpose::STANDARD.encode_string(ev.der, &mut self.b64);
+                self.b64.as_bytes()
+            });
             emit(&X509Record {
                 ts: ev.ts,
                 cert,
                 host_cert: ev.host_cert,
                 client_cert: ev.is_client,
+                base64,
             });
         }
         CertOutcome {
@@ -285,6 +328,7 @@ impl CertLog {
 /// x509.log now; remembers it.
 fn should_log(
     known: &mut HashMap<([u8; 32], bool, bool), u64>,
+    max_known: usize,
     relog_after_ns: u64,
     fp: [u8; 32],
     host: bool,
@@ -302,7 +346,7 @@ fn should_log(
             true
         }
         None => {
-            if known.len() < MAX_KNOWN {
+            if known.len() < max_known {
                 known.insert(key, ts);
             }
             true

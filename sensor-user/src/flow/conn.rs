@@ -73,8 +73,8 @@ pub struct Conn {
     pub missed_bytes: u64,
     /// Confirmed services.
     pub services: ServiceSet,
-    /// Weird names already logged for this connection (Zeek logs each once).
-    pub weirds_seen: [Option<&'static str>; 8],
+    /// Zeek's sampling state of this connection's weirds.
+    pub weirds: crate::logs::weird::WeirdCounts,
     /// Transport state.
     pub transport: Transport,
     /// Application-layer analyzers.
@@ -157,7 +157,7 @@ impl Conn {
             l2: [None; 2],
             missed_bytes: 0,
             services: ServiceSet::default(),
-            weirds_seen: [None; 8],
+            weirds: Default::default(),
             transport,
             app,
             smtp: None,
@@ -174,15 +174,9 @@ impl Conn {
         }
     }
 
-    /// Whether this weird was already logged for the connection; records it.
+    /// Whether this weird is new for the connection; records it.
     pub fn weird_once(&mut self, name: &'static str) -> bool {
-        if self.weirds_seen.iter().flatten().any(|n| *n == name) {
-            return false;
-        }
-        if let Some(slot) = self.weirds_seen.iter_mut().find(|s| s.is_none()) {
-            *slot = Some(name);
-        }
-        true
+        self.weirds.mark(name)
     }
 
     /// Swaps originator and responder (Zeek's `Connection::FlipRoles`),

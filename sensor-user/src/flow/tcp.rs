@@ -76,6 +76,8 @@ pub struct Endpoint {
     pub fin_cnt: u32,
     /// RSTs sent.
     pub rst_cnt: u32,
+    /// When this side last sent a packet (Zeek's `last_time`, for storms).
+    last_time: u64,
     fin_seq: u64,
     chk: Scaled,
     rxmt: Scaled,
@@ -158,6 +160,9 @@ pub struct PacketOutcome {
     pub flipped: bool,
     /// The handshake just finished: switch to the TCP inactivity timeout.
     pub handshake_done: bool,
+    /// Zeek's `connection_established` (the responder's SYN-ACK to a
+    /// connection whose start was seen).
+    pub established: bool,
 }
 
 /// One TCP packet as the state machine sees it.
@@ -192,6 +197,30 @@ pub struct TcpConfig {
     pub attempt_delay_ns: u64,
     /// Zeek's `tcp_connection_linger` in ns.
     pub linger_ns: u64,
+    /// Zeek's `tcp_SYN_timeout` in ns: the first look at a connection.
+    pub syn_timeout_ns: u64,
+    /// Zeek's `tcp_storm_thresh`: FINs or RSTs from one side from which
+    /// quick repeats are a storm.
+    pub storm_thresh: u32,
+    /// Zeek's `tcp_storm_interarrival_thresh` in ns.
+    pub storm_interarrival_ns: u64,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        let z = crate::config::TcpSettings::default();
+        TcpConfig {
+            stream: StreamLimits::default(),
+            report_gaps_for_partial: z.report_gaps_for_partial,
+            close_delay_ns: z.close_delay_ns,
+            session_timer_ns: z.session_timer_ns,
+            attempt_delay_ns: z.attempt_delay_ns,
+            linger_ns: z.connection_linger_ns,
+            syn_timeout_ns: z.syn_timeout_ns,
+            storm_thresh: z.storm_thresh,
+            storm_interarrival_ns: z.storm_interarrival_ns,
+        }
+    }
 }
 
 /// Where the state machine reports what it finds.
@@ -259,6 +288,12 @@ impl TcpSession {
     /// A new session, created at `now` (schedules Zeek's initial expire timer
     /// `tcp_SYN_timeout`, 5 s, later).
     pub fn new(now: u64) -> Self {
+        Self::with_syn_timeout(now, 5_000_000_000)
+    }
+
+    /// A session first looked at `syn_timeout_ns` after `now` (Zeek's
+    /// `tcp_SYN_timeout`).
+    pub fn with_syn_timeout(now: u64, syn_timeout_ns: u64) -> Self {
         let mut ep = [Endpoint::default(), Endpoint::default()];
         ep[0].is_orig = true;
         TcpSession {
@@ -269,7 +304,7 @@ impl TcpSession {
             close_deferred: false,
             deferred_gen_event: false,
             attempt_at: None,
-            expire_at: Some(now + 5_000_000_000),
+            expire_at: Some(now + syn_timeout_ns),
             delete_at: None,
         }
     }
@@ -462,13 +497,25 @@ impl TcpSession {
             *ctx.last_time = ctx.ts;
         }
 
+        let storm = |cnt: u32, last: u64| {
+            cnt >= ctx.cfg.storm_thresh
+                && ctx.ts < last.saturating_add(ctx.cfg.storm_interarrival_ns)
+        };
         if fin {
             let ep = &mut self.ep[e];
             ep.fin_cnt += 1;
+            if storm(ep.fin_cnt, ep.last_time) {
+                sink.weird("FIN_storm");
+            }
+            let ep = &mut self.ep[e];
             ep.fin_seq = rel_seq.wrapping_add(seg_len as u64);
         }
         if rst {
-            self.ep[e].rst_cnt += 1;
+            let ep = &mut self.ep[e];
+            ep.rst_cnt += 1;
+            if storm(ep.rst_cnt, ep.last_time) {
+                sink.weird("RST_storm");
+            }
         }
 
         let mut rel_ack = 0u64;
@@ -509,6 +556,7 @@ impl TcpSession {
         }
 
         let delta_last = self.update_last_seq(e, seq_one_past, syn, fin, rst, len, ctx.history);
+        self.ep[e].last_time = ctx.ts;
 
         let (do_close, gen_event) = self.update_state_machine(
             e,
@@ -719,7 +767,9 @@ impl TcpSession {
                         } else {
                             self.set_state(e, EpState::SynSent, out);
                         }
-                        self.attempt_at = Some(ctx.ts + ctx.cfg.attempt_delay_ns);
+                        if ctx.cfg.attempt_delay_ns > 0 {
+                            self.attempt_at = Some(ctx.ts + ctx.cfg.attempt_delay_ns);
+                        }
                     } else {
                         if ack {
                             let peer = &self.ep[p];
@@ -750,6 +800,9 @@ impl TcpSession {
                             sink.weird("unsolicited_SYN_response");
                         }
                         self.set_state(e, EpState::Established, out);
+                        if self.ep[p].state != EpState::Partial {
+                            out.established = true;
+                        }
                     }
                 }
                 if fin {
@@ -1148,14 +1201,7 @@ mod tests {
     }
 
     fn cfg() -> TcpConfig {
-        TcpConfig {
-            stream: StreamLimits::default(),
-            report_gaps_for_partial: false,
-            close_delay_ns: 5_000_000_000,
-            session_timer_ns: 6_000_000_000,
-            attempt_delay_ns: 5_000_000_000,
-            linger_ns: 5_000_000_000,
-        }
+        TcpConfig::default()
     }
 
     struct Run {

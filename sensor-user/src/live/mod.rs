@@ -372,6 +372,7 @@ fn start_logging(opts: &RunOptions, workers: usize) -> Result<Logging, RunError>
             outputs,
             system_name: opts.sinks.output.system_name.clone(),
             clock: Clock::Wall,
+            weirds: opts.config.weirds.clone(),
         },
     );
     let health = writer.health();

@@ -96,8 +96,8 @@ pub(crate) static SCHEMA: [Field; 25] = [
     Field::zeek("resp_ip_bytes", "count"),
     Field::zeek("tunnel_parents", "set[string]"),
     Field::zeek("ip_proto", "count"),
-    Field::ext("orig_l2_addr", "string"),
-    Field::ext("resp_l2_addr", "string"),
+    Field::policy("orig_l2_addr", "string", super::columns::CONN_L2_ADDRS),
+    Field::policy("resp_l2_addr", "string", super::columns::CONN_L2_ADDRS),
     Field::ext("community_id", "string"),
 ];
 

@@ -7,21 +7,20 @@ use crate::files::extract::Extracted;
 use crate::inline_str::InlineStr;
 use crate::uid::Uid;
 
-/// Bytes of a file name kept (a MIME `filename`/`name` parameter): Zeek
-/// keeps the whole name (its MIME headers are bounded by
-/// `MIME::max_header_bytes`) and only its log writer cuts it, at
-/// `Log::default_max_field_string_bytes`, with the weird
-/// `log_string_field_truncated`. One byte more than that is kept, so that
-/// the sensor's writer sees the name is longer and does the same.
+/// Bytes of a file name (a MIME `filename`/`name` parameter) decoded on
+/// the stack: Zeek keeps the whole name (its MIME headers are bounded by
+/// `MIME::max_header_bytes`) and only its logging framework cuts it, at
+/// the log's `max_field_string_bytes` (4096 by default), with the weird
+/// `log_string_field_truncated`. Longer names are kept whole too, on the
+/// heap, for a site that lifts the limit.
 pub const MAX_FILENAME_BYTES: usize = MAX_FIELD_STRING_BYTES + 1;
 
 /// Names up to this long (nearly all) are kept inline.
 const SHORT_FILENAME: usize = 256;
 
 /// A file name as the carrying protocol gives it: up to
-/// [`SHORT_FILENAME`] bytes inline, longer ones (to
-/// [`MAX_FILENAME_BYTES`]) on the heap, so that the pooled sessions that
-/// hold names stay small.
+/// [`SHORT_FILENAME`] bytes inline, longer ones on the heap, so that the
+/// pooled sessions that hold names stay small.
 #[derive(Clone, Debug, PartialEq, Eq)]
 // The inline variant is the point: boxing it would allocate per file.
 #[allow(clippy::large_enum_variant)]
@@ -33,9 +32,8 @@ pub enum FileName {
 }
 
 impl FileName {
-    /// `name`, cut at [`MAX_FILENAME_BYTES`].
+    /// `name`, whole.
     pub fn from_bytes(name: &[u8]) -> Self {
-        let name = &name[..name.len().min(MAX_FILENAME_BYTES)];
         if name.len() <= SHORT_FILENAME {
             FileName::Short(InlineStr::from_bytes(name))
         } else {
@@ -194,10 +192,10 @@ mod tests {
     use super::*;
     use crate::analyzers::mime::files::entity_filename;
 
-    /// A MIME file name is kept whole up to Zeek's log limit (and one byte
-    /// past it, for the writer to see the cut), not cut at 256 bytes.
+    /// A MIME file name is kept whole (the log writer cuts it at the log's
+    /// limit), not cut at 256 bytes.
     #[test]
-    fn mime_file_names_are_kept_to_zeeks_log_limit() {
+    fn mime_file_names_are_kept_whole() {
         let name = "x".repeat(300) + ".pdf";
         let header = format!("attachment; filename=\"{name}\"");
         let got = entity_filename(b"CONTENT-DISPOSITION", header.as_bytes()).unwrap();
@@ -205,7 +203,7 @@ mod tests {
         let long = "y".repeat(6000);
         let header = format!("text/plain; name={long}");
         let got = entity_filename(b"CONTENT-TYPE", header.as_bytes()).unwrap();
-        assert_eq!(got.len(), MAX_FIELD_STRING_BYTES + 1);
-        assert_eq!(MAX_FILENAME_BYTES, 4097);
+        assert_eq!(got.len(), 6000);
+        assert!(got.len() > MAX_FIELD_STRING_BYTES);
     }
 }

@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-use super::{Field, LogRecord, Value};
+use super::{Field, LogKind, LogRecord, Value};
 use crate::calendar::{civil_from_days, Civil};
 
 /// Output format of the logs.
@@ -30,6 +30,76 @@ pub enum TimeFormat {
     Iso8601,
 }
 
+/// Zeek's per-stream limits of what a logged record may hold
+/// (`Log::Stream`'s `max_field_string_bytes`, `max_total_string_bytes`,
+/// `max_field_container_elements`, `max_total_container_elements`;
+/// 0: no limit). Zeek's logging framework applies them before any writer,
+/// so JSON and TSV are cut alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldLimits {
+    /// Bytes of one string (each string of a set or vector too).
+    pub max_field_string_bytes: usize,
+    /// Bytes of all strings of a record together; past it strings are
+    /// logged empty.
+    pub max_total_string_bytes: usize,
+    /// Elements of one set or vector.
+    pub max_field_container_elements: usize,
+    /// Elements of all sets and vectors of a record together.
+    pub max_total_container_elements: usize,
+}
+
+impl FieldLimits {
+    /// Zeek's `Log::default_max_*` defaults.
+    pub const ZEEK: FieldLimits = FieldLimits {
+        max_field_string_bytes: 4096,
+        max_total_string_bytes: 256_000,
+        max_field_container_elements: 100,
+        max_total_container_elements: 500,
+    };
+}
+
+impl Default for FieldLimits {
+    fn default() -> Self {
+        FieldLimits::ZEEK
+    }
+}
+
+/// The limits of every log: Zeek creates all streams with the
+/// `Log::default_max_*` values except x509.log, which `base/files/x509`
+/// creates with its own (`X509::default_max_field_string_bytes`, fixed
+/// when that script loads, and `X509::default_max_field_container_elements`,
+/// `X509::default_max_total_container_elements`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogLimits {
+    /// Every stream but x509.log.
+    pub default: FieldLimits,
+    /// x509.log.
+    pub x509: FieldLimits,
+}
+
+impl Default for LogLimits {
+    fn default() -> Self {
+        LogLimits {
+            default: FieldLimits::ZEEK,
+            x509: FieldLimits {
+                max_field_container_elements: 500,
+                max_total_container_elements: 1500,
+                ..FieldLimits::ZEEK
+            },
+        }
+    }
+}
+
+impl LogLimits {
+    /// The limits of log `kind`.
+    pub fn of(&self, kind: LogKind) -> &FieldLimits {
+        match kind {
+            LogKind::X509 => &self.x509,
+            _ => &self.default,
+        }
+    }
+}
+
 /// Encoding options.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FormatOptions {
@@ -37,54 +107,139 @@ pub struct FormatOptions {
     pub format: Format,
     /// How `time` values are written (JSON only; TSV always uses epoch).
     pub time: TimeFormat,
-    /// Leave out extension fields (`Field::zeek_default == false`).
+    /// Leave out extension fields (`Field::zeek_default == false`) but for
+    /// the optional columns in `columns`.
     pub strict: bool,
+    /// The optional Zeek columns in effect (bits of
+    /// [`crate::logs::columns`]), written in strict output.
+    pub columns: u32,
+    /// Zeek's field limits per log.
+    pub limits: LogLimits,
 }
 
-/// Zeek's `Log::default_max_field_string_bytes`: a string logged longer
-/// than this is cut to it (each string of a set or vector too), and Zeek's
-/// logging framework raises the `log_string_field_truncated` weird.
-pub const MAX_FIELD_STRING_BYTES: usize = 4096;
-
-/// `s` cut at [`MAX_FIELD_STRING_BYTES`].
-fn cut(s: &[u8]) -> &[u8] {
-    &s[..s.len().min(MAX_FIELD_STRING_BYTES)]
-}
-
-/// Whether encoding `v` cuts a string.
-fn cuts_a_string(v: &Value<'_>) -> bool {
-    let long = |s: &[u8]| s.len() > MAX_FIELD_STRING_BYTES;
-    match v {
-        Value::Str(s) => long(s),
-        Value::Strings(list) => list.iter().any(|s| long(s.as_bytes())),
-        Value::Texts(list) => list.iter().any(long),
-        _ => false,
+impl FormatOptions {
+    /// Whether field `f` is written.
+    pub fn writes(&self, f: &Field) -> bool {
+        !self.strict || f.zeek_default || f.group & self.columns != 0
     }
 }
 
-/// Appends `rec` to `out` as one line (newline included). Returns whether
-/// a string was cut at [`MAX_FIELD_STRING_BYTES`] (for Zeek's
-/// `log_string_field_truncated` weird).
-pub fn encode(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) -> bool {
+/// Zeek's `Log::default_max_field_string_bytes` by default: the default
+/// string limit of every log.
+pub const MAX_FIELD_STRING_BYTES: usize = FieldLimits::ZEEK.max_field_string_bytes;
+
+/// What the field limits cut while a record was encoded: each cut string
+/// is a `log_string_field_truncated` weird in Zeek, each cut set or vector
+/// a `log_container_field_truncated`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cuts {
+    /// Strings cut.
+    pub strings: u32,
+    /// Sets and vectors cut.
+    pub containers: u32,
+}
+
+impl Cuts {
+    /// Whether anything was cut.
+    pub fn any(&self) -> bool {
+        self.strings > 0 || self.containers > 0
+    }
+}
+
+/// Zeek's `calculate_allowed` (logging/Manager.cc): how much of `size` a
+/// field may log, given its limit and what the record has used of its
+/// total.
+fn allowed(size: usize, max_field: usize, max_total: usize, used: usize) -> usize {
+    let mut a = size;
+    if max_field != 0 && max_field < a {
+        a = max_field;
+    }
+    if max_total != 0 && max_total.saturating_sub(used) < a {
+        a = max_total.saturating_sub(used);
+    }
+    a
+}
+
+/// The limits as one record is encoded: what it used of its totals and
+/// what was cut (Zeek's `total_string_bytes`, `total_container_elements`).
+struct Budget<'l> {
+    lim: &'l FieldLimits,
+    /// Whether the field being written holds strings (enums do not).
+    field_strings: bool,
+    strings: usize,
+    elements: usize,
+    cuts: Cuts,
+}
+
+impl<'l> Budget<'l> {
+    fn new(lim: &'l FieldLimits) -> Self {
+        Budget {
+            lim,
+            field_strings: true,
+            strings: 0,
+            elements: 0,
+            cuts: Cuts::default(),
+        }
+    }
+
+    /// `s` as Zeek logs it (a string field, or a string in a container).
+    fn string<'a>(&mut self, s: &'a [u8]) -> &'a [u8] {
+        if !self.field_strings {
+            return s;
+        }
+        let a = allowed(
+            s.len(),
+            self.lim.max_field_string_bytes,
+            self.lim.max_total_string_bytes,
+            self.strings,
+        );
+        if a < s.len() {
+            self.cuts.strings += 1;
+        }
+        self.strings += a;
+        &s[..a]
+    }
+
+    /// How many of a container's `n` elements Zeek logs.
+    fn elements(&mut self, n: usize) -> usize {
+        let a = allowed(
+            n,
+            self.lim.max_field_container_elements,
+            self.lim.max_total_container_elements,
+            self.elements,
+        );
+        if a < n {
+            self.cuts.containers += 1;
+        }
+        self.elements += a;
+        a
+    }
+}
+
+/// Appends `rec` to `out` as one line (newline included), with the field
+/// limits of its log applied. Returns what the limits cut (for Zeek's
+/// `log_string_field_truncated` / `log_container_field_truncated`
+/// weirds).
+pub fn encode(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) -> Cuts {
     match opts.format {
         Format::Json => encode_json(rec, opts, out),
         Format::Tsv => encode_tsv(rec, opts, out),
     }
 }
 
-fn encode_json(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) -> bool {
+fn encode_json(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) -> Cuts {
     let schema = rec.schema();
+    let mut budget = Budget::new(opts.limits.of(rec.kind()));
     let mut i = 0;
     let mut first = true;
-    let mut cut_any = false;
     out.push(b'{');
     rec.values(&mut |v| {
-        let f = schema[i];
+        let f = &schema[i];
         i += 1;
-        if (opts.strict && !f.zeek_default) || matches!(v, Value::Unset) {
+        if !opts.writes(f) || matches!(v, Value::Unset) {
             return;
         }
-        cut_any |= cuts_a_string(&v);
+        budget.field_strings = f.holds_strings();
         if !first {
             out.push(b',');
         }
@@ -92,13 +247,13 @@ fn encode_json(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) -> 
         out.push(b'"');
         out.extend_from_slice(f.name.as_bytes());
         out.extend_from_slice(b"\":");
-        json_value(v, opts.time, out);
+        json_value(v, opts.time, &mut budget, out);
     });
     out.extend_from_slice(b"}\n");
-    cut_any
+    budget.cuts
 }
 
-fn json_value(v: Value<'_>, time: TimeFormat, out: &mut Vec<u8>) {
+fn json_value(v: Value<'_>, time: TimeFormat, b: &mut Budget<'_>, out: &mut Vec<u8>) {
     match v {
         Value::Unset => out.extend_from_slice(b"null"),
         Value::Time(ns) => match time {
@@ -127,12 +282,19 @@ fn json_value(v: Value<'_>, time: TimeFormat, out: &mut Vec<u8>) {
         Value::Addr(a) => {
             let _ = write!(out, "\"{a}\"");
         }
-        Value::Str(s) => json_string(cut(s), out),
-        Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Value::Str(s) => json_string(b.string(s), out),
+        Value::Bool(v) => out.extend_from_slice(if v { b"true" } else { b"false" }),
         Value::Double(d) => write_double(d, out),
-        Value::Strings(list) => json_array(list.iter().map(|s| s.as_bytes()), out),
-        Value::Texts(list) => json_array(list.iter(), out),
+        Value::Strings(list) => {
+            let n = b.elements(list.len());
+            json_array(list[..n].iter().map(|s| s.as_bytes()), b, out)
+        }
+        Value::Texts(list) => {
+            let n = b.elements(list.len());
+            json_array(list.iter().take(n), b, out)
+        }
         Value::Addrs(list) => {
+            let list = &list[..b.elements(list.len())];
             out.push(b'[');
             for (j, a) in list.iter().enumerate() {
                 if j > 0 {
@@ -143,24 +305,25 @@ fn json_value(v: Value<'_>, time: TimeFormat, out: &mut Vec<u8>) {
             out.push(b']');
         }
         Value::Uids(list) => {
+            let list = &list[..b.elements(list.len())];
             out.push(b'[');
             for (j, u) in list.iter().enumerate() {
                 if j > 0 {
                     out.push(b',');
                 }
-                let mut b = [0u8; 24];
-                json_string(u.encode(&mut b).as_bytes(), out);
+                let mut buf = [0u8; 24];
+                json_string(b.string(u.encode(&mut buf).as_bytes()), out);
             }
             out.push(b']');
         }
         Value::Counts(list) => {
             out.push(b'[');
-            numbers(list, out);
+            numbers(&list[..b.elements(list.len())], out);
             out.push(b']');
         }
         Value::Nums(list) => {
             out.push(b'[');
-            numbers(list, out);
+            numbers(&list[..b.elements(list.len())], out);
             out.push(b']');
         }
     }
@@ -176,13 +339,13 @@ fn numbers<T: std::fmt::Display>(list: &[T], out: &mut Vec<u8>) {
     }
 }
 
-fn json_array<'a>(items: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) {
+fn json_array<'a>(items: impl Iterator<Item = &'a [u8]>, b: &mut Budget<'_>, out: &mut Vec<u8>) {
     out.push(b'[');
     for (j, s) in items.enumerate() {
         if j > 0 {
             out.push(b',');
         }
-        json_string(cut(s), out);
+        json_string(b.string(s), out);
     }
     out.push(b']');
 }
@@ -262,7 +425,13 @@ fn write_iso8601_secs(s: i64, out: &mut Vec<u8>) {
 }
 
 /// The TSV header Zeek's ASCII writer puts at the top of a log.
-pub fn tsv_header(path: &str, schema: &[Field], strict: bool, open_ns: u64, out: &mut Vec<u8>) {
+pub fn tsv_header(
+    path: &str,
+    schema: &[Field],
+    opts: &FormatOptions,
+    open_ns: u64,
+    out: &mut Vec<u8>,
+) {
     out.extend_from_slice(
         b"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n",
     );
@@ -270,12 +439,12 @@ pub fn tsv_header(path: &str, schema: &[Field], strict: bool, open_ns: u64, out:
     out.extend_from_slice(b"#open\t");
     write_tsv_date(open_ns, out);
     out.extend_from_slice(b"\n#fields");
-    for f in schema.iter().filter(|f| !strict || f.zeek_default) {
+    for f in schema.iter().filter(|f| opts.writes(f)) {
         out.push(b'\t');
         out.extend_from_slice(f.name.as_bytes());
     }
     out.extend_from_slice(b"\n#types");
-    for f in schema.iter().filter(|f| !strict || f.zeek_default) {
+    for f in schema.iter().filter(|f| opts.writes(f)) {
         out.push(b'\t');
         out.extend_from_slice(f.ty.as_bytes());
     }
@@ -300,29 +469,29 @@ fn write_tsv_date(ns: u64, out: &mut Vec<u8>) {
     );
 }
 
-fn encode_tsv(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) -> bool {
+fn encode_tsv(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) -> Cuts {
     let schema = rec.schema();
+    let mut budget = Budget::new(opts.limits.of(rec.kind()));
     let mut i = 0;
     let mut first = true;
-    let mut cut_any = false;
     rec.values(&mut |v| {
-        let f = schema[i];
+        let f = &schema[i];
         i += 1;
-        if opts.strict && !f.zeek_default {
+        if !opts.writes(f) {
             return;
         }
-        cut_any |= cuts_a_string(&v);
+        budget.field_strings = f.holds_strings();
         if !first {
             out.push(b'\t');
         }
         first = false;
-        tsv_value(v, out);
+        tsv_value(v, &mut budget, out);
     });
     out.push(b'\n');
-    cut_any
+    budget.cuts
 }
 
-fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
+fn tsv_value(v: Value<'_>, b: &mut Budget<'_>, out: &mut Vec<u8>) {
     match v {
         Value::Unset => out.push(b'-'),
         Value::Time(ns) | Value::Interval(ns) => write_epoch(ns, out),
@@ -337,7 +506,7 @@ fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
             let _ = write!(out, "{a}");
         }
         Value::Str(s) => {
-            let s = cut(s);
+            let s = b.string(s);
             if s.is_empty() {
                 out.extend_from_slice(b"(empty)");
             } else if s == b"-" {
@@ -348,11 +517,18 @@ fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
                 tsv_string(s, false, out);
             }
         }
-        Value::Bool(b) => out.push(if b { b'T' } else { b'F' }),
+        Value::Bool(v) => out.push(if v { b'T' } else { b'F' }),
         Value::Double(d) => write_double(d, out),
-        Value::Strings(list) => tsv_list(list.iter().map(|s| s.as_bytes()), out),
-        Value::Texts(list) => tsv_list(list.iter(), out),
+        Value::Strings(list) => {
+            let n = b.elements(list.len());
+            tsv_list(list[..n].iter().map(|s| s.as_bytes()), b, out)
+        }
+        Value::Texts(list) => {
+            let n = b.elements(list.len());
+            tsv_list(list.iter().take(n), b, out)
+        }
         Value::Addrs(list) => {
+            let list = &list[..b.elements(list.len())];
             if list.is_empty() {
                 out.extend_from_slice(b"(empty)");
             }
@@ -364,6 +540,7 @@ fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
             }
         }
         Value::Uids(list) => {
+            let list = &list[..b.elements(list.len())];
             if list.is_empty() {
                 out.extend_from_slice(b"(empty)");
             }
@@ -371,17 +548,19 @@ fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
                 if j > 0 {
                     out.push(b',');
                 }
-                let mut b = [0u8; 24];
-                out.extend_from_slice(u.encode(&mut b).as_bytes());
+                let mut buf = [0u8; 24];
+                out.extend_from_slice(b.string(u.encode(&mut buf).as_bytes()));
             }
         }
         Value::Counts(list) => {
+            let list = &list[..b.elements(list.len())];
             if list.is_empty() {
                 out.extend_from_slice(b"(empty)");
             }
             numbers(list, out);
         }
         Value::Nums(list) => {
+            let list = &list[..b.elements(list.len())];
             if list.is_empty() {
                 out.extend_from_slice(b"(empty)");
             }
@@ -390,14 +569,14 @@ fn tsv_value(v: Value<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn tsv_list<'a>(items: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) {
+fn tsv_list<'a>(items: impl Iterator<Item = &'a [u8]>, b: &mut Budget<'_>, out: &mut Vec<u8>) {
     let mut any = false;
     for (j, s) in items.enumerate() {
         any = true;
         if j > 0 {
             out.push(b',');
         }
-        tsv_string(cut(s), true, out);
+        tsv_string(b.string(s), true, out);
     }
     if !any {
         out.extend_from_slice(b"(empty)");
@@ -518,7 +697,11 @@ mod tests {
             "1600000000.123457\ta\"b\\\\c\\x09x\\xffy\t7\t-\tx,y\\x2cz\tT\n"
         );
         let mut h = Vec::new();
-        tsv_header("demo", &SCHEMA, true, 0, &mut h);
+        let strict = FormatOptions {
+            strict: true,
+            ..Default::default()
+        };
+        tsv_header("demo", &SCHEMA, &strict, 0, &mut h);
         let h = String::from_utf8(h).unwrap();
         assert!(h.contains("#path\tdemo\n#open\t1970-01-01-00-00-00\n"));
         assert!(h.contains(
@@ -556,7 +739,7 @@ mod tests {
                 },
                 &mut out,
             );
-            (cut, String::from_utf8(out).unwrap())
+            (cut.strings > 0, String::from_utf8(out).unwrap())
         };
         // Exactly at the limit: whole, nothing reported.
         let at = vec![b'a'; max];
@@ -580,5 +763,184 @@ mod tests {
         let (cut, l) = line(&Long(b"x", &long_list), Format::Tsv);
         assert!(cut);
         assert_eq!(l.len(), 2 + max + 1);
+    }
+
+    /// A record of strings, string containers and other containers, to
+    /// check each of Zeek's four limits.
+    struct Mixed<'a> {
+        a: &'a [u8],
+        list: &'a crate::logs::TextList,
+        counts: &'a [u64],
+        kind: crate::logs::LogKind,
+    }
+    static MIXED: [Field; 5] = [
+        Field::zeek("a", "string"),
+        Field::zeek("note", "enum"),
+        Field::zeek("l", "vector[string]"),
+        Field::zeek("n", "vector[count]"),
+        Field::zeek("b", "string"),
+    ];
+    impl LogRecord for Mixed<'_> {
+        fn kind(&self) -> crate::logs::LogKind {
+            self.kind
+        }
+        fn schema(&self) -> &'static [Field] {
+            &MIXED
+        }
+        fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
+            out(Value::Str(self.a));
+            out(Value::Str(self.a));
+            out(Value::Texts(self.list));
+            out(Value::Nums(self.counts));
+            out(Value::Str(b"tail"));
+        }
+    }
+
+    fn mixed_line(rec: &Mixed<'_>, limits: LogLimits, format: Format) -> (Cuts, String) {
+        let mut out = Vec::new();
+        let opts = FormatOptions {
+            format,
+            limits,
+            ..Default::default()
+        };
+        let cuts = encode(rec, &opts, &mut out);
+        (cuts, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn each_of_zeeks_limits() {
+        use crate::logs::{LogKind, TextList};
+        let mut list = TextList::default();
+        for s in ["one", "two", "three"] {
+            list.push(s.as_bytes());
+        }
+        let counts = [1u64, 2, 3, 4];
+        let rec = Mixed {
+            a: b"abcdefgh",
+            list: &list,
+            counts: &counts,
+            kind: LogKind::Smtp,
+        };
+        let with = |f: FieldLimits| LogLimits {
+            default: f,
+            ..LogLimits::default()
+        };
+        let none = FieldLimits {
+            max_field_string_bytes: 0,
+            max_total_string_bytes: 0,
+            max_field_container_elements: 0,
+            max_total_container_elements: 0,
+        };
+        // No limits: everything whole.
+        let (cuts, l) = mixed_line(&rec, with(none), Format::Tsv);
+        assert_eq!(l, "abcdefgh\tabcdefgh\tone,two,three\t1,2,3,4\ttail\n");
+        assert!(!cuts.any());
+        // Strings cut at 4 bytes (each string of the vector too); the
+        // enum is not a string.
+        let (cuts, l) = mixed_line(
+            &rec,
+            with(FieldLimits {
+                max_field_string_bytes: 4,
+                ..none
+            }),
+            Format::Tsv,
+        );
+        assert_eq!(l, "abcd\tabcdefgh\tone,two,thre\t1,2,3,4\ttail\n");
+        assert_eq!(
+            cuts,
+            Cuts {
+                strings: 2,
+                containers: 0
+            }
+        );
+        // 12 bytes of strings in all: "abcdefgh" takes 8, "one" 3, "two"
+        // 1, then the rest is empty.
+        let (cuts, l) = mixed_line(
+            &rec,
+            with(FieldLimits {
+                max_total_string_bytes: 12,
+                ..none
+            }),
+            Format::Json,
+        );
+        assert_eq!(
+            l,
+            "{\"a\":\"abcdefgh\",\"note\":\"abcdefgh\",\"l\":[\"one\",\"t\",\"\"],\"n\":[1,2,3,4],\"b\":\"\"}\n"
+        );
+        assert_eq!(cuts.strings, 3);
+        // Two elements per container; then five in all.
+        let (cuts, l) = mixed_line(
+            &rec,
+            with(FieldLimits {
+                max_field_container_elements: 2,
+                ..none
+            }),
+            Format::Tsv,
+        );
+        assert_eq!(l, "abcdefgh\tabcdefgh\tone,two\t1,2\ttail\n");
+        assert_eq!(cuts.containers, 2);
+        let (cuts, l) = mixed_line(
+            &rec,
+            with(FieldLimits {
+                max_total_container_elements: 5,
+                ..none
+            }),
+            Format::Tsv,
+        );
+        assert_eq!(l, "abcdefgh\tabcdefgh\tone,two,three\t1,2\ttail\n");
+        assert_eq!(cuts.containers, 1);
+        let (_, l) = mixed_line(
+            &rec,
+            with(FieldLimits {
+                max_total_container_elements: 3,
+                ..none
+            }),
+            Format::Tsv,
+        );
+        assert_eq!(l, "abcdefgh\tabcdefgh\tone,two,three\t(empty)\ttail\n");
+        // x509.log has its own limits: the default ones do not apply.
+        let x509 = Mixed {
+            kind: LogKind::X509,
+            ..rec
+        };
+        let limits = LogLimits {
+            default: FieldLimits {
+                max_field_string_bytes: 1,
+                ..none
+            },
+            x509: none,
+        };
+        let (cuts, _) = mixed_line(&x509, limits, Format::Json);
+        assert!(!cuts.any());
+    }
+
+    #[test]
+    fn optional_columns_in_strict_output() {
+        static COLS: [Field; 3] = [
+            Field::zeek("a", "string"),
+            Field::policy("b", "string", crate::logs::columns::X509_CERT),
+            Field::ext("c", "string"),
+        ];
+        let opts = |columns| FormatOptions {
+            strict: true,
+            columns,
+            ..Default::default()
+        };
+        let fields = |o: &FormatOptions| {
+            let mut h = Vec::new();
+            tsv_header("t", &COLS, o, 0, &mut h);
+            String::from_utf8(h)
+                .unwrap()
+                .lines()
+                .find(|l| l.starts_with("#fields"))
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(fields(&opts(0)), "#fields\ta");
+        assert_eq!(
+            fields(&opts(crate::logs::columns::X509_CERT)),
+            "#fields\ta\tb"
+        );
+        assert_eq!(fields(&FormatOptions::default()), "#fields\ta\tb\tc");
     }
 }

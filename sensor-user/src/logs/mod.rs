@@ -33,6 +33,31 @@ pub struct Field {
     /// False for fields Zeek does not write by default (extensions); left
     /// out when strict Zeek output is asked for.
     pub zeek_default: bool,
+    /// The optional Zeek columns this field belongs to (a bit of
+    /// [`columns`]; 0: none): in strict output an extension field is
+    /// written when its columns are on (a policy script or setting that
+    /// adds it is in effect).
+    pub group: u32,
+}
+
+/// Optional Zeek columns: what a policy script or a setting adds to a log
+/// (bits of [`crate::logs::format::FormatOptions::columns`]).
+pub mod columns {
+    /// ssl.log `subject`, `issuer`
+    /// (`SSL::log_include_server_certificate_subject_issuer`).
+    pub const SSL_SUBJECT_ISSUER: u32 = 1 << 0;
+    /// ssl.log `client_subject`, `client_issuer`
+    /// (`SSL::log_include_client_certificate_subject_issuer`).
+    pub const SSL_CLIENT_SUBJECT_ISSUER: u32 = 1 << 1;
+    /// x509.log `cert` (`policy/protocols/ssl/log-certs-base64`).
+    pub const X509_CERT: u32 = 1 << 2;
+    /// The ssl.log columns of `policy/protocols/ssl/ssl-log-ext`.
+    pub const SSL_LOG_EXT: u32 = 1 << 3;
+    /// ssl.log `validation_status` (`policy/protocols/ssl/validate-certs`).
+    pub const SSL_VALIDATION: u32 = 1 << 4;
+    /// conn.log `orig_l2_addr`, `resp_l2_addr`
+    /// (`policy/protocols/conn/mac-logging`).
+    pub const CONN_L2_ADDRS: u32 = 1 << 5;
 }
 
 impl Field {
@@ -42,6 +67,7 @@ impl Field {
             name,
             ty,
             zeek_default: true,
+            group: 0,
         }
     }
 
@@ -51,7 +77,26 @@ impl Field {
             name,
             ty,
             zeek_default: false,
+            group: 0,
         }
+    }
+
+    /// A column Zeek writes when a policy script or setting adds it (one
+    /// of [`columns`]); an extension otherwise.
+    pub const fn policy(name: &'static str, ty: &'static str, group: u32) -> Field {
+        Field {
+            name,
+            ty,
+            zeek_default: false,
+            group,
+        }
+    }
+
+    /// Whether Zeek's logging framework treats the field as a string (its
+    /// `max_field_string_bytes` and `max_total_string_bytes` apply): every
+    /// string, set or vector of strings, not enums.
+    pub fn holds_strings(&self) -> bool {
+        self.ty.ends_with("string") || self.ty.ends_with("string]")
     }
 }
 

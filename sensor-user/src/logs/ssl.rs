@@ -2,7 +2,7 @@
 //! Zeek's columns, the certificate subject/issuer columns Zeek adds on
 //! request, and the sensor's JA3/JA3S/JA4/JA4S fingerprints.
 
-use super::{ConnId, Field, LogKind, LogRecord, OptList, OptText, Value};
+use super::{columns, ConnId, Field, LogKind, LogRecord, OptList, OptText, Value};
 use crate::analyzers::tls::names::Name;
 use crate::inline_str::InlineStr;
 
@@ -30,8 +30,9 @@ pub struct SslInfo {
     pub next_protocol: OptText,
     /// Handshake completed.
     pub established: bool,
-    /// Zeek's `ssl_history` letters.
-    pub history: InlineStr<100>,
+    /// Zeek's `ssl_history` letters (at most `SSL::max_ssl_history_length`;
+    /// the session reserves that room).
+    pub history: Vec<u8>,
     /// SHA-256 fingerprints of the server's certificates.
     pub cert_chain_fps: OptList,
     /// SHA-256 fingerprints of the client's certificates.
@@ -295,37 +296,57 @@ pub(crate) static SCHEMA: [Field; 48] = [
     Field::zeek("ssl_history", "string"),
     Field::zeek("cert_chain_fps", "vector[string]"),
     Field::zeek("client_cert_chain_fps", "vector[string]"),
-    Field::ext("subject", "string"),
-    Field::ext("issuer", "string"),
-    Field::ext("client_subject", "string"),
-    Field::ext("client_issuer", "string"),
+    Field::policy("subject", "string", columns::SSL_SUBJECT_ISSUER),
+    Field::policy("issuer", "string", columns::SSL_SUBJECT_ISSUER),
+    Field::policy(
+        "client_subject",
+        "string",
+        columns::SSL_CLIENT_SUBJECT_ISSUER,
+    ),
+    Field::policy(
+        "client_issuer",
+        "string",
+        columns::SSL_CLIENT_SUBJECT_ISSUER,
+    ),
     Field::zeek("sni_matches_cert", "bool"),
-    Field::ext("validation_status", "string"),
+    Field::policy("validation_status", "string", columns::SSL_VALIDATION),
     Field::ext("requested_client_certificate_authorities", "vector[string]"),
     Field::ext("ja3", "string"),
     Field::ext("ja3s", "string"),
     Field::ext("ja4", "string"),
     Field::ext("ja4s", "string"),
-    Field::ext("server_version", "count"),
-    Field::ext("client_version", "count"),
-    Field::ext("client_ciphers", "vector[count]"),
-    Field::ext("ssl_client_exts", "vector[count]"),
-    Field::ext("ssl_server_exts", "vector[count]"),
-    Field::ext("ticket_lifetime_hint", "count"),
-    Field::ext("dh_param_size", "count"),
-    Field::ext("point_formats", "vector[count]"),
-    Field::ext("client_curves", "vector[count]"),
-    Field::ext("orig_alpn", "vector[string]"),
-    Field::ext("client_supported_versions", "vector[count]"),
-    Field::ext("server_supported_version", "count"),
-    Field::ext("psk_key_exchange_modes", "vector[count]"),
-    Field::ext("client_key_share_groups", "vector[count]"),
-    Field::ext("server_key_share_group", "count"),
-    Field::ext("client_comp_methods", "vector[count]"),
-    Field::ext("sigalgs", "vector[count]"),
-    Field::ext("hashalgs", "vector[count]"),
-    Field::ext("ech_kdf_id", "count"),
-    Field::ext("ech_aead_id", "count"),
+    Field::policy("server_version", "count", columns::SSL_LOG_EXT),
+    Field::policy("client_version", "count", columns::SSL_LOG_EXT),
+    Field::policy("client_ciphers", "vector[count]", columns::SSL_LOG_EXT),
+    Field::policy("ssl_client_exts", "vector[count]", columns::SSL_LOG_EXT),
+    Field::policy("ssl_server_exts", "vector[count]", columns::SSL_LOG_EXT),
+    Field::policy("ticket_lifetime_hint", "count", columns::SSL_LOG_EXT),
+    Field::policy("dh_param_size", "count", columns::SSL_LOG_EXT),
+    Field::policy("point_formats", "vector[count]", columns::SSL_LOG_EXT),
+    Field::policy("client_curves", "vector[count]", columns::SSL_LOG_EXT),
+    Field::policy("orig_alpn", "vector[string]", columns::SSL_LOG_EXT),
+    Field::policy(
+        "client_supported_versions",
+        "vector[count]",
+        columns::SSL_LOG_EXT,
+    ),
+    Field::policy("server_supported_version", "count", columns::SSL_LOG_EXT),
+    Field::policy(
+        "psk_key_exchange_modes",
+        "vector[count]",
+        columns::SSL_LOG_EXT,
+    ),
+    Field::policy(
+        "client_key_share_groups",
+        "vector[count]",
+        columns::SSL_LOG_EXT,
+    ),
+    Field::policy("server_key_share_group", "count", columns::SSL_LOG_EXT),
+    Field::policy("client_comp_methods", "vector[count]", columns::SSL_LOG_EXT),
+    Field::policy("sigalgs", "vector[count]", columns::SSL_LOG_EXT),
+    Field::policy("hashalgs", "vector[count]", columns::SSL_LOG_EXT),
+    Field::policy("ech_kdf_id", "count", columns::SSL_LOG_EXT),
+    Field::policy("ech_aead_id", "count", columns::SSL_LOG_EXT),
 ];
 
 impl LogRecord for SslInfo {
@@ -344,7 +365,7 @@ impl LogRecord for SslInfo {
         out(Value::inline(&self.last_alert));
         out(self.next_protocol.value());
         out(Value::Bool(self.established));
-        out(Value::Str(self.history.as_bytes()));
+        out(Value::Str(&self.history));
         out(self.cert_chain_fps.value());
         out(self.client_cert_chain_fps.value());
         out(self.subject.value());

@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
-use super::format::{encode, tsv_footer, tsv_header, Format, FormatOptions, TimeFormat};
+use super::format::{encode, tsv_footer, tsv_header, Cuts, Format, FormatOptions, TimeFormat};
 use super::stats::{intern, HealthParts, SinkHealth};
-use super::weird::WeirdRecord;
+use super::weird::{Subject, Verdict, WeirdOptions, WeirdPolicy, WeirdRecord};
 use super::{LogKind, LogRecord};
 use crate::calendar::{wall_ns, Civil};
 use crate::inline_str::InlineStr;
@@ -98,14 +98,14 @@ pub enum Clock {
 
 /// Zeek TSV's header and `#close` line, for the files sink.
 struct TsvFraming {
-    strict: bool,
+    opts: FormatOptions,
 }
 
 impl Framing for TsvFraming {
     fn header(&self, log: LogName, _open_ns: u64, out: &mut Vec<u8>) {
         let kind = LogKind::from_index(log.slot as u8).unwrap_or(LogKind::Conn);
         // As Zeek's ASCII writer: `#open` is the wall-clock time.
-        tsv_header(log.name, kind.schema(), self.strict, wall_ns(), out);
+        tsv_header(log.name, kind.schema(), &self.opts, wall_ns(), out);
     }
 
     fn footer(&self, _close_ns: u64, out: &mut Vec<u8>) {
@@ -125,6 +125,8 @@ pub struct WriterConfig {
     pub system_name: String,
     /// The writer's clock.
     pub clock: Clock,
+    /// Zeek's weird settings (for the weirds of the field limits).
+    pub weirds: Arc<WeirdOptions>,
 }
 
 /// Writes encoded lines to the sinks.
@@ -138,8 +140,8 @@ pub struct LogWriter {
     mark: u64,
     records: u64,
     health: SinkHealth,
-    /// When the last `log_string_field_truncated` weird was written.
-    cut_weird: Option<u64>,
+    /// Zeek's weird handling, for the weirds of the field limits.
+    weirds: WeirdPolicy,
 }
 
 /// The encodings a writer needs of each record.
@@ -163,17 +165,15 @@ impl LogWriter {
                 outputs: Vec::new(),
                 system_name: String::new(),
                 clock: Clock::Network,
+                weirds: Default::default(),
             },
         )
     }
 
     /// A writer feeding the sinks `cfg` describes; files go to `dir`.
     pub fn with_sinks(dir: &Path, cfg: WriterConfig) -> Self {
-        let framing: Option<Box<dyn Framing>> = (cfg.format.format == Format::Tsv).then(|| {
-            Box::new(TsvFraming {
-                strict: cfg.format.strict,
-            }) as Box<dyn Framing>
-        });
+        let framing: Option<Box<dyn Framing>> = (cfg.format.format == Format::Tsv)
+            .then(|| Box::new(TsvFraming { opts: cfg.format }) as Box<dyn Framing>);
         let files = cfg.files.map(|f| {
             let mut sink = FileSink::new(dir, framing, f);
             let names: Vec<LogName> = LogKind::ALL.iter().map(|k| log_name(*k)).collect();
@@ -197,7 +197,7 @@ impl LogWriter {
             mark: 0,
             records: 0,
             health,
-            cut_weird: None,
+            weirds: WeirdPolicy::new(cfg.weirds),
         }
     }
 
@@ -238,23 +238,32 @@ impl LogWriter {
     pub fn write(&mut self, rec: &dyn LogRecord) -> Result<(), LogError> {
         let enc = self.encodings();
         let mut line = Vec::new();
-        let mut cut = false;
+        let mut cuts = Cuts::default();
         if enc.json {
             let json = FormatOptions {
                 format: Format::Json,
                 ..self.opts
             };
-            cut |= encode(rec, &json, &mut line);
+            cuts = encode(rec, &json, &mut line);
             self.write_line(rec.kind(), Format::Json, &line)?;
         }
         if enc.tsv {
             line.clear();
-            cut |= encode(rec, &self.opts, &mut line);
+            cuts = encode(rec, &self.opts, &mut line);
             self.write_line(rec.kind(), Format::Tsv, &line)?;
         }
-        let now = self.now();
-        if cut && cut_weird_due(&mut self.cut_weird, now) {
-            self.write(&cut_weird(rec.kind(), now))?;
+        if cuts.any() {
+            let now = self.now();
+            for (name, n, notice) in limit_weirds(&mut self.weirds, cuts, now) {
+                for _ in 0..n {
+                    let (w, note) =
+                        limit_weird(rec.kind(), name, notice, now, self.weirds.options().peer);
+                    self.write(&w)?;
+                    if let Some(note) = note {
+                        self.write(&note)?;
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -438,10 +447,10 @@ pub struct LogQueue {
     now: u64,
     /// Network time of the last mark put in the ring.
     marked: u64,
-    /// Whether the last record encoded had a string cut.
-    cut: bool,
-    /// When the last `log_string_field_truncated` weird was queued.
-    cut_weird: Option<u64>,
+    /// What the field limits cut of the last record encoded.
+    cuts: Cuts,
+    /// Zeek's weird handling, for the weirds of the field limits.
+    weirds: WeirdPolicy,
 }
 
 /// Longest stretch of network time without a mark in the ring (so files
@@ -487,6 +496,7 @@ impl LogQueue {
         let shared = Arc::new(Shared::default());
         shared.producers.store(n, Ordering::Release);
         let (opts, enc) = (writer.opts, writer.encodings());
+        let weird_opts = writer.weirds.options().clone();
         let mut queues = Vec::with_capacity(n);
         let mut consumers = Vec::with_capacity(n);
         for _ in 0..n {
@@ -502,8 +512,8 @@ impl LogQueue {
                 lossy,
                 now: 0,
                 marked: 0,
-                cut: false,
-                cut_weird: None,
+                cuts: Cuts::default(),
+                weirds: WeirdPolicy::new(Arc::new(weird_opts.clone())),
             });
         }
         let thread_shared = shared.clone();
@@ -523,7 +533,7 @@ impl LogQueue {
             // The writer's clock reads the time of the record's writing.
             self.push_mark(self.now);
         }
-        self.cut = false;
+        self.cuts = Cuts::default();
         if self.enc.json {
             let json = FormatOptions {
                 format: Format::Json,
@@ -543,15 +553,24 @@ impl LogQueue {
                 return false;
             }
         }
-        if self.cut && cut_weird_due(&mut self.cut_weird, self.now) {
-            return self.send(&cut_weird(rec.kind(), self.now));
+        if self.cuts.any() {
+            let now = self.now;
+            for (name, n, notice) in limit_weirds(&mut self.weirds, self.cuts, now) {
+                for _ in 0..n {
+                    let (w, note) =
+                        limit_weird(rec.kind(), name, notice, now, self.weirds.options().peer);
+                    if !self.send(&w) || note.is_some_and(|n| !self.send(&n)) {
+                        return false;
+                    }
+                }
+            }
         }
         true
     }
 
     fn push_encoded(&mut self, rec: &dyn LogRecord, opts: FormatOptions) -> bool {
         self.scratch.clear();
-        self.cut |= encode(rec, &opts, &mut self.scratch);
+        self.cuts = encode(rec, &opts, &mut self.scratch);
         let header = frame_header(self.scratch.len(), rec.kind() as u8, opts.format as u8);
         match header {
             Some(h) => self.push_frame(h, true),
@@ -738,31 +757,63 @@ fn pop_frame(cons: &mut HeapCons<u8>, line: &mut Vec<u8>) -> Option<Frame> {
     })
 }
 
-/// How long Zeek ignores repeats of a weird of no connection after logging
-/// it (`Weird::weird_ignore`, 10 minutes from creation).
-const WEIRD_IGNORE_NS: u64 = 600 * 1_000_000_000;
-
-/// Whether a `log_string_field_truncated` weird is due at `now` (the first,
-/// or the first 10 minutes after the last one logged); notes it if so.
-fn cut_weird_due(last: &mut Option<u64>, now: u64) -> bool {
-    if last.is_some_and(|t| now < t.saturating_add(WEIRD_IGNORE_NS)) {
-        return false;
+/// The weirds Zeek's logging framework raises for what the field limits
+/// cut of a record: one `log_string_field_truncated` per string and one
+/// `log_container_field_truncated` per set or vector, weirds of no
+/// connection, each through Zeek's sampling and weird policy (so repeats
+/// within 10 minutes are not logged). Returns, per name, how many are due
+/// and whether they are notices too.
+fn limit_weirds(policy: &mut WeirdPolicy, cuts: Cuts, now: u64) -> [(&'static str, u32, bool); 2] {
+    let mut out = [
+        ("log_string_field_truncated", cuts.strings, false),
+        ("log_container_field_truncated", cuts.containers, false),
+    ];
+    for (name, n, notice) in &mut out {
+        let mut logged = 0;
+        for _ in 0..*n {
+            if let Verdict::Log { notice: nt } = policy.decide(name, Subject::Net, None, now) {
+                logged += 1;
+                *notice = nt;
+            }
+        }
+        *n = logged;
     }
-    *last = Some(now);
-    true
+    out
 }
 
-/// The weird Zeek's logging framework raises when it cuts a string field
-/// of a record of `kind` (a weird of no connection, `addl` the stream).
-fn cut_weird(kind: LogKind, now: u64) -> WeirdRecord {
-    WeirdRecord {
+/// A weird of the field limits for a record of `kind` (`addl`: the
+/// stream), and its `Weird::Activity` notice when it is one.
+fn limit_weird(
+    kind: LogKind,
+    name: &'static str,
+    notice: bool,
+    now: u64,
+    peer: &'static str,
+) -> (WeirdRecord, Option<crate::logs::notice::NoticeRecord>) {
+    let weird = WeirdRecord {
         ts: now,
         conn: None,
-        name: "log_string_field_truncated",
+        name,
         addl: InlineStr::from_bytes(zeek_stream(kind).as_bytes()),
-        notice: false,
+        notice,
         source: None,
-    }
+        peer,
+    };
+    let note = notice.then(|| crate::logs::notice::NoticeRecord {
+        ts: now,
+        conn: None,
+        proto: None,
+        note: "Weird::Activity",
+        msg: InlineStr::from_bytes(name.as_bytes()),
+        sub: Some(InlineStr::from_bytes(weird.addl.as_bytes())),
+        fuid: None,
+        file_mime_type: None,
+        file_desc: None,
+        n: None,
+        identifier: None,
+        suppress_for: None,
+    });
+    (weird, note)
 }
 
 /// Zeek's name of a log's stream (`Files::LOG`).
@@ -859,6 +910,7 @@ mod tests {
             format: Format::Tsv,
             time: TimeFormat::Epoch,
             strict: false,
+            ..Default::default()
         };
         let mut w = LogWriter::new(&dir, opts);
         w.write(&stats(0)).unwrap();
@@ -950,6 +1002,81 @@ mod tests {
         ));
     }
 
+    /// A record with a set of strings, for the container limit.
+    struct Tags<'a>(&'a [&'a str]);
+    static TAGS: [crate::logs::Field; 2] = [
+        crate::logs::Field::zeek("ts", "time"),
+        crate::logs::Field::zeek("tags", "set[string]"),
+    ];
+    impl LogRecord for Tags<'_> {
+        fn kind(&self) -> LogKind {
+            LogKind::Smtp
+        }
+        fn schema(&self) -> &'static [crate::logs::Field] {
+            &TAGS
+        }
+        fn values(&self, out: &mut dyn FnMut(crate::logs::Value<'_>)) {
+            out(crate::logs::Value::Time(1_000_000_000));
+            out(crate::logs::Value::Strings(self.0));
+        }
+    }
+
+    /// `Log::default_max_field_string_bytes` and
+    /// `Log::default_max_field_container_elements` set by `redef`s: fields
+    /// are cut there, with Zeek's weirds (`log_string_field_truncated`,
+    /// `log_container_field_truncated`, addl the stream); `Weird::actions`
+    /// can make them notices.
+    #[test]
+    fn redefined_field_limits_cut_with_weirds() {
+        let mut config = crate::config::Config::default();
+        for stmt in [
+            // (The weird's own name, 29 bytes at most, stays whole.)
+            "redef Log::default_max_field_string_bytes = 30;",
+            "redef Log::default_max_field_container_elements = 2;",
+            r#"redef Weird::actions += { ["log_container_field_truncated"] = Weird::ACTION_NOTICE };"#,
+        ] {
+            config.apply_redef(stmt).unwrap();
+        }
+        let dir = temp("redefined-limits");
+        let cfg = WriterConfig {
+            format: FormatOptions {
+                limits: config.log.limits,
+                ..Default::default()
+            },
+            files: Some(FileOptions::default()),
+            outputs: Vec::new(),
+            system_name: String::new(),
+            clock: Clock::Network,
+            weirds: config.weirds.clone(),
+        };
+        let mut w = LogWriter::with_sinks(&dir, cfg);
+        w.set_mark(1_000_000_000).unwrap();
+        w.write(&file(1, b"a-file-name-of-more-than-thirty-bytes.txt"))
+            .unwrap();
+        w.write(&Tags(&["a", "b", "c"])).unwrap();
+        w.finish().unwrap();
+        let files = std::fs::read_to_string(dir.join("files.log")).unwrap();
+        assert!(
+            files.contains("\"filename\":\"a-file-name-of-more-than-thirt\""),
+            "{files}"
+        );
+        let smtp = std::fs::read_to_string(dir.join("smtp.log")).unwrap();
+        assert!(smtp.contains("\"tags\":[\"a\",\"b\"]"), "{smtp}");
+        let weird = std::fs::read_to_string(dir.join("weird.log")).unwrap();
+        let weirds: Vec<&str> = weird.lines().collect();
+        assert_eq!(
+            weirds,
+            [
+                "{\"ts\":1.000000,\"name\":\"log_string_field_truncated\",\"addl\":\"Files::LOG\",\"notice\":false,\"peer\":\"zeek\"}",
+                "{\"ts\":1.000000,\"name\":\"log_container_field_truncated\",\"addl\":\"SMTP::LOG\",\"notice\":true,\"peer\":\"zeek\"}",
+            ]
+        );
+        let notice = std::fs::read_to_string(dir.join("notice.log")).unwrap();
+        assert!(notice.contains("\"note\":\"Weird::Activity\""), "{notice}");
+        assert!(notice.contains("\"msg\":\"log_container_field_truncated\""));
+        assert!(notice.contains("\"sub\":\"SMTP::LOG\""));
+    }
+
     #[test]
     fn lossy_queue_counts_what_it_drops() {
         let dir = temp("lossy");
@@ -984,6 +1111,7 @@ mod tests {
             outputs: Vec::new(),
             system_name: "s".into(),
             clock: Clock::Network,
+            weirds: Default::default(),
         };
         let (mut q, h) = LogQueue::spawn(LogWriter::with_sinks(&dir, cfg), 1 << 16, false);
         for m in 0..90u64 {

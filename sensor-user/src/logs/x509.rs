@@ -17,9 +17,12 @@ pub struct X509Record<'a> {
     pub host_cert: bool,
     /// Whether the TLS client sent it.
     pub client_cert: bool,
+    /// The DER in base64, when `policy/protocols/ssl/log-certs-base64`
+    /// is loaded (its `cert` column).
+    pub base64: Option<&'a [u8]>,
 }
 
-pub(crate) static SCHEMA: [Field; 23] = [
+pub(crate) static SCHEMA: [Field; 24] = [
     Field::zeek("ts", "time"),
     Field::zeek("fingerprint", "string"),
     Field::zeek("certificate.version", "count"),
@@ -43,6 +46,7 @@ pub(crate) static SCHEMA: [Field; 23] = [
     Field::zeek("basic_constraints.path_len", "count"),
     Field::zeek("host_cert", "bool"),
     Field::zeek("client_cert", "bool"),
+    Field::policy("cert", "string", super::columns::X509_CERT),
 ];
 
 /// A SAN list: unset when the extension had no entry of its kind.
@@ -90,6 +94,7 @@ impl LogRecord for X509Record<'_> {
         }
         out(Value::Bool(self.host_cert));
         out(Value::Bool(self.client_cert));
+        out(self.base64.map_or(Value::Unset, Value::Str));
     }
 }
 
@@ -108,7 +113,11 @@ mod tests {
 
     fn header_lines(strict: bool) -> (String, String) {
         let mut out = Vec::new();
-        tsv_header("x509", &SCHEMA, strict, 0, &mut out);
+        let opts = FormatOptions {
+            strict,
+            ..Default::default()
+        };
+        tsv_header("x509", &SCHEMA, &opts, 0, &mut out);
         let text = String::from_utf8(out).expect("utf-8");
         let line = |p: &str| {
             text.lines()
@@ -126,10 +135,11 @@ mod tests {
         assert_eq!(fields, "#fields\tts\tfingerprint\tcertificate.version\tcertificate.serial\tcertificate.subject\tcertificate.issuer\tcertificate.not_valid_before\tcertificate.not_valid_after\tcertificate.key_alg\tcertificate.sig_alg\tcertificate.key_type\tcertificate.key_length\tcertificate.exponent\tcertificate.curve\tsan.dns\tsan.uri\tsan.email\tsan.ip\tbasic_constraints.ca\tbasic_constraints.path_len\thost_cert\tclient_cert");
         assert_eq!(types, "#types\ttime\tstring\tcount\tstring\tstring\tstring\ttime\ttime\tstring\tstring\tstring\tcount\tstring\tstring\tvector[string]\tvector[string]\tvector[string]\tvector[addr]\tbool\tcount\tbool\tbool");
         // With `redef record X509::Certificate$tbs_sig_alg += { &log }`
-        // (testing/btest/Baseline/scripts.base.files.x509.tbs_sig_alg/x509.log).
+        // (testing/btest/Baseline/scripts.base.files.x509.tbs_sig_alg/x509.log);
+        // non-strict output also has the `cert` column of log-certs-base64.
         let (fields, types) = header_lines(false);
-        assert_eq!(fields, "#fields\tts\tfingerprint\tcertificate.version\tcertificate.serial\tcertificate.subject\tcertificate.issuer\tcertificate.not_valid_before\tcertificate.not_valid_after\tcertificate.key_alg\tcertificate.sig_alg\tcertificate.key_type\tcertificate.key_length\tcertificate.exponent\tcertificate.curve\tcertificate.tbs_sig_alg\tsan.dns\tsan.uri\tsan.email\tsan.ip\tbasic_constraints.ca\tbasic_constraints.path_len\thost_cert\tclient_cert");
-        assert_eq!(types, "#types\ttime\tstring\tcount\tstring\tstring\tstring\ttime\ttime\tstring\tstring\tstring\tcount\tstring\tstring\tstring\tvector[string]\tvector[string]\tvector[string]\tvector[addr]\tbool\tcount\tbool\tbool");
+        assert_eq!(fields, "#fields\tts\tfingerprint\tcertificate.version\tcertificate.serial\tcertificate.subject\tcertificate.issuer\tcertificate.not_valid_before\tcertificate.not_valid_after\tcertificate.key_alg\tcertificate.sig_alg\tcertificate.key_type\tcertificate.key_length\tcertificate.exponent\tcertificate.curve\tcertificate.tbs_sig_alg\tsan.dns\tsan.uri\tsan.email\tsan.ip\tbasic_constraints.ca\tbasic_constraints.path_len\thost_cert\tclient_cert\tcert");
+        assert_eq!(types, "#types\ttime\tstring\tcount\tstring\tstring\tstring\ttime\ttime\tstring\tstring\tstring\tcount\tstring\tstring\tstring\tvector[string]\tvector[string]\tvector[string]\tvector[addr]\tbool\tcount\tbool\tbool\tstring");
     }
 
     #[test]
@@ -140,6 +150,7 @@ mod tests {
             cert: &c,
             host_cert: true,
             client_cert: false,
+            base64: None,
         };
         let opts = FormatOptions {
             format: Format::Tsv,
@@ -163,6 +174,7 @@ mod tests {
             cert: &c,
             host_cert: false,
             client_cert: true,
+            base64: None,
         };
         let mut line = Vec::new();
         encode(&rec, &FormatOptions::default(), &mut line);
@@ -183,6 +195,7 @@ mod tests {
             cert: &c,
             host_cert: true,
             client_cert: false,
+            base64: None,
         };
         let mut line = Vec::new();
         encode(&rec, &FormatOptions::default(), &mut line);
@@ -207,5 +220,60 @@ mod tests {
             v["certificate.not_valid_after"],
             "2050-01-01T00:00:00.000000Z"
         );
+    }
+
+    /// `@load protocols/ssl/log-certs-base64`: x509.log gets `cert`, the
+    /// DER in base64, whole (the script sets
+    /// `X509::default_max_field_string_bytes = 0`); x509.log's own limit
+    /// would otherwise cut it at 4096 bytes, whatever the other logs' limit.
+    #[test]
+    fn log_certs_base64() {
+        use base64::Engine;
+        let der = std::fs::read(format!("{FIXTURES}/fd95785a038018dc.der")).expect("fixture");
+        let c = parse(&der).expect("parse");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+        assert!(b64.len() > 4096);
+        let rec = X509Record {
+            ts: 0,
+            cert: &c,
+            host_cert: true,
+            client_cert: false,
+            base64: Some(b64.as_bytes()),
+        };
+        let mut config = crate::config::Config::default();
+        assert!(config.apply_load("policy/protocols/ssl/log-certs-base64.zeek"));
+        assert!(config.certs.log_base64);
+        let opts = FormatOptions {
+            strict: true,
+            columns: config.log.columns,
+            limits: config.log.limits,
+            ..Default::default()
+        };
+        let mut line = Vec::new();
+        let cuts = encode(&rec, &opts, &mut line);
+        assert!(!cuts.any());
+        let v: serde_json::Value = serde_json::from_slice(&line).expect("json");
+        assert_eq!(v["cert"], b64.as_str());
+        // Its TSV header names the column in strict output.
+        let mut h = Vec::new();
+        tsv_header("x509", &SCHEMA, &opts, 0, &mut h);
+        assert!(String::from_utf8(h)
+            .unwrap()
+            .contains("\tclient_cert\tcert\n"));
+        // Without the script's redef: cut at x509.log's 4096 bytes, even
+        // with no limit for the other logs.
+        let mut config = crate::config::Config::default();
+        config
+            .apply_redef("redef Log::default_max_field_string_bytes = 0;")
+            .unwrap();
+        let opts = FormatOptions {
+            limits: config.log.limits,
+            ..Default::default()
+        };
+        let mut line = Vec::new();
+        let cuts = encode(&rec, &opts, &mut line);
+        assert_eq!(cuts.strings, 1);
+        let v: serde_json::Value = serde_json::from_slice(&line).expect("json");
+        assert_eq!(v["cert"].as_str().unwrap().len(), 4096);
     }
 }

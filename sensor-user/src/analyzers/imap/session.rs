@@ -511,10 +511,24 @@ pub type ImapPool = SessionPool<ImapSession>;
 impl SessionPool<ImapSession> {
     /// A pool of `n` sessions.
     pub fn new(n: usize, credential_notices: bool) -> Self {
+        Self::with_mime(n, credential_notices, Default::default())
+    }
+
+    /// A pool of `n` sessions whose messages are parsed with Zeek's
+    /// `MIME::` limits `mime`.
+    pub fn with_mime(
+        n: usize,
+        credential_notices: bool,
+        mime: crate::analyzers::mime::MimeLimits,
+    ) -> Self {
         let sessions = (0..n)
-            .map(|_| ImapSession {
-                credential_notices,
-                ..ImapSession::default()
+            .map(|_| {
+                let mut s = ImapSession {
+                    credential_notices,
+                    ..ImapSession::default()
+                };
+                s.msg.set_mime_limits(mime);
+                s
             })
             .collect();
         SessionPool::from_sessions(sessions)

@@ -82,6 +82,11 @@ impl Default for MessageFiles {
 }
 
 impl MessageFiles {
+    /// Applies Zeek's `MIME::` limits.
+    pub fn set_mime_limits(&mut self, limits: super::MimeLimits) {
+        self.mime.set_limits(limits);
+    }
+
     /// Whether a message is in transfer.
     pub fn is_open(&self) -> bool {
         self.open
@@ -239,7 +244,14 @@ pub fn entity_filename(name_upper: &[u8], value: &[u8]) -> Option<FileName> {
     if !wanted {
         return None;
     }
+    // The name is never longer than the header; a header longer than
+    // the usual bound (a site may lift the log limit) gets a heap buffer.
     let mut buf = [0u8; MAX_FILENAME_BYTES];
+    if value.len() > buf.len() {
+        let mut long = vec![0u8; value.len()];
+        let n = crate::analyzers::smtp::email::filename_from_header(value, &mut long);
+        return Some(FileName::from_bytes(&long[..n]));
+    }
     let n = crate::analyzers::smtp::email::filename_from_header(value, &mut buf);
     Some(FileName::from_bytes(&buf[..n]))
 }

@@ -27,6 +27,25 @@ pub const MAX_DEPTH: usize = 100;
 /// Header size from which further continuation lines are dropped (Zeek's
 /// `MIME::max_header_bytes`; `MIME_Entity::ContHeader`).
 pub const MAX_HEADER_BYTES: usize = 65536;
+/// Zeek's `MIME::` limits (0: no limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MimeLimits {
+    /// `MIME::max_depth`: an entity at this depth gets no child.
+    pub max_depth: usize,
+    /// `MIME::max_header_bytes`: continuation lines are dropped from this
+    /// header size on.
+    pub max_header_bytes: usize,
+}
+
+impl Default for MimeLimits {
+    fn default() -> Self {
+        MimeLimits {
+            max_depth: MAX_DEPTH,
+            max_header_bytes: MAX_HEADER_BYTES,
+        }
+    }
+}
+
 /// Decoded bytes handed out at once (Zeek's `mime_segment_length`).
 const SEGMENT: usize = 1024;
 
@@ -102,6 +121,7 @@ impl Entity {
 /// One mail message being parsed.
 #[derive(Debug, Default)]
 pub struct MimeMessage {
+    limits: MimeLimits,
     entities: Vec<Entity>,
     /// Entities in use (0: no message open).
     depth: usize,
@@ -114,6 +134,11 @@ impl MimeMessage {
     /// A parser with no message open.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Applies Zeek's `MIME::` limits.
+    pub fn set_limits(&mut self, limits: MimeLimits) {
+        self.limits = limits;
     }
 
     /// Heap bytes held (buffers' capacity), to check bounds in tests.
@@ -231,12 +256,14 @@ impl MimeMessage {
 
     /// `MIME_Entity::ContHeader`: a continuation line is appended whole
     /// (leading blanks included, no line end) while the header is below
-    /// [`MAX_HEADER_BYTES`]; from there on each one is dropped with a weird
-    /// giving the size reached. The header is thus bounded by the limit
-    /// plus one line (the callers bound lines).
+    /// `MIME::max_header_bytes`; from there on each one is dropped with a
+    /// weird giving the size reached. The header is thus bounded by the
+    /// limit plus one line (the callers bound lines); with no limit (0), by
+    /// what the mail carries.
     fn append_header(&mut self, level: usize, line: &[u8], sink: &mut dyn MimeSink) {
+        let max = self.limits.max_header_bytes;
         let e = &mut self.entities[level];
-        if e.header.len() >= MAX_HEADER_BYTES {
+        if max > 0 && e.header.len() >= max {
             let mut n = [0u8; 20];
             let addl = fmt_u64(e.header.len() as u64, &mut n);
             sink.weird("exceeded_mime_max_header_bytes", addl);
@@ -313,7 +340,8 @@ impl MimeMessage {
     }
 
     fn begin_child(&mut self, level: usize, sink: &mut dyn MimeSink) {
-        if level >= MAX_DEPTH {
+        let max = self.limits.max_depth;
+        if max > 0 && level >= max {
             let mut n = [0u8; 20];
             let addl = fmt_u64(level as u64, &mut n);
             sink.weird("exceeded_mime_max_depth", addl);
@@ -539,7 +567,12 @@ mod tests {
     }
 
     fn parse(text: &str) -> Rec {
+        parse_with(text, MimeLimits::default())
+    }
+
+    fn parse_with(text: &str, limits: MimeLimits) -> Rec {
         let mut m = MimeMessage::new();
+        m.set_limits(limits);
         let mut r = Rec::default();
         m.begin(&mut r);
         for l in text.split("\r\n") {
@@ -616,6 +649,47 @@ mod tests {
         let r = parse(&text);
         assert_eq!(r.weirds, ["exceeded_mime_max_depth: 100"]);
         assert_eq!(r.events.iter().filter(|e| *e == "begin").count(), 101);
+    }
+
+    /// `MIME::max_depth` and `MIME::max_header_bytes` set by a `redef`:
+    /// the depth and header size where the weirds come, or none with 0.
+    #[test]
+    fn redefined_limits() {
+        let mut text = String::new();
+        for i in 0..120 {
+            text.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=b{i}x\r\n\r\n--b{i}x\r\n"
+            ));
+        }
+        let mut config = crate::config::Config::default();
+        config.apply_redef("redef MIME::max_depth = 3;").unwrap();
+        let r = parse_with(&text, config.mime);
+        assert_eq!(r.weirds, ["exceeded_mime_max_depth: 3"]);
+        assert_eq!(r.events.iter().filter(|e| *e == "begin").count(), 4);
+        config.apply_redef("redef MIME::max_depth = 0;").unwrap();
+        let r = parse_with(&text, config.mime);
+        assert!(r.weirds.is_empty());
+        assert_eq!(r.events.iter().filter(|e| *e == "begin").count(), 121);
+
+        let mut header = String::from("X-H: a\r\n");
+        for _ in 0..10 {
+            header.push_str(" bcdefghij\r\n");
+        }
+        header.push_str("\r\nbody");
+        config
+            .apply_redef("redef MIME::max_header_bytes = 20;")
+            .unwrap();
+        let r = parse_with(&header, config.mime);
+        // 6 + 10 = 16, then 26: over 20 from the third line on.
+        assert_eq!(r.weirds.len(), 8);
+        assert!(r
+            .weirds
+            .iter()
+            .all(|w| w == "exceeded_mime_max_header_bytes: 26"));
+        config
+            .apply_redef("redef MIME::max_header_bytes = 0;")
+            .unwrap();
+        assert!(parse_with(&header, config.mime).weirds.is_empty());
     }
 
     /// `MIME_Entity::ContHeader`: continuation lines are appended whole

@@ -32,6 +32,14 @@ pub trait SmtpEnv {
     fn id(&self) -> ConnId;
     /// Whether the originator is local (files.log `local_orig`).
     fn local_orig(&self) -> bool;
+    /// Zeek's `Site::is_local_addr` (for `SMTP::mail_path_capture`).
+    fn is_local(&self, _ip: IpAddr) -> bool {
+        false
+    }
+    /// Zeek's `Site::is_private_addr`.
+    fn is_private(&self, _ip: IpAddr) -> bool {
+        false
+    }
     /// SMTP is confirmed.
     fn confirm(&mut self);
     /// The traffic is not SMTP after all.
@@ -146,13 +154,23 @@ enum State {
 /// Commands queued before the oldest is dropped (Zeek's limit).
 const MAX_PENDING: usize = 1000;
 /// Longest BDAT line before it is cut (Zeek's `SMTP::bdat_max_line_length`).
-const BDAT_MAX_LINE: usize = 4096;
+pub const BDAT_MAX_LINE: usize = 4096;
 /// Longest command or reply line kept.
 const MAX_LINE: usize = 64 << 10;
-/// Most addresses kept in rcptto/to/cc (Zeek's limits).
+/// Most addresses kept in rcptto/to/cc (Zeek's limits, by default).
 const MAX_ADDRESSES: usize = 1000;
-/// Most hops in `path`.
-const MAX_PATH: usize = 1000;
+/// The sensor's own bound on rcptto/to/cc and `path` when Zeek's limit is
+/// off (0): the sets are searched linearly on every insert.
+const UNLIMITED: usize = 100_000;
+
+/// Zeek's limit `n` (0: none, here [`UNLIMITED`]).
+fn limit(n: u32) -> usize {
+    if n == 0 {
+        UNLIMITED
+    } else {
+        n as usize
+    }
+}
 
 /// Line splitting of one direction (Zeek's ContentLine: CRLF, CR or LF end
 /// a line), with "plain delivery" of a counted number of raw bytes (BDAT).
@@ -454,7 +472,7 @@ impl SmtpSession {
                 env.weird("smtp_bdat_line_lf_only", b"", Some("SMTP_BDAT"));
                 self.mail_line(&buf[start..=i], false, env);
                 start = i + 1;
-            } else if i - start >= BDAT_MAX_LINE {
+            } else if i - start >= self.opts.bdat_max_line {
                 let mut n = [0u8; 20];
                 env.weird(
                     "smtp_bdat_line_too_long",
@@ -722,13 +740,14 @@ impl SmtpSession {
             }
             Some(Cmd::Rcpt) if starts_ci(arg, b"TO:") => {
                 self.rec.rcptto.present = true;
+                let max = limit(self.opts.max_rcptto);
                 let list = &mut self.rec.rcptto.list;
                 let mut too_many = false;
                 email::email_addrs(arg, &mut |a| {
                     if too_many {
                         return;
                     }
-                    if list.len() >= MAX_ADDRESSES {
+                    if list.len() >= max {
                         too_many = true;
                         return;
                     }
@@ -741,7 +760,7 @@ impl SmtpSession {
                 }
                 self.flags.has_client_activity = true;
                 self.rcpt_to_seen = true;
-                if !self.mail_from_seen {
+                if self.opts.transaction_validation && !self.mail_from_seen {
                     self.transaction_invalid(b"rcpt to missing mail from", env);
                 }
             }
@@ -758,7 +777,7 @@ impl SmtpSession {
                 self.rcpt_to_seen = false;
             }
             Some(Cmd::Data) | Some(Cmd::Bdat) => {
-                if !self.rcpt_to_seen {
+                if self.opts.transaction_validation && !self.rcpt_to_seen {
                     self.transaction_invalid(b"data missing rcpt to", env);
                 }
                 if cmd == Some(Cmd::Bdat) && arg.ends_with(b" LAST") {
@@ -879,7 +898,7 @@ impl SmtpSession {
         env.weird("smtp_mail_transaction_invalid", addl, Some("SMTP"));
         self.invalid_transactions += 1;
         let max = self.opts.max_invalid_transactions;
-        if self.invalid_transactions > max {
+        if max > 0 && self.invalid_transactions > max {
             let mut buf = [0u8; 48];
             let n = {
                 use std::io::Write;
@@ -1187,12 +1206,16 @@ impl SmtpSession {
                 b"REPLY-TO" => r.reply_to.set(value),
                 b"DATE" => r.date.set(value),
                 b"TO" | b"CC" => {
-                    let l = if name == b"TO" { &mut r.to } else { &mut r.cc };
+                    let (l, max) = if name == b"TO" {
+                        (&mut r.to, limit(self.opts.max_to))
+                    } else {
+                        (&mut r.cc, limit(self.opts.max_cc))
+                    };
                     l.present = true;
                     let list = &mut l.list;
                     let mut too_many = false;
                     email::split_mime_addresses(value, &mut |a| {
-                        if list.len() >= MAX_ADDRESSES {
+                        if list.len() >= max {
                             too_many = true;
                         } else {
                             list.insert(a);
@@ -1237,8 +1260,13 @@ impl SmtpSession {
             });
             let ip = if count > 1 { ips[1] } else { ips[0] };
             if let Some(ip) = ip {
+                // Past an address of another kind than SMTP::mail_path_capture
+                // names (private ones aside), the path ends after this one.
+                if !self.opts.mail_path_capture.matches(env.is_local(ip)) && !env.is_private(ip) {
+                    self.flags.process_received_from = false;
+                }
                 if self.rec.path.last() != Some(&ip) {
-                    if self.rec.path.len() >= MAX_PATH {
+                    if self.rec.path.len() >= limit(self.opts.max_path) {
                         env.weird("smtp_max_path_length_exceeded", b"", None);
                     } else {
                         self.rec.path.push(ip);
@@ -1383,8 +1411,9 @@ impl SessionPool<SmtpSession> {
                 for l in &mut s.lines {
                     l.buf.reserve(1024);
                 }
-                s.bdat.buf.reserve(BDAT_MAX_LINE + 64);
+                s.bdat.buf.reserve(opts.bdat_max_line.min(1 << 16) + 64);
                 s.mime.reserve();
+                s.mime.set_limits(opts.mime);
                 s.rec.reserve();
                 s.helo.reserve(256);
                 s.opts = opts;
@@ -1432,6 +1461,12 @@ mod session_tests {
         }
         fn local_orig(&self) -> bool {
             true
+        }
+        fn is_local(&self, ip: IpAddr) -> bool {
+            matches!(ip, IpAddr::V4(v) if v.octets()[0] == 10)
+        }
+        fn is_private(&self, ip: IpAddr) -> bool {
+            self.is_local(ip)
         }
         fn confirm(&mut self) {
             self.confirmed = true;
@@ -1575,6 +1610,112 @@ mod session_tests {
         let mut d = greet.to_vec();
         d.extend(["C:STARTTLS", "S:220 go ahead", "C:AUTH PLAIN AGFsaWNlAHB3"]);
         assert!(notices(&d).is_empty());
+    }
+
+    /// One mail through a session with `opts`; the smtp.log lines and the
+    /// weirds.
+    fn mail_with(opts: SmtpOptions, headers: &str) -> (Vec<String>, Vec<String>) {
+        let mut s = SmtpSession {
+            opts,
+            ..Default::default()
+        };
+        let mut env = Env::default();
+        for l in [
+            "S:220 mx",
+            "C:EHLO c",
+            "S:250 ok",
+            "C:RCPT TO:<x@y.org>",
+            "S:250 ok",
+            "C:MAIL FROM:<a@b.org>",
+            "S:250 ok",
+            "C:RCPT TO:<one@y.org>, <two@y.org>, <three@y.org>",
+            "S:250 ok",
+            "C:DATA",
+            "S:354 go",
+        ] {
+            let (orig, text) = (l.starts_with("C:"), &l[2..]);
+            s.deliver(orig, format!("{text}\r\n").as_bytes(), &mut env);
+        }
+        s.deliver(true, headers.as_bytes(), &mut env);
+        s.deliver(true, b"\r\nbody\r\n.\r\n", &mut env);
+        s.deliver(false, b"250 ok\r\n", &mut env);
+        s.finish(&mut env);
+        let smtp = env
+            .records
+            .into_iter()
+            .filter(|r| r.0 == LogKind::Smtp)
+            .map(|r| r.1)
+            .collect();
+        (smtp, env.weirds)
+    }
+
+    /// `SMTP::mail_path_capture`, `SMTP::mail_transaction_validation` and
+    /// the address and path limits, set by `redef`s.
+    #[test]
+    fn redefined_smtp_settings() {
+        let headers = concat!(
+            "Received: from a ([10.0.0.5]) by b\r\n",
+            "Received: from c ([8.8.8.8]) by d\r\n",
+            "Received: from e ([9.9.9.9]) by f\r\n",
+            "To: t1@y.org, t2@y.org, t3@y.org\r\n",
+            "Cc: c1@y.org, c2@y.org\r\n",
+        );
+        // Zeek's defaults: the whole path, the RCPT before MAIL is an
+        // invalid transaction.
+        let (smtp, weirds) = mail_with(SmtpOptions::default(), headers);
+        let last = smtp.last().unwrap();
+        assert!(
+            last.contains(
+                "\"path\":[\"10.0.0.2\",\"10.0.0.1\",\"10.0.0.5\",\"8.8.8.8\",\"9.9.9.9\"]"
+            ),
+            "{last}"
+        );
+        assert!(weirds
+            .iter()
+            .any(|w| w.starts_with("smtp_mail_transaction_invalid")));
+
+        let mut c = crate::config::Config::default();
+        for stmt in [
+            "redef SMTP::mail_path_capture = LOCAL_HOSTS;",
+            "redef SMTP::mail_transaction_validation = F;",
+            "redef SMTP::max_rcptto_addresses = 2;",
+            "redef SMTP::max_to_addresses = 1;",
+            "redef SMTP::max_cc_addresses = 1;",
+        ] {
+            c.apply_redef(stmt).unwrap();
+        }
+        let (smtp, weirds) = mail_with(c.smtp, headers);
+        let last = smtp.last().unwrap();
+        // The path goes on to the first external host, then ends.
+        assert!(
+            last.contains("\"path\":[\"10.0.0.2\",\"10.0.0.1\",\"10.0.0.5\",\"8.8.8.8\"]"),
+            "{last}"
+        );
+        assert!(
+            last.contains("\"rcptto\":[\"one@y.org\",\"two@y.org\"]"),
+            "{last}"
+        );
+        assert!(last.contains("\"to\":[\"t1@y.org\"]"), "{last}");
+        assert!(last.contains("\"cc\":[\"c1@y.org\"]"), "{last}");
+        let names: Vec<&str> = weirds
+            .iter()
+            .map(|w| w.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "smtp_too_many_rcptto_addresses",
+                "smtp_too_many_to_addresses",
+                "smtp_too_many_cc_addresses"
+            ]
+        );
+        // A path of two (the connection's own addresses): the first hop is
+        // already one too many.
+        c.apply_redef("redef SMTP::max_path_length = 2;").unwrap();
+        let (_, weirds) = mail_with(c.smtp, headers);
+        assert!(weirds
+            .iter()
+            .any(|w| w.starts_with("smtp_max_path_length_exceeded")));
     }
 
     impl SmtpSession {

@@ -25,6 +25,8 @@ pub const BASE_HANDSHAKE: usize = 16 << 10;
 pub const MAX_HANDSHAKE: usize = 1 << 20;
 /// Zeek's `SSL::max_alerts_per_record`.
 const MAX_ALERTS_PER_RECORD: usize = 10;
+/// Most body bytes of a TLS record (2^14 + 2048, a ciphertext's bound).
+const MAX_RECORD_BODY: usize = (1 << 14) + 2048;
 /// Internal content type of an SSLv2-format ClientHello record.
 const V2_CLIENT_HELLO: u8 = 0xFF;
 /// Fingerprints kept per side in ssl.log (renegotiations append).
@@ -99,6 +101,12 @@ pub struct TlsOptions {
     pub log_ext: bool,
     /// The notice-raising policy scripts.
     pub policy: std::sync::Arc<SslPolicy>,
+    /// `SSL::max_ssl_history_length`: letters of `ssl_history` (reaching
+    /// it raises `SSL_max_ssl_history_length_reached`).
+    pub max_history: usize,
+    /// `SSL::max_alerts_per_record`: alerts read from one alert record
+    /// (TLS 1.3: one); more raise `SSL_excessive_alerts_in_record`.
+    pub max_alerts_per_record: usize,
 }
 
 impl Default for TlsOptions {
@@ -107,6 +115,8 @@ impl Default for TlsOptions {
             stop_after_established: true,
             log_ext: false,
             policy: Default::default(),
+            max_history: MAX_HISTORY,
+            max_alerts_per_record: MAX_ALERTS_PER_RECORD,
         }
     }
 }
@@ -130,7 +140,9 @@ struct Dir {
     left: usize,
     ctype: u8,
     /// Start of a plaintext non-handshake record's body.
-    small: [u8; 2 * MAX_ALERTS_PER_RECORD + 2],
+    /// Room for `2 * SSL::max_alerts_per_record + 2` bytes (a heartbeat's
+    /// head fits too), sized when the session is made.
+    small: Vec<u8>,
     small_len: usize,
     small_total: usize,
     encrypted: bool,
@@ -206,10 +218,15 @@ impl TlsSession {
             opts,
             ..Default::default()
         };
+        // An alert record holds at most 2^14 + 2048 bytes: more room would
+        // never be used.
+        let small = (2 * s.opts.max_alerts_per_record).min(MAX_RECORD_BODY) + 2;
         for d in &mut s.dirs {
             d.hs.reserve_exact(BASE_HANDSHAKE);
+            d.small = vec![0; small];
         }
         s.rec.reserve();
+        s.rec.history.reserve_exact(s.opts.max_history);
         s
     }
 
@@ -414,12 +431,12 @@ impl TlsSession {
                 }
             }
             21 => {
-                let total = dir.small_total;
-                let small = dir.small;
+                let (total, kept) = (dir.small_total, dir.small_len);
+                let small = std::mem::take(&mut self.dirs[d].small);
                 let max = if self.is_tls13() {
                     2
                 } else {
-                    MAX_ALERTS_PER_RECORD * 2
+                    self.opts.max_alerts_per_record.saturating_mul(2)
                 };
                 let mut len = total;
                 if len > max {
@@ -431,13 +448,17 @@ impl TlsSession {
                     len = max;
                 }
                 self.start(env);
-                for a in small[..len.min(small.len())].chunks_exact(2) {
+                for a in small[..len.min(kept)].chunks_exact(2) {
                     self.history(is_client, b'l', env);
                     self.rec.last_alert = Some(names::alert(a[1] as u16));
                 }
+                self.dirs[d].small = small;
             }
             24 => {
-                let (length, head) = (dir.small_total as u64, dir.small);
+                let length = dir.small_total as u64;
+                let mut head = [0u8; 3];
+                let n = dir.small_len.min(3);
+                head[..n].copy_from_slice(&dir.small[..n]);
                 self.start(env);
                 self.history(is_client, b'b', env);
                 if self.opts.policy.heartbleed && length >= 3 {
@@ -993,13 +1014,19 @@ impl TlsSession {
     }
 
     fn history_raw(&mut self, c: u8, env: &mut dyn TlsEnv) {
-        if self.rec.history.len() >= MAX_HISTORY {
+        let max = self.opts.max_history;
+        if self.rec.history.len() >= max {
             return;
         }
         self.rec.history.push(c);
-        if self.rec.history.len() == MAX_HISTORY && !self.history_weird {
+        if self.rec.history.len() == max && !self.history_weird {
             self.history_weird = true;
-            env.weird("SSL_max_ssl_history_length_reached", b"");
+            // Zeek's `Reporter::limit_reached_weird`: the length reached.
+            let mut b = [0u8; 20];
+            env.weird(
+                "SSL_max_ssl_history_length_reached",
+                crate::bytes::fmt_u64(max as u64, &mut b),
+            );
         }
     }
 
@@ -1212,6 +1239,85 @@ mod tests {
             assert!(l.contains(want), "{want} missing in {l}");
         }
         assert!(env.weirds.is_empty(), "{:?}", env.weirds);
+    }
+
+    /// The same TLS 1.3 handshake as above, in whole records; returns what
+    /// was logged and the weirds.
+    fn tls13(opts: TlsOptions) -> Env {
+        let mut s = TlsSession::new(opts);
+        let mut env = Env::default();
+        s.deliver(true, &record(22, &client_hello()), &mut env);
+        let mut server = record(22, &server_hello());
+        server.extend(record(20, &[1]));
+        server.extend(record(23, &[9; 40]));
+        s.deliver(false, &server, &mut env);
+        let mut fin = record(20, &[1]);
+        fin.extend(record(23, &[7; 30]));
+        s.deliver(true, &fin, &mut env);
+        env
+    }
+
+    /// `SSL::max_ssl_history_length=3` (Zeek's test
+    /// scripts.base.protocols.ssl.max-history-length: `Csx` and the weird
+    /// with the length as addl): the history stops at three letters.
+    #[test]
+    fn max_ssl_history_length() {
+        let env = tls13(TlsOptions::default());
+        assert!(env.logged[0].contains("\"ssl_history\":\"CsiI\""));
+        assert!(env.weirds.is_empty());
+        let mut config = crate::config::Config::default();
+        config
+            .apply_redef("redef SSL::max_ssl_history_length = 3;")
+            .unwrap();
+        let env = tls13(config.tls);
+        assert!(
+            env.logged[0].contains("\"ssl_history\":\"Csi\""),
+            "{}",
+            env.logged[0]
+        );
+        assert_eq!(env.weirds, ["SSL_max_ssl_history_length_reached 3"]);
+    }
+
+    /// `SSL::max_alerts_per_record`: alerts past it in one record are not
+    /// read (one weird with the count); before TLS 1.3 is chosen, every
+    /// alert of the record up to the limit is.
+    #[test]
+    fn max_alerts_per_record() {
+        let run = |max: usize| {
+            let mut s = TlsSession::new(TlsOptions {
+                max_alerts_per_record: max,
+                ..Default::default()
+            });
+            let mut env = Env::default();
+            s.deliver(true, &record(22, &client_hello()), &mut env);
+            // Three warning alerts (close_notify, unexpected_message,
+            // bad_record_mac) in one record.
+            s.deliver(false, &record(21, &[1, 0, 1, 10, 1, 20]), &mut env);
+            s.finish(&mut env);
+            env
+        };
+        let env = run(10);
+        assert!(env.weirds.is_empty());
+        assert!(
+            env.logged[0].contains("\"ssl_history\":\"Clll\""),
+            "{}",
+            env.logged[0]
+        );
+        assert!(env.logged[0].contains("\"last_alert\":\"bad_record_mac\""));
+        let env = run(2);
+        assert_eq!(env.weirds, ["SSL_excessive_alerts_in_record 3"]);
+        assert!(
+            env.logged[0].contains("\"ssl_history\":\"Cll\""),
+            "{}",
+            env.logged[0]
+        );
+        assert!(env.logged[0].contains("\"last_alert\":\"unexpected_message\""));
+        let env = run(0);
+        assert!(
+            env.logged[0].contains("\"ssl_history\":\"C\""),
+            "{}",
+            env.logged[0]
+        );
     }
 
     #[test]
