@@ -1,0 +1,231 @@
+//! Zeek settings (`redef`s) through the whole worker: what they change in
+//! conn.log, smtp.log and weird.log, on synthetic traffic.
+
+use sensor::capture::Frame;
+use sensor::config::Config;
+use sensor::decode::LinkType;
+use sensor::engine::{RecordSink, Worker};
+use sensor::logs::format::{encode, FormatOptions};
+use sensor::logs::{LogKind, LogRecord};
+use tests::build::{self, ACK, FIN, PSH, SYN};
+
+/// Keeps every record as a JSON line.
+#[derive(Default)]
+struct Lines(Vec<(LogKind, serde_json::Value)>);
+
+impl RecordSink for Lines {
+    fn emit(&mut self, rec: &dyn LogRecord) -> bool {
+        let mut out = Vec::new();
+        encode(rec, &FormatOptions::default(), &mut out);
+        self.0
+            .push((rec.kind(), serde_json::from_slice(&out).expect("json")));
+        true
+    }
+}
+
+/// The records of `frames` through a worker with `redefs` applied.
+fn run(redefs: &[&str], frames: &[build::Frame]) -> Vec<(LogKind, serde_json::Value)> {
+    let mut config = Config {
+        seed: Some(1),
+        ..Config::default()
+    };
+    for r in redefs {
+        config.apply_redef(r).expect(r);
+    }
+    let mut worker = Worker::new(config, Lines::default());
+    for (ts, data) in frames {
+        worker.process(&Frame {
+            ts_ns: *ts,
+            link: LinkType::ETHERNET,
+            data,
+            orig_len: data.len() as u32,
+        });
+    }
+    worker.finish().0 .0
+}
+
+fn of(recs: &[(LogKind, serde_json::Value)], kind: LogKind) -> Vec<&serde_json::Value> {
+    recs.iter()
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, v)| v)
+        .collect()
+}
+
+const C: [u8; 4] = [10, 0, 0, 1];
+const S: [u8; 4] = [10, 0, 0, 2];
+const SEC: u64 = 1_000_000_000;
+
+/// A connection to `port` whose handshake completes, then a byte of data
+/// from the client 10 minutes later.
+fn idle_connection(port: u16) -> Vec<build::Frame> {
+    let t0 = 1_700_000_000 * SEC;
+    vec![
+        (t0, build::tcp(C, 40000, S, port, 100, 0, SYN, b"")),
+        (
+            t0 + SEC / 100,
+            build::tcp(S, port, C, 40000, 500, 101, SYN | ACK, b""),
+        ),
+        (
+            t0 + SEC / 50,
+            build::tcp(C, 40000, S, port, 101, 501, ACK, b""),
+        ),
+        (
+            t0 + 600 * SEC,
+            build::tcp(C, 40000, S, port, 101, 501, ACK | PSH, b"x"),
+        ),
+    ]
+}
+
+/// `tcp_inactivity_timeout` (5 min) and `Conn::port_inactivity_timeouts`
+/// (1 hr for ssh's port 22 by default): a quiet established connection
+/// is logged twice when it times out, once when its port keeps it.
+#[test]
+fn inactivity_timeouts() {
+    let conns =
+        |redefs: &[&str], port| of(&run(redefs, &idle_connection(port)), LogKind::Conn).len();
+    assert_eq!(conns(&[], 2525), 2, "5 minutes of inactivity end it");
+    assert_eq!(conns(&[], 22), 1, "port 22 is kept an hour");
+    assert_eq!(
+        conns(&["redef Conn::port_inactivity_timeouts = {};"], 22),
+        2
+    );
+    assert_eq!(conns(&["redef tcp_inactivity_timeout = 15 min;"], 2525), 1);
+    assert_eq!(
+        conns(
+            &["redef Conn::port_inactivity_timeouts += { [2525/tcp] = 2 hrs };"],
+            2525
+        ),
+        1
+    );
+}
+
+/// `partial_connection_ok = F`: a connection first seen mid-stream is not
+/// tracked at all.
+#[test]
+fn partial_connections() {
+    let t0 = 1_700_000_000 * SEC;
+    let frames = vec![
+        (t0, build::tcp(C, 40001, S, 80, 100, 500, ACK | PSH, b"GET")),
+        (t0 + SEC, build::tcp(S, 80, C, 40001, 500, 103, ACK, b"")),
+    ];
+    assert_eq!(of(&run(&[], &frames), LogKind::Conn).len(), 1);
+    assert!(of(
+        &run(&["redef partial_connection_ok = F;"], &frames),
+        LogKind::Conn
+    )
+    .is_empty());
+}
+
+/// An SMTP session carrying `mail` after DATA, then the end of the mail
+/// and the close.
+fn smtp_session(mail: &[u8]) -> Vec<build::Frame> {
+    let t0 = 1_700_000_000 * SEC;
+    let (mut c, mut s) = (1001u32, 5001u32);
+    let mut frames = vec![
+        build::tcp(C, 40002, S, 25, 1000, 0, SYN, b""),
+        build::tcp(S, 25, C, 40002, 5000, c, SYN | ACK, b""),
+        build::tcp(C, 40002, S, 25, c, s, ACK, b""),
+    ];
+    let mut talk = |from_client: bool, data: &[u8], frames: &mut Vec<Vec<u8>>| {
+        for chunk in data.chunks(1400) {
+            if from_client {
+                frames.push(build::tcp(C, 40002, S, 25, c, s, ACK | PSH, chunk));
+                c += chunk.len() as u32;
+            } else {
+                frames.push(build::tcp(S, 25, C, 40002, s, c, ACK | PSH, chunk));
+                s += chunk.len() as u32;
+            }
+        }
+    };
+    talk(false, b"220 mx ESMTP\r\n", &mut frames);
+    talk(true, b"EHLO c\r\n", &mut frames);
+    talk(false, b"250 mx\r\n", &mut frames);
+    talk(true, b"MAIL FROM:<a@b.org>\r\n", &mut frames);
+    talk(false, b"250 ok\r\n", &mut frames);
+    talk(true, b"RCPT TO:<c@d.org>\r\n", &mut frames);
+    talk(false, b"250 ok\r\n", &mut frames);
+    talk(true, b"DATA\r\n", &mut frames);
+    talk(false, b"354 go\r\n", &mut frames);
+    talk(true, mail, &mut frames);
+    talk(true, b"\r\n.\r\n", &mut frames);
+    talk(false, b"250 queued\r\n", &mut frames);
+    frames.push(build::tcp(C, 40002, S, 25, c, s, FIN | ACK, b""));
+    frames.push(build::tcp(S, 25, C, 40002, s, c + 1, FIN | ACK, b""));
+    frames.push(build::tcp(C, 40002, S, 25, c + 1, s + 1, ACK, b""));
+    frames
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| (t0 + i as u64 * SEC / 1000, f))
+        .collect()
+}
+
+/// `MIME::max_depth`: past it the nested entities are not analysed, with
+/// Zeek's `exceeded_mime_max_depth` weird and, as for every limit Zeek
+/// reports with `LimitReachedWeird`, an `X` in conn.log's history.
+#[test]
+fn mime_max_depth_through_smtp() {
+    let mut mail = String::new();
+    for i in 0..6 {
+        mail.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n"
+        ));
+    }
+    mail.push_str("Content-Type: text/plain\r\n\r\ndeep");
+    let frames = smtp_session(mail.as_bytes());
+    let recs = run(&[], &frames);
+    assert!(of(&recs, LogKind::Weird).is_empty());
+    let history = |recs: &[(LogKind, serde_json::Value)]| {
+        of(recs, LogKind::Conn)[0]["history"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(!history(&recs).contains('X'));
+    let recs = run(&["redef MIME::max_depth = 3;"], &frames);
+    let weirds = of(&recs, LogKind::Weird);
+    assert_eq!(weirds.len(), 1, "{weirds:?}");
+    assert_eq!(weirds[0]["name"], "exceeded_mime_max_depth");
+    assert_eq!(weirds[0]["addl"], "3");
+    assert_eq!(weirds[0]["source"], "SMTP");
+    assert!(history(&recs).contains('X'), "{}", history(&recs));
+}
+
+/// `Weird::actions` and the sampling settings decide the weirds of a
+/// connection: here a mail whose header exceeds `MIME::max_header_bytes`
+/// (one weird for each of the 31 dropped lines, logged once: repeats are
+/// ignored).
+#[test]
+fn weird_policy_through_the_worker() {
+    let mut mail = String::from("X-Big: a\r\n");
+    for _ in 0..40 {
+        mail.push_str(" 0123456789\r\n");
+    }
+    mail.push_str("\r\nbody");
+    let frames = smtp_session(mail.as_bytes());
+    let weirds = |redefs: &[&str]| {
+        let mut all = vec!["redef MIME::max_header_bytes = 100;"];
+        all.extend(redefs);
+        of(&run(&all, &frames), LogKind::Weird).len()
+    };
+    assert_eq!(weirds(&[]), 1);
+    assert_eq!(
+        weirds(&[r#"redef Weird::weird_do_not_ignore_repeats += { "exceeded_mime_max_header_bytes" };"#]),
+        25,
+        "of the 31 dropped lines, the first 25 (Weird::sampling_threshold) when repeats are not ignored"
+    );
+    assert_eq!(
+        weirds(&[
+            r#"redef Weird::weird_do_not_ignore_repeats += { "exceeded_mime_max_header_bytes" };"#,
+            "redef Weird::sampling_threshold = 5;",
+            "redef Weird::sampling_rate = 10;",
+        ]),
+        5 + 2,
+        "then one in ten past the threshold (the 15th and 25th)"
+    );
+    assert_eq!(
+        weirds(&[
+            r#"redef Weird::actions += { ["exceeded_mime_max_header_bytes"] = Weird::ACTION_IGNORE };"#
+        ]),
+        0
+    );
+}
