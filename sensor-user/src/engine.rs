@@ -248,11 +248,16 @@ fn port_inactivity(limits: &crate::config::Limits, conn: &Conn) -> Option<u64> {
 
 /// Zeek's `Weird::Activity` notice for a weird whose action is a notice
 /// (`n$msg` the name, `n$sub` its `addl`).
-fn weird_notice(rec: &WeirdRecord) -> crate::logs::notice::NoticeRecord {
+fn weird_notice(rec: &WeirdRecord, ip_proto: u8) -> crate::logs::notice::NoticeRecord {
     crate::logs::notice::NoticeRecord {
         ts: rec.ts,
         conn: rec.conn,
-        proto: rec.conn.map(|_| "tcp"),
+        proto: rec.conn.and(match ip_proto {
+            6 => Some("tcp"),
+            17 => Some("udp"),
+            1 | 58 => Some("icmp"),
+            _ => None,
+        }),
         note: "Weird::Activity",
         msg: InlineStr::from_bytes(rec.name.as_bytes()),
         sub: (!rec.addl.is_empty()).then(|| InlineStr::from_bytes(rec.addl.as_bytes())),
@@ -338,6 +343,8 @@ struct EventOut<'a, S: RecordSink> {
     site: &'a crate::config::Site,
     /// A limit-reached weird was raised (Zeek adds `X` to the history).
     limit_hit: bool,
+    /// The connection's IP protocol (for the notices of weirds).
+    ip_proto: u8,
     id: ConnId,
     ts: u64,
     local_orig: bool,
@@ -451,7 +458,7 @@ impl<S: RecordSink> EventOut<'_, S> {
             peer: self.weirds.options().peer,
         };
         if notice {
-            *self.ok &= self.sink.emit(&weird_notice(&rec));
+            *self.ok &= self.sink.emit(&weird_notice(&rec, self.ip_proto));
         }
         *self.ok &= self.sink.emit(&rec);
     }
@@ -991,7 +998,7 @@ impl<S: RecordSink> Worker<S> {
             peer: self.weirds.options().peer,
         };
         if notice {
-            self.sink_ok &= self.sink.emit(&weird_notice(&rec));
+            self.sink_ok &= self.sink.emit(&weird_notice(&rec, 0));
         }
         self.sink_ok &= self.sink.emit(&rec);
     }
@@ -1178,6 +1185,7 @@ impl<S: RecordSink> Worker<S> {
                 weirds: &mut self.weirds,
                 site: &self.cfg.site,
                 limit_hit: false,
+                ip_proto: conn.ip_proto,
                 id,
                 ts,
                 local_orig,
@@ -1469,6 +1477,7 @@ impl<S: RecordSink> Worker<S> {
                 weirds: &mut self.weirds,
                 site: &self.cfg.site,
                 limit_hit: false,
+                ip_proto: conn.ip_proto,
                 ts: self.now,
                 local_orig: conn.local_orig,
                 sink: &mut self.sink,

@@ -228,4 +228,24 @@ fn weird_policy_through_the_worker() {
         ]),
         0
     );
+    // A notice action: the weird says so, and notice.log has
+    // Weird::Activity about the connection.
+    let recs = run(
+        &[
+            "redef MIME::max_header_bytes = 100;",
+            r#"redef Weird::actions += { ["exceeded_mime_max_header_bytes"] = Weird::ACTION_NOTICE_PER_CONN };"#,
+        ],
+        &frames,
+    );
+    let weirds = of(&recs, LogKind::Weird);
+    assert_eq!(weirds.len(), 1);
+    assert_eq!(weirds[0]["notice"], true);
+    let notices = of(&recs, LogKind::Notice);
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let n = notices[0];
+    assert_eq!(n["note"], "Weird::Activity");
+    assert_eq!(n["msg"], "exceeded_mime_max_header_bytes");
+    assert_eq!(n["sub"], weirds[0]["addl"]);
+    assert_eq!(n["proto"], "tcp");
+    assert_eq!(n["id.resp_p"], 25);
 }
