@@ -489,14 +489,17 @@ impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
         // TLS already known to be on the stream (by port, or a previous
         // STARTTLS): the TLS session gets it from the first byte.
         self.attach_tls();
-        if self.tls.is_none() {
+        // Zeek's SMTP (its content-line readers skip partial connections),
+        // POP3 and IMAP analyzers read nothing of a connection whose start
+        // was not seen.
+        if self.tls.is_none() && !self.partial {
             self.deliver_mailbox(is_orig, chunk);
         }
         if let Some(i) = *self.tls {
             self.deliver_tls(i, is_orig, chunk);
             return;
         }
-        if self.smtp_in_clear() {
+        if self.smtp_in_clear() && !self.partial {
             match chunk {
                 Chunk::Data { data, .. } => self.feed_smtp(is_orig, data),
                 Chunk::Gap { len, .. } => {

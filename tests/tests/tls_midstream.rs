@@ -119,3 +119,26 @@ fn a_lost_client_hello_leaves_nothing() {
     assert!(logs.get("ssl.log").is_empty());
     assert!(logs.get("x509.log").is_empty());
 }
+
+/// SMTP on a connection whose start was not seen: Zeek's SMTP analyzer
+/// reads nothing (its content-line readers skip partial connections), so
+/// no smtp.log record, no file and no `service` for it.
+#[test]
+fn smtp_of_a_partial_connection_is_not_analysed() {
+    let logs = Logs::of("smtp-without-handshake.pcap");
+    let cut = |r: &Map<String, Value>| r["id.orig_p"] == 1470 && r["id.resp_p"] == 25;
+    let conn = logs.get("conn.log");
+    let partial: Vec<_> = conn.iter().filter(|r| cut(r)).collect();
+    assert_eq!(partial.len(), 1, "the cut connection is in conn.log");
+    assert!(partial[0].get("service").is_none(), "{:?}", partial[0]);
+    assert!(
+        !logs.get("smtp.log").iter().any(cut),
+        "no smtp.log record for the partial connection"
+    );
+    assert!(
+        !logs.get("files.log").iter().any(|f| f["id.orig_p"] == 1470),
+        "no files from it"
+    );
+    // The trace's whole connections are analysed as usual.
+    assert!(!logs.get("smtp.log").is_empty());
+}
