@@ -10,27 +10,49 @@
 //! file's first bytes (the BOF buffer) and matches if it matches a prefix
 //! of them, as in Zeek's `RuleMatcher::Match` for file magic.
 //!
-//! Here the patterns are compiled once into one multi-pattern
-//! `regex_automata::meta::Regex` with leftmost-first semantics. An anchored
-//! leftmost-first search reports, of all the patterns that match at the
-//! start, the first one in pattern order: with the table in Zeek's order of
-//! preference, that is Zeek's answer, found in one pass without collecting
-//! every match.
+//! The patterns are compiled at build time (`magic/automata.rs`) into
+//! fully built DFAs with leftmost-first semantics, serialized into one
+//! blob that is embedded here and read in place, without copying. An
+//! anchored leftmost-first search of a DFA reports, of all its patterns
+//! that match at the start, the first one in pattern order: with each
+//! DFA's patterns in Zeek's order of preference, that is Zeek's answer
+//! among them, and Zeek's answer is the first over all the groups
+//! searched. One DFA for all the patterns would be far too large (their
+//! states multiply), so they are split into groups whose states do not
+//! multiply, each searched only for the files whose first byte one of its
+//! patterns can start with: the patterns that can start with any byte
+//! (they skip bytes), those whose first byte has many values, and, for
+//! each first byte, one DFA of the other patterns that can start with it.
+//! The patterns with runs over any bytes are kept out of those. Those that
+//! start with such runs (the XML prologue of eight signatures, with
+//! `<!--.*-->` and `<?xml .*?>` before the first element) are searched as
+//! a DFA of that prefix, which reports every offset where it can end, and
+//! a DFA of the rests of the patterns, searched at those offsets. The
+//! others make groups by first byte of their own, except two kinds too
+//! large for a DFA (megabytes each): the members of an Office zip
+//! (`PK..word/.*PK..word/`) and the JAR manifest, compiled at run time into
+//! a lazy DFA (`meta::Regex`) at the first file that could match them.
 //!
 //! Apart are the signatures that start with `.*` (diff, PHP, portable
 //! anymap) or skip 32 bytes or more (`.{369}MICROSOFT PIFEX\x00`, DICOM,
-//! ...): in the one automaton they would keep it running to the end of
-//! every buffer, or for hundreds of bytes. They are searched on their own,
-//! what follows the `.*` anywhere (a literal scan) or what follows the
-//! skip at its offset, and only when they would beat what the anchored
-//! search found. The regexes keep their search caches in pools, so a sniff
-//! does not allocate once warmed up.
+//! ...): in the anchored DFAs they would keep them running to the end of
+//! every buffer, or for hundreds of bytes. Each has its own DFA, for what
+//! follows the `.*` anywhere (unanchored, with a memmem prefilter for the
+//! string it starts with, or its start state skipping with `memchr` to the
+//! bytes that can begin it) or what follows the skip at its offset,
+//! searched only when it would beat what the others found.
+//!
+//! The DFAs need no memory of their own, so a sniff does not allocate; the
+//! run-time regex keeps its search caches in pools, so it does not either
+//! once warmed up.
 
 use std::sync::OnceLock;
 
+use regex_automata::dfa::{dense, sparse, Automaton, OverlappingState};
 use regex_automata::meta::{self, Regex};
+use regex_automata::util::prefilter::Prefilter;
 use regex_automata::util::syntax;
-use regex_automata::{Anchored, Input, MatchKind};
+use regex_automata::{Anchored, HalfMatch, Input, MatchKind, PatternID};
 
 /// How many leading bytes of a file are examined (Zeek's
 /// `default_file_bof_buffer_size`).
@@ -64,8 +86,118 @@ struct Unmatchable {
     why: &'static str,
 }
 
-// SIGS (in Zeek's order of preference) and UNMATCHABLE.
+/// A DFA in the blob: dense (4-aligned) or sparse, its bytes
+/// `start..start + len`.
+struct DfaAt {
+    sparse: bool,
+    start: usize,
+    len: usize,
+}
+
+/// How a group's signatures are searched (the numbers index `DFAS`).
+enum Search {
+    /// An anchored leftmost-first DFA of the patterns.
+    Anchored(usize),
+    /// Patterns that start with the same prefix: a DFA of the prefix that
+    /// reports every offset where it ends (`MatchKind::All`), and an
+    /// anchored leftmost-first DFA of the rests of the patterns, searched
+    /// at those offsets.
+    Factored { prefix: usize, rests: usize },
+    /// A regex compiled at run time.
+    Runtime,
+}
+
+/// Signatures searched together: their indices in `SIGS`, ascending, one
+/// for each pattern of their DFAs.
+struct Group {
+    search: Search,
+    sigs: &'static [usize],
+}
+
+/// A signature searched apart, with the DFA of its `floating` form
+/// (unanchored; `at` None) or its `at` form (anchored at that offset).
+struct Apart {
+    sig: usize,
+    at: Option<usize>,
+    dfa: usize,
+    /// For a `floating` form, the string every match starts with, if one:
+    /// the DFA's prefilter.
+    prefix: Option<&'static [u8]>,
+}
+
+// SIGS (in Zeek's order of preference), UNMATCHABLE, and the DFAs:
+// DFAS, GROUPS, ALWAYS, BY_FIRST, APART.
 include!(concat!(env!("OUT_DIR"), "/magic_sigs.rs"));
+
+/// `bytes`, aligned as the `u32` it starts with (dense DFAs are read in
+/// place as `[u32]`).
+#[repr(C)]
+struct Aligned<B: ?Sized> {
+    _align: [u32; 0],
+    bytes: B,
+}
+
+/// The DFAs, serialized by `build.rs` for the target's endianness.
+static BLOB: &Aligned<[u8]> = &Aligned {
+    _align: [],
+    bytes: *include_bytes!(concat!(env!("OUT_DIR"), "/magic_dfa.bin")),
+};
+
+/// A DFA of the blob, read in place.
+enum Dfa {
+    Dense(dense::DFA<&'static [u32]>),
+    Sparse(sparse::DFA<&'static [u8]>),
+}
+
+impl Dfa {
+    fn load(at: &DfaAt) -> Dfa {
+        let bytes = &BLOB.bytes[at.start..at.start + at.len];
+        // SAFETY: `bytes` is what `build.rs` serialized with the
+        // `write_to_*_endian` of this very regex-automata (one version in
+        // Cargo.lock, for the target's endianness), as in the example of
+        // `from_bytes_unchecked`, embedded as is; its format version, label,
+        // endianness and alignment are still checked here. The unchecked
+        // load reads the headers only, where `from_bytes` would walk every
+        // transition (and bring the whole blob into memory); the test
+        // `embedded_dfas_are_valid` runs that full validation on every one.
+        let loaded = unsafe {
+            if at.sparse {
+                sparse::DFA::from_bytes_unchecked(bytes).map(|(d, _)| Dfa::Sparse(d))
+            } else {
+                dense::DFA::from_bytes_unchecked(bytes).map(|(d, _)| Dfa::Dense(d))
+            }
+        };
+        // The tests load every DFA; a failure here is a build bug.
+        loaded.unwrap_or_else(|e| panic!("Zeek file-magic signatures: {e}"))
+    }
+
+    // The errors of the searches are for quit bytes, unsupported anchoring
+    // or look-around, none of which these DFAs have.
+
+    fn search(&self, input: &Input) -> Option<HalfMatch> {
+        match self {
+            Dfa::Dense(d) => d.try_search_fwd(input),
+            Dfa::Sparse(d) => d.try_search_fwd(input),
+        }
+        .ok()
+        .flatten()
+    }
+
+    /// The next match of an overlapping search (the end offsets of a
+    /// `MatchKind::All` DFA's matches, in order).
+    fn next_overlapping(&self, input: &Input, state: &mut OverlappingState) -> Option<HalfMatch> {
+        match self {
+            Dfa::Dense(d) => d.try_search_overlapping_fwd(input, state),
+            Dfa::Sparse(d) => d.try_search_overlapping_fwd(input, state),
+        }
+        .ok()?;
+        state.get_match()
+    }
+}
+
+fn syntax_config() -> syntax::Config {
+    syntax::Config::new().unicode(false).utf8(false)
+}
 
 fn compile<'a>(
     patterns: impl IntoIterator<Item = &'a str>,
@@ -77,49 +209,91 @@ fn compile<'a>(
                 .match_kind(MatchKind::LeftmostFirst)
                 .utf8_empty(false),
         )
-        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .syntax(syntax_config())
         .build_many(&patterns)
         .map_err(Box::new)
 }
 
-/// The signatures, compiled.
+/// The signatures, ready to search. Each DFA is loaded at its first search
+/// (a few header reads, no copy), so those of first bytes never seen are
+/// not even read.
 struct Matcher {
-    /// Most signatures, in Zeek's order.
-    anchored: Regex,
-    /// The index in `SIGS` of each pattern of `anchored`.
-    anchored_sig: Vec<usize>,
-    /// The signatures with a `floating` or `at` form, in Zeek's order:
-    /// index in `SIGS`, offset (None: anywhere), that form compiled.
-    apart: Vec<(usize, Option<usize>, Regex)>,
+    /// `DFAS`, as loaded.
+    dfas: Vec<OnceLock<Dfa>>,
+    /// The group left to run time, compiled.
+    runtime: OnceLock<Regex>,
+}
+
+impl Matcher {
+    fn dfa(&self, i: usize) -> &Dfa {
+        self.dfas[i].get_or_init(|| {
+            let mut dfa = Dfa::load(&DFAS[i]);
+            // Prefilters are not serialized: a memmem searcher.
+            let prefix = APART.iter().find(|a| a.dfa == i).and_then(|a| a.prefix);
+            if let (Some(p), Dfa::Dense(d)) = (prefix, &mut dfa) {
+                d.set_prefilter(Prefilter::new(MatchKind::LeftmostFirst, &[p]));
+            }
+            dfa
+        })
+    }
+
+    fn runtime(&self) -> &Regex {
+        self.runtime.get_or_init(|| {
+            let sigs = GROUPS
+                .iter()
+                .filter(|g| matches!(g.search, Search::Runtime))
+                .flat_map(|g| g.sigs);
+            // The tests compile these; a failure here is a bug in the
+            // translation.
+            compile(sigs.map(|&i| SIGS[i].regex))
+                .unwrap_or_else(|e| panic!("Zeek file-magic signatures: {e}"))
+        })
+    }
+
+    /// The first signature of `g` that matches `d`, anchored.
+    fn search(&self, g: &Group, d: &[u8]) -> Option<usize> {
+        let input = Input::new(d).anchored(Anchored::Yes);
+        let pattern = match g.search {
+            Search::Anchored(dfa) => self.dfa(dfa).search(&input)?.pattern(),
+            Search::Runtime => self.runtime().search_half(&input)?.pattern(),
+            Search::Factored { prefix, rests } => {
+                // A pattern matches if its rest matches where the prefix
+                // ends; the first pattern over all those offsets.
+                let (prefix, rests) = (self.dfa(prefix), self.dfa(rests));
+                let mut state = OverlappingState::start();
+                let mut first: Option<PatternID> = None;
+                while let Some(end) = prefix.next_overlapping(&input, &mut state) {
+                    let rest = Input::new(d).range(end.offset()..).anchored(Anchored::Yes);
+                    if let Some(h) = rests.search(&rest) {
+                        if first.is_none_or(|f| h.pattern() < f) {
+                            first = Some(h.pattern());
+                            if h.pattern() == PatternID::ZERO {
+                                break;
+                            }
+                        }
+                    }
+                }
+                first?
+            }
+        };
+        g.sigs.get(pattern.as_usize()).copied()
+    }
 }
 
 fn matcher() -> &'static Matcher {
     static MATCHER: OnceLock<Matcher> = OnceLock::new();
-    MATCHER.get_or_init(|| {
-        // The tests compile the whole table; a failure here is a bug in
-        // the translation.
-        let fail = |e: Box<meta::BuildError>| panic!("Zeek file-magic signatures: {e}");
-        let mut anchored_sig = Vec::new();
-        let mut apart = Vec::new();
-        for (i, s) in SIGS.iter().enumerate() {
-            match (s.floating, s.at) {
-                (Some(re), _) => apart.push((i, None, compile([re]).unwrap_or_else(fail))),
-                (None, Some((n, re))) => {
-                    apart.push((i, Some(n), compile([re]).unwrap_or_else(fail)))
-                }
-                (None, None) => anchored_sig.push(i),
-            }
-        }
-        Matcher {
-            anchored: compile(anchored_sig.iter().map(|&i| SIGS[i].regex)).unwrap_or_else(fail),
-            anchored_sig,
-            apart,
-        }
+    MATCHER.get_or_init(|| Matcher {
+        dfas: DFAS.iter().map(|_| OnceLock::new()).collect(),
+        runtime: OnceLock::new(),
     })
 }
 
-/// Compiles the signatures now (some 20 ms) rather than at the first
-/// sniff.
+/// Sets up the matcher, which costs next to nothing now: the DFAs are
+/// built into the binary and each is loaded at its first search (a few
+/// header reads). The few patterns left to run time (the Office zip
+/// members and the JAR manifest) compile at the first file they could
+/// match, a zip (some 0.5 ms, once), so that a run without one does not
+/// pay for them.
 pub fn prepare() {
     matcher();
 }
@@ -128,27 +302,42 @@ pub fn prepare() {
 pub fn sniff(bof: &[u8]) -> Option<&'static str> {
     let d = &bof[..bof.len().min(BOF_BUFFER)];
     let m = matcher();
-    let mut best = m
-        .anchored
-        .search_half(&Input::new(d).anchored(Anchored::Yes))
-        .map(|h| m.anchored_sig[h.pattern().as_usize()]);
+    // The index in SIGS of the best signature found so far.
+    let mut best = usize::MAX;
+    let by_first = d.first().map_or(&[][..], |&b| BY_FIRST[usize::from(b)]);
+    for g in by_first.iter().chain(ALWAYS).map(|&g| &GROUPS[g]) {
+        if g.sigs.first().is_some_and(|&i| i < best) {
+            if let Some(i) = m.search(g, d) {
+                best = best.min(i);
+            }
+        }
+    }
     // The signatures searched apart that would beat it, best first.
-    for (i, at, re) in &m.apart {
-        if best.is_some_and(|b| b < *i) {
+    for a in APART {
+        if a.sig >= best {
             break;
         }
-        let hit = match *at {
-            None => re.is_match(d),
+        let dfa = m.dfa(a.dfa);
+        let hit = match a.at {
+            None => dfa.search(&Input::new(d).earliest(true)).is_some(),
             Some(n) => {
-                n <= d.len() && re.is_match(Input::new(d).range(n..).anchored(Anchored::Yes))
+                n <= d.len()
+                    && dfa
+                        .search(
+                            &Input::new(d)
+                                .range(n..)
+                                .anchored(Anchored::Yes)
+                                .earliest(true),
+                        )
+                        .is_some()
             }
         };
         if hit {
-            best = Some(*i);
+            best = a.sig;
             break;
         }
     }
-    best.and_then(|i| SIGS.get(i)).map(|s| s.mime)
+    SIGS.get(best).map(|s| s.mime)
 }
 
 #[cfg(test)]
@@ -551,6 +740,82 @@ mod tests {
         assert!(checked > 1000);
     }
 
+    /// The DFAs embedded pass the full validation that `Dfa::load` skips.
+    #[test]
+    fn embedded_dfas_are_valid() {
+        assert_eq!(BLOB.bytes.as_ptr() as usize % 4, 0);
+        for (i, at) in DFAS.iter().enumerate() {
+            let bytes = &BLOB.bytes[at.start..at.start + at.len];
+            let n = if at.sparse {
+                sparse::DFA::from_bytes(bytes).map(|(_, n)| n)
+            } else {
+                dense::DFA::from_bytes(bytes).map(|(_, n)| n)
+            };
+            assert_eq!(n.map_err(|e| e.to_string()), Ok(at.len), "DFA {i}");
+        }
+    }
+
+    /// Every signature is searched in one group or apart, and its group is
+    /// searched for every first byte its pattern can start with (asked of
+    /// its own DFA, where one can be built).
+    #[test]
+    fn signatures_where_they_are_searched() {
+        let mut group_of = vec![None; SIGS.len()];
+        for (n, g) in GROUPS.iter().enumerate() {
+            assert!(g.sigs.windows(2).all(|w| w[0] < w[1]), "group {n}");
+            for &i in g.sigs {
+                // By first byte, a signature can be in several groups of
+                // the same kind.
+                assert!(group_of[i].is_none() || matches!(g.search, Search::Anchored(_)));
+                group_of[i] = Some(n);
+            }
+        }
+        for a in APART {
+            assert!(group_of[a.sig].is_none(), "{}", SIGS[a.sig].name);
+        }
+        let apart: Vec<usize> = APART.iter().map(|a| a.sig).collect();
+        assert!(apart.windows(2).all(|w| w[0] < w[1]));
+        let runtime = GROUPS
+            .iter()
+            .filter(|g| matches!(g.search, Search::Runtime))
+            .count();
+        assert!(runtime <= 1);
+        for (i, s) in SIGS.iter().enumerate() {
+            if apart.contains(&i) {
+                continue;
+            }
+            assert!(group_of[i].is_some(), "{}", s.name);
+            let dfa = dense::Builder::new()
+                .configure(
+                    dense::Config::new()
+                        .match_kind(MatchKind::LeftmostFirst)
+                        .start_kind(regex_automata::dfa::StartKind::Anchored)
+                        .dfa_size_limit(Some(1 << 20))
+                        .determinize_size_limit(Some(4 << 20)),
+                )
+                .syntax(syntax_config())
+                .build(s.regex);
+            let Ok(dfa) = dfa else {
+                // Too large: the Office zip members, the JAR manifest.
+                continue;
+            };
+            let start = dfa
+                .start_state_forward(&Input::new(&b""[..]).anchored(Anchored::Yes))
+                .unwrap();
+            for b in 0..=255u8 {
+                if dfa.is_dead_state(dfa.next_state(start, b)) {
+                    continue;
+                }
+                let here = BY_FIRST[usize::from(b)].iter().chain(ALWAYS);
+                assert!(
+                    here.map(|&g| GROUPS[g].sigs).any(|g| g.contains(&i)),
+                    "{} starts with {b:#x}",
+                    s.name
+                );
+            }
+        }
+    }
+
     /// Typical BOF buffers (4096 bytes, or less for short files).
     fn bench_samples() -> Vec<(&'static str, Vec<u8>)> {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -629,17 +894,16 @@ mod tests {
     #[ignore]
     fn bench_sniff() {
         let t = std::time::Instant::now();
+        prepare();
         let m = matcher();
+        let _ = m.runtime();
+        let el = t.elapsed();
         println!(
-            "{} + {} signatures compiled in {:?} ({} bytes of heap)",
-            m.anchored.pattern_len(),
-            m.apart.len(),
-            t.elapsed(),
-            m.anchored.memory_usage()
-                + m.apart
-                    .iter()
-                    .map(|(_, _, r)| r.memory_usage())
-                    .sum::<usize>()
+            "{} DFAs ({} bytes embedded), {} signatures compiled in {el:?} ({} bytes of heap)",
+            m.dfas.len(),
+            BLOB.bytes.len(),
+            m.runtime().pattern_len(),
+            m.runtime().memory_usage()
         );
         let samples = bench_samples();
         for (_, bof) in &samples {
@@ -661,10 +925,10 @@ mod tests {
             );
         }
         println!("mean over samples: {:?}", total / samples.len() as u32);
-        let mut cache = m.anchored.create_cache();
+        let mut cache = m.runtime().create_cache();
         for (_, bof) in &samples {
             let input = Input::new(&bof[..]).anchored(Anchored::Yes);
-            let _ = m.anchored.search_half_with(&mut cache, &input);
+            let _ = m.runtime().search_half_with(&mut cache, &input);
         }
         println!(
             "search cache after the samples: {} bytes",
