@@ -7,6 +7,7 @@
 //! line or a Zeek TSV line; [`writer`] owns the files and runs on its own
 //! thread.
 
+pub mod analyzer;
 pub mod conn;
 pub mod files;
 pub mod format;
@@ -346,11 +347,13 @@ pub enum LogKind {
     Imap = 10,
     /// known_certs.log (`policy/protocols/ssl/known-certs`)
     KnownCerts = 11,
+    /// analyzer.log (`base/frameworks/analyzer/logging`)
+    Analyzer = 12,
 }
 
 impl LogKind {
     /// Every log, in index order.
-    pub const ALL: [LogKind; 12] = [
+    pub const ALL: [LogKind; 13] = [
         LogKind::Conn,
         LogKind::Weird,
         LogKind::Stats,
@@ -363,6 +366,7 @@ impl LogKind {
         LogKind::Pop3,
         LogKind::Imap,
         LogKind::KnownCerts,
+        LogKind::Analyzer,
     ];
 
     /// The log's path (file name without `.log`).
@@ -380,6 +384,7 @@ impl LogKind {
             LogKind::Pop3 => "pop3",
             LogKind::Imap => "imap",
             LogKind::KnownCerts => "known_certs",
+            LogKind::Analyzer => "analyzer",
         }
     }
 
@@ -398,6 +403,7 @@ impl LogKind {
             LogKind::Pop3 => &pop3::SCHEMA,
             LogKind::Imap => &imap::SCHEMA,
             LogKind::KnownCerts => &known::CERTS_SCHEMA,
+            LogKind::Analyzer => &analyzer::SCHEMA,
         }
     }
 
@@ -455,6 +461,6 @@ mod kind_tests {
             assert_eq!(k.schema()[0].name, "ts");
         }
         // A new variant must be added to ALL: its index is the last one.
-        assert_eq!(LogKind::KnownCerts as usize, LogKind::ALL.len() - 1);
+        assert_eq!(LogKind::Analyzer as usize, LogKind::ALL.len() - 1);
     }
 }

@@ -831,6 +831,7 @@ fn zeek_stream(kind: LogKind) -> &'static str {
         LogKind::Pop3 => "POP3::LOG",
         LogKind::Imap => "IMAP::LOG",
         LogKind::KnownCerts => "Known::CERTS_LOG",
+        LogKind::Analyzer => "Analyzer::Logging::LOG",
     }
 }
 
