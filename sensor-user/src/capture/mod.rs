@@ -5,6 +5,7 @@
 //! live appliance finds.
 
 pub mod afxdp;
+mod mapped;
 pub mod pcap;
 pub mod xdp;
 

@@ -1,7 +1,8 @@
 //! Capture files: pcap (either byte order, micro- or nanosecond timestamps),
 //! pcapng (several interfaces, any timestamp resolution), and either of them
 //! gzip-compressed. Parsing is done by the `pcap-parser` crate; this module
-//! adds gzip detection, timestamps in nanoseconds, per-interface link types,
+//! adds gzip detection, reading uncompressed files through a memory map
+//! ([`super::mapped`]), timestamps in nanoseconds, per-interface link types,
 //! and one-line errors that name the cause and the fix.
 
 use std::fmt;
@@ -13,6 +14,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 
+use super::mapped::{MappedCapture, NotMapped};
 use super::Frame;
 use crate::decode::LinkType;
 
@@ -117,6 +119,13 @@ impl PcapFile {
     ) -> Result<Self, CaptureError> {
         let p = path.to_path_buf();
         let file = File::open(path).map_err(|e| CaptureError::Open(p.clone(), e))?;
+        match MappedCapture::open(&file, counter.clone()) {
+            Ok(mapped) => return Ok(Self::with_reader(p, Box::new(mapped))),
+            Err(NotMapped::NotACapture) if !starts_gzip(&file) => {
+                return Err(CaptureError::NotACapture(p))
+            }
+            Err(_) => {}
+        }
         Self::from_reader_at(
             p,
             Box::new(Counting {
@@ -155,7 +164,11 @@ impl PcapFile {
             }
             Err(_) => return Err(CaptureError::NotACapture(p)),
         };
-        Ok(PcapFile {
+        Ok(Self::with_reader(p, reader))
+    }
+
+    fn with_reader(p: PathBuf, reader: Box<dyn PcapReaderIterator + Send>) -> Self {
+        PcapFile {
             path: p,
             reader,
             legacy: None,
@@ -164,7 +177,7 @@ impl PcapFile {
             truncated: None,
             bytes_read: 0,
             done: false,
-        })
+        }
     }
 
     /// The file's path.
@@ -302,6 +315,13 @@ impl PcapFile {
         }
         Ok(false)
     }
+}
+
+/// Whether the file starts with the gzip magic.
+fn starts_gzip(file: &File) -> bool {
+    use std::os::unix::fs::FileExt;
+    let mut magic = [0u8; 2];
+    matches!(file.read_at(&mut magic, 0), Ok(2)) && magic == [0x1f, 0x8b]
 }
 
 /// The pcapng interface `id` of the current section.
@@ -461,6 +481,52 @@ mod tests {
             f.next_frame(|_| {}),
             Err(CaptureError::UnsupportedLinkType(_, 147))
         ));
+    }
+
+    /// Every frame as (timestamp, link type, bytes), and the truncation.
+    type Frames = (Vec<(u64, u32, Vec<u8>)>, Option<String>);
+
+    fn collect(mut f: PcapFile) -> Frames {
+        let mut out = Vec::new();
+        while f
+            .next_frame(|fr| out.push((fr.ts_ns, fr.link.0, fr.data.to_vec())))
+            .unwrap()
+        {}
+        (out, f.truncation().map(str::to_string))
+    }
+
+    #[test]
+    fn mapped_and_streamed_reading_agree() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/zeek");
+        let mut cases = 0;
+        for entry in std::fs::read_dir(&data).unwrap() {
+            for name in ["trace.pcap", "trace.pcapng"] {
+                let path = entry.as_ref().unwrap().path().join(name);
+                let Ok(bytes) = std::fs::read(&path) else {
+                    continue;
+                };
+                // The whole file and the file cut inside its last record.
+                for cut in [bytes.len(), bytes.len() - 3] {
+                    let p = tmp(&format!("agree-{cases}-{cut}-{name}"), &bytes[..cut]);
+                    let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+                    let mapped = collect(PcapFile::open_counted(&p, progress.clone()).unwrap());
+                    let stream = PcapFile::from_reader(
+                        "stream",
+                        Box::new(std::io::Cursor::new(bytes[..cut].to_vec())),
+                    )
+                    .unwrap();
+                    let streamed = collect(stream);
+                    assert!(!mapped.0.is_empty(), "{}", path.display());
+                    assert_eq!(mapped.0, streamed.0, "{}", path.display());
+                    assert_eq!(mapped.1.is_some(), streamed.1.is_some());
+                    assert_eq!(mapped.1.is_some(), cut < bytes.len());
+                    let read = progress.load(std::sync::atomic::Ordering::Relaxed);
+                    assert!(read > 0 && read <= cut as u64);
+                    cases += 1;
+                }
+            }
+        }
+        assert!(cases >= 8, "{cases} captures read");
     }
 
     #[test]

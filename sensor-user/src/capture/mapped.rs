@@ -1,0 +1,215 @@
+//! Uncompressed capture files read through a memory map.
+//!
+//! Frames are borrowed straight from the mapped file: no `read()` copy into
+//! a buffer and no shifting of that buffer when a record crosses its end.
+//! The blocks are parsed by the same `pcap-parser` functions as the
+//! streaming reader, behind the same [`PcapReaderIterator`] interface, so
+//! [`super::pcap::PcapFile`] handles both alike. The kernel reads the file
+//! ahead ([`memmap2::Advice::Sequential`]), and what was read is unmapped
+//! behind the reader every [`RELEASE_STEP`] bytes, so the process's
+//! resident memory does not grow with the size of the capture (the pages
+//! stay in the page cache).
+//!
+//! A file that shrinks while it is mapped would fault on access; captures
+//! are read once they are written, and a file still being appended to is
+//! only read up to the length it had when opened.
+
+use std::fs::File;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use memmap2::{Advice, Mmap, UncheckedAdvice};
+use pcap_parser::nom::{self, IResult, Needed, Offset};
+use pcap_parser::pcap::{parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified};
+use pcap_parser::pcap::{parse_pcap_header, LegacyPcapBlock, PcapHeader};
+use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{PcapBlockOwned, PcapError};
+
+/// Progress is published every this many bytes (and at the end).
+const PROGRESS_STEP: u64 = 1 << 20;
+
+/// Consumed bytes are unmapped in steps of this size (a multiple of every
+/// page size).
+const RELEASE_STEP: usize = 1 << 20;
+
+type LegacyParse = fn(&[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
+
+/// Which format the file holds.
+enum Format {
+    /// Legacy pcap: its header (handed out as the first block) and the
+    /// record parser for its byte order and variant.
+    Legacy(PcapHeader, LegacyParse),
+    /// pcapng: whether the current section is big-endian.
+    Ng { big_endian: bool },
+}
+
+/// A mapped capture file.
+pub struct MappedCapture {
+    map: Mmap,
+    pos: usize,
+    format: Format,
+    progress: Arc<AtomicU64>,
+    unreported: u64,
+    /// Bytes from the start unmapped so far (a multiple of `RELEASE_STEP`).
+    released: usize,
+}
+
+/// Why a file was not mapped.
+pub enum NotMapped {
+    /// Not a capture (neither header parses).
+    NotACapture,
+    /// Mapping failed or is not possible (empty, special file): read it as
+    /// a stream instead.
+    Unmappable,
+}
+
+impl MappedCapture {
+    /// Maps `file` if it is a non-empty regular file starting with a pcap
+    /// or pcapng header. `progress` gets the bytes consumed as reading
+    /// goes on.
+    pub fn open(file: &File, progress: Arc<AtomicU64>) -> Result<Self, NotMapped> {
+        let meta = file.metadata().map_err(|_| NotMapped::Unmappable)?;
+        if !meta.is_file() || meta.len() == 0 {
+            return Err(NotMapped::Unmappable);
+        }
+        // SAFETY: the map is read-only and private to this reader; the
+        // module documentation says what happens if the file shrinks.
+        let map = unsafe { Mmap::map(file) }.map_err(|_| NotMapped::Unmappable)?;
+        let _ = map.advise(Advice::Sequential);
+        let format = if parse_sectionheaderblock(&map).is_ok() {
+            Format::Ng { big_endian: false }
+        } else {
+            match parse_pcap_header(&map) {
+                Ok((_, h)) => {
+                    let parse: LegacyParse = if h.is_modified_format() {
+                        parse_pcap_frame_modified
+                    } else if h.is_bigendian() {
+                        parse_pcap_frame_be
+                    } else {
+                        parse_pcap_frame
+                    };
+                    Format::Legacy(h, parse)
+                }
+                Err(_) => return Err(NotMapped::NotACapture),
+            }
+        };
+        Ok(MappedCapture {
+            map,
+            pos: 0,
+            format,
+            progress,
+            unreported: 0,
+            released: 0,
+        })
+    }
+
+    /// Unmaps what lies a whole step behind the reader.
+    fn release_behind(&mut self) {
+        let upto = self.pos / RELEASE_STEP * RELEASE_STEP;
+        if upto > self.released {
+            // SAFETY: no borrow of the map outlives `next`'s result, which
+            // ended before `consume`; and a later access to an unmapped
+            // page of a file mapping faults it back in from the file.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    UncheckedAdvice::DontNeed,
+                    self.released,
+                    upto - self.released,
+                )
+            };
+            self.released = upto;
+        }
+    }
+
+    fn publish(&mut self) {
+        self.progress.fetch_add(self.unreported, Ordering::Relaxed);
+        self.unreported = 0;
+    }
+}
+
+/// The result of a parser on the rest of the file.
+fn block<'a, T>(
+    rest: &'a [u8],
+    parsed: IResult<&'a [u8], T, PcapError<&'a [u8]>>,
+) -> Result<(usize, T), PcapError<&'a [u8]>> {
+    match parsed {
+        Ok((rem, b)) => Ok((rest.offset(rem), b)),
+        Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Err(e),
+        // The whole file is mapped: a record that needs more bytes is cut.
+        Err(nom::Err::Incomplete(Needed::Size(_) | Needed::Unknown)) => {
+            Err(PcapError::UnexpectedEof)
+        }
+    }
+}
+
+impl PcapReaderIterator for MappedCapture {
+    fn next(&mut self) -> Result<(usize, PcapBlockOwned<'_>), PcapError<&[u8]>> {
+        let rest = &self.map[self.pos..];
+        match &mut self.format {
+            Format::Legacy(h, _) if self.pos == 0 => {
+                Ok((h.size(), PcapBlockOwned::from(h.clone())))
+            }
+            _ if rest.is_empty() => Err(PcapError::Eof),
+            Format::Legacy(_, parse) => {
+                block(rest, parse(rest)).map(|(n, b)| (n, PcapBlockOwned::from(b)))
+            }
+            Format::Ng { big_endian } => {
+                let parsed = if *big_endian {
+                    parse_block_be(rest)
+                } else {
+                    parse_block_le(rest)
+                };
+                let (n, b) = block(rest, parsed)?;
+                if let Block::SectionHeader(shb) = &b {
+                    *big_endian = shb.big_endian();
+                }
+                Ok((n, PcapBlockOwned::from(b)))
+            }
+        }
+    }
+
+    fn consume(&mut self, offset: usize) {
+        let offset = offset.min(self.map.len() - self.pos);
+        self.pos += offset;
+        self.unreported += offset as u64;
+        if self.unreported >= PROGRESS_STEP || self.pos == self.map.len() {
+            self.publish();
+            self.release_behind();
+        }
+    }
+
+    fn consume_noshift(&mut self, offset: usize) {
+        self.consume(offset);
+    }
+
+    fn consumed(&self) -> usize {
+        self.pos
+    }
+
+    fn refill(&mut self) -> Result<(), PcapError<&[u8]>> {
+        Ok(())
+    }
+
+    fn position(&self) -> usize {
+        self.pos
+    }
+
+    fn grow(&mut self, _new_size: usize) -> bool {
+        false
+    }
+
+    fn data(&self) -> &[u8] {
+        &self.map[self.pos..]
+    }
+
+    fn reader_exhausted(&self) -> bool {
+        true
+    }
+}
+
+impl Drop for MappedCapture {
+    fn drop(&mut self) {
+        self.publish();
+    }
+}
