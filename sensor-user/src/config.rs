@@ -434,6 +434,9 @@ pub struct Config {
     /// The log format's Zeek settings: field limits and optional columns
     /// (copied into the format options of the writer).
     pub log: LogSettings,
+    /// Zeek's protocol detection and analyzer framework settings (ports
+    /// of the analyzers, the DPD window, violation handling).
+    pub dpd: crate::analyzers::dpd::DpdOptions,
 }
 
 /// What the Zeek settings decide of the log encoding.
@@ -512,6 +515,7 @@ impl Default for Config {
             bits_per_uid: 96,
             weirds: Default::default(),
             log: Default::default(),
+            dpd: Default::default(),
         }
     }
 }
@@ -716,29 +720,15 @@ pub const IGNORED: &[(&str, &str)] = &[
     ("Weird::weird_ignore", "Zeek's state table (its 10-minute expiry is applied)"),
     ("Weird::did_log", "Zeek's state table (its 1-day expiry is applied)"),
     ("Weird::did_notice", "Zeek's state table (its 1-day expiry is applied)"),
-    ("Analyzer::Logging::failure_data_max_size", "analyzer.log is not written"),
     ("Log::max_log_record_size", "the field limits keep records far below it; a record larger than the log ring (8 MiB) is dropped and counted"),
     ("Log::flush_interval", "buffering only; the writer flushes about once a second"),
     ("Log::write_buffer_size", "buffering only; the writer flushes about once a second"),
     ("Log::default_rotation_interval", "rotation is --rotate-interval"),
     ("Log::default_logdir", "the log directory is --log-dir"),
     ("LogAscii::use_json", "the format is --format"),
-    ("max_analyzer_violations", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("dpd_buffer_size", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("dpd_max_packets", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("dpd_reassemble_first_packets", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("dpd_match_only_beginning", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("dpd_late_match_stop", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("dpd_ignore_ports", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("likely_server_ports", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("DPD::ignore_violations", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("DPD::ignore_violations_after", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("DPD::track_removed_services_in_connection", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("Analyzer::disable_all", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("Analyzer::disabled_analyzers", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("SMTP::ports", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("SSL::ssl_ports", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
-    ("IMAP::ports", "protocol detection settings are not taken yet by analyzers/dpd.rs"),
+    ("dpd_reassemble_first_packets", "with F Zeek's signatures see packets instead of the reassembled stream until one matches; the sensor always matches on the reassembled stream"),
+    ("dpd_match_only_beginning", "with F Zeek keeps matching past the DPD window, but a match there (a late match) attaches no analyzer: only the protocol_late_match event, which the covered scripts do not handle"),
+    ("dpd_late_match_stop", "stops matching after a late match, which attaches no analyzer; no log changes"),
 ];
 
 /// The Zeek settings the sensor applies, with Zeek's default (the README
@@ -820,6 +810,21 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("frag_timeout", "5 mins"),
     ("bits_per_uid", "96"),
     ("peer_description", "\"zeek\""),
+    ("SMTP::ports", "{ 25/tcp, 587/tcp }"),
+    ("SSL::ssl_ports", "{ 443/tcp, 465/tcp, 563/tcp, 585/tcp, 614/tcp, 636/tcp, 989/tcp, 990/tcp, 992/tcp, 993/tcp, 995/tcp, 5223/tcp }"),
+    ("IMAP::ports", "{ 143/tcp }"),
+    ("likely_server_ports", "{ } (plus every port the analyzers register)"),
+    ("dpd_ignore_ports", "F"),
+    ("dpd_buffer_size", "1024"),
+    ("dpd_max_packets", "100"),
+    ("max_analyzer_violations", "1000"),
+    ("DPD::ignore_violations", "{ }"),
+    ("DPD::ignore_violations_after", "10240"),
+    ("DPD::track_removed_services_in_connection", "F"),
+    ("Analyzer::disable_all", "F"),
+    ("Analyzer::disabled_analyzers", "{ ANALYZER_TCPSTATS }"),
+    ("Analyzer::requested_analyzers", "{ }"),
+    ("Analyzer::Logging::failure_data_max_size", "40"),
 ];
 
 /// Splits a Zeek list at its top-level commas (not those inside `[]`,
@@ -1375,6 +1380,61 @@ impl Config {
                     .filter(|b| (32..=128).contains(b))
                     .ok_or_else(bad)?
             }
+            "SMTP::ports" | "SSL::ssl_ports" | "IMAP::ports" | "likely_server_ports" => {
+                let mut new = Vec::new();
+                for m in members(value).ok_or_else(bad)? {
+                    new.push(zeek_port(m).ok_or_else(bad)?);
+                }
+                let d = &mut self.dpd;
+                let list = match name {
+                    "SMTP::ports" => &mut d.ports[crate::analyzers::Service::Smtp.index()],
+                    "SSL::ssl_ports" => &mut d.ports[crate::analyzers::Service::Ssl.index()],
+                    "IMAP::ports" => &mut d.ports[crate::analyzers::Service::Imap.index()],
+                    _ => &mut d.likely_server_ports,
+                };
+                match op {
+                    '+' => list.extend(
+                        new.into_iter()
+                            .filter(|p| !list.contains(p))
+                            .collect::<Vec<_>>(),
+                    ),
+                    '-' => list.retain(|p| !new.contains(p)),
+                    _ => *list = new,
+                }
+            }
+            "dpd_ignore_ports" => self.dpd.ignore_ports = boolean()?,
+            "dpd_buffer_size" => self.dpd.window.bytes = count32()?,
+            "dpd_max_packets" => self.dpd.window.chunks = count32()?,
+            "max_analyzer_violations" => self.dpd.rules.max_violations = count32()?,
+            "DPD::ignore_violations_after" => self.dpd.rules.ignore_after = count()?,
+            "DPD::track_removed_services_in_connection" => {
+                self.dpd.rules.track_removed = boolean()?
+            }
+            "Analyzer::disable_all" => self.dpd.disable_all = boolean()?,
+            "Analyzer::Logging::failure_data_max_size" => self.dpd.failure_data_max_size = size()?,
+            "DPD::ignore_violations"
+            | "Analyzer::disabled_analyzers"
+            | "Analyzer::requested_analyzers" => {
+                let mut bits = 0u8;
+                for m in members(value).ok_or_else(bad)? {
+                    // Tags of analyzers the sensor does not have change
+                    // nothing it writes.
+                    if let Some(s) = analyzer_service(m).ok_or_else(bad)? {
+                        bits |= s.bit();
+                    }
+                }
+                let d = &mut self.dpd;
+                let set = match name {
+                    "DPD::ignore_violations" => &mut d.rules.ignore,
+                    "Analyzer::disabled_analyzers" => &mut d.disabled,
+                    _ => &mut d.requested,
+                };
+                match op {
+                    '+' => *set |= bits,
+                    '-' => *set &= !bits,
+                    _ => *set = bits,
+                }
+            }
             "peer_description" => {
                 let s = zeek_strings(value)
                     .and_then(|mut s| s.pop())
@@ -1431,6 +1491,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyzers::dpd::DpdOptions;
 
     #[test]
     fn policy_scripts_and_their_options() {
@@ -1593,6 +1654,75 @@ mod tests {
 
     /// Every setting the README lists as supported parses and lands in the
     /// configuration.
+    /// The protocol detection settings, tested in `dpd_settings`.
+    const DPD_STMTS: [&str; 16] = [
+        "redef SMTP::ports += { 2525/tcp };",
+        "redef SSL::ssl_ports -= { 443/tcp };",
+        "redef IMAP::ports = { 1143/tcp };",
+        "redef likely_server_ports += { 9999/tcp };",
+        "redef dpd_ignore_ports = F;",
+        "redef dpd_buffer_size = 2048;",
+        "redef dpd_max_packets = 10;",
+        "redef max_analyzer_violations = 5;",
+        "redef DPD::ignore_violations += { Analyzer::ANALYZER_POP3 };",
+        "redef DPD::ignore_violations_after = 0;",
+        "redef DPD::track_removed_services_in_connection = T;",
+        "redef Analyzer::disable_all = T;",
+        "redef Analyzer::disabled_analyzers += { Analyzer::ANALYZER_IMAP };",
+        "redef Analyzer::requested_analyzers += { Analyzer::ANALYZER_SMTP, Analyzer::ANALYZER_SSL };",
+        "redef Analyzer::Logging::failure_data_max_size = 0;",
+        "redef SSL::ssl_ports += { 8443/tcp };",
+    ];
+
+    #[test]
+    fn dpd_settings() {
+        use crate::analyzers::Service;
+        let mut c = Config::default();
+        for stmt in DPD_STMTS {
+            assert_eq!(c.apply_redef(stmt), Ok(Redef::Applied), "{stmt}");
+        }
+        let d = &c.dpd;
+        assert_eq!((d.window.bytes, d.window.chunks), (2048, 10));
+        assert_eq!(d.rules.max_violations, 5);
+        assert_eq!(d.rules.ignore, Service::Pop3.bit());
+        assert_eq!(d.rules.ignore_after, 0);
+        assert!(d.rules.track_removed);
+        assert_eq!(d.failure_data_max_size, 0);
+        // disable_all, then the requested analyzers come back.
+        assert_eq!(d.enabled(), Service::Smtp.bit() | Service::Ssl.bit());
+        let m = d.port_map();
+        assert!(m.has(25, Service::Smtp) && m.has(2525, Service::Smtp));
+        assert!(!m.has(443, Service::Ssl) && m.has(993, Service::Ssl) && m.has(8443, Service::Ssl));
+        // IMAP is disabled: its ports attach nothing, and 143 is no longer
+        // one of them.
+        assert_eq!(m.analyzers(1143), 0);
+        assert_eq!(m.analyzers(143), 0);
+        // Registered ports are likely server ports; 443/tcp is no longer
+        // registered, 1143 is (even with IMAP disabled).
+        assert!(m.likely_tcp_server(2525) && m.likely_tcp_server(1143));
+        assert!(m.likely_tcp_server(9999) && m.likely_tcp_server(22));
+        assert!(!m.likely_tcp_server(443) && !m.likely_tcp_server(143));
+        assert!(m.likely_udp_server(443));
+        // dpd_ignore_ports: nothing by port.
+        assert_eq!(
+            c.apply_redef("redef dpd_ignore_ports = T;"),
+            Ok(Redef::Applied)
+        );
+        assert_eq!(c.dpd.port_map().analyzers(25), 0);
+        // Defaults are Zeek's.
+        let m = DpdOptions::default().port_map();
+        for (p, s) in [
+            (25, Service::Smtp),
+            (587, Service::Smtp),
+            (143, Service::Imap),
+            (995, Service::Ssl),
+        ] {
+            assert!(m.has(p, s), "{p}");
+        }
+        assert_eq!(m.analyzers(110), 0, "Zeek registers no POP3 port");
+        assert!(c.apply_redef("redef SMTP::ports = { 25 };").is_err());
+    }
+
     #[test]
     fn every_supported_setting() {
         use crate::analyzers::tls::policy::Hosts;
@@ -1767,7 +1897,8 @@ mod tests {
                     "Notice::default_suppression_interval",
                     "Files::disable",
                 ]
-                .contains(name);
+                .contains(name)
+                || DPD_STMTS.iter().any(|s| s.contains(&format!(" {name} ")));
             assert!(here, "{name} untested");
             assert!(
                 !matches!(

@@ -15,14 +15,14 @@ use std::sync::Arc;
 
 pub use bypass::{BypassBackend, BypassStats};
 
-use crate::analyzers::dpd::{AppState, ChunkCtx};
+use crate::analyzers::dpd::{AppState, ChunkCtx, PortMap, Window};
 use crate::analyzers::imap::session::ImapPool;
 use crate::analyzers::mime::files::FileEnv;
 use crate::analyzers::pop3::session::Pop3Pool;
 use crate::analyzers::replay::{ReplayPool, ReplaySlot};
 use crate::analyzers::smtp::session::{SmtpEnv, SmtpNext, SmtpPool};
 use crate::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsNext, TlsPool};
-use crate::analyzers::{Events, MailboxSlot, Service};
+use crate::analyzers::{Events, MailboxSlot, Service, ViolationRules};
 use crate::capture::Frame;
 use crate::config::Config;
 use crate::decode::fragments::{self, FragOutcome};
@@ -72,84 +72,6 @@ impl RecordSink for MemorySink {
         self.push(rec);
         true
     }
-}
-
-/// Zeek's `likely_server_ports` for TCP (its default scripts' analyzer
-/// ports, IRC's excepted), used to orient connections seen without their
-/// SYN.
-pub fn likely_tcp_server_port(p: u16) -> bool {
-    matches!(
-        p,
-        21 | 22
-            | 25
-            | 53
-            | 79
-            | 80
-            | 81
-            | 88
-            | 135
-            | 139
-            | 143
-            | 389
-            | 443
-            | 445
-            | 465
-            | 502
-            | 563
-            | 585
-            | 587
-            | 614
-            | 631
-            | 636
-            | 989
-            | 990
-            | 992
-            | 993
-            | 995
-            | 1080
-            | 1433
-            | 1434
-            | 2811
-            | 3128
-            | 3268
-            | 3306
-            | 3389
-            | 5222
-            | 5223
-            | 5269
-            | 5432
-            | 6379
-            | 8000
-            | 8080
-            | 8888
-            | 20000
-    )
-}
-
-/// Zeek's `likely_server_ports` for UDP.
-pub fn likely_udp_server_port(p: u16) -> bool {
-    matches!(
-        p,
-        53 | 67
-            | 88
-            | 123
-            | 137
-            | 161
-            | 162
-            | 443
-            | 514
-            | 547
-            | 1812
-            | 2123
-            | 2152
-            | 3544
-            | 4789
-            | 5060
-            | 5072
-            | 5353
-            | 5355
-            | 6081
-    )
 }
 
 /// Counters of a worker.
@@ -226,7 +148,7 @@ fn inactivity_ns(t: u64) -> u64 {
 /// Zeek's `Conn::port_inactivity_timeouts` at `connection_established`:
 /// the responder's port, or the originator's when only it is a likely
 /// server port and the originator's start was not seen.
-fn port_inactivity(limits: &crate::config::Limits, conn: &Conn) -> Option<u64> {
+fn port_inactivity(limits: &crate::config::Limits, ports: &PortMap, conn: &Conn) -> Option<u64> {
     let table = &limits.port_inactivity;
     if table.is_empty() {
         return None;
@@ -237,7 +159,7 @@ fn port_inactivity(limits: &crate::config::Limits, conn: &Conn) -> Option<u64> {
         _ => false,
     };
     let mut port = conn.resp_p;
-    if half && !likely_tcp_server_port(port) && likely_tcp_server_port(conn.orig_p) {
+    if half && !ports.likely_tcp_server(port) && ports.likely_tcp_server(conn.orig_p) {
         port = conn.orig_p;
     }
     table
@@ -285,6 +207,10 @@ pub struct Worker<S: RecordSink> {
     imap: ImapPool,
     /// Buffers holding the start of connections while detection is open.
     replay: ReplayPool,
+    /// Analyzers by port and likely server ports (built once).
+    ports: PortMap,
+    /// Bits of the analyzers enabled.
+    enabled: u8,
     certs: CertLog,
     uids: UidGen,
     /// The log sink, behind the notice framework's policy.
@@ -329,6 +255,8 @@ struct ConnEvents<'a, S: RecordSink> {
     replay_pool: &'a mut ReplayPool,
     payload_done: &'a mut bool,
     partial: bool,
+    /// The DPD window (`dpd_buffer_size`, `dpd_max_packets`).
+    window: Window,
     out: EventOut<'a, S>,
 }
 
@@ -359,6 +287,10 @@ struct EventOut<'a, S: RecordSink> {
     start: u64,
     /// The hashes files get.
     hashes: crate::files::Hashes,
+    /// Zeek's violation handling (`max_analyzer_violations`, `DPD::`).
+    rules: ViolationRules,
+    /// `Analyzer::Logging::failure_data_max_size`.
+    failure_data_max: usize,
 }
 
 impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
@@ -380,8 +312,8 @@ impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
     fn confirm(&mut self) {
         self.services.add(Service::Smtp);
     }
-    fn violation(&mut self) {
-        self.services.remove(Service::Smtp);
+    fn violation(&mut self, reason: &[u8], data: &[u8]) -> bool {
+        self.analyzer_violation(Service::Smtp, reason, data)
     }
     fn weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>) {
         self.push_weird(name, addl, source);
@@ -425,6 +357,39 @@ impl<S: RecordSink> FileEnv for EventOut<'_, S> {
 }
 
 impl<S: RecordSink> EventOut<'_, S> {
+    /// A violation of analyzer `s`, through Zeek's analyzer framework
+    /// ([`crate::analyzers::ServiceSet::violation`]): the weird past
+    /// `max_analyzer_violations`, analyzer.log when a confirmed analyzer
+    /// fails. Returns whether the analyzer is removed.
+    fn analyzer_violation(&mut self, s: Service, reason: &[u8], data: &[u8]) -> bool {
+        use crate::analyzers::Verdict as V;
+        match self.services.violation(s, &self.rules) {
+            V::Suppressed { weird } => {
+                if weird {
+                    self.push_weird("too_many_analyzer_violations", b"", Some(s.analyzer_name()));
+                }
+                false
+            }
+            V::Ignored => false,
+            V::Removed { log } => {
+                if log {
+                    let rec = crate::logs::analyzer::AnalyzerRecord {
+                        ts: self.ts,
+                        analyzer_name: s.analyzer_name(),
+                        conn: self.id,
+                        proto: "tcp",
+                        failure_reason: reason,
+                        failure_data: (!data.is_empty()).then(|| {
+                            crate::logs::analyzer::failure_data(data, self.failure_data_max)
+                        }),
+                    };
+                    *self.ok &= self.sink.emit(&rec);
+                }
+                true
+            }
+        }
+    }
+
     /// A weird of this connection, through Zeek's sampling and weird
     /// policy (`Weird::actions`: once per connection, per originator...).
     fn push_weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>) {
@@ -473,8 +438,8 @@ impl<S: RecordSink> Events for AppEvents<'_, '_, S> {
     fn confirm(&mut self, s: Service) {
         self.inner.services.add(s);
     }
-    fn violation(&mut self, s: Service) {
-        self.inner.services.remove(s);
+    fn violation(&mut self, s: Service, reason: &[u8], data: &[u8]) -> bool {
+        self.inner.analyzer_violation(s, reason, data)
     }
     fn weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>) {
         self.inner.push_weird(name, addl, source);
@@ -486,6 +451,11 @@ impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
         if *self.payload_done {
             return;
         }
+        let end = match chunk {
+            Chunk::Data { seq, data } => seq + data.len() as u64,
+            Chunk::Gap { seq, len } => seq + len,
+        };
+        self.out.services.payload_to(is_orig, end);
         // TLS already known to be on the stream (by port, or a previous
         // STARTTLS): the TLS session gets it from the first byte.
         self.attach_tls();
@@ -582,6 +552,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
                 let ctx = ChunkCtx {
                     partial: self.partial,
                     smtp_session: false,
+                    window: self.window,
                 };
                 let ev = &mut AppEvents {
                     inner: &mut self.out,
@@ -642,6 +613,9 @@ impl<S: RecordSink> TlsEnv for EventOut<'_, S> {
     }
     fn weird(&mut self, name: &'static str, addl: &[u8]) {
         self.push_weird(name, addl, Some("SSL"));
+    }
+    fn violation(&mut self, reason: &[u8]) {
+        self.analyzer_violation(Service::Ssl, reason, b"");
     }
     fn emit(&mut self, rec: &dyn LogRecord) {
         *self.ok &= self.sink.emit(rec);
@@ -750,6 +724,8 @@ impl<S: RecordSink> Worker<S> {
             pop3: Pop3Pool::with_mime(mailboxes, notices, cfg.mime),
             imap: ImapPool::with_mime(mailboxes, notices, cfg.mime),
             replay: ReplayPool::new(l.max_dpd_buffers),
+            ports: cfg.dpd.port_map(),
+            enabled: cfg.dpd.enabled(),
             certs: CertLog::new(cfg.certs.clone()),
             uids,
             sink: notices::NoticeGate::new(sink, cfg.notices.clone()),
@@ -1182,6 +1158,7 @@ impl<S: RecordSink> Worker<S> {
             replay_pool: &mut self.replay,
             payload_done: &mut conn.payload_done,
             partial: false,
+            window: self.cfg.dpd.window,
             out: EventOut {
                 services: &mut conn.services,
                 weird_counts: &mut conn.weirds,
@@ -1201,6 +1178,8 @@ impl<S: RecordSink> Worker<S> {
                 local_resp,
                 start: conn.start,
                 hashes: self.cfg.file_hashes,
+                rules: self.cfg.dpd.rules,
+                failure_data_max: self.cfg.dpd.failure_data_max_size,
             },
         };
         let mut flipped = false;
@@ -1281,7 +1260,7 @@ impl<S: RecordSink> Worker<S> {
             conn.local_orig = self.cfg.site.is_local(conn.orig_h);
         }
         if established {
-            if let Some(t) = port_inactivity(&self.cfg.limits, conn) {
+            if let Some(t) = port_inactivity(&self.cfg.limits, &self.ports, conn) {
                 conn.inactivity_ns = t;
             }
         }
@@ -1322,8 +1301,8 @@ impl<S: RecordSink> Worker<S> {
                     if syn && ack {
                         // A SYN-ACK seen first: its sender is the responder.
                         flip = true;
-                    } else if likely_tcp_server_port(sport) {
-                        flip = if likely_tcp_server_port(dport) {
+                    } else if self.ports.likely_tcp_server(sport) {
+                        flip = if self.ports.likely_tcp_server(dport) {
                             !syn && sport < dport
                         } else {
                             true
@@ -1338,7 +1317,8 @@ impl<S: RecordSink> Worker<S> {
             }
             L4::Udp(_) => {
                 self.counters.udp_conns += 1;
-                let flip = likely_udp_server_port(sport) && !likely_udp_server_port(dport);
+                let flip =
+                    self.ports.likely_udp_server(sport) && !self.ports.likely_udp_server(dport);
                 (
                     Transport::Udp(DatagramState::default()),
                     l.udp_inactivity_ns,
@@ -1365,11 +1345,8 @@ impl<S: RecordSink> Worker<S> {
             (ip.src, sport, ip.dst, dport)
         };
         let analyze = matches!(l4, L4::Tcp(_));
-        let smtp = if analyze
-            && matches!(
-                crate::analyzers::dpd::port_services(resp_p),
-                Some(Service::Smtp)
-            ) {
+        let by_port = self.ports.analyzers(resp_p);
+        let smtp = if analyze && by_port & Service::Smtp.bit() != 0 {
             let s = self.smtp.acquire();
             if s.is_none() {
                 self.counters.smtp_sessions_exhausted += 1;
@@ -1385,7 +1362,7 @@ impl<S: RecordSink> Worker<S> {
             resp_p,
         };
         let uid = self.uids.next(b'C');
-        let app = AppState::new(resp_p, analyze, self.cfg.pop3);
+        let app = AppState::with_analyzers(by_port, self.enabled, analyze, self.cfg.pop3);
         let mut conn = Conn::new(
             key,
             uid,
@@ -1403,8 +1380,7 @@ impl<S: RecordSink> Worker<S> {
         }
         // No analyzer attached by port: the start of the stream may have to
         // be replayed into one a signature finds.
-        let by_port = crate::analyzers::dpd::port_services(resp_p).is_some();
-        if analyze && !by_port && conn.mailbox.is_none() {
+        if analyze && by_port == 0 && conn.mailbox.is_none() {
             conn.replay = ReplaySlot::Fresh;
         }
         conn.local_orig = self.cfg.site.is_local(orig_h);
@@ -1418,12 +1394,14 @@ impl<S: RecordSink> Worker<S> {
             return None;
         }
         let c = &mut self.counters;
+        let imap = self.ports.has(resp_port, Service::Imap);
+        let pop3 = resp_port == 110 && self.enabled & Service::Pop3.bit() != 0;
         let (slot, exhausted) = match resp_port {
-            110 => (
+            _ if pop3 => (
                 self.pop3.acquire().map(MailboxSlot::Pop3),
                 &mut c.pop3_sessions_exhausted,
             ),
-            143 => (
+            _ if imap => (
                 self.imap.acquire().map(MailboxSlot::Imap),
                 &mut c.imap_sessions_exhausted,
             ),
@@ -1492,6 +1470,8 @@ impl<S: RecordSink> Worker<S> {
                 local_resp: self.cfg.site.is_local(conn.resp_h),
                 start: conn.start,
                 hashes: self.cfg.file_hashes,
+                rules: self.cfg.dpd.rules,
+                failure_data_max: self.cfg.dpd.failure_data_max_size,
             };
             if let Some(i) = tls {
                 if let Some(session) = self.tls.get_mut(i) {

@@ -26,24 +26,204 @@ use super::imap::Imap;
 use super::pop3::{Pop3, Pop3Limits};
 use super::smtp::Smtp;
 use super::tls::Tls;
-use super::{Events, Next, Service};
+use super::{Events, Next, Service, ViolationRules};
 use crate::inline_str::InlineStr;
 
-/// Bytes of payload (both directions) signatures look at.
+/// Zeek's default `dpd_buffer_size`: bytes of payload (both directions)
+/// signatures look at.
 pub const DPD_BUFFER: u32 = 1024;
-/// Chunks signatures look at.
+/// Zeek's default `dpd_max_packets`: chunks signatures look at.
 pub const DPD_MAX_CHUNKS: u32 = 100;
 
-/// Ports whose analyzers are attached when a TCP connection starts
-/// (Zeek's `register_for_ports` of its SMTP, IMAP and SSL scripts).
-pub fn port_services(resp_port: u16) -> Option<Service> {
-    match resp_port {
-        25 | 587 => Some(Service::Smtp),
-        143 => Some(Service::Imap),
-        443 | 465 | 563 | 585 | 614 | 636 | 989 | 990 | 992 | 993 | 995 | 5223 => {
-            Some(Service::Ssl)
+/// Zeek's default `SMTP::ports`.
+pub const SMTP_PORTS: [u16; 2] = [25, 587];
+/// Zeek's default `SSL::ssl_ports`.
+pub const SSL_PORTS: [u16; 12] = [443, 465, 563, 585, 614, 636, 989, 990, 992, 993, 995, 5223];
+/// Zeek's default `IMAP::ports`.
+pub const IMAP_PORTS: [u16; 1] = [143];
+
+/// The TCP ports Zeek's default scripts register for analyzers other than
+/// SMTP, SSL and IMAP (`Analyzer::register_for_ports`, which adds them to
+/// `likely_server_ports`; IRC's are not server ports).
+const OTHER_TCP_SERVER_PORTS: [u16; 29] = [
+    21, 22, 53, 79, 80, 81, 88, 135, 139, 389, 445, 502, 631, 1080, 1433, 1434, 2811, 3128, 3268,
+    3306, 3389, 5222, 5269, 5432, 6379, 8000, 8080, 8888, 20000,
+];
+
+/// The UDP ports Zeek's default scripts register as server ports.
+const UDP_SERVER_PORTS: [u16; 20] = [
+    53, 67, 88, 123, 137, 161, 162, 443, 514, 547, 1812, 2123, 2152, 3544, 4789, 5060, 5072, 5353,
+    5355, 6081,
+];
+
+/// The analyzers Zeek's default scripts attach to a TCP connection to
+/// `resp_port` (bits of [`Service::bit`]).
+pub fn default_port_analyzers(resp_port: u16) -> u8 {
+    if SMTP_PORTS.contains(&resp_port) {
+        Service::Smtp.bit()
+    } else if IMAP_PORTS.contains(&resp_port) {
+        Service::Imap.bit()
+    } else if SSL_PORTS.contains(&resp_port) {
+        Service::Ssl.bit()
+    } else {
+        0
+    }
+}
+
+/// Zeek's protocol detection and analyzer framework settings the sensor
+/// takes (`--redef`, `--zeek-script`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DpdOptions {
+    /// `SMTP::ports`, `SSL::ssl_ports`, `IMAP::ports`, by
+    /// [`Service::index`] (POP3: Zeek registers none), as (port, IP
+    /// protocol).
+    pub ports: [Vec<(u16, u8)>; 4],
+    /// `likely_server_ports` as redefined (Zeek's starts empty; the ports
+    /// analyzers register are added when the scripts start).
+    pub likely_server_ports: Vec<(u16, u8)>,
+    /// `dpd_ignore_ports`: no analyzer is attached by port.
+    pub ignore_ports: bool,
+    /// `dpd_buffer_size` and `dpd_max_packets`.
+    pub window: Window,
+    /// `max_analyzer_violations` and the `DPD::` options.
+    pub rules: ViolationRules,
+    /// `Analyzer::disable_all`.
+    pub disable_all: bool,
+    /// Bits of `Analyzer::disabled_analyzers`.
+    pub disabled: u8,
+    /// Bits of `Analyzer::requested_analyzers` (enabled after the rest).
+    pub requested: u8,
+    /// `Analyzer::Logging::failure_data_max_size` (0: all of it).
+    pub failure_data_max_size: usize,
+}
+
+impl Default for DpdOptions {
+    fn default() -> Self {
+        let tcp = |ports: &[u16]| ports.iter().map(|p| (*p, 6)).collect();
+        DpdOptions {
+            ports: [
+                tcp(&SMTP_PORTS),
+                Vec::new(),
+                tcp(&IMAP_PORTS),
+                tcp(&SSL_PORTS),
+            ],
+            likely_server_ports: Vec::new(),
+            ignore_ports: false,
+            window: Window::default(),
+            rules: ViolationRules::default(),
+            disable_all: false,
+            disabled: 0,
+            requested: 0,
+            failure_data_max_size: crate::logs::analyzer::FAILURE_DATA_MAX_SIZE,
         }
-        _ => None,
+    }
+}
+
+impl DpdOptions {
+    /// Bits of the analyzers that run (Zeek's `Analyzer::disable_all`,
+    /// then `disabled_analyzers`, then `requested_analyzers`).
+    pub fn enabled(&self) -> u8 {
+        let mut on = if self.disable_all { 0 } else { 0x0f };
+        on &= !self.disabled;
+        on | self.requested
+    }
+
+    /// The port tables, built once when a worker starts.
+    pub fn port_map(&self) -> PortMap {
+        let mut m = PortMap {
+            by_port: vec![0u8; 65536].into_boxed_slice(),
+            likely_tcp: vec![0u64; 1024].into_boxed_slice(),
+            likely_udp: vec![0u64; 1024].into_boxed_slice(),
+        };
+        let enabled = self.enabled();
+        let mut likely = |p: u16, proto: u8, m: &mut PortMap| {
+            let bits = match proto {
+                6 => &mut m.likely_tcp,
+                17 => &mut m.likely_udp,
+                _ => return,
+            };
+            bits[usize::from(p) / 64] |= 1 << (p % 64);
+        };
+        for s in Service::ALL {
+            for &(p, proto) in &self.ports[s.index()] {
+                // Registering adds server ports to likely_server_ports,
+                // whether or not the analyzer is enabled.
+                likely(p, proto, &mut m);
+                if proto == 6 && !self.ignore_ports && enabled & s.bit() != 0 {
+                    m.by_port[usize::from(p)] |= s.bit();
+                }
+            }
+        }
+        for p in OTHER_TCP_SERVER_PORTS {
+            likely(p, 6, &mut m);
+        }
+        for p in UDP_SERVER_PORTS {
+            likely(p, 17, &mut m);
+        }
+        for &(p, proto) in &self.likely_server_ports {
+            likely(p, proto, &mut m);
+        }
+        m
+    }
+}
+
+/// Which analyzers a TCP responder port attaches and which ports are
+/// likely server ports: fixed tables built once from [`DpdOptions`], so a
+/// lookup is one index.
+#[derive(Clone, Debug)]
+pub struct PortMap {
+    by_port: Box<[u8]>,
+    likely_tcp: Box<[u64]>,
+    likely_udp: Box<[u64]>,
+}
+
+impl Default for PortMap {
+    fn default() -> Self {
+        DpdOptions::default().port_map()
+    }
+}
+
+impl PortMap {
+    /// Bits ([`Service::bit`]) of the analyzers attached to a TCP
+    /// connection to `resp_port` when it starts.
+    pub fn analyzers(&self, resp_port: u16) -> u8 {
+        self.by_port[usize::from(resp_port)]
+    }
+
+    /// Whether an analyzer is attached by port to a TCP connection to
+    /// `resp_port`.
+    pub fn has(&self, resp_port: u16, s: Service) -> bool {
+        self.analyzers(resp_port) & s.bit() != 0
+    }
+
+    /// Zeek's `likely_server_ports` for TCP.
+    pub fn likely_tcp_server(&self, p: u16) -> bool {
+        self.likely_tcp[usize::from(p) / 64] & (1 << (p % 64)) != 0
+    }
+
+    /// Zeek's `likely_server_ports` for UDP.
+    pub fn likely_udp_server(&self, p: u16) -> bool {
+        self.likely_udp[usize::from(p) / 64] & (1 << (p % 64)) != 0
+    }
+}
+
+/// Zeek's DPD window: signatures look at the first `bytes` bytes of both
+/// directions together, in at most `chunks` chunks (`dpd_buffer_size`,
+/// `dpd_max_packets`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// `dpd_buffer_size`.
+    pub bytes: u32,
+    /// `dpd_max_packets`.
+    pub chunks: u32,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window {
+            bytes: DPD_BUFFER,
+            chunks: DPD_MAX_CHUNKS,
+        }
     }
 }
 
@@ -136,7 +316,7 @@ impl Detector {
     }
 
     /// Feeds a chunk; returns the services whose signatures fired now.
-    pub fn feed(&mut self, is_orig: bool, data: &[u8]) -> [Option<Service>; 3] {
+    pub fn feed(&mut self, is_orig: bool, data: &[u8], window: Window) -> [Option<Service>; 3] {
         let mut out = [None; 3];
         if self.closed {
             return out;
@@ -191,9 +371,9 @@ impl Detector {
             self.fired[2] = true;
             out[2] = Some(Service::Ssl);
         }
-        self.bytes += data.len() as u32;
+        self.bytes = self.bytes.saturating_add(data.len() as u32);
         self.chunks += 1;
-        if self.bytes > DPD_BUFFER || self.chunks > DPD_MAX_CHUNKS {
+        if self.bytes > window.bytes || self.chunks > window.chunks {
             self.closed = true;
         }
         out
@@ -268,6 +448,8 @@ enum SlotState {
 struct Held {
     confirm: bool,
     violation: bool,
+    /// The first violation's reason (its data is not kept).
+    reason: InlineStr<48>,
     weirds: [Option<(&'static str, InlineStr<32>, Option<&'static str>)>; 4],
 }
 
@@ -275,8 +457,12 @@ impl Events for Held {
     fn confirm(&mut self, _: Service) {
         self.confirm = true;
     }
-    fn violation(&mut self, _: Service) {
-        self.violation = true;
+    fn violation(&mut self, _: Service, reason: &[u8], _: &[u8]) -> bool {
+        if !self.violation {
+            self.violation = true;
+            self.reason = InlineStr::from_bytes(reason);
+        }
+        true
     }
     fn weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>) {
         if let Some(slot) = self
@@ -311,7 +497,7 @@ impl<A: Default> Slot<A> {
             ev.confirm(s);
         }
         if held.violation {
-            ev.violation(s);
+            ev.violation(s, held.reason.as_bytes(), b"");
             self.state = SlotState::Off;
         } else {
             self.state = SlotState::Attached;
@@ -345,6 +531,8 @@ pub struct ChunkCtx {
     /// (the start of the stream is held for replay and the pool has one):
     /// it then reports for SMTP instead of the recognizer.
     pub smtp_session: bool,
+    /// The DPD window (`dpd_buffer_size`, `dpd_max_packets`).
+    pub window: Window,
 }
 
 /// The services whose signatures fired on a chunk.
@@ -359,6 +547,8 @@ pub struct AppState {
     pop3: Slot<Pop3>,
     imap: Slot<Imap>,
     tls: Slot<Tls>,
+    /// Bits of the analyzers enabled (`Analyzer::disabled_analyzers`...).
+    enabled: u8,
 }
 
 /// Forwards an attached analyzer's reports, disabling it on violation.
@@ -371,9 +561,10 @@ impl Events for Live<'_> {
     fn confirm(&mut self, s: Service) {
         self.ev.confirm(s);
     }
-    fn violation(&mut self, s: Service) {
-        self.violated = true;
-        self.ev.violation(s);
+    fn violation(&mut self, s: Service, reason: &[u8], data: &[u8]) -> bool {
+        let removed = self.ev.violation(s, reason, data);
+        self.violated |= removed;
+        removed
     }
     fn weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>) {
         self.ev.weird(name, addl, source);
@@ -407,10 +598,22 @@ macro_rules! run_slot {
 }
 
 impl AppState {
-    /// State for a new TCP connection to `resp_port`; `analyze` false gives
-    /// a connection whose payload is not analysed.
+    /// State for a new TCP connection to `resp_port` with Zeek's default
+    /// ports and every analyzer enabled; `analyze` false gives a
+    /// connection whose payload is not analysed.
     pub fn new(resp_port: u16, analyze: bool, pop3: Pop3Limits) -> Self {
-        let mut st = AppState::default();
+        Self::with_analyzers(default_port_analyzers(resp_port), 0x0f, analyze, pop3)
+    }
+
+    /// State for a new TCP connection: `by_port` the bits of the analyzers
+    /// its responder port attaches ([`PortMap::analyzers`]), `enabled`
+    /// those that run at all ([`DpdOptions::enabled`]); `analyze` false
+    /// gives a connection whose payload is not analysed.
+    pub fn with_analyzers(by_port: u8, enabled: u8, analyze: bool, pop3: Pop3Limits) -> Self {
+        let mut st = AppState {
+            enabled,
+            ..AppState::default()
+        };
         st.pop3.a = Pop3::new(pop3);
         if !analyze {
             st.det.closed = true;
@@ -420,15 +623,32 @@ impl AppState {
             st.tls.off();
             return st;
         }
-        match port_services(resp_port) {
-            Some(Service::Smtp) => st.smtp.state = SlotState::Attached,
-            Some(Service::Imap) => st.imap.state = SlotState::Attached,
-            Some(Service::Ssl) => st.tls.state = SlotState::Attached,
-            _ => {}
+        let by_port = by_port & enabled;
+        if by_port & Service::Smtp.bit() != 0 {
+            st.smtp.state = SlotState::Attached;
         }
-        // IMAP has no signature: only its port attaches it.
+        if by_port & Service::Imap.bit() != 0 {
+            st.imap.state = SlotState::Attached;
+        }
+        if by_port & Service::Ssl.bit() != 0 {
+            st.tls.state = SlotState::Attached;
+        }
+        if by_port & Service::Pop3.bit() != 0 {
+            st.pop3.state = SlotState::Attached;
+        }
+        // IMAP has no signature: only its port attaches it. A disabled
+        // analyzer is never instantiated.
         if st.imap.state != SlotState::Attached {
             st.imap.off();
+        }
+        for (s, slot) in [
+            (Service::Smtp, &mut st.smtp.state),
+            (Service::Pop3, &mut st.pop3.state),
+            (Service::Ssl, &mut st.tls.state),
+        ] {
+            if enabled & s.bit() == 0 {
+                *slot = SlotState::Off;
+            }
         }
         st
     }
@@ -458,7 +678,13 @@ impl AppState {
         if !self.wants_payload() {
             return [None; 3];
         }
-        let found = self.det.feed(is_orig, data);
+        let mut found = self.det.feed(is_orig, data, ctx.window);
+        // A signature of a disabled analyzer attaches nothing.
+        for f in &mut found {
+            if f.is_some_and(|s| self.enabled & s.bit() == 0) {
+                *f = None;
+            }
+        }
         // Zeek's SMTP (its content-line readers `SetSkipPartial`), POP3 and
         // IMAP analyzers read nothing of a partial connection either.
         let starttls = !ctx.partial && self.run_mail(is_orig, data, ev);
@@ -494,7 +720,7 @@ impl AppState {
             self.smtp.off();
             self.pop3.off();
             self.imap.off();
-            self.tls.restart_attached();
+            self.tls_after_starttls();
         }
         if !self.det.open() {
             self.speculative_off();
@@ -586,8 +812,18 @@ impl AppState {
         self.smtp.off();
         self.pop3.off();
         self.imap.off();
-        self.tls.restart_attached();
+        self.tls_after_starttls();
         self.det.closed = true;
+    }
+
+    /// Zeek instantiates its SSL analyzer for STARTTLS: nothing when it is
+    /// disabled.
+    fn tls_after_starttls(&mut self) {
+        if self.enabled & Service::Ssl.bit() != 0 {
+            self.tls.restart_attached();
+        } else {
+            self.tls.off();
+        }
     }
 
     /// A content gap in one direction.

@@ -8,14 +8,15 @@
 //! delivered, until `dpd_buffer_size` bytes or `dpd_max_packets` chunks went
 //! by; the chunk that completes a signature is in the buffer too, so the
 //! analyzer gets everything from the first byte, before any later chunk.
-//! Here a connection holds at most [`DPD_BUFFER`] bytes in at most
-//! [`DPD_MAX_CHUNKS`] pieces: a chunk is held only if detection is still
+//! Here a connection holds at most `dpd_buffer_size` bytes (default
+//! [`DPD_BUFFER`]) in at most `dpd_max_packets` pieces (default
+//! [`DPD_MAX_CHUNKS`]): a chunk is held only if detection is still
 //! open after it (the chunk that closes the window is replayed, if it
 //! completes a signature, straight from the packet). Buffers come from a
 //! [`ReplayPool`] sized by configuration, grow on demand up to that bound and
 //! keep their memory when reused, so a warm pool allocates nothing.
 
-use super::dpd::{DPD_BUFFER, DPD_MAX_CHUNKS};
+use super::dpd::{Window, DPD_BUFFER, DPD_MAX_CHUNKS};
 use super::pool::{Reset, SessionPool};
 
 /// Most bytes one buffer holds.
@@ -39,21 +40,26 @@ pub struct ReplayBuffer {
     pieces: Vec<Piece>,
 }
 
-/// Most memory one buffer grows to: [`DPD_BUFFER`] bytes of payload plus
-/// the direction and length of [`DPD_MAX_CHUNKS`] pieces.
+/// Most memory one buffer grows to with Zeek's default window:
+/// [`DPD_BUFFER`] bytes of payload plus the direction and length of
+/// [`DPD_MAX_CHUNKS`] pieces.
 pub const MAX_BUFFER_MEMORY: usize = MAX_BYTES + MAX_PIECES * std::mem::size_of::<Piece>();
 
 impl ReplayBuffer {
     /// Holds a chunk. Returns false, holding nothing, when it would take
     /// the buffer beyond the detection window.
-    pub fn hold(&mut self, is_orig: bool, data: &[u8]) -> bool {
+    pub fn hold(&mut self, is_orig: bool, data: &[u8], window: Window) -> bool {
+        let (max_bytes, max_pieces) = (window.bytes as usize, window.chunks as usize);
         let total = self.bytes.len() + data.len();
-        if total > MAX_BYTES || self.pieces.len() >= MAX_PIECES {
+        if total > max_bytes
+            || self.pieces.len() >= max_pieces
+            || data.len() > usize::from(u16::MAX)
+        {
             return false;
         }
         let pieces = self.pieces.len() + 1;
-        grow(&mut self.bytes, total, 256, MAX_BYTES);
-        grow(&mut self.pieces, pieces, 8, MAX_PIECES);
+        grow(&mut self.bytes, total, 256, max_bytes);
+        grow(&mut self.pieces, pieces, 8, max_pieces);
         self.bytes.extend_from_slice(data);
         self.pieces.push(Piece {
             is_orig,
@@ -151,9 +157,9 @@ mod tests {
     #[test]
     fn holds_both_directions_in_order() {
         let mut b = ReplayBuffer::default();
-        assert!(b.hold(false, b"220 mx\r\n"));
-        assert!(b.hold(true, b"EHLO x\r\n"));
-        assert!(b.hold(false, b"250 ok\r\n"));
+        assert!(b.hold(false, b"220 mx\r\n", Window::default()));
+        assert!(b.hold(true, b"EHLO x\r\n", Window::default()));
+        assert!(b.hold(false, b"250 ok\r\n", Window::default()));
         let got: Vec<(bool, &[u8])> = b.chunks().collect();
         assert_eq!(
             got,
@@ -170,17 +176,33 @@ mod tests {
     #[test]
     fn bounded_by_the_detection_window() {
         let mut b = ReplayBuffer::default();
-        assert!(b.hold(true, &[1; 1000]));
-        assert!(!b.hold(false, &[2; 25]), "1025 bytes are past the window");
-        assert!(b.hold(false, &[2; 24]));
+        assert!(b.hold(true, &[1; 1000], Window::default()));
+        assert!(
+            !b.hold(false, &[2; 25], Window::default()),
+            "1025 bytes are past the window"
+        );
+        assert!(b.hold(false, &[2; 24], Window::default()));
         assert_eq!(b.len(), MAX_BYTES);
         assert!(b.memory() <= MAX_BUFFER_MEMORY);
 
         let mut b = ReplayBuffer::default();
         for _ in 0..MAX_PIECES {
-            assert!(b.hold(true, b"x"));
+            assert!(b.hold(true, b"x", Window::default()));
         }
-        assert!(!b.hold(true, b"x"), "one chunk past the window");
+        assert!(
+            !b.hold(true, b"x", Window::default()),
+            "one chunk past the window"
+        );
+        // A redefined window (dpd_buffer_size = 8, dpd_max_packets = 2).
+        let small = Window {
+            bytes: 8,
+            chunks: 2,
+        };
+        let mut c = ReplayBuffer::default();
+        assert!(c.hold(true, b"EHLO", small));
+        assert!(!c.hold(true, b"12345", small), "9 bytes are past it");
+        assert!(c.hold(false, b"220", small));
+        assert!(!c.hold(false, b"x", small), "a third chunk is past it");
         assert!(b.memory() <= MAX_BUFFER_MEMORY, "{}", b.memory());
     }
 
@@ -190,8 +212,8 @@ mod tests {
         let i = pool.acquire().unwrap();
         let b = pool.get_mut(i).unwrap();
         assert_eq!(b.memory(), 0, "nothing reserved before first use");
-        b.hold(true, &[0; 600]);
-        b.hold(false, &[0; 400]);
+        b.hold(true, &[0; 600], Window::default());
+        b.hold(false, &[0; 400], Window::default());
         let grown = b.memory();
         assert!(grown > 0 && grown <= MAX_BUFFER_MEMORY);
         pool.release(i);

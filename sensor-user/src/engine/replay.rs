@@ -35,6 +35,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
         let ctx = ChunkCtx {
             partial: self.partial,
             smtp_session: self.replay.complete() && self.smtp_pool.has_free(),
+            window: self.window,
         };
         let ev = &mut AppEvents {
             inner: &mut self.out,
@@ -157,10 +158,11 @@ impl<S: RecordSink> ConnEvents<'_, S> {
             };
         }
         if let ReplaySlot::Held(i) = *self.replay {
+            let window = self.window;
             let held = self
                 .replay_pool
                 .get_mut(i)
-                .is_some_and(|b| b.hold(is_orig, data));
+                .is_some_and(|b| b.hold(is_orig, data, window));
             if !held {
                 self.release_replay();
             }

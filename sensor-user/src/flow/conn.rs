@@ -238,6 +238,14 @@ impl Conn {
             }
             service.push_bytes(s.name().as_bytes());
         }
+        // DPD::track_removed_services_in_connection's `-name` entries.
+        for s in self.services.removed() {
+            if !service.is_empty() {
+                service.push(b',');
+            }
+            service.push(b'-');
+            service.push_bytes(s.name().as_bytes());
+        }
         let (ob, rb) = match sizes {
             Some((o, r)) if duration > 0 => (Some(o), Some(r)),
             _ => (None, None),

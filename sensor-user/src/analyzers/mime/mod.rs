@@ -887,7 +887,9 @@ mod tests {
                 true
             }
             fn confirm(&mut self) {}
-            fn violation(&mut self) {}
+            fn violation(&mut self, _: &[u8], _: &[u8]) -> bool {
+                false
+            }
             fn weird(&mut self, name: &'static str, _: &[u8], _: Option<&'static str>) {
                 panic!("weird {name}");
             }

@@ -194,8 +194,7 @@ impl Pop3 {
         self.unknown_client += 1;
         let max = self.limits.max_unknown_client_commands;
         if max > 0 && self.unknown_client > max {
-            ev.violation(Service::Pop3);
-            self.disabled = true;
+            self.disabled |= ev.violation(Service::Pop3, b"too many unknown client commands", b"");
         }
     }
 
@@ -228,7 +227,13 @@ impl Pop3 {
                 .unwrap_or(w);
             let known = COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(token)) || token.is_empty();
             if !known {
-                ev.violation(Service::Pop3);
+                // Zeek: "unknown server command (<first token>)", with the
+                // line as data (the recognizer keeps its first word).
+                let mut reason = crate::inline_str::InlineStr::<64>::new();
+                reason.push_bytes(b"unknown server command (");
+                reason.push_bytes(if w.is_empty() { b"???" } else { w });
+                reason.push_bytes(b")");
+                ev.violation(Service::Pop3, reason.as_bytes(), w);
                 ev.weird("pop3_server_command_unknown", w, Some("POP3"));
             }
             return None;

@@ -105,7 +105,14 @@ impl Smtp {
                     None => {
                         if !*violated {
                             *violated = true;
-                            ev.violation(Service::Smtp);
+                            // Zeek formats the code after setting it to -1.
+                            // The recognizer keeps the line's first word
+                            // only, which stands for the line's data.
+                            ev.violation(
+                                Service::Smtp,
+                                b"reply code -1 out of range",
+                                l.w1.as_bytes(),
+                            );
                         }
                     }
                     Some(c) if *starttls && l.sep != b'-' => {

@@ -42,8 +42,10 @@ pub trait SmtpEnv {
     }
     /// SMTP is confirmed.
     fn confirm(&mut self);
-    /// The traffic is not SMTP after all.
-    fn violation(&mut self);
+    /// The traffic is not SMTP after all (`reason` as Zeek words it, `data`
+    /// the line). Returns whether the analyzer is removed (Zeek's
+    /// analyzer framework decides; see [`crate::analyzers::Events::violation`]).
+    fn violation(&mut self, reason: &[u8], data: &[u8]) -> bool;
     /// An anomaly for weird.log.
     fn weird(&mut self, name: &'static str, addl: &[u8], source: Option<&'static str>);
     /// A finished record.
@@ -557,7 +559,11 @@ impl SmtpSession {
             0
         };
         if !(100..=599).contains(&code) {
-            env.violation();
+            // Zeek formats the code after setting it to -1. A removed
+            // analyzer reads nothing more; what it has is still logged.
+            if env.violation(b"reply code -1 out of range", line) {
+                self.disabled = true;
+            }
             return;
         }
         if self.pending_reply != 0 && code != self.pending_reply {
@@ -1471,7 +1477,9 @@ mod session_tests {
         fn confirm(&mut self) {
             self.confirmed = true;
         }
-        fn violation(&mut self) {}
+        fn violation(&mut self, _: &[u8], _: &[u8]) -> bool {
+            false
+        }
         fn weird(&mut self, name: &'static str, addl: &[u8], _: Option<&'static str>) {
             self.weirds
                 .push(format!("{name} {}", String::from_utf8_lossy(addl)));

@@ -9,7 +9,10 @@ pub mod parse;
 pub mod policy;
 pub mod session;
 
+use std::fmt::Write;
+
 use super::{Events, Next, Service};
+use crate::inline_str::InlineStr;
 
 /// Bytes of each direction examined.
 const HEAD: usize = 11;
@@ -54,36 +57,68 @@ impl Tls {
         }
         self.done[i] = true;
         let h = self.head[i];
+        let record_version = u16::from_be_bytes([h[1], h[2]]);
+        let mut why = InlineStr::<96>::new();
         if h[0] == 0x16 || (h[0] == 0x15 && !is_orig) {
-            let record_version = u16::from_be_bytes([h[1], h[2]]);
             if !(0x0300..=0x0303).contains(&record_version) {
-                ev.violation(Service::Ssl);
+                let _ = write!(
+                    why,
+                    "Invalid version in TLS connection. Version: {record_version}"
+                );
+                ev.violation(Service::Ssl, why.as_bytes(), b"");
                 return Next::Stop;
             }
             if h[0] == 0x16 {
                 let hello_version = u16::from_be_bytes([h[9], h[10]]);
                 match (is_orig, h[5]) {
                     (true, 1) if version_ok(hello_version) => ev.confirm(Service::Ssl),
-                    (true, 1) => ev.violation(Service::Ssl),
+                    (true, 1) => {
+                        let _ = write!(why, "unsupported client SSL version 0x{hello_version:04x}");
+                        ev.violation(Service::Ssl, why.as_bytes(), b"");
+                    }
                     (false, 2)
                         if !version_ok(hello_version)
                             && hello_version != 0x0304
                             && h[9] != 0x7f =>
                     {
-                        ev.violation(Service::Ssl)
+                        let _ = write!(why, "unsupported server SSL version 0x{hello_version:04x}");
+                        ev.violation(Service::Ssl, why.as_bytes(), b"");
                     }
                     _ => {}
                 }
             }
         } else if is_orig && h[0] & 0x80 != 0 && h[2] == 1 {
             // SSLv2-format ClientHello.
-            if version_ok(u16::from_be_bytes([h[3], h[4]])) {
+            let v = u16::from_be_bytes([h[3], h[4]]);
+            if version_ok(v) {
                 ev.confirm(Service::Ssl);
             } else {
-                ev.violation(Service::Ssl);
+                let _ = write!(why, "Invalid version in SSL client hello. Version: {v}");
+                ev.violation(Service::Ssl, why.as_bytes(), b"");
             }
+        } else if !is_orig && h[0] & 0x80 != 0 && h[2] == 4 && h[4] < 2 {
+            // An SSLv2 ServerHello: Zeek goes on in SSLv2.
         } else if h[0] < 20 || h[0] > 30 {
-            ev.violation(Service::Ssl);
+            // Zeek's `determine_ssl_record_layer` on a record it cannot read.
+            if h[0] & 0x80 != 0 {
+                let _ = write!(
+                    why,
+                    "Invalid headers in SSL connection. Head1: {}, head2: {}, head3: {}",
+                    h[1], h[2], h[3]
+                );
+            } else if !(0x0300..=0x0303).contains(&record_version) {
+                let _ = write!(
+                    why,
+                    "Invalid version in TLS connection. Version: {record_version}"
+                );
+            } else {
+                let _ = write!(
+                    why,
+                    "Invalid type in TLS connection. Version: {record_version}, Type: {}",
+                    h[0]
+                );
+            }
+            ev.violation(Service::Ssl, why.as_bytes(), b"");
             return Next::Stop;
         }
         if self.done[0] && self.done[1] {
@@ -131,5 +166,10 @@ mod tests {
         let mut ev = Recorder::default();
         assert_eq!(t.deliver(true, b"GET / HTTP/1.1\r\n", &mut ev), Next::Stop);
         assert_eq!(ev.violations, vec![Service::Ssl]);
+        // 'G' 'E' 'T': Zeek reads a record version of 0x4554.
+        assert_eq!(
+            ev.reasons,
+            vec!["Invalid version in TLS connection. Version: 17748"]
+        );
     }
 }

@@ -15,6 +15,8 @@ use super::names;
 use super::parse::{self, ext, u16s, HRR_RANDOM};
 use super::policy::{At, Heartbleed, HostCert, Negotiated, SslPolicy};
 use crate::analyzers::pool::{Reset, SessionPool};
+use std::fmt::Write;
+
 use crate::inline_str::InlineStr;
 use crate::logs::ssl::SslInfo;
 use crate::logs::{ConnId, LogRecord, OptText};
@@ -65,6 +67,9 @@ pub trait TlsEnv {
     fn id(&self) -> ConnId;
     /// An anomaly for weird.log.
     fn weird(&mut self, name: &'static str, addl: &[u8]);
+    /// A protocol violation, `reason` as Zeek's SSL analyzer words it (it
+    /// gives no data).
+    fn violation(&mut self, _reason: &[u8]) {}
     /// A finished record.
     fn emit(&mut self, rec: &dyn LogRecord);
     /// A certificate: analyse it (x509.log, files.log) and report its
@@ -323,8 +328,12 @@ impl TlsSession {
         let legacy = |v: u16| matches!(v, 0x0300..=0x0303);
         if self.record_version != 0 {
             if !legacy(version) {
-                // "Invalid version late in TLS connection"
-                self.violation("invalid record version late in the connection", env);
+                let mut why = InlineStr::<96>::new();
+                let _ = write!(
+                    why,
+                    "Invalid version late in TLS connection. Packet reported version: {version}"
+                );
+                self.violation(why.as_bytes(), env);
                 return;
             }
         } else if h[0] & 0x80 != 0 {
@@ -332,7 +341,25 @@ impl TlsSession {
             // clients open TLS with is analysed.
             let hello_version = u16::from_be_bytes([h[3], h[4]]);
             if !(is_orig && h[2] == 1 && super::version_ok(hello_version)) {
-                self.violation("SSLv2 record (not analysed)", env);
+                let mut why = InlineStr::<96>::new();
+                if is_orig && h[2] == 1 {
+                    let _ = write!(
+                        why,
+                        "Invalid version in SSL client hello. Version: {hello_version}"
+                    );
+                } else if !is_orig && h[2] == 4 && h[4] < 2 {
+                    // An SSLv2 ServerHello: Zeek goes on in SSLv2, which
+                    // is not analysed here; no violation.
+                    self.stop(env);
+                    return;
+                } else {
+                    let _ = write!(
+                        why,
+                        "Invalid headers in SSL connection. Head1: {}, head2: {}, head3: {}",
+                        h[1], h[2], h[3]
+                    );
+                }
+                self.violation(why.as_bytes(), env);
                 return;
             }
             let dir = &mut self.dirs[d];
@@ -345,7 +372,17 @@ impl TlsSession {
             }
             return;
         } else if !legacy(version) || !(20..=30).contains(&h[0]) {
-            self.violation("not a TLS record", env);
+            let mut why = InlineStr::<96>::new();
+            if !legacy(version) {
+                let _ = write!(why, "Invalid version in TLS connection. Version: {version}");
+            } else {
+                let _ = write!(
+                    why,
+                    "Invalid type in TLS connection. Version: {version}, Type: {}",
+                    h[0]
+                );
+            }
+            self.violation(why.as_bytes(), env);
             return;
         } else {
             self.record_version = version;
@@ -483,7 +520,15 @@ impl TlsSession {
                 self.dirs[d].hs.clear();
             }
             22 | 23 => {}
-            _ => self.violation("unknown record type", env),
+            t => {
+                let mut why = InlineStr::<96>::new();
+                let _ = write!(
+                    why,
+                    "unknown SSL record type ({t}) from {}",
+                    if is_orig { "originator" } else { "responder" }
+                );
+                self.violation(why.as_bytes(), env);
+            }
         }
     }
 
@@ -632,7 +677,13 @@ impl TlsSession {
         self.history(is_client, letter, env);
         // Types outside Zeek's handshake grammar end the analysis.
         if !matches!(msg_type, 0..=4 | 11..=16 | 20..=22) {
-            self.violation("unknown handshake message", env);
+            let mut why = InlineStr::<96>::new();
+            let _ = write!(
+                why,
+                "unknown handshake message ({msg_type}) from {}",
+                if is_orig { "originator" } else { "responder" }
+            );
+            self.violation(why.as_bytes(), env);
         }
     }
 
@@ -644,12 +695,12 @@ impl TlsSession {
         self.start(env);
         let mut r = parse::Reader::new(body);
         let (Some(cs_len), Some(sid_len), Some(_)) = (r.u16(), r.u16(), r.u16()) else {
-            self.violation("malformed SSLv2 ClientHello", env);
+            self.violation(b"Binpac exception: malformed SSLv2 ClientHello", env);
             return;
         };
         let (Some(_ciphers), Some(sid)) = (r.bytes(cs_len as usize), r.bytes(sid_len as usize))
         else {
-            self.violation("malformed SSLv2 ClientHello", env);
+            self.violation(b"Binpac exception: malformed SSLv2 ClientHello", env);
             return;
         };
         self.rec.ext.client_version = Some(version);
@@ -662,11 +713,13 @@ impl TlsSession {
 
     fn client_hello(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) -> bool {
         let Some(h) = parse::client_hello(body) else {
-            self.violation("malformed ClientHello", env);
+            self.violation(b"Binpac exception: malformed ClientHello", env);
             return false;
         };
         if !super::version_ok(h.version) {
-            self.violation("unsupported client version", env);
+            let mut why = InlineStr::<96>::new();
+            let _ = write!(why, "unsupported client SSL version 0x{:04x}", h.version);
+            self.violation(why.as_bytes(), env);
             return false;
         }
         let x = &mut self.rec.ext;
@@ -719,12 +772,14 @@ impl TlsSession {
 
     fn server_hello(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) -> bool {
         let Some(h) = parse::server_hello(body) else {
-            self.violation("malformed ServerHello", env);
+            self.violation(b"Binpac exception: malformed ServerHello", env);
             return false;
         };
         let ok = super::version_ok(h.version) || h.version == 0x0304 || h.version >> 8 == 0x7F;
         if !ok {
-            self.violation("unsupported server version", env);
+            let mut why = InlineStr::<96>::new();
+            let _ = write!(why, "unsupported server SSL version 0x{:04x}", h.version);
+            self.violation(why.as_bytes(), env);
             return false;
         }
         self.rec.ext.server_version = Some(h.version);
@@ -1032,8 +1087,13 @@ impl TlsSession {
 
     /// The stream is not (or no longer) TLS as Zeek parses it: log what
     /// there is, note why, stop.
-    fn violation(&mut self, why: &'static str, env: &mut dyn TlsEnv) {
-        env.weird("ssl_protocol_violation", why.as_bytes());
+    fn violation(&mut self, why: &[u8], env: &mut dyn TlsEnv) {
+        env.violation(why);
+        self.stop(env);
+    }
+
+    /// Stops parsing, logging what there is.
+    fn stop(&mut self, env: &mut dyn TlsEnv) {
         self.skip = true;
         self.done = true;
         self.log(env);
@@ -1114,9 +1174,14 @@ mod tests {
     struct Env {
         logged: Vec<String>,
         weirds: Vec<String>,
+        violations: Vec<String>,
     }
 
     impl TlsEnv for Env {
+        fn violation(&mut self, reason: &[u8]) {
+            self.violations
+                .push(String::from_utf8_lossy(reason).into_owned());
+        }
         fn now(&self) -> u64 {
             1_000_000_000
         }
@@ -1328,7 +1393,12 @@ mod tests {
             s.deliver(true, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &mut env),
             TlsNext::Done
         );
-        assert_eq!(env.weirds, vec!["ssl_protocol_violation not a TLS record"]);
+        // 'G' 'E' 'T': Zeek reads a record version of 0x4554.
+        assert!(env.weirds.is_empty());
+        assert_eq!(
+            env.violations,
+            vec!["Invalid version in TLS connection. Version: 17748"]
+        );
         assert!(
             env.logged.is_empty(),
             "nothing TLS was seen, nothing logged"
