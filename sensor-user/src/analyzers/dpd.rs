@@ -136,7 +136,7 @@ impl DpdOptions {
             likely_udp: vec![0u64; 1024].into_boxed_slice(),
         };
         let enabled = self.enabled();
-        let mut likely = |p: u16, proto: u8, m: &mut PortMap| {
+        let likely = |p: u16, proto: u8, m: &mut PortMap| {
             let bits = match proto {
                 6 => &mut m.likely_tcp,
                 17 => &mut m.likely_udp,
