@@ -7,13 +7,15 @@
 pub mod certs;
 pub mod extract;
 pub mod magic;
+mod md5;
 pub mod validate;
 pub mod x509;
 
 use std::sync::Arc;
 
-use md5::Md5;
 use sha1::{Digest, Sha1};
+
+use self::md5::Md5;
 use sha2::Sha256;
 
 use crate::inline_str::InlineStr;
@@ -140,8 +142,11 @@ impl FileState {
         bof.clear();
         let extract_cfg = self.extract_cfg.take();
         let hashes = self.hashes;
+        let mut md5 = std::mem::take(&mut self.md5);
+        md5.reset();
         *self = FileState {
             bof,
+            md5,
             extract_cfg,
             hashes,
             ..FileState::new_without_buffer(fuid, conn, source, is_orig, ts)
@@ -171,7 +176,7 @@ impl FileState {
             bof: Vec::new(),
             mime: None,
             sniffed: false,
-            md5: Md5::new(),
+            md5: Md5::default(),
             sha1: Sha1::new(),
             sha256: Sha256::new(),
             hashes_valid: true,
@@ -273,7 +278,8 @@ impl FileState {
             let h = self.hashes;
             (
                 h.md5
-                    .then(|| hex(&std::mem::take(&mut self.md5).finalize())),
+                    .then(|| self.md5.finalize_reset().map(|d| hex(&d)))
+                    .flatten(),
                 h.sha1
                     .then(|| hex(&std::mem::take(&mut self.sha1).finalize())),
                 h.sha256
