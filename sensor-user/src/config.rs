@@ -364,6 +364,9 @@ pub struct SmtpOptions {
     /// `SMTP::bdat_max_line_length`: a BDAT line is cut at this length
     /// (`smtp_bdat_line_too_long`).
     pub bdat_max_line: usize,
+    /// `@load protocols/smtp/software`: smtp.log has `is_webmail`, and
+    /// the mail clients go to the software framework.
+    pub software: bool,
     /// Zeek's `MIME::` limits, for the mails (set from [`Config::mime`]
     /// when the worker starts).
     pub mime: crate::analyzers::mime::MimeLimits,
@@ -383,6 +386,7 @@ impl Default for SmtpOptions {
             max_cc: 1000,
             max_path: 1000,
             bdat_max_line: crate::analyzers::smtp::session::BDAT_MAX_LINE,
+            software: false,
             mime: crate::analyzers::mime::MimeLimits::default(),
         }
     }
@@ -437,6 +441,10 @@ pub struct Config {
     /// Zeek's protocol detection and analyzer framework settings (ports
     /// of the analyzers, the DPD window, violation handling).
     pub dpd: crate::analyzers::dpd::DpdOptions,
+    /// The software framework and the scripts feeding it (software.log).
+    pub software: Arc<crate::engine::software::SoftwareOptions>,
+    /// `policy/protocols/conn/known-services` (known_services.log).
+    pub known_services: crate::engine::known_services::KnownServicesOptions,
 }
 
 /// What the Zeek settings decide of the log encoding.
@@ -516,6 +524,8 @@ impl Default for Config {
             weirds: Default::default(),
             log: Default::default(),
             dpd: Default::default(),
+            software: Default::default(),
+            known_services: Default::default(),
         }
     }
 }
@@ -701,6 +711,15 @@ pub const IGNORED: &[(&str, &str)] = &[
     ("X509::certificate_cache_max_entries", "Zeek's certificate event cache saves parsing work only, the logs are the same"),
     ("Files::enable_reassembler", "the files of SMTP, POP3, IMAP and TLS arrive in order: Zeek's file reassembly never engages for them"),
     ("Files::reassembly_buffer_size", "the files of SMTP, POP3, IMAP and TLS arrive in order: Zeek's file reassembly never engages for them"),
+    ("Software::parse_cache_interval", "a cache of parse results; parsing gives the same result without it"),
+    ("Known::enable_services_persistence", "services are not kept across runs; the run's table is used (its logs are the same within a run)"),
+    ("Known::use_service_store", "cluster store; the workers of a run share one table"),
+    ("Known::service_store_name", "cluster store; the workers of a run share one table"),
+    ("Known::service_store_prefix", "services are not kept across runs"),
+    ("Known::service_store_backend_type", "services are not kept across runs"),
+    ("Known::service_store_backend_options", "services are not kept across runs"),
+    ("Known::service_store_expiry", "read only with a store or persistence; the run's table keeps services a day"),
+    ("Known::service_store_timeout", "read only with a store or persistence"),
     ("Notice::emailed_types", "notices are not e-mailed"),
     ("Notice::alarmed_types", "notice_alarm.log is not written"),
     ("Notice::sendmail", "notices are not e-mailed"),
@@ -765,6 +784,14 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("SSL::tls_minimum_version", "SSL::TLSv10"),
     ("SSL::unsafe_ciphers_regex", "/(_EXPORT_)|(_RC4_)/"),
     ("Known::cert_tracking", "LOCAL_HOSTS"),
+    ("Known::service_tracking", "LOCAL_HOSTS"),
+    ("Known::service_udp_requires_response", "T"),
+    ("Software::asset_tracking", "LOCAL_HOSTS"),
+    ("Software::found_cache_interval", "10 mins"),
+    ("Software::max_software_cache_size", "20"),
+    ("Software::alternate_names", "{ [\"Flash Player\"] = \"Flash\" }"),
+    ("SMTP::detect_clients_in_messages_from", "LOCAL_HOSTS"),
+    ("SMTP::webmail_user_agents", "/^iPlanet Messenger/ | /^Sun Java\\(tm\\) System Messenger Express/ | /\\(IMP\\)/ | /^SquirrelMail/ | /^NeoMail/ | /ZimbraWebClient/"),
     ("X509::log_x509_in_files_log", "F"),
     ("X509::relog_known_certificates_after", "1 day"),
     ("X509::known_log_certs_maximum_size", "1000000"),
@@ -962,6 +989,16 @@ impl Config {
                 Arc::make_mut(&mut self.tls.policy).known_certs = true;
                 true
             }
+            "protocols/smtp/software" => {
+                Arc::make_mut(&mut self.software).smtp = true;
+                self.smtp.software = true;
+                self.log.columns |= crate::logs::columns::SMTP_IS_WEBMAIL;
+                true
+            }
+            "protocols/conn/known-services" => {
+                self.known_services.enabled = true;
+                true
+            }
             "protocols/ssl/heartbleed" => {
                 Arc::make_mut(&mut self.tls.policy).heartbleed = true;
                 // The script's own `redef SSL::disable_analyzer_after_detection=F`.
@@ -1008,7 +1045,8 @@ impl Config {
             | "base/files/extract"
             | "base/protocols/conn"
             | "base/frameworks/files"
-            | "base/frameworks/notice" => true,
+            | "base/frameworks/notice"
+            | "base/frameworks/software" => true,
             _ => false,
         }
     }
@@ -1129,6 +1167,49 @@ impl Config {
             }
             "SSL::notify_when_cert_expiring_in" => {
                 Arc::make_mut(&mut self.tls.policy).expiring_within_ns = interval()?
+            }
+            "Known::service_tracking" => {
+                self.known_services.tracking = hosts(value).ok_or_else(bad)?
+            }
+            "Known::service_udp_requires_response" => {
+                self.known_services.udp_requires_response = boolean()?
+            }
+            "Software::asset_tracking" => {
+                Arc::make_mut(&mut self.software).asset_tracking = hosts(value).ok_or_else(bad)?
+            }
+            "Software::found_cache_interval" => {
+                Arc::make_mut(&mut self.software).found_cache_ns = interval()?
+            }
+            "Software::max_software_cache_size" => {
+                Arc::make_mut(&mut self.software).max_versions = size()?
+            }
+            "Software::alternate_names" => {
+                let mut new = Vec::new();
+                for e in members(value).ok_or_else(bad)? {
+                    let (keys, v) = table_entry(e).ok_or_else(bad)?;
+                    let to = zeek_strings(v).and_then(|mut s| s.pop()).ok_or_else(bad)?;
+                    for k in keys {
+                        let k = zeek_strings(k).and_then(|mut s| s.pop()).ok_or_else(bad)?;
+                        new.push((k, to.clone()));
+                    }
+                }
+                let names = &mut Arc::make_mut(&mut self.software).alternate_names;
+                match op {
+                    '=' => *names = new,
+                    '-' => names.retain(|(k, _)| !new.iter().any(|(n, _)| n == k)),
+                    _ => {
+                        names.retain(|(k, _)| !new.iter().any(|(n, _)| n == k));
+                        names.extend(new);
+                    }
+                }
+            }
+            "SMTP::detect_clients_in_messages_from" => {
+                Arc::make_mut(&mut self.software).smtp_detect_from = hosts(value).ok_or_else(bad)?
+            }
+            "SMTP::webmail_user_agents" => {
+                Arc::make_mut(&mut self.software).webmail_user_agents =
+                    crate::zeek_pattern::Pattern::parse_zeek(value)
+                        .map_err(|e| format!("'{stmt}': {e}"))?
             }
             "Known::cert_tracking" => {
                 Arc::make_mut(&mut self.tls.policy).known_certs_hosts =
@@ -1889,6 +1970,14 @@ mod tests {
                     "SSL::tls_minimum_version",
                     "SSL::unsafe_ciphers_regex",
                     "Known::cert_tracking",
+                    "Known::service_tracking",
+                    "Known::service_udp_requires_response",
+                    "Software::asset_tracking",
+                    "Software::found_cache_interval",
+                    "Software::max_software_cache_size",
+                    "Software::alternate_names",
+                    "SMTP::detect_clients_in_messages_from",
+                    "SMTP::webmail_user_agents",
                     "X509::log_x509_in_files_log",
                     "X509::relog_known_certificates_after",
                     "Notice::ignored_types",
@@ -1937,5 +2026,44 @@ mod tests {
         ] {
             assert!(c.apply_redef(bad).is_err(), "{bad}");
         }
+    }
+
+    /// policy/protocols/smtp/software, the software framework and
+    /// policy/protocols/conn/known-services with their options.
+    #[test]
+    fn software_and_known_services_settings() {
+        use crate::analyzers::tls::policy::Hosts;
+        let mut c = Config::default();
+        assert!(!c.software.smtp && !c.smtp.software && !c.known_services.enabled);
+        assert!(c.apply_load("policy/protocols/smtp/software.zeek"));
+        assert!(c.apply_load("protocols/conn/known-services"));
+        assert!(c.apply_load("base/frameworks/software"));
+        assert!(c.software.smtp && c.smtp.software && c.known_services.enabled);
+        assert_ne!(c.log.columns & crate::logs::columns::SMTP_IS_WEBMAIL, 0);
+        for stmt in [
+            "redef Known::service_tracking = ALL_HOSTS;",
+            "redef Known::service_udp_requires_response = F;",
+            "redef Software::asset_tracking = REMOTE_HOSTS;",
+            "redef Software::found_cache_interval = 0secs;",
+            "redef Software::max_software_cache_size = 5;",
+            r#"redef Software::alternate_names += { ["Mutt"] = "mutt" };"#,
+            "redef SMTP::detect_clients_in_messages_from = ALL_HOSTS;",
+            r"redef SMTP::webmail_user_agents = /^Roundcube/ | /\(IMP\)/;",
+        ] {
+            assert_eq!(c.apply_redef(stmt), Ok(Redef::Applied), "{stmt}");
+        }
+        let k = &c.known_services;
+        assert_eq!((k.tracking, k.udp_requires_response), (Hosts::All, false));
+        let s = &c.software;
+        assert_eq!(s.asset_tracking, Hosts::Remote);
+        assert_eq!((s.found_cache_ns, s.max_versions), (0, 5));
+        assert_eq!(s.smtp_detect_from, Hosts::All);
+        assert_eq!(s.alternate_names.len(), 2);
+        assert!(s.webmail_user_agents.is_match(b"Roundcube Webmail/1.6"));
+        assert!(s.webmail_user_agents.is_match(b"Horde (IMP) H5"));
+        assert!(!s.webmail_user_agents.is_match(b"SquirrelMail/1.4"));
+        assert!(c
+            .apply_redef("redef SMTP::webmail_user_agents = Roundcube;")
+            .is_err());
     }
 }

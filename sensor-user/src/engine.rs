@@ -7,8 +7,10 @@
 //! does. Nothing here allocates per packet once the tables are warm.
 
 mod bypass;
+pub mod known_services;
 pub mod notices;
 mod replay;
+pub mod software;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -231,6 +233,10 @@ pub struct Worker<S: RecordSink> {
     loss: tcp::LossCounts,
     /// Counters of the log sinks, for stats records.
     sink_health: Option<SinkHealth>,
+    /// The software framework (software.log).
+    software: software::Software,
+    /// known-services (known_services.log).
+    known_services: known_services::KnownServices,
 }
 
 /// Collects analyzer and TCP reports for one connection during a packet.
@@ -291,6 +297,8 @@ struct EventOut<'a, S: RecordSink> {
     rules: ViolationRules,
     /// `Analyzer::Logging::failure_data_max_size`.
     failure_data_max: usize,
+    /// The software framework.
+    software: &'a software::Software,
 }
 
 impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
@@ -329,6 +337,16 @@ impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
     }
     fn file_hashes(&self) -> crate::files::Hashes {
         self.hashes
+    }
+    fn webmail_agent(&self, user_agent: &[u8]) -> bool {
+        self.software.is_webmail(user_agent)
+    }
+    fn smtp_logged(&mut self, rec: &crate::logs::smtp::SmtpInfo) {
+        let (sink, ok, site) = (&mut *self.sink, &mut *self.ok, self.site);
+        self.software
+            .smtp_logged(rec, &|a| site.is_local(a), self.ts, &mut |r| {
+                *ok &= sink.emit(r);
+            });
     }
 }
 
@@ -740,6 +758,11 @@ impl<S: RecordSink> Worker<S> {
             synthetic: false,
             loss: tcp::LossCounts::default(),
             sink_health: None,
+            software: software::Software {
+                opts: cfg.software.clone(),
+                table: Default::default(),
+            },
+            known_services: known_services::KnownServices::new(cfg.known_services),
             cfg,
         }
     }
@@ -748,6 +771,18 @@ impl<S: RecordSink> Worker<S> {
     /// workers (one table per run, as in a Zeek cluster).
     pub fn share_known_certs(&mut self, known: crate::files::certs::KnownCerts) {
         self.certs.share_known(known);
+    }
+
+    /// Shares the software framework's table with other workers (one
+    /// table per run, as a Zeek cluster's proxies share it).
+    pub fn share_software(&mut self, table: software::SharedSoftware) {
+        self.software.table = table;
+    }
+
+    /// Shares known-services' table with other workers (one table per
+    /// run, as a Zeek cluster's proxies share it).
+    pub fn share_known_services(&mut self, table: known_services::SharedServices) {
+        self.known_services.table = table;
     }
 
     /// Shares the table of suppressed notices with other workers (one
@@ -906,6 +941,9 @@ impl<S: RecordSink> Worker<S> {
             self.next_stats = ts + self.stats_interval_ns;
         }
         self.expire(self.now);
+        let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
+        self.known_services
+            .advance(self.now, &mut |r| *ok &= sink.emit(r));
         if self.now >= self.next_stats {
             self.write_stats(self.now);
             self.next_stats = self.now + self.stats_interval_ns;
@@ -1180,6 +1218,7 @@ impl<S: RecordSink> Worker<S> {
                 hashes: self.cfg.file_hashes,
                 rules: self.cfg.dpd.rules,
                 failure_data_max: self.cfg.dpd.failure_data_max_size,
+                software: &self.software,
             },
         };
         let mut flipped = false;
@@ -1270,6 +1309,12 @@ impl<S: RecordSink> Worker<S> {
                 if conn.services.contains(*s) && !services_before.contains(*s) {
                     conn.inactivity_ns = inactivity_ns(*t);
                 }
+            }
+            // known-services' analyzer_confirmation_info.
+            if conn.services.iter().any(|s| !services_before.contains(s)) {
+                let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
+                self.known_services
+                    .confirmed(conn, local_resp, ts, &mut |r| *ok &= sink.emit(r));
             }
         }
         if !self.synthetic {
@@ -1472,6 +1517,7 @@ impl<S: RecordSink> Worker<S> {
                 hashes: self.cfg.file_hashes,
                 rules: self.cfg.dpd.rules,
                 failure_data_max: self.cfg.dpd.failure_data_max_size,
+                software: &self.software,
             };
             if let Some(i) = tls {
                 if let Some(session) = self.tls.get_mut(i) {
@@ -1493,6 +1539,13 @@ impl<S: RecordSink> Worker<S> {
             }
         }
         self.counters.missed_bytes += conn.missed_bytes;
+        // known-services' connection_state_remove.
+        let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
+        let resp_local = self.cfg.site.is_local(conn.resp_h);
+        self.known_services
+            .removed(&mut conn, resp_local, self.now, &mut |r| {
+                *ok &= sink.emit(r)
+            });
         let seed = self.cfg.community_id.then_some(self.cfg.community_id_seed);
         let rec = conn.record(&self.cfg.site, seed);
         self.sink_ok &= self.sink.emit(&rec);
@@ -1539,6 +1592,11 @@ impl<S: RecordSink> Worker<S> {
             self.remove_and_log(slot);
         }
         let now = self.now;
+        // Zeek runs its pending timers at termination: known-services'
+        // waiting commits are made.
+        let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
+        self.known_services
+            .finish(now, &mut |r| *ok &= sink.emit(r));
         self.write_stats(now);
         let counters = self.counters();
         (self.sink.inner, counters)

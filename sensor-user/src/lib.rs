@@ -25,3 +25,4 @@ pub mod reassembly;
 pub mod service;
 pub mod sinks;
 pub mod uid;
+pub mod zeek_pattern;

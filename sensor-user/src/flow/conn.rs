@@ -103,6 +103,9 @@ pub struct Conn {
     pub bypass_refused: bool,
     /// Whether the originator is local.
     pub local_orig: bool,
+    /// known-services is done with the connection (Zeek's
+    /// `known_services_done`): its service was reported.
+    pub known_services_done: bool,
     /// Inactivity timeout in force (ns).
     pub inactivity_ns: u64,
     /// Time the table's timer queue will look at this connection next.
@@ -169,6 +172,7 @@ impl Conn {
             bypassed: false,
             bypass_refused: false,
             local_orig: false,
+            known_services_done: false,
             inactivity_ns,
             wake_at: 0,
         }
@@ -195,6 +199,26 @@ impl Conn {
                 d.chk.swap(0, 1);
             }
             _ => {}
+        }
+    }
+
+    /// known-services' `has_active_service`: the responder is a server, by
+    /// Zeek's rule for its transport: a TCP responder that did a handshake
+    /// (its endpoint established, closed or partial, or `h` in the
+    /// history); a UDP responder that sent something (or any UDP
+    /// responder, without `udp_requires_response`); never ICMP or another
+    /// protocol.
+    pub fn resp_active(&self, udp_requires_response: bool) -> bool {
+        use super::tcp::EpState;
+        match &self.transport {
+            Transport::Tcp(t) => {
+                matches!(
+                    t.ep[1].state,
+                    EpState::Established | EpState::Closed | EpState::Partial
+                ) || self.history.as_bytes().contains(&b'h')
+            }
+            Transport::Udp(d) => !udp_requires_response || d.len[1].is_some(),
+            Transport::Icmp(_) | Transport::Other => false,
         }
     }
 

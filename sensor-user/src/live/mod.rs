@@ -424,6 +424,8 @@ fn start_workers(
     let marks = Arc::new(Watermarks::new(layout.queues as usize));
     let known_certs = crate::files::certs::KnownCerts::default();
     let notices = crate::engine::notices::Suppressions::default();
+    let software = crate::engine::software::SharedSoftware::default();
+    let known_services = crate::engine::known_services::SharedServices::default();
     let jumbo: Arc<Vec<JumboPool>> = Arc::new((0..n).map(|_| JumboPool::default()).collect());
     let wakers: Arc<Vec<Waker>> = Arc::new((0..n).map(|_| Waker::new()).collect::<Result<_, _>>()?);
     let mut workers = workers;
@@ -444,6 +446,8 @@ fn start_workers(
             marks: marks.clone(),
             known_certs: known_certs.clone(),
             notices: notices.clone(),
+            software: software.clone(),
+            known_services: known_services.clone(),
             wakers: wakers.clone(),
             jumbo: jumbo.clone(),
             published: workers.published[i].clone(),

@@ -95,6 +95,10 @@ pub struct WorkerParts {
     pub known_certs: KnownCerts,
     /// The notices under suppression, shared by the workers.
     pub notices: Suppressions,
+    /// The software framework's table, shared by the workers.
+    pub software: crate::engine::software::SharedSoftware,
+    /// known-services' table, shared by the workers.
+    pub known_services: crate::engine::known_services::SharedServices,
     /// Every worker's waker, by index.
     pub wakers: Arc<Vec<Waker>>,
     /// Every worker's jumbo slots, by index.
@@ -230,7 +234,12 @@ fn new_engine(
     mut config: Config,
     sink: LogQueue,
     bypass: Option<(BypassMap, usize)>,
-    (known_certs, notices): (KnownCerts, Suppressions),
+    (known_certs, notices, software, known_services): (
+        KnownCerts,
+        Suppressions,
+        crate::engine::software::SharedSoftware,
+        crate::engine::known_services::SharedServices,
+    ),
 ) -> Worker<LogQueue> {
     // Each worker its own uid sequence (worker 0 keeps the seed, so one
     // worker gives the uids of `sensor read --seed`).
@@ -240,6 +249,8 @@ fn new_engine(
     let mut worker = Worker::new(config, sink);
     worker.share_known_certs(known_certs);
     worker.share_notices(notices);
+    worker.share_software(software);
+    worker.share_known_services(known_services);
     // Stats are written by the stats thread from every worker's counters.
     worker.set_stats_interval(u64::MAX / 4);
     if let Some((map, flows)) = bypass {
@@ -288,7 +299,7 @@ impl Lane {
                 p.config,
                 p.sink,
                 p.bypass,
-                (p.known_certs, p.notices),
+                (p.known_certs, p.notices, p.software, p.known_services),
             ),
             mesh: p.mesh,
             regions: p.regions,

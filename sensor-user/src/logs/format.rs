@@ -576,7 +576,14 @@ fn tsv_list<'a>(items: impl Iterator<Item = &'a [u8]>, b: &mut Budget<'_>, out: 
         if j > 0 {
             out.push(b',');
         }
-        tsv_string(b.string(s), true, out);
+        // Each element as Zeek's writer describes a string: empty as the
+        // empty field, the reserved words escaped.
+        match b.string(s) {
+            b"" => out.extend_from_slice(b"(empty)"),
+            b"-" => out.extend_from_slice(b"\\x2d"),
+            b"(empty)" => out.extend_from_slice(b"\\x28empty)"),
+            s => tsv_string(s, true, out),
+        }
     }
     if !any {
         out.extend_from_slice(b"(empty)");

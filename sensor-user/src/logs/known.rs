@@ -1,6 +1,8 @@
-//! known_certs.log of Zeek's `policy/protocols/ssl/known-certs`: one
-//! record the first time a server (address) is seen with a certificate
-//! within a day.
+//! The `Known::` logs: known_certs.log of Zeek's
+//! `policy/protocols/ssl/known-certs` (one record the first time a server
+//! is seen with a certificate within a day) and known_services.log of
+//! `policy/protocols/conn/known-services` (one record the first time a
+//! server's address and port is seen offering a protocol within a day).
 
 use std::net::IpAddr;
 
@@ -58,5 +60,79 @@ impl LogRecord for KnownCertRecord<'_> {
         parts.push(&addr);
         parts.push(self.sha1);
         Some(super::notice::identifier(&parts))
+    }
+}
+
+/// One known_services.log record (Zeek's `Known::ServicesInfo`).
+#[derive(Clone, Copy, Debug)]
+pub struct KnownServiceRecord<'a> {
+    /// When the service was found.
+    pub ts: u64,
+    /// The server's address.
+    pub host: IpAddr,
+    /// The server's port.
+    pub port: u16,
+    /// Its transport protocol (`tcp`, `udp`).
+    pub proto: &'static str,
+    /// The protocols found on it (Zeek's analyzer names; `""` when none
+    /// was).
+    pub service: &'a [&'a str],
+}
+
+pub(crate) static SERVICES_SCHEMA: [Field; 5] = [
+    Field::zeek("ts", "time"),
+    Field::zeek("host", "addr"),
+    Field::zeek("port_num", "port"),
+    Field::zeek("port_proto", "enum"),
+    Field::zeek("service", "set[string]"),
+];
+
+impl LogRecord for KnownServiceRecord<'_> {
+    fn kind(&self) -> LogKind {
+        LogKind::KnownServices
+    }
+
+    fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
+        out(Value::Time(self.ts));
+        out(Value::Addr(self.host));
+        out(Value::Port(self.port));
+        out(Value::str(self.proto));
+        out(Value::Strings(self.service));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::format::{encode, Format, FormatOptions};
+
+    fn line(service: &[&str], format: Format) -> String {
+        let rec = KnownServiceRecord {
+            ts: 1_308_930_706_185_725_000,
+            host: "172.16.238.131".parse().unwrap(),
+            port: 22,
+            proto: "tcp",
+            service,
+        };
+        let mut out = Vec::new();
+        let opts = FormatOptions {
+            format,
+            ..FormatOptions::default()
+        };
+        encode(&rec, &opts, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn services_as_zeek_writes_them() {
+        // No protocol found: the set holds "", which Zeek's ASCII writer
+        // shows as the empty field.
+        assert_eq!(
+            line(&[""], Format::Tsv),
+            "1308930706.185725\t172.16.238.131\t22\ttcp\t(empty)\n"
+        );
+        assert!(line(&[""], Format::Json).ends_with("\"service\":[\"\"]}\n"));
+        // The reserved words are escaped inside sets too.
+        assert!(line(&["-", "(empty)", "SSL"], Format::Tsv).ends_with("\t\\x2d,\\x28empty),SSL\n"));
     }
 }

@@ -16,6 +16,7 @@ pub mod known;
 pub mod notice;
 pub mod pop3;
 pub mod smtp;
+pub mod software;
 pub mod ssl;
 pub mod stats;
 pub mod weird;
@@ -59,6 +60,8 @@ pub mod columns {
     /// conn.log `orig_l2_addr`, `resp_l2_addr`
     /// (`policy/protocols/conn/mac-logging`).
     pub const CONN_L2_ADDRS: u32 = 1 << 5;
+    /// smtp.log `is_webmail` (`policy/protocols/smtp/software`).
+    pub const SMTP_IS_WEBMAIL: u32 = 1 << 6;
 }
 
 impl Field {
@@ -349,11 +352,15 @@ pub enum LogKind {
     KnownCerts = 11,
     /// analyzer.log (`base/frameworks/analyzer/logging`)
     Analyzer = 12,
+    /// software.log (`policy/protocols/smtp/software`)
+    Software = 13,
+    /// known_services.log (`policy/protocols/conn/known-services`)
+    KnownServices = 14,
 }
 
 impl LogKind {
     /// Every log, in index order.
-    pub const ALL: [LogKind; 13] = [
+    pub const ALL: [LogKind; 15] = [
         LogKind::Conn,
         LogKind::Weird,
         LogKind::Stats,
@@ -367,6 +374,8 @@ impl LogKind {
         LogKind::Imap,
         LogKind::KnownCerts,
         LogKind::Analyzer,
+        LogKind::Software,
+        LogKind::KnownServices,
     ];
 
     /// The log's path (file name without `.log`).
@@ -385,6 +394,8 @@ impl LogKind {
             LogKind::Imap => "imap",
             LogKind::KnownCerts => "known_certs",
             LogKind::Analyzer => "analyzer",
+            LogKind::Software => "software",
+            LogKind::KnownServices => "known_services",
         }
     }
 
@@ -404,6 +415,8 @@ impl LogKind {
             LogKind::Imap => &imap::SCHEMA,
             LogKind::KnownCerts => &known::CERTS_SCHEMA,
             LogKind::Analyzer => &analyzer::SCHEMA,
+            LogKind::Software => &software::SCHEMA,
+            LogKind::KnownServices => &known::SERVICES_SCHEMA,
         }
     }
 
@@ -461,6 +474,6 @@ mod kind_tests {
             assert_eq!(k.schema()[0].name, "ts");
         }
         // A new variant must be added to ALL: its index is the last one.
-        assert_eq!(LogKind::Analyzer as usize, LogKind::ALL.len() - 1);
+        assert_eq!(LogKind::KnownServices as usize, LogKind::ALL.len() - 1);
     }
 }

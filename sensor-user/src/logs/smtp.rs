@@ -54,6 +54,9 @@ pub struct SmtpInfo {
     pub tls: bool,
     /// Files of this transaction.
     pub fuids: Vec<Uid>,
+    /// Sent through a webmail interface (`policy/protocols/smtp/software`;
+    /// `None` when that script is not loaded).
+    pub is_webmail: Option<bool>,
     /// AUTH mechanism (extension).
     pub auth_mechanism: OptText,
     /// User name from a cleartext AUTH exchange (extension; never a password).
@@ -66,7 +69,7 @@ pub struct SmtpInfo {
     pub attachment_fuids: Vec<Uid>,
 }
 
-pub(crate) static SCHEMA: [Field; 30] = [
+pub(crate) static SCHEMA: [Field; 31] = [
     Field::zeek("ts", "time"),
     Field::zeek("uid", "string"),
     Field::zeek("id.orig_h", "addr"),
@@ -93,6 +96,7 @@ pub(crate) static SCHEMA: [Field; 30] = [
     Field::zeek("user_agent", "string"),
     Field::zeek("tls", "bool"),
     Field::zeek("fuids", "vector[string]"),
+    Field::policy("is_webmail", "bool", super::columns::SMTP_IS_WEBMAIL),
     Field::ext("auth_mechanism", "string"),
     Field::ext("auth_user", "string"),
     Field::ext("attachments", "vector[string]"),
@@ -159,6 +163,7 @@ impl SmtpInfo {
         self.path.push(id.orig_h);
         self.tls = false;
         self.fuids.clear();
+        self.is_webmail = None;
         self.attachments.clear();
         self.attachment_fuids.clear();
     }
@@ -192,6 +197,7 @@ impl LogRecord for SmtpInfo {
         out(self.user_agent.value());
         out(Value::Bool(self.tls));
         out(Value::Uids(&self.fuids));
+        out(Value::opt(self.is_webmail, Value::Bool));
         out(self.auth_mechanism.value());
         out(self.auth_user.value());
         out(self.attachments.value());

@@ -832,6 +832,8 @@ fn zeek_stream(kind: LogKind) -> &'static str {
         LogKind::Imap => "IMAP::LOG",
         LogKind::KnownCerts => "Known::CERTS_LOG",
         LogKind::Analyzer => "Analyzer::Logging::LOG",
+        LogKind::Software => "Software::LOG",
+        LogKind::KnownServices => "Known::SERVICES_LOG",
     }
 }
 

@@ -239,7 +239,7 @@ pub fn filename_from_header(value: &[u8], out: &mut [u8]) -> usize {
 /// Zeek's `unescape_URI`: `%XX` and `%uXXXX` (its high byte dropped when
 /// zero) decoded, the first of `%%` ignored, any other `%` kept as it is.
 /// Returns the length written to `out` (cut at its size).
-fn unescape_uri(v: &[u8], out: &mut [u8]) -> usize {
+pub(crate) fn unescape_uri(v: &[u8], out: &mut [u8]) -> usize {
     let mut n = 0;
     let mut push = |b: u8| {
         if n < out.len() {

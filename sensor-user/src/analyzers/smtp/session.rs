@@ -60,6 +60,13 @@ pub trait SmtpEnv {
     fn file_hashes(&self) -> crate::files::Hashes {
         crate::files::Hashes::ALL
     }
+    /// Whether a User-Agent names a webmail interface
+    /// (`SMTP::webmail_user_agents`, `policy/protocols/smtp/software`).
+    fn webmail_agent(&self, _user_agent: &[u8]) -> bool {
+        false
+    }
+    /// An smtp.log record was just emitted (Zeek's `log_smtp` event).
+    fn smtp_logged(&mut self, _rec: &SmtpInfo) {}
 }
 
 /// SASL mechanisms whose first client message is a reusable secret
@@ -711,6 +718,9 @@ impl SmtpSession {
     fn new_record(&mut self, env: &mut dyn SmtpEnv) {
         self.rec
             .reset(env.now(), env.id(), self.messages_transferred + 1);
+        if self.opts.software {
+            self.rec.is_webmail = Some(false);
+        }
         if let Some(h) = self.helo.get() {
             self.rec.helo.set(h);
         }
@@ -729,6 +739,7 @@ impl SmtpSession {
     fn smtp_message(&mut self, env: &mut dyn SmtpEnv) {
         if self.rec_started && self.flags.has_client_activity {
             env.emit(&self.rec);
+            env.smtp_logged(&self.rec);
             self.new_record(env);
         }
     }
@@ -1070,6 +1081,7 @@ impl SmtpSession {
         }
         if self.rec_started && self.flags.has_client_activity {
             env.emit(&self.rec);
+            env.smtp_logged(&self.rec);
         }
         self.rec_started = false;
     }
@@ -1247,6 +1259,15 @@ impl SmtpSession {
                 }
                 b"X-MAILER" | b"USER-AGENT" | b"X-USER-AGENT" => r.user_agent.set(value),
                 _ => {}
+            }
+        }
+        // policy/protocols/smtp/software: a User-Agent header (whether or
+        // not it was taken) tests the record's user agent.
+        if name == b"USER-AGENT" && self.rec.is_webmail.is_some() {
+            if let Some(ua) = self.rec.user_agent.get() {
+                if env.webmail_agent(ua) {
+                    self.rec.is_webmail = Some(true);
+                }
             }
         }
         if let Some(f) = entity_filename(name, value) {

@@ -1,0 +1,443 @@
+//! Zeek's software framework (`base/frameworks/software/main.zeek`) as far
+//! as the sensor's scripts use it: `Software::found` with
+//! `Software::asset_tracking` and the workers' `found_cache`, the version
+//! parsing of [`parse`], and `Software::register`'s rule that a host's
+//! software is logged when its name is new for the host or the version
+//! string is one not seen (`tracked_software`, kept a day from the host's
+//! first entry, at most `Software::max_software_cache_size` versions per
+//! name). One table per run, shared by the workers as a Zeek cluster's
+//! proxies share it, bounded: past `max_hosts` the oldest host is dropped
+//! (counted).
+
+pub mod parse;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use crate::analyzers::tls::policy::Hosts;
+use crate::logs::software::SoftwareRecord;
+use crate::zeek_pattern::Pattern;
+
+/// One day in nanoseconds (`tracked_software`'s `&create_expire`).
+const DAY_NS: u64 = 86_400 * 1_000_000_000;
+
+/// The framework's and the software scripts' options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SoftwareOptions {
+    /// `@load protocols/smtp/software`.
+    pub smtp: bool,
+    /// `Software::asset_tracking`: whose software is tracked.
+    pub asset_tracking: Hosts,
+    /// `Software::found_cache_interval` (0: no cache).
+    pub found_cache_ns: u64,
+    /// `Software::max_software_cache_size` (0: no cap).
+    pub max_versions: usize,
+    /// `Software::alternate_names`: names renamed after parsing.
+    pub alternate_names: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `SMTP::detect_clients_in_messages_from`.
+    pub smtp_detect_from: Hosts,
+    /// `SMTP::webmail_user_agents`.
+    pub webmail_user_agents: Pattern,
+    /// Most hosts tracked at once (the sensor's bound; Zeek has none).
+    pub max_hosts: usize,
+}
+
+/// Zeek's default `SMTP::webmail_user_agents`.
+pub const WEBMAIL_USER_AGENTS: &str = r"/^iPlanet Messenger/ | /^Sun Java\(tm\) System Messenger Express/ | /\(IMP\)/ | /^SquirrelMail/ | /^NeoMail/ | /ZimbraWebClient/";
+
+impl Default for SoftwareOptions {
+    fn default() -> Self {
+        SoftwareOptions {
+            smtp: false,
+            asset_tracking: Hosts::Local,
+            found_cache_ns: 600 * 1_000_000_000,
+            max_versions: 20,
+            alternate_names: vec![(b"Flash Player".to_vec(), b"Flash".to_vec())],
+            smtp_detect_from: Hosts::Local,
+            webmail_user_agents: Pattern::parse_zeek(WEBMAIL_USER_AGENTS)
+                .unwrap_or_else(|e| panic!("built-in pattern: {e}")),
+            max_hosts: 100_000,
+        }
+    }
+}
+
+/// What a script found (Zeek's `Software::Info` as handed to `found`).
+#[derive(Clone, Copy, Debug)]
+pub struct Found<'a> {
+    /// The host running the software.
+    pub host: IpAddr,
+    /// Its port, for server software.
+    pub host_p: Option<u16>,
+    /// The `Software::Type` name.
+    pub software_type: &'static str,
+    /// The version string to parse.
+    pub unparsed_version: &'a [u8],
+}
+
+/// The versions of one name on one host (Zeek's `Software::Set`).
+#[derive(Debug, Default)]
+struct NameSet {
+    versions: Vec<Vec<u8>>,
+}
+
+/// One host's software (Zeek's `SoftwareSets`) and when it was added.
+#[derive(Debug)]
+struct HostEntry {
+    created: u64,
+    names: HashMap<Vec<u8>, NameSet>,
+}
+
+/// What the framework dropped or skipped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SoftwareCounts {
+    /// Hosts dropped from the full table before their day was over.
+    pub hosts_evicted: u64,
+    /// Findings dropped by the found cache.
+    pub cached: u64,
+}
+
+/// The run's software tables.
+#[derive(Debug, Default)]
+pub struct SoftwareTable {
+    hosts: HashMap<IpAddr, HostEntry>,
+    /// Zeek's `found_cache`: until when each finding is suppressed.
+    found_cache: HashMap<(IpAddr, Option<u16>, &'static str, Vec<u8>), u64>,
+    /// What was dropped.
+    pub counts: SoftwareCounts,
+}
+
+/// The table shared by the workers of a run.
+pub type SharedSoftware = Arc<Mutex<SoftwareTable>>;
+
+impl SoftwareTable {
+    /// Zeek's `Software::found` (and the `Software::new`/`register` events
+    /// it raises) at network time `ts`; `host_local` is whether the host is
+    /// local. Logs through `emit`; returns whether the finding was taken
+    /// (Zeek's return value: not when asset tracking excludes the host).
+    pub fn found(
+        &mut self,
+        opts: &SoftwareOptions,
+        f: Found<'_>,
+        host_local: bool,
+        ts: u64,
+        emit: &mut dyn FnMut(&SoftwareRecord<'_>),
+    ) -> bool {
+        if !opts.asset_tracking.matches(host_local) {
+            return false;
+        }
+        if opts.found_cache_ns > 0 {
+            let key = (
+                f.host,
+                f.host_p,
+                f.software_type,
+                f.unparsed_version.to_vec(),
+            );
+            if self.found_cache.get(&key).is_some_and(|&until| ts < until) {
+                self.counts.cached += 1;
+                return true;
+            }
+            if self.found_cache.len() >= opts.max_hosts {
+                self.found_cache.retain(|_, until| *until > ts);
+            }
+            if self.found_cache.len() < opts.max_hosts {
+                self.found_cache
+                    .insert(key, ts.saturating_add(opts.found_cache_ns));
+            }
+        }
+        let d = parse::parse(f.unparsed_version, &opts.alternate_names);
+        if self.register(opts, f.host, &d.name, f.unparsed_version, ts) {
+            emit(&SoftwareRecord {
+                ts,
+                host: f.host,
+                host_p: f.host_p,
+                software_type: f.software_type,
+                name: &d.name,
+                version: &d.version,
+                unparsed_version: f.unparsed_version,
+            });
+        }
+        true
+    }
+
+    /// Zeek's `Software::register`: whether (name, version string) is new
+    /// for the host; remembers it.
+    fn register(
+        &mut self,
+        opts: &SoftwareOptions,
+        host: IpAddr,
+        name: &[u8],
+        version: &[u8],
+        ts: u64,
+    ) -> bool {
+        if self
+            .hosts
+            .get(&host)
+            .is_some_and(|h| ts >= h.created.saturating_add(DAY_NS))
+        {
+            self.hosts.remove(&host);
+        }
+        if !self.hosts.contains_key(&host) {
+            if self.hosts.len() >= opts.max_hosts {
+                self.hosts
+                    .retain(|_, h| ts < h.created.saturating_add(DAY_NS));
+            }
+            if self.hosts.len() >= opts.max_hosts {
+                let oldest = self
+                    .hosts
+                    .iter()
+                    .min_by_key(|(_, h)| h.created)
+                    .map(|(a, _)| *a);
+                if let Some(a) = oldest {
+                    self.hosts.remove(&a);
+                    self.counts.hosts_evicted += 1;
+                }
+            }
+            self.hosts.insert(
+                host,
+                HostEntry {
+                    created: ts,
+                    names: HashMap::new(),
+                },
+            );
+        }
+        let Some(entry) = self.hosts.get_mut(&host) else {
+            return true;
+        };
+        let set = entry.names.entry(name.to_vec()).or_default();
+        if set.versions.iter().any(|v| v == version) {
+            return false;
+        }
+        set.versions.push(version.to_vec());
+        if opts.max_versions > 0 && set.versions.len() > opts.max_versions {
+            // Zeek starts over with the newest version.
+            set.versions.clear();
+            set.versions.push(version.to_vec());
+        }
+        true
+    }
+}
+
+/// The framework as a worker uses it: the options and the shared table.
+#[derive(Clone, Debug, Default)]
+pub struct Software {
+    /// The options.
+    pub opts: Arc<SoftwareOptions>,
+    /// The run's table.
+    pub table: SharedSoftware,
+}
+
+impl Software {
+    /// `Software::found` (see [`SoftwareTable::found`]).
+    pub fn found(
+        &self,
+        f: Found<'_>,
+        host_local: bool,
+        ts: u64,
+        emit: &mut dyn FnMut(&SoftwareRecord<'_>),
+    ) -> bool {
+        match self.table.lock() {
+            Ok(mut t) => t.found(&self.opts, f, host_local, ts, emit),
+            Err(_) => false,
+        }
+    }
+
+    /// The `log_smtp` handler of `policy/protocols/smtp/software`: the
+    /// mail client (or webmail server) named by a message's User-Agent /
+    /// X-Mailer, on the host that sent it (the last hop of the path; for
+    /// webmail reached over HTTP, the one before).
+    pub fn smtp_logged(
+        &self,
+        rec: &crate::logs::smtp::SmtpInfo,
+        is_local: &dyn Fn(IpAddr) -> bool,
+        ts: u64,
+        emit: &mut dyn FnMut(&SoftwareRecord<'_>),
+    ) {
+        if !self.opts.smtp {
+            return;
+        }
+        let (Some(ua), Some(id)) = (rec.user_agent.get(), rec.id.as_ref()) else {
+            return;
+        };
+        let n = rec.path.len();
+        let Some(&last) = rec.path.last() else {
+            return;
+        };
+        let mut s_type = "SMTP::MAIL_CLIENT";
+        let mut client = last;
+        if rec.is_webmail == Some(true) {
+            s_type = "SMTP::WEBMAIL_SERVER";
+            let via_http = rec
+                .first_received
+                .get()
+                .is_some_and(|r| memchr::memmem::find(r, b"via HTTP").is_some());
+            if via_http {
+                // Zeek indexes `path[|path|-2]`; a vector index below zero
+                // counts from the end.
+                client = rec.path[if n >= 2 { n - 2 } else { n - 1 }];
+            }
+        }
+        if !self.opts.smtp_detect_from.matches(is_local(id.orig_h)) {
+            return;
+        }
+        self.found(
+            Found {
+                host: client,
+                host_p: None,
+                software_type: s_type,
+                unparsed_version: ua,
+            },
+            is_local(client),
+            ts,
+            emit,
+        );
+    }
+
+    /// The `mime_one_header` handler of `policy/protocols/smtp/software`:
+    /// whether a User-Agent header marks the message as sent through a
+    /// webmail interface (`SMTP::webmail_user_agents` in the user agent).
+    pub fn is_webmail(&self, user_agent: &[u8]) -> bool {
+        self.opts.smtp && self.opts.webmail_user_agents.is_match(user_agent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: u64 = 1_000_000_000;
+
+    fn host() -> IpAddr {
+        "127.0.0.1".parse().unwrap()
+    }
+
+    fn found(t: &mut SoftwareTable, o: &SoftwareOptions, v: &str, ts: u64) -> Vec<String> {
+        let mut out = Vec::new();
+        t.found(
+            o,
+            Found {
+                host: host(),
+                host_p: None,
+                software_type: "Software::UNKNOWN",
+                unparsed_version: v.as_bytes(),
+            },
+            true,
+            ts,
+            &mut |r| {
+                out.push(format!(
+                    "{} {:?} {:?} {:?}",
+                    String::from_utf8_lossy(r.name),
+                    r.version.major,
+                    r.version.minor,
+                    r.version.minor2
+                ))
+            },
+        );
+        out
+    }
+
+    /// Zeek's btest scripts/policy/frameworks/software/version-changes:
+    /// 1.0.0 1.1.0 1.2.0 1.0.0 1.3.0 found twice over; software.log has
+    /// 1.0.0, 1.1.0, 1.2.0 and 1.3.0 once each, with the found cache
+    /// (version-changes) and without it (version-changes-2).
+    #[test]
+    fn logs_a_version_once_as_zeek_version_changes_btest() {
+        for cache in [600 * SEC, 0] {
+            let o = SoftwareOptions {
+                asset_tracking: Hosts::All,
+                found_cache_ns: cache,
+                ..SoftwareOptions::default()
+            };
+            let mut t = SoftwareTable::default();
+            let versions = ["1.0.0", "1.1.0", "1.2.0", "1.0.0", "1.3.0"];
+            let mut logged = Vec::new();
+            for i in 0..10 {
+                let v = format!("my_fake_software {}", versions[i % 5]);
+                logged.extend(found(&mut t, &o, &v, 0));
+            }
+            assert_eq!(
+                logged,
+                [
+                    "my_fake_software Some(1) Some(0) Some(0)",
+                    "my_fake_software Some(1) Some(1) Some(0)",
+                    "my_fake_software Some(1) Some(2) Some(0)",
+                    "my_fake_software Some(1) Some(3) Some(0)",
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn asset_tracking_and_the_day() {
+        let o = SoftwareOptions::default();
+        let mut t = SoftwareTable::default();
+        // Remote host with LOCAL_HOSTS: not taken.
+        let mut n = 0;
+        assert!(!t.found(
+            &o,
+            Found {
+                host: host(),
+                host_p: None,
+                software_type: "SMTP::MAIL_CLIENT",
+                unparsed_version: b"Thunderbird 1.0",
+            },
+            false,
+            0,
+            &mut |_| n += 1
+        ));
+        assert_eq!(n, 0);
+        assert_eq!(found(&mut t, &o, "Apple Mail (2.1084)", 0).len(), 1);
+        // Within the found cache's ten minutes and within the day: nothing.
+        assert!(found(&mut t, &o, "Apple Mail (2.1084)", 60 * SEC).is_empty());
+        assert_eq!(t.counts.cached, 1);
+        assert!(found(&mut t, &o, "Apple Mail (2.1084)", 3600 * SEC).is_empty());
+        // A day after the host's first entry it is logged again.
+        assert_eq!(
+            found(&mut t, &o, "Apple Mail (2.1084)", 86_400 * SEC).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn version_sets_start_over_past_the_cap() {
+        let o = SoftwareOptions {
+            max_versions: 2,
+            found_cache_ns: 0,
+            ..SoftwareOptions::default()
+        };
+        let mut t = SoftwareTable::default();
+        for v in ["x 1.0", "x 2.0", "x 3.0"] {
+            assert_eq!(found(&mut t, &o, v, 0).len(), 1);
+        }
+        // The set was reset to { x 3.0 }: 1.0 is new again.
+        assert_eq!(found(&mut t, &o, "x 1.0", 0).len(), 1);
+        assert!(found(&mut t, &o, "x 1.0", 0).is_empty());
+    }
+
+    #[test]
+    fn hosts_are_bounded() {
+        let o = SoftwareOptions {
+            max_hosts: 2,
+            asset_tracking: Hosts::All,
+            ..SoftwareOptions::default()
+        };
+        let mut t = SoftwareTable::default();
+        for (i, a) in ["10.0.0.1", "10.0.0.2", "10.0.0.3"].iter().enumerate() {
+            t.found(
+                &o,
+                Found {
+                    host: a.parse().unwrap(),
+                    host_p: None,
+                    software_type: "SMTP::MAIL_CLIENT",
+                    unparsed_version: b"mutt 1.5",
+                },
+                true,
+                i as u64,
+                &mut |_| {},
+            );
+        }
+        assert_eq!(t.hosts.len(), 2);
+        assert_eq!(t.counts.hosts_evicted, 1);
+        assert!(t.found_cache.len() <= 2);
+    }
+}

@@ -1,0 +1,254 @@
+//! Zeek's `pattern` values and the string functions the ported scripts
+//! call with them (`/re/ in s`, `split_string_n`, `sub`, `gsub`), with
+//! Zeek's matching rules: bytes, not characters; `^` and `$` at the ends
+//! of the string; and every match the longest one at the leftmost position
+//! where a non-empty match starts (Zeek's `RE_Matcher::MatchPrefix` tried
+//! at each offset).
+//!
+//! Patterns are compiled into DFAs once (configuration time or first use);
+//! matching allocates nothing, the string functions allocate their result.
+
+use regex_automata::dfa::{dense, Automaton, StartKind};
+use regex_automata::nfa::thompson;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input, MatchKind};
+
+/// A compiled Zeek pattern.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    dfa: dense::DFA<Vec<u32>>,
+    text: String,
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Pattern {}
+
+impl Pattern {
+    /// Compiles the body of a Zeek pattern (what stands between the
+    /// slashes of `/.../`).
+    pub fn new(body: &str) -> Result<Pattern, String> {
+        let dfa = dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .match_kind(MatchKind::All)
+                    .start_kind(StartKind::Both),
+            )
+            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .thompson(thompson::Config::new().utf8(false))
+            .build(body)
+            .map_err(|e| format!("pattern /{body}/: {e}"))?;
+        Ok(Pattern {
+            dfa,
+            text: body.to_string(),
+        })
+    }
+
+    /// Parses a Zeek pattern expression: one `/re/` literal or several
+    /// joined by `|` (`/^a/ | /b/`).
+    pub fn parse_zeek(v: &str) -> Result<Pattern, String> {
+        let bad = || format!("'{v}' is not a Zeek pattern (/re/ or /re1/ | /re2/)");
+        let mut alts = Vec::new();
+        let b = v.trim().as_bytes();
+        let mut i = 0;
+        loop {
+            while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+                i += 1;
+            }
+            if b.get(i) != Some(&b'/') {
+                return Err(bad());
+            }
+            let start = i + 1;
+            let mut j = start;
+            loop {
+                match b.get(j) {
+                    None => return Err(bad()),
+                    Some(b'\\') => j += 2,
+                    Some(b'/') => break,
+                    Some(_) => j += 1,
+                }
+            }
+            alts.push(format!("(?:{})", &v.trim()[start..j]));
+            i = j + 1;
+            while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+                i += 1;
+            }
+            match b.get(i) {
+                None => break,
+                Some(b'|') => i += 1,
+                Some(_) => return Err(bad()),
+            }
+        }
+        Pattern::new(&alts.join("|"))
+    }
+
+    /// The pattern's source.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Zeek's `/re/ in s`: whether the pattern matches anywhere.
+    pub fn is_match(&self, s: &[u8]) -> bool {
+        let input = Input::new(s).anchored(Anchored::No);
+        matches!(self.dfa.try_search_fwd(&input), Ok(Some(_)))
+    }
+
+    /// Zeek's `MatchPrefix` at `at`: the length of the longest match
+    /// starting there (0: none, or only an empty one). `^` matches only at
+    /// the start of `s`, `$` only at its end.
+    pub fn match_prefix(&self, s: &[u8], at: usize) -> usize {
+        let input = Input::new(s).range(at..).anchored(Anchored::Yes);
+        match self.dfa.try_search_fwd(&input) {
+            Ok(Some(m)) => m.offset().saturating_sub(at),
+            _ => 0,
+        }
+    }
+
+    /// The next non-empty match at or after `from`: (start, length).
+    fn find_from(&self, s: &[u8], from: usize) -> Option<(usize, usize)> {
+        (from..s.len()).find_map(|i| {
+            let n = self.match_prefix(s, i);
+            (n > 0).then_some((i, n))
+        })
+    }
+
+    /// Zeek's `split_string_n(s, re, incl_sep, max_num_sep)` (0: no limit;
+    /// `split_string_all` is `incl_sep` with no limit): the pieces between
+    /// matches, each match also when `incl_sep`, the rest of the string
+    /// whole after `max_num_sep` matches. A match at the end leaves an
+    /// empty last piece.
+    pub fn split_n<'a>(&self, s: &'a [u8], incl_sep: bool, max_num_sep: usize) -> Vec<&'a [u8]> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        let mut seps = 0;
+        loop {
+            if max_num_sep > 0 && seps >= max_num_sep {
+                out.push(&s[pos..]);
+                break;
+            }
+            match self.find_from(s, pos) {
+                None => {
+                    out.push(&s[pos..]);
+                    break;
+                }
+                Some((at, n)) => {
+                    out.push(&s[pos..at]);
+                    if incl_sep {
+                        out.push(&s[at..at + n]);
+                    }
+                    seps += 1;
+                    pos = at + n;
+                }
+            }
+        }
+        out
+    }
+
+    /// Zeek's `sub` (`all` false) and `gsub` (`all` true).
+    pub fn replace(&self, s: &[u8], repl: &[u8], all: bool) -> Vec<u8> {
+        let mut out = Vec::with_capacity(s.len());
+        let mut pos = 0;
+        while let Some((at, n)) = self.find_from(s, pos) {
+            out.extend_from_slice(&s[pos..at]);
+            out.extend_from_slice(repl);
+            pos = at + n;
+            if !all {
+                break;
+            }
+        }
+        out.extend_from_slice(&s[pos..]);
+        out
+    }
+}
+
+/// Zeek's `strip`: leading and trailing white space (C's `isspace`) gone.
+pub fn strip(s: &[u8]) -> &[u8] {
+    let sp = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let start = s.iter().position(|c| !sp(c)).unwrap_or(s.len());
+    let end = s.iter().rposition(|c| !sp(c)).map_or(start, |e| e + 1);
+    &s[start..end.max(start)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Pattern {
+        Pattern::new(s).unwrap()
+    }
+
+    fn strs(v: Vec<&[u8]>) -> Vec<String> {
+        v.into_iter()
+            .map(|x| String::from_utf8_lossy(x).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn matches_are_leftmost_longest() {
+        // Leftmost-first would stop the optional group early; Zeek's match
+        // is the longest.
+        let re = p(r"([\/\-_]|( [\(v]+))?[0-9\-\._, ]{2,}");
+        assert_eq!(
+            strs(re.split_n(b"Flash Player/26.0.0.137 CFNetwork/811", true, 1)),
+            ["Flash Player", "/26.0.0.137 ", "CFNetwork/811"]
+        );
+        assert_eq!(re.match_prefix(b"a (v2.00.9) x", 1), 9);
+        assert_eq!(p("a|ab|abc").match_prefix(b"abcd", 0), 3);
+    }
+
+    #[test]
+    fn anchors_are_the_ends_of_the_string() {
+        assert!(p("^ab").is_match(b"abc"));
+        assert!(!p("^b").is_match(b"abc"));
+        assert_eq!(p("^b").match_prefix(b"abc", 1), 0);
+        assert!(p("c$").is_match(b"abc"));
+        assert!(!p("b$").is_match(b"abc"));
+    }
+
+    #[test]
+    fn split_as_zeek() {
+        let slash = p("/");
+        assert_eq!(
+            strs(slash.split_n(b"a/b/", true, 0)),
+            ["a", "/", "b", "/", ""]
+        );
+        assert_eq!(strs(slash.split_n(b"a/b/c", false, 1)), ["a", "b/c"]);
+        assert_eq!(strs(slash.split_n(b"abc", true, 1)), ["abc"]);
+        assert_eq!(
+            strs(p(r"[\-\._,\[\(\{ ]").split_n(b"1.2.3.4.5", false, 3)),
+            ["1", "2", "3", "4.5"]
+        );
+        // Empty matches are no matches.
+        assert_eq!(strs(p("x*").split_n(b"ab", false, 0)), ["ab"]);
+    }
+
+    #[test]
+    fn sub_and_gsub() {
+        let re = p(r"\\x");
+        assert_eq!(re.replace(br"\xe6\xbc", b"%", true), b"%e6%bc");
+        assert_eq!(re.replace(br"\xe6\xbc", b"%", false), br"%e6\xbc");
+        assert_eq!(p("q").replace(b"abc", b"z", true), b"abc");
+    }
+
+    #[test]
+    fn pattern_expressions() {
+        let re = Pattern::parse_zeek(r"/^iPlanet Messenger/ | /\(IMP\)/ | /a\/b/").unwrap();
+        assert!(re.is_match(b"iPlanet Messenger 1"));
+        assert!(!re.is_match(b"x iPlanet Messenger"));
+        assert!(re.is_match(b"Horde (IMP) 4"));
+        assert!(re.is_match(b"a/b"));
+        assert!(Pattern::parse_zeek("/a/ |").is_err());
+        assert!(Pattern::parse_zeek("abc").is_err());
+    }
+
+    #[test]
+    fn strip_white_space() {
+        assert_eq!(strip(b" \t a b \r\n"), b"a b");
+        assert_eq!(strip(b"   "), b"");
+        assert_eq!(strip(b""), b"");
+    }
+}
