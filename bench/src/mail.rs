@@ -234,7 +234,9 @@ impl SmtpEnv for MailEnv {
         true
     }
     fn confirm(&mut self) {}
-    fn violation(&mut self) {}
+    fn violation(&mut self, _reason: &[u8], _data: &[u8]) -> bool {
+        false
+    }
     fn weird(&mut self, _: &'static str, _: &[u8], _: Option<&'static str>) {}
     fn emit(&mut self, rec: &dyn LogRecord) {
         match rec.kind() {
