@@ -414,6 +414,55 @@ mod tests {
         assert!(found(&mut t, &o, "x 1.0", 0).is_empty());
     }
 
+    /// The log_smtp handler: the client is the last hop of the path; a
+    /// webmail message reached over HTTP names the hop before; messages
+    /// from originators SMTP::detect_clients_in_messages_from excludes
+    /// are not looked at.
+    #[test]
+    fn smtp_clients_and_webmail_servers() {
+        use crate::logs::smtp::SmtpInfo;
+        use crate::logs::ConnId;
+        let sw = Software {
+            opts: Arc::new(SoftwareOptions {
+                smtp: true,
+                ..SoftwareOptions::default()
+            }),
+            table: SharedSoftware::default(),
+        };
+        let id = ConnId {
+            uid: crate::uid::Uid {
+                prefix: b'C',
+                value: 1,
+            },
+            orig_h: "10.0.0.1".parse().unwrap(),
+            orig_p: 1000,
+            resp_h: "10.0.0.2".parse().unwrap(),
+            resp_p: 25,
+        };
+        let mut rec = SmtpInfo::default();
+        rec.reset(0, id, 1);
+        rec.path.push("10.0.0.7".parse().unwrap());
+        rec.path.push("10.0.0.9".parse().unwrap());
+        rec.user_agent.set(b"Horde Application Framework 4 (IMP)");
+        let logged = |rec: &SmtpInfo, local: bool| {
+            let mut out = Vec::new();
+            sw.smtp_logged(rec, &|_| local, 0, &mut |r| {
+                out.push(format!("{} {}", r.host, r.software_type))
+            });
+            out
+        };
+        assert_eq!(logged(&rec, true), ["10.0.0.9 SMTP::MAIL_CLIENT"]);
+        assert!(sw.is_webmail(rec.user_agent.get().unwrap()));
+        rec.is_webmail = Some(true);
+        rec.first_received
+            .set(b"from [10.0.0.9] by webmail.example (Horde) via HTTP");
+        assert_eq!(logged(&rec, true), ["10.0.0.7 SMTP::WEBMAIL_SERVER"]);
+        // Remote originator with the default LOCAL_HOSTS: not looked at.
+        rec.user_agent.set(b"Mutt/1.5.21");
+        assert!(logged(&rec, false).is_empty());
+        assert!(!sw.is_webmail(b"Mutt/1.5.21"));
+    }
+
     #[test]
     fn hosts_are_bounded() {
         let o = SoftwareOptions {
