@@ -97,12 +97,16 @@ pub struct SoftwareCounts {
     pub cached: u64,
 }
 
+/// A finding as Zeek's `found_cache` tells findings apart: host, port,
+/// type, version string.
+type FoundKey = (IpAddr, Option<u16>, &'static str, Vec<u8>);
+
 /// The run's software tables.
 #[derive(Debug, Default)]
 pub struct SoftwareTable {
     hosts: HashMap<IpAddr, HostEntry>,
     /// Zeek's `found_cache`: until when each finding is suppressed.
-    found_cache: HashMap<(IpAddr, Option<u16>, &'static str, Vec<u8>), u64>,
+    found_cache: HashMap<FoundKey, u64>,
     /// What was dropped.
     pub counts: SoftwareCounts,
 }
