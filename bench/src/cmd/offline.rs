@@ -55,7 +55,20 @@ pub struct OfflineArgs {
     /// `sensor read`: a shell command where `{pcap}` stands for the capture
     /// (e.g. 'zeek -C -r {pcap}').
     #[arg(long)]
+    /// `{out}` stands for an empty output folder (also the working folder).
     pub compare: Option<String>,
+    /// Compare with Suricata (built from source): the path of its
+    /// `suricata` binary. Its installed `suricata.yaml` (found beside the
+    /// install prefix, or given by --suricata-config) is copied with every
+    /// file hashed with MD5, SHA-1 and SHA-256 (`force-hash` of the eve
+    /// `files` output), and it runs as `suricata -c CONF -r PCAP -l OUT -k
+    /// none -S /dev/null --runmode single`: no rules, one thread, its
+    /// default parsers and eve.json.
+    #[arg(long, conflicts_with = "compare")]
+    pub suricata: Option<PathBuf>,
+    /// The suricata.yaml to start from for --suricata.
+    #[arg(long, requires = "suricata")]
+    pub suricata_config: Option<PathBuf>,
     /// Repetitions of each side of --compare (medians are reported).
     #[arg(long, default_value_t = 3)]
     pub reps: usize,
@@ -197,7 +210,12 @@ pub fn offline(a: &OfflineArgs) -> Result<Report> {
     // The comparison runs first, while this process is small: Linux counts
     // the RSS a child inherits at fork in its peak RSS.
     let mut compared = Report::default();
-    if let Some(other) = &a.compare {
+    let other = match (&a.compare, &a.suricata) {
+        (Some(cmd), _) => Some(cmd.clone()),
+        (None, Some(bin)) => Some(suricata_command(bin, a.suricata_config.as_deref())?),
+        (None, None) => None,
+    };
+    if let Some(other) = &other {
         let (packets, bytes) = count(&a.pcap)?;
         compare(a, other, packets, bytes, &mut compared)?;
     }
@@ -437,38 +455,126 @@ fn paced(frames: &Frames, span: u64, capacity: f64, a: &OfflineArgs) -> Result<V
 }
 
 /// Runs `cmd`, returning the wall time and the child's peak RSS in KiB.
-fn run_timed(cmd: &mut Command) -> Result<(f64, u64)> {
-    let u = super::run_child(cmd.stdout(std::process::Stdio::null()))?;
-    Ok((u.wall, u.max_rss_kib))
+/// The command line of the Suricata comparison: a copy of its
+/// configuration with every file hashed with the three hashes.
+fn suricata_command(bin: &Path, config: Option<&Path>) -> Result<String> {
+    let installed = bin
+        .parent()
+        .and_then(Path::parent)
+        .map(|prefix| prefix.join("etc/suricata/suricata.yaml"));
+    let base = match (config, installed) {
+        (Some(c), _) => c.to_path_buf(),
+        (None, Some(i)) if i.exists() => i,
+        _ => bail!(
+            "no suricata.yaml beside {} (run `make install-conf` in Suricata's build, or give --suricata-config)",
+            bin.display()
+        ),
+    };
+    let yaml =
+        std::fs::read_to_string(&base).with_context(|| format!("reading {}", base.display()))?;
+    let hashed = force_all_hashes(&yaml).with_context(|| {
+        format!(
+            "{}: no `- files:` entry under the eve-log outputs to add force-hash to",
+            base.display()
+        )
+    })?;
+    let conf =
+        std::env::temp_dir().join(format!("sensor-bench-suricata-{}.yaml", std::process::id()));
+    std::fs::write(&conf, hashed).with_context(|| format!("writing {}", conf.display()))?;
+    Ok(format!(
+        "{} -c {} -r {{pcap}} -l {{out}} -k none -S /dev/null --runmode single",
+        bin.display(),
+        conf.display()
+    ))
+}
+
+/// `yaml` with `force-hash: [md5, sha1, sha256]` as the first setting of
+/// the eve `files` output (the first `- files:` list entry), replacing a
+/// `force-hash` it had; `None` if there is no such entry.
+fn force_all_hashes(yaml: &str) -> Option<String> {
+    let mut out = String::with_capacity(yaml.len() + 64);
+    // The indentation of the settings of the `files` entry, while in it.
+    let mut in_files: Option<usize> = None;
+    let mut done = false;
+    for line in yaml.lines() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if let Some(inner) = in_files {
+            if !trimmed.is_empty() && !trimmed.starts_with('#') && indent < inner {
+                in_files = None;
+            } else if trimmed.starts_with("force-hash:") {
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        if !done && trimmed == "- files:" {
+            out.push_str(&" ".repeat(indent + 4));
+            out.push_str("force-hash: [md5, sha1, sha256]\n");
+            in_files = Some(indent + 4);
+            done = true;
+        }
+    }
+    done.then_some(out)
+}
+
+/// What one run of either side used.
+#[derive(Default)]
+struct Runs {
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+    rss_mib: Vec<f64>,
+}
+
+impl Runs {
+    fn add(&mut self, u: super::ChildUsage) {
+        self.wall.push(u.wall);
+        self.cpu.push(u.cpu);
+        self.rss_mib.push(u.max_rss_kib as f64 / 1024.0);
+    }
+
+    /// Medians of wall time, CPU time and peak RSS.
+    fn medians(&mut self) -> (f64, f64, f64) {
+        (
+            super::median(&mut self.wall),
+            super::median(&mut self.cpu),
+            super::median(&mut self.rss_mib),
+        )
+    }
 }
 
 fn compare(a: &OfflineArgs, other: &str, packets: u64, bytes: u64, r: &mut Report) -> Result<()> {
     let sensor = super::sensor_binary(a.sensor.as_deref())?;
     let pcap = a.pcap.display().to_string();
-    let other_cmd = other.replace("{pcap}", &pcap);
     let tmp = std::env::temp_dir().join(format!("sensor-bench-compare-{}", std::process::id()));
-    let (mut ta, mut tb, mut ra, mut rb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut sa, mut sb) = (Runs::default(), Runs::default());
     for rep in 0..a.reps.max(1) {
         let a_dir = tmp.join(format!("sensor-{rep}"));
         let b_dir = tmp.join(format!("other-{rep}"));
         std::fs::create_dir_all(&a_dir)?;
         std::fs::create_dir_all(&b_dir)?;
-        let run_a = || -> Result<(f64, u64)> {
-            run_timed(
+        let other_cmd = other
+            .replace("{pcap}", &pcap)
+            .replace("{out}", &b_dir.display().to_string());
+        let run_a = || {
+            super::run_child(
                 Command::new(&sensor)
                     .arg("read")
                     .arg(&a.pcap)
                     .arg("--log-dir")
                     .arg(&a_dir)
-                    .arg("-q"),
+                    .arg("-q")
+                    .stdout(std::process::Stdio::null()),
             )
         };
-        let run_b = || -> Result<(f64, u64)> {
-            run_timed(
+        let run_b = || {
+            super::run_child(
                 Command::new("sh")
                     .arg("-c")
-                    .arg(&other_cmd)
-                    .current_dir(&b_dir),
+                    .arg(format!("exec {other_cmd}"))
+                    .current_dir(&b_dir)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null()),
             )
         };
         // Alternate which side goes first, so caches and clocks favour neither.
@@ -480,67 +586,91 @@ fn compare(a: &OfflineArgs, other: &str, packets: u64, bytes: u64, r: &mut Repor
             (run_a()?, y)
         };
         println!(
-            "offline: compare rep {}: sensor {:.3}s ({} MiB), other {:.3}s ({} MiB)",
+            "offline: compare rep {}: sensor {:.3} CPU-s {:.3}s ({} MiB), other {:.3} CPU-s {:.3}s ({} MiB)",
             rep + 1,
-            x.0,
-            x.1 / 1024,
-            y.0,
-            y.1 / 1024
+            x.cpu,
+            x.wall,
+            x.max_rss_kib / 1024,
+            y.cpu,
+            y.wall,
+            y.max_rss_kib / 1024
         );
-        ta.push(x.0);
-        tb.push(y.0);
-        ra.push(x.1 as f64);
-        rb.push(y.1 as f64);
+        sa.add(x);
+        sb.add(y);
     }
     std::fs::remove_dir_all(&tmp).ok();
-    let (ma, mb) = (super::median(&mut ta), super::median(&mut tb));
-    let cmd = format!(
-        "target/release/sensor-bench offline {pcap} --compare '{other}' --reps {}",
-        a.reps
-    );
-    r.push("sensor read, end to end (median wall time)", ma, "s", &cmd);
+    let (wa, ca, ra) = sa.medians();
+    let (wb, cb, rb) = sb.medians();
+    let cmd = match &a.suricata {
+        Some(bin) => format!(
+            "target/release/sensor-bench offline {pcap} --suricata {} --reps {}",
+            bin.display(),
+            a.reps
+        ),
+        None => format!(
+            "target/release/sensor-bench offline {pcap} --compare '{other}' --reps {}",
+            a.reps
+        ),
+    };
+    let name = if a.suricata.is_some() {
+        "suricata".to_string()
+    } else {
+        format!("`{other}`")
+    };
+    r.push("sensor read, CPU time (median)", ca, "s", &cmd);
+    r.push("sensor read, end to end (median wall time)", wa, "s", &cmd);
     r.push(
         "sensor read, end to end",
-        packets as f64 / ma,
+        packets as f64 / wa,
         "packets/s",
         &cmd,
     );
     r.push(
         "sensor read, end to end",
-        bytes as f64 * 8.0 / ma / 1e9,
+        bytes as f64 * 8.0 / wa / 1e9,
         "Gbit/s",
         &cmd,
     );
+    r.push("sensor read, peak RSS (median)", ra, "MiB", &cmd);
+    r.push(format!("{name}, CPU time (median)"), cb, "s", &cmd);
+    r.push(format!("{name} (median wall time)"), wb, "s", &cmd);
+    r.push(name.clone(), packets as f64 / wb, "packets/s", &cmd);
+    r.push(format!("{name}, peak RSS (median)"), rb, "MiB", &cmd);
     r.push(
-        "sensor read, peak RSS (median)",
-        super::median(&mut ra) / 1024.0,
-        "MiB",
-        &cmd,
-    );
-    r.push(format!("`{other}` (median wall time)"), mb, "s", &cmd);
-    r.push(format!("`{other}`"), packets as f64 / mb, "packets/s", &cmd);
-    r.push(
-        format!("`{other}`, peak RSS (median)"),
-        super::median(&mut rb) / 1024.0,
-        "MiB",
-        &cmd,
-    );
-    r.push(
-        "speed-up of sensor read over the other tool",
-        mb / ma,
+        format!("CPU time of {name} over sensor read's"),
+        cb / ca,
         "x",
         &cmd,
     );
     r.note(format!(
         "--compare: `sensor read PCAP --log-dir TMP -q` and `{other}` run {} times each, \
-         alternating which goes first, before the capture is loaded; wall-clock medians, peak RSS \
-         from wait4 (it includes the few MiB the child inherits from this process at fork)",
+         alternating which goes first, before the capture is loaded; medians of CPU time \
+         (user and system, all threads) and wall time, peak RSS from wait4 (it includes the \
+         few MiB the child inherits from this process at fork)",
         a.reps
     ));
     println!(
-        "offline: compare: sensor {ma:.3}s, other {mb:.3}s (medians of {}): sensor is {:.2}x as fast",
+        "offline: compare: sensor {ca:.3} CPU-s ({wa:.3}s, {ra:.0} MiB), {name} {cb:.3} CPU-s ({wb:.3}s, {rb:.0} MiB), medians of {}: sensor uses {:.2}x less CPU",
         a.reps,
-        mb / ma
+        cb / ca
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::force_all_hashes;
+
+    #[test]
+    fn suricata_files_output_gets_all_three_hashes() {
+        let yaml = "outputs:\n  - eve-log:\n      types:\n        - files:\n            force-magic: no\n            force-hash: [md5]\n        - smtp:\n  - file-store:\n      force-hash: [sha1]\n";
+        let out = force_all_hashes(yaml).unwrap();
+        assert!(out.contains("        - files:\n            force-hash: [md5, sha1, sha256]\n            force-magic: no\n        - smtp:"));
+        assert!(!out.contains("force-hash: [md5]\n"));
+        assert!(
+            out.contains("      force-hash: [sha1]\n"),
+            "other outputs keep theirs"
+        );
+        assert_eq!(force_all_hashes("outputs:\n  - fast:\n"), None);
+    }
 }
