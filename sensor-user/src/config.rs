@@ -1498,9 +1498,12 @@ impl Config {
             | "Analyzer::requested_analyzers" => {
                 let mut bits = 0u8;
                 for m in members(value).ok_or_else(bad)? {
-                    // Tags of analyzers the sensor does not have change
-                    // nothing it writes.
-                    if let Some(s) = analyzer_service(m).ok_or_else(bad)? {
+                    // ConnSize fills conn.log's packet and IP byte counts;
+                    // tags of other analyzers the sensor does not have
+                    // change nothing it writes.
+                    if m.trim().rsplit("::").next() == Some("ANALYZER_CONNSIZE") {
+                        bits |= crate::analyzers::dpd::CONN_SIZE;
+                    } else if let Some(s) = analyzer_service(m).ok_or_else(bad)? {
                         bits |= s.bit();
                     }
                 }
@@ -1771,6 +1774,14 @@ mod tests {
         assert_eq!(d.failure_data_max_size, 0);
         // disable_all, then the requested analyzers come back.
         assert_eq!(d.enabled(), Service::Smtp.bit() | Service::Ssl.bit());
+        // ConnSize is an analyzer too.
+        let mut e = Config::default();
+        e.apply_redef("redef Analyzer::disabled_analyzers += { Analyzer::ANALYZER_CONNSIZE };")
+            .expect("connsize");
+        assert_eq!(e.dpd.enabled() & crate::analyzers::dpd::CONN_SIZE, 0);
+        e.apply_redef("redef Analyzer::requested_analyzers += { ANALYZER_CONNSIZE };")
+            .expect("connsize");
+        assert_ne!(e.dpd.enabled() & crate::analyzers::dpd::CONN_SIZE, 0);
         let m = d.port_map();
         assert!(m.has(25, Service::Smtp) && m.has(2525, Service::Smtp));
         assert!(!m.has(443, Service::Ssl) && m.has(993, Service::Ssl) && m.has(8443, Service::Ssl));

@@ -1547,7 +1547,8 @@ impl<S: RecordSink> Worker<S> {
                 *ok &= sink.emit(r)
             });
         let seed = self.cfg.community_id.then_some(self.cfg.community_id_seed);
-        let rec = conn.record(&self.cfg.site, seed);
+        let mut rec = conn.record(&self.cfg.site, seed);
+        rec.sizes = self.enabled & crate::analyzers::dpd::CONN_SIZE != 0;
         self.sink_ok &= self.sink.emit(&rec);
     }
 

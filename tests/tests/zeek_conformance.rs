@@ -38,11 +38,19 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
             nets.push(n.parse::<Cidr>().expect("case local net"));
         }
     }
+    // Zeek's run filtered the trace (`-f 'port 53 or port 80'`).
+    let mut ports = Vec::new();
+    if let Some(i) = args.iter().position(|a| a == "--ports") {
+        for p in args[i + 1].split(',') {
+            ports.push(p.parse::<u16>().expect("case port"));
+        }
+    }
     let name = case.file_name()?.to_string_lossy().to_string();
     let out = temp_dir(&format!("zeek-{name}-{log}"));
     let mut config = Config {
         site: Site::new(&nets),
         seed: Some(1),
+        ports,
         ..Config::default()
     };
     // The Zeek run's own settings (e.g. SMTP::enable_rfc822_msg_file_analysis),

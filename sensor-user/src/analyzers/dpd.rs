@@ -35,6 +35,11 @@ pub const DPD_BUFFER: u32 = 1024;
 /// Zeek's default `dpd_max_packets`: chunks signatures look at.
 pub const DPD_MAX_CHUNKS: u32 = 100;
 
+/// The bit of Zeek's ConnSize analyzer (`ANALYZER_CONNSIZE`, which
+/// counts conn.log's packets and IP bytes) in the sets of
+/// [`DpdOptions`], above the protocol analyzers' [`Service::bit`]s.
+pub const CONN_SIZE: u8 = 0x10;
+
 /// Zeek's default `SMTP::ports`.
 pub const SMTP_PORTS: [u16; 2] = [25, 587];
 /// Zeek's default `SSL::ssl_ports`.
@@ -122,8 +127,13 @@ impl Default for DpdOptions {
 impl DpdOptions {
     /// Bits of the analyzers that run (Zeek's `Analyzer::disable_all`,
     /// then `disabled_analyzers`, then `requested_analyzers`).
+    /// [`CONN_SIZE`] is Zeek's ConnSize analyzer.
     pub fn enabled(&self) -> u8 {
-        let mut on = if self.disable_all { 0 } else { 0x0f };
+        let mut on = if self.disable_all {
+            0
+        } else {
+            0x0f | CONN_SIZE
+        };
         on &= !self.disabled;
         on | self.requested
     }
@@ -448,8 +458,11 @@ enum SlotState {
 struct Held {
     confirm: bool,
     violation: bool,
-    /// The first violation's reason (its data is not kept).
-    reason: InlineStr<48>,
+    /// The first violation's reason.
+    reason: InlineStr<64>,
+    /// Its data, as much as analyzer.log shows by default
+    /// (`Analyzer::Logging::failure_data_max_size`).
+    data: InlineStr<{ crate::logs::analyzer::FAILURE_DATA_MAX_SIZE }>,
     weirds: [Option<(&'static str, InlineStr<32>, Option<&'static str>)>; 4],
 }
 
@@ -457,10 +470,11 @@ impl Events for Held {
     fn confirm(&mut self, _: Service) {
         self.confirm = true;
     }
-    fn violation(&mut self, _: Service, reason: &[u8], _: &[u8]) -> bool {
+    fn violation(&mut self, _: Service, reason: &[u8], data: &[u8]) -> bool {
         if !self.violation {
             self.violation = true;
             self.reason = InlineStr::from_bytes(reason);
+            self.data = InlineStr::from_bytes(data);
         }
         true
     }
@@ -497,7 +511,7 @@ impl<A: Default> Slot<A> {
             ev.confirm(s);
         }
         if held.violation {
-            ev.violation(s, held.reason.as_bytes(), b"");
+            ev.violation(s, held.reason.as_bytes(), held.data.as_bytes());
             self.state = SlotState::Off;
         } else {
             self.state = SlotState::Attached;
@@ -978,6 +992,37 @@ mod tests {
         let mut full = AppState::new(8080, true, Pop3Limits::default());
         full.deliver(false, &[b'2'; 2000], ctx, &mut ev);
         assert!(!full.wants_replay(), "the window is closed");
+    }
+
+    #[test]
+    fn a_held_violation_keeps_its_data() {
+        // SMTP on a port of its own: the recognizer runs speculatively,
+        // holds the violation, and reports it with its line once the
+        // signature fires.
+        let mut app = AppState::new(2526, true, Pop3Limits::default());
+        let mut ev = Recorder::default();
+        let ctx = ChunkCtx::default();
+        app.deliver(false, b"220 mx\r\n", ctx, &mut ev);
+        app.deliver(false, b"what is this\r\n", ctx, &mut ev);
+        assert!(ev.violations.is_empty());
+        app.deliver(true, b"EHLO x\r\n", ctx, &mut ev);
+        assert_eq!(ev.violations, vec![Service::Smtp]);
+        assert_eq!(ev.data, vec![b"what is this".to_vec()]);
+    }
+
+    #[test]
+    fn conn_size_follows_the_analyzer_settings() {
+        let mut o = DpdOptions::default();
+        assert_ne!(o.enabled() & CONN_SIZE, 0);
+        o.disable_all = true;
+        assert_eq!(o.enabled() & CONN_SIZE, 0);
+        o.requested = CONN_SIZE;
+        assert_ne!(o.enabled() & CONN_SIZE, 0);
+        let o = DpdOptions {
+            disabled: CONN_SIZE,
+            ..DpdOptions::default()
+        };
+        assert_eq!(o.enabled(), 0x0f);
     }
 
     #[test]

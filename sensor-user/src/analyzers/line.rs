@@ -1,12 +1,13 @@
 //! A bounded, allocation-free scanner that cuts a byte stream into lines
 //! and keeps only each line's first two words (enough to recognise
-//! commands, reply codes and IMAP tags).
+//! commands, reply codes and IMAP tags) and, if asked, its first bytes
+//! (the data of a violation).
 
 use crate::inline_str::InlineStr;
 
-/// The first words of one complete line.
+/// The first words of one complete line, and its first `H` bytes.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Line {
+pub struct Line<const H: usize = 0> {
     /// First word (cut at 32 bytes).
     pub w1: InlineStr<32>,
     /// Second word (cut at 32 bytes).
@@ -16,6 +17,9 @@ pub struct Line {
     pub sep: u8,
     /// Total length of the line.
     pub len: usize,
+    /// The line's first `H` bytes (what an analyzer reports as the data
+    /// of a violation).
+    pub head: InlineStr<H>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,48 +32,103 @@ enum Pos {
     Rest,
 }
 
-/// Incremental line scanner for one direction.
+/// What [`LineScanner::feed_content_lines`] reports.
+#[derive(Clone, Copy, Debug)]
+pub enum Scan<'a, const H: usize> {
+    /// A complete line (without its end).
+    Line(&'a Line<H>),
+    /// A byte other than an end of line followed a lone CR (Zeek's
+    /// `line_terminated_with_single_CR`).
+    SingleCr,
+}
+
+/// Incremental line scanner for one direction, keeping the first `H`
+/// bytes of each line.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct LineScanner {
-    cur: Line,
+pub struct LineScanner<const H: usize = 0> {
+    cur: Line<H>,
     pos: Pos,
+    /// The last byte ended a line with a CR (content-line mode).
+    after_cr: bool,
     /// Lines completed so far.
     pub lines: u64,
 }
 
-impl LineScanner {
-    /// Feeds `data`; calls `on_line` for every line completed by it.
-    pub fn feed(&mut self, data: &[u8], on_line: &mut dyn FnMut(&Line)) {
-        for &b in data {
-            if b == b'\n' {
-                self.lines += 1;
-                on_line(&self.cur);
-                self.cur = Line::default();
-                self.pos = Pos::Lead;
+impl<const H: usize> LineScanner<H> {
+    /// Feeds `data`; calls `on_line` for every line completed by it (LF
+    /// ends a line; CRs stay in it and count as spaces between words).
+    pub fn feed(&mut self, mut data: &[u8], on_line: &mut dyn FnMut(&Line<H>)) {
+        while let Some((&b, rest)) = data.split_first() {
+            if self.pos == Pos::Rest && b != b'\n' && self.cur.head.as_bytes().len() == H {
+                // Nothing more of this line is kept: skip to its end.
+                let n = memchr::memchr(b'\n', data).unwrap_or(data.len());
+                self.cur.len += n;
+                self.cur.head.push(b);
+                data = &data[n..];
                 continue;
             }
-            self.cur.len += 1;
-            let space = b == b' ' || b == b'\t' || b == b'\r';
-            match self.pos {
-                Pos::Lead if space => {}
-                Pos::Lead | Pos::W1
-                    if !(space || self.pos == Pos::W1 && b == b'-' && is_code(&self.cur.w1)) =>
-                {
-                    self.cur.w1.push(b);
-                    self.pos = Pos::W1;
-                }
-                Pos::W1 => {
-                    self.cur.sep = b;
-                    self.pos = Pos::Gap;
-                }
-                Pos::Gap if space => {}
-                Pos::Gap | Pos::W2 if !space => {
-                    self.cur.w2.push(b);
-                    self.pos = Pos::W2;
-                }
-                Pos::W2 => self.pos = Pos::Rest,
-                _ => {}
+            data = rest;
+            if b == b'\n' {
+                self.end_line(&mut |l| on_line(l));
+                continue;
             }
+            self.byte(b);
+        }
+    }
+
+    /// Feeds `data` as Zeek's `ContentLine_Analyzer` cuts lines by
+    /// default: CR, LF and CR LF (also split across chunks) each end a
+    /// line and are not part of it; a byte following a lone CR is reported
+    /// as [`Scan::SingleCr`] before it is added to the next line.
+    pub fn feed_content_lines(&mut self, data: &[u8], f: &mut dyn FnMut(Scan<'_, H>)) {
+        for &b in data {
+            match b {
+                b'\n' if self.after_cr => self.after_cr = false,
+                b'\n' => self.end_line(&mut |l| f(Scan::Line(l))),
+                b'\r' => {
+                    self.end_line(&mut |l| f(Scan::Line(l)));
+                    self.after_cr = true;
+                }
+                _ => {
+                    if std::mem::take(&mut self.after_cr) {
+                        f(Scan::SingleCr);
+                    }
+                    self.byte(b);
+                }
+            }
+        }
+    }
+
+    fn end_line(&mut self, on_line: &mut dyn FnMut(&Line<H>)) {
+        self.lines += 1;
+        on_line(&self.cur);
+        self.cur = Line::default();
+        self.pos = Pos::Lead;
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.cur.len += 1;
+        self.cur.head.push(b);
+        let space = b == b' ' || b == b'\t' || b == b'\r';
+        match self.pos {
+            Pos::Lead if space => {}
+            Pos::Lead | Pos::W1
+                if !(space || self.pos == Pos::W1 && b == b'-' && is_code(&self.cur.w1)) =>
+            {
+                self.cur.w1.push(b);
+                self.pos = Pos::W1;
+            }
+            Pos::W1 => {
+                self.cur.sep = b;
+                self.pos = Pos::Gap;
+            }
+            Pos::Gap if space => {}
+            Pos::Gap | Pos::W2 if !space => {
+                self.cur.w2.push(b);
+                self.pos = Pos::W2;
+            }
+            Pos::W2 => self.pos = Pos::Rest,
+            _ => {}
         }
     }
 
@@ -77,6 +136,7 @@ impl LineScanner {
     pub fn reset(&mut self) {
         self.cur = Line::default();
         self.pos = Pos::Lead;
+        self.after_cr = false;
     }
 }
 
@@ -205,6 +265,27 @@ mod tests {
         assert_eq!(got[1], (b"250".to_vec(), b"first".to_vec(), b'-'));
         assert_eq!(got[2].0, b"250");
         assert_eq!(got[3], (b"a1".to_vec(), b"STARTTLS".to_vec(), b' '));
+    }
+
+    #[test]
+    fn content_lines_end_at_cr_or_lf() {
+        let mut s = LineScanner::<4>::default();
+        let mut got = Vec::new();
+        let mut f = |e: Scan<'_, 4>| {
+            got.push(match e {
+                Scan::Line(l) => {
+                    format!("{}:{}", l.len, String::from_utf8_lossy(l.head.as_bytes()))
+                }
+                Scan::SingleCr => "CR".into(),
+            })
+        };
+        s.feed_content_lines(b"+\r\r..\r\r..x\r\r\n", &mut f);
+        s.feed_content_lines(b"ab\r", &mut f);
+        s.feed_content_lines(b"\nlonger line\n", &mut f);
+        assert_eq!(
+            got,
+            ["1:+", "0:", "CR", "2:..", "0:", "CR", "3:..x", "0:", "2:ab", "11:long"]
+        );
     }
     #[test]
     fn split_lines_long_lines_and_literals() {

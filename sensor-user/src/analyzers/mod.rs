@@ -268,6 +268,8 @@ pub(crate) mod tests {
         pub confirmed: Vec<Service>,
         pub violations: Vec<Service>,
         pub reasons: Vec<String>,
+        /// The data of each violation.
+        pub data: Vec<Vec<u8>>,
         pub weirds: Vec<&'static str>,
     }
 
@@ -275,8 +277,9 @@ pub(crate) mod tests {
         fn confirm(&mut self, s: Service) {
             self.confirmed.push(s);
         }
-        fn violation(&mut self, s: Service, reason: &[u8], _: &[u8]) -> bool {
+        fn violation(&mut self, s: Service, reason: &[u8], data: &[u8]) -> bool {
             self.violations.push(s);
+            self.data.push(data.to_vec());
             self.reasons
                 .push(String::from_utf8_lossy(reason).into_owned());
             true

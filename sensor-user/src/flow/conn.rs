@@ -291,6 +291,7 @@ impl Conn {
             orig_ip_bytes: self.ip_bytes[0],
             resp_pkts: self.pkts[1],
             resp_ip_bytes: self.ip_bytes[1],
+            sizes: true,
             ip_proto: self.ip_proto,
             orig_l2_addr: self.l2[0],
             resp_l2_addr: self.l2[1],

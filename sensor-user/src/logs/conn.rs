@@ -63,6 +63,10 @@ pub struct ConnRecord {
     pub resp_pkts: u64,
     /// IP bytes sent by the responder.
     pub resp_ip_bytes: u64,
+    /// Zeek's ConnSize analyzer ran (`ANALYZER_CONNSIZE` enabled): the
+    /// packet and IP byte counts are written; otherwise Zeek leaves them
+    /// unset.
+    pub sizes: bool,
     /// IP protocol number.
     pub ip_proto: u8,
     /// Originator's MAC address, when the link has one.
@@ -139,10 +143,18 @@ impl LogRecord for ConnRecord {
         } else {
             Value::Str(self.history.as_bytes())
         });
-        out(Value::Count(self.orig_pkts));
-        out(Value::Count(self.orig_ip_bytes));
-        out(Value::Count(self.resp_pkts));
-        out(Value::Count(self.resp_ip_bytes));
+        for n in [
+            self.orig_pkts,
+            self.orig_ip_bytes,
+            self.resp_pkts,
+            self.resp_ip_bytes,
+        ] {
+            out(if self.sizes {
+                Value::Count(n)
+            } else {
+                Value::Unset
+            });
+        }
         out(Value::Unset);
         out(Value::Count(self.ip_proto as u64));
         let (o, r) = (

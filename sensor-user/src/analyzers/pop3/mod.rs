@@ -8,18 +8,66 @@
 //! reaches the front of the queue: an unknown one is a weird and, past
 //! `POP3::max_unknown_client_commands`, a violation. An unknown server
 //! reply is a violation and a weird.
+//!
+//! Lines are cut as Zeek's `ContentLine_Analyzer` cuts them (CR, LF or
+//! CR LF), with its `line_terminated_with_single_CR` weird; a server line
+//! is classified by Zeek's first token (leading blanks skipped, up to the
+//! first space) and reported with its first
+//! [`crate::logs::analyzer::FAILURE_DATA_MAX_SIZE`] bytes as the
+//! violation's data.
 
 pub mod session;
 
-use super::line::{Line, LineScanner};
+use super::line::{Line, LineScanner, Scan};
 use super::{Events, Next, Service};
 use crate::inline_str::InlineStr;
+use crate::logs::analyzer::FAILURE_DATA_MAX_SIZE as HEAD;
 
 /// Client commands POP3 knows.
 const COMMANDS: &[&[u8]] = &[
     b"USER", b"PASS", b"APOP", b"AUTH", b"STAT", b"LIST", b"RETR", b"DELE", b"RSET", b"NOOP",
     b"LAST", b"QUIT", b"TOP", b"CAPA", b"UIDL", b"STLS", b"XSENDER",
 ];
+
+/// Zeek's `POP3_cmd.def` in order: the status indicators, then the
+/// commands.
+const CODES: &[&[u8]] = &[
+    b"OK", b"ERR", b"USER", b"PASS", b"APOP", b"AUTH", b"STAT", b"LIST", b"RETR", b"DELE", b"RSET",
+    b"NOOP", b"LAST", b"QUIT", b"TOP", b"CAPA", b"UIDL", b"STLS", b"XSENDER",
+];
+
+/// What Zeek's `ParseCmd` makes of a line's first token: the index in
+/// [`CODES`], or `None`. As Zeek's loop does, a leading `+` or `-` is
+/// stripped once per command tried.
+fn parse_cmd(token: &[u8]) -> Option<usize> {
+    let mut t = token;
+    if t.is_empty() {
+        return None;
+    }
+    for (code, word) in CODES.iter().enumerate() {
+        if let Some((b'+' | b'-', rest)) = t.split_first() {
+            t = rest;
+        }
+        if t.eq_ignore_ascii_case(word) {
+            return Some(code);
+        }
+    }
+    None
+}
+
+/// Zeek's first token of a line (`trim_whitespace`, then `TokenizeLine`
+/// at the first space): leading spaces and tabs skipped, up to a space or
+/// a NUL (Zeek reads the line as a C string). `None` if the line holds
+/// nothing but blanks.
+fn first_token(line: &[u8]) -> Option<&[u8]> {
+    let start = line.iter().position(|b| *b != b' ' && *b != b'\t')?;
+    let l = &line[start..];
+    let end = l
+        .iter()
+        .position(|b| *b == b' ' || *b == 0)
+        .unwrap_or(l.len());
+    (end > 0).then_some(&l[..end])
+}
 
 /// Room for commands waiting for a reply: `POP3::max_pending_commands`
 /// (Zeek's default 10) is capped here, and 0 (no limit in Zeek) means
@@ -73,7 +121,7 @@ enum Cmd {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pop3 {
     client: LineScanner,
-    server: LineScanner,
+    server: LineScanner<HEAD>,
     pending: [Cmd; PENDING_CAPACITY + 1],
     npending: usize,
     /// The first word of the oldest unknown command still queued (the
@@ -86,8 +134,12 @@ pub struct Pop3 {
     limits: Pop3Limits,
     greeted: bool,
     in_multiline: bool,
-    /// The server asked for SASL data; the client's next line is not a command.
-    auth_continuation: bool,
+    /// An AUTH exchange is under way (Zeek's `waitingForAuthentication`):
+    /// client lines are SASL data, unknown server lines are challenges.
+    waiting_auth: bool,
+    /// `line_terminated_with_single_CR` was reported (Zeek flags it once
+    /// per connection).
+    single_cr: bool,
     confirmed: bool,
     disabled: bool,
 }
@@ -109,14 +161,20 @@ impl Pop3 {
         let mut next = Next::Continue;
         if is_orig {
             let mut scanner = self.client;
-            scanner.feed(data, &mut |l: &Line| self.client_line(l, ev));
+            scanner.feed_content_lines(data, &mut |e| match e {
+                Scan::Line(l) => self.client_line(l, ev),
+                Scan::SingleCr => self.single_cr(ev),
+            });
             self.client = scanner;
         } else {
             let mut scanner = self.server;
-            scanner.feed(data, &mut |l: &Line| {
-                if let Some(n) = self.server_line(l, ev) {
-                    next = n;
+            scanner.feed_content_lines(data, &mut |e| match e {
+                Scan::Line(l) => {
+                    if let Some(n) = self.server_line(l, ev) {
+                        next = n;
+                    }
                 }
+                Scan::SingleCr => self.single_cr(ev),
             });
             self.server = scanner;
         }
@@ -126,18 +184,25 @@ impl Pop3 {
         next
     }
 
+    fn single_cr(&mut self, ev: &mut dyn Events) {
+        if !self.disabled && !std::mem::replace(&mut self.single_cr, true) {
+            ev.weird("line_terminated_with_single_CR", b"", Some("CONTENTLINE"));
+        }
+    }
+
     fn client_line(&mut self, l: &Line, ev: &mut dyn Events) {
         if self.disabled {
             return;
         }
-        if self.auth_continuation {
-            self.auth_continuation = false;
+        if self.waiting_auth || l.len == 0 {
             return;
         }
-        let w = l.w1.as_bytes();
-        if w.is_empty() {
-            return;
-        }
+        // Blanks only: Zeek finds no token ("???").
+        let w = if l.w1.is_empty() {
+            &b"???"[..]
+        } else {
+            l.w1.as_bytes()
+        };
         let known = COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(w));
         let has_arg = !l.w2.is_empty();
         let cmd = if !known {
@@ -183,7 +248,13 @@ impl Pop3 {
 
     /// Zeek's `ProcessClientCmd`: the front command is examined.
     fn examine_front(&mut self, ev: &mut dyn Events) {
-        if self.npending == 0 || self.pending[0] != Cmd::Unknown {
+        if self.npending == 0 {
+            return;
+        }
+        if self.pending[0] == Cmd::Auth {
+            self.waiting_auth = true;
+        }
+        if self.pending[0] != Cmd::Unknown {
             return;
         }
         ev.weird(
@@ -198,12 +269,14 @@ impl Pop3 {
         }
     }
 
-    fn server_line(&mut self, l: &Line, ev: &mut dyn Events) -> Option<Next> {
+    fn server_line(&mut self, l: &Line<HEAD>, ev: &mut dyn Events) -> Option<Next> {
         if self.disabled {
             return None;
         }
+        let line = l.head.as_bytes();
         if self.in_multiline {
-            if l.w1.as_bytes() == b"." && l.w2.is_empty() {
+            // Zeek's terminator: a line that is exactly ".".
+            if line == b"." && l.len == 1 {
                 self.in_multiline = false;
                 if std::mem::take(&mut self.examine_after_answer) {
                     self.examine_front(ev);
@@ -211,33 +284,30 @@ impl Pop3 {
             }
             return None;
         }
-        let w = l.w1.as_bytes();
-        if w == b"+" || (w.is_empty() && l.len > 0) {
-            // SASL continuation: the pending AUTH stays pending.
-            if self.npending > 0 && self.pending[0] == Cmd::Auth {
-                self.auth_continuation = true;
-            }
-            return None;
-        }
-        let (ok, err) = (w.starts_with(b"+OK"), w.starts_with(b"-ERR"));
-        if !ok && !err {
-            let token = w
-                .strip_prefix(b"+")
-                .or_else(|| w.strip_prefix(b"-"))
-                .unwrap_or(w);
-            let known = COMMANDS.iter().any(|c| c.eq_ignore_ascii_case(token)) || token.is_empty();
-            if !known {
-                // Zeek: "unknown server command (<first token>)", with the
-                // line as data (the recognizer keeps its first word).
-                let mut reason = crate::inline_str::InlineStr::<64>::new();
+        let token = first_token(line);
+        let code = token.and_then(parse_cmd);
+        let Some(code) = code else {
+            if !self.waiting_auth {
+                // Zeek: "unknown server command (<first token>)", the line
+                // as data. A removal takes effect after the chunk, as
+                // Zeek's script removes the analyzer once the packet is
+                // done.
+                let word = token.unwrap_or(b"???");
+                let mut reason = InlineStr::<64>::new();
                 reason.push_bytes(b"unknown server command (");
-                reason.push_bytes(if w.is_empty() { b"???" } else { w });
+                reason.push_bytes(word);
                 reason.push_bytes(b")");
-                ev.violation(Service::Pop3, reason.as_bytes(), w);
-                ev.weird("pop3_server_command_unknown", w, Some("POP3"));
+                ev.violation(Service::Pop3, reason.as_bytes(), line);
+                ev.weird("pop3_server_command_unknown", word, Some("POP3"));
             }
             return None;
+        };
+        let (ok, err) = (code == 0, code == 1);
+        if !ok && !err {
+            ev.weird("pop3_server_sending_client_commands", b"", Some("POP3"));
+            return None;
         }
+        self.waiting_auth = false;
         if !self.greeted && self.npending == 0 {
             self.greeted = true;
             return None;
@@ -314,6 +384,55 @@ mod tests {
         p.deliver(false, b"+OK logged in\r\n", &mut ev);
         assert!(ev.weirds.is_empty(), "{:?}", ev.weirds);
         assert!(ev.violations.is_empty());
+    }
+
+    /// The server lines of Zeek's `pop3-unknown-commands.pcap` (its btest
+    /// `core.max-analyzer-violations` prints the reasons).
+    #[test]
+    fn unknown_server_lines_as_zeek_cuts_them() {
+        let mut p = Pop3::default();
+        let mut ev = Recorder::default();
+        p.deliver(false, b"+OK example.com POP3-Server\n", &mut ev);
+        p.deliver(true, b"USER zeek@zeek.org\n", &mut ev);
+        p.deliver(false, b"+OK Please enter your password\n", &mut ev);
+        p.deliver(true, b"PASS zeek\n", &mut ev);
+        p.deliver(false, b"+OK mailbox locked and ready\n", &mut ev);
+        p.deliver(true, b"STAT\n", &mut ev);
+        p.deliver(false, b"+\r\r..\r\r..x\r\r\n", &mut ev);
+        p.deliver(false, b".\r\r\t\t'\n", &mut ev);
+        p.deliver(false, b"x\n", &mut ev);
+        p.deliver(false, b"+OK 1 236\n", &mut ev);
+        let want = ["+", "???", "..", "???", "..x", "???", ".", "???", "'", "x"];
+        let want: Vec<String> = want
+            .iter()
+            .map(|w| format!("unknown server command ({w})"))
+            .collect();
+        assert_eq!(ev.reasons, want);
+        // The data is the line: none for an empty one.
+        assert_eq!(ev.data[0], b"+");
+        assert!(ev.data[1].is_empty());
+        assert_eq!(ev.data[8], b"\t\t'");
+        assert_eq!(
+            ev.weirds
+                .iter()
+                .filter(|w| **w == "line_terminated_with_single_CR")
+                .count(),
+            1
+        );
+        assert_eq!(ev.weirds[0], "pop3_server_command_unknown");
+        assert_eq!(ev.weirds[2], "line_terminated_with_single_CR");
+    }
+
+    #[test]
+    fn zeek_tokens_and_commands() {
+        assert_eq!(first_token(b" \t+OK\tx y"), Some(&b"+OK\tx"[..]));
+        assert_eq!(first_token(b"  "), None);
+        assert_eq!(first_token(b"ab\0cd"), Some(&b"ab"[..]));
+        assert_eq!(parse_cmd(b"+ok"), Some(0));
+        assert_eq!(parse_cmd(b"-ERR"), Some(1));
+        assert_eq!(parse_cmd(b"+"), None);
+        assert_eq!(parse_cmd(b"+OKAY"), None);
+        assert_eq!(parse_cmd(b"user"), Some(2));
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub fn is_command(w: &[u8]) -> bool {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Smtp {
     client: LineScanner,
-    server: LineScanner,
+    server: LineScanner<{ crate::logs::analyzer::FAILURE_DATA_MAX_SIZE }>,
     confirmed: bool,
     violated: bool,
     starttls_pending: bool,
@@ -99,20 +99,23 @@ impl Smtp {
             });
         } else {
             let (violated, starttls) = (&mut self.violated, &mut self.starttls_pending);
-            self.server.feed(data, &mut |l: &Line| {
-                let code = reply_code(l.w1.as_bytes());
+            self.server.feed(data, &mut |l| {
+                // Zeek reads the code from the line's first three bytes
+                // (CRs before the LF are not part of the line).
+                let mut line = l.head.as_bytes();
+                if l.head.len() == l.len {
+                    while let Some(rest) = line.strip_suffix(b"\r") {
+                        line = rest;
+                    }
+                }
+                let code = reply_code(line);
                 match code {
                     None => {
                         if !*violated {
                             *violated = true;
-                            // Zeek formats the code after setting it to -1.
-                            // The recognizer keeps the line's first word
-                            // only, which stands for the line's data.
-                            ev.violation(
-                                Service::Smtp,
-                                b"reply code -1 out of range",
-                                l.w1.as_bytes(),
-                            );
+                            // Zeek formats the code after setting it to -1;
+                            // the line is the data.
+                            ev.violation(Service::Smtp, b"reply code -1 out of range", line);
                         }
                     }
                     Some(c) if *starttls && l.sep != b'-' => {
@@ -183,5 +186,23 @@ mod tests {
         let mut ev = Recorder::default();
         s.deliver(false, b"HTTP/1.1 400 Bad\r\n", &mut ev);
         assert_eq!(ev.violations, vec![Service::Smtp]);
+        assert_eq!(ev.reasons, vec!["reply code -1 out of range"]);
+        // The whole line is the data (analyzer.log cuts it).
+        assert_eq!(ev.data, vec![b"HTTP/1.1 400 Bad".to_vec()]);
+    }
+
+    #[test]
+    fn reply_code_is_read_from_the_first_bytes() {
+        // Zeek does not skip blanks before the code; a long line's data
+        // is its first bytes.
+        let mut s = Smtp::default();
+        let mut ev = Recorder::default();
+        let line = b" 250 this line is longer than what analyzer.log keeps of it\r\n";
+        s.deliver(false, line, &mut ev);
+        assert_eq!(ev.violations, vec![Service::Smtp]);
+        assert_eq!(
+            ev.data,
+            vec![line[..crate::logs::analyzer::FAILURE_DATA_MAX_SIZE].to_vec()]
+        );
     }
 }
