@@ -211,7 +211,7 @@ impl LineSplitter {
             return (i + n, Some(Piece::Plain(i)));
         }
         let rest = &data[i..];
-        let end = rest.iter().position(|&c| c == b'\r' || c == b'\n');
+        let end = memchr::memchr2(b'\r', b'\n', rest);
         let text = &rest[..end.unwrap_or(rest.len())];
         let room = MAX_LINE.saturating_sub(self.buf.len());
         self.buf.extend_from_slice(&text[..text.len().min(room)]);
@@ -460,7 +460,9 @@ impl SmtpSession {
         }
     }
 
-    /// Splits BDAT chunk bytes into lines for the MIME parser.
+    /// Splits BDAT chunk bytes into lines for the MIME parser: CR LF ends
+    /// a line; a lone LF ends one too, with a weird; a line reaching
+    /// `bdat_max_line` bytes is cut there, with a weird.
     fn bdat_lines(&mut self, data: &[u8], env: &mut dyn SmtpEnv) {
         let mut buf = std::mem::take(&mut self.bdat.buf);
         if buf.last() == Some(&b'\r') && data.first() != Some(&b'\n') {
@@ -468,30 +470,44 @@ impl SmtpSession {
             self.mail_line(&buf, false, env);
             buf.clear();
         }
-        let mut i = if buf.is_empty() { 0 } else { buf.len() - 1 };
+        // `i`: the first byte not yet looked at (a CR ending the previous
+        // chunk is looked at again, with the LF that may follow it now).
+        let mut i = buf.len().saturating_sub(1);
         buf.extend_from_slice(data);
         let mut start = 0;
-        while i < buf.len() {
-            if i + 1 < buf.len() && buf[i] == b'\r' && buf[i + 1] == b'\n' {
-                self.mail_line(&buf[start..i], true, env);
-                start = i + 2;
-                i += 2;
-                continue;
-            } else if buf[i] == b'\n' {
-                env.weird("smtp_bdat_line_lf_only", b"", Some("SMTP_BDAT"));
-                self.mail_line(&buf[start..=i], false, env);
-                start = i + 1;
-            } else if i - start >= self.opts.bdat_max_line {
-                let mut n = [0u8; 20];
-                env.weird(
-                    "smtp_bdat_line_too_long",
-                    fmt_u64(buf.len() as u64, &mut n),
-                    Some("SMTP_BDAT"),
-                );
-                self.mail_line(&buf[start..i], false, env);
-                start = i;
+        loop {
+            let cut = start + self.opts.bdat_max_line.max(1);
+            let lf = memchr::memchr(b'\n', &buf[i..]).map(|n| i + n);
+            // Where the line ends: at the CR of a CR LF, or at a lone LF.
+            let end = lf.map(|j| match j > i && buf[j - 1] == b'\r' {
+                true => (j - 1, true),
+                false => (j, false),
+            });
+            match end {
+                Some((at, true)) if at <= cut => {
+                    self.mail_line(&buf[start..at], true, env);
+                    start = at + 2;
+                }
+                Some((at, false)) if at <= cut => {
+                    env.weird("smtp_bdat_line_lf_only", b"", Some("SMTP_BDAT"));
+                    self.mail_line(&buf[start..=at], false, env);
+                    start = at + 1;
+                }
+                _ if cut < buf.len() => {
+                    let mut n = [0u8; 20];
+                    env.weird(
+                        "smtp_bdat_line_too_long",
+                        fmt_u64(buf.len() as u64, &mut n),
+                        Some("SMTP_BDAT"),
+                    );
+                    self.mail_line(&buf[start..cut], false, env);
+                    start = cut;
+                    i = cut + 1;
+                    continue;
+                }
+                _ => break,
             }
-            i += 1;
+            i = start;
         }
         buf.drain(..start);
         self.bdat.buf = buf;
