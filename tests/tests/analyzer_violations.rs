@@ -16,7 +16,11 @@ use sensor::offline::{read, ReadOptions};
 fn run(case: &str, tag: &str, loads: &[&str], redefs: &[&str]) -> std::path::PathBuf {
     let dir = data_dir().join("zeek").join(case);
     // Zeek's request-analyzer test reads only ports 53 and 80.
-    let ports = if case == REQ { vec![53, 80] } else { Vec::new() };
+    let ports = if case == REQ {
+        vec![53, 80]
+    } else {
+        Vec::new()
+    };
     let mut config = Config {
         seed: Some(1),
         ports,
