@@ -962,6 +962,68 @@ fn analyzer_service(v: &str) -> Option<Option<crate::analyzers::Service>> {
     })
 }
 
+/// What a `--zeek-script` file asks of the sensor: its `@load`ed scripts
+/// and its `redef` statements, each in file order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScriptParts {
+    /// The scripts named by `@load` lines (comments dropped).
+    pub loads: Vec<String>,
+    /// The `redef` statements (one per `;`, comments dropped).
+    pub redefs: Vec<String>,
+}
+
+/// Splits a Zeek script into what [`Config::apply_load`] and
+/// [`Config::apply_redef`] take; everything else in it is ignored.
+pub fn script_parts(text: &str) -> ScriptParts {
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('@'))
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let redefs = code
+        .split(';')
+        .map(str::trim)
+        .filter(|s| s.starts_with("redef "))
+        .map(String::from)
+        .collect();
+    let loads = text
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("@load "))
+        .map(|s| s.split('#').next().unwrap_or("").trim().to_string())
+        .collect();
+    ScriptParts { loads, redefs }
+}
+
+/// The options of a `sensor run --config` file (`name = value` or `name`
+/// lines, `#` comments) as command-line arguments: `--name`, then the
+/// value with surrounding quotes removed. `path` names the file in errors.
+pub fn options_file_args(text: &str, path: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = match line.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(v.trim())),
+            None => (line, None),
+        };
+        if name.is_empty() || name.contains(char::is_whitespace) || name == "config" {
+            return Err(format!(
+                "--config {path}, line {}: expected `name = value`",
+                n + 1
+            ));
+        }
+        out.push(format!("--{name}"));
+        if let Some(v) = value {
+            out.push(v.trim_matches('"').to_string());
+        }
+    }
+    Ok(out)
+}
+
 impl Config {
     /// Applies a Zeek `@load` of a policy script the sensor implements
     /// (`policy/protocols/ssl/ssl-log-ext`); returns whether it is known.

@@ -438,26 +438,7 @@ fn expand_config_file(args: Vec<String>) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("--config {path}: {e} (give a readable options file)"))?;
     let mut out: Vec<String> = args[..2].to_vec();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let (name, value) = match line.split_once('=') {
-            Some((k, v)) => (k.trim(), Some(v.trim())),
-            None => (line, None),
-        };
-        if name.is_empty() || name.contains(char::is_whitespace) || name == "config" {
-            return Err(format!(
-                "--config {path}, line {}: expected `name = value`",
-                n + 1
-            ));
-        }
-        out.push(format!("--{name}"));
-        if let Some(v) = value {
-            out.push(v.trim_matches('"').to_string());
-        }
-    }
+    out.extend(sensor::config::options_file_args(&text, &path)?);
     out.extend(args[2..].iter().cloned());
     Ok(out)
 }
@@ -480,29 +461,17 @@ fn apply_redefs(config: &mut Config, a: &AnalysisArgs) -> Result<(), String> {
                 path.display()
             )
         })?;
-        // One statement per `;`, comments dropped; only `redef`s matter.
-        let code: String = text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('@'))
-            .map(|l| l.split('#').next().unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join(" ");
-        stmts.extend(
-            code.split(';')
-                .map(str::trim)
-                .filter(|s| s.starts_with("redef "))
-                .map(String::from),
-        );
-        // `@load` lines name policy scripts; the sensor implements some.
-        for l in text.lines().map(str::trim) {
-            if let Some(script) = l.strip_prefix("@load ") {
-                let script = script.split('#').next().unwrap_or("").trim();
-                if !config.apply_load(script) && !a.quiet && !reported.iter().any(|r| r == script) {
-                    eprintln!(
-                        "sensor: warning: @load {script} ignored (not implemented by the sensor)"
-                    );
-                    reported.push(script.to_string());
-                }
+        // One statement per `;`, comments dropped; only `redef`s matter;
+        // `@load` lines name policy scripts, some of which the sensor
+        // implements.
+        let parts = sensor::config::script_parts(&text);
+        stmts.extend(parts.redefs);
+        for script in &parts.loads {
+            if !config.apply_load(script) && !a.quiet && !reported.contains(script) {
+                eprintln!(
+                    "sensor: warning: @load {script} ignored (not implemented by the sensor)"
+                );
+                reported.push(script.clone());
             }
         }
     }

@@ -8,12 +8,15 @@
 //!
 //! - `test`: the whole test suite (what the README and CI run); see
 //!   [`suite`].
+//! - `fuzz [--minutes N] [--target NAME] [--runs N]`: every fuzz target
+//!   in turn, with a report under `target/fuzz-report/`; see [`fuzz`].
 //! - `package`: the Debian package `target/debian/sensor_<version>_<arch>.deb`
 //!   (binary, systemd unit, configuration, maintainer scripts); see
 //!   [`package`].
 //!
 //! Only `std` and `anyhow` are used, so the tasks build on a fresh machine.
 
+mod fuzz;
 mod package;
 mod suite;
 
@@ -30,7 +33,8 @@ use anyhow::{anyhow, bail, Context, Result};
 
 /// Usage line printed for `help` and for unknown arguments.
 const USAGE: &str = "usage: cargo xtask setup | cargo xtask build-ebpf [--release | --debug] \
-                     | cargo xtask test | cargo xtask package";
+                     | cargo xtask test | cargo xtask package \
+                     | cargo xtask fuzz [--minutes N] [--target NAME] [--runs N]";
 
 /// Toolchain that builds the XDP program (`-Z build-std` needs nightly).
 const NIGHTLY: &str = "nightly";
@@ -89,6 +93,8 @@ enum Task {
     BuildEbpf(Profile),
     /// `cargo xtask test`.
     Test,
+    /// `cargo xtask fuzz`.
+    Fuzz(fuzz::Options),
     /// `cargo xtask package` (`--debug`: with the debug build of the
     /// sensor, for the package test, which checks the packaging itself).
     Package { debug: bool },
@@ -117,6 +123,7 @@ fn parse_args(args: &[String]) -> Result<Task> {
         ["test"] => Ok(Task::Test),
         ["package"] => Ok(Task::Package { debug: false }),
         ["package", "--debug"] => Ok(Task::Package { debug: true }),
+        ["fuzz", rest @ ..] => fuzz::parse_options(rest).map(Task::Fuzz),
         [] | ["help"] | ["-h"] | ["--help"] => Ok(Task::Help),
         _ => bail!("unknown arguments {args:?}; {USAGE}"),
     }
@@ -129,6 +136,7 @@ fn run(task: Task) -> Result<()> {
         Task::BuildEbpf(profile) => build_ebpf(profile).map(|_| ()),
         Task::Test => suite::run(),
         Task::Package { debug } => package::run(debug).map(|_| ()),
+        Task::Fuzz(opts) => fuzz::run(&opts),
         Task::Help => {
             println!("{USAGE}");
             Ok(())

@@ -8,24 +8,16 @@
 //! 5. Unit and integration tests (`cargo test --workspace`): Zeek
 //!    conformance, command line, allocation, garbage input, and live
 //!    capture on a veth test bed in network namespaces (as root).
-//! 6. Every fuzz target runs for `FUZZ_SECONDS` (default 20) seconds.
+//! 6. Every fuzz target runs for `FUZZ_SECONDS` (default 20) seconds,
+//!    replaying its kept seeds and regression inputs first (see
+//!    [`crate::fuzz`]).
 
 use std::process::Command;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 
-use crate::{build_ebpf, run_cmd, setup, step, workspace_root, Profile, NIGHTLY};
-
-/// Fuzz targets of `sensor-user/fuzz`.
-const FUZZ_TARGETS: [&str; 7] = [
-    "decode",
-    "reassembly",
-    "capture",
-    "pipeline",
-    "smtp",
-    "tls",
-    "mailbox",
-];
+use crate::fuzz::{run_target, TARGETS as FUZZ_TARGETS};
+use crate::{build_ebpf, run_cmd, setup, step, workspace_root, Profile};
 
 /// Runs the suite.
 pub fn run() -> Result<()> {
@@ -79,17 +71,28 @@ pub fn run() -> Result<()> {
         "fix the failing tests",
     )?;
 
-    let seconds = std::env::var("FUZZ_SECONDS").unwrap_or_else(|_| "20".into());
+    let seconds: u64 = match std::env::var("FUZZ_SECONDS") {
+        Ok(v) => v
+            .parse()
+            .context("FUZZ_SECONDS takes a number of seconds")?,
+        Err(_) => 20,
+    };
+    let logs = root.join("target").join("fuzz-report").join("suite");
     for target in FUZZ_TARGETS {
         step(&format!("fuzz target {target} for {seconds} s"));
-        run_cmd(
-            Command::new("cargo")
-                .current_dir(root.join("sensor-user"))
-                .args([&format!("+{NIGHTLY}"), "fuzz", "run", target, "-O", "--"])
-                .arg(format!("-max_total_time={seconds}"))
-                .arg("-rss_limit_mb=4096"),
-            "a crash input was saved under sensor-user/fuzz/artifacts; reproduce with `cargo +nightly fuzz run <target> <file>`",
-        )?;
+        let o = run_target(target, seconds, None, &logs.join(format!("{target}.log")))?;
+        println!(
+            "xtask: {target}: {} executions, cov {}, ft {}",
+            o.execs, o.cov, o.ft
+        );
+        if let Some(f) = o.failure {
+            bail!(
+                "fuzz target {target}: {f} (input: {}; log: {}); reproduce with \
+                 `cargo +nightly fuzz run {target} <file>`",
+                o.artifact.as_deref().unwrap_or("none saved"),
+                logs.join(format!("{target}.log")).display()
+            );
+        }
     }
     println!("xtask: the whole suite passed");
     Ok(())

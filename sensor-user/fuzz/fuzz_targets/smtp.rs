@@ -34,7 +34,9 @@ impl SmtpEnv for Env {
         true
     }
     fn confirm(&mut self) {}
-    fn violation(&mut self) {}
+    fn violation(&mut self, _: &[u8], _: &[u8]) -> bool {
+        false
+    }
     fn weird(&mut self, _: &'static str, _: &[u8], _: Option<&'static str>) {}
     fn emit(&mut self, rec: &dyn LogRecord) {
         self.out.clear();

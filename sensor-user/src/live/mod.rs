@@ -19,7 +19,7 @@
 //! between workers), `order` (the reorder stage), `worker` (a worker's
 //! loop), `stats` (counters for stats.log).
 
-mod dispatch;
+pub mod dispatch;
 mod order;
 mod reload;
 mod setup;
