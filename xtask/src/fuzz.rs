@@ -373,7 +373,7 @@ mod tests {
         );
         assert_eq!(o.failure.as_deref(), Some("out-of-memory"));
         assert_eq!(o.artifact.as_deref(), Some("./oom-63fd"));
-        let md = markdown(&[o.clone()], &Options::default());
+        let md = markdown(std::slice::from_ref(&o), &Options::default());
         assert!(md
             .contains("| x | 4100 | 2050 | 150 | 219 | 5 | 284 | 2 | out-of-memory: ./oom-63fd |"));
         assert!(json(&[o]).contains("\"failure\": \"out-of-memory\", \"artifact\": \"./oom-63fd\""));
