@@ -24,10 +24,10 @@ impl Cidr {
     /// IPv4-mapped IPv6 addresses).
     pub fn contains(&self, a: IpAddr) -> bool {
         match (self.addr, a) {
-            (IpAddr::V4(n), IpAddr::V4(x)) => prefix_eq(&n.octets(), &x.octets(), self.prefix),
-            (IpAddr::V6(n), IpAddr::V6(x)) => prefix_eq(&n.octets(), &x.octets(), self.prefix),
+            (IpAddr::V4(n), IpAddr::V4(x)) => prefix_eq(n.to_bits(), x.to_bits(), self.prefix),
+            (IpAddr::V6(n), IpAddr::V6(x)) => prefix_eq(n.to_bits(), x.to_bits(), self.prefix),
             (IpAddr::V4(n), IpAddr::V6(x)) => match x.to_ipv4_mapped() {
-                Some(x4) => prefix_eq(&n.octets(), &x4.octets(), self.prefix),
+                Some(x4) => prefix_eq(n.to_bits(), x4.to_bits(), self.prefix),
                 None => false,
             },
             _ => false,
@@ -35,17 +35,14 @@ impl Cidr {
     }
 }
 
-fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
-    let full = (bits / 8) as usize;
-    if a[..full] != b[..full] {
-        return false;
-    }
-    let rem = bits % 8;
-    if rem == 0 {
-        return true;
-    }
-    let mask = 0xffu8 << (8 - rem);
-    a[full] & mask == b[full] & mask
+/// Whether `a` and `b` agree in their first `bits` bits (of `T`'s width).
+fn prefix_eq<T>(a: T, b: T, bits: u8) -> bool
+where
+    T: std::ops::BitXor<Output = T> + std::ops::Shr<u32, Output = T> + PartialEq + From<u8>,
+{
+    let width = 8 * std::mem::size_of::<T>() as u32;
+    let bits = u32::from(bits).min(width);
+    bits == 0 || (a ^ b) >> (width - bits) == T::from(0)
 }
 
 impl FromStr for Cidr {

@@ -1179,7 +1179,7 @@ impl<S: RecordSink> Worker<S> {
         }
         let id = conn.id();
         let local_orig = conn.local_orig;
-        let local_resp = self.cfg.site.is_local(conn.resp_h);
+        let local_resp = conn.local_resp;
         let services_before = conn.services;
         let mut ev = ConnEvents {
             app: &mut conn.app,
@@ -1297,6 +1297,7 @@ impl<S: RecordSink> Worker<S> {
                 }
             }
             conn.local_orig = self.cfg.site.is_local(conn.orig_h);
+            conn.local_resp = self.cfg.site.is_local(conn.resp_h);
         }
         if established {
             if let Some(t) = port_inactivity(&self.cfg.limits, &self.ports, conn) {
@@ -1429,6 +1430,7 @@ impl<S: RecordSink> Worker<S> {
             conn.replay = ReplaySlot::Fresh;
         }
         conn.local_orig = self.cfg.site.is_local(orig_h);
+        conn.local_resp = self.cfg.site.is_local(conn.resp_h);
         conn
     }
 

@@ -103,6 +103,8 @@ pub struct Conn {
     pub bypass_refused: bool,
     /// Whether the originator is local.
     pub local_orig: bool,
+    /// Whether the responder is local.
+    pub local_resp: bool,
     /// known-services is done with the connection (Zeek's
     /// `known_services_done`): its service was reported.
     pub known_services_done: bool,
@@ -172,6 +174,7 @@ impl Conn {
             bypassed: false,
             bypass_refused: false,
             local_orig: false,
+            local_resp: false,
             known_services_done: false,
             inactivity_ns,
             wake_at: 0,
