@@ -35,6 +35,10 @@ fn reversed(frame: &[u8]) -> Option<Vec<u8>> {
                 return None;
             }
             let ihl = usize::from(*f.get(l3)? & 0x0f) * 4;
+            // A shorter header would put the ports over the addresses.
+            if ihl < 20 {
+                return None;
+            }
             (l3 + 12, 4, *f.get(l3 + 9)?, l3 + ihl)
         }
         0x86dd => (l3 + 8, 16, *f.get(l3 + 6)?, l3 + 40),
