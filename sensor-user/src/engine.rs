@@ -126,6 +126,32 @@ pub struct Counters {
     pub loss: tcp::LossCounts,
 }
 
+impl Counters {
+    /// Adds another worker's counters.
+    pub fn add(&mut self, o: &Counters) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.malformed += o.malformed;
+        self.filtered += o.filtered;
+        self.tcp_conns += o.tcp_conns;
+        self.udp_conns += o.udp_conns;
+        self.icmp_conns += o.icmp_conns;
+        self.other_conns += o.other_conns;
+        self.evicted += o.evicted;
+        self.missed_bytes += o.missed_bytes;
+        self.reassembly_dropped += o.reassembly_dropped;
+        self.weirds += o.weirds;
+        self.weirds_suppressed += o.weirds_suppressed;
+        self.tls_sessions_exhausted += o.tls_sessions_exhausted;
+        self.smtp_sessions_exhausted += o.smtp_sessions_exhausted;
+        self.pop3_sessions_exhausted += o.pop3_sessions_exhausted;
+        self.imap_sessions_exhausted += o.imap_sessions_exhausted;
+        self.dpd_buffers_exhausted += o.dpd_buffers_exhausted;
+        self.loss.acks += o.loss.acks;
+        self.loss.gaps += o.loss.gaps;
+    }
+}
+
 /// The weirds Zeek raises through `Reporter::limit_reached_weird` /
 /// `LimitReachedWeird`, which also add `X` to the connection's history.
 fn limit_reached_weird(name: &str) -> bool {
@@ -1590,7 +1616,15 @@ impl<S: RecordSink> Worker<S> {
 
     /// Ends the run: logs every open connection and a final stats record,
     /// and returns the sink and the counters.
-    pub fn finish(mut self) -> (S, Counters) {
+    pub fn finish(self) -> (S, Counters) {
+        let (mut sink, counters, stats) = self.finish_without_stats();
+        sink.emit(&stats);
+        (sink, counters)
+    }
+
+    /// Like [`Worker::finish`], but returns the final stats record instead
+    /// of writing it (several workers' records are summed into one).
+    pub fn finish_without_stats(mut self) -> (S, Counters, StatsRecord) {
         for slot in self.table.all_slots_sorted() {
             self.remove_and_log(slot);
         }
@@ -1600,9 +1634,9 @@ impl<S: RecordSink> Worker<S> {
         let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
         self.known_services
             .finish(now, &mut |r| *ok &= sink.emit(r));
-        self.write_stats(now);
+        let stats = self.stats_record(now);
         let counters = self.counters();
-        (self.sink.inner, counters)
+        (self.sink.inner, counters, stats)
     }
 }
 

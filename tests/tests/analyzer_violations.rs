@@ -40,6 +40,7 @@ fn run(case: &str, tag: &str, loads: &[&str], redefs: &[&str]) -> std::path::Pat
         config,
         sinks: sensor::sinks::SinkOptions::files_only(),
         progress: false,
+        workers: 1,
     };
     read(&opts).expect("sensor read");
     out

@@ -52,7 +52,7 @@ fn sensor_logs_what_the_generator_wrote() {
 
     let logs = dir.join("logs");
     let out = read(&ReadOptions {
-        files: vec![pcap],
+        files: vec![pcap.clone()],
         log_dir: logs.clone(),
         format: FormatOptions::default(),
         config: Config {
@@ -61,6 +61,7 @@ fn sensor_logs_what_the_generator_wrote() {
         },
         sinks: sensor::sinks::SinkOptions::files_only(),
         progress: false,
+        workers: 1,
     })
     .expect("sensor read");
     assert_eq!(out.counters.malformed, 0);
@@ -125,7 +126,81 @@ fn sensor_logs_what_the_generator_wrote() {
         smtp.iter().filter(|s| s["tls"] == true).count() as u64,
         summary.kinds.get("smtp-starttls").copied().unwrap_or(0)
     );
+
+    // Three workers: the same records (uids and fuids apart, which each
+    // worker draws from its own sequence), in another order.
+    let logs3 = dir.join("logs3");
+    let out3 = read(&ReadOptions {
+        files: vec![pcap.clone()],
+        log_dir: logs3.clone(),
+        format: FormatOptions::default(),
+        config: Config {
+            seed: Some(1),
+            ..Config::default()
+        },
+        sinks: sensor::sinks::SinkOptions::files_only(),
+        progress: false,
+        workers: 3,
+    })
+    .expect("sensor read --workers 3");
+    assert_eq!(out3.counters, out.counters);
+    for log in ["conn", "smtp", "files", "ssl", "pop3", "imap", "weird"] {
+        let (one, three) = (without_ids(&logs, log), without_ids(&logs3, log));
+        assert!(!one.is_empty() || log == "weird", "{log}.log is empty");
+        assert_eq!(one, three, "{log}.log with 3 workers");
+    }
+    // Logged once per certificate (x509.log) or per suppression identifier
+    // (notice.log) by whichever worker sees it first: the same records,
+    // possibly of another sighting.
+    let key = |d: &std::path::Path, log: &str, field: &str| {
+        let mut k: Vec<String> = records(d, log)
+            .iter()
+            .map(|r| r[field].to_string())
+            .collect();
+        k.sort();
+        k
+    };
+    for (log, field) in [("x509", "fingerprint"), ("notice", "note")] {
+        assert_eq!(key(&logs, log, field), key(&logs3, log, field), "{log}.log");
+    }
+    let last_stats = |d: &std::path::Path| records(d, "stats").pop().expect("a stats record");
+    let (s1, s3) = (last_stats(&logs), last_stats(&logs3));
+    for k in [
+        "pkts_proc",
+        "bytes_recv",
+        "tcp_conns",
+        "udp_conns",
+        "missed_bytes",
+    ] {
+        assert_eq!(s1[k], s3[k], "stats.log {k}");
+    }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The records of a log, sorted, without the ids drawn per worker.
+fn without_ids(dir: &std::path::Path, log: &str) -> Vec<String> {
+    let mut out: Vec<String> = records(dir, log)
+        .into_iter()
+        .map(|mut r| {
+            if let Some(o) = r.as_object_mut() {
+                for k in [
+                    "uid",
+                    "fuid",
+                    "fuids",
+                    "parent_fuid",
+                    "attachment_fuids",
+                    "cert_chain_fuids",
+                    "client_cert_chain_fuids",
+                    "id",
+                ] {
+                    o.remove(k);
+                }
+            }
+            r.to_string()
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 #[test]
@@ -156,6 +231,7 @@ fn lossy_captures_still_give_every_connection() {
         config: Config::default(),
         sinks: sensor::sinks::SinkOptions::files_only(),
         progress: false,
+        workers: 1,
     })
     .expect("sensor read");
     let conn = records(&logs, "conn");

@@ -96,7 +96,7 @@ pub fn gather(
         let Ok(p) = p.lock() else { continue };
         add_worker(&mut live, &p);
         if let Some(s) = &p.stats {
-            add_stats(&mut total, s);
+            total.add_counts(s);
         }
     }
     total.pkts_dropped = live.lost();
@@ -122,24 +122,6 @@ fn add_worker(live: &mut LiveStats, p: &Published) {
     for (q, n) in p.queue_frames.iter().enumerate() {
         live.queue_frames[q] += n;
     }
-}
-
-fn add_stats(total: &mut StatsRecord, s: &StatsRecord) {
-    total.pkts_proc += s.pkts_proc;
-    total.bytes_recv += s.bytes_recv;
-    total.pkts_malformed += s.pkts_malformed;
-    total.pkts_filtered += s.pkts_filtered;
-    total.active_tcp_conns += s.active_tcp_conns;
-    total.active_udp_conns += s.active_udp_conns;
-    total.active_icmp_conns += s.active_icmp_conns;
-    total.tcp_conns += s.tcp_conns;
-    total.udp_conns += s.udp_conns;
-    total.icmp_conns += s.icmp_conns;
-    total.flows_evicted += s.flows_evicted;
-    total.reassem_tcp_size += s.reassem_tcp_size;
-    total.reassem_dropped_bytes += s.reassem_dropped_bytes;
-    total.missed_bytes += s.missed_bytes;
-    total.frags_dropped += s.frags_dropped;
 }
 
 /// Acknowledgements and gaps of every worker (capture_loss.log).

@@ -206,6 +206,28 @@ pub struct LiveStats {
     pub queue_frames: [u64; MAX_QUEUES],
 }
 
+impl StatsRecord {
+    /// Adds the counts of another worker's record (time, live figures and
+    /// output health are left as they are).
+    pub fn add_counts(&mut self, s: &StatsRecord) {
+        self.pkts_proc += s.pkts_proc;
+        self.bytes_recv += s.bytes_recv;
+        self.pkts_malformed += s.pkts_malformed;
+        self.pkts_filtered += s.pkts_filtered;
+        self.active_tcp_conns += s.active_tcp_conns;
+        self.active_udp_conns += s.active_udp_conns;
+        self.active_icmp_conns += s.active_icmp_conns;
+        self.tcp_conns += s.tcp_conns;
+        self.udp_conns += s.udp_conns;
+        self.icmp_conns += s.icmp_conns;
+        self.flows_evicted += s.flows_evicted;
+        self.reassem_tcp_size += s.reassem_tcp_size;
+        self.reassem_dropped_bytes += s.reassem_dropped_bytes;
+        self.missed_bytes += s.missed_bytes;
+        self.frags_dropped += s.frags_dropped;
+    }
+}
+
 /// Receive queues whose frame counts stats.log lists one by one.
 pub const MAX_QUEUES: usize = 32;
 

@@ -16,6 +16,8 @@ use crate::logs::stats::SinkStats;
 use crate::logs::writer::{prepare_log_dir, Clock, LogError, LogQueue, LogWriter, WriterConfig};
 use crate::sinks::SinkOptions;
 
+mod workers;
+
 /// What to read and where to write.
 #[derive(Clone, Debug)]
 pub struct ReadOptions {
@@ -27,6 +29,9 @@ pub struct ReadOptions {
     pub format: FormatOptions,
     /// Pipeline configuration.
     pub config: Config,
+    /// Worker threads (1: the reading thread analyses; more: the frames
+    /// are handed to that many workers by flow, see [`workers`]).
+    pub workers: usize,
     /// Where the logs go (files, rotation, outputs).
     pub sinks: SinkOptions,
     /// Show a progress line on stderr (only when it is a terminal).
@@ -154,48 +159,43 @@ pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
         },
     );
     let health = writer.health();
-    let (sink, handle) = LogQueue::spawn(writer, opts.config.limits.record_ring_bytes, false);
-    let mut worker = Worker::new(opts.config.clone(), sink);
-    worker.set_sink_health(health.clone());
     let show = opts.progress && std::io::stderr().is_terminal();
     let mut last_draw = Instant::now();
-    let mut truncated = Vec::new();
-    let mut capture_err = None;
-    'files: for f in &mut files {
-        loop {
-            match f.next_frame(|frame| worker.process(frame)) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    capture_err = Some(e);
-                    break 'files;
-                }
-            }
-            if !worker.sink_ok() {
-                break 'files;
-            }
-            if show
-                && worker.counters().packets % 4096 == 0
-                && last_draw.elapsed() > Duration::from_millis(250)
-            {
-                last_draw = Instant::now();
-                draw_progress(
-                    &worker.counters(),
-                    progress_bytes.load(Ordering::Relaxed),
-                    total_size,
-                    start.elapsed(),
-                );
-            }
+    let mut draw = |c: &Counters| {
+        if show && last_draw.elapsed() > Duration::from_millis(250) {
+            last_draw = Instant::now();
+            draw_progress(
+                c,
+                progress_bytes.load(Ordering::Relaxed),
+                total_size,
+                start.elapsed(),
+            );
         }
-        if let Some(t) = f.truncation() {
-            truncated.push((f.path().to_path_buf(), t.to_string()));
-        }
-    }
+    };
+    let ring = opts.config.limits.record_ring_bytes;
+    let (counters, truncated, capture_err, handle) = if opts.workers > 1 {
+        // One queue per worker and one for the summed stats records.
+        let (queues, handle) = LogQueue::spawn_many(writer, ring, false, opts.workers + 1);
+        let mut shown = Counters::default();
+        let out = workers::read(&mut files, &opts.config, queues, &health, &mut |frames| {
+            if frames % 4096 == 0 {
+                shown.packets = frames;
+                draw(&shown);
+            }
+        });
+        (out.counters, out.truncated, out.capture_err, handle)
+    } else {
+        let (sink, handle) = LogQueue::spawn(writer, ring, false);
+        let mut worker = Worker::new(opts.config.clone(), sink);
+        worker.set_sink_health(health.clone());
+        let (truncated, capture_err) = read_one(&mut files, &mut worker, &mut draw);
+        let (sink, counters) = worker.finish();
+        drop(sink);
+        (counters, truncated, capture_err, handle)
+    };
     if show {
         eprint!("\r\x1b[K");
     }
-    let (sink, counters) = worker.finish();
-    drop(sink);
     let report = handle.join().map_err(|_| {
         LogError::Write(
             opts.log_dir.clone(),
@@ -215,6 +215,35 @@ pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
         truncated,
         sinks: health.snapshot(),
     })
+}
+
+/// Reads every file through one worker (this thread); returns the files
+/// cut short and the error that stopped reading, if any.
+fn read_one(
+    files: &mut [PcapFile],
+    worker: &mut Worker<LogQueue>,
+    draw: &mut dyn FnMut(&Counters),
+) -> (Vec<(PathBuf, String)>, Option<CaptureError>) {
+    let mut truncated = Vec::new();
+    for f in files.iter_mut() {
+        loop {
+            match f.next_frame(|frame| worker.process(frame)) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return (truncated, Some(e)),
+            }
+            if !worker.sink_ok() {
+                return (truncated, None);
+            }
+            if worker.counters().packets % 4096 == 0 {
+                draw(&worker.counters());
+            }
+        }
+        if let Some(t) = f.truncation() {
+            truncated.push((f.path().to_path_buf(), t.to_string()));
+        }
+    }
+    (truncated, None)
 }
 
 fn draw_progress(c: &Counters, done: u64, total: u64, elapsed: Duration) {
