@@ -1,5 +1,7 @@
 //! Traffic generation and benchmarks of the sensor.
+pub mod attack;
 pub mod certs;
+pub mod child;
 pub mod gen;
 pub mod mail;
 pub mod pcapw;

@@ -115,6 +115,10 @@ enum Cmd {
     /// looped traffic, rotation every minute and a syslog output; sample RSS, descriptors and
     /// threads; check nothing is lost (root).
     Soak(cmd::soak::SoakArgs),
+    /// Run adversarial captures (SYN flood, half-open SMTP, overlapping segments, MIME
+    /// bombs, hostile TLS handshakes) through `sensor read`: peak RSS against a bound, CPU
+    /// per packet against normal traffic, what the logs counted.
+    Attack(cmd::attack::AttackArgs),
     /// Measure TLS handshake analysis and the per-packet cost of encrypted flows.
     Tls {
         /// A capture of one TLS connection to port 443 (default: a TLS 1.2
@@ -321,6 +325,7 @@ fn main() -> Result<()> {
             let r = cmd::soak::run(&a)?;
             output(&r, a.json.as_deref(), a.markdown.as_deref())?;
         }
+        Cmd::Attack(a) => cmd::attack::attack(&a)?,
         Cmd::Tls {
             pcap,
             copies,

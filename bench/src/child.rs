@@ -1,0 +1,99 @@
+//! Measuring a child process: wall time, CPU time and peak RSS.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+/// What a child process used.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChildUsage {
+    /// Wall-clock seconds.
+    pub wall: f64,
+    /// CPU seconds, user and system, of all its threads.
+    pub cpu: f64,
+    /// Peak resident set size, KiB.
+    pub max_rss_kib: u64,
+}
+
+/// Runs `cmd` to its end and measures it; fails unless it exits with 0.
+pub fn run_child(cmd: &mut Command) -> Result<ChildUsage> {
+    run_child_threads(cmd, None)
+}
+
+/// CPU seconds of each thread of process `pid` now, by thread id.
+fn thread_cpu(pid: libc::pid_t, into: &mut std::collections::BTreeMap<i64, (String, f64)>) {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return;
+    };
+    for t in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_string();
+        let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let tid: i64 = t.file_name().to_string_lossy().parse().unwrap_or(0);
+        into.insert(tid, (name, (ticks(11) + ticks(12)) / hz));
+    }
+}
+
+/// Like [`run_child`]; with `threads`, also adds the CPU seconds of each
+/// thread name, read from /proc every 10 ms while the child runs (what a
+/// thread did in its last 10 ms may be missed).
+pub fn run_child_threads(
+    cmd: &mut Command,
+    threads: Option<&mut std::collections::BTreeMap<String, f64>>,
+) -> Result<ChildUsage> {
+    let start = Instant::now();
+    let child = cmd.spawn().with_context(|| format!("starting {cmd:?}"))?;
+    let pid = child.id() as libc::pid_t;
+    if let Some(out) = threads {
+        let mut seen = std::collections::BTreeMap::new();
+        loop {
+            // SAFETY: siginfo_t is plain data; waitid checks without
+            // reaping (WNOWAIT), so wait4 below still collects the usage.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            let rc = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    pid as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+                )
+            };
+            // SAFETY: si_pid is valid to read after waitid.
+            if rc != 0 || unsafe { info.si_pid() } == pid {
+                break;
+            }
+            thread_cpu(pid, &mut seen);
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        for (name, cpu) in seen.into_values() {
+            *out.entry(name).or_default() += cpu;
+        }
+    }
+    let mut status = 0;
+    // SAFETY: rusage is plain data, zero is a valid value; wait4 fills it
+    // for the child just started, which std has not waited for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed().as_secs_f64();
+    if rc != pid {
+        bail!("waiting for {cmd:?}: {}", std::io::Error::last_os_error());
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!("{cmd:?} failed (wait status {status})");
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok(ChildUsage {
+        wall,
+        cpu: secs(usage.ru_utime) + secs(usage.ru_stime),
+        max_rss_kib: usage.ru_maxrss as u64,
+    })
+}
