@@ -7,6 +7,7 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -139,13 +140,33 @@ impl Extraction {
             return None;
         }
         std::fs::create_dir_all(&cfg.dir).ok()?;
+        // The directory itself must not be a symbolic link planted to send
+        // extracted content elsewhere.
+        if std::fs::symlink_metadata(&cfg.dir)
+            .ok()?
+            .file_type()
+            .is_symlink()
+        {
+            return None;
+        }
         let mut name = InlineStr::<96>::new();
         use std::fmt::Write as _;
         let _ = write!(name, "{source}-{fuid}.{}", extension(mime));
         let name_str = std::str::from_utf8(name.as_bytes()).ok()?;
         let dst = cfg.dir.join(name_str);
         let tmp = cfg.dir.join(format!(".{name_str}.part"));
-        let file = File::create(&tmp).ok()?;
+        let _ = std::fs::remove_file(&tmp);
+        // A new file, never through a symbolic link (one planted under the
+        // temporary name is removed above, one planted again in between
+        // makes the open fail); the rename below replaces a link planted
+        // under the final name instead of following it.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o640)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+            .ok()?;
         Some(Extraction {
             tmp,
             dst,

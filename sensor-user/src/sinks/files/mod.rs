@@ -98,7 +98,13 @@ pub fn prepare_log_dir(dir: &Path) -> Result<(), LogError> {
         return Err(LogError::WorldWritable(dir.to_path_buf()));
     }
     let probe = dir.join(format!(".sensor-write-test-{}", std::process::id()));
-    File::create(&probe).map_err(|e| LogError::Dir(dir.to_path_buf(), e))?;
+    let _ = std::fs::remove_file(&probe);
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&probe)
+        .map_err(|e| LogError::Dir(dir.to_path_buf(), e))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
