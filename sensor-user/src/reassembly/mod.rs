@@ -14,7 +14,12 @@
 //! - **Overlaps and retransmissions**: every byte is delivered once. The
 //!   first copy received wins: bytes already delivered or buffered are never
 //!   replaced by a later copy (a later copy that differs from buffered bytes
-//!   is counted as inconsistent).
+//!   is counted as inconsistent). This is Zeek's policy (`Reassembler`
+//!   keeps the first block; differing content only raises the
+//!   `rexmit_inconsistency` event, which no default script logs, so no
+//!   weird is raised for it). Urgent data stays in the stream (the urgent
+//!   pointer is ignored); data after an RST is still delivered (the flow
+//!   layer raises `data_after_reset`); data behind the stream is old data.
 //! - **Gaps**: the stream never waits forever. When the peer acknowledges
 //!   data that was never seen ([`StreamReassembler::ack_received`]), the
 //!   hole is reported as a gap and delivery continues after it; that is how
