@@ -1604,6 +1604,11 @@ impl<S: RecordSink> Worker<S> {
             missed_bytes: self.counters.missed_bytes,
             frags_dropped: fs.evicted + fs.timed_out + fs.too_large,
             records_dropped: 0,
+            smtp_sessions_exhausted: self.counters.smtp_sessions_exhausted,
+            tls_sessions_exhausted: self.counters.tls_sessions_exhausted,
+            mailbox_sessions_exhausted: self.counters.pop3_sessions_exhausted
+                + self.counters.imap_sessions_exhausted,
+            dpd_buffers_exhausted: self.counters.dpd_buffers_exhausted,
             live: None,
             sinks: self.sink_health.as_ref().and_then(SinkHealth::snapshot),
         }

@@ -52,6 +52,12 @@ fn attacks_stay_within_bounds_and_are_counted() {
     assert_eq!(half.records("conn") * 5, half.packets);
     assert_eq!(half.stat("tcp_conns"), half.records("conn"));
     assert!(half.stat("flows_evicted") >= half.records("conn").saturating_sub(max_flows));
+    // Sessions beyond the SMTP pool (1024, none freed: none ends) are
+    // counted as left to protocol detection.
+    assert_eq!(
+        half.stat("smtp_sessions_exhausted"),
+        half.records("conn").saturating_sub(1024)
+    );
     // Overlaps: every session logs its mail; each RST-then-data session
     // raises data_after_reset once.
     let ovl = find(&outcomes, "tcp-overlap");

@@ -49,6 +49,18 @@ pub struct StatsRecord {
     pub frags_dropped: u64,
     /// Log records dropped because the writer could not keep up (live only).
     pub records_dropped: u64,
+    /// SMTP connections left with protocol detection only because every
+    /// pooled SMTP session was in use (`Limits::max_smtp_sessions`).
+    pub smtp_sessions_exhausted: u64,
+    /// TLS connections left without full analysis because every pooled TLS
+    /// session was in use.
+    pub tls_sessions_exhausted: u64,
+    /// POP3 and IMAP connections left without pop3.log/imap.log analysis
+    /// because every pooled session was in use.
+    pub mailbox_sessions_exhausted: u64,
+    /// Connections whose start could not be held for replay into an
+    /// analyzer because every DPD buffer was in use.
+    pub dpd_buffers_exhausted: u64,
     /// Capture counters of live capture (absent in offline runs).
     pub live: Option<LiveStats>,
     /// Counters of the log sinks (rotation, outputs), when there are any.
@@ -225,6 +237,10 @@ impl StatsRecord {
         self.reassem_dropped_bytes += s.reassem_dropped_bytes;
         self.missed_bytes += s.missed_bytes;
         self.frags_dropped += s.frags_dropped;
+        self.smtp_sessions_exhausted += s.smtp_sessions_exhausted;
+        self.tls_sessions_exhausted += s.tls_sessions_exhausted;
+        self.mailbox_sessions_exhausted += s.mailbox_sessions_exhausted;
+        self.dpd_buffers_exhausted += s.dpd_buffers_exhausted;
     }
 }
 
@@ -239,7 +255,7 @@ impl LiveStats {
     }
 }
 
-pub(crate) static SCHEMA: [Field; 48] = [
+pub(crate) static SCHEMA: [Field; 52] = [
     Field::zeek("ts", "time"),
     Field::zeek("peer", "string"),
     Field::zeek("pkts_proc", "count"),
@@ -259,6 +275,10 @@ pub(crate) static SCHEMA: [Field; 48] = [
     Field::ext("missed_bytes", "count"),
     Field::ext("frags_dropped", "count"),
     Field::ext("records_dropped", "count"),
+    Field::ext("smtp_sessions_exhausted", "count"),
+    Field::ext("tls_sessions_exhausted", "count"),
+    Field::ext("mailbox_sessions_exhausted", "count"),
+    Field::ext("dpd_buffers_exhausted", "count"),
     Field::ext("xdp_seen", "count"),
     Field::ext("xdp_matched", "count"),
     Field::ext("xdp_redirected", "count"),
@@ -316,6 +336,10 @@ impl LogRecord for StatsRecord {
             self.missed_bytes,
             self.frags_dropped,
             self.records_dropped,
+            self.smtp_sessions_exhausted,
+            self.tls_sessions_exhausted,
+            self.mailbox_sessions_exhausted,
+            self.dpd_buffers_exhausted,
         ] {
             out(Value::Count(v));
         }

@@ -183,6 +183,26 @@ fn totals(s: &mut Scrape, r: &StatsRecord) {
             "Log records dropped because the writer fell behind (records_dropped)",
             r.records_dropped,
         ),
+        (
+            "smtp_sessions_exhausted",
+            "SMTP connections given protocol detection only: session pool in use (smtp_sessions_exhausted)",
+            r.smtp_sessions_exhausted,
+        ),
+        (
+            "tls_sessions_exhausted",
+            "TLS connections not analysed: session pool in use (tls_sessions_exhausted)",
+            r.tls_sessions_exhausted,
+        ),
+        (
+            "mailbox_sessions_exhausted",
+            "POP3 and IMAP connections not analysed: session pools in use (mailbox_sessions_exhausted)",
+            r.mailbox_sessions_exhausted,
+        ),
+        (
+            "dpd_buffers_exhausted",
+            "Connections without a DPD replay buffer: all in use (dpd_buffers_exhausted)",
+            r.dpd_buffers_exhausted,
+        ),
     ] {
         s.counter(name, help, none(), v);
     }
