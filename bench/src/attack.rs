@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io;
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -632,6 +632,10 @@ impl Outcome {
             "reassem_dropped_bytes",
             "missed_bytes",
             "records_dropped",
+            "smtp_sessions_exhausted",
+            "tls_sessions_exhausted",
+            "mailbox_sessions_exhausted",
+            "dpd_buffers_exhausted",
         ] {
             if self.stat(k) > 0 {
                 parts.push(format!("{k} {}", self.stat(k)));
@@ -801,8 +805,18 @@ fn read_logs(o: &mut Outcome) -> Result<()> {
             continue;
         };
         if let Some(log) = name.strip_suffix(".log") {
-            let text = std::fs::read(&p)?;
-            let n = text.iter().filter(|&&b| b == b'\n').count() as u64;
+            // Streamed, so that this process stays small (its peak would
+            // otherwise show in the next child's ru_maxrss).
+            let mut f = File::open(&p)?;
+            let mut buf = vec![0u8; 1 << 16];
+            let mut n = 0u64;
+            loop {
+                let k = f.read(&mut buf)?;
+                if k == 0 {
+                    break;
+                }
+                n += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64;
+            }
             o.logs.insert(log.to_string(), n);
         }
     }
@@ -818,8 +832,12 @@ fn read_logs(o: &mut Outcome) -> Result<()> {
             }
         }
     }
-    let conn = std::fs::read_to_string(o.log_dir.join("conn.log")).unwrap_or_default();
-    for l in conn.lines() {
+    let conn = File::open(o.log_dir.join("conn.log")).map(io::BufReader::new);
+    for l in conn
+        .into_iter()
+        .flat_map(|r| r.lines())
+        .map_while(|l| l.ok())
+    {
         if let Some(i) = l.find("\"missed_bytes\":") {
             let rest = &l[i + 15..];
             let end = rest.find([',', '}']).unwrap_or(rest.len());

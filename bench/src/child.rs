@@ -12,7 +12,10 @@ pub struct ChildUsage {
     pub wall: f64,
     /// CPU seconds, user and system, of all its threads.
     pub cpu: f64,
-    /// Peak resident set size, KiB.
+    /// Peak resident set size, KiB: the child's own `VmHWM`, read from
+    /// /proc every 5 ms while it runs (`ru_maxrss` is only the fallback:
+    /// Linux carries the parent's peak into a forked child's, so a parent
+    /// that held a large capture would be counted as the child's peak).
     pub max_rss_kib: u64,
 }
 
@@ -43,9 +46,22 @@ fn thread_cpu(pid: libc::pid_t, into: &mut std::collections::BTreeMap<i64, (Stri
     }
 }
 
+/// The peak RSS (`VmHWM`) of process `pid` so far, KiB (0 if unknown).
+fn vm_hwm_kib(pid: libc::pid_t) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// Like [`run_child`]; with `threads`, also adds the CPU seconds of each
-/// thread name, read from /proc every 10 ms while the child runs (what a
-/// thread did in its last 10 ms may be missed).
+/// thread name, read from /proc every 5 ms while the child runs (what a
+/// thread did in its last 5 ms may be missed).
 pub fn run_child_threads(
     cmd: &mut Command,
     threads: Option<&mut std::collections::BTreeMap<String, f64>>,
@@ -53,7 +69,9 @@ pub fn run_child_threads(
     let start = Instant::now();
     let child = cmd.spawn().with_context(|| format!("starting {cmd:?}"))?;
     let pid = child.id() as libc::pid_t;
-    if let Some(out) = threads {
+    let mut hwm = 0u64;
+    let mut threads = threads;
+    {
         let mut seen = std::collections::BTreeMap::new();
         loop {
             // SAFETY: siginfo_t is plain data; waitid checks without
@@ -71,11 +89,16 @@ pub fn run_child_threads(
             if rc != 0 || unsafe { info.si_pid() } == pid {
                 break;
             }
-            thread_cpu(pid, &mut seen);
-            std::thread::sleep(std::time::Duration::from_millis(10));
+            hwm = hwm.max(vm_hwm_kib(pid));
+            if threads.is_some() {
+                thread_cpu(pid, &mut seen);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        for (name, cpu) in seen.into_values() {
-            *out.entry(name).or_default() += cpu;
+        if let Some(out) = threads.as_deref_mut() {
+            for (name, cpu) in seen.into_values() {
+                *out.entry(name).or_default() += cpu;
+            }
         }
     }
     let mut status = 0;
@@ -94,6 +117,6 @@ pub fn run_child_threads(
     Ok(ChildUsage {
         wall,
         cpu: secs(usage.ru_utime) + secs(usage.ru_stime),
-        max_rss_kib: usage.ru_maxrss as u64,
+        max_rss_kib: if hwm > 0 { hwm } else { usage.ru_maxrss as u64 },
     })
 }
