@@ -1,6 +1,10 @@
 //! Zero-copy views of TLS handshake messages: hellos, their extensions,
 //! certificate lists and ECDH server parameters. Every accessor is checked;
-//! malformed input gives `None`, never a panic.
+//! malformed input gives `None` (or, for the hellos, the exception Zeek's
+//! parser throws), never a panic.
+
+use crate::inline_str::InlineStr;
+use std::fmt::Write as _;
 
 /// A cursor over big-endian wire data.
 #[derive(Clone, Copy, Debug)]
@@ -74,6 +78,60 @@ pub fn u16s(b: &[u8]) -> impl Iterator<Item = u16> + '_ {
     b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]))
 }
 
+/// A binpac `out_of_bound` exception as the parser Zeek generates from its
+/// TLS grammar throws it: where (`Type:field`, `Type:field__elem` for an
+/// element of an array without a length, or the type alone for a record's
+/// own `&length`), what was needed (bytes from the type's start, or the
+/// element count of a counted array) and what there was (bytes from the
+/// type's start, or from the array's start for a counted array).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutOfBound {
+    /// The type and field.
+    pub what: &'static str,
+    /// Bytes (or elements) needed.
+    pub needed: usize,
+    /// Bytes available.
+    pub given: usize,
+}
+
+impl OutOfBound {
+    fn new(what: &'static str, needed: usize, given: usize) -> Self {
+        OutOfBound {
+            what,
+            needed,
+            given,
+        }
+    }
+
+    /// Zeek's violation reason for it (`Binpac exception: ` and binpac's
+    /// own message).
+    pub fn reason(&self) -> InlineStr<128> {
+        let mut s = InlineStr::new();
+        let _ = write!(
+            s,
+            "Binpac exception: binpac exception: out_of_bound: {}: {} > {}",
+            self.what, self.needed, self.given
+        );
+        s
+    }
+}
+
+/// The exception Zeek's parser throws for a handshake message before its
+/// direction check runs (fields of fixed size are checked as one block up
+/// to the first of variable size): a ClientHello shorter than its version
+/// and time, a ServerHello shorter than its version.
+pub fn before_direction_check(msg_type: u8, body: &[u8]) -> Option<OutOfBound> {
+    match msg_type {
+        1 if body.len() < 6 => Some(OutOfBound::new("ClientHello:gmt_unix_time", 6, body.len())),
+        2 if body.len() < 2 => Some(OutOfBound::new(
+            "ServerHelloChoice:server_version1",
+            2,
+            body.len(),
+        )),
+        _ => None,
+    }
+}
+
 /// A ClientHello.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientHello<'a> {
@@ -87,20 +145,73 @@ pub struct ClientHello<'a> {
     pub ciphers: &'a [u8],
     /// Compression methods.
     pub compression: &'a [u8],
-    /// The extensions block, if present.
+    /// The extensions: everything after the extensions length, as Zeek
+    /// reads them (to the end of the message); `None` when the message
+    /// ends with the compression methods.
     pub extensions: Option<&'a [u8]>,
 }
 
-/// Parses a ClientHello body.
-pub fn client_hello(body: &[u8]) -> Option<ClientHello<'_>> {
-    let mut r = Reader::new(body);
-    let version = r.u16()?;
-    let random = r.bytes(32)?;
-    let session_id = r.vec8()?;
-    let ciphers = r.vec16()?;
-    let compression = r.vec8()?;
-    let extensions = if r.is_empty() { None } else { r.vec16() };
-    Some(ClientHello {
+/// Parses a ClientHello body in the order of Zeek's grammar
+/// (`tls-handshake-protocol.pac`), failing with the exception its parser
+/// throws first. The extensions themselves are checked by
+/// [`extensions_fault`].
+pub fn client_hello(body: &[u8]) -> Result<ClientHello<'_>, OutOfBound> {
+    let len = body.len();
+    if let Some(e) = before_direction_check(1, body) {
+        return Err(e);
+    }
+    let version = u16::from_be_bytes([body[0], body[1]]);
+    if len < 34 {
+        return Err(OutOfBound::new("ClientHello:random_bytes", 34, len));
+    }
+    let random = &body[2..34];
+    let Some(&sid_len) = body.get(34) else {
+        return Err(OutOfBound::new("ClientHello:session_len", 35, len));
+    };
+    let sid_len = sid_len as usize;
+    let mut at = 35;
+    if sid_len > len - at {
+        return Err(OutOfBound::new("ClientHello:session_id", sid_len, len - at));
+    }
+    let session_id = &body[at..at + sid_len];
+    at += sid_len;
+    if matches!(version, 0xFEFF | 0xFEFD) {
+        // DTLS 1.0 / 1.2: a cookie, parsed as a type of its own.
+        let rest = len - at;
+        let Some(&cookie_len) = body.get(at) else {
+            return Err(OutOfBound::new("ClientHelloCookie:cookie_len", 1, rest));
+        };
+        let need = 1 + cookie_len as usize;
+        if need > rest {
+            return Err(OutOfBound::new("ClientHelloCookie:cookie", need, rest));
+        }
+        at += need;
+    }
+    if len < at + 2 {
+        return Err(OutOfBound::new("ClientHello:csuit_len", at + 2, len));
+    }
+    let n = u16::from_be_bytes([body[at], body[at + 1]]) as usize / 2;
+    at += 2;
+    if n > (len - at) / 2 {
+        return Err(OutOfBound::new("ClientHello:csuits", n, len - at));
+    }
+    let ciphers = &body[at..at + 2 * n];
+    at += 2 * n;
+    let Some(&m) = body.get(at) else {
+        return Err(OutOfBound::new("ClientHello:cmeth_len", at + 1, len));
+    };
+    at += 1;
+    if m as usize > len - at {
+        return Err(OutOfBound::new("ClientHello:cmeths", m as usize, len - at));
+    }
+    let compression = &body[at..at + m as usize];
+    at += m as usize;
+    let extensions = match len - at {
+        0 => None,
+        1 => return Err(OutOfBound::new("ClientHello:ext_len__elem", at + 2, len)),
+        _ => Some(&body[at + 2..]),
+    };
+    Ok(ClientHello {
         version,
         random,
         session_id,
@@ -108,6 +219,47 @@ pub fn client_hello(body: &[u8]) -> Option<ClientHello<'_>> {
         compression,
         extensions,
     })
+}
+
+/// The first extension of a block that does not fit, as Zeek's parser
+/// reports it (the extensions before it are parsed and handled).
+pub fn extensions_fault(mut b: &[u8]) -> Option<OutOfBound> {
+    while !b.is_empty() {
+        if b.len() < 4 {
+            return Some(OutOfBound::new("SSLExtension:data_len", 4, b.len()));
+        }
+        let need = u16::from_be_bytes([b[2], b[3]]) as usize + 4;
+        if need > b.len() {
+            return Some(OutOfBound::new("SSLExtension", need, b.len()));
+        }
+        b = &b[need..];
+    }
+    None
+}
+
+/// The first fault of an SSLv2 CLIENT-HELLO record body (cipher specs,
+/// session id and challenge lengths, then the three), as Zeek's parser
+/// reports it: the body is a list of hellos, each with a `&length` of
+/// its six header bytes plus the three lengths. `record_len` is the
+/// record's body length; `body` what of it was kept.
+pub fn v2_client_hello_fault(body: &[u8], record_len: usize) -> Option<OutOfBound> {
+    let mut at = 0;
+    while at < record_len {
+        let rest = record_len - at;
+        if rest < 6 {
+            return Some(OutOfBound::new("V2ClientHello:chal_len", 6, rest));
+        }
+        let h = body.get(at..at + 6)?;
+        let need = 6
+            + u16::from_be_bytes([h[0], h[1]]) as usize
+            + u16::from_be_bytes([h[2], h[3]]) as usize
+            + u16::from_be_bytes([h[4], h[5]]) as usize;
+        if need > rest {
+            return Some(OutOfBound::new("V2ClientHello", need, rest));
+        }
+        at += need;
+    }
+    None
 }
 
 /// A ServerHello (also a HelloRetryRequest, which is a ServerHello with a
@@ -134,30 +286,78 @@ pub const HRR_RANDOM: [u8; 32] = [
     0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
 ];
 
-/// Parses a ServerHello body: the TLS 1.3 draft layout (no session id, no
-/// compression) for versions 0x7Fxx and 0x0304, the classic one otherwise.
-pub fn server_hello(body: &[u8]) -> Option<ServerHello<'_>> {
-    let mut r = Reader::new(body);
-    let version = r.u16()?;
-    let random = r.bytes(32)?;
+/// Parses a ServerHello body: the TLS 1.3 layout (no session id, no
+/// compression) for versions 0x7Fxx and 0x0304, the classic one otherwise,
+/// failing with the exception Zeek's parser throws first (the extensions
+/// are checked by [`extensions_fault`]).
+pub fn server_hello(body: &[u8]) -> Result<ServerHello<'_>, OutOfBound> {
+    if let Some(e) = before_direction_check(2, body) {
+        return Err(e);
+    }
+    let version = u16::from_be_bytes([body[0], body[1]]);
+    // The hello proper is a type of its own after the two version bytes.
+    let b = &body[2..];
+    let len = b.len();
     let draft = version >> 8 == 0x7F || version == 0x0304;
-    let (session_id, cipher, compression) = if draft {
-        (&b""[..], r.u16()?, 0)
+    let (name, random, session_id, cipher, compression, mut at) = if draft {
+        if len < 32 {
+            return Err(OutOfBound::new("ServerHello13:random", 32, len));
+        }
+        if len < 34 {
+            return Err(OutOfBound::new("ServerHello13:cipher_suite", 34, len));
+        }
+        let cipher = u16::from_be_bytes([b[32], b[33]]);
+        (
+            "ServerHello13:ext_len__elem",
+            &b[..32],
+            &b""[..],
+            cipher,
+            0,
+            34,
+        )
     } else {
-        let sid = r.vec8()?;
-        (sid, r.u16()?, r.u8()?)
+        if len < 32 {
+            return Err(OutOfBound::new("ServerHello:random_bytes", 32, len));
+        }
+        if len < 33 {
+            return Err(OutOfBound::new("ServerHello:session_len", 33, len));
+        }
+        let sid_len = b[32] as usize;
+        if sid_len > len - 33 {
+            return Err(OutOfBound::new("ServerHello:session_id", sid_len, len - 33));
+        }
+        let at = 33 + sid_len;
+        if len < at + 3 {
+            return Err(OutOfBound::new(
+                "ServerHello:compression_method",
+                at + 3,
+                len,
+            ));
+        }
+        let cipher = u16::from_be_bytes([b[at], b[at + 1]]);
+        let sid = &b[33..at];
+        (
+            "ServerHello:ext_len__elem",
+            &b[..32],
+            sid,
+            cipher,
+            b[at + 2],
+            at + 3,
+        )
     };
     // Zeek reads a length if anything is left, then extensions to the end.
-    if !r.is_empty() {
-        r.u16()?;
+    match len - at {
+        0 => {}
+        1 => return Err(OutOfBound::new(name, at + 2, len)),
+        _ => at += 2,
     }
-    Some(ServerHello {
+    Ok(ServerHello {
         version,
         random,
         session_id,
         cipher,
         compression,
-        extensions: r.rest(),
+        extensions: &b[at..],
     })
 }
 
@@ -343,6 +543,126 @@ mod tests {
             let _ = server_hello(&b[..i]);
             let _ = certificates(&b[..i]).count();
         }
+    }
+
+    fn hello_body() -> Vec<u8> {
+        // Version, random, 2-byte session id, 2 ciphers, null compression,
+        // one empty extension.
+        let mut b = vec![0x03, 0x03];
+        b.extend([7u8; 32]);
+        b.extend([2, 0xAA, 0xBB]);
+        b.extend([0, 4, 0x13, 0x01, 0xC0, 0x2F]);
+        b.extend([1, 0]);
+        b.extend([0, 4, 0xFF, 0x01, 0, 0]);
+        b
+    }
+
+    fn fault(b: &[u8]) -> String {
+        let e = client_hello(b)
+            .err()
+            .or_else(|| extensions_fault(client_hello(b).ok()?.extensions?))
+            .expect("a fault");
+        String::from_utf8(e.reason().as_bytes().to_vec()).unwrap_or_default()
+    }
+
+    #[test]
+    fn client_hello_faults_as_zeek_parser() {
+        let b = hello_body();
+        assert!(client_hello(&b).is_ok() && extensions_fault(&b[47..]).is_none());
+        let p = "Binpac exception: binpac exception: out_of_bound: ";
+        for (len, want) in [
+            (0, "ClientHello:gmt_unix_time: 6 > 0"),
+            (5, "ClientHello:gmt_unix_time: 6 > 5"),
+            (6, "ClientHello:random_bytes: 34 > 6"),
+            (34, "ClientHello:session_len: 35 > 34"),
+            (36, "ClientHello:session_id: 2 > 1"),
+            (38, "ClientHello:csuit_len: 39 > 38"),
+            // Two ciphers announced, one and a half there.
+            (42, "ClientHello:csuits: 2 > 3"),
+            (43, "ClientHello:cmeth_len: 44 > 43"),
+            (44, "ClientHello:cmeths: 1 > 0"),
+            (46, "ClientHello:ext_len__elem: 47 > 46"),
+            (48, "SSLExtension:data_len: 4 > 1"),
+            (50, "SSLExtension:data_len: 4 > 3"),
+        ] {
+            assert_eq!(fault(&b[..len]), format!("{p}{want}"), "length {len}");
+        }
+        // An extension longer than the message.
+        let mut long = b.clone();
+        long[50] = 9;
+        assert_eq!(fault(&long), format!("{p}SSLExtension: 13 > 4"));
+        // Odd cipher list length: Zeek reads length / 2 ciphers and goes on
+        // right after them.
+        // (the third byte is the compression methods' length).
+        let mut odd = b[..37].to_vec();
+        odd.extend([0, 3, 0x13, 0x01, 1, 0]);
+        let h = client_hello(&odd).expect("parses");
+        assert_eq!(h.ciphers, &[0x13, 0x01]);
+        assert_eq!(h.compression, &[0]);
+        assert_eq!(h.extensions, None);
+    }
+
+    #[test]
+    fn server_hello_faults_as_zeek_parser() {
+        let p = "Binpac exception: binpac exception: out_of_bound: ";
+        let reason = |b: &[u8]| {
+            let e = server_hello(b).err().expect("a fault");
+            String::from_utf8(e.reason().as_bytes().to_vec()).unwrap_or_default()
+        };
+        let mut b = vec![0x03, 0x03];
+        b.extend([2u8; 32]);
+        b.extend([1, 0xAA, 0x13, 0x01, 0]);
+        b.extend([0, 0]);
+        assert!(server_hello(&b).is_ok());
+        for (len, want) in [
+            (1, "ServerHelloChoice:server_version1: 2 > 1"),
+            (20, "ServerHello:random_bytes: 32 > 18"),
+            (34, "ServerHello:session_len: 33 > 32"),
+            (35, "ServerHello:session_id: 1 > 0"),
+            (38, "ServerHello:compression_method: 37 > 36"),
+            (40, "ServerHello:ext_len__elem: 39 > 38"),
+        ] {
+            assert_eq!(reason(&b[..len]), format!("{p}{want}"), "length {len}");
+        }
+        let mut t = vec![0x7F, 0x12];
+        t.extend([2u8; 32]);
+        t.extend([0x13, 0x01, 0]);
+        assert_eq!(
+            reason(&t[..30]),
+            format!("{p}ServerHello13:random: 32 > 28")
+        );
+        assert_eq!(
+            reason(&t[..35]),
+            format!("{p}ServerHello13:cipher_suite: 34 > 33")
+        );
+        assert_eq!(
+            reason(&t),
+            format!("{p}ServerHello13:ext_len__elem: 36 > 35")
+        );
+    }
+
+    #[test]
+    fn v2_client_hello_faults() {
+        let p = "Binpac exception: binpac exception: out_of_bound: ";
+        let r = |e: OutOfBound| String::from_utf8(e.reason().as_bytes().to_vec()).unwrap();
+        let b = [0, 3, 0, 0, 0, 16, 1, 0, 0x80];
+        assert_eq!(
+            v2_client_hello_fault(&b, 4).map(r),
+            Some(format!("{p}V2ClientHello:chal_len: 6 > 4"))
+        );
+        assert_eq!(
+            v2_client_hello_fault(&b, 9).map(r),
+            Some(format!("{p}V2ClientHello: 25 > 9"))
+        );
+        let ok = [0, 3, 0, 0, 0, 0, 1, 0, 0x80];
+        assert_eq!(v2_client_hello_fault(&ok, 9), None);
+        // Bytes after the hello are a second one.
+        let mut two = ok.to_vec();
+        two.extend([0, 0]);
+        assert_eq!(
+            v2_client_hello_fault(&two, 11).map(r),
+            Some(format!("{p}V2ClientHello:chal_len: 6 > 2"))
+        );
     }
 
     #[test]

@@ -515,7 +515,10 @@ impl TlsSession {
             V2_CLIENT_HELLO => {
                 let h = dir.hdr;
                 let body = std::mem::take(&mut self.dirs[d].hs);
-                self.v2_client_hello(is_orig, u16::from_be_bytes([h[3], h[4]]), &body, env);
+                let record_len =
+                    ((((h[0] & 0x7f) as usize) << 8) | h[1] as usize).saturating_sub(3);
+                let version = u16::from_be_bytes([h[3], h[4]]);
+                self.v2_client_hello(is_orig, version, &body, record_len, env);
                 self.dirs[d].hs = body;
                 self.dirs[d].hs.clear();
             }
@@ -609,6 +612,10 @@ impl TlsSession {
     }
 
     fn message(&mut self, is_orig: bool, msg_type: u8, body: &[u8], env: &mut dyn TlsEnv) {
+        if let Some(e) = parse::before_direction_check(msg_type, body) {
+            self.violation(e.reason().as_bytes(), env);
+            return;
+        }
         match msg_type {
             0 => self.check_flipped(false, is_orig, env),
             1 => self.check_flipped(true, is_orig, env),
@@ -690,17 +697,31 @@ impl TlsSession {
     /// An SSLv2-format CLIENT-HELLO: cipher specs, session id and
     /// challenge lengths, then the three. Zeek logs it as a ClientHello
     /// (history `C`); the server's answer decides the version.
-    fn v2_client_hello(&mut self, is_orig: bool, version: u16, body: &[u8], env: &mut dyn TlsEnv) {
+    fn v2_client_hello(
+        &mut self,
+        is_orig: bool,
+        version: u16,
+        body: &[u8],
+        record_len: usize,
+        env: &mut dyn TlsEnv,
+    ) {
+        if let Some(e) = parse::v2_client_hello_fault(body, record_len) {
+            self.violation(e.reason().as_bytes(), env);
+            return;
+        }
+        if record_len == 0 {
+            // An empty list of hellos.
+            return;
+        }
         self.check_flipped(true, is_orig, env);
         self.start(env);
         let mut r = parse::Reader::new(body);
         let (Some(cs_len), Some(sid_len), Some(_)) = (r.u16(), r.u16(), r.u16()) else {
-            self.violation(b"Binpac exception: malformed SSLv2 ClientHello", env);
             return;
         };
         let (Some(_ciphers), Some(sid)) = (r.bytes(cs_len as usize), r.bytes(sid_len as usize))
         else {
-            self.violation(b"Binpac exception: malformed SSLv2 ClientHello", env);
+            // Beyond what was kept of the record.
             return;
         };
         self.rec.ext.client_version = Some(version);
@@ -712,10 +733,20 @@ impl TlsSession {
     }
 
     fn client_hello(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) -> bool {
-        let Some(h) = parse::client_hello(body) else {
-            self.violation(b"Binpac exception: malformed ClientHello", env);
-            return false;
+        let h = match parse::client_hello(body) {
+            Ok(h) => h,
+            Err(e) => {
+                self.violation(e.reason().as_bytes(), env);
+                return false;
+            }
         };
+        if let Some(e) = parse::extensions_fault(h.extensions.unwrap_or(&[])) {
+            // Zeek handled the extensions before the one that does not
+            // fit; the hello itself is not reported.
+            self.client_extensions(is_client, h.extensions.unwrap_or(&[]), env);
+            self.violation(e.reason().as_bytes(), env);
+            return false;
+        }
         if !super::version_ok(h.version) {
             let mut why = InlineStr::<96>::new();
             let _ = write!(why, "unsupported client SSL version 0x{:04x}", h.version);
@@ -727,7 +758,23 @@ impl TlsSession {
         x.client_ciphers.set(u16s(h.ciphers));
         x.client_comp_methods
             .set(h.compression.iter().map(|c| *c as u16));
-        for (t, d) in parse::extensions(h.extensions.unwrap_or(&[])) {
+        self.client_extensions(is_client, h.extensions.unwrap_or(&[]), env);
+        let sid = padded_session_id(h.session_id);
+        if sid != [0u8; 32] {
+            self.client_session_id = Some(sid);
+            self.client_ticket_empty_session_seen = false;
+        }
+        if is_client {
+            self.rec.ja3 = Some(fingerprint::ja3(&h));
+            self.rec.ja4 = Some(fingerprint::ja4(&h));
+        }
+        true
+    }
+
+    /// A ClientHello's extensions, in order, up to the first that does
+    /// not fit.
+    fn client_extensions(&mut self, is_client: bool, exts: &[u8], env: &mut dyn TlsEnv) {
+        for (t, d) in parse::extensions(exts) {
             self.record_extension(is_client, t, d);
             match t {
                 ext::SERVER_NAME if is_client => {
@@ -758,32 +805,12 @@ impl TlsSession {
                 _ => {}
             }
         }
-        let sid = padded_session_id(h.session_id);
-        if sid != [0u8; 32] {
-            self.client_session_id = Some(sid);
-            self.client_ticket_empty_session_seen = false;
-        }
-        if is_client {
-            self.rec.ja3 = Some(fingerprint::ja3(&h));
-            self.rec.ja4 = Some(fingerprint::ja4(&h));
-        }
-        true
     }
 
-    fn server_hello(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) -> bool {
-        let Some(h) = parse::server_hello(body) else {
-            self.violation(b"Binpac exception: malformed ServerHello", env);
-            return false;
-        };
-        let ok = super::version_ok(h.version) || h.version == 0x0304 || h.version >> 8 == 0x7F;
-        if !ok {
-            let mut why = InlineStr::<96>::new();
-            let _ = write!(why, "unsupported server SSL version 0x{:04x}", h.version);
-            self.violation(why.as_bytes(), env);
-            return false;
-        }
-        self.rec.ext.server_version = Some(h.version);
-        for (t, d) in parse::extensions(h.extensions) {
+    /// A ServerHello's extensions, in order, up to the first that does
+    /// not fit.
+    fn server_extensions(&mut self, is_client: bool, exts: &[u8]) {
+        for (t, d) in parse::extensions(exts) {
             self.record_extension(is_client, t, d);
             match t {
                 ext::SUPPORTED_VERSIONS if !is_client => {
@@ -813,6 +840,30 @@ impl TlsSession {
                 _ => {}
             }
         }
+    }
+
+    fn server_hello(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) -> bool {
+        let h = match parse::server_hello(body) {
+            Ok(h) => h,
+            Err(e) => {
+                self.violation(e.reason().as_bytes(), env);
+                return false;
+            }
+        };
+        if let Some(e) = parse::extensions_fault(h.extensions) {
+            self.server_extensions(is_client, h.extensions);
+            self.violation(e.reason().as_bytes(), env);
+            return false;
+        }
+        let ok = super::version_ok(h.version) || h.version == 0x0304 || h.version >> 8 == 0x7F;
+        if !ok {
+            let mut why = InlineStr::<96>::new();
+            let _ = write!(why, "unsupported server SSL version 0x{:04x}", h.version);
+            self.violation(why.as_bytes(), env);
+            return false;
+        }
+        self.rec.ext.server_version = Some(h.version);
+        self.server_extensions(is_client, h.extensions);
         if self.chosen_version == 0 {
             self.chosen_version = h.version;
         }
@@ -1136,7 +1187,7 @@ struct Budget {
     limit: usize,
 }
 
-/// A fixed pool of TLS sessions, allocated at start-up and reused.
+/// A bounded pool of TLS sessions, made on demand and reused.
 pub type TlsPool = SessionPool<TlsSession>;
 
 impl SessionPool<TlsSession> {
@@ -1147,15 +1198,11 @@ impl SessionPool<TlsSession> {
             used: Default::default(),
             limit: budget,
         });
-        SessionPool::from_sessions(
-            (0..n)
-                .map(|_| {
-                    let mut s = TlsSession::new(opts.clone());
-                    s.budget = shared.clone();
-                    s
-                })
-                .collect(),
-        )
+        SessionPool::on_demand(n, move || {
+            let mut s = TlsSession::new(opts.clone());
+            s.budget = shared.clone();
+            s
+        })
     }
 }
 
@@ -1382,6 +1429,57 @@ mod tests {
             env.logged[0].contains("\"ssl_history\":\"C\""),
             "{}",
             env.logged[0]
+        );
+    }
+
+    #[test]
+    fn malformed_hellos_give_zeek_parser_exceptions() {
+        let p = "Binpac exception: binpac exception: out_of_bound: ";
+        // Two stray bytes after the extensions: the extensions before them
+        // are handled (SNI), the hello is not (no version, no history).
+        let ch = client_hello();
+        let mut body = ch[4..].to_vec();
+        body.extend([0xFF, 0x01]);
+        let mut s = TlsSession::new(TlsOptions::default());
+        let mut env = Env::default();
+        s.deliver(true, &record(22, &handshake(1, &body)), &mut env);
+        s.finish(&mut env);
+        assert_eq!(
+            env.violations,
+            vec![format!("{p}SSLExtension:data_len: 4 > 2")]
+        );
+        assert_eq!(env.logged.len(), 1);
+        assert!(env.logged[0].contains("\"server_name\":\"a.example\""));
+        assert!(!env.logged[0].contains("\"version\""));
+        assert!(env.logged[0].contains("\"ssl_history\":\"\""));
+        // A ClientHello too short for its version and time from the
+        // responder: the exception comes before the direction check, so
+        // the roles do not flip.
+        let mut s = TlsSession::new(TlsOptions::default());
+        let mut env = Env::default();
+        s.deliver(
+            false,
+            &record(22, &handshake(1, &[3, 3, 0, 0, 0])),
+            &mut env,
+        );
+        s.finish(&mut env);
+        assert_eq!(
+            env.violations,
+            vec![format!("{p}ClientHello:gmt_unix_time: 6 > 5")]
+        );
+        assert!(env.logged.iter().all(|l| !l.contains('^')));
+        // A ServerHello cut in its random (after the direction check).
+        let mut s = TlsSession::new(TlsOptions::default());
+        let mut env = Env::default();
+        s.deliver(true, &record(22, &client_hello()), &mut env);
+        s.deliver(
+            false,
+            &record(22, &handshake(2, &[3, 3, 1, 2, 3])),
+            &mut env,
+        );
+        assert_eq!(
+            env.violations,
+            vec![format!("{p}ServerHello:random_bytes: 32 > 3")]
         );
     }
 
