@@ -70,7 +70,6 @@ pub fn run_child_threads(
     let child = cmd.spawn().with_context(|| format!("starting {cmd:?}"))?;
     let pid = child.id() as libc::pid_t;
     let mut hwm = 0u64;
-    let mut threads = threads;
     {
         let mut seen = std::collections::BTreeMap::new();
         loop {
@@ -95,7 +94,7 @@ pub fn run_child_threads(
             }
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        if let Some(out) = threads.as_deref_mut() {
+        if let Some(out) = threads {
             for (name, cpu) in seen.into_values() {
                 *out.entry(name).or_default() += cpu;
             }

@@ -84,6 +84,11 @@ fn attacks_stay_within_bounds_and_are_counted() {
         tls.weirds.get("SSL_too_many_certificates").copied(),
         Some(quarter)
     );
+    // Each 1 MB certificate exceeds the handshake message limit, reported.
+    assert_eq!(
+        tls.weirds.get("SSL_handshake_message_too_long").copied(),
+        Some(quarter)
+    );
 }
 
 /// The fields of smtp.log and files.log that depend on the content.

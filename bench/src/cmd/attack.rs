@@ -49,6 +49,7 @@ pub fn attack(a: &AttackArgs) -> Result<()> {
         Scale::Full => "full",
     };
     let table = attack::markdown(
+        &o,
         &outcomes,
         &format!("target/release/sensor-bench attack --scale {scale}"),
     );
