@@ -283,4 +283,46 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"0123456789");
         assert!(!dir.join(".SMTP-Fabc.txt.part").exists());
     }
+
+    #[test]
+    fn planted_links_are_replaced_not_followed() {
+        use std::os::unix::fs::symlink;
+        let dir = std::env::temp_dir().join(format!("sensor-extract-links-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.with_extension("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        symlink(&victim, dir.join(".SMTP-Fx.txt.part")).unwrap();
+        symlink(&victim, dir.join("SMTP-Fx.txt")).unwrap();
+        let cfg = ExtractConfig {
+            policy: ExtractPolicy::All,
+            messages: false,
+            dir: dir.clone(),
+            per_file_limit: 0,
+            total_budget: 0,
+            spent: Default::default(),
+        };
+        let mut x = Extraction::start(&cfg, "SMTP", "Fx", Some("text/plain")).unwrap();
+        x.write(b"content");
+        x.finish(7);
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        let dst = dir.join("SMTP-Fx.txt");
+        assert!(std::fs::symlink_metadata(&dst)
+            .unwrap()
+            .file_type()
+            .is_file());
+        assert_eq!(std::fs::read(&dst).unwrap(), b"content");
+        // A directory that is itself a link is not used.
+        let link_dir = dir.with_extension("link");
+        let _ = std::fs::remove_file(&link_dir);
+        symlink(&dir, &link_dir).unwrap();
+        let cfg = ExtractConfig {
+            dir: link_dir.clone(),
+            ..cfg
+        };
+        assert!(Extraction::start(&cfg, "SMTP", "Fy", None).is_none());
+        let _ = std::fs::remove_file(&link_dir);
+        let _ = std::fs::remove_file(&victim);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
