@@ -606,7 +606,7 @@ mod tests {
     fn server_hello_faults_as_zeek_parser() {
         let p = "Binpac exception: binpac exception: out_of_bound: ";
         let reason = |b: &[u8]| {
-            let e = server_hello(b).err().expect("a fault");
+            let e = server_hello(b).expect_err("a fault");
             String::from_utf8(e.reason().as_bytes().to_vec()).unwrap_or_default()
         };
         let mut b = vec![0x03, 0x03];
