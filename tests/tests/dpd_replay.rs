@@ -288,3 +288,69 @@ fn pop3_on_another_port_gets_its_session() {
     assert!(log(&redis, "pop3.log").is_empty());
     assert!(!log(&redis, "weird.log").is_empty(), "the POP3 weirds stay");
 }
+
+/// Zeek's IMAP analyzer parses each delivered chunk on its own: the
+/// client's `. CAPABILITY` cut over two segments leaves the first without
+/// a line end, a violation with binpac's string-mismatch text; IMAP had
+/// confirmed (the server's `* OK`), so analyzer.log records it and the
+/// STARTTLS that follows is not seen.
+#[test]
+fn imap_line_cut_over_two_segments_is_a_violation() {
+    let dir = temp_dir("imap-cut-line");
+    let (head, mut pkts) = read_pcap(&data_dir().join("zeek/imap-starttls/trace.pcap"));
+    let i = pkts
+        .iter()
+        .position(|p| p.ports().1 == 143 && p.frame[p.payload_at()..].starts_with(b". CAPABILITY"))
+        .expect("the client's CAPABILITY");
+    split_packet(&mut pkts, i, 6);
+    let pcap = dir.join("cut.pcap");
+    write_pcap(&pcap, &head, &pkts);
+    let out = run("imap-cut-line-out", &pcap, &[]);
+    let failed = log(&out, "analyzer.log");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["analyzer_name"], "IMAP");
+    assert_eq!(
+        failed[0]["failure_reason"],
+        "Binpac exception: binpac exception: string mismatch at \
+         src/analyzer/protocol/imap/imap-protocol.pac:47: \nexpected pattern: \
+         \"[\r\n]+\"\nactual data: \"\""
+    );
+    let conn = log(&out, "conn.log");
+    let imap_conn: Vec<_> = conn.iter().filter(|c| c["id.resp_p"] == 143).collect();
+    assert_eq!(imap_conn.len(), 1);
+    // Removed on the violation: no service left.
+    assert_eq!(imap_conn[0].get("service"), None, "{imap_conn:?}");
+    assert!(log(&out, "ssl.log").is_empty());
+}
+
+/// A ServerHello whose session id length overruns the message, in Zeek's
+/// TLS 1.1 trace: the confirmed SSL analyzer fails with the exception
+/// Zeek's generated parser throws for it (the session id's element count
+/// against the bytes after its length byte).
+#[test]
+fn ssl_server_hello_overrun_gives_the_parser_exception() {
+    let dir = temp_dir("ssl-overrun");
+    let (head, mut pkts) = read_pcap(&data_dir().join("zeek/policy-ssl-log-ext-tls11/trace.pcap"));
+    let p = pkts
+        .iter_mut()
+        .find(|p| p.ports().0 == 443 && p.frame[p.payload_at()..].starts_with(&[22, 3]))
+        .expect("the server's first handshake record");
+    let at = p.payload_at();
+    assert_eq!(p.frame[at + 5], 2, "a ServerHello");
+    let msg_len = u32::from_be_bytes([0, p.frame[at + 6], p.frame[at + 7], p.frame[at + 8]]);
+    // Version, random, then the session id length byte.
+    p.frame[at + 9 + 2 + 32] = 0xFF;
+    let pcap = dir.join("overrun.pcap");
+    write_pcap(&pcap, &head, &pkts);
+    let out = run("ssl-overrun-out", &pcap, &[]);
+    let failed = log(&out, "analyzer.log");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["analyzer_name"], "SSL");
+    let given = msg_len - 2 - 33;
+    assert_eq!(
+        failed[0]["failure_reason"],
+        format!(
+            "Binpac exception: binpac exception: out_of_bound: ServerHello:session_id: 255 > {given}"
+        )
+    );
+}
