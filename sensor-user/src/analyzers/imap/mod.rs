@@ -121,7 +121,7 @@ impl Imap {
                     }
                 }
             } else {
-                p = &p[span(p, |b| b != b'\r' && b != b'\n')..];
+                p = &p[memchr::memchr2(b'\r', b'\n', p).unwrap_or(p.len())..];
                 let nl = span(p, |b| b == b'\r' || b == b'\n');
                 if nl == 0 {
                     return mismatch(NEWLINE, p, ev, next);
