@@ -235,7 +235,7 @@ fn read_one(
             if !worker.sink_ok() {
                 return (truncated, None);
             }
-            if worker.counters().packets % 4096 == 0 {
+            if worker.counters().packets.is_multiple_of(4096) {
                 draw(&worker.counters());
             }
         }

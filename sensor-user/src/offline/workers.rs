@@ -316,7 +316,7 @@ impl<'a> Reader<'a> {
         if lane.filling.full() {
             self.stopped |= !lane.send(self.clock);
         }
-        if self.frames % TICK_FRAMES == 0 {
+        if self.frames.is_multiple_of(TICK_FRAMES) {
             for lane in self.lanes.iter_mut() {
                 self.stopped |= !lane.send(self.clock);
             }
