@@ -125,7 +125,7 @@ pub type ReplayPool = SessionPool<ReplayBuffer>;
 impl SessionPool<ReplayBuffer> {
     /// A pool of `n` buffers, each empty until it first holds something.
     pub fn new(n: usize) -> Self {
-        SessionPool::from_sessions((0..n).map(|_| ReplayBuffer::default()).collect())
+        SessionPool::on_demand(n, ReplayBuffer::default)
     }
 }
 

@@ -505,7 +505,7 @@ fn astring(arg: &[u8]) -> Option<&[u8]> {
     Some(&arg[..end])
 }
 
-/// A fixed pool of IMAP sessions, allocated at start-up and reused.
+/// A bounded pool of IMAP sessions, made on demand and reused.
 pub type ImapPool = SessionPool<ImapSession>;
 
 impl SessionPool<ImapSession> {
@@ -521,17 +521,14 @@ impl SessionPool<ImapSession> {
         credential_notices: bool,
         mime: crate::analyzers::mime::MimeLimits,
     ) -> Self {
-        let sessions = (0..n)
-            .map(|_| {
-                let mut s = ImapSession {
-                    credential_notices,
-                    ..ImapSession::default()
-                };
-                s.msg.set_mime_limits(mime);
-                s
-            })
-            .collect();
-        SessionPool::from_sessions(sessions)
+        SessionPool::on_demand(n, move || {
+            let mut s = ImapSession {
+                credential_notices,
+                ..ImapSession::default()
+            };
+            s.msg.set_mime_limits(mime);
+            s
+        })
     }
 }
 

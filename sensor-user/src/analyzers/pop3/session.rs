@@ -373,7 +373,7 @@ impl Pop3Session {
     }
 }
 
-/// A fixed pool of POP3 sessions, allocated at start-up and reused.
+/// A bounded pool of POP3 sessions, made on demand and reused.
 pub type Pop3Pool = SessionPool<Pop3Session>;
 
 impl SessionPool<Pop3Session> {
@@ -389,17 +389,14 @@ impl SessionPool<Pop3Session> {
         credential_notices: bool,
         mime: crate::analyzers::mime::MimeLimits,
     ) -> Self {
-        let sessions = (0..n)
-            .map(|_| {
-                let mut s = Pop3Session {
-                    credential_notices,
-                    ..Pop3Session::default()
-                };
-                s.msg.set_mime_limits(mime);
-                s
-            })
-            .collect();
-        SessionPool::from_sessions(sessions)
+        SessionPool::on_demand(n, move || {
+            let mut s = Pop3Session {
+                credential_notices,
+                ..Pop3Session::default()
+            };
+            s.msg.set_mime_limits(mime);
+            s
+        })
     }
 }
 

@@ -1441,29 +1441,26 @@ mod tests {
     }
 }
 
-/// A fixed pool of SMTP sessions, allocated at start-up and reused, so that
-/// SMTP analysis allocates nothing per connection.
+/// A bounded pool of SMTP sessions, made on demand and reused, so that SMTP
+/// analysis allocates nothing per connection once a slot exists.
 pub type SmtpPool = SessionPool<SmtpSession>;
 
 impl SessionPool<SmtpSession> {
     /// A pool of `n` sessions, each with its buffers reserved.
     pub fn new(n: usize, opts: SmtpOptions) -> Self {
-        let sessions: Vec<SmtpSession> = (0..n)
-            .map(|_| {
-                let mut s = SmtpSession::default();
-                for l in &mut s.lines {
-                    l.buf.reserve(1024);
-                }
-                s.bdat.buf.reserve(opts.bdat_max_line.min(1 << 16) + 64);
-                s.mime.reserve();
-                s.mime.set_limits(opts.mime);
-                s.rec.reserve();
-                s.helo.reserve(256);
-                s.opts = opts;
-                s
-            })
-            .collect();
-        SessionPool::from_sessions(sessions)
+        SessionPool::on_demand(n, move || {
+            let mut s = SmtpSession::default();
+            for l in &mut s.lines {
+                l.buf.reserve(1024);
+            }
+            s.bdat.buf.reserve(opts.bdat_max_line.min(1 << 16) + 64);
+            s.mime.reserve();
+            s.mime.set_limits(opts.mime);
+            s.rec.reserve();
+            s.helo.reserve(256);
+            s.opts = opts;
+            s
+        })
     }
 }
 
