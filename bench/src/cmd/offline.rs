@@ -645,8 +645,8 @@ fn compare(a: &OfflineArgs, other: &str, packets: u64, bytes: u64, r: &mut Repor
     r.note(format!(
         "--compare: `sensor read PCAP --log-dir TMP -q` and `{other}` run {} times each, \
          alternating which goes first, before the capture is loaded; medians of CPU time \
-         (user and system, all threads) and wall time, peak RSS from wait4 (it includes the \
-         few MiB the child inherits from this process at fork)",
+         (user and system, all threads) and wall time, peak RSS as the child's own VmHWM \
+         (polled every 5 ms)",
         a.reps
     ));
     println!(
