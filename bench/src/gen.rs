@@ -173,7 +173,11 @@ impl Kind {
             Kind::Smtp => "smtp",
             Kind::SmtpStartTls => "smtp,ssl",
             Kind::Smtps | Kind::Https | Kind::Imaps | Kind::Pop3s => "ssl",
-            Kind::Imap => "imap",
+            // Zeek's IMAP grammar reads every server line as a tagged
+            // token, literals included: the folded `Received:` line of a
+            // FETCHed message (it starts with a tab) is a violation, which
+            // removes the confirmed IMAP analyzer and its service.
+            Kind::Imap => "",
             Kind::ImapStartTls => "imap,ssl",
             Kind::Pop3 => "pop3",
             Kind::Pop3Stls => "pop3,ssl",

@@ -97,6 +97,14 @@ fn sensor_logs_what_the_generator_wrote() {
         .map(|(k, v)| (k.to_string(), *v))
         .collect();
     assert_eq!(services, want);
+    // One IMAP violation (analyzer.log) per clear IMAP session: its FETCH
+    // literal breaks Zeek's IMAP grammar.
+    let violations = records(&logs, "analyzer");
+    assert!(violations.iter().all(|v| v["analyzer_name"] == "IMAP"));
+    assert_eq!(
+        violations.len() as u64,
+        summary.kinds.get("imap").copied().unwrap_or(0)
+    );
 
     // Every handshake established, with the server name, a version and a
     // cipher; TLS 1.2 ones with the two-certificate chain.
@@ -144,7 +152,9 @@ fn sensor_logs_what_the_generator_wrote() {
     })
     .expect("sensor read --workers 3");
     assert_eq!(out3.counters, out.counters);
-    for log in ["conn", "smtp", "files", "ssl", "pop3", "imap", "weird"] {
+    for log in [
+        "conn", "smtp", "files", "ssl", "pop3", "imap", "weird", "analyzer",
+    ] {
         let (one, three) = (without_ids(&logs, log), without_ids(&logs3, log));
         assert!(!one.is_empty() || log == "weird", "{log}.log is empty");
         assert_eq!(one, three, "{log}.log with 3 workers");
