@@ -13,7 +13,6 @@ use bench::certs::Pki;
 use bench::mail::Rng;
 use bench::synth::{tcp, Frame as SynthFrame, ACK, PSH, SYN};
 use bench::tls::msg;
-use sensor::analyzers::dpd::AppState;
 use sensor::analyzers::smtp::session::SmtpPool;
 use sensor::analyzers::tls::{fingerprint, parse};
 use sensor::capture::Frame;
@@ -75,7 +74,7 @@ fn flow_lookup(c: &mut Criterion) {
             0,
             false,
             Transport::Tcp(TcpSession::new(0)),
-            AppState::new(25, false, Default::default()),
+            0,
             300_000_000_000,
         );
         table.insert(conn);

@@ -677,6 +677,8 @@ pub struct AttackOptions {
     /// Divides every count and size of the scale (1: as stated; the test
     /// suite, running a debug build, uses 10).
     pub shrink: u64,
+    /// SYNs of the SYN flood instead of the scale's count.
+    pub syn_flows: Option<u64>,
 }
 
 impl AttackOptions {
@@ -695,6 +697,7 @@ impl AttackOptions {
             slack_kib: 64 << 10,
             per_flow_kib: 3,
             shrink: 1,
+            syn_flows: None,
         }
     }
 }
@@ -713,19 +716,15 @@ pub fn attack_names() -> [&'static str; 5] {
 /// The TLS handshake budget the sensor is configured with (its default).
 const TLS_BUDGET_KIB: u64 = 64 << 10;
 
-fn write_attack(
-    name: &str,
-    path: &Path,
-    scale: Scale,
-    shrink: u64,
-    pki: &Pki,
-) -> Result<(u64, String)> {
-    let full = scale == Scale::Full;
-    let k = shrink.max(1);
+fn write_attack(name: &str, path: &Path, a: &AttackOptions, pki: &Pki) -> Result<(u64, String)> {
+    let full = a.scale == Scale::Full;
+    let k = a.shrink.max(1);
     let mut g = Gen::create(path)?;
     let what = match name {
         "syn-flood" => {
-            let n = if full { 10_000_000 } else { 100_000 } / k;
+            let n = a
+                .syn_flows
+                .unwrap_or(if full { 10_000_000 } else { 100_000 } / k);
             syn_flood(&mut g, n)?;
             format!("{n} SYNs, each a new flow")
         }
@@ -855,8 +854,8 @@ fn read_logs(o: &mut Outcome) -> Result<()> {
 
 fn run_one(a: &AttackOptions, name: &'static str, pki: &Pki, bound_kib: u64) -> Result<Outcome> {
     let pcap = a.dir.join(format!("{name}.pcap"));
-    let (packets, what) = write_attack(name, &pcap, a.scale, a.shrink, pki)
-        .with_context(|| format!("writing the {name} capture"))?;
+    let (packets, what) =
+        write_attack(name, &pcap, a, pki).with_context(|| format!("writing the {name} capture"))?;
     let log_dir = a.dir.join(name);
     let _ = std::fs::remove_dir_all(&log_dir);
     std::fs::create_dir_all(&log_dir)?;

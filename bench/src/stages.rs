@@ -10,7 +10,6 @@
 
 use std::net::IpAddr;
 
-use sensor::analyzers::dpd::AppState;
 use sensor::capture::Frame;
 use sensor::decode::{self, DecodeOptions, Transport as L4};
 use sensor::flow::conn::{Conn, DatagramState, Endpoints, Transport};
@@ -181,7 +180,7 @@ impl Truncated {
                     ts,
                     false,
                     transport,
-                    AppState::new(dport, false, Default::default()),
+                    0,
                     300_000_000_000,
                 );
                 self.conns += 1;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 pub use bypass::{BypassBackend, BypassStats};
 
+use crate::analyzers::apps::AppStore;
 use crate::analyzers::dpd::{AppState, ChunkCtx, PortMap, Window};
 use crate::analyzers::imap::session::ImapPool;
 use crate::analyzers::mime::files::FileEnv;
@@ -33,6 +34,7 @@ use crate::decode::{
 };
 use crate::files::certs::{CertEvent, CertLog};
 use crate::files::extract::ExtractConfig;
+use crate::flow::conn::Wanted;
 use crate::flow::conn::{Conn, DatagramState, Endpoints, Transport};
 use crate::flow::history::mask;
 use crate::flow::key::FlowKey;
@@ -235,6 +237,8 @@ pub struct Worker<S: RecordSink> {
     imap: ImapPool,
     /// Buffers holding the start of connections while detection is open.
     replay: ReplayPool,
+    /// The application-layer state of connections that carried payload.
+    apps: AppStore,
     /// Analyzers by port and likely server ports (built once).
     ports: PortMap,
     /// Bits of the analyzers enabled.
@@ -267,7 +271,9 @@ pub struct Worker<S: RecordSink> {
 
 /// Collects analyzer and TCP reports for one connection during a packet.
 struct ConnEvents<'a, S: RecordSink> {
-    app: &'a mut AppState,
+    app: AppRef<'a>,
+    /// The full sessions the connection takes at its first payload.
+    wanted: &'a mut Wanted,
     /// The connection's SMTP session slot and the pool it comes from.
     smtp: &'a mut Option<u32>,
     smtp_pool: &'a mut SmtpPool,
@@ -290,6 +296,28 @@ struct ConnEvents<'a, S: RecordSink> {
     /// The DPD window (`dpd_buffer_size`, `dpd_max_packets`).
     window: Window,
     out: EventOut<'a, S>,
+}
+
+/// A connection's application-layer state, taken from the worker's store
+/// the first time its payload needs one.
+struct AppRef<'a> {
+    slot: &'a mut Option<u32>,
+    store: &'a mut AppStore,
+    /// What the state starts with: the analyzers attached by port, those
+    /// enabled, POP3's limits.
+    by_port: u8,
+    enabled: u8,
+    pop3: crate::analyzers::pop3::Pop3Limits,
+}
+
+impl AppRef<'_> {
+    /// The connection's state, made now if it has none.
+    fn get(&mut self) -> &mut AppState {
+        let (by_port, enabled, pop3) = (self.by_port, self.enabled, self.pop3);
+        self.store.attach(self.slot, || {
+            AppState::with_analyzers(by_port, enabled, true, pop3)
+        })
+    }
 }
 
 /// Where one connection's reports go: its service set, its weirds.
@@ -495,6 +523,7 @@ impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
         if *self.payload_done {
             return;
         }
+        self.take_sessions();
         let end = match chunk {
             Chunk::Data { seq, data } => seq + data.len() as u64,
             Chunk::Gap { seq, len } => seq + len,
@@ -527,7 +556,7 @@ impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
         }
         match chunk {
             Chunk::Data { data, seq } => self.detect(is_orig, data, seq),
-            Chunk::Gap { .. } => self.app.gap(is_orig),
+            Chunk::Gap { .. } => self.app.get().gap(is_orig),
         }
         self.settle_replay();
     }
@@ -540,6 +569,29 @@ impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
 }
 
 impl<S: RecordSink> ConnEvents<'_, S> {
+    /// At the connection's first payload: the full sessions its responder
+    /// port calls for (SMTP, POP3, IMAP), from their pools; a pool at its
+    /// bound is counted and the connection gets detection only.
+    fn take_sessions(&mut self) {
+        let wanted = std::mem::take(self.wanted);
+        let c = &mut *self.out.counters;
+        if wanted.smtp {
+            *self.smtp = self.smtp_pool.acquire();
+            c.smtp_sessions_exhausted += u64::from(self.smtp.is_none());
+        }
+        match wanted.mailbox {
+            Some(Service::Pop3) => {
+                *self.mailbox = self.pop3.acquire().map(MailboxSlot::Pop3);
+                c.pop3_sessions_exhausted += u64::from(self.mailbox.is_none());
+            }
+            Some(Service::Imap) => {
+                *self.mailbox = self.imap.acquire().map(MailboxSlot::Imap);
+                c.imap_sessions_exhausted += u64::from(self.mailbox.is_none());
+            }
+            _ => {}
+        }
+    }
+
     /// Feeds the POP3/IMAP session, if any; one that is done (the stream
     /// went on in TLS) writes its record and goes back to its pool.
     fn deliver_mailbox(&mut self, is_orig: bool, chunk: Chunk<'_>) {
@@ -573,7 +625,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     /// on a partial connection (one whose TCP start was not seen): its SSL
     /// analyzer drops every byte there, so there is nothing to log.
     fn attach_tls(&mut self) -> bool {
-        if self.tls.is_some() || self.partial || !self.app.tls_attached() {
+        if self.tls.is_some() || self.partial || !self.app.get().tls_attached() {
             return false;
         }
         *self.tls = self.tls_pool.acquire();
@@ -591,7 +643,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
                 // Once the stream parses as TLS, the other protocols'
                 // guesses stop.
                 if self.tls_pool.get_mut(i).is_some_and(|t| t.is_tls()) {
-                    self.app.speculation_off();
+                    self.app.get().speculation_off();
                 }
                 let ctx = ChunkCtx {
                     partial: self.partial,
@@ -601,14 +653,14 @@ impl<S: RecordSink> ConnEvents<'_, S> {
                 let ev = &mut AppEvents {
                     inner: &mut self.out,
                 };
-                self.app.deliver(is_orig, data, ctx, ev);
+                self.app.get().deliver(is_orig, data, ctx, ev);
                 self.feed_tls(i, is_orig, data);
             }
             Chunk::Gap { .. } => {
                 if let Some(tls) = self.tls_pool.get_mut(i) {
                     tls.gap();
                 }
-                self.app.gap(is_orig);
+                self.app.get().gap(is_orig);
             }
         }
     }
@@ -624,8 +676,8 @@ impl<S: RecordSink> ConnEvents<'_, S> {
             tls.finish(&mut self.out);
             self.tls_pool.release(i);
             *self.tls = None;
-            self.app.tls_off();
-            *self.payload_done = !self.app.wants_payload();
+            self.app.get().tls_off();
+            *self.payload_done = !self.app.get().wants_payload();
         }
     }
 
@@ -643,7 +695,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
             return;
         };
         if smtp.deliver(is_orig, data, &mut self.out) == SmtpNext::StartTls {
-            self.app.start_tls();
+            self.app.get().start_tls();
         }
     }
 }
@@ -768,6 +820,7 @@ impl<S: RecordSink> Worker<S> {
             pop3: Pop3Pool::with_mime(mailboxes, notices, cfg.mime),
             imap: ImapPool::with_mime(mailboxes, notices, cfg.mime),
             replay: ReplayPool::new(l.max_dpd_buffers),
+            apps: AppStore::new(l.max_flows),
             ports: cfg.dpd.port_map(),
             enabled: cfg.dpd.enabled(),
             certs: CertLog::new(cfg.certs.clone()),
@@ -1208,7 +1261,14 @@ impl<S: RecordSink> Worker<S> {
         let local_resp = conn.local_resp;
         let services_before = conn.services;
         let mut ev = ConnEvents {
-            app: &mut conn.app,
+            app: AppRef {
+                slot: &mut conn.app,
+                store: &mut self.apps,
+                by_port: conn.by_port,
+                enabled: self.enabled,
+                pop3: self.cfg.pop3,
+            },
+            wanted: &mut conn.wanted,
             smtp: &mut conn.smtp,
             smtp_pool: &mut self.smtp,
             tls: &mut conn.tls,
@@ -1317,6 +1377,9 @@ impl<S: RecordSink> Worker<S> {
         }
         if flipped {
             conn.flip_roles(false);
+            if let Some(app) = conn.app.and_then(|i| self.apps.get_mut(i)) {
+                app.flip();
+            }
             if let ReplaySlot::Held(i) = conn.replay {
                 if let Some(b) = self.replay.get_mut(i) {
                     b.flip();
@@ -1418,15 +1481,6 @@ impl<S: RecordSink> Worker<S> {
         };
         let analyze = matches!(l4, L4::Tcp(_));
         let by_port = self.ports.analyzers(resp_p);
-        let smtp = if analyze && by_port & Service::Smtp.bit() != 0 {
-            let s = self.smtp.acquire();
-            if s.is_none() {
-                self.counters.smtp_sessions_exhausted += 1;
-            }
-            s
-        } else {
-            None
-        };
         let ends = Endpoints {
             orig_h,
             orig_p,
@@ -1434,7 +1488,6 @@ impl<S: RecordSink> Worker<S> {
             resp_p,
         };
         let uid = self.uids.next(b'C');
-        let app = AppState::with_analyzers(by_port, self.enabled, analyze, self.cfg.pop3);
         let mut conn = Conn::new(
             key,
             uid,
@@ -1443,16 +1496,20 @@ impl<S: RecordSink> Worker<S> {
             ts,
             flip,
             transport,
-            app,
+            by_port,
             inactivity_ns(inactivity),
         );
-        conn.smtp = smtp;
+        // The full sessions by port are taken when payload arrives (see
+        // `ConnEvents::take_sessions`), so bare SYNs hold none.
         if analyze {
-            conn.mailbox = self.acquire_mailbox(resp_p);
+            conn.wanted = Wanted {
+                smtp: by_port & Service::Smtp.bit() != 0,
+                mailbox: self.mailbox_by_port(resp_p),
+            };
         }
         // No analyzer attached by port: the start of the stream may have to
         // be replayed into one a signature finds.
-        if analyze && by_port == 0 && conn.mailbox.is_none() {
+        if analyze && by_port == 0 && conn.wanted.mailbox.is_none() {
             conn.replay = ReplaySlot::Fresh;
         }
         conn.local_orig = self.cfg.site.is_local(orig_h);
@@ -1460,30 +1517,19 @@ impl<S: RecordSink> Worker<S> {
         conn
     }
 
-    /// A POP3 (port 110) or IMAP (port 143) session for a new connection,
-    /// when the mailbox logs are on and the pool has one free.
-    fn acquire_mailbox(&mut self, resp_port: u16) -> Option<MailboxSlot> {
+    /// The mailbox session (POP3 on port 110, IMAP on IMAP's ports) a new
+    /// connection to `resp_port` wants, when the mailbox logs are on.
+    fn mailbox_by_port(&self, resp_port: u16) -> Option<Service> {
         if !self.cfg.mailbox.enabled {
             return None;
         }
-        let c = &mut self.counters;
-        let imap = self.ports.has(resp_port, Service::Imap);
-        let pop3 = resp_port == 110 && self.enabled & Service::Pop3.bit() != 0;
-        let (slot, exhausted) = match resp_port {
-            _ if pop3 => (
-                self.pop3.acquire().map(MailboxSlot::Pop3),
-                &mut c.pop3_sessions_exhausted,
-            ),
-            _ if imap => (
-                self.imap.acquire().map(MailboxSlot::Imap),
-                &mut c.imap_sessions_exhausted,
-            ),
-            _ => return None,
-        };
-        if slot.is_none() {
-            *exhausted += 1;
+        if resp_port == 110 && self.enabled & Service::Pop3.bit() != 0 {
+            Some(Service::Pop3)
+        } else if self.ports.has(resp_port, Service::Imap) {
+            Some(Service::Imap)
+        } else {
+            None
         }
-        slot
     }
 
     /// Expires every connection whose deadline passed by `now`.
@@ -1520,6 +1566,9 @@ impl<S: RecordSink> Worker<S> {
         }
         if let ReplaySlot::Held(i) = conn.replay {
             self.replay.release(i);
+        }
+        if let Some(i) = conn.app.take() {
+            self.apps.release(i);
         }
         // Analyzers still holding a record write it now.
         let (tls, smtp, mailbox) = (conn.tls.take(), conn.smtp.take(), conn.mailbox.take());

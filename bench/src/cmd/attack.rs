@@ -27,6 +27,10 @@ pub struct AttackArgs {
     /// sensor's default at full scale).
     #[arg(long)]
     pub max_flows: Option<usize>,
+    /// SYNs of the SYN flood, each a new flow (default: 100k at small
+    /// scale, 10M at full scale).
+    #[arg(long)]
+    pub syn_flows: Option<u64>,
     /// Write the table as Markdown to this file (printed anyway).
     #[arg(long)]
     pub markdown: Option<PathBuf>,
@@ -43,6 +47,7 @@ pub fn attack(a: &AttackArgs) -> Result<()> {
     if let Some(m) = a.max_flows {
         o.max_flows = m;
     }
+    o.syn_flows = a.syn_flows;
     let outcomes = attack::run(&o)?;
     let scale = match a.scale {
         Scale::Small => "small",

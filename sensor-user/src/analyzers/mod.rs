@@ -7,6 +7,7 @@
 //! run on a connection is decided in [`dpd`], as Zeek does: by the
 //! responder port and by content signatures over the first bytes.
 
+pub mod apps;
 pub mod dpd;
 pub mod imap;
 

@@ -334,7 +334,7 @@ mod tests {
             0,
             false,
             Transport::Udp(d),
-            crate::analyzers::dpd::AppState::new(port, false, Default::default()),
+            0,
             0,
         )
     }

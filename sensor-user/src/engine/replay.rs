@@ -40,7 +40,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
         let ev = &mut AppEvents {
             inner: &mut self.out,
         };
-        let found = self.app.deliver(is_orig, data, ctx, ev);
+        let found = self.app.get().deliver(is_orig, data, ctx, ev);
         for s in found.into_iter().flatten() {
             if let Some(t) = self.session_for(s, ctx) {
                 self.replay_into(t, is_orig, data, seq);
@@ -49,7 +49,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
         self.follow_pop3_verdict();
         // A STARTTLS a recognizer saw: TLS from the next chunk on.
         self.attach_tls();
-        if self.app.wants_replay() {
+        if self.app.get().wants_replay() {
             self.hold(is_orig, data);
         }
     }
@@ -94,7 +94,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     /// all, e.g. Redis answering `+OK`, and conn.log `service` stays
     /// unset), the session goes back to its pool without a record.
     fn follow_pop3_verdict(&mut self) {
-        if !*self.pop3_by_signature || self.app.pop3_attached() {
+        if !*self.pop3_by_signature || self.app.get().pop3_attached() {
             return;
         }
         *self.pop3_by_signature = false;
@@ -171,7 +171,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
 
     /// Once no signature can fire any more, the held start is not needed.
     pub(super) fn settle_replay(&mut self) {
-        if !self.app.wants_replay() {
+        if !self.app.get().wants_replay() {
             self.release_replay();
         }
     }

@@ -7,8 +7,7 @@ use std::net::IpAddr;
 use super::history::{History, Scaled};
 use super::key::FlowKey;
 use super::tcp::TcpSession;
-use crate::analyzers::dpd::AppState;
-use crate::analyzers::ServiceSet;
+use crate::analyzers::{Service, ServiceSet};
 use crate::community_id::community_id_v1;
 use crate::config::Site;
 use crate::inline_str::InlineStr;
@@ -77,8 +76,15 @@ pub struct Conn {
     pub weirds: crate::logs::weird::WeirdCounts,
     /// Transport state.
     pub transport: Transport,
-    /// Application-layer analyzers.
-    pub app: AppState,
+    /// The slot of the connection's application-layer state (detector and
+    /// analyzers) in the worker's store, taken when payload first arrives.
+    pub app: Option<u32>,
+    /// The analyzers the responder port attached when the connection was
+    /// made (bits of `Service`): its application-layer state starts with
+    /// them.
+    pub by_port: u8,
+    /// The full sessions the connection takes when its payload arrives.
+    pub wanted: Wanted,
     /// The SMTP session (pool slot), when SMTP is analysed in full.
     pub smtp: Option<u32>,
     /// The TLS session (a slot of the worker's TLS pool), once TLS is
@@ -114,6 +120,16 @@ pub struct Conn {
     pub wake_at: u64,
 }
 
+/// The full analyzer sessions a connection's responder port calls for,
+/// taken from the worker's pools when its first payload arrives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wanted {
+    /// An SMTP session.
+    pub smtp: bool,
+    /// A POP3 or IMAP session (mailbox logs).
+    pub mailbox: Option<Service>,
+}
+
 /// Where a new connection goes: its endpoints as finally oriented.
 #[derive(Clone, Copy, Debug)]
 pub struct Endpoints {
@@ -139,7 +155,7 @@ impl Conn {
         ts: u64,
         flipped: bool,
         transport: Transport,
-        app: AppState,
+        by_port: u8,
         inactivity_ns: u64,
     ) -> Self {
         let mut history = History::default();
@@ -164,7 +180,9 @@ impl Conn {
             services: ServiceSet::default(),
             weirds: Default::default(),
             transport,
-            app,
+            app: None,
+            by_port,
+            wanted: Wanted::default(),
             smtp: None,
             tls: None,
             mailbox: None,
@@ -187,14 +205,14 @@ impl Conn {
     }
 
     /// Swaps originator and responder (Zeek's `Connection::FlipRoles`),
-    /// except for the TCP endpoints, which the TCP state machine swaps.
+    /// except for the TCP endpoints, which the TCP state machine swaps, and
+    /// the application-layer state, which the worker keeps.
     pub fn flip_roles(&mut self, flip_tcp: bool) {
         std::mem::swap(&mut self.orig_h, &mut self.resp_h);
         std::mem::swap(&mut self.orig_p, &mut self.resp_p);
         self.l2.swap(0, 1);
         self.pkts.swap(0, 1);
         self.ip_bytes.swap(0, 1);
-        self.app.flip();
         match &mut self.transport {
             Transport::Tcp(t) if flip_tcp => t.flip(),
             Transport::Udp(d) | Transport::Icmp(d) => {

@@ -198,7 +198,6 @@ impl FlowTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyzers::dpd::AppState;
     use crate::flow::conn::{DatagramState, Endpoints, Transport};
     use crate::uid::Uid;
     use std::net::IpAddr;
@@ -222,7 +221,7 @@ mod tests {
             last,
             false,
             Transport::Udp(DatagramState::default()),
-            AppState::new(53, false, Default::default()),
+            0,
             60,
         );
         c.local_orig = true;
