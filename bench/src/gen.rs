@@ -93,6 +93,9 @@ pub struct GenOptions {
     pub rate_bps: f64,
     /// Timestamp of the first packet (ns since the epoch).
     pub t0: u64,
+    /// Only these kinds of mail and TLS connection, in their usual
+    /// proportions (all when empty).
+    pub kinds: Vec<Kind>,
 }
 
 impl Default for GenOptions {
@@ -115,6 +118,7 @@ impl Default for GenOptions {
             bulk_volume: 512 << 10,
             rate_bps: 1e9,
             t0: 1_767_261_600_000_000_000,
+            kinds: Vec::new(),
         }
     }
 }
@@ -165,6 +169,26 @@ impl Kind {
             Kind::Bulk => "bulk",
             Kind::Dns => "dns",
         }
+    }
+
+    /// The kind named `name` (see [`Kind::name`]).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [
+            Kind::Smtp,
+            Kind::SmtpStartTls,
+            Kind::Smtps,
+            Kind::Https,
+            Kind::Imap,
+            Kind::ImapStartTls,
+            Kind::Imaps,
+            Kind::Pop3,
+            Kind::Pop3Stls,
+            Kind::Pop3s,
+            Kind::Bulk,
+            Kind::Dns,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
     }
 
     /// The conn.log `service` the sensor should write.
@@ -1305,7 +1329,12 @@ pub fn generate<W: Write>(out: W, opts: &GenOptions, pki: &Pki) -> std::io::Resu
         .sessions
         .unwrap_or(if opts.size.is_none() { 1000 } else { u64::MAX });
     let limit_bytes = opts.size.unwrap_or(u64::MAX);
-    let mix_total: u32 = MIX.iter().map(|m| m.1).sum();
+    let mix: Vec<(Kind, u32)> = MIX
+        .iter()
+        .copied()
+        .filter(|(k, _)| opts.kinds.is_empty() || opts.kinds.contains(k))
+        .collect();
+    let mix_total: u32 = mix.iter().map(|m| m.1).sum::<u32>().max(1);
     let mut active: Vec<Conn> = Vec::with_capacity(opts.concurrency);
     let mut started = 0u64;
     // Payload bytes of the connections started so far, to stop starting
@@ -1349,7 +1378,7 @@ pub fn generate<W: Write>(out: W, opts: &GenOptions, pki: &Pki) -> std::io::Resu
             } else {
                 let mut pick = rng.below(mix_total as u64) as u32;
                 let mut k = Kind::Smtp;
-                for (kind, w) in MIX {
+                for (kind, w) in &mix {
                     if pick < *w {
                         k = *kind;
                         break;

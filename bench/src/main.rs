@@ -219,6 +219,12 @@ struct GenArgs {
     /// Also write the summary (expected log records, ...) as JSON here.
     #[arg(long)]
     summary: Option<PathBuf>,
+    /// Only these kinds of mail and TLS connection (smtp, smtp-starttls,
+    /// smtps, https, imap, imap-starttls, imaps, pop3, pop3-stls, pop3s),
+    /// in their usual proportions; background traffic is set apart by
+    /// --background.
+    #[arg(long, value_delimiter = ',')]
+    kinds: Vec<String>,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -233,6 +239,7 @@ fn probability(name: &str, p: f64) -> Result<f64> {
 }
 
 fn gen(a: GenArgs) -> Result<()> {
+    use bench::gen::Kind;
     if a.profile == Profile::SmallSmtp {
         let sessions = a.sessions.unwrap_or(10_000) as usize;
         let frames = bench::synth::interleaved_many(sessions, 1_600_000_000_000_000_000);
@@ -264,6 +271,14 @@ fn gen(a: GenArgs) -> Result<()> {
         tls_volume: a.tls_volume as usize,
         bulk_volume: a.bulk_volume as usize,
         rate_bps: a.gbps * 1e9,
+        kinds: a
+            .kinds
+            .iter()
+            .map(|k| match bench::gen::Kind::from_name(k) {
+                Some(kind) if !matches!(kind, Kind::Bulk | Kind::Dns) => Ok(kind),
+                _ => Err(anyhow::anyhow!("--kinds: no mail or TLS kind '{k}'")),
+            })
+            .collect::<Result<_>>()?,
         ..bench::gen::GenOptions::default()
     };
     let pki = bench::certs::Pki::generate()?;

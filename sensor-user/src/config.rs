@@ -277,11 +277,13 @@ pub struct Limits {
     /// Zeek's `Conn::analyzer_inactivity_timeouts`: the inactivity timeout
     /// of a connection once one of these protocols is confirmed on it.
     pub analyzer_inactivity: Vec<(crate::analyzers::Service, u64)>,
-    /// SMTP connections analysed in full at once (a preallocated pool;
-    /// connections beyond it only get protocol detection, counted).
+    /// SMTP connections analysed in full at once (a pool grown on demand
+    /// up to this bound; connections beyond it only get protocol
+    /// detection, counted).
     pub max_smtp_sessions: usize,
-    /// TLS connections analysed in full at once (a preallocated pool;
-    /// connections beyond it get protocol detection only, counted).
+    /// TLS connections analysed in full at once (a pool grown on demand up
+    /// to this bound; connections beyond it get protocol detection only,
+    /// counted).
     pub max_tls_sessions: usize,
     /// Bytes TLS handshake buffers may grow by, all sessions together, to
     /// hold messages beyond 16 KiB (large certificate chains).
@@ -290,7 +292,7 @@ pub struct Limits {
     /// thread.
     pub record_ring_bytes: usize,
     /// POP3 and IMAP connections each analysed in full at once for
-    /// pop3.log/imap.log (two preallocated pools of this size; connections
+    /// pop3.log/imap.log (two pools grown on demand up to this size; connections
     /// beyond them get Zeek's recognition only, counted).
     pub max_mailbox_sessions: usize,
     /// Connections whose first bytes (at most Zeek's `dpd_buffer_size`,

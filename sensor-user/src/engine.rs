@@ -280,6 +280,8 @@ struct ConnEvents<'a, S: RecordSink> {
     /// The connection's TLS session slot and the pool it comes from.
     tls: &'a mut Option<u32>,
     tls_pool: &'a mut TlsPool,
+    /// The TLS pool was found at its bound for this connection (counted).
+    tls_refused: &'a mut bool,
     /// The connection's POP3/IMAP session slot and the pools.
     mailbox: &'a mut Option<MailboxSlot>,
     pop3: &'a mut Pop3Pool,
@@ -625,12 +627,15 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     /// on a partial connection (one whose TCP start was not seen): its SSL
     /// analyzer drops every byte there, so there is nothing to log.
     fn attach_tls(&mut self) -> bool {
-        if self.tls.is_some() || self.partial || !self.app.get().tls_attached() {
+        if self.tls.is_some() || self.partial || *self.tls_refused || !self.app.get().tls_attached()
+        {
             return false;
         }
         *self.tls = self.tls_pool.acquire();
         if self.tls.is_none() {
+            // Counted once; a session taken later would start mid-stream.
             self.out.counters.tls_sessions_exhausted += 1;
+            *self.tls_refused = true;
         }
         self.tls.is_some()
     }
@@ -1273,6 +1278,7 @@ impl<S: RecordSink> Worker<S> {
             smtp_pool: &mut self.smtp,
             tls: &mut conn.tls,
             tls_pool: &mut self.tls,
+            tls_refused: &mut conn.tls_refused,
             mailbox: &mut conn.mailbox,
             pop3: &mut self.pop3,
             imap: &mut self.imap,

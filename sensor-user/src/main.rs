@@ -232,8 +232,16 @@ struct AnalysisArgs {
     /// APPEND) to extract_files/ as <PROTO>-<fuid>.eml; implies --smtp-message-files.
     #[arg(long)]
     extract_messages: bool,
+    /// SMTP connections analysed in full at once (sessions made as traffic needs them, up to
+    /// N, and reused; connections beyond it get protocol detection only, counted).
+    #[arg(long, default_value_t = Limits::default().max_smtp_sessions, value_name = "N")]
+    max_smtp_sessions: usize,
+    /// TLS connections analysed in full at once (sessions made as traffic needs them, up to
+    /// N, and reused; connections beyond it get protocol detection only, counted).
+    #[arg(long, default_value_t = Limits::default().max_tls_sessions, value_name = "N")]
+    max_tls_sessions: usize,
     /// POP3 and IMAP sessions analysed at once for pop3.log/imap.log (each protocol has a
-    /// preallocated pool of this size; sessions beyond it are counted, not logged).
+    /// pool of this size, made as traffic needs it; sessions beyond it are counted, not logged).
     #[arg(long, default_value_t = 256, value_name = "N")]
     max_mailbox_sessions: usize,
     /// Connections whose first bytes (up to 1 KiB, as Zeek's DPD buffer) are held at once
@@ -507,6 +515,8 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
         max_flows: a.max_flows,
         reassembly_blocks: a.reassembly_blocks,
         max_ooo_bytes_per_flow: a.max_ooo_bytes,
+        max_smtp_sessions: a.max_smtp_sessions,
+        max_tls_sessions: a.max_tls_sessions,
         max_mailbox_sessions: a.max_mailbox_sessions,
         max_dpd_buffers: a.max_dpd_buffers,
         ..Limits::default()

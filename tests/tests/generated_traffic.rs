@@ -250,3 +250,86 @@ fn lossy_captures_still_give_every_connection() {
     assert!(missed > 0, "lost segments show as missed bytes");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Reads `pcap` with the SMTP and TLS pools bounded as given; the logs and
+/// the last stats record.
+fn read_bounded(
+    pcap: &std::path::Path,
+    logs: &std::path::Path,
+    smtp: usize,
+    tls: usize,
+) -> serde_json::Value {
+    let mut config = Config::default();
+    config.limits.max_smtp_sessions = smtp;
+    config.limits.max_tls_sessions = tls;
+    read(&ReadOptions {
+        files: vec![pcap.to_path_buf()],
+        log_dir: logs.to_path_buf(),
+        format: FormatOptions::default(),
+        config,
+        sinks: sensor::sinks::SinkOptions::files_only(),
+        progress: false,
+        workers: 1,
+    })
+    .expect("sensor read");
+    records(logs, "stats").pop().expect("a stats record")
+}
+
+#[test]
+fn session_pools_hold_as_many_connections_as_configured() {
+    use bench::gen::Kind;
+    let dir = temp_dir("concurrent");
+    let pcap = dir.join("concurrent.pcap");
+    // 1500 SMTP and TLS connections, all open at once.
+    let opts = GenOptions {
+        sessions: Some(1500),
+        concurrency: 1500,
+        background: 0.0,
+        attachment: 2000,
+        text: 400,
+        tls_volume: 2000,
+        kinds: vec![Kind::Smtp, Kind::Https],
+        ..GenOptions::default()
+    };
+    let pki = Pki::generate().expect("certificates");
+    let file = std::fs::File::create(&pcap).expect("pcap");
+    let summary = generate(file, &opts, &pki).expect("generate");
+    let smtp_conns = summary.kinds.get("smtp").copied().unwrap_or(0);
+    let tls_conns = summary.kinds.get("https").copied().unwrap_or(0);
+    assert!(smtp_conns > 400 && tls_conns > 400, "{:?}", summary.kinds);
+
+    // Pools as large as the concurrency: every record.
+    let full = dir.join("full");
+    let stats = read_bounded(&pcap, &full, 1500, 1500);
+    assert_eq!(stats["smtp_sessions_exhausted"], 0);
+    assert_eq!(stats["tls_sessions_exhausted"], 0);
+    for (log, want) in [
+        ("smtp", summary.smtp),
+        ("ssl", summary.ssl),
+        ("files", summary.files),
+        ("conn", summary.conn),
+    ] {
+        assert_eq!(records(&full, log).len() as u64, want, "{log}.log");
+    }
+
+    // Pools of 100: a connection whose first payload finds its pool in use
+    // is counted once and goes without its session's records.
+    let small = dir.join("small");
+    let stats = read_bounded(&pcap, &small, 100, 100);
+    let uids = |log: &str| {
+        let u: std::collections::BTreeSet<String> = records(&small, log)
+            .iter()
+            .map(|r| r["uid"].to_string())
+            .collect();
+        u.len() as u64
+    };
+    let (smtp_out, tls_out) = (
+        stats["smtp_sessions_exhausted"].as_u64().unwrap_or(0),
+        stats["tls_sessions_exhausted"].as_u64().unwrap_or(0),
+    );
+    assert!(smtp_out > 0 && tls_out > 0, "{stats}");
+    assert_eq!(uids("smtp") + smtp_out, smtp_conns);
+    assert_eq!(uids("ssl") + tls_out, tls_conns);
+    assert_eq!(records(&small, "conn").len() as u64, summary.conn);
+    std::fs::remove_dir_all(&dir).ok();
+}

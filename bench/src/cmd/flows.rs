@@ -24,6 +24,10 @@ pub struct FlowsArgs {
     /// port; protocol detection still runs).
     #[arg(long, default_value_t = 9000)]
     pub port: u16,
+    /// Each connection is a lone SYN (half-open, as in a SYN flood)
+    /// instead of a handshake and a request.
+    #[arg(long)]
+    pub syn_only: bool,
     /// Write the report as JSON.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
@@ -32,8 +36,16 @@ pub struct FlowsArgs {
     pub markdown: Option<std::path::PathBuf>,
 }
 
-/// Feeds connection `i`: handshake and one 64-byte request.
-fn open(worker: &mut Worker<Discard>, buf: &mut Vec<u8>, i: u64, port: u16, ts: u64) {
+/// Feeds connection `i`: handshake and one 64-byte request, or its SYN
+/// alone (`syn_only`).
+fn open(
+    worker: &mut Worker<Discard>,
+    buf: &mut Vec<u8>,
+    i: u64,
+    port: u16,
+    ts: u64,
+    syn_only: bool,
+) {
     let client = [10, 100 + (i >> 24) as u8, (i >> 16) as u8, (i >> 8) as u8];
     let cport = 1024 + (i & 0xff) as u16 * 64 + ((i >> 32) & 63) as u16;
     let server = [198, 51, 100, 9];
@@ -69,6 +81,7 @@ fn open(worker: &mut Worker<Discard>, buf: &mut Vec<u8>, i: u64, port: u16, ts: 
         (h(true, cs + 1, ss + 1, 0x10), 0),
         (h(true, cs + 1, ss + 1, 0x18), 64),
     ];
+    let pkts = if syn_only { &pkts[..1] } else { &pkts[..] };
     for (k, (f, len)) in pkts.iter().enumerate() {
         buf.clear();
         buf.resize(TCP_HDR, 0);
@@ -87,12 +100,13 @@ fn open(worker: &mut Worker<Discard>, buf: &mut Vec<u8>, i: u64, port: u16, ts: 
 pub fn flows(a: &FlowsArgs) -> Result<Report> {
     let mut r = Report::new("memory per tracked connection");
     let cmd = format!(
-        "target/release/sensor-bench flows --counts {}",
+        "target/release/sensor-bench flows --counts {}{}",
         a.counts
             .iter()
             .map(|c| c.to_string())
             .collect::<Vec<_>>()
-            .join(",")
+            .join(","),
+        if a.syn_only { " --syn-only" } else { "" }
     );
     // What a worker costs with room for one connection: the pools that do
     // not grow with --max-flows (SMTP and TLS sessions, reassembly blocks,
@@ -130,7 +144,7 @@ pub fn flows(a: &FlowsArgs) -> Result<Report> {
         let t0 = 1_767_261_600_000_000_000u64;
         let start = Instant::now();
         for i in 0..n as u64 {
-            open(&mut worker, &mut buf, i, a.port, t0 + i * 1000);
+            open(&mut worker, &mut buf, i, a.port, t0 + i * 1000, a.syn_only);
         }
         let secs = start.elapsed().as_secs_f64();
         let (heap2, rss2) = (live_heap(), rss_kib());
@@ -172,15 +186,22 @@ pub fn flows(a: &FlowsArgs) -> Result<Report> {
         );
         drop(worker);
     }
+    let what = if a.syn_only {
+        format!("a lone SYN to port {} (half-open)", a.port)
+    } else {
+        format!(
+            "SYN, SYN-ACK, ACK and a 64-byte request to port {} (no analyzer by port, \
+             protocol detection open)",
+            a.port
+        )
+    };
     r.note(format!(
-        "each connection: SYN, SYN-ACK, ACK and a 64-byte request to port {} (no analyzer by \
-         port, protocol detection open), never closed, 1 µs apart; one worker with max_flows set \
+        "each connection: {what}, never closed, 1 µs apart; one worker with max_flows set \
          to the count and otherwise default limits; heap from a counting global allocator \
          (live bytes after opening them minus before creating the worker; the table's memory \
          is reserved when the worker starts, so heap per connection is what --max-flows costs \
          whether or not the connections come), RSS growth from /proc/self/status VmRSS \
-         between the worker's creation and the last connection (pages the connections touch)",
-        a.port
+         between the worker's creation and the last connection (pages the connections touch)"
     ));
     Ok(r)
 }

@@ -90,6 +90,9 @@ pub struct Conn {
     /// The TLS session (a slot of the worker's TLS pool), once TLS is
     /// analysed on the connection.
     pub tls: Option<u32>,
+    /// TLS was found but the worker's TLS pool was at its bound: the
+    /// connection was counted once and gets detection only.
+    pub tls_refused: bool,
     /// The POP3 or IMAP session, when the mailbox logs are on.
     pub mailbox: Option<crate::analyzers::MailboxSlot>,
     /// The start of the stream held for replay into a session a signature
@@ -185,6 +188,7 @@ impl Conn {
             wanted: Wanted::default(),
             smtp: None,
             tls: None,
+            tls_refused: false,
             mailbox: None,
             replay: Default::default(),
             pop3_by_signature: false,
