@@ -107,14 +107,13 @@ pub(crate) static SCHEMA: [Field; 25] = [
 
 /// Formats a MAC address as Zeek does (`00:d0:03:3b:f4:00`).
 pub fn format_mac(m: &[u8; 6]) -> InlineStr<17> {
-    use std::fmt::Write;
-    let mut s = InlineStr::new();
-    let _ = write!(
-        s,
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    );
-    s
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut b = [b':'; 17];
+    for (i, o) in m.iter().enumerate() {
+        b[3 * i] = HEX[usize::from(o >> 4)];
+        b[3 * i + 1] = HEX[usize::from(o & 15)];
+    }
+    InlineStr::from_bytes(&b)
 }
 
 impl LogRecord for ConnRecord {
@@ -164,5 +163,14 @@ impl LogRecord for ConnRecord {
         out(Value::inline(&o));
         out(Value::inline(&r));
         out(Value::inline(&self.community_id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mac_addresses_as_zeek_prints_them() {
+        let m = super::format_mac(&[0x00, 0xd0, 0x03, 0x3b, 0xf4, 0x0a]);
+        assert_eq!(m.as_bytes(), b"00:d0:03:3b:f4:0a");
     }
 }

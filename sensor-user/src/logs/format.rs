@@ -273,14 +273,12 @@ fn json_value(v: Value<'_>, time: TimeFormat, b: &mut Budget<'_>, out: &mut Vec<
             }
         },
         Value::Interval(ns) => write_epoch(ns, out),
-        Value::Count(c) => {
-            let _ = write!(out, "{c}");
-        }
-        Value::Port(p) => {
-            let _ = write!(out, "{p}");
-        }
+        Value::Count(c) => write_u64(c, out),
+        Value::Port(p) => write_u64(u64::from(p), out),
         Value::Addr(a) => {
-            let _ = write!(out, "\"{a}\"");
+            out.push(b'"');
+            write_addr(a, out);
+            out.push(b'"');
         }
         Value::Str(s) => json_string(b.string(s), out),
         Value::Bool(v) => out.extend_from_slice(if v { b"true" } else { b"false" }),
@@ -300,7 +298,9 @@ fn json_value(v: Value<'_>, time: TimeFormat, b: &mut Budget<'_>, out: &mut Vec<
                 if j > 0 {
                     out.push(b',');
                 }
-                let _ = write!(out, "\"{a}\"");
+                out.push(b'"');
+                write_addr(*a, out);
+                out.push(b'"');
             }
             out.push(b']');
         }
@@ -389,7 +389,50 @@ pub fn json_string(s: &[u8], out: &mut Vec<u8>) {
 /// Seconds with six decimals, as Zeek prints `time` and `interval`.
 fn write_epoch(ns: u64, out: &mut Vec<u8>) {
     let us = (ns + 500) / 1000;
-    let _ = write!(out, "{}.{:06}", us / 1_000_000, us % 1_000_000);
+    write_u64(us / 1_000_000, out);
+    out.push(b'.');
+    let frac = us % 1_000_000;
+    let mut digits = [b'0'; 6];
+    let mut f = frac;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    out.extend_from_slice(&digits);
+}
+
+/// Writes `v` in decimal (what `{v}` formats, without the formatter).
+fn write_u64(v: u64, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Writes an address as Zeek does: dotted quad, or IPv6's compressed form
+/// (the standard library's, which follows RFC 5952 as Zeek's does).
+fn write_addr(a: std::net::IpAddr, out: &mut Vec<u8>) {
+    match a {
+        std::net::IpAddr::V4(v4) => {
+            for (j, o) in v4.octets().into_iter().enumerate() {
+                if j > 0 {
+                    out.push(b'.');
+                }
+                write_u64(u64::from(o), out);
+            }
+        }
+        std::net::IpAddr::V6(_) => {
+            let _ = write!(out, "{a}");
+        }
+    }
 }
 
 /// Whole seconds with six decimals, as Zeek prints an integral `time`.
@@ -496,15 +539,9 @@ fn tsv_value(v: Value<'_>, b: &mut Budget<'_>, out: &mut Vec<u8>) {
         Value::Unset => out.push(b'-'),
         Value::Time(ns) | Value::Interval(ns) => write_epoch(ns, out),
         Value::TimeSecs(s) => write_epoch_secs(s, out),
-        Value::Count(c) => {
-            let _ = write!(out, "{c}");
-        }
-        Value::Port(p) => {
-            let _ = write!(out, "{p}");
-        }
-        Value::Addr(a) => {
-            let _ = write!(out, "{a}");
-        }
+        Value::Count(c) => write_u64(c, out),
+        Value::Port(p) => write_u64(u64::from(p), out),
+        Value::Addr(a) => write_addr(a, out),
         Value::Str(s) => {
             let s = b.string(s);
             if s.is_empty() {
@@ -536,7 +573,7 @@ fn tsv_value(v: Value<'_>, b: &mut Budget<'_>, out: &mut Vec<u8>) {
                 if j > 0 {
                     out.push(b',');
                 }
-                let _ = write!(out, "{a}");
+                write_addr(*a, out);
             }
         }
         Value::Uids(list) => {
@@ -617,6 +654,41 @@ fn tsv_string(s: &[u8], in_set: bool, out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn numbers_times_and_addresses_as_the_formatter_writes_them() {
+        let mut out = Vec::new();
+        for v in [0, 1, 9, 10, 99, 100, 65535, 1 << 32, u64::MAX] {
+            out.clear();
+            super::write_u64(v, &mut out);
+            assert_eq!(out, v.to_string().as_bytes());
+        }
+        for ns in [
+            0,
+            499,
+            500,
+            1_767_261_600_000_000_000,
+            1_767_261_600_123_456_789,
+        ] {
+            out.clear();
+            super::write_epoch(ns, &mut out);
+            let us = (ns + 500) / 1000;
+            assert_eq!(
+                out,
+                format!("{}.{:06}", us / 1_000_000, us % 1_000_000).as_bytes()
+            );
+        }
+        for a in [
+            "0.0.0.0",
+            "10.1.0.46",
+            "255.255.255.255",
+            "2001:db8::1",
+            "::ffff:1.2.3.4",
+        ] {
+            out.clear();
+            super::write_addr(a.parse().expect("an address"), &mut out);
+            assert_eq!(out, a.as_bytes());
+        }
+    }
 
     #[test]
     fn plain_ascii_is_copied_and_everything_else_escaped() {
