@@ -49,16 +49,20 @@ pub fn community_id_v1(
     } else {
         (s_bytes, sport, d_bytes, dport)
     };
-    let mut h = Sha1::new();
-    h.update(seed.to_be_bytes());
-    h.update(a);
-    h.update(b);
-    h.update([proto, 0]);
-    if matches!(proto, 1 | 6 | 17 | 58 | 132) {
-        h.update(ap.to_be_bytes());
-        h.update(bp.to_be_bytes());
+    // Seed, addresses, protocol and padding, ports: hashed in one go.
+    let mut msg = [0u8; 2 + 16 + 16 + 2 + 4];
+    let mut n = 0;
+    let (ap, bp) = (ap.to_be_bytes(), bp.to_be_bytes());
+    let ports: &[u8] = if matches!(proto, 1 | 6 | 17 | 58 | 132) {
+        &[ap[0], ap[1], bp[0], bp[1]]
+    } else {
+        &[]
+    };
+    for part in [&seed.to_be_bytes()[..], a, b, &[proto, 0], ports] {
+        msg[n..n + part.len()].copy_from_slice(part);
+        n += part.len();
     }
-    let digest = h.finalize();
+    let digest = Sha1::digest(&msg[..n]);
     let mut b64 = [0u8; 28];
     let n = base64::engine::general_purpose::STANDARD
         .encode_slice(digest, &mut b64)

@@ -118,12 +118,57 @@ pub const PRIVATE_NETS: &[&str] = &[
     "fec0::/10",
 ];
 
+/// Networks as masks by address family, for a membership test that
+/// compares integers (IPv4 networks also match IPv4-mapped IPv6 addresses).
+#[derive(Clone, Debug, Default)]
+struct Nets {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl Nets {
+    fn new<'a>(nets: impl IntoIterator<Item = &'a Cidr>) -> Self {
+        let mut out = Nets::default();
+        for n in nets {
+            match n.addr {
+                IpAddr::V4(a) => {
+                    let m = u32::MAX
+                        .checked_shl(32 - u32::from(n.prefix.min(32)))
+                        .unwrap_or(0);
+                    out.v4.push((a.to_bits() & m, m));
+                }
+                IpAddr::V6(a) => {
+                    let m = u128::MAX
+                        .checked_shl(128 - u32::from(n.prefix.min(128)))
+                        .unwrap_or(0);
+                    out.v6.push((a.to_bits() & m, m));
+                }
+            }
+        }
+        out
+    }
+
+    fn contains(&self, a: IpAddr) -> bool {
+        let v4 = |x: u32| self.v4.iter().any(|&(n, m)| x & m == n);
+        match a {
+            IpAddr::V4(x) => v4(x.to_bits()),
+            IpAddr::V6(x) => {
+                let bits = x.to_bits();
+                self.v6.iter().any(|&(n, m)| bits & m == n)
+                    || x.to_ipv4_mapped().is_some_and(|x4| v4(x4.to_bits()))
+            }
+        }
+    }
+}
+
 /// Decides `local_orig` / `local_resp` (Zeek's `Site::is_local_addr`) and
 /// `Site::is_private_addr`.
 #[derive(Clone, Debug)]
 pub struct Site {
     /// `Site::local_nets`, plus the private space when it counts as local.
-    local: Vec<Cidr>,
+    local: Nets,
+    /// `Site::private_address_space`, as masks.
+    private_set: Nets,
     /// `Site::local_nets` as given.
     local_nets: Vec<Cidr>,
     /// `Site::private_address_space`.
@@ -136,7 +181,8 @@ impl Site {
     /// Local networks are `local_nets` plus Zeek's private address space.
     pub fn new(local_nets: &[Cidr]) -> Self {
         let mut site = Site {
-            local: Vec::new(),
+            local: Nets::default(),
+            private_set: Nets::default(),
             local_nets: local_nets.to_vec(),
             private: PRIVATE_NETS
                 .iter()
@@ -149,10 +195,13 @@ impl Site {
     }
 
     fn update(&mut self) {
-        self.local.clone_from(&self.local_nets);
-        if self.private_is_local {
-            self.local.extend(self.private.iter().copied());
-        }
+        let private: &[Cidr] = if self.private_is_local {
+            &self.private
+        } else {
+            &[]
+        };
+        self.local = Nets::new(self.local_nets.iter().chain(private));
+        self.private_set = Nets::new(&self.private);
     }
 
     /// Sets `Site::local_nets`.
@@ -180,12 +229,12 @@ impl Site {
 
     /// Whether `a` is local.
     pub fn is_local(&self, a: IpAddr) -> bool {
-        self.local.iter().any(|n| n.contains(a))
+        self.local.contains(a)
     }
 
     /// Zeek's `Site::is_private_addr`.
     pub fn is_private(&self, a: IpAddr) -> bool {
-        self.private.iter().any(|n| n.contains(a))
+        self.private_set.contains(a)
     }
 }
 
@@ -1752,6 +1801,37 @@ mod tests {
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
         assert!("bogus".parse::<Cidr>().is_err());
         assert_eq!("1.2.3.4".parse::<Cidr>().unwrap().prefix, 32);
+    }
+
+    #[test]
+    fn network_masks_agree_with_the_prefix_test() {
+        let nets: Vec<Cidr> = PRIVATE_NETS
+            .iter()
+            .chain(&[
+                "0.0.0.0/0",
+                "1.2.3.4/32",
+                "::/0",
+                "2001:db8::/33",
+                "10.0.0.0/7",
+            ])
+            .map(|s| s.parse().expect("a network"))
+            .collect();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let a: IpAddr = match x % 3 {
+                0 => std::net::Ipv4Addr::from_bits(x as u32).into(),
+                1 => std::net::Ipv4Addr::from_bits(x as u32)
+                    .to_ipv6_mapped()
+                    .into(),
+                _ => std::net::Ipv6Addr::from_bits(u128::from(x) << (x % 64)).into(),
+            };
+            for n in &nets {
+                assert_eq!(Nets::new([n]).contains(a), n.contains(a), "{a} in {n:?}");
+            }
+        }
     }
 
     #[test]
