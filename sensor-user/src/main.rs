@@ -81,6 +81,11 @@ struct ReadArgs {
     /// address pair and the logs hold the same records in another order.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256), value_name = "N")]
     workers: u16,
+    /// When the run is done, rewrite each log file with its records sorted by ts (then by
+    /// the whole line), so the order no longer depends on the workers; reads each file into
+    /// memory. Not with rotation.
+    #[arg(long)]
+    sort: bool,
     #[command(flatten)]
     common: AnalysisArgs,
 }
@@ -620,6 +625,10 @@ fn read(r: ReadArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if r.sort && sinks.files.as_ref().is_none_or(|f| f.rotation.enabled()) {
+        eprintln!("sensor: error: --sort rewrites the log files at the end of the run: it needs log files that are not rotated (drop --rotate-interval/--rotate-size and --no-files)");
+        return ExitCode::from(2);
+    }
     let opts = ReadOptions {
         files,
         log_dir: a.log_dir.clone(),
@@ -631,6 +640,15 @@ fn read(r: ReadArgs) -> ExitCode {
     };
     match offline::read(&opts) {
         Ok(summary) => {
+            if r.sort {
+                if let Err(e) = offline::sort::sort_logs(&a.log_dir) {
+                    eprintln!(
+                        "sensor: error: --sort: {}: {e}; the logs are complete, in the order written",
+                        a.log_dir.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+            }
             for (p, why) in &summary.truncated {
                 eprintln!(
                     "sensor: warning: {}: {why}; processed what was there",

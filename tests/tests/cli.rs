@@ -130,6 +130,45 @@ fn tsv_output_has_the_header_zeek_cut_reads() {
     assert_eq!(cols[6], "tcp");
     assert_eq!(cols[11], "SF");
     assert_eq!(cols[20], "-");
+
+    // Two workers and --sort: the same header, rows by ts, the footer last.
+    let sorted = dir.join("sorted");
+    let o = run(&[
+        "read",
+        &pcap,
+        "--log-dir",
+        sorted.to_str().unwrap(),
+        "--format",
+        "tsv",
+        "--zeek-strict",
+        "--workers",
+        "2",
+        "--sort",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(sorted.join("conn.log")).unwrap();
+    let lines2: Vec<&str> = text.lines().collect();
+    assert_eq!(lines2[..8], lines[..8]);
+    assert!(lines2.last().unwrap().starts_with("#close\t"));
+    let ts: Vec<f64> = lines2
+        .iter()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').next().unwrap_or("").parse().unwrap())
+        .collect();
+    assert_eq!(ts.len(), 3);
+    assert!(ts.windows(2).all(|w| w[0] <= w[1]), "{ts:?}");
+    one_line_error(
+        &run(&[
+            "read",
+            &pcap,
+            "--log-dir",
+            sorted.to_str().unwrap(),
+            "--sort",
+            "--rotate-interval",
+            "1h",
+        ]),
+        "--sort rewrites the log files",
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ use crate::logs::stats::SinkStats;
 use crate::logs::writer::{prepare_log_dir, Clock, LogError, LogQueue, LogWriter, WriterConfig};
 use crate::sinks::SinkOptions;
 
+pub mod sort;
 mod workers;
 
 /// What to read and where to write.
