@@ -313,6 +313,13 @@ struct AppRef<'a> {
 }
 
 impl AppRef<'_> {
+    /// Gives the connection's state back to the store.
+    fn release(&mut self) {
+        if let Some(i) = self.slot.take() {
+            self.store.release(i);
+        }
+    }
+
     /// The connection's state, made now if it has none.
     fn get(&mut self) -> &mut AppState {
         let (by_port, enabled, pop3) = (self.by_port, self.enabled, self.pop3);
@@ -683,6 +690,11 @@ impl<S: RecordSink> ConnEvents<'_, S> {
             *self.tls = None;
             self.app.get().tls_off();
             *self.payload_done = !self.app.get().wants_payload();
+            if *self.payload_done {
+                // Nothing reads the stream any more: the detector's state
+                // goes back to the store.
+                self.app.release();
+            }
         }
     }
 
