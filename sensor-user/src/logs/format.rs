@@ -404,17 +404,7 @@ fn write_epoch(ns: u64, out: &mut Vec<u8>) {
 /// Writes `v` in decimal (what `{v}` formats, without the formatter).
 fn write_u64(v: u64, out: &mut Vec<u8>) {
     let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+    out.extend_from_slice(crate::bytes::fmt_u64(v, &mut buf));
 }
 
 /// Writes an address as Zeek does: dotted quad, or IPv6's compressed form
