@@ -247,6 +247,20 @@ impl Default for Site {
 /// One second in nanoseconds.
 const SEC: u64 = 1_000_000_000;
 
+/// `peer_description` values for the run's lifetime: each distinct value is
+/// kept once (weird records borrow it), so reloading a configuration never
+/// grows memory by more than the names an operator ever set.
+fn intern_peer(name: String) -> &'static str {
+    static PEERS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut peers = PEERS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = peers.iter().find(|p| **p == name) {
+        return p;
+    }
+    let p: &'static str = Box::leak(name.into_boxed_str());
+    peers.push(p);
+    p
+}
+
 /// Zeek's TCP settings the state machine and reassembly read (Zeek's
 /// names; intervals in ns).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1633,9 +1647,8 @@ impl Config {
                 let s = zeek_strings(value)
                     .and_then(|mut s| s.pop())
                     .ok_or_else(bad)?;
-                // Set once per run, at start: kept for the run's lifetime.
                 Arc::make_mut(&mut self.weirds).peer =
-                    Box::leak(String::from_utf8_lossy(&s).into_owned().into_boxed_str());
+                    intern_peer(String::from_utf8_lossy(&s).into_owned());
             }
             _ => {
                 return Ok(match IGNORED.iter().find(|(n, _)| *n == name) {
@@ -2071,6 +2084,8 @@ mod tests {
             [("10.0.0.1".parse().unwrap(), "bad_TCP_checksum".to_string())]
         );
         assert_eq!(w.peer, "worker-1");
+        // The same name set again is the same string, not another copy.
+        assert!(std::ptr::eq(intern_peer("worker-1".into()), w.peer));
         let l = &c.limits;
         assert!(l.port_inactivity.contains(&(8080, 6, 7200 * S)));
         assert!(l.port_inactivity.contains(&(53, 17, 7200 * S)));
