@@ -34,8 +34,7 @@ use crate::decode::{
 };
 use crate::files::certs::{CertEvent, CertLog};
 use crate::files::extract::ExtractConfig;
-use crate::flow::conn::Wanted;
-use crate::flow::conn::{Conn, DatagramState, Endpoints, Transport};
+use crate::flow::conn::{Conn, DatagramState, Endpoints, Transport, Wanted};
 use crate::flow::history::mask;
 use crate::flow::key::FlowKey;
 use crate::flow::table::FlowTable;
