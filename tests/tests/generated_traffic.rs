@@ -29,6 +29,33 @@ fn records(dir: &std::path::Path, log: &str) -> Vec<serde_json::Value> {
     }
 }
 
+/// `sensor read` of `pcap` into `logs` with `config` and `workers`.
+fn read_with(
+    pcap: &std::path::Path,
+    logs: &std::path::Path,
+    config: Config,
+    workers: usize,
+) -> sensor::offline::ReadSummary {
+    read(&ReadOptions {
+        files: vec![pcap.to_path_buf()],
+        log_dir: logs.to_path_buf(),
+        format: FormatOptions::default(),
+        config,
+        sinks: sensor::sinks::SinkOptions::files_only(),
+        progress: false,
+        workers,
+    })
+    .expect("sensor read")
+}
+
+/// The default configuration with a fixed uid seed.
+fn seeded() -> Config {
+    Config {
+        seed: Some(1),
+        ..Config::default()
+    }
+}
+
 #[test]
 fn sensor_logs_what_the_generator_wrote() {
     let dir = temp_dir("mixed");
@@ -51,19 +78,7 @@ fn sensor_logs_what_the_generator_wrote() {
     assert!(summary.ssl_tls13 > 0 && summary.ssl_tls13 < summary.ssl);
 
     let logs = dir.join("logs");
-    let out = read(&ReadOptions {
-        files: vec![pcap.clone()],
-        log_dir: logs.clone(),
-        format: FormatOptions::default(),
-        config: Config {
-            seed: Some(1),
-            ..Config::default()
-        },
-        sinks: sensor::sinks::SinkOptions::files_only(),
-        progress: false,
-        workers: 1,
-    })
-    .expect("sensor read");
+    let out = read_with(&pcap, &logs, seeded(), 1);
     assert_eq!(out.counters.malformed, 0);
 
     let conn = records(&logs, "conn");
@@ -138,19 +153,7 @@ fn sensor_logs_what_the_generator_wrote() {
     // Three workers: the same records (uids and fuids apart, which each
     // worker draws from its own sequence), in another order.
     let logs3 = dir.join("logs3");
-    let out3 = read(&ReadOptions {
-        files: vec![pcap.clone()],
-        log_dir: logs3.clone(),
-        format: FormatOptions::default(),
-        config: Config {
-            seed: Some(1),
-            ..Config::default()
-        },
-        sinks: sensor::sinks::SinkOptions::files_only(),
-        progress: false,
-        workers: 3,
-    })
-    .expect("sensor read --workers 3");
+    let out3 = read_with(&pcap, &logs3, seeded(), 3);
     assert_eq!(out3.counters, out.counters);
     for log in [
         "conn", "smtp", "files", "ssl", "pop3", "imap", "weird", "analyzer",
@@ -162,19 +165,7 @@ fn sensor_logs_what_the_generator_wrote() {
     // Sorted (`sensor read --sort`), two runs with three workers give the
     // same files, byte for byte.
     let logs3b = dir.join("logs3b");
-    read(&ReadOptions {
-        files: vec![pcap.clone()],
-        log_dir: logs3b.clone(),
-        format: FormatOptions::default(),
-        config: Config {
-            seed: Some(1),
-            ..Config::default()
-        },
-        sinks: sensor::sinks::SinkOptions::files_only(),
-        progress: false,
-        workers: 3,
-    })
-    .expect("sensor read --workers 3, again");
+    read_with(&pcap, &logs3b, seeded(), 3);
     for d in [&logs3, &logs3b] {
         sensor::offline::sort::sort_logs(d).expect("--sort");
     }
@@ -266,16 +257,7 @@ fn lossy_captures_still_give_every_connection() {
     let summary = generate(file, &opts, &pki).expect("generate");
     assert!(summary.lost > 0 && summary.reordered > 0 && summary.retransmitted > 0);
     let logs = dir.join("logs");
-    read(&ReadOptions {
-        files: vec![pcap],
-        log_dir: logs.clone(),
-        format: FormatOptions::default(),
-        config: Config::default(),
-        sinks: sensor::sinks::SinkOptions::files_only(),
-        progress: false,
-        workers: 1,
-    })
-    .expect("sensor read");
+    read_with(&pcap, &logs, Config::default(), 1);
     let conn = records(&logs, "conn");
     assert_eq!(conn.len() as u64, summary.conn);
     let missed: u64 = conn.iter().filter_map(|c| c["missed_bytes"].as_u64()).sum();
@@ -294,16 +276,7 @@ fn read_bounded(
     let mut config = Config::default();
     config.limits.max_smtp_sessions = smtp;
     config.limits.max_tls_sessions = tls;
-    read(&ReadOptions {
-        files: vec![pcap.to_path_buf()],
-        log_dir: logs.to_path_buf(),
-        format: FormatOptions::default(),
-        config,
-        sinks: sensor::sinks::SinkOptions::files_only(),
-        progress: false,
-        workers: 1,
-    })
-    .expect("sensor read");
+    read_with(pcap, logs, config, 1);
     records(logs, "stats").pop().expect("a stats record")
 }
 
