@@ -581,6 +581,9 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     /// port calls for (SMTP, POP3, IMAP), from their pools; a pool at its
     /// bound is counted and the connection gets detection only.
     fn take_sessions(&mut self) {
+        if *self.wanted == Wanted::default() {
+            return;
+        }
         let wanted = std::mem::take(self.wanted);
         let c = &mut *self.out.counters;
         if wanted.smtp {
