@@ -550,8 +550,9 @@ impl XskSocket {
         &self.umem
     }
 
-    /// Calls `f(addr, frame)` for up to `max` received UMEM frames and
-    /// returns how many there were. The frames stay owned by the caller:
+    /// Calls `f(addr, frame)` for up to `max` received UMEM frames (more
+    /// when the last packet spans past `max`) and returns how many there
+    /// were. The frames stay owned by the caller:
     /// give each address back with [`XskSocket::recycle`] once done with it.
     ///
     /// A packet that spans several UMEM frames (multi-buffer) is joined
@@ -563,52 +564,73 @@ impl XskSocket {
         mut f: impl FnMut(u64, &[u8]),
         mut more: impl FnMut(u64),
     ) -> u32 {
-        let n = self.rx.peek(max);
+        let mut n = self.rx.peek(max);
         let region = self.umem.region();
         let mut i = 0;
         while i < n {
-            // SAFETY: slot published by the kernel (acquire in `peek`).
-            let desc = unsafe { *self.rx.desc_slot(self.rx.cached_cons.wrapping_add(i)) };
-            i += 1;
-            // SAFETY: the frame was handed to us by the kernel.
-            let data = unsafe { region.frame(desc.addr, desc.len) };
+            let desc = self.rx_desc(i);
             if desc.options & libc::XDP_PKT_CONTD == 0 {
-                f(desc.addr, data);
+                // SAFETY: the frame was handed to us by the kernel.
+                f(desc.addr, unsafe { region.frame(desc.addr, desc.len) });
+                i += 1;
                 continue;
             }
-            // The rest of the packet follows in the next descriptors (the
-            // kernel publishes a packet's pieces together).
-            let first = desc.addr;
+            // The rest of the packet follows in the next descriptors. The
+            // kernel publishes a packet's pieces together, but `max` may
+            // cut them: look further, and if the end is still not in the
+            // ring, leave the whole packet there for the next call.
+            let Some(last) = self.packet_end(i, &mut n) else {
+                break;
+            };
             self.joined.clear();
-            self.joined.extend_from_slice(data);
-            let mut complete = false;
-            while i < n {
-                // SAFETY: as above.
-                let d = unsafe { *self.rx.desc_slot(self.rx.cached_cons.wrapping_add(i)) };
-                i += 1;
+            let mut cut = false;
+            for k in i..=last {
+                let d = self.rx_desc(k);
                 // SAFETY: as above.
                 let piece = unsafe { region.frame(d.addr, d.len) };
                 if self.joined.len() + piece.len() <= self.joined.capacity() {
                     self.joined.extend_from_slice(piece);
+                } else {
+                    cut = true;
                 }
-                more(d.addr);
-                if d.options & libc::XDP_PKT_CONTD == 0 {
-                    complete = true;
-                    break;
+                if k > i {
+                    more(d.addr);
                 }
             }
-            if complete {
-                f(first, &self.joined);
-            } else {
-                // Cut short by `max`: hand the pieces back unanalysed.
-                self.oversized += 1;
-                more(first);
+            self.oversized += u64::from(cut);
+            f(desc.addr, &self.joined);
+            i = last + 1;
+        }
+        if i > 0 {
+            self.rx.release(i);
+        }
+        i
+    }
+
+    /// The `i`-th descriptor ready on the RX ring (after `peek`).
+    fn rx_desc(&self, i: u32) -> libc::xdp_desc {
+        // SAFETY: slot published by the kernel (acquire in `peek`).
+        unsafe { *self.rx.desc_slot(self.rx.cached_cons.wrapping_add(i)) }
+    }
+
+    /// Index of the last piece of the multi-buffer packet starting at ring
+    /// entry `first`, peeking past `n` (and raising it) when needed; `None`
+    /// when its last piece is not published yet.
+    fn packet_end(&mut self, first: u32, n: &mut u32) -> Option<u32> {
+        let mut k = first + 1;
+        loop {
+            if k >= *n {
+                let wider = self.rx.peek(k + 1);
+                if wider <= k {
+                    return None;
+                }
+                *n = wider;
             }
+            if self.rx_desc(k).options & libc::XDP_PKT_CONTD == 0 {
+                return Some(k);
+            }
+            k += 1;
         }
-        if n > 0 {
-            self.rx.release(n);
-        }
-        n
     }
 
     /// Whether the socket takes frames longer than one UMEM frame.
@@ -616,7 +638,7 @@ impl XskSocket {
         self.multi_buffer
     }
 
-    /// Multi-buffer packets that could not be joined.
+    /// Multi-buffer packets longer than the join buffer (passed truncated).
     pub fn oversized(&self) -> u64 {
         self.oversized
     }
