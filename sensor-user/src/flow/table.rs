@@ -4,23 +4,42 @@
 //!
 //! When the table is full, the connection closest to its deadline is
 //! evicted (logged as it stands, and counted) to make room.
+//!
+//! The index holds only slot numbers (4 bytes a connection): the key is
+//! read from the connection itself, so a lookup touches a small, dense
+//! array and the connection it finds.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use hashbrown::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::conn::Conn;
 use super::key::FlowKey;
 
 /// A bounded flow table.
 pub struct FlowTable {
-    map: HashMap<FlowKey, u32>,
+    map: HashTable<u32>,
+    hasher: DefaultHashBuilder,
     slots: Vec<Option<Conn>>,
     free: Vec<u32>,
     timers: BinaryHeap<Reverse<(u64, u32)>>,
     capacity: usize,
     live: usize,
+    /// Live connections by protocol: TCP, UDP, ICMP.
+    by_proto: [u64; 3],
+}
+
+/// The `by_proto` counter of an IP protocol.
+fn proto_index(proto: u8) -> Option<usize> {
+    match proto {
+        6 => Some(0),
+        17 => Some(1),
+        1 | 58 => Some(2),
+        _ => None,
+    }
 }
 
 impl FlowTable {
@@ -29,12 +48,14 @@ impl FlowTable {
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         FlowTable {
-            map: HashMap::with_capacity(capacity),
+            map: HashTable::with_capacity(capacity),
+            hasher: DefaultHashBuilder::default(),
             slots: Vec::with_capacity(capacity),
             free: Vec::with_capacity(capacity),
             timers: BinaryHeap::with_capacity(capacity * 4),
             capacity,
             live: 0,
+            by_proto: [0; 3],
         }
     }
 
@@ -55,7 +76,10 @@ impl FlowTable {
 
     /// The slot of `key`'s connection.
     pub fn find(&self, key: &FlowKey) -> Option<u32> {
-        self.map.get(key).copied()
+        let slots = &self.slots;
+        self.map
+            .find(self.hasher.hash_one(key), |&s| key_is(slots, s, key))
+            .copied()
     }
 
     /// The connection in `slot`.
@@ -78,16 +102,35 @@ impl FlowTable {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.map.insert(key, slot);
+        let slots = &self.slots;
+        let hasher = &self.hasher;
+        self.map.insert_unique(hasher.hash_one(key), slot, |&s| {
+            slots
+                .get(s as usize)
+                .and_then(Option::as_ref)
+                .map_or(0, |c| hasher.hash_one(c.key))
+        });
         self.live += 1;
+        if let Some(p) = proto_index(key.proto) {
+            self.by_proto[p] += 1;
+        }
         self.push_timer(wake, slot);
         slot
     }
 
     /// Removes and returns the connection in `slot`.
     pub fn remove(&mut self, slot: u32) -> Option<Conn> {
-        let conn = self.slots.get_mut(slot as usize)?.take()?;
-        self.map.remove(&conn.key);
+        let key = self.slots.get(slot as usize)?.as_ref()?.key;
+        if let Ok(entry) = self
+            .map
+            .find_entry(self.hasher.hash_one(key), |&s| s == slot)
+        {
+            entry.remove();
+        }
+        let conn = self.slots[slot as usize].take()?;
+        if let Some(p) = proto_index(key.proto) {
+            self.by_proto[p] -= 1;
+        }
         self.free.push(slot);
         self.live -= 1;
         Some(conn)
@@ -151,7 +194,12 @@ impl FlowTable {
     /// Slots of every connection, ordered by key (for a deterministic end of
     /// run). Allocates: only for the final flush.
     pub fn all_slots_sorted(&self) -> Vec<u32> {
-        let mut v: Vec<(FlowKey, u32)> = self.map.iter().map(|(k, s)| (*k, *s)).collect();
+        let mut v: Vec<(FlowKey, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(s, c)| c.as_ref().map(|c| (c.key, s as u32)))
+            .collect();
         v.sort_by(|a, b| {
             (a.0.a, a.0.b, a.0.pa, a.0.pb, a.0.proto)
                 .cmp(&(b.0.a, b.0.b, b.0.pa, b.0.pb, b.0.proto))
@@ -161,16 +209,8 @@ impl FlowTable {
 
     /// Counts of live connections by IP protocol: (tcp, udp, icmp).
     pub fn counts(&self) -> (u64, u64, u64) {
-        let mut c = (0, 0, 0);
-        for k in self.map.keys() {
-            match k.proto {
-                6 => c.0 += 1,
-                17 => c.1 += 1,
-                1 | 58 => c.2 += 1,
-                _ => {}
-            }
-        }
-        c
+        let [t, u, i] = self.by_proto;
+        (t, u, i)
     }
 
     fn push_timer(&mut self, t: u64, slot: u32) {
@@ -180,7 +220,7 @@ impl FlowTable {
         // keeps the queue near the number of connections (amortised: the
         // next pass comes after as many pushes again) instead of growing
         // through its preallocated room, and so keeps resident memory flat.
-        let crowded = self.timers.len() >= 4096 && self.timers.len() > 4 * self.map.len();
+        let crowded = self.timers.len() >= 4096 && self.timers.len() > 4 * self.live;
         if self.timers.len() == self.timers.capacity() || crowded {
             // Drop stale entries instead of growing.
             let slots = &self.slots;
@@ -193,6 +233,14 @@ impl FlowTable {
         }
         self.timers.push(Reverse((t, slot)));
     }
+}
+
+/// Whether `slot` holds the connection of `key`.
+fn key_is(slots: &[Option<Conn>], slot: u32, key: &FlowKey) -> bool {
+    slots
+        .get(slot as usize)
+        .and_then(Option::as_ref)
+        .is_some_and(|c| c.key == *key)
 }
 
 #[cfg(test)]
@@ -234,11 +282,15 @@ mod tests {
         let s1 = t.insert(conn(1000, 100));
         let s2 = t.insert(conn(1001, 50));
         assert!(t.is_full());
+        assert_eq!(t.counts(), (0, 2, 0));
         // The victim is the connection nearest its deadline.
         assert_eq!(t.victim(), Some(s2));
         let gone = t.remove(s2).unwrap();
         assert_eq!(gone.orig_p, 1001);
         assert!(t.find(&gone.key).is_none());
+        let k1 = t.get_mut(s1).unwrap().key;
+        assert_eq!(t.find(&k1), Some(s1));
+        assert_eq!(t.counts(), (0, 1, 0));
         let s3 = t.insert(conn(1002, 200));
         assert_eq!(s3, s2, "freed slots are reused");
         // Deadlines: 160 (s1) then 260 (s3).
