@@ -5,3 +5,4 @@ pub mod history;
 pub mod key;
 pub mod table;
 pub mod tcp;
+pub mod timers;

@@ -9,15 +9,13 @@
 //! read from the connection itself, so a lookup touches a small, dense
 //! array and the connection it finds.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::conn::Conn;
 use super::key::FlowKey;
+use super::timers::TimerQueue;
 
 /// A bounded flow table.
 pub struct FlowTable {
@@ -25,7 +23,7 @@ pub struct FlowTable {
     hasher: DefaultHashBuilder,
     slots: Vec<Option<Conn>>,
     free: Vec<u32>,
-    timers: BinaryHeap<Reverse<(u64, u32)>>,
+    timers: TimerQueue,
     capacity: usize,
     live: usize,
     /// Live connections by protocol: TCP, UDP, ICMP.
@@ -52,7 +50,7 @@ impl FlowTable {
             hasher: DefaultHashBuilder::default(),
             slots: Vec::with_capacity(capacity),
             free: Vec::with_capacity(capacity),
-            timers: BinaryHeap::with_capacity(capacity * 4),
+            timers: TimerQueue::with_capacity(capacity * 4),
             capacity,
             live: 0,
             by_proto: [0; 3],
@@ -161,7 +159,7 @@ impl FlowTable {
 
     /// The next connection whose queued deadline is at or before `now`.
     pub fn pop_due(&mut self, now: u64) -> Option<u32> {
-        while let Some(&Reverse((t, slot))) = self.timers.peek() {
+        while let Some((t, slot)) = self.timers.peek() {
             if t > now {
                 return None;
             }
@@ -177,7 +175,7 @@ impl FlowTable {
 
     /// The connection with the earliest deadline (eviction victim).
     pub fn victim(&mut self) -> Option<u32> {
-        while let Some(&Reverse((t, slot))) = self.timers.peek() {
+        while let Some((t, slot)) = self.timers.peek() {
             if let Some(c) = self.slots.get(slot as usize).and_then(Option::as_ref) {
                 if c.wake_at == t {
                     return Some(slot);
@@ -221,17 +219,17 @@ impl FlowTable {
         // next pass comes after as many pushes again) instead of growing
         // through its preallocated room, and so keeps resident memory flat.
         let crowded = self.timers.len() >= 4096 && self.timers.len() > 4 * self.live;
-        if self.timers.len() == self.timers.capacity() || crowded {
+        if self.timers.heap_full() || crowded {
             // Drop stale entries instead of growing.
             let slots = &self.slots;
-            self.timers.retain(|Reverse((t, s))| {
+            self.timers.retain(|(t, s)| {
                 slots
                     .get(*s as usize)
                     .and_then(Option::as_ref)
                     .is_some_and(|c| c.wake_at == *t)
             });
         }
-        self.timers.push(Reverse((t, slot)));
+        self.timers.push((t, slot));
     }
 }
 

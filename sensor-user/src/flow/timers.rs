@@ -1,0 +1,177 @@
+//! The flow table's timer queue: `(deadline, slot)` entries popped in
+//! ascending order, exactly as a binary heap would pop them.
+//!
+//! Most deadlines are the packet time plus one of a few fixed delays (the
+//! TCP attempt, close and inactivity timeouts), so entries of one delay
+//! arrive already in order. They are appended to a few sorted FIFO lanes
+//! (each push goes to the lane whose last entry is the largest one not
+//! above it), which costs O(1) a push and a pop instead of a heap's
+//! O(log n) cache misses. An entry that fits no lane goes to a heap. The
+//! smallest entry is the least of the lanes' fronts and the heap's top.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// A timer entry: deadline (ns) and the table slot it is for.
+pub type Timer = (u64, u32);
+
+/// Sorted lanes kept besides the heap.
+const LANES: usize = 4;
+
+/// A min-queue of timers.
+pub struct TimerQueue {
+    lanes: [VecDeque<Timer>; LANES],
+    heap: BinaryHeap<Reverse<Timer>>,
+    len: usize,
+}
+
+impl TimerQueue {
+    /// A queue with room for `capacity` entries in its heap reserved now
+    /// (the lanes grow to their high-water marks).
+    pub fn with_capacity(capacity: usize) -> Self {
+        TimerQueue {
+            lanes: Default::default(),
+            heap: BinaryHeap::with_capacity(capacity),
+            len: 0,
+        }
+    }
+
+    /// Entries queued.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the next push to the heap would have to grow it.
+    pub fn heap_full(&self) -> bool {
+        self.heap.len() == self.heap.capacity()
+    }
+
+    /// Queues `t`.
+    pub fn push(&mut self, t: Timer) {
+        self.len += 1;
+        // The lane whose last entry is the largest not above `t`; an empty
+        // lane when none is, the heap when no lane is empty either.
+        let mut best: Option<(usize, Timer)> = None;
+        let mut empty = None;
+        for (i, lane) in self.lanes.iter().enumerate() {
+            match lane.back() {
+                Some(&b) if b <= t && best.is_none_or(|(_, x)| b > x) => best = Some((i, b)),
+                None if empty.is_none() => empty = Some(i),
+                _ => {}
+            }
+        }
+        match best.map(|(i, _)| i).or(empty) {
+            Some(i) => self.lanes[i].push_back(t),
+            None => self.heap.push(Reverse(t)),
+        }
+    }
+
+    /// The smallest entry.
+    pub fn peek(&self) -> Option<Timer> {
+        self.smallest().map(|(_, t)| t)
+    }
+
+    /// Removes and returns the smallest entry.
+    pub fn pop(&mut self) -> Option<Timer> {
+        let (from, t) = self.smallest()?;
+        match from {
+            Some(i) => self.lanes[i].pop_front(),
+            None => self.heap.pop().map(|Reverse(t)| t),
+        };
+        self.len -= 1;
+        Some(t)
+    }
+
+    /// Keeps only the entries for which `keep` is true (order kept).
+    pub fn retain(&mut self, mut keep: impl FnMut(&Timer) -> bool) {
+        for lane in &mut self.lanes {
+            lane.retain(|t| keep(t));
+        }
+        self.heap.retain(|Reverse(t)| keep(t));
+        self.len = self.heap.len() + self.lanes.iter().map(VecDeque::len).sum::<usize>();
+    }
+
+    /// The smallest entry and where it is: `Some(lane)` or `None` for the
+    /// heap.
+    fn smallest(&self) -> Option<(Option<usize>, Timer)> {
+        let mut best = self.heap.peek().map(|&Reverse(t)| (None, t));
+        for (i, lane) in self.lanes.iter().enumerate() {
+            if let Some(&f) = lane.front() {
+                if best.is_none_or(|(_, b)| f < b) {
+                    best = Some((Some(i), f));
+                }
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn pops_in_the_order_a_heap_pops() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let delays = [5, 300, 1, 60, 7];
+        let (mut q, mut h) = (TimerQueue::with_capacity(16), BinaryHeap::new());
+        let mut now = 0u64;
+        for _ in 0..200_000 {
+            let r = rng.next();
+            match r % 10 {
+                0..=5 => {
+                    // Mostly `now + delay`, sometimes anything (requeues
+                    // from an older activity time, equal deadlines).
+                    now += r >> 60;
+                    let t = if r % 7 == 0 {
+                        now.saturating_sub(r >> 58)
+                    } else {
+                        now + delays[(r >> 8) as usize % delays.len()]
+                    };
+                    let e = (t, (r >> 20) as u32 % 64);
+                    q.push(e);
+                    h.push(Reverse(e));
+                }
+                6..=8 => assert_eq!(q.pop(), h.pop().map(|Reverse(t)| t)),
+                _ => {
+                    let odd = r & 1;
+                    q.retain(|&(t, _)| t & 1 != odd);
+                    h.retain(|Reverse((t, _))| t & 1 != odd);
+                }
+            }
+            assert_eq!(q.len(), h.len());
+            assert_eq!(q.peek(), h.peek().map(|&Reverse(t)| t));
+        }
+        while let Some(Reverse(t)) = h.pop() {
+            assert_eq!(q.pop(), Some(t));
+        }
+        assert!(q.is_empty() && q.pop().is_none());
+    }
+
+    #[test]
+    fn deadlines_of_fixed_delays_stay_out_of_the_heap() {
+        let mut q = TimerQueue::with_capacity(4);
+        for now in 0..1000u64 {
+            q.push((now + 5_000, now as u32));
+            q.push((now + 300_000, now as u32));
+        }
+        assert_eq!(q.heap.len(), 0);
+        assert_eq!(q.pop(), Some((5_000, 0)));
+    }
+}
