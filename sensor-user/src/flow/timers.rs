@@ -139,7 +139,7 @@ mod tests {
                     // Mostly `now + delay`, sometimes anything (requeues
                     // from an older activity time, equal deadlines).
                     now += r >> 60;
-                    let t = if r % 7 == 0 {
+                    let t = if r.is_multiple_of(7) {
                         now.saturating_sub(r >> 58)
                     } else {
                         now + delays[(r >> 8) as usize % delays.len()]
