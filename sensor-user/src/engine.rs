@@ -1609,7 +1609,7 @@ impl<S: RecordSink> Worker<S> {
                 uids: &mut self.uids,
                 extract: self.cfg.extract.as_ref(),
                 certs: &mut self.certs,
-                local_resp: self.cfg.site.is_local(conn.resp_h),
+                local_resp: conn.local_resp,
                 start: conn.start,
                 hashes: self.cfg.file_hashes,
                 rules: self.cfg.dpd.rules,
@@ -1638,13 +1638,13 @@ impl<S: RecordSink> Worker<S> {
         self.counters.missed_bytes += conn.missed_bytes;
         // known-services' connection_state_remove.
         let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
-        let resp_local = self.cfg.site.is_local(conn.resp_h);
+        let resp_local = conn.local_resp;
         self.known_services
             .removed(&mut conn, resp_local, self.now, &mut |r| {
                 *ok &= sink.emit(r)
             });
         let seed = self.cfg.community_id.then_some(self.cfg.community_id_seed);
-        let mut rec = conn.record(&self.cfg.site, seed);
+        let mut rec = conn.record(seed);
         rec.sizes = self.enabled & crate::analyzers::dpd::CONN_SIZE != 0;
         self.sink_ok &= self.sink.emit(&rec);
     }

@@ -9,7 +9,6 @@ use super::key::FlowKey;
 use super::tcp::TcpSession;
 use crate::analyzers::{Service, ServiceSet};
 use crate::community_id::community_id_v1;
-use crate::config::Site;
 use crate::inline_str::InlineStr;
 use crate::logs::conn::{ConnRecord, Proto};
 use crate::logs::ConnId;
@@ -268,7 +267,7 @@ impl Conn {
     }
 
     /// The conn.log record of this connection as it stands.
-    pub fn record(&self, site: &Site, community_id: Option<u16>) -> ConnRecord {
+    pub fn record(&self, community_id: Option<u16>) -> ConnRecord {
         let duration = self.last.saturating_sub(self.start);
         let (proto, conn_state, sizes) = match &self.transport {
             Transport::Tcp(t) => (
@@ -308,8 +307,8 @@ impl Conn {
             orig_bytes: ob,
             resp_bytes: rb,
             conn_state,
-            local_orig: Some(site.is_local(self.orig_h)),
-            local_resp: Some(site.is_local(self.resp_h)),
+            local_orig: Some(self.local_orig),
+            local_resp: Some(self.local_resp),
             missed_bytes: self.missed_bytes,
             history: *self.history.as_inline(),
             orig_pkts: self.pkts[0],
