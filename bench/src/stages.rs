@@ -102,6 +102,16 @@ impl Truncated {
         self.sink.bytes
     }
 
+    /// Drops the connection in `slot`, giving its reassembly blocks back.
+    fn release(&mut self, slot: u32) {
+        if let Some(c) = self.table.get_mut(slot) {
+            if let Transport::Tcp(t) = &mut c.transport {
+                t.release(&mut self.pool);
+            }
+        }
+        self.table.remove(slot);
+    }
+
     /// Connections in the table.
     pub fn active(&self) -> usize {
         self.table.len()
@@ -134,11 +144,7 @@ impl Truncated {
                 None => continue,
             };
             if due {
-                if let Some(mut c) = self.table.remove(slot) {
-                    if let Transport::Tcp(t) = &mut c.transport {
-                        t.release(&mut self.pool);
-                    }
-                }
+                self.release(slot);
             } else {
                 self.table.requeue(slot);
             }
@@ -154,11 +160,7 @@ impl Truncated {
             None => {
                 if self.table.is_full() {
                     if let Some(v) = self.table.victim() {
-                        if let Some(mut c) = self.table.remove(v) {
-                            if let Transport::Tcp(t) = &mut c.transport {
-                                t.release(&mut self.pool);
-                            }
-                        }
+                        self.release(v);
                     }
                 }
                 let transport = match l4 {

@@ -1575,7 +1575,9 @@ impl<S: RecordSink> Worker<S> {
         if self.table.get_mut(slot).is_some_and(|c| c.bypassed) {
             self.unbypass_slot(slot);
         }
-        let Some(mut conn) = self.table.remove(slot) else {
+        // Logged where it lies (a connection is most of a kilobyte: moving
+        // it out would read all of it), then the slot is freed.
+        let Some(conn) = self.table.get_mut(slot) else {
             return;
         };
         if let Transport::Tcp(t) = &mut conn.transport {
@@ -1640,13 +1642,12 @@ impl<S: RecordSink> Worker<S> {
         let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
         let resp_local = conn.local_resp;
         self.known_services
-            .removed(&mut conn, resp_local, self.now, &mut |r| {
-                *ok &= sink.emit(r)
-            });
+            .removed(conn, resp_local, self.now, &mut |r| *ok &= sink.emit(r));
         let seed = self.cfg.community_id.then_some(self.cfg.community_id_seed);
         let mut rec = conn.record(seed);
         rec.sizes = self.enabled & crate::analyzers::dpd::CONN_SIZE != 0;
         self.sink_ok &= self.sink.emit(&rec);
+        self.table.remove(slot);
     }
 
     /// The worker's stats.log record at `ts`.
