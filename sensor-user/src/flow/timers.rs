@@ -26,11 +26,13 @@ pub struct TimerQueue {
 }
 
 impl TimerQueue {
-    /// A queue with room for `capacity` entries in its heap reserved now
-    /// (the lanes grow to their high-water marks).
+    /// A queue with room for `capacity` entries in its heap and a quarter
+    /// of that in each lane, reserved now: pushes never allocate (a full
+    /// lane sends the entry to the heap; the owner keeps the heap from
+    /// filling, see [`TimerQueue::heap_full`]).
     pub fn with_capacity(capacity: usize) -> Self {
         TimerQueue {
-            lanes: Default::default(),
+            lanes: std::array::from_fn(|_| VecDeque::with_capacity(capacity.div_ceil(LANES))),
             heap: BinaryHeap::with_capacity(capacity),
             len: 0,
         }
@@ -59,6 +61,9 @@ impl TimerQueue {
         let mut best: Option<(usize, Timer)> = None;
         let mut empty = None;
         for (i, lane) in self.lanes.iter().enumerate() {
+            if lane.len() == lane.capacity() {
+                continue;
+            }
             match lane.back() {
                 Some(&b) if b <= t && best.is_none_or(|(_, x)| b > x) => best = Some((i, b)),
                 None if empty.is_none() => empty = Some(i),
@@ -165,8 +170,25 @@ mod tests {
     }
 
     #[test]
+    fn a_full_lane_sends_entries_to_the_heap_without_growing() {
+        let mut q = TimerQueue::with_capacity(16);
+        let caps: Vec<usize> = q.lanes.iter().map(VecDeque::capacity).collect();
+        for t in 0..100u64 {
+            q.push((t, 0));
+        }
+        assert_eq!(
+            caps,
+            q.lanes.iter().map(VecDeque::capacity).collect::<Vec<_>>()
+        );
+        assert!(!q.heap.is_empty());
+        for t in 0..100u64 {
+            assert_eq!(q.pop(), Some((t, 0)));
+        }
+    }
+
+    #[test]
     fn deadlines_of_fixed_delays_stay_out_of_the_heap() {
-        let mut q = TimerQueue::with_capacity(4);
+        let mut q = TimerQueue::with_capacity(8000);
         for now in 0..1000u64 {
             q.push((now + 5_000, now as u32));
             q.push((now + 300_000, now as u32));
