@@ -18,8 +18,13 @@ use super::mapped::{MappedCapture, NotMapped};
 use super::Frame;
 use crate::decode::LinkType;
 
-/// Size of the read buffer; also the largest frame that can be read.
+/// Largest size of the read buffer; also the largest frame that can be
+/// read.
 const BUFFER_SIZE: usize = 4 << 20;
+
+/// First size of the read buffer: it doubles, up to [`BUFFER_SIZE`], when a
+/// frame does not fit.
+const INITIAL_BUFFER_SIZE: usize = 64 << 10;
 
 /// Why a capture file could not be read.
 #[derive(Debug)]
@@ -88,6 +93,8 @@ pub struct PcapFile {
     truncated: Option<String>,
     bytes_read: u64,
     done: bool,
+    /// The read buffer's size now.
+    buffer_size: usize,
 }
 
 /// Counts bytes as they are read, for progress reporting.
@@ -153,7 +160,7 @@ impl PcapFile {
         } else {
             Box::new(buffered)
         };
-        let reader = match create_reader(BUFFER_SIZE, input) {
+        let reader = match create_reader(INITIAL_BUFFER_SIZE, input) {
             Ok(r) => r,
             Err(PcapError::Eof) => return Err(CaptureError::Empty(p)),
             Err(PcapError::ReadError) => {
@@ -177,6 +184,7 @@ impl PcapFile {
             truncated: None,
             bytes_read: 0,
             done: false,
+            buffer_size: INITIAL_BUFFER_SIZE,
         }
     }
 
@@ -299,7 +307,11 @@ impl PcapFile {
                     }
                 }
                 Err(PcapError::BufferTooSmall) => {
-                    return Err(CaptureError::FrameTooLarge(self.path.clone()))
+                    if self.buffer_size >= BUFFER_SIZE {
+                        return Err(CaptureError::FrameTooLarge(self.path.clone()));
+                    }
+                    self.buffer_size *= 2;
+                    self.reader.grow(self.buffer_size);
                 }
                 Err(PcapError::ReadError) => {
                     self.truncated =
@@ -455,6 +467,27 @@ mod tests {
         let (frames, trunc) = read_all(&p);
         assert_eq!(frames.len(), 1);
         assert!(trunc.unwrap().contains("truncated"));
+    }
+
+    #[test]
+    fn streamed_buffer_grows_to_a_large_frame_and_no_further() {
+        let big = vec![0x5a; 1 << 20];
+        let huge = vec![0xa5; BUFFER_SIZE + 1];
+        let stream = |frames: &[(u32, u32, &[u8])]| {
+            let bytes = legacy_pcap(false, false, frames);
+            PcapFile::from_reader("t", Box::new(std::io::Cursor::new(bytes))).unwrap()
+        };
+        let mut f = stream(&[(1, 0, b"small"), (2, 0, &big), (3, 0, b"after")]);
+        let mut lens = Vec::new();
+        while f.next_frame(|fr| lens.push(fr.data.len())).unwrap() {}
+        assert_eq!(lens, [5, 1 << 20, 5]);
+        let mut f = stream(&[(1, 0, b"small"), (2, 0, &huge)]);
+        assert!(f.next_frame(|_| {}).unwrap());
+        let e = f.next_frame(|_| {}).err().map(|e| e.to_string());
+        assert!(
+            e.as_ref().is_some_and(|e| e.contains("larger than 4 MiB")),
+            "{e:?}"
+        );
     }
 
     #[test]
