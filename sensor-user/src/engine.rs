@@ -1224,7 +1224,13 @@ impl<S: RecordSink> Worker<S> {
             }
         }
         let conn = self.new_conn(ts, ip, l4, key, sport, dport);
-        Some(self.table.insert(conn))
+        let slot = self.table.insert(conn);
+        if self.table.is_full() {
+            // Under a flood every new connection evicts one: have the next
+            // victim in cache by then.
+            self.table.prefetch_victim();
+        }
+        Some(slot)
     }
 
     /// Whether this TCP packet starts a new connection on the 5-tuple of
