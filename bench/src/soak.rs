@@ -86,16 +86,16 @@ impl SoakResult {
         max as f64 / first.rss_kb.max(1) as f64 - 1.0
     }
 
-    /// Growth of open descriptors after warm-up: the fewest in the last
-    /// quarter of the run over the fewest in the first quarter after
-    /// warm-up. Rotation holds a few files open for a moment, so a sample
-    /// may catch a passing peak; a leak raises the floor.
+    /// Growth of open descriptors after warm-up: the most in the second
+    /// half of the warm samples over the most in the first half. Rotation
+    /// holds a few more files for a while and closes them, a cycle as long
+    /// as the rotation interval: each half (at least one interval long)
+    /// holds a whole cycle's peak, and a leak raises the later peaks.
     pub fn fd_growth(&self, warmup: f64) -> i64 {
         let w = self.warm(warmup);
-        let q = (w.len() / 4).max(1);
-        let head = w.iter().take(q).map(|s| s.fds).min().unwrap_or(0);
-        let tail = w.iter().rev().take(q).map(|s| s.fds).min().unwrap_or(0);
-        tail as i64 - head as i64
+        let (head, tail) = w.split_at(w.len() / 2);
+        let most = |s: &[Sample]| s.iter().map(|s| s.fds).max().unwrap_or(0);
+        most(tail) as i64 - most(head) as i64
     }
 
     /// A number from the summary: the word before `label`, which may be
@@ -329,14 +329,14 @@ mod tests {
     }
 
     #[test]
-    fn a_passing_peak_is_no_descriptor_growth_but_a_raised_floor_is() {
-        // Warm from the middle on (ten samples, quarters of two); rotation's
-        // peak falls in the last quarter only.
+    fn a_rotation_cycle_is_no_descriptor_growth_but_a_leak_is() {
+        // Warm from the middle on: ten samples, halves of five; rotation
+        // holds two more files for three samples of every five.
         let start = [19, 28, 27, 28, 27, 27, 27, 27, 27, 27];
         let with = |warm: [u64; 10]| run(&[&start[..], &warm[..]].concat());
-        let peak = with([27, 27, 27, 27, 27, 27, 27, 27, 29, 27]);
-        assert_eq!(peak.fd_growth(0.5), 0);
-        let leak = with([27, 27, 27, 27, 28, 28, 28, 28, 29, 29]);
-        assert_eq!(leak.fd_growth(0.5), 2);
+        let cycle = with([27, 24, 29, 29, 29, 27, 27, 29, 29, 29]);
+        assert_eq!(cycle.fd_growth(0.5), 0);
+        let leak = with([27, 24, 29, 29, 29, 28, 28, 30, 30, 30]);
+        assert_eq!(leak.fd_growth(0.5), 1);
     }
 }
