@@ -103,10 +103,7 @@ impl FlowTable {
         let slots = &self.slots;
         let hasher = &self.hasher;
         self.map.insert_unique(hasher.hash_one(key), slot, |&s| {
-            slots
-                .get(s as usize)
-                .and_then(Option::as_ref)
-                .map_or(0, |c| hasher.hash_one(c.key))
+            conn_at(slots, s).map_or(0, |c| hasher.hash_one(c.key))
         });
         self.live += 1;
         if let Some(p) = proto_index(key.proto) {
@@ -171,7 +168,7 @@ impl FlowTable {
                 return None;
             }
             self.timers.pop();
-            if let Some(c) = self.slots.get(slot as usize).and_then(Option::as_ref) {
+            if let Some(c) = conn_at(&self.slots, slot) {
                 if c.wake_at == t {
                     return Some(slot);
                 }
@@ -199,7 +196,7 @@ impl FlowTable {
     /// The connection with the earliest deadline (eviction victim).
     pub fn victim(&mut self) -> Option<u32> {
         while let Some((t, slot)) = self.timers.peek() {
-            if let Some(c) = self.slots.get(slot as usize).and_then(Option::as_ref) {
+            if let Some(c) = conn_at(&self.slots, slot) {
                 if c.wake_at == t {
                     return Some(slot);
                 }
@@ -245,12 +242,8 @@ impl FlowTable {
         if self.timers.heap_full() || crowded {
             // Drop stale entries instead of growing.
             let slots = &self.slots;
-            self.timers.retain(|(t, s)| {
-                slots
-                    .get(*s as usize)
-                    .and_then(Option::as_ref)
-                    .is_some_and(|c| c.wake_at == *t)
-            });
+            self.timers
+                .retain(|(t, s)| conn_at(slots, *s).is_some_and(|c| c.wake_at == *t));
         }
         self.timers.push((t, slot));
     }
@@ -268,12 +261,14 @@ fn prefetch(p: *const u8) {
     let _ = p;
 }
 
+/// The connection in `slot`, if any.
+fn conn_at(slots: &[Option<Conn>], slot: u32) -> Option<&Conn> {
+    slots.get(slot as usize).and_then(Option::as_ref)
+}
+
 /// Whether `slot` holds the connection of `key`.
 fn key_is(slots: &[Option<Conn>], slot: u32, key: &FlowKey) -> bool {
-    slots
-        .get(slot as usize)
-        .and_then(Option::as_ref)
-        .is_some_and(|c| c.key == *key)
+    conn_at(slots, slot).is_some_and(|c| c.key == *key)
 }
 
 #[cfg(test)]
