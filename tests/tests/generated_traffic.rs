@@ -207,6 +207,23 @@ fn sensor_logs_what_the_generator_wrote() {
     ] {
         assert_eq!(s1[k], s3[k], "stats.log {k}");
     }
+
+    // A gzip capture cannot be mapped: one thread reads it and hands the
+    // frames out. The same records again.
+    let gz = dir.join("capture.pcap.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).expect("create"),
+        flate2::Compression::fast(),
+    );
+    std::io::copy(&mut std::fs::File::open(&pcap).expect("open"), &mut enc).expect("gzip");
+    enc.finish().expect("gzip");
+    let logs_gz = dir.join("logs-gz");
+    let out_gz = read_with(&gz, &logs_gz, seeded(), 2);
+    assert_eq!(out_gz.counters, out.counters);
+    for log in ["conn", "smtp", "files", "ssl", "pop3", "imap", "analyzer"] {
+        let (one, two) = (without_ids(&logs, log), without_ids(&logs_gz, log));
+        assert_eq!(one, two, "{log}.log with 2 workers fed from a stream");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

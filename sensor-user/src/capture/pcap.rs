@@ -95,6 +95,8 @@ pub struct PcapFile {
     done: bool,
     /// The read buffer's size now.
     buffer_size: usize,
+    /// The frames are borrowed from a memory map of the file.
+    mapped: bool,
 }
 
 /// Counts bytes as they are read, for progress reporting.
@@ -127,7 +129,11 @@ impl PcapFile {
         let p = path.to_path_buf();
         let file = File::open(path).map_err(|e| CaptureError::Open(p.clone(), e))?;
         match MappedCapture::open(&file, counter.clone()) {
-            Ok(mapped) => return Ok(Self::with_reader(p, Box::new(mapped))),
+            Ok(mapped) => {
+                let mut f = Self::with_reader(p, Box::new(mapped));
+                f.mapped = true;
+                return Ok(f);
+            }
             Err(NotMapped::NotACapture) if !starts_gzip(&file) => {
                 return Err(CaptureError::NotACapture(p))
             }
@@ -185,7 +191,14 @@ impl PcapFile {
             bytes_read: 0,
             done: false,
             buffer_size: INITIAL_BUFFER_SIZE,
+            mapped: false,
         }
+    }
+
+    /// Whether the file is read through a memory map (a plain capture
+    /// file), so that reopening it costs no copy and no read.
+    pub fn is_mapped(&self) -> bool {
+        self.mapped
     }
 
     /// The file's path.

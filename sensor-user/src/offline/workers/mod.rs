@@ -1,0 +1,236 @@
+//! `sensor read --workers N`: capture files analysed by N worker threads.
+//!
+//! Each frame belongs to the worker that owns its IP address pair (a
+//! symmetric hash of the two addresses and the protocol, see [`owner`], so
+//! both directions, every fragment and every ICMP message of a flow meet in
+//! one worker). How frames reach their worker depends on the input:
+//!
+//! - Plain capture files are memory-mapped, so every worker opens each file
+//!   itself and reads all of it, analysing its own frames and letting the
+//!   others' timestamps advance its network time ([`scan`]). Nothing is
+//!   copied and no thread hands frames out.
+//! - Streams that cannot be mapped (gzip, standard input) are read once by
+//!   a reading thread that copies each frame into a batch for its worker
+//!   ([`dispatch`]).
+//!
+//! The logs hold the same records as with one worker; only their order
+//! differs (records of different workers interleave; sort a log by `ts`
+//! for a fixed order). What is logged once for the run (a certificate in
+//! x509.log, a notice under suppression, known certificates, services and
+//! software) is logged by whichever worker meets it first, so its `ts` and
+//! connection may be another sighting's than with one worker. Frames that
+//! carry no IP packet (ARP, other link protocols, undecodable frames) all go
+//! to the first worker. stats.log: the periodic records sum what the workers
+//! last published, the final record sums their final counts.
+
+mod dispatch;
+mod scan;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use crate::capture::pcap::{CaptureError, PcapFile};
+use crate::capture::Frame;
+use crate::config::Config;
+use crate::decode::{self, DecodeOptions};
+use crate::engine::{Counters, RecordSink, Worker};
+use crate::logs::stats::{SinkHealth, StatsRecord};
+use crate::logs::writer::LogQueue;
+
+/// Every worker publishes its stats.log numbers, and hears the network time
+/// if it is fed batches, at least this often (frames read).
+pub const TICK_FRAMES: u64 = 8192;
+/// stats.log interval (network time), as one worker's.
+const STATS_INTERVAL_NS: u64 = 300 * 1_000_000_000;
+
+/// What reading all files with several workers gave.
+pub(super) struct Outcome {
+    /// The workers' counters, summed.
+    pub counters: Counters,
+    /// Files cut short, with why.
+    pub truncated: Vec<(PathBuf, String)>,
+    /// The error that stopped reading, if one did.
+    pub capture_err: Option<CaptureError>,
+}
+
+/// Reads `files` with `queues.len() - 1` workers; the last queue writes
+/// the summed stats.log records. `on_frame` hears how many frames have
+/// been read.
+pub(super) fn read(
+    files: &mut [PcapFile],
+    config: &Config,
+    mut queues: Vec<LogQueue>,
+    health: &SinkHealth,
+    on_frame: &mut dyn FnMut(u64),
+) -> Outcome {
+    let Some(stats_queue) = queues.pop() else {
+        return Outcome {
+            counters: Counters::default(),
+            truncated: Vec::new(),
+            capture_err: None,
+        };
+    };
+    let run = Run {
+        shared: Shared::new(),
+        config,
+        health,
+        published: (0..queues.len()).map(|_| Mutex::default()).collect(),
+    };
+    match scan::reopen(files, queues.len().saturating_sub(1)) {
+        Some(copies) => scan::read(&run, files, copies, queues, stats_queue, on_frame),
+        None => dispatch::read(&run, files, queues, stats_queue, on_frame),
+    }
+}
+
+/// What the workers of one run share.
+struct Run<'a> {
+    shared: Shared,
+    config: &'a Config,
+    health: &'a SinkHealth,
+    /// Each worker's latest stats.log numbers.
+    published: Vec<Mutex<StatsRecord>>,
+}
+
+impl Run<'_> {
+    /// Worker `index` of the run, built on the calling thread (a worker is
+    /// not `Send`).
+    fn worker(&self, index: usize, sink: LogQueue) -> Worker<LogQueue> {
+        self.shared.worker(index, self.config, sink, self.health)
+    }
+
+    /// Makes worker `index`'s current numbers the ones periodic stats.log
+    /// records sum.
+    fn publish(&self, index: usize, worker: &Worker<LogQueue>, clock: u64) {
+        if let Some(Ok(mut p)) = self.published.get(index).map(|m| m.lock()) {
+            *p = worker.stats_record(clock);
+        }
+    }
+
+    /// Joins the workers' results into the run's outcome and writes the
+    /// final stats.log record (their final counts summed).
+    fn finish(
+        &self,
+        results: impl IntoIterator<Item = (Counters, StatsRecord)>,
+        stats_queue: &mut LogQueue,
+        truncated: Vec<(PathBuf, String)>,
+        capture_err: Option<CaptureError>,
+    ) -> Outcome {
+        let mut counters = Counters::default();
+        let mut total = StatsRecord::default();
+        for (c, s) in results {
+            counters.add(&c);
+            total.add_counts(&s);
+            total.ts = total.ts.max(s.ts);
+        }
+        total.sinks = self.health.snapshot();
+        stats_queue.emit(&total);
+        Outcome {
+            counters,
+            truncated,
+            capture_err,
+        }
+    }
+}
+
+/// The periodic stats.log records of a run: the sum of what every worker
+/// last published, written as network time passes each interval.
+struct PeriodicStats<'a> {
+    queue: &'a mut LogQueue,
+    next: Option<u64>,
+}
+
+impl<'a> PeriodicStats<'a> {
+    fn new(queue: &'a mut LogQueue) -> Self {
+        PeriodicStats { queue, next: None }
+    }
+
+    /// Writes a record when the interval has passed by `clock` (the first
+    /// one an interval after the first frame, as one worker does).
+    fn due(&mut self, clock: u64, published: &[Mutex<StatsRecord>]) {
+        let next = *self
+            .next
+            .get_or_insert(clock.saturating_add(STATS_INTERVAL_NS));
+        if clock < next {
+            return;
+        }
+        let mut total = StatsRecord {
+            ts: clock,
+            ..StatsRecord::default()
+        };
+        for p in published {
+            if let Ok(p) = p.lock() {
+                total.add_counts(&p);
+            }
+        }
+        self.queue.emit(&total);
+        self.next = Some(clock.saturating_add(STATS_INTERVAL_NS));
+    }
+}
+
+/// The tables every worker of a run shares (as the live workers do).
+struct Shared {
+    known_certs: crate::files::certs::KnownCerts,
+    notices: crate::engine::notices::Suppressions,
+    software: crate::engine::software::SharedSoftware,
+    known_services: crate::engine::known_services::SharedServices,
+}
+
+impl Shared {
+    fn new() -> Self {
+        Shared {
+            known_certs: Default::default(),
+            notices: Default::default(),
+            software: Default::default(),
+            known_services: Default::default(),
+        }
+    }
+
+    /// Worker `index`, sharing the run's tables; its uids are its own
+    /// sequence (the first worker keeps the seed).
+    fn worker(
+        &self,
+        index: usize,
+        config: &Config,
+        sink: LogQueue,
+        health: &SinkHealth,
+    ) -> Worker<LogQueue> {
+        let mut config = config.clone();
+        config.seed = config
+            .seed
+            .map(|s| s.wrapping_add((index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+        let mut worker = Worker::new(config, sink);
+        worker.share_known_certs(self.known_certs.clone());
+        worker.share_notices(self.notices.clone());
+        worker.share_software(self.software.clone());
+        worker.share_known_services(self.known_services.clone());
+        worker.set_stats_interval(u64::MAX / 4);
+        worker.set_sink_health(health.clone());
+        worker
+    }
+}
+
+/// The worker that owns `frame`'s flow: a symmetric hash of its IP
+/// addresses and protocol; frames without an IP packet go to the first.
+fn owner(frame: &Frame<'_>, workers: usize) -> usize {
+    let opts = DecodeOptions {
+        verify_checksums: false,
+    };
+    let decoded = decode::decode_frame(frame.link, frame.data, frame.orig_len, &opts);
+    let Ok(ip) = decoded.ip else {
+        return 0;
+    };
+    let mut h = ip.proto as u64;
+    let mix = |a: std::net::IpAddr| match a {
+        std::net::IpAddr::V4(v) => u64::from(v.to_bits()),
+        std::net::IpAddr::V6(v) => {
+            let b = v.to_bits();
+            (b as u64) ^ ((b >> 64) as u64)
+        }
+    };
+    // XOR is symmetric: both directions hash alike.
+    h ^= (mix(ip.src) ^ mix(ip.dst)) << 8;
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    (h % workers as u64) as usize
+}
