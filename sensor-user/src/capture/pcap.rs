@@ -320,6 +320,23 @@ impl PcapFile {
                     }
                 }
                 Err(PcapError::BufferTooSmall) => {
+                    // Grow only for a record the stream still holds: fill
+                    // the buffer first, and a record that claims more than
+                    // the rest of the stream is a truncated end.
+                    let before = self.reader.data().len();
+                    if let Err(e) = self.reader.refill() {
+                        self.truncated = Some(describe(&e));
+                        self.done = true;
+                        continue;
+                    }
+                    if self.reader.data().len() > before {
+                        continue;
+                    }
+                    if self.reader.reader_exhausted() {
+                        self.truncated = Some(describe(&PcapError::UnexpectedEof));
+                        self.done = true;
+                        continue;
+                    }
                     if self.buffer_size >= BUFFER_SIZE {
                         return Err(CaptureError::FrameTooLarge(self.path.clone()));
                     }
@@ -494,6 +511,15 @@ mod tests {
         let mut lens = Vec::new();
         while f.next_frame(|fr| lens.push(fr.data.len())).unwrap() {}
         assert_eq!(lens, [5, 1 << 20, 5]);
+        // A record claiming 1 MiB in a stream that ends 1,000 bytes into
+        // it is a truncated end, found without growing the buffer.
+        let mut cut = legacy_pcap(false, false, &[(1, 0, b"small"), (2, 0, &big)]);
+        cut.truncate(cut.len() - (1 << 20) + 1000);
+        let mut f = PcapFile::from_reader("t", Box::new(std::io::Cursor::new(cut))).unwrap();
+        assert!(f.next_frame(|_| {}).unwrap());
+        assert!(!f.next_frame(|_| {}).unwrap());
+        assert!(f.truncation().is_some_and(|t| t.contains("truncated")));
+        assert_eq!(f.buffer_size, INITIAL_BUFFER_SIZE);
         let mut f = stream(&[(1, 0, b"small"), (2, 0, &huge)]);
         assert!(f.next_frame(|_| {}).unwrap());
         let e = f.next_frame(|_| {}).err().map(|e| e.to_string());
