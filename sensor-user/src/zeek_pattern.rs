@@ -13,13 +13,6 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind};
 
-/// The most memory one pattern's automaton (and its construction) may
-/// take. A DFA can grow exponentially with the pattern (`.{100}x` after an
-/// unanchored start), so a hostile or mistaken pattern in a site's
-/// configuration is refused with a clear error instead of taking seconds
-/// and gigabytes to compile.
-const MAX_DFA_BYTES: usize = 1 << 20;
-
 /// A compiled Zeek pattern.
 #[derive(Clone, Debug)]
 pub struct Pattern {
@@ -43,16 +36,10 @@ impl Pattern {
             .configure(
                 dense::Config::new()
                     .match_kind(MatchKind::All)
-                    .start_kind(StartKind::Both)
-                    .dfa_size_limit(Some(MAX_DFA_BYTES))
-                    .determinize_size_limit(Some(MAX_DFA_BYTES)),
+                    .start_kind(StartKind::Both),
             )
             .syntax(syntax::Config::new().unicode(false).utf8(false))
-            .thompson(
-                thompson::Config::new()
-                    .utf8(false)
-                    .nfa_size_limit(Some(MAX_DFA_BYTES)),
-            )
+            .thompson(thompson::Config::new().utf8(false))
             .build(body)
             .map_err(|e| format!("pattern /{body}/: {e}"))?;
         Ok(Pattern {
@@ -245,24 +232,6 @@ mod tests {
         assert_eq!(re.replace(br"\xe6\xbc", b"%", true), b"%e6%bc");
         assert_eq!(re.replace(br"\xe6\xbc", b"%", false), br"%e6\xbc");
         assert_eq!(p("q").replace(b"abc", b"z", true), b"abc");
-    }
-
-    #[test]
-    fn a_pattern_whose_automaton_explodes_is_refused_quickly() {
-        // The fuzzer's input: a run of `.` between bytes, unanchored.
-        let body = format!(
-            "\\xff\\xff{}\\xff\\x88{}",
-            ".".repeat(115),
-            "\\x88".repeat(40)
-        );
-        let t = std::time::Instant::now();
-        let e = Pattern::new(&body).err().unwrap_or_default();
-        assert!(e.contains("pattern /"), "{e}");
-        // Generous even for a debug build; before the limit it ran for
-        // seconds and grew without bound.
-        assert!(t.elapsed() < std::time::Duration::from_secs(5));
-        // Ordinary patterns still compile.
-        assert!(Pattern::new("^(Roundcube|SquirrelMail|Horde)").is_ok());
     }
 
     #[test]
