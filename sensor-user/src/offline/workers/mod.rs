@@ -71,10 +71,13 @@ pub(super) fn read(
         };
     };
     let run = Run {
-        shared: Shared::new(),
         config,
         health,
         published: (0..queues.len()).map(|_| Mutex::default()).collect(),
+        known_certs: Default::default(),
+        notices: Default::default(),
+        software: Default::default(),
+        known_services: Default::default(),
     };
     match scan::reopen(files, queues.len().saturating_sub(1)) {
         Some(copies) => scan::read(&run, files, copies, queues, stats_queue, on_frame),
@@ -82,20 +85,37 @@ pub(super) fn read(
     }
 }
 
-/// What the workers of one run share.
+/// What the workers of one run share: their configuration, the sinks'
+/// health, the numbers each last published and the tables live workers
+/// share too.
 struct Run<'a> {
-    shared: Shared,
     config: &'a Config,
     health: &'a SinkHealth,
     /// Each worker's latest stats.log numbers.
     published: Vec<Mutex<StatsRecord>>,
+    known_certs: crate::files::certs::KnownCerts,
+    notices: crate::engine::notices::Suppressions,
+    software: crate::engine::software::SharedSoftware,
+    known_services: crate::engine::known_services::SharedServices,
 }
 
 impl Run<'_> {
     /// Worker `index` of the run, built on the calling thread (a worker is
-    /// not `Send`).
+    /// not `Send`), sharing the run's tables; its uids are its own
+    /// sequence (the first worker keeps the seed).
     fn worker(&self, index: usize, sink: LogQueue) -> Worker<LogQueue> {
-        self.shared.worker(index, self.config, sink, self.health)
+        let mut config = self.config.clone();
+        config.seed = config
+            .seed
+            .map(|s| s.wrapping_add((index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+        let mut worker = Worker::new(config, sink);
+        worker.share_known_certs(self.known_certs.clone());
+        worker.share_notices(self.notices.clone());
+        worker.share_software(self.software.clone());
+        worker.share_known_services(self.known_services.clone());
+        worker.set_stats_interval(u64::MAX / 4);
+        worker.set_sink_health(self.health.clone());
+        worker
     }
 
     /// Makes worker `index`'s current numbers the ones periodic stats.log
@@ -167,48 +187,6 @@ impl<'a> PeriodicStats<'a> {
     }
 }
 
-/// The tables every worker of a run shares (as the live workers do).
-struct Shared {
-    known_certs: crate::files::certs::KnownCerts,
-    notices: crate::engine::notices::Suppressions,
-    software: crate::engine::software::SharedSoftware,
-    known_services: crate::engine::known_services::SharedServices,
-}
-
-impl Shared {
-    fn new() -> Self {
-        Shared {
-            known_certs: Default::default(),
-            notices: Default::default(),
-            software: Default::default(),
-            known_services: Default::default(),
-        }
-    }
-
-    /// Worker `index`, sharing the run's tables; its uids are its own
-    /// sequence (the first worker keeps the seed).
-    fn worker(
-        &self,
-        index: usize,
-        config: &Config,
-        sink: LogQueue,
-        health: &SinkHealth,
-    ) -> Worker<LogQueue> {
-        let mut config = config.clone();
-        config.seed = config
-            .seed
-            .map(|s| s.wrapping_add((index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
-        let mut worker = Worker::new(config, sink);
-        worker.share_known_certs(self.known_certs.clone());
-        worker.share_notices(self.notices.clone());
-        worker.share_software(self.software.clone());
-        worker.share_known_services(self.known_services.clone());
-        worker.set_stats_interval(u64::MAX / 4);
-        worker.set_sink_health(health.clone());
-        worker
-    }
-}
-
 /// The worker that owns `frame`'s flow: a hash of its two IP addresses,
 /// taken in order (so both directions hash alike), and its protocol;
 /// frames without an IP packet go to the first. Hashing the ordered pair,
@@ -261,17 +239,15 @@ fn plain_tcp_or_icmp(frame: &Frame<'_>) -> Option<(u128, u128, u8)> {
         ethertype = be16(l3 + 2)?;
         l3 += 4;
     }
-    let addr = |o: usize, n: usize| -> Option<u128> {
-        let bytes = d.get(o..o + n)?;
-        Some(
-            bytes
-                .iter()
-                .fold(0u128, |acc, &b| (acc << 8) | u128::from(b)),
-        )
+    let v4 = |o: usize| {
+        Some(u128::from(u32::from_be_bytes(
+            d.get(o..o + 4)?.try_into().ok()?,
+        )))
     };
+    let v6 = |o: usize| Some(u128::from_be_bytes(d.get(o..o + 16)?.try_into().ok()?));
     let (src, dst, proto) = match ethertype {
-        0x0800 if d.get(l3)? >> 4 == 4 => (addr(l3 + 12, 4)?, addr(l3 + 16, 4)?, *d.get(l3 + 9)?),
-        0x86dd if d.get(l3)? >> 4 == 6 => (addr(l3 + 8, 16)?, addr(l3 + 24, 16)?, *d.get(l3 + 6)?),
+        0x0800 if d.get(l3)? >> 4 == 4 => (v4(l3 + 12)?, v4(l3 + 16)?, *d.get(l3 + 9)?),
+        0x86dd if d.get(l3)? >> 4 == 6 => (v6(l3 + 8)?, v6(l3 + 24)?, *d.get(l3 + 6)?),
         _ => return None,
     };
     matches!(proto, 1 | 6 | 58).then_some((src, dst, proto))
