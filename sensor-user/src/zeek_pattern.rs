@@ -7,17 +7,65 @@
 //!
 //! Patterns are compiled into DFAs once (configuration time or first use);
 //! matching allocates nothing, the string functions allocate their result.
+//!
+//! A pattern comes from the operator's configuration, and some patterns
+//! (`/a.{100}b/` unanchored) have exponentially many DFA states. So the
+//! whole DFA is built only while its determinisation stays within a work
+//! budget ([`DENSE_WORK`]); past that, the pattern is matched by a lazy
+//! DFA, which builds at most one state per byte searched and keeps them
+//! in a bounded cache.
+
+use std::sync::Mutex;
 
 use regex_automata::dfa::{dense, Automaton, StartKind};
-use regex_automata::nfa::thompson;
+use regex_automata::hybrid;
+use regex_automata::nfa::thompson::{self, WhichCaptures, NFA};
 use regex_automata::util::syntax;
-use regex_automata::{Anchored, Input, MatchKind};
+use regex_automata::{Anchored, HalfMatch, Input, MatchKind};
+
+/// The largest NFA a pattern may compile to (bytes of heap).
+const NFA_LIMIT: usize = 1 << 20;
+
+/// Determinisation work allowed for a whole DFA, in NFA states visited:
+/// each DFA state costs about one visit of every NFA state per byte
+/// class. About 20 ms here.
+const DENSE_WORK: usize = 1 << 24;
+
+/// The lazy DFA's state cache (bytes).
+const LAZY_CACHE: usize = 1 << 20;
 
 /// A compiled Zeek pattern.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Pattern {
-    dfa: dense::DFA<Vec<u32>>,
+    engine: Engine,
     text: String,
+}
+
+/// How a pattern is matched.
+#[derive(Debug)]
+enum Engine {
+    /// Every state built up front: matching is a table walk.
+    Dense(Box<dense::DFA<Vec<u32>>>),
+    /// States built while searching, for patterns whose whole DFA is too
+    /// expensive to build. The cache is the only mutable part.
+    Lazy(Box<(hybrid::dfa::DFA, Mutex<hybrid::dfa::Cache>)>),
+}
+
+impl Clone for Pattern {
+    fn clone(&self) -> Self {
+        let engine = match &self.engine {
+            Engine::Dense(d) => Engine::Dense(d.clone()),
+            Engine::Lazy(lazy) => {
+                let dfa = lazy.0.clone();
+                let cache = Mutex::new(dfa.create_cache());
+                Engine::Lazy(Box::new((dfa, cache)))
+            }
+        };
+        Pattern {
+            engine,
+            text: self.text.clone(),
+        }
+    }
 }
 
 impl PartialEq for Pattern {
@@ -32,20 +80,55 @@ impl Pattern {
     /// Compiles the body of a Zeek pattern (what stands between the
     /// slashes of `/.../`).
     pub fn new(body: &str) -> Result<Pattern, String> {
-        let dfa = dense::Builder::new()
-            .configure(
-                dense::Config::new()
-                    .match_kind(MatchKind::All)
-                    .start_kind(StartKind::Both),
-            )
+        let err = |e: &dyn std::fmt::Display| format!("pattern /{body}/: {e}");
+        let nfa = thompson::Compiler::new()
             .syntax(syntax::Config::new().unicode(false).utf8(false))
-            .thompson(thompson::Config::new().utf8(false))
+            .configure(
+                thompson::Config::new()
+                    .utf8(false)
+                    .which_captures(WhichCaptures::None)
+                    .nfa_size_limit(Some(NFA_LIMIT)),
+            )
             .build(body)
-            .map_err(|e| format!("pattern /{body}/: {e}"))?;
+            .map_err(|e| err(&e))?;
+        let engine = match dense_dfa(&nfa) {
+            Some(dfa) => Engine::Dense(Box::new(dfa)),
+            None => {
+                let dfa = hybrid::dfa::Builder::new()
+                    .configure(
+                        hybrid::dfa::Config::new()
+                            .match_kind(MatchKind::All)
+                            .cache_capacity(LAZY_CACHE),
+                    )
+                    .build_from_nfa(nfa)
+                    .map_err(|e| err(&e))?;
+                let cache = Mutex::new(dfa.create_cache());
+                Engine::Lazy(Box::new((dfa, cache)))
+            }
+        };
         Ok(Pattern {
-            dfa,
+            engine,
             text: body.to_string(),
         })
+    }
+
+    /// Whether the pattern is matched by a lazy DFA (its whole DFA was
+    /// too expensive to build).
+    pub fn is_lazy(&self) -> bool {
+        matches!(self.engine, Engine::Lazy(..))
+    }
+
+    /// The forward search both engines share: the end of the longest
+    /// match (`MatchKind::All`).
+    fn search(&self, input: &Input<'_>) -> Option<HalfMatch> {
+        match &self.engine {
+            Engine::Dense(dfa) => dfa.try_search_fwd(input).ok().flatten(),
+            Engine::Lazy(lazy) => {
+                let (dfa, cache) = &**lazy;
+                let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+                dfa.try_search_fwd(&mut cache, input).ok().flatten()
+            }
+        }
     }
 
     /// Parses a Zeek pattern expression: one `/re/` literal or several
@@ -93,8 +176,7 @@ impl Pattern {
 
     /// Zeek's `/re/ in s`: whether the pattern matches anywhere.
     pub fn is_match(&self, s: &[u8]) -> bool {
-        let input = Input::new(s).anchored(Anchored::No);
-        matches!(self.dfa.try_search_fwd(&input), Ok(Some(_)))
+        self.search(&Input::new(s).anchored(Anchored::No)).is_some()
     }
 
     /// Zeek's `MatchPrefix` at `at`: the length of the longest match
@@ -102,10 +184,8 @@ impl Pattern {
     /// the start of `s`, `$` only at its end.
     pub fn match_prefix(&self, s: &[u8], at: usize) -> usize {
         let input = Input::new(s).range(at..).anchored(Anchored::Yes);
-        match self.dfa.try_search_fwd(&input) {
-            Ok(Some(m)) => m.offset().saturating_sub(at),
-            _ => 0,
-        }
+        self.search(&input)
+            .map_or(0, |m| m.offset().saturating_sub(at))
     }
 
     /// The next non-empty match at or after `from`: (start, length).
@@ -163,6 +243,25 @@ impl Pattern {
         out.extend_from_slice(&s[pos..]);
         out
     }
+}
+
+/// The whole DFA of `nfa`, or `None` when building it would take more
+/// than [`DENSE_WORK`]. The work of a DFA state is bounded through its
+/// size: a state is one transition per byte class, and costs about one
+/// visit of every NFA state per transition.
+fn dense_dfa(nfa: &NFA) -> Option<dense::DFA<Vec<u32>>> {
+    let visits_per_byte = nfa.states().len().max(1);
+    let limit = (DENSE_WORK / visits_per_byte) * std::mem::size_of::<u32>();
+    dense::Builder::new()
+        .configure(
+            dense::Config::new()
+                .match_kind(MatchKind::All)
+                .start_kind(StartKind::Both)
+                .determinize_size_limit(Some(limit))
+                .dfa_size_limit(Some(limit)),
+        )
+        .build_from_nfa(nfa)
+        .ok()
 }
 
 /// Zeek's `strip`: leading and trailing white space (C's `isspace`) gone.
@@ -243,6 +342,31 @@ mod tests {
         assert!(re.is_match(b"a/b"));
         assert!(Pattern::parse_zeek("/a/ |").is_err());
         assert!(Pattern::parse_zeek("abc").is_err());
+    }
+
+    #[test]
+    fn exponential_patterns_are_matched_lazily_with_the_same_results() {
+        // Unanchored `x.{40}y` needs about 2^40 DFA states.
+        let re = p(r"x.{40}y");
+        assert!(re.is_lazy());
+        let hit = [b"ab".as_slice(), b"x", &[b'-'; 40], b"yz"].concat();
+        assert!(re.is_match(&hit));
+        assert!(!re.is_match(&hit[3..]));
+        assert_eq!(re.match_prefix(&hit, 2), 42);
+        assert_eq!(re.match_prefix(&hit, 3), 0);
+        let copy = re.clone();
+        assert_eq!(copy.replace(&hit, b"_", true), b"ab_z");
+        // The same pattern anchored has a small DFA, and so have the
+        // scripts' own patterns.
+        assert!(!p(r"^x.{40}y").is_lazy());
+        let webmail = crate::engine::software::WEBMAIL_USER_AGENTS;
+        assert!(!Pattern::parse_zeek(webmail).unwrap().is_lazy());
+        assert!(!p(r"^[[:blank:]]*\([a-zA-Z0-9\-\._[:blank:]]*\)").is_lazy());
+    }
+
+    #[test]
+    fn an_oversized_pattern_is_an_error() {
+        assert!(Pattern::new("a{100000}").is_err());
     }
 
     #[test]
