@@ -8,12 +8,11 @@
 //! Patterns are compiled into DFAs once (configuration time or first use);
 //! matching allocates nothing, the string functions allocate their result.
 //!
-//! A pattern comes from the operator's configuration, and some patterns
-//! (`/a.{100}b/` unanchored) have exponentially many DFA states. So the
-//! whole DFA is built only while its determinisation stays within a work
-//! budget ([`DENSE_WORK`]); past that, the pattern is matched by a lazy
-//! DFA, which builds at most one state per byte searched and keeps them
-//! in a bounded cache.
+//! A pattern from the configuration is matched by a lazy DFA, which
+//! builds at most one state per byte searched and keeps them in a bounded
+//! cache: some patterns (`/a.{100}b/` unanchored) have exponentially many
+//! DFA states, and no configuration may stall the sensor. The sensor's own
+//! constant patterns are small and built into whole DFAs.
 
 use std::sync::Mutex;
 
@@ -25,11 +24,6 @@ use regex_automata::{Anchored, HalfMatch, Input, MatchKind};
 
 /// The largest NFA a pattern may compile to (bytes of heap).
 const NFA_LIMIT: usize = 1 << 20;
-
-/// Determinisation work allowed for a whole DFA, in NFA states visited:
-/// each DFA state costs about one visit of every NFA state per byte
-/// class. About 20 ms here.
-const DENSE_WORK: usize = 1 << 24;
 
 /// The lazy DFA's state cache (bytes).
 const LAZY_CACHE: usize = 1 << 20;
@@ -78,42 +72,41 @@ impl Eq for Pattern {}
 
 impl Pattern {
     /// Compiles the body of a Zeek pattern (what stands between the
-    /// slashes of `/.../`).
+    /// slashes of `/.../`) from the configuration: a lazy DFA.
     pub fn new(body: &str) -> Result<Pattern, String> {
-        let err = |e: &dyn std::fmt::Display| format!("pattern /{body}/: {e}");
-        let nfa = thompson::Compiler::new()
-            .syntax(syntax::Config::new().unicode(false).utf8(false))
+        let dfa = hybrid::dfa::Builder::new()
             .configure(
-                thompson::Config::new()
-                    .utf8(false)
-                    .which_captures(WhichCaptures::None)
-                    .nfa_size_limit(Some(NFA_LIMIT)),
+                hybrid::dfa::Config::new()
+                    .match_kind(MatchKind::All)
+                    .cache_capacity(LAZY_CACHE),
             )
-            .build(body)
-            .map_err(|e| err(&e))?;
-        let engine = match dense_dfa(&nfa) {
-            Some(dfa) => Engine::Dense(Box::new(dfa)),
-            None => {
-                let dfa = hybrid::dfa::Builder::new()
-                    .configure(
-                        hybrid::dfa::Config::new()
-                            .match_kind(MatchKind::All)
-                            .cache_capacity(LAZY_CACHE),
-                    )
-                    .build_from_nfa(nfa)
-                    .map_err(|e| err(&e))?;
-                let cache = Mutex::new(dfa.create_cache());
-                Engine::Lazy(Box::new((dfa, cache)))
-            }
-        };
+            .build_from_nfa(nfa(body)?)
+            .map_err(|e| format!("pattern /{body}/: {e}"))?;
+        let cache = Mutex::new(dfa.create_cache());
         Ok(Pattern {
-            engine,
+            engine: Engine::Lazy(Box::new((dfa, cache))),
             text: body.to_string(),
         })
     }
 
-    /// Whether the pattern is matched by a lazy DFA (its whole DFA was
-    /// too expensive to build).
+    /// Compiles one of the sensor's own constant patterns into a whole
+    /// DFA (never one from the configuration: its size is unbounded).
+    pub fn constant(body: &str) -> Result<Pattern, String> {
+        let dfa = dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .match_kind(MatchKind::All)
+                    .start_kind(StartKind::Both),
+            )
+            .build_from_nfa(&nfa(body)?)
+            .map_err(|e| format!("pattern /{body}/: {e}"))?;
+        Ok(Pattern {
+            engine: Engine::Dense(Box::new(dfa)),
+            text: body.to_string(),
+        })
+    }
+
+    /// Whether the pattern is matched by a lazy DFA.
     pub fn is_lazy(&self) -> bool {
         matches!(self.engine, Engine::Lazy(..))
     }
@@ -245,23 +238,18 @@ impl Pattern {
     }
 }
 
-/// The whole DFA of `nfa`, or `None` when building it would take more
-/// than [`DENSE_WORK`]. The work of a DFA state is bounded through its
-/// size: a state is one transition per byte class, and costs about one
-/// visit of every NFA state per transition.
-fn dense_dfa(nfa: &NFA) -> Option<dense::DFA<Vec<u32>>> {
-    let visits_per_byte = nfa.states().len().max(1);
-    let limit = (DENSE_WORK / visits_per_byte) * std::mem::size_of::<u32>();
-    dense::Builder::new()
+/// The byte-oriented NFA of a pattern body, within [`NFA_LIMIT`].
+fn nfa(body: &str) -> Result<NFA, String> {
+    thompson::Compiler::new()
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
         .configure(
-            dense::Config::new()
-                .match_kind(MatchKind::All)
-                .start_kind(StartKind::Both)
-                .determinize_size_limit(Some(limit))
-                .dfa_size_limit(Some(limit)),
+            thompson::Config::new()
+                .utf8(false)
+                .which_captures(WhichCaptures::None)
+                .nfa_size_limit(Some(NFA_LIMIT)),
         )
-        .build_from_nfa(nfa)
-        .ok()
+        .build(body)
+        .map_err(|e| format!("pattern /{body}/: {e}"))
 }
 
 /// Zeek's `strip`: leading and trailing white space (C's `isspace`) gone.
@@ -345,23 +333,31 @@ mod tests {
     }
 
     #[test]
-    fn exponential_patterns_are_matched_lazily_with_the_same_results() {
-        // Unanchored `x.{40}y` needs about 2^40 DFA states.
-        let re = p(r"x.{40}y");
-        assert!(re.is_lazy());
+    fn lazy_and_whole_dfas_agree() {
         let hit = [b"ab".as_slice(), b"x", &[b'-'; 40], b"yz"].concat();
-        assert!(re.is_match(&hit));
-        assert!(!re.is_match(&hit[3..]));
+        for body in [
+            r"x.{3,6}y",
+            r"^x.{40}y",
+            r"([\/\-_]|( [\(v]+))?[0-9\-\._, ]{2,}",
+            "^ab|z$",
+            "a|ab|abc",
+        ] {
+            let (lazy, whole) = (p(body), Pattern::constant(body).unwrap());
+            assert!(lazy.is_lazy() && !whole.is_lazy());
+            for s in [&hit[..], &hit[3..], b"abcd", b"a (v2.00.9) x", b""] {
+                assert_eq!(lazy.is_match(s), whole.is_match(s), "/{body}/ in {s:?}");
+                for at in 0..=s.len() {
+                    assert_eq!(lazy.match_prefix(s, at), whole.match_prefix(s, at));
+                }
+            }
+        }
+        // Unanchored, whole, this one would need about 2^40 states.
+        let re = p(r"x.{40}y");
         assert_eq!(re.match_prefix(&hit, 2), 42);
-        assert_eq!(re.match_prefix(&hit, 3), 0);
-        let copy = re.clone();
-        assert_eq!(copy.replace(&hit, b"_", true), b"ab_z");
-        // The same pattern anchored has a small DFA, and so have the
-        // scripts' own patterns.
-        assert!(!p(r"^x.{40}y").is_lazy());
-        let webmail = crate::engine::software::WEBMAIL_USER_AGENTS;
-        assert!(!Pattern::parse_zeek(webmail).unwrap().is_lazy());
-        assert!(!p(r"^[[:blank:]]*\([a-zA-Z0-9\-\._[:blank:]]*\)").is_lazy());
+        assert_eq!(re.clone().replace(&hit, b"_", true), b"ab_z");
+        // Unanchored, this one has about 2^113 DFA states: a configuration
+        // holding it compiles at once (the fuzzer found it taking seconds).
+        assert!(Pattern::parse_zeek(r"/\xff\xff.{113}\xff\xff/").is_ok());
     }
 
     #[test]

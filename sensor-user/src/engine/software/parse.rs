@@ -80,7 +80,7 @@ struct Patterns {
 fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| {
-        let p = |s: &str| Pattern::new(s).unwrap_or_else(|e| panic!("built-in pattern: {e}"));
+        let p = |s: &str| Pattern::constant(s).unwrap_or_else(|e| panic!("built-in pattern: {e}"));
         Patterns {
             mozilla_opera: p(r"^(Mozilla|Opera)\/[0-9]+\."),
             pixel: p(r"A\/[0-9\.]*\/Google\/Pixel"),
