@@ -46,6 +46,18 @@ fn thread_cpu(pid: libc::pid_t, into: &mut std::collections::BTreeMap<i64, (Stri
     }
 }
 
+/// CPU seconds, user and system, process `pid` has used so far (0 if
+/// unknown; the kernel counts in clock ticks, 10 ms here).
+pub fn cpu_seconds(pid: libc::pid_t) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    (ticks(11) + ticks(12)) / hz
+}
+
 /// The peak RSS (`VmHWM`) of process `pid` so far, KiB (0 if unknown).
 fn vm_hwm_kib(pid: libc::pid_t) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -68,7 +80,17 @@ pub fn run_child_threads(
 ) -> Result<ChildUsage> {
     let start = Instant::now();
     let child = cmd.spawn().with_context(|| format!("starting {cmd:?}"))?;
-    let pid = child.id() as libc::pid_t;
+    wait_measured(child.id() as libc::pid_t, start, threads).with_context(|| format!("{cmd:?}"))
+}
+
+/// Waits for child `pid` (started at `start`, not yet waited for) to end
+/// and measures it as [`run_child_threads`] does; fails unless it exits
+/// with 0.
+pub fn wait_measured(
+    pid: libc::pid_t,
+    start: Instant,
+    threads: Option<&mut std::collections::BTreeMap<String, f64>>,
+) -> Result<ChildUsage> {
     let mut hwm = 0u64;
     {
         let mut seen = std::collections::BTreeMap::new();
@@ -107,10 +129,10 @@ pub fn run_child_threads(
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = start.elapsed().as_secs_f64();
     if rc != pid {
-        bail!("waiting for {cmd:?}: {}", std::io::Error::last_os_error());
+        bail!("waiting: {}", std::io::Error::last_os_error());
     }
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
-        bail!("{cmd:?} failed (wait status {status})");
+        bail!("failed (wait status {status})");
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Ok(ChildUsage {

@@ -142,6 +142,8 @@ pub fn enter_netns(ns: &str) -> Result<()> {
 /// A `sensor run` process inside a test bed's capture namespace.
 pub struct LiveSensor {
     child: std::process::Child,
+    /// When it started capturing, and the CPU seconds it had used by then.
+    ready: (std::time::Instant, f64),
     /// Its log directory.
     pub log_dir: std::path::PathBuf,
 }
@@ -188,6 +190,7 @@ impl LiveSensor {
             .context("cannot start the sensor")?;
         let mut s = LiveSensor {
             child,
+            ready: (std::time::Instant::now(), 0.0),
             log_dir: log_dir.to_path_buf(),
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -203,6 +206,10 @@ impl LiveSensor {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+        s.ready = (
+            std::time::Instant::now(),
+            crate::child::cpu_seconds(s.pid() as libc::pid_t),
+        );
         Ok(s)
     }
 
@@ -227,6 +234,22 @@ impl LiveSensor {
             bail!("the sensor failed ({status}): {err}");
         }
         Ok(err)
+    }
+}
+
+impl LiveSensor {
+    /// Stops the sensor like [`LiveSensor::stop`] and measures it from the
+    /// moment it started capturing to its exit (its final logging
+    /// included): wall and CPU time, and its peak RSS.
+    pub fn stop_measured(self) -> Result<crate::child::ChildUsage> {
+        let pid = self.pid() as libc::pid_t;
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        let (at, cpu) = self.ready;
+        let mut u = crate::child::wait_measured(pid, at, None)
+            .with_context(|| format!("the sensor: {}", self.stderr()))?;
+        u.cpu = (u.cpu - cpu).max(0.0);
+        Ok(u)
     }
 }
 

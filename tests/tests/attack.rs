@@ -91,6 +91,58 @@ fn attacks_stay_within_bounds_and_are_counted() {
     );
 }
 
+/// On the live bed (`sensor-bench attack --live`): a SYN flood is analysed
+/// frame by frame, every frame accounted for; a flood to ports the sensor
+/// does not watch never reaches a worker, the XDP program passes all of it
+/// to the host.
+#[test]
+fn live_floods_are_accounted_and_unwatched_ports_stay_in_the_kernel() {
+    if !tests::live::live_ok() {
+        return;
+    }
+    let dir = temp_dir("attack-live");
+    let mut opts = AttackOptions::new(sensor_bin(), dir, Scale::Small);
+    opts.shrink = 10;
+    opts.max_flows = 4096;
+    opts.only = vec!["syn-flood".into(), "port-flood".into()];
+    let l = attack::live::LiveOptions {
+        pps: Some(20_000.0),
+        sensor_core: 1,
+        replay_core: 0,
+    };
+    let outcomes = attack::live::run(&opts, &l).expect("live attack run");
+    for o in &outcomes {
+        assert!(
+            o.within_bound(),
+            "{}: peak RSS {} KiB over the bound {} KiB",
+            o.name,
+            o.usage.max_rss_kib,
+            o.bound_kib
+        );
+    }
+    let syn = find(&outcomes, "syn-flood");
+    let sent = syn.live_sent.expect("live");
+    assert_eq!(sent, syn.packets);
+    assert_eq!(syn.stat("xdp_seen"), sent);
+    // A quarter of the SYNs go to port 80, passed to the host. Each
+    // analysed SYN is a connection, logged; the rest were counted lost.
+    assert_eq!(syn.stat("xdp_passed"), sent / 4);
+    assert_eq!(
+        syn.stat("worker_pkts") + syn.stat("xdp_passed") + syn.live_lost(),
+        sent
+    );
+    assert_eq!(syn.records("conn"), syn.stat("worker_pkts"));
+    assert!(syn.records("conn") > sent / 2, "{}", syn.live_frames());
+    assert!(syn.stat("flows_evicted") > 0);
+    let flood = find(&outcomes, "port-flood");
+    let sent = flood.live_sent.expect("live");
+    assert_eq!(sent, flood.packets);
+    assert_eq!(flood.stat("xdp_seen"), sent);
+    assert_eq!(flood.stat("xdp_passed"), sent);
+    assert_eq!(flood.stat("worker_pkts"), 0);
+    assert_eq!(flood.records("conn"), 0);
+}
+
 /// The fields of smtp.log and files.log that depend on the content.
 const CONTENT: &[&str] = &[
     "helo",

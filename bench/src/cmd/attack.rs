@@ -1,10 +1,12 @@
-//! `sensor-bench attack`: adversarial captures through `sensor read`, with
-//! peak RSS checked against a stated bound (see `bench::attack`).
+//! `sensor-bench attack`: adversarial captures through `sensor read`, or
+//! replayed on the veth test bed into `sensor run` (`--live`), with peak
+//! RSS checked against a stated bound (see `bench::attack`).
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
+use bench::attack::live::{self, LiveOptions};
 use bench::attack::{self, AttackOptions, Scale};
 
 /// Options of the attack benchmark.
@@ -14,7 +16,7 @@ pub struct AttackArgs {
     #[arg(long, value_enum, default_value_t = Scale::Small)]
     pub scale: Scale,
     /// Only these attacks (syn-flood, smtp-half-open, tcp-overlap,
-    /// mime-bombs, tls).
+    /// mime-bombs, tls; port-flood with --live).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// The sensor binary (default: the one next to this binary).
@@ -34,6 +36,20 @@ pub struct AttackArgs {
     /// Write the table as Markdown to this file (printed anyway).
     #[arg(long)]
     pub markdown: Option<PathBuf>,
+    /// Replay each attack on the veth test bed into `sensor run` instead
+    /// of reading it (needs root), and add a flood to unwatched ports.
+    #[arg(long)]
+    pub live: bool,
+    /// With --live: offered frames per second (default: as fast as the
+    /// transmitter goes).
+    #[arg(long)]
+    pub pps: Option<f64>,
+    /// With --live: core of the sensor's worker.
+    #[arg(long, default_value_t = 1)]
+    pub sensor_core: usize,
+    /// With --live: core of the transmitter.
+    #[arg(long, default_value_t = 0)]
+    pub replay_core: usize,
 }
 
 /// Runs the attacks; fails if one exceeds its memory bound.
@@ -48,16 +64,25 @@ pub fn attack(a: &AttackArgs) -> Result<()> {
         o.max_flows = m;
     }
     o.syn_flows = a.syn_flows;
-    let outcomes = attack::run(&o)?;
     let scale = match a.scale {
         Scale::Small => "small",
         Scale::Full => "full",
     };
-    let table = attack::markdown(
-        &o,
-        &outcomes,
-        &format!("target/release/sensor-bench attack --scale {scale}"),
-    );
+    let cmd = format!("target/release/sensor-bench attack --scale {scale}");
+    let (outcomes, table) = if a.live {
+        let l = LiveOptions {
+            pps: a.pps,
+            sensor_core: a.sensor_core,
+            replay_core: a.replay_core,
+        };
+        let outcomes = live::run(&o, &l)?;
+        let table = live::markdown(&o, &l, &outcomes, &format!("{cmd} --live"));
+        (outcomes, table)
+    } else {
+        let outcomes = attack::run(&o)?;
+        let table = attack::markdown(&o, &outcomes, &cmd);
+        (outcomes, table)
+    };
     println!("{table}");
     println!("attack: logs in {}", dir.display());
     if let Some(p) = &a.markdown {

@@ -25,6 +25,8 @@ use crate::mail::Rng;
 use crate::pcapw::{finish_tcp, PcapWriter, TcpFields, TCP_HDR};
 use crate::tls::msg;
 
+pub mod live;
+
 /// How large the attacks are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scale {
@@ -368,6 +370,17 @@ fn syn_flood(g: &mut Gen, n: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// SYNs from distinct sources to ports the sensor does not watch (80,
+/// 8080, 22): on the live bed the XDP program passes them to the host.
+fn port_flood(g: &mut Gen, n: u64) -> io::Result<()> {
+    for i in 0..n {
+        let cv = Conv::new(i, [80, 8080, 22][(i % 3) as usize]);
+        g.seg(&cv.h(true, 1_000_000 + i as u32, SYN), b"", None)?;
+        g.ts -= 9_000;
+    }
+    Ok(())
+}
+
 fn smtp_half_open(g: &mut Gen, n: u64) -> io::Result<()> {
     for i in 0..n {
         let mut cv = Conv::new(i, 25);
@@ -595,6 +608,8 @@ pub struct Outcome {
     pub bound_kib: u64,
     /// Where its logs are.
     pub log_dir: PathBuf,
+    /// Frames sent on the live bed (`None`: read from a file).
+    pub live_sent: Option<u64>,
 }
 
 impl Outcome {
@@ -702,6 +717,23 @@ impl AttackOptions {
     }
 }
 
+impl AttackOptions {
+    /// The peak RSS an attack may reach, KiB: the baseline's peak plus
+    /// what the limits let grow (a flow table entry for each of
+    /// `max_flows`, the TLS handshake budget) plus the slack.
+    pub fn bound_kib(&self, baseline: &Outcome) -> u64 {
+        baseline.usage.max_rss_kib
+            + self.max_flows as u64 * self.per_flow_kib
+            + TLS_BUDGET_KIB
+            + self.slack_kib
+    }
+
+    /// Whether attack `name` is selected.
+    fn selected(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == name)
+    }
+}
+
 /// The attacks by name, with what each capture holds at `scale`.
 pub fn attack_names() -> [&'static str; 5] {
     [
@@ -727,6 +759,11 @@ fn write_attack(name: &str, path: &Path, a: &AttackOptions, pki: &Pki) -> Result
                 .unwrap_or(if full { 10_000_000 } else { 100_000 } / k);
             syn_flood(&mut g, n)?;
             format!("{n} SYNs, each a new flow")
+        }
+        "port-flood" => {
+            let n = if full { 2_000_000 } else { 200_000 } / k;
+            port_flood(&mut g, n)?;
+            format!("{n} SYNs from distinct sources to ports 80, 8080 and 22 (not watched)")
         }
         "smtp-half-open" => {
             let n = if full { 1_000_000 } else { 20_000 } / k;
@@ -882,6 +919,7 @@ fn run_one(a: &AttackOptions, name: &'static str, pki: &Pki, bound_kib: u64) -> 
         conn_missed_bytes: 0,
         bound_kib,
         log_dir,
+        live_sent: None,
     };
     read_logs(&mut o)?;
     Ok(o)
@@ -896,11 +934,10 @@ pub fn run(a: &AttackOptions) -> Result<Vec<Outcome>> {
     let pki = Pki::generate()?;
     let empty = run_one(a, "startup", &pki, 0)?;
     let base = run_one(a, "baseline", &pki, 0)?;
-    let bound =
-        base.usage.max_rss_kib + a.max_flows as u64 * a.per_flow_kib + TLS_BUDGET_KIB + a.slack_kib;
+    let bound = a.bound_kib(&base);
     let mut out = vec![empty, base];
     for name in attack_names() {
-        if a.only.is_empty() || a.only.iter().any(|o| o == name) {
+        if a.selected(name) {
             out.push(run_one(a, name, &pki, bound)?);
         }
     }
