@@ -262,6 +262,17 @@ impl Drop for LiveSensor {
     }
 }
 
+/// Pins the calling thread to CPU `core` (nothing happens if it has none).
+pub fn pin(core: usize) {
+    if let Some(id) = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.id == core)
+    {
+        core_affinity::set_for_current(id);
+    }
+}
+
 /// Runs `f` in a new thread that has entered network namespace `ns`.
 pub fn in_netns<T: Send + 'static>(
     ns: &str,

@@ -16,6 +16,18 @@ fn find<'a>(outcomes: &'a [Outcome], name: &str) -> &'a Outcome {
         .unwrap_or_else(|| panic!("no outcome for {name}"))
 }
 
+fn assert_within_bounds(outcomes: &[Outcome]) {
+    for o in outcomes {
+        assert!(
+            o.within_bound(),
+            "{}: peak RSS {} KiB over the bound {} KiB",
+            o.name,
+            o.usage.max_rss_kib,
+            o.bound_kib
+        );
+    }
+}
+
 #[test]
 fn attacks_stay_within_bounds_and_are_counted() {
     let dir = temp_dir("attack-small");
@@ -26,15 +38,7 @@ fn attacks_stay_within_bounds_and_are_counted() {
     opts.max_flows = 4096;
     let max_flows = opts.max_flows as u64;
     let outcomes = attack::run(&opts).expect("attack run");
-    for o in &outcomes {
-        assert!(
-            o.within_bound(),
-            "{}: peak RSS {} KiB over the bound {} KiB",
-            o.name,
-            o.usage.max_rss_kib,
-            o.bound_kib
-        );
-    }
+    assert_within_bounds(&outcomes);
     // Every SYN is its own connection: all are logged, and what did not fit
     // in the table was evicted and counted.
     let syn = find(&outcomes, "syn-flood");
@@ -111,15 +115,7 @@ fn live_floods_are_accounted_and_unwatched_ports_stay_in_the_kernel() {
         replay_core: 0,
     };
     let outcomes = attack::live::run(&opts, &l).expect("live attack run");
-    for o in &outcomes {
-        assert!(
-            o.within_bound(),
-            "{}: peak RSS {} KiB over the bound {} KiB",
-            o.name,
-            o.usage.max_rss_kib,
-            o.bound_kib
-        );
-    }
+    assert_within_bounds(&outcomes);
     let syn = find(&outcomes, "syn-flood");
     let sent = syn.live_sent.expect("live");
     assert_eq!(sent, syn.packets);

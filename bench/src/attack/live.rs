@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use super::{read_logs, write_attack, AttackOptions, Outcome};
 use crate::certs::Pki;
 use crate::replay::{replay_xdp, Capture, Pace};
-use crate::testbed::{in_netns, LiveSensor, Testbed};
+use crate::testbed::{in_netns, pin, LiveSensor, Testbed};
 
 /// How the attacks are replayed.
 #[derive(Clone, Copy, Debug)]
@@ -139,16 +139,6 @@ fn run_one(
     };
     read_logs(&mut o)?;
     Ok(o)
-}
-
-fn pin(core: usize) {
-    if let Some(id) = core_affinity::get_core_ids()
-        .unwrap_or_default()
-        .into_iter()
-        .find(|c| c.id == core)
-    {
-        core_affinity::set_for_current(id);
-    }
 }
 
 impl Outcome {

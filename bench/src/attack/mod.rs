@@ -273,10 +273,9 @@ fn falsify(data: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// One SMTP session sending `message` with `evasion` applied to the
-/// client's message segments (1000 bytes each).
-fn smtp_session(g: &mut Gen, i: u64, message: &[u8], evasion: Evasion) -> io::Result<()> {
-    let mut cv = Conv::new(i, 25);
+/// The start of an SMTP session up to the server's go-ahead for DATA:
+/// handshake, banner, EHLO, MAIL, RCPT and DATA with their replies.
+fn smtp_envelope(g: &mut Gen, cv: &mut Conv) -> io::Result<()> {
     cv.handshake(g)?;
     cv.send(g, false, b"220 mx.example.net ESMTP\r\n", 1448)?;
     for (cmd, reply) in [
@@ -291,6 +290,14 @@ fn smtp_session(g: &mut Gen, i: u64, message: &[u8], evasion: Evasion) -> io::Re
         cv.send(g, true, cmd, 1448)?;
         cv.send(g, false, reply, 1448)?;
     }
+    Ok(())
+}
+
+/// One SMTP session sending `message` with `evasion` applied to the
+/// client's message segments (1000 bytes each).
+fn smtp_session(g: &mut Gen, i: u64, message: &[u8], evasion: Evasion) -> io::Result<()> {
+    let mut cv = Conv::new(i, 25);
+    smtp_envelope(g, &mut cv)?;
     if evasion == Evasion::RstThenData {
         let bogus = cv.cseq.wrapping_add(1 << 30);
         g.seg(&cv.h(true, bogus, RST | ACK), b"", None)?;
@@ -361,20 +368,9 @@ pub fn write_evasion(path: &Path, evasion: Evasion) -> io::Result<u64> {
     g.finish()
 }
 
-fn syn_flood(g: &mut Gen, n: u64) -> io::Result<()> {
+fn syn_flood(g: &mut Gen, n: u64, ports: &[u16]) -> io::Result<()> {
     for i in 0..n {
-        let cv = Conv::new(i, [25, 443, 80, 587][(i & 3) as usize]);
-        g.seg(&cv.h(true, 1_000_000 + i as u32, SYN), b"", None)?;
-        g.ts -= 9_000;
-    }
-    Ok(())
-}
-
-/// SYNs from distinct sources to ports the sensor does not watch (80,
-/// 8080, 22): on the live bed the XDP program passes them to the host.
-fn port_flood(g: &mut Gen, n: u64) -> io::Result<()> {
-    for i in 0..n {
-        let cv = Conv::new(i, [80, 8080, 22][(i % 3) as usize]);
+        let cv = Conv::new(i, ports[(i % ports.len() as u64) as usize]);
         g.seg(&cv.h(true, 1_000_000 + i as u32, SYN), b"", None)?;
         g.ts -= 9_000;
     }
@@ -404,20 +400,7 @@ fn overlaps(g: &mut Gen, n: u64) -> io::Result<()> {
 /// One SMTP session sending `body` (already dot-stuffed) as its message.
 fn smtp_with_body(g: &mut Gen, i: u64, body: &[u8]) -> io::Result<()> {
     let mut cv = Conv::new(i, 25);
-    cv.handshake(g)?;
-    cv.send(g, false, b"220 mx.example.net ESMTP\r\n", 1448)?;
-    for (cmd, reply) in [
-        (
-            &b"EHLO client.example.org\r\n"[..],
-            &b"250 mx.example.net\r\n"[..],
-        ),
-        (b"MAIL FROM:<alice@example.org>\r\n", b"250 ok\r\n"),
-        (b"RCPT TO:<bob@example.net>\r\n", b"250 ok\r\n"),
-        (b"DATA\r\n", b"354 go ahead\r\n"),
-    ] {
-        cv.send(g, true, cmd, 1448)?;
-        cv.send(g, false, reply, 1448)?;
-    }
+    smtp_envelope(g, &mut cv)?;
     for chunk in body.chunks(1448 * 8) {
         for seg in chunk.chunks(1448) {
             cv.data(g, true, seg, None)?;
@@ -757,12 +740,13 @@ fn write_attack(name: &str, path: &Path, a: &AttackOptions, pki: &Pki) -> Result
             let n = a
                 .syn_flows
                 .unwrap_or(if full { 10_000_000 } else { 100_000 } / k);
-            syn_flood(&mut g, n)?;
+            syn_flood(&mut g, n, &[25, 443, 80, 587])?;
             format!("{n} SYNs, each a new flow")
         }
         "port-flood" => {
             let n = if full { 2_000_000 } else { 200_000 } / k;
-            port_flood(&mut g, n)?;
+            // On the live bed the XDP program passes these to the host.
+            syn_flood(&mut g, n, &[80, 8080, 22])?;
             format!("{n} SYNs from distinct sources to ports 80, 8080 and 22 (not watched)")
         }
         "smtp-half-open" => {

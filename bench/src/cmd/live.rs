@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 
 use bench::replay::{replay_xdp, Capture, Pace, ReplayStats};
 use bench::report::{chart_svg, Report};
-use bench::testbed::{in_netns, LiveSensor, Testbed};
+use bench::testbed::{in_netns, pin, LiveSensor, Testbed};
 
 /// Options of the live benchmark.
 #[derive(clap::Args)]
@@ -115,18 +115,6 @@ fn ticks_per_sec() -> f64 {
     } else {
         100.0
     }
-}
-
-fn pin(core: usize) {
-    if let Some(ids) = core_affinity_ids() {
-        if let Some(id) = ids.into_iter().find(|c| c.id == core) {
-            core_affinity::set_for_current(id);
-        }
-    }
-}
-
-fn core_affinity_ids() -> Option<Vec<core_affinity::CoreId>> {
-    core_affinity::get_core_ids()
 }
 
 fn replay_step(
