@@ -53,8 +53,10 @@ const BYPASS_POLL: Duration = Duration::from_secs(1);
 /// load the window shrinks to what this many frames span).
 const HOLD_PER_QUEUE: usize = 2048;
 
-/// Longest sleep of an idle worker.
-const MAX_SLEEP_NS: u64 = 1_000_000;
+/// Longest sleep of an idle worker: frames, and frames lent by other
+/// workers, wake it at once (its sockets and its waker are polled), so
+/// this only paces its housekeeping when no traffic comes.
+const MAX_SLEEP_NS: u64 = 10_000_000;
 
 /// Longest sleep of a worker holding frames (they wait for the other
 /// workers' watermarks, which do not wake it).

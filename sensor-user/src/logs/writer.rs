@@ -657,6 +657,16 @@ enum Frame {
     Unknown,
 }
 
+/// The writer's first sleep when the rings are empty; each further empty
+/// look doubles it up to [`IDLE_SLEEP_MAX`]. A ring of 8 MiB holds far
+/// more than the records of the longest sleep at any rate a worker makes
+/// them.
+const IDLE_SLEEP_MIN: Duration = Duration::from_micros(200);
+
+/// The writer's longest sleep (an idle sensor's writer wakes 200 times a
+/// second instead of 5,000).
+const IDLE_SLEEP_MAX: Duration = Duration::from_millis(5);
+
 fn run_writer(
     mut writer: LogWriter,
     mut consumers: Vec<HeapCons<u8>>,
@@ -666,6 +676,7 @@ fn run_writer(
     let mut line = Vec::with_capacity(64 << 10);
     let mut last_flush = Instant::now();
     let mut unflushed = false;
+    let mut idle = IDLE_SLEEP_MIN;
     'run: loop {
         // Read before draining: if no producer is left after a pass that
         // found nothing, nothing more can arrive.
@@ -695,6 +706,7 @@ fn run_writer(
             break;
         }
         if progress {
+            idle = IDLE_SLEEP_MIN;
             continue;
         }
         if done {
@@ -709,7 +721,8 @@ fn run_writer(
             unflushed = false;
             last_flush = Instant::now();
         }
-        std::thread::sleep(Duration::from_micros(200));
+        std::thread::sleep(idle);
+        idle = (idle * 2).min(IDLE_SLEEP_MAX);
     }
     if let Err(e) = writer.finish() {
         error.get_or_insert(e);
