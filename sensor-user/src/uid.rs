@@ -66,10 +66,7 @@ impl UidGen {
         let mut sm = seed;
         let mut next = || {
             sm = sm.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = sm;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
+            crate::flow::key::mix64(sm)
         };
         UidGen {
             s: [next(), next(), next(), next()],

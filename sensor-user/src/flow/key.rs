@@ -52,6 +52,14 @@ impl FlowKey {
     }
 }
 
+/// splitmix64's finaliser: mixes every bit of `h` into every other, the
+/// step that turns a flow's fields into a well-spread hash.
+pub fn mix64(mut h: u64) -> u64 {
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use ringbuf::traits::Split;
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::RunError;
+use crate::flow::key::mix64;
 
 /// Entries of each dispatch ring between two workers.
 pub const DISPATCH_RING: usize = 4096;
@@ -91,11 +92,15 @@ pub fn build_mesh(workers: usize) -> Vec<Mesh> {
 }
 
 /// A symmetric hash of a frame's flow: the same for both directions.
+/// The two endpoints (address, port) are hashed in order, not XORed:
+/// flows whose addresses differ in the same bits (numbered hosts talking
+/// to numbered servers, a replayed trace's remapped rounds) stay apart.
 /// Fragments hash by their addresses only (their ports are unknown), so a
 /// fragmented flow's non-fragmented packets may go to another worker.
 pub fn flow_hash(frame: &[u8]) -> u32 {
     let get = |o: usize| frame.get(o).copied().unwrap_or(0);
     let be16 = |o: usize| u16::from_be_bytes([get(o), get(o + 1)]);
+    let addr = |o: usize, n: usize| (o..o + n).fold(0u128, |a, i| a << 8 | u128::from(get(i)));
     let mut off = 12;
     let mut ethertype = be16(off);
     let mut tags = 0;
@@ -105,32 +110,49 @@ pub fn flow_hash(frame: &[u8]) -> u32 {
         tags += 1;
     }
     let l3 = off + 2;
-    let mut h: u64 = 0;
-    let (proto, l4, frag) = match ethertype {
+    let (src, dst, proto, l4, frag) = match ethertype {
         0x0800 => {
-            for i in 0..4 {
-                h ^= u64::from(get(l3 + 12 + i) ^ get(l3 + 16 + i)) << (8 * i);
-            }
             let ihl = usize::from(get(l3) & 0x0f) * 4;
             let frag = be16(l3 + 6) & 0x3fff != 0;
-            (get(l3 + 9), l3 + ihl, frag)
+            (
+                addr(l3 + 12, 4),
+                addr(l3 + 16, 4),
+                get(l3 + 9),
+                l3 + ihl,
+                frag,
+            )
         }
-        0x86dd => {
-            for i in 0..16 {
-                h ^= u64::from(get(l3 + 8 + i) ^ get(l3 + 24 + i)) << (8 * (i % 8));
-            }
-            (get(l3 + 6), l3 + 40, false)
-        }
+        0x86dd => (
+            addr(l3 + 8, 16),
+            addr(l3 + 24, 16),
+            get(l3 + 6),
+            l3 + 40,
+            false,
+        ),
         _ => return 0,
     };
-    if !frag && (proto == 6 || proto == 17) {
-        h ^= u64::from(be16(l4) ^ be16(l4 + 2)) << 32;
+    let (sport, dport) = if !frag && (proto == 6 || proto == 17) {
+        (be16(l4), be16(l4 + 2))
+    } else {
+        (0, 0)
+    };
+    let (lo, hi) = if (src, sport) <= (dst, dport) {
+        ((src, sport), (dst, dport))
+    } else {
+        ((dst, dport), (src, sport))
+    };
+    let mut h = mix64(u64::from(proto));
+    for word in [
+        lo.0 as u64,
+        (lo.0 >> 64) as u64,
+        u64::from(lo.1),
+        hi.0 as u64,
+        (hi.0 >> 64) as u64,
+        u64::from(hi.1),
+    ] {
+        h = mix64(h ^ word);
     }
-    h ^= u64::from(proto) << 48;
-    // Final mix (splitmix64).
-    h = (h ^ (h >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94d049bb133111eb);
-    (h ^ (h >> 31)) as u32
+    h as u32
 }
 
 /// Wakes a worker sleeping in poll(2) when another worker lends it frames,
@@ -255,6 +277,14 @@ mod tests {
         }
         assert!(buckets.iter().all(|&n| n > 800), "{buckets:?}");
         assert_eq!(flow_hash(&[0u8; 3]), 0);
+        // Pairs whose addresses change in the same bits (a per-round
+        // remapping of a replayed trace) must not all land on one worker.
+        let mut per_worker = [0u32; 2];
+        for k in 0..=255u8 {
+            let f = tcp4([104, 236, k, 107], 40000, [192, 168, 33 ^ k, 86], 25);
+            per_worker[flow_hash(&f) as usize % 2] += 1;
+        }
+        assert!(per_worker.iter().all(|&n| n > 96), "{per_worker:?}");
     }
 
     #[test]

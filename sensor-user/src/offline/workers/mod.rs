@@ -34,6 +34,7 @@ use crate::capture::Frame;
 use crate::config::Config;
 use crate::decode::{self, DecodeOptions, LinkType};
 use crate::engine::{Counters, RecordSink, Worker};
+use crate::flow::key::mix64;
 use crate::logs::stats::{SinkHealth, StatsRecord};
 use crate::logs::writer::LogQueue;
 
@@ -197,9 +198,9 @@ fn owner(frame: &Frame<'_>, workers: usize) -> usize {
         return 0;
     };
     let (lo, hi) = (a.min(b), a.max(b));
-    let mut h = mix(u64::from(proto));
+    let mut h = mix64(u64::from(proto));
     for word in [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64] {
-        h = mix(h ^ word);
+        h = mix64(h ^ word);
     }
     (h % workers as u64) as usize
 }
@@ -251,13 +252,6 @@ fn plain_tcp_or_icmp(frame: &Frame<'_>) -> Option<(u128, u128, u8)> {
         _ => return None,
     };
     matches!(proto, 1 | 6 | 58).then_some((src, dst, proto))
-}
-
-/// splitmix64's finaliser.
-fn mix(mut h: u64) -> u64 {
-    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
 }
 
 #[cfg(test)]
