@@ -249,17 +249,27 @@ const SEC: u64 = 1_000_000_000;
 
 /// `peer_description` values for the run's lifetime: each distinct value is
 /// kept once (weird records borrow it), so reloading a configuration never
-/// grows memory by more than the names an operator ever set.
-fn intern_peer(name: String) -> &'static str {
-    static PEERS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+/// grows memory by more than the names an operator ever set, and those
+/// are bounded: a name that would take the kept names past
+/// [`PEER_NAMES_BYTES`] is refused (`None`).
+fn intern_peer(name: String) -> Option<&'static str> {
+    static PEERS: std::sync::Mutex<(Vec<&'static str>, usize)> =
+        std::sync::Mutex::new((Vec::new(), 0));
     let mut peers = PEERS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = peers.iter().find(|p| **p == name) {
-        return p;
+    if let Some(p) = peers.0.iter().find(|p| **p == name) {
+        return Some(p);
     }
+    if peers.1 + name.len() > PEER_NAMES_BYTES {
+        return None;
+    }
+    peers.1 += name.len();
     let p: &'static str = Box::leak(name.into_boxed_str());
-    peers.push(p);
-    p
+    peers.0.push(p);
+    Some(p)
 }
+
+/// The most bytes of distinct `peer_description` values one run keeps.
+const PEER_NAMES_BYTES: usize = 64 << 10;
 
 /// Zeek's TCP settings the state machine and reassembly read (Zeek's
 /// names; intervals in ns).
@@ -1648,7 +1658,13 @@ impl Config {
                     .and_then(|mut s| s.pop())
                     .ok_or_else(bad)?;
                 Arc::make_mut(&mut self.weirds).peer =
-                    intern_peer(String::from_utf8_lossy(&s).into_owned());
+                    intern_peer(String::from_utf8_lossy(&s).into_owned()).ok_or_else(|| {
+                        format!(
+                            "'{stmt}': the distinct peer_description values of this run \
+                             would exceed {} KiB; restart the sensor to set another",
+                            PEER_NAMES_BYTES >> 10
+                        )
+                    })?;
             }
             _ => {
                 return Ok(match IGNORED.iter().find(|(n, _)| *n == name) {
@@ -2085,7 +2101,12 @@ mod tests {
         );
         assert_eq!(w.peer, "worker-1");
         // The same name set again is the same string, not another copy.
-        assert!(std::ptr::eq(intern_peer("worker-1".into()), w.peer));
+        assert!(std::ptr::eq(
+            intern_peer("worker-1".into()).unwrap(),
+            w.peer
+        ));
+        // Distinct names are bounded: a name past the bound is refused.
+        assert!(intern_peer("x".repeat(PEER_NAMES_BYTES + 1)).is_none());
         let l = &c.limits;
         assert!(l.port_inactivity.contains(&(8080, 6, 7200 * S)));
         assert!(l.port_inactivity.contains(&(53, 17, 7200 * S)));
