@@ -235,9 +235,7 @@ impl LiveSensor {
         }
         Ok(err)
     }
-}
 
-impl LiveSensor {
     /// Stops the sensor like [`LiveSensor::stop`] and measures it from the
     /// moment it started capturing to its exit (its final logging
     /// included): wall and CPU time, and its peak RSS.

@@ -38,10 +38,11 @@ pub struct Pattern {
 /// How a pattern is matched.
 #[derive(Debug)]
 enum Engine {
-    /// Every state built up front: matching is a table walk.
+    /// Every state built up front (the sensor's constant patterns):
+    /// matching is a table walk.
     Dense(Box<dense::DFA<Vec<u32>>>),
-    /// States built while searching, for patterns whose whole DFA is too
-    /// expensive to build. The cache is the only mutable part.
+    /// States built while searching (patterns from the configuration).
+    /// The cache is the only mutable part.
     Lazy(Box<(hybrid::dfa::DFA, Mutex<hybrid::dfa::Cache>)>),
 }
 

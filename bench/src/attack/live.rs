@@ -188,11 +188,7 @@ pub fn markdown(a: &AttackOptions, l: &LiveOptions, outcomes: &[Outcome], cmd: &
             o.name,
             o.live_sent.unwrap_or(0),
             o.usage.max_rss_kib as f64 / 1024.0,
-            if o.bound_kib == 0 {
-                "-".to_string()
-            } else {
-                format!("{:.0}", o.bound_kib as f64 / 1024.0)
-            },
+            o.bound_cell(),
             o.live_ns_per_frame(),
             o.live_ns_per_frame() / base_ns.max(1e-9),
             o.live_frames(),

@@ -612,6 +612,15 @@ impl Outcome {
         self.bound_kib == 0 || self.usage.max_rss_kib <= self.bound_kib
     }
 
+    /// The bound in MiB as a table cell ("-" when there is none).
+    pub fn bound_cell(&self) -> String {
+        if self.bound_kib == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.0}", self.bound_kib as f64 / 1024.0)
+        }
+    }
+
     /// A stats.log counter (0 when absent).
     pub fn stat(&self, name: &str) -> u64 {
         self.stats.get(name).copied().unwrap_or(0)
@@ -944,11 +953,7 @@ pub fn markdown(a: &AttackOptions, outcomes: &[Outcome], cmd: &str) -> String {
             o.name,
             o.packets,
             o.usage.max_rss_kib as f64 / 1024.0,
-            if o.bound_kib == 0 {
-                "-".to_string()
-            } else {
-                format!("{:.0}", o.bound_kib as f64 / 1024.0)
-            },
+            o.bound_cell(),
             o.cpu_ns_per_packet(empty),
             o.cpu_ns_per_packet(empty) / base.max(1e-9),
             o.counted()

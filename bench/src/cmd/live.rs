@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use bench::child::cpu_seconds;
 use bench::replay::{replay_xdp, Capture, Pace, ReplayStats};
 use bench::report::{chart_svg, Report};
 use bench::testbed::{in_netns, pin, LiveSensor, Testbed};
@@ -98,25 +99,6 @@ struct Step {
     where_lost: String,
 }
 
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name, which ends with ')'.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let get = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    get(11) + get(12)
-}
-
-fn ticks_per_sec() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
-    }
-}
-
 fn replay_step(
     bed: &Testbed,
     cap: &Capture,
@@ -161,10 +143,10 @@ fn sensor_step(
         &dir,
         &["--cores", &core, "--stats-interval", "3600"],
     )?;
-    let t0 = cpu_ticks(s.pid());
+    let t0 = cpu_seconds(s.pid() as libc::pid_t);
     let r = replay_step(bed, cap, pps, a.seconds, a.replay_core)?;
     std::thread::sleep(Duration::from_millis(500));
-    let cpu = (cpu_ticks(s.pid()) - t0) as f64 / ticks_per_sec() / r.elapsed.as_secs_f64();
+    let cpu = (cpu_seconds(s.pid() as libc::pid_t) - t0) / r.elapsed.as_secs_f64();
     s.stop()?;
     let st = stats_of(&dir)?;
     let n = |k: &str| st.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
@@ -233,10 +215,10 @@ fn tcpdump_step(
         seen.push(byte[0]);
     }
     let pid = child.id();
-    let t0 = cpu_ticks(pid);
+    let t0 = cpu_seconds(pid as libc::pid_t);
     let r = replay_step(bed, cap, pps, a.seconds, a.replay_core)?;
     std::thread::sleep(Duration::from_millis(500));
-    let cpu = (cpu_ticks(pid) - t0) as f64 / ticks_per_sec() / r.elapsed.as_secs_f64();
+    let cpu = (cpu_seconds(pid as libc::pid_t) - t0) / r.elapsed.as_secs_f64();
     // SAFETY: signalling our child.
     unsafe { libc::kill(pid as i32, libc::SIGINT) };
     let mut rest = String::new();
