@@ -5,12 +5,22 @@ use std::fmt;
 
 /// Up to `N` bytes of text stored inline; pushes past capacity are dropped
 /// and remembered in [`InlineStr::truncated`].
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct InlineStr<const N: usize> {
     buf: [u8; N],
     len: u16,
     truncated: bool,
 }
+
+/// Equal when the text and the truncation mark are (bytes past the length
+/// are not part of the string).
+impl<const N: usize> PartialEq for InlineStr<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes() && self.truncated == other.truncated
+    }
+}
+
+impl<const N: usize> Eq for InlineStr<N> {}
 
 impl<const N: usize> Default for InlineStr<N> {
     fn default() -> Self {
@@ -57,8 +67,12 @@ impl<const N: usize> InlineStr<N> {
 
     /// Appends bytes, as many as fit.
     pub fn push_bytes(&mut self, s: &[u8]) {
-        for &b in s {
-            self.push(b);
+        let len = self.len as usize;
+        let n = s.len().min(N - len);
+        self.buf[len..len + n].copy_from_slice(&s[..n]);
+        self.len += n as u16;
+        if n < s.len() {
+            self.truncated = true;
         }
     }
 

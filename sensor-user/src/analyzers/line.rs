@@ -22,6 +22,17 @@ pub struct Line<const H: usize = 0> {
     pub head: InlineStr<H>,
 }
 
+impl<const H: usize> Line<H> {
+    /// Empties the line for the next one, without rewriting its buffers.
+    fn clear(&mut self) {
+        self.w1.clear();
+        self.w2.clear();
+        self.sep = 0;
+        self.len = 0;
+        self.head.clear();
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Pos {
     #[default]
@@ -59,11 +70,12 @@ impl<const H: usize> LineScanner<H> {
     /// ends a line; CRs stay in it and count as spaces between words).
     pub fn feed(&mut self, mut data: &[u8], on_line: &mut dyn FnMut(&Line<H>)) {
         while let Some((&b, rest)) = data.split_first() {
-            if self.pos == Pos::Rest && b != b'\n' && self.cur.head.as_bytes().len() == H {
-                // Nothing more of this line is kept: skip to its end.
+            if self.pos == Pos::Rest && b != b'\n' {
+                // Past the words only the head is kept: take the rest of
+                // the line at once.
                 let n = memchr::memchr(b'\n', data).unwrap_or(data.len());
                 self.cur.len += n;
-                self.cur.head.push(b);
+                self.cur.head.push_bytes(&data[..n]);
                 data = &data[n..];
                 continue;
             }
@@ -80,8 +92,20 @@ impl<const H: usize> LineScanner<H> {
     /// default: CR, LF and CR LF (also split across chunks) each end a
     /// line and are not part of it; a byte following a lone CR is reported
     /// as [`Scan::SingleCr`] before it is added to the next line.
-    pub fn feed_content_lines(&mut self, data: &[u8], f: &mut dyn FnMut(Scan<'_, H>)) {
-        for &b in data {
+    pub fn feed_content_lines(&mut self, mut data: &[u8], f: &mut dyn FnMut(Scan<'_, H>)) {
+        while let Some((&b, rest)) = data.split_first() {
+            if self.pos == Pos::Rest && !self.after_cr {
+                // Past the words only the head is kept: take the rest of
+                // the line at once.
+                let n = memchr::memchr2(b'\n', b'\r', data).unwrap_or(data.len());
+                if n > 0 {
+                    self.cur.len += n;
+                    self.cur.head.push_bytes(&data[..n]);
+                    data = &data[n..];
+                    continue;
+                }
+            }
+            data = rest;
             match b {
                 b'\n' if self.after_cr => self.after_cr = false,
                 b'\n' => self.end_line(&mut |l| f(Scan::Line(l))),
@@ -102,7 +126,7 @@ impl<const H: usize> LineScanner<H> {
     fn end_line(&mut self, on_line: &mut dyn FnMut(&Line<H>)) {
         self.lines += 1;
         on_line(&self.cur);
-        self.cur = Line::default();
+        self.cur.clear();
         self.pos = Pos::Lead;
     }
 
@@ -134,7 +158,7 @@ impl<const H: usize> LineScanner<H> {
 
     /// Forgets a partial line (after a content gap).
     pub fn reset(&mut self) {
-        self.cur = Line::default();
+        self.cur.clear();
         self.pos = Pos::Lead;
         self.after_cr = false;
     }
@@ -286,6 +310,40 @@ mod tests {
             got,
             ["1:+", "0:", "CR", "2:..", "0:", "CR", "3:..x", "0:", "2:ab", "11:long"]
         );
+    }
+
+    /// The skip over the unkept rest of a line gives what byte-by-byte
+    /// scanning gives, wherever the chunks are cut.
+    #[test]
+    fn content_lines_skip_the_rest_alike_in_any_chunks() {
+        let data: &[u8] = b"+OK 120 octets follow and more words\r\nline two has\ra lone CR\r\n\
+            .\r\n  lead  w2 rest rest rest\nx\r\r\n";
+        let scan = |chunk: usize| {
+            let mut s = LineScanner::<8>::default();
+            let mut got = Vec::new();
+            for part in data.chunks(chunk) {
+                s.feed_content_lines(part, &mut |e| {
+                    got.push(match e {
+                        Scan::Line(l) => format!(
+                            "{} {:?} {:?} {:?} {}",
+                            l.len,
+                            l.w1.as_bytes(),
+                            l.w2.as_bytes(),
+                            l.head.as_bytes(),
+                            l.head.truncated()
+                        ),
+                        Scan::SingleCr => "CR".into(),
+                    })
+                });
+            }
+            got
+        };
+        let whole = scan(data.len());
+        assert_eq!(whole.len(), 8, "{whole:?}");
+        assert!(whole[0].starts_with("36 [43, 79, 75]"), "{whole:?}");
+        for chunk in 1..data.len() {
+            assert_eq!(scan(chunk), whole, "chunks of {chunk}");
+        }
     }
     #[test]
     fn split_lines_long_lines_and_literals() {

@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use md5::Md5;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
+
+use super::md5::Md5;
 
 use super::validate::Validator;
 use super::x509;
@@ -156,6 +157,68 @@ pub struct CertOutcome {
 /// on every handshake); the cache is emptied when full.
 const MAX_CACHED: usize = 4096;
 
+/// The certificates whose digests are kept (busy servers send the same
+/// chain on every handshake, and hashing it again would cost more than
+/// everything else done with it); the table is emptied when it holds more
+/// than this many DER bytes.
+const MAX_DIGESTED_BYTES: usize = 8 << 20;
+
+/// The digests of one certificate's DER, each computed when first asked
+/// for.
+#[derive(Clone, Copy, Default)]
+struct Digests {
+    sha256: [u8; 32],
+    sha1: Option<[u8; 20]>,
+    md5: Option<[u8; 16]>,
+}
+
+/// Digests by exact DER bytes, with the hashers that make them.
+struct DigestCache {
+    by_der: hashbrown::HashMap<Box<[u8]>, Digests>,
+    bytes: usize,
+    md5: Md5,
+}
+
+impl DigestCache {
+    fn new() -> Self {
+        let mut md5 = Md5::default();
+        // Moves to OpenSSL's implementation where there is one.
+        md5.reset();
+        DigestCache {
+            by_der: hashbrown::HashMap::new(),
+            bytes: 0,
+            md5,
+        }
+    }
+
+    /// The digests of `der`, with SHA-1 and MD5 as well when asked.
+    fn get(&mut self, der: &[u8], sha1: bool, md5: bool) -> Digests {
+        let d = match self.by_der.get_mut(der) {
+            Some(d) => d,
+            None => {
+                if self.bytes + der.len() > MAX_DIGESTED_BYTES {
+                    self.by_der.clear();
+                    self.bytes = 0;
+                }
+                self.bytes += der.len();
+                let d = Digests {
+                    sha256: Sha256::digest(der).into(),
+                    ..Digests::default()
+                };
+                self.by_der.entry(der.into()).or_insert(d)
+            }
+        };
+        if sha1 && d.sha1.is_none() {
+            d.sha1 = Some(Sha1::digest(der).into());
+        }
+        if md5 && d.md5.is_none() {
+            self.md5.update(der);
+            d.md5 = self.md5.finalize_reset();
+        }
+        *d
+    }
+}
+
 /// Zeek's `known_log_certs`: when each (fingerprint, host cert, client
 /// cert) was last logged. Shared by the workers of a live run, as Zeek's
 /// cluster shares it (`X509::known_log_certs_use_broker`), so a
@@ -168,6 +231,7 @@ pub struct CertLog {
     known: KnownCerts,
     /// Parse results by SHA-256 of the DER (`None`: did not parse).
     cache: HashMap<[u8; 32], Option<x509::Certificate>>,
+    digests: DigestCache,
     validator: Option<Validator>,
     /// The base64 of the certificate being logged (log-certs-base64).
     b64: String,
@@ -186,6 +250,7 @@ impl CertLog {
             opts,
             known: KnownCerts::default(),
             cache: HashMap::new(),
+            digests: DigestCache::new(),
             validator,
             b64: String::new(),
         }
@@ -217,10 +282,14 @@ impl CertLog {
         subject: &mut OptText,
         issuer: &mut OptText,
     ) -> CertOutcome {
-        let sha256: [u8; 32] = Sha256::digest(ev.der).into();
+        let h = self.opts.hashes;
+        let files_log = self.opts.files_log;
+        let digests = self
+            .digests
+            .get(ev.der, files_log && h.sha1, files_log && h.md5);
+        let sha256 = digests.sha256;
         let mut fuid = None;
-        if self.opts.files_log {
-            let h = self.opts.hashes;
+        if files_log {
             let id = new_fuid();
             fuid = Some(id);
             let rec = FileRecord {
@@ -241,8 +310,8 @@ impl CertLog {
                 seen_bytes: ev.der.len() as u64,
                 missing_bytes: 0,
                 parent_fuid: None,
-                md5: h.md5.then(|| InlineStr::hex(&Md5::digest(ev.der))),
-                sha1: h.sha1.then(|| InlineStr::hex(&Sha1::digest(ev.der))),
+                md5: digests.md5.filter(|_| h.md5).map(|d| InlineStr::hex(&d)),
+                sha1: digests.sha1.filter(|_| h.sha1).map(|d| InlineStr::hex(&d)),
                 sha256: h.sha256.then(|| InlineStr::hex(&sha256)),
                 extracted: None,
                 x509: true,
@@ -351,5 +420,38 @@ fn should_log(
             }
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cached digests equal freshly computed ones, a cached entry gains the
+    /// hashes asked for later, and the table empties at its byte bound.
+    #[test]
+    fn digest_cache_matches_direct_hashing() {
+        let mut cache = DigestCache::new();
+        let a = vec![0x30u8; 1500];
+        let b: Vec<u8> = (0..2000u32).map(|i| (i * 7) as u8).collect();
+        let first = cache.get(&a, false, false);
+        assert_eq!(first.sha256, <[u8; 32]>::from(Sha256::digest(&a)));
+        assert!(first.sha1.is_none() && first.md5.is_none());
+        let again = cache.get(&a, true, true);
+        assert_eq!(again.sha256, first.sha256);
+        assert_eq!(again.sha1, Some(Sha1::digest(&a).into()));
+        assert_eq!(again.md5, Some(md5::Md5::digest(&a).into()));
+        let other = cache.get(&b, true, true);
+        assert_eq!(other.sha256, <[u8; 32]>::from(Sha256::digest(&b)));
+        assert_eq!(other.md5, Some(md5::Md5::digest(&b).into()));
+        assert_eq!(cache.by_der.len(), 2);
+        let big = vec![1u8; MAX_DIGESTED_BYTES];
+        cache.get(&big, false, false);
+        assert_eq!(
+            cache.by_der.len(),
+            1,
+            "emptied before the entry past the bound"
+        );
+        assert!(cache.bytes <= MAX_DIGESTED_BYTES);
     }
 }

@@ -244,16 +244,21 @@ pub fn check_hostname(hostname: &[u8], certname: &[u8]) -> bool {
     if hostname == certname {
         return true;
     }
-    let Some(wild) = certname.iter().position(|&c| c == b'*') else {
+    // The first `*` must sit right before the first dot: look no further
+    // than the first label (most names have no `*` and fail here).
+    let Some(first_dot) = memchr::memchr(b'.', certname) else {
         return false;
     };
-    let Some(first_dot) = certname.iter().position(|&c| c == b'.') else {
+    let Some(wild) = first_dot.checked_sub(1) else {
         return false;
     };
-    if !certname[first_dot + 1..].contains(&b'.') || wild + 1 != first_dot {
+    if certname[wild] != b'*' || memchr::memchr(b'*', &certname[..wild]).is_some() {
         return false;
     }
-    let Some(host_dot) = hostname.iter().position(|&c| c == b'.') else {
+    if memchr::memchr(b'.', &certname[first_dot + 1..]).is_none() {
+        return false;
+    }
+    let Some(host_dot) = memchr::memchr(b'.', hostname) else {
         return false;
     };
     if hostname[host_dot..] != certname[first_dot..] {
