@@ -70,12 +70,8 @@ impl<const H: usize> LineScanner<H> {
     /// ends a line; CRs stay in it and count as spaces between words).
     pub fn feed(&mut self, mut data: &[u8], on_line: &mut dyn FnMut(&Line<H>)) {
         while let Some((&b, rest)) = data.split_first() {
-            if self.pos == Pos::Rest && b != b'\n' {
-                // Past the words only the head is kept: take the rest of
-                // the line at once.
-                let n = memchr::memchr(b'\n', data).unwrap_or(data.len());
-                self.cur.len += n;
-                self.cur.head.push_bytes(&data[..n]);
+            let n = self.run(data, false);
+            if n > 0 {
                 data = &data[n..];
                 continue;
             }
@@ -94,16 +90,10 @@ impl<const H: usize> LineScanner<H> {
     /// as [`Scan::SingleCr`] before it is added to the next line.
     pub fn feed_content_lines(&mut self, mut data: &[u8], f: &mut dyn FnMut(Scan<'_, H>)) {
         while let Some((&b, rest)) = data.split_first() {
-            if self.pos == Pos::Rest && !self.after_cr {
-                // Past the words only the head is kept: take the rest of
-                // the line at once.
-                let n = memchr::memchr2(b'\n', b'\r', data).unwrap_or(data.len());
-                if n > 0 {
-                    self.cur.len += n;
-                    self.cur.head.push_bytes(&data[..n]);
-                    data = &data[n..];
-                    continue;
-                }
+            let n = if self.after_cr { 0 } else { self.run(data, true) };
+            if n > 0 {
+                data = &data[n..];
+                continue;
             }
             data = rest;
             match b {
@@ -121,6 +111,36 @@ impl<const H: usize> LineScanner<H> {
                 }
             }
         }
+    }
+
+    /// Takes at once the bytes at the start of `data` that change nothing
+    /// but the line's length, head and current word: the rest of a line
+    /// past its words (up to its LF, or in content-line mode its CR or
+    /// LF), or the rest of a word (up to a blank, the line's end or, in
+    /// the first word, a `-` that may end a reply code). Returns how many;
+    /// 0 leaves the next byte to [`LineScanner::byte`].
+    fn run(&mut self, data: &[u8], content: bool) -> usize {
+        let n = match self.pos {
+            Pos::Rest if content => memchr::memchr2(b'\n', b'\r', data),
+            Pos::Rest => memchr::memchr(b'\n', data),
+            Pos::W1 => data
+                .iter()
+                .position(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'-')),
+            Pos::W2 => data
+                .iter()
+                .position(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')),
+            Pos::Lead | Pos::Gap => return 0,
+        }
+        .unwrap_or(data.len());
+        let taken = &data[..n];
+        match self.pos {
+            Pos::W1 => self.cur.w1.push_bytes(taken),
+            Pos::W2 => self.cur.w2.push_bytes(taken),
+            _ => {}
+        }
+        self.cur.head.push_bytes(taken);
+        self.cur.len += n;
+        n
     }
 
     fn end_line(&mut self, on_line: &mut dyn FnMut(&Line<H>)) {
@@ -343,6 +363,22 @@ mod tests {
         assert!(whole[0].starts_with("36 [43, 79, 75]"), "{whole:?}");
         for chunk in 1..data.len() {
             assert_eq!(scan(chunk), whole, "chunks of {chunk}");
+        }
+        // LF-only lines, with a reply code's `-` and a long first word.
+        let data: &[u8] = b"250-first line here\r\nabcdefghijklmnopqrstuvwxyz0123456789ABCDEF-x y\n\tz\n";
+        let feed = |chunk: usize| {
+            let mut s = LineScanner::<8>::default();
+            let mut got = Vec::new();
+            for part in data.chunks(chunk) {
+                s.feed(part, &mut |l| got.push(format!("{l:?}")));
+            }
+            got
+        };
+        let whole = feed(data.len());
+        assert_eq!(whole.len(), 3, "{whole:?}");
+        assert!(whole[0].contains("sep: 45"), "{whole:?}");
+        for chunk in 1..data.len() {
+            assert_eq!(feed(chunk), whole, "chunks of {chunk}");
         }
     }
     #[test]
