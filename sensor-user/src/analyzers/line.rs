@@ -90,7 +90,11 @@ impl<const H: usize> LineScanner<H> {
     /// as [`Scan::SingleCr`] before it is added to the next line.
     pub fn feed_content_lines(&mut self, mut data: &[u8], f: &mut dyn FnMut(Scan<'_, H>)) {
         while let Some((&b, rest)) = data.split_first() {
-            let n = if self.after_cr { 0 } else { self.run(data, true) };
+            let n = if self.after_cr {
+                0
+            } else {
+                self.run(data, true)
+            };
             if n > 0 {
                 data = &data[n..];
                 continue;
@@ -365,7 +369,8 @@ mod tests {
             assert_eq!(scan(chunk), whole, "chunks of {chunk}");
         }
         // LF-only lines, with a reply code's `-` and a long first word.
-        let data: &[u8] = b"250-first line here\r\nabcdefghijklmnopqrstuvwxyz0123456789ABCDEF-x y\n\tz\n";
+        let data: &[u8] =
+            b"250-first line here\r\nabcdefghijklmnopqrstuvwxyz0123456789ABCDEF-x y\n\tz\n";
         let feed = |chunk: usize| {
             let mut s = LineScanner::<8>::default();
             let mut got = Vec::new();

@@ -71,7 +71,8 @@ impl Slot {
         Slot {
             key: None,
             first_seen: 0,
-            buf: vec![0u8; MAX_DATAGRAM + 8].into_boxed_slice(),
+            // Allocated by the first fragment the slot holds.
+            buf: Box::default(),
             have: vec![0u64; BLOCKS.div_ceil(64)].into_boxed_slice(),
             total: None,
             high: 0,
@@ -114,8 +115,8 @@ pub struct Reassembler {
 }
 
 impl Reassembler {
-    /// Creates a reassembler with `capacity` slots (each ~72 KiB, allocated
-    /// now) and a timeout for incomplete datagrams.
+    /// Creates a reassembler with `capacity` slots (each ~72 KiB, its
+    /// buffer allocated when it first holds a fragment) and a timeout for incomplete datagrams.
     pub fn new(capacity: usize, timeout_ns: u64) -> Self {
         Reassembler {
             slots: (0..capacity.max(1)).map(|_| Slot::new()).collect(),
@@ -149,6 +150,9 @@ impl Reassembler {
         }
         let idx = self.slot_for(key, now);
         let slot = &mut self.slots[idx];
+        if slot.buf.is_empty() {
+            slot.buf = vec![0u8; MAX_DATAGRAM + 8].into_boxed_slice();
+        }
         slot.buf[start..end].copy_from_slice(data);
         if slot.mark(start, end) {
             self.stats.overlaps += 1;

@@ -471,7 +471,7 @@ pub struct WriterReport {
 impl LogQueue {
     /// Starts the writer thread with a ring of `ring_bytes`. A `lossy`
     /// queue (live capture) drops records when the ring is full instead of
-    /// waiting.
+    /// waiting, and its ring is made resident at once.
     pub fn spawn(
         writer: LogWriter,
         ring_bytes: usize,
@@ -501,7 +501,12 @@ impl LogQueue {
         let mut consumers = Vec::with_capacity(n);
         for _ in 0..n {
             let (mut prod, mut cons) = HeapRb::<u8>::new(ring_bytes.max(1 << 16)).split();
-            prefault(&mut prod, &mut cons);
+            if lossy {
+                // A live capture runs for months: its memory is flat from
+                // the start. A capture file's read is short, and its ring
+                // is touched only as far as records fill it.
+                prefault(&mut prod, &mut cons);
+            }
             consumers.push(cons);
             queues.push(LogQueue {
                 prod,

@@ -202,7 +202,8 @@ fn owner(frame: &Frame<'_>, workers: usize) -> usize {
     for word in [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64] {
         h = mix64(h ^ word);
     }
-    (h % workers as u64) as usize
+    // The hash scaled to 0..workers (a multiply, not a division).
+    ((u128::from(h) * workers as u128) >> 64) as usize
 }
 
 /// The addresses and protocol of the IP packet the decoder finds in
