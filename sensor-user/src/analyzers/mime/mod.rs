@@ -188,6 +188,14 @@ impl MimeMessage {
         }
     }
 
+    /// Hands out the decoded bytes held back from the lines fed so far.
+    /// The caller calls it once it has fed all the lines of a delivery
+    /// (one packet's payload), so that bytes reach the files with the
+    /// packet's time, a segment at a time rather than a line at a time.
+    pub fn flush_pending(&mut self, sink: &mut dyn MimeSink) {
+        self.flush(sink);
+    }
+
     /// Ends the message: closes every open entity.
     pub fn done(&mut self, sink: &mut dyn MimeSink) {
         if self.depth > 0 {
@@ -355,6 +363,8 @@ impl MimeMessage {
         self.entities[level + 1].reset(inherited, parent_multipart);
         self.entities[level].has_child = true;
         self.depth = self.depth.max(level + 2);
+        // What the parent decoded so far is its own.
+        self.flush(sink);
         sink.begin_entity();
     }
 
@@ -386,8 +396,8 @@ impl MimeMessage {
                 if let Some(p) = problem {
                     report_base64(p, sink);
                 }
-                self.flush(sink);
             }
+            self.flush(sink);
         }
         sink.end_entity();
     }
@@ -427,7 +437,7 @@ impl MimeMessage {
                 }
             }
         }
-        self.flush(sink);
+        self.flush_segments(sink);
     }
 
     fn decode_qp(&mut self, line: &[u8]) {
@@ -460,6 +470,7 @@ impl MimeMessage {
         }
     }
 
+    /// Hands out every decoded byte held (the entity ends).
     fn flush(&mut self, sink: &mut dyn MimeSink) {
         if self.out.is_empty() {
             return;
@@ -468,6 +479,19 @@ impl MimeMessage {
             sink.data(chunk);
         }
         self.out.clear();
+    }
+
+    /// Hands out the whole segments held, keeping the rest for the next
+    /// line of the same delivery (see [`MimeMessage::flush_pending`]).
+    fn flush_segments(&mut self, sink: &mut dyn MimeSink) {
+        let whole = self.out.len() / SEGMENT * SEGMENT;
+        if whole == 0 {
+            return;
+        }
+        for chunk in self.out[..whole].chunks(SEGMENT) {
+            sink.data(chunk);
+        }
+        self.out.drain(..whole);
     }
 }
 

@@ -406,7 +406,19 @@ impl SmtpSession {
     }
 
     /// Feeds in-order payload of one direction.
-    pub fn deliver(&mut self, is_orig: bool, mut data: &[u8], env: &mut dyn SmtpEnv) -> SmtpNext {
+    pub fn deliver(&mut self, is_orig: bool, data: &[u8], env: &mut dyn SmtpEnv) -> SmtpNext {
+        let next = self.deliver_lines(is_orig, data, env);
+        if self.mail_open {
+            // The message's decoded bytes of this delivery go out together.
+            let mut mime = std::mem::take(&mut self.mime);
+            let mut sink = MailSink { s: self, env };
+            mime.flush_pending(&mut sink);
+            self.mime = mime;
+        }
+        next
+    }
+
+    fn deliver_lines(&mut self, is_orig: bool, mut data: &[u8], env: &mut dyn SmtpEnv) -> SmtpNext {
         let d = if is_orig { 0 } else { 1 };
         while !data.is_empty() {
             if self.disabled {
