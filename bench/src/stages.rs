@@ -189,7 +189,7 @@ impl Truncated {
                 self.table.insert(conn)
             }
         };
-        let Some(conn) = self.table.get_mut(slot) else {
+        let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
             return;
         };
         let is_orig = ip.src == conn.orig_h && sport == conn.orig_p;
@@ -215,6 +215,7 @@ impl Truncated {
                 loss: &mut self.loss,
                 ts,
                 pool: &mut self.pool,
+                spares,
                 cfg: &self.tcp_cfg,
             };
             session.process(is_orig, &seg, &mut ctx, &mut self.sink);

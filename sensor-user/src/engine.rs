@@ -1272,7 +1272,7 @@ impl<S: RecordSink> Worker<S> {
         sport: u16,
         checksum_ok: bool,
     ) -> bool {
-        let Some(conn) = self.table.get_mut(slot) else {
+        let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
             return false;
         };
         let is_orig = ip.src == conn.orig_h && sport == conn.orig_p;
@@ -1338,7 +1338,7 @@ impl<S: RecordSink> Worker<S> {
         match (&mut conn.transport, l4) {
             (Transport::Tcp(tcp), L4::Tcp(t)) => {
                 if !checksum_ok {
-                    tcp.checksum_error(is_orig, &mut conn.history);
+                    tcp.checksum_error(is_orig, &mut conn.history, spares);
                     ev.out.push_weird("bad_TCP_checksum", b"", Some("TCP"));
                     return false;
                 }
@@ -1359,6 +1359,7 @@ impl<S: RecordSink> Worker<S> {
                     loss: &mut self.loss,
                     ts,
                     pool: &mut self.pool,
+                    spares,
                     cfg: &self.tcp_cfg,
                 };
                 let out = tcp.process(is_orig, &seg, &mut ctx, &mut ev);
@@ -1587,8 +1588,8 @@ impl<S: RecordSink> Worker<S> {
             return;
         };
         if let Transport::Tcp(t) = &mut conn.transport {
-            for ep in &t.ep {
-                self.counters.reassembly_dropped += ep.reasm.stats().dropped_bytes;
+            for i in 0..2 {
+                self.counters.reassembly_dropped += t.more(i).reasm.stats().dropped_bytes;
             }
             t.release(&mut self.pool);
         }

@@ -321,13 +321,13 @@ impl<S: RecordSink> Worker<S> {
         if let Some(f) = bypass.flows.get_mut(i) {
             f.applied = value;
         }
-        if let Some(conn) = self.table.get_mut(flow.slot) {
+        if let Some((conn, spares)) = self.table.conn_and_spares(flow.slot) {
             for d in 0..2 {
                 conn.pkts[d] += packets[d];
                 conn.ip_bytes[d] += bytes[d];
                 // The data the kernel counted is not a content gap.
                 if let (Transport::Tcp(t), true) = (&mut conn.transport, now[d].seq_end != 0) {
-                    t.skip_to(d, now[d].seq_end, &mut self.pool);
+                    t.skip_to(d, now[d].seq_end, &mut self.pool, spares);
                 }
             }
         }

@@ -92,14 +92,19 @@ pub struct Scaled {
 
 impl Default for Scaled {
     fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scaled {
+    /// Nothing counted yet.
+    pub const fn new() -> Self {
         Scaled {
             count: 0,
             threshold: 1,
         }
     }
-}
 
-impl Scaled {
     /// Counts one event; returns true when its letter must be appended.
     pub fn bump(&mut self) -> bool {
         self.count = self.count.wrapping_add(1);

@@ -13,8 +13,9 @@ use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
-use super::conn::Conn;
+use super::conn::{Conn, Transport};
 use super::key::FlowKey;
+use super::tcp::TcpSpares;
 use super::timers::TimerQueue;
 
 /// A bounded flow table.
@@ -28,6 +29,8 @@ pub struct FlowTable {
     live: usize,
     /// Live connections by protocol: TCP, UDP, ICMP.
     by_proto: [u64; 3],
+    /// TCP endpoint state given back by removed connections.
+    tcp_spares: TcpSpares,
 }
 
 /// The `by_proto` counter of an IP protocol.
@@ -54,6 +57,9 @@ impl FlowTable {
             capacity,
             live: 0,
             by_proto: [0; 3],
+            // Never more boxes than connections: giving one back never
+            // grows the list.
+            tcp_spares: TcpSpares::with_capacity(capacity),
         }
     }
 
@@ -83,6 +89,13 @@ impl FlowTable {
     /// The connection in `slot`.
     pub fn get_mut(&mut self, slot: u32) -> Option<&mut Conn> {
         self.slots.get_mut(slot as usize).and_then(Option::as_mut)
+    }
+
+    /// The connection in `slot` with the spare TCP endpoint state it may
+    /// attach (see [`super::tcp::TcpSession::more_mut`]).
+    pub fn conn_and_spares(&mut self, slot: u32) -> Option<(&mut Conn, &mut TcpSpares)> {
+        let conn = self.slots.get_mut(slot as usize).and_then(Option::as_mut)?;
+        Some((conn, &mut self.tcp_spares))
     }
 
     /// Inserts `conn`; the caller has made room (see [`FlowTable::is_full`]).
@@ -128,6 +141,13 @@ impl FlowTable {
             .find_entry(self.hasher.hash_one(key), |&s| s == slot)
         {
             entry.remove();
+        }
+        if let Some(Some(Conn {
+            transport: Transport::Tcp(t),
+            ..
+        })) = self.slots.get_mut(slot as usize)
+        {
+            t.reclaim(&mut self.tcp_spares);
         }
         self.slots[slot as usize] = None;
         if let Some(p) = proto_index(key.proto) {

@@ -64,36 +64,78 @@ pub struct Endpoint {
     pub state: EpState,
     /// State before the last change.
     pub prev_state: EpState,
-    start_seq: i64,
+    /// This side has closed (as Zeek's `did_close`).
+    pub did_close: bool,
+    /// Whether this endpoint is currently the originator.
+    pub is_orig: bool,
+    start_seq: u32,
     last_seq: u32,
     ack_seq: u32,
     seq_wraps: u32,
     ack_wraps: u32,
-    hist_last_syn: u64,
-    hist_last_fin: u64,
-    hist_last_rst: u64,
     /// FINs sent.
     pub fin_cnt: u32,
     /// RSTs sent.
     pub rst_cnt: u32,
     /// When this side last sent a packet (Zeek's `last_time`, for storms).
     last_time: u64,
+}
+
+/// What an endpoint needs only once it sends payload, closes or
+/// misbehaves: its reassembly, the scaled history counters, the sequence
+/// of its FIN and where its last SYN, FIN and RST were. A connection that
+/// never gets there (a lone SYN, a handshake and silence) holds none of
+/// it: see [`TcpSession::more_mut`].
+#[derive(Clone, Copy, Debug)]
+pub struct EndpointMore {
+    hist_last_syn: u64,
+    hist_last_fin: u64,
+    hist_last_rst: u64,
     fin_seq: u64,
     chk: Scaled,
     rxmt: Scaled,
     win0: Scaled,
     gap: Scaled,
-    /// This side has closed (as Zeek's `did_close`).
-    pub did_close: bool,
-    /// Whether this endpoint is currently the originator.
-    pub is_orig: bool,
     /// Reassembly of the bytes this endpoint sends.
     pub reasm: StreamReassembler,
 }
 
+impl EndpointMore {
+    /// The state of an endpoint that has done none of it.
+    const NEW: EndpointMore = EndpointMore {
+        hist_last_syn: 0,
+        hist_last_fin: 0,
+        hist_last_rst: 0,
+        fin_seq: 0,
+        chk: Scaled::new(),
+        rxmt: Scaled::new(),
+        win0: Scaled::new(),
+        gap: Scaled::new(),
+        reasm: StreamReassembler::new(),
+    };
+}
+
+/// Both endpoints' [`EndpointMore`], `[originator, responder]`.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpMore {
+    ep: [EndpointMore; 2],
+}
+
+impl TcpMore {
+    /// Nothing done by either endpoint.
+    pub const NEW: TcpMore = TcpMore {
+        ep: [EndpointMore::NEW; 2],
+    };
+}
+
+/// [`TcpMore`] boxes given back by removed connections, handed out again
+/// before any is allocated: in steady state attaching one allocates
+/// nothing. They number at most the connections that held one at once.
+pub type TcpSpares = Vec<Box<TcpMore>>;
+
 impl Endpoint {
     fn start_seq32(&self) -> u32 {
-        self.start_seq as u32
+        self.start_seq
     }
 
     fn full(seq: u32, wraps: u32) -> u64 {
@@ -101,11 +143,11 @@ impl Endpoint {
     }
 
     fn relative(&self, seq: u32, wraps: u32) -> u64 {
-        Self::full(seq, wraps).wrapping_sub(self.start_seq as u64)
+        Self::full(seq, wraps).wrapping_sub(u64::from(self.start_seq))
     }
 
     fn init_seqs(&mut self, start: u32, ack: u32, last: u32) {
-        self.start_seq = start as i64;
+        self.start_seq = start;
         self.ack_seq = ack;
         self.last_seq = last;
     }
@@ -126,7 +168,7 @@ impl Endpoint {
 
     fn no_data_acked(&self) -> bool {
         let ack = Self::full(self.ack_seq, self.ack_wraps);
-        let start = self.start_seq as u64;
+        let start = u64::from(self.start_seq);
         ack == start || ack == start.wrapping_add(1)
     }
 
@@ -143,7 +185,7 @@ impl Endpoint {
         }
         let last = Self::full(self.last_seq, self.seq_wraps);
         let ack = Self::full(self.ack_seq, self.ack_wraps);
-        let mut size = if last > ack { last } else { ack }.wrapping_sub(self.start_seq as u64);
+        let mut size = if last > ack { last } else { ack }.wrapping_sub(u64::from(self.start_seq));
         size = size.saturating_sub(1);
         if self.fin_cnt > 0 && size != 0 {
             size -= 1;
@@ -251,6 +293,8 @@ pub struct TcpSession {
     pub expire_at: Option<u64>,
     /// Delete timer set once the close is complete.
     pub delete_at: Option<u64>,
+    /// The endpoints' [`EndpointMore`], once either needs it.
+    more: Option<Box<TcpMore>>,
 }
 
 const ORIG: u8 = 1;
@@ -280,6 +324,8 @@ pub struct Ctx<'a> {
     pub ts: u64,
     /// The segment pool.
     pub pool: &'a mut SegmentPool,
+    /// Where [`TcpMore`] boxes are taken from.
+    pub spares: &'a mut TcpSpares,
     /// Knobs.
     pub cfg: &'a TcpConfig,
 }
@@ -306,12 +352,46 @@ impl TcpSession {
             attempt_at: None,
             expire_at: Some(now + syn_timeout_ns),
             delete_at: None,
+            more: None,
+        }
+    }
+
+    /// Endpoint `i`'s [`EndpointMore`] (its initial state if none is
+    /// attached).
+    pub fn more(&self, i: usize) -> &EndpointMore {
+        const NEW: &TcpMore = &TcpMore::NEW;
+        &self.more.as_deref().unwrap_or(NEW).ep[i]
+    }
+
+    /// Endpoint `i`'s [`EndpointMore`] to change, attached now (from
+    /// `spares` when it has one) if it was not.
+    pub fn more_mut(&mut self, i: usize, spares: &mut TcpSpares) -> &mut EndpointMore {
+        let more = self
+            .more
+            .get_or_insert_with(|| spares.pop().unwrap_or_else(|| Box::new(TcpMore::NEW)));
+        &mut more.ep[i]
+    }
+
+    /// Whether either endpoint's [`EndpointMore`] is attached.
+    pub fn has_more(&self) -> bool {
+        self.more.is_some()
+    }
+
+    /// Gives the [`EndpointMore`] box back to `spares`, reset (the
+    /// connection is removed; its reassembly was released).
+    pub fn reclaim(&mut self, spares: &mut TcpSpares) {
+        if let Some(mut more) = self.more.take() {
+            *more = TcpMore::NEW;
+            spares.push(more);
         }
     }
 
     /// Swaps the endpoints (Zeek's `TCPSessionAdapter::FlipRoles`).
     pub fn flip(&mut self) {
         self.ep.swap(0, 1);
+        if let Some(more) = &mut self.more {
+            more.ep.swap(0, 1);
+        }
         self.ep[0].is_orig = !self.ep[0].is_orig;
         self.ep[1].is_orig = !self.ep[1].is_orig;
         let f = self.first_packet_seen;
@@ -333,11 +413,12 @@ impl TcpSession {
     /// Endpoint `i` (0 originator) sent data up to raw sequence number
     /// `seq` that was never delivered on purpose (kernel bypass): treat it
     /// as delivered, so it is neither a content gap nor pending data.
-    pub fn skip_to(&mut self, i: usize, seq: u32, pool: &mut SegmentPool) {
+    pub fn skip_to(&mut self, i: usize, seq: u32, pool: &mut SegmentPool, spares: &mut TcpSpares) {
         let ep = &self.ep[i];
         let (rel, underflow) = get_relative_seq(ep, seq, ep.last_seq, ep.seq_wraps);
-        if !underflow {
-            self.ep[i].reasm.skip_to(pool, rel);
+        // Below 1 a reassembler that has seen nothing stays as it is.
+        if !underflow && (self.has_more() || rel > 1) {
+            self.more_mut(i, spares).reasm.skip_to(pool, rel);
         }
     }
 
@@ -406,9 +487,9 @@ impl TcpSession {
     }
 
     /// A packet with a bad checksum from `is_orig` (scaled `C`/`c`).
-    pub fn checksum_error(&mut self, is_orig: bool, history: &mut History) {
+    pub fn checksum_error(&mut self, is_orig: bool, history: &mut History, spares: &mut TcpSpares) {
         let i = if is_orig { 0 } else { 1 };
-        if self.ep[i].chk.bump() {
+        if self.more_mut(i, spares).chk.bump() {
             history.add_dir(self.ep[i].is_orig, b'C');
         }
     }
@@ -482,13 +563,13 @@ impl TcpSession {
             sink.weird("TCP_seq_underflow_or_misorder");
         }
 
-        self.update_history(e, fl, rel_seq, len, ctx.history);
+        self.update_history(e, fl, rel_seq, len, ctx);
         // Zero window ('W'): window scaling cannot turn zero into non-zero.
         if seg.window == 0
             && !rst
             && self.ep[p].state != EpState::Closed
             && self.ep[e].state != EpState::Reset
-            && self.ep[e].win0.bump()
+            && self.more_mut(e, ctx.spares).win0.bump()
         {
             ctx.history.add_dir(self.ep[e].is_orig, b'W');
         }
@@ -507,8 +588,7 @@ impl TcpSession {
             if storm(ep.fin_cnt, ep.last_time) {
                 sink.weird("FIN_storm");
             }
-            let ep = &mut self.ep[e];
-            ep.fin_seq = rel_seq.wrapping_add(seg_len as u64);
+            self.more_mut(e, ctx.spares).fin_seq = rel_seq.wrapping_add(seg_len as u64);
         }
         if rst {
             let ep = &mut self.ep[e];
@@ -555,7 +635,7 @@ impl TcpSession {
             }
         }
 
-        let delta_last = self.update_last_seq(e, seq_one_past, syn, fin, rst, len, ctx.history);
+        let delta_last = self.update_last_seq(e, seq_one_past, syn, fin, rst, len, ctx);
         self.ep[e].last_time = ctx.ts;
 
         let (do_close, gen_event) = self.update_state_machine(
@@ -594,8 +674,7 @@ impl TcpSession {
             if seg.payload.len() >= len as usize {
                 let nothing_acked = self.ep[e].no_data_acked();
                 let is_o = self.ep[e].is_orig;
-                let ep = &mut self.ep[e];
-                ep.reasm.data_sent(
+                self.more_mut(e, ctx.spares).reasm.data_sent(
                     ctx.pool,
                     rel_data_seq,
                     &seg.payload[..len as usize],
@@ -628,12 +707,12 @@ impl TcpSession {
             EpState::Inactive => {
                 if syn {
                     ep.ack_seq = first_seg_seq;
-                    ep.start_seq = first_seg_seq as i64;
+                    ep.start_seq = first_seg_seq;
                     ep.last_seq = last_seq;
                 } else {
                     let s = first_seg_seq.wrapping_sub(1);
                     ep.ack_seq = s;
-                    ep.start_seq = s as i64;
+                    ep.start_seq = s;
                     ep.last_seq = first_seg_seq;
                 }
             }
@@ -665,15 +744,15 @@ impl TcpSession {
         }
     }
 
-    fn update_history(&mut self, e: usize, fl: u8, rel_seq: u64, len: u32, h: &mut History) {
+    fn update_history(&mut self, e: usize, fl: u8, rel_seq: u64, len: u32, ctx: &mut Ctx<'_>) {
         let (syn, fin, rst, ack) = (
             fl & tf::SYN != 0,
             fl & tf::FIN != 0,
             fl & tf::RST != 0,
             fl & tf::ACK != 0,
         );
-        let ep = &mut self.ep[e];
-        let o = ep.is_orig;
+        let o = self.ep[e].is_orig;
+        let h = &mut *ctx.history;
         let bits = syn as u8 + fin as u8 + rst as u8;
         if bits > 1 {
             if fin && rst {
@@ -682,25 +761,34 @@ impl TcpSession {
                 h.check(o, mask::MULTI_FLAG, b'Q');
             }
         } else if bits == 1 {
+            // Each last position is written only when it changes, so that
+            // a first SYN (relative sequence 0) attaches nothing.
+            let last = *self.more(e);
             if syn {
                 let code = if ack { b'H' } else { b'S' };
-                if h.check(o, mask::SYN, code) && rel_seq != ep.hist_last_syn {
+                if h.check(o, mask::SYN, code) && rel_seq != last.hist_last_syn {
                     h.add_dir(o, code);
                 }
-                ep.hist_last_syn = rel_seq;
+                if rel_seq != last.hist_last_syn {
+                    self.more_mut(e, ctx.spares).hist_last_syn = rel_seq;
+                }
             }
             if fin {
                 let v = rel_seq.wrapping_add(len as u64);
-                if h.check(o, mask::FIN, b'F') && v != ep.hist_last_fin {
+                if h.check(o, mask::FIN, b'F') && v != last.hist_last_fin {
                     h.add_dir(o, b'F');
                 }
-                ep.hist_last_fin = v;
+                if v != last.hist_last_fin {
+                    self.more_mut(e, ctx.spares).hist_last_fin = v;
+                }
             }
             if rst {
-                if h.check(o, mask::RST, b'R') && rel_seq != ep.hist_last_rst {
+                if h.check(o, mask::RST, b'R') && rel_seq != last.hist_last_rst {
                     h.add_dir(o, b'R');
                 }
-                ep.hist_last_rst = rel_seq;
+                if rel_seq != last.hist_last_rst {
+                    self.more_mut(e, ctx.spares).hist_last_rst = rel_seq;
+                }
             }
         } else if len > 0 {
             h.check(o, mask::DATA, b'D');
@@ -718,7 +806,7 @@ impl TcpSession {
         fin: bool,
         rst: bool,
         len: u32,
-        h: &mut History,
+        ctx: &mut Ctx<'_>,
     ) -> i32 {
         let ep = &mut self.ep[e];
         let delta_last = seq_delta(last_seq, ep.last_seq);
@@ -730,8 +818,11 @@ impl TcpSession {
             // Don't trust sequence numbers after a RST.
         } else if delta_last > 0 {
             ep.update_last_seq_raw(last_seq);
-        } else if len > 0 && ep.rxmt.bump() {
-            h.add_dir(ep.is_orig, b'T');
+        } else if len > 0 {
+            let is_orig = ep.is_orig;
+            if self.more_mut(e, ctx.spares).rxmt.bump() {
+                ctx.history.add_dir(is_orig, b'T');
+            }
         }
         delta_last
     }
@@ -926,13 +1017,13 @@ impl TcpSession {
     /// The peer acknowledged `rel_ack` of endpoint `i`'s data.
     fn ack_received(&mut self, i: usize, rel_ack: u64, ctx: &mut Ctx<'_>, sink: &mut dyn TcpSink) {
         let mut seq = rel_ack;
-        let ep = &self.ep[i];
-        if ep.fin_cnt > 0 && seq >= ep.fin_seq {
-            seq = ep.fin_seq.wrapping_sub(1);
+        let more = self.more(i);
+        if self.ep[i].fin_cnt > 0 && seq >= more.fin_seq {
+            seq = more.fin_seq.wrapping_sub(1);
         }
-        if seq <= 2 && self.is_partial && seq > ep.reasm.next_seq() {
+        if seq <= 2 && self.is_partial && seq > more.reasm.next_seq() {
             // Zeek ignores the first ack of a partial connection.
-            self.ep[i].reasm.trim_to(seq);
+            self.more_mut(i, ctx.spares).reasm.trim_to(seq);
             return;
         }
         let clean = is_clean(&self.ep[i]) && is_clean(&self.ep[1 - i]);
@@ -941,19 +1032,22 @@ impl TcpSession {
         ctx.loss.acks += 1;
         let mut gap_events = 0u32;
         let mut missed = 0u64;
-        let ep = &mut self.ep[i];
-        ep.reasm.ack_received(ctx.pool, seq, &mut |c| {
-            if let Chunk::Gap { len, .. } = c {
-                gap_events += 1;
-                if report {
-                    missed += len;
+        // A reassembler that has seen nothing ignores acks up to 1.
+        if self.has_more() || seq > 1 {
+            let reasm = &mut self.more_mut(i, ctx.spares).reasm;
+            reasm.ack_received(ctx.pool, seq, &mut |c| {
+                if let Chunk::Gap { len, .. } = c {
+                    gap_events += 1;
+                    if report {
+                        missed += len;
+                    }
                 }
-            }
-            sink.chunk(is_o, c);
-        });
+                sink.chunk(is_o, c);
+            });
+        }
         if clean {
             for _ in 0..gap_events {
-                if self.ep[i].gap.bump() {
+                if self.more_mut(i, ctx.spares).gap.bump() {
                     ctx.history.add_dir(is_o, b'G');
                 }
             }
@@ -967,10 +1061,11 @@ impl TcpSession {
 
     fn data_pending(&self, i: usize) -> bool {
         let ep = &self.ep[i];
-        if ep.reasm.skipping() {
+        let reasm = &self.more(i).reasm;
+        if reasm.skipping() {
             return false;
         }
-        let delivered = (ep.start_seq as u64).wrapping_add(ep.reasm.next_seq());
+        let delivered = u64::from(ep.start_seq).wrapping_add(reasm.next_seq());
         let last = Endpoint::full(ep.last_seq, ep.seq_wraps);
         if last < delivered {
             return false;
@@ -978,7 +1073,7 @@ impl TcpSession {
         if delivered != last.wrapping_sub(1) && delivered != last {
             return true;
         }
-        ep.state != EpState::Reset && self.ep[1 - i].reasm.has_undelivered()
+        ep.state != EpState::Reset && self.more(1 - i).reasm.has_undelivered()
     }
 
     /// Zeek's `CheckEOF` → `EndpointEOF`: complete a deferred close.
@@ -1144,8 +1239,10 @@ impl TcpSession {
 
     /// Frees reassembly buffers (connection removed).
     pub fn release(&mut self, pool: &mut SegmentPool) {
-        self.ep[0].reasm.release_all(pool);
-        self.ep[1].reasm.release_all(pool);
+        if let Some(more) = &mut self.more {
+            more.ep[0].reasm.release_all(pool);
+            more.ep[1].reasm.release_all(pool);
+        }
     }
 }
 
@@ -1233,6 +1330,7 @@ mod tests {
                 loss: &mut LossCounts::default(),
                 ts: 1,
                 pool: &mut self.pool,
+                spares: &mut TcpSpares::new(),
                 cfg: &c,
             };
             let seg = Segment {

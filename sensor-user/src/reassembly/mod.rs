@@ -172,21 +172,26 @@ pub struct StreamReassembler {
 
 impl Default for StreamReassembler {
     fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StreamReassembler {
+    /// A reassembler expecting relative sequence number 1 first.
+    pub const fn new() -> Self {
         StreamReassembler {
             last_reassem_seq: 1,
             trim_seq: 1,
             head: NIL,
             buffered: 0,
             skip: false,
-            stats: StreamStats::default(),
+            stats: StreamStats {
+                delivered: 0,
+                gap_bytes: 0,
+                dropped_bytes: 0,
+                inconsistent_bytes: 0,
+            },
         }
-    }
-}
-
-impl StreamReassembler {
-    /// A reassembler expecting relative sequence number 1 first.
-    pub fn new() -> Self {
-        Self::default()
     }
 
     /// Next sequence number to be delivered.
