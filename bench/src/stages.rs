@@ -215,7 +215,7 @@ impl Truncated {
                 loss: &mut self.loss,
                 ts,
                 pool: &mut self.pool,
-                spares,
+                spares: &mut spares.tcp,
                 cfg: &self.tcp_cfg,
             };
             session.process(is_orig, &seg, &mut ctx, &mut self.sink);

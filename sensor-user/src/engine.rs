@@ -34,7 +34,7 @@ use crate::decode::{
 };
 use crate::files::certs::{CertEvent, CertLog};
 use crate::files::extract::ExtractConfig;
-use crate::flow::conn::{Conn, DatagramState, Endpoints, Transport, Wanted};
+use crate::flow::conn::{Conn, ConnMore, DatagramState, Endpoints, Transport, Wanted};
 use crate::flow::history::mask;
 use crate::flow::key::FlowKey;
 use crate::flow::table::FlowTable;
@@ -258,6 +258,10 @@ pub struct Worker<S: RecordSink> {
     bypass: Option<bypass::Bypass>,
     /// The frame being processed was made up by the bypass: not counted.
     synthetic: bool,
+    /// The application-layer state a packet works on when its connection
+    /// has none attached: attached afterwards only if the packet changed
+    /// it, so that packets without payload leave none behind.
+    blank: ConnMore,
     /// Acknowledgements and content gaps seen (capture loss).
     loss: tcp::LossCounts,
     /// Counters of the log sinks, for stats records.
@@ -854,6 +858,7 @@ impl<S: RecordSink> Worker<S> {
             next_stats: 0,
             bypass: None,
             synthetic: false,
+            blank: ConnMore::default(),
             loss: tcp::LossCounts::default(),
             sink_health: None,
             software: software::Software {
@@ -1237,7 +1242,7 @@ impl<S: RecordSink> Worker<S> {
     /// the one in `slot` (Zeek's reuse rules); weirds it raises go to the
     /// old connection.
     fn is_reuse(&mut self, slot: u32, t: &crate::decode::tcp::Segment<'_>, ts: u64) -> bool {
-        let Some(conn) = self.table.get_mut(slot) else {
+        let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
             return false;
         };
         let Transport::Tcp(tcp) = &conn.transport else {
@@ -1253,7 +1258,7 @@ impl<S: RecordSink> Worker<S> {
             &mut w,
         );
         for name in w.names.into_iter().flatten() {
-            conn.weird_once(name);
+            conn.weird_once(name, &mut spares.conn);
         }
         reuse
     }
@@ -1284,34 +1289,39 @@ impl<S: RecordSink> Worker<S> {
         let id = conn.id();
         let local_orig = conn.local_orig;
         let local_resp = conn.local_resp;
-        let services_before = conn.services;
+        let attached = conn.more.is_some();
+        let more = match conn.more.as_deref_mut() {
+            Some(more) => more,
+            None => &mut self.blank,
+        };
+        let services_before = more.services;
         let mut ev = ConnEvents {
             app: AppRef {
-                slot: &mut conn.app,
+                slot: &mut more.app,
                 store: &mut self.apps,
                 by_port: conn.by_port,
                 enabled: self.enabled,
                 pop3: self.cfg.pop3,
             },
             wanted: &mut conn.wanted,
-            smtp: &mut conn.smtp,
+            smtp: &mut more.smtp,
             smtp_pool: &mut self.smtp,
-            tls: &mut conn.tls,
+            tls: &mut more.tls,
             tls_pool: &mut self.tls,
-            tls_refused: &mut conn.tls_refused,
-            mailbox: &mut conn.mailbox,
+            tls_refused: &mut more.tls_refused,
+            mailbox: &mut more.mailbox,
             pop3: &mut self.pop3,
             imap: &mut self.imap,
             mailbox_on: self.cfg.mailbox.enabled,
-            pop3_by_signature: &mut conn.pop3_by_signature,
+            pop3_by_signature: &mut more.pop3_by_signature,
             replay: &mut conn.replay,
             replay_pool: &mut self.replay,
             payload_done: &mut conn.payload_done,
             partial: false,
             window: self.cfg.dpd.window,
             out: EventOut {
-                services: &mut conn.services,
-                weird_counts: &mut conn.weirds,
+                services: &mut more.services,
+                weird_counts: &mut more.weirds,
                 weirds: &mut self.weirds,
                 site: &self.cfg.site,
                 limit_hit: false,
@@ -1338,7 +1348,7 @@ impl<S: RecordSink> Worker<S> {
         match (&mut conn.transport, l4) {
             (Transport::Tcp(tcp), L4::Tcp(t)) => {
                 if !checksum_ok {
-                    tcp.checksum_error(is_orig, &mut conn.history, spares);
+                    tcp.checksum_error(is_orig, &mut conn.history, &mut spares.tcp);
                     ev.out.push_weird("bad_TCP_checksum", b"", Some("TCP"));
                     return false;
                 }
@@ -1359,7 +1369,7 @@ impl<S: RecordSink> Worker<S> {
                     loss: &mut self.loss,
                     ts,
                     pool: &mut self.pool,
-                    spares,
+                    spares: &mut spares.tcp,
                     cfg: &self.tcp_cfg,
                 };
                 let out = tcp.process(is_orig, &seg, &mut ctx, &mut ev);
@@ -1402,9 +1412,13 @@ impl<S: RecordSink> Worker<S> {
                 conn.last = ts;
             }
         }
+        if !attached && *more != ConnMore::default() {
+            *conn.more_mut(&mut spares.conn) = std::mem::take(&mut self.blank);
+        }
+        let more = *conn.more();
         if flipped {
             conn.flip_roles(false);
-            if let Some(app) = conn.app.and_then(|i| self.apps.get_mut(i)) {
+            if let Some(app) = more.app.and_then(|i| self.apps.get_mut(i)) {
                 app.flip();
             }
             if let ReplaySlot::Held(i) = conn.replay {
@@ -1420,15 +1434,15 @@ impl<S: RecordSink> Worker<S> {
                 conn.inactivity_ns = t;
             }
         }
-        if conn.services != services_before {
+        if more.services != services_before {
             // Conn::analyzer_inactivity_timeouts, on confirmation.
             for (s, t) in &self.cfg.limits.analyzer_inactivity {
-                if conn.services.contains(*s) && !services_before.contains(*s) {
+                if more.services.contains(*s) && !services_before.contains(*s) {
                     conn.inactivity_ns = inactivity_ns(*t);
                 }
             }
             // known-services' analyzer_confirmation_info.
-            if conn.services.iter().any(|s| !services_before.contains(s)) {
+            if more.services.iter().any(|s| !services_before.contains(s)) {
                 let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
                 self.known_services
                     .confirmed(conn, local_resp, ts, &mut |r| *ok &= sink.emit(r));
@@ -1584,7 +1598,7 @@ impl<S: RecordSink> Worker<S> {
         }
         // Logged where it lies (a connection is most of a kilobyte: moving
         // it out would read all of it), then the slot is freed.
-        let Some(conn) = self.table.get_mut(slot) else {
+        let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
             return;
         };
         if let Transport::Tcp(t) = &mut conn.transport {
@@ -1596,30 +1610,37 @@ impl<S: RecordSink> Worker<S> {
         if let ReplaySlot::Held(i) = conn.replay {
             self.replay.release(i);
         }
-        if let Some(i) = conn.app.take() {
+        let (app, tls, smtp, mailbox) = match conn.more.as_deref_mut() {
+            Some(m) => (m.app.take(), m.tls.take(), m.smtp.take(), m.mailbox.take()),
+            None => (None, None, None, None),
+        };
+        if let Some(i) = app {
             self.apps.release(i);
         }
         // Analyzers still holding a record write it now.
-        let (tls, smtp, mailbox) = (conn.tls.take(), conn.smtp.take(), conn.mailbox.take());
         if tls.is_some() || smtp.is_some() || mailbox.is_some() {
+            let id = conn.id();
+            let (ip_proto, local_orig) = (conn.ip_proto, conn.local_orig);
+            let (local_resp, start) = (conn.local_resp, conn.start);
+            let more = conn.more_mut(&mut spares.conn);
             let mut out = EventOut {
-                id: conn.id(),
-                services: &mut conn.services,
-                weird_counts: &mut conn.weirds,
+                id,
+                services: &mut more.services,
+                weird_counts: &mut more.weirds,
                 weirds: &mut self.weirds,
                 site: &self.cfg.site,
                 limit_hit: false,
-                ip_proto: conn.ip_proto,
+                ip_proto,
                 ts: self.now,
-                local_orig: conn.local_orig,
+                local_orig,
                 sink: &mut self.sink,
                 ok: &mut self.sink_ok,
                 counters: &mut self.counters,
                 uids: &mut self.uids,
                 extract: self.cfg.extract.as_ref(),
                 certs: &mut self.certs,
-                local_resp: conn.local_resp,
-                start: conn.start,
+                local_resp,
+                start,
                 hashes: self.cfg.file_hashes,
                 rules: self.cfg.dpd.rules,
                 failure_data_max: self.cfg.dpd.failure_data_max_size,

@@ -151,8 +151,8 @@ impl<S: RecordSink> Worker<S> {
         if !conn.payload_done
             || conn.bypassed
             || conn.bypass_refused
-            || conn.smtp.is_some()
-            || conn.tls.is_some()
+            || conn.more().smtp.is_some()
+            || conn.more().tls.is_some()
         {
             return;
         }
@@ -327,7 +327,7 @@ impl<S: RecordSink> Worker<S> {
                 conn.ip_bytes[d] += bytes[d];
                 // The data the kernel counted is not a content gap.
                 if let (Transport::Tcp(t), true) = (&mut conn.transport, now[d].seq_end != 0) {
-                    t.skip_to(d, now[d].seq_end, &mut self.pool, spares);
+                    t.skip_to(d, now[d].seq_end, &mut self.pool, &mut spares.tcp);
                 }
             }
         }

@@ -202,7 +202,7 @@ impl KnownServices {
             return;
         }
         c.known_services_done = true;
-        let services = services_bits(&c.services);
+        let services = services_bits(&c.more().services);
         let info = Info {
             ts: now,
             host: c.resp_h,
@@ -402,19 +402,19 @@ mod tests {
     fn confirmed_services_log_once_a_day_each() {
         let mut ks = enabled(Hosts::All);
         let mut c = udp_conn("10.0.0.2", 25, true);
-        c.services.add(Service::Smtp);
+        c.more_mut(&mut Vec::new()).services.add(Service::Smtp);
         let out = run(&mut ks, |k, e| k.confirmed(&mut c, true, 5 * SEC, e));
         assert_eq!(out, ["5 10.0.0.2 25/udp [\"SMTP\"]"]);
         // STARTTLS: TLS confirmed later on the same connection: only the
         // new service is logged.
-        c.services.add(Service::Ssl);
+        c.more_mut(&mut Vec::new()).services.add(Service::Ssl);
         let out = run(&mut ks, |k, e| k.confirmed(&mut c, true, 6 * SEC, e));
         assert_eq!(out, ["6 10.0.0.2 25/udp [\"SSL\"]"]);
         // Removal of a connection already done: nothing.
         assert!(run(&mut ks, |k, e| k.removed(&mut c, true, 7 * SEC, e)).is_empty());
         // A day after the first entry, the service is new again.
         let mut c2 = udp_conn("10.0.0.2", 25, true);
-        c2.services.add(Service::Smtp);
+        c2.more_mut(&mut Vec::new()).services.add(Service::Smtp);
         let out = run(&mut ks, |k, e| k.confirmed(&mut c2, true, 86_405 * SEC, e));
         assert_eq!(out.len(), 1);
     }

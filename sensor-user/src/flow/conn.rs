@@ -69,37 +69,20 @@ pub struct Conn {
     pub l2: [Option<[u8; 6]>; 2],
     /// Bytes lost in content gaps.
     pub missed_bytes: u64,
-    /// Confirmed services.
-    pub services: ServiceSet,
-    /// Zeek's sampling state of this connection's weirds.
-    pub weirds: crate::logs::weird::WeirdCounts,
     /// Transport state.
     pub transport: Transport,
-    /// The slot of the connection's application-layer state (detector and
-    /// analyzers) in the worker's store, taken when payload first arrives.
-    pub app: Option<u32>,
+    /// The application-layer state and weird sampling, once payload or a
+    /// weird called for them (see [`Conn::more`]).
+    pub more: Option<Box<ConnMore>>,
     /// The analyzers the responder port attached when the connection was
     /// made (bits of `Service`): its application-layer state starts with
     /// them.
     pub by_port: u8,
     /// The full sessions the connection takes when its payload arrives.
     pub wanted: Wanted,
-    /// The SMTP session (pool slot), when SMTP is analysed in full.
-    pub smtp: Option<u32>,
-    /// The TLS session (a slot of the worker's TLS pool), once TLS is
-    /// analysed on the connection.
-    pub tls: Option<u32>,
-    /// TLS was found but the worker's TLS pool was at its bound: the
-    /// connection was counted once and gets detection only.
-    pub tls_refused: bool,
-    /// The POP3 or IMAP session, when the mailbox logs are on.
-    pub mailbox: Option<crate::analyzers::MailboxSlot>,
     /// The start of the stream held for replay into a session a signature
     /// attaches (while protocol detection is open).
     pub replay: crate::analyzers::replay::ReplaySlot,
-    /// The POP3 session was started by POP3's signature (not by port 110):
-    /// it follows Zeek's POP3 analyzer and goes when that gives up.
-    pub pop3_by_signature: bool,
     /// No analyzer wants payload any more (e.g. TLS established): only
     /// packets and bytes are counted.
     pub payload_done: bool,
@@ -121,6 +104,37 @@ pub struct Conn {
     /// Time the table's timer queue will look at this connection next.
     pub wake_at: u64,
 }
+
+/// What a connection holds only once payload arrives or a weird is
+/// raised on it: confirmed services, the sampling of its weirds, and its
+/// analyzer slots. A half-open or idle connection has none of it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ConnMore {
+    /// Confirmed services.
+    pub services: ServiceSet,
+    /// Zeek's sampling state of this connection's weirds.
+    pub weirds: crate::logs::weird::WeirdCounts,
+    /// The slot of the connection's application-layer state (detector and
+    /// analyzers) in the worker's store, taken when payload first arrives.
+    pub app: Option<u32>,
+    /// The SMTP session (pool slot), when SMTP is analysed in full.
+    pub smtp: Option<u32>,
+    /// The TLS session (a slot of the worker's TLS pool), once TLS is
+    /// analysed on the connection.
+    pub tls: Option<u32>,
+    /// TLS was found but the worker's TLS pool was at its bound: the
+    /// connection was counted once and gets detection only.
+    pub tls_refused: bool,
+    /// The POP3 or IMAP session, when the mailbox logs are on.
+    pub mailbox: Option<crate::analyzers::MailboxSlot>,
+    /// The POP3 session was started by POP3's signature (not by port 110):
+    /// it follows Zeek's POP3 analyzer and goes when that gives up.
+    pub pop3_by_signature: bool,
+}
+
+/// [`ConnMore`] boxes given back by removed connections, handed out again
+/// before any is allocated.
+pub type ConnSpares = Vec<Box<ConnMore>>;
 
 /// The full analyzer sessions a connection's responder port calls for,
 /// taken from the worker's pools when its first payload arrives.
@@ -179,18 +193,11 @@ impl Conn {
             ip_bytes: [0; 2],
             l2: [None; 2],
             missed_bytes: 0,
-            services: ServiceSet::default(),
-            weirds: Default::default(),
             transport,
-            app: None,
+            more: None,
             by_port,
             wanted: Wanted::default(),
-            smtp: None,
-            tls: None,
-            tls_refused: false,
-            mailbox: None,
             replay: Default::default(),
-            pop3_by_signature: false,
             payload_done: false,
             bypassed: false,
             bypass_refused: false,
@@ -202,9 +209,35 @@ impl Conn {
         }
     }
 
+    /// The application-layer state and weird sampling (all empty when
+    /// none is attached).
+    pub fn more(&self) -> &ConnMore {
+        static NEW: std::sync::LazyLock<ConnMore> = std::sync::LazyLock::new(ConnMore::default);
+        self.more.as_deref().unwrap_or(&NEW)
+    }
+
+    /// The application-layer state and weird sampling to change, attached
+    /// now (from `spares` when it has one) if it was not.
+    pub fn more_mut(&mut self, spares: &mut ConnSpares) -> &mut ConnMore {
+        self.more
+            .get_or_insert_with(|| spares.pop().unwrap_or_default())
+    }
+
+    /// Gives the attached boxes back to `spares`, reset (the connection is
+    /// removed and has released what they pointed to).
+    pub fn reclaim(&mut self, spares: &mut ConnSpares, tcp: &mut super::tcp::TcpSpares) {
+        if let Some(mut more) = self.more.take() {
+            *more = ConnMore::default();
+            spares.push(more);
+        }
+        if let Transport::Tcp(t) = &mut self.transport {
+            t.reclaim(tcp);
+        }
+    }
+
     /// Whether this weird is new for the connection; records it.
-    pub fn weird_once(&mut self, name: &'static str) -> bool {
-        self.weirds.mark(name)
+    pub fn weird_once(&mut self, name: &'static str, spares: &mut ConnSpares) -> bool {
+        self.more_mut(spares).weirds.mark(name)
     }
 
     /// Swaps originator and responder (Zeek's `Connection::FlipRoles`),
@@ -280,14 +313,15 @@ impl Conn {
             Transport::Other => (Proto::Unknown, "OTH", None),
         };
         let mut service = InlineStr::<48>::new();
-        for (i, s) in self.services.iter().enumerate() {
+        let services = &self.more().services;
+        for (i, s) in services.iter().enumerate() {
             if i > 0 {
                 service.push(b',');
             }
             service.push_bytes(s.name().as_bytes());
         }
         // DPD::track_removed_services_in_connection's `-name` entries.
-        for s in self.services.removed() {
+        for s in services.removed() {
             if !service.is_empty() {
                 service.push(b',');
             }

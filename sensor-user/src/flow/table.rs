@@ -13,7 +13,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
-use super::conn::{Conn, Transport};
+use super::conn::{Conn, ConnSpares};
 use super::key::FlowKey;
 use super::tcp::TcpSpares;
 use super::timers::TimerQueue;
@@ -29,8 +29,19 @@ pub struct FlowTable {
     live: usize,
     /// Live connections by protocol: TCP, UDP, ICMP.
     by_proto: [u64; 3],
-    /// TCP endpoint state given back by removed connections.
-    tcp_spares: TcpSpares,
+    /// What removed connections gave back.
+    spares: Spares,
+}
+
+/// The parts a connection attaches when it needs them, given back by
+/// removed connections: taken from here before anything is allocated, so
+/// steady state allocates nothing. Never more than the table holds
+/// connections, so giving one back never grows a list.
+pub struct Spares {
+    /// TCP endpoint state (see [`super::tcp::TcpSession::more_mut`]).
+    pub tcp: TcpSpares,
+    /// Application-layer state (see [`Conn::more_mut`]).
+    pub conn: ConnSpares,
 }
 
 /// The `by_proto` counter of an IP protocol.
@@ -57,9 +68,10 @@ impl FlowTable {
             capacity,
             live: 0,
             by_proto: [0; 3],
-            // Never more boxes than connections: giving one back never
-            // grows the list.
-            tcp_spares: TcpSpares::with_capacity(capacity),
+            spares: Spares {
+                tcp: TcpSpares::with_capacity(capacity),
+                conn: ConnSpares::with_capacity(capacity),
+            },
         }
     }
 
@@ -91,11 +103,10 @@ impl FlowTable {
         self.slots.get_mut(slot as usize).and_then(Option::as_mut)
     }
 
-    /// The connection in `slot` with the spare TCP endpoint state it may
-    /// attach (see [`super::tcp::TcpSession::more_mut`]).
-    pub fn conn_and_spares(&mut self, slot: u32) -> Option<(&mut Conn, &mut TcpSpares)> {
+    /// The connection in `slot` with the spare parts it may attach.
+    pub fn conn_and_spares(&mut self, slot: u32) -> Option<(&mut Conn, &mut Spares)> {
         let conn = self.slots.get_mut(slot as usize).and_then(Option::as_mut)?;
-        Some((conn, &mut self.tcp_spares))
+        Some((conn, &mut self.spares))
     }
 
     /// Inserts `conn`; the caller has made room (see [`FlowTable::is_full`]).
@@ -142,12 +153,8 @@ impl FlowTable {
         {
             entry.remove();
         }
-        if let Some(Some(Conn {
-            transport: Transport::Tcp(t),
-            ..
-        })) = self.slots.get_mut(slot as usize)
-        {
-            t.reclaim(&mut self.tcp_spares);
+        if let Some(Some(conn)) = self.slots.get_mut(slot as usize) {
+            conn.reclaim(&mut self.spares.conn, &mut self.spares.tcp);
         }
         self.slots[slot as usize] = None;
         if let Some(p) = proto_index(key.proto) {

@@ -323,7 +323,7 @@ impl Sample {
 
 /// The sampling state of one connection's weirds (Zeek keeps it in the
 /// connection): by name, for the first few names.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct WeirdCounts {
     slots: [(Option<&'static str>, u32, u64); 4],
 }
