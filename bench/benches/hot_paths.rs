@@ -69,7 +69,6 @@ fn flow_lookup(c: &mut Criterion) {
         let conn = Conn::new(
             k,
             uids.next(b'C'),
-            6,
             ends,
             0,
             false,

@@ -177,7 +177,6 @@ impl Truncated {
                 let conn = Conn::new(
                     key,
                     self.uids.next(b'C'),
-                    ip.proto,
                     ends,
                     ts,
                     false,
@@ -192,7 +191,7 @@ impl Truncated {
         let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
             return;
         };
-        let is_orig = ip.src == conn.orig_h && sport == conn.orig_p;
+        let is_orig = conn.from_orig(ip.src, sport);
         let dir = usize::from(!is_orig);
         conn.last = ts;
         conn.pkts[dir] += 1;
@@ -211,7 +210,6 @@ impl Truncated {
             let mut ctx = tcp::Ctx {
                 history: &mut conn.history,
                 last_time: &mut conn.last,
-                missed_bytes: &mut conn.missed_bytes,
                 loss: &mut self.loss,
                 ts,
                 pool: &mut self.pool,

@@ -182,14 +182,14 @@ fn port_inactivity(limits: &crate::config::Limits, ports: &PortMap, conn: &Conn)
     if table.is_empty() {
         return None;
     }
-    let proto = conn.ip_proto;
+    let proto = conn.ip_proto();
     let half = match &conn.transport {
         Transport::Tcp(t) => t.ep[0].state == tcp::EpState::Inactive,
         _ => false,
     };
-    let mut port = conn.resp_p;
-    if half && !ports.likely_tcp_server(port) && ports.likely_tcp_server(conn.orig_p) {
-        port = conn.orig_p;
+    let mut port = conn.resp_p();
+    if half && !ports.likely_tcp_server(port) && ports.likely_tcp_server(conn.orig_p()) {
+        port = conn.orig_p();
     }
     table
         .iter()
@@ -1280,15 +1280,17 @@ impl<S: RecordSink> Worker<S> {
         let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
             return false;
         };
-        let is_orig = ip.src == conn.orig_h && sport == conn.orig_p;
+        let is_orig = conn.from_orig(ip.src, sport);
         let dir = usize::from(!is_orig);
-        if conn.l2[dir].is_none() {
-            // Zeek leaves an all-zero address (e.g. loopback captures) unset.
-            conn.l2[dir] = link.src_mac.filter(|m| *m != [0; 6]);
+        if conn.l2[dir] == [0; 6] {
+            // The first address seen (an all-zero one, e.g. in loopback
+            // captures, stays unset as in Zeek).
+            conn.l2[dir] = link.src_mac.unwrap_or_default();
         }
         let id = conn.id();
         let local_orig = conn.local_orig;
         let local_resp = conn.local_resp;
+        let ip_proto = conn.ip_proto();
         let attached = conn.more.is_some();
         let more = match conn.more.as_deref_mut() {
             Some(more) => more,
@@ -1325,7 +1327,7 @@ impl<S: RecordSink> Worker<S> {
                 weirds: &mut self.weirds,
                 site: &self.cfg.site,
                 limit_hit: false,
-                ip_proto: conn.ip_proto,
+                ip_proto,
                 id,
                 ts,
                 local_orig,
@@ -1365,7 +1367,6 @@ impl<S: RecordSink> Worker<S> {
                 let mut ctx = tcp::Ctx {
                     history: &mut conn.history,
                     last_time: &mut conn.last,
-                    missed_bytes: &mut conn.missed_bytes,
                     loss: &mut self.loss,
                     ts,
                     pool: &mut self.pool,
@@ -1426,8 +1427,8 @@ impl<S: RecordSink> Worker<S> {
                     b.flip();
                 }
             }
-            conn.local_orig = self.cfg.site.is_local(conn.orig_h);
-            conn.local_resp = self.cfg.site.is_local(conn.resp_h);
+            conn.local_orig = self.cfg.site.is_local(conn.orig_h());
+            conn.local_resp = self.cfg.site.is_local(conn.resp_h());
         }
         if established {
             if let Some(t) = port_inactivity(&self.cfg.limits, &self.ports, conn) {
@@ -1532,7 +1533,6 @@ impl<S: RecordSink> Worker<S> {
         let mut conn = Conn::new(
             key,
             uid,
-            ip.proto,
             ends,
             ts,
             flip,
@@ -1554,7 +1554,7 @@ impl<S: RecordSink> Worker<S> {
             conn.replay = ReplaySlot::Fresh;
         }
         conn.local_orig = self.cfg.site.is_local(orig_h);
-        conn.local_resp = self.cfg.site.is_local(conn.resp_h);
+        conn.local_resp = self.cfg.site.is_local(conn.resp_h());
         conn
     }
 
@@ -1620,7 +1620,7 @@ impl<S: RecordSink> Worker<S> {
         // Analyzers still holding a record write it now.
         if tls.is_some() || smtp.is_some() || mailbox.is_some() {
             let id = conn.id();
-            let (ip_proto, local_orig) = (conn.ip_proto, conn.local_orig);
+            let (ip_proto, local_orig) = (conn.ip_proto(), conn.local_orig);
             let (local_resp, start) = (conn.local_resp, conn.start);
             let more = conn.more_mut(&mut spares.conn);
             let mut out = EventOut {
@@ -1665,7 +1665,7 @@ impl<S: RecordSink> Worker<S> {
                 conn.history.check(true, mask::UNKNOWN, b'X');
             }
         }
-        self.counters.missed_bytes += conn.missed_bytes;
+        self.counters.missed_bytes += conn.missed_bytes();
         // known-services' connection_state_remove.
         let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
         let resp_local = conn.local_resp;

@@ -180,7 +180,7 @@ impl<S: RecordSink> Worker<S> {
             bypass.stats.refused += 1;
             return;
         }
-        let orig_is_lo = addr16(conn.orig_h) == key.addr_lo && conn.orig_p == key.port_lo;
+        let orig_is_lo = addr16(conn.orig_h()) == key.addr_lo && conn.orig_p() == key.port_lo;
         conn.bypassed = true;
         bypass.flows.push(Flow {
             slot,
@@ -269,7 +269,7 @@ impl<S: RecordSink> Worker<S> {
                     Transport::Tcp(t) => [t.seq_end(0), t.seq_end(1)],
                     _ => [0, 0],
                 };
-                (Some(c.history), sent)
+                (Some(c.history.clone()), sent)
             }
             None => (None, [0, 0]),
         };
@@ -281,7 +281,7 @@ impl<S: RecordSink> Worker<S> {
                 sent[1 - d]
             };
             let from_orig = d == 0;
-            let seen = |m: u32| history.is_some_and(|h| h.seen(from_orig, m));
+            let seen = |m: u32| history.as_ref().is_some_and(|h| h.seen(from_orig, m));
             // Only data moves a sequence number forward (no SYN, FIN or RST
             // is ever counted).
             let advanced = me.seq_end != 0 && me.seq_end.wrapping_sub(sent[d]) as i32 > 0;
@@ -366,9 +366,9 @@ impl<S: RecordSink> Worker<S> {
             return;
         };
         let (src, sport, dst, dport) = if step.from_orig {
-            (conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p)
+            (conn.orig_h(), conn.orig_p(), conn.resp_h(), conn.resp_p())
         } else {
-            (conn.resp_h, conn.resp_p, conn.orig_h, conn.orig_p)
+            (conn.resp_h(), conn.resp_p(), conn.orig_h(), conn.orig_p())
         };
         let mut buf = [0u8; 14 + 40 + 20 + 1];
         let len = build_tcp_frame(&mut buf, src, sport, dst, dport, &step);

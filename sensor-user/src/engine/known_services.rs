@@ -205,9 +205,9 @@ impl KnownServices {
         let services = services_bits(&c.more().services);
         let info = Info {
             ts: now,
-            host: c.resp_h,
-            port: c.resp_p,
-            proto: c.ip_proto,
+            host: c.resp_h(),
+            port: c.resp_p(),
+            proto: c.ip_proto(),
             services,
         };
         if services == 0 {
@@ -329,7 +329,6 @@ mod tests {
                 prefix: b'C',
                 value: 1,
             },
-            17,
             ends,
             0,
             false,

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use super::history::{History, Scaled};
-use super::key::FlowKey;
+use super::key::{addr16, FlowKey};
 use super::tcp::TcpSession;
 use crate::analyzers::{Service, ServiceSet};
 use crate::community_id::community_id_v1;
@@ -41,20 +41,13 @@ pub enum Transport {
 /// One connection.
 #[derive(Clone, Debug)]
 pub struct Conn {
-    /// Table key.
+    /// Table key: the addresses, ports and protocol.
     pub key: FlowKey,
-    /// Connection uid.
-    pub uid: Uid,
-    /// IP protocol number.
-    pub ip_proto: u8,
-    /// Originator address (after flips).
-    pub orig_h: IpAddr,
-    /// Originator port.
-    pub orig_p: u16,
-    /// Responder address.
-    pub resp_h: IpAddr,
-    /// Responder port.
-    pub resp_p: u16,
+    /// The originator is the key's first endpoint (`a`, `pa`); follows
+    /// flips.
+    orig_is_a: bool,
+    /// The connection uid's value (its prefix is `C`), high word first.
+    uid: [u64; 2],
     /// First packet time (ns).
     pub start: u64,
     /// Last activity time (ns).
@@ -65,10 +58,9 @@ pub struct Conn {
     pub pkts: [u64; 2],
     /// IP bytes per direction.
     pub ip_bytes: [u64; 2],
-    /// MAC addresses per direction.
-    pub l2: [Option<[u8; 6]>; 2],
-    /// Bytes lost in content gaps.
-    pub missed_bytes: u64,
+    /// MAC addresses per direction; all zeros is none (Zeek leaves an
+    /// all-zero address unset too).
+    pub l2: [[u8; 6]; 2],
     /// Transport state.
     pub transport: Transport,
     /// The application-layer state and weird sampling, once payload or a
@@ -166,7 +158,6 @@ impl Conn {
     pub fn new(
         key: FlowKey,
         uid: Uid,
-        ip_proto: u8,
         ends: Endpoints,
         ts: u64,
         flipped: bool,
@@ -180,19 +171,14 @@ impl Conn {
         }
         Conn {
             key,
-            uid,
-            ip_proto,
-            orig_h: ends.orig_h,
-            orig_p: ends.orig_p,
-            resp_h: ends.resp_h,
-            resp_p: ends.resp_p,
+            orig_is_a: (addr16(ends.orig_h), ends.orig_p) == (key.a, key.pa),
+            uid: [(uid.value >> 64) as u64, uid.value as u64],
             start: ts,
             last: ts,
             history,
             pkts: [0; 2],
             ip_bytes: [0; 2],
-            l2: [None; 2],
-            missed_bytes: 0,
+            l2: [[0; 6]; 2],
             transport,
             more: None,
             by_port,
@@ -244,8 +230,7 @@ impl Conn {
     /// except for the TCP endpoints, which the TCP state machine swaps, and
     /// the application-layer state, which the worker keeps.
     pub fn flip_roles(&mut self, flip_tcp: bool) {
-        std::mem::swap(&mut self.orig_h, &mut self.resp_h);
-        std::mem::swap(&mut self.orig_p, &mut self.resp_p);
+        self.orig_is_a = !self.orig_is_a;
         self.l2.swap(0, 1);
         self.pkts.swap(0, 1);
         self.ip_bytes.swap(0, 1);
@@ -288,14 +273,79 @@ impl Conn {
         }
     }
 
+    /// The connection's uid.
+    pub fn uid(&self) -> Uid {
+        Uid {
+            prefix: b'C',
+            value: (u128::from(self.uid[0]) << 64) | u128::from(self.uid[1]),
+        }
+    }
+
+    /// IP protocol number.
+    pub fn ip_proto(&self) -> u8 {
+        self.key.proto
+    }
+
+    /// The originator's address and port.
+    fn orig(&self) -> ([u8; 16], u16) {
+        if self.orig_is_a {
+            (self.key.a, self.key.pa)
+        } else {
+            (self.key.b, self.key.pb)
+        }
+    }
+
+    /// The responder's address and port.
+    fn resp(&self) -> ([u8; 16], u16) {
+        if self.orig_is_a {
+            (self.key.b, self.key.pb)
+        } else {
+            (self.key.a, self.key.pa)
+        }
+    }
+
+    /// Originator address (after flips); an IPv4-mapped address is the
+    /// IPv4 address, as Zeek has it.
+    pub fn orig_h(&self) -> IpAddr {
+        ip_of(self.orig().0)
+    }
+
+    /// Originator port.
+    pub fn orig_p(&self) -> u16 {
+        self.orig().1
+    }
+
+    /// Responder address.
+    pub fn resp_h(&self) -> IpAddr {
+        ip_of(self.resp().0)
+    }
+
+    /// Responder port.
+    pub fn resp_p(&self) -> u16 {
+        self.resp().1
+    }
+
+    /// Whether a packet from `src`:`sport` comes from the originator.
+    pub fn from_orig(&self, src: IpAddr, sport: u16) -> bool {
+        (addr16(src), sport) == self.orig()
+    }
+
+    /// The connection's missed bytes (TCP content gaps).
+    pub fn missed_bytes(&self) -> u64 {
+        match &self.transport {
+            Transport::Tcp(t) => t.missed_bytes(),
+            _ => 0,
+        }
+    }
+
     /// The connection's uid and 4-tuple as logs write them.
     pub fn id(&self) -> ConnId {
         ConnId {
-            uid: self.uid,
-            orig_h: self.orig_h,
-            orig_p: self.orig_p,
-            resp_h: self.resp_h,
-            resp_p: self.resp_p,
+            uid: self.uid(),
+            orig_h: self.orig_h(),
+            orig_p: self.orig_p(),
+            resp_h: self.resp_h(),
+            resp_p: self.resp_p(),
         }
     }
 
@@ -343,27 +393,36 @@ impl Conn {
             conn_state,
             local_orig: Some(self.local_orig),
             local_resp: Some(self.local_resp),
-            missed_bytes: self.missed_bytes,
-            history: *self.history.as_inline(),
+            missed_bytes: self.missed_bytes(),
+            history: self.history.to_inline(),
             orig_pkts: self.pkts[0],
             orig_ip_bytes: self.ip_bytes[0],
             resp_pkts: self.pkts[1],
             resp_ip_bytes: self.ip_bytes[1],
             sizes: true,
-            ip_proto: self.ip_proto,
-            orig_l2_addr: self.l2[0],
-            resp_l2_addr: self.l2[1],
+            ip_proto: self.ip_proto(),
+            orig_l2_addr: Some(self.l2[0]).filter(|m| *m != [0; 6]),
+            resp_l2_addr: Some(self.l2[1]).filter(|m| *m != [0; 6]),
             community_id: community_id.map(|seed| {
                 community_id_v1(
                     seed,
-                    self.ip_proto,
-                    self.orig_h,
-                    self.orig_p,
-                    self.resp_h,
-                    self.resp_p,
+                    self.ip_proto(),
+                    self.orig_h(),
+                    self.orig_p(),
+                    self.resp_h(),
+                    self.resp_p(),
                 )
             }),
         }
+    }
+}
+
+/// The address whose 16-byte form is `a` (see [`addr16`]).
+fn ip_of(a: [u8; 16]) -> IpAddr {
+    let v6 = std::net::Ipv6Addr::from(a);
+    match v6.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(v6),
     }
 }
 

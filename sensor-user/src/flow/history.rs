@@ -25,17 +25,33 @@ pub mod mask {
 }
 
 /// The history string of a connection and the bits saying which letters
-/// were already recorded.
-#[derive(Clone, Copy, Debug, Default)]
+/// were already recorded. The first [`History::HEAD`] letters are kept
+/// inline (a lone SYN, a handshake, a close all fit); a longer history
+/// moves to the heap, up to 64 letters.
+#[derive(Clone, Debug, Default)]
 pub struct History {
-    letters: InlineStr<64>,
     seen: u32,
+    len: u8,
+    head: [u8; History::HEAD],
+    long: Option<Box<InlineStr<64>>>,
 }
 
 impl History {
+    /// Letters kept inline.
+    pub const HEAD: usize = 19;
+
     /// Appends a letter unconditionally.
     pub fn add(&mut self, code: u8) {
-        self.letters.push(code);
+        if let Some(long) = &mut self.long {
+            long.push(code);
+        } else if (self.len as usize) < Self::HEAD {
+            self.head[self.len as usize] = code;
+            self.len += 1;
+        } else {
+            let mut long = InlineStr::from_bytes(&self.head);
+            long.push(code);
+            self.long = Some(Box::new(long));
+        }
     }
 
     /// Records `code` the first time `mask` is seen for this direction
@@ -71,14 +87,20 @@ impl History {
         });
     }
 
-    /// The letters.
-    pub fn as_inline(&self) -> &InlineStr<64> {
-        &self.letters
+    /// The letters, as conn.log carries them.
+    pub fn to_inline(&self) -> InlineStr<64> {
+        match &self.long {
+            Some(long) => **long,
+            None => InlineStr::from_bytes(self.as_bytes()),
+        }
     }
 
     /// The letters as bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        self.letters.as_bytes()
+        match &self.long {
+            Some(long) => long.as_bytes(),
+            None => &self.head[..self.len as usize],
+        }
     }
 }
 
@@ -130,6 +152,23 @@ impl Scaled {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A history longer than the inline head moves to the heap whole and
+    /// goes on to 64 letters, as one inline string of 64 would.
+    #[test]
+    fn long_history_spills_and_is_cut_at_64() {
+        let mut h = History::default();
+        let mut want = InlineStr::<64>::new();
+        for i in 0..80u8 {
+            let c = b"SsTtWw"[usize::from(i) % 6];
+            h.add(c);
+            want.push(c);
+            assert_eq!(h.as_bytes(), want.as_bytes(), "after {} letters", i + 1);
+            assert_eq!(h.to_inline(), want);
+        }
+        assert_eq!(h.as_bytes().len(), 64);
+        assert!(h.to_inline().truncated());
+    }
 
     #[test]
     fn once_per_direction_and_scaling() {

@@ -314,7 +314,6 @@ mod tests {
                 prefix: b'C',
                 value: port as u128,
             },
-            17,
             Endpoints {
                 orig_h: a,
                 orig_p: port,

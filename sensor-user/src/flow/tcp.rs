@@ -71,12 +71,6 @@ pub struct Endpoint {
     start_seq: u32,
     last_seq: u32,
     ack_seq: u32,
-    seq_wraps: u32,
-    ack_wraps: u32,
-    /// FINs sent.
-    pub fin_cnt: u32,
-    /// RSTs sent.
-    pub rst_cnt: u32,
     /// When this side last sent a packet (Zeek's `last_time`, for storms).
     last_time: u64,
 }
@@ -88,6 +82,14 @@ pub struct Endpoint {
 /// it: see [`TcpSession::more_mut`].
 #[derive(Clone, Copy, Debug)]
 pub struct EndpointMore {
+    /// Times `last_seq` wrapped around.
+    seq_wraps: u32,
+    /// Times `ack_seq` wrapped around.
+    ack_wraps: u32,
+    /// FINs sent.
+    fin_cnt: u32,
+    /// RSTs sent.
+    rst_cnt: u32,
     hist_last_syn: u64,
     hist_last_fin: u64,
     hist_last_rst: u64,
@@ -103,6 +105,10 @@ pub struct EndpointMore {
 impl EndpointMore {
     /// The state of an endpoint that has done none of it.
     const NEW: EndpointMore = EndpointMore {
+        seq_wraps: 0,
+        ack_wraps: 0,
+        fin_cnt: 0,
+        rst_cnt: 0,
         hist_last_syn: 0,
         hist_last_fin: 0,
         hist_last_rst: 0,
@@ -119,12 +125,15 @@ impl EndpointMore {
 #[derive(Clone, Copy, Debug)]
 pub struct TcpMore {
     ep: [EndpointMore; 2],
+    /// Bytes lost to content gaps (conn.log `missed_bytes`).
+    missed_bytes: u64,
 }
 
 impl TcpMore {
     /// Nothing done by either endpoint.
     pub const NEW: TcpMore = TcpMore {
         ep: [EndpointMore::NEW; 2],
+        missed_bytes: 0,
     };
 }
 
@@ -151,46 +160,24 @@ impl Endpoint {
         self.ack_seq = ack;
         self.last_seq = last;
     }
+}
 
-    fn update_last_seq_raw(&mut self, seq: u32) {
-        if seq < self.last_seq {
-            self.seq_wraps += 1;
-        }
-        self.last_seq = seq;
+/// A timer's time (ns), or none: an `Option<u64>` in eight bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadline(u64);
+
+impl Deadline {
+    /// No timer.
+    pub const NONE: Deadline = Deadline(u64::MAX);
+
+    /// A timer at `t` (ns; `u64::MAX` is no time at all).
+    pub fn at(t: u64) -> Self {
+        Deadline(t)
     }
 
-    fn update_ack_seq_raw(&mut self, seq: u32) {
-        if seq < self.ack_seq {
-            self.ack_wraps += 1;
-        }
-        self.ack_seq = seq;
-    }
-
-    fn no_data_acked(&self) -> bool {
-        let ack = Self::full(self.ack_seq, self.ack_wraps);
-        let start = u64::from(self.start_seq);
-        ack == start || ack == start.wrapping_add(1)
-    }
-
-    /// Bytes sent according to sequence numbers (Zeek's `Size()`, which is
-    /// conn.log's `orig_bytes`/`resp_bytes`). `peer_state` is the other
-    /// side's state.
-    pub fn size(&self, peer_state: EpState) -> u64 {
-        if self.prev_state == EpState::SynSent
-            && self.state == EpState::Reset
-            && peer_state == EpState::Inactive
-            && !self.no_data_acked()
-        {
-            return 0;
-        }
-        let last = Self::full(self.last_seq, self.seq_wraps);
-        let ack = Self::full(self.ack_seq, self.ack_wraps);
-        let mut size = if last > ack { last } else { ack }.wrapping_sub(u64::from(self.start_seq));
-        size = size.saturating_sub(1);
-        if self.fin_cnt > 0 && size != 0 {
-            size -= 1;
-        }
-        size
+    /// The time, if there is a timer.
+    pub fn get(self) -> Option<u64> {
+        (self != Self::NONE).then_some(self.0)
     }
 }
 
@@ -288,11 +275,11 @@ pub struct TcpSession {
     close_deferred: bool,
     deferred_gen_event: bool,
     /// Connection-attempt timer (network time, ns).
-    pub attempt_at: Option<u64>,
+    pub attempt_at: Deadline,
     /// Expire timer.
-    pub expire_at: Option<u64>,
+    pub expire_at: Deadline,
     /// Delete timer set once the close is complete.
-    pub delete_at: Option<u64>,
+    pub delete_at: Deadline,
     /// The endpoints' [`EndpointMore`], once either needs it.
     more: Option<Box<TcpMore>>,
 }
@@ -316,8 +303,6 @@ pub struct Ctx<'a> {
     pub history: &'a mut History,
     /// Connection's last activity time.
     pub last_time: &'a mut u64,
-    /// Bytes lost to content gaps (conn.log `missed_bytes`).
-    pub missed_bytes: &'a mut u64,
     /// The worker's capture-loss estimate (capture_loss.log).
     pub loss: &'a mut LossCounts,
     /// Packet time.
@@ -349,9 +334,9 @@ impl TcpSession {
             is_active: true,
             close_deferred: false,
             deferred_gen_event: false,
-            attempt_at: None,
-            expire_at: Some(now + syn_timeout_ns),
-            delete_at: None,
+            attempt_at: Deadline::NONE,
+            expire_at: Deadline::at(now + syn_timeout_ns),
+            delete_at: Deadline::NONE,
             more: None,
         }
     }
@@ -366,10 +351,67 @@ impl TcpSession {
     /// Endpoint `i`'s [`EndpointMore`] to change, attached now (from
     /// `spares` when it has one) if it was not.
     pub fn more_mut(&mut self, i: usize, spares: &mut TcpSpares) -> &mut EndpointMore {
-        let more = self
-            .more
-            .get_or_insert_with(|| spares.pop().unwrap_or_else(|| Box::new(TcpMore::NEW)));
-        &mut more.ep[i]
+        &mut self.more_all(spares).ep[i]
+    }
+
+    /// The session's [`TcpMore`] to change, attached now if it was not.
+    fn more_all(&mut self, spares: &mut TcpSpares) -> &mut TcpMore {
+        self.more
+            .get_or_insert_with(|| spares.pop().unwrap_or_else(|| Box::new(TcpMore::NEW)))
+    }
+
+    /// Bytes lost to content gaps (conn.log `missed_bytes`).
+    pub fn missed_bytes(&self) -> u64 {
+        self.more.as_ref().map_or(0, |m| m.missed_bytes)
+    }
+
+    /// Sets endpoint `i`'s highest sequence number, counting a wrap.
+    fn update_last_seq_raw(&mut self, i: usize, seq: u32, spares: &mut TcpSpares) {
+        if seq < self.ep[i].last_seq {
+            self.more_mut(i, spares).seq_wraps += 1;
+        }
+        self.ep[i].last_seq = seq;
+    }
+
+    /// Sets what endpoint `i` had acknowledged of it, counting a wrap.
+    fn update_ack_seq_raw(&mut self, i: usize, seq: u32, spares: &mut TcpSpares) {
+        if seq < self.ep[i].ack_seq {
+            self.more_mut(i, spares).ack_wraps += 1;
+        }
+        self.ep[i].ack_seq = seq;
+    }
+
+    fn no_data_acked(&self, i: usize) -> bool {
+        let ep = &self.ep[i];
+        let ack = Endpoint::full(ep.ack_seq, self.more(i).ack_wraps);
+        let start = u64::from(ep.start_seq);
+        ack == start || ack == start.wrapping_add(1)
+    }
+
+    /// Bytes endpoint `i` sent according to sequence numbers (Zeek's
+    /// `Size()`, which is conn.log's `orig_bytes`/`resp_bytes`).
+    fn size(&self, i: usize) -> u64 {
+        let (ep, more) = (&self.ep[i], self.more(i));
+        if ep.prev_state == EpState::SynSent
+            && ep.state == EpState::Reset
+            && self.ep[1 - i].state == EpState::Inactive
+            && !self.no_data_acked(i)
+        {
+            return 0;
+        }
+        let last = Endpoint::full(ep.last_seq, more.seq_wraps);
+        let ack = Endpoint::full(ep.ack_seq, more.ack_wraps);
+        let mut size = if last > ack { last } else { ack }.wrapping_sub(u64::from(ep.start_seq));
+        size = size.saturating_sub(1);
+        if more.fin_cnt > 0 && size != 0 {
+            size -= 1;
+        }
+        size
+    }
+
+    /// FINs endpoint `i` sent.
+    pub fn fin_count(&self, i: usize) -> u32 {
+        self.more(i).fin_cnt
     }
 
     /// Whether either endpoint's [`EndpointMore`] is attached.
@@ -402,7 +444,7 @@ impl TcpSession {
 
     /// Whether either side sent a FIN or a RST.
     pub fn saw_close(&self) -> bool {
-        self.ep.iter().any(|e| e.fin_cnt > 0 || e.rst_cnt > 0)
+        (0..2).any(|i| self.more(i).fin_cnt > 0 || self.more(i).rst_cnt > 0)
     }
 
     /// Whether both sides are established (handshake seen or inferred).
@@ -415,7 +457,7 @@ impl TcpSession {
     /// as delivered, so it is neither a content gap nor pending data.
     pub fn skip_to(&mut self, i: usize, seq: u32, pool: &mut SegmentPool, spares: &mut TcpSpares) {
         let ep = &self.ep[i];
-        let (rel, underflow) = get_relative_seq(ep, seq, ep.last_seq, ep.seq_wraps);
+        let (rel, underflow) = get_relative_seq(ep, seq, ep.last_seq, self.more(i).seq_wraps);
         // Below 1 a reassembler that has seen nothing stays as it is.
         if !underflow && (self.has_more() || rel > 1) {
             self.more_mut(i, spares).reasm.skip_to(pool, rel);
@@ -557,7 +599,7 @@ impl TcpSession {
 
         let (rel_seq, seq_underflow) = {
             let ep = &self.ep[e];
-            get_relative_seq(ep, base_seq, ep.last_seq, ep.seq_wraps)
+            get_relative_seq(ep, base_seq, ep.last_seq, self.more(e).seq_wraps)
         };
         if seq_underflow && !rst {
             sink.weird("TCP_seq_underflow_or_misorder");
@@ -582,18 +624,19 @@ impl TcpSession {
             cnt >= ctx.cfg.storm_thresh
                 && ctx.ts < last.saturating_add(ctx.cfg.storm_interarrival_ns)
         };
+        let last_time = self.ep[e].last_time;
         if fin {
-            let ep = &mut self.ep[e];
-            ep.fin_cnt += 1;
-            if storm(ep.fin_cnt, ep.last_time) {
+            let more = self.more_mut(e, ctx.spares);
+            more.fin_cnt += 1;
+            more.fin_seq = rel_seq.wrapping_add(seg_len as u64);
+            if storm(more.fin_cnt, last_time) {
                 sink.weird("FIN_storm");
             }
-            self.more_mut(e, ctx.spares).fin_seq = rel_seq.wrapping_add(seg_len as u64);
         }
         if rst {
-            let ep = &mut self.ep[e];
-            ep.rst_cnt += 1;
-            if storm(ep.rst_cnt, ep.last_time) {
+            let more = self.more_mut(e, ctx.spares);
+            more.rst_cnt += 1;
+            if storm(more.rst_cnt, last_time) {
                 sink.weird("RST_storm");
             }
         }
@@ -616,19 +659,19 @@ impl TcpSession {
                 self.ep[p].init_seqs(v, v, v);
             } else {
                 let peer = &self.ep[p];
-                let (r, underflow) = get_relative_seq(peer, ack_seq, peer.ack_seq, peer.ack_wraps);
+                let wraps = self.more(p).ack_wraps;
+                let (r, underflow) = get_relative_seq(peer, ack_seq, peer.ack_seq, wraps);
                 if underflow {
                     rel_ack = 0;
                     sink.weird("TCP_ack_underflow_or_misorder");
                 } else {
                     rel_ack = r;
                     if !rst {
-                        let peer = &mut self.ep[p];
-                        let delta_ack = seq_delta(ack_seq, peer.ack_seq);
+                        let delta_ack = seq_delta(ack_seq, self.ep[p].ack_seq);
                         if ack_seq == 0 && delta_ack > TOO_LARGE_SEQ_DELTA {
                             // Probably a broken ack.
                         } else if delta_ack > 0 {
-                            peer.update_ack_seq_raw(ack_seq);
+                            self.update_ack_seq_raw(p, ack_seq, ctx.spares);
                         }
                     }
                 }
@@ -672,7 +715,7 @@ impl TcpSession {
         };
         if len > 0 && !rst && !seq_underflow {
             if seg.payload.len() >= len as usize {
-                let nothing_acked = self.ep[e].no_data_acked();
+                let nothing_acked = self.no_data_acked(e);
                 let is_o = self.ep[e].is_orig;
                 self.more_mut(e, ctx.spares).reasm.data_sent(
                     ctx.pool,
@@ -724,11 +767,10 @@ impl TcpSession {
             }
             EpState::Established | EpState::Partial => {
                 if syn {
-                    let peer_state = self.ep[1 - e].state;
-                    let ep = &mut self.ep[e];
-                    if ep.size(peer_state) > 0 {
+                    if self.size(e) > 0 {
                         sink.weird("SYN_inside_connection");
                     }
+                    let ep = &mut self.ep[e];
                     if first_seg_seq != ep.start_seq32() {
                         sink.weird("SYN_seq_jump");
                     }
@@ -808,16 +850,16 @@ impl TcpSession {
         len: u32,
         ctx: &mut Ctx<'_>,
     ) -> i32 {
-        let ep = &mut self.ep[e];
+        let ep = &self.ep[e];
         let delta_last = seq_delta(last_seq, ep.last_seq);
         if (syn || rst) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta_last) {
             // Don't trust outlandish SYN/RST sequence numbers.
         } else if fin && ep.last_seq == ep.start_seq32().wrapping_add(1) {
-            ep.update_last_seq_raw(last_seq);
+            self.update_last_seq_raw(e, last_seq, ctx.spares);
         } else if ep.state == EpState::Reset {
             // Don't trust sequence numbers after a RST.
         } else if delta_last > 0 {
-            ep.update_last_seq_raw(last_seq);
+            self.update_last_seq_raw(e, last_seq, ctx.spares);
         } else if len > 0 {
             let is_orig = ep.is_orig;
             if self.more_mut(e, ctx.spares).rxmt.bump() {
@@ -859,7 +901,7 @@ impl TcpSession {
                             self.set_state(e, EpState::SynSent, out);
                         }
                         if ctx.cfg.attempt_delay_ns > 0 {
-                            self.attempt_at = Some(ctx.ts + ctx.cfg.attempt_delay_ns);
+                            self.attempt_at = Deadline::at(ctx.ts + ctx.cfg.attempt_delay_ns);
                         }
                     } else {
                         if ack {
@@ -1018,7 +1060,7 @@ impl TcpSession {
     fn ack_received(&mut self, i: usize, rel_ack: u64, ctx: &mut Ctx<'_>, sink: &mut dyn TcpSink) {
         let mut seq = rel_ack;
         let more = self.more(i);
-        if self.ep[i].fin_cnt > 0 && seq >= more.fin_seq {
+        if more.fin_cnt > 0 && seq >= more.fin_seq {
             seq = more.fin_seq.wrapping_sub(1);
         }
         if seq <= 2 && self.is_partial && seq > more.reasm.next_seq() {
@@ -1052,7 +1094,9 @@ impl TcpSession {
                 }
             }
         }
-        *ctx.missed_bytes += missed;
+        if missed > 0 {
+            self.more_all(ctx.spares).missed_bytes += missed;
+        }
         if gap_events > 0 {
             ctx.loss.gaps += 1;
         }
@@ -1066,7 +1110,7 @@ impl TcpSession {
             return false;
         }
         let delivered = u64::from(ep.start_seq).wrapping_add(reasm.next_seq());
-        let last = Endpoint::full(ep.last_seq, ep.seq_wraps);
+        let last = Endpoint::full(ep.last_seq, self.more(i).seq_wraps);
         if last < delivered {
             return false;
         }
@@ -1079,7 +1123,7 @@ impl TcpSession {
     /// Zeek's `CheckEOF` → `EndpointEOF`: complete a deferred close.
     fn check_eof(&mut self, i: usize, ctx: &mut Ctx<'_>, _sink: &mut dyn TcpSink) {
         let ep = &self.ep[i];
-        let eof = ep.fin_cnt > 0 || matches!(ep.state, EpState::Closed | EpState::Reset);
+        let eof = self.more(i).fin_cnt > 0 || matches!(ep.state, EpState::Closed | EpState::Reset);
         if self.close_deferred && eof && !self.data_pending(i) {
             let g = self.deferred_gen_event;
             self.connection_closed(i, 1 - i, g, ctx);
@@ -1114,25 +1158,25 @@ impl TcpSession {
                     self.is_active = false;
                 }
             }
-            self.attempt_at = None;
-            self.expire_at = None;
-            self.delete_at = Some(*ctx.last_time + ctx.cfg.close_delay_ns);
+            self.attempt_at = Deadline::NONE;
+            self.expire_at = Deadline::NONE;
+            self.delete_at = Deadline::at(*ctx.last_time + ctx.cfg.close_delay_ns);
         } else if self.ep[e].prev_state != EpState::Inactive {
-            self.expire_at = Some(*ctx.last_time + ctx.cfg.session_timer_ns);
+            self.expire_at = Deadline::at(*ctx.last_time + ctx.cfg.session_timer_ns);
         }
     }
 
     /// Runs the session's own timers at network time `now`; returns true when
     /// the connection must be removed (and logged).
     pub fn timers_due(&mut self, now: u64, last_time: u64, cfg: &TcpConfig) -> bool {
-        if let Some(t) = self.delete_at {
+        if let Some(t) = self.delete_at.get() {
             if t <= now {
                 return true;
             }
         }
-        if let Some(t) = self.attempt_at {
+        if let Some(t) = self.attempt_at.get() {
             if t <= now {
-                self.attempt_at = None;
+                self.attempt_at = Deadline::NONE;
                 let (o, r) = (self.ep[0].state, self.ep[1].state);
                 if self.is_active
                     && matches!(o, EpState::SynSent | EpState::SynAckSent)
@@ -1143,9 +1187,9 @@ impl TcpSession {
                 }
             }
         }
-        if let Some(t) = self.expire_at {
+        if let Some(t) = self.expire_at.get() {
             if t <= now {
-                self.expire_at = None;
+                self.expire_at = Deadline::NONE;
                 if !self.is_active {
                     return false;
                 }
@@ -1165,7 +1209,7 @@ impl TcpSession {
                         return true;
                     }
                 }
-                self.expire_at = Some(now + cfg.session_timer_ns);
+                self.expire_at = Deadline::at(now + cfg.session_timer_ns);
             }
         }
         false
@@ -1174,6 +1218,7 @@ impl TcpSession {
     /// The earliest pending timer.
     pub fn next_timer(&self) -> Option<u64> {
         [self.delete_at, self.attempt_at, self.expire_at]
+            .map(Deadline::get)
             .into_iter()
             .flatten()
             .min()
@@ -1229,12 +1274,12 @@ impl TcpSession {
 
     /// conn.log `orig_bytes`.
     pub fn orig_size(&self) -> u64 {
-        self.ep[0].size(self.ep[1].state)
+        self.size(0)
     }
 
     /// conn.log `resp_bytes`.
     pub fn resp_size(&self) -> u64 {
-        self.ep[1].size(self.ep[0].state)
+        self.size(1)
     }
 
     /// Frees reassembly buffers (connection removed).
@@ -1305,7 +1350,6 @@ mod tests {
         s: TcpSession,
         h: History,
         last: u64,
-        missed: u64,
         pool: SegmentPool,
         sink: NullSink,
     }
@@ -1316,7 +1360,6 @@ mod tests {
                 s: TcpSession::new(0),
                 h: History::default(),
                 last: 0,
-                missed: 0,
                 pool: SegmentPool::new(16),
                 sink: NullSink(vec![]),
             }
@@ -1326,7 +1369,6 @@ mod tests {
             let mut ctx = Ctx {
                 history: &mut self.h,
                 last_time: &mut self.last,
-                missed_bytes: &mut self.missed,
                 loss: &mut LossCounts::default(),
                 ts: 1,
                 pool: &mut self.pool,
@@ -1369,7 +1411,7 @@ mod tests {
         assert_eq!(r.history(), "ShADadFf");
         assert_eq!(r.s.conn_state(r.h.as_bytes()), "SF");
         assert_eq!((r.s.orig_size(), r.s.resp_size()), (5, 6));
-        assert!(r.s.delete_at.is_some());
+        assert!(r.s.delete_at.get().is_some());
     }
 
     #[test]
@@ -1392,7 +1434,7 @@ mod tests {
                                       // Responder acks 10 bytes: 7 never seen.
         r.pkt(false, A, 1, 11, b"");
         assert_eq!(r.history(), "ShADTaG");
-        assert_eq!(r.missed, 7);
+        assert_eq!(r.s.missed_bytes(), 7);
     }
 
     #[test]
@@ -1404,7 +1446,7 @@ mod tests {
         r.pkt(false, A | P, 1, 1, b"12345");
         r.pkt(true, A, 1, 20, b"");
         assert_eq!(r.history(), "ShAdg");
-        assert_eq!(r.missed, 14);
+        assert_eq!(r.s.missed_bytes(), 14);
     }
 
     #[test]
