@@ -28,6 +28,10 @@ pub struct FlowsArgs {
     /// instead of a handshake and a request.
     #[arg(long)]
     pub syn_only: bool,
+    /// Each connection is a handshake and nothing more (established and
+    /// idle) instead of a handshake and a request.
+    #[arg(long, conflicts_with = "syn_only")]
+    pub idle: bool,
     /// Write the report as JSON.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
@@ -36,15 +40,15 @@ pub struct FlowsArgs {
     pub markdown: Option<std::path::PathBuf>,
 }
 
-/// Feeds connection `i`: handshake and one 64-byte request, or its SYN
-/// alone (`syn_only`).
+/// Feeds connection `i`: the first `packets` of its SYN, SYN-ACK, ACK and
+/// 64-byte request.
 fn open(
     worker: &mut Worker<Discard>,
     buf: &mut Vec<u8>,
     i: u64,
     port: u16,
     ts: u64,
-    syn_only: bool,
+    packets: usize,
 ) {
     let client = [10, 100 + (i >> 24) as u8, (i >> 16) as u8, (i >> 8) as u8];
     let cport = 1024 + (i & 0xff) as u16 * 64 + ((i >> 32) & 63) as u16;
@@ -81,7 +85,7 @@ fn open(
         (h(true, cs + 1, ss + 1, 0x10), 0),
         (h(true, cs + 1, ss + 1, 0x18), 64),
     ];
-    let pkts = if syn_only { &pkts[..1] } else { &pkts[..] };
+    let pkts = &pkts[..packets.min(pkts.len())];
     for (k, (f, len)) in pkts.iter().enumerate() {
         buf.clear();
         buf.resize(TCP_HDR, 0);
@@ -99,6 +103,11 @@ fn open(
 /// Runs the flows benchmark and returns its report.
 pub fn flows(a: &FlowsArgs) -> Result<Report> {
     let mut r = Report::new("memory per tracked connection");
+    let packets = match (a.syn_only, a.idle) {
+        (true, _) => 1,
+        (_, true) => 3,
+        _ => 4,
+    };
     let cmd = format!(
         "target/release/sensor-bench flows --counts {}{}",
         a.counts
@@ -106,7 +115,13 @@ pub fn flows(a: &FlowsArgs) -> Result<Report> {
             .map(|c| c.to_string())
             .collect::<Vec<_>>()
             .join(","),
-        if a.syn_only { " --syn-only" } else { "" }
+        if a.syn_only {
+            " --syn-only"
+        } else if a.idle {
+            " --idle"
+        } else {
+            ""
+        }
     );
     // What a worker costs with room for one connection: the pools that do
     // not grow with --max-flows (SMTP and TLS sessions, reassembly blocks,
@@ -144,7 +159,7 @@ pub fn flows(a: &FlowsArgs) -> Result<Report> {
         let t0 = 1_767_261_600_000_000_000u64;
         let start = Instant::now();
         for i in 0..n as u64 {
-            open(&mut worker, &mut buf, i, a.port, t0 + i * 1000, a.syn_only);
+            open(&mut worker, &mut buf, i, a.port, t0 + i * 1000, packets);
         }
         let secs = start.elapsed().as_secs_f64();
         let (heap2, rss2) = (live_heap(), rss_kib());
@@ -188,6 +203,11 @@ pub fn flows(a: &FlowsArgs) -> Result<Report> {
     }
     let what = if a.syn_only {
         format!("a lone SYN to port {} (half-open)", a.port)
+    } else if a.idle {
+        format!(
+            "SYN, SYN-ACK and ACK to port {} (established, idle)",
+            a.port
+        )
     } else {
         format!(
             "SYN, SYN-ACK, ACK and a 64-byte request to port {} (no analyzer by port, \
