@@ -1596,8 +1596,8 @@ impl<S: RecordSink> Worker<S> {
         if self.table.get_mut(slot).is_some_and(|c| c.bypassed) {
             self.unbypass_slot(slot);
         }
-        // Logged where it lies (a connection is most of a kilobyte: moving
-        // it out would read all of it), then the slot is freed.
+        // Logged where it lies (moving it out would copy all of it), then
+        // the slot is freed.
         let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
             return;
         };

@@ -26,7 +26,6 @@ pub struct DatagramState {
 
 /// Transport-specific state.
 #[derive(Clone, Debug)]
-#[allow(clippy::large_enum_variant)] // Stored in a preallocated slab: no boxing, no per-flow allocation.
 pub enum Transport {
     /// TCP with its endpoint state machine.
     Tcp(TcpSession),
