@@ -1871,6 +1871,65 @@ mod tests {
         f
     }
 
+    /// A TCP segment between 10.0.0.1:40000 (the client) and 10.0.0.2:25.
+    fn segment(from_client: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+        let mut f = tcp_frame(seq, flags, payload);
+        f[28..32].copy_from_slice(&ack.to_be_bytes());
+        f[34..36].copy_from_slice(&64240u16.to_be_bytes());
+        if !from_client {
+            f[12..20].rotate_left(4);
+            f[20..24].rotate_left(2);
+        }
+        f
+    }
+
+    /// A handshake leaves the connection without per-direction and
+    /// analyzer state (a flow entry only); its first payload attaches both,
+    /// and the connection's log is what it would have been anyway.
+    #[test]
+    fn idle_connections_attach_nothing_until_payload() {
+        let mut cfg = Config::default();
+        cfg.seed = Some(5);
+        let mut w = Worker::new(cfg, MemorySink::default());
+        let mut ts = 1_000_000_000;
+        let mut feed = |w: &mut Worker<MemorySink>, data: Vec<u8>| {
+            ts += 1_000_000;
+            w.process(&Frame {
+                ts_ns: ts,
+                link: LinkType::RAW,
+                data: &data,
+                orig_len: data.len() as u32,
+            });
+        };
+        feed(&mut w, segment(true, 1000, 0, 0x02, b""));
+        feed(&mut w, segment(false, 5000, 1001, 0x12, b""));
+        feed(&mut w, segment(true, 1001, 5001, 0x10, b""));
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let key = FlowKey::new(a, 40000, b, 25, 6, false);
+        let attached = |w: &mut Worker<MemorySink>| {
+            let slot = w.table.find(&key).expect("the connection is tracked");
+            let conn = w.table.get_mut(slot).expect("in its slot");
+            let Transport::Tcp(t) = &conn.transport else {
+                panic!("a TCP connection");
+            };
+            (conn.more.is_some(), t.has_more())
+        };
+        assert_eq!(attached(&mut w), (false, false), "after the handshake");
+        feed(&mut w, segment(true, 1001, 5001, 0x18, b"EHLO x\r\n"));
+        assert_eq!(attached(&mut w), (true, true), "after the first payload");
+        let (sink, _) = w.finish();
+        let conns = sink.of(crate::logs::LogKind::Conn);
+        assert_eq!(conns.len(), 1, "{conns:?}");
+        assert!(conns[0].contains("\"history\":\"ShAD\""), "{}", conns[0]);
+        assert!(
+            conns[0].contains("\"id.orig_h\":\"10.0.0.1\""),
+            "{}",
+            conns[0]
+        );
+        assert!(conns[0].contains("\"orig_pkts\":3"), "{}", conns[0]);
+    }
+
     /// Mutated and random frames through the whole worker: nothing panics,
     /// every malformed frame is counted, and the tables stay bounded.
     #[test]
