@@ -1888,8 +1888,10 @@ mod tests {
     /// and the connection's log is what it would have been anyway.
     #[test]
     fn idle_connections_attach_nothing_until_payload() {
-        let mut cfg = Config::default();
-        cfg.seed = Some(5);
+        let cfg = Config {
+            seed: Some(5),
+            ..Config::default()
+        };
         let mut w = Worker::new(cfg, MemorySink::default());
         let mut ts = 1_000_000_000;
         let mut feed = |w: &mut Worker<MemorySink>, data: Vec<u8>| {
