@@ -1416,10 +1416,10 @@ impl<S: RecordSink> Worker<S> {
         if !attached && *more != ConnMore::default() {
             *conn.more_mut(&mut spares.conn) = std::mem::take(&mut self.blank);
         }
-        let more = *conn.more();
+        let (app, services) = (conn.more().app, conn.more().services);
         if flipped {
             conn.flip_roles(false);
-            if let Some(app) = more.app.and_then(|i| self.apps.get_mut(i)) {
+            if let Some(app) = app.and_then(|i| self.apps.get_mut(i)) {
                 app.flip();
             }
             if let ReplaySlot::Held(i) = conn.replay {
@@ -1435,15 +1435,15 @@ impl<S: RecordSink> Worker<S> {
                 conn.inactivity_ns = t;
             }
         }
-        if more.services != services_before {
+        if services != services_before {
             // Conn::analyzer_inactivity_timeouts, on confirmation.
             for (s, t) in &self.cfg.limits.analyzer_inactivity {
-                if more.services.contains(*s) && !services_before.contains(*s) {
+                if services.contains(*s) && !services_before.contains(*s) {
                     conn.inactivity_ns = inactivity_ns(*t);
                 }
             }
             // known-services' analyzer_confirmation_info.
-            if more.services.iter().any(|s| !services_before.contains(s)) {
+            if services.iter().any(|s| !services_before.contains(s)) {
                 let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
                 self.known_services
                     .confirmed(conn, local_resp, ts, &mut |r| *ok &= sink.emit(r));

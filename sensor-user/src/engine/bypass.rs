@@ -263,15 +263,18 @@ impl<S: RecordSink> Worker<S> {
         let wall = |ns: u64| bypass.backend.wall_ns(ns);
         let mut steps = [None; 4];
         let mut n = 0;
-        let (history, sent) = match self.table.get_mut(flow.slot) {
+        // Per direction: whether its `D` and its `A` are in the history.
+        let (letters, sent) = match self.table.get_mut(flow.slot) {
             Some(c) => {
                 let sent = match &c.transport {
                     Transport::Tcp(t) => [t.seq_end(0), t.seq_end(1)],
                     _ => [0, 0],
                 };
-                (Some(c.history.clone()), sent)
+                let h = &c.history;
+                let seen = |o| [h.seen(o, mask::DATA), h.seen(o, mask::ACK)];
+                ([seen(true), seen(false)], sent)
             }
-            None => (None, [0, 0]),
+            None => ([[false; 2]; 2], [0, 0]),
         };
         for d in 0..2 {
             let me = now[d];
@@ -281,18 +284,18 @@ impl<S: RecordSink> Worker<S> {
                 sent[1 - d]
             };
             let from_orig = d == 0;
-            let seen = |m: u32| history.as_ref().is_some_and(|h| h.seen(from_orig, m));
+            let [seen_data, seen_ack] = letters[d];
             // Only data moves a sequence number forward (no SYN, FIN or RST
             // is ever counted).
             let advanced = me.seq_end != 0 && me.seq_end.wrapping_sub(sent[d]) as i32 > 0;
             // One byte of the data, at its end: the sequence advance
             // (sizes), and the first data's `D` letter in its place.
-            let data_at = if seen(mask::DATA) || me.first_data_ns == 0 {
+            let data_at = if seen_data || me.first_data_ns == 0 {
                 me.last_ns
             } else {
                 me.first_data_ns
             };
-            if me.first_ack_ns != 0 && !seen(mask::ACK) {
+            if me.first_ack_ns != 0 && !seen_ack {
                 // Its first pure ACK, before or after that step.
                 let after_data = advanced && data_at <= me.first_ack_ns;
                 let seq = if after_data { me.seq_end } else { sent[d] };

@@ -181,13 +181,10 @@ struct DigestCache {
 
 impl DigestCache {
     fn new() -> Self {
-        let mut md5 = Md5::default();
-        // Moves to OpenSSL's implementation where there is one.
-        md5.reset();
         DigestCache {
             by_der: hashbrown::HashMap::new(),
             bytes: 0,
-            md5,
+            md5: Md5::new(),
         }
     }
 

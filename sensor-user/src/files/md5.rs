@@ -60,7 +60,7 @@ impl Default for Md5 {
 
 impl Md5 {
     /// OpenSSL's MD5 when available, else the portable one.
-    fn new() -> Self {
+    pub fn new() -> Self {
         match (provided_md5(), MdCtx::new()) {
             (Some(md), Ok(ctx)) => Md5 {
                 inner: Inner::OpenSsl {

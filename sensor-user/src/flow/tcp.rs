@@ -409,11 +409,6 @@ impl TcpSession {
         size
     }
 
-    /// FINs endpoint `i` sent.
-    pub fn fin_count(&self, i: usize) -> u32 {
-        self.more(i).fin_cnt
-    }
-
     /// Whether either endpoint's [`EndpointMore`] is attached.
     pub fn has_more(&self) -> bool {
         self.more.is_some()

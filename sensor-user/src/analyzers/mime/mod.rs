@@ -196,6 +196,12 @@ impl MimeMessage {
         self.flush(sink);
     }
 
+    /// Whether decoded bytes are held back (see
+    /// [`MimeMessage::flush_pending`]).
+    pub fn has_pending(&self) -> bool {
+        !self.out.is_empty()
+    }
+
     /// Ends the message: closes every open entity.
     pub fn done(&mut self, sink: &mut dyn MimeSink) {
         if self.depth > 0 {

@@ -408,7 +408,7 @@ impl SmtpSession {
     /// Feeds in-order payload of one direction.
     pub fn deliver(&mut self, is_orig: bool, data: &[u8], env: &mut dyn SmtpEnv) -> SmtpNext {
         let next = self.deliver_lines(is_orig, data, env);
-        if self.mail_open {
+        if self.mail_open && self.mime.has_pending() {
             // The message's decoded bytes of this delivery go out together.
             let mut mime = std::mem::take(&mut self.mime);
             let mut sink = MailSink { s: self, env };
