@@ -23,6 +23,7 @@ use sensor::flow::conn::{Conn, Endpoints, Transport};
 use sensor::flow::key::FlowKey;
 use sensor::flow::table::FlowTable;
 use sensor::flow::tcp::TcpSession;
+use sensor::flow::timers::Inactivity;
 use sensor::logs::LogRecord;
 use sensor::reassembly::{Chunk, SegmentPool, StreamLimits, StreamReassembler};
 use sensor::uid::UidGen;
@@ -57,6 +58,7 @@ fn key(i: u32) -> FlowKey {
 fn flow_lookup(c: &mut Criterion) {
     const N: u32 = 100_000;
     let mut table = FlowTable::new(N as usize);
+    table.set_inactivity(Inactivity::new([300_000_000_000]));
     let mut uids = UidGen::new(1);
     for i in 0..N {
         let k = key(i);
@@ -74,7 +76,7 @@ fn flow_lookup(c: &mut Criterion) {
             false,
             Transport::Tcp(TcpSession::new(0)),
             0,
-            300_000_000_000,
+            table.inactivity().index(300_000_000_000),
         );
         table.insert(conn);
     }

@@ -16,6 +16,7 @@ use sensor::flow::conn::{Conn, DatagramState, Endpoints, Transport};
 use sensor::flow::key::FlowKey;
 use sensor::flow::table::FlowTable;
 use sensor::flow::tcp::{self, TcpConfig, TcpSession, TcpSink};
+use sensor::flow::timers::Inactivity;
 use sensor::reassembly::{Chunk, SegmentPool, StreamLimits};
 use sensor::uid::UidGen;
 
@@ -57,6 +58,10 @@ impl TcpSink for Discarded {
     fn weird(&mut self, _: &'static str) {}
 }
 
+/// The inactivity timeout of the pipeline's connections (Zeek's TCP
+/// default).
+const INACTIVITY_NS: u64 = 300_000_000_000;
+
 /// The pipeline up to [`Stage`].
 pub struct Truncated {
     stage: Stage,
@@ -80,7 +85,11 @@ impl Truncated {
         Truncated {
             stage,
             opts: DecodeOptions::default(),
-            table: FlowTable::new(max_flows),
+            table: {
+                let mut t = FlowTable::new(max_flows);
+                t.set_inactivity(Inactivity::new([INACTIVITY_NS]));
+                t
+            },
             pool: SegmentPool::new(blocks),
             tcp_cfg: TcpConfig {
                 stream: StreamLimits {
@@ -133,9 +142,10 @@ impl Truncated {
         }
         let ts = frame.ts_ns;
         while let Some(slot) = self.table.pop_due(ts) {
+            let inactive = self.table.is_inactive(slot, ts);
             let due = match self.table.get_mut(slot) {
                 Some(c) => {
-                    c.last.saturating_add(c.inactivity_ns) <= ts
+                    inactive
                         || match &mut c.transport {
                             Transport::Tcp(t) => t.timers_due(ts, c.last, &self.tcp_cfg),
                             _ => false,
@@ -182,7 +192,7 @@ impl Truncated {
                     false,
                     transport,
                     0,
-                    300_000_000_000,
+                    self.table.inactivity().index(INACTIVITY_NS),
                 );
                 self.conns += 1;
                 self.table.insert(conn)
@@ -194,8 +204,7 @@ impl Truncated {
         let is_orig = conn.from_orig(ip.src, sport);
         let dir = usize::from(!is_orig);
         conn.last = ts;
-        conn.pkts[dir] += 1;
-        conn.ip_bytes[dir] += ip.ip_len as u64;
+        conn.count(dir, 1, u64::from(ip.ip_len), &mut spares.conn);
         if let (Stage::Reassembly, Transport::Tcp(session), L4::Tcp(t)) =
             (self.stage, &mut conn.transport, l4)
         {

@@ -526,6 +526,17 @@ pub struct LogSettings {
     pub limits: crate::logs::format::LogLimits,
     /// Optional columns in effect (bits of [`crate::logs::columns`]).
     pub columns: u32,
+    /// Only Zeek's columns are written (`--zeek-strict`): extension
+    /// fields are left out, and so is what only they need.
+    pub strict: bool,
+}
+
+impl LogSettings {
+    /// Whether conn.log carries MAC addresses: an extension field, and a
+    /// column of `policy/protocols/conn/mac-logging`.
+    pub fn l2_addrs(&self) -> bool {
+        !self.strict || self.columns & crate::logs::columns::CONN_L2_ADDRS != 0
+    }
 }
 
 /// Zeek's `Notice::` options: which notice types are dropped, never

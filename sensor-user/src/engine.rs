@@ -39,6 +39,7 @@ use crate::flow::history::mask;
 use crate::flow::key::FlowKey;
 use crate::flow::table::FlowTable;
 use crate::flow::tcp::{self, TcpConfig, TcpSession, TcpSink};
+use crate::flow::timers::Inactivity;
 use crate::inline_str::InlineStr;
 use crate::logs::stats::{SinkHealth, StatsRecord};
 use crate::logs::weird::{Subject, Verdict, WeirdCounts, WeirdPolicy, WeirdRecord};
@@ -174,6 +175,24 @@ fn inactivity_ns(t: u64) -> u64 {
     }
 }
 
+/// Every inactivity timeout the configuration can give a connection.
+fn inactivity_timeouts(l: &crate::config::Limits) -> Inactivity {
+    let per_proto = [
+        l.tcp_inactivity_ns,
+        l.udp_inactivity_ns,
+        l.icmp_inactivity_ns,
+    ];
+    let ports = l.port_inactivity.iter().map(|(_, _, t)| *t);
+    let analyzers = l.analyzer_inactivity.iter().map(|(_, t)| *t);
+    Inactivity::new(
+        per_proto
+            .into_iter()
+            .chain(ports)
+            .chain(analyzers)
+            .map(inactivity_ns),
+    )
+}
+
 /// Zeek's `Conn::port_inactivity_timeouts` at `connection_established`:
 /// the responder's port, or the originator's when only it is a likely
 /// server port and the originator's start was not seen.
@@ -229,6 +248,8 @@ pub struct Worker<S: RecordSink> {
     frags: fragments::Reassembler,
     frag_buf: Vec<u8>,
     table: FlowTable,
+    /// The table's inactivity timeouts, to look up a connection's index.
+    inactivity: Inactivity,
     pool: SegmentPool,
     smtp: SmtpPool,
     tls: TlsPool,
@@ -590,11 +611,11 @@ impl<S: RecordSink> ConnEvents<'_, S> {
         }
         let wanted = std::mem::take(self.wanted);
         let c = &mut *self.out.counters;
-        if wanted.smtp {
+        if wanted.smtp() {
             *self.smtp = self.smtp_pool.acquire();
             c.smtp_sessions_exhausted += u64::from(self.smtp.is_none());
         }
-        match wanted.mailbox {
+        match wanted.mailbox() {
             Some(Service::Pop3) => {
                 *self.mailbox = self.pop3.acquire().map(MailboxSlot::Pop3);
                 c.pop3_sessions_exhausted += u64::from(self.mailbox.is_none());
@@ -836,7 +857,15 @@ impl<S: RecordSink> Worker<S> {
                 },
             ),
             frag_buf: Vec::with_capacity(fragments::MAX_DATAGRAM),
-            table: FlowTable::new(l.max_flows),
+            table: {
+                let mut t = FlowTable::new(l.max_flows);
+                t.set_inactivity(inactivity_timeouts(l));
+                if cfg.log.l2_addrs() {
+                    t.keep_l2();
+                }
+                t
+            },
+            inactivity: inactivity_timeouts(l),
             pool: SegmentPool::new(l.reassembly_blocks),
             smtp: SmtpPool::new(l.max_smtp_sessions, smtp),
             tls: TlsPool::new(l.max_tls_sessions, cfg.tls.clone(), l.tls_handshake_budget),
@@ -1147,7 +1176,7 @@ impl<S: RecordSink> Worker<S> {
         if let L4::Tcp(t) = l4 {
             use crate::decode::tcp::flags;
             let close = t.flags() & (flags::FIN | flags::RST) != 0;
-            if close && !self.synthetic && self.table.get_mut(slot).is_some_and(|c| c.bypassed) {
+            if close && !self.synthetic && self.table.get_mut(slot).is_some_and(|c| c.bypassed()) {
                 self.bypassed_close_arrives(slot);
             }
         }
@@ -1162,7 +1191,7 @@ impl<S: RecordSink> Worker<S> {
         let bypass = self
             .table
             .get_mut(slot)
-            .is_some_and(|c| c.payload_done && !c.bypassed)
+            .is_some_and(|c| c.payload_done && !c.bypassed())
             && !self.synthetic;
         self.table.reschedule(slot);
         if bypass {
@@ -1277,19 +1306,22 @@ impl<S: RecordSink> Worker<S> {
         sport: u16,
         checksum_ok: bool,
     ) -> bool {
-        let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
+        let Some((conn, spares, l2)) = self.table.conn_spares_l2(slot) else {
             return false;
         };
         let is_orig = conn.from_orig(ip.src, sport);
         let dir = usize::from(!is_orig);
-        if conn.l2[dir] == [0; 6] {
+        if let (Some(l2), Some(mac)) = (l2, link.src_mac) {
             // The first address seen (an all-zero one, e.g. in loopback
             // captures, stays unset as in Zeek).
-            conn.l2[dir] = link.src_mac.unwrap_or_default();
+            let side = conn.key_side(is_orig);
+            if l2[side] == [0; 6] {
+                l2[side] = mac;
+            }
         }
         let id = conn.id();
-        let local_orig = conn.local_orig;
-        let local_resp = conn.local_resp;
+        let local_orig = conn.local_orig();
+        let local_resp = conn.local_resp();
         let ip_proto = conn.ip_proto();
         let attached = conn.more.is_some();
         let more = match conn.more.as_deref_mut() {
@@ -1375,7 +1407,9 @@ impl<S: RecordSink> Worker<S> {
                 };
                 let out = tcp.process(is_orig, &seg, &mut ctx, &mut ev);
                 if out.handshake_done {
-                    conn.inactivity_ns = inactivity_ns(self.cfg.limits.tcp_inactivity_ns);
+                    conn.inactivity = self
+                        .inactivity
+                        .index(inactivity_ns(self.cfg.limits.tcp_inactivity_ns));
                 }
                 flipped = out.flipped;
                 established = out.established;
@@ -1422,24 +1456,24 @@ impl<S: RecordSink> Worker<S> {
             if let Some(app) = app.and_then(|i| self.apps.get_mut(i)) {
                 app.flip();
             }
-            if let ReplaySlot::Held(i) = conn.replay {
+            if let Some(i) = conn.replay.held_index() {
                 if let Some(b) = self.replay.get_mut(i) {
                     b.flip();
                 }
             }
-            conn.local_orig = self.cfg.site.is_local(conn.orig_h());
-            conn.local_resp = self.cfg.site.is_local(conn.resp_h());
+            conn.set_local_orig(self.cfg.site.is_local(conn.orig_h()));
+            conn.set_local_resp(self.cfg.site.is_local(conn.resp_h()));
         }
         if established {
             if let Some(t) = port_inactivity(&self.cfg.limits, &self.ports, conn) {
-                conn.inactivity_ns = t;
+                conn.inactivity = self.inactivity.index(t);
             }
         }
         if services != services_before {
             // Conn::analyzer_inactivity_timeouts, on confirmation.
             for (s, t) in &self.cfg.limits.analyzer_inactivity {
                 if services.contains(*s) && !services_before.contains(*s) {
-                    conn.inactivity_ns = inactivity_ns(*t);
+                    conn.inactivity = self.inactivity.index(inactivity_ns(*t));
                 }
             }
             // known-services' analyzer_confirmation_info.
@@ -1450,8 +1484,7 @@ impl<S: RecordSink> Worker<S> {
             }
         }
         if !self.synthetic {
-            conn.pkts[dir] += 1;
-            conn.ip_bytes[dir] += ip.ip_len as u64;
+            conn.count(dir, 1, u64::from(ip.ip_len), &mut spares.conn);
         }
         true
     }
@@ -1538,23 +1571,23 @@ impl<S: RecordSink> Worker<S> {
             flip,
             transport,
             by_port,
-            inactivity_ns(inactivity),
+            self.inactivity.index(inactivity_ns(inactivity)),
         );
         // The full sessions by port are taken when payload arrives (see
         // `ConnEvents::take_sessions`), so bare SYNs hold none.
         if analyze {
-            conn.wanted = Wanted {
-                smtp: by_port & Service::Smtp.bit() != 0,
-                mailbox: self.mailbox_by_port(resp_p),
-            };
+            conn.wanted = Wanted::new(
+                by_port & Service::Smtp.bit() != 0,
+                self.mailbox_by_port(resp_p),
+            );
         }
         // No analyzer attached by port: the start of the stream may have to
         // be replayed into one a signature finds.
-        if analyze && by_port == 0 && conn.wanted.mailbox.is_none() {
-            conn.replay = ReplaySlot::Fresh;
+        if analyze && by_port == 0 && conn.wanted.mailbox().is_none() {
+            conn.replay = ReplaySlot::FRESH;
         }
-        conn.local_orig = self.cfg.site.is_local(orig_h);
-        conn.local_resp = self.cfg.site.is_local(conn.resp_h());
+        conn.set_local_orig(self.cfg.site.is_local(orig_h));
+        conn.set_local_resp(self.cfg.site.is_local(conn.resp_h()));
         conn
     }
 
@@ -1579,7 +1612,7 @@ impl<S: RecordSink> Worker<S> {
             let Some(conn) = self.table.get_mut(slot) else {
                 continue;
             };
-            let inactive = conn.last.saturating_add(conn.inactivity_ns) <= now;
+            let inactive = conn.inactive_at(&self.inactivity) <= now;
             let tcp_done = match &mut conn.transport {
                 Transport::Tcp(t) => t.timers_due(now, conn.last, &self.tcp_cfg),
                 _ => false,
@@ -1593,9 +1626,10 @@ impl<S: RecordSink> Worker<S> {
     }
 
     fn remove_and_log(&mut self, slot: u32) {
-        if self.table.get_mut(slot).is_some_and(|c| c.bypassed) {
+        if self.table.get_mut(slot).is_some_and(|c| c.bypassed()) {
             self.unbypass_slot(slot);
         }
+        let l2 = self.table.l2(slot);
         // Logged where it lies (moving it out would copy all of it), then
         // the slot is freed.
         let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
@@ -1607,7 +1641,7 @@ impl<S: RecordSink> Worker<S> {
             }
             t.release(&mut self.pool);
         }
-        if let ReplaySlot::Held(i) = conn.replay {
+        if let Some(i) = conn.replay.held_index() {
             self.replay.release(i);
         }
         let (app, tls, smtp, mailbox) = match conn.more.as_deref_mut() {
@@ -1620,8 +1654,8 @@ impl<S: RecordSink> Worker<S> {
         // Analyzers still holding a record write it now.
         if tls.is_some() || smtp.is_some() || mailbox.is_some() {
             let id = conn.id();
-            let (ip_proto, local_orig) = (conn.ip_proto(), conn.local_orig);
-            let (local_resp, start) = (conn.local_resp, conn.start);
+            let (ip_proto, local_orig) = (conn.ip_proto(), conn.local_orig());
+            let (local_resp, start) = (conn.local_resp(), conn.start);
             let more = conn.more_mut(&mut spares.conn);
             let mut out = EventOut {
                 id,
@@ -1668,11 +1702,11 @@ impl<S: RecordSink> Worker<S> {
         self.counters.missed_bytes += conn.missed_bytes();
         // known-services' connection_state_remove.
         let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
-        let resp_local = conn.local_resp;
+        let resp_local = conn.local_resp();
         self.known_services
             .removed(conn, resp_local, self.now, &mut |r| *ok &= sink.emit(r));
         let seed = self.cfg.community_id.then_some(self.cfg.community_id_seed);
-        let mut rec = conn.record(seed);
+        let mut rec = conn.record(seed, l2);
         rec.sizes = self.enabled & crate::analyzers::dpd::CONN_SIZE != 0;
         self.sink_ok &= self.sink.emit(&rec);
         self.table.remove(slot);

@@ -552,6 +552,7 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
         config.file_hashes = h;
     }
     config.smtp.credential_notices = !a.zeek_strict;
+    config.log.strict = a.zeek_strict;
     if a.ssl_log_ext {
         config.tls.log_ext = true;
         config.log.columns |= sensor::logs::columns::SSL_LOG_EXT;

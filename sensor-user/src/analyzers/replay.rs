@@ -129,24 +129,47 @@ impl SessionPool<ReplayBuffer> {
     }
 }
 
-/// A connection's claim on a replay buffer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ReplaySlot {
-    /// No payload held yet, and none missed: a buffer is taken when the
-    /// first chunk has to be held.
-    Fresh,
-    /// Every chunk so far is held in this buffer of the pool.
-    Held(u32),
-    /// Nothing to replay: an analyzer was attached by port, detection is
-    /// over, a session took over, or the pool was empty.
-    #[default]
-    Off,
+/// A connection's claim on a replay buffer, packed into four bytes (it
+/// sits in every connection): no payload held yet ([`ReplaySlot::FRESH`]),
+/// every chunk so far held in a buffer of the pool
+/// ([`ReplaySlot::held`]), or nothing to replay ([`ReplaySlot::OFF`]: an
+/// analyzer was attached by port, detection is over, a session took over,
+/// or the pool was empty).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplaySlot(u32);
+
+impl Default for ReplaySlot {
+    fn default() -> Self {
+        ReplaySlot::OFF
+    }
 }
 
 impl ReplaySlot {
+    /// No payload held yet, and none missed: a buffer is taken when the
+    /// first chunk has to be held.
+    pub const FRESH: ReplaySlot = ReplaySlot(u32::MAX - 1);
+    /// Nothing to replay.
+    pub const OFF: ReplaySlot = ReplaySlot(u32::MAX);
+
+    /// Every chunk so far is held in buffer `i` of the pool. Pools hold
+    /// far fewer than `u32::MAX - 1` buffers; an index that large reads as
+    /// [`ReplaySlot::OFF`].
+    pub fn held(i: u32) -> Self {
+        if i >= u32::MAX - 1 {
+            ReplaySlot::OFF
+        } else {
+            ReplaySlot(i)
+        }
+    }
+
+    /// The buffer holding the connection's start, if one does.
+    pub fn held_index(self) -> Option<u32> {
+        (self.0 < u32::MAX - 1).then_some(self.0)
+    }
+
     /// Whether everything the connection carried so far can be replayed.
     pub fn complete(self) -> bool {
-        self != ReplaySlot::Off
+        self != ReplaySlot::OFF
     }
 }
 

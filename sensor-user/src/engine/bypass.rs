@@ -149,8 +149,8 @@ impl<S: RecordSink> Worker<S> {
             return;
         };
         if !conn.payload_done
-            || conn.bypassed
-            || conn.bypass_refused
+            || conn.bypassed()
+            || conn.bypass_refused()
             || conn.more().smtp.is_some()
             || conn.more().tls.is_some()
         {
@@ -163,7 +163,7 @@ impl<S: RecordSink> Worker<S> {
             return;
         }
         if bypass.flows.len() >= bypass.max_flows {
-            conn.bypass_refused = true;
+            conn.set_bypass_refused(true);
             bypass.stats.refused += 1;
             return;
         }
@@ -176,12 +176,12 @@ impl<S: RecordSink> Worker<S> {
             _pad: [0; 3],
         };
         if !bypass.backend.start(&key) {
-            conn.bypass_refused = true;
+            conn.set_bypass_refused(true);
             bypass.stats.refused += 1;
             return;
         }
         let orig_is_lo = addr16(conn.orig_h()) == key.addr_lo && conn.orig_p() == key.port_lo;
-        conn.bypassed = true;
+        conn.set_bypassed(true);
         bypass.flows.push(Flow {
             slot,
             key,
@@ -326,8 +326,7 @@ impl<S: RecordSink> Worker<S> {
         }
         if let Some((conn, spares)) = self.table.conn_and_spares(flow.slot) {
             for d in 0..2 {
-                conn.pkts[d] += packets[d];
-                conn.ip_bytes[d] += bytes[d];
+                conn.count(d, packets[d], bytes[d], &mut spares.conn);
                 // The data the kernel counted is not a content gap.
                 if let (Transport::Tcp(t), true) = (&mut conn.transport, now[d].seq_end != 0) {
                     t.skip_to(d, now[d].seq_end, &mut self.pool, &mut spares.tcp);
@@ -358,7 +357,7 @@ impl<S: RecordSink> Worker<S> {
             bypass.stats.active = bypass.flows.len() as u64;
         }
         if let Some(conn) = self.table.get_mut(flow.slot) {
-            conn.bypassed = false;
+            conn.set_bypassed(false);
         }
     }
 

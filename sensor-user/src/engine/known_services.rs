@@ -201,7 +201,7 @@ impl KnownServices {
             // Maybe later: at removal.
             return;
         }
-        c.known_services_done = true;
+        c.set_known_services_done(true);
         let services = services_bits(&c.more().services);
         let info = Info {
             ts: now,
@@ -247,7 +247,7 @@ impl KnownServices {
         now: u64,
         emit: &mut dyn FnMut(&KnownServiceRecord<'_>),
     ) {
-        if !c.known_services_done {
+        if !c.known_services_done() {
             self.done(c, resp_local, now, emit);
         }
     }
@@ -370,7 +370,7 @@ mod tests {
         let mut c = udp_conn("10.0.0.2", 53, true);
         let out = run(&mut ks, |k, e| k.removed(&mut c, true, 10 * SEC, e));
         assert!(out.is_empty());
-        assert!(c.known_services_done);
+        assert!(c.known_services_done());
         assert!(run(&mut ks, |k, e| k.advance(309 * SEC, e)).is_empty());
         let out = run(&mut ks, |k, e| k.advance(310 * SEC, e));
         assert_eq!(out, ["10 10.0.0.2 53/udp [\"\"]"]);
@@ -385,7 +385,7 @@ mod tests {
         let mut ks = enabled(Hosts::Local);
         let mut c = udp_conn("10.0.0.2", 53, false);
         run(&mut ks, |k, e| k.removed(&mut c, true, 0, e));
-        assert!(!c.known_services_done);
+        assert!(!c.known_services_done());
         let mut c = udp_conn("8.8.8.8", 53, true);
         run(&mut ks, |k, e| k.removed(&mut c, false, 0, e));
         assert!(run(&mut ks, |k, e| k.finish(0, e)).is_empty());

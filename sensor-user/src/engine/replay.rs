@@ -111,10 +111,9 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     /// authority from now on.
     fn replay_into(&mut self, t: Target, is_orig: bool, data: &[u8], seq: u64) {
         let complete = self.replay.complete();
-        let held = match std::mem::replace(self.replay, ReplaySlot::Off) {
-            ReplaySlot::Held(i) => self.replay_pool.get_mut(i).map(|b| (i, std::mem::take(b))),
-            _ => None,
-        };
+        let held = std::mem::replace(self.replay, ReplaySlot::OFF)
+            .held_index()
+            .and_then(|i| self.replay_pool.get_mut(i).map(|b| (i, std::mem::take(b))));
         if let Some((_, buf)) = &held {
             for (o, d) in buf.chunks() {
                 self.feed(t, o, d);
@@ -148,16 +147,16 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     /// A connection that finds the pool empty is counted and goes on
     /// without replay.
     fn hold(&mut self, is_orig: bool, data: &[u8]) {
-        if *self.replay == ReplaySlot::Fresh {
+        if *self.replay == ReplaySlot::FRESH {
             *self.replay = match self.replay_pool.acquire() {
-                Some(i) => ReplaySlot::Held(i),
+                Some(i) => ReplaySlot::held(i),
                 None => {
                     self.out.counters.dpd_buffers_exhausted += 1;
-                    ReplaySlot::Off
+                    ReplaySlot::OFF
                 }
             };
         }
-        if let ReplaySlot::Held(i) = *self.replay {
+        if let Some(i) = self.replay.held_index() {
             let window = self.window;
             let held = self
                 .replay_pool
@@ -177,7 +176,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     }
 
     fn release_replay(&mut self) {
-        if let ReplaySlot::Held(i) = std::mem::replace(self.replay, ReplaySlot::Off) {
+        if let Some(i) = std::mem::replace(self.replay, ReplaySlot::OFF).held_index() {
             self.replay_pool.release(i);
         }
     }

@@ -38,7 +38,7 @@ pub struct History {
 
 impl History {
     /// Letters kept inline.
-    pub const HEAD: usize = 19;
+    pub const HEAD: usize = 11;
 
     /// Appends a letter unconditionally.
     pub fn add(&mut self, code: u8) {

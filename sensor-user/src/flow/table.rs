@@ -16,7 +16,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use super::conn::{Conn, ConnSpares};
 use super::key::FlowKey;
 use super::tcp::TcpSpares;
-use super::timers::TimerQueue;
+use super::timers::{Inactivity, TimerQueue};
 
 /// A bounded flow table.
 pub struct FlowTable {
@@ -31,6 +31,12 @@ pub struct FlowTable {
     by_proto: [u64; 3],
     /// What removed connections gave back.
     spares: Spares,
+    /// Each slot's MAC addresses by side of its key, kept only when
+    /// conn.log logs them (see [`FlowTable::keep_l2`]): most sites do not,
+    /// and the 12 bytes are a twentieth of a connection.
+    l2: Option<Vec<[[u8; 6]; 2]>>,
+    /// The inactivity timeouts connections refer to by index.
+    inactivity: Inactivity,
 }
 
 /// The parts a connection attaches when it needs them, given back by
@@ -43,6 +49,10 @@ pub struct Spares {
     /// Application-layer state (see [`Conn::more_mut`]).
     pub conn: ConnSpares,
 }
+
+/// A connection, the spare parts it may attach and its MAC addresses (see
+/// [`FlowTable::conn_spares_l2`]).
+pub type ConnParts<'a> = (&'a mut Conn, &'a mut Spares, Option<&'a mut [[u8; 6]; 2]>);
 
 /// The `by_proto` counter of an IP protocol.
 fn proto_index(proto: u8) -> Option<usize> {
@@ -72,7 +82,48 @@ impl FlowTable {
                 tcp: TcpSpares::with_capacity(capacity),
                 conn: ConnSpares::with_capacity(capacity),
             },
+            l2: None,
+            inactivity: Inactivity::default(),
         }
+    }
+
+    /// Sets the inactivity timeouts connections refer to by index (see
+    /// [`Conn::inactivity`]); before any connection is inserted.
+    pub fn set_inactivity(&mut self, timeouts: Inactivity) {
+        self.inactivity = timeouts;
+    }
+
+    /// The inactivity timeouts connections refer to by index.
+    pub fn inactivity(&self) -> &Inactivity {
+        &self.inactivity
+    }
+
+    /// Whether the connection in `slot` was idle for its inactivity
+    /// timeout at `now`.
+    pub fn is_inactive(&self, slot: u32, now: u64) -> bool {
+        conn_at(&self.slots, slot).is_some_and(|c| c.inactive_at(&self.inactivity) <= now)
+    }
+
+    /// Keeps each connection's MAC addresses (conn.log `orig_l2_addr` and
+    /// `resp_l2_addr`), reserving room for them at the table's capacity.
+    pub fn keep_l2(&mut self) {
+        self.l2 = Some(Vec::with_capacity(self.capacity));
+    }
+
+    /// The MAC addresses of the connection in `slot`, by side of its key
+    /// (all zeros: none seen, or not kept).
+    pub fn l2(&self, slot: u32) -> [[u8; 6]; 2] {
+        self.l2
+            .as_ref()
+            .and_then(|l2| l2.get(slot as usize))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The MAC addresses of the connection in `slot`, to fill in; `None`
+    /// when the table does not keep them.
+    pub fn l2_mut(&mut self, slot: u32) -> Option<&mut [[u8; 6]; 2]> {
+        self.l2.as_mut().and_then(|l2| l2.get_mut(slot as usize))
     }
 
     /// Connections in the table.
@@ -109,9 +160,18 @@ impl FlowTable {
         Some((conn, &mut self.spares))
     }
 
+    /// The connection in `slot` with the spare parts it may attach and its
+    /// MAC addresses by side of its key (`None` when the table does not
+    /// keep them).
+    pub fn conn_spares_l2(&mut self, slot: u32) -> Option<ConnParts<'_>> {
+        let conn = self.slots.get_mut(slot as usize).and_then(Option::as_mut)?;
+        let l2 = self.l2.as_mut().and_then(|l2| l2.get_mut(slot as usize));
+        Some((conn, &mut self.spares, l2))
+    }
+
     /// Inserts `conn`; the caller has made room (see [`FlowTable::is_full`]).
     pub fn insert(&mut self, mut conn: Conn) -> u32 {
-        conn.wake_at = conn.next_wake();
+        conn.wake_at = conn.next_wake(&self.inactivity);
         let wake = conn.wake_at;
         let key = conn.key;
         let slot = match self.free.pop() {
@@ -132,6 +192,12 @@ impl FlowTable {
         self.live += 1;
         if let Some(p) = proto_index(key.proto) {
             self.by_proto[p] += 1;
+        }
+        if let Some(l2) = &mut self.l2 {
+            match l2.get_mut(slot as usize) {
+                Some(a) => *a = [[0; 6]; 2],
+                None => l2.resize(slot as usize + 1, [[0; 6]; 2]),
+            }
         }
         self.push_timer(wake, slot);
         slot
@@ -167,10 +233,10 @@ impl FlowTable {
 
     /// Re-queues `slot` if its next deadline moved earlier than queued.
     pub fn reschedule(&mut self, slot: u32) {
-        let Some(conn) = self.get_mut(slot) else {
+        let Some(conn) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else {
             return;
         };
-        let wake = conn.next_wake();
+        let wake = conn.next_wake(&self.inactivity);
         if wake < conn.wake_at {
             conn.wake_at = wake;
             self.push_timer(wake, slot);
@@ -180,10 +246,10 @@ impl FlowTable {
     /// After a connection's deadline passed without removing it: queue its
     /// next deadline.
     pub fn requeue(&mut self, slot: u32) {
-        let Some(conn) = self.get_mut(slot) else {
+        let Some(conn) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else {
             return;
         };
-        let wake = conn.next_wake();
+        let wake = conn.next_wake(&self.inactivity);
         conn.wake_at = wake;
         self.push_timer(wake, slot);
     }
@@ -305,6 +371,17 @@ mod tests {
     use crate::uid::Uid;
     use std::net::IpAddr;
 
+    /// The tests' inactivity timeout: 60 ns.
+    fn timeouts() -> Inactivity {
+        Inactivity::new([60])
+    }
+
+    fn table(capacity: usize) -> FlowTable {
+        let mut t = FlowTable::new(capacity);
+        t.set_inactivity(timeouts());
+        t
+    }
+
     fn conn(port: u16, last: u64) -> Conn {
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
@@ -324,15 +401,15 @@ mod tests {
             false,
             Transport::Udp(DatagramState::default()),
             0,
-            60,
+            timeouts().index(60),
         );
-        c.local_orig = true;
+        c.set_local_orig(true);
         c
     }
 
     #[test]
     fn bounded_with_deadline_order_and_slot_reuse() {
-        let mut t = FlowTable::new(2);
+        let mut t = table(2);
         let s1 = t.insert(conn(1000, 100));
         let s2 = t.insert(conn(1001, 50));
         assert!(t.is_full());
@@ -357,7 +434,7 @@ mod tests {
 
     #[test]
     fn activity_moves_deadlines_later() {
-        let mut t = FlowTable::new(4);
+        let mut t = table(4);
         let s = t.insert(conn(1000, 100));
         t.get_mut(s).unwrap().last = 1000;
         t.reschedule(s);

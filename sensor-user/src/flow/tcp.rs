@@ -71,8 +71,6 @@ pub struct Endpoint {
     start_seq: u32,
     last_seq: u32,
     ack_seq: u32,
-    /// When this side last sent a packet (Zeek's `last_time`, for storms).
-    last_time: u64,
 }
 
 /// What an endpoint needs only once it sends payload, closes or
@@ -94,6 +92,13 @@ pub struct EndpointMore {
     hist_last_fin: u64,
     hist_last_rst: u64,
     fin_seq: u64,
+    /// When this side last sent a packet (Zeek's `last_time`), kept from
+    /// the moment the session's [`TcpMore`] is attached. Its only use is
+    /// the FIN and RST storm checks, which need the time of the packet
+    /// before this side's second FIN or RST at the earliest (with
+    /// `tcp_storm_thresh` above 1), and the first FIN or RST attaches it;
+    /// a lower threshold attaches it at the first packet.
+    last_time: u64,
     chk: Scaled,
     rxmt: Scaled,
     win0: Scaled,
@@ -113,6 +118,7 @@ impl EndpointMore {
         hist_last_fin: 0,
         hist_last_rst: 0,
         fin_seq: 0,
+        last_time: 0,
         chk: Scaled::new(),
         rxmt: Scaled::new(),
         win0: Scaled::new(),
@@ -619,7 +625,7 @@ impl TcpSession {
             cnt >= ctx.cfg.storm_thresh
                 && ctx.ts < last.saturating_add(ctx.cfg.storm_interarrival_ns)
         };
-        let last_time = self.ep[e].last_time;
+        let last_time = self.more(e).last_time;
         if fin {
             let more = self.more_mut(e, ctx.spares);
             more.fin_cnt += 1;
@@ -674,7 +680,9 @@ impl TcpSession {
         }
 
         let delta_last = self.update_last_seq(e, seq_one_past, syn, fin, rst, len, ctx);
-        self.ep[e].last_time = ctx.ts;
+        if self.more.is_some() || ctx.cfg.storm_thresh <= 1 {
+            self.more_mut(e, ctx.spares).last_time = ctx.ts;
+        }
 
         let (do_close, gen_event) = self.update_state_machine(
             e,
@@ -1360,15 +1368,27 @@ mod tests {
             }
         }
         fn pkt(&mut self, is_orig: bool, flags: u8, seq: u32, ack: u32, payload: &[u8]) {
-            let c = cfg();
+            self.pkt_at(1, &cfg(), is_orig, flags, seq, ack, payload);
+        }
+        #[allow(clippy::too_many_arguments)]
+        fn pkt_at(
+            &mut self,
+            ts: u64,
+            c: &TcpConfig,
+            is_orig: bool,
+            flags: u8,
+            seq: u32,
+            ack: u32,
+            payload: &[u8],
+        ) {
             let mut ctx = Ctx {
                 history: &mut self.h,
                 last_time: &mut self.last,
                 loss: &mut LossCounts::default(),
-                ts: 1,
+                ts,
                 pool: &mut self.pool,
                 spares: &mut TcpSpares::new(),
-                cfg: &c,
+                cfg: c,
             };
             let seg = Segment {
                 flags,
@@ -1460,5 +1480,37 @@ mod tests {
         assert!(!rsto_s0_history(b"SAR"));
         assert!(rsto_s0_history(b"ShR"));
         assert!(!rsto_s0_history(b"SHR"));
+    }
+
+    /// FIN and RST storms: the time of the sender's packet before its
+    /// FIN or RST decides, whether or not its endpoint state was attached
+    /// when that packet came.
+    #[test]
+    fn storms_see_the_previous_packet_of_their_side() {
+        const MS: u64 = 1_000_000;
+        let storms = |thresh: u32, gap_ms: u64, close: u8| {
+            let c = TcpConfig {
+                storm_thresh: thresh,
+                storm_interarrival_ns: 1000 * MS,
+                ..cfg()
+            };
+            let mut r = Run::new();
+            let t0 = 100_000 * MS;
+            r.pkt_at(t0, &c, true, S, 100, 0, b"");
+            r.pkt_at(t0 + MS, &c, false, S | A, 500, 101, b"");
+            r.pkt_at(t0 + 2 * MS, &c, true, A, 101, 501, b"");
+            let t = t0 + 2 * MS + gap_ms * MS;
+            r.pkt_at(t, &c, true, close | A, 101, 501, b"");
+            r.pkt_at(t + gap_ms * MS, &c, true, close | A, 101, 501, b"");
+            r.sink.0.iter().filter(|w| w.ends_with("_storm")).count()
+        };
+        // Threshold 1: the first RST 0.5 s after the ACK is a storm, and so
+        // is the second.
+        assert_eq!(storms(1, 500, R), 2);
+        assert_eq!(storms(1, 1500, R), 0);
+        // Threshold 2: only the second FIN can be one.
+        assert_eq!(storms(2, 500, F), 1);
+        assert_eq!(storms(2, 1500, F), 0);
+        assert_eq!(storms(3, 500, F), 0);
     }
 }

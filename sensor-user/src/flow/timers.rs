@@ -116,6 +116,56 @@ impl TimerQueue {
     }
 }
 
+/// The inactivity timeouts a configuration can give a connection, each
+/// once: a connection keeps the two-byte index of its timeout instead of
+/// the eight-byte value. Every value is known when the configuration is
+/// read (the per-protocol timeouts and Zeek's port and analyzer tables),
+/// so the list is built once and never grows.
+#[derive(Clone, Debug)]
+pub struct Inactivity {
+    values: Vec<u64>,
+}
+
+impl Default for Inactivity {
+    /// Only "no timeout".
+    fn default() -> Self {
+        Inactivity::new([])
+    }
+}
+
+impl Inactivity {
+    /// No timeout: the value of index 0.
+    pub const NONE: u64 = u64::MAX;
+
+    /// The list of `values` (ns; `u64::MAX` is none), each kept once after
+    /// "no timeout", up to `u16::MAX` of them.
+    pub fn new(values: impl IntoIterator<Item = u64>) -> Self {
+        let mut list = vec![Self::NONE];
+        for v in values {
+            if !list.contains(&v) && list.len() < usize::from(u16::MAX) {
+                list.push(v);
+            }
+        }
+        Inactivity { values: list }
+    }
+
+    /// The index of timeout `ns`; 0 ("no timeout") for a value the list
+    /// was not built with, which the configuration never hands out.
+    pub fn index(&self, ns: u64) -> u16 {
+        let i = self.values.iter().position(|&v| v == ns);
+        debug_assert!(i.is_some(), "inactivity timeout {ns} not registered");
+        i.map_or(0, |i| i as u16)
+    }
+
+    /// The timeout (ns) at index `i`.
+    pub fn ns(&self, i: u16) -> u64 {
+        self.values
+            .get(usize::from(i))
+            .copied()
+            .unwrap_or(Self::NONE)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
