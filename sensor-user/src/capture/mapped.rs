@@ -30,8 +30,11 @@ use pcap_parser::{PcapBlockOwned, PcapError};
 const PROGRESS_STEP: u64 = 1 << 20;
 
 /// Consumed bytes are unmapped in steps of this size (a multiple of every
-/// page size).
-const RELEASE_STEP: usize = 1 << 20;
+/// page size). Each step is one `madvise` that flushes the TLB of every
+/// core running a thread of the process: 1 MiB steps cost 3% of the CPU
+/// time of a bulk capture, 16 MiB steps next to nothing, for at most
+/// 16 MiB more resident memory per reader.
+const RELEASE_STEP: usize = 1 << 24;
 
 type LegacyParse = fn(&[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
 
