@@ -13,7 +13,7 @@ use sensor::offline::{read, ReadOptions};
 
 /// Runs the sensor on `case`'s trace with Zeek's `redefs` (as
 /// `--zeek-script` hands them over) and returns the directory of logs.
-fn run(case: &str, tag: &str, loads: &[&str], redefs: &[&str]) -> std::path::PathBuf {
+fn run(case: &str, tag: &str, loads: &[&str], redefs: &[&str]) -> tests::TempDir {
     let dir = data_dir().join("zeek").join(case);
     // Zeek's request-analyzer test reads only ports 53 and 80.
     let ports = if case == REQ {
@@ -35,7 +35,7 @@ fn run(case: &str, tag: &str, loads: &[&str], redefs: &[&str]) -> std::path::Pat
     let out = temp_dir(&format!("violations-{case}-{tag}"));
     let opts = ReadOptions {
         files: vec![dir.join("trace.pcap")],
-        log_dir: out.clone(),
+        log_dir: out.to_path_buf(),
         format: FormatOptions::default(),
         config,
         sinks: sensor::sinks::SinkOptions::files_only(),

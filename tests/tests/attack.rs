@@ -31,7 +31,7 @@ fn assert_within_bounds(outcomes: &[Outcome]) {
 #[test]
 fn attacks_stay_within_bounds_and_are_counted() {
     let dir = temp_dir("attack-small");
-    let mut opts = AttackOptions::new(sensor_bin(), dir, Scale::Small);
+    let mut opts = AttackOptions::new(sensor_bin(), dir.to_path_buf(), Scale::Small);
     // A tenth of the small scale (the suite runs a debug build), with a
     // flow table the SYN flood overflows.
     opts.shrink = 10;
@@ -105,7 +105,7 @@ fn live_floods_are_accounted_and_unwatched_ports_stay_in_the_kernel() {
         return;
     }
     let dir = temp_dir("attack-live");
-    let mut opts = AttackOptions::new(sensor_bin(), dir, Scale::Small);
+    let mut opts = AttackOptions::new(sensor_bin(), dir.to_path_buf(), Scale::Small);
     opts.shrink = 10;
     opts.max_flows = 4096;
     opts.only = vec!["syn-flood".into(), "port-flood".into()];

@@ -186,9 +186,11 @@ fn traces() -> Vec<PathBuf> {
     v
 }
 
-/// A generated mix of mail and TLS traffic with long encrypted flows.
-fn generated() -> PathBuf {
-    let path = tests::temp_dir("bypass-generated").join("mixed.pcap");
+/// A generated mix of mail and TLS traffic with long encrypted flows, in
+/// the directory that holds it.
+fn generated() -> (tests::TempDir, PathBuf) {
+    let dir = tests::temp_dir("bypass-generated");
+    let path = dir.join("mixed.pcap");
     let opts = bench::gen::GenOptions {
         size: Some(12 << 20),
         concurrency: 50,
@@ -198,7 +200,7 @@ fn generated() -> PathBuf {
     let pki = bench::certs::Pki::generate().expect("certificates");
     let file = std::fs::File::create(&path).expect("capture");
     bench::gen::generate(std::io::BufWriter::new(file), &opts, &pki).expect("generating");
-    path
+    (dir, path)
 }
 
 #[test]
@@ -206,7 +208,8 @@ fn folded_counters_give_the_logs_of_full_analysis() {
     let mut differences = Vec::new();
     let mut bypassed = 0;
     let mut inputs = traces();
-    inputs.push(generated());
+    let (_generated_dir, generated) = generated();
+    inputs.push(generated);
     for trace in inputs {
         let (want, _) = run(&trace, None);
         for cadence in [Cadence::Never, Cadence::EverySecond, Cadence::EveryPacket] {

@@ -23,7 +23,7 @@ fn log(dir: &Path, name: &str) -> Vec<Record> {
 }
 
 /// Runs `sensor read` on `pcap` into a fresh directory.
-fn run(name: &str, pcap: &Path, extra: &[&str]) -> PathBuf {
+fn run(name: &str, pcap: &Path, extra: &[&str]) -> tests::TempDir {
     let out = temp_dir(name);
     let o = Command::new(sensor_bin())
         .arg("read")

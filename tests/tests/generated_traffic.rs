@@ -4,7 +4,6 @@
 //! and certificate chains it put on the wire.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use bench::certs::Pki;
 use bench::gen::{generate, GenOptions};
@@ -12,12 +11,7 @@ use sensor::config::Config;
 use sensor::logs::format::FormatOptions;
 use sensor::offline::{read, ReadOptions};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sensor-gen-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
+use tests::temp_dir;
 
 fn records(dir: &std::path::Path, log: &str) -> Vec<serde_json::Value> {
     match std::fs::read_to_string(dir.join(format!("{log}.log"))) {

@@ -42,7 +42,7 @@ fn run(trace: &Path, script: &[String], log: &str, name: &str) -> Vec<Rec> {
     let out = temp_dir(name);
     let opts = ReadOptions {
         files: vec![trace.to_path_buf()],
-        log_dir: out.clone(),
+        log_dir: out.to_path_buf(),
         format: FormatOptions::default(),
         config,
         sinks: sensor::sinks::SinkOptions::files_only(),
@@ -238,7 +238,7 @@ fn software_of_smtp_clients_on_zeek_smtp_trace() {
     config.apply_load("protocols/smtp/software");
     let opts = ReadOptions {
         files: vec![trace.clone()],
-        log_dir: out.clone(),
+        log_dir: out.to_path_buf(),
         format: FormatOptions::default(),
         config,
         sinks: sensor::sinks::SinkOptions::files_only(),

@@ -541,8 +541,8 @@ fn two_workers_see_both_directions_of_every_connection() {
     // both workers, which receive from one queue and lend frames.
     let frames = bench::synth::interleaved(300, 30000, 1_700_000_000_000_000_000);
     let cap = Capture::from_frames(frames.iter().map(|(_, f)| f.as_slice()));
-    let pcap = temp_dir("live-two-workers-pcap").join("t.pcap");
-    let _ = std::fs::create_dir_all(pcap.parent().expect("dir"));
+    let pcap_dir = temp_dir("live-two-workers-pcap");
+    let pcap = pcap_dir.join("t.pcap");
     bench::synth::write_pcap(&pcap, &frames);
     let live = temp_dir("live-two-workers");
     let offline = temp_dir("offline-two-workers");

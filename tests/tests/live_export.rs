@@ -513,7 +513,7 @@ fn a_short_soak_holds_memory_and_descriptors_and_loses_nothing() {
         pps: 3000.0,
         every: Duration::from_secs(1),
         rotate: "10s".into(),
-        dir: dir.clone(),
+        dir: dir.to_path_buf(),
         extra: vec!["--user".into(), "nobody".into()],
     })
     .expect("soak");

@@ -81,7 +81,7 @@ struct Run {
     measured_packets: usize,
     counters: sensor::engine::Counters,
     conns_logged: u64,
-    dir: std::path::PathBuf,
+    dir: tests::TempDir,
 }
 
 /// Feeds `warm`, then counts the worker thread's allocations over

@@ -5,7 +5,6 @@
 //! a content gap only what was parsed before it. The captures are cut from
 //! Zeek's TLS 1.2 reference trace (see `data/tls-midstream/README.md`).
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::{Map, Value};
@@ -13,7 +12,7 @@ use tests::{data_dir, json_line, sensor_bin, temp_dir};
 
 /// The sensor's logs for one capture.
 struct Logs {
-    dir: PathBuf,
+    dir: tests::TempDir,
 }
 
 impl Logs {

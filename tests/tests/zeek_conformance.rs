@@ -67,7 +67,7 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
     }
     let opts = ReadOptions {
         files: vec![trace],
-        log_dir: out.clone(),
+        log_dir: out.to_path_buf(),
         format: FormatOptions::default(),
         config,
         sinks: sensor::sinks::SinkOptions::files_only(),

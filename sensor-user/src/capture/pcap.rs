@@ -456,12 +456,8 @@ mod tests {
         (out, f.truncation().map(str::to_string))
     }
 
-    fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("sensor-pcap-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
+    fn tmp(name: &str, bytes: &[u8]) -> crate::test_dir::TempFile {
+        crate::test_dir::TempFile::new(name, bytes)
     }
 
     #[test]

@@ -263,11 +263,11 @@ mod tests {
 
     #[test]
     fn writes_renames_and_cuts_off() {
-        let dir = std::env::temp_dir().join(format!("sensor-extract-{}", std::process::id()));
+        let dir = crate::test_dir::TempDir::new("extract");
         let cfg = ExtractConfig {
             policy: ExtractPolicy::All,
             messages: false,
-            dir: dir.clone(),
+            dir: dir.to_path_buf(),
             per_file_limit: 10,
             total_budget: 0,
             spent: Default::default(),

@@ -902,9 +902,8 @@ mod tests {
         }
     }
 
-    fn temp(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("sensor-writer-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+    fn temp(name: &str) -> crate::test_dir::TempDir {
+        let dir = crate::test_dir::TempDir::new(&format!("writer-{name}"));
         prepare_log_dir(&dir).unwrap();
         dir
     }

@@ -462,11 +462,8 @@ mod tests {
     use super::*;
     use std::fs::File;
 
-    fn temp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("sensor-archive-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    fn temp(name: &str) -> crate::test_dir::TempDir {
+        crate::test_dir::TempDir::new(&format!("archive-{name}"))
     }
 
     #[test]

@@ -474,9 +474,7 @@ mod tests {
 
     #[test]
     fn never_writes_through_a_planted_symlink() {
-        let dir = std::env::temp_dir().join(format!("sensor-files-link-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::test_dir::TempDir::new("files-link");
         let target = dir.join("target");
         std::fs::write(&target, b"keep").unwrap();
         std::os::unix::fs::symlink(&target, dir.join("conn.log")).unwrap();

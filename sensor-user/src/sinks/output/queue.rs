@@ -261,6 +261,7 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_dir::TempDir;
 
     fn rec(i: u64) -> Record {
         Record::new("smtp", format!("{{\"n\":{i:04}}}").as_bytes())
@@ -271,10 +272,11 @@ mod tests {
         s[5..9].parse().unwrap()
     }
 
-    fn spool(name: &str, max: u64) -> Spool {
-        let d = std::env::temp_dir().join(format!("sensor-queue-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        Spool::open(&d, max).unwrap()
+    /// A spool in a fresh directory, which goes when the test is done.
+    fn spool(name: &str, max: u64) -> (TempDir, Spool) {
+        let d = TempDir::new(&format!("queue-{name}"));
+        let s = Spool::open(&d, max).unwrap();
+        (d, s)
     }
 
     /// Sends everything in batches of `batch`, acknowledging in order.
@@ -299,7 +301,8 @@ mod tests {
     fn overflow_goes_to_the_spool_in_order() {
         let c = OutputCounters::default();
         // Room for about 10 records in memory.
-        let mut q = Queue::new(Some(spool("order", 1 << 20)), 120);
+        let (_dir, s) = spool("order", 1 << 20);
+        let mut q = Queue::new(Some(s), 120);
         for i in 0..100 {
             assert!(q.push(rec(i), &c));
         }
@@ -313,7 +316,8 @@ mod tests {
     #[test]
     fn rewind_resends_what_was_not_acknowledged() {
         let c = OutputCounters::default();
-        let mut q = Queue::new(Some(spool("rewind", 1 << 20)), 60);
+        let (_dir, s) = spool("rewind", 1 << 20);
+        let mut q = Queue::new(Some(s), 60);
         for i in 0..20 {
             q.push(rec(i), &c);
         }
@@ -333,7 +337,8 @@ mod tests {
     #[test]
     fn out_of_order_acks_and_a_full_spool() {
         let c = OutputCounters::default();
-        let mut q = Queue::new(Some(spool("full", 200)), 60);
+        let (_dir, s) = spool("full", 200);
+        let mut q = Queue::new(Some(s), 60);
         let mut kept = 0;
         for i in 0..40 {
             kept += u64::from(q.push(rec(i), &c));
@@ -357,8 +362,7 @@ mod tests {
     #[test]
     fn persisted_records_come_back_first() {
         let c = OutputCounters::default();
-        let dir = std::env::temp_dir().join(format!("sensor-queue-{}-persist", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = TempDir::new("queue-persist");
         let mut q = Queue::new(Some(Spool::open(&dir, 1 << 20).unwrap()), 1 << 20);
         for i in 0..30 {
             q.push(rec(i), &c);
@@ -380,6 +384,7 @@ mod tests {
 #[cfg(test)]
 mod model_tests {
     use super::*;
+    use crate::test_dir::TempDir;
 
     /// Random pushes, offers, in-order and out-of-order acknowledgements
     /// and rewinds against a simple model: every pushed record is delivered
@@ -394,9 +399,7 @@ mod model_tests {
                 rng ^= rng << 17;
                 rng % n
             };
-            let d = std::env::temp_dir()
-                .join(format!("sensor-queue-model-{}-{seed}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&d);
+            let d = TempDir::new(&format!("queue-model-{seed}"));
             let c = OutputCounters::default();
             let mut q = Queue::new(Some(Spool::open(&d, 1 << 30).unwrap()), 300);
             let mut pushed = 0u64;

@@ -418,10 +418,8 @@ fn skip_frame(r: &mut BufReader<File>) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    fn temp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("sensor-spool-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        d
+    fn temp(name: &str) -> crate::test_dir::TempDir {
+        crate::test_dir::TempDir::new(&format!("spool-{name}"))
     }
 
     fn rec(i: u64) -> Record {
