@@ -555,6 +555,13 @@ impl TlsSession {
                 }
                 continue;
             }
+            if let Some((msg_type, msg, rest)) =
+                whole_message(dir.hs.len(), dir.hs.capacity(), body)
+            {
+                body = rest;
+                self.message(is_orig, msg_type, msg, env);
+                continue;
+            }
             // Complete the 4-byte header, then the message.
             let need = if dir.hs.len() < 4 {
                 4 - dir.hs.len()
@@ -1164,6 +1171,23 @@ fn hs_len(hs: &[u8]) -> usize {
     (hs[1] as usize) << 16 | (hs[2] as usize) << 8 | hs[3] as usize
 }
 
+/// A handshake message that starts `body` and ends inside it, when no
+/// bytes of an earlier one are `held` and it fits the `room` the direction's
+/// buffer has now: its type, its body and the bytes after it. Such a
+/// message (most are: hellos and certificate chains sit in one record) is
+/// analysed where it lies instead of being copied into the buffer first,
+/// with the same outcome.
+fn whole_message(held: usize, room: usize, body: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    if held > 0 || body.len() < 4 {
+        return None;
+    }
+    let end = 4 + hs_len(body);
+    if end > body.len() || end > room {
+        return None;
+    }
+    Some((body[0], &body[4..end], &body[end..]))
+}
+
 /// Grows `buf` to hold `total` bytes if the message limit and the shared
 /// budget allow; the budget counts capacity beyond [`BASE_HANDSHAKE`].
 fn grow(buf: &mut Vec<u8>, total: usize, budget: &Budget) -> bool {
@@ -1367,6 +1391,35 @@ mod tests {
         fin.extend(record(23, &[7; 30]));
         s.deliver(true, &fin, &mut env);
         env
+    }
+
+    /// Handshake messages analysed where they lie (whole in one record)
+    /// and messages put together from pieces (the hellos cut over two
+    /// records, delivered a byte at a time) give the same log and weirds.
+    #[test]
+    fn messages_in_place_and_from_pieces_log_the_same() {
+        let whole = tls13(TlsOptions::default());
+        let mut s = TlsSession::new(TlsOptions::default());
+        let mut env = Env::default();
+        let cut = |m: Vec<u8>| {
+            let (a, b) = m.split_at(7);
+            let mut r = record(22, a);
+            r.extend(record(22, b));
+            r
+        };
+        let mut server = cut(server_hello());
+        server.extend(record(20, &[1]));
+        server.extend(record(23, &[9; 40]));
+        let mut fin = record(20, &[1]);
+        fin.extend(record(23, &[7; 30]));
+        for (is_orig, flight) in [(true, cut(client_hello())), (false, server), (true, fin)] {
+            for byte in &flight {
+                s.deliver(is_orig, &[*byte], &mut env);
+            }
+        }
+        assert_eq!(whole.logged.len(), 1);
+        assert_eq!(env.logged, whole.logged);
+        assert_eq!(env.weirds, whole.weirds);
     }
 
     /// `SSL::max_ssl_history_length=3` (Zeek's test
