@@ -24,7 +24,6 @@ pub mod offline;
 pub mod reassembly;
 pub mod service;
 pub mod sinks;
-#[cfg(test)]
-mod test_dir;
+pub mod test_dir;
 pub mod uid;
 pub mod zeek_pattern;

@@ -1,5 +1,6 @@
-//! Temporary directories for unit tests: fresh when made, removed when the
-//! test is done with them, kept when the test fails so its files can be read.
+//! Temporary directories for the workspace's tests (unit and integration):
+//! fresh when made, removed when the test is done with them, kept when the
+//! test fails so its files can be read. Nothing in the sensor uses them.
 
 use std::path::{Path, PathBuf};
 
@@ -31,9 +32,17 @@ impl AsRef<Path> for TempDir {
     }
 }
 
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
+        if std::thread::panicking() {
+            eprintln!("kept the failed test's directory {}", self.0.display());
+        } else {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
@@ -60,5 +69,28 @@ impl std::ops::Deref for TempFile {
     type Target = Path;
     fn deref(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removed_when_done_kept_when_failing() {
+        let passed = TempDir::new("test-dir-passed");
+        let path = passed.to_path_buf();
+        std::fs::write(path.join("x"), b"x").unwrap();
+        drop(passed);
+        assert!(!path.exists());
+
+        let failed = std::panic::catch_unwind(|| {
+            let d = TempDir::new("test-dir-failed");
+            let p = d.to_path_buf();
+            std::panic::panic_any(p);
+        });
+        let kept = *failed.unwrap_err().downcast::<PathBuf>().unwrap();
+        assert!(kept.is_dir());
+        std::fs::remove_dir_all(&kept).unwrap();
     }
 }

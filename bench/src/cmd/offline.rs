@@ -478,8 +478,9 @@ fn suricata_command(bin: &Path, config: Option<&Path>) -> Result<String> {
             base.display()
         )
     })?;
-    let conf =
-        std::env::temp_dir().join(format!("sensor-bench-suricata-{}.yaml", std::process::id()));
+    // One name for every run (rewritten each time, not one file a run left
+    // behind): the report prints the command line with it.
+    let conf = std::env::temp_dir().join("sensor-bench-suricata.yaml");
     std::fs::write(&conf, hashed).with_context(|| format!("writing {}", conf.display()))?;
     Ok(format!(
         "{} -c {} -r {{pcap}} -l {{out}} -k none -S /dev/null --runmode single",
