@@ -4,9 +4,11 @@
 //! SSL scripts that fills ssl.log: version, cipher, curve, SNI, resumption,
 //! alerts, ALPN, `established`, `ssl_history`, certificate fingerprints.
 //!
-//! Buffers are reused from one connection to the next and bounded: each
-//! direction keeps [`BASE_HANDSHAKE`] bytes for handshake messages and
-//! grows up to [`MAX_HANDSHAKE`] only while the pool's shared budget
+//! Buffers are reused from one connection to the next and bounded: a
+//! handshake message wholly inside a record is analysed where it lies;
+//! one put together from pieces goes into the direction's buffer, which
+//! takes [`BASE_HANDSHAKE`] bytes at the first such message and keeps them,
+//! and grows up to [`MAX_HANDSHAKE`] only while the pool's shared budget
 //! allows; a message that does not fit is cut (what fits is still
 //! analysed) and counted as a weird.
 
@@ -217,7 +219,8 @@ fn padded_session_id(id: &[u8]) -> [u8; 32] {
 }
 
 impl TlsSession {
-    /// A session with buffers reserved and `opts` applied.
+    /// A session with `opts` applied and its small buffers made (the
+    /// handshake buffers are made at their first use).
     pub fn new(opts: TlsOptions) -> Self {
         let mut s = TlsSession {
             opts,
@@ -227,7 +230,6 @@ impl TlsSession {
         // never be used.
         let small = (2 * s.opts.max_alerts_per_record).min(MAX_RECORD_BODY) + 2;
         for d in &mut s.dirs {
-            d.hs.reserve_exact(BASE_HANDSHAKE);
             d.small = vec![0; small];
         }
         s.rec.reserve();
@@ -366,6 +368,10 @@ impl TlsSession {
             dir.ctype = V2_CLIENT_HELLO;
             dir.left = ((((h[0] & 0x7f) as usize) << 8) | h[1] as usize).saturating_sub(3);
             dir.hs.clear();
+            // The SSLv2 record's body is kept whole in the handshake buffer.
+            if dir.hs.capacity() < BASE_HANDSHAKE {
+                dir.hs.reserve_exact(BASE_HANDSHAKE);
+            }
             if dir.left == 0 {
                 self.record_end(is_orig, env);
                 self.dirs[d].hdr_len = 0;
@@ -555,12 +561,14 @@ impl TlsSession {
                 }
                 continue;
             }
-            if let Some((msg_type, msg, rest)) =
-                whole_message(dir.hs.len(), dir.hs.capacity(), body)
-            {
+            let room = dir.hs.capacity().max(BASE_HANDSHAKE);
+            if let Some((msg_type, msg, rest)) = whole_message(dir.hs.len(), room, body) {
                 body = rest;
                 self.message(is_orig, msg_type, msg, env);
                 continue;
+            }
+            if dir.hs.capacity() < BASE_HANDSHAKE {
+                dir.hs.reserve_exact(BASE_HANDSHAKE);
             }
             // Complete the 4-byte header, then the message.
             let need = if dir.hs.len() < 4 {
