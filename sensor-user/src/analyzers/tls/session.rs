@@ -1182,9 +1182,9 @@ fn hs_len(hs: &[u8]) -> usize {
 /// A handshake message that starts `body` and ends inside it, when no
 /// bytes of an earlier one are `held` and it fits the `room` the direction's
 /// buffer has now: its type, its body and the bytes after it. Such a
-/// message (most are: hellos and certificate chains sit in one record) is
-/// analysed where it lies instead of being copied into the buffer first,
-/// with the same outcome.
+/// message (hellos mostly are; certificate chains are often cut across
+/// TCP segments) is analysed where it lies instead of being copied into
+/// the buffer first, with the same outcome.
 fn whole_message(held: usize, room: usize, body: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     if held > 0 || body.len() < 4 {
         return None;
