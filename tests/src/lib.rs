@@ -13,6 +13,7 @@ pub mod live;
 pub mod mailbox;
 /// Real servers (rsyslog, redis-server, a Kafka broker) for the tests.
 pub use bench::servers;
+pub use sensor::test_dir::TempDir;
 
 /// One log record: field name to value, in Zeek's TSV spelling (`-` unset,
 /// `T`/`F`, sets comma-joined).
@@ -28,8 +29,6 @@ pub fn data_dir() -> PathBuf {
 pub fn temp_dir(name: &str) -> TempDir {
     TempDir::new(&format!("tests-{name}"))
 }
-
-pub use sensor::test_dir::TempDir;
 
 /// Parses a Zeek log written by Zeek: full TSV (`#fields` header), or
 /// `zeek-cut -m` output (first line names the columns), or headerless

@@ -369,9 +369,7 @@ impl TlsSession {
             dir.left = ((((h[0] & 0x7f) as usize) << 8) | h[1] as usize).saturating_sub(3);
             dir.hs.clear();
             // The SSLv2 record's body is kept whole in the handshake buffer.
-            if dir.hs.capacity() < BASE_HANDSHAKE {
-                dir.hs.reserve_exact(BASE_HANDSHAKE);
-            }
+            make_base(&mut dir.hs);
             if dir.left == 0 {
                 self.record_end(is_orig, env);
                 self.dirs[d].hdr_len = 0;
@@ -567,9 +565,7 @@ impl TlsSession {
                 self.message(is_orig, msg_type, msg, env);
                 continue;
             }
-            if dir.hs.capacity() < BASE_HANDSHAKE {
-                dir.hs.reserve_exact(BASE_HANDSHAKE);
-            }
+            make_base(&mut dir.hs);
             // Complete the 4-byte header, then the message.
             let need = if dir.hs.len() < 4 {
                 4 - dir.hs.len()
@@ -1194,6 +1190,13 @@ fn whole_message(held: usize, room: usize, body: &[u8]) -> Option<(u8, &[u8], &[
         return None;
     }
     Some((body[0], &body[4..end], &body[end..]))
+}
+
+/// Gives a handshake buffer its base room at its first use (kept after).
+fn make_base(buf: &mut Vec<u8>) {
+    if buf.capacity() < BASE_HANDSHAKE {
+        buf.reserve_exact(BASE_HANDSHAKE);
+    }
 }
 
 /// Grows `buf` to hold `total` bytes if the message limit and the shared
