@@ -6,11 +6,14 @@
 //!
 //! Buffers are reused from one connection to the next and bounded: a
 //! handshake message wholly inside a record is analysed where it lies;
-//! one put together from pieces goes into the direction's buffer, which
-//! takes [`BASE_HANDSHAKE`] bytes at the first such message and keeps them,
-//! and grows up to [`MAX_HANDSHAKE`] only while the pool's shared budget
-//! allows; a message that does not fit is cut (what fits is still
-//! analysed) and counted as a weird.
+//! one put together from pieces goes into a [`BASE_HANDSHAKE`] buffer that
+//! the direction borrows from its pool's spare buffers (or makes, when none
+//! is spare) and gives back once the message is whole, so a pool holds as
+//! many as messages are being put together at once, not one per session.
+//! A buffer grows up to [`MAX_HANDSHAKE`] only while the pool's shared
+//! budget allows, and a grown one is kept as a spare for the next large
+//! message until the budget needs its room; a message that does not fit
+//! is cut (what fits is still analysed) and counted as a weird.
 
 use super::fingerprint;
 use super::names;
@@ -23,7 +26,7 @@ use crate::inline_str::InlineStr;
 use crate::logs::ssl::SslInfo;
 use crate::logs::{ConnId, LogRecord, OptText};
 
-/// Handshake buffer each direction keeps (most handshakes fit).
+/// Handshake buffer a direction borrows (most handshake messages fit).
 pub const BASE_HANDSHAKE: usize = 16 << 10;
 /// Longest handshake message kept whole.
 pub const MAX_HANDSHAKE: usize = 1 << 20;
@@ -237,20 +240,12 @@ impl TlsSession {
         s
     }
 
-    /// Prepares a pooled session for a new connection (memory kept, but a
-    /// handshake buffer grown for a large message goes back to its base
-    /// size and returns its share of the budget).
+    /// Prepares a pooled session for a new connection (memory kept; a
+    /// handshake buffer still borrowed goes back to the pool's spares).
     pub fn reset(&mut self) {
         for d in &mut self.dirs {
             d.reset();
-            if d.hs.capacity() > BASE_HANDSHAKE {
-                let before = d.hs.capacity();
-                d.hs.shrink_to(BASE_HANDSHAKE);
-                let freed = before - d.hs.capacity();
-                self.budget
-                    .used
-                    .set(self.budget.used.get().saturating_sub(freed));
-            }
+            give_back(&mut d.hs, &self.budget);
         }
         self.record_version = 0;
         self.chosen_version = 0;
@@ -369,7 +364,7 @@ impl TlsSession {
             dir.left = ((((h[0] & 0x7f) as usize) << 8) | h[1] as usize).saturating_sub(3);
             dir.hs.clear();
             // The SSLv2 record's body is kept whole in the handshake buffer.
-            make_base(&mut dir.hs);
+            borrow(&mut dir.hs, &self.budget);
             if dir.left == 0 {
                 self.record_end(is_orig, env);
                 self.dirs[d].hdr_len = 0;
@@ -524,7 +519,7 @@ impl TlsSession {
                 let version = u16::from_be_bytes([h[3], h[4]]);
                 self.v2_client_hello(is_orig, version, &body, record_len, env);
                 self.dirs[d].hs = body;
-                self.dirs[d].hs.clear();
+                give_back(&mut self.dirs[d].hs, &self.budget);
             }
             22 | 23 => {}
             t => {
@@ -554,7 +549,7 @@ impl TlsSession {
                         let msg = std::mem::take(&mut dir.hs);
                         self.message(is_orig, t, &msg[4..], env);
                         self.dirs[d].hs = msg;
-                        self.dirs[d].hs.clear();
+                        give_back(&mut self.dirs[d].hs, &self.budget);
                     }
                 }
                 continue;
@@ -565,7 +560,7 @@ impl TlsSession {
                 self.message(is_orig, msg_type, msg, env);
                 continue;
             }
-            make_base(&mut dir.hs);
+            borrow(&mut dir.hs, &self.budget);
             // Complete the 4-byte header, then the message.
             let need = if dir.hs.len() < 4 {
                 4 - dir.hs.len()
@@ -595,7 +590,7 @@ impl TlsSession {
                     let msg = std::mem::take(&mut dir.hs);
                     self.message(is_orig, msg[0], &msg[4..], env);
                     self.dirs[d].hs = msg;
-                    self.dirs[d].hs.clear();
+                    give_back(&mut self.dirs[d].hs, &self.budget);
                 }
             }
         }
@@ -1192,22 +1187,48 @@ fn whole_message(held: usize, room: usize, body: &[u8]) -> Option<(u8, &[u8], &[
     Some((body[0], &body[4..end], &body[end..]))
 }
 
-/// Gives a handshake buffer its base room at its first use (kept after).
-fn make_base(buf: &mut Vec<u8>) {
+/// Gives a direction a handshake buffer of [`BASE_HANDSHAKE`] bytes unless
+/// it holds one: a spare of its pool, else a new one.
+fn borrow(buf: &mut Vec<u8>, budget: &Budget) {
     if buf.capacity() < BASE_HANDSHAKE {
-        buf.reserve_exact(BASE_HANDSHAKE);
+        match budget.spare.borrow_mut().pop() {
+            Some(spare) => *buf = spare,
+            None => buf.reserve_exact(BASE_HANDSHAKE),
+        }
     }
 }
 
-/// Grows `buf` to hold `total` bytes if the message limit and the shared
-/// budget allow; the budget counts capacity beyond [`BASE_HANDSHAKE`].
+/// Returns a direction's handshake buffer, emptied, to the pool's spares
+/// (a grown one keeps its size and its share of the budget).
+fn give_back(buf: &mut Vec<u8>, budget: &Budget) {
+    buf.clear();
+    if buf.capacity() > BASE_HANDSHAKE {
+        budget.grown.borrow_mut().push(std::mem::take(buf));
+    } else if buf.capacity() == BASE_HANDSHAKE {
+        budget.spare.borrow_mut().push(std::mem::take(buf));
+    }
+}
+
+/// Gives `buf` room for `total` bytes if the message limit and the shared
+/// budget allow: a grown spare large enough (the base buffer goes back),
+/// else `buf` grown, after freeing grown spares if the budget needs their
+/// room. The budget counts capacity beyond [`BASE_HANDSHAKE`].
 fn grow(buf: &mut Vec<u8>, total: usize, budget: &Budget) -> bool {
     if total > MAX_HANDSHAKE {
         return false;
     }
+    if let Some(mut big) = budget.take_grown(total) {
+        big.extend_from_slice(buf);
+        std::mem::swap(buf, &mut big);
+        give_back(&mut big, budget);
+        return true;
+    }
     let extra = total - buf.capacity();
-    if budget.used.get() + extra > budget.limit {
-        return false;
+    while budget.used.get() + extra > budget.limit {
+        let Some(spare) = budget.grown.borrow_mut().pop() else {
+            return false;
+        };
+        budget.release(spare.capacity());
     }
     let before = buf.capacity();
     buf.reserve_exact(total - buf.len());
@@ -1215,11 +1236,32 @@ fn grow(buf: &mut Vec<u8>, total: usize, budget: &Budget) -> bool {
     true
 }
 
-/// Handshake buffer memory beyond the base, shared by a pool's sessions.
+/// Handshake buffers shared by a pool's sessions: the memory they took
+/// beyond their base size and its limit, and the buffers no direction
+/// holds, base-sized and grown.
 #[derive(Debug, Default)]
 struct Budget {
     used: std::cell::Cell<usize>,
     limit: usize,
+    spare: std::cell::RefCell<Vec<Vec<u8>>>,
+    grown: std::cell::RefCell<Vec<Vec<u8>>>,
+}
+
+impl Budget {
+    /// The smallest grown spare with room for `total` bytes.
+    fn take_grown(&self, total: usize) -> Option<Vec<u8>> {
+        let mut grown = self.grown.borrow_mut();
+        let best = (0..grown.len())
+            .filter(|&i| grown[i].capacity() >= total)
+            .min_by_key(|&i| grown[i].capacity())?;
+        Some(grown.swap_remove(best))
+    }
+
+    /// Returns the share of a freed buffer of `capacity` bytes.
+    fn release(&self, capacity: usize) {
+        let share = capacity.saturating_sub(BASE_HANDSHAKE);
+        self.used.set(self.used.get().saturating_sub(share));
+    }
 }
 
 /// A bounded pool of TLS sessions, made on demand and reused.
@@ -1230,8 +1272,8 @@ impl SessionPool<TlsSession> {
     /// by `budget` bytes beyond their base size.
     pub fn new(n: usize, opts: TlsOptions, budget: usize) -> Self {
         let shared = std::rc::Rc::new(Budget {
-            used: Default::default(),
             limit: budget,
+            ..Default::default()
         });
         SessionPool::on_demand(n, move || {
             let mut s = TlsSession::new(opts.clone());
@@ -1431,6 +1473,54 @@ mod tests {
         assert_eq!(whole.logged.len(), 1);
         assert_eq!(env.logged, whole.logged);
         assert_eq!(env.weirds, whole.weirds);
+    }
+
+    /// Handshake buffers are lent by the pool: one given back is lent
+    /// again, a grown one serves the next large message, and grown spares
+    /// are freed when the budget needs their room, never beyond it.
+    #[test]
+    fn handshake_buffers_are_lent_and_grown_ones_kept_within_the_budget() {
+        let budget = Budget {
+            limit: 100_000,
+            ..Default::default()
+        };
+        let mut a = Vec::new();
+        borrow(&mut a, &budget);
+        assert_eq!(a.capacity(), BASE_HANDSHAKE);
+        a.extend_from_slice(&[1, 2, 3, 4]);
+        assert!(grow(&mut a, 60_000, &budget));
+        assert_eq!(a, [1, 2, 3, 4], "held bytes kept");
+        assert_eq!(budget.used.get(), 60_000 - BASE_HANDSHAKE);
+        give_back(&mut a, &budget);
+        assert_eq!(a.capacity(), 0);
+
+        // The next large message gets the grown spare; its own base buffer
+        // becomes the spare the next small message gets.
+        let mut b = Vec::new();
+        borrow(&mut b, &budget);
+        let base = b.as_ptr();
+        b.push(9);
+        assert!(grow(&mut b, 50_000, &budget));
+        assert_eq!((b.capacity(), b.as_slice()), (60_000, &[9u8][..]));
+        assert_eq!(budget.used.get(), 60_000 - BASE_HANDSHAKE);
+        let mut c = Vec::new();
+        borrow(&mut c, &budget);
+        assert_eq!(c.as_ptr(), base);
+        give_back(&mut b, &budget);
+
+        // 90,000 bytes do not fit beside the 60,000-byte spare: it is freed.
+        assert!(grow(&mut c, 90_000, &budget));
+        assert_eq!(budget.used.get(), 90_000 - BASE_HANDSHAKE);
+        assert!(budget.grown.borrow().is_empty());
+        // Held buffers are never taken: no room for another large message.
+        let mut d = Vec::new();
+        borrow(&mut d, &budget);
+        assert!(!grow(&mut d, 50_000, &budget));
+        assert!(!grow(&mut d, MAX_HANDSHAKE + 1, &budget));
+        give_back(&mut c, &budget);
+        give_back(&mut d, &budget);
+        assert_eq!(budget.used.get(), 90_000 - BASE_HANDSHAKE);
+        assert_eq!(budget.spare.borrow().len(), 1);
     }
 
     /// `SSL::max_ssl_history_length=3` (Zeek's test
