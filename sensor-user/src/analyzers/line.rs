@@ -213,14 +213,22 @@ pub struct LineSplit {
 }
 
 impl LineSplit {
-    /// A splitter keeping at most `max` bytes of a line at once (memory
-    /// reserved now).
+    /// A splitter keeping at most `max` bytes of a line at once (reserved
+    /// at the first line cut across pieces of input, kept after).
     pub fn new(max: usize) -> Self {
         LineSplit {
-            buf: Vec::with_capacity(max),
+            buf: Vec::new(),
             max: max.max(2),
             raw: 0,
         }
+    }
+
+    /// Keeps `data`, the start of a line, reserving the whole bound first.
+    fn hold(&mut self, data: &[u8]) {
+        if self.buf.capacity() < self.max {
+            self.buf.reserve_exact(self.max - self.buf.len());
+        }
+        self.buf.extend_from_slice(data);
     }
 
     /// Raw bytes still expected.
@@ -261,13 +269,13 @@ impl LineSplit {
                     data = &data[i + 1..];
                 }
                 None if data.len() < room => {
-                    self.buf.extend_from_slice(data);
+                    self.hold(data);
                     return;
                 }
                 None => {
                     // Full: hand the head out, keeping a final CR back in
                     // case its LF comes next.
-                    self.buf.extend_from_slice(&data[..room]);
+                    self.hold(&data[..room]);
                     data = &data[room..];
                     let keep = usize::from(self.buf.last() == Some(&b'\r'));
                     let n = self.buf.len() - keep;

@@ -121,14 +121,6 @@ pub struct FileState {
 }
 
 impl FileState {
-    /// A new, empty file at time `ts`.
-    pub fn new(fuid: Uid, conn: ConnId, source: &'static str, is_orig: bool, ts: u64) -> Self {
-        FileState {
-            bof: Vec::with_capacity(magic::BOF_BUFFER),
-            ..Self::new_without_buffer(fuid, conn, source, is_orig, ts)
-        }
-    }
-
     /// Makes this state a new, empty file (reusing its buffers).
     pub fn restart(
         &mut self,
@@ -149,17 +141,13 @@ impl FileState {
             md5,
             extract_cfg,
             hashes,
-            ..FileState::new_without_buffer(fuid, conn, source, is_orig, ts)
+            ..FileState::new(fuid, conn, source, is_orig, ts)
         };
     }
 
-    fn new_without_buffer(
-        fuid: Uid,
-        conn: ConnId,
-        source: &'static str,
-        is_orig: bool,
-        ts: u64,
-    ) -> Self {
+    /// A new, empty file at time `ts` (its beginning-of-file buffer is
+    /// made at its first content and kept by [`FileState::restart`]).
+    pub fn new(fuid: Uid, conn: ConnId, source: &'static str, is_orig: bool, ts: u64) -> Self {
         FileState {
             fuid,
             conn,
@@ -196,6 +184,9 @@ impl FileState {
         // sniff hands the buffer to the extraction, the rest follows.
         let mut unbuffered = data;
         if !self.sniffed {
+            if self.bof.capacity() < magic::BOF_BUFFER {
+                self.bof.reserve_exact(magic::BOF_BUFFER - self.bof.len());
+            }
             let n = (magic::BOF_BUFFER - self.bof.len()).min(data.len());
             self.bof.extend_from_slice(&data[..n]);
             unbuffered = &data[n..];

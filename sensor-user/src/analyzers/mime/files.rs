@@ -65,10 +65,8 @@ impl Default for MessageFiles {
             resp_h: IpAddr::from([0, 0, 0, 0]),
             resp_p: 0,
         };
-        let mut mime = MimeMessage::new();
-        mime.reserve();
         MessageFiles {
-            mime,
+            mime: MimeMessage::new(),
             lines: LineSplit::new(MAX_LINE),
             msg: FileState::new(Uid::default(), zero, "", false, 0),
             part: FileState::new(Uid::default(), zero, "", false, 0),

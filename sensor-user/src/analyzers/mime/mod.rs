@@ -153,16 +153,19 @@ impl MimeMessage {
                 .sum::<usize>()
     }
 
-    /// Reserves buffers for typical messages, so that parsing them later
-    /// allocates nothing.
-    pub fn reserve(&mut self) {
+    /// Reserves buffers for typical messages (done at the first message,
+    /// so that a session that carries none holds none, and later messages
+    /// allocate nothing).
+    fn reserve(&mut self) {
         while self.entities.len() < 4 {
             let mut e = Entity::default();
             e.header.reserve(1024);
             e.boundary.reserve(80);
             self.entities.push(e);
         }
-        self.out.reserve(2 * SEGMENT);
+        if self.out.capacity() < 2 * SEGMENT {
+            self.out.reserve(2 * SEGMENT - self.out.len());
+        }
     }
 
     /// Whether a message is open.
@@ -172,9 +175,7 @@ impl MimeMessage {
 
     /// Opens a new message (the top-level entity begins).
     pub fn begin(&mut self, sink: &mut dyn MimeSink) {
-        if self.entities.is_empty() {
-            self.entities.push(Entity::default());
-        }
+        self.reserve();
         self.entities[0].reset(Encoding::Other, false);
         self.depth = 1;
         sink.begin_entity();

@@ -477,6 +477,11 @@ impl SmtpSession {
     /// `bdat_max_line` bytes is cut there, with a weird.
     fn bdat_lines(&mut self, data: &[u8], env: &mut dyn SmtpEnv) {
         let mut buf = std::mem::take(&mut self.bdat.buf);
+        // Room for a line, made at the session's first BDAT and kept.
+        let room = self.opts.bdat_max_line.min(1 << 16) + 64;
+        if buf.capacity() < room {
+            buf.reserve(room - buf.len());
+        }
         if buf.last() == Some(&b'\r') && data.first() != Some(&b'\n') {
             env.weird("smtp_bdat_line_cr_only", b"", Some("SMTP_BDAT"));
             self.mail_line(&buf, false, env);
@@ -1454,19 +1459,18 @@ mod tests {
 }
 
 /// A bounded pool of SMTP sessions, made on demand and reused, so that SMTP
-/// analysis allocates nothing per connection once a slot exists.
+/// analysis allocates nothing per connection once a slot's buffers exist.
 pub type SmtpPool = SessionPool<SmtpSession>;
 
 impl SessionPool<SmtpSession> {
-    /// A pool of `n` sessions, each with its buffers reserved.
+    /// A pool of `n` sessions, each made with its line and record buffers
+    /// (message, file and BDAT buffers are made at their first use).
     pub fn new(n: usize, opts: SmtpOptions) -> Self {
         SessionPool::on_demand(n, move || {
             let mut s = SmtpSession::default();
             for l in &mut s.lines {
                 l.buf.reserve(1024);
             }
-            s.bdat.buf.reserve(opts.bdat_max_line.min(1 << 16) + 64);
-            s.mime.reserve();
             s.mime.set_limits(opts.mime);
             s.rec.reserve();
             s.helo.reserve(256);
