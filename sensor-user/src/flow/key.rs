@@ -13,7 +13,7 @@ pub fn addr16(a: IpAddr) -> [u8; 16] {
 }
 
 /// A direction-independent flow key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowKey {
     /// Lower endpoint address.
     pub a: [u8; 16],
@@ -32,7 +32,9 @@ impl FlowKey {
     /// the direction (one-way ICMP types).
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: u8, one_way: bool) -> Self {
         let (s, d) = (addr16(src), addr16(dst));
-        if one_way || (s, sport) < (d, dport) {
+        // Big-endian words order as the bytes do.
+        let (sw, dw) = (u128::from_be_bytes(s), u128::from_be_bytes(d));
+        if one_way || (sw, sport) < (dw, dport) {
             FlowKey {
                 a: s,
                 b: d,
@@ -49,6 +51,20 @@ impl FlowKey {
                 proto,
             }
         }
+    }
+}
+
+/// Hashes the key as five words (the derived hash would feed the addresses
+/// to the hasher as length-prefixed byte strings, a slower path).
+impl std::hash::Hash for FlowKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        for addr in [&self.a, &self.b] {
+            let (hi, lo) = addr.split_at(8);
+            for half in [hi, lo] {
+                h.write_u64(u64::from_ne_bytes(half.try_into().unwrap_or_default()));
+            }
+        }
+        h.write_u64(u64::from(self.pa) | u64::from(self.pb) << 16 | u64::from(self.proto) << 32);
     }
 }
 
