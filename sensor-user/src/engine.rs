@@ -36,7 +36,7 @@ use crate::files::certs::{CertEvent, CertLog};
 use crate::files::extract::ExtractConfig;
 use crate::flow::conn::{Conn, ConnMore, DatagramState, Endpoints, Transport, Wanted};
 use crate::flow::history::mask;
-use crate::flow::key::FlowKey;
+use crate::flow::key::{worker_of_packet, FlowKey};
 use crate::flow::table::FlowTable;
 use crate::flow::tcp::{self, TcpConfig, TcpSession, TcpSink};
 use crate::flow::timers::Inactivity;
@@ -291,6 +291,23 @@ pub struct Worker<S: RecordSink> {
     software: software::Software,
     /// known-services (known_services.log).
     known_services: known_services::KnownServices,
+    /// This worker's share of a capture read by several (`None`: all of it).
+    share: Option<Share>,
+}
+
+/// A worker's share of a capture that several workers read whole
+/// (`sensor read --workers N`): the flows [`worker_of_packet`] gives it.
+/// Fragments go to every worker, since a fragment's ports are known only
+/// once its datagram is whole: each reassembles every datagram (so their
+/// reassemblers hold the same state) and analyses the whole datagrams it
+/// owns, and the first worker alone counts fragments, raises their weirds
+/// and reports fragments dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Share {
+    /// This worker's index.
+    pub index: usize,
+    /// How many workers read the capture.
+    pub workers: usize,
 }
 
 /// Collects analyzer and TCP reports for one connection during a packet.
@@ -895,8 +912,15 @@ impl<S: RecordSink> Worker<S> {
                 table: Default::default(),
             },
             known_services: known_services::KnownServices::new(cfg.known_services),
+            share: None,
             cfg,
         }
+    }
+
+    /// Makes this worker analyse only its `share` of the frames it is given
+    /// (see [`Share`]).
+    pub fn set_share(&mut self, share: Share) {
+        self.share = Some(share);
     }
 
     /// Shares the table of certificates logged to x509.log with other
@@ -993,11 +1017,36 @@ impl<S: RecordSink> Worker<S> {
     /// Processes one captured frame.
     pub fn process(&mut self, frame: &Frame<'_>) {
         let ts = frame.ts_ns;
+        let decoded = self.decode(frame);
+        // A fragment that every worker reassembles is counted by one.
+        let counted = self.share.is_none_or(|s| s.index == 0)
+            || decoded.ip.as_ref().is_ok_and(|ip| ip.fragment.is_none());
         if !self.synthetic {
-            self.counters.packets += 1;
-            self.counters.bytes += frame.data.len() as u64;
+            if counted {
+                self.counters.packets += 1;
+                self.counters.bytes += frame.data.len() as u64;
+            }
             self.advance(ts);
         }
+        let link = decoded.link;
+        if counted {
+            for note in link.notes.iter() {
+                self.decode_weird(ts, note);
+            }
+        }
+        let ip = match decoded.ip {
+            Ok(ip) => ip,
+            Err(e) => return self.malformed(ts, e),
+        };
+        match ip.fragment {
+            None => self.process_ip(ts, &link, &ip),
+            Some(frag) => self.reassemble(ts, &link, &ip, frag, counted),
+        }
+    }
+
+    /// Decodes a frame down to its IP packet, checksums checked unless
+    /// Zeek's `ignore_checksums_nets` exempts the sender.
+    fn decode<'f>(&self, frame: &Frame<'f>) -> decode::Decoded<'f> {
         let opts = DecodeOptions {
             verify_checksums: self.decode_opts.verify_checksums && !self.synthetic,
         };
@@ -1018,46 +1067,54 @@ impl<S: RecordSink> Worker<S> {
                 decoded = again;
             }
         }
-        let link = decoded.link;
-        for note in link.notes.iter() {
-            self.decode_weird(ts, note);
-        }
-        let ip = match decoded.ip {
-            Ok(ip) => ip,
-            Err(e) => return self.malformed(ts, e),
-        };
-        match ip.fragment {
-            None => self.process_ip(ts, &link, &ip),
-            Some(frag) => {
-                let before = self.frags.stats().overlaps;
-                let done = match self.frags.add(&ip, frag, ts) {
-                    FragOutcome::Pending => None,
-                    FragOutcome::TooLarge => {
-                        self.connless_weird(ts, "excessively_large_fragment");
-                        None
-                    }
-                    FragOutcome::Complete(whole) => {
-                        self.frag_buf.clear();
-                        self.frag_buf.extend_from_slice(whole.payload);
-                        Some(IpPacket {
-                            payload: &[],
-                            ..whole
-                        })
-                    }
-                };
-                if self.frags.stats().overlaps != before {
-                    self.connless_weird(ts, "fragment_overlap");
+        decoded
+    }
+
+    /// Adds a fragment to its datagram and, once the datagram is whole,
+    /// processes it (if this worker owns its flow). Weirds and drops are
+    /// reported only when the fragment is `counted`.
+    fn reassemble(
+        &mut self,
+        ts: u64,
+        link: &LinkInfo,
+        ip: &IpPacket<'_>,
+        frag: decode::Fragment,
+        counted: bool,
+    ) {
+        let before = self.frags.stats().overlaps;
+        let done = match self.frags.add(ip, frag, ts) {
+            FragOutcome::Pending => None,
+            FragOutcome::TooLarge => {
+                if counted {
+                    self.connless_weird(ts, "excessively_large_fragment");
                 }
-                if let Some(whole) = done {
-                    let buf = std::mem::take(&mut self.frag_buf);
-                    let whole = IpPacket {
-                        payload: &buf,
-                        ..whole
-                    };
-                    self.process_ip(ts, &link, &whole);
-                    self.frag_buf = buf;
-                }
+                None
             }
+            FragOutcome::Complete(whole) => {
+                self.frag_buf.clear();
+                self.frag_buf.extend_from_slice(whole.payload);
+                Some(IpPacket {
+                    payload: &[],
+                    ..whole
+                })
+            }
+        };
+        if counted && self.frags.stats().overlaps != before {
+            self.connless_weird(ts, "fragment_overlap");
+        }
+        if let Some(whole) = done {
+            let buf = std::mem::take(&mut self.frag_buf);
+            let whole = IpPacket {
+                payload: &buf,
+                ..whole
+            };
+            let mine = self
+                .share
+                .is_none_or(|s| worker_of_packet(&whole, s.workers) == s.index);
+            if mine {
+                self.process_ip(ts, link, &whole);
+            }
+            self.frag_buf = buf;
         }
     }
 
@@ -1734,7 +1791,13 @@ impl<S: RecordSink> Worker<S> {
                 * crate::reassembly::BLOCK_SIZE) as u64,
             reassem_dropped_bytes: self.counters.reassembly_dropped,
             missed_bytes: self.counters.missed_bytes,
-            frags_dropped: fs.evicted + fs.timed_out + fs.too_large,
+            // Every worker of a shared capture reassembles every fragment;
+            // the first reports the drops.
+            frags_dropped: if self.share.is_none_or(|s| s.index == 0) {
+                fs.evicted + fs.timed_out + fs.too_large
+            } else {
+                0
+            },
             records_dropped: 0,
             smtp_sessions_exhausted: self.counters.smtp_sessions_exhausted,
             tls_sessions_exhausted: self.counters.tls_sessions_exhausted,

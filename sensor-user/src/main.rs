@@ -77,8 +77,9 @@ struct ReadArgs {
     /// Analyse only TCP/UDP packets with one of these ports (the live XDP filter).
     #[arg(long, value_delimiter = ',', value_name = "PORT")]
     ports: Vec<u16>,
-    /// Worker threads; with more than one, frames are handed out by IP
-    /// address pair and the logs hold the same records in another order.
+    /// Worker threads; with more than one, frames are handed out by flow
+    /// (fragments to every worker) and the logs hold the same records in
+    /// another order.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256), value_name = "N")]
     workers: u16,
     /// When the run is done, rewrite each log file with its records sorted by ts (then by

@@ -4,6 +4,8 @@
 
 use std::net::IpAddr;
 
+use crate::decode::IpPacket;
+
 /// An address as the 16 bytes Zeek compares (IPv4 mapped into IPv6).
 pub fn addr16(a: IpAddr) -> [u8; 16] {
     match a {
@@ -74,6 +76,49 @@ pub fn mix64(mut h: u64) -> u64 {
     h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     h ^ (h >> 31)
+}
+
+/// Which of `workers` workers owns the flow between the endpoints `a` and
+/// `b` (address, port) over `proto`: a hash of the two endpoints taken in order (so both directions
+/// hash alike) and the protocol. Hashing the ordered endpoints, not their
+/// XOR, keeps flows whose addresses differ in the same bits (numbered hosts
+/// talking to numbered servers) apart. Addresses are IPv4's 32 bits or
+/// IPv6's 128; ports are 0 for protocols without them.
+pub fn worker_of(a: (u128, u16), b: (u128, u16), proto: u8, workers: usize) -> usize {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let mut h = mix64(u64::from(proto) | u64::from(lo.1) << 8 | u64::from(hi.1) << 24);
+    for word in [
+        lo.0 as u64,
+        (lo.0 >> 64) as u64,
+        hi.0 as u64,
+        (hi.0 >> 64) as u64,
+    ] {
+        h = mix64(h ^ word);
+    }
+    // The hash scaled to 0..workers (a multiply, not a division).
+    ((u128::from(h) * workers as u128) >> 64) as usize
+}
+
+/// [`worker_of`] for a whole (not fragmented) IP packet: TCP and UDP by
+/// their ports, every other protocol (ICMP among them) by its addresses.
+pub fn worker_of_packet(ip: &IpPacket<'_>, workers: usize) -> usize {
+    let bits = |a: IpAddr| match a {
+        IpAddr::V4(v) => u128::from(v.to_bits()),
+        IpAddr::V6(v) => v.to_bits(),
+    };
+    let (sport, dport) = match (ip.proto, ip.payload) {
+        (6 | 17, [s0, s1, d0, d1, ..]) => (
+            u16::from_be_bytes([*s0, *s1]),
+            u16::from_be_bytes([*d0, *d1]),
+        ),
+        _ => (0, 0),
+    };
+    worker_of(
+        (bits(ip.src), sport),
+        (bits(ip.dst), dport),
+        ip.proto,
+        workers,
+    )
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! (gzip, standard input).
 //!
 //! The reading thread decodes each frame far enough to know its owner and
-//! copies it into that worker's batch. Emptied batches come back for reuse,
+//! copies it into that worker's batch (a fragment into every worker's). Emptied batches come back for reuse,
 //! so steady-state reading allocates nothing. With each batch goes the
 //! reader's network time (the latest timestamp read), and every worker is
 //! told that time at least every [`TICK_FRAMES`] frames, so connections
@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
-use super::{owner, Outcome, PeriodicStats, Run, TICK_FRAMES};
+use super::{owner, Outcome, Owner, PeriodicStats, Run, TICK_FRAMES};
 use crate::capture::pcap::{CaptureError, PcapFile};
 use crate::capture::Frame;
 use crate::decode::LinkType;
@@ -206,10 +206,15 @@ impl Reader<'_, '_> {
     fn dispatch(&mut self, frame: &Frame<'_>) {
         self.clock = self.clock.max(frame.ts_ns);
         self.frames += 1;
-        let lane = &mut self.lanes[owner(frame, self.lanes.len())];
-        lane.filling.push(frame);
-        if lane.filling.full() {
-            self.stopped |= !lane.send(self.clock);
+        let lanes = match owner(frame, self.lanes.len()) {
+            Owner::Worker(w) => w..w + 1,
+            Owner::Everyone => 0..self.lanes.len(),
+        };
+        for lane in &mut self.lanes[lanes] {
+            lane.filling.push(frame);
+            if lane.filling.full() {
+                self.stopped |= !lane.send(self.clock);
+            }
         }
         if self.frames.is_multiple_of(TICK_FRAMES) {
             for lane in self.lanes.iter_mut() {

@@ -1,9 +1,13 @@
 //! `sensor read --workers N`: capture files analysed by N worker threads.
 //!
-//! Each frame belongs to the worker that owns its IP address pair (a
-//! symmetric hash of the two addresses and the protocol, see [`owner`], so
-//! both directions, every fragment and every ICMP message of a flow meet in
-//! one worker). How frames reach their worker depends on the input:
+//! Each frame belongs to the worker that owns its flow (a symmetric hash of
+//! the two endpoints, ports included for TCP and UDP, and the protocol, see
+//! [`owner`] and [`worker_of`], so both directions of a flow meet in one
+//! worker and the flows between two hosts spread over all). An IP fragment
+//! goes to every worker: its ports are known only once its datagram is
+//! whole, so each worker reassembles every datagram and analyses the whole
+//! ones it owns (see [`Share`]). How frames reach their worker depends on
+//! the input:
 //!
 //! - Plain capture files are memory-mapped, so every worker opens each file
 //!   itself and reads all of it, analysing its own frames and letting the
@@ -20,8 +24,9 @@
 //! software) is logged by whichever worker meets it first, so its `ts` and
 //! connection may be another sighting's than with one worker. Frames that
 //! carry no IP packet (ARP, other link protocols, undecodable frames) all go
-//! to the first worker. stats.log: the periodic records sum what the workers
-//! last published, the final record sums their final counts.
+//! to the first worker, which also counts the fragments. stats.log: the
+//! periodic records sum what the workers last published, the final record
+//! sums their final counts.
 
 mod dispatch;
 mod scan;
@@ -33,8 +38,8 @@ use crate::capture::pcap::{CaptureError, PcapFile};
 use crate::capture::Frame;
 use crate::config::Config;
 use crate::decode::{self, DecodeOptions, LinkType};
-use crate::engine::{Counters, RecordSink, Worker};
-use crate::flow::key::mix64;
+use crate::engine::{Counters, RecordSink, Share, Worker};
+use crate::flow::key::{worker_of, worker_of_packet};
 use crate::logs::stats::{SinkHealth, StatsRecord};
 use crate::logs::writer::LogQueue;
 
@@ -114,6 +119,10 @@ impl Run<'_> {
         worker.share_notices(self.notices.clone());
         worker.share_software(self.software.clone());
         worker.share_known_services(self.known_services.clone());
+        worker.set_share(Share {
+            index,
+            workers: self.published.len(),
+        });
         worker.set_stats_interval(u64::MAX / 4);
         worker.set_sink_health(self.health.clone());
         worker
@@ -188,45 +197,39 @@ impl<'a> PeriodicStats<'a> {
     }
 }
 
-/// The worker that owns `frame`'s flow: a hash of its two IP addresses,
-/// taken in order (so both directions hash alike), and its protocol;
-/// frames without an IP packet go to the first. Hashing the ordered pair,
-/// not the XOR of the addresses, keeps flows whose addresses differ in the
-/// same bits (numbered hosts talking to numbered servers) apart.
-fn owner(frame: &Frame<'_>, workers: usize) -> usize {
-    let Some((a, b, proto)) = plain_tcp_or_icmp(frame).or_else(|| decoded_ends(frame)) else {
-        return 0;
-    };
-    let (lo, hi) = (a.min(b), a.max(b));
-    let mut h = mix64(u64::from(proto));
-    for word in [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64] {
-        h = mix64(h ^ word);
-    }
-    // The hash scaled to 0..workers (a multiply, not a division).
-    ((u128::from(h) * workers as u128) >> 64) as usize
+/// Who analyses a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    /// The worker that owns its flow (or the first, for a frame without an
+    /// IP packet).
+    Worker(usize),
+    /// Every worker: an IP fragment, whose flow is known only once its
+    /// datagram is whole (see [`crate::engine::Share`]).
+    Everyone,
 }
 
-/// The addresses and protocol of the IP packet the decoder finds in
-/// `frame` (inside any tunnel), if any.
-fn decoded_ends(frame: &Frame<'_>) -> Option<(u128, u128, u8)> {
+/// Who analyses `frame`: the owner of its flow by [`worker_of`] (TCP and
+/// UDP by their ports, inside any tunnel), every worker for a fragment, the
+/// first for a frame without an IP packet.
+fn owner(frame: &Frame<'_>, workers: usize) -> Owner {
+    if let Some(w) = plain_tcp_or_icmp(frame, workers) {
+        return Owner::Worker(w);
+    }
     let opts = DecodeOptions {
         verify_checksums: false,
     };
-    let ip = decode::decode_frame(frame.link, frame.data, frame.orig_len, &opts)
-        .ip
-        .ok()?;
-    let bits = |a: std::net::IpAddr| match a {
-        std::net::IpAddr::V4(v) => u128::from(v.to_bits()),
-        std::net::IpAddr::V6(v) => v.to_bits(),
-    };
-    Some((bits(ip.src), bits(ip.dst), ip.proto))
+    match decode::decode_frame(frame.link, frame.data, frame.orig_len, &opts).ip {
+        Ok(ip) if ip.fragment.is_some() => Owner::Everyone,
+        Ok(ip) => Owner::Worker(worker_of_packet(&ip, workers)),
+        Err(_) => Owner::Worker(0),
+    }
 }
 
 /// The common case read straight from the bytes, as the decoder would
 /// give it: Ethernet (up to two VLAN tags), then IPv4 or IPv6 carrying TCP
-/// or ICMP, which no tunnel is decapsulated from. Anything else is left to
-/// the decoder.
-fn plain_tcp_or_icmp(frame: &Frame<'_>) -> Option<(u128, u128, u8)> {
+/// or ICMP (which no tunnel is decapsulated from), not a fragment, with
+/// the TCP ports in the packet. Anything else is left to the decoder.
+fn plain_tcp_or_icmp(frame: &Frame<'_>, workers: usize) -> Option<usize> {
     if frame.link != LinkType::ETHERNET {
         return None;
     }
@@ -247,12 +250,29 @@ fn plain_tcp_or_icmp(frame: &Frame<'_>) -> Option<(u128, u128, u8)> {
         )))
     };
     let v6 = |o: usize| Some(u128::from_be_bytes(d.get(o..o + 16)?.try_into().ok()?));
-    let (src, dst, proto) = match ethertype {
-        0x0800 if d.get(l3)? >> 4 == 4 => (v4(l3 + 12)?, v4(l3 + 16)?, *d.get(l3 + 9)?),
-        0x86dd if d.get(l3)? >> 4 == 6 => (v6(l3 + 8)?, v6(l3 + 24)?, *d.get(l3 + 6)?),
+    // The addresses, the protocol, where the transport header starts and
+    // how long the IP header says the packet is from there.
+    let (src, dst, proto, l4, l4_len) = match ethertype {
+        0x0800 if d.get(l3)? >> 4 == 4 => {
+            let ihl = usize::from(d.get(l3)? & 0x0f) * 4;
+            if ihl < 20 || be16(l3 + 6)? & 0x3fff != 0 {
+                return None;
+            }
+            let len = usize::from(be16(l3 + 2)?).checked_sub(ihl)?;
+            (v4(l3 + 12)?, v4(l3 + 16)?, *d.get(l3 + 9)?, l3 + ihl, len)
+        }
+        0x86dd if d.get(l3)? >> 4 == 6 => {
+            let len = usize::from(be16(l3 + 4)?);
+            (v6(l3 + 8)?, v6(l3 + 24)?, *d.get(l3 + 6)?, l3 + 40, len)
+        }
         _ => return None,
     };
-    matches!(proto, 1 | 6 | 58).then_some((src, dst, proto))
+    let (sport, dport) = match proto {
+        6 if l4_len >= 4 => (be16(l4)?, be16(l4 + 2)?),
+        1 | 58 => (0, 0),
+        _ => return None,
+    };
+    Some(worker_of((src, sport), (dst, dport), proto, workers))
 }
 
 #[cfg(test)]
@@ -269,8 +289,9 @@ mod tests {
     }
 
     /// An Ethernet frame (with `vlan` tags) carrying an IPv4 packet of
-    /// `proto` from `src` to `dst` with 20 bytes of transport header.
-    fn ipv4(vlan: usize, src: [u8; 4], dst: [u8; 4], proto: u8) -> Vec<u8> {
+    /// `proto` from `src:sport` to `dst:dport` with 20 bytes of transport
+    /// header.
+    fn ipv4(vlan: usize, src: ([u8; 4], u16), dst: ([u8; 4], u16), proto: u8) -> Vec<u8> {
         let mut f = vec![0u8; 12];
         for _ in 0..vlan {
             f.extend_from_slice(&[0x81, 0x00, 0x00, 0x07]);
@@ -281,44 +302,102 @@ mod tests {
         ip[2..4].copy_from_slice(&40u16.to_be_bytes());
         ip[8] = 64;
         ip[9] = proto;
-        ip[12..16].copy_from_slice(&src);
-        ip[16..20].copy_from_slice(&dst);
+        ip[12..16].copy_from_slice(&src.0);
+        ip[16..20].copy_from_slice(&dst.0);
+        ip[20..22].copy_from_slice(&src.1.to_be_bytes());
+        ip[22..24].copy_from_slice(&dst.1.to_be_bytes());
         // A TCP header's data offset, so the decoder accepts it.
         ip[32] = 0x50;
         f.extend_from_slice(&ip);
         f
     }
 
+    /// The owner the decoder's packet gives (what a worker checks after
+    /// reassembly).
+    fn decoded_owner(f: &[u8], workers: usize) -> usize {
+        let opts = DecodeOptions {
+            verify_checksums: false,
+        };
+        let ip = decode::decode_frame(LinkType::ETHERNET, f, f.len() as u32, &opts)
+            .ip
+            .expect("an IP packet");
+        worker_of_packet(&ip, workers)
+    }
+
     #[test]
     fn the_shortcut_agrees_with_the_decoder() {
         for vlan in 0..3 {
             for proto in [1u8, 6] {
-                let f = ipv4(vlan, [10, 1, 2, 3], [192, 0, 2, 9], proto);
-                let fast = plain_tcp_or_icmp(&frame(&f));
-                assert!(fast.is_some(), "vlan {vlan} proto {proto}");
-                assert_eq!(fast, decoded_ends(&frame(&f)), "vlan {vlan} proto {proto}");
+                for port in [25u16, 40_001, 40_002, 40_003] {
+                    let f = ipv4(vlan, ([10, 1, 2, 3], port), ([192, 0, 2, 9], 587), proto);
+                    for n in 2..5 {
+                        let fast = plain_tcp_or_icmp(&frame(&f), n);
+                        assert_eq!(
+                            fast,
+                            Some(decoded_owner(&f, n)),
+                            "vlan {vlan} proto {proto}"
+                        );
+                        assert_eq!(owner(&frame(&f), n), Owner::Worker(decoded_owner(&f, n)));
+                    }
+                }
             }
         }
-        // UDP may carry a tunnel: left to the decoder.
-        let udp = ipv4(0, [10, 1, 2, 3], [192, 0, 2, 9], 17);
-        assert_eq!(plain_tcp_or_icmp(&frame(&udp)), None);
-        assert!(plain_tcp_or_icmp(&frame(&udp[..20])).is_none());
+        // UDP may carry a tunnel: left to the decoder, which finds its ports.
+        let udp = ipv4(0, ([10, 1, 2, 3], 5353), ([192, 0, 2, 9], 53), 17);
+        assert_eq!(plain_tcp_or_icmp(&frame(&udp), 2), None);
+        assert_eq!(
+            owner(&frame(&udp), 2),
+            Owner::Worker(decoded_owner(&udp, 2))
+        );
+        assert!(plain_tcp_or_icmp(&frame(&udp[..20]), 2).is_none());
     }
 
     #[test]
-    fn both_directions_meet_and_numbered_hosts_spread() {
-        let there = ipv4(0, [10, 1, 0, 7], [198, 51, 100, 25], 6);
-        let back = ipv4(0, [198, 51, 100, 25], [10, 1, 0, 7], 6);
+    fn fragments_go_to_every_worker() {
+        let mut f = ipv4(0, ([10, 1, 2, 3], 1025), ([192, 0, 2, 9], 25), 6);
+        // More fragments follow.
+        f[20] = 0x20;
+        assert_eq!(plain_tcp_or_icmp(&frame(&f), 2), None);
+        assert_eq!(owner(&frame(&f), 2), Owner::Everyone);
+        // A later fragment (offset 8 bytes).
+        f[20] = 0x00;
+        f[21] = 0x01;
+        assert_eq!(owner(&frame(&f), 3), Owner::Everyone);
+    }
+
+    #[test]
+    fn both_directions_meet_and_flows_spread() {
+        let there = ipv4(0, ([10, 1, 0, 7], 40_000), ([198, 51, 100, 25], 25), 6);
+        let back = ipv4(0, ([198, 51, 100, 25], 25), ([10, 1, 0, 7], 40_000), 6);
         for n in 2..5 {
             assert_eq!(owner(&frame(&there), n), owner(&frame(&back), n));
         }
-        // Pairs whose addresses change in the same bits (a per-round
-        // remapping of a replayed trace) must not all land on one worker.
-        let mut per_worker = [0u32; 2];
-        for k in 0..=255u8 {
-            let f = ipv4(0, [104, 236, k, 107], [192, 168, 33 ^ k, 86], 6);
-            per_worker[owner(&frame(&f), 2)] += 1;
-        }
-        assert!(per_worker.iter().all(|&n| n > 96), "{per_worker:?}");
+        let spread = |flows: &mut dyn Iterator<Item = Vec<u8>>| {
+            let mut per_worker = [0u32; 2];
+            for f in flows {
+                match owner(&frame(&f), 2) {
+                    Owner::Worker(w) => per_worker[w] += 1,
+                    Owner::Everyone => panic!("not a fragment"),
+                }
+            }
+            per_worker
+        };
+        // The connections between two hosts spread over the workers.
+        let one_pair = spread(
+            &mut (0..=255u16)
+                .map(|p| ipv4(0, ([10, 1, 0, 7], 40_000 + p), ([198, 51, 100, 25], 25), 6)),
+        );
+        assert!(one_pair.iter().all(|&n| n > 96), "{one_pair:?}");
+        // So do pairs whose addresses change in the same bits (a per-round
+        // remapping of a replayed trace).
+        let numbered = spread(&mut (0..=255u8).map(|k| {
+            ipv4(
+                0,
+                ([104, 236, k, 107], 443),
+                ([192, 168, 33 ^ k, 86], 50_000),
+                6,
+            )
+        }));
+        assert!(numbered.iter().all(|&n| n > 96), "{numbered:?}");
     }
 }

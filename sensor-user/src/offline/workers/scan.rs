@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{owner, Outcome, PeriodicStats, Run, TICK_FRAMES};
+use super::{owner, Outcome, Owner, PeriodicStats, Run, TICK_FRAMES};
 use crate::capture::pcap::{CaptureError, PcapFile};
 use crate::capture::Frame;
 use crate::engine::{Counters, Worker};
@@ -137,15 +137,14 @@ impl<'r, 'c> Scan<'r, 'c> {
         (truncated, None)
     }
 
-    /// Analyses the frame if this worker owns it; otherwise lets network
-    /// time reach its timestamp.
+    /// Analyses the frame if this worker owns it or every worker does (a
+    /// fragment); otherwise lets network time reach its timestamp.
     fn take(&mut self, frame: &Frame<'_>) {
         self.clock = self.clock.max(frame.ts_ns);
         self.frames += 1;
-        if owner(frame, self.count) == self.index {
-            self.worker.process(frame);
-        } else {
-            self.worker.tick(frame.ts_ns);
+        match owner(frame, self.count) {
+            Owner::Worker(w) if w != self.index => self.worker.tick(frame.ts_ns),
+            _ => self.worker.process(frame),
         }
     }
 
