@@ -10,13 +10,20 @@
 //! resident memory does not grow with the size of the capture (the pages
 //! stay in the page cache).
 //!
+//! Several workers can read one file through one mapping ([`Reader::share`]):
+//! each page is then mapped once for all of them (with a mapping each,
+//! every worker paid for the page tables of the whole file), pages are
+//! unmapped only behind the last reader, and no reader runs more than
+//! [`WINDOW`] bytes ahead of the last, which bounds what stays mapped.
+//!
 //! A file that shrinks while it is mapped would fault on access; captures
 //! are read once they are written, and a file still being appended to is
 //! only read up to the length it had when opened.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use memmap2::{Advice, Mmap, UncheckedAdvice};
 use pcap_parser::nom::{self, IResult, Needed, Offset};
@@ -36,6 +43,13 @@ const PROGRESS_STEP: u64 = 1 << 20;
 /// 16 MiB more resident memory per reader.
 const RELEASE_STEP: usize = 1 << 24;
 
+/// How far (bytes) a reader of a shared mapping may run ahead of the last
+/// one before it waits.
+pub const WINDOW: usize = 32 << 20;
+
+/// How long a reader waits for one that does not move.
+const STALLED: Duration = Duration::from_secs(2);
+
 type LegacyParse = fn(&[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
 
 /// Which format the file holds.
@@ -47,13 +61,38 @@ enum Format {
     Ng { big_endian: bool },
 }
 
-/// A mapped capture file.
+/// A mapped capture file: one reader of a [`Mapping`].
 pub struct MappedCapture {
-    map: Mmap,
+    reader: Reader,
     pos: usize,
     format: Format,
     progress: Arc<AtomicU64>,
     unreported: u64,
+    /// Waited for a reader that did not move: no longer waits.
+    alone: bool,
+}
+
+/// A file's mapping, shared by its readers.
+struct Mapping {
+    map: Mmap,
+    /// The file's format as its first block gives it.
+    format: Format,
+    readers: Mutex<Readers>,
+}
+
+/// One reader of a [`Mapping`]: another one can be made from it
+/// ([`Reader::share`]), and it can tell the others it stopped.
+#[derive(Clone)]
+pub struct Reader {
+    mapping: Arc<Mapping>,
+    /// This reader's index in the mapping's readers.
+    me: usize,
+}
+
+/// Where the readers of one mapping are.
+struct Readers {
+    /// Each reader's position (`usize::MAX` once it stopped reading).
+    pos: Vec<usize>,
     /// Bytes from the start unmapped so far (a multiple of `RELEASE_STEP`).
     released: usize,
 }
@@ -97,37 +136,138 @@ impl MappedCapture {
                 Err(_) => return Err(NotMapped::NotACapture),
             }
         };
-        Ok(MappedCapture {
+        let mapping = Mapping {
             map,
+            format,
+            readers: Mutex::new(Readers {
+                pos: vec![0],
+                released: 0,
+            }),
+        };
+        Ok(MappedCapture::of(
+            Reader {
+                mapping: Arc::new(mapping),
+                me: 0,
+            },
+            progress,
+        ))
+    }
+
+    /// The reader `reader` at the start of the file.
+    fn of(reader: Reader, progress: Arc<AtomicU64>) -> Self {
+        let format = match &reader.mapping.format {
+            Format::Legacy(h, parse) => Format::Legacy(h.clone(), *parse),
+            Format::Ng { big_endian } => Format::Ng {
+                big_endian: *big_endian,
+            },
+        };
+        MappedCapture {
+            reader,
             pos: 0,
             format,
             progress,
             unreported: 0,
-            released: 0,
-        })
+            alone: false,
+        }
     }
 
-    /// Unmaps what lies a whole step behind the reader.
-    fn release_behind(&mut self) {
-        let upto = self.pos / RELEASE_STEP * RELEASE_STEP;
-        if upto > self.released {
-            // SAFETY: no borrow of the map outlives `next`'s result, which
-            // ended before `consume`; and a later access to an unmapped
-            // page of a file mapping faults it back in from the file.
-            let _ = unsafe {
-                self.map.unchecked_advise_range(
-                    UncheckedAdvice::DontNeed,
-                    self.released,
-                    upto - self.released,
-                )
+    /// This reader of the mapping.
+    pub fn reader(&self) -> Reader {
+        self.reader.clone()
+    }
+
+    fn map(&self) -> &[u8] {
+        &self.reader.mapping.map
+    }
+
+    /// Records where this reader is, unmaps what lies a whole step behind
+    /// the last reader and, while this one is more than [`WINDOW`] ahead of
+    /// it, waits (unless the last one has not moved for [`STALLED`]: a
+    /// reader that died without saying so is not waited for).
+    fn sync(&mut self) {
+        let mapping = &self.reader.mapping;
+        let mut waiting: Option<(usize, Instant)> = None;
+        loop {
+            let Ok(mut r) = mapping.readers.lock() else {
+                return;
             };
-            self.released = upto;
+            if let Some(p) = r.pos.get_mut(self.reader.me) {
+                *p = self.pos;
+            }
+            let last = r.pos.iter().copied().min().unwrap_or(self.pos);
+            mapping.release_behind(&mut r, last);
+            if self.alone
+                || self.pos == mapping.map.len()
+                || self.pos <= last.saturating_add(WINDOW)
+            {
+                return;
+            }
+            drop(r);
+            match waiting {
+                Some((at, since)) if at == last && since.elapsed() > STALLED => {
+                    self.alone = true;
+                    return;
+                }
+                Some((at, _)) if at == last => {}
+                _ => waiting = Some((last, Instant::now())),
+            }
+            std::thread::sleep(Duration::from_micros(200));
         }
     }
 
     fn publish(&mut self) {
         self.progress.fetch_add(self.unreported, Ordering::Relaxed);
         self.unreported = 0;
+    }
+}
+
+impl Mapping {
+    /// Unmaps what lies a whole step behind `last`.
+    fn release_behind(&self, r: &mut Readers, last: usize) {
+        let upto = last.min(self.map.len()) / RELEASE_STEP * RELEASE_STEP;
+        if upto > r.released {
+            // SAFETY: no borrow of the map outlives `next`'s result, which
+            // ended before `consume`, and no reader is behind `last`; a
+            // later access to an unmapped page of a file mapping faults it
+            // back in from the file.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    UncheckedAdvice::DontNeed,
+                    r.released,
+                    upto - r.released,
+                )
+            };
+            r.released = upto;
+        }
+    }
+}
+
+impl Reader {
+    /// Another reader of the same mapping, from the start of the file (its
+    /// progress is not reported). Share a file before reading it: pages
+    /// already unmapped would be mapped again.
+    pub fn share(&self) -> MappedCapture {
+        let me = match self.mapping.readers.lock() {
+            Ok(mut r) => {
+                r.pos.push(0);
+                r.pos.len() - 1
+            }
+            Err(_) => usize::MAX,
+        };
+        let reader = Reader {
+            mapping: self.mapping.clone(),
+            me,
+        };
+        MappedCapture::of(reader, Arc::default())
+    }
+
+    /// This reader reads no more: the others no longer wait for it.
+    pub fn stop(&self) {
+        if let Ok(mut r) = self.mapping.readers.lock() {
+            if let Some(p) = r.pos.get_mut(self.me) {
+                *p = usize::MAX;
+            }
+        }
     }
 }
 
@@ -148,7 +288,7 @@ fn block<'a, T>(
 
 impl PcapReaderIterator for MappedCapture {
     fn next(&mut self) -> Result<(usize, PcapBlockOwned<'_>), PcapError<&[u8]>> {
-        let rest = &self.map[self.pos..];
+        let rest = &self.reader.mapping.map[self.pos..];
         match &mut self.format {
             Format::Legacy(h, _) if self.pos == 0 => {
                 Ok((h.size(), PcapBlockOwned::from(h.clone())))
@@ -173,12 +313,12 @@ impl PcapReaderIterator for MappedCapture {
     }
 
     fn consume(&mut self, offset: usize) {
-        let offset = offset.min(self.map.len() - self.pos);
+        let offset = offset.min(self.map().len() - self.pos);
         self.pos += offset;
         self.unreported += offset as u64;
-        if self.unreported >= PROGRESS_STEP || self.pos == self.map.len() {
+        if self.unreported >= PROGRESS_STEP || self.pos == self.map().len() {
             self.publish();
-            self.release_behind();
+            self.sync();
         }
     }
 
@@ -203,7 +343,7 @@ impl PcapReaderIterator for MappedCapture {
     }
 
     fn data(&self) -> &[u8] {
-        &self.map[self.pos..]
+        &self.map()[self.pos..]
     }
 
     fn reader_exhausted(&self) -> bool {
@@ -214,5 +354,6 @@ impl PcapReaderIterator for MappedCapture {
 impl Drop for MappedCapture {
     fn drop(&mut self) {
         self.publish();
+        self.reader.stop();
     }
 }

@@ -14,7 +14,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 
-use super::mapped::{MappedCapture, NotMapped};
+use super::mapped::{MappedCapture, NotMapped, Reader as MappedReader};
 use super::Frame;
 use crate::decode::LinkType;
 
@@ -95,8 +95,9 @@ pub struct PcapFile {
     done: bool,
     /// The read buffer's size now.
     buffer_size: usize,
-    /// The frames are borrowed from a memory map of the file.
-    mapped: bool,
+    /// The frames are borrowed from a memory map of the file, through
+    /// this reader of it.
+    mapped: Option<MappedReader>,
 }
 
 /// Counts bytes as they are read, for progress reporting.
@@ -129,11 +130,7 @@ impl PcapFile {
         let p = path.to_path_buf();
         let file = File::open(path).map_err(|e| CaptureError::Open(p.clone(), e))?;
         match MappedCapture::open(&file, counter.clone()) {
-            Ok(mapped) => {
-                let mut f = Self::with_reader(p, Box::new(mapped));
-                f.mapped = true;
-                return Ok(f);
-            }
+            Ok(mapped) => return Ok(Self::mapped(p, mapped)),
             Err(NotMapped::NotACapture) if !starts_gzip(&file) => {
                 return Err(CaptureError::NotACapture(p))
             }
@@ -180,6 +177,29 @@ impl PcapFile {
         Ok(Self::with_reader(p, reader))
     }
 
+    fn mapped(p: PathBuf, capture: MappedCapture) -> Self {
+        let reader = capture.reader();
+        let mut f = Self::with_reader(p, Box::new(capture));
+        f.mapped = Some(reader);
+        f
+    }
+
+    /// Another reader of this mapped file, from its start, sharing its
+    /// mapping (see [`super::mapped`]); `None` for a stream. Share before
+    /// reading.
+    pub fn share(&self) -> Option<PcapFile> {
+        let capture = self.mapped.as_ref()?.share();
+        Some(Self::mapped(self.path.clone(), capture))
+    }
+
+    /// Tells the other readers of a shared mapping that this one reads no
+    /// more, so that none waits for it.
+    pub fn stop_reading(&self) {
+        if let Some(r) = &self.mapped {
+            r.stop();
+        }
+    }
+
     fn with_reader(p: PathBuf, reader: Box<dyn PcapReaderIterator + Send>) -> Self {
         PcapFile {
             path: p,
@@ -191,14 +211,14 @@ impl PcapFile {
             bytes_read: 0,
             done: false,
             buffer_size: INITIAL_BUFFER_SIZE,
-            mapped: false,
+            mapped: None,
         }
     }
 
     /// Whether the file is read through a memory map (a plain capture
     /// file), so that reopening it costs no copy and no read.
     pub fn is_mapped(&self) -> bool {
-        self.mapped
+        self.mapped.is_some()
     }
 
     /// The file's path.
@@ -577,7 +597,10 @@ mod tests {
                 for cut in [bytes.len(), bytes.len() - 3] {
                     let p = tmp(&format!("agree-{cases}-{cut}-{name}"), &bytes[..cut]);
                     let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-                    let mapped = collect(PcapFile::open_counted(&p, progress.clone()).unwrap());
+                    let file = PcapFile::open_counted(&p, progress.clone()).unwrap();
+                    let shared = collect(file.share().expect("a mapped file"));
+                    let mapped = collect(file);
+                    assert_eq!(mapped, shared, "{}", path.display());
                     let stream = PcapFile::from_reader(
                         "stream",
                         Box::new(std::io::Cursor::new(bytes[..cut].to_vec())),
@@ -595,6 +618,30 @@ mod tests {
             }
         }
         assert!(cases >= 8, "{cases} captures read");
+    }
+
+    #[test]
+    fn readers_of_a_shared_mapping_stay_within_the_window() {
+        let frame = vec![7u8; 1400];
+        let n = (64 << 20) / (16 + frame.len());
+        let frames: Vec<(u32, u32, &[u8])> = (0..n).map(|i| (i as u32, 0, &frame[..])).collect();
+        let p = tmp("window.pcap", &legacy_pcap(false, false, &frames));
+        let first = PcapFile::open(&p).unwrap();
+        let second = first.share().expect("a mapped file");
+        let ahead = std::thread::spawn(move || collect(first).0.len());
+        // The first reader waits once it is a window ahead of the second,
+        // which has not started...
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!ahead.is_finished(), "read more than a window ahead");
+        // ...and reads on as the second does.
+        let behind = std::thread::spawn(move || collect(second).0.len());
+        assert_eq!(ahead.join().unwrap(), n);
+        assert_eq!(behind.join().unwrap(), n);
+        // A reader that stops is not waited for.
+        let first = PcapFile::open(&p).unwrap();
+        let second = first.share().expect("a mapped file");
+        second.stop_reading();
+        assert_eq!(collect(first).0.len(), n);
     }
 
     #[test]

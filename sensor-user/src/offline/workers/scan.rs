@@ -18,19 +18,12 @@ use crate::engine::{Counters, Worker};
 use crate::logs::stats::StatsRecord;
 use crate::logs::writer::LogQueue;
 
-/// Every file opened once more for each of `extra` further workers, if
-/// every file is memory-mapped (reopening a stream would read it again).
+/// Another reader of every file for each of `extra` further workers, if
+/// every file is memory-mapped (a stream would have to be read again); the
+/// readers of a file share its mapping.
 pub(super) fn reopen(files: &[PcapFile], extra: usize) -> Option<Vec<Vec<PcapFile>>> {
-    if !files.iter().all(PcapFile::is_mapped) {
-        return None;
-    }
     (0..extra)
-        .map(|_| {
-            files
-                .iter()
-                .map(|f| PcapFile::open(f.path()).ok().filter(PcapFile::is_mapped))
-                .collect()
-        })
+        .map(|_| files.iter().map(PcapFile::share).collect())
         .collect()
 }
 
@@ -114,6 +107,17 @@ impl<'r, 'c> Scan<'r, 'c> {
     /// frames read after each frame; returns the files cut short and the
     /// error that stopped reading, if any.
     fn read_all(
+        &mut self,
+        files: &mut [PcapFile],
+        each: &mut dyn FnMut(u64, u64),
+    ) -> (Vec<(PathBuf, String)>, Option<CaptureError>) {
+        let outcome = self.read_files(files, each);
+        // Stopped early or not, the other workers need not wait for this one.
+        files.iter().for_each(PcapFile::stop_reading);
+        outcome
+    }
+
+    fn read_files(
         &mut self,
         files: &mut [PcapFile],
         each: &mut dyn FnMut(u64, u64),
