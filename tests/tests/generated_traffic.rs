@@ -50,6 +50,23 @@ fn seeded() -> Config {
     }
 }
 
+/// Generates a capture into `pcap` with `opts`.
+fn generate_into(pcap: &std::path::Path, opts: &GenOptions) -> bench::gen::Summary {
+    let pki = Pki::generate().expect("certificates");
+    let file = std::fs::File::create(pcap).expect("pcap");
+    generate(file, opts, &pki).expect("generate")
+}
+
+/// A gzip copy of `from`, as `to` (a stream the workers cannot map).
+fn gzip(from: &std::path::Path, to: &std::path::Path) {
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(to).expect("create"),
+        flate2::Compression::fast(),
+    );
+    std::io::copy(&mut std::fs::File::open(from).expect("open"), &mut enc).expect("gzip");
+    enc.finish().expect("gzip");
+}
+
 #[test]
 fn sensor_logs_what_the_generator_wrote() {
     let dir = temp_dir("mixed");
@@ -64,9 +81,7 @@ fn sensor_logs_what_the_generator_wrote() {
         seed: 7,
         ..GenOptions::default()
     };
-    let pki = Pki::generate().expect("certificates");
-    let file = std::fs::File::create(&pcap).expect("pcap");
-    let summary = generate(file, &opts, &pki).expect("generate");
+    let summary = generate_into(&pcap, &opts);
     assert_eq!(summary.conn, 150);
     assert!(summary.smtp > 0 && summary.ssl > 0 && summary.files > 0);
     assert!(summary.ssl_tls13 > 0 && summary.ssl_tls13 < summary.ssl);
@@ -205,12 +220,7 @@ fn sensor_logs_what_the_generator_wrote() {
     // A gzip capture cannot be mapped: one thread reads it and hands the
     // frames out. The same records again.
     let gz = dir.join("capture.pcap.gz");
-    let mut enc = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).expect("create"),
-        flate2::Compression::fast(),
-    );
-    std::io::copy(&mut std::fs::File::open(&pcap).expect("open"), &mut enc).expect("gzip");
-    enc.finish().expect("gzip");
+    gzip(&pcap, &gz);
     let logs_gz = dir.join("logs-gz");
     let out_gz = read_with(&gz, &logs_gz, seeded(), 2);
     assert_eq!(out_gz.counters, out.counters);
@@ -263,9 +273,7 @@ fn lossy_captures_still_give_every_connection() {
         retransmit: 0.05,
         ..GenOptions::default()
     };
-    let pki = Pki::generate().expect("certificates");
-    let file = std::fs::File::create(&pcap).expect("pcap");
-    let summary = generate(file, &opts, &pki).expect("generate");
+    let summary = generate_into(&pcap, &opts);
     assert!(summary.lost > 0 && summary.reordered > 0 && summary.retransmitted > 0);
     let logs = dir.join("logs");
     read_with(&pcap, &logs, Config::default(), 1);
@@ -307,9 +315,7 @@ fn session_pools_hold_as_many_connections_as_configured() {
         kinds: vec![Kind::Smtp, Kind::Https],
         ..GenOptions::default()
     };
-    let pki = Pki::generate().expect("certificates");
-    let file = std::fs::File::create(&pcap).expect("pcap");
-    let summary = generate(file, &opts, &pki).expect("generate");
+    let summary = generate_into(&pcap, &opts);
     let smtp_conns = summary.kinds.get("smtp").copied().unwrap_or(0);
     let tls_conns = summary.kinds.get("https").copied().unwrap_or(0);
     assert!(smtp_conns > 400 && tls_conns > 400, "{:?}", summary.kinds);
@@ -425,9 +431,7 @@ fn fragmented_flows_give_the_same_records_with_any_number_of_workers() {
         seed: 11,
         ..GenOptions::default()
     };
-    let pki = Pki::generate().expect("certificates");
-    let file = std::fs::File::create(&whole).expect("pcap");
-    let summary = generate(file, &opts, &pki).expect("generate");
+    let summary = generate_into(&whole, &opts);
     let pcap = dir.join("fragmented.pcap");
     let cut = fragment_capture(&whole, &pcap);
     assert!(cut > 500, "only {cut} packets fragmented");
@@ -440,12 +444,7 @@ fn fragmented_flows_give_the_same_records_with_any_number_of_workers() {
     // Every worker reassembles every datagram and analyses the ones it
     // owns, from a mapped file or fed by a reading thread.
     let gz = dir.join("fragmented.pcap.gz");
-    let mut enc = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).expect("create"),
-        flate2::Compression::fast(),
-    );
-    std::io::copy(&mut std::fs::File::open(&pcap).expect("open"), &mut enc).expect("gzip");
-    enc.finish().expect("gzip");
+    gzip(&pcap, &gz);
     let stats = |d: &std::path::Path| records(d, "stats").pop().expect("a stats record");
     for (input, workers, name) in [(&pcap, 3, "mapped"), (&gz, 2, "stream")] {
         let logs_n = dir.join(format!("logs-{name}"));
