@@ -1019,8 +1019,8 @@ impl<S: RecordSink> Worker<S> {
         let ts = frame.ts_ns;
         let decoded = self.decode(frame);
         // A fragment that every worker reassembles is counted by one.
-        let counted = self.share.is_none_or(|s| s.index == 0)
-            || decoded.ip.as_ref().is_ok_and(|ip| ip.fragment.is_none());
+        let counted =
+            self.counts_fragments() || decoded.ip.as_ref().is_ok_and(|ip| ip.fragment.is_none());
         if !self.synthetic {
             if counted {
                 self.counters.packets += 1;
@@ -1042,6 +1042,12 @@ impl<S: RecordSink> Worker<S> {
             None => self.process_ip(ts, &link, &ip),
             Some(frag) => self.reassemble(ts, &link, &ip, frag, counted),
         }
+    }
+
+    /// Whether this worker counts fragments, raises their weirds and
+    /// reports their drops: alone, or the first of a shared capture.
+    fn counts_fragments(&self) -> bool {
+        self.share.is_none_or(|s| s.index == 0)
     }
 
     /// Decodes a frame down to its IP packet, checksums checked unless
@@ -1793,7 +1799,7 @@ impl<S: RecordSink> Worker<S> {
             missed_bytes: self.counters.missed_bytes,
             // Every worker of a shared capture reassembles every fragment;
             // the first reports the drops.
-            frags_dropped: if self.share.is_none_or(|s| s.index == 0) {
+            frags_dropped: if self.counts_fragments() {
                 fs.evicted + fs.timed_out + fs.too_large
             } else {
                 0

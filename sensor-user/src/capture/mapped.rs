@@ -45,7 +45,7 @@ const RELEASE_STEP: usize = 1 << 24;
 
 /// How far (bytes) a reader of a shared mapping may run ahead of the last
 /// one before it waits.
-pub const WINDOW: usize = 32 << 20;
+const WINDOW: usize = 32 << 20;
 
 /// How long a reader waits for one that does not move.
 const STALLED: Duration = Duration::from_secs(2);
@@ -53,6 +53,7 @@ const STALLED: Duration = Duration::from_secs(2);
 type LegacyParse = fn(&[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
 
 /// Which format the file holds.
+#[derive(Clone)]
 enum Format {
     /// Legacy pcap: its header (handed out as the first block) and the
     /// record parser for its byte order and variant.
@@ -157,16 +158,10 @@ impl MappedCapture {
 
     /// The reader `reader` at the start of the file.
     fn of(reader: Reader, progress: Arc<AtomicU64>) -> Self {
-        let format = match &reader.mapping.format {
-            Format::Legacy(h, parse) => Format::Legacy(h.clone(), *parse),
-            Format::Ng { big_endian } => Format::Ng {
-                big_endian: *big_endian,
-            },
-        };
         MappedCapture {
+            format: reader.mapping.format.clone(),
             reader,
             pos: 0,
-            format,
             progress,
             unreported: 0,
             alone: false,

@@ -79,8 +79,8 @@ pub fn mix64(mut h: u64) -> u64 {
 }
 
 /// Which of `workers` workers owns the flow between the endpoints `a` and
-/// `b` (address, port) over `proto`: a hash of the two endpoints taken in order (so both directions
-/// hash alike) and the protocol. Hashing the ordered endpoints, not their
+/// `b` (address, port) over `proto`: a hash of the two endpoints taken in
+/// order (so both directions hash alike) and the protocol. Hashing the ordered endpoints, not their
 /// XOR, keeps flows whose addresses differ in the same bits (numbered hosts
 /// talking to numbered servers) apart. Addresses are IPv4's 32 bits or
 /// IPv6's 128; ports are 0 for protocols without them.

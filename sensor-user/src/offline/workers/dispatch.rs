@@ -2,8 +2,9 @@
 //! (gzip, standard input).
 //!
 //! The reading thread decodes each frame far enough to know its owner and
-//! copies it into that worker's batch (a fragment into every worker's). Emptied batches come back for reuse,
-//! so steady-state reading allocates nothing. With each batch goes the
+//! copies it into that worker's batch (a fragment into every worker's).
+//! Emptied batches come back for reuse, so steady-state reading allocates
+//! nothing. With each batch goes the
 //! reader's network time (the latest timestamp read), and every worker is
 //! told that time at least every [`TICK_FRAMES`] frames, so connections
 //! expire and are logged as network time passes, as with one worker.
