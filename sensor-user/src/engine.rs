@@ -279,6 +279,8 @@ pub struct Worker<S: RecordSink> {
     bypass: Option<bypass::Bypass>,
     /// The frame being processed was made up by the bypass: not counted.
     synthetic: bool,
+    /// The packet being processed was put together from IP fragments.
+    reassembled: bool,
     /// The application-layer state a packet works on when its connection
     /// has none attached: attached afterwards only if the packet changed
     /// it, so that packets without payload leave none behind.
@@ -904,6 +906,7 @@ impl<S: RecordSink> Worker<S> {
             next_stats: 0,
             bypass: None,
             synthetic: false,
+            reassembled: false,
             blank: ConnMore::default(),
             loss: tcp::LossCounts::default(),
             sink_health: None,
@@ -1118,7 +1121,9 @@ impl<S: RecordSink> Worker<S> {
                 .share
                 .is_none_or(|s| worker_of_packet(&whole, s.workers) == s.index);
             if mine {
+                self.reassembled = true;
                 self.process_ip(ts, link, &whole);
+                self.reassembled = false;
             }
             self.frag_buf = buf;
         }
@@ -1237,11 +1242,7 @@ impl<S: RecordSink> Worker<S> {
             return;
         };
         if let L4::Tcp(t) = l4 {
-            use crate::decode::tcp::flags;
-            let close = t.flags() & (flags::FIN | flags::RST) != 0;
-            if close && !self.synthetic && self.table.get_mut(slot).is_some_and(|c| c.bypassed()) {
-                self.bypassed_close_arrives(slot);
-            }
+            self.tcp_meets_bypass(slot, t.flags());
         }
         let checksum_ok = !self.decode_opts.verify_checksums
             || self.synthetic
@@ -1259,6 +1260,29 @@ impl<S: RecordSink> Worker<S> {
         self.table.reschedule(slot);
         if bypass {
             self.maybe_bypass(slot);
+        }
+    }
+
+    /// A TCP packet with `tcp_flags` of the connection in `slot` and the
+    /// kernel bypass. A close of a bypassed connection ends its bypass (see
+    /// `engine::bypass`). So does a datagram put together from fragments:
+    /// the kernel cannot tell a fragment's flow, so fragments always reach
+    /// userspace and would otherwise land after data the kernel counted,
+    /// as a content gap. A fragmented connection is not bypassed again.
+    fn tcp_meets_bypass(&mut self, slot: u32, tcp_flags: u8) {
+        use crate::decode::tcp::flags;
+        if self.synthetic || self.bypass.is_none() {
+            return;
+        }
+        let close = tcp_flags & (flags::FIN | flags::RST) != 0;
+        let Some(conn) = self.table.get_mut(slot) else {
+            return;
+        };
+        if self.reassembled {
+            conn.set_bypass_refused(true);
+        }
+        if (close || self.reassembled) && conn.bypassed() {
+            self.end_bypass_now(slot);
         }
     }
 

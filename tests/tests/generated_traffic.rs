@@ -11,7 +11,7 @@ use sensor::config::Config;
 use sensor::logs::format::FormatOptions;
 use sensor::offline::{read, ReadOptions};
 
-use tests::temp_dir;
+use tests::{fragment_capture, temp_dir};
 
 fn records(dir: &std::path::Path, log: &str) -> Vec<serde_json::Value> {
     match std::fs::read_to_string(dir.join(format!("{log}.log"))) {
@@ -356,67 +356,6 @@ fn session_pools_hold_as_many_connections_as_configured() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The IPv4 header checksum of `h` (its checksum field zeroed first).
-fn ipv4_checksum(h: &mut [u8]) {
-    h[10] = 0;
-    h[11] = 0;
-    let mut s: u32 = h
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    h[10..12].copy_from_slice(&(!(s as u16)).to_be_bytes());
-}
-
-/// Rewrites `from` into `to` with every IPv4 packet longer than 600 bytes
-/// cut into fragments of 256 payload bytes (every third packet's
-/// fragments written last first); returns how many packets were cut.
-fn fragment_capture(from: &std::path::Path, to: &std::path::Path) -> u64 {
-    let mut input = sensor::capture::pcap::PcapFile::open(from).expect("the capture");
-    let mut out = bench::pcapw::PcapWriter::create(to).expect("a capture");
-    let mut cut = 0u64;
-    let mut frames = Vec::new();
-    while input
-        .next_frame(|f| frames.push((f.ts_ns, f.data.to_vec())))
-        .expect("a frame")
-    {
-        for (ts, f) in frames.drain(..) {
-            let ihl = usize::from(f.get(14).copied().unwrap_or(0) & 0x0f) * 4;
-            if f.len() <= 14 + 600 || f[12..14] != [8, 0] || ihl != 20 {
-                out.write(ts, &f).expect("write");
-                continue;
-            }
-            let payload = &f[34..];
-            let mut pieces: Vec<Vec<u8>> = payload
-                .chunks(256)
-                .enumerate()
-                .map(|(i, chunk)| {
-                    let mut p = f[..34].to_vec();
-                    let offset = (i * 256 / 8) as u16;
-                    let more = (i + 1) * 256 < payload.len();
-                    p[16..18].copy_from_slice(&((20 + chunk.len()) as u16).to_be_bytes());
-                    p[20..22]
-                        .copy_from_slice(&(offset | if more { 0x2000 } else { 0 }).to_be_bytes());
-                    ipv4_checksum(&mut p[14..34]);
-                    p.extend_from_slice(chunk);
-                    p
-                })
-                .collect();
-            cut += 1;
-            if cut.is_multiple_of(3) {
-                pieces.reverse();
-            }
-            for p in pieces {
-                out.write(ts, &p).expect("write");
-            }
-        }
-    }
-    out.finish().expect("flush");
-    cut
-}
-
 #[test]
 fn fragmented_flows_give_the_same_records_with_any_number_of_workers() {
     let dir = temp_dir("fragmented");
@@ -433,7 +372,7 @@ fn fragmented_flows_give_the_same_records_with_any_number_of_workers() {
     };
     let summary = generate_into(&whole, &opts);
     let pcap = dir.join("fragmented.pcap");
-    let cut = fragment_capture(&whole, &pcap);
+    let cut = fragment_capture(&whole, &pcap, 0);
     assert!(cut > 500, "only {cut} packets fragmented");
 
     let logs = dir.join("logs");

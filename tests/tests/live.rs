@@ -589,6 +589,70 @@ fn two_workers_see_both_directions_of_every_connection() {
     assert_eq!(l, o, "two workers log differently from one offline pass");
 }
 
+/// Connections whose long packets are cut into IP fragments (a third of
+/// them sent last first) and whose short ones are not, live with one worker
+/// and with two: the logs equal `sensor read`'s (ids aside).
+/// - With two, each fragment goes to both, each worker puts every datagram
+///   together and analyses the ones whose flow it owns. Handed to one
+///   worker, a connection's fragments would miss the worker that owns its
+///   other packets, and its payload would be lost.
+/// - The kernel cannot tell a fragment's flow, so a bypassed TLS
+///   connection's fragmented records reach userspace: its bypass ends
+///   there, or their data would land after what the kernel counted, as a
+///   content gap (`G`, `missed_bytes`).
+#[test]
+fn fragmented_connections_live_give_the_logs_of_sensor_read() {
+    if !live_ok() {
+        return;
+    }
+    let _machine = tests::live::exclusive();
+    let dir = temp_dir("live-fragments");
+    let whole = dir.join("whole.pcap");
+    let opts = bench::gen::GenOptions {
+        sessions: Some(40),
+        concurrency: 8,
+        attachment: 6000,
+        text: 800,
+        tls_volume: 12_000,
+        bulk_volume: 20_000,
+        seed: 11,
+        ..bench::gen::GenOptions::default()
+    };
+    let pki = bench::certs::Pki::generate().expect("certificates");
+    let file = std::fs::File::create(&whole).expect("pcap");
+    bench::gen::generate(file, &opts, &pki).expect("generate");
+    let pcap = dir.join("fragmented.pcap");
+    let cut = tests::fragment_capture(&whole, &pcap, 12);
+    assert!(cut > 300, "only {cut} packets fragmented");
+    let cap = Capture::load(&pcap).expect("the capture");
+    let offline = dir.join("offline");
+    offline_run(&pcap, &offline, &["--seed", "1"]);
+    let o = without_ids(logs_of(&offline));
+    assert!(
+        o.get("files").is_some_and(|f| f.len() > 20),
+        "{:?}",
+        o.get("files")
+    );
+
+    for cores in ["0", "0,1"] {
+        let bed = Testbed::create(&tag(), 1500).expect("test bed");
+        let live = dir.join(format!("live-{cores}"));
+        let args = ["--ports", "all", "--cores", cores, "--seed", "1"];
+        live_run(&bed, &cap, &live, &args);
+        let stats = last_stats(&live);
+        assert_eq!(count(&stats, "pkts_dropped"), 0, "{stats:?}");
+        assert_eq!(count(&stats, "dispatch_dropped"), 0, "{stats:?}");
+        // Each frame is counted once, though every worker sees every
+        // fragment (the bypass counts the frames it keeps in the kernel).
+        let seen = count(&stats, "worker_pkts") + count(&stats, "bypass_pkts");
+        assert_eq!(seen as usize, cap.len(), "{stats:?}");
+        assert!(count(&stats, "bypass_started") > 0, "{stats:?}");
+        let l = without_ids(logs_of(&live));
+        let found = differences(&format!("fragments, cores {cores}"), &o, &l);
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+}
+
 /// Records without the fields that come from a worker's own uid sequence
 /// (two workers draw two sequences), each log's records sorted.
 fn without_ids(logs: Logs) -> Logs {

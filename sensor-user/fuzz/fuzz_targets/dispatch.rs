@@ -1,22 +1,24 @@
-//! The live dispatch path with arbitrary frames: the flow hash names the
-//! same owner for both directions of a flow, and a frame lent to its owner
-//! through the descriptor rings (in a jumbo slot when long) arrives intact
-//! and comes back to its lender.
+//! The live dispatch path with arbitrary frames: the owner of a frame is
+//! the same for both directions of a flow, and a frame lent to its owner
+//! (to every other worker, for a fragment) through the descriptor rings (in
+//! a jumbo slot when long) arrives intact and comes back to its lender.
 #![no_main]
 
 use std::cell::RefCell;
 
 use libfuzzer_sys::fuzz_target;
 use ringbuf::traits::{Consumer, Producer};
-use sensor::live::dispatch::{
-    build_mesh, flow_hash, Desc, JumboPool, Mesh, Returned, JUMBO, JUMBO_SLOT,
-};
+use sensor::capture::Frame;
+use sensor::decode::LinkType;
+use sensor::flow::owner::{owner, Owner};
+use sensor::live::dispatch::{build_mesh, Desc, JumboPool, Mesh, Returned, JUMBO, JUMBO_SLOT};
 
 /// Frames up to this length are lent in place (one UMEM frame).
 const SINGLE: usize = 2048;
 
 /// `frame` with the addresses and ports of an unfragmented Ethernet
-/// IPv4/IPv6 TCP/UDP packet swapped (the reply direction), if it is one.
+/// IPv4/IPv6 TCP packet swapped (the reply direction), if it is one. (Not
+/// UDP: the owner of a tunnel's packet is its inner flow's.)
 fn reversed(frame: &[u8]) -> Option<Vec<u8>> {
     let be16 = |o: usize| Some(u16::from_be_bytes([*frame.get(o)?, *frame.get(o + 1)?]));
     let mut off = 12;
@@ -31,7 +33,7 @@ fn reversed(frame: &[u8]) -> Option<Vec<u8>> {
     let mut f = frame.to_vec();
     let (src, alen, proto, l4) = match ethertype {
         0x0800 => {
-            if be16(l3 + 6)? & 0x3fff != 0 {
+            if f.get(l3)? >> 4 != 4 || be16(l3 + 6)? & 0x3fff != 0 {
                 return None;
             }
             let ihl = usize::from(*f.get(l3)? & 0x0f) * 4;
@@ -41,10 +43,10 @@ fn reversed(frame: &[u8]) -> Option<Vec<u8>> {
             }
             (l3 + 12, 4, *f.get(l3 + 9)?, l3 + ihl)
         }
-        0x86dd => (l3 + 8, 16, *f.get(l3 + 6)?, l3 + 40),
+        0x86dd if f.get(l3)? >> 4 == 6 => (l3 + 8, 16, *f.get(l3 + 6)?, l3 + 40),
         _ => return None,
     };
-    if f.len() < src + 2 * alen || f.len() < l4 + 4 || (proto != 6 && proto != 17) {
+    if f.len() < src + 2 * alen || f.len() < l4 + 4 || proto != 6 {
         return None;
     }
     for i in 0..alen {
@@ -83,8 +85,6 @@ fn lend_all(workers: usize, meshes: &mut [Mesh], jumbo: &[JumboPool], mut rest: 
     let mut free: Vec<Vec<u32>> = (0..workers).map(|_| vec![0, 1]).collect();
     // The "UMEM": frames by address, as their receivers hold them.
     let mut umem: Vec<Vec<u8>> = Vec::new();
-    let mut lent = 0usize;
-    let mut returned = 0usize;
 
     // Each frame: the worker that receives it, a u16 length, the bytes.
     while rest.len() >= 3 {
@@ -93,73 +93,21 @@ fn lend_all(workers: usize, meshes: &mut [Mesh], jumbo: &[JumboPool], mut rest: 
         let frame = &rest[3..3 + len];
         rest = &rest[3 + len..];
 
-        let owner = flow_hash(frame) as usize % workers;
+        let found = owner(&ethernet(frame), workers);
         if let Some(r) = reversed(frame) {
-            assert_eq!(flow_hash(&r), flow_hash(frame), "asymmetric flow hash");
+            assert_eq!(owner(&ethernet(&r), workers), found, "asymmetric flow hash");
         }
-        if owner == at {
-            continue;
-        }
+        let targets = match found {
+            Owner::Worker(w) if w == at => continue,
+            Owner::Worker(w) => w..w + 1,
+            Owner::Everyone => 0..workers,
+        };
         let addr = umem.len() as u64;
         umem.push(frame.to_vec());
-        let mut desc = Desc {
-            queue: at as u32,
-            source: at as u32,
-            len: len as u32,
-            addr,
-            key: addr,
-        };
-        if len > SINGLE {
-            if len > JUMBO_SLOT {
-                continue;
-            }
-            let Some(slot) = free[at].pop() else { continue };
-            // SAFETY: the slot came off the lender's free list.
-            unsafe { jumbo[at].fill(slot as usize, frame) };
-            desc.queue = JUMBO;
-            desc.addr = u64::from(slot);
-        }
-        let sent = meshes[at].to[owner]
-            .as_mut()
-            .is_some_and(|p| p.try_push(desc).is_ok());
-        if !sent {
-            if desc.queue == JUMBO {
-                free[at].push(desc.addr as u32);
-            }
-            continue;
-        }
-        lent += 1;
-
-        // The owner takes what it was lent, checks it, gives it back.
-        let Some(got) = meshes[owner].from[at].as_mut().and_then(|c| c.try_pop()) else {
-            panic!("a lent frame did not arrive");
-        };
-        let bytes: &[u8] = if got.queue == JUMBO {
-            // SAFETY: the slot was lent to this owner and not yet returned.
-            unsafe { jumbo[at].get(got.addr as usize, got.len as usize) }
-        } else {
-            &umem[got.addr as usize][..got.len as usize]
-        };
-        assert_eq!(bytes, frame, "a lent frame changed on its way");
-        let back = Returned {
-            queue: got.queue,
-            addr: got.addr,
-        };
-        assert!(meshes[owner].back_to[at]
-            .as_mut()
-            .is_some_and(|p| p.try_push(back).is_ok()));
-        // The lender takes the frame back (a jumbo slot becomes free).
-        if let Some(r) = meshes[at].back_from[owner]
-            .as_mut()
-            .and_then(|c| c.try_pop())
-        {
-            returned += 1;
-            if r.queue == JUMBO {
-                free[at].push(r.addr as u32);
-            }
+        for to in targets.filter(|&w| w != at) {
+            lend(meshes, jumbo, &mut free, (at, to), &umem, addr, frame);
         }
     }
-    assert_eq!(lent, returned);
     assert!(free.iter().all(|f| f.len() == 2), "a jumbo slot was lost");
     for m in meshes.iter_mut() {
         assert!(m.from.iter_mut().flatten().all(|c| c.try_pop().is_none()));
@@ -169,4 +117,85 @@ fn lend_all(workers: usize, meshes: &mut [Mesh], jumbo: &[JumboPool], mut rest: 
             .flatten()
             .all(|c| c.try_pop().is_none()));
     }
+}
+
+/// `data` as an Ethernet frame.
+fn ethernet(data: &[u8]) -> Frame<'_> {
+    Frame {
+        ts_ns: 0,
+        link: LinkType::ETHERNET,
+        data,
+        orig_len: data.len() as u32,
+    }
+}
+
+/// Lends `frame` (the lender's UMEM frame at `addr`) from worker `at` to
+/// worker `owner`, checks what arrives, and checks that it comes back (if
+/// it could be lent: a slot was free and the ring had room).
+fn lend(
+    meshes: &mut [Mesh],
+    jumbo: &[JumboPool],
+    free: &mut [Vec<u32>],
+    (at, owner): (usize, usize),
+    umem: &[Vec<u8>],
+    addr: u64,
+    frame: &[u8],
+) {
+    let len = frame.len();
+    let mut desc = Desc {
+        queue: at as u32,
+        source: at as u32,
+        len: len as u32,
+        addr,
+        key: addr,
+    };
+    if len > SINGLE {
+        if len > JUMBO_SLOT {
+            return;
+        }
+        let Some(slot) = free[at].pop() else { return };
+        // SAFETY: the slot came off the lender's free list.
+        unsafe { jumbo[at].fill(slot as usize, frame) };
+        desc.queue = JUMBO;
+        desc.addr = u64::from(slot);
+    }
+    let sent = meshes[at].to[owner]
+        .as_mut()
+        .is_some_and(|p| p.try_push(desc).is_ok());
+    if !sent {
+        if desc.queue == JUMBO {
+            free[at].push(desc.addr as u32);
+        }
+        return;
+    }
+
+    // The owner takes what it was lent, checks it, gives it back.
+    let Some(got) = meshes[owner].from[at].as_mut().and_then(|c| c.try_pop()) else {
+        panic!("a lent frame did not arrive");
+    };
+    let bytes: &[u8] = if got.queue == JUMBO {
+        // SAFETY: the slot was lent to this owner and not yet returned.
+        unsafe { jumbo[at].get(got.addr as usize, got.len as usize) }
+    } else {
+        &umem[got.addr as usize][..got.len as usize]
+    };
+    assert_eq!(bytes, frame, "a lent frame changed on its way");
+    let back = Returned {
+        queue: got.queue,
+        addr: got.addr,
+    };
+    assert!(meshes[owner].back_to[at]
+        .as_mut()
+        .is_some_and(|p| p.try_push(back).is_ok()));
+    // The lender takes the frame back (a jumbo slot becomes free).
+    if let Some(r) = meshes[at].back_from[owner]
+        .as_mut()
+        .and_then(|c| c.try_pop())
+    {
+        if r.queue == JUMBO {
+            free[at].push(r.addr as u32);
+        }
+        return;
+    }
+    panic!("a lent frame did not come back");
 }

@@ -15,6 +15,12 @@
 //! (conn_state, the closing history letters, sizes, a FIN counted once)
 //! comes from the real packets, in their real order.
 //!
+//! Nor are IP fragments: the kernel cannot tell a fragment's flow, so it
+//! sends every fragment to userspace. A bypassed connection whose datagram
+//! comes together from fragments is folded back and leaves the bypass
+//! before the datagram is analysed (its data would otherwise land after
+//! what the kernel counted, as a content gap), and is not bypassed again.
+//!
 //! Folding back (about once a second, at the close, at expiry, at the end
 //! of a run) adds the packet and IP-byte counts and replays what the TCP
 //! state machine needs as synthetic segments, in the order the kernel saw
@@ -224,15 +230,16 @@ impl<S: RecordSink> Worker<S> {
         }
     }
 
-    /// A FIN or RST of the bypassed connection in `slot` reached userspace:
-    /// the kernel marked the flow closing when it passed, so the counters
-    /// are folded back and the bypass ends before the packet is analysed.
-    /// (Other packets of a bypassed flow that reach userspace passed the
-    /// kernel before the bypass began, or after a close already on its way:
-    /// they are analysed as they are, in their place. A packet queue is
-    /// first in, first out, so the close comes after every packet that
-    /// passed before the bypass began.)
-    pub(super) fn bypassed_close_arrives(&mut self, slot: u32) {
+    /// A FIN or RST of the bypassed connection in `slot` reached userspace
+    /// (the kernel marked the flow closing when it passed), or a datagram
+    /// of it put together from fragments (which the kernel cannot tell
+    /// apart): the counters are folded back and the bypass ends before the
+    /// packet is analysed. (Other packets of a bypassed flow that reach
+    /// userspace passed the kernel before the bypass began, or after a
+    /// close already on its way: they are analysed as they are, in their
+    /// place. A packet queue is first in, first out, so the close comes
+    /// after every packet that passed before the bypass began.)
+    pub(super) fn end_bypass_now(&mut self, slot: u32) {
         let Some(bypass) = self.bypass.as_mut() else {
             return;
         };

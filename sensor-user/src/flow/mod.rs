@@ -3,6 +3,7 @@
 pub mod conn;
 pub mod history;
 pub mod key;
+pub mod owner;
 pub mod table;
 pub mod tcp;
 pub mod timers;

@@ -1,7 +1,7 @@
-//! How frames travel between workers: the symmetric flow hash that names a
-//! frame's owner, the rings between each pair of workers (descriptors out,
-//! addresses back), the jumbo slots through which frames longer than one
-//! UMEM frame travel, and the wake-up of a sleeping owner.
+//! How frames travel between workers: the rings between each pair of
+//! workers (descriptors out, addresses back), the jumbo slots through which
+//! frames longer than one UMEM frame travel, and the wake-up of a sleeping
+//! owner. Which worker owns a frame is [`crate::flow::owner`]'s to say.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +10,6 @@ use ringbuf::traits::Split;
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::RunError;
-use crate::flow::key::mix64;
 
 /// Entries of each dispatch ring between two workers.
 pub const DISPATCH_RING: usize = 4096;
@@ -89,70 +88,6 @@ pub fn build_mesh(workers: usize) -> Vec<Mesh> {
         }
     }
     meshes
-}
-
-/// A symmetric hash of a frame's flow: the same for both directions.
-/// The two endpoints (address, port) are hashed in order, not XORed:
-/// flows whose addresses differ in the same bits (numbered hosts talking
-/// to numbered servers, a replayed trace's remapped rounds) stay apart.
-/// Fragments hash by their addresses only (their ports are unknown), so a
-/// fragmented flow's non-fragmented packets may go to another worker.
-pub fn flow_hash(frame: &[u8]) -> u32 {
-    let get = |o: usize| frame.get(o).copied().unwrap_or(0);
-    let be16 = |o: usize| u16::from_be_bytes([get(o), get(o + 1)]);
-    let addr = |o: usize, n: usize| (o..o + n).fold(0u128, |a, i| a << 8 | u128::from(get(i)));
-    let mut off = 12;
-    let mut ethertype = be16(off);
-    let mut tags = 0;
-    while (ethertype == 0x8100 || ethertype == 0x88a8) && tags < 2 {
-        off += 4;
-        ethertype = be16(off);
-        tags += 1;
-    }
-    let l3 = off + 2;
-    let (src, dst, proto, l4, frag) = match ethertype {
-        0x0800 => {
-            let ihl = usize::from(get(l3) & 0x0f) * 4;
-            let frag = be16(l3 + 6) & 0x3fff != 0;
-            (
-                addr(l3 + 12, 4),
-                addr(l3 + 16, 4),
-                get(l3 + 9),
-                l3 + ihl,
-                frag,
-            )
-        }
-        0x86dd => (
-            addr(l3 + 8, 16),
-            addr(l3 + 24, 16),
-            get(l3 + 6),
-            l3 + 40,
-            false,
-        ),
-        _ => return 0,
-    };
-    let (sport, dport) = if !frag && (proto == 6 || proto == 17) {
-        (be16(l4), be16(l4 + 2))
-    } else {
-        (0, 0)
-    };
-    let (lo, hi) = if (src, sport) <= (dst, dport) {
-        ((src, sport), (dst, dport))
-    } else {
-        ((dst, dport), (src, sport))
-    };
-    let mut h = mix64(u64::from(proto));
-    for word in [
-        lo.0 as u64,
-        (lo.0 >> 64) as u64,
-        u64::from(lo.1),
-        hi.0 as u64,
-        (hi.0 >> 64) as u64,
-        u64::from(hi.1),
-    ] {
-        h = mix64(h ^ word);
-    }
-    h as u32
 }
 
 /// Wakes a worker sleeping in poll(2) when another worker lends it frames,
@@ -252,40 +187,6 @@ impl JumboPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tcp4(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Vec<u8> {
-        let mut f = vec![0u8; 54];
-        f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-        f[14] = 0x45;
-        f[23] = 6;
-        f[26..30].copy_from_slice(&src);
-        f[30..34].copy_from_slice(&dst);
-        f[34..36].copy_from_slice(&sport.to_be_bytes());
-        f[36..38].copy_from_slice(&dport.to_be_bytes());
-        f
-    }
-
-    #[test]
-    fn flow_hash_is_symmetric_and_spreads() {
-        let a = tcp4([10, 0, 0, 1], 40000, [10, 0, 0, 2], 25);
-        let b = tcp4([10, 0, 0, 2], 25, [10, 0, 0, 1], 40000);
-        assert_eq!(flow_hash(&a), flow_hash(&b));
-        let mut buckets = [0u32; 4];
-        for p in 0..4000u16 {
-            let f = tcp4([10, 0, 0, 1], 30000 + p, [10, 0, 0, 2], 443);
-            buckets[flow_hash(&f) as usize % 4] += 1;
-        }
-        assert!(buckets.iter().all(|&n| n > 800), "{buckets:?}");
-        assert_eq!(flow_hash(&[0u8; 3]), 0);
-        // Pairs whose addresses change in the same bits (a per-round
-        // remapping of a replayed trace) must not all land on one worker.
-        let mut per_worker = [0u32; 2];
-        for k in 0..=255u8 {
-            let f = tcp4([104, 236, k, 107], 40000, [192, 168, 33 ^ k, 86], 25);
-            per_worker[flow_hash(&f) as usize % 2] += 1;
-        }
-        assert!(per_worker.iter().all(|&n| n > 96), "{per_worker:?}");
-    }
 
     #[test]
     fn jumbo_slots_hold_what_was_put() {

@@ -4,11 +4,15 @@
 //! with the time it passed, and redirects them to one `AF_XDP` socket per
 //! receive queue. Worker threads, pinned to cores, each own some queues'
 //! sockets: a worker receives a batch, hashes each frame's flow
-//! symmetrically (both directions give the same hash) and lends the frames
+//! symmetrically (both directions give the same hash, the one `sensor read
+//! --workers` uses: `flow::owner`) and lends the frames
 //! of other workers' flows to their owner over an SPSC ring (the frame
-//! stays in the UMEM; the owner hands the address back once done). Each
-//! worker analyses its flows' frames in the order they passed the XDP
-//! program, whichever queue they came in on (`order`).
+//! stays in the UMEM; the owner hands the address back once done). An IP
+//! fragment is lent to every worker, since its flow is known only once its
+//! datagram is whole: each worker reassembles every datagram and analyses
+//! the whole ones it owns, as `sensor read --workers` does. Each worker
+//! analyses its flows' frames in the order they passed the XDP program,
+//! whichever queue they came in on (`order`).
 //!
 //! Flows whose payload no analyzer needs go to the kernel bypass (see
 //! `engine::bypass`). The main thread writes stats.log and capture_loss.log
@@ -45,7 +49,6 @@ use crate::logs::writer::{
 };
 use crate::sinks::SinkOptions;
 
-pub use dispatch::flow_hash;
 use dispatch::{build_mesh, JumboPool, Waker};
 use order::Watermarks;
 use setup::Layout;

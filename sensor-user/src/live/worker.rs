@@ -4,7 +4,10 @@
 //! 1. receives a batch from each of its sockets: a frame of another
 //!    worker's flow is lent to that worker at once (its descriptor goes
 //!    over a ring, the frame stays in the UMEM), a frame of its own flows
-//!    waits in the [`Reorder`] stage;
+//!    waits in the [`Reorder`] stage, and an IP fragment does both: it is
+//!    lent to every other worker and held here too (see
+//!    [`crate::engine::Share`]), and its UMEM frame goes back to the
+//!    kernel once the last of them gives it back;
 //! 2. takes the frames other workers lent it into the same stage;
 //! 3. analyses the frames the stage lets go, in the order they passed the
 //!    XDP program, and gives each back (to its socket's fill ring, or to
@@ -19,9 +22,7 @@ use std::time::{Duration, Instant};
 use ringbuf::traits::{Consumer, Observer, Producer};
 use sensor_common::{BypassKey, BypassValue};
 
-use super::dispatch::{
-    flow_hash, Desc, JumboPool, Mesh, Returned, Waker, JUMBO, JUMBO_SLOT, JUMBO_SLOTS,
-};
+use super::dispatch::{Desc, JumboPool, Mesh, Returned, Waker, JUMBO, JUMBO_SLOT, JUMBO_SLOTS};
 use super::order::{Reorder, Watermarks};
 use super::stats::{publish, Published, WorkerNumbers};
 use super::{monotonic_ns, realtime_ns};
@@ -31,8 +32,9 @@ use crate::capture::Frame;
 use crate::config::Config;
 use crate::decode::LinkType;
 use crate::engine::notices::Suppressions;
-use crate::engine::{BypassBackend, Counters, Worker};
+use crate::engine::{BypassBackend, Counters, Share, Worker};
 use crate::files::certs::KnownCerts;
+use crate::flow::owner::{owner, Owner};
 use crate::logs::stats::MAX_QUEUES;
 use crate::logs::writer::LogQueue;
 
@@ -168,6 +170,10 @@ struct Lane {
     last_key: u64,
     /// Our jumbo slots not in use.
     jumbo_free: Vec<u32>,
+    /// For each of our UMEM frames (by queue, then frame), how many other
+    /// workers still hold it: an IP fragment lent to every worker goes
+    /// back to the fill ring only when the last holder is done.
+    sharers: Vec<Vec<u16>>,
     /// Frames to give back to each queue's fill ring, by queue id.
     returns: Vec<Vec<u64>>,
     /// The further UMEM frames of multi-buffer frames in a batch.
@@ -232,7 +238,7 @@ pub fn worker_thread(parts: WorkerParts) -> (Counters, LogQueue) {
 
 /// The analysis pipeline of worker `index`.
 fn new_engine(
-    index: usize,
+    (index, workers): (usize, usize),
     mut config: Config,
     sink: LogQueue,
     bypass: Option<(BypassMap, usize)>,
@@ -249,6 +255,10 @@ fn new_engine(
         .seed
         .map(|s| s.wrapping_add((index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
     let mut worker = Worker::new(config, sink);
+    if workers > 1 {
+        // Every worker reassembles every fragmented datagram.
+        worker.set_share(Share { index, workers });
+    }
     worker.share_known_certs(known_certs);
     worker.share_notices(notices);
     worker.share_software(software);
@@ -297,7 +307,7 @@ impl Lane {
             index: p.index,
             workers: p.workers,
             worker: new_engine(
-                p.index,
+                (p.index, p.workers),
                 p.config,
                 p.sink,
                 p.bypass,
@@ -311,6 +321,7 @@ impl Lane {
             marks: p.marks,
             last_key: 0,
             jumbo_free: (0..jumbo_slots as u32).collect(),
+            sharers: (0..queues).map(|_| vec![0; p.frames]).collect(),
             returns: (0..queues).map(|_| Vec::with_capacity(p.frames)).collect(),
             extra: Vec::with_capacity(BATCH as usize),
             lent: vec![false; p.workers],
@@ -351,21 +362,92 @@ impl Lane {
         n
     }
 
-    /// A frame off our socket: lend it to its flow's worker or hold it.
+    /// A frame off our socket: lend it to its flow's worker or hold it;
+    /// a fragment, lend it to every other worker and hold it.
     fn on_frame(&mut self, queue: u32, addr: u64, data: &[u8]) {
         let region = &self.regions[queue as usize];
         // SAFETY: the frame at `addr` was just handed to us by the kernel.
         let key = unsafe { region.meta(addr) }.map_or_else(monotonic_ns, |m| m.ktime);
         self.last_key = key;
-        let owner = if self.workers == 1 {
-            self.index
-        } else {
-            flow_hash(data) as usize % self.workers
-        };
-        if owner != self.index && self.lend(owner, queue, addr, data, key) {
-            return;
+        if self.workers > 1 {
+            let frame = Frame {
+                ts_ns: 0,
+                link: LinkType::ETHERNET,
+                data,
+                orig_len: data.len() as u32,
+            };
+            match owner(&frame, self.workers) {
+                Owner::Worker(w) if w != self.index => {
+                    if self.lend(w, queue, addr, data, key) {
+                        return;
+                    }
+                }
+                Owner::Worker(_) => {}
+                Owner::Everyone => self.lend_to_all(queue, addr, data, key),
+            }
         }
         self.hold(queue, addr, data, key);
+    }
+
+    /// Lends a fragment to every other worker (the caller holds it too).
+    /// A frame that fits one UMEM frame is lent in place and counted as
+    /// shared; a longer one is copied into a jumbo slot for each worker.
+    /// A worker whose ring is full, or for whom no slot is free, misses it
+    /// (counted as dropped in dispatch).
+    fn lend_to_all(&mut self, queue: u32, addr: u64, data: &[u8], key: u64) {
+        let me = self.index;
+        for w in (0..self.workers).filter(|&w| w != me) {
+            let mut desc = Desc {
+                queue,
+                source: queue,
+                len: data.len() as u32,
+                addr,
+                key,
+            };
+            if data.len() > SINGLE_FRAME {
+                let Some(slot) = self.copy_out(data) else {
+                    self.dispatch_dropped += 1;
+                    continue;
+                };
+                desc.queue = JUMBO;
+                desc.addr = u64::from(slot);
+            }
+            let sent = self.mesh.to[w]
+                .as_mut()
+                .is_some_and(|p| p.try_push(desc).is_ok());
+            if !sent {
+                self.dispatch_dropped += 1;
+                if desc.queue == JUMBO {
+                    self.jumbo_free.push(desc.addr as u32);
+                }
+                continue;
+            }
+            self.lent[w] = true;
+            if desc.queue != JUMBO {
+                if let Some(n) = self.sharer(queue, addr) {
+                    *n += 1;
+                }
+            }
+        }
+    }
+
+    /// How many other workers hold our UMEM frame at `addr` of `queue`.
+    fn sharer(&mut self, queue: u32, addr: u64) -> Option<&mut u16> {
+        self.sharers
+            .get_mut(queue as usize)?
+            .get_mut((addr / u64::from(FRAME_SIZE)) as usize)
+    }
+
+    /// Gives our UMEM frame at `addr` of `queue` back to its fill ring, or,
+    /// if other workers still hold it, counts one holder fewer.
+    fn free_frame(&mut self, queue: u32, addr: u64) {
+        if let Some(n) = self.sharer(queue, addr).filter(|n| **n > 0) {
+            *n -= 1;
+            return;
+        }
+        if let Some(list) = self.returns.get_mut(queue as usize) {
+            list.push(addr);
+        }
     }
 
     /// Lends a frame to worker `owner`; false if it must stay here (too
@@ -398,7 +480,7 @@ impl Lane {
             self.jumbo_free.push(desc.addr as u32);
         }
         if copied || !sent {
-            self.returns[queue as usize].push(addr);
+            self.free_frame(queue, addr);
         }
         true
     }
@@ -419,12 +501,12 @@ impl Lane {
     fn hold(&mut self, queue: u32, addr: u64, data: &[u8], key: u64) {
         if self.reorder.is_empty() && self.reorder.passes_through() {
             self.analyse_now(key, data);
-            self.returns[queue as usize].push(addr);
+            self.free_frame(queue, addr);
             return;
         }
         let held = if data.len() > SINGLE_FRAME {
             // The joined buffer is reused by the next receive: copy it.
-            self.returns[queue as usize].push(addr);
+            self.free_frame(queue, addr);
             match self.copy_out(data) {
                 Some(slot) => Held::Copied {
                     slot,
@@ -531,7 +613,7 @@ impl Lane {
     /// Gives an analysed frame back to its socket or lender.
     fn give_back(&mut self, held: Held) {
         match held {
-            Held::Own { queue, addr, .. } => self.returns[queue as usize].push(addr),
+            Held::Own { queue, addr, .. } => self.free_frame(queue, addr),
             Held::Copied { slot, .. } => self.jumbo_free.push(slot),
             Held::Lent { from, desc } => {
                 if let Some(back) = self.mesh.back_to[from].as_mut() {
@@ -558,14 +640,11 @@ impl Lane {
     /// Takes the frames other workers are done with.
     fn take_returns(&mut self) {
         for from in 0..self.workers {
-            let Some(cons) = self.mesh.back_from[from].as_mut() else {
-                continue;
-            };
-            while let Some(r) = cons.try_pop() {
+            while let Some(r) = self.mesh.back_from[from].as_mut().and_then(|c| c.try_pop()) {
                 if r.queue == JUMBO {
                     self.jumbo_free.push(r.addr as u32);
-                } else if let Some(list) = self.returns.get_mut(r.queue as usize) {
-                    list.push(r.addr);
+                } else {
+                    self.free_frame(r.queue, r.addr);
                 }
             }
         }

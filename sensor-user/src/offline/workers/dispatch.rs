@@ -12,11 +12,12 @@
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
-use super::{owner, Outcome, Owner, PeriodicStats, Run, TICK_FRAMES};
+use super::{Outcome, PeriodicStats, Run, TICK_FRAMES};
 use crate::capture::pcap::{CaptureError, PcapFile};
 use crate::capture::Frame;
 use crate::decode::LinkType;
 use crate::engine::{Counters, Worker};
+use crate::flow::owner::{owner, Owner};
 use crate::logs::stats::StatsRecord;
 use crate::logs::writer::LogQueue;
 

@@ -11,10 +11,11 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{owner, Outcome, Owner, PeriodicStats, Run, TICK_FRAMES};
+use super::{Outcome, PeriodicStats, Run, TICK_FRAMES};
 use crate::capture::pcap::{CaptureError, PcapFile};
 use crate::capture::Frame;
 use crate::engine::{Counters, Worker};
+use crate::flow::owner::{owner, Owner};
 use crate::logs::stats::StatsRecord;
 use crate::logs::writer::LogQueue;
 
