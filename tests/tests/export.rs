@@ -290,6 +290,11 @@ fn syslog_over_tcp_tls_and_udp_delivers_every_record_intact() {
         "{}",
         subject.1
     );
+    // rsyslog writes what it took a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while rsyslog.messages().len() < 3 * want.len() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     for input in ["tcp", "tls", "udp"] {
         let mut got: Vec<(String, String)> = rsyslog
             .messages()
@@ -342,6 +347,18 @@ fn syslog_over_tcp_tls_and_udp_delivers_every_record_intact() {
         &logs2,
         &["--sensor-name", "sensor-7", "--output", &small],
     );
+    // rsyslog writes what it took a moment later: wait for what the sensor
+    // says it sent (a datagram lost on the way would show as fewer).
+    let sent: usize = err
+        .rsplit(&format!("output {small}: "))
+        .next()
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the output's count of records sent");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while rsyslog.messages().len() - before < sent && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let got: Vec<(String, String)> = rsyslog.messages()[before..]
         .iter()
         .map(|(_, m)| file_line_of(m, "sensor-7"))
