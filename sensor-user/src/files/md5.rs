@@ -6,14 +6,20 @@
 //! SHA-256 already run on the CPU's SHA extensions). The digest is fetched
 //! from the provider once per process and each hasher's context is kept
 //! across the files of a pooled session (created when a slot first holds
-//! a file), so starting a file allocates nothing. Where OpenSSL offers no MD5 (a FIPS-only configuration), the
-//! portable implementation is used.
+//! a file), so starting a file allocates nothing. Where OpenSSL offers no
+//! MD5 (a FIPS-only configuration), the portable implementation is used.
+//!
+//! Where the CPU has AVX2, a file's MD5 goes to the thread's SIMD lanes
+//! instead ([`super::md5_lanes`]), which hash eight files at once; OpenSSL
+//! takes the files that find no stream free.
 
 use std::sync::OnceLock;
 
 use md5::Digest;
 use openssl::md::Md;
 use openssl::md_ctx::MdCtx;
+
+use super::md5_lanes::{self, StreamId};
 
 /// The MD5 implementation of the loaded OpenSSL providers, fetched once.
 fn provided_md5() -> Option<&'static Md> {
@@ -45,6 +51,10 @@ pub struct Md5 {
     /// OpenSSL failed during the current message (never seen with a
     /// working build): its digest is not reported.
     failed: bool,
+    /// The current message's stream in the thread's SIMD lanes.
+    stream: Option<StreamId>,
+    /// The current message has begun (where it is hashed is decided).
+    begun: bool,
 }
 
 impl Default for Md5 {
@@ -54,6 +64,8 @@ impl Default for Md5 {
         Md5 {
             inner: Inner::Portable(md5::Md5::new()),
             failed: false,
+            stream: None,
+            begun: false,
         }
     }
 }
@@ -69,6 +81,8 @@ impl Md5 {
                     started: false,
                 },
                 failed: false,
+                stream: None,
+                begun: false,
             },
             _ => Md5::default(),
         }
@@ -76,6 +90,16 @@ impl Md5 {
 
     /// Adds `data` to the message.
     pub fn update(&mut self, data: &[u8]) {
+        if !self.begun {
+            self.begun = true;
+            self.stream = md5_lanes::open();
+        }
+        if let Some(id) = self.stream {
+            // A stream is another thread's only if the hasher moved
+            // threads mid-file, which workers never do.
+            self.failed |= !md5_lanes::update(id, data);
+            return;
+        }
         match &mut self.inner {
             Inner::OpenSsl { ctx, md, started } => {
                 if !*started {
@@ -92,6 +116,12 @@ impl Md5 {
     /// The digest of the message (`None` if hashing failed), and a fresh
     /// start for the next one.
     pub fn finalize_reset(&mut self) -> Option<[u8; 16]> {
+        self.begun = false;
+        if let Some(id) = self.stream.take() {
+            let out = md5_lanes::finish(id);
+            let failed = std::mem::take(&mut self.failed);
+            return out.filter(|_| !failed);
+        }
         let mut out = [0u8; 16];
         let ok = match &mut self.inner {
             Inner::OpenSsl { ctx, md, started } => {
@@ -114,6 +144,10 @@ impl Md5 {
     /// that pooled file slots never used hold no OpenSSL context.
     pub fn reset(&mut self) {
         self.failed = false;
+        self.begun = false;
+        if let Some(id) = self.stream.take() {
+            md5_lanes::release(id);
+        }
         match &mut self.inner {
             Inner::OpenSsl { started, .. } => *started = false,
             Inner::Portable(h) => {
@@ -124,7 +158,17 @@ impl Md5 {
             }
         }
     }
+}
 
+impl Drop for Md5 {
+    fn drop(&mut self) {
+        if let Some(id) = self.stream.take() {
+            md5_lanes::release(id);
+        }
+    }
+}
+
+impl Md5 {
     /// Whether OpenSSL's implementation is in use.
     #[cfg(test)]
     fn is_openssl(&self) -> bool {

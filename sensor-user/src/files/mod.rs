@@ -8,6 +8,7 @@ pub mod certs;
 pub mod extract;
 pub mod magic;
 mod md5;
+pub mod md5_lanes;
 pub mod validate;
 pub mod x509;
 
