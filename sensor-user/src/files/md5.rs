@@ -8,18 +8,14 @@
 //! across the files of a pooled session (created when a slot first holds
 //! a file), so starting a file allocates nothing. Where OpenSSL offers no
 //! MD5 (a FIPS-only configuration), the portable implementation is used.
-//!
-//! Where the CPU has AVX2, a file's MD5 goes to the thread's SIMD lanes
-//! instead ([`super::md5_lanes`]), which hash eight files at once; OpenSSL
-//! takes the files that find no stream free.
+//! (Files that find a stream of the thread's SIMD lanes free are hashed
+//! there instead: see [`super::lanes`].)
 
 use std::sync::OnceLock;
 
 use md5::Digest;
 use openssl::md::Md;
 use openssl::md_ctx::MdCtx;
-
-use super::md5_lanes::{self, StreamId};
 
 /// The MD5 implementation of the loaded OpenSSL providers, fetched once.
 fn provided_md5() -> Option<&'static Md> {
@@ -51,10 +47,6 @@ pub struct Md5 {
     /// OpenSSL failed during the current message (never seen with a
     /// working build): its digest is not reported.
     failed: bool,
-    /// The current message's stream in the thread's SIMD lanes.
-    stream: Option<StreamId>,
-    /// The current message has begun (where it is hashed is decided).
-    begun: bool,
 }
 
 impl Default for Md5 {
@@ -64,8 +56,6 @@ impl Default for Md5 {
         Md5 {
             inner: Inner::Portable(md5::Md5::new()),
             failed: false,
-            stream: None,
-            begun: false,
         }
     }
 }
@@ -81,8 +71,6 @@ impl Md5 {
                     started: false,
                 },
                 failed: false,
-                stream: None,
-                begun: false,
             },
             _ => Md5::default(),
         }
@@ -90,16 +78,6 @@ impl Md5 {
 
     /// Adds `data` to the message.
     pub fn update(&mut self, data: &[u8]) {
-        if !self.begun {
-            self.begun = true;
-            self.stream = md5_lanes::open();
-        }
-        if let Some(id) = self.stream {
-            // A stream is another thread's only if the hasher moved
-            // threads mid-file, which workers never do.
-            self.failed |= !md5_lanes::update(id, data);
-            return;
-        }
         match &mut self.inner {
             Inner::OpenSsl { ctx, md, started } => {
                 if !*started {
@@ -116,12 +94,6 @@ impl Md5 {
     /// The digest of the message (`None` if hashing failed), and a fresh
     /// start for the next one.
     pub fn finalize_reset(&mut self) -> Option<[u8; 16]> {
-        self.begun = false;
-        if let Some(id) = self.stream.take() {
-            let out = md5_lanes::finish(id);
-            let failed = std::mem::take(&mut self.failed);
-            return out.filter(|_| !failed);
-        }
         let mut out = [0u8; 16];
         let ok = match &mut self.inner {
             Inner::OpenSsl { ctx, md, started } => {
@@ -144,10 +116,6 @@ impl Md5 {
     /// that pooled file slots never used hold no OpenSSL context.
     pub fn reset(&mut self) {
         self.failed = false;
-        self.begun = false;
-        if let Some(id) = self.stream.take() {
-            md5_lanes::release(id);
-        }
         match &mut self.inner {
             Inner::OpenSsl { started, .. } => *started = false,
             Inner::Portable(h) => {
@@ -158,17 +126,7 @@ impl Md5 {
             }
         }
     }
-}
 
-impl Drop for Md5 {
-    fn drop(&mut self) {
-        if let Some(id) = self.stream.take() {
-            md5_lanes::release(id);
-        }
-    }
-}
-
-impl Md5 {
     /// Whether OpenSSL's implementation is in use.
     #[cfg(test)]
     fn is_openssl(&self) -> bool {

@@ -6,18 +6,16 @@
 
 pub mod certs;
 pub mod extract;
+mod hasher;
+pub mod lanes;
 pub mod magic;
 mod md5;
-pub mod md5_lanes;
 pub mod validate;
 pub mod x509;
 
 use std::sync::Arc;
 
-use sha1::{Digest, Sha1};
-
-use self::md5::Md5;
-use sha2::Sha256;
+use self::hasher::FileHasher;
 
 use crate::inline_str::InlineStr;
 use crate::logs::files::FileRecord;
@@ -107,9 +105,7 @@ pub struct FileState {
     bof: Vec<u8>,
     mime: Option<&'static str>,
     sniffed: bool,
-    md5: Md5,
-    sha1: Sha1,
-    sha256: Sha256,
+    hasher: FileHasher,
     /// False once a gap made the hashes meaningless.
     hashes_valid: bool,
     /// The hashes computed.
@@ -135,11 +131,11 @@ impl FileState {
         bof.clear();
         let extract_cfg = self.extract_cfg.take();
         let hashes = self.hashes;
-        let mut md5 = std::mem::take(&mut self.md5);
-        md5.reset();
+        let mut hasher = std::mem::take(&mut self.hasher);
+        hasher.reset();
         *self = FileState {
             bof,
-            md5,
+            hasher,
             extract_cfg,
             hashes,
             ..FileState::new(fuid, conn, source, is_orig, ts)
@@ -165,9 +161,7 @@ impl FileState {
             bof: Vec::new(),
             mime: None,
             sniffed: false,
-            md5: Md5::default(),
-            sha1: Sha1::new(),
-            sha256: Sha256::new(),
+            hasher: FileHasher::default(),
             hashes_valid: true,
             hashes: Hashes::ALL,
             extract: None,
@@ -196,16 +190,8 @@ impl FileState {
             }
         }
         self.seen_bytes += data.len() as u64;
-        if self.hashes_valid {
-            if self.hashes.md5 {
-                self.md5.update(data);
-            }
-            if self.hashes.sha1 {
-                self.sha1.update(data);
-            }
-            if self.hashes.sha256 {
-                self.sha256.update(data);
-            }
+        if self.hashes_valid && self.hashes != Hashes::NONE {
+            self.hasher.update(self.hashes, data);
         }
         if let Some(x) = self.extract.as_mut() {
             x.write(unbuffered);
@@ -219,7 +205,10 @@ impl FileState {
             self.sniff();
         }
         self.missing_bytes += len;
-        self.hashes_valid = false;
+        if self.hashes_valid {
+            self.hashes_valid = false;
+            self.hasher.reset();
+        }
         if let Some(x) = self.extract.as_mut() {
             x.gap(len);
         }
@@ -267,15 +256,11 @@ impl FileState {
         }
         let hex = |d: &[u8]| InlineStr::<64>::hex(d);
         let (md5, sha1, sha256) = if self.hashes_valid {
-            let h = self.hashes;
+            let (md5, sha1, sha256) = self.hasher.finish(self.hashes);
             (
-                h.md5
-                    .then(|| self.md5.finalize_reset().map(|d| hex(&d)))
-                    .flatten(),
-                h.sha1
-                    .then(|| hex(&std::mem::take(&mut self.sha1).finalize())),
-                h.sha256
-                    .then(|| hex(&std::mem::take(&mut self.sha256).finalize())),
+                md5.map(|d| hex(&d)),
+                sha1.map(|d| hex(&d)),
+                sha256.map(|d| hex(&d)),
             )
         } else {
             (None, None, None)
