@@ -43,7 +43,7 @@ const DECODE: [u8; 256] = {
 /// characters, leaving out a last group with `=` (the scalar decoder
 /// handles padding), in pieces of up to `buf`'s size; returns the input
 /// bytes taken. A piece with any other byte stops it untouched.
-fn decode_clean_groups(data: &[u8], buf: &mut [u8; 768], out: &mut dyn FnMut(&[u8])) -> usize {
+fn decode_clean_groups(data: &[u8], buf: &mut [u8], out: &mut dyn FnMut(&[u8])) -> usize {
     let mut end = data.len() / 4 * 4;
     if end >= 4 && data[end - 1] == b'=' {
         end -= 4;
@@ -82,11 +82,27 @@ impl Base64 {
         out: &mut dyn FnMut(&[u8]),
         problem: &mut dyn FnMut(Base64Problem),
     ) {
+        // A mail line (76 characters, 57 bytes) needs a small buffer: the
+        // zeroing of a large one per line cost more than its decoding.
+        if data.len() <= 256 {
+            self.decode_via::<192>(data, out, problem);
+        } else {
+            self.decode_via::<768>(data, out, problem);
+        }
+    }
+
+    /// [`Base64::decode`] through an output buffer of `N` bytes.
+    fn decode_via<const N: usize>(
+        &mut self,
+        data: &[u8],
+        out: &mut dyn FnMut(&[u8]),
+        problem: &mut dyn FnMut(Base64Problem),
+    ) {
         // Fastest path: at a group boundary, the run of whole groups up to
         // the last one (which may hold padding) decodes with SIMD, as long
         // as it is all alphabet; the first piece that is not goes through
         // the paths below.
-        let mut buf = [0u8; 768];
+        let mut buf = [0u8; N];
         let data = if self.next == 0 && !self.after_padding {
             let taken = decode_clean_groups(data, &mut buf, out);
             &data[taken..]
