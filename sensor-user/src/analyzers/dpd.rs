@@ -491,31 +491,80 @@ impl Events for Held {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-struct Slot<A> {
-    a: A,
-    state: SlotState,
-    held: Held,
+/// What a slot keeps of its analyzer's reports while it is speculative.
+trait Holds: Events + Default {
+    /// A violation was held (the analyzer stops).
+    fn violated(&self) -> bool;
+    /// Reports what was held to `ev` as service `s`'s; returns whether a
+    /// violation was among it.
+    fn report(&self, s: Service, ev: &mut dyn Events) -> bool;
 }
 
-impl<A: Default> Slot<A> {
+impl Holds for Held {
+    fn violated(&self) -> bool {
+        self.violation
+    }
+
+    fn report(&self, s: Service, ev: &mut dyn Events) -> bool {
+        for (name, addl, source) in self.weirds.iter().flatten() {
+            ev.weird(name, addl.as_bytes(), *source);
+        }
+        if self.confirm {
+            ev.confirm(s);
+        }
+        if self.violation {
+            ev.violation(s, self.reason.as_bytes(), self.data.as_bytes());
+        }
+        self.violation
+    }
+}
+
+/// The slot of an analyzer that is never speculative (IMAP: it has no
+/// signature, only its port attaches it), so holds nothing: the 408 bytes
+/// of a [`Held`] saved in every connection's state. Should it ever run
+/// speculatively, a violation still stops it.
+#[derive(Clone, Copy, Debug, Default)]
+struct NothingHeld {
+    violation: bool,
+}
+
+impl Events for NothingHeld {
+    fn confirm(&mut self, _: Service) {}
+    fn violation(&mut self, _: Service, _: &[u8], _: &[u8]) -> bool {
+        self.violation = true;
+        true
+    }
+    fn weird(&mut self, _: &'static str, _: &[u8], _: Option<&'static str>) {}
+}
+
+impl Holds for NothingHeld {
+    fn violated(&self) -> bool {
+        self.violation
+    }
+
+    fn report(&self, _: Service, _: &mut dyn Events) -> bool {
+        self.violation
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot<A, H = Held> {
+    a: A,
+    state: SlotState,
+    held: H,
+}
+
+impl<A: Default, H: Holds> Slot<A, H> {
     fn attach(&mut self, s: Service, ev: &mut dyn Events) {
         if self.state == SlotState::Attached {
             return;
         }
         let held = std::mem::take(&mut self.held);
-        for (name, addl, source) in held.weirds.iter().flatten() {
-            ev.weird(name, addl.as_bytes(), *source);
-        }
-        if held.confirm {
-            ev.confirm(s);
-        }
-        if held.violation {
-            ev.violation(s, held.reason.as_bytes(), held.data.as_bytes());
-            self.state = SlotState::Off;
+        self.state = if held.report(s, ev) {
+            SlotState::Off
         } else {
-            self.state = SlotState::Attached;
-        }
+            SlotState::Attached
+        };
     }
 
     fn off(&mut self) {
@@ -525,13 +574,13 @@ impl<A: Default> Slot<A> {
     /// A full session takes over: what this recognizer held is the
     /// session's to report, and the recognizer stops.
     fn hand_over(&mut self) {
-        self.held = Held::default();
+        self.held = H::default();
         self.state = SlotState::Off;
     }
 
     fn restart_attached(&mut self) {
         self.a = A::default();
-        self.held = Held::default();
+        self.held = H::default();
         self.state = SlotState::Attached;
     }
 }
@@ -559,7 +608,7 @@ pub struct AppState {
     det: Detector,
     smtp: Slot<Smtp>,
     pop3: Slot<Pop3>,
-    imap: Slot<Imap>,
+    imap: Slot<Imap, NothingHeld>,
     tls: Slot<Tls>,
     /// Bits of the analyzers enabled (`Analyzer::disabled_analyzers`...).
     enabled: u8,
@@ -591,7 +640,7 @@ macro_rules! run_slot {
             SlotState::Off => Next::Stop,
             SlotState::Speculative => {
                 let n = $slot.a.deliver($is_orig, $data, &mut $slot.held);
-                if $slot.held.violation {
+                if $slot.held.violated() {
                     $slot.off();
                 }
                 n
