@@ -81,7 +81,9 @@ macro_rules! md5_steps {
      $add:ident, $rotl:ident, $k:ident, $f:ident, $g:ident, $h:ident, $i:ident) => {{
         macro_rules! step {
             ($fun:ident, $w:ident, $x:ident, $y:ident, $z:ident, $n:literal, $word:literal, $s:literal) => {
-                let t = $add!($add!($w, $fun!($x, $y, $z)), $add!($k!(K[$n]), $m($word)));
+                // The round function last: the sum of the rest does not
+                // wait for the previous step's result.
+                let t = $add!($add!($w, $add!($k!(K[$n]), $m($word))), $fun!($x, $y, $z));
                 $w = $add!($x, $rotl!(t, $s));
             };
         }
@@ -178,14 +180,16 @@ pub fn compress(state: &mut [u32; 4], blocks: &[u8]) {
             $d ^ ($b & ($c ^ $d))
         };
     }
+    // G and H with `b`, the previous step's result, in one operation
+    // (the bits of the two terms of G never overlap, so `+` is `|`).
     macro_rules! g {
         ($b:expr, $c:expr, $d:expr) => {
-            $c ^ ($d & ($b ^ $c))
+            ($c & !$d).wrapping_add($b & $d)
         };
     }
     macro_rules! h {
         ($b:expr, $c:expr, $d:expr) => {
-            $b ^ $c ^ $d
+            $b ^ ($c ^ $d)
         };
     }
     macro_rules! i {
