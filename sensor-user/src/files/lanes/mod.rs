@@ -22,9 +22,11 @@
 //!
 //! A thread has its own streams (a worker's files never change thread), at
 //! most [`MAX_STREAMS`] of 32 KiB each, made when first needed and reused
-//! after (zeroed pages: resident as far as written). Without AVX2, or with
-//! every stream in use, [`open`] gives none and the caller hashes the file
-//! by itself. MD5 runs in lanes with AVX2 or AVX-512VL; SHA-1 and SHA-256
+//! after (zeroed pages: resident as far as written). A file gets one only
+//! if it starts while at least eight files are in progress on the thread
+//! (with fewer the lanes could not fill, and a lone file's MD5 would run in
+//! scalar code slower than OpenSSL's). Without AVX2, or with every stream
+//! in use, [`begin`] gives none and the caller hashes the file by itself. MD5 runs in lanes with AVX2 or AVX-512VL; SHA-1 and SHA-256
 //! with AVX-512VL only (otherwise the SHA extensions of one stream are as
 //! fast), else each stream's blocks go through the `sha1`/`sha2` crates'
 //! compression (which use the SHA extensions) while in cache.
@@ -220,6 +222,8 @@ pub struct Lanes {
     /// Tells this thread's streams from another's.
     id: u64,
     max_streams: usize,
+    /// Files in progress on the thread, in the lanes or not.
+    files: usize,
 }
 
 /// A stream handed out by [`Lanes::open`].
@@ -241,7 +245,24 @@ impl Lanes {
             kernel,
             id: NEXT.fetch_add(1, Ordering::Relaxed),
             max_streams,
+            files: 0,
         }
+    }
+
+    /// A file starts: a stream for it if at least eight files are in
+    /// progress (this one included) and one is free. Each call is matched
+    /// by one of [`Lanes::end`].
+    pub fn begin(&mut self, want: Hashes) -> Option<StreamId> {
+        self.files += 1;
+        if self.files < LANES {
+            return None;
+        }
+        self.open(want)
+    }
+
+    /// A file begun with [`Lanes::begin`] ended (finished or abandoned).
+    pub fn end(&mut self) {
+        self.files = self.files.saturating_sub(1);
     }
 
     /// A stream for a new file whose hashes `want` are computed, or `None`
@@ -433,9 +454,18 @@ thread_local! {
     });
 }
 
-/// [`Lanes::open`] on this thread's streams.
-pub fn open(want: Hashes) -> Option<StreamId> {
-    LANES_OF_THREAD.with(|l| l.try_borrow_mut().ok()?.open(want))
+/// [`Lanes::begin`] on this thread's streams.
+pub fn begin(want: Hashes) -> Option<StreamId> {
+    LANES_OF_THREAD.with(|l| l.try_borrow_mut().ok()?.begin(want))
+}
+
+/// [`Lanes::end`] on this thread's streams.
+pub fn end() {
+    let _ = LANES_OF_THREAD.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            l.end();
+        }
+    });
 }
 
 /// [`Lanes::update`] on this thread's streams.
@@ -590,6 +620,21 @@ mod tests {
                 assert_eq!((got.sha1, got.sha256), (want.sha1, want.sha256));
             }
         }
+    }
+
+    #[test]
+    fn a_file_gets_a_stream_only_among_eight_in_progress() {
+        let mut lanes = Lanes::new(16, Kernel::None);
+        let first: Vec<Option<StreamId>> = (0..7).map(|_| lanes.begin(Hashes::ALL)).collect();
+        assert!(first.iter().all(Option::is_none), "fewer than eight");
+        let eighth = lanes.begin(Hashes::ALL);
+        assert!(eighth.is_some());
+        lanes.end();
+        if let Some(id) = eighth {
+            lanes.release(id);
+        }
+        lanes.end();
+        assert_eq!(lanes.begin(Hashes::ALL), None, "seven in progress again");
     }
 
     #[test]
