@@ -22,7 +22,7 @@ use anyhow::{bail, Context, Result};
 use crate::{run_cmd, step, workspace_root, NIGHTLY};
 
 /// Fuzz targets of `sensor-user/fuzz`.
-pub const TARGETS: [&str; 10] = [
+pub const TARGETS: [&str; 11] = [
     "decode",
     "reassembly",
     "capture",
@@ -33,6 +33,7 @@ pub const TARGETS: [&str; 10] = [
     "x509",
     "config",
     "dispatch",
+    "hashes",
 ];
 
 /// An input slower than this (seconds) is a hang.

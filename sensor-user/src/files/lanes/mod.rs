@@ -234,6 +234,12 @@ pub struct StreamId {
 }
 
 impl Lanes {
+    /// At most `max_streams` streams, hashed with this CPU's best kernel
+    /// (scalar code without AVX2): a set of its own, for tests and fuzzing.
+    pub fn detected(max_streams: usize) -> Lanes {
+        Lanes::new(max_streams, Kernel::detect())
+    }
+
     /// At most `max_streams` streams, hashed with `kernel`.
     fn new(max_streams: usize, kernel: Kernel) -> Lanes {
         static NEXT: AtomicU64 = AtomicU64::new(1);
