@@ -460,9 +460,15 @@ thread_local! {
     });
 }
 
+// The thread's streams are reached with `try_with`: a file dropped while
+// the thread exits finds them gone and hashes without them, no panic.
+
 /// [`Lanes::begin`] on this thread's streams.
 pub fn begin(want: Hashes) -> Option<StreamId> {
-    LANES_OF_THREAD.with(|l| l.try_borrow_mut().ok()?.begin(want))
+    LANES_OF_THREAD
+        .try_with(|l| l.try_borrow_mut().ok()?.begin(want))
+        .ok()
+        .flatten()
 }
 
 /// [`Lanes::end`] on this thread's streams.
@@ -476,17 +482,21 @@ pub fn end() {
 
 /// [`Lanes::update`] on this thread's streams.
 pub fn update(id: StreamId, data: &[u8]) -> bool {
-    LANES_OF_THREAD.with(|l| l.try_borrow_mut().is_ok_and(|mut l| l.update(id, data)))
+    LANES_OF_THREAD
+        .try_with(|l| l.try_borrow_mut().is_ok_and(|mut l| l.update(id, data)))
+        .unwrap_or(false)
 }
 
 /// [`Lanes::finish`] on this thread's streams.
 pub fn finish(id: StreamId) -> Option<Digests> {
-    LANES_OF_THREAD.with(|l| l.try_borrow_mut().ok()?.finish(id))
+    LANES_OF_THREAD
+        .try_with(|l| l.try_borrow_mut().ok()?.finish(id))
+        .ok()
+        .flatten()
 }
 
 /// [`Lanes::release`] on this thread's streams.
 pub fn release(id: StreamId) {
-    // At thread exit the streams may be gone already: nothing to give back.
     let _ = LANES_OF_THREAD.try_with(|l| {
         if let Ok(mut l) = l.try_borrow_mut() {
             l.release(id);
