@@ -146,10 +146,17 @@ fn run(task: Task) -> Result<()> {
 
 /// The workspace root (the parent of this crate's folder).
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // `cargo run` (what `cargo xtask` is) says where xtask's manifest is;
+    // the path compiled in is the fallback. It is wrong when another
+    // checkout sharing the target folder built this binary last and cargo
+    // found nothing to rebuild.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest
         .parent()
+        .map(Path::to_path_buf)
         .expect("xtask lives in a workspace folder")
-        .to_path_buf()
 }
 
 /// Prints the start of a step.
