@@ -428,6 +428,34 @@ fn ipv4_checksum(h: &mut [u8]) {
     h[10..12].copy_from_slice(&(!(s as u16)).to_be_bytes());
 }
 
+/// A generated capture of `sessions` connections (mail, TLS, bulk TCP) in
+/// `dir`, its packets over 600 bytes cut into fragments after each
+/// connection's first `spared` packets ([`fragment_capture`]): the
+/// fragmented capture, what the generator wrote, how many packets were cut.
+pub fn fragmented_traffic(
+    dir: &Path,
+    sessions: u64,
+    spared: u32,
+) -> (PathBuf, bench::gen::Summary, u64) {
+    let whole = dir.join("whole.pcap");
+    let opts = bench::gen::GenOptions {
+        sessions: Some(sessions),
+        concurrency: 8,
+        attachment: 6000,
+        text: 800,
+        tls_volume: 12_000,
+        bulk_volume: 20_000,
+        seed: 11,
+        ..bench::gen::GenOptions::default()
+    };
+    let pki = bench::certs::Pki::generate().expect("certificates");
+    let file = std::fs::File::create(&whole).expect("pcap");
+    let summary = bench::gen::generate(file, &opts, &pki).expect("generate");
+    let pcap = dir.join("fragmented.pcap");
+    let cut = fragment_capture(&whole, &pcap, spared);
+    (pcap, summary, cut)
+}
+
 /// Rewrites `from` into `to` with every IPv4 packet longer than 600 bytes
 /// cut into fragments of 256 payload bytes (every third packet's
 /// fragments written last first), except the first `spared` packets of

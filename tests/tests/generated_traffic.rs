@@ -11,7 +11,7 @@ use sensor::config::Config;
 use sensor::logs::format::FormatOptions;
 use sensor::offline::{read, ReadOptions};
 
-use tests::{fragment_capture, temp_dir};
+use tests::{fragmented_traffic, temp_dir};
 
 fn records(dir: &std::path::Path, log: &str) -> Vec<serde_json::Value> {
     match std::fs::read_to_string(dir.join(format!("{log}.log"))) {
@@ -359,20 +359,7 @@ fn session_pools_hold_as_many_connections_as_configured() {
 #[test]
 fn fragmented_flows_give_the_same_records_with_any_number_of_workers() {
     let dir = temp_dir("fragmented");
-    let whole = dir.join("whole.pcap");
-    let opts = GenOptions {
-        sessions: Some(60),
-        concurrency: 8,
-        attachment: 6000,
-        text: 800,
-        tls_volume: 12_000,
-        bulk_volume: 20_000,
-        seed: 11,
-        ..GenOptions::default()
-    };
-    let summary = generate_into(&whole, &opts);
-    let pcap = dir.join("fragmented.pcap");
-    let cut = fragment_capture(&whole, &pcap, 0);
+    let (pcap, summary, cut) = fragmented_traffic(&dir, 60, 0);
     assert!(cut > 500, "only {cut} packets fragmented");
 
     let logs = dir.join("logs");

@@ -607,22 +607,7 @@ fn fragmented_connections_live_give_the_logs_of_sensor_read() {
     }
     let _machine = tests::live::exclusive();
     let dir = temp_dir("live-fragments");
-    let whole = dir.join("whole.pcap");
-    let opts = bench::gen::GenOptions {
-        sessions: Some(40),
-        concurrency: 8,
-        attachment: 6000,
-        text: 800,
-        tls_volume: 12_000,
-        bulk_volume: 20_000,
-        seed: 11,
-        ..bench::gen::GenOptions::default()
-    };
-    let pki = bench::certs::Pki::generate().expect("certificates");
-    let file = std::fs::File::create(&whole).expect("pcap");
-    bench::gen::generate(file, &opts, &pki).expect("generate");
-    let pcap = dir.join("fragmented.pcap");
-    let cut = tests::fragment_capture(&whole, &pcap, 12);
+    let (pcap, _, cut) = tests::fragmented_traffic(&dir, 40, 12);
     assert!(cut > 300, "only {cut} packets fragmented");
     let cap = Capture::load(&pcap).expect("the capture");
     let offline = dir.join("offline");

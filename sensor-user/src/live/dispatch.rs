@@ -41,6 +41,20 @@ pub struct Desc {
     pub key: u64,
 }
 
+impl Desc {
+    /// The descriptor of frame `data` at `addr` in the UMEM of `queue`,
+    /// stamped `key`.
+    pub fn of_frame(queue: u32, addr: u64, data: &[u8], key: u64) -> Desc {
+        Desc {
+            queue,
+            source: queue,
+            len: data.len() as u32,
+            addr,
+            key,
+        }
+    }
+}
+
 /// A frame given back to the worker that received it.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Returned {

@@ -397,13 +397,7 @@ impl Lane {
     fn lend_to_all(&mut self, queue: u32, addr: u64, data: &[u8], key: u64) {
         let me = self.index;
         for w in (0..self.workers).filter(|&w| w != me) {
-            let mut desc = Desc {
-                queue,
-                source: queue,
-                len: data.len() as u32,
-                addr,
-                key,
-            };
+            let mut desc = Desc::of_frame(queue, addr, data, key);
             if data.len() > SINGLE_FRAME {
                 let Some(slot) = self.copy_out(data) else {
                     self.dispatch_dropped += 1;
@@ -453,13 +447,7 @@ impl Lane {
     /// Lends a frame to worker `owner`; false if it must stay here (too
     /// long to lend, no free jumbo slot).
     fn lend(&mut self, owner: usize, queue: u32, addr: u64, data: &[u8], key: u64) -> bool {
-        let mut desc = Desc {
-            queue,
-            source: queue,
-            len: data.len() as u32,
-            addr,
-            key,
-        };
+        let mut desc = Desc::of_frame(queue, addr, data, key);
         let copied = data.len() > SINGLE_FRAME;
         if copied {
             let Some(slot) = self.copy_out(data) else {

@@ -88,6 +88,29 @@ macro_rules! k {
     };
 }
 
+/// The block loop of the eight-lane MD5 kernels, with the width's rotate
+/// and round functions.
+macro_rules! md5x8_blocks {
+    ($states:expr, $bufs:expr, $blocks:expr, $rotl:ident, $f:ident, $g:ident, $h:ident, $i:ident) => {{
+        let mut st = load($states);
+        for j in 0..$blocks {
+            // SAFETY: block j is whole in every buffer (the kernel's
+            // contract).
+            let (lo, hi) = unsafe { (words($bufs, j, 0), words($bufs, j, 1)) };
+            let m = |i: usize| if i < 8 { lo[i] } else { hi[i - 8] };
+            let [mut a, mut b, mut c, mut d] = st;
+            md5_steps!(a, b, c, d, m, add, $rotl, k, $f, $g, $h, $i);
+            st = [
+                add!(st[0], a),
+                add!(st[1], b),
+                add!(st[2], c),
+                add!(st[3], d),
+            ];
+        }
+        store($states, st);
+    }};
+}
+
 /// Eight lanes with AVX2.
 ///
 /// # Safety
@@ -124,21 +147,7 @@ pub unsafe fn md5x8_avx2(states: &mut [[u32; 4]; LANES], bufs: &[&[u8]; LANES], 
             _mm256_xor_si256($c, _mm256_or_si256($b, _mm256_xor_si256($d, ones)))
         };
     }
-    let mut st = load(states);
-    for j in 0..blocks {
-        // SAFETY: block j is whole in every buffer (contract).
-        let (lo, hi) = unsafe { (words(bufs, j, 0), words(bufs, j, 1)) };
-        let m = |i: usize| if i < 8 { lo[i] } else { hi[i - 8] };
-        let [mut a, mut b, mut c, mut d] = st;
-        md5_steps!(a, b, c, d, m, add, rotl, k, f, g, h, i);
-        st = [
-            add!(st[0], a),
-            add!(st[1], b),
-            add!(st[2], c),
-            add!(st[3], d),
-        ];
-    }
-    store(states, st);
+    md5x8_blocks!(states, bufs, blocks, rotl, f, g, h, i);
 }
 
 /// Eight lanes with AVX-512VL: native rotates, and each round function
@@ -175,21 +184,7 @@ pub unsafe fn md5x8_avx512(states: &mut [[u32; 4]; LANES], bufs: &[&[u8]; LANES]
             _mm256_ternarylogic_epi32::<0x39>($b, $c, $d)
         };
     }
-    let mut st = load(states);
-    for j in 0..blocks {
-        // SAFETY: block j is whole in every buffer (contract).
-        let (lo, hi) = unsafe { (words(bufs, j, 0), words(bufs, j, 1)) };
-        let m = |i: usize| if i < 8 { lo[i] } else { hi[i - 8] };
-        let [mut a, mut b, mut c, mut d] = st;
-        md5_steps!(a, b, c, d, m, add, rotl, k, f, g, h, i);
-        st = [
-            add!(st[0], a),
-            add!(st[1], b),
-            add!(st[2], c),
-            add!(st[3], d),
-        ];
-    }
-    store(states, st);
+    md5x8_blocks!(states, bufs, blocks, rotl, f, g, h, i);
 }
 
 /// The message words of block `j` of the eight buffers, big-endian (as
