@@ -20,6 +20,9 @@
 //! comes together from fragments is folded back and leaves the bypass
 //! before the datagram is analysed (its data would otherwise land after
 //! what the kernel counted, as a content gap), and is not bypassed again.
+//! The counters read then may already include later segments that passed
+//! the kernel while the datagram was on its way; its data then shows as a
+//! retransmission.
 //!
 //! Folding back (about once a second, at the close, at expiry, at the end
 //! of a run) adds the packet and IP-byte counts and replays what the TCP
