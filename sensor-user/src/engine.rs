@@ -1242,17 +1242,13 @@ impl<S: RecordSink> Worker<S> {
             return;
         };
         if let L4::Tcp(t) = l4 {
-            self.tcp_meets_bypass(slot, t.flags(), (ip.src, sport, t.seq()));
+            self.tcp_meets_bypass(slot, t.flags());
         }
         let checksum_ok = !self.decode_opts.verify_checksums
             || self.synthetic
             || transport_checksum_ok(ip, &l4)
             || self.checksum_exempt(ip.src);
-        let updated = self.update_conn(slot, ts, link, ip, l4, sport, checksum_ok);
-        if self.reassembled {
-            self.bypass_catch_up(slot);
-        }
-        if !updated {
+        if !self.update_conn(slot, ts, link, ip, l4, sport, checksum_ok) {
             self.table.reschedule(slot);
             return;
         }
@@ -1273,13 +1269,7 @@ impl<S: RecordSink> Worker<S> {
     /// the kernel cannot tell a fragment's flow, so fragments always reach
     /// userspace and would otherwise land after data the kernel counted,
     /// as a content gap. A fragmented connection is not bypassed again.
-    /// `(src, sport, seq)` name the packet's sender and its sequence number.
-    fn tcp_meets_bypass(
-        &mut self,
-        slot: u32,
-        tcp_flags: u8,
-        (src, sport, seq): (std::net::IpAddr, u16, u32),
-    ) {
+    fn tcp_meets_bypass(&mut self, slot: u32, tcp_flags: u8) {
         use crate::decode::tcp::flags;
         if self.synthetic || self.bypass.is_none() {
             return;
@@ -1292,9 +1282,7 @@ impl<S: RecordSink> Worker<S> {
             conn.set_bypass_refused(true);
         }
         if (close || self.reassembled) && conn.bypassed() {
-            let from_orig = conn.orig_h() == src && conn.orig_p() == sport;
-            let datagram = self.reassembled.then_some((from_orig, seq));
-            self.end_bypass_now(slot, datagram);
+            self.end_bypass_now(slot);
         }
     }
 

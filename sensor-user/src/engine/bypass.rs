@@ -21,8 +21,8 @@
 //! before the datagram is analysed (its data would otherwise land after
 //! what the kernel counted, as a content gap), and is not bypassed again.
 //! The counters read then may already include later segments that passed
-//! the kernel while the datagram was on its way: the advance over them is
-//! applied after the datagram, or its data would show as a retransmission.
+//! the kernel while the datagram was on its way; its data then shows as a
+//! retransmission.
 //!
 //! Folding back (about once a second, at the close, at expiry, at the end
 //! of a run) adds the packet and IP-byte counts and replays what the TCP
@@ -111,10 +111,6 @@ pub(super) struct Bypass {
     flows: Vec<Flow>,
     max_flows: usize,
     pub(super) stats: BypassStats,
-    /// The advance of a connection's sequence past a datagram being
-    /// analysed, held back until after it (see [`Worker::end_bypass_now`]):
-    /// its slot, the direction, where the kernel's count ended.
-    after: Option<(u32, usize, u32)>,
 }
 
 impl Bypass {
@@ -124,7 +120,6 @@ impl Bypass {
             flows: Vec::with_capacity(max_flows),
             max_flows,
             stats: BypassStats::default(),
-            after: None,
         }
     }
 }
@@ -217,9 +212,7 @@ impl<S: RecordSink> Worker<S> {
         bypass.backend.refresh();
         let mut i = 0;
         while let Some(flow) = self.bypass.as_ref().and_then(|b| b.flows.get(i).copied()) {
-            if self.now < flow.since.saturating_add(SETTLE_NS)
-                || self.sync_flow(i, flow, false, None)
-            {
+            if self.now < flow.since.saturating_add(SETTLE_NS) || self.sync_flow(i, flow, false) {
                 i += 1;
             }
         }
@@ -236,7 +229,7 @@ impl<S: RecordSink> Worker<S> {
             return;
         };
         if let Some(flow) = self.bypass.as_ref().map(|b| b.flows[i]) {
-            self.sync_flow(i, flow, true, None);
+            self.sync_flow(i, flow, true);
         }
     }
 
@@ -249,14 +242,7 @@ impl<S: RecordSink> Worker<S> {
     /// close already on its way: they are analysed as they are, in their
     /// place. A packet queue is first in, first out, so the close comes
     /// after every packet that passed before the bypass began.)
-    ///
-    /// `datagram` is the direction (from the originator) and sequence
-    /// number of a datagram put together from fragments. Segments after it
-    /// may have passed the kernel while it was on its way; the advance over
-    /// them is held back and applied after the datagram
-    /// ([`Worker::bypass_catch_up`]), so that its data is not taken for a
-    /// retransmission.
-    pub(super) fn end_bypass_now(&mut self, slot: u32, datagram: Option<(bool, u32)>) {
+    pub(super) fn end_bypass_now(&mut self, slot: u32) {
         let Some(bypass) = self.bypass.as_mut() else {
             return;
         };
@@ -264,44 +250,11 @@ impl<S: RecordSink> Worker<S> {
             return;
         };
         let flow = bypass.flows[i];
-        self.sync_flow(i, flow, true, datagram);
-    }
-
-    /// Applies the advance held back past the datagram just analysed in
-    /// `slot` (see [`Worker::end_bypass_now`]).
-    pub(super) fn bypass_catch_up(&mut self, slot: u32) {
-        let Some((held, d, end)) = self.bypass.as_mut().and_then(|b| b.after.take()) else {
-            return;
-        };
-        if held != slot {
-            return;
-        }
-        let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
-            return;
-        };
-        let Transport::Tcp(t) = &mut conn.transport else {
-            return;
-        };
-        if end.wrapping_sub(t.seq_end(d)) as i32 <= 0 {
-            return;
-        }
-        let peer_end = t.seq_end(1 - d);
-        // The data the kernel counted is not a content gap.
-        t.skip_to(d, end, &mut self.pool, &mut spares.tcp);
-        let step = synthetic(self.now, d == 0, end.wrapping_sub(1), 1, peer_end);
-        self.replay(slot, step);
+        self.sync_flow(i, flow, true);
     }
 
     /// Applies the counters of flow `i`; returns true if it stays bypassed.
-    /// With `datagram` (see [`Worker::end_bypass_now`]), its direction's
-    /// advance stops at the datagram, the rest held back.
-    fn sync_flow(
-        &mut self,
-        i: usize,
-        flow: Flow,
-        removing: bool,
-        datagram: Option<(bool, u32)>,
-    ) -> bool {
+    fn sync_flow(&mut self, i: usize, flow: Flow, removing: bool) -> bool {
         let Some(bypass) = self.bypass.as_mut() else {
             return false;
         };
@@ -316,15 +269,7 @@ impl<S: RecordSink> Worker<S> {
             // Out of the map before replaying, so nothing is counted twice.
             bypass.backend.stop(&flow.key);
         }
-        let (mut now, done) = oriented(&flow, &value);
-        if let Some((from_orig, seq)) = datagram {
-            let d = usize::from(!from_orig);
-            let end = now[d].seq_end;
-            if end != 0 && end.wrapping_sub(seq) as i32 > 0 {
-                bypass.after = Some((flow.slot, d, end));
-                now[d].seq_end = seq;
-            }
-        }
+        let (now, done) = oriented(&flow, &value);
         let wall = |ns: u64| bypass.backend.wall_ns(ns);
         let mut steps = [None; 4];
         let mut n = 0;
