@@ -267,7 +267,7 @@ pub unsafe fn sha1x8_avx512(states: &mut [[u32; 5]; LANES], bufs: &[&[u8]; LANES
 }
 
 /// SHA-256's round constants.
-const SHA256_K: [u32; 64] = [
+pub(super) const SHA256_K: [u32; 64] = [
     0x428a_2f98,
     0x7137_4491,
     0xb5c0_fbcf,
