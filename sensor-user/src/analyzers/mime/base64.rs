@@ -2,7 +2,9 @@
 //! alphabet are skipped (the first one reported), groups after `=` padding
 //! are ignored, an incomplete final group is padded.
 
-/// Decoder state (no allocation; output goes to a callback).
+/// Decoder state; decoded bytes go onto the end of the caller's vector
+/// (the message's pending output, reserved ahead, so nothing allocates in
+/// steady state).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Base64 {
     group: [u8; 4],
@@ -39,24 +41,34 @@ const DECODE: [u8; 256] = {
     t
 };
 
+/// Input bytes decoded with SIMD per call: a byte outside the alphabet
+/// sends the rest of its piece to the scalar decoder, not the whole input.
+const PIECE: usize = 4096;
+
 /// Decodes the longest prefix of `data` made of whole groups of alphabet
 /// characters, leaving out a last group with `=` (the scalar decoder
-/// handles padding), in pieces of up to `buf`'s size; returns the input
-/// bytes taken. A piece with any other byte stops it untouched.
-fn decode_clean_groups(data: &[u8], buf: &mut [u8], out: &mut dyn FnMut(&[u8])) -> usize {
+/// handles padding), straight onto the end of `out`, a piece at a time;
+/// returns the input bytes taken. A piece with any other byte stops it
+/// untouched.
+fn decode_clean_groups(data: &[u8], out: &mut Vec<u8>) -> usize {
     let mut end = data.len() / 4 * 4;
     if end >= 4 && data[end - 1] == b'=' {
         end -= 4;
     }
-    let piece = buf.len() / 3 * 4;
     let mut taken = 0;
     while taken < end {
-        let n = (end - taken).min(piece);
-        let dst = base64_simd::Out::from_slice(&mut buf[..n / 4 * 3]);
-        match base64_simd::STANDARD_NO_PAD.decode(&data[taken..taken + n], dst) {
-            Ok(decoded) => out(decoded),
-            Err(_) => break,
-        }
+        let n = (end - taken).min(PIECE);
+        out.reserve(n / 4 * 3);
+        let held = out.len();
+        let room = &mut out.spare_capacity_mut()[..n / 4 * 3];
+        let dst = base64_simd::Out::from_uninit_slice(room);
+        let Ok(decoded) = base64_simd::STANDARD_NO_PAD.decode(&data[taken..taken + n], dst) else {
+            break;
+        };
+        let len = held + decoded.len();
+        // SAFETY: the decoder wrote `decoded`, the first `decoded.len()`
+        // bytes of the spare capacity, which is where the length moves.
+        unsafe { out.set_len(len) };
         taken += n;
     }
     taken
@@ -74,46 +86,26 @@ pub enum Base64Problem {
 }
 
 impl Base64 {
-    /// Decodes `data`, calling `out` with decoded bytes (up to 3 at a time)
-    /// and `problem` for the first problem of the stream.
+    /// Decodes `data` onto the end of `out`, calling `problem` for the
+    /// first problem of the stream.
     pub fn decode(
         &mut self,
         data: &[u8],
-        out: &mut dyn FnMut(&[u8]),
-        problem: &mut dyn FnMut(Base64Problem),
-    ) {
-        // A mail line (76 characters, 57 bytes) needs a small buffer: the
-        // zeroing of a large one per line cost more than its decoding.
-        if data.len() <= 256 {
-            self.decode_via::<192>(data, out, problem);
-        } else {
-            self.decode_via::<768>(data, out, problem);
-        }
-    }
-
-    /// [`Base64::decode`] through an output buffer of `N` bytes.
-    fn decode_via<const N: usize>(
-        &mut self,
-        data: &[u8],
-        out: &mut dyn FnMut(&[u8]),
+        out: &mut Vec<u8>,
         problem: &mut dyn FnMut(Base64Problem),
     ) {
         // Fastest path: at a group boundary, the run of whole groups up to
         // the last one (which may hold padding) decodes with SIMD, as long
         // as it is all alphabet; the first piece that is not goes through
         // the paths below.
-        let mut buf = [0u8; N];
         let data = if self.next == 0 && !self.after_padding {
-            let taken = decode_clean_groups(data, &mut buf, out);
-            &data[taken..]
+            &data[decode_clean_groups(data, out)..]
         } else {
             data
         };
-        // Fast path: whole groups of four alphabet characters decode
-        // straight into a local buffer, handed out in batches; anything
+        // Fast path: whole groups of four alphabet characters; anything
         // else (padding, junk, a group split across calls) goes through
         // `step` one character at a time.
-        let mut n = 0;
         let mut i = 0;
         while i < data.len() {
             if self.next == 0 && !self.after_padding && i + 4 <= data.len() {
@@ -128,31 +120,17 @@ impl Base64 {
                         | ((g[1] as u32) << 12)
                         | ((g[2] as u32) << 6)
                         | g[3] as u32;
-                    buf[n] = (bits >> 16) as u8;
-                    buf[n + 1] = (bits >> 8) as u8;
-                    buf[n + 2] = bits as u8;
-                    n += 3;
-                    if n == buf.len() {
-                        out(&buf);
-                        n = 0;
-                    }
+                    out.extend_from_slice(&[(bits >> 16) as u8, (bits >> 8) as u8, bits as u8]);
                     i += 4;
                     continue;
                 }
             }
-            if n > 0 {
-                out(&buf[..n]);
-                n = 0;
-            }
             self.step(data[i], out, problem);
             i += 1;
         }
-        if n > 0 {
-            out(&buf[..n]);
-        }
     }
 
-    fn step(&mut self, c: u8, out: &mut dyn FnMut(&[u8]), problem: &mut dyn FnMut(Base64Problem)) {
+    fn step(&mut self, c: u8, out: &mut Vec<u8>, problem: &mut dyn FnMut(Base64Problem)) {
         if c == b'=' {
             self.padding += 1;
         }
@@ -173,7 +151,7 @@ impl Base64 {
         }
     }
 
-    fn flush_group(&mut self, out: &mut dyn FnMut(&[u8]), problem: &mut dyn FnMut(Base64Problem)) {
+    fn flush_group(&mut self, out: &mut Vec<u8>, problem: &mut dyn FnMut(Base64Problem)) {
         self.next = 0;
         if self.after_padding {
             self.errored += 1;
@@ -188,7 +166,7 @@ impl Base64 {
             ((g[0] as u32) << 18) | ((g[1] as u32) << 12) | ((g[2] as u32) << 6) | g[3] as u32;
         let bytes = [(bits >> 16) as u8, (bits >> 8) as u8, bits as u8];
         let n = 3usize.saturating_sub(self.padding as usize);
-        out(&bytes[..n]);
+        out.extend_from_slice(&bytes[..n]);
         if self.padding > 0 {
             self.after_padding = true;
         }
@@ -196,7 +174,7 @@ impl Base64 {
     }
 
     /// Ends the stream: completes a partial group with `=`.
-    pub fn finish(&mut self, out: &mut dyn FnMut(&[u8]), problem: &mut dyn FnMut(Base64Problem)) {
+    pub fn finish(&mut self, out: &mut Vec<u8>, problem: &mut dyn FnMut(Base64Problem)) {
         if self.next != 0 {
             problem(Base64Problem::Incomplete((4 - self.next) * 6));
             let missing = 4 - self.next as usize;
@@ -229,9 +207,9 @@ mod tests {
         let mut out = Vec::new();
         let mut probs = Vec::new();
         for c in chunks {
-            d.decode(c, &mut |b| out.extend_from_slice(b), &mut |p| probs.push(p));
+            d.decode(c, &mut out, &mut |p| probs.push(p));
         }
-        d.finish(&mut |b| out.extend_from_slice(b), &mut |p| probs.push(p));
+        d.finish(&mut out, &mut |p| probs.push(p));
         (out, probs)
     }
 

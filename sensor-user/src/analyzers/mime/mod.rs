@@ -393,13 +393,9 @@ impl MimeMessage {
                 self.end_child(level, sink);
             }
             if self.entities[level].encoding == Encoding::Base64 {
-                let mut b64 = self.entities[level].b64;
-                let out = &mut self.out;
                 let mut problem = None;
-                b64.finish(&mut |b| out.extend_from_slice(b), &mut |p| {
-                    problem = Some(p)
-                });
-                self.entities[level].b64 = b64;
+                let b64 = &mut self.entities[level].b64;
+                b64.finish(&mut self.out, &mut |p| problem = Some(p));
                 if let Some(p) = problem {
                     report_base64(p, sink);
                 }
@@ -413,15 +409,9 @@ impl MimeMessage {
         match self.entities[level].encoding {
             Encoding::QuotedPrintable => self.decode_qp(line),
             Encoding::Base64 => {
-                let mut b64 = self.entities[level].b64;
+                let b64 = &mut self.entities[level].b64;
                 let mut problem = None;
-                {
-                    let out = &mut self.out;
-                    b64.decode(line, &mut |b| out.extend_from_slice(b), &mut |p| {
-                        problem = Some(p)
-                    });
-                }
-                self.entities[level].b64 = b64;
+                b64.decode(line, &mut self.out, &mut |p| problem = Some(p));
                 if let Some(p) = problem {
                     report_base64(p, sink);
                 }

@@ -191,13 +191,19 @@ struct LineSplitter {
 }
 
 enum Piece {
+    /// A line, gathered in `buf` (it began in an earlier delivery).
     Line,
+    /// A line inside the data given, `start..end`: looked at in place.
+    Inside(usize, usize),
+    /// Counted raw bytes from the offset given to the end of the taken.
     Plain(usize),
 }
 
 impl LineSplitter {
     /// Takes bytes from `data` up to the next line or plain chunk; returns
-    /// how many were consumed and what is complete (the line is in `buf`).
+    /// how many were consumed and what is complete (a line that began in an
+    /// earlier delivery is gathered in `buf`; one wholly inside `data` is
+    /// not copied).
     fn next(&mut self, data: &[u8]) -> (usize, Option<Piece>) {
         let mut i = 0;
         if self.last_char == b'\r' && data.first() == Some(&b'\n') {
@@ -214,12 +220,20 @@ impl LineSplitter {
         let end = memchr::memchr2(b'\r', b'\n', rest);
         let text = &rest[..end.unwrap_or(rest.len())];
         let room = MAX_LINE.saturating_sub(self.buf.len());
-        self.buf.extend_from_slice(&text[..text.len().min(room)]);
+        let start = i;
+        let inside = self.buf.is_empty() && end.is_some();
+        if !inside {
+            self.buf.extend_from_slice(&text[..text.len().min(room)]);
+        }
         if let Some(&c) = text.last() {
             self.last_char = c;
         }
         i += text.len();
         if end.is_some() {
+            let piece = match inside {
+                true => Piece::Inside(start, start + text.len().min(room)),
+                false => Piece::Line,
+            };
             let c = data[i];
             i += 1;
             if c == b'\r' {
@@ -232,7 +246,7 @@ impl LineSplitter {
             } else {
                 self.last_char = b'\n';
             }
-            return (i, Some(Piece::Line));
+            return (i, Some(piece));
         }
         (i, None)
     }
@@ -432,6 +446,9 @@ impl SmtpSession {
                 Some(Piece::Plain(start)) => {
                     let chunk = &data[start..n];
                     self.bdat_data(is_orig, chunk, env);
+                }
+                Some(Piece::Inside(start, end)) => {
+                    self.deliver_line(is_orig, &data[start..end], env);
                 }
                 Some(Piece::Line) => {
                     let line = std::mem::take(&mut self.lines[d].buf);
