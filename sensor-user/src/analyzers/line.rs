@@ -33,6 +33,47 @@ impl<const H: usize> Line<H> {
     }
 }
 
+/// Whether `c` ends a word: a blank, a line end, or (with `dash`) a `-`.
+fn ends_word(c: u8, dash: bool) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n') || dash && c == b'-'
+}
+
+/// Where the word at the start of `data` ends (see [`ends_word`]): sixteen
+/// bytes at a time with SSE2, since a word can be a whole line (a line of
+/// base64 is one 76-byte word).
+fn word_end(data: &[u8], dash: bool) -> Option<usize> {
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes at `i`,
+        // inside `data` (unaligned).
+        unsafe {
+            let [space, tab, cr, lf] = [b' ', b'\t', b'\r', b'\n'].map(|c| _mm_set1_epi8(c as i8));
+            let minus = _mm_set1_epi8(if dash { b'-' } else { b' ' } as i8);
+            while i + 16 <= data.len() {
+                let v = _mm_loadu_si128(data.as_ptr().add(i).cast());
+                let hit = _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, tab)),
+                    _mm_or_si128(
+                        _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)),
+                        _mm_cmpeq_epi8(v, minus),
+                    ),
+                );
+                let bits = _mm_movemask_epi8(hit);
+                if bits != 0 {
+                    return Some(i + bits.trailing_zeros() as usize);
+                }
+                i += 16;
+            }
+        }
+    }
+    data[i..]
+        .iter()
+        .position(|&c| ends_word(c, dash))
+        .map(|n| i + n)
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Pos {
     #[default]
@@ -127,12 +168,8 @@ impl<const H: usize> LineScanner<H> {
         let n = match self.pos {
             Pos::Rest if content => memchr::memchr2(b'\n', b'\r', data),
             Pos::Rest => memchr::memchr(b'\n', data),
-            Pos::W1 => data
-                .iter()
-                .position(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'-')),
-            Pos::W2 => data
-                .iter()
-                .position(|&c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')),
+            Pos::W1 => word_end(data, true),
+            Pos::W2 => word_end(data, false),
             Pos::Lead | Pos::Gap => return 0,
         }
         .unwrap_or(data.len());
@@ -308,6 +345,26 @@ fn is_code(w: &InlineStr<32>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SIMD word end is the first byte the scalar rule stops at, for
+    /// every position of every stop byte around the 16-byte blocks.
+    #[test]
+    fn word_end_is_the_first_stop_byte() {
+        for dash in [false, true] {
+            for len in 0..50 {
+                for at in 0..=len {
+                    for stop in [b' ', b'\t', b'\r', b'\n', b'-'] {
+                        let mut data = vec![b'A'; len];
+                        if at < len {
+                            data[at] = stop;
+                        }
+                        let want = data.iter().position(|&c| ends_word(c, dash));
+                        assert_eq!(word_end(&data, dash), want, "{len} {at} {stop} {dash}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn words_across_chunks() {

@@ -130,6 +130,8 @@ impl MessageFiles {
             mime.deliver(l, piece == Piece::Line, &mut Parts { f: self, env });
             0
         });
+        // The delivery's decoded bytes reach the parts with its time.
+        mime.flush_pending(&mut Parts { f: self, env });
         self.mime = mime;
         self.lines = lines;
     }
