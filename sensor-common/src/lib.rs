@@ -188,6 +188,36 @@ pub const BYPASS_MAP: &str = "BYPASS";
 /// Default number of flows the bypass map holds.
 pub const BYPASS_MAX_ENTRIES: u32 = 65_536;
 
+/// Name of the map of address pairs lately seen sending IP fragments: an
+/// LRU hash map from [`AddressPair`] to the time (`bpf_ktime_get_ns`) of
+/// the pair's last fragment, written by the XDP program alone.
+///
+/// The kernel cannot tell a fragment's flow, so fragments always go to
+/// userspace, and a bypassed flow whose later data came in fragments would
+/// see that data land after segments the kernel counted meanwhile. So for
+/// [`FRAGMENTED_WINDOW_NS`] after a fragment between two addresses, the
+/// program counts no packet of a bypassed flow between them: it marks the
+/// flow closing and sends the packet up, and userspace folds the counters
+/// back before analysing it.
+pub const FRAGMENTED_MAP: &str = "FRAGMENTED";
+
+/// Address pairs the fragment map remembers (least recently used first out).
+pub const FRAGMENTED_MAX_ENTRIES: u32 = 4096;
+
+/// How long a fragment keeps its address pair's flows out of the bypass.
+pub const FRAGMENTED_WINDOW_NS: u64 = 30_000_000_000;
+
+/// Two addresses, as in [`BypassKey`] (IPv6 or IPv4-mapped, network byte
+/// order), the lower first.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct AddressPair {
+    /// The lower address.
+    pub lo: [u8; 16],
+    /// The higher address.
+    pub hi: [u8; 16],
+}
+
 /// Name of the per-CPU counter map: a `PerCpuArray<u64>` of
 /// [`XdpCounter::COUNT`] entries, indexed by [`XdpCounter`].
 pub const COUNTERS_MAP: &str = "COUNTERS";

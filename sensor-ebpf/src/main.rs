@@ -13,7 +13,11 @@
 //!    - otherwise it goes to the `AF_XDP` socket of its receive queue (`XSKS`),
 //!      or to the host stack when no socket is bound there;
 //! 2. an IP fragment, or an IPv6 packet with more extension headers than are
-//!    walked here, also goes to userspace: only userspace can tell its ports;
+//!    walked here, also goes to userspace: only userspace can tell its ports.
+//!    A fragment's address pair goes into `FRAGMENTED`: for a while after,
+//!    a bypassed flow between the two addresses is marked closing at its
+//!    next packet, uncounted, so that its fragmented data is not analysed
+//!    after segments the kernel counted meanwhile;
 //! 3. anything else (other ports or protocols, malformed frames) is passed to
 //!    the host stack, or dropped when `CONFIG` says drop-unmatched; with
 //!    `CONFIG.keep_all` every frame goes to userspace instead (full capture).
@@ -31,13 +35,14 @@ use aya_ebpf::{
     bindings::xdp_action,
     helpers::{bpf_ktime_get_ns, bpf_xdp_adjust_meta},
     macros::{map, xdp},
-    maps::{lpm_trie::Key, Array, HashMap, LpmTrie, PerCpuArray, XskMap},
+    maps::{lpm_trie::Key, Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, XskMap},
     programs::XdpContext,
 };
 use sensor_common::{
-    BypassDirection, BypassKey, BypassValue, FrameMeta, XdpConfig, XdpCounter, BYPASS_MAX_ENTRIES,
-    CIDR_ALLOW_ONLY, CIDR_DENY, CONFIG_INDEX, CONFIG_MAX_ENTRIES, FILTER_ALLOW, FILTER_DENY,
-    FILTER_MAX_ENTRIES, FRAME_META_MAGIC, MAX_PORTS, PORT_KEEP, XSKS_MAX_ENTRIES,
+    AddressPair, BypassDirection, BypassKey, BypassValue, FrameMeta, XdpConfig, XdpCounter,
+    BYPASS_MAX_ENTRIES, CIDR_ALLOW_ONLY, CIDR_DENY, CONFIG_INDEX, CONFIG_MAX_ENTRIES,
+    FILTER_ALLOW, FILTER_DENY, FILTER_MAX_ENTRIES, FRAGMENTED_MAX_ENTRIES, FRAGMENTED_WINDOW_NS,
+    FRAME_META_MAGIC, MAX_PORTS, PORT_KEEP, XSKS_MAX_ENTRIES,
 };
 
 /// Ports (host byte order) whose frames go to userspace: value `PORT_KEEP`.
@@ -55,6 +60,12 @@ static CONFIG: Array<XdpConfig> = Array::with_max_entries(CONFIG_MAX_ENTRIES, 0)
 /// Flows userspace no longer wants to see, with their per-direction counters.
 #[map]
 static BYPASS: HashMap<BypassKey, BypassValue> = HashMap::with_max_entries(BYPASS_MAX_ENTRIES, 0);
+
+/// Address pairs lately seen sending IP fragments, with the time of the
+/// last one (see `sensor_common::FRAGMENTED_MAP`).
+#[map]
+static FRAGMENTED: LruHashMap<AddressPair, u64> =
+    LruHashMap::with_max_entries(FRAGMENTED_MAX_ENTRIES, 0);
 
 /// Address prefixes allowed or denied (`FILTER_ALLOW`, `FILTER_DENY`),
 /// consulted only when `CONFIG.cidr` says so.
@@ -116,7 +127,11 @@ const UDP_HLEN: usize = 8;
 
 /// Why a frame is not a TCP/UDP packet with known ports.
 enum Unparsed {
-    /// A fragment, or too many IPv6 extension headers: userspace must look.
+    /// An IP fragment between two addresses: userspace must look.
+    Fragment(AddressPair),
+    /// An IPv6 fragment header (its addresses are added by the caller).
+    Ipv6Fragment,
+    /// Too many IPv6 extension headers: userspace must look.
     PortsUnknown,
     /// Not IP, or IP but neither TCP nor UDP.
     NotTcpUdp,
@@ -195,7 +210,11 @@ pub fn sensor_xdp(ctx: XdpContext) -> u32 {
         .is_some_and(|config| config.keep_all != 0);
     match parse(&ctx) {
         Ok(packet) => on_packet(&ctx, &packet, keep_all),
-        Err(Unparsed::PortsUnknown) => to_userspace(&ctx),
+        Err(Unparsed::Fragment(pair)) => {
+            note_fragment(&pair);
+            to_userspace(&ctx)
+        }
+        Err(Unparsed::PortsUnknown | Unparsed::Ipv6Fragment) => to_userspace(&ctx),
         Err(Unparsed::NotTcpUdp) if keep_all => to_userspace(&ctx),
         Err(Unparsed::NotTcpUdp) => unmatched(&ctx),
         Err(Unparsed::Malformed(why)) => {
@@ -347,10 +366,44 @@ fn filter_value(addr: &[u8; 16]) -> u8 {
     }
 }
 
+/// Remembers that `pair` sends fragments, and when.
+#[inline(always)]
+fn note_fragment(pair: &AddressPair) {
+    // SAFETY: the helper has no preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    // A full LRU map evicts its oldest pair; a failed insert only means
+    // the pair's flows may stay bypassed.
+    let _ = FRAGMENTED.insert(pair, &now, 0);
+}
+
+/// Whether the packet's two addresses sent a fragment lately.
+#[inline(always)]
+fn lately_fragmented(packet: &Packet) -> bool {
+    let pair = address_pair(&packet.ip.src, &packet.ip.dst);
+    // SAFETY: the value is a plain u64, copied out at once.
+    let Some(&at) = (unsafe { FRAGMENTED.get(&pair) }) else {
+        return false;
+    };
+    // SAFETY: the helper has no preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    now.wrapping_sub(at) < FRAGMENTED_WINDOW_NS
+}
+
+/// Two addresses in map order, the lower first.
+#[inline(always)]
+fn address_pair(a: &[u8; 16], b: &[u8; 16]) -> AddressPair {
+    if addr_order(a) <= addr_order(b) {
+        AddressPair { lo: *a, hi: *b }
+    } else {
+        AddressPair { lo: *b, hi: *a }
+    }
+}
+
 /// If the packet's flow is bypassed, updates its counters and returns true
 /// (the packet is dropped). A flow's first FIN or RST marks it closing:
 /// that packet and every later one go to userspace uncounted, so the close
 /// is analysed from the real packets, after the counters are folded back.
+/// So does its first packet after a fragment between its addresses.
 #[inline(always)]
 fn bypass(packet: &Packet) -> bool {
     let (key, from_lo) = flow_key(packet);
@@ -363,7 +416,7 @@ fn bypass(packet: &Packet) -> bool {
         if (*value).closing != 0 {
             return false;
         }
-        if packet.tcp_flags & (TCP_FIN | TCP_RST) != 0 {
+        if packet.tcp_flags & (TCP_FIN | TCP_RST) != 0 || lately_fragmented(packet) {
             (*value).closing = 1;
             return false;
         }
@@ -490,8 +543,10 @@ fn parse_ipv4(ctx: &XdpContext, off: usize) -> Result<Ip, Unparsed> {
     if h[0] >> 4 != 4 || header_len < IPV4_MIN_HLEN || total_len < header_len {
         return Err(Unparsed::Malformed(Why::Ipv4));
     }
+    let src = ipv4_mapped([h[12], h[13], h[14], h[15]]);
+    let dst = ipv4_mapped([h[16], h[17], h[18], h[19]]);
     if u16::from_be_bytes([h[6], h[7]]) & IPV4_FRAG_MASK != 0 {
-        return Err(Unparsed::PortsUnknown);
+        return Err(Unparsed::Fragment(address_pair(&src, &dst)));
     }
     let proto = h[9];
     if proto != IPPROTO_TCP && proto != IPPROTO_UDP {
@@ -499,8 +554,8 @@ fn parse_ipv4(ctx: &XdpContext, off: usize) -> Result<Ip, Unparsed> {
     }
     Ok(Ip {
         proto,
-        src: ipv4_mapped([h[12], h[13], h[14], h[15]]),
-        dst: ipv4_mapped([h[16], h[17], h[18], h[19]]),
+        src,
+        dst,
         total_len: total_len as u32,
         l4_off: off + header_len,
         l4_len: (total_len - header_len) as u32,
@@ -530,7 +585,11 @@ fn parse_ipv6(ctx: &XdpContext, off: usize) -> Result<Ip, Unparsed> {
     let mut dst = [0u8; 16];
     dst.copy_from_slice(&h[24..40]);
 
-    let (proto, l4_off) = skip_ipv6_extensions(ctx, h[6], off + IPV6_HLEN)?;
+    let (proto, l4_off) = match skip_ipv6_extensions(ctx, h[6], off + IPV6_HLEN) {
+        Ok(found) => found,
+        Err(Unparsed::Ipv6Fragment) => return Err(Unparsed::Fragment(address_pair(&src, &dst))),
+        Err(e) => return Err(e),
+    };
     let ext_len = l4_off - (off + IPV6_HLEN);
     if payload_len < ext_len {
         return Err(Unparsed::Malformed(Why::Ipv6Extension));
@@ -556,7 +615,7 @@ fn skip_ipv6_extensions(
     for _ in 0..MAX_IPV6_EXT_HEADERS {
         match next {
             IPPROTO_TCP | IPPROTO_UDP => return Ok((next, off)),
-            IPPROTO_FRAGMENT => return Err(Unparsed::PortsUnknown),
+            IPPROTO_FRAGMENT => return Err(Unparsed::Ipv6Fragment),
             IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS => {
                 let ext =
                     ptr_at::<[u8; 2]>(ctx, off).ok_or(Unparsed::Malformed(Why::Ipv6Extension))?;
@@ -570,9 +629,8 @@ fn skip_ipv6_extensions(
     }
     match next {
         IPPROTO_TCP | IPPROTO_UDP => Ok((next, off)),
-        IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS | IPPROTO_FRAGMENT => {
-            Err(Unparsed::PortsUnknown)
-        }
+        IPPROTO_FRAGMENT => Err(Unparsed::Ipv6Fragment),
+        IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS => Err(Unparsed::PortsUnknown),
         _ => Err(Unparsed::NotTcpUdp),
     }
 }

@@ -269,6 +269,11 @@ pub struct Worker<S: RecordSink> {
     sink: notices::NoticeGate<S>,
     sink_ok: bool,
     now: u64,
+    /// Every frame stamped before this time has been analysed (the latest
+    /// frame's time, or a moment the capture was found drained): unlike
+    /// `now`, which a quiet link's clock moves on, frames never arrive
+    /// below it. The kernel bypass folds counters only behind it.
+    settled: u64,
     first_ts: Option<u64>,
     counters: Counters,
     /// Zeek's weird sampling and policy.
@@ -899,6 +904,7 @@ impl<S: RecordSink> Worker<S> {
             sink: notices::NoticeGate::new(sink, cfg.notices.clone()),
             sink_ok: true,
             now: 0,
+            settled: 0,
             first_ts: None,
             counters: Counters::default(),
             weirds: WeirdPolicy::new(cfg.weirds.clone()),
@@ -1030,6 +1036,7 @@ impl<S: RecordSink> Worker<S> {
                 self.counters.bytes += frame.data.len() as u64;
             }
             self.advance(ts);
+            self.settled = self.settled.max(ts);
         }
         let link = decoded.link;
         if counted {
@@ -1150,6 +1157,12 @@ impl<S: RecordSink> Worker<S> {
         }
     }
 
+    /// Every frame stamped before `t` has been analysed (live capture: the
+    /// rings and the reorder stage were found empty after `t`).
+    pub fn settle(&mut self, t: u64) {
+        self.settled = self.settled.max(t);
+    }
+
     /// Lets network time pass without a packet (live capture on a quiet
     /// link): connections due by `now` are expired and logged.
     pub fn tick(&mut self, now: u64) {
@@ -1242,7 +1255,7 @@ impl<S: RecordSink> Worker<S> {
             return;
         };
         if let L4::Tcp(t) = l4 {
-            self.tcp_meets_bypass(slot, t.flags());
+            self.tcp_meets_bypass(slot, t.flags(), ts);
         }
         let checksum_ok = !self.decode_opts.verify_checksums
             || self.synthetic
@@ -1268,8 +1281,14 @@ impl<S: RecordSink> Worker<S> {
     /// `engine::bypass`). So does a datagram put together from fragments:
     /// the kernel cannot tell a fragment's flow, so fragments always reach
     /// userspace and would otherwise land after data the kernel counted,
-    /// as a content gap. A fragmented connection is not bypassed again.
-    fn tcp_meets_bypass(&mut self, slot: u32, tcp_flags: u8) {
+    /// as a content gap. And so does a packet the kernel marked the flow
+    /// closing for without a FIN or RST (it saw a fragment between the
+    /// same addresses, and counts no more of the flow). A fragmented
+    /// connection is not bypassed again. A packet stamped (`ts`) before the
+    /// bypass began passed the kernel uncounted and is analysed in its
+    /// place, whatever it is: the counters hold only later packets, which
+    /// must not be folded in before it.
+    fn tcp_meets_bypass(&mut self, slot: u32, tcp_flags: u8, ts: u64) {
         use crate::decode::tcp::flags;
         if self.synthetic || self.bypass.is_none() {
             return;
@@ -1281,7 +1300,17 @@ impl<S: RecordSink> Worker<S> {
         if self.reassembled {
             conn.set_bypass_refused(true);
         }
-        if (close || self.reassembled) && conn.bypassed() {
+        if !conn.bypassed() || self.bypass_since(slot).is_none_or(|since| ts < since) {
+            return;
+        }
+        if close || self.reassembled {
+            self.end_bypass_now(slot);
+        } else if self.bypass_closing(slot) {
+            // The kernel sent it up uncounted after a fragment between the
+            // same addresses: the flow is not bypassed again.
+            if let Some(conn) = self.table.get_mut(slot) {
+                conn.set_bypass_refused(true);
+            }
             self.end_bypass_now(slot);
         }
     }

@@ -15,14 +15,28 @@
 //! (conn_state, the closing history letters, sizes, a FIN counted once)
 //! comes from the real packets, in their real order.
 //!
+//! Packets that passed the kernel before the bypass began (stamped before
+//! it) are still on their way to the worker when it begins, and everything
+//! the kernel counts came after them on the wire. So they are analysed in
+//! their place, a FIN or a fragment among them included, and counters are
+//! never folded in ahead of them: the fold at a close or a fragment waits
+//! for a packet stamped after the bypass began, and the periodic fold for
+//! the worker to have analysed (or found drained) everything stamped up to
+//! 100 ms after it, not for its clock, which a quiet link moves on. Folded
+//! in ahead of them, their data showed as retransmissions (`t`, `T`).
+//!
 //! Nor are IP fragments: the kernel cannot tell a fragment's flow, so it
 //! sends every fragment to userspace. A bypassed connection whose datagram
 //! comes together from fragments is folded back and leaves the bypass
 //! before the datagram is analysed (its data would otherwise land after
 //! what the kernel counted, as a content gap), and is not bypassed again.
-//! The counters read then may already include later segments that passed
-//! the kernel while the datagram was on its way; its data then shows as a
-//! retransmission.
+//! The kernel also notes the fragment's two addresses: for 30 seconds, the
+//! next packet of any bypassed flow between them marks the flow closing and
+//! goes up uncounted, as a FIN would, and the worker folds the counters
+//! back before analysing it. So the counters never hold segments that
+//! followed a fragment of the connection on the wire; without that, they
+//! could include later segments that passed the kernel while the datagram
+//! was on its way in userspace, and its data showed as a retransmission.
 //!
 //! Folding back (about once a second, at the close, at expiry, at the end
 //! of a run) adds the packet and IP-byte counts and replays what the TCP
@@ -68,6 +82,12 @@ pub trait BypassBackend: Send {
     fn refresh(&mut self) {}
     /// Converts a counter timestamp to network time (ns since the epoch).
     fn wall_ns(&self, counter_ns: u64) -> u64;
+    /// The time now on the clock frames are stamped with, if the backend
+    /// counts live frames (a flow's bypass begins then: frames stamped
+    /// before may still be on their way to the worker).
+    fn now_ns(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Counters of the bypass, for stats.log.
@@ -96,13 +116,16 @@ struct Flow {
     orig_is_lo: bool,
     /// Counters already folded into the connection.
     applied: BypassValue,
-    /// Network time the bypass began.
+    /// Network time the bypass began: when the kernel started counting
+    /// (live), or the time of the frame that began it.
     since: u64,
 }
 
-/// How long after the bypass began a periodic fold waits: packets that
-/// passed the kernel before are still on their way to the worker then,
-/// and the counters must not overtake them.
+/// How far the worker must have analysed past the bypass's beginning
+/// before a periodic fold: frames that passed the kernel before it began
+/// may still be on their way (in a ring, in the reorder stage, or in the
+/// kernel between the XDP program and the ring), and the counters must not
+/// overtake them, or their data would show as retransmissions.
 const SETTLE_NS: u64 = 100_000_000;
 
 /// The worker's bypass state.
@@ -196,7 +219,7 @@ impl<S: RecordSink> Worker<S> {
             key,
             orig_is_lo,
             applied: BypassValue::default(),
-            since: self.now,
+            since: bypass.backend.now_ns().unwrap_or(0).max(self.now),
         });
         bypass.stats.started += 1;
         bypass.stats.active = bypass.flows.len() as u64;
@@ -212,7 +235,10 @@ impl<S: RecordSink> Worker<S> {
         bypass.backend.refresh();
         let mut i = 0;
         while let Some(flow) = self.bypass.as_ref().and_then(|b| b.flows.get(i).copied()) {
-            if self.now < flow.since.saturating_add(SETTLE_NS) || self.sync_flow(i, flow, false) {
+            // Behind what is analysed, not the clock: a quiet link's clock
+            // moves on while frames still wait to be analysed.
+            let settling = self.settled < flow.since.saturating_add(SETTLE_NS);
+            if settling || self.sync_flow(i, flow, false) {
                 i += 1;
             }
         }
@@ -236,12 +262,10 @@ impl<S: RecordSink> Worker<S> {
     /// A FIN or RST of the bypassed connection in `slot` reached userspace
     /// (the kernel marked the flow closing when it passed), or a datagram
     /// of it put together from fragments (which the kernel cannot tell
-    /// apart): the counters are folded back and the bypass ends before the
-    /// packet is analysed. (Other packets of a bypassed flow that reach
-    /// userspace passed the kernel before the bypass began, or after a
-    /// close already on its way: they are analysed as they are, in their
-    /// place. A packet queue is first in, first out, so the close comes
-    /// after every packet that passed before the bypass began.)
+    /// apart), or a packet sent up after the kernel marked it closing: the
+    /// counters are folded back and the bypass ends before the packet is
+    /// analysed. (The caller has checked the packet was stamped after the
+    /// bypass began; earlier ones are analysed in their place.)
     pub(super) fn end_bypass_now(&mut self, slot: u32) {
         let Some(bypass) = self.bypass.as_mut() else {
             return;
@@ -251,6 +275,29 @@ impl<S: RecordSink> Worker<S> {
         };
         let flow = bypass.flows[i];
         self.sync_flow(i, flow, true);
+    }
+
+    /// When the bypass of the connection in `slot` began, if it is bypassed.
+    pub(super) fn bypass_since(&self, slot: u32) -> Option<u64> {
+        let bypass = self.bypass.as_ref()?;
+        bypass
+            .flows
+            .iter()
+            .find(|f| f.slot == slot)
+            .map(|f| f.since)
+    }
+
+    /// Whether the kernel marked the bypassed connection in `slot` closing
+    /// (read from the map: only for the rare packets of a bypassed flow
+    /// that reach userspace).
+    pub(super) fn bypass_closing(&mut self, slot: u32) -> bool {
+        let Some(bypass) = self.bypass.as_mut() else {
+            return false;
+        };
+        let Some(key) = bypass.flows.iter().find(|f| f.slot == slot).map(|f| f.key) else {
+            return false;
+        };
+        bypass.backend.read(&key).is_some_and(|v| v.closing != 0)
     }
 
     /// Applies the counters of flow `i`; returns true if it stays bypassed.

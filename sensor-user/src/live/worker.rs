@@ -147,6 +147,9 @@ impl BypassBackend for KernelBypass {
     fn wall_ns(&self, counter_ns: u64) -> u64 {
         (counter_ns as i128 + self.offset).max(0) as u64
     }
+    fn now_ns(&self) -> Option<u64> {
+        Some(realtime_ns())
+    }
 }
 
 /// CLOCK_REALTIME − CLOCK_MONOTONIC.
@@ -200,6 +203,7 @@ pub fn worker_thread(parts: WorkerParts) -> (Counters, LogQueue) {
     let mut idle_passes = 0u32;
     let mut stopping = false;
     loop {
+        let pass_began = realtime_ns();
         let mut work = 0;
         for (queue, sock) in sockets.iter_mut() {
             work += lane.receive(*queue, sock);
@@ -216,6 +220,10 @@ pub fn worker_thread(parts: WorkerParts) -> (Counters, LogQueue) {
             break;
         }
         idle_passes = if work == 0 { idle_passes + 1 } else { 0 };
+        if work == 0 && lane.reorder.is_empty() {
+            // Every frame in a ring when the pass began has been analysed.
+            lane.worker.settle(pass_began);
+        }
         if last_house.elapsed() >= HOUSEKEEPING {
             last_house = Instant::now();
             if last_bypass.elapsed() >= BYPASS_POLL {
