@@ -182,16 +182,8 @@ impl Kernel {
         let blocks = whole_blocks(bufs, blocks);
         match self.sha {
             #[cfg(target_arch = "x86_64")]
-            ShaKernel::ShaNi => {
-                let [s0, s1, s2, s3, s4, s5, s6, s7] = states;
-                let low = std::array::from_fn(|l| bufs[l]);
-                let high = std::array::from_fn(|l| bufs[shani::WAYS + l]);
-                // SAFETY: as in `md5`.
-                unsafe {
-                    shani::sha1x4([s0, s1, s2, s3], &low, blocks);
-                    shani::sha1x4([s4, s5, s6, s7], &high, blocks);
-                }
-            }
+            // SAFETY: as in `md5`.
+            ShaKernel::ShaNi => unsafe { by_fours(shani::sha1x4, states, bufs, blocks) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as in `md5`.
             ShaKernel::Avx512 => unsafe { x86::sha1x8_avx512(states, bufs, blocks) },
@@ -208,16 +200,8 @@ impl Kernel {
         let blocks = whole_blocks(bufs, blocks);
         match self.sha {
             #[cfg(target_arch = "x86_64")]
-            ShaKernel::ShaNi => {
-                let [s0, s1, s2, s3, s4, s5, s6, s7] = states;
-                let low = std::array::from_fn(|l| bufs[l]);
-                let high = std::array::from_fn(|l| bufs[shani::WAYS + l]);
-                // SAFETY: as in `md5`.
-                unsafe {
-                    shani::sha256x4([s0, s1, s2, s3], &low, blocks);
-                    shani::sha256x4([s4, s5, s6, s7], &high, blocks);
-                }
-            }
+            // SAFETY: as in `md5`.
+            ShaKernel::ShaNi => unsafe { by_fours(shani::sha256x4, states, bufs, blocks) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as in `md5`.
             ShaKernel::Avx512 => unsafe { x86::sha256x8_avx512(states, bufs, blocks) },
@@ -260,6 +244,33 @@ impl ShaKernel {
             }
         }
         ShaKernel::Scalar
+    }
+}
+
+/// A kernel of the SHA extensions over four streams.
+#[cfg(target_arch = "x86_64")]
+type FourWays<const N: usize> =
+    unsafe fn([&mut [u32; N]; shani::WAYS], &[&[u8]; shani::WAYS], usize);
+
+/// Runs `kernel` over the eight lanes as two groups of four.
+///
+/// # Safety
+/// The CPU has what `kernel` needs; every buffer holds `blocks` whole
+/// blocks.
+#[cfg(target_arch = "x86_64")]
+unsafe fn by_fours<const N: usize>(
+    kernel: FourWays<N>,
+    states: &mut [[u32; N]; LANES],
+    bufs: &[&[u8]; LANES],
+    blocks: usize,
+) {
+    let [s0, s1, s2, s3, s4, s5, s6, s7] = states;
+    let low = std::array::from_fn(|l| bufs[l]);
+    let high = std::array::from_fn(|l| bufs[shani::WAYS + l]);
+    // SAFETY: per the contract.
+    unsafe {
+        kernel([s0, s1, s2, s3], &low, blocks);
+        kernel([s4, s5, s6, s7], &high, blocks);
     }
 }
 
