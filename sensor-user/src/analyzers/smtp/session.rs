@@ -279,7 +279,10 @@ pub struct SmtpSession {
     last_replied: Option<Cmd>,
     pending_reply: u16,
     bdat: Bdat,
-    mime: MimeMessage,
+    /// The MIME parser, made at the first mail. Boxed: it is taken out for
+    /// every line of a mail (the sink borrows the rest of the session), and
+    /// moving a pointer costs less than moving the parser.
+    mime: Option<Box<MimeMessage>>,
     mail_open: bool,
     confirmed: bool,
     disabled: bool,
@@ -331,7 +334,7 @@ impl Default for SmtpSession {
             last_replied: None,
             pending_reply: 0,
             bdat: Bdat::default(),
-            mime: MimeMessage::new(),
+            mime: None,
             mail_open: false,
             confirmed: false,
             disabled: false,
@@ -422,12 +425,12 @@ impl SmtpSession {
     /// Feeds in-order payload of one direction.
     pub fn deliver(&mut self, is_orig: bool, data: &[u8], env: &mut dyn SmtpEnv) -> SmtpNext {
         let next = self.deliver_lines(is_orig, data, env);
-        if self.mail_open && self.mime.has_pending() {
+        if self.mail_open && self.mime.as_ref().is_some_and(|m| m.has_pending()) {
             // The message's decoded bytes of this delivery go out together.
-            let mut mime = std::mem::take(&mut self.mime);
-            let mut sink = MailSink { s: self, env };
-            mime.flush_pending(&mut sink);
-            self.mime = mime;
+            if let Some(mut mime) = self.mime.take() {
+                mime.flush_pending(&mut MailSink { s: self, env });
+                self.mime = Some(mime);
+            }
         }
         next
     }
@@ -1019,10 +1022,14 @@ impl SmtpSession {
             self.close_msg(env);
         }
         self.mail_open = true;
-        let mut sink = MailSink { s: self, env };
-        let mut mime = std::mem::take(&mut sink.s.mime);
-        mime.begin(&mut sink);
-        sink.s.mime = mime;
+        let limits = self.opts.mime;
+        let mut mime = self.mime.take().unwrap_or_else(|| {
+            let mut m = Box::new(MimeMessage::new());
+            m.set_limits(limits);
+            m
+        });
+        mime.begin(&mut MailSink { s: self, env });
+        self.mime = Some(mime);
         if self.opts.rfc822_msg_files {
             self.open_msg(env);
         }
@@ -1032,20 +1039,21 @@ impl SmtpSession {
         if !self.mail_open {
             return;
         }
-        let mut mime = std::mem::take(&mut self.mime);
-        let mut sink = MailSink { s: self, env };
-        mime.deliver(line, crlf, &mut sink);
-        self.mime = mime;
+        let Some(mut mime) = self.mime.take() else {
+            return;
+        };
+        mime.deliver(line, crlf, &mut MailSink { s: self, env });
+        self.mime = Some(mime);
     }
 
     fn mail_done(&mut self, env: &mut dyn SmtpEnv) {
         if !self.mail_open {
             return;
         }
-        let mut mime = std::mem::take(&mut self.mime);
-        let mut sink = MailSink { s: self, env };
-        mime.done(&mut sink);
-        self.mime = mime;
+        if let Some(mut mime) = self.mime.take() {
+            mime.done(&mut MailSink { s: self, env });
+            self.mime = Some(mime);
+        }
         self.mail_open = false;
     }
 
@@ -1488,7 +1496,6 @@ impl SessionPool<SmtpSession> {
             for l in &mut s.lines {
                 l.buf.reserve(1024);
             }
-            s.mime.set_limits(opts.mime);
             s.rec.reserve();
             s.helo.reserve(256);
             s.opts = opts;
@@ -1799,7 +1806,10 @@ mod session_tests {
             self.lines.iter().map(|l| l.buf.capacity()).sum::<usize>()
                 + self.bdat.buf.capacity()
                 + self.pending.capacity()
-                + self.mime.heap_bytes()
+                + self
+                    .mime
+                    .as_ref()
+                    .map_or(0, |m| size_of::<MimeMessage>() + m.heap_bytes())
         }
     }
 
