@@ -1300,18 +1300,8 @@ impl<S: RecordSink> Worker<S> {
         if self.reassembled {
             conn.set_bypass_refused(true);
         }
-        if !conn.bypassed() || self.bypass_since(slot).is_none_or(|since| ts < since) {
-            return;
-        }
-        if close || self.reassembled {
-            self.end_bypass_now(slot);
-        } else if self.bypass_closing(slot) {
-            // The kernel sent it up uncounted after a fragment between the
-            // same addresses: the flow is not bypassed again.
-            if let Some(conn) = self.table.get_mut(slot) {
-                conn.set_bypass_refused(true);
-            }
-            self.end_bypass_now(slot);
+        if conn.bypassed() {
+            self.bypassed_packet(slot, ts, close || self.reassembled);
         }
     }
 

@@ -259,14 +259,17 @@ impl<S: RecordSink> Worker<S> {
         }
     }
 
-    /// A FIN or RST of the bypassed connection in `slot` reached userspace
-    /// (the kernel marked the flow closing when it passed), or a datagram
-    /// of it put together from fragments (which the kernel cannot tell
-    /// apart), or a packet sent up after the kernel marked it closing: the
-    /// counters are folded back and the bypass ends before the packet is
-    /// analysed. (The caller has checked the packet was stamped after the
-    /// bypass began; earlier ones are analysed in their place.)
-    pub(super) fn end_bypass_now(&mut self, slot: u32) {
+    /// A TCP packet of the bypassed connection in `slot`, stamped `ts`,
+    /// reached userspace. If it passed the kernel after the bypass began
+    /// (earlier ones are analysed in their place) and either `ends` it (a
+    /// FIN or RST, which the kernel marked the flow closing for, or a
+    /// datagram put together from fragments, which the kernel cannot tell
+    /// apart) or the kernel marked the flow closing without one (it saw a
+    /// fragment between the same addresses; the map is read only for these
+    /// rare packets), the counters are folded back and the bypass ends
+    /// before the packet is analysed. A flow the kernel marked so is not
+    /// bypassed again.
+    pub(super) fn bypassed_packet(&mut self, slot: u32, ts: u64, ends: bool) {
         let Some(bypass) = self.bypass.as_mut() else {
             return;
         };
@@ -274,30 +277,23 @@ impl<S: RecordSink> Worker<S> {
             return;
         };
         let flow = bypass.flows[i];
+        if ts < flow.since {
+            return;
+        }
+        let marked = !ends
+            && bypass
+                .backend
+                .read(&flow.key)
+                .is_some_and(|v| v.closing != 0);
+        if !ends && !marked {
+            return;
+        }
+        if marked {
+            if let Some(conn) = self.table.get_mut(slot) {
+                conn.set_bypass_refused(true);
+            }
+        }
         self.sync_flow(i, flow, true);
-    }
-
-    /// When the bypass of the connection in `slot` began, if it is bypassed.
-    pub(super) fn bypass_since(&self, slot: u32) -> Option<u64> {
-        let bypass = self.bypass.as_ref()?;
-        bypass
-            .flows
-            .iter()
-            .find(|f| f.slot == slot)
-            .map(|f| f.since)
-    }
-
-    /// Whether the kernel marked the bypassed connection in `slot` closing
-    /// (read from the map: only for the rare packets of a bypassed flow
-    /// that reach userspace).
-    pub(super) fn bypass_closing(&mut self, slot: u32) -> bool {
-        let Some(bypass) = self.bypass.as_mut() else {
-            return false;
-        };
-        let Some(key) = bypass.flows.iter().find(|f| f.slot == slot).map(|f| f.key) else {
-            return false;
-        };
-        bypass.backend.read(&key).is_some_and(|v| v.closing != 0)
     }
 
     /// Applies the counters of flow `i`; returns true if it stays bypassed.

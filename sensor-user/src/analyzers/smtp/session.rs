@@ -230,9 +230,10 @@ impl LineSplitter {
         }
         i += text.len();
         if end.is_some() {
-            let piece = match inside {
-                true => Piece::Inside(start, start + text.len().min(room)),
-                false => Piece::Line,
+            let piece = if inside {
+                Piece::Inside(start, start + text.len().min(room))
+            } else {
+                Piece::Line
             };
             let c = data[i];
             i += 1;
