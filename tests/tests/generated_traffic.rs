@@ -386,3 +386,59 @@ fn fragmented_flows_give_the_same_records_with_any_number_of_workers() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn several_files_give_the_same_records_with_any_number_of_workers() {
+    let dir = temp_dir("several-files");
+    let (pcap, _, _) = fragmented_traffic(&dir, 40, 0);
+    // The capture split in two at a frame, the first part cut inside its
+    // last record.
+    let mut input = sensor::capture::pcap::PcapFile::open(&pcap).expect("the capture");
+    let mut frames = Vec::new();
+    while input
+        .next_frame(|f| frames.push((f.ts_ns, f.data.to_vec())))
+        .expect("a frame")
+    {}
+    let (a, b) = (dir.join("a.pcap"), dir.join("b.pcap"));
+    let half = frames.len() / 2;
+    for (path, part) in [(&a, &frames[..half]), (&b, &frames[half..])] {
+        let mut out = bench::pcapw::PcapWriter::create(path).expect("a capture");
+        for (ts, f) in part {
+            out.write(*ts, f).expect("write");
+        }
+        out.finish().expect("flush");
+    }
+    let len = std::fs::metadata(&a).expect("a.pcap").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&a)
+        .and_then(|f| f.set_len(len - 5))
+        .expect("cut a.pcap");
+
+    let read_files = |logs: &std::path::Path, workers| {
+        read(&ReadOptions {
+            files: vec![a.clone(), b.clone()],
+            log_dir: logs.to_path_buf(),
+            format: FormatOptions::default(),
+            config: seeded(),
+            sinks: sensor::sinks::SinkOptions::files_only(),
+            progress: false,
+            workers,
+        })
+        .expect("sensor read")
+    };
+    let (logs1, logs3) = (dir.join("logs1"), dir.join("logs3"));
+    let (one, three) = (read_files(&logs1, 1), read_files(&logs3, 3));
+    assert_eq!(one.counters.packets, frames.len() as u64 - 1);
+    assert_eq!(three.counters, one.counters);
+    for out in [&one, &three] {
+        assert_eq!(out.truncated.len(), 1);
+        assert_eq!(out.truncated[0].0, a);
+    }
+    for log in ["conn", "smtp", "files", "ssl", "weird"] {
+        let (x, y) = (without_ids(&logs1, log), without_ids(&logs3, log));
+        assert!(!x.is_empty() || log == "weird", "{log}.log is empty");
+        assert_eq!(x, y, "{log}.log with 3 workers over two files");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -10,11 +10,11 @@
 //! resident memory does not grow with the size of the capture (the pages
 //! stay in the page cache).
 //!
-//! Several workers can read one file through one mapping ([`Reader::share`]):
-//! each page is then mapped once for all of them (with a mapping each,
-//! every worker paid for the page tables of the whole file), pages are
-//! unmapped only behind the last reader, and no reader runs more than
-//! [`WINDOW`] bytes ahead of the last, which bounds what stays mapped.
+//! Frames can outlive the reader's call that found them ([`Hold`]): several
+//! workers go through the frames one reader found, borrowing them from the
+//! mapping by their place in it. A hold keeps the file mapped from its
+//! place on, and the reader runs at most [`WINDOW`] bytes ahead of the
+//! earliest hold, which bounds what stays mapped.
 //!
 //! A file that shrinks while it is mapped would fault on access; captures
 //! are read once they are written, and a file still being appended to is
@@ -43,11 +43,11 @@ const PROGRESS_STEP: u64 = 1 << 20;
 /// 16 MiB more resident memory per reader.
 const RELEASE_STEP: usize = 1 << 24;
 
-/// How far (bytes) a reader of a shared mapping may run ahead of the last
-/// one before it waits.
+/// How far (bytes) the reader may run ahead of the earliest [`Hold`]
+/// before it waits.
 const WINDOW: usize = 32 << 20;
 
-/// How long a reader waits for one that does not move.
+/// How long the reader waits for a hold that does not move.
 const STALLED: Duration = Duration::from_secs(2);
 
 type LegacyParse = fn(&[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
@@ -62,39 +62,47 @@ enum Format {
     Ng { big_endian: bool },
 }
 
-/// A mapped capture file: one reader of a [`Mapping`].
+/// A mapped capture file: the reader of a [`Mapping`].
 pub struct MappedCapture {
     reader: Reader,
     pos: usize,
     format: Format,
     progress: Arc<AtomicU64>,
     unreported: u64,
-    /// Waited for a reader that did not move: no longer waits.
+    /// Waited for a hold that did not move: no longer waits.
     alone: bool,
     /// Bytes up to which the CPU has been asked to fetch the file.
     fetched: usize,
 }
 
-/// A file's mapping, shared by its readers.
+/// A file's mapping, shared by its reader and its holds.
 struct Mapping {
     map: Mmap,
     /// The file's format as its first block gives it.
     format: Format,
-    readers: Mutex<Readers>,
+    places: Mutex<Places>,
 }
 
-/// One reader of a [`Mapping`]: another one can be made from it
-/// ([`Reader::share`]), and it can tell the others it stopped.
+/// The reader's or a hold's place in a [`Mapping`].
 #[derive(Clone)]
 pub struct Reader {
     mapping: Arc<Mapping>,
-    /// This reader's index in the mapping's readers.
+    /// Its index in the mapping's positions.
     me: usize,
 }
 
-/// Where the readers of one mapping are.
-struct Readers {
-    /// Each reader's position (`usize::MAX` once it stopped reading).
+/// A place in a mapped file from which on the file stays mapped and
+/// within [`WINDOW`] of which its reader stays; the frames found after it
+/// can be borrowed from the mapping by their place ([`Hold::bytes`]).
+/// Dropping it lets the reader run on.
+pub struct Hold {
+    place: Reader,
+}
+
+/// Where the reader and the holds of one mapping are.
+struct Places {
+    /// The reader's position and each hold's (`usize::MAX` once it has
+    /// stopped).
     pos: Vec<usize>,
     /// Bytes from the start unmapped so far (a multiple of `RELEASE_STEP`).
     released: usize,
@@ -142,7 +150,7 @@ impl MappedCapture {
         let mapping = Mapping {
             map,
             format,
-            readers: Mutex::new(Readers {
+            places: Mutex::new(Places {
                 pos: vec![0],
                 released: 0,
             }),
@@ -169,7 +177,7 @@ impl MappedCapture {
         }
     }
 
-    /// This reader of the mapping.
+    /// The reader's place in the mapping.
     pub fn reader(&self) -> Reader {
         self.reader.clone()
     }
@@ -178,15 +186,15 @@ impl MappedCapture {
         &self.reader.mapping.map
     }
 
-    /// Records where this reader is, unmaps what lies a whole step behind
-    /// the last reader and, while this one is more than [`WINDOW`] ahead of
-    /// it, waits (unless the last one has not moved for [`STALLED`]: a
-    /// reader that died without saying so is not waited for).
+    /// Records where the reader is, unmaps what lies a whole step behind
+    /// the earliest hold and, while the reader is more than [`WINDOW`]
+    /// ahead of it, waits (unless the hold has not moved for [`STALLED`]: a
+    /// holder that died without saying so is not waited for).
     fn sync(&mut self) {
         let mapping = &self.reader.mapping;
         let mut waiting: Option<(usize, Instant)> = None;
         loop {
-            let Ok(mut r) = mapping.readers.lock() else {
+            let Ok(mut r) = mapping.places.lock() else {
                 return;
             };
             if let Some(p) = r.pos.get_mut(self.reader.me) {
@@ -221,13 +229,13 @@ impl MappedCapture {
 
 impl Mapping {
     /// Unmaps what lies a whole step behind `last`.
-    fn release_behind(&self, r: &mut Readers, last: usize) {
+    fn release_behind(&self, r: &mut Places, last: usize) {
         let upto = last.min(self.map.len()) / RELEASE_STEP * RELEASE_STEP;
         if upto > r.released {
-            // SAFETY: no borrow of the map outlives `next`'s result, which
-            // ended before `consume`, and no reader is behind `last`; a
-            // later access to an unmapped page of a file mapping faults it
-            // back in from the file.
+            // SAFETY: the map is a read-only mapping of a file, so a later
+            // access to an unmapped page (through a borrow that outlived
+            // this, or by a place behind `last`, which there is none of)
+            // faults the same bytes back in from the file.
             let _ = unsafe {
                 self.map.unchecked_advise_range(
                     UncheckedAdvice::DontNeed,
@@ -241,31 +249,66 @@ impl Mapping {
 }
 
 impl Reader {
-    /// Another reader of the same mapping, from the start of the file (its
-    /// progress is not reported). Share a file before reading it: pages
+    /// A hold at the start of the file. Take it before reading: pages
     /// already unmapped would be mapped again.
-    pub fn share(&self) -> MappedCapture {
-        let me = match self.mapping.readers.lock() {
+    pub fn hold(&self) -> Hold {
+        let me = match self.mapping.places.lock() {
             Ok(mut r) => {
                 r.pos.push(0);
                 r.pos.len() - 1
             }
             Err(_) => usize::MAX,
         };
-        let reader = Reader {
-            mapping: self.mapping.clone(),
-            me,
-        };
-        MappedCapture::of(reader, Arc::default())
+        Hold {
+            place: Reader {
+                mapping: self.mapping.clone(),
+                me,
+            },
+        }
     }
 
-    /// This reader reads no more: the others no longer wait for it.
+    /// Nothing needs this place any more: unmapping and the reader no
+    /// longer wait for it.
     pub fn stop(&self) {
-        if let Ok(mut r) = self.mapping.readers.lock() {
+        if let Ok(mut r) = self.mapping.places.lock() {
             if let Some(p) = r.pos.get_mut(self.me) {
                 *p = usize::MAX;
             }
         }
+    }
+}
+
+impl Hold {
+    /// The whole mapped file.
+    pub fn bytes(&self) -> &[u8] {
+        &self.place.mapping.map
+    }
+
+    /// Where `data` (a frame the reader found) lies in the file, if it lies
+    /// in it.
+    pub fn offset_of(&self, data: &[u8]) -> Option<usize> {
+        let map = self.bytes().as_ptr_range();
+        let at = data.as_ptr_range();
+        (map.start <= at.start && at.end <= map.end).then(|| at.start as usize - map.start as usize)
+    }
+
+    /// Moves the hold on to `pos` (bytes from the start of the file) and
+    /// unmaps what lies a whole step behind every place.
+    pub fn move_to(&self, pos: usize) {
+        let mapping = &self.place.mapping;
+        if let Ok(mut r) = mapping.places.lock() {
+            if let Some(p) = r.pos.get_mut(self.place.me) {
+                *p = pos;
+            }
+            let last = r.pos.iter().copied().min().unwrap_or(pos);
+            mapping.release_behind(&mut r, last);
+        }
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.place.stop();
     }
 }
 

@@ -14,6 +14,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 
+pub use super::mapped::Hold;
 use super::mapped::{MappedCapture, NotMapped, Reader as MappedReader};
 use super::Frame;
 use crate::decode::LinkType;
@@ -184,20 +185,12 @@ impl PcapFile {
         f
     }
 
-    /// Another reader of this mapped file, from its start, sharing its
-    /// mapping (see [`super::mapped`]); `None` for a stream. Share before
-    /// reading.
-    pub fn share(&self) -> Option<PcapFile> {
-        let capture = self.mapped.as_ref()?.share();
-        Some(Self::mapped(self.path.clone(), capture))
-    }
-
-    /// Tells the other readers of a shared mapping that this one reads no
-    /// more, so that none waits for it.
-    pub fn stop_reading(&self) {
-        if let Some(r) = &self.mapped {
-            r.stop();
-        }
+    /// A hold at the start of this mapped file, through which frames read
+    /// later can be borrowed after the call that found them, and before
+    /// which the file stays mapped (see [`Hold`]); `None` for a stream.
+    /// Take it before reading.
+    pub fn hold(&self) -> Option<Hold> {
+        Some(self.mapped.as_ref()?.hold())
     }
 
     fn with_reader(p: PathBuf, reader: Box<dyn PcapReaderIterator + Send>) -> Self {
@@ -598,9 +591,8 @@ mod tests {
                     let p = tmp(&format!("agree-{cases}-{cut}-{name}"), &bytes[..cut]);
                     let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
                     let file = PcapFile::open_counted(&p, progress.clone()).unwrap();
-                    let shared = collect(file.share().expect("a mapped file"));
-                    let mapped = collect(file);
-                    assert_eq!(mapped, shared, "{}", path.display());
+                    let hold = file.hold().expect("a mapped file");
+                    let mapped = collect_held(file, &hold);
                     let stream = PcapFile::from_reader(
                         "stream",
                         Box::new(std::io::Cursor::new(bytes[..cut].to_vec())),
@@ -620,28 +612,44 @@ mod tests {
         assert!(cases >= 8, "{cases} captures read");
     }
 
+    /// Every frame as [`collect`] gives it, each checked against the bytes
+    /// at its place in the file through `hold`.
+    fn collect_held(mut f: PcapFile, hold: &Hold) -> Frames {
+        let mut out = Vec::new();
+        while f
+            .next_frame(|fr| {
+                let at = hold.offset_of(fr.data).expect("a frame inside the file");
+                assert_eq!(&hold.bytes()[at..at + fr.data.len()], fr.data);
+                out.push((fr.ts_ns, fr.link.0, fr.data.to_vec()))
+            })
+            .unwrap()
+        {}
+        assert_eq!(hold.offset_of(&[0u8; 4]), None);
+        (out, f.truncation().map(str::to_string))
+    }
+
     #[test]
-    fn readers_of_a_shared_mapping_stay_within_the_window() {
+    fn the_reader_stays_within_the_window_of_a_hold() {
         let frame = vec![7u8; 1400];
         let n = (64 << 20) / (16 + frame.len());
         let frames: Vec<(u32, u32, &[u8])> = (0..n).map(|i| (i as u32, 0, &frame[..])).collect();
         let p = tmp("window.pcap", &legacy_pcap(false, false, &frames));
-        let first = PcapFile::open(&p).unwrap();
-        let second = first.share().expect("a mapped file");
-        let ahead = std::thread::spawn(move || collect(first).0.len());
-        // The first reader waits once it is a window ahead of the second,
-        // which has not started...
+        let file = PcapFile::open(&p).unwrap();
+        let hold = file.hold().expect("a mapped file");
+        let reading = std::thread::spawn(move || collect(file).0.len());
+        // The reader waits once it is a window past the hold...
         std::thread::sleep(std::time::Duration::from_millis(300));
-        assert!(!ahead.is_finished(), "read more than a window ahead");
-        // ...and reads on as the second does.
-        let behind = std::thread::spawn(move || collect(second).0.len());
-        assert_eq!(ahead.join().unwrap(), n);
-        assert_eq!(behind.join().unwrap(), n);
-        // A reader that stops is not waited for.
-        let first = PcapFile::open(&p).unwrap();
-        let second = first.share().expect("a mapped file");
-        second.stop_reading();
-        assert_eq!(collect(first).0.len(), n);
+        assert!(!reading.is_finished(), "read more than a window ahead");
+        // ...and reads on as the hold moves.
+        for step in 1..=8 {
+            hold.move_to(step << 23);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(reading.join().unwrap(), n);
+        // A dropped hold is not waited for.
+        let file = PcapFile::open(&p).unwrap();
+        drop(file.hold());
+        assert_eq!(collect(file).0.len(), n);
     }
 
     #[test]

@@ -9,10 +9,11 @@
 //! ones it owns (see [`Share`]). How frames reach their worker depends on
 //! the input:
 //!
-//! - Plain capture files are memory-mapped, so every worker opens each file
-//!   itself and reads all of it, analysing its own frames and letting the
-//!   others' timestamps advance its network time ([`scan`]). Nothing is
-//!   copied and no thread hands frames out.
+//! - Plain capture files are memory-mapped: whichever worker needs more
+//!   frames reads the next batch of records and finds their owners, and
+//!   every worker goes through every batch, analysing its own frames and
+//!   letting the others' timestamps advance its network time ([`scan`]).
+//!   Nothing is copied and no thread hands frames out.
 //! - Streams that cannot be mapped (gzip, standard input) are read once by
 //!   a reading thread that copies each frame into a batch for its worker
 //!   ([`dispatch`]).
@@ -82,9 +83,10 @@ pub(super) fn read(
         software: Default::default(),
         known_services: Default::default(),
     };
-    match scan::reopen(files, queues.len().saturating_sub(1)) {
-        Some(copies) => scan::read(&run, files, copies, queues, stats_queue, on_frame),
-        None => dispatch::read(&run, files, queues, stats_queue, on_frame),
+    if scan::possible(files) {
+        scan::read(&run, files, queues, stats_queue, on_frame)
+    } else {
+        dispatch::read(&run, files, queues, stats_queue, on_frame)
     }
 }
 

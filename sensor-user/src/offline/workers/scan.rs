@@ -1,166 +1,454 @@
-//! Workers that each read the whole of every (memory-mapped) capture file.
+//! Workers that share one reading of memory-mapped capture files.
 //!
-//! A worker analyses the frames it owns and, for every other frame, lets
-//! network time move on to that frame's timestamp, exactly as one worker
-//! reading the file alone would. The frames are borrowed from the file's
-//! memory map, which all workers share through the page cache, so nothing
-//! is copied and no thread sits between the file and the workers. The
-//! first worker runs on the calling thread: it reports truncations and
-//! errors, draws progress and writes the periodic stats.log records.
+//! The files' records are read in batches, each batch by whichever worker
+//! needs it first: for every frame, its timestamp, link type, place in its
+//! file's memory map and owner (see [`crate::flow::owner`]). Every worker
+//! then goes through every batch in order, analysing the frames it owns
+//! (and fragments) and letting the others' timestamps advance its network
+//! time, exactly as one worker reading the files alone would. So:
+//!
+//! - frames are borrowed from the map: nothing is copied and no thread
+//!   sits between the files and the workers;
+//! - each record is parsed, and its owner found, once for all workers;
+//! - the worker with less to analyse reads more of the files, which evens
+//!   out the workers' load.
+//!
+//! At most [`AHEAD`] batches are read ahead of the slowest worker, and the
+//! file stays mapped from the first of them on (a [`Hold`]). The first
+//! worker runs on the calling thread: it draws progress and writes the
+//! periodic stats.log records.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
-use super::{Outcome, PeriodicStats, Run, TICK_FRAMES};
-use crate::capture::pcap::{CaptureError, PcapFile};
+use super::{Outcome, PeriodicStats, Run};
+use crate::capture::pcap::{CaptureError, Hold, PcapFile};
 use crate::capture::Frame;
+use crate::decode::LinkType;
 use crate::engine::{Counters, Worker};
 use crate::flow::owner::{owner, Owner};
 use crate::logs::stats::StatsRecord;
 use crate::logs::writer::LogQueue;
 
-/// Another reader of every file for each of `extra` further workers, if
-/// every file is memory-mapped (a stream would have to be read again); the
-/// readers of a file share its mapping.
-pub(super) fn reopen(files: &[PcapFile], extra: usize) -> Option<Vec<Vec<PcapFile>>> {
-    (0..extra)
-        .map(|_| files.iter().map(PcapFile::share).collect())
-        .collect()
+/// Frames per batch at most.
+const BATCH_FRAMES: usize = 1024;
+/// Bytes of file a batch spans at most (give or take its last frame).
+const BATCH_SPAN: usize = 1 << 20;
+/// Batches read ahead of the slowest worker at most. What they span stays
+/// within the reader's window ([`crate::capture::mapped`]), so the reader
+/// never waits for a hold.
+const AHEAD: usize = 16;
+
+/// The owner of a frame every worker analyses (a fragment).
+const EVERYONE: u32 = u32::MAX;
+
+/// Whether every file can be read this way (they are all memory-mapped).
+pub(super) fn possible(files: &[PcapFile]) -> bool {
+    files.iter().all(PcapFile::is_mapped)
 }
 
-/// Runs one worker per queue: the first on this thread over `files`, the
-/// others each over its own opening of them (`copies`).
+/// Runs one worker per queue, the first on this thread, over one reading
+/// of `files`.
 pub(super) fn read(
     run: &Run<'_>,
     files: &mut [PcapFile],
-    copies: Vec<Vec<PcapFile>>,
     queues: Vec<LogQueue>,
     mut stats_queue: LogQueue,
     on_frame: &mut dyn FnMut(u64),
 ) -> Outcome {
     let count = queues.len();
-    let stop = AtomicBool::new(false);
+    let shared = Shared {
+        reading: Mutex::new(Reading::new(files, count)),
+        ring: Mutex::new(Ring {
+            batches: VecDeque::with_capacity(AHEAD),
+            first: 0,
+            passed: vec![0; count],
+            reading: None,
+            done: false,
+            spare: Vec::with_capacity(AHEAD + count),
+        }),
+        moved: Condvar::new(),
+        stop: AtomicBool::new(false),
+    };
     let mut sinks = queues.into_iter();
     let Some(first) = sinks.next() else {
         return run.finish([], &mut stats_queue, Vec::new(), None);
     };
-    std::thread::scope(|scope| {
-        let stop = &stop;
+    let results = std::thread::scope(|scope| {
+        let shared = &shared;
         let mut handles = Vec::with_capacity(count);
-        for (index, (sink, mut own)) in (1..).zip(sinks.zip(copies)) {
+        for (index, sink) in (1..).zip(sinks) {
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("worker-{index}"))
                     .spawn_scoped(scope, move || {
-                        let mut scan = Scan::new(run, run.worker(index, sink), index, count, stop);
-                        // The first worker reports what the files hold.
-                        let _ = scan.read_all(&mut own, &mut |_, _| {});
+                        let mut scan = Scan::new(run, run.worker(index, sink), index);
+                        scan.go_through(shared, &mut |_, _| {});
                         scan.finish()
                     })
                     .expect("spawning a worker thread"),
             );
         }
         let mut stats = PeriodicStats::new(&mut stats_queue);
-        let mut scan = Scan::new(run, run.worker(0, first), 0, count, stop);
-        let (truncated, capture_err) = scan.read_all(files, &mut |clock, frames| {
+        let mut scan = Scan::new(run, run.worker(0, first), 0);
+        scan.go_through(shared, &mut |clock, frames| {
             on_frame(frames);
             stats.due(clock, &run.published);
         });
         let mut results = vec![scan.finish()];
         results.extend(handles.into_iter().filter_map(|h| h.join().ok()));
-        run.finish(results, &mut stats_queue, truncated, capture_err)
-    })
+        results
+    });
+    let (truncated, capture_err) = match shared.reading.into_inner() {
+        Ok(r) => (r.truncated, r.err),
+        Err(_) => (Vec::new(), None),
+    };
+    run.finish(results, &mut stats_queue, truncated, capture_err)
 }
 
-/// One worker reading the files.
+/// One frame of a batch.
+#[derive(Clone, Copy)]
+struct Entry {
+    ts: u64,
+    /// Where its bytes start in the file.
+    offset: usize,
+    len: u32,
+    orig_len: u32,
+    link: LinkType,
+    /// The index of the worker that owns it, or [`EVERYONE`].
+    owner: u32,
+}
+
+/// Consecutive frames of one file.
+#[derive(Default)]
+struct Batch {
+    /// The file's mapping, held from before this batch on.
+    hold: Option<Arc<Hold>>,
+    entries: Vec<Entry>,
+    /// Where the bytes of its last frame end in the file.
+    end: usize,
+}
+
+impl Batch {
+    fn full(&self) -> bool {
+        let start = self.entries.first().map_or(self.end, |e| e.offset);
+        self.entries.len() >= BATCH_FRAMES || self.end - start >= BATCH_SPAN
+    }
+}
+
+/// What the workers of one reading share.
+struct Shared<'f> {
+    /// The files and how far they have been read; locked by the one worker
+    /// reading a batch (see [`Ring::reading`]).
+    reading: Mutex<Reading<'f>>,
+    ring: Mutex<Ring>,
+    /// A batch was read, or a worker went through one.
+    moved: Condvar,
+    /// Set by a worker whose logs cannot be written: reading stops.
+    stop: AtomicBool,
+}
+
+/// The batches read and not yet gone through by every worker.
+struct Ring {
+    batches: VecDeque<Arc<Batch>>,
+    /// The sequence number of `batches[0]`.
+    first: u64,
+    /// How many batches each worker has gone through (`u64::MAX` once it
+    /// has stopped).
+    passed: Vec<u64>,
+    /// The worker reading the next batch, if one is.
+    reading: Option<usize>,
+    /// Every batch has been read.
+    done: bool,
+    /// Batches every worker went through, for reuse.
+    spare: Vec<Arc<Batch>>,
+}
+
+impl Shared<'_> {
+    /// Batch number `seq`, read now by worker `me` if no worker has read
+    /// it yet; `None` once there are no more.
+    fn batch(&self, seq: u64, me: usize) -> Option<Arc<Batch>> {
+        let mut ring = self.ring.lock().ok()?;
+        loop {
+            let i = seq.checked_sub(ring.first)?;
+            if let Some(b) = ring.batches.get(i as usize) {
+                return Some(b.clone());
+            }
+            if ring.done {
+                return None;
+            }
+            if ring.reading.is_none() && ring.batches.len() < AHEAD {
+                ring.reading = Some(me);
+                let mut spare = ring.spare.pop().unwrap_or_default();
+                drop(ring);
+                let more = self.read_into(&mut spare);
+                ring = self.ring.lock().ok()?;
+                ring.reading = None;
+                ring.done |= !more;
+                if more {
+                    ring.batches.push_back(spare);
+                }
+                self.moved.notify_all();
+                continue;
+            }
+            ring = self.moved.wait(ring).ok()?;
+        }
+    }
+
+    /// Reads the next batch into `batch`; false if there is none.
+    fn read_into(&self, batch: &mut Arc<Batch>) -> bool {
+        if Arc::get_mut(batch).is_none() {
+            *batch = Arc::default();
+        }
+        let (Some(batch), Ok(mut reading)) = (Arc::get_mut(batch), self.reading.lock()) else {
+            return false;
+        };
+        !self.stop.load(Ordering::Relaxed) && reading.fill(batch)
+    }
+
+    /// Worker `me` has gone through `passed` batches (`u64::MAX`: it stops):
+    /// the batches every worker has gone through are let go, and the files
+    /// unmapped behind them.
+    fn passed(&self, me: usize, passed: u64) {
+        let Ok(mut ring) = self.ring.lock() else {
+            return;
+        };
+        if let Some(p) = ring.passed.get_mut(me) {
+            *p = passed;
+        }
+        if passed == u64::MAX && ring.reading == Some(me) {
+            // It stopped while reading (a panic): no more batches come.
+            ring.reading = None;
+            ring.done = true;
+        }
+        let low = ring.passed.iter().copied().min().unwrap_or(passed);
+        while ring.first < low {
+            let Some(mut b) = ring.batches.pop_front() else {
+                break;
+            };
+            ring.first += 1;
+            if let Some(batch) = Arc::get_mut(&mut b) {
+                if let Some(hold) = batch.hold.take() {
+                    hold.move_to(batch.end);
+                }
+                ring.spare.push(b);
+            }
+        }
+        self.moved.notify_all();
+    }
+}
+
+/// The files and how far they have been read.
+struct Reading<'f> {
+    files: &'f mut [PcapFile],
+    /// The file being read.
+    file: usize,
+    /// Its mapping, held from the first batch not yet let go.
+    hold: Option<Arc<Hold>>,
+    workers: usize,
+    truncated: Vec<(PathBuf, String)>,
+    err: Option<CaptureError>,
+}
+
+impl<'f> Reading<'f> {
+    fn new(files: &'f mut [PcapFile], workers: usize) -> Self {
+        Reading {
+            files,
+            file: 0,
+            hold: None,
+            workers,
+            truncated: Vec::new(),
+            err: None,
+        }
+    }
+
+    /// Fills `batch` with the next frames of one file; false if there are
+    /// none (every file read, or reading failed).
+    fn fill(&mut self, batch: &mut Batch) -> bool {
+        batch.entries.clear();
+        batch.hold = None;
+        batch.end = 0;
+        while batch.entries.is_empty() {
+            match self.fill_from_file(batch) {
+                Ok(()) => {}
+                Err(None) => return false,
+                Err(Some(e)) => {
+                    self.err = Some(e);
+                    self.file = self.files.len();
+                    return !batch.entries.is_empty();
+                }
+            }
+        }
+        true
+    }
+
+    /// Reads frames of the current file into `batch` until it is full or
+    /// the file ends (then the next file becomes current). `Err(None)`:
+    /// no file is left.
+    fn fill_from_file(&mut self, batch: &mut Batch) -> Result<(), Option<CaptureError>> {
+        let file = self.files.get_mut(self.file).ok_or(None)?;
+        let hold = match &self.hold {
+            Some(h) => h.clone(),
+            None => {
+                let h = Arc::new(file.hold().ok_or_else(|| not_mapped(file))?);
+                self.hold = Some(h.clone());
+                h
+            }
+        };
+        let workers = self.workers;
+        batch.hold = Some(hold.clone());
+        let mut outside = false;
+        while !batch.full() {
+            let read = file.next_frame(|frame| match hold.offset_of(frame.data) {
+                Some(offset) => {
+                    batch.end = offset + frame.data.len();
+                    batch.entries.push(Entry {
+                        ts: frame.ts_ns,
+                        offset,
+                        len: frame.data.len() as u32,
+                        orig_len: frame.orig_len,
+                        link: frame.link,
+                        owner: match owner(frame, workers) {
+                            Owner::Worker(w) => w as u32,
+                            Owner::Everyone => EVERYONE,
+                        },
+                    });
+                }
+                None => outside = true,
+            })?;
+            if outside {
+                return Err(Some(not_mapped(file)));
+            }
+            if !read {
+                if let Some(t) = file.truncation() {
+                    self.truncated
+                        .push((file.path().to_path_buf(), t.to_string()));
+                }
+                self.file += 1;
+                self.hold = None;
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The error for a file whose frames do not lie in its mapping (which
+/// [`possible`] rules out).
+fn not_mapped(file: &PcapFile) -> CaptureError {
+    CaptureError::Read(
+        file.path().to_path_buf(),
+        "frame outside the file's memory map".into(),
+    )
+}
+
+/// Tells the others, when dropped, that a worker goes through no more
+/// batches.
+struct Leaving<'s, 'f>(&'s Shared<'f>, usize);
+
+impl Drop for Leaving<'_, '_> {
+    fn drop(&mut self) {
+        self.0.passed(self.1, u64::MAX);
+    }
+}
+
+/// How many frames ahead a worker has the CPU fetch the bytes of a frame
+/// it will analyse.
+const PREFETCH: usize = 3;
+
+/// Asks the CPU to fetch the bytes of `e` into its caches: they were last
+/// touched by whichever worker read them from the file, on another core,
+/// or not since the kernel read them from disk.
+fn prefetch(bytes: &[u8], e: &Entry) {
+    let end = (e.offset + e.len as usize).min(bytes.len());
+    let mut at = e.offset & !63;
+    while at < end {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            // SAFETY: SSE is part of x86_64, and `at` lies inside `bytes`
+            // (a prefetch never faults anyway).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().add(at).cast()) };
+        }
+        at += 64;
+    }
+}
+
+/// One worker going through the batches.
 struct Scan<'r, 'c> {
     run: &'r Run<'c>,
     worker: Worker<LogQueue>,
     index: usize,
-    count: usize,
-    /// Set by a worker whose logs cannot be written: all stop reading.
-    stop: &'r AtomicBool,
     /// Network time: the latest timestamp read.
     clock: u64,
     frames: u64,
 }
 
 impl<'r, 'c> Scan<'r, 'c> {
-    fn new(
-        run: &'r Run<'c>,
-        worker: Worker<LogQueue>,
-        index: usize,
-        count: usize,
-        stop: &'r AtomicBool,
-    ) -> Self {
+    fn new(run: &'r Run<'c>, worker: Worker<LogQueue>, index: usize) -> Self {
         Scan {
             run,
             worker,
             index,
-            count,
-            stop,
             clock: 0,
             frames: 0,
         }
     }
 
-    /// Reads every file, calling `each` with the network time and the
-    /// frames read after each frame; returns the files cut short and the
-    /// error that stopped reading, if any.
-    fn read_all(
-        &mut self,
-        files: &mut [PcapFile],
-        each: &mut dyn FnMut(u64, u64),
-    ) -> (Vec<(PathBuf, String)>, Option<CaptureError>) {
-        let outcome = self.read_files(files, each);
-        // Stopped early or not, the other workers need not wait for this one.
-        files.iter().for_each(PcapFile::stop_reading);
-        outcome
-    }
-
-    fn read_files(
-        &mut self,
-        files: &mut [PcapFile],
-        each: &mut dyn FnMut(u64, u64),
-    ) -> (Vec<(PathBuf, String)>, Option<CaptureError>) {
-        let mut truncated = Vec::new();
-        for f in files.iter_mut() {
-            loop {
-                match f.next_frame(|frame| self.take(frame)) {
-                    Ok(true) => each(self.clock, self.frames),
-                    Ok(false) => break,
-                    Err(e) => return (truncated, Some(e)),
-                }
-                if self.frames.is_multiple_of(TICK_FRAMES) && !self.check_in() {
-                    return (truncated, None);
-                }
+    /// Goes through every batch, calling `each` with the network time and
+    /// the frames read after each frame, until there are no more or a
+    /// worker's logs cannot be written.
+    fn go_through(&mut self, shared: &Shared<'_>, each: &mut dyn FnMut(u64, u64)) {
+        // However this ends (a panic included), the others need not wait
+        // for this worker.
+        let _leaving = Leaving(shared, self.index);
+        let mut seq = 0;
+        while let Some(batch) = shared.batch(seq, self.index) {
+            self.take(&batch, each);
+            drop(batch);
+            seq += 1;
+            shared.passed(self.index, seq);
+            self.run.publish(self.index, &self.worker, self.clock);
+            if !self.worker.sink_ok() {
+                shared.stop.store(true, Ordering::Relaxed);
             }
-            if let Some(t) = f.truncation() {
-                truncated.push((f.path().to_path_buf(), t.to_string()));
+            if shared.stop.load(Ordering::Relaxed) {
+                break;
             }
         }
-        (truncated, None)
     }
 
-    /// Analyses the frame if this worker owns it or every worker does (a
-    /// fragment); otherwise lets network time reach its timestamp.
-    fn take(&mut self, frame: &Frame<'_>) {
-        self.clock = self.clock.max(frame.ts_ns);
-        self.frames += 1;
-        match owner(frame, self.count) {
-            Owner::Worker(w) if w != self.index => self.worker.tick(frame.ts_ns),
-            _ => self.worker.process(frame),
+    /// Analyses the frames of `batch` this worker owns or every worker
+    /// does (fragments); the others' timestamps let network time move on.
+    fn take(&mut self, batch: &Batch, each: &mut dyn FnMut(u64, u64)) {
+        let Some(hold) = &batch.hold else {
+            return;
+        };
+        let bytes = hold.bytes();
+        let me = self.index as u32;
+        for (i, e) in batch.entries.iter().enumerate() {
+            if let Some(next) = batch.entries.get(i + PREFETCH) {
+                if next.owner == me || next.owner == EVERYONE {
+                    prefetch(bytes, next);
+                }
+            }
+            self.clock = self.clock.max(e.ts);
+            self.frames += 1;
+            if e.owner == me || e.owner == EVERYONE {
+                let end = e.offset + e.len as usize;
+                self.worker.process(&Frame {
+                    ts_ns: e.ts,
+                    link: e.link,
+                    data: bytes.get(e.offset..end).unwrap_or_default(),
+                    orig_len: e.orig_len,
+                });
+            } else {
+                self.worker.tick(e.ts);
+            }
+            each(self.clock, self.frames);
         }
-    }
-
-    /// Publishes this worker's numbers; false if any worker's logs failed
-    /// (reading stops).
-    fn check_in(&mut self) -> bool {
-        self.run.publish(self.index, &self.worker, self.clock);
-        if !self.worker.sink_ok() {
-            self.stop.store(true, Ordering::Relaxed);
-        }
-        !self.stop.load(Ordering::Relaxed)
     }
 
     /// Lets network time reach the end of the files and ends the worker:
