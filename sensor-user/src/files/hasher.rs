@@ -14,8 +14,7 @@ use super::Hashes;
 pub struct FileHasher {
     /// The current file's stream in the thread's lanes.
     stream: Option<StreamId>,
-    /// The current file has content (where it is hashed is decided, and
-    /// it counts as in progress on the thread: [`lanes::begin`]).
+    /// The current file has content (where it is hashed is decided).
     begun: bool,
     /// Hashing failed (OpenSSL, or a stream used from another thread,
     /// which workers never do): no digest is reported.
@@ -33,7 +32,7 @@ impl FileHasher {
     pub fn update(&mut self, want: Hashes, data: &[u8]) {
         if !self.begun {
             self.begun = true;
-            self.stream = lanes::begin(want);
+            self.stream = lanes::open(want);
         }
         if let Some(id) = self.stream {
             self.failed |= !lanes::update(id, data);
@@ -52,9 +51,7 @@ impl FileHasher {
 
     /// The digests `want` of the file, and a fresh start for the next.
     pub fn finish(&mut self, want: Hashes) -> FileDigests {
-        if std::mem::take(&mut self.begun) {
-            lanes::end();
-        }
+        self.begun = false;
         let failed = std::mem::take(&mut self.failed);
         if let Some(id) = self.stream.take() {
             let d = lanes::finish(id).filter(|_| !failed);
@@ -77,9 +74,7 @@ impl FileHasher {
     /// Forgets the current file (a gap made its hashes meaningless, or a
     /// new file starts).
     pub fn reset(&mut self) {
-        if std::mem::take(&mut self.begun) {
-            lanes::end();
-        }
+        self.begun = false;
         self.failed = false;
         if let Some(id) = self.stream.take() {
             lanes::release(id);
@@ -92,9 +87,6 @@ impl FileHasher {
 
 impl Drop for FileHasher {
     fn drop(&mut self) {
-        if self.begun {
-            lanes::end();
-        }
         if let Some(id) = self.stream.take() {
             lanes::release(id);
         }

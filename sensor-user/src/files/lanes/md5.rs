@@ -1,5 +1,5 @@
 //! MD5's constants, its 64 steps for any lane width, and the scalar
-//! compression (a file's last bytes, a stream that overflows, and the
+//! compression (a file's padding, the lanes on a CPU without AVX2, and the
 //! reference the SIMD kernels are tested against).
 
 /// MD5's initial state.

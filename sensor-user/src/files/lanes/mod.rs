@@ -16,18 +16,20 @@
 //! cache; streams left with less than a stage leave the queue. A queued
 //! stream keeps filling its buffer, up to four times the stage; one that
 //! would overflow before the lanes run hashes its blocks alone. At a file's
-//! end, what its stream holds and the padding are hashed alone. The buffer
+//! end, what its stream holds and the padding are hashed alone. Blocks
+//! hashed alone go through OpenSSL's MD5 assembly and the SHA crates (on
+//! the SHA extensions), as fast as a file hashed by itself. The buffer
 //! is large because traffic comes in bursts: a flow sends ten or so
 //! segments in a row, and a stream must outlast its burst while seven
 //! others fill.
 //!
 //! A thread has its own streams (a worker's files never change thread), at
 //! most [`MAX_STREAMS`] of 32 KiB each, made when first needed and reused
-//! after (zeroed pages: resident as far as written). A file gets one only
-//! if it starts while at least eight files are in progress on the thread
-//! (with fewer the lanes could not fill, and a lone file's MD5 would run in
-//! scalar code slower than OpenSSL's). Without AVX2, or with every stream
-//! in use, [`begin`] gives none and the caller hashes the file by itself.
+//! after (zeroed pages: resident as far as written). Every file gets one
+//! while one is free, whatever else is in progress: a file that starts
+//! among few others finds more later (with two workers, each thread holds
+//! half the files). Without AVX2, or with every stream in use, [`open`]
+//! gives none and the caller hashes the file by itself.
 //!
 //! MD5 runs in lanes with AVX2 or AVX-512VL. SHA-1 and SHA-256 run on the
 //! SHA extensions four streams at a time, rounds interleaved (`shani.rs`:
@@ -313,11 +315,12 @@ struct Stream {
 
 impl Stream {
     /// Hashes whole blocks `blocks` of the buffer, every wanted hash, one
-    /// stream at a time (the SHA crates use the SHA extensions).
+    /// stream at a time (OpenSSL's MD5 assembly; the SHA crates use the SHA
+    /// extensions).
     fn hash_blocks(&mut self, blocks: std::ops::Range<usize>) {
         let data = &self.buf[blocks.start * 64..blocks.end * 64];
         if self.want.md5 {
-            md5::compress(&mut self.md5, data);
+            super::md5::compress_blocks(&mut self.md5, data);
         }
         if self.want.sha1 {
             sha1::compress(&mut self.sha1, blocks_of(data));
@@ -344,8 +347,6 @@ pub struct Lanes {
     /// Tells this thread's streams from another's.
     id: u64,
     max_streams: usize,
-    /// Files in progress on the thread, in the lanes or not.
-    files: usize,
 }
 
 /// A stream handed out by [`Lanes::open`].
@@ -373,24 +374,7 @@ impl Lanes {
             kernel,
             id: NEXT.fetch_add(1, Ordering::Relaxed),
             max_streams,
-            files: 0,
         }
-    }
-
-    /// A file starts: a stream for it if at least eight files are in
-    /// progress (this one included) and one is free. Each call is matched
-    /// by one of [`Lanes::end`].
-    pub fn begin(&mut self, want: Hashes) -> Option<StreamId> {
-        self.files += 1;
-        if self.files < LANES {
-            return None;
-        }
-        self.open(want)
-    }
-
-    /// A file begun with [`Lanes::begin`] ended (finished or abandoned).
-    pub fn end(&mut self) {
-        self.files = self.files.saturating_sub(1);
     }
 
     /// A stream for a new file whose hashes `want` are computed, or `None`
@@ -585,21 +569,12 @@ thread_local! {
 // The thread's streams are reached with `try_with`: a file dropped while
 // the thread exits finds them gone and hashes without them, no panic.
 
-/// [`Lanes::begin`] on this thread's streams.
-pub fn begin(want: Hashes) -> Option<StreamId> {
+/// [`Lanes::open`] on this thread's streams.
+pub fn open(want: Hashes) -> Option<StreamId> {
     LANES_OF_THREAD
-        .try_with(|l| l.try_borrow_mut().ok()?.begin(want))
+        .try_with(|l| l.try_borrow_mut().ok()?.open(want))
         .ok()
         .flatten()
-}
-
-/// [`Lanes::end`] on this thread's streams.
-pub fn end() {
-    let _ = LANES_OF_THREAD.try_with(|l| {
-        if let Ok(mut l) = l.try_borrow_mut() {
-            l.end();
-        }
-    });
 }
 
 /// [`Lanes::update`] on this thread's streams.
@@ -754,21 +729,6 @@ mod tests {
                 assert_eq!((got.sha1, got.sha256), (want.sha1, want.sha256));
             }
         }
-    }
-
-    #[test]
-    fn a_file_gets_a_stream_only_among_eight_in_progress() {
-        let mut lanes = Lanes::new(16, Kernel::SCALAR);
-        let first: Vec<Option<StreamId>> = (0..7).map(|_| lanes.begin(Hashes::ALL)).collect();
-        assert!(first.iter().all(Option::is_none), "fewer than eight");
-        let eighth = lanes.begin(Hashes::ALL);
-        assert!(eighth.is_some());
-        lanes.end();
-        if let Some(id) = eighth {
-            lanes.release(id);
-        }
-        lanes.end();
-        assert_eq!(lanes.begin(Hashes::ALL), None, "seven in progress again");
     }
 
     #[test]
