@@ -21,7 +21,7 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::{Outcome, PeriodicStats, Run};
 use crate::capture::pcap::{CaptureError, Hold, PcapFile};
@@ -36,6 +36,9 @@ use crate::logs::writer::LogQueue;
 const BATCH_FRAMES: usize = 1024;
 /// Bytes of file a batch spans at most (give or take its last frame).
 const BATCH_SPAN: usize = 1 << 20;
+/// Batches a worker keeps read past the one it takes, if no one else is
+/// reading.
+const LEAD: usize = 2;
 /// Batches read ahead of the slowest worker at most. What they span stays
 /// within the reader's window ([`crate::capture::mapped`]), so the reader
 /// never waits for a hold.
@@ -166,35 +169,58 @@ struct Ring {
     spare: Vec<Arc<Batch>>,
 }
 
+impl Ring {
+    /// Whether a worker may read the next batch now.
+    fn may_read(&self) -> bool {
+        self.reading.is_none() && !self.done && self.batches.len() < AHEAD
+    }
+}
+
 impl Shared<'_> {
     /// Batch number `seq`, read now by worker `me` if no worker has read
-    /// it yet; `None` once there are no more.
+    /// it yet; `None` once there are no more. While no one else is reading,
+    /// it also keeps [`LEAD`] batches read past `seq`, so that a worker
+    /// level with this one finds its next batch read, not being read.
     fn batch(&self, seq: u64, me: usize) -> Option<Arc<Batch>> {
         let mut ring = self.ring.lock().ok()?;
         loop {
-            let i = seq.checked_sub(ring.first)?;
-            if let Some(b) = ring.batches.get(i as usize) {
-                return Some(b.clone());
+            let i = seq.checked_sub(ring.first)? as usize;
+            if let Some(b) = ring.batches.get(i).cloned() {
+                if ring.batches.len() - i <= LEAD && ring.may_read() {
+                    self.read_next(ring, me);
+                }
+                return Some(b);
             }
             if ring.done {
                 return None;
             }
-            if ring.reading.is_none() && ring.batches.len() < AHEAD {
-                ring.reading = Some(me);
-                let mut spare = ring.spare.pop().unwrap_or_default();
-                drop(ring);
-                let more = self.read_into(&mut spare);
-                ring = self.ring.lock().ok()?;
-                ring.reading = None;
-                ring.done |= !more;
-                if more {
-                    ring.batches.push_back(spare);
-                }
-                self.moved.notify_all();
-                continue;
-            }
-            ring = self.moved.wait(ring).ok()?;
+            ring = if ring.may_read() {
+                self.read_next(ring, me)?
+            } else {
+                self.moved.wait(ring).ok()?
+            };
         }
+    }
+
+    /// Reads the next batch as worker `me` (the ring is released while it
+    /// reads) and adds it to the ring.
+    fn read_next<'a>(
+        &'a self,
+        mut ring: MutexGuard<'a, Ring>,
+        me: usize,
+    ) -> Option<MutexGuard<'a, Ring>> {
+        ring.reading = Some(me);
+        let mut spare = ring.spare.pop().unwrap_or_default();
+        drop(ring);
+        let more = self.read_into(&mut spare);
+        let mut ring = self.ring.lock().ok()?;
+        ring.reading = None;
+        ring.done |= !more;
+        if more {
+            ring.batches.push_back(spare);
+        }
+        self.moved.notify_all();
+        Some(ring)
     }
 
     /// Reads the next batch into `batch`; false if there is none.
