@@ -16,7 +16,9 @@
 //! cache; streams left with less than a stage leave the queue. A queued
 //! stream keeps filling its buffer, up to four times the stage; one that
 //! would overflow before the lanes run hashes its blocks alone. At a file's
-//! end, what its stream holds and the padding are hashed alone. Blocks
+//! end, its stream's whole blocks are hashed beside three or seven queued
+//! streams if that many are queued (a small file ends before seven others
+//! are ready), else alone; the padding is hashed alone. Blocks
 //! hashed alone go through OpenSSL's MD5 assembly and the SHA crates (on
 //! the SHA extensions), as fast as a file hashed by itself. The buffer
 //! is large because traffic comes in bursts: a flow sends ten or so
@@ -179,36 +181,50 @@ impl Kernel {
         }
     }
 
-    /// SHA-1 of the first `blocks` blocks of each of the eight buffers.
-    fn sha1(self, states: &mut [[u32; 5]; LANES], bufs: &[&[u8]; LANES], blocks: usize) {
+    /// SHA-1 of the first `blocks` blocks of each of the eight buffers
+    /// (of the first `lanes`, at least, where a kernel can do fewer).
+    fn sha1(
+        self,
+        states: &mut [[u32; 5]; LANES],
+        bufs: &[&[u8]; LANES],
+        blocks: usize,
+        lanes: usize,
+    ) {
         let blocks = whole_blocks(bufs, blocks);
         match self.sha {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as in `md5`.
-            ShaKernel::ShaNi => unsafe { by_fours(shani::sha1x4, states, bufs, blocks) },
+            ShaKernel::ShaNi => unsafe { by_fours(shani::sha1x4, states, bufs, blocks, lanes) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as in `md5`.
             ShaKernel::Avx512 => unsafe { x86::sha1x8_avx512(states, bufs, blocks) },
             _ => {
-                for (state, buf) in states.iter_mut().zip(bufs) {
+                for (state, buf) in states.iter_mut().zip(bufs).take(lanes) {
                     sha1::compress(state, blocks_of(&buf[..blocks * 64]));
                 }
             }
         }
     }
 
-    /// SHA-256 of the first `blocks` blocks of each of the eight buffers.
-    fn sha256(self, states: &mut [[u32; 8]; LANES], bufs: &[&[u8]; LANES], blocks: usize) {
+    /// SHA-256 of the first `blocks` blocks of each of the eight buffers
+    /// (of the first `lanes`, at least, where a kernel can do fewer).
+    fn sha256(
+        self,
+        states: &mut [[u32; 8]; LANES],
+        bufs: &[&[u8]; LANES],
+        blocks: usize,
+        lanes: usize,
+    ) {
         let blocks = whole_blocks(bufs, blocks);
         match self.sha {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as in `md5`.
-            ShaKernel::ShaNi => unsafe { by_fours(shani::sha256x4, states, bufs, blocks) },
+            ShaKernel::ShaNi => unsafe { by_fours(shani::sha256x4, states, bufs, blocks, lanes) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as in `md5`.
             ShaKernel::Avx512 => unsafe { x86::sha256x8_avx512(states, bufs, blocks) },
             _ => {
-                for (state, buf) in states.iter_mut().zip(bufs) {
+                for (state, buf) in states.iter_mut().zip(bufs).take(lanes) {
                     sha2::compress256(state, blocks_of(&buf[..blocks * 64]));
                 }
             }
@@ -254,7 +270,8 @@ impl ShaKernel {
 type FourWays<const N: usize> =
     unsafe fn([&mut [u32; N]; shani::WAYS], &[&[u8]; shani::WAYS], usize);
 
-/// Runs `kernel` over the eight lanes as two groups of four.
+/// Runs `kernel` over the eight lanes as two groups of four, or over the
+/// first four alone when only `lanes` of them count.
 ///
 /// # Safety
 /// The CPU has what `kernel` needs; every buffer holds `blocks` whole
@@ -265,6 +282,7 @@ unsafe fn by_fours<const N: usize>(
     states: &mut [[u32; N]; LANES],
     bufs: &[&[u8]; LANES],
     blocks: usize,
+    lanes: usize,
 ) {
     let [s0, s1, s2, s3, s4, s5, s6, s7] = states;
     let low = std::array::from_fn(|l| bufs[l]);
@@ -272,7 +290,9 @@ unsafe fn by_fours<const N: usize>(
     // SAFETY: per the contract.
     unsafe {
         kernel([s0, s1, s2, s3], &low, blocks);
-        kernel([s4, s5, s6, s7], &high, blocks);
+        if lanes > shani::WAYS {
+            kernel([s4, s5, s6, s7], &high, blocks);
+        }
     }
 }
 
@@ -451,6 +471,8 @@ impl Lanes {
     /// list; `None` if the stream is not this thread's.
     pub fn finish(&mut self, id: StreamId) -> Option<Digests> {
         let i = self.index(id)?;
+        self.dequeue(i);
+        self.finish_in_company(i);
         self.hash_alone(i);
         let s = &mut self.streams[i];
         // The padding: 0x80, zeros, the length in bits; one block or two.
@@ -520,10 +542,37 @@ impl Lanes {
     /// shortest holds, every hash one of them wants; those left with less
     /// than a stage leave the queue.
     fn run_lanes(&mut self) {
-        let queue = self.queue;
-        let stream = |l: usize| &self.streams[queue[l] as usize];
-        let blocks = (0..LANES).map(|l| stream(l).len / 64).min().unwrap_or(0);
-        let want = (0..LANES).fold(Hashes::NONE, |w, l| {
+        self.run_set(self.queue, LANES);
+    }
+
+    /// At the end of stream `i`'s file (out of the queue), hashes its whole
+    /// blocks side by side with queued streams when enough are queued to
+    /// cost less than hashing it alone and them later: three (one group of
+    /// four on the SHA extensions, MD5 in eight lanes of which four count)
+    /// or seven (all eight lanes). A small file ends before seven others
+    /// are ready, so without this its whole content was hashed alone.
+    fn finish_in_company(&mut self, i: usize) {
+        let company = match self.queued {
+            7 => 7,
+            3..=6 => 3,
+            _ => return,
+        };
+        if self.streams[i].len < 64 {
+            return;
+        }
+        let mut set = [i as u32; LANES];
+        set[1..=company].copy_from_slice(&self.queue[..company]);
+        self.run_set(set, company + 1);
+    }
+
+    /// Runs the lanes over the streams of the first `real` lanes of `set`
+    /// (the others repeat one of them and their results are dropped): as
+    /// many blocks as the shortest holds, every hash one of them wants;
+    /// queued streams left with less than a stage leave the queue.
+    fn run_set(&mut self, set: [u32; LANES], real: usize) {
+        let stream = |l: usize| &self.streams[set[l] as usize];
+        let blocks = (0..real).map(|l| stream(l).len / 64).min().unwrap_or(0);
+        let want = (0..real).fold(Hashes::NONE, |w, l| {
             let s = stream(l).want;
             Hashes {
                 md5: w.md5 || s.md5,
@@ -539,16 +588,27 @@ impl Lanes {
             self.kernel.md5(&mut md5, &bufs, blocks);
         }
         if want.sha1 {
-            self.kernel.sha1(&mut sha1, &bufs, blocks);
+            self.kernel.sha1(&mut sha1, &bufs, blocks, real);
         }
         if want.sha256 {
-            self.kernel.sha256(&mut sha256, &bufs, blocks);
+            self.kernel.sha256(&mut sha256, &bufs, blocks, real);
         }
-        self.queued = 0;
-        for (l, &q) in queue.iter().enumerate() {
+        for (l, &q) in set.iter().enumerate().take(real) {
             let s = &mut self.streams[q as usize];
             (s.md5, s.sha1, s.sha256) = (md5[l], sha1[l], sha256[l]);
             s.consume(blocks * 64);
+        }
+        let queue = self.queue;
+        self.queued_streams_below_a_stage_leave(&queue);
+    }
+
+    /// Keeps in the queue, in order, the streams of `queue` that still
+    /// hold a stage.
+    fn queued_streams_below_a_stage_leave(&mut self, queue: &[u32; LANES]) {
+        let before = self.queued;
+        self.queued = 0;
+        for &q in &queue[..before] {
+            let s = &mut self.streams[q as usize];
             s.queued = s.len >= STAGE;
             if s.queued {
                 self.queue[self.queued] = q;
@@ -727,6 +787,46 @@ mod tests {
             assert_eq!(got.md5, want.md5);
             if k > 0 {
                 assert_eq!((got.sha1, got.sha256), (want.sha1, want.sha256));
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_ends_in_company_of_queued_streams() {
+        for kernel in Kernel::all_available() {
+            for queued in [2usize, 3, 5, 7] {
+                let mut lanes = Lanes::new(16, kernel);
+                let data: Vec<Vec<u8>> = (0..=queued)
+                    .map(|k| (0..STAGE + 700 * k).map(|i| (i * 7 + k) as u8).collect())
+                    .collect();
+                let ids: Vec<StreamId> = data
+                    .iter()
+                    .map(|_| lanes.open(Hashes::ALL).expect("a stream"))
+                    .collect();
+                // All but the last queue; the last holds less than a stage.
+                for (k, d) in data.iter().enumerate().take(queued) {
+                    lanes.update(ids[k], d);
+                }
+                let last = &data[queued][..5000];
+                lanes.update(ids[queued], last);
+                assert_eq!(lanes.queued, queued);
+                assert_eq!(lanes.finish(ids[queued]), Some(reference(last)));
+                // With three or more queued, the last file's blocks went
+                // through the lanes beside the first three or seven, which
+                // hold that much less now.
+                let company = match queued {
+                    7 => 7,
+                    3..=6 => 3,
+                    _ => 0,
+                };
+                for (k, &id) in ids.iter().enumerate().take(queued) {
+                    let held = lanes.streams[id.index as usize].len;
+                    let hashed = if k < company { 5000 / 64 * 64 } else { 0 };
+                    assert_eq!(held, data[k].len() - hashed, "queued {queued}, stream {k}");
+                }
+                for (k, &id) in ids.iter().enumerate().take(queued) {
+                    assert_eq!(lanes.finish(id), Some(reference(&data[k])), "{kernel:?}");
+                }
             }
         }
     }
