@@ -323,18 +323,25 @@ const FETCH_AHEAD: usize = 4096;
 /// for memory at every record header.
 fn prefetch_ahead(map: &[u8], pos: usize, fetched: usize) -> usize {
     let end = (pos + FETCH_AHEAD).min(map.len());
-    let mut at = fetched.max(pos) & !63;
+    fetch_lines(map, fetched.max(pos)..end);
+    end.max(fetched)
+}
+
+/// Asks the CPU to fetch every cache line of `bytes[range]` (clamped to
+/// `bytes`) into its caches.
+pub fn fetch_lines(bytes: &[u8], range: std::ops::Range<usize>) {
+    let end = range.end.min(bytes.len());
+    let mut at = range.start & !63;
     while at < end {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            // SAFETY: SSE is part of x86_64, and `at` lies inside the map
+            // SAFETY: SSE is part of x86_64, and `at` lies inside `bytes`
             // (a prefetch never faults anyway).
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(map.as_ptr().add(at).cast()) };
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().add(at).cast()) };
         }
         at += 64;
     }
-    end.max(fetched)
 }
 
 /// The result of a parser on the rest of the file.

@@ -6,6 +6,7 @@
 
 pub mod afxdp;
 mod mapped;
+pub(crate) use mapped::fetch_lines;
 pub mod pcap;
 pub mod xdp;
 

@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::{Outcome, PeriodicStats, Run};
+use crate::capture::fetch_lines;
 use crate::capture::pcap::{CaptureError, Hold, PcapFile};
 use crate::capture::Frame;
 use crate::decode::LinkType;
@@ -271,7 +272,8 @@ struct Reading<'f> {
     files: &'f mut [PcapFile],
     /// The file being read.
     file: usize,
-    /// Its mapping, held from the first batch not yet let go.
+    /// The hold on its mapping that its batches share (each moves it on
+    /// once every worker has gone through it).
     hold: Option<Arc<Hold>>,
     workers: usize,
     truncated: Vec<(PathBuf, String)>,
@@ -384,24 +386,6 @@ impl Drop for Leaving<'_, '_> {
 /// it will analyse.
 const PREFETCH: usize = 3;
 
-/// Asks the CPU to fetch the bytes of `e` into its caches: they were last
-/// touched by whichever worker read them from the file, on another core,
-/// or not since the kernel read them from disk.
-fn prefetch(bytes: &[u8], e: &Entry) {
-    let end = (e.offset + e.len as usize).min(bytes.len());
-    let mut at = e.offset & !63;
-    while at < end {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            // SAFETY: SSE is part of x86_64, and `at` lies inside `bytes`
-            // (a prefetch never faults anyway).
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().add(at).cast()) };
-        }
-        at += 64;
-    }
-}
-
 /// One worker going through the batches.
 struct Scan<'r, 'c> {
     run: &'r Run<'c>,
@@ -457,7 +441,9 @@ impl<'r, 'c> Scan<'r, 'c> {
         for (i, e) in batch.entries.iter().enumerate() {
             if let Some(next) = batch.entries.get(i + PREFETCH) {
                 if next.owner == me || next.owner == EVERYONE {
-                    prefetch(bytes, next);
+                    // Last touched by whichever worker read them, on
+                    // another core, or not since the kernel read them.
+                    fetch_lines(bytes, next.offset..next.offset + next.len as usize);
                 }
             }
             self.clock = self.clock.max(e.ts);
