@@ -855,6 +855,7 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("POP3::max_unknown_client_commands", "10"),
     ("SSL::disable_analyzer_after_detection", "T"),
     ("SSL::root_certs", "Zeek's Mozilla list (the system's roots)"),
+    ("SSL::ssl_cache_intermediate_ca", "T"),
     ("SSL::max_ssl_history_length", "100"),
     ("SSL::max_alerts_per_record", "10"),
     ("SSL::log_include_server_certificate_subject_issuer", "F"),
@@ -1291,6 +1292,7 @@ impl Config {
                     .extend(roots.into_iter().filter(|r| r.first() == Some(&0x30)));
             }
             "X509::relog_known_certificates_after" => self.certs.relog_after_ns = interval()?,
+            "SSL::ssl_cache_intermediate_ca" => self.certs.cache_intermediates = boolean()?,
             "SSL::disable_analyzer_after_detection" => self.tls.stop_after_established = boolean()?,
             "SSL::max_ssl_history_length" => self.tls.max_history = size()?,
             "SSL::max_alerts_per_record" => self.tls.max_alerts_per_record = size()?,
@@ -1763,9 +1765,11 @@ mod tests {
             "redef Notice::type_suppression_intervals = { [SSL::Certificate_Expired] = 2 hrs };",
             "redef POP3::max_pending_commands = 5;",
             "redef POP3::max_unknown_client_commands = 3;",
+            "redef SSL::ssl_cache_intermediate_ca = F;",
         ] {
             assert_eq!(c.apply_redef(stmt), Ok(Redef::Applied), "{stmt}");
         }
+        assert!(!c.certs.cache_intermediates);
         let p = &c.tls.policy;
         assert_eq!(p.expiring_hosts, Hosts::All);
         assert_eq!(p.expiring_within_ns, 7 * 86_400 * 1_000_000_000);
@@ -2161,6 +2165,7 @@ mod tests {
                     "POP3::max_unknown_client_commands",
                     "SSL::disable_analyzer_after_detection",
                     "SSL::root_certs",
+                    "SSL::ssl_cache_intermediate_ca",
                     "SSL::notify_certs_expiration",
                     "SSL::notify_when_cert_expiring_in",
                     "SSL::notify_weak_keys",

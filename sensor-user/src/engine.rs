@@ -833,6 +833,24 @@ impl<S: RecordSink> TlsEnv for EventOut<'_, S> {
     }
 }
 
+/// The tables the workers of one run share, one of each per run as a Zeek
+/// cluster shares them: the certificates logged to x509.log,
+/// validate-certs' kept intermediates, the notices under suppression, the
+/// software framework's table and known-services' table.
+#[derive(Clone, Default)]
+pub struct RunTables {
+    /// Certificates logged (`X509::known_log_certs`).
+    pub known_certs: crate::files::certs::KnownCerts,
+    /// validate-certs' `intermediate_cache`.
+    pub intermediates: crate::files::validate::Intermediates,
+    /// Notices under suppression.
+    pub notices: notices::Suppressions,
+    /// The software framework's table.
+    pub software: software::SharedSoftware,
+    /// known-services' `Known::services`.
+    pub known_services: known_services::SharedServices,
+}
+
 impl<S: RecordSink> Worker<S> {
     /// A worker with every table sized from `cfg.limits`.
     pub fn new(cfg: Config, sink: S) -> Self {
@@ -932,28 +950,13 @@ impl<S: RecordSink> Worker<S> {
         self.share = Some(share);
     }
 
-    /// Shares the table of certificates logged to x509.log with other
-    /// workers (one table per run, as in a Zeek cluster).
-    pub fn share_known_certs(&mut self, known: crate::files::certs::KnownCerts) {
-        self.certs.share_known(known);
-    }
-
-    /// Shares the software framework's table with other workers (one
-    /// table per run, as a Zeek cluster's proxies share it).
-    pub fn share_software(&mut self, table: software::SharedSoftware) {
-        self.software.table = table;
-    }
-
-    /// Shares known-services' table with other workers (one table per
-    /// run, as a Zeek cluster's proxies share it).
-    pub fn share_known_services(&mut self, table: known_services::SharedServices) {
-        self.known_services.table = table;
-    }
-
-    /// Shares the table of suppressed notices with other workers (one
-    /// table per run, as a Zeek cluster shares it).
-    pub fn share_notices(&mut self, table: notices::Suppressions) {
-        self.sink.share(table);
+    /// Shares the run's tables with the other workers (see [`RunTables`]).
+    pub fn share_tables(&mut self, t: &RunTables) {
+        self.certs.share_known(t.known_certs.clone());
+        self.certs.share_intermediates(t.intermediates.clone());
+        self.sink.share(t.notices.clone());
+        self.software.table = t.software.clone();
+        self.known_services.table = t.known_services.clone();
     }
 
     /// How full the session pools are (for the metrics).

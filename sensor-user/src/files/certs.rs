@@ -33,6 +33,9 @@ pub struct CertOptions {
     pub host_certs_only: bool,
     /// Validate server chains (`policy/protocols/ssl/validate-certs`).
     pub validate: bool,
+    /// Keep the intermediates of chains that validate for later ones
+    /// (`SSL::ssl_cache_intermediate_ca`).
+    pub cache_intermediates: bool,
     /// PEM bundle of trusted roots (default: the system's).
     pub roots_file: Option<std::path::PathBuf>,
     /// More trusted roots, DER (Zeek's `SSL::root_certs`).
@@ -88,6 +91,7 @@ impl Default for CertOptions {
             relog_after_ns: 86_400 * 1_000_000_000,
             host_certs_only: false,
             validate: false,
+            cache_intermediates: true,
             roots_file: None,
             extra_roots: Vec::new(),
             system_roots: true,
@@ -239,7 +243,9 @@ impl CertLog {
     /// validation off: check it first with [`CertOptions::check`]).
     pub fn new(opts: CertOptions) -> Self {
         let validator = if opts.validate {
-            Validator::new(opts.roots_bundle().as_deref(), &opts.extra_roots).ok()
+            Validator::new(opts.roots_bundle().as_deref(), &opts.extra_roots)
+                .ok()
+                .map(|v| v.keeping_intermediates(opts.cache_intermediates))
         } else {
             None
         };
@@ -261,6 +267,13 @@ impl CertLog {
     /// Uses `known` (another worker's) as the table of certificates logged.
     pub fn share_known(&mut self, known: KnownCerts) {
         self.known = known;
+    }
+
+    /// Uses `table` (the run's) for validate-certs' kept intermediates.
+    pub fn share_intermediates(&mut self, table: super::validate::Intermediates) {
+        if let Some(v) = self.validator.as_mut() {
+            v.share_intermediates(table);
+        }
     }
 
     /// Validates a server chain (end-host certificate first) at `ts`, when

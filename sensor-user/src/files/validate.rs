@@ -2,10 +2,22 @@
 //! does it: OpenSSL's `X509_verify_cert` against a root store, at the time
 //! of the traffic (not the time of analysis), reporting OpenSSL's own
 //! result string (`ok`, `unable to get local issuer certificate`,
-//! `certificate has expired`, ...). Results are cached per chain.
+//! `certificate has expired`, ...).
+//!
+//! As the script does:
+//! - a chain's result is reused while it is asked for again within five
+//!   minutes (`recently_validated_certs`, `&read_expire=5mins`);
+//! - the intermediate certificates of every chain that validates are kept
+//!   by the subject of the first of them (`intermediate_cache`,
+//!   `SSL::ssl_cache_intermediate_ca`), and an end-host certificate whose
+//!   issuer is kept is first tried with them, so a server that leaves out
+//!   its intermediates validates once another server has sent them. The
+//!   kept intermediates are one table per run, shared by the workers as a
+//!   Zeek cluster shares them.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use openssl::stack::Stack;
 use openssl::x509::store::{X509Store, X509StoreBuilder};
@@ -18,15 +30,43 @@ use crate::inline_str::InlineStr;
 /// A validation result as ssl.log writes it.
 pub type Status = InlineStr<96>;
 
-/// How long a chain's result is reused (Zeek caches for five minutes).
+/// How long a chain's result is reused after it was last asked for.
 const CACHE_NS: u64 = 300 * 1_000_000_000;
 /// Most results cached; the cache is emptied when full.
 const MAX_CACHED: usize = 10_000;
+/// Most issuers whose intermediates are kept (the sensor's bound; Zeek's
+/// table has none): past it, one kept entry goes for each new one.
+const MAX_INTERMEDIATES: usize = 10_000;
+
+/// The intermediates kept from chains that validated, by the SHA-256 of
+/// the DER subject name of the first (`x509_subject_name_hash(_, 4)`).
+#[derive(Debug, Default)]
+pub struct IntermediateCache {
+    by_subject: HashMap<[u8; 32], Vec<Kept>>,
+    /// Entries dropped at the bound.
+    pub evicted: u64,
+}
+
+/// The run's kept intermediates, shared by its workers.
+pub type Intermediates = Arc<Mutex<IntermediateCache>>;
 
 /// Validates chains against a fixed set of roots.
 pub struct Validator {
     roots: Vec<X509>,
+    /// Results by chain, with when each was last asked for.
     cache: HashMap<[u8; 32], (Status, u64)>,
+    intermediates: Intermediates,
+    /// Whether intermediates are kept and tried (the script's
+    /// `ssl_cache_intermediate_ca`).
+    keep_intermediates: bool,
+}
+
+/// What one `x509_verify` gave.
+struct Verified {
+    status: Status,
+    /// The chain OpenSSL built, end-host certificate to root, when it
+    /// validated.
+    chain: Vec<X509>,
 }
 
 impl std::fmt::Debug for Validator {
@@ -61,44 +101,129 @@ impl Validator {
         Ok(Validator {
             roots,
             cache: HashMap::new(),
+            intermediates: Intermediates::default(),
+            keep_intermediates: true,
         })
+    }
+
+    /// The validator, keeping and trying intermediates or not.
+    pub fn keeping_intermediates(mut self, keep: bool) -> Self {
+        self.keep_intermediates = keep;
+        self
+    }
+
+    /// Uses `table` (the run's) for the kept intermediates.
+    pub fn share_intermediates(&mut self, table: Intermediates) {
+        self.intermediates = table;
     }
 
     /// Validates `chain` (end-host certificate first) at `ts` (ns since
     /// the epoch); `None` when the end-host certificate does not parse.
     pub fn validate(&mut self, chain: &[&[u8]], ts: u64) -> Option<Status> {
-        let mut key = Sha256::new();
-        for c in chain {
-            key.update(Sha256::digest(c));
+        let leaf = X509::from_der(chain.first()?).ok()?;
+        let leaf_digest: [u8; 32] = Sha256::digest(chain[0]).into();
+        // A working chain for the leaf's issuer is tried first.
+        if let Some(kept) = self.kept_for(&leaf).filter(|_| self.keep_intermediates) {
+            let key = chain_key(leaf_digest, kept.iter().map(|k| k.digest));
+            let certs: Vec<X509> = kept.into_iter().map(|k| k.cert).collect();
+            let status = self.cache_validate(key, &leaf, &certs, ts)?;
+            if status.as_bytes() == b"ok" {
+                return Some(status);
+            }
         }
-        let key: [u8; 32] = key.finalize().into();
-        if let Some((status, at)) = self.cache.get(&key) {
+        let mut digests = Vec::with_capacity(chain.len());
+        let mut untrusted = Vec::with_capacity(chain.len());
+        for der in &chain[1..] {
+            if let Ok(c) = X509::from_der(der) {
+                digests.push(Sha256::digest(der).into());
+                untrusted.push(c);
+            }
+        }
+        let key = chain_key(leaf_digest, digests.into_iter());
+        self.cache_validate(key, &leaf, &untrusted, ts)
+    }
+
+    /// The script's `cache_validate`: the result of a chain asked for in
+    /// the last five minutes, else a new one (whose intermediates are kept
+    /// when it validates through at least one).
+    fn cache_validate(
+        &mut self,
+        key: [u8; 32],
+        leaf: &X509,
+        untrusted: &[X509],
+        ts: u64,
+    ) -> Option<Status> {
+        if let Some((status, at)) = self.cache.get_mut(&key) {
             if ts.saturating_sub(*at) < CACHE_NS {
+                *at = (*at).max(ts);
                 return Some(*status);
             }
         }
-        let status = self.verify(chain, ts)?;
+        let v = self.verify(leaf, untrusted, ts)?;
         if self.cache.len() >= MAX_CACHED {
             self.cache.clear();
         }
-        self.cache.insert(key, (status, ts));
-        Some(status)
+        self.cache.insert(key, (v.status, ts));
+        if self.keep_intermediates && v.status.as_bytes() == b"ok" && v.chain.len() > 2 {
+            self.keep(&v.chain);
+        }
+        Some(v.status)
     }
 
-    fn verify(&self, chain: &[&[u8]], ts: u64) -> Option<Status> {
-        let leaf = X509::from_der(chain.first()?).ok()?;
-        let mut untrusted = Stack::new().ok()?;
-        for der in &chain[1..] {
-            if let Ok(c) = X509::from_der(der) {
-                let _ = untrusted.push(c);
+    /// Keeps the intermediates of a chain that validated (end-host
+    /// certificate to root), unless its first intermediate's subject is
+    /// kept already.
+    fn keep(&self, chain: &[X509]) {
+        let Some(key) = name_hash(chain[1].subject_name()) else {
+            return;
+        };
+        let Ok(mut t) = self.intermediates.lock() else {
+            return;
+        };
+        if t.by_subject.contains_key(&key) {
+            return;
+        }
+        let kept: Vec<Kept> = chain[1..chain.len() - 1]
+            .iter()
+            .filter_map(|c| {
+                let der = c.to_der().ok()?;
+                Some(Kept {
+                    cert: c.clone(),
+                    digest: Sha256::digest(&der).into(),
+                })
+            })
+            .collect();
+        if t.by_subject.len() >= MAX_INTERMEDIATES {
+            if let Some(k) = t.by_subject.keys().next().copied() {
+                t.by_subject.remove(&k);
+                t.evicted += 1;
             }
+        }
+        t.by_subject.insert(key, kept);
+    }
+
+    /// The intermediates kept for the issuer of `leaf`, if any.
+    fn kept_for(&self, leaf: &X509) -> Option<Vec<Kept>> {
+        let key = name_hash(leaf.issuer_name())?;
+        let t = self.intermediates.lock().ok()?;
+        t.by_subject.get(&key).cloned()
+    }
+
+    fn verify(&self, leaf: &X509, untrusted: &[X509], ts: u64) -> Option<Verified> {
+        let mut stack = Stack::new().ok()?;
+        for c in untrusted {
+            stack.push(c.clone()).ok()?;
         }
         let store = self.store((ts / 1_000_000_000) as i64).ok()?;
         let mut ctx = X509StoreContext::new().ok()?;
-        let result = ctx
-            .init(&store, &leaf, &untrusted, |c| {
-                let _ = c.verify_cert();
-                Ok(c.error())
+        let (result, chain) = ctx
+            .init(&store, leaf, &stack, |c| {
+                let ok = c.verify_cert().unwrap_or(false);
+                let chain = match c.chain() {
+                    Some(s) if ok => s.iter().map(|x| x.to_owned()).collect(),
+                    _ => Vec::new(),
+                };
+                Ok((c.error(), chain))
             })
             .ok()?;
         // Zeek spells OpenSSL 3's "self-signed certificate" (18) the old way.
@@ -107,7 +232,10 @@ impl Validator {
         } else {
             result.error_string()
         };
-        Some(Status::from_bytes(text.as_bytes()))
+        Some(Verified {
+            status: Status::from_bytes(text.as_bytes()),
+            chain,
+        })
     }
 
     fn store(&self, time: i64) -> Result<X509Store, openssl::error::ErrorStack> {
@@ -119,5 +247,155 @@ impl Validator {
         param.set_time(time as _);
         b.set_param(&param)?;
         Ok(b.build())
+    }
+}
+
+/// One kept intermediate, with the SHA-256 of its DER (for the result
+/// cache's key).
+#[derive(Clone, Debug)]
+struct Kept {
+    cert: X509,
+    digest: [u8; 32],
+}
+
+/// The result cache's key of a chain: its certificates' digests in order
+/// (the script joins their SHA-1s).
+fn chain_key(leaf: [u8; 32], rest: impl Iterator<Item = [u8; 32]>) -> [u8; 32] {
+    let mut key = Sha256::new();
+    key.update(leaf);
+    for d in rest {
+        key.update(d);
+    }
+    key.finalize().into()
+}
+
+/// `x509_subject_name_hash(_, 4)` / `x509_issuer_name_hash(_, 4)`: the
+/// SHA-256 of a name's DER.
+fn name_hash(name: &openssl::x509::X509NameRef) -> Option<[u8; 32]> {
+    Some(Sha256::digest(name.to_der().ok()?).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::{PKey, Private};
+    use openssl::rsa::Rsa;
+    use openssl::x509::extension::BasicConstraints;
+    use openssl::x509::X509Name;
+
+    /// 2024-01-01 00:00:00, in ns.
+    const NOW: u64 = 1_704_067_200 * 1_000_000_000;
+
+    fn key() -> PKey<Private> {
+        PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap()
+    }
+
+    /// A certificate for `cn`, signed by `issuer` (itself when `None`).
+    fn cert(
+        cn: &str,
+        k: &PKey<Private>,
+        issuer: Option<(&X509, &PKey<Private>)>,
+        ca: bool,
+    ) -> X509 {
+        let mut name = X509Name::builder().unwrap();
+        name.append_entry_by_text("CN", cn).unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        let serial = BigNum::from_u32(cn.len() as u32 + 7).unwrap();
+        b.set_serial_number(&serial.to_asn1_integer().unwrap())
+            .unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(issuer.map_or(&name, |(c, _)| c.subject_name()))
+            .unwrap();
+        b.set_pubkey(k).unwrap();
+        b.set_not_before(&Asn1Time::from_unix(1_600_000_000).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::from_unix(1_800_000_000).unwrap())
+            .unwrap();
+        if ca {
+            b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+                .unwrap();
+        }
+        b.sign(issuer.map_or(k, |(_, ik)| ik), MessageDigest::sha256())
+            .unwrap();
+        b.build()
+    }
+
+    #[test]
+    fn intermediates_of_a_valid_chain_complete_a_later_one() {
+        let (rk, ik, ak, bk) = (key(), key(), key(), key());
+        let root = cert("Root", &rk, None, true);
+        let inter = cert("Intermediate", &ik, Some((&root, &rk)), true);
+        let a = cert("a.example", &ak, Some((&inter, &ik)), false)
+            .to_der()
+            .unwrap();
+        let b = cert("b.example", &bk, Some((&inter, &ik)), false)
+            .to_der()
+            .unwrap();
+        let inter = inter.to_der().unwrap();
+        let roots = [root.to_der().unwrap()];
+
+        let status = |v: &mut Validator, chain: &[&[u8]]| v.validate(chain, NOW).unwrap();
+        // b without its intermediate, before anything is kept: no issuer.
+        let mut v = Validator::new(None, &roots).unwrap();
+        assert_eq!(
+            status(&mut v, &[&b]).as_bytes(),
+            b"unable to get local issuer certificate"
+        );
+        // a with it validates, and keeps it.
+        assert_eq!(status(&mut v, &[&a, &inter]).as_bytes(), b"ok");
+        // b alone now validates through the kept intermediate (its result
+        // without it, cached above, is not asked for first).
+        assert_eq!(status(&mut v, &[&b]).as_bytes(), b"ok");
+
+        // The kept intermediates are the run's: another worker's validator
+        // sharing the table finds them too; one with its own does not.
+        let shared = v.intermediates.clone();
+        let mut other = Validator::new(None, &roots).unwrap();
+        other.share_intermediates(shared);
+        assert_eq!(status(&mut other, &[&b]).as_bytes(), b"ok");
+        let mut alone = Validator::new(None, &roots).unwrap();
+        assert_eq!(
+            status(&mut alone, &[&b]).as_bytes(),
+            b"unable to get local issuer certificate"
+        );
+
+        // `SSL::ssl_cache_intermediate_ca = F`: nothing kept, nothing tried.
+        let mut off = Validator::new(None, &roots)
+            .unwrap()
+            .keeping_intermediates(false);
+        off.share_intermediates(v.intermediates.clone());
+        assert_eq!(status(&mut off, &[&a, &inter]).as_bytes(), b"ok");
+        assert_eq!(
+            status(&mut off, &[&b]).as_bytes(),
+            b"unable to get local issuer certificate"
+        );
+    }
+
+    #[test]
+    fn results_are_reused_while_asked_for_within_five_minutes() {
+        let rk = key();
+        let root = cert("Root", &rk, None, true);
+        let root_der = root.to_der().unwrap();
+        let mut v = Validator::new(None, &[]).unwrap();
+        let min = 60 * 1_000_000_000;
+        assert_eq!(
+            v.validate(&[&root_der], NOW).unwrap().as_bytes(),
+            b"self signed certificate"
+        );
+        // Trusting it now changes nothing while the result is reused: each
+        // asking keeps it another five minutes (`&read_expire`).
+        v.roots.push(root);
+        for i in 1..=3 {
+            let s = v.validate(&[&root_der], NOW + i * 4 * min).unwrap();
+            assert_eq!(s.as_bytes(), b"self signed certificate");
+        }
+        // Five minutes without asking: validated again.
+        let s = v.validate(&[&root_der], NOW + 12 * min + 5 * min).unwrap();
+        assert_eq!(s.as_bytes(), b"ok");
     }
 }

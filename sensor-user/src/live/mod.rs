@@ -425,10 +425,7 @@ fn start_workers(
     };
     let bypass = opts.bypass.then(|| xdp.bypass_map());
     let marks = Arc::new(Watermarks::new(layout.queues as usize));
-    let known_certs = crate::files::certs::KnownCerts::default();
-    let notices = crate::engine::notices::Suppressions::default();
-    let software = crate::engine::software::SharedSoftware::default();
-    let known_services = crate::engine::known_services::SharedServices::default();
+    let tables = crate::engine::RunTables::default();
     let jumbo: Arc<Vec<JumboPool>> = Arc::new((0..n).map(|_| JumboPool::default()).collect());
     let wakers: Arc<Vec<Waker>> = Arc::new((0..n).map(|_| Waker::new()).collect::<Result<_, _>>()?);
     let mut workers = workers;
@@ -447,10 +444,7 @@ fn start_workers(
             bypass: bypass.map(|m| (m, opts.bypass_flows as usize / n.max(1))),
             window_ns: window.as_nanos() as u64,
             marks: marks.clone(),
-            known_certs: known_certs.clone(),
-            notices: notices.clone(),
-            software: software.clone(),
-            known_services: known_services.clone(),
+            tables: tables.clone(),
             wakers: wakers.clone(),
             jumbo: jumbo.clone(),
             published: workers.published[i].clone(),

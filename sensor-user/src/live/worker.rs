@@ -31,9 +31,7 @@ use crate::capture::xdp::BypassMap;
 use crate::capture::Frame;
 use crate::config::Config;
 use crate::decode::LinkType;
-use crate::engine::notices::Suppressions;
 use crate::engine::{BypassBackend, Counters, Share, Worker};
-use crate::files::certs::KnownCerts;
 use crate::flow::owner::{owner, Owner};
 use crate::logs::stats::MAX_QUEUES;
 use crate::logs::writer::LogQueue;
@@ -95,14 +93,8 @@ pub struct WorkerParts {
     pub window_ns: u64,
     /// Every queue's watermark.
     pub marks: Arc<Watermarks>,
-    /// The certificates logged so far, shared by the workers.
-    pub known_certs: KnownCerts,
-    /// The notices under suppression, shared by the workers.
-    pub notices: Suppressions,
-    /// The software framework's table, shared by the workers.
-    pub software: crate::engine::software::SharedSoftware,
-    /// known-services' table, shared by the workers.
-    pub known_services: crate::engine::known_services::SharedServices,
+    /// The run's tables, shared by the workers.
+    pub tables: crate::engine::RunTables,
     /// Every worker's waker, by index.
     pub wakers: Arc<Vec<Waker>>,
     /// Every worker's jumbo slots, by index.
@@ -250,12 +242,7 @@ fn new_engine(
     mut config: Config,
     sink: LogQueue,
     bypass: Option<(BypassMap, usize)>,
-    (known_certs, notices, software, known_services): (
-        KnownCerts,
-        Suppressions,
-        crate::engine::software::SharedSoftware,
-        crate::engine::known_services::SharedServices,
-    ),
+    tables: &crate::engine::RunTables,
 ) -> Worker<LogQueue> {
     // Each worker its own uid sequence (worker 0 keeps the seed, so one
     // worker gives the uids of `sensor read --seed`).
@@ -267,10 +254,7 @@ fn new_engine(
         // Every worker reassembles every fragmented datagram.
         worker.set_share(Share { index, workers });
     }
-    worker.share_known_certs(known_certs);
-    worker.share_notices(notices);
-    worker.share_software(software);
-    worker.share_known_services(known_services);
+    worker.share_tables(tables);
     // Stats are written by the stats thread from every worker's counters.
     worker.set_stats_interval(u64::MAX / 4);
     if let Some((map, flows)) = bypass {
@@ -314,13 +298,7 @@ impl Lane {
         let lane = Lane {
             index: p.index,
             workers: p.workers,
-            worker: new_engine(
-                (p.index, p.workers),
-                p.config,
-                p.sink,
-                p.bypass,
-                (p.known_certs, p.notices, p.software, p.known_services),
-            ),
+            worker: new_engine((p.index, p.workers), p.config, p.sink, p.bypass, &p.tables),
             mesh: p.mesh,
             regions: p.regions,
             wakers: p.wakers,

@@ -78,10 +78,7 @@ pub(super) fn read(
         config,
         health,
         published: (0..queues.len()).map(|_| Mutex::default()).collect(),
-        known_certs: Default::default(),
-        notices: Default::default(),
-        software: Default::default(),
-        known_services: Default::default(),
+        tables: Default::default(),
     };
     if scan::possible(files) {
         scan::read(&run, files, queues, stats_queue, on_frame)
@@ -98,10 +95,7 @@ struct Run<'a> {
     health: &'a SinkHealth,
     /// Each worker's latest stats.log numbers.
     published: Vec<Mutex<StatsRecord>>,
-    known_certs: crate::files::certs::KnownCerts,
-    notices: crate::engine::notices::Suppressions,
-    software: crate::engine::software::SharedSoftware,
-    known_services: crate::engine::known_services::SharedServices,
+    tables: crate::engine::RunTables,
 }
 
 impl Run<'_> {
@@ -114,10 +108,7 @@ impl Run<'_> {
             .seed
             .map(|s| s.wrapping_add((index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
         let mut worker = Worker::new(config, sink);
-        worker.share_known_certs(self.known_certs.clone());
-        worker.share_notices(self.notices.clone());
-        worker.share_software(self.software.clone());
-        worker.share_known_services(self.known_services.clone());
+        worker.share_tables(&self.tables);
         worker.set_share(Share {
             index,
             workers: self.published.len(),
