@@ -517,6 +517,8 @@ pub struct Config {
     pub software: Arc<crate::engine::software::SoftwareOptions>,
     /// `policy/protocols/conn/known-services` (known_services.log).
     pub known_services: crate::engine::known_services::KnownServicesOptions,
+    /// `policy/protocols/conn/known-hosts` (known_hosts.log).
+    pub known_hosts: crate::engine::known_hosts::KnownHostsOptions,
 }
 
 /// What the Zeek settings decide of the log encoding.
@@ -609,6 +611,7 @@ impl Default for Config {
             dpd: Default::default(),
             software: Default::default(),
             known_services: Default::default(),
+            known_hosts: Default::default(),
         }
     }
 }
@@ -869,6 +872,7 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("SSL::unsafe_ciphers_regex", "/(_EXPORT_)|(_RC4_)/"),
     ("Known::cert_tracking", "LOCAL_HOSTS"),
     ("Known::service_tracking", "LOCAL_HOSTS"),
+    ("Known::host_tracking", "LOCAL_HOSTS"),
     ("Known::service_udp_requires_response", "T"),
     ("Software::asset_tracking", "LOCAL_HOSTS"),
     ("Software::found_cache_interval", "10 mins"),
@@ -1145,6 +1149,10 @@ impl Config {
                 self.known_services.enabled = true;
                 true
             }
+            "protocols/conn/known-hosts" => {
+                self.known_hosts.enabled = true;
+                true
+            }
             "protocols/ssl/heartbleed" => {
                 Arc::make_mut(&mut self.tls.policy).heartbleed = true;
                 // The script's own `redef SSL::disable_analyzer_after_detection=F`.
@@ -1318,6 +1326,7 @@ impl Config {
             "Known::service_tracking" => {
                 self.known_services.tracking = hosts(value).ok_or_else(bad)?
             }
+            "Known::host_tracking" => self.known_hosts.tracking = hosts(value).ok_or_else(bad)?,
             "Known::service_udp_requires_response" => {
                 self.known_services.udp_requires_response = boolean()?
             }
@@ -2175,6 +2184,7 @@ mod tests {
                     "SSL::unsafe_ciphers_regex",
                     "Known::cert_tracking",
                     "Known::service_tracking",
+                    "Known::host_tracking",
                     "Known::service_udp_requires_response",
                     "Software::asset_tracking",
                     "Software::found_cache_interval",

@@ -7,6 +7,7 @@
 //! does. Nothing here allocates per packet once the tables are warm.
 
 mod bypass;
+pub mod known_hosts;
 pub mod known_services;
 pub mod notices;
 mod replay;
@@ -298,6 +299,8 @@ pub struct Worker<S: RecordSink> {
     software: software::Software,
     /// known-services (known_services.log).
     known_services: known_services::KnownServices,
+    /// known-hosts (known_hosts.log).
+    known_hosts: known_hosts::KnownHosts,
     /// This worker's share of a capture read by several (`None`: all of it).
     share: Option<Share>,
 }
@@ -836,7 +839,7 @@ impl<S: RecordSink> TlsEnv for EventOut<'_, S> {
 /// The tables the workers of one run share, one of each per run as a Zeek
 /// cluster shares them: the certificates logged to x509.log,
 /// validate-certs' kept intermediates, the notices under suppression, the
-/// software framework's table and known-services' table.
+/// software framework's table, known-services' and known-hosts' tables.
 #[derive(Clone, Default)]
 pub struct RunTables {
     /// Certificates logged (`X509::known_log_certs`).
@@ -849,6 +852,8 @@ pub struct RunTables {
     pub software: software::SharedSoftware,
     /// known-services' `Known::services`.
     pub known_services: known_services::SharedServices,
+    /// known-hosts' `Known::hosts`.
+    pub known_hosts: known_hosts::SharedHosts,
 }
 
 impl<S: RecordSink> Worker<S> {
@@ -939,6 +944,7 @@ impl<S: RecordSink> Worker<S> {
                 table: Default::default(),
             },
             known_services: known_services::KnownServices::new(cfg.known_services),
+            known_hosts: known_hosts::KnownHosts::new(cfg.known_hosts),
             share: None,
             cfg,
         }
@@ -957,6 +963,7 @@ impl<S: RecordSink> Worker<S> {
         self.sink.share(t.notices.clone());
         self.software.table = t.software.clone();
         self.known_services.table = t.known_services.clone();
+        self.known_hosts.table = t.known_hosts.clone();
     }
 
     /// How full the session pools are (for the metrics).
@@ -1488,6 +1495,7 @@ impl<S: RecordSink> Worker<S> {
         };
         let mut flipped = false;
         let mut established = false;
+        let mut handshake = false;
         match (&mut conn.transport, l4) {
             (Transport::Tcp(tcp), L4::Tcp(t)) => {
                 if !checksum_ok {
@@ -1522,6 +1530,7 @@ impl<S: RecordSink> Worker<S> {
                 }
                 flipped = out.flipped;
                 established = out.established;
+                handshake = out.both_established;
                 if ev.out.limit_hit {
                     // Zeek's LimitReachedWeird: `X` in the history.
                     conn.history.check(true, mask::UNKNOWN, b'X');
@@ -1577,6 +1586,16 @@ impl<S: RecordSink> Worker<S> {
             if let Some(t) = port_inactivity(&self.cfg.limits, &self.ports, conn) {
                 conn.inactivity = self.inactivity.index(t);
             }
+        }
+        if handshake {
+            // known-hosts' connection_established.
+            let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
+            self.known_hosts.established(
+                (conn.orig_h(), conn.local_orig()),
+                (conn.resp_h(), conn.local_resp()),
+                ts,
+                &mut |r| *ok &= sink.emit(r),
+            );
         }
         if services != services_before {
             // Conn::analyzer_inactivity_timeouts, on confirmation.

@@ -198,6 +198,9 @@ pub struct PacketOutcome {
     /// Zeek's `connection_established` (the responder's SYN-ACK to a
     /// connection whose start was seen).
     pub established: bool,
+    /// Both endpoints were established when `established` was raised (the
+    /// `c$orig$state`, `c$resp$state` its handlers see).
+    pub both_established: bool,
 }
 
 /// One TCP packet as the state machine sees it.
@@ -938,6 +941,7 @@ impl TcpSession {
                         self.set_state(e, EpState::Established, out);
                         if self.ep[p].state != EpState::Partial {
                             out.established = true;
+                            out.both_established = self.established();
                         }
                     }
                 }

@@ -2,7 +2,9 @@
 //! `policy/protocols/ssl/known-certs` (one record the first time a server
 //! is seen with a certificate within a day) and known_services.log of
 //! `policy/protocols/conn/known-services` (one record the first time a
-//! server's address and port is seen offering a protocol within a day).
+//! server's address and port is seen offering a protocol within a day) and
+//! known_hosts.log of `policy/protocols/conn/known-hosts` (one record the
+//! first time an address completes a TCP handshake within a day).
 
 use std::net::IpAddr;
 
@@ -98,6 +100,29 @@ impl LogRecord for KnownServiceRecord<'_> {
         out(Value::Port(self.port));
         out(Value::str(self.proto));
         out(Value::Strings(self.service));
+    }
+}
+
+/// One known_hosts.log record (Zeek's `Known::HostsInfo`).
+#[derive(Clone, Copy, Debug)]
+pub struct KnownHostRecord {
+    /// When the address was found.
+    pub ts: u64,
+    /// The address.
+    pub host: IpAddr,
+}
+
+pub(crate) static HOSTS_SCHEMA: [Field; 2] =
+    [Field::zeek("ts", "time"), Field::zeek("host", "addr")];
+
+impl LogRecord for KnownHostRecord {
+    fn kind(&self) -> LogKind {
+        LogKind::KnownHosts
+    }
+
+    fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
+        out(Value::Time(self.ts));
+        out(Value::Addr(self.host));
     }
 }
 

@@ -356,11 +356,13 @@ pub enum LogKind {
     Software = 13,
     /// known_services.log (`policy/protocols/conn/known-services`)
     KnownServices = 14,
+    /// known_hosts.log (`policy/protocols/conn/known-hosts`)
+    KnownHosts = 15,
 }
 
 impl LogKind {
     /// Every log, in index order.
-    pub const ALL: [LogKind; 15] = [
+    pub const ALL: [LogKind; 16] = [
         LogKind::Conn,
         LogKind::Weird,
         LogKind::Stats,
@@ -376,6 +378,7 @@ impl LogKind {
         LogKind::Analyzer,
         LogKind::Software,
         LogKind::KnownServices,
+        LogKind::KnownHosts,
     ];
 
     /// The log's path (file name without `.log`).
@@ -396,6 +399,7 @@ impl LogKind {
             LogKind::Analyzer => "analyzer",
             LogKind::Software => "software",
             LogKind::KnownServices => "known_services",
+            LogKind::KnownHosts => "known_hosts",
         }
     }
 
@@ -417,6 +421,7 @@ impl LogKind {
             LogKind::Analyzer => &analyzer::SCHEMA,
             LogKind::Software => &software::SCHEMA,
             LogKind::KnownServices => &known::SERVICES_SCHEMA,
+            LogKind::KnownHosts => &known::HOSTS_SCHEMA,
         }
     }
 
@@ -474,6 +479,6 @@ mod kind_tests {
             assert_eq!(k.schema()[0].name, "ts");
         }
         // A new variant must be added to ALL: its index is the last one.
-        assert_eq!(LogKind::KnownServices as usize, LogKind::ALL.len() - 1);
+        assert_eq!(LogKind::KnownHosts as usize, LogKind::ALL.len() - 1);
     }
 }

@@ -853,6 +853,7 @@ fn zeek_stream(kind: LogKind) -> &'static str {
         LogKind::Analyzer => "Analyzer::Logging::LOG",
         LogKind::Software => "Software::LOG",
         LogKind::KnownServices => "Known::SERVICES_LOG",
+        LogKind::KnownHosts => "Known::HOSTS_LOG",
     }
 }
 
