@@ -539,6 +539,12 @@ impl LogSettings {
     pub fn l2_addrs(&self) -> bool {
         !self.strict || self.columns & crate::logs::columns::CONN_L2_ADDRS != 0
     }
+
+    /// Whether conn.log carries VLAN ids: a column of
+    /// `policy/protocols/conn/vlan-logging` (kept only when it is loaded).
+    pub fn vlans(&self) -> bool {
+        self.columns & crate::logs::columns::CONN_VLAN != 0
+    }
 }
 
 /// Zeek's `Notice::` options: which notice types are dropped, never
@@ -553,6 +559,10 @@ pub struct NoticeOptions {
     pub type_suppression_intervals: Vec<(String, u64)>,
     /// `Notice::default_suppression_interval`, nanoseconds.
     pub default_suppression_interval: u64,
+    /// `policy/frameworks/notice/community-id` (with
+    /// `CommunityID::Notice::enabled`): notices about a connection carry
+    /// its Community ID.
+    pub community_id: bool,
 }
 
 impl Default for NoticeOptions {
@@ -562,6 +572,7 @@ impl Default for NoticeOptions {
             not_suppressed_types: Vec::new(),
             type_suppression_intervals: Vec::new(),
             default_suppression_interval: crate::logs::notice::SUPPRESS_FOR_NS,
+            community_id: false,
         }
     }
 }
@@ -784,6 +795,7 @@ pub const IGNORED: &[(&str, &str)] = &[
     ("Conn::default_extract", "connection contents files are not written"),
     ("Conn::extraction_prefix", "connection contents files are not written"),
     ("SSL::ct_logs", "read only by policy/protocols/ssl/validate-sct, which the sensor does not implement"),
+    ("CommunityID::do_base64", "Community IDs are written in base64, the default; the hex form is not written"),
     ("SSL::dtls_ports", "DTLS is not analysed"),
     ("SSL::dtls_max_version_errors", "DTLS is not analysed"),
     ("SSL::dtls_max_reported_version_errors", "DTLS is not analysed"),
@@ -873,6 +885,8 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("Known::cert_tracking", "LOCAL_HOSTS"),
     ("Known::service_tracking", "LOCAL_HOSTS"),
     ("Known::host_tracking", "LOCAL_HOSTS"),
+    ("CommunityID::seed", "0"),
+    ("CommunityID::Notice::enabled", "T"),
     ("Known::service_udp_requires_response", "T"),
     ("Software::asset_tracking", "LOCAL_HOSTS"),
     ("Software::found_cache_interval", "10 mins"),
@@ -1185,6 +1199,22 @@ impl Config {
                 self.log.columns |= crate::logs::columns::CONN_L2_ADDRS;
                 true
             }
+            "protocols/conn/vlan-logging" => {
+                self.log.columns |= crate::logs::columns::CONN_VLAN;
+                true
+            }
+            "protocols/conn/community-id-logging" => {
+                self.log.columns |= crate::logs::columns::CONN_COMMUNITY_ID;
+                self.community_id = true;
+                true
+            }
+            "frameworks/notice/community-id" => {
+                // It loads community-id-logging itself.
+                self.apply_load("protocols/conn/community-id-logging");
+                self.log.columns |= crate::logs::columns::NOTICE_COMMUNITY_ID;
+                Arc::make_mut(&mut self.notices).community_id = true;
+                true
+            }
             "frameworks/files/hash-all-files" => {
                 self.file_hashes = crate::files::Hashes::ALL;
                 true
@@ -1327,6 +1357,14 @@ impl Config {
                 self.known_services.tracking = hosts(value).ok_or_else(bad)?
             }
             "Known::host_tracking" => self.known_hosts.tracking = hosts(value).ok_or_else(bad)?,
+            "CommunityID::seed" => {
+                self.community_id_seed = u16::try_from(count()?).map_err(|_| bad())?
+            }
+            "CommunityID::Notice::enabled" => {
+                // Only where policy/frameworks/notice/community-id is loaded.
+                let loaded = self.log.columns & crate::logs::columns::NOTICE_COMMUNITY_ID != 0;
+                Arc::make_mut(&mut self.notices).community_id = boolean()? && loaded;
+            }
             "Known::service_udp_requires_response" => {
                 self.known_services.udp_requires_response = boolean()?
             }
@@ -1775,10 +1813,24 @@ mod tests {
             "redef POP3::max_pending_commands = 5;",
             "redef POP3::max_unknown_client_commands = 3;",
             "redef SSL::ssl_cache_intermediate_ca = F;",
+            "redef CommunityID::seed = 7;",
         ] {
             assert_eq!(c.apply_redef(stmt), Ok(Redef::Applied), "{stmt}");
         }
         assert!(!c.certs.cache_intermediates);
+        assert_eq!(c.community_id_seed, 7);
+        assert!(c.apply_redef("redef CommunityID::seed = 65536;").is_err());
+        // notice/community-id: notices carry the Community ID (and conn.log
+        // does, as the script loads community-id-logging) until turned off.
+        assert!(!c.notices.community_id);
+        assert!(c.apply_load("frameworks/notice/community-id"));
+        assert!(c.notices.community_id && c.community_id);
+        let cols =
+            crate::logs::columns::CONN_COMMUNITY_ID | crate::logs::columns::NOTICE_COMMUNITY_ID;
+        assert_eq!(c.log.columns & cols, cols);
+        let off = "redef CommunityID::Notice::enabled = F;";
+        assert_eq!(c.apply_redef(off), Ok(Redef::Applied));
+        assert!(!c.notices.community_id);
         let p = &c.tls.policy;
         assert_eq!(p.expiring_hosts, Hosts::All);
         assert_eq!(p.expiring_within_ns, 7 * 86_400 * 1_000_000_000);
@@ -2185,6 +2237,8 @@ mod tests {
                     "Known::cert_tracking",
                     "Known::service_tracking",
                     "Known::host_tracking",
+                    "CommunityID::seed",
+                    "CommunityID::Notice::enabled",
                     "Known::service_udp_requires_response",
                     "Software::asset_tracking",
                     "Software::found_cache_interval",

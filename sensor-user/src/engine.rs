@@ -38,7 +38,7 @@ use crate::files::extract::ExtractConfig;
 use crate::flow::conn::{Conn, ConnMore, DatagramState, Endpoints, Transport, Wanted};
 use crate::flow::history::mask;
 use crate::flow::key::{worker_of_packet, FlowKey};
-use crate::flow::table::FlowTable;
+use crate::flow::table::{FlowTable, Vlans};
 use crate::flow::tcp::{self, TcpConfig, TcpSession, TcpSink};
 use crate::flow::timers::Inactivity;
 use crate::inline_str::InlineStr;
@@ -238,6 +238,7 @@ fn weird_notice(rec: &WeirdRecord, ip_proto: u8) -> crate::logs::notice::NoticeR
         n: None,
         identifier: None,
         suppress_for: None,
+        community_id: None,
     }
 }
 
@@ -910,6 +911,9 @@ impl<S: RecordSink> Worker<S> {
                 if cfg.log.l2_addrs() {
                     t.keep_l2();
                 }
+                if cfg.log.vlans() {
+                    t.keep_vlans();
+                }
                 t
             },
             inactivity: inactivity_timeouts(l),
@@ -924,7 +928,13 @@ impl<S: RecordSink> Worker<S> {
             enabled: cfg.dpd.enabled(),
             certs: CertLog::new(cfg.certs.clone()),
             uids,
-            sink: notices::NoticeGate::new(sink, cfg.notices.clone()),
+            sink: {
+                let mut gate = notices::NoticeGate::new(sink, cfg.notices.clone());
+                if cfg.notices.community_id {
+                    gate.set_community_id(cfg.community_id_seed);
+                }
+                gate
+            },
             sink_ok: true,
             now: 0,
             settled: 0,
@@ -1264,6 +1274,15 @@ impl<S: RecordSink> Worker<S> {
         let Some(slot) = self.flow_slot(ts, ip, &l4, key, sport, dport) else {
             return;
         };
+        if let Some(v) = self.table.vlans_mut(slot) {
+            if !v.set {
+                *v = Vlans {
+                    outer: link.vlan,
+                    inner: link.inner_vlan,
+                    set: true,
+                };
+            }
+        }
         if let L4::Tcp(t) = l4 {
             self.tcp_meets_bypass(slot, t.flags(), ts);
         }
@@ -1758,6 +1777,7 @@ impl<S: RecordSink> Worker<S> {
             self.unbypass_slot(slot);
         }
         let l2 = self.table.l2(slot);
+        let vlans = self.table.vlans(slot);
         // Logged where it lies (moving it out would copy all of it), then
         // the slot is freed.
         let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
@@ -1835,6 +1855,7 @@ impl<S: RecordSink> Worker<S> {
             .removed(conn, resp_local, self.now, &mut |r| *ok &= sink.emit(r));
         let seed = self.cfg.community_id.then_some(self.cfg.community_id_seed);
         let mut rec = conn.record(seed, l2);
+        (rec.vlan, rec.inner_vlan) = (vlans.outer, vlans.inner);
         rec.sizes = self.enabled & crate::analyzers::dpd::CONN_SIZE != 0;
         self.sink_ok &= self.sink.emit(&rec);
         self.table.remove(slot);

@@ -555,11 +555,11 @@ pub struct LinkInfo {
     pub src_mac: Option<[u8; 6]>,
     /// Destination MAC, when the frame is Ethernet.
     pub dst_mac: Option<[u8; 6]>,
-    /// Outer VLAN id (0 when untagged).
-    pub vlan: u16,
-    /// Inner VLAN id of QinQ frames (0 when absent; the last tag's when
-    /// there are more than two, as in Zeek).
-    pub inner_vlan: u16,
+    /// Outer VLAN id (`None` when untagged; a priority tag gives 0).
+    pub vlan: Option<u16>,
+    /// Inner VLAN id of QinQ frames (the last tag's when there are more
+    /// than two, as in Zeek).
+    pub inner_vlan: Option<u16>,
     /// Problems noted on the way that did not stop the frame.
     pub notes: Notes,
 }
@@ -755,11 +755,11 @@ impl<'a> Walk<'a> {
     /// third overwrites it, noted as Zeek does).
     fn vlan_tag(&mut self, vid: u16) {
         match self.tags {
-            0 => self.info.vlan = vid,
-            1 => self.info.inner_vlan = vid,
+            0 => self.info.vlan = Some(vid),
+            1 => self.info.inner_vlan = Some(vid),
             _ => {
                 self.info.notes.push(DecodeError::TripleTaggedVlan);
-                self.info.inner_vlan = vid;
+                self.info.inner_vlan = Some(vid);
             }
         }
         self.tags = self.tags.saturating_add(1);
@@ -988,7 +988,7 @@ mod tests {
             verify_checksums: true,
         };
         let (info, pkt) = decode_link(LinkType::ETHERNET, &frame, &opts).unwrap();
-        assert_eq!((info.vlan, info.inner_vlan), (10, 20));
+        assert_eq!((info.vlan, info.inner_vlan), (Some(10), Some(20)));
         assert_eq!(info.src_mac, Some([0, 0, 0, 0, 0, 2]));
         assert_eq!(pkt.proto, 6);
         assert_eq!(pkt.ip_len as usize, ip.len());
@@ -1215,7 +1215,7 @@ mod tests {
             &DecodeOptions::default(),
         );
         assert!(d.ip.is_ok());
-        assert_eq!((d.link.vlan, d.link.inner_vlan), (1, 3));
+        assert_eq!((d.link.vlan, d.link.inner_vlan), (Some(1), Some(3)));
         assert_eq!(
             notes(LinkType::ETHERNET, &f),
             vec![DecodeError::TripleTaggedVlan]
@@ -1242,7 +1242,7 @@ mod tests {
             &DecodeOptions::default(),
         )
         .unwrap();
-        assert_eq!((info.vlan, info.inner_vlan), (0, 7));
+        assert_eq!((info.vlan, info.inner_vlan), (Some(0), Some(7)));
     }
 
     #[test]
@@ -1342,7 +1342,7 @@ mod tests {
         let mut vn = vec![0, 0, 0, 0, 0x81, 0x00, 0, 9, 0x08, 0x00];
         vn.extend_from_slice(&ip);
         let (info, _) = decode_link(LinkType::ETHERNET, &eth(0x8926, &vn), &opts).unwrap();
-        assert_eq!(info.vlan, 9);
+        assert_eq!(info.vlan, Some(9));
     }
 
     #[test]

@@ -11,7 +11,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::RecordSink;
+use crate::community_id::community_id_v1;
 use crate::config::NoticeOptions;
+use crate::inline_str::InlineStr;
+use crate::logs::notice::NoticeRecord;
 use crate::logs::LogRecord;
 
 /// Most (note, identifier) pairs under suppression at once; past it,
@@ -48,6 +51,8 @@ pub struct NoticeGate<S> {
     suppressing: Suppressions,
     /// What was dropped.
     pub counts: NoticeCounts,
+    /// The Community ID seed, when notices carry it.
+    community_id: Option<u16>,
 }
 
 impl<S> NoticeGate<S> {
@@ -58,7 +63,34 @@ impl<S> NoticeGate<S> {
             opts,
             suppressing: Suppressions::default(),
             counts: NoticeCounts::default(),
+            community_id: None,
         }
+    }
+
+    /// Notices about a connection get its Community ID with `seed`
+    /// (`policy/frameworks/notice/community-id`).
+    pub fn set_community_id(&mut self, seed: u16) {
+        self.community_id = Some(seed);
+    }
+
+    /// The Community ID of the connection `n` is about.
+    fn community_id_of(&self, n: &NoticeRecord) -> Option<InlineStr<32>> {
+        let (seed, c) = (self.community_id?, n.conn?);
+        let proto = match n.proto? {
+            "tcp" => 6,
+            "udp" => 17,
+            "icmp" => {
+                if c.orig_h.is_ipv4() {
+                    1
+                } else {
+                    58
+                }
+            }
+            _ => return None,
+        };
+        Some(community_id_v1(
+            seed, proto, c.orig_h, c.orig_p, c.resp_h, c.resp_p,
+        ))
     }
 
     /// Uses `table` (shared with other workers) for suppression.
@@ -154,6 +186,11 @@ impl<S: RecordSink> RecordSink for NoticeGate<S> {
         let Some(n) = rec.as_notice() else {
             return self.inner.emit(rec);
         };
+        if self.community_id.is_some() && n.community_id.is_none() && n.conn.is_some() {
+            let mut with = n.clone();
+            with.community_id = self.community_id_of(n);
+            return self.emit(&with);
+        }
         let interval = n
             .suppress_for
             .unwrap_or(self.opts.default_suppression_interval);
@@ -233,12 +270,33 @@ mod tests {
     }
 
     #[test]
+    fn notices_about_a_connection_carry_its_community_id() {
+        let mut g = NoticeGate::new(MemorySink::default(), Arc::default());
+        g.set_community_id(0);
+        g.emit(&notice(0, "A::B", b"x"));
+        let mut no_conn = notice(0, "A::C", b"y");
+        no_conn.conn = None;
+        no_conn.proto = None;
+        g.emit(&no_conn);
+        let lines = g.inner.lines.lock().unwrap();
+        let want = community_id_v1(0, 6, conn().orig_h, 1000, conn().resp_h, 443);
+        let want = String::from_utf8_lossy(want.as_bytes());
+        assert!(
+            lines[0].1.contains(&format!("\"community_id\":\"{want}\"")),
+            "{}",
+            lines[0].1
+        );
+        assert!(!lines[1].1.contains("community_id"), "{}", lines[1].1);
+    }
+
+    #[test]
     fn policy_options_apply() {
         let opts = NoticeOptions {
             ignored_types: vec!["A::Ignored".into()],
             not_suppressed_types: vec!["A::Always".into()],
             type_suppression_intervals: vec![("A::Short".into(), 10 * SEC)],
             default_suppression_interval: 7200 * SEC,
+            community_id: false,
         };
         let mut g = NoticeGate::new(MemorySink::default(), Arc::new(opts));
         g.emit(&notice(0, "A::Ignored", b"x"));

@@ -535,6 +535,8 @@ impl Conn {
                     self.resp_p(),
                 )
             }),
+            vlan: None,
+            inner_vlan: None,
         }
     }
 }

@@ -35,6 +35,9 @@ pub struct FlowTable {
     /// conn.log logs them (see [`FlowTable::keep_l2`]): most sites do not,
     /// and the 12 bytes are a twentieth of a connection.
     l2: Option<Vec<[[u8; 6]; 2]>>,
+    /// Each slot's VLAN tags, kept only when conn.log logs them (see
+    /// [`FlowTable::keep_vlans`]).
+    vlans: Option<Vec<Vlans>>,
     /// The inactivity timeouts connections refer to by index.
     inactivity: Inactivity,
 }
@@ -48,6 +51,19 @@ pub struct Spares {
     pub tcp: TcpSpares,
     /// Application-layer state (see [`Conn::more_mut`]).
     pub conn: ConnSpares,
+}
+
+/// A connection's VLAN tags as Zeek keeps them: those of the packet that
+/// made it (conn.log `vlan`, `inner_vlan` of
+/// `policy/protocols/conn/vlan-logging`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Vlans {
+    /// The outer tag's VLAN id.
+    pub outer: Option<u16>,
+    /// The inner tag's.
+    pub inner: Option<u16>,
+    /// Filled in from the connection's first packet.
+    pub set: bool,
 }
 
 /// A connection, the spare parts it may attach and its MAC addresses (see
@@ -83,6 +99,7 @@ impl FlowTable {
                 conn: ConnSpares::with_capacity(capacity),
             },
             l2: None,
+            vlans: None,
             inactivity: Inactivity::default(),
         }
     }
@@ -124,6 +141,27 @@ impl FlowTable {
     /// when the table does not keep them.
     pub fn l2_mut(&mut self, slot: u32) -> Option<&mut [[u8; 6]; 2]> {
         self.l2.as_mut().and_then(|l2| l2.get_mut(slot as usize))
+    }
+
+    /// Keeps each connection's VLAN tags (conn.log `vlan` and
+    /// `inner_vlan`), reserving room for them at the table's capacity.
+    pub fn keep_vlans(&mut self) {
+        self.vlans = Some(Vec::with_capacity(self.capacity));
+    }
+
+    /// The VLAN tags of the connection in `slot` (none when not kept).
+    pub fn vlans(&self, slot: u32) -> Vlans {
+        self.vlans
+            .as_ref()
+            .and_then(|v| v.get(slot as usize))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The VLAN tags of the connection in `slot`, to fill in; `None` when
+    /// the table does not keep them.
+    pub fn vlans_mut(&mut self, slot: u32) -> Option<&mut Vlans> {
+        self.vlans.as_mut().and_then(|v| v.get_mut(slot as usize))
     }
 
     /// Connections in the table.
@@ -197,6 +235,12 @@ impl FlowTable {
             match l2.get_mut(slot as usize) {
                 Some(a) => *a = [[0; 6]; 2],
                 None => l2.resize(slot as usize + 1, [[0; 6]; 2]),
+            }
+        }
+        if let Some(v) = &mut self.vlans {
+            match v.get_mut(slot as usize) {
+                Some(a) => *a = Vlans::default(),
+                None => v.resize(slot as usize + 1, Vlans::default()),
             }
         }
         self.push_timer(wake, slot);

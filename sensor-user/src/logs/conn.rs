@@ -75,9 +75,13 @@ pub struct ConnRecord {
     pub resp_l2_addr: Option<[u8; 6]>,
     /// Community ID v1 (`1:` + base64 SHA-1), when enabled.
     pub community_id: Option<InlineStr<32>>,
+    /// The outer VLAN id of the packet that made the connection.
+    pub vlan: Option<u16>,
+    /// Its inner VLAN id.
+    pub inner_vlan: Option<u16>,
 }
 
-pub(crate) static SCHEMA: [Field; 25] = [
+pub(crate) static SCHEMA: [Field; 27] = [
     Field::zeek("ts", "time"),
     Field::zeek("uid", "string"),
     Field::zeek("id.orig_h", "addr"),
@@ -102,7 +106,9 @@ pub(crate) static SCHEMA: [Field; 25] = [
     Field::zeek("ip_proto", "count"),
     Field::policy("orig_l2_addr", "string", super::columns::CONN_L2_ADDRS),
     Field::policy("resp_l2_addr", "string", super::columns::CONN_L2_ADDRS),
-    Field::ext("community_id", "string"),
+    Field::policy("community_id", "string", super::columns::CONN_COMMUNITY_ID),
+    Field::policy("vlan", "int", super::columns::CONN_VLAN),
+    Field::policy("inner_vlan", "int", super::columns::CONN_VLAN),
 ];
 
 /// Formats a MAC address as Zeek does (`00:d0:03:3b:f4:00`).
@@ -163,6 +169,8 @@ impl LogRecord for ConnRecord {
         out(Value::inline(&o));
         out(Value::inline(&r));
         out(Value::inline(&self.community_id));
+        out(Value::opt(self.vlan.map(u64::from), Value::Count));
+        out(Value::opt(self.inner_vlan.map(u64::from), Value::Count));
     }
 }
 

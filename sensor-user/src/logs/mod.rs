@@ -62,6 +62,13 @@ pub mod columns {
     pub const CONN_L2_ADDRS: u32 = 1 << 5;
     /// smtp.log `is_webmail` (`policy/protocols/smtp/software`).
     pub const SMTP_IS_WEBMAIL: u32 = 1 << 6;
+    /// conn.log `vlan`, `inner_vlan` (`policy/protocols/conn/vlan-logging`).
+    pub const CONN_VLAN: u32 = 1 << 7;
+    /// conn.log `community_id`
+    /// (`policy/protocols/conn/community-id-logging`).
+    pub const CONN_COMMUNITY_ID: u32 = 1 << 8;
+    /// notice.log `community_id` (`policy/frameworks/notice/community-id`).
+    pub const NOTICE_COMMUNITY_ID: u32 = 1 << 9;
 }
 
 impl Field {

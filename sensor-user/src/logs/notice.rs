@@ -42,6 +42,9 @@ pub struct NoticeRecord {
     pub identifier: Option<u64>,
     /// Zeek's `$suppress_for` (`None`: `Notice::default_suppression_interval`).
     pub suppress_for: Option<u64>,
+    /// The connection's Community ID (`policy/frameworks/notice/community-id`;
+    /// filled in by the notice framework).
+    pub community_id: Option<InlineStr<32>>,
 }
 
 impl NoticeRecord {
@@ -61,6 +64,7 @@ impl NoticeRecord {
             n: None,
             identifier: None,
             suppress_for: None,
+            community_id: None,
         }
     }
 
@@ -89,7 +93,7 @@ pub fn identifier(parts: &[&[u8]]) -> u64 {
     h
 }
 
-pub(crate) static SCHEMA: [Field; 26] = [
+pub(crate) static SCHEMA: [Field; 27] = [
     Field::zeek("ts", "time"),
     Field::zeek("uid", "string"),
     Field::zeek("id.orig_h", "addr"),
@@ -116,6 +120,11 @@ pub(crate) static SCHEMA: [Field; 26] = [
     Field::zeek("remote_location.city", "string"),
     Field::zeek("remote_location.latitude", "double"),
     Field::zeek("remote_location.longitude", "double"),
+    Field::policy(
+        "community_id",
+        "string",
+        super::columns::NOTICE_COMMUNITY_ID,
+    ),
 ];
 
 impl LogRecord for NoticeRecord {
@@ -154,6 +163,7 @@ impl LogRecord for NoticeRecord {
             self.suppress_for.unwrap_or(SUPPRESS_FOR_NS),
         ));
         (0..5).for_each(|_| out(Value::Unset));
+        out(Value::inline(&self.community_id));
     }
 }
 

@@ -831,6 +831,7 @@ fn limit_weird(
         n: None,
         identifier: None,
         suppress_for: None,
+        community_id: None,
     });
     (weird, note)
 }
