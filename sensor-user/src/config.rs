@@ -519,6 +519,8 @@ pub struct Config {
     pub known_services: crate::engine::known_services::KnownServicesOptions,
     /// `policy/protocols/conn/known-hosts` (known_hosts.log).
     pub known_hosts: crate::engine::known_hosts::KnownHostsOptions,
+    /// `policy/misc/capture-loss` (capture_loss.log and its notices).
+    pub capture_loss: crate::engine::capture_loss::CaptureLossOptions,
 }
 
 /// What the Zeek settings decide of the log encoding.
@@ -623,6 +625,7 @@ impl Default for Config {
             software: Default::default(),
             known_services: Default::default(),
             known_hosts: Default::default(),
+            capture_loss: Default::default(),
         }
     }
 }
@@ -886,6 +889,10 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("Known::service_tracking", "LOCAL_HOSTS"),
     ("Known::host_tracking", "LOCAL_HOSTS"),
     ("CommunityID::seed", "0"),
+    ("CaptureLoss::watch_interval", "15 mins"),
+    ("CaptureLoss::initial_watch_interval", "1 min"),
+    ("CaptureLoss::too_much_loss", "0.1"),
+    ("CaptureLoss::minimum_acks", "1"),
     ("CommunityID::Notice::enabled", "T"),
     ("Known::service_udp_requires_response", "T"),
     ("Software::asset_tracking", "LOCAL_HOSTS"),
@@ -1167,6 +1174,12 @@ impl Config {
                 self.known_hosts.enabled = true;
                 true
             }
+            "misc/capture-loss" => {
+                self.capture_loss.enabled = true;
+                true
+            }
+            // stats.log is always written.
+            "misc/stats" => true,
             "protocols/ssl/heartbleed" => {
                 Arc::make_mut(&mut self.tls.policy).heartbleed = true;
                 // The script's own `redef SSL::disable_analyzer_after_detection=F`.
@@ -1357,6 +1370,19 @@ impl Config {
                 self.known_services.tracking = hosts(value).ok_or_else(bad)?
             }
             "Known::host_tracking" => self.known_hosts.tracking = hosts(value).ok_or_else(bad)?,
+            "CaptureLoss::watch_interval" => self.capture_loss.watch_interval_ns = interval()?,
+            "CaptureLoss::initial_watch_interval" => {
+                self.capture_loss.initial_watch_interval_ns = interval()?
+            }
+            "CaptureLoss::too_much_loss" => {
+                self.capture_loss.too_much_loss = value
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite() && *f >= 0.0)
+                    .ok_or_else(bad)?
+            }
+            "CaptureLoss::minimum_acks" => self.capture_loss.minimum_acks = count()?,
             "CommunityID::seed" => {
                 self.community_id_seed = u16::try_from(count()?).map_err(|_| bad())?
             }
@@ -1814,11 +1840,24 @@ mod tests {
             "redef POP3::max_unknown_client_commands = 3;",
             "redef SSL::ssl_cache_intermediate_ca = F;",
             "redef CommunityID::seed = 7;",
+            "redef CaptureLoss::watch_interval = 5 mins;",
+            "redef CaptureLoss::initial_watch_interval = 10 secs;",
+            "redef CaptureLoss::too_much_loss = 0.25;",
+            "redef CaptureLoss::minimum_acks = 100;",
         ] {
             assert_eq!(c.apply_redef(stmt), Ok(Redef::Applied), "{stmt}");
         }
         assert!(!c.certs.cache_intermediates);
         assert_eq!(c.community_id_seed, 7);
+        let l = &c.capture_loss;
+        assert_eq!(
+            (l.watch_interval_ns, l.initial_watch_interval_ns),
+            (300 * 1_000_000_000, 10 * 1_000_000_000)
+        );
+        assert_eq!((l.too_much_loss, l.minimum_acks), (0.25, 100));
+        assert!(c
+            .apply_redef("redef CaptureLoss::too_much_loss = -1.0;")
+            .is_err());
         assert!(c.apply_redef("redef CommunityID::seed = 65536;").is_err());
         // notice/community-id: notices carry the Community ID (and conn.log
         // does, as the script loads community-id-logging) until turned off.
@@ -2239,6 +2278,10 @@ mod tests {
                     "Known::host_tracking",
                     "CommunityID::seed",
                     "CommunityID::Notice::enabled",
+                    "CaptureLoss::watch_interval",
+                    "CaptureLoss::initial_watch_interval",
+                    "CaptureLoss::too_much_loss",
+                    "CaptureLoss::minimum_acks",
                     "Known::service_udp_requires_response",
                     "Software::asset_tracking",
                     "Software::found_cache_interval",

@@ -7,6 +7,7 @@
 //! does. Nothing here allocates per packet once the tables are warm.
 
 mod bypass;
+pub mod capture_loss;
 pub mod known_hosts;
 pub mod known_services;
 pub mod notices;
@@ -302,6 +303,9 @@ pub struct Worker<S: RecordSink> {
     known_services: known_services::KnownServices,
     /// known-hosts (known_hosts.log).
     known_hosts: known_hosts::KnownHosts,
+    /// capture-loss (capture_loss.log), when this worker alone measures
+    /// the run.
+    capture_loss: Option<capture_loss::Measurer>,
     /// This worker's share of a capture read by several (`None`: all of it).
     share: Option<Share>,
 }
@@ -955,6 +959,10 @@ impl<S: RecordSink> Worker<S> {
             },
             known_services: known_services::KnownServices::new(cfg.known_services),
             known_hosts: known_hosts::KnownHosts::new(cfg.known_hosts),
+            capture_loss: cfg
+                .capture_loss
+                .enabled
+                .then(|| capture_loss::Measurer::new(cfg.capture_loss, cfg.weirds.peer)),
             share: None,
             cfg,
         }
@@ -1171,6 +1179,9 @@ impl<S: RecordSink> Worker<S> {
         let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
         self.known_services
             .advance(self.now, &mut |r| *ok &= sink.emit(r));
+        if let Some(m) = &mut self.capture_loss {
+            m.due(self.now, self.loss, &mut |r| *ok &= sink.emit(r));
+        }
         if self.now >= self.next_stats {
             self.write_stats(self.now);
             self.next_stats = self.now + self.stats_interval_ns;
@@ -1189,6 +1200,12 @@ impl<S: RecordSink> Worker<S> {
         if self.first_ts.is_some() {
             self.advance(now);
         }
+    }
+
+    /// Leaves capture_loss.log to the run (several workers: their counts
+    /// are summed, see [`capture_loss::Measurer`]).
+    pub fn leave_capture_loss_to_run(&mut self) {
+        self.capture_loss = None;
     }
 
     /// Sets how often stats.log records are written (network time).
@@ -1867,6 +1884,8 @@ impl<S: RecordSink> Worker<S> {
         let fs = self.frags.stats();
         StatsRecord {
             ts,
+            peer: self.cfg.weirds.peer,
+            loss: self.loss,
             pkts_proc: self.counters.packets,
             bytes_recv: self.counters.bytes,
             pkts_dropped: 0,
@@ -1926,6 +1945,9 @@ impl<S: RecordSink> Worker<S> {
         let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
         self.known_services
             .finish(now, &mut |r| *ok &= sink.emit(r));
+        if let Some(m) = &mut self.capture_loss {
+            m.finish(now, self.loss, &mut |r| *ok &= sink.emit(r));
+        }
         let stats = self.stats_record(now);
         let counters = self.counters();
         (self.sink.inner, counters, stats)

@@ -299,7 +299,7 @@ pub fn run(
         std::fs::write(path, text)
             .map_err(|e| RunError(format!("cannot write {}: {e}", path.display())))?;
     }
-    let mut stats = StatsClock::new();
+    let mut stats = StatsClock::new(&opts.config);
     while !stop.load(Ordering::SeqCst) && opts.duration.is_none_or(|d| start.elapsed() < d) {
         std::thread::sleep(Duration::from_millis(50));
         xdp.drain_log();
@@ -465,15 +465,21 @@ struct StatsClock {
     last_ts: u64,
     last_loss: LossCounts,
     last_live: Option<LiveStats>,
+    /// `misc/capture-loss` loaded: its notices, bar the ignored types.
+    loss_notices: Option<(crate::engine::capture_loss::CaptureLossOptions, Vec<String>)>,
 }
 
 impl StatsClock {
-    fn new() -> StatsClock {
+    fn new(config: &Config) -> StatsClock {
         StatsClock {
             last: Instant::now(),
             last_ts: realtime_ns(),
             last_loss: LossCounts::default(),
             last_live: None,
+            loss_notices: config
+                .capture_loss
+                .enabled
+                .then(|| (config.capture_loss, config.notices.ignored_types.clone())),
         }
     }
 
@@ -499,7 +505,20 @@ impl StatsClock {
             ts_delta: now.saturating_sub(self.last_ts),
             acks: loss.acks - self.last_loss.acks,
             gaps: loss.gaps - self.last_loss.gaps,
+            peer: if rec.peer.is_empty() {
+                crate::logs::weird::DEFAULT_PEER
+            } else {
+                rec.peer
+            },
         };
+        if let Some((opts, ignored)) = &self.loss_notices {
+            let notices = crate::engine::capture_loss::notices(opts, &rec);
+            for n in notices.iter().flatten() {
+                if !ignored.iter().any(|t| t == n.note) {
+                    ok &= main.send(n);
+                }
+            }
+        }
         ok &= main.send(&rec);
         self.last_loss = loss;
         self.last_ts = now;

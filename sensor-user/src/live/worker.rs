@@ -255,6 +255,8 @@ fn new_engine(
         worker.set_share(Share { index, workers });
     }
     worker.share_tables(tables);
+    // capture_loss.log is the stats thread's, from every worker's counts.
+    worker.leave_capture_loss_to_run();
     // Stats are written by the stats thread from every worker's counters.
     worker.set_stats_interval(u64::MAX / 4);
     if let Some((map, flows)) = bypass {

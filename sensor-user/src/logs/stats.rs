@@ -65,6 +65,11 @@ pub struct StatsRecord {
     pub live: Option<LiveStats>,
     /// Counters of the log sinks (rotation, outputs), when there are any.
     pub sinks: Option<SinkStats>,
+    /// `peer_description` (empty: Zeek's default, `zeek`).
+    pub peer: &'static str,
+    /// The TCP acknowledgements and gaps counted, behind capture_loss.log
+    /// (not a stats.log column).
+    pub loss: crate::flow::tcp::LossCounts,
 }
 
 /// The most streaming outputs a run may have.
@@ -241,6 +246,11 @@ impl StatsRecord {
         self.tls_sessions_exhausted += s.tls_sessions_exhausted;
         self.mailbox_sessions_exhausted += s.mailbox_sessions_exhausted;
         self.dpd_buffers_exhausted += s.dpd_buffers_exhausted;
+        self.loss.acks += s.loss.acks;
+        self.loss.gaps += s.loss.gaps;
+        if self.peer.is_empty() {
+            self.peer = s.peer;
+        }
     }
 }
 
@@ -317,7 +327,11 @@ impl LogRecord for StatsRecord {
 
     fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
         out(Value::Time(self.ts));
-        out(Value::str("sensor"));
+        out(Value::str(if self.peer.is_empty() {
+            super::weird::DEFAULT_PEER
+        } else {
+            self.peer
+        }));
         for v in [
             self.pkts_proc,
             self.bytes_recv,
@@ -403,6 +417,19 @@ pub struct CaptureLossRecord {
     pub acks: u64,
     /// ACKs for data the sensor never saw (content gaps) in the interval.
     pub gaps: u64,
+    /// `peer_description`.
+    pub peer: &'static str,
+}
+
+impl CaptureLossRecord {
+    /// `percent_lost`: gaps per hundred acknowledgements (0 without any).
+    pub fn percent_lost(&self) -> f64 {
+        if self.acks == 0 {
+            0.0
+        } else {
+            self.gaps as f64 * 100.0 / self.acks as f64
+        }
+    }
 }
 
 pub(crate) static CAPTURE_LOSS_SCHEMA: [Field; 6] = [
@@ -422,14 +449,9 @@ impl LogRecord for CaptureLossRecord {
     fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
         out(Value::Time(self.ts));
         out(Value::Interval(self.ts_delta));
-        out(Value::str("sensor"));
+        out(Value::str(self.peer));
         out(Value::Count(self.gaps));
         out(Value::Count(self.acks));
-        let pct = if self.acks == 0 {
-            0.0
-        } else {
-            self.gaps as f64 * 100.0 / self.acks as f64
-        };
-        out(Value::Double(pct));
+        out(Value::Double(self.percent_lost()));
     }
 }

@@ -198,6 +198,9 @@ pub struct WeirdOptions {
     pub peer: &'static str,
 }
 
+/// Zeek's default `peer_description`.
+pub const DEFAULT_PEER: &str = "zeek";
+
 impl Default for WeirdOptions {
     fn default() -> Self {
         WeirdOptions {
@@ -216,7 +219,7 @@ impl Default for WeirdOptions {
             .to_vec(),
             actions: Vec::new(),
             ignore_hosts: Vec::new(),
-            peer: "zeek",
+            peer: DEFAULT_PEER,
         }
     }
 }

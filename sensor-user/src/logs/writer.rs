@@ -941,7 +941,7 @@ mod tests {
         let text = std::fs::read_to_string(dir.join("stats.log")).unwrap();
         assert!(text.starts_with("#separator \\x09\n"));
         assert!(text.lines().last().unwrap().starts_with("#close\t"));
-        assert!(text.contains("\n0.000000\tsensor\t3\t"));
+        assert!(text.contains("\n0.000000\tzeek\t3\t"));
     }
 
     /// A files.log record with `filename`.

@@ -117,7 +117,7 @@ pub(super) fn read(
         }
         let mut reader = Reader {
             lanes: &mut lanes,
-            stats: PeriodicStats::new(&mut stats_queue),
+            stats: PeriodicStats::new(&mut stats_queue, run.config),
             published: &run.published,
             clock: 0,
             frames: 0,
@@ -125,13 +125,14 @@ pub(super) fn read(
         };
         let (truncated, capture_err) = reader.read_all(files, on_frame);
         let clock = reader.clock;
+        let loss = reader.stats.into_loss();
         for lane in &mut lanes {
             lane.send(clock);
         }
         // Closing the channels ends the workers.
         drop(lanes);
         let results = handles.into_iter().filter_map(|h| h.join().ok());
-        run.finish(results, &mut stats_queue, truncated, capture_err)
+        run.finish(results, loss, &mut stats_queue, truncated, capture_err)
     })
 }
 

@@ -37,6 +37,7 @@ use std::sync::Mutex;
 
 use crate::capture::pcap::{CaptureError, PcapFile};
 use crate::config::Config;
+use crate::engine::capture_loss::Measurer;
 use crate::engine::{Counters, RecordSink, Share, Worker};
 use crate::logs::stats::{SinkHealth, StatsRecord};
 use crate::logs::writer::LogQueue;
@@ -109,6 +110,7 @@ impl Run<'_> {
             .map(|s| s.wrapping_add((index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
         let mut worker = Worker::new(config, sink);
         worker.share_tables(&self.tables);
+        worker.leave_capture_loss_to_run();
         worker.set_share(Share {
             index,
             workers: self.published.len(),
@@ -131,6 +133,7 @@ impl Run<'_> {
     fn finish(
         &self,
         results: impl IntoIterator<Item = (Counters, StatsRecord)>,
+        loss: Option<Measurer>,
         stats_queue: &mut LogQueue,
         truncated: Vec<(PathBuf, String)>,
         capture_err: Option<CaptureError>,
@@ -143,6 +146,11 @@ impl Run<'_> {
             total.ts = total.ts.max(s.ts);
         }
         total.sinks = self.health.snapshot();
+        if let Some(mut m) = loss {
+            m.finish(total.ts, total.loss, &mut |r| {
+                stats_queue.emit(r);
+            });
+        }
         stats_queue.emit(&total);
         Outcome {
             counters,
@@ -153,36 +161,64 @@ impl Run<'_> {
 }
 
 /// The periodic stats.log records of a run: the sum of what every worker
-/// last published, written as network time passes each interval.
+/// last published, written as network time passes each interval; and its
+/// capture_loss.log measurements (`misc/capture-loss`), from the same sums.
 struct PeriodicStats<'a> {
     queue: &'a mut LogQueue,
     next: Option<u64>,
+    loss: Option<Measurer>,
 }
 
 impl<'a> PeriodicStats<'a> {
-    fn new(queue: &'a mut LogQueue) -> Self {
-        PeriodicStats { queue, next: None }
+    fn new(queue: &'a mut LogQueue, config: &Config) -> Self {
+        PeriodicStats {
+            queue,
+            next: None,
+            loss: config
+                .capture_loss
+                .enabled
+                .then(|| Measurer::new(config.capture_loss, config.weirds.peer)),
+        }
     }
 
     /// Writes a record when the interval has passed by `clock` (the first
-    /// one an interval after the first frame, as one worker does).
+    /// one an interval after the first frame, as one worker does), and
+    /// takes the capture-loss measurement due by then.
     fn due(&mut self, clock: u64, published: &[Mutex<StatsRecord>]) {
+        if let Some(m) = self.loss.as_mut().filter(|m| m.is_due(clock)) {
+            let totals = sum(published).loss;
+            let queue = &mut *self.queue;
+            m.due(clock, totals, &mut |r| {
+                queue.emit(r);
+            });
+        }
         let next = *self
             .next
             .get_or_insert(clock.saturating_add(STATS_INTERVAL_NS));
         if clock < next {
             return;
         }
-        let mut total = StatsRecord {
+        let total = StatsRecord {
             ts: clock,
-            ..StatsRecord::default()
+            ..sum(published)
         };
-        for p in published {
-            if let Ok(p) = p.lock() {
-                total.add_counts(&p);
-            }
-        }
         self.queue.emit(&total);
         self.next = Some(clock.saturating_add(STATS_INTERVAL_NS));
     }
+
+    /// The capture-loss measurements, for the run's last one.
+    fn into_loss(self) -> Option<Measurer> {
+        self.loss
+    }
+}
+
+/// The sum of what every worker last published.
+fn sum(published: &[Mutex<StatsRecord>]) -> StatsRecord {
+    let mut total = StatsRecord::default();
+    for p in published {
+        if let Ok(p) = p.lock() {
+            total.add_counts(&p);
+        }
+    }
+    total
 }

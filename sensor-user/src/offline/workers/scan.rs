@@ -78,9 +78,9 @@ pub(super) fn read(
     };
     let mut sinks = queues.into_iter();
     let Some(first) = sinks.next() else {
-        return run.finish([], &mut stats_queue, Vec::new(), None);
+        return run.finish([], None, &mut stats_queue, Vec::new(), None);
     };
-    let results = std::thread::scope(|scope| {
+    let (results, loss) = std::thread::scope(|scope| {
         let shared = &shared;
         let mut handles = Vec::with_capacity(count);
         for (index, sink) in (1..).zip(sinks) {
@@ -95,7 +95,7 @@ pub(super) fn read(
                     .expect("spawning a worker thread"),
             );
         }
-        let mut stats = PeriodicStats::new(&mut stats_queue);
+        let mut stats = PeriodicStats::new(&mut stats_queue, run.config);
         let mut scan = Scan::new(run, run.worker(0, first), 0);
         scan.go_through(shared, &mut |clock, frames| {
             on_frame(frames);
@@ -103,13 +103,13 @@ pub(super) fn read(
         });
         let mut results = vec![scan.finish()];
         results.extend(handles.into_iter().filter_map(|h| h.join().ok()));
-        results
+        (results, stats.into_loss())
     });
     let (truncated, capture_err) = match shared.reading.into_inner() {
         Ok(r) => (r.truncated, r.err),
         Err(_) => (Vec::new(), None),
     };
-    run.finish(results, &mut stats_queue, truncated, capture_err)
+    run.finish(results, loss, &mut stats_queue, truncated, capture_err)
 }
 
 /// One frame of a batch.
