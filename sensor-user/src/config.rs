@@ -519,6 +519,11 @@ pub struct Config {
     pub known_services: crate::engine::known_services::KnownServicesOptions,
     /// `policy/protocols/conn/known-hosts` (known_hosts.log).
     pub known_hosts: crate::engine::known_hosts::KnownHostsOptions,
+    /// A site's `FileExtract::default_limit` (`None`: `--extract-limit`).
+    pub file_extract_limit: Option<u64>,
+    /// A site's `SMTP::blocklist_error_messages` (`None`: Zeek's default,
+    /// matched as its literal alternatives).
+    pub smtp_blocklist_messages: Option<Arc<crate::zeek_pattern::Pattern>>,
     /// `policy/misc/capture-loss` (capture_loss.log and its notices).
     pub capture_loss: crate::engine::capture_loss::CaptureLossOptions,
 }
@@ -626,6 +631,8 @@ impl Default for Config {
             known_services: Default::default(),
             known_hosts: Default::default(),
             capture_loss: Default::default(),
+            smtp_blocklist_messages: None,
+            file_extract_limit: None,
         }
     }
 }
@@ -798,6 +805,38 @@ pub const IGNORED: &[(&str, &str)] = &[
     ("Conn::default_extract", "connection contents files are not written"),
     ("Conn::extraction_prefix", "connection contents files are not written"),
     ("SSL::ct_logs", "read only by policy/protocols/ssl/validate-sct, which the sensor does not implement"),
+    ("FileExtract::prefix", "extracted files are written to <log-dir>/extract_files/"),
+    ("FileExtract::default_limit_includes_missing", "the limit counts the bytes written; missing bytes are not written and not counted"),
+    ("Conn::max_igmp_groups", "read only by policy/protocols/conn/multicast-participants, which the sensor does not implement"),
+    ("Conn::max_igmp_sources_per_group", "read only by policy/protocols/conn/multicast-participants, which the sensor does not implement"),
+    ("Known::use_cert_store", "known certificates are kept in memory, one table per run"),
+    ("Known::use_host_store", "known hosts are kept in memory, one table per run"),
+    ("Known::enable_certs_persistence", "known certificates are kept in memory for the run, not stored between runs"),
+    ("Known::enable_hosts_persistence", "known hosts are kept in memory for the run, not stored between runs"),
+    ("Known::cert_store_name", "known certificates are kept in memory, one table per run"),
+    ("Known::cert_store_expiry", "known certificates are kept in memory, one table per run"),
+    ("Known::cert_store_timeout", "known certificates are kept in memory, one table per run"),
+    ("Known::cert_store_prefix", "known certificates are kept in memory, one table per run"),
+    ("Known::cert_store_backend_type", "known certificates are kept in memory, one table per run"),
+    ("Known::host_store_name", "known hosts are kept in memory, one table per run"),
+    ("Known::host_store_expiry", "known hosts are kept in memory, one table per run"),
+    ("Known::host_store_timeout", "known hosts are kept in memory, one table per run"),
+    ("Known::host_store_prefix", "known hosts are kept in memory, one table per run"),
+    ("Known::host_store_backend_type", "known hosts are kept in memory, one table per run"),
+    ("Known::certs", "the table itself; entries are known for a day"),
+    ("Known::hosts", "the table itself; entries are known for a day"),
+    ("Notice::pretty_print_alarm", "alarm files are not written"),
+    ("SMTP::suspicious_origination_countries", "read only by policy/protocols/smtp/detect-suspicious-orig, which needs a GeoIP database"),
+    ("SMTP::suspicious_origination_networks", "read only by policy/protocols/smtp/detect-suspicious-orig, which needs a GeoIP database"),
+    ("SMTP::default_entity_excerpt_len", "read only by policy/protocols/smtp/entities-excerpt, whose excerpt no log writes"),
+    ("SSL::ssl_store_valid_chain", "keeps the validated chain for scripts; no log changes"),
+    ("SSL::keylog_file", "TLS decryption is not implemented"),
+    ("SSL::keys", "TLS decryption is not implemented"),
+    ("SSL::secrets", "TLS decryption is not implemented"),
+    ("SSL::secret_expiration", "TLS decryption is not implemented"),
+    ("TeamCymruMalwareHashRegistry::match_file_types", "read only by policy/frameworks/files/detect-MHR, which needs DNS lookups"),
+    ("TeamCymruMalwareHashRegistry::match_sub_url", "read only by policy/frameworks/files/detect-MHR, which needs DNS lookups"),
+    ("TeamCymruMalwareHashRegistry::notice_threshold", "read only by policy/frameworks/files/detect-MHR, which needs DNS lookups"),
     ("CommunityID::do_base64", "Community IDs are written in base64, the default; the hex form is not written"),
     ("SSL::dtls_ports", "DTLS is not analysed"),
     ("SSL::dtls_max_version_errors", "DTLS is not analysed"),
@@ -900,6 +939,8 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("Software::max_software_cache_size", "20"),
     ("Software::alternate_names", "{ [\"Flash Player\"] = \"Flash\" }"),
     ("SMTP::detect_clients_in_messages_from", "LOCAL_HOSTS"),
+    ("SMTP::blocklist_error_messages", "Zeek's list of block-list sites"),
+    ("FileExtract::default_limit", "104857600 (--extract-limit)"),
     ("SMTP::webmail_user_agents", "/^iPlanet Messenger/ | /^Sun Java\\(tm\\) System Messenger Express/ | /\\(IMP\\)/ | /^SquirrelMail/ | /^NeoMail/ | /ZimbraWebClient/"),
     ("X509::log_x509_in_files_log", "F"),
     ("X509::relog_known_certificates_after", "1 day"),
@@ -1426,6 +1467,20 @@ impl Config {
             "SMTP::detect_clients_in_messages_from" => {
                 Arc::make_mut(&mut self.software).smtp_detect_from = hosts(value).ok_or_else(bad)?
             }
+            "FileExtract::default_limit" => self.file_extract_limit = Some(count()?),
+            "SMTP::blocklist_error_messages" => {
+                self.smtp_blocklist_messages = Some(Arc::new(
+                    crate::zeek_pattern::Pattern::parse_zeek(value)
+                        .map_err(|e| format!("'{stmt}': {e}"))?,
+                ))
+            }
+            "SSL::unsafe_ciphers_regex" if literal_alternatives(value).is_none() => {
+                let p = crate::zeek_pattern::Pattern::parse_zeek(value)
+                    .map_err(|e| format!("'{stmt}': {e}"))?;
+                let policy = Arc::make_mut(&mut self.tls.policy);
+                policy.unsafe_ciphers.clear();
+                policy.unsafe_ciphers_re = Some(p);
+            }
             "SMTP::webmail_user_agents" => {
                 Arc::make_mut(&mut self.software).webmail_user_agents =
                     crate::zeek_pattern::Pattern::parse_zeek(value)
@@ -1450,8 +1505,9 @@ impl Config {
                     tls_version(value).ok_or_else(bad)?
             }
             "SSL::unsafe_ciphers_regex" => {
-                Arc::make_mut(&mut self.tls.policy).unsafe_ciphers =
-                    literal_alternatives(value).ok_or_else(bad)?
+                let policy = Arc::make_mut(&mut self.tls.policy);
+                policy.unsafe_ciphers = literal_alternatives(value).ok_or_else(bad)?;
+                policy.unsafe_ciphers_re = None;
             }
             // X509's string limit is its own from when base/files/x509
             // loads (before a site's script), so Log's does not change it;
@@ -1844,6 +1900,8 @@ mod tests {
             "redef CaptureLoss::initial_watch_interval = 10 secs;",
             "redef CaptureLoss::too_much_loss = 0.25;",
             "redef CaptureLoss::minimum_acks = 100;",
+            "redef FileExtract::default_limit = 4096;",
+            r"redef SMTP::blocklist_error_messages = /blocked by [a-z.]+\.example/ | /rbl\./;",
         ] {
             assert_eq!(c.apply_redef(stmt), Ok(Redef::Applied), "{stmt}");
         }
@@ -1889,9 +1947,17 @@ mod tests {
         );
         assert_eq!(c.pop3.max_pending_commands, 5);
         assert_eq!(c.pop3.max_unknown_client_commands, 3);
-        // A pattern that is more than literal alternatives is refused.
+        // A pattern that is more than literal alternatives is matched as
+        // a Zeek pattern; one that is not a pattern is refused.
+        let stmt = "redef SSL::unsafe_ciphers_regex = /_(EXPORT|RC4|3DES)_.*SHA/;";
+        assert_eq!(c.apply_redef(stmt), Ok(Redef::Applied));
+        let p = &c.tls.policy;
+        assert!(p.unsafe_ciphers.is_empty());
+        let re = p.unsafe_ciphers_re.as_ref().unwrap();
+        assert!(re.is_match(b"TLS_RSA_WITH_3DES_EDE_CBC_SHA"));
+        assert!(!re.is_match(b"TLS_RSA_WITH_3DES_EDE_CBC_MD5"));
         assert!(c
-            .apply_redef("redef SSL::unsafe_ciphers_regex = /_RC4_.*SHA/;")
+            .apply_redef("redef SSL::unsafe_ciphers_regex = _RC4_;")
             .is_err());
     }
 
@@ -2282,6 +2348,8 @@ mod tests {
                     "CaptureLoss::initial_watch_interval",
                     "CaptureLoss::too_much_loss",
                     "CaptureLoss::minimum_acks",
+                    "FileExtract::default_limit",
+                    "SMTP::blocklist_error_messages",
                     "Known::service_udp_requires_response",
                     "Software::asset_tracking",
                     "Software::found_cache_interval",

@@ -418,6 +418,8 @@ struct EventOut<'a, S: RecordSink> {
     failure_data_max: usize,
     /// The software framework.
     software: &'a software::Software,
+    /// A site's `SMTP::blocklist_error_messages` (`None`: Zeek's default).
+    blocklist: Option<&'a crate::zeek_pattern::Pattern>,
 }
 
 impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
@@ -456,6 +458,12 @@ impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
     }
     fn file_hashes(&self) -> crate::files::Hashes {
         self.hashes
+    }
+    fn mentions_block_list(&self, msg: &[u8]) -> bool {
+        match self.blocklist {
+            Some(p) => p.is_match(msg),
+            None => crate::analyzers::smtp::blocklists::mentions_block_list(msg),
+        }
     }
     fn webmail_agent(&self, user_agent: &[u8]) -> bool {
         self.software.is_webmail(user_agent)
@@ -1527,6 +1535,7 @@ impl<S: RecordSink> Worker<S> {
                 rules: self.cfg.dpd.rules,
                 failure_data_max: self.cfg.dpd.failure_data_max_size,
                 software: &self.software,
+                blocklist: self.cfg.smtp_blocklist_messages.as_deref(),
             },
         };
         let mut flipped = false;
@@ -1844,6 +1853,7 @@ impl<S: RecordSink> Worker<S> {
                 rules: self.cfg.dpd.rules,
                 failure_data_max: self.cfg.dpd.failure_data_max_size,
                 software: &self.software,
+                blocklist: self.cfg.smtp_blocklist_messages.as_deref(),
             };
             if let Some(i) = tls {
                 if let Some(session) = self.tls.get_mut(i) {

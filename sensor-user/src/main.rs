@@ -577,7 +577,7 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
             policy: a.extract.clone(),
             messages: a.extract_messages,
             dir: a.log_dir.join("extract_files"),
-            per_file_limit: a.extract_limit,
+            per_file_limit: config.file_extract_limit.unwrap_or(a.extract_limit),
             total_budget: a.extract_total,
             spent: Default::default(),
         }));

@@ -28,16 +28,23 @@ const LISTS: &[&[u8]] = &[
 ];
 
 /// Whether a reply text matches Zeek's default pattern.
-fn mentions_block_list(msg: &[u8]) -> bool {
+pub fn mentions_block_list(msg: &[u8]) -> bool {
     use memchr::memmem::find;
     LISTS.iter().any(|l| find(msg, l).is_some())
         || find(msg, b"dyndns.com/").is_some_and(|i| find(&msg[i + 11..], b"spam").is_some())
 }
 
 /// `smtp_reply` of the script: the notice for reply `code` with text
-/// `msg` on connection `id`, if any.
-pub fn reply(ts: u64, id: ConnId, code: u16, msg: &[u8]) -> Option<NoticeRecord> {
-    if code < 400 || code == 421 || !mentions_block_list(msg) {
+/// `msg` on connection `id`, if any; `listed` says whether the text
+/// matches `SMTP::blocklist_error_messages`.
+pub fn reply(
+    ts: u64,
+    id: ConnId,
+    code: u16,
+    msg: &[u8],
+    listed: impl FnOnce(&[u8]) -> bool,
+) -> Option<NoticeRecord> {
+    if code < 400 || code == 421 || !listed(msg) {
         return None;
     }
     let mut first = None;
@@ -83,15 +90,52 @@ mod tests {
     #[test]
     fn block_list_replies_are_notices() {
         let own = b"Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.7";
-        let n = reply(1, id(), 554, own).unwrap();
+        let n = reply(1, id(), 554, own, mentions_block_list).unwrap();
         assert_eq!(n.note, "SMTP::Blocklist_Blocked_Host");
         assert_eq!(n.msg.as_bytes(), b"192.0.2.7 is on an SMTP block list");
         let other = b"rejected, see http://www.spamcop.net/bl.shtml?203.0.113.9";
-        let n = reply(1, id(), 550, other).unwrap();
+        let n = reply(1, id(), 550, other, mentions_block_list).unwrap();
         assert_eq!(n.note, "SMTP::Blocklist_Error_Message");
-        assert!(reply(1, id(), 421, own).is_none(), "421 is left out");
-        assert!(reply(1, id(), 250, own).is_none());
-        assert!(reply(1, id(), 550, b"mailbox unavailable").is_none());
-        assert!(reply(1, id(), 550, b"see members.dyndns.com/x/spam-policy").is_some());
+        assert!(
+            reply(1, id(), 421, own, mentions_block_list).is_none(),
+            "421 is left out"
+        );
+        assert!(reply(1, id(), 250, own, mentions_block_list).is_none());
+        assert!(reply(1, id(), 550, b"mailbox unavailable", mentions_block_list).is_none());
+        assert!(reply(
+            1,
+            id(),
+            550,
+            b"see members.dyndns.com/x/spam-policy",
+            mentions_block_list
+        )
+        .is_some());
+    }
+
+    #[test]
+    fn the_default_pattern_as_zeek_writes_it_matches_as_the_literals() {
+        // A site's redef is matched as a Zeek pattern; Zeek's own default,
+        // written out, agrees with the sensor's literal alternatives.
+        let zeek = r"/spamhaus\.org\// | /sophos\.com\/security\// | /spamcop\.net\/bl/
+            | /cbl\.abuseat\.org\// | /sorbs\.net\// | /bsn\.borderware\.com\//
+            | /mail-abuse\.com\// | /b\.barracudacentral\.com\// | /psbl\.surriel\.com\//
+            | /antispam\.imp\.ch\// | /dyndns\.com\/.*spam/ | /rbl\.knology\.net\//
+            | /intercept\.datapacket\.net\// | /uceprotect\.net\// | /hostkarma\.junkemailfilter\.com\//";
+        let p = crate::zeek_pattern::Pattern::parse_zeek(zeek).unwrap();
+        for msg in [
+            &b"blocked using zen.spamhaus.org/query"[..],
+            b"see members.dyndns.com/x/spam-policy",
+            b"see members.dyndns.com/x/ham-policy",
+            b"mailbox unavailable",
+            b"http://www.spamcop.net/bl.shtml",
+        ] {
+            assert_eq!(p.is_match(msg), mentions_block_list(msg), "{msg:?}");
+        }
+        let own =
+            crate::zeek_pattern::Pattern::parse_zeek(r"/blocked by [a-z]+\.example/").unwrap();
+        let n = reply(1, id(), 554, b"550 blocked by rbl.example list", |m| {
+            own.is_match(m)
+        });
+        assert_eq!(n.unwrap().note, "SMTP::Blocklist_Error_Message");
     }
 }

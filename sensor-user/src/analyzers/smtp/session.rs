@@ -52,6 +52,11 @@ pub trait SmtpEnv {
     fn emit(&mut self, rec: &dyn LogRecord);
     /// A fresh file uid.
     fn new_fuid(&mut self) -> Uid;
+    /// Whether an error reply's text matches
+    /// `SMTP::blocklist_error_messages` (`policy/protocols/smtp/blocklists`).
+    fn mentions_block_list(&self, msg: &[u8]) -> bool {
+        super::blocklists::mentions_block_list(msg)
+    }
     /// Extraction settings for new files (`None`: no extraction).
     fn extract_config(&self) -> Option<Arc<ExtractConfig>> {
         None
@@ -990,7 +995,8 @@ impl SmtpSession {
     fn reply_event(&mut self, code: u16, msg: &[u8], cont: bool, env: &mut dyn SmtpEnv) {
         self.rec_start(env);
         if self.opts.blocklists {
-            if let Some(n) = super::blocklists::reply(env.now(), env.id(), code, msg) {
+            let listed = env.mentions_block_list(msg);
+            if let Some(n) = super::blocklists::reply(env.now(), env.id(), code, msg, |_| listed) {
                 env.emit(&n);
             }
         }

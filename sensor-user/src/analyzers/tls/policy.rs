@@ -73,6 +73,9 @@ pub struct SslPolicy {
     /// `SSL::unsafe_ciphers_regex`, as the alternatives of Zeek's default
     /// pattern: a cipher name containing one of them is unsafe.
     pub unsafe_ciphers: Vec<String>,
+    /// `SSL::unsafe_ciphers_regex` when a site's is not a list of literal
+    /// alternatives: matched as a Zeek pattern (`/re/ in cipher`).
+    pub unsafe_ciphers_re: Option<crate::zeek_pattern::Pattern>,
     /// `@load protocols/ssl/heartbleed`.
     pub heartbleed: bool,
     /// `@load protocols/ssl/known-certs`.
@@ -93,6 +96,7 @@ impl Default for SslPolicy {
             dh_shorter_than_cert: true,
             tls_minimum_version: 0x0301,
             unsafe_ciphers: vec!["_EXPORT_".into(), "_RC4_".into()],
+            unsafe_ciphers_re: None,
             heartbleed: false,
             known_certs: false,
             known_certs_hosts: Hosts::Local,
@@ -262,7 +266,11 @@ impl SslPolicy {
         let unsafe_cipher = self
             .unsafe_ciphers
             .iter()
-            .any(|p| memchr::memmem::find(cipher, p.as_bytes()).is_some());
+            .any(|p| memchr::memmem::find(cipher, p.as_bytes()).is_some())
+            || self
+                .unsafe_ciphers_re
+                .as_ref()
+                .is_some_and(|p| p.is_match(cipher));
         if unsafe_cipher {
             let mut n = notice(at, "SSL::Weak_Cipher");
             n.msg
