@@ -837,6 +837,8 @@ pub const IGNORED: &[(&str, &str)] = &[
     ("TeamCymruMalwareHashRegistry::match_file_types", "read only by policy/frameworks/files/detect-MHR, which needs DNS lookups"),
     ("TeamCymruMalwareHashRegistry::match_sub_url", "read only by policy/frameworks/files/detect-MHR, which needs DNS lookups"),
     ("TeamCymruMalwareHashRegistry::notice_threshold", "read only by policy/frameworks/files/detect-MHR, which needs DNS lookups"),
+    ("Software::vulnerable_versions_update_endpoint", "vulnerable versions are not fetched over DNS; Software::vulnerable_versions is"),
+    ("Software::vulnerable_versions_update_interval", "vulnerable versions are not fetched over DNS; Software::vulnerable_versions is"),
     ("CommunityID::do_base64", "Community IDs are written in base64, the default; the hex form is not written"),
     ("SSL::dtls_ports", "DTLS is not analysed"),
     ("SSL::dtls_max_version_errors", "DTLS is not analysed"),
@@ -937,6 +939,8 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("Software::asset_tracking", "LOCAL_HOSTS"),
     ("Software::found_cache_interval", "10 mins"),
     ("Software::max_software_cache_size", "20"),
+    ("Software::interesting_version_changes", "{ }"),
+    ("Software::vulnerable_versions", "{ }"),
     ("Software::alternate_names", "{ [\"Flash Player\"] = \"Flash\" }"),
     ("SMTP::detect_clients_in_messages_from", "LOCAL_HOSTS"),
     ("SMTP::blocklist_error_messages", "Zeek's list of block-list sites"),
@@ -1048,6 +1052,53 @@ fn members(v: &str) -> Option<Vec<&str>> {
                 .and_then(|v| v.strip_suffix(')'))
         })?;
     Some(split_top(inner))
+}
+
+/// A Zeek record value's fields, `[$a=1, $b=[...]]` or `Type($a=1, ...)`,
+/// as (name, value) pairs.
+fn record_fields(v: &str) -> Option<Vec<(&str, &str)>> {
+    let v = v.trim();
+    let inner = match v.strip_prefix('[') {
+        Some(i) => i.strip_suffix(']')?,
+        None => v[v.find('(')? + 1..].strip_suffix(')')?,
+    };
+    split_top(inner)
+        .into_iter()
+        .map(|f| {
+            let (n, val) = f.split_once('=')?;
+            Some((n.trim().strip_prefix('$')?, val.trim()))
+        })
+        .collect()
+}
+
+/// A `Software::Version` value (`[$major=1, $minor=7, $addl="b"]`).
+fn software_version(v: &str) -> Option<crate::engine::software::parse::Version> {
+    let mut out = crate::engine::software::parse::Version::default();
+    for (n, val) in record_fields(v)? {
+        let num = || val.parse::<u64>().ok();
+        match n {
+            "major" => out.major = Some(num()?),
+            "minor" => out.minor = Some(num()?),
+            "minor2" => out.minor2 = Some(num()?),
+            "minor3" => out.minor3 = Some(num()?),
+            "addl" => out.addl = Some(zeek_strings(val)?.pop()?),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// A `Software::VulnerableVersionRange` value (`[$min=..., $max=...]`).
+fn version_range(v: &str) -> Option<crate::engine::software::VersionRange> {
+    let (mut min, mut max) = (None, None);
+    for (n, val) in record_fields(v)? {
+        match n {
+            "min" => min = Some(software_version(val)?),
+            "max" => max = Some(software_version(val)?),
+            _ => return None,
+        }
+    }
+    Some(crate::engine::software::VersionRange { min, max: max? })
 }
 
 /// A table entry `[key] = value` (or `[[k1, k2]] = value`, several keys):
@@ -1199,6 +1250,14 @@ impl Config {
             }
             "protocols/ssl/known-certs" => {
                 Arc::make_mut(&mut self.tls.policy).known_certs = true;
+                true
+            }
+            "frameworks/software/version-changes" => {
+                Arc::make_mut(&mut self.software).version_changes = true;
+                true
+            }
+            "frameworks/software/vulnerable" => {
+                Arc::make_mut(&mut self.software).vulnerable = true;
                 true
             }
             "protocols/smtp/software" => {
@@ -1461,6 +1520,46 @@ impl Config {
                     _ => {
                         names.retain(|(k, _)| !new.iter().any(|(n, _)| n == k));
                         names.extend(new);
+                    }
+                }
+            }
+            "Software::interesting_version_changes" => {
+                let new = zeek_strings(value).ok_or_else(bad)?;
+                let names = &mut Arc::make_mut(&mut self.software).interesting_version_changes;
+                match op {
+                    '=' => *names = new,
+                    '-' => names.retain(|n| !new.contains(n)),
+                    _ => {
+                        for n in new {
+                            if !names.contains(&n) {
+                                names.push(n);
+                            }
+                        }
+                    }
+                }
+            }
+            "Software::vulnerable_versions" => {
+                let mut new = Vec::new();
+                for e in members(value).ok_or_else(bad)? {
+                    let (keys, v) = table_entry(e).ok_or_else(bad)?;
+                    let ranges = members(v)
+                        .ok_or_else(bad)?
+                        .into_iter()
+                        .map(version_range)
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(bad)?;
+                    for k in keys {
+                        let k = zeek_strings(k).and_then(|mut s| s.pop()).ok_or_else(bad)?;
+                        new.push((k, ranges.clone()));
+                    }
+                }
+                let table = &mut Arc::make_mut(&mut self.software).vulnerable_versions;
+                match op {
+                    '=' => *table = new,
+                    '-' => table.retain(|(k, _)| !new.iter().any(|(n, _)| n == k)),
+                    _ => {
+                        table.retain(|(k, _)| !new.iter().any(|(n, _)| n == k));
+                        table.extend(new);
                     }
                 }
             }
@@ -1901,6 +2000,8 @@ mod tests {
             "redef CaptureLoss::too_much_loss = 0.25;",
             "redef CaptureLoss::minimum_acks = 100;",
             "redef FileExtract::default_limit = 4096;",
+            r#"redef Software::interesting_version_changes += { "Thunderbird", "Apple Mail" };"#,
+            r#"redef Software::vulnerable_versions += { ["Thunderbird"] = set([$max=[$major=52, $minor=9]], Software::VulnerableVersionRange($min=Software::Version($major=60), $max=[$major=60, $minor=2, $addl="b1"])) };"#,
             r"redef SMTP::blocklist_error_messages = /blocked by [a-z.]+\.example/ | /rbl\./;",
         ] {
             assert_eq!(c.apply_redef(stmt), Ok(Redef::Applied), "{stmt}");
@@ -2349,6 +2450,8 @@ mod tests {
                     "CaptureLoss::too_much_loss",
                     "CaptureLoss::minimum_acks",
                     "FileExtract::default_limit",
+                    "Software::interesting_version_changes",
+                    "Software::vulnerable_versions",
                     "SMTP::blocklist_error_messages",
                     "Known::service_udp_requires_response",
                     "Software::asset_tracking",

@@ -224,6 +224,7 @@ fn weird_notice(rec: &WeirdRecord, ip_proto: u8) -> crate::logs::notice::NoticeR
     crate::logs::notice::NoticeRecord {
         ts: rec.ts,
         conn: rec.conn,
+        src: None,
         proto: rec.conn.and(match ip_proto {
             6 => Some("tcp"),
             17 => Some("udp"),
@@ -470,10 +471,19 @@ impl<S: RecordSink> SmtpEnv for EventOut<'_, S> {
     }
     fn smtp_logged(&mut self, rec: &crate::logs::smtp::SmtpInfo) {
         let (sink, ok, site) = (&mut *self.sink, &mut *self.ok, self.site);
-        self.software
-            .smtp_logged(rec, &|a| site.is_local(a), self.ts, &mut |r| {
-                *ok &= sink.emit(r);
-            });
+        // The software scripts' notices (rare) follow the software.log
+        // record, as Zeek's events do.
+        let mut notices = Vec::new();
+        self.software.smtp_logged(
+            rec,
+            &|a| site.is_local(a),
+            self.ts,
+            &mut |r| *ok &= sink.emit(r),
+            &mut |n| notices.push(n.clone()),
+        );
+        for n in &notices {
+            *ok &= sink.emit(n);
+        }
     }
 }
 

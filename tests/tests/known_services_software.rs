@@ -302,3 +302,46 @@ fn software_of_smtp_clients_on_zeek_smtp_trace() {
     let types: Vec<&str> = soft.iter().map(|r| r["software_type"].as_str()).collect();
     assert_eq!(types, ["SMTP::MAIL_CLIENT", "SMTP::MAIL_CLIENT"]);
 }
+
+/// `frameworks/software/vulnerable` on the mail clients smtp/software
+/// finds in Zeek's `smtp.pcap`: a client in a vulnerable range is a
+/// notice about its host; one past the range is not.
+#[test]
+fn vulnerable_mail_clients_are_notices() {
+    let trace = data_dir()
+        .join("zeek")
+        .join("smtp-basic")
+        .join("trace.pcap");
+    let script = |max: &str| {
+        vec![
+            "@load protocols/smtp/software".to_string(),
+            "@load frameworks/software/vulnerable".to_string(),
+            "redef Site::local_nets += { 10.0.0.0/8, 192.168.0.0/16 };".to_string(),
+            format!(
+                "redef Software::vulnerable_versions += {{ [\"Microsoft Office Outlook\"] = set([$max={max}]) }};"
+            ),
+        ]
+    };
+    let notices = run(
+        &trace,
+        &script("[$major=12, $minor=0]"),
+        "notice.log",
+        "vuln",
+    );
+    let vuln: Vec<_> = notices
+        .iter()
+        .filter(|n| n["note"] == "Software::Vulnerable_Version")
+        .collect();
+    assert_eq!(vuln.len(), 1, "{notices:?}");
+    assert_eq!(vuln[0]["src"], "10.10.1.4");
+    assert_eq!(
+        vuln[0]["msg"],
+        "10.10.1.4 is running Microsoft Office Outlook 12.0 which is vulnerable."
+    );
+    assert_eq!(vuln[0]["sub"], "Microsoft Office Outlook 12.0");
+    // 12.0 is past a range that ends at 12 (a missing number is lower).
+    let notices = run(&trace, &script("[$major=12]"), "notice.log", "vuln-12");
+    assert!(!notices
+        .iter()
+        .any(|n| n["note"] == "Software::Vulnerable_Version"));
+}

@@ -120,6 +120,7 @@ pub fn notices(opts: &CaptureLossOptions, rec: &CaptureLossRecord) -> [Option<No
     let notice = |note, msg: String| NoticeRecord {
         ts: rec.ts,
         conn: None,
+        src: None,
         proto: None,
         note,
         msg: InlineStr::from_bytes(msg.as_bytes()),

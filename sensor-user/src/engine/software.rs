@@ -8,6 +8,13 @@
 //! name). One table per run, shared by the workers as a Zeek cluster's
 //! proxies share it, bounded: past `max_hosts` the oldest host is dropped
 //! (counted).
+//!
+//! With them, the policy scripts that watch what the framework logs:
+//! `frameworks/software/version-changes` (`Software::Software_Version_Change`
+//! when a host's software of an interesting name shows a version not seen
+//! before) and `frameworks/software/vulnerable`
+//! (`Software::Vulnerable_Version` when logged software falls in a range
+//! of `Software::vulnerable_versions`).
 
 pub mod parse;
 
@@ -16,8 +23,11 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use crate::analyzers::tls::policy::Hosts;
+use crate::inline_str::InlineStr;
+use crate::logs::notice::NoticeRecord;
 use crate::logs::software::SoftwareRecord;
 use crate::zeek_pattern::Pattern;
+use parse::{cmp_versions, Version};
 
 /// One day in nanoseconds (`tracked_software`'s `&create_expire`).
 const DAY_NS: u64 = 86_400 * 1_000_000_000;
@@ -41,6 +51,24 @@ pub struct SoftwareOptions {
     pub webmail_user_agents: Pattern,
     /// Most hosts tracked at once (the sensor's bound; Zeek has none).
     pub max_hosts: usize,
+    /// `@load frameworks/software/version-changes`.
+    pub version_changes: bool,
+    /// `Software::interesting_version_changes`: the names whose version
+    /// changes are notices.
+    pub interesting_version_changes: Vec<Vec<u8>>,
+    /// `@load frameworks/software/vulnerable`.
+    pub vulnerable: bool,
+    /// `Software::vulnerable_versions`: per name, the vulnerable ranges.
+    pub vulnerable_versions: Vec<(Vec<u8>, Vec<VersionRange>)>,
+}
+
+/// Zeek's `Software::VulnerableVersionRange`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionRange {
+    /// The lowest vulnerable version (`None`: every one up to `max`).
+    pub min: Option<Version>,
+    /// The highest vulnerable version.
+    pub max: Version,
 }
 
 /// Zeek's default `SMTP::webmail_user_agents`.
@@ -58,6 +86,10 @@ impl Default for SoftwareOptions {
             webmail_user_agents: Pattern::parse_zeek(WEBMAIL_USER_AGENTS)
                 .unwrap_or_else(|e| panic!("built-in pattern: {e}")),
             max_hosts: 100_000,
+            version_changes: false,
+            interesting_version_changes: Vec::new(),
+            vulnerable: false,
+            vulnerable_versions: Vec::new(),
         }
     }
 }
@@ -75,10 +107,26 @@ pub struct Found<'a> {
     pub unparsed_version: &'a [u8],
 }
 
-/// The versions of one name on one host (Zeek's `Software::Set`).
+/// The versions of one name on one host (Zeek's `Software::Set`), and the
+/// last one logged.
 #[derive(Debug, Default)]
 struct NameSet {
     versions: Vec<Vec<u8>>,
+    last: Option<Last>,
+}
+
+/// What version-changes reads of the last software logged under a name.
+#[derive(Clone, Debug)]
+struct Last {
+    software_type: &'static str,
+    version: Version,
+}
+
+/// `Software::register` logged a finding; `changed_from` is the last
+/// version of its name on the host when there was one
+/// (`Software::version_change`).
+struct Registered {
+    changed_from: Option<Last>,
 }
 
 /// One host's software (Zeek's `SoftwareSets`) and when it was added.
@@ -126,6 +174,7 @@ impl SoftwareTable {
         host_local: bool,
         ts: u64,
         emit: &mut dyn FnMut(&SoftwareRecord<'_>),
+        notice: &mut dyn FnMut(&NoticeRecord),
     ) -> bool {
         if !opts.asset_tracking.matches(host_local) {
             return false;
@@ -150,30 +199,45 @@ impl SoftwareTable {
             }
         }
         let d = parse::parse(f.unparsed_version, &opts.alternate_names);
-        if self.register(opts, f.host, &d.name, f.unparsed_version, ts) {
-            emit(&SoftwareRecord {
-                ts,
-                host: f.host,
-                host_p: f.host_p,
-                software_type: f.software_type,
-                name: &d.name,
-                version: &d.version,
-                unparsed_version: f.unparsed_version,
-            });
+        let last = Last {
+            software_type: f.software_type,
+            version: d.version.clone(),
+        };
+        let Some(reg) = self.register(opts, f.host, &d.name, f.unparsed_version, last, ts) else {
+            return true;
+        };
+        emit(&SoftwareRecord {
+            ts,
+            host: f.host,
+            host_p: f.host_p,
+            software_type: f.software_type,
+            name: &d.name,
+            version: &d.version,
+            unparsed_version: f.unparsed_version,
+        });
+        if let Some(old) = reg.changed_from.filter(|_| opts.version_changes) {
+            if opts.interesting_version_changes.contains(&d.name) {
+                notice(&version_change(ts, f.host, &d, &old));
+            }
+        }
+        if opts.vulnerable {
+            vulnerable(opts, ts, f.host, &d, notice);
         }
         true
     }
 
     /// Zeek's `Software::register`: whether (name, version string) is new
-    /// for the host; remembers it.
+    /// for the host (then logged, and `last` remembered as its name's last
+    /// version); remembers it.
     fn register(
         &mut self,
         opts: &SoftwareOptions,
         host: IpAddr,
         name: &[u8],
         version: &[u8],
+        last: Last,
         ts: u64,
-    ) -> bool {
+    ) -> Option<Registered> {
         if self
             .hosts
             .get(&host)
@@ -206,11 +270,11 @@ impl SoftwareTable {
             );
         }
         let Some(entry) = self.hosts.get_mut(&host) else {
-            return true;
+            return Some(Registered { changed_from: None });
         };
         let set = entry.names.entry(name.to_vec()).or_default();
         if set.versions.iter().any(|v| v == version) {
-            return false;
+            return None;
         }
         set.versions.push(version.to_vec());
         if opts.max_versions > 0 && set.versions.len() > opts.max_versions {
@@ -218,7 +282,9 @@ impl SoftwareTable {
             set.versions.clear();
             set.versions.push(version.to_vec());
         }
-        true
+        Some(Registered {
+            changed_from: set.last.replace(last),
+        })
     }
 }
 
@@ -239,9 +305,10 @@ impl Software {
         host_local: bool,
         ts: u64,
         emit: &mut dyn FnMut(&SoftwareRecord<'_>),
+        notice: &mut dyn FnMut(&NoticeRecord),
     ) -> bool {
         match self.table.lock() {
-            Ok(mut t) => t.found(&self.opts, f, host_local, ts, emit),
+            Ok(mut t) => t.found(&self.opts, f, host_local, ts, emit, notice),
             Err(_) => false,
         }
     }
@@ -256,6 +323,7 @@ impl Software {
         is_local: &dyn Fn(IpAddr) -> bool,
         ts: u64,
         emit: &mut dyn FnMut(&SoftwareRecord<'_>),
+        notice: &mut dyn FnMut(&NoticeRecord),
     ) {
         if !self.opts.smtp {
             return;
@@ -294,6 +362,7 @@ impl Software {
             is_local(client),
             ts,
             emit,
+            notice,
         );
     }
 
@@ -302,6 +371,116 @@ impl Software {
     /// webmail interface (`SMTP::webmail_user_agents` in the user agent).
     pub fn is_webmail(&self, user_agent: &[u8]) -> bool {
         self.opts.smtp && self.opts.webmail_user_agents.is_match(user_agent)
+    }
+}
+
+/// Zeek's `software_fmt_version`: `1.2.3.4-addl`, missing numbers left
+/// out (a missing major is `0`).
+fn fmt_version(v: &Version, out: &mut Vec<u8>) {
+    use std::io::Write;
+    let _ = write!(out, "{}", v.major.unwrap_or(0));
+    for n in [v.minor, v.minor2, v.minor3].into_iter().flatten() {
+        let _ = write!(out, ".{n}");
+    }
+    if let Some(a) = &v.addl {
+        out.push(b'-');
+        out.extend_from_slice(a);
+    }
+}
+
+/// Zeek's `software_fmt`: the name and the version.
+fn fmt_software(d: &parse::Description) -> Vec<u8> {
+    let mut s = d.name.clone();
+    s.push(b' ');
+    fmt_version(&d.version, &mut s);
+    s
+}
+
+/// A notice of the software scripts: about a host, no connection.
+fn software_notice(
+    ts: u64,
+    host: IpAddr,
+    note: &'static str,
+    msg: &[u8],
+    sub: &[u8],
+) -> NoticeRecord {
+    NoticeRecord {
+        ts,
+        conn: None,
+        src: Some(host),
+        proto: None,
+        note,
+        msg: InlineStr::from_bytes(msg),
+        sub: Some(InlineStr::from_bytes(sub)),
+        fuid: None,
+        file_mime_type: None,
+        file_desc: None,
+        n: None,
+        identifier: None,
+        suppress_for: None,
+        community_id: None,
+    }
+}
+
+/// version-changes' `Software::version_change` handler.
+fn version_change(ts: u64, host: IpAddr, new: &parse::Description, old: &Last) -> NoticeRecord {
+    use std::io::Write;
+    let mut msg = Vec::new();
+    let _ = write!(
+        msg,
+        "{}.{:06} {} '",
+        ts / 1_000_000_000,
+        ts % 1_000_000_000 / 1000,
+        old.software_type
+    );
+    // The old name is the new one: version_change is raised per name.
+    msg.extend_from_slice(&new.name);
+    msg.extend_from_slice(b"' version changed from ");
+    fmt_version(&old.version, &mut msg);
+    msg.extend_from_slice(b" to ");
+    fmt_version(&new.version, &mut msg);
+    software_notice(
+        ts,
+        host,
+        "Software::Software_Version_Change",
+        &msg,
+        &fmt_software(new),
+    )
+}
+
+/// vulnerable's `log_software` handler: a notice per vulnerable range the
+/// logged version falls in.
+fn vulnerable(
+    opts: &SoftwareOptions,
+    ts: u64,
+    host: IpAddr,
+    d: &parse::Description,
+    notice: &mut dyn FnMut(&NoticeRecord),
+) {
+    use std::cmp::Ordering;
+    let Some((_, ranges)) = opts.vulnerable_versions.iter().find(|(n, _)| *n == d.name) else {
+        return;
+    };
+    for r in ranges {
+        let below_max = cmp_versions(&d.version, &r.max) != Ordering::Greater;
+        let above_min = r
+            .min
+            .as_ref()
+            .is_none_or(|m| cmp_versions(&d.version, m) != Ordering::Less);
+        if below_max && above_min {
+            let sw = fmt_software(d);
+            let mut msg = host.to_string().into_bytes();
+            msg.extend_from_slice(b" is running ");
+            msg.extend_from_slice(&sw);
+            msg.extend_from_slice(b" which is vulnerable.");
+            notice(&software_notice(
+                ts,
+                host,
+                "Software::Vulnerable_Version",
+                &msg,
+                &sw,
+            ));
+        }
     }
 }
 
@@ -317,6 +496,7 @@ mod tests {
 
     fn found(t: &mut SoftwareTable, o: &SoftwareOptions, v: &str, ts: u64) -> Vec<String> {
         let mut out = Vec::new();
+        let mut notes = Vec::new();
         t.found(
             o,
             Found {
@@ -336,7 +516,17 @@ mod tests {
                     r.version.minor2
                 ))
             },
+            &mut |n| {
+                notes.push(format!(
+                    "{} {} | {} | {:?}",
+                    n.note,
+                    String::from_utf8_lossy(n.msg.as_bytes()),
+                    String::from_utf8_lossy(n.sub.as_ref().map_or(&b""[..], |s| s.as_bytes())),
+                    n.src
+                ))
+            },
         );
+        out.extend(notes);
         out
     }
 
@@ -371,6 +561,113 @@ mod tests {
         }
     }
 
+    /// The same btest with `policy/frameworks/software/version-changes`
+    /// and the name among `Software::interesting_version_changes`: a
+    /// notice each time a version not seen before follows another.
+    #[test]
+    fn version_changes_as_zeek_btest() {
+        let o = SoftwareOptions {
+            asset_tracking: Hosts::All,
+            version_changes: true,
+            interesting_version_changes: vec![b"my_fake_software".to_vec()],
+            ..SoftwareOptions::default()
+        };
+        let mut t = SoftwareTable::default();
+        let versions = ["1.0.0", "1.1.0", "1.2.0", "1.0.0", "1.3.0"];
+        let mut out = Vec::new();
+        for i in 0..10 {
+            let v = format!("my_fake_software {}", versions[i % 5]);
+            out.extend(found(&mut t, &o, &v, 1_300_000_000 * SEC + 250_000));
+        }
+        let notices: Vec<_> = out.iter().filter(|l| l.starts_with("Software::")).collect();
+        assert_eq!(
+            notices,
+            [
+                "Software::Software_Version_Change 1300000000.000250 Software::UNKNOWN 'my_fake_software' version changed from 1.0.0 to 1.1.0 | my_fake_software 1.1.0 | Some(127.0.0.1)",
+                "Software::Software_Version_Change 1300000000.000250 Software::UNKNOWN 'my_fake_software' version changed from 1.1.0 to 1.2.0 | my_fake_software 1.2.0 | Some(127.0.0.1)",
+                "Software::Software_Version_Change 1300000000.000250 Software::UNKNOWN 'my_fake_software' version changed from 1.2.0 to 1.3.0 | my_fake_software 1.3.0 | Some(127.0.0.1)",
+            ]
+        );
+        // A name not listed, or the script not loaded: no notice.
+        for o in [
+            SoftwareOptions {
+                interesting_version_changes: Vec::new(),
+                ..o.clone()
+            },
+            SoftwareOptions {
+                version_changes: false,
+                ..o.clone()
+            },
+        ] {
+            let mut t = SoftwareTable::default();
+            let mut out = Vec::new();
+            for v in ["my_fake_software 1.0.0", "my_fake_software 1.1.0"] {
+                out.extend(found(&mut t, &o, v, 0));
+            }
+            assert_eq!(out.len(), 2, "{out:?}");
+        }
+    }
+
+    /// Zeek's btest scripts/policy/frameworks/software/vulnerable: Java
+    /// 1.7.0.15 and 1.6.0.43 are in the ranges, 1.6.0.50 is not.
+    #[test]
+    fn vulnerable_versions_as_zeek_btest() {
+        let v = |n: [u64; 4]| Version {
+            major: Some(n[0]),
+            minor: Some(n[1]),
+            minor2: Some(n[2]),
+            minor3: Some(n[3]),
+            addl: None,
+        };
+        let o = SoftwareOptions {
+            vulnerable: true,
+            vulnerable_versions: vec![(
+                b"Java".to_vec(),
+                vec![
+                    VersionRange {
+                        min: None,
+                        max: v([1, 6, 0, 43]),
+                    },
+                    VersionRange {
+                        min: Some(Version {
+                            major: Some(1),
+                            minor: Some(7),
+                            ..Version::default()
+                        }),
+                        max: v([1, 7, 0, 20]),
+                    },
+                ],
+            )],
+            ..SoftwareOptions::default()
+        };
+        let mut out = Vec::new();
+        for (host, ver) in [
+            ("1.2.3.4", [1, 7, 0, 15]),
+            ("1.2.3.5", [1, 6, 0, 43]),
+            ("1.2.3.6", [1, 6, 0, 50]),
+        ] {
+            let d = parse::Description {
+                name: b"Java".to_vec(),
+                version: v(ver),
+            };
+            vulnerable(&o, 0, host.parse().unwrap(), &d, &mut |n| {
+                out.push(format!(
+                    "{} {} | {}",
+                    n.note,
+                    String::from_utf8_lossy(n.msg.as_bytes()),
+                    String::from_utf8_lossy(n.sub.as_ref().unwrap().as_bytes())
+                ))
+            });
+        }
+        assert_eq!(
+            out,
+            [
+                "Software::Vulnerable_Version 1.2.3.4 is running Java 1.7.0.15 which is vulnerable. | Java 1.7.0.15",
+                "Software::Vulnerable_Version 1.2.3.5 is running Java 1.6.0.43 which is vulnerable. | Java 1.6.0.43",
+            ]
+        );
+    }
+
     #[test]
     fn asset_tracking_and_the_day() {
         let o = SoftwareOptions::default();
@@ -387,7 +684,8 @@ mod tests {
             },
             false,
             0,
-            &mut |_| n += 1
+            &mut |_| n += 1,
+            &mut |_| panic!("no notice")
         ));
         assert_eq!(n, 0);
         assert_eq!(found(&mut t, &o, "Apple Mail (2.1084)", 0).len(), 1);
@@ -450,9 +748,13 @@ mod tests {
         rec.user_agent.set(b"Horde Application Framework 4 (IMP)");
         let logged = |rec: &SmtpInfo, local: bool| {
             let mut out = Vec::new();
-            sw.smtp_logged(rec, &|_| local, 0, &mut |r| {
-                out.push(format!("{} {}", r.host, r.software_type))
-            });
+            sw.smtp_logged(
+                rec,
+                &|_| local,
+                0,
+                &mut |r| out.push(format!("{} {}", r.host, r.software_type)),
+                &mut |_| {},
+            );
             out
         };
         assert_eq!(logged(&rec, true), ["10.0.0.9 SMTP::MAIL_CLIENT"]);
@@ -486,6 +788,7 @@ mod tests {
                 },
                 true,
                 i as u64,
+                &mut |_| {},
                 &mut |_| {},
             );
         }

@@ -20,6 +20,9 @@ pub struct NoticeRecord {
     pub ts: u64,
     /// The connection it is about.
     pub conn: Option<ConnId>,
+    /// Zeek's `$src` of a notice about no connection (with one, `src` is
+    /// its originator).
+    pub src: Option<std::net::IpAddr>,
     /// Transport protocol (`tcp`, `udp`).
     pub proto: Option<&'static str>,
     /// The notice type (`SMTP::Cleartext_Credentials`).
@@ -54,6 +57,7 @@ impl NoticeRecord {
         NoticeRecord {
             ts,
             conn: Some(conn),
+            src: None,
             proto: Some("tcp"),
             note,
             msg: InlineStr::from_bytes(msg),
@@ -153,7 +157,10 @@ impl LogRecord for NoticeRecord {
                 out(Value::Addr(c.resp_h));
                 out(Value::Port(c.resp_p));
             }
-            None => (0..3).for_each(|_| out(Value::Unset)),
+            None => {
+                out(Value::opt(self.src, Value::Addr));
+                (0..2).for_each(|_| out(Value::Unset));
+            }
         }
         out(Value::opt(self.n, Value::Count));
         out(Value::Unset); // peer_descr

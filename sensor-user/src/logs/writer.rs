@@ -821,6 +821,7 @@ fn limit_weird(
     let note = notice.then(|| crate::logs::notice::NoticeRecord {
         ts: now,
         conn: None,
+        src: None,
         proto: None,
         note: "Weird::Activity",
         msg: InlineStr::from_bytes(name.as_bytes()),
