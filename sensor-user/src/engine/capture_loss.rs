@@ -54,6 +54,8 @@ pub struct Measurer {
     next_at: Option<u64>,
     last_ts: u64,
     last: LossCounts,
+    /// `Notice::ignored_types` among the script's two notices.
+    ignored: [bool; 2],
 }
 
 impl Measurer {
@@ -65,7 +67,17 @@ impl Measurer {
             next_at: None,
             last_ts: 0,
             last: LossCounts::default(),
+            ignored: [false; 2],
         }
+    }
+
+    /// The measurements, leaving out the notices of `ignored` types
+    /// (`Notice::ignored_types`, where no notice framework comes after).
+    pub fn ignoring(mut self, ignored: &[String]) -> Self {
+        for (i, note) in NOTES.iter().enumerate() {
+            self.ignored[i] = ignored.iter().any(|t| t == note);
+        }
+        self
     }
 
     /// Whether [`Measurer::due`] at `now` would do anything (the totals it
@@ -104,8 +116,10 @@ impl Measurer {
             gaps: totals.gaps.saturating_sub(self.last.gaps),
             peer: self.peer,
         };
-        for n in notices(&self.opts, &rec).into_iter().flatten() {
-            emit(&n);
+        for (i, n) in notices(&self.opts, &rec).into_iter().enumerate() {
+            if let Some(n) = n.filter(|_| !self.ignored[i]) {
+                emit(&n);
+            }
         }
         emit(&rec);
         self.last = totals;
@@ -113,6 +127,12 @@ impl Measurer {
         self.next_at = Some(now.saturating_add(self.opts.watch_interval_ns));
     }
 }
+
+/// The script's notice types, in its order.
+const NOTES: [&str; 2] = [
+    "CaptureLoss::Too_Much_Loss",
+    "CaptureLoss::Too_Little_Traffic",
+];
 
 /// The notices the script raises for a measurement (at most two, in the
 /// script's order).
@@ -136,13 +156,13 @@ pub fn notices(opts: &CaptureLossOptions, rec: &CaptureLossRecord) -> [Option<No
     let pct = rec.percent_lost();
     let too_much = (pct >= opts.too_much_loss * 100.0).then(|| {
         notice(
-            "CaptureLoss::Too_Much_Loss",
+            NOTES[0],
             format!("The capture loss script detected an estimated loss rate above {pct:.3}%"),
         )
     });
     let too_little = (rec.acks < opts.minimum_acks).then(|| {
         notice(
-            "CaptureLoss::Too_Little_Traffic",
+            NOTES[1],
             format!(
                 "Only observed {} TCP ACKs and was expecting at least {}.",
                 rec.acks, opts.minimum_acks

@@ -41,7 +41,7 @@ impl Default for KnownHostsOptions {
         KnownHostsOptions {
             enabled: false,
             tracking: Hosts::Local,
-            max_entries: 1_000_000,
+            max_entries: 100_000,
         }
     }
 }

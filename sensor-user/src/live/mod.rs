@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 use crate::capture::afxdp::{BindMode, BoundMode, UmemRegion, XskSocket};
 use crate::capture::xdp::{self, AttachMode, Cidr, XdpProgram};
 use crate::config::Config;
+use crate::engine::capture_loss::Measurer;
 use crate::engine::Counters;
 use crate::flow::tcp::LossCounts;
 use crate::logs::format::FormatOptions;
@@ -323,8 +324,17 @@ pub fn run(
             }
         }
         if stats.last.elapsed() >= opts.stats_interval
-            && !stats.write(&xdp, &workers.published, &health, &mut main, layout.queues)
+            && !stats.write(
+                &xdp,
+                &workers.published,
+                &health,
+                &mut main,
+                (layout.queues, false),
+            )
         {
+            break;
+        }
+        if !stats.measure(&workers.published, &mut main) {
             break;
         }
     }
@@ -336,7 +346,13 @@ pub fn run(
             Err(_) => return Err(RunError("a worker thread panicked".into())),
         }
     }
-    stats.write(&xdp, &workers.published, &health, &mut main, layout.queues);
+    stats.write(
+        &xdp,
+        &workers.published,
+        &health,
+        &mut main,
+        (layout.queues, true),
+    );
     let live = stats.last_live.unwrap_or_default();
     drop(finished);
     drop(main);
@@ -465,8 +481,9 @@ struct StatsClock {
     last_ts: u64,
     last_loss: LossCounts,
     last_live: Option<LiveStats>,
-    /// `misc/capture-loss` loaded: its notices, bar the ignored types.
-    loss_notices: Option<(crate::engine::capture_loss::CaptureLossOptions, Vec<String>)>,
+    /// `misc/capture-loss` loaded: capture_loss.log follows the script's
+    /// schedule (and raises its notices) instead of the stats interval.
+    loss: Option<Measurer>,
 }
 
 impl StatsClock {
@@ -476,22 +493,35 @@ impl StatsClock {
             last_ts: realtime_ns(),
             last_loss: LossCounts::default(),
             last_live: None,
-            loss_notices: config
-                .capture_loss
-                .enabled
-                .then(|| (config.capture_loss, config.notices.ignored_types.clone())),
+            loss: config.capture_loss.enabled.then(|| {
+                Measurer::new(config.capture_loss, config.weirds.peer)
+                    .ignoring(&config.notices.ignored_types)
+            }),
         }
     }
 
-    /// Writes a stats.log and a capture_loss.log record; false if the
-    /// writer has failed.
+    /// Takes the script's capture-loss measurement if one is due (every
+    /// loop of the main thread); false if the writer has failed.
+    fn measure(&mut self, published: &[Arc<Mutex<Published>>], main: &mut LogQueue) -> bool {
+        let now = realtime_ns();
+        let Some(m) = self.loss.as_mut().filter(|m| m.is_due(now)) else {
+            return true;
+        };
+        let mut ok = true;
+        m.due(now, loss_of(published), &mut |r| ok &= main.send(r));
+        ok
+    }
+
+    /// Writes a stats.log record and, unless the script measures, a
+    /// capture_loss.log record; at `end`, the script's last measurement.
+    /// False if the writer has failed.
     fn write(
         &mut self,
         xdp: &XdpProgram,
         published: &[Arc<Mutex<Published>>],
         health: &SinkHealth,
         main: &mut LogQueue,
-        queues: u32,
+        (queues, end): (u32, bool),
     ) -> bool {
         self.last = Instant::now();
         let now = realtime_ns();
@@ -500,6 +530,12 @@ impl StatsClock {
         self.last_live = rec.live;
         let mut ok = main.send(&rec);
         let loss = loss_of(published);
+        if let Some(m) = &mut self.loss {
+            if end {
+                m.finish(now, loss, &mut |r| ok &= main.send(r));
+            }
+            return ok;
+        }
         let rec = CaptureLossRecord {
             ts: now,
             ts_delta: now.saturating_sub(self.last_ts),
@@ -511,14 +547,6 @@ impl StatsClock {
                 rec.peer
             },
         };
-        if let Some((opts, ignored)) = &self.loss_notices {
-            let notices = crate::engine::capture_loss::notices(opts, &rec);
-            for n in notices.iter().flatten() {
-                if !ignored.iter().any(|t| t == n.note) {
-                    ok &= main.send(n);
-                }
-            }
-        }
         ok &= main.send(&rec);
         self.last_loss = loss;
         self.last_ts = now;

@@ -174,10 +174,10 @@ impl<'a> PeriodicStats<'a> {
         PeriodicStats {
             queue,
             next: None,
-            loss: config
-                .capture_loss
-                .enabled
-                .then(|| Measurer::new(config.capture_loss, config.weirds.peer)),
+            loss: config.capture_loss.enabled.then(|| {
+                Measurer::new(config.capture_loss, config.weirds.peer)
+                    .ignoring(&config.notices.ignored_types)
+            }),
         }
     }
 
