@@ -221,26 +221,17 @@ fn port_inactivity(limits: &crate::config::Limits, ports: &PortMap, conn: &Conn)
 /// Zeek's `Weird::Activity` notice for a weird whose action is a notice
 /// (`n$msg` the name, `n$sub` its `addl`).
 fn weird_notice(rec: &WeirdRecord, ip_proto: u8) -> crate::logs::notice::NoticeRecord {
-    crate::logs::notice::NoticeRecord {
-        ts: rec.ts,
+    use crate::logs::notice::NoticeRecord;
+    NoticeRecord {
         conn: rec.conn,
-        src: None,
         proto: rec.conn.and(match ip_proto {
             6 => Some("tcp"),
             17 => Some("udp"),
             1 | 58 => Some("icmp"),
             _ => None,
         }),
-        note: "Weird::Activity",
-        msg: InlineStr::from_bytes(rec.name.as_bytes()),
         sub: (!rec.addl.is_empty()).then(|| InlineStr::from_bytes(rec.addl.as_bytes())),
-        fuid: None,
-        file_mime_type: None,
-        file_desc: None,
-        n: None,
-        identifier: None,
-        suppress_for: None,
-        community_id: None,
+        ..NoticeRecord::new(rec.ts, "Weird::Activity", rec.name.as_bytes())
     }
 }
 

@@ -11,7 +11,6 @@
 //! termination. Each gives the acknowledgements and gaps since the last.
 
 use crate::flow::tcp::LossCounts;
-use crate::inline_str::InlineStr;
 use crate::logs::notice::NoticeRecord;
 use crate::logs::stats::CaptureLossRecord;
 use crate::logs::LogRecord;
@@ -137,22 +136,7 @@ const NOTES: [&str; 2] = [
 /// The notices the script raises for a measurement (at most two, in the
 /// script's order).
 pub fn notices(opts: &CaptureLossOptions, rec: &CaptureLossRecord) -> [Option<NoticeRecord>; 2] {
-    let notice = |note, msg: String| NoticeRecord {
-        ts: rec.ts,
-        conn: None,
-        src: None,
-        proto: None,
-        note,
-        msg: InlineStr::from_bytes(msg.as_bytes()),
-        sub: None,
-        fuid: None,
-        file_mime_type: None,
-        file_desc: None,
-        n: None,
-        identifier: None,
-        suppress_for: None,
-        community_id: None,
-    };
+    let notice = |note, msg: String| NoticeRecord::new(rec.ts, note, msg.as_bytes());
     let pct = rec.percent_lost();
     let too_much = (pct >= opts.too_much_loss * 100.0).then(|| {
         notice(

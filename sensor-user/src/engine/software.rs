@@ -405,20 +405,9 @@ fn software_notice(
     sub: &[u8],
 ) -> NoticeRecord {
     NoticeRecord {
-        ts,
-        conn: None,
         src: Some(host),
-        proto: None,
-        note,
-        msg: InlineStr::from_bytes(msg),
         sub: Some(InlineStr::from_bytes(sub)),
-        fuid: None,
-        file_mime_type: None,
-        file_desc: None,
-        n: None,
-        identifier: None,
-        suppress_for: None,
-        community_id: None,
+        ..NoticeRecord::new(ts, note, msg)
     }
 }
 

@@ -51,14 +51,14 @@ pub struct NoticeRecord {
 }
 
 impl NoticeRecord {
-    /// A notice about connection `conn` (TCP) with Zeek's defaults: no
-    /// identifier, suppressed for the default interval.
-    pub fn about(ts: u64, conn: ConnId, note: &'static str, msg: &[u8]) -> Self {
+    /// A notice about no connection, with Zeek's defaults: no identifier,
+    /// suppressed for the default interval, every optional field unset.
+    pub fn new(ts: u64, note: &'static str, msg: &[u8]) -> Self {
         NoticeRecord {
             ts,
-            conn: Some(conn),
+            conn: None,
             src: None,
-            proto: Some("tcp"),
+            proto: None,
             note,
             msg: InlineStr::from_bytes(msg),
             sub: None,
@@ -69,6 +69,15 @@ impl NoticeRecord {
             identifier: None,
             suppress_for: None,
             community_id: None,
+        }
+    }
+
+    /// A notice about connection `conn` (TCP) with Zeek's defaults.
+    pub fn about(ts: u64, conn: ConnId, note: &'static str, msg: &[u8]) -> Self {
+        NoticeRecord {
+            conn: Some(conn),
+            proto: Some("tcp"),
+            ..NoticeRecord::new(ts, note, msg)
         }
     }
 

@@ -819,20 +819,8 @@ fn limit_weird(
         peer,
     };
     let note = notice.then(|| crate::logs::notice::NoticeRecord {
-        ts: now,
-        conn: None,
-        src: None,
-        proto: None,
-        note: "Weird::Activity",
-        msg: InlineStr::from_bytes(name.as_bytes()),
         sub: Some(InlineStr::from_bytes(weird.addl.as_bytes())),
-        fuid: None,
-        file_mime_type: None,
-        file_desc: None,
-        n: None,
-        identifier: None,
-        suppress_for: None,
-        community_id: None,
+        ..crate::logs::notice::NoticeRecord::new(now, "Weird::Activity", name.as_bytes())
     });
     (weird, note)
 }
