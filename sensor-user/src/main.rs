@@ -565,7 +565,7 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
     if let Some(p) = &a.root_certs {
         config.certs.roots_file = Some(p.clone());
     }
-    config.certs.check().map_err(|e| e.to_string())?;
+    config.certs.load_roots()?;
     if a.smtp_message_files || a.extract_messages {
         config.smtp.rfc822_msg_files = true;
     }

@@ -11,7 +11,7 @@ use sha2::Sha256;
 
 use super::md5::Md5;
 
-use super::validate::Validator;
+use super::validate::{Roots, Validator};
 use super::x509;
 use crate::inline_str::InlineStr;
 use crate::logs::files::FileRecord;
@@ -36,6 +36,8 @@ pub struct CertOptions {
     /// Keep the intermediates of chains that validate for later ones
     /// (`SSL::ssl_cache_intermediate_ca`).
     pub cache_intermediates: bool,
+    /// The trusted roots, once loaded (see [`CertOptions::load_roots`]).
+    pub roots: Option<Roots>,
     /// PEM bundle of trusted roots (default: the system's).
     pub roots_file: Option<std::path::PathBuf>,
     /// More trusted roots, DER (Zeek's `SSL::root_certs`).
@@ -66,11 +68,15 @@ pub struct CertOptions {
 pub const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 impl CertOptions {
-    /// Whether the settings can be used (the root bundle reads), with a
-    /// one-line reason when not.
-    pub fn check(&self) -> Result<(), String> {
+    /// Loads the trusted roots once for the run, when validation is on;
+    /// a root bundle that cannot be read is an error with a one-line
+    /// reason.
+    pub fn load_roots(&mut self) -> Result<(), String> {
         if self.validate {
-            Validator::new(self.roots_bundle().as_deref(), &self.extra_roots)?;
+            self.roots = Some(Roots::load(
+                self.roots_bundle().as_deref(),
+                &self.extra_roots,
+            )?);
         }
         Ok(())
     }
@@ -92,6 +98,7 @@ impl Default for CertOptions {
             host_certs_only: false,
             validate: false,
             cache_intermediates: true,
+            roots: None,
             roots_file: None,
             extra_roots: Vec::new(),
             system_roots: true,
@@ -243,9 +250,11 @@ impl CertLog {
     /// validation off: check it first with [`CertOptions::check`]).
     pub fn new(opts: CertOptions) -> Self {
         let validator = if opts.validate {
-            Validator::new(opts.roots_bundle().as_deref(), &opts.extra_roots)
-                .ok()
-                .map(|v| v.keeping_intermediates(opts.cache_intermediates))
+            match &opts.roots {
+                Some(r) => Some(Validator::with_roots(r.clone())),
+                None => Validator::new(opts.roots_bundle().as_deref(), &opts.extra_roots).ok(),
+            }
+            .map(|v| v.keeping_intermediates(opts.cache_intermediates))
         } else {
             None
         };

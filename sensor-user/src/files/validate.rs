@@ -32,8 +32,11 @@ pub type Status = InlineStr<96>;
 
 /// How long a chain's result is reused after it was last asked for.
 const CACHE_NS: u64 = 300 * 1_000_000_000;
-/// Most results cached; the cache is emptied when full.
+/// Most results cached (and leaves' issuers); a cache is emptied when full.
 const MAX_CACHED: usize = 10_000;
+/// Most certificates of a chain looked at (the TLS analyzer hands over at
+/// most this many).
+const MAX_CHAIN: usize = 16;
 /// Most issuers whose intermediates are kept (the sensor's bound; Zeek's
 /// table has none): past it, one kept entry goes for each new one.
 const MAX_INTERMEDIATES: usize = 10_000;
@@ -50,34 +53,28 @@ pub struct IntermediateCache {
 /// The run's kept intermediates, shared by its workers.
 pub type Intermediates = Arc<Mutex<IntermediateCache>>;
 
-/// Validates chains against a fixed set of roots.
-pub struct Validator {
-    roots: Vec<X509>,
-    /// Results by chain, with when each was last asked for.
-    cache: HashMap<[u8; 32], (Status, u64)>,
-    intermediates: Intermediates,
-    /// Whether intermediates are kept and tried (the script's
-    /// `ssl_cache_intermediate_ca`).
-    keep_intermediates: bool,
-}
+/// Trusted roots, parsed once for a run and shared by its workers.
+#[derive(Clone, Default)]
+pub struct Roots(Arc<Vec<X509>>);
 
-/// What one `x509_verify` gave.
-struct Verified {
-    status: Status,
-    /// The chain OpenSSL built, end-host certificate to root, when it
-    /// validated.
-    chain: Vec<X509>,
-}
-
-impl std::fmt::Debug for Validator {
+impl std::fmt::Debug for Roots {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Validator({} roots)", self.roots.len())
+        write!(f, "Roots({})", self.0.len())
     }
 }
 
-impl Validator {
-    /// Roots from a PEM bundle (if given) plus DER certificates.
-    pub fn new(bundle: Option<&Path>, extra_der: &[Vec<u8>]) -> Result<Self, String> {
+impl PartialEq for Roots {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Roots {}
+
+impl Roots {
+    /// Roots from a PEM bundle (if given) plus DER certificates; a bundle
+    /// that cannot be read is an error naming the fix.
+    pub fn load(bundle: Option<&Path>, extra_der: &[Vec<u8>]) -> Result<Self, String> {
         let mut roots = Vec::new();
         if let Some(p) = bundle {
             let pem = std::fs::read(p).map_err(|e| {
@@ -98,12 +95,52 @@ impl Validator {
                 roots.push(c);
             }
         }
-        Ok(Validator {
+        Ok(Roots(Arc::new(roots)))
+    }
+}
+
+/// Validates chains against a fixed set of roots.
+pub struct Validator {
+    roots: Roots,
+    /// Results by chain, with when each was last asked for.
+    cache: HashMap<[u8; 32], (Status, u64)>,
+    /// Each leaf's issuer name hash, by the leaf's digest.
+    issuers: HashMap<[u8; 32], Option<[u8; 32]>>,
+    intermediates: Intermediates,
+    /// Whether intermediates are kept and tried (the script's
+    /// `ssl_cache_intermediate_ca`).
+    keep_intermediates: bool,
+}
+
+/// What one `x509_verify` gave.
+struct Verified {
+    status: Status,
+    /// The chain OpenSSL built, end-host certificate to root, when it
+    /// validated.
+    chain: Vec<X509>,
+}
+
+impl std::fmt::Debug for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Validator({} roots)", self.roots.0.len())
+    }
+}
+
+impl Validator {
+    /// Roots from a PEM bundle (if given) plus DER certificates.
+    pub fn new(bundle: Option<&Path>, extra_der: &[Vec<u8>]) -> Result<Self, String> {
+        Ok(Validator::with_roots(Roots::load(bundle, extra_der)?))
+    }
+
+    /// A validator trusting `roots` (loaded once for the run).
+    pub fn with_roots(roots: Roots) -> Self {
+        Validator {
             roots,
             cache: HashMap::new(),
+            issuers: HashMap::new(),
             intermediates: Intermediates::default(),
             keep_intermediates: true,
-        })
+        }
     }
 
     /// The validator, keeping and trying intermediates or not.
@@ -119,46 +156,100 @@ impl Validator {
 
     /// Validates `chain` (end-host certificate first) at `ts` (ns since
     /// the epoch); `None` when the end-host certificate does not parse.
+    ///
+    /// A chain asked for again (busy servers send the same one on every
+    /// handshake) is answered from its digests alone: certificates are
+    /// parsed only when a chain is validated anew, and a leaf's issuer
+    /// name only the first time the leaf is seen.
     pub fn validate(&mut self, chain: &[&[u8]], ts: u64) -> Option<Status> {
-        let leaf = X509::from_der(chain.first()?).ok()?;
-        let leaf_digest: [u8; 32] = Sha256::digest(chain[0]).into();
+        let chain = &chain[..chain.len().min(MAX_CHAIN)];
+        let mut digests = [[0u8; 32]; MAX_CHAIN];
+        for (d, der) in digests.iter_mut().zip(chain) {
+            *d = Sha256::digest(der).into();
+        }
+        let digests = &digests[..chain.len()];
+        let leaf_digest = *digests.first()?;
         // A working chain for the leaf's issuer is tried first.
-        if let Some(kept) = self.kept_for(&leaf).filter(|_| self.keep_intermediates) {
-            let key = chain_key(leaf_digest, kept.iter().map(|k| k.digest));
-            let certs: Vec<X509> = kept.into_iter().map(|k| k.cert).collect();
-            let status = self.cache_validate(key, &leaf, &certs, ts)?;
-            if status.as_bytes() == b"ok" {
-                return Some(status);
+        if self.keep_intermediates {
+            if let Some(status) = self.with_kept(chain[0], leaf_digest, ts) {
+                if status.as_bytes() == b"ok" {
+                    return Some(status);
+                }
             }
         }
-        let mut digests = Vec::with_capacity(chain.len());
-        let mut untrusted = Vec::with_capacity(chain.len());
-        for der in &chain[1..] {
-            if let Ok(c) = X509::from_der(der) {
-                digests.push(Sha256::digest(der).into());
-                untrusted.push(c);
-            }
+        let key = chain_key(leaf_digest, digests[1..].iter().copied());
+        if let Some(status) = self.cached(key, ts) {
+            return Some(status);
         }
-        let key = chain_key(leaf_digest, digests.into_iter());
-        self.cache_validate(key, &leaf, &untrusted, ts)
+        let leaf = X509::from_der(chain[0]).ok()?;
+        let untrusted: Vec<X509> = chain[1..]
+            .iter()
+            .filter_map(|der| X509::from_der(der).ok())
+            .collect();
+        self.validate_anew(key, &leaf, &untrusted, ts)
     }
 
-    /// The script's `cache_validate`: the result of a chain asked for in
-    /// the last five minutes, else a new one (whose intermediates are kept
-    /// when it validates through at least one).
-    fn cache_validate(
+    /// The leaf validated with the intermediates kept for its issuer, if
+    /// any are.
+    fn with_kept(&mut self, leaf_der: &[u8], leaf_digest: [u8; 32], ts: u64) -> Option<Status> {
+        let issuer = self.issuer_of(leaf_der, leaf_digest)?;
+        let key = {
+            let t = self.intermediates.lock().ok()?;
+            let kept = t.by_subject.get(&issuer)?;
+            chain_key(leaf_digest, kept.iter().map(|k| k.digest))
+        };
+        if let Some(status) = self.cached(key, ts) {
+            return Some(status);
+        }
+        let kept: Vec<X509> = {
+            let t = self.intermediates.lock().ok()?;
+            t.by_subject
+                .get(&issuer)?
+                .iter()
+                .map(|k| k.cert.clone())
+                .collect()
+        };
+        let leaf = X509::from_der(leaf_der).ok()?;
+        self.validate_anew(key, &leaf, &kept, ts)
+    }
+
+    /// The SHA-256 of the leaf's issuer name (`x509_issuer_name_hash(_,
+    /// 4)`), parsed once per leaf; `None` when it does not parse.
+    fn issuer_of(&mut self, leaf_der: &[u8], leaf_digest: [u8; 32]) -> Option<[u8; 32]> {
+        if let Some(h) = self.issuers.get(&leaf_digest) {
+            return *h;
+        }
+        let h = X509::from_der(leaf_der)
+            .ok()
+            .and_then(|leaf| name_hash(leaf.issuer_name()));
+        if self.issuers.len() >= MAX_CACHED {
+            self.issuers.clear();
+        }
+        self.issuers.insert(leaf_digest, h);
+        h
+    }
+
+    /// The result for chain `key` asked for within the last five minutes
+    /// (asking keeps it another five: `&read_expire`).
+    fn cached(&mut self, key: [u8; 32], ts: u64) -> Option<Status> {
+        let (status, at) = self.cache.get_mut(&key)?;
+        if ts.saturating_sub(*at) >= CACHE_NS {
+            return None;
+        }
+        *at = (*at).max(ts);
+        Some(*status)
+    }
+
+    /// The script's `cache_validate` past its cache: validates and
+    /// remembers the result, and keeps the intermediates of a chain that
+    /// validates through at least one.
+    fn validate_anew(
         &mut self,
         key: [u8; 32],
         leaf: &X509,
         untrusted: &[X509],
         ts: u64,
     ) -> Option<Status> {
-        if let Some((status, at)) = self.cache.get_mut(&key) {
-            if ts.saturating_sub(*at) < CACHE_NS {
-                *at = (*at).max(ts);
-                return Some(*status);
-            }
-        }
         let v = self.verify(leaf, untrusted, ts)?;
         if self.cache.len() >= MAX_CACHED {
             self.cache.clear();
@@ -202,13 +293,6 @@ impl Validator {
         t.by_subject.insert(key, kept);
     }
 
-    /// The intermediates kept for the issuer of `leaf`, if any.
-    fn kept_for(&self, leaf: &X509) -> Option<Vec<Kept>> {
-        let key = name_hash(leaf.issuer_name())?;
-        let t = self.intermediates.lock().ok()?;
-        t.by_subject.get(&key).cloned()
-    }
-
     fn verify(&self, leaf: &X509, untrusted: &[X509], ts: u64) -> Option<Verified> {
         let mut stack = Stack::new().ok()?;
         for c in untrusted {
@@ -240,7 +324,7 @@ impl Validator {
 
     fn store(&self, time: i64) -> Result<X509Store, openssl::error::ErrorStack> {
         let mut b = X509StoreBuilder::new()?;
-        for r in &self.roots {
+        for r in self.roots.0.iter() {
             b.add_cert(r.clone())?;
         }
         let mut param = X509VerifyParam::new()?;
@@ -389,7 +473,7 @@ mod tests {
         );
         // Trusting it now changes nothing while the result is reused: each
         // asking keeps it another five minutes (`&read_expire`).
-        v.roots.push(root);
+        v.roots = Roots(Arc::new(vec![root]));
         for i in 1..=3 {
             let s = v.validate(&[&root_der], NOW + i * 4 * min).unwrap();
             assert_eq!(s.as_bytes(), b"self signed certificate");
