@@ -1091,6 +1091,23 @@ impl<S: RecordSink> Worker<S> {
         }
     }
 
+    /// The evictions of the run's shared tables (reported by one worker:
+    /// see [`Worker::counts_fragments`]).
+    fn tables_evicted(&self) -> u64 {
+        let services = self
+            .known_services
+            .table
+            .lock()
+            .map_or(0, |t| t.counts.evicted + t.counts.hurried);
+        let hosts = self.known_hosts.table.lock().map_or(0, |t| t.evicted);
+        let software = self
+            .software
+            .table
+            .lock()
+            .map_or(0, |t| t.counts.hosts_evicted);
+        services + hosts + software + self.certs.intermediates_evicted()
+    }
+
     /// Whether this worker counts fragments, raises their weirds and
     /// reports their drops: alone, or the first of a shared capture.
     fn counts_fragments(&self) -> bool {
@@ -1926,6 +1943,11 @@ impl<S: RecordSink> Worker<S> {
             mailbox_sessions_exhausted: self.counters.pop3_sessions_exhausted
                 + self.counters.imap_sessions_exhausted,
             dpd_buffers_exhausted: self.counters.dpd_buffers_exhausted,
+            tables_evicted: if self.counts_fragments() {
+                self.tables_evicted()
+            } else {
+                0
+            },
             live: None,
             sinks: self.sink_health.as_ref().and_then(SinkHealth::snapshot),
         }

@@ -249,3 +249,48 @@ fn weird_policy_through_the_worker() {
     assert_eq!(n["proto"], "tcp");
     assert_eq!(n["id.resp_p"], 25);
 }
+
+/// known-hosts with the table bounded at two addresses (the sensor's
+/// bound, 100,000 by default): a new address pushes the oldest out, and
+/// stats.log `tables_evicted` counts it.
+#[test]
+fn full_known_tables_evict_and_count() {
+    let mut config = Config {
+        seed: Some(1),
+        ..Config::default()
+    };
+    assert!(config.apply_load("protocols/conn/known-hosts"));
+    config
+        .apply_redef("redef Site::local_nets += { 10.0.0.0/8 };")
+        .expect("redef");
+    config.known_hosts.max_entries = 2;
+    let server = [93, 184, 216, 34];
+    let t0 = 1_700_000_000 * SEC;
+    let mut frames = Vec::new();
+    let clients = [[10, 0, 0, 1], [10, 0, 0, 3], [10, 0, 0, 4], [10, 0, 0, 1]];
+    for (i, client) in clients.iter().enumerate() {
+        let (t, port) = (t0 + i as u64 * SEC, 40000 + i as u16);
+        frames.push((t, build::tcp(*client, port, server, 25, 100, 0, SYN, b"")));
+        let syn_ack = build::tcp(server, 25, *client, port, 500, 101, SYN | ACK, b"");
+        frames.push((t + 1000, syn_ack));
+    }
+    let mut worker = Worker::new(config, Lines::default());
+    for (ts, data) in &frames {
+        worker.process(&Frame {
+            ts_ns: *ts,
+            link: LinkType::ETHERNET,
+            data,
+            orig_len: data.len() as u32,
+        });
+    }
+    let recs = worker.finish().0 .0;
+    // The local clients: .1 and .3 fill the table, .4 pushes .1 out, and
+    // .1 is new again (pushing .3 out).
+    let hosts: Vec<_> = of(&recs, LogKind::KnownHosts)
+        .iter()
+        .map(|r| r["host"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(hosts, ["10.0.0.1", "10.0.0.3", "10.0.0.4", "10.0.0.1"]);
+    let stats = of(&recs, LogKind::Stats);
+    assert_eq!(stats.last().expect("stats")["tables_evicted"], 2);
+}

@@ -278,6 +278,13 @@ impl CertLog {
         self.known = known;
     }
 
+    /// Intermediates dropped from validate-certs' full table.
+    pub fn intermediates_evicted(&self) -> u64 {
+        self.validator
+            .as_ref()
+            .map_or(0, |v| v.intermediates_evicted())
+    }
+
     /// Uses `table` (the run's) for validate-certs' kept intermediates.
     pub fn share_intermediates(&mut self, table: super::validate::Intermediates) {
         if let Some(v) = self.validator.as_mut() {

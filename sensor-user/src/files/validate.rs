@@ -149,6 +149,11 @@ impl Validator {
         self
     }
 
+    /// Intermediates dropped from the full table.
+    pub fn intermediates_evicted(&self) -> u64 {
+        self.intermediates.lock().map_or(0, |t| t.evicted)
+    }
+
     /// Uses `table` (the run's) for the kept intermediates.
     pub fn share_intermediates(&mut self, table: Intermediates) {
         self.intermediates = table;

@@ -61,6 +61,10 @@ pub struct StatsRecord {
     /// Connections whose start could not be held for replay into an
     /// analyzer because every DPD buffer was in use.
     pub dpd_buffers_exhausted: u64,
+    /// Entries dropped from the run's full bounded tables before their time
+    /// (known services, hosts and software, validate-certs' intermediates)
+    /// or committed early (known-services' waiting commits).
+    pub tables_evicted: u64,
     /// Capture counters of live capture (absent in offline runs).
     pub live: Option<LiveStats>,
     /// Counters of the log sinks (rotation, outputs), when there are any.
@@ -246,6 +250,7 @@ impl StatsRecord {
         self.tls_sessions_exhausted += s.tls_sessions_exhausted;
         self.mailbox_sessions_exhausted += s.mailbox_sessions_exhausted;
         self.dpd_buffers_exhausted += s.dpd_buffers_exhausted;
+        self.tables_evicted += s.tables_evicted;
         self.loss.acks += s.loss.acks;
         self.loss.gaps += s.loss.gaps;
         if self.peer.is_empty() {
@@ -265,7 +270,7 @@ impl LiveStats {
     }
 }
 
-pub(crate) static SCHEMA: [Field; 52] = [
+pub(crate) static SCHEMA: [Field; 53] = [
     Field::zeek("ts", "time"),
     Field::zeek("peer", "string"),
     Field::zeek("pkts_proc", "count"),
@@ -289,6 +294,7 @@ pub(crate) static SCHEMA: [Field; 52] = [
     Field::ext("tls_sessions_exhausted", "count"),
     Field::ext("mailbox_sessions_exhausted", "count"),
     Field::ext("dpd_buffers_exhausted", "count"),
+    Field::ext("tables_evicted", "count"),
     Field::ext("xdp_seen", "count"),
     Field::ext("xdp_matched", "count"),
     Field::ext("xdp_redirected", "count"),
@@ -354,6 +360,7 @@ impl LogRecord for StatsRecord {
             self.tls_sessions_exhausted,
             self.mailbox_sessions_exhausted,
             self.dpd_buffers_exhausted,
+            self.tables_evicted,
         ] {
             out(Value::Count(v));
         }

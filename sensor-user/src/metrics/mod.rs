@@ -203,6 +203,11 @@ fn totals(s: &mut Scrape, r: &StatsRecord) {
             "Connections without a DPD replay buffer: all in use (dpd_buffers_exhausted)",
             r.dpd_buffers_exhausted,
         ),
+        (
+            "tables_evicted",
+            "Entries dropped from full Known::, software and intermediate-CA tables (tables_evicted)",
+            r.tables_evicted,
+        ),
     ] {
         s.counter(name, help, none(), v);
     }
