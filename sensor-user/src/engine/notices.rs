@@ -186,10 +186,12 @@ impl<S: RecordSink> RecordSink for NoticeGate<S> {
         let Some(n) = rec.as_notice() else {
             return self.inner.emit(rec);
         };
-        if self.community_id.is_some() && n.community_id.is_none() && n.conn.is_some() {
-            let mut with = n.clone();
-            with.community_id = self.community_id_of(n);
-            return self.emit(&with);
+        if n.community_id.is_none() {
+            if let Some(id) = self.community_id_of(n) {
+                let mut with = n.clone();
+                with.community_id = Some(id);
+                return self.emit(&with);
+            }
         }
         let interval = n
             .suppress_for
@@ -278,6 +280,10 @@ mod tests {
         no_conn.conn = None;
         no_conn.proto = None;
         g.emit(&no_conn);
+        // A connection of a protocol the ID does not cover: logged without.
+        let mut other = notice(0, "A::D", b"z");
+        other.proto = None;
+        g.emit(&other);
         let lines = g.inner.lines.lock().unwrap();
         let want = community_id_v1(0, 6, conn().orig_h, 1000, conn().resp_h, 443);
         let want = String::from_utf8_lossy(want.as_bytes());
@@ -287,6 +293,7 @@ mod tests {
             lines[0].1
         );
         assert!(!lines[1].1.contains("community_id"), "{}", lines[1].1);
+        assert!(!lines[2].1.contains("community_id"), "{}", lines[2].1);
     }
 
     #[test]
