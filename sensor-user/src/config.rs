@@ -1054,6 +1054,19 @@ fn members(v: &str) -> Option<Vec<&str>> {
     Some(split_top(inner))
 }
 
+/// `=`, `+=` or `-=` of a Zeek table given as (key, value) pairs: `+=`
+/// replaces the entries of the keys it names.
+fn merge_table<K: PartialEq, V>(table: &mut Vec<(K, V)>, new: Vec<(K, V)>, op: char) {
+    if op == '=' {
+        *table = new;
+        return;
+    }
+    table.retain(|(k, _)| !new.iter().any(|(n, _)| n == k));
+    if op != '-' {
+        table.extend(new);
+    }
+}
+
 /// A Zeek record value's fields, `[$a=1, $b=[...]]` or `Type($a=1, ...)`,
 /// as (name, value) pairs.
 fn record_fields(v: &str) -> Option<Vec<(&str, &str)>> {
@@ -1513,15 +1526,11 @@ impl Config {
                         new.push((k, to.clone()));
                     }
                 }
-                let names = &mut Arc::make_mut(&mut self.software).alternate_names;
-                match op {
-                    '=' => *names = new,
-                    '-' => names.retain(|(k, _)| !new.iter().any(|(n, _)| n == k)),
-                    _ => {
-                        names.retain(|(k, _)| !new.iter().any(|(n, _)| n == k));
-                        names.extend(new);
-                    }
-                }
+                merge_table(
+                    &mut Arc::make_mut(&mut self.software).alternate_names,
+                    new,
+                    op,
+                );
             }
             "Software::interesting_version_changes" => {
                 let new = zeek_strings(value).ok_or_else(bad)?;
@@ -1553,15 +1562,11 @@ impl Config {
                         new.push((k, ranges.clone()));
                     }
                 }
-                let table = &mut Arc::make_mut(&mut self.software).vulnerable_versions;
-                match op {
-                    '=' => *table = new,
-                    '-' => table.retain(|(k, _)| !new.iter().any(|(n, _)| n == k)),
-                    _ => {
-                        table.retain(|(k, _)| !new.iter().any(|(n, _)| n == k));
-                        table.extend(new);
-                    }
-                }
+                merge_table(
+                    &mut Arc::make_mut(&mut self.software).vulnerable_versions,
+                    new,
+                    op,
+                );
             }
             "SMTP::detect_clients_in_messages_from" => {
                 Arc::make_mut(&mut self.software).smtp_detect_from = hosts(value).ok_or_else(bad)?

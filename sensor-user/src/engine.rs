@@ -8,6 +8,7 @@
 
 mod bypass;
 pub mod capture_loss;
+pub mod day_table;
 pub mod known_hosts;
 pub mod known_services;
 pub mod notices;

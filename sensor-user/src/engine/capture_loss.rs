@@ -135,7 +135,7 @@ const NOTES: [&str; 2] = [
 
 /// The notices the script raises for a measurement (at most two, in the
 /// script's order).
-pub fn notices(opts: &CaptureLossOptions, rec: &CaptureLossRecord) -> [Option<NoticeRecord>; 2] {
+fn notices(opts: &CaptureLossOptions, rec: &CaptureLossRecord) -> [Option<NoticeRecord>; 2] {
     let notice = |note, msg: String| NoticeRecord::new(rec.ts, note, msg.as_bytes());
     let pct = rec.percent_lost();
     let too_much = (pct >= opts.too_much_loss * 100.0).then(|| {

@@ -15,15 +15,12 @@
 //! oldest, counted. In live capture the sensor sees only the connections
 //! its kernel filter keeps (mail and TLS ports, unless told otherwise).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use super::day_table::DayTable;
 use crate::analyzers::tls::policy::Hosts;
 use crate::logs::known::KnownHostRecord;
-
-/// A day (`Known::hosts`' `&create_expire`).
-const DAY_NS: u64 = 86_400 * 1_000_000_000;
 
 /// The script's options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +46,7 @@ impl Default for KnownHostsOptions {
 /// Zeek's `Known::hosts`: the addresses known, since when.
 #[derive(Debug, Default)]
 pub struct HostsTable {
-    entries: HashMap<IpAddr, u64>,
+    entries: DayTable<IpAddr, ()>,
     /// Entries dropped from the full table before their day was over.
     pub evicted: u64,
 }
@@ -61,29 +58,9 @@ impl HostsTable {
     /// `known_host_add`: whether `host` is new at network time `now` (it
     /// is known from then on).
     fn add(&mut self, host: IpAddr, now: u64, max: usize) -> bool {
-        if let Some(created) = self.entries.get(&host) {
-            if now < created.saturating_add(DAY_NS) {
-                return false;
-            }
-            self.entries.remove(&host);
-        }
-        if self.entries.len() >= max {
-            self.entries
-                .retain(|_, created| now < created.saturating_add(DAY_NS));
-        }
-        if self.entries.len() >= max {
-            let oldest = self
-                .entries
-                .iter()
-                .min_by_key(|(_, created)| **created)
-                .map(|(h, _)| *h);
-            if let Some(h) = oldest {
-                self.entries.remove(&h);
-                self.evicted += 1;
-            }
-        }
-        self.entries.insert(host, now);
-        true
+        let e = self.entries.entry(host, now, max, || ());
+        self.evicted += u64::from(e.evicted);
+        e.new
     }
 }
 

@@ -19,17 +19,16 @@
 //! oldest, counted); the waiting commits are the worker's, bounded too (a
 //! commit past the bound is made at once, counted).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use super::day_table::DayTable;
 use crate::analyzers::tls::policy::Hosts;
 use crate::analyzers::{Service, ServiceSet};
 use crate::flow::conn::Conn;
 use crate::logs::known::KnownServiceRecord;
 
-/// A day (`Known::services`' `&create_expire`).
-const DAY_NS: u64 = 86_400 * 1_000_000_000;
 /// How long a connection without a protocol waits before its commit.
 const NO_SERVICE_DELAY_NS: u64 = 300 * 1_000_000_000;
 
@@ -114,7 +113,7 @@ pub struct KnownServicesCounts {
 /// protocol), since when.
 #[derive(Debug, Default)]
 pub struct ServicesTable {
-    entries: HashMap<(IpAddr, u16, u8), (u64, Bits)>,
+    entries: DayTable<(IpAddr, u16, u8), Bits>,
     /// What was dropped.
     pub counts: KnownServicesCounts,
 }
@@ -128,39 +127,11 @@ impl ServicesTable {
     /// now known (none: nothing to log).
     fn add(&mut self, info: &Info, now: u64, max: usize) -> Bits {
         let key = (info.host, info.port, info.proto);
-        if self
-            .entries
-            .get(&key)
-            .is_some_and(|(created, _)| now >= created.saturating_add(DAY_NS))
-        {
-            self.entries.remove(&key);
-        }
-        if !self.entries.contains_key(&key) {
-            if self.entries.len() >= max {
-                self.entries
-                    .retain(|_, (created, _)| now < created.saturating_add(DAY_NS));
-            }
-            if self.entries.len() >= max {
-                let oldest = self
-                    .entries
-                    .iter()
-                    .min_by_key(|(_, (created, _))| *created)
-                    .map(|(k, _)| *k);
-                if let Some(k) = oldest {
-                    self.entries.remove(&k);
-                    self.counts.evicted += 1;
-                }
-            }
-            self.entries.insert(key, (now, 0));
-        }
-        match self.entries.get_mut(&key) {
-            Some((_, known)) => {
-                let new = info.services & !*known;
-                *known |= new;
-                new
-            }
-            None => 0,
-        }
+        let e = self.entries.entry(key, now, max, || 0);
+        self.counts.evicted += u64::from(e.evicted);
+        let new = info.services & !*e.value;
+        *e.value |= new;
+        new
     }
 }
 

@@ -22,15 +22,13 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use super::day_table::DayTable;
 use crate::analyzers::tls::policy::Hosts;
 use crate::inline_str::InlineStr;
 use crate::logs::notice::NoticeRecord;
 use crate::logs::software::SoftwareRecord;
 use crate::zeek_pattern::Pattern;
 use parse::{cmp_versions, Version};
-
-/// One day in nanoseconds (`tracked_software`'s `&create_expire`).
-const DAY_NS: u64 = 86_400 * 1_000_000_000;
 
 /// The framework's and the software scripts' options.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,13 +127,6 @@ struct Registered {
     changed_from: Option<Last>,
 }
 
-/// One host's software (Zeek's `SoftwareSets`) and when it was added.
-#[derive(Debug)]
-struct HostEntry {
-    created: u64,
-    names: HashMap<Vec<u8>, NameSet>,
-}
-
 /// What the framework dropped or skipped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SoftwareCounts {
@@ -152,7 +143,8 @@ type FoundKey = (IpAddr, Option<u16>, &'static str, Vec<u8>);
 /// The run's software tables.
 #[derive(Debug, Default)]
 pub struct SoftwareTable {
-    hosts: HashMap<IpAddr, HostEntry>,
+    /// Zeek's `tracked_software`: each host's software (`SoftwareSets`).
+    hosts: DayTable<IpAddr, HashMap<Vec<u8>, NameSet>>,
     /// Zeek's `found_cache`: until when each finding is suppressed.
     found_cache: HashMap<FoundKey, u64>,
     /// What was dropped.
@@ -238,41 +230,9 @@ impl SoftwareTable {
         last: Last,
         ts: u64,
     ) -> Option<Registered> {
-        if self
-            .hosts
-            .get(&host)
-            .is_some_and(|h| ts >= h.created.saturating_add(DAY_NS))
-        {
-            self.hosts.remove(&host);
-        }
-        if !self.hosts.contains_key(&host) {
-            if self.hosts.len() >= opts.max_hosts {
-                self.hosts
-                    .retain(|_, h| ts < h.created.saturating_add(DAY_NS));
-            }
-            if self.hosts.len() >= opts.max_hosts {
-                let oldest = self
-                    .hosts
-                    .iter()
-                    .min_by_key(|(_, h)| h.created)
-                    .map(|(a, _)| *a);
-                if let Some(a) = oldest {
-                    self.hosts.remove(&a);
-                    self.counts.hosts_evicted += 1;
-                }
-            }
-            self.hosts.insert(
-                host,
-                HostEntry {
-                    created: ts,
-                    names: HashMap::new(),
-                },
-            );
-        }
-        let Some(entry) = self.hosts.get_mut(&host) else {
-            return Some(Registered { changed_from: None });
-        };
-        let set = entry.names.entry(name.to_vec()).or_default();
+        let e = self.hosts.entry(host, ts, opts.max_hosts, HashMap::new);
+        self.counts.hosts_evicted += u64::from(e.evicted);
+        let set = e.value.entry(name.to_vec()).or_default();
         if set.versions.iter().any(|v| v == version) {
             return None;
         }

@@ -204,21 +204,16 @@ impl Validator {
     /// any are.
     fn with_kept(&mut self, leaf_der: &[u8], leaf_digest: [u8; 32], ts: u64) -> Option<Status> {
         let issuer = self.issuer_of(leaf_der, leaf_digest)?;
-        let key = {
-            let t = self.intermediates.lock().ok()?;
+        let table = Arc::clone(&self.intermediates);
+        let (key, kept) = {
+            let t = table.lock().ok()?;
             let kept = t.by_subject.get(&issuer)?;
-            chain_key(leaf_digest, kept.iter().map(|k| k.digest))
-        };
-        if let Some(status) = self.cached(key, ts) {
-            return Some(status);
-        }
-        let kept: Vec<X509> = {
-            let t = self.intermediates.lock().ok()?;
-            t.by_subject
-                .get(&issuer)?
-                .iter()
-                .map(|k| k.cert.clone())
-                .collect()
+            let key = chain_key(leaf_digest, kept.iter().map(|k| k.digest));
+            if let Some(status) = self.cached(key, ts) {
+                return Some(status);
+            }
+            let certs: Vec<X509> = kept.iter().map(|k| k.cert.clone()).collect();
+            (key, certs)
         };
         let leaf = X509::from_der(leaf_der).ok()?;
         self.validate_anew(key, &leaf, &kept, ts)

@@ -541,11 +541,7 @@ impl StatsClock {
             ts_delta: now.saturating_sub(self.last_ts),
             acks: loss.acks - self.last_loss.acks,
             gaps: loss.gaps - self.last_loss.gaps,
-            peer: if rec.peer.is_empty() {
-                crate::logs::weird::DEFAULT_PEER
-            } else {
-                rec.peer
-            },
+            peer: rec.peer(),
         };
         ok &= main.send(&rec);
         self.last_loss = loss;

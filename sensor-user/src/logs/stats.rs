@@ -228,6 +228,15 @@ pub struct LiveStats {
 }
 
 impl StatsRecord {
+    /// `peer_description` (Zeek's default when none was set).
+    pub fn peer(&self) -> &'static str {
+        if self.peer.is_empty() {
+            super::weird::DEFAULT_PEER
+        } else {
+            self.peer
+        }
+    }
+
     /// Adds the counts of another worker's record (time, live figures and
     /// output health are left as they are).
     pub fn add_counts(&mut self, s: &StatsRecord) {
@@ -333,11 +342,7 @@ impl LogRecord for StatsRecord {
 
     fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
         out(Value::Time(self.ts));
-        out(Value::str(if self.peer.is_empty() {
-            super::weird::DEFAULT_PEER
-        } else {
-            self.peer
-        }));
+        out(Value::str(self.peer()));
         for v in [
             self.pkts_proc,
             self.bytes_recv,
