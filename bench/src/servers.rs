@@ -52,12 +52,25 @@ pub fn which(binary: &str) -> Option<PathBuf> {
     found
 }
 
-/// A TCP port that is free on the host's loopback now.
+/// A TCP port that is free on the host's loopback now, and that no earlier
+/// call in this process handed out.
+///
+/// The kernel may give the same ephemeral port to two binds in a row once
+/// the first socket is closed, so a server with several listeners (rsyslog's
+/// TCP and TLS inputs) could otherwise be handed one port twice.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A command run in network namespace `ns` (or here).
