@@ -10,6 +10,7 @@ mod hasher;
 pub mod lanes;
 pub mod magic;
 mod md5;
+mod roots;
 pub mod validate;
 pub mod x509;
 

@@ -27,6 +27,8 @@ use sha2::{Digest, Sha256};
 
 use crate::inline_str::InlineStr;
 
+pub use super::roots::Roots;
+
 /// A validation result as ssl.log writes it.
 pub type Status = InlineStr<96>;
 
@@ -53,52 +55,6 @@ pub struct IntermediateCache {
 /// The run's kept intermediates, shared by its workers.
 pub type Intermediates = Arc<Mutex<IntermediateCache>>;
 
-/// Trusted roots, parsed once for a run and shared by its workers.
-#[derive(Clone, Default)]
-pub struct Roots(Arc<Vec<X509>>);
-
-impl std::fmt::Debug for Roots {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Roots({})", self.0.len())
-    }
-}
-
-impl PartialEq for Roots {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for Roots {}
-
-impl Roots {
-    /// Roots from a PEM bundle (if given) plus DER certificates; a bundle
-    /// that cannot be read is an error naming the fix.
-    pub fn load(bundle: Option<&Path>, extra_der: &[Vec<u8>]) -> Result<Self, String> {
-        let mut roots = Vec::new();
-        if let Some(p) = bundle {
-            let pem = std::fs::read(p).map_err(|e| {
-                format!(
-                    "cannot read the root certificates {}: {e} (give a PEM bundle with --root-certs)",
-                    p.display()
-                )
-            })?;
-            roots = X509::stack_from_pem(&pem).map_err(|_| {
-                format!(
-                    "{} holds no PEM certificates (give a PEM bundle with --root-certs)",
-                    p.display()
-                )
-            })?;
-        }
-        for der in extra_der {
-            if let Ok(c) = X509::from_der(der) {
-                roots.push(c);
-            }
-        }
-        Ok(Roots(Arc::new(roots)))
-    }
-}
-
 /// Validates chains against a fixed set of roots.
 pub struct Validator {
     roots: Roots,
@@ -122,7 +78,7 @@ struct Verified {
 
 impl std::fmt::Debug for Validator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Validator({} roots)", self.roots.0.len())
+        write!(f, "Validator({} roots)", self.roots.len())
     }
 }
 
@@ -304,7 +260,9 @@ impl Validator {
         for c in untrusted {
             stack.push(c.clone()).ok()?;
         }
-        let store = self.store((ts / 1_000_000_000) as i64).ok()?;
+        let store = self
+            .store(leaf, untrusted, (ts / 1_000_000_000) as i64)
+            .ok()?;
         let mut ctx = X509StoreContext::new().ok()?;
         let (result, chain) = ctx
             .init(&store, leaf, &stack, |c| {
@@ -328,10 +286,22 @@ impl Validator {
         })
     }
 
-    fn store(&self, time: i64) -> Result<X509Store, openssl::error::ErrorStack> {
+    /// A store of the roots the chain of `leaf` and `untrusted` can reach,
+    /// checking validity at `time` (seconds).
+    fn store(
+        &self,
+        leaf: &X509,
+        untrusted: &[X509],
+        time: i64,
+    ) -> Result<X509Store, openssl::error::ErrorStack> {
+        let mut names = Vec::with_capacity(2 * (untrusted.len() + 1));
+        for c in std::iter::once(leaf).chain(untrusted) {
+            names.push(c.subject_name());
+            names.push(c.issuer_name());
+        }
         let mut b = X509StoreBuilder::new()?;
-        for r in self.roots.0.iter() {
-            b.add_cert(r.clone())?;
+        for r in self.roots.reachable(&names) {
+            b.add_cert(r)?;
         }
         let mut param = X509VerifyParam::new()?;
         param.set_time(time as _);
@@ -482,7 +452,7 @@ mod tests {
         assert_eq!(at(&mut v, NOW).as_bytes(), b"self signed certificate");
         // Trusting it now changes nothing while the result is reused: each
         // asking keeps it another five minutes (`&read_expire`).
-        v.roots = Roots(Arc::new(vec![root]));
+        v.roots = Roots::from_certs(&[root]);
         for i in 1..=3 {
             let s = at(&mut v, NOW + i * 4 * min);
             assert_eq!(s.as_bytes(), b"self signed certificate");
