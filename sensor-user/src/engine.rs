@@ -27,7 +27,7 @@ use crate::analyzers::mime::files::FileEnv;
 use crate::analyzers::pop3::session::Pop3Pool;
 use crate::analyzers::replay::{ReplayPool, ReplaySlot};
 use crate::analyzers::smtp::session::{SmtpEnv, SmtpNext, SmtpPool};
-use crate::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsNext, TlsPool};
+use crate::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsPool, TlsSlot};
 use crate::analyzers::{Events, MailboxSlot, Service, ViolationRules};
 use crate::capture::Frame;
 use crate::config::Config;
@@ -327,7 +327,7 @@ struct ConnEvents<'a, S: RecordSink> {
     smtp: &'a mut Option<u32>,
     smtp_pool: &'a mut SmtpPool,
     /// The connection's TLS session slot and the pool it comes from.
-    tls: &'a mut Option<u32>,
+    tls: &'a mut Option<TlsSlot>,
     tls_pool: &'a mut TlsPool,
     /// The TLS pool was found at its bound for this connection (counted).
     tls_refused: &'a mut bool,
@@ -613,8 +613,8 @@ impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
         if self.tls.is_none() && !self.partial {
             self.deliver_mailbox(is_orig, chunk);
         }
-        if let Some(i) = *self.tls {
-            self.deliver_tls(i, is_orig, chunk);
+        if let Some(slot) = *self.tls {
+            self.deliver_tls(slot, is_orig, chunk);
             return;
         }
         if self.smtp_in_clear() && !self.partial {
@@ -718,12 +718,12 @@ impl<S: RecordSink> ConnEvents<'_, S> {
 
     /// A chunk of a stream the TLS session analyses: the recognizers keep
     /// the service bookkeeping (conn.log), the session the logs.
-    fn deliver_tls(&mut self, i: u32, is_orig: bool, chunk: Chunk<'_>) {
+    fn deliver_tls(&mut self, slot: TlsSlot, is_orig: bool, chunk: Chunk<'_>) {
         match chunk {
             Chunk::Data { data, .. } => {
                 // Once the stream parses as TLS, the other protocols'
                 // guesses stop.
-                if self.tls_pool.get_mut(i).is_some_and(|t| t.is_tls()) {
+                if self.tls_pool.is_tls(slot) {
                     self.app.get().speculation_off();
                 }
                 let ctx = ChunkCtx {
@@ -735,12 +735,10 @@ impl<S: RecordSink> ConnEvents<'_, S> {
                     inner: &mut self.out,
                 };
                 self.app.get().deliver(is_orig, data, ctx, ev);
-                self.feed_tls(i, is_orig, data);
+                self.feed_tls(is_orig, data);
             }
             Chunk::Gap { .. } => {
-                if let Some(tls) = self.tls_pool.get_mut(i) {
-                    tls.gap();
-                }
+                self.tls_pool.gap(slot);
                 self.app.get().gap(is_orig);
             }
         }
@@ -749,14 +747,11 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     /// Payload for the TLS session alone; a session that is done (logged,
     /// the rest is encrypted bulk or not TLS) goes back to its pool and
     /// nothing needs payload any more.
-    fn feed_tls(&mut self, i: u32, is_orig: bool, data: &[u8]) {
-        let Some(tls) = self.tls_pool.get_mut(i) else {
-            return;
-        };
-        if tls.deliver(is_orig, data, &mut self.out) == TlsNext::Done {
-            tls.finish(&mut self.out);
-            self.tls_pool.release(i);
-            *self.tls = None;
+    fn feed_tls(&mut self, is_orig: bool, data: &[u8]) {
+        if self
+            .tls_pool
+            .deliver(self.tls, is_orig, data, &mut self.out)
+        {
             self.app.get().tls_off();
             *self.payload_done = !self.app.get().wants_payload();
             if *self.payload_done {
@@ -933,7 +928,12 @@ impl<S: RecordSink> Worker<S> {
             inactivity: inactivity_timeouts(l),
             pool: SegmentPool::new(l.reassembly_blocks),
             smtp: SmtpPool::new(l.max_smtp_sessions, smtp),
-            tls: TlsPool::new(l.max_tls_sessions, cfg.tls.clone(), l.tls_handshake_budget),
+            tls: TlsPool::new(
+                l.max_tls_sessions,
+                cfg.tls.clone(),
+                l.tls_handshake_budget,
+                l.max_flows,
+            ),
             pop3: Pop3Pool::with_mime(mailboxes, notices, cfg.mime),
             imap: ImapPool::with_mime(mailboxes, notices, cfg.mime),
             replay: ReplayPool::new(l.max_dpd_buffers),
@@ -1874,12 +1874,8 @@ impl<S: RecordSink> Worker<S> {
                 software: &self.software,
                 blocklist: self.cfg.smtp_blocklist_messages.as_deref(),
             };
-            if let Some(i) = tls {
-                if let Some(session) = self.tls.get_mut(i) {
-                    session.finish(&mut out);
-                }
-                self.tls.release(i);
-            }
+            let mut tls = tls;
+            self.tls.finish(&mut tls, &mut out);
             if let Some(i) = smtp {
                 if let Some(session) = self.smtp.get_mut(i) {
                     session.finish(&mut out);

@@ -356,6 +356,48 @@ fn session_pools_hold_as_many_connections_as_configured() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// With heartbleed loaded (which keeps Zeek's SSL analyzer on a connection
+/// to its end), a connection past its logged handshake holds no handshake
+/// session: the bounded TLS pool serves exactly the handshakes it serves
+/// without the script, and the records are the same.
+#[test]
+fn connections_past_their_handshake_leave_the_tls_pool_to_new_handshakes() {
+    use bench::gen::Kind;
+    let dir = temp_dir("tls-tail");
+    let pcap = dir.join("https.pcap");
+    let opts = GenOptions {
+        sessions: Some(600),
+        concurrency: 600,
+        background: 0.0,
+        tls_volume: 2000,
+        kinds: vec![Kind::Https],
+        ..GenOptions::default()
+    };
+    let summary = generate_into(&pcap, &opts);
+    let run = |name: &str, heartbleed: bool| {
+        let mut config = seeded();
+        config.limits.max_tls_sessions = 40;
+        if heartbleed {
+            assert!(config.apply_load("protocols/ssl/heartbleed"));
+        }
+        let logs = dir.join(name);
+        read_with(&pcap, &logs, config, 1);
+        let stats = records(&logs, "stats").pop().expect("a stats record");
+        (
+            stats["tls_sessions_exhausted"].clone(),
+            without_ids(&logs, "ssl"),
+        )
+    };
+    let (plain_out, plain_ssl) = run("plain", false);
+    let (hb_out, hb_ssl) = run("heartbleed", true);
+    // The pool was the bound in both runs, and equally so.
+    assert!(plain_out.as_u64().unwrap_or(0) > 0, "{plain_out}");
+    assert!((plain_ssl.len() as u64) < summary.ssl);
+    assert_eq!(hb_out, plain_out);
+    assert_eq!(hb_ssl, plain_ssl);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn fragmented_flows_give_the_same_records_with_any_number_of_workers() {
     let dir = temp_dir("fragmented");

@@ -134,11 +134,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     fn feed(&mut self, t: Target, is_orig: bool, data: &[u8]) {
         match t {
             Target::Smtp => self.feed_smtp(is_orig, data),
-            Target::Tls => {
-                if let Some(i) = *self.tls {
-                    self.feed_tls(i, is_orig, data);
-                }
-            }
+            Target::Tls => self.feed_tls(is_orig, data),
             Target::Pop3 => self.deliver_mailbox(is_orig, Chunk::Data { seq: 0, data }),
         }
     }

@@ -152,9 +152,9 @@ pub struct ConnMore {
     pub app: Option<u32>,
     /// The SMTP session (pool slot), when SMTP is analysed in full.
     pub smtp: Option<u32>,
-    /// The TLS session (a slot of the worker's TLS pool), once TLS is
-    /// analysed on the connection.
-    pub tls: Option<u32>,
+    /// The TLS session or tail (a slot of the worker's TLS pool), once TLS
+    /// is analysed on the connection.
+    pub tls: Option<crate::analyzers::tls::session::TlsSlot>,
     /// TLS was found but the worker's TLS pool was at its bound: the
     /// connection was counted once and gets detection only.
     pub tls_refused: bool,

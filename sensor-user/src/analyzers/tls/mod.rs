@@ -8,6 +8,7 @@ pub mod names;
 pub mod parse;
 pub mod policy;
 pub mod session;
+pub mod tail;
 
 use std::fmt::Write;
 

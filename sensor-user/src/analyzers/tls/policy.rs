@@ -563,7 +563,7 @@ impl Heartbleed {
                 let mut n = notice(at, "Heartbleed::SSL_Heartbeat_Odd_Length");
                 let _ = write!(
                     n.msg,
-                    "Heartbeat message smaller than minimum required length. Probable attack. Message length: {length}. Required length: {min}. Cipher: {cipher}. Cipher match: /{suffix}$/"
+                    "Heartbeat message smaller than minimum required length. Probable attack. Message length: {length}. Required length: {min}. Cipher: {cipher}. Cipher match: /^?({suffix}$)$?/"
                 );
                 raise(&mut n);
             }

@@ -19,6 +19,7 @@ use super::fingerprint;
 use super::names;
 use super::parse::{self, ext, u16s, HRR_RANDOM};
 use super::policy::{At, Heartbleed, HostCert, Negotiated, SslPolicy};
+use super::tail::{Handover, TlsTail};
 use crate::analyzers::pool::{Reset, SessionPool};
 use std::fmt::Write;
 
@@ -316,6 +317,25 @@ impl TlsSession {
         self.log(env);
     }
 
+    /// What a [`TlsTail`] needs to go on in place of this session, once
+    /// the session has nothing left to do but read encrypted records
+    /// (its record is logged, both directions are encrypted, and records
+    /// are still read); `None` before then.
+    pub fn handover(&self) -> Option<Handover> {
+        let ready = self.logged
+            && self.established
+            && !self.skip
+            && !self.opts.stop_after_established
+            && self.dirs.iter().all(|d| d.encrypted);
+        ready.then(|| Handover {
+            dirs: self.dirs.each_ref().map(|d| (d.hdr, d.hdr_len, d.left)),
+            flipped: self.flipped,
+            heartbleed: self.opts.policy.heartbleed.then_some(self.heartbleed),
+            version: self.version_num.unwrap_or(0),
+            cipher: self.rec.cipher.unwrap_or_default(),
+        })
+    }
+
     // ---- record layer ----
 
     fn record_header(&mut self, is_orig: bool, env: &mut dyn TlsEnv) {
@@ -500,7 +520,7 @@ impl TlsSession {
                 if self.opts.policy.heartbleed && length >= 3 {
                     let kind = head[0];
                     let payload_length = u16::from_be_bytes([head[1], head[2]]) as u64;
-                    let at = self.at(env);
+                    let at = at(env);
                     self.heartbleed.plaintext(
                         &at,
                         is_client,
@@ -644,7 +664,7 @@ impl TlsSession {
                     self.rec.ext.dh_param_size = Some(ys.len() as u32 * 8);
                 }
                 if let Some(p) = parse::Reader::new(body).vec16() {
-                    let at = self.at(env);
+                    let at = at(env);
                     let cert = self.host_cert;
                     let policy = &self.opts.policy;
                     policy.dh_params(&at, p.len(), cert.as_ref(), &mut |n| env.emit(n));
@@ -895,7 +915,7 @@ impl TlsSession {
             self.rec.ja3s = Some(fingerprint::ja3s(&h));
             self.rec.ja4s = Some(fingerprint::ja4s(&h));
         }
-        let at = self.at(env);
+        let at = at(env);
         let cipher = names::cipher(h.cipher as u32);
         self.opts
             .policy
@@ -1056,19 +1076,10 @@ impl TlsSession {
 
     // ---- policy scripts ----
 
-    fn at(&self, env: &dyn TlsEnv) -> At {
-        At {
-            ts: env.now(),
-            id: env.id(),
-            resp_local: env.resp_local(),
-            start: env.conn_start(),
-        }
-    }
-
     /// `ssl_established` of the policy scripts.
     fn policy_established(&mut self, env: &mut dyn TlsEnv) {
         let Some(cert) = self.host_cert else { return };
-        let at = self.at(env);
+        let at = at(env);
         let subject = self.rec.subject.get().unwrap_or(b"");
         let issuer = self.rec.issuer.get().unwrap_or(b"");
         let policy = &self.opts.policy;
@@ -1082,7 +1093,7 @@ impl TlsSession {
         let (Some(status), Some(cert)) = (self.rec.validation_status, self.host_cert) else {
             return;
         };
-        let at = self.at(env);
+        let at = at(env);
         let subject = self.rec.subject.get().unwrap_or(b"");
         super::policy::invalid_server_cert(&at, &cert, status.as_bytes(), subject, &mut |n| {
             env.emit(n)
@@ -1094,7 +1105,7 @@ impl TlsSession {
         let d = usize::from(!is_orig);
         let h = self.dirs[d].hdr;
         let length = u16::from_be_bytes([h[3], h[4]]) as u64;
-        let at = self.at(env);
+        let at = at(env);
         let cipher = self.rec.cipher.unwrap_or_default();
         let neg = Negotiated {
             version: self.version_num.unwrap_or(0),
@@ -1162,6 +1173,17 @@ impl TlsSession {
             self.policy_finishing(env);
             env.emit(&self.rec);
         }
+    }
+}
+
+/// Where and when a policy check happens: the connection, network time
+/// now, and the facts of the connection the scripts read.
+pub(super) fn at(env: &dyn TlsEnv) -> At {
+    At {
+        ts: env.now(),
+        id: env.id(),
+        resp_local: env.resp_local(),
+        start: env.conn_start(),
     }
 }
 
@@ -1264,22 +1286,154 @@ impl Budget {
     }
 }
 
-/// A bounded pool of TLS sessions, made on demand and reused.
-pub type TlsPool = SessionPool<TlsSession>;
+/// Where a connection's TLS state lives in its worker's [`TlsPool`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsSlot {
+    /// A full session (the handshake is analysed).
+    Session(u32),
+    /// A [`TlsTail`] (the handshake is logged; records are still read).
+    Tail(u32),
+}
 
-impl SessionPool<TlsSession> {
+/// A worker's TLS state: full sessions for handshakes, in a pool bounded by
+/// `--max-tls-sessions` and made on demand, and the tails that follow
+/// connections past their logged handshakes, bounded by the flow table.
+pub struct TlsPool {
+    sessions: SessionPool<TlsSession>,
+    tails: SessionPool<TlsTail>,
+}
+
+impl TlsPool {
     /// A pool of `n` sessions whose handshake buffers may together grow
-    /// by `budget` bytes beyond their base size.
-    pub fn new(n: usize, opts: TlsOptions, budget: usize) -> Self {
+    /// by `budget` bytes beyond their base size, and of `tails` tails.
+    pub fn new(n: usize, opts: TlsOptions, budget: usize, tails: usize) -> Self {
         let shared = std::rc::Rc::new(Budget {
             limit: budget,
             ..Default::default()
         });
-        SessionPool::on_demand(n, move || {
+        let sessions = SessionPool::on_demand(n, move || {
             let mut s = TlsSession::new(opts.clone());
             s.budget = shared.clone();
             s
-        })
+        });
+        TlsPool {
+            sessions,
+            tails: SessionPool::on_demand(tails, TlsTail::default),
+        }
+    }
+
+    /// A session for a new connection, if the pool is not at its bound
+    /// with every session in use.
+    pub fn acquire(&mut self) -> Option<TlsSlot> {
+        self.sessions.acquire().map(TlsSlot::Session)
+    }
+
+    /// Whether the stream in `slot` has parsed as TLS.
+    pub fn is_tls(&mut self, slot: TlsSlot) -> bool {
+        match slot {
+            TlsSlot::Session(i) => self.sessions.get_mut(i).is_some_and(|s| s.is_tls()),
+            TlsSlot::Tail(_) => true,
+        }
+    }
+
+    /// A content gap in the stream of `slot`.
+    pub fn gap(&mut self, slot: TlsSlot) {
+        match slot {
+            TlsSlot::Session(i) => self.sessions.get_mut(i).map(TlsSession::gap),
+            TlsSlot::Tail(i) => self.tails.get_mut(i).map(TlsTail::gap),
+        };
+    }
+
+    /// Feeds in-order payload to the state in `slot`. A session that has
+    /// only encrypted records left to read hands over to a tail (the slot
+    /// changes); one with nothing left at all is finished and given back,
+    /// and `slot` emptied: then `true`.
+    pub fn deliver(
+        &mut self,
+        slot: &mut Option<TlsSlot>,
+        is_orig: bool,
+        data: &[u8],
+        env: &mut dyn TlsEnv,
+    ) -> bool {
+        let next = match *slot {
+            None => return false,
+            Some(TlsSlot::Session(i)) => match self.sessions.get_mut(i) {
+                Some(s) => s.deliver(is_orig, data, env),
+                None => return false,
+            },
+            Some(TlsSlot::Tail(i)) => match self.tails.get_mut(i) {
+                Some(t) => t.deliver(is_orig, data, env),
+                None => return false,
+            },
+        };
+        if next == TlsNext::Done {
+            self.finish(slot, env);
+            return true;
+        }
+        if let Some(TlsSlot::Session(i)) = *slot {
+            self.hand_over(slot, i);
+        }
+        false
+    }
+
+    /// Moves session `i` to a tail once it can go on as one (while no
+    /// tail is free it stays a session).
+    fn hand_over(&mut self, slot: &mut Option<TlsSlot>, i: u32) {
+        let Some(h) = self.sessions.get_mut(i).and_then(|s| s.handover()) else {
+            return;
+        };
+        let Some(t) = self.tails.acquire() else {
+            return;
+        };
+        if let Some(tail) = self.tails.get_mut(t) {
+            *tail = TlsTail::from_handover(h);
+        }
+        if let Some(s) = self.sessions.get_mut(i) {
+            s.reset();
+        }
+        self.sessions.release(i);
+        *slot = Some(TlsSlot::Tail(t));
+    }
+
+    /// The connection ended (or its analysis did): the session logs what it
+    /// has not yet, and the slot goes back.
+    pub fn finish(&mut self, slot: &mut Option<TlsSlot>, env: &mut dyn TlsEnv) {
+        match slot.take() {
+            Some(TlsSlot::Session(i)) => {
+                if let Some(s) = self.sessions.get_mut(i) {
+                    s.finish(env);
+                }
+                self.sessions.release(i);
+            }
+            Some(TlsSlot::Tail(i)) => self.tails.release(i),
+            None => {}
+        }
+    }
+
+    /// Sessions in use now.
+    pub fn in_use(&self) -> usize {
+        self.sessions.in_use()
+    }
+
+    /// The bound of the sessions.
+    pub fn size(&self) -> usize {
+        self.sessions.size()
+    }
+
+    /// Sessions created so far (the most ever in use at once).
+    pub fn created(&self) -> usize {
+        self.sessions.created()
+    }
+
+    /// Tails in use now.
+    pub fn tails_in_use(&self) -> usize {
+        self.tails.in_use()
+    }
+}
+
+impl Reset for TlsTail {
+    fn reset(&mut self) {
+        *self = TlsTail::default();
     }
 }
 
