@@ -831,12 +831,13 @@ impl<S: RecordSink> TlsEnv for EventOut<'_, S> {
         }
         Some(CertFacts {
             fingerprint: outcome.fingerprint?,
+            sha256: outcome.sha256,
             sni_matches: outcome.sni_matches,
             host: outcome.host,
         })
     }
-    fn validate(&mut self, chain: &[&[u8]]) -> Option<InlineStr<96>> {
-        self.certs.validate(chain, self.ts)
+    fn validate(&mut self, chain: &[&[u8]], digests: &[Option<[u8; 32]>]) -> Option<InlineStr<96>> {
+        self.certs.validate(chain, digests, self.ts)
     }
     fn resp_local(&self) -> bool {
         self.local_resp

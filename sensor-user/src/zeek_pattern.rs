@@ -261,6 +261,36 @@ pub fn strip(s: &[u8]) -> &[u8] {
     &s[start..end.max(start)]
 }
 
+/// One of the sensor's own constant patterns, compiled (into a whole DFA,
+/// see [`Pattern::constant`]) the first time it is used, so that a run
+/// builds only the automata its traffic needs.
+pub struct BuiltIn {
+    body: &'static str,
+    compiled: std::sync::OnceLock<Pattern>,
+}
+
+impl BuiltIn {
+    /// The pattern `body`, not compiled yet.
+    pub const fn new(body: &'static str) -> Self {
+        BuiltIn {
+            body,
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl std::ops::Deref for BuiltIn {
+    type Target = Pattern;
+
+    fn deref(&self) -> &Pattern {
+        self.compiled.get_or_init(|| {
+            // A built-in pattern that does not compile is a defect the
+            // unit tests of its users catch.
+            Pattern::constant(self.body).unwrap_or_else(|e| panic!("built-in pattern: {e}"))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! stops at a bound: a full table first drops its expired entries, then
 //! its oldest one (which the caller counts).
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::hash::Hash;
 
 /// A day in nanoseconds.

@@ -7,7 +7,7 @@
 //! `Known::` logs have logged (known_certs.log: once per server and
 //! certificate a day, Zeek's `Known::certs` with `&create_expire=1day`).
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::RecordSink;

@@ -18,7 +18,7 @@
 
 pub mod parse;
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 

@@ -3,7 +3,7 @@
 //! a configurable time), optionally a files.log entry per occurrence, and
 //! the facts ssl.log needs (fingerprint, subject, issuer, SNI match).
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::{Arc, Mutex};
 
 use sha1::{Digest, Sha1};
@@ -158,6 +158,8 @@ pub struct CertEvent<'a> {
 pub struct CertOutcome {
     /// Lower-case hex SHA-256 of the DER; `None` when it did not parse.
     pub fingerprint: Option<InlineStr<64>>,
+    /// The SHA-256 of the DER (whether it parsed or not).
+    pub sha256: [u8; 32],
     /// Whether the SNI matches (when an SNI was given and it parsed).
     pub sni_matches: Option<bool>,
     /// What the policy scripts read of it.
@@ -293,13 +295,25 @@ impl CertLog {
     }
 
     /// Validates a server chain (end-host certificate first) at `ts`, when
-    /// validation is on.
-    pub fn validate(&mut self, chain: &[&[u8]], ts: u64) -> Option<super::validate::Status> {
+    /// validation is on. `known` holds the SHA-256s [`CertLog::certificate`]
+    /// gave for the chain's certificates; those it has not are taken from
+    /// the digest cache.
+    pub fn validate(
+        &mut self,
+        chain: &[&[u8]],
+        known: &[Option<[u8; 32]>],
+        ts: u64,
+    ) -> Option<super::validate::Status> {
         let validator = self.validator.as_mut()?;
-        // The certificates' SHA-256s from the digest cache: the x509.log
-        // bookkeeping that follows finds them there, so each is hashed once.
-        let digests = &mut self.digests;
-        validator.validate(chain, &mut |der| digests.get(der, false, false).sha256, ts)
+        let mut digests = [[0u8; 32]; 16];
+        let n = chain.len().min(digests.len());
+        for (i, der) in chain[..n].iter().enumerate() {
+            digests[i] = match known.get(i).copied().flatten() {
+                Some(d) => d,
+                None => self.digests.get(der, false, false).sha256,
+            };
+        }
+        validator.validate(&chain[..n], &digests[..n], ts)
     }
 
     /// Handles one certificate: logs what is due through `emit`, fills
@@ -353,6 +367,7 @@ impl CertLog {
             // the certificate.
             return CertOutcome {
                 fingerprint: None,
+                sha256,
                 sni_matches: None,
                 host: HostCert {
                     fuid,
@@ -369,6 +384,7 @@ impl CertLog {
         let Some(Some(cert)) = self.cache.get(&sha256) else {
             return CertOutcome {
                 fingerprint: None,
+                sha256,
                 sni_matches: None,
                 host: HostCert::default(),
             };
@@ -409,6 +425,7 @@ impl CertLog {
         }
         CertOutcome {
             fingerprint: Some(cert.fingerprint),
+            sha256,
             sni_matches: ev.sni.map(|s| x509::matches_hostname(cert, s)),
             host: HostCert {
                 fingerprint: cert.fingerprint,

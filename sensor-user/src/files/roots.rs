@@ -3,8 +3,8 @@
 //! A system bundle holds some 140 roots, and OpenSSL takes about 100 µs to
 //! decode each (most of it the public key), while a chain needs one or two
 //! of them. So a bundle is read once per run into each root's DER and its
-//! subject and issuer names, and a root is decoded only when a chain asks
-//! for its name. OpenSSL looks roots up by name alone (the issuer of a
+//! subject and issuer names (found by walking the DER, and decoded alone),
+//! and a root is decoded only when a chain asks for its name. OpenSSL looks roots up by name alone (the issuer of a
 //! certificate in the chain, or a certificate's own subject when it checks
 //! whether that certificate is trusted), so a store holding the roots
 //! reachable by name from the chain, closed over their own issuers, builds
@@ -14,8 +14,6 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use openssl::x509::{X509Name, X509NameRef, X509};
-use x509_parser::certificate::X509CertificateParser;
-use x509_parser::nom::Parser;
 use x509_parser::pem::Pem;
 
 /// Trusted roots, read once for a run and shared by its workers.
@@ -115,16 +113,12 @@ impl Roots {
 impl Root {
     /// A root from its DER; `None` when it does not parse.
     fn new(der: Vec<u8>) -> Option<Root> {
-        let names = X509CertificateParser::new()
-            .with_deep_parse_extensions(false)
-            .parse(&der)
-            .ok()
-            .and_then(|(_, c)| {
-                let tbs = &c.tbs_certificate;
-                let subject = X509Name::from_der(tbs.subject.as_raw()).ok()?;
-                let issuer = X509Name::from_der(tbs.issuer.as_raw()).ok()?;
-                Some((subject, issuer))
-            });
+        let names = super::x509::issuer_and_subject(&der).and_then(|(issuer, subject)| {
+            Some((
+                X509Name::from_der(subject).ok()?,
+                X509Name::from_der(issuer).ok()?,
+            ))
+        });
         match names {
             Some((subject, issuer)) => Some(Root {
                 der,
@@ -132,7 +126,7 @@ impl Root {
                 issuer,
                 cert: OnceLock::new(),
             }),
-            // One the fast parser refuses is decoded by OpenSSL now.
+            // One whose names cannot be read apart is decoded whole now.
             None => {
                 let cert = X509::from_der(&der).ok()?;
                 Some(Root {
@@ -192,6 +186,10 @@ mod tests {
         for cert in &all {
             let got = roots.reachable(&[cert.subject_name()]);
             let der = cert.to_der().unwrap();
+            // The names read from the DER are OpenSSL's.
+            let (issuer, subject) = super::super::x509::issuer_and_subject(&der).unwrap();
+            assert_eq!(subject, cert.subject_name().to_der().unwrap());
+            assert_eq!(issuer, cert.issuer_name().to_der().unwrap());
             assert!(
                 got.iter().any(|g| g.to_der().unwrap() == der),
                 "{:?}",

@@ -15,7 +15,7 @@
 //!   kept intermediates are one table per run, shared by the workers as a
 //!   Zeek cluster shares them.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -117,24 +117,15 @@ impl Validator {
 
     /// Validates `chain` (end-host certificate first) at `ts` (ns since
     /// the epoch); `None` when the end-host certificate does not parse.
-    /// `sha256` gives a certificate's SHA-256 (the caller may have it).
+    /// `digests` are the certificates' SHA-256s, in the chain's order.
     ///
     /// A chain asked for again (busy servers send the same one on every
     /// handshake) is answered from its digests alone: certificates are
     /// parsed only when a chain is validated anew, and a leaf's issuer
     /// name only the first time the leaf is seen.
-    pub fn validate(
-        &mut self,
-        chain: &[&[u8]],
-        sha256: &mut dyn FnMut(&[u8]) -> [u8; 32],
-        ts: u64,
-    ) -> Option<Status> {
-        let chain = &chain[..chain.len().min(MAX_CHAIN)];
-        let mut digests = [[0u8; 32]; MAX_CHAIN];
-        for (d, der) in digests.iter_mut().zip(chain) {
-            *d = sha256(der);
-        }
-        let digests = &digests[..chain.len()];
+    pub fn validate(&mut self, chain: &[&[u8]], digests: &[[u8; 32]], ts: u64) -> Option<Status> {
+        let n = chain.len().min(digests.len()).min(MAX_CHAIN);
+        let (chain, digests) = (&chain[..n], &digests[..n]);
         let leaf_digest = *digests.first()?;
         // A working chain for the leaf's issuer is tried first.
         if self.keep_intermediates {
@@ -346,8 +337,8 @@ mod tests {
     use openssl::x509::extension::BasicConstraints;
     use openssl::x509::X509Name;
 
-    fn digest(der: &[u8]) -> [u8; 32] {
-        Sha256::digest(der).into()
+    fn digests(chain: &[&[u8]]) -> Vec<[u8; 32]> {
+        chain.iter().map(|der| Sha256::digest(der).into()).collect()
     }
 
     /// 2024-01-01 00:00:00, in ns.
@@ -404,7 +395,7 @@ mod tests {
         let roots = [root.to_der().unwrap()];
 
         let status =
-            |v: &mut Validator, chain: &[&[u8]]| v.validate(chain, &mut digest, NOW).unwrap();
+            |v: &mut Validator, chain: &[&[u8]]| v.validate(chain, &digests(chain), NOW).unwrap();
         // b without its intermediate, before anything is kept: no issuer.
         let mut v = Validator::new(None, &roots).unwrap();
         assert_eq!(
@@ -448,7 +439,8 @@ mod tests {
         let root_der = root.to_der().unwrap();
         let mut v = Validator::new(None, &[]).unwrap();
         let min = 60 * 1_000_000_000;
-        let at = |v: &mut Validator, t| v.validate(&[&root_der], &mut digest, t).unwrap();
+        let at =
+            |v: &mut Validator, t| v.validate(&[&root_der], &digests(&[&root_der]), t).unwrap();
         assert_eq!(at(&mut v, NOW).as_bytes(), b"self signed certificate");
         // Trusting it now changes nothing while the result is reused: each
         // asking keeps it another five minutes (`&read_expire`).

@@ -302,6 +302,28 @@ fn read_tlv(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
     Some((Tlv { id, content }, rest))
 }
 
+/// The issuer and subject names of a certificate, each a whole DER
+/// element, read without parsing the rest; `None` when the layout is not a
+/// certificate's.
+pub fn issuer_and_subject(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (cert, _) = read_tlv(der)?;
+    let (tbs, _) = read_tlv(cert.content)?;
+    // version [0] (optional), serial, signature, issuer, validity, subject
+    let mut fields = [(0u8, &[][..]); 6];
+    let mut rest = tbs.content;
+    for f in &mut fields {
+        let (tlv, r) = read_tlv(rest)?;
+        *f = (tlv.id, &rest[..rest.len() - r.len()]);
+        rest = r;
+    }
+    let names = if fields[0].0 == 0xa0 {
+        (fields[3], fields[5])
+    } else {
+        (fields[2], fields[4])
+    };
+    (names.0 .0 == 0x30 && names.1 .0 == 0x30).then_some((names.0 .1, names.1 .1))
+}
+
 /// The elements of a constructed value's contents.
 fn elements(mut content: &[u8]) -> impl Iterator<Item = Option<Tlv<'_>>> {
     std::iter::from_fn(move || {

@@ -330,12 +330,12 @@ fn json_value(v: Value<'_>, time: TimeFormat, b: &mut Budget<'_>, out: &mut Vec<
 }
 
 /// Writes numbers separated by commas (JSON arrays and TSV vectors alike).
-fn numbers<T: std::fmt::Display>(list: &[T], out: &mut Vec<u8>) {
-    for (j, c) in list.iter().enumerate() {
+fn numbers<T: Copy + Into<u64>>(list: &[T], out: &mut Vec<u8>) {
+    for (j, &c) in list.iter().enumerate() {
         if j > 0 {
             out.push(b',');
         }
-        let _ = write!(out, "{c}");
+        write_u64(c.into(), out);
     }
 }
 

@@ -262,14 +262,14 @@ enum Ident {
 /// A Zeek table of `&create_expire` sets, bounded.
 #[derive(Debug)]
 struct Expiring {
-    map: std::collections::HashMap<(&'static str, Ident), u64>,
+    map: hashbrown::HashMap<(&'static str, Ident), u64>,
     ttl: u64,
 }
 
 impl Expiring {
     fn new(ttl: u64) -> Self {
         Expiring {
-            map: std::collections::HashMap::with_capacity(256),
+            map: hashbrown::HashMap::with_capacity(256),
             ttl,
         }
     }

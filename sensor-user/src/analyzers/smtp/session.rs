@@ -995,8 +995,10 @@ impl SmtpSession {
     fn reply_event(&mut self, code: u16, msg: &[u8], cont: bool, env: &mut dyn SmtpEnv) {
         self.rec_start(env);
         if self.opts.blocklists {
-            let listed = env.mentions_block_list(msg);
-            if let Some(n) = super::blocklists::reply(env.now(), env.id(), code, msg, |_| listed) {
+            let (now, id) = (env.now(), env.id());
+            // The pattern is matched only against error replies.
+            let listed = |m: &[u8]| env.mentions_block_list(m);
+            if let Some(n) = super::blocklists::reply(now, id, code, msg, listed) {
                 env.emit(&n);
             }
         }

@@ -58,6 +58,8 @@ pub struct CertSeen<'a> {
 pub struct CertFacts {
     /// Lower-case hex SHA-256 of the DER.
     pub fingerprint: InlineStr<64>,
+    /// The SHA-256 of the DER.
+    pub sha256: [u8; 32],
     /// Whether the SNI matches it (only asked for a server's first
     /// certificate with an SNI).
     pub sni_matches: Option<bool>,
@@ -88,8 +90,13 @@ pub trait TlsEnv {
         issuer: &mut OptText,
     ) -> Option<CertFacts>;
     /// Validates the server's chain (end-host certificate first), when
-    /// validation is on.
-    fn validate(&mut self, _chain: &[&[u8]]) -> Option<InlineStr<96>> {
+    /// validation is on; `digests` holds the SHA-256s the certificates'
+    /// analysis gave, where it gave one.
+    fn validate(
+        &mut self,
+        _chain: &[&[u8]],
+        _digests: &[Option<[u8; 32]>],
+    ) -> Option<InlineStr<96>> {
         None
     }
     /// Whether the responder's address is local.
@@ -924,24 +931,21 @@ impl TlsSession {
     }
 
     fn certificates(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) {
-        if !is_client {
-            let mut chain: [&[u8]; 16] = [&[]; 16];
-            let mut n = 0;
-            for der in parse::certificates(body).filter(|d| !d.is_empty()).take(16) {
-                chain[n] = der;
-                n += 1;
-            }
-            if n > 0 {
-                if let Some(s) = env.validate(&chain[..n]) {
-                    self.rec.validation_status = Some(s);
-                }
-            }
-        }
+        // The server's chain for validation (its first 16 certificates),
+        // with the SHA-256s the certificates' analysis gives.
+        let mut chain: [&[u8]; 16] = [&[]; 16];
+        let mut digests = [None; 16];
+        let mut n = 0;
         let sni_set = self.rec.server_name.get().is_some();
         for (index, der) in parse::certificates(body).enumerate() {
             if der.is_empty() {
                 env.weird("zero_length_certificate", b"");
                 continue;
+            }
+            let in_chain = !is_client && n < chain.len();
+            if in_chain {
+                chain[n] = der;
+                n += 1;
             }
             // The first certificate on either side sets both lists.
             if !self.rec.cert_chain_fps.present {
@@ -967,6 +971,9 @@ impl TlsSession {
             let Some(facts) = env.certificate(seen, subject, issuer) else {
                 continue;
             };
+            if in_chain {
+                digests[n - 1] = Some(facts.sha256);
+            }
             let list = if is_client {
                 &mut rec.client_cert_chain_fps
             } else {
@@ -985,6 +992,11 @@ impl TlsSession {
                 if self.host_cert.is_none() {
                     self.host_cert = Some(facts.host);
                 }
+            }
+        }
+        if n > 0 {
+            if let Some(s) = env.validate(&chain[..n], &digests[..n]) {
+                self.rec.validation_status = Some(s);
             }
         }
     }
