@@ -717,48 +717,64 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     }
 
     /// A chunk of a stream the TLS session analyses: the recognizers keep
-    /// the service bookkeeping (conn.log), the session the logs.
+    /// the service bookkeeping (conn.log), the session the logs. Past the
+    /// handshake a tail reads the records alone (the recognizers are done
+    /// and their state went back to the store).
     fn deliver_tls(&mut self, slot: TlsSlot, is_orig: bool, chunk: Chunk<'_>) {
+        let app_held = self.app.slot.is_some() || matches!(slot, TlsSlot::Session(_));
         match chunk {
             Chunk::Data { data, .. } => {
-                // Once the stream parses as TLS, the other protocols'
-                // guesses stop.
-                if self.tls_pool.is_tls(slot) {
-                    self.app.get().speculation_off();
+                if app_held {
+                    // Once the stream parses as TLS, the other protocols'
+                    // guesses stop.
+                    if self.tls_pool.is_tls(slot) {
+                        self.app.get().speculation_off();
+                    }
+                    let ctx = ChunkCtx {
+                        partial: self.partial,
+                        smtp_session: false,
+                        window: self.window,
+                    };
+                    let ev = &mut AppEvents {
+                        inner: &mut self.out,
+                    };
+                    self.app.get().deliver(is_orig, data, ctx, ev);
                 }
-                let ctx = ChunkCtx {
-                    partial: self.partial,
-                    smtp_session: false,
-                    window: self.window,
-                };
-                let ev = &mut AppEvents {
-                    inner: &mut self.out,
-                };
-                self.app.get().deliver(is_orig, data, ctx, ev);
                 self.feed_tls(is_orig, data);
             }
             Chunk::Gap { .. } => {
                 self.tls_pool.gap(slot);
-                self.app.get().gap(is_orig);
+                if app_held {
+                    self.app.get().gap(is_orig);
+                }
             }
         }
     }
 
     /// Payload for the TLS session alone; a session that is done (logged,
     /// the rest is encrypted bulk or not TLS) goes back to its pool and
-    /// nothing needs payload any more.
+    /// nothing needs payload any more. A session handing over to a tail
+    /// gives the detector's state back when nothing else reads the stream.
     fn feed_tls(&mut self, is_orig: bool, data: &[u8]) {
-        if self
+        let before = *self.tls;
+        let done = self
             .tls_pool
-            .deliver(self.tls, is_orig, data, &mut self.out)
-        {
-            self.app.get().tls_off();
-            *self.payload_done = !self.app.get().wants_payload();
+            .deliver(self.tls, is_orig, data, &mut self.out);
+        if done {
+            if self.app.slot.is_some() {
+                self.app.get().tls_off();
+            }
+            *self.payload_done = self.app.slot.is_none() || !self.app.get().wants_payload();
             if *self.payload_done {
                 // Nothing reads the stream any more: the detector's state
                 // goes back to the store.
                 self.app.release();
             }
+        } else if matches!(before, Some(TlsSlot::Session(_)))
+            && matches!(*self.tls, Some(TlsSlot::Tail(_)))
+            && !self.app.get().wants_payload()
+        {
+            self.app.release();
         }
     }
 

@@ -82,6 +82,11 @@ pub struct OfflineArgs {
     /// Write the report as a Markdown table (printed otherwise).
     #[arg(long)]
     pub markdown: Option<PathBuf>,
+    /// A Zeek script whose `@load`s and `redef`s configure the measured
+    /// pipeline, as `sensor read --zeek-script` takes it (files are then
+    /// hashed only when it loads `frameworks/files/hash-all-files`).
+    #[arg(long)]
+    pub zeek_script: Option<PathBuf>,
 }
 
 type Frames = Vec<(u64, LinkType, Vec<u8>)>;
@@ -182,11 +187,37 @@ impl RecordSink for EncodeSink {
     }
 }
 
-fn config(smtp: bool, tls: bool) -> Config {
+/// The configuration every measured pipeline starts from: the defaults,
+/// with the policy of `--zeek-script` applied.
+fn base_config(a: &OfflineArgs) -> Result<Config> {
     let mut cfg = Config {
         seed: Some(1),
         ..Config::default()
     };
+    let Some(path) = &a.zeek_script else {
+        return Ok(cfg);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--zeek-script {}", path.display()))?;
+    let parts = sensor::config::script_parts(&text);
+    cfg.file_hashes = sensor::files::Hashes::NONE;
+    for script in &parts.loads {
+        if !cfg.apply_load(script) {
+            bail!("--zeek-script: @load {script} is not implemented by the sensor");
+        }
+    }
+    for stmt in &parts.redefs {
+        match cfg.apply_redef(stmt).map_err(anyhow::Error::msg)? {
+            sensor::config::Redef::Applied => {}
+            _ => bail!("--zeek-script: `{stmt}` is not applied by the sensor"),
+        }
+    }
+    cfg.certs.load_roots().map_err(anyhow::Error::msg)?;
+    Ok(cfg)
+}
+
+fn config(base: &Config, smtp: bool, tls: bool) -> Config {
+    let mut cfg = base.clone();
     if !smtp {
         cfg.limits.max_smtp_sessions = 0;
     }
@@ -219,12 +250,17 @@ pub fn offline(a: &OfflineArgs) -> Result<Report> {
         let (packets, bytes) = count(&a.pcap)?;
         compare(a, other, packets, bytes, &mut compared)?;
     }
+    let base = &base_config(a)?;
     let frames = load(&a.pcap)?;
     let measured = a.repeat.max(1);
     let span = pass_span(&frames, measured as u64 + 64)?;
     let bytes: u64 = frames.iter().map(|f| f.2.len() as u64).sum();
     let name = a.pcap.display().to_string();
-    let cmd = format!("target/release/sensor-bench offline {name} --repeat {measured}");
+    let script = a
+        .zeek_script
+        .as_ref()
+        .map_or(String::new(), |p| format!(" --zeek-script {}", p.display()));
+    let cmd = format!("target/release/sensor-bench offline {name} --repeat {measured}{script}");
     let mut r = Report::new(format!("offline pipeline: {name}"));
     r.note(format!(
         "{} packets, {:.1} MB per pass; one warm-up pass, then {measured} measured passes, \
@@ -235,7 +271,7 @@ pub fn offline(a: &OfflineArgs) -> Result<Report> {
     ));
 
     // The whole pipeline.
-    let mut worker = Worker::new(config(true, true), Discard::default());
+    let mut worker = Worker::new(config(base, true, true), Discard::default());
     let t = run_passes(&frames, span, measured, |f| worker.process(f));
     let (sink, c) = worker.finish();
     let pps = t.packets as f64 / t.secs;
@@ -265,11 +301,11 @@ pub fn offline(a: &OfflineArgs) -> Result<Report> {
     );
 
     if !a.no_stages {
-        stages(&frames, span, measured, &cmd, &mut r)?;
+        stages(base, &frames, span, measured, &cmd, &mut r)?;
     }
 
     if !a.load_steps.is_empty() {
-        let series = paced(&frames, span, pps, a)?;
+        let series = paced(base, &frames, span, pps, a)?;
         for (offered, analyzed) in &series {
             r.push(
                 format!("analyzed at offered {:.0} packets/s", offered),
@@ -307,7 +343,14 @@ pub fn offline(a: &OfflineArgs) -> Result<Report> {
     Ok(r)
 }
 
-fn stages(frames: &Frames, span: u64, measured: u32, cmd: &str, r: &mut Report) -> Result<()> {
+fn stages(
+    base: &Config,
+    frames: &Frames,
+    span: u64,
+    measured: u32,
+    cmd: &str,
+    r: &mut Report,
+) -> Result<()> {
     let mut ns_of = Vec::new();
     for stage in [Stage::Decode, Stage::Flow, Stage::Reassembly] {
         let mut p = Truncated::new(stage, 262_144, 16_384);
@@ -320,7 +363,7 @@ fn stages(frames: &Frames, span: u64, measured: u32, cmd: &str, r: &mut Report) 
         ns_of.push(ns(&t));
     }
     let worker_ns = |smtp: bool, tls: bool, label: &str| {
-        let mut w = Worker::new(config(smtp, tls), Discard::default());
+        let mut w = Worker::new(config(base, smtp, tls), Discard::default());
         let t = run_passes(frames, span, measured, |f| w.process(f));
         let _ = w.finish();
         println!("offline: stage {label:<28} {:>7.0} ns/packet", best(&t));
@@ -331,7 +374,7 @@ fn stages(frames: &Frames, span: u64, measured: u32, cmd: &str, r: &mut Report) 
     let tls = worker_ns(false, true, "worker, TLS on");
     let all = worker_ns(true, true, "worker, all analyzers");
     let mut w = Worker::new(
-        config(true, true),
+        config(base, true, true),
         EncodeSink {
             scratch: Vec::with_capacity(64 << 10),
             opts: FormatOptions::default(),
@@ -352,7 +395,7 @@ fn stages(frames: &Frames, span: u64, measured: u32, cmd: &str, r: &mut Report) 
         8 << 20,
         false,
     );
-    let mut w = Worker::new(config(true, true), sink);
+    let mut w = Worker::new(config(base, true, true), sink);
     let t = run_passes(frames, span, measured, |f| w.process(f));
     let _ = w.finish();
     let report = handle
@@ -401,14 +444,20 @@ fn stages(frames: &Frames, span: u64, measured: u32, cmd: &str, r: &mut Report) 
     Ok(())
 }
 
-fn paced(frames: &Frames, span: u64, capacity: f64, a: &OfflineArgs) -> Result<Vec<(f64, f64)>> {
+fn paced(
+    base: &Config,
+    frames: &Frames,
+    span: u64,
+    capacity: f64,
+    a: &OfflineArgs,
+) -> Result<Vec<(f64, f64)>> {
     let mut series = Vec::new();
     for &step in &a.load_steps {
         if step <= 0.0 {
             continue;
         }
         let rate = capacity * step;
-        let mut worker = Worker::new(config(true, true), Discard::default());
+        let mut worker = Worker::new(config(base, true, true), Discard::default());
         // Warm up on one pass, unpaced.
         for fr in frames {
             worker.process(&frame(fr, 0));

@@ -46,6 +46,7 @@ impl TlsEnv for Env {
         subject.set(c.subject.as_bytes());
         Some(CertFacts {
             fingerprint: c.fingerprint,
+            sha256: <sha2::Sha256 as sha2::Digest>::digest(cert.der).into(),
             sni_matches: cert
                 .sni
                 .map(|s| sensor::files::x509::matches_hostname(&c, s)),
@@ -80,9 +81,10 @@ fuzz_target!(|data: &[u8]| {
         policy: std::sync::Arc::new(policy),
         ..Default::default()
     };
-    let mut pool = TlsPool::new(1, opts, 4 << 20);
-    let Some(i) = pool.acquire() else { return };
-    let Some(s) = pool.get_mut(i) else { return };
+    // One session, and one tail for the session to hand over to past the
+    // handshake (heartbleed keeps the records read).
+    let mut pool = TlsPool::new(1, opts, 4 << 20, 1);
+    let mut slot = pool.acquire();
     let mut env = Env { out: Vec::new() };
     // Chunks: a direction/kind byte, a two-byte length, then the bytes.
     let mut rest = data;
@@ -91,12 +93,13 @@ fuzz_target!(|data: &[u8]| {
         let len = (u16::from_be_bytes([rest[1], rest[2]]) as usize).min(rest.len() - 3);
         let chunk = &rest[3..3 + len];
         rest = &rest[3 + len..];
-        match kind % 16 {
-            15 => s.gap(),
-            k => {
-                s.deliver(k % 2 == 0, chunk, &mut env);
+        match (kind % 16, slot) {
+            (15, Some(s)) => pool.gap(s),
+            (15, None) => {}
+            (k, _) => {
+                pool.deliver(&mut slot, k % 2 == 0, chunk, &mut env);
             }
         }
     }
-    s.finish(&mut env);
+    pool.finish(&mut slot, &mut env);
 });
