@@ -35,10 +35,11 @@ pub struct OfflineArgs {
     #[arg(long)]
     pub no_stages: bool,
     /// Offered loads for the paced runs, as fractions of the measured
-    /// capacity (empty: no paced runs).
+    /// capacity (`--load-steps` with no value: no paced runs).
     #[arg(
         long,
         value_delimiter = ',',
+        num_args = 0..,
         default_value = "0.25,0.5,0.75,0.9,1.0,1.25,1.5,2.0"
     )]
     pub load_steps: Vec<f64>,

@@ -36,6 +36,11 @@ pub type Status = InlineStr<96>;
 const CACHE_NS: u64 = 300 * 1_000_000_000;
 /// Most results cached (and leaves' issuers); a cache is emptied when full.
 const MAX_CACHED: usize = 10_000;
+/// Most parsed certificates kept for validating again (a chain whose
+/// result expired, a leaf tried with kept intermediates): OpenSSL takes
+/// longer to decode a certificate than to check a chain of decoded ones.
+/// The table is emptied when full.
+const MAX_PARSED: usize = 1024;
 /// Most certificates of a chain looked at (the TLS analyzer hands over at
 /// most this many).
 const MAX_CHAIN: usize = 16;
@@ -62,6 +67,8 @@ pub struct Validator {
     cache: HashMap<[u8; 32], (Status, u64)>,
     /// Each leaf's issuer name hash, by the leaf's digest.
     issuers: HashMap<[u8; 32], Option<[u8; 32]>>,
+    /// Decoded certificates by digest (`None`: it does not decode).
+    parsed: HashMap<[u8; 32], Option<X509>>,
     intermediates: Intermediates,
     /// Whether intermediates are kept and tried (the script's
     /// `ssl_cache_intermediate_ca`).
@@ -94,6 +101,7 @@ impl Validator {
             roots,
             cache: HashMap::new(),
             issuers: HashMap::new(),
+            parsed: HashMap::new(),
             intermediates: Intermediates::default(),
             keep_intermediates: true,
         }
@@ -139,10 +147,11 @@ impl Validator {
         if let Some(status) = self.cached(key, ts) {
             return Some(status);
         }
-        let leaf = X509::from_der(chain[0]).ok()?;
+        let leaf = self.decoded(chain[0], leaf_digest)?;
         let untrusted: Vec<X509> = chain[1..]
             .iter()
-            .filter_map(|der| X509::from_der(der).ok())
+            .zip(&digests[1..])
+            .filter_map(|(der, d)| self.decoded(der, *d))
             .collect();
         self.validate_anew(key, &leaf, &untrusted, ts)
     }
@@ -162,8 +171,22 @@ impl Validator {
             let certs: Vec<X509> = kept.iter().map(|k| k.cert.clone()).collect();
             (key, certs)
         };
-        let leaf = X509::from_der(leaf_der).ok()?;
+        let leaf = self.decoded(leaf_der, leaf_digest)?;
         self.validate_anew(key, &leaf, &kept, ts)
+    }
+
+    /// The certificate `der` (whose SHA-256 is `digest`) decoded, from the
+    /// table of decoded certificates when it is there.
+    fn decoded(&mut self, der: &[u8], digest: [u8; 32]) -> Option<X509> {
+        if let Some(c) = self.parsed.get(&digest) {
+            return c.clone();
+        }
+        let c = X509::from_der(der).ok();
+        if self.parsed.len() >= MAX_PARSED {
+            self.parsed.clear();
+        }
+        self.parsed.insert(digest, c.clone());
+        c
     }
 
     /// The SHA-256 of the leaf's issuer name (`x509_issuer_name_hash(_,
@@ -172,8 +195,8 @@ impl Validator {
         if let Some(h) = self.issuers.get(&leaf_digest) {
             return *h;
         }
-        let h = X509::from_der(leaf_der)
-            .ok()
+        let h = self
+            .decoded(leaf_der, leaf_digest)
             .and_then(|leaf| name_hash(leaf.issuer_name()));
         if self.issuers.len() >= MAX_CACHED {
             self.issuers.clear();

@@ -3,6 +3,7 @@
 //! when the first address in it is the client's own.
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use super::email::ip_addresses;
 use crate::logs::notice::NoticeRecord;
@@ -29,8 +30,11 @@ const LISTS: &[&[u8]] = &[
 
 /// Whether a reply text matches Zeek's default pattern.
 pub fn mentions_block_list(msg: &[u8]) -> bool {
-    use memchr::memmem::find;
-    LISTS.iter().any(|l| find(msg, l).is_some())
+    use memchr::memmem::{find, Finder};
+    // The searchers are built once.
+    static FINDERS: OnceLock<Vec<Finder<'static>>> = OnceLock::new();
+    let finders = FINDERS.get_or_init(|| LISTS.iter().map(Finder::new).collect());
+    finders.iter().any(|f| f.find(msg).is_some())
         || find(msg, b"dyndns.com/").is_some_and(|i| find(&msg[i + 11..], b"spam").is_some())
 }
 
