@@ -152,3 +152,16 @@ impl TlsTail {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tail stays small: it is what a long-lived TLS connection holds
+    /// past its handshake when records are still read.
+    #[test]
+    fn a_tail_is_a_few_cache_lines() {
+        let size = std::mem::size_of::<TlsTail>();
+        assert!(size <= 192, "{size} bytes");
+    }
+}
