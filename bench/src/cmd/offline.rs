@@ -77,6 +77,11 @@ pub struct OfflineArgs {
     /// program).
     #[arg(long)]
     pub sensor: Option<PathBuf>,
+    /// An argument added to `sensor read` for --compare and --suricata
+    /// (repeat it for several, e.g. `--sensor-arg=--max-smtp-sessions
+    /// --sensor-arg=20000` to size a pool to a capture's concurrency).
+    #[arg(long = "sensor-arg", allow_hyphen_values = true)]
+    pub sensor_args: Vec<String>,
     /// Write the report as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -615,6 +620,7 @@ fn compare(a: &OfflineArgs, other: &str, packets: u64, bytes: u64, r: &mut Repor
                     .arg("--log-dir")
                     .arg(&a_dir)
                     .arg("-q")
+                    .args(&a.sensor_args)
                     .stdout(std::process::Stdio::null()),
             )
         };
@@ -652,14 +658,19 @@ fn compare(a: &OfflineArgs, other: &str, packets: u64, bytes: u64, r: &mut Repor
     std::fs::remove_dir_all(&tmp).ok();
     let (wa, ca, ra) = sa.medians();
     let (wb, cb, rb) = sb.medians();
+    let extra: String = a
+        .sensor_args
+        .iter()
+        .map(|x| format!(" --sensor-arg={x}"))
+        .collect();
     let cmd = match &a.suricata {
         Some(bin) => format!(
-            "target/release/sensor-bench offline {pcap} --suricata {} --reps {}",
+            "target/release/sensor-bench offline {pcap} --suricata {} --reps {}{extra}",
             bin.display(),
             a.reps
         ),
         None => format!(
-            "target/release/sensor-bench offline {pcap} --compare '{other}' --reps {}",
+            "target/release/sensor-bench offline {pcap} --compare '{other}' --reps {}{extra}",
             a.reps
         ),
     };
@@ -694,10 +705,14 @@ fn compare(a: &OfflineArgs, other: &str, packets: u64, bytes: u64, r: &mut Repor
         &cmd,
     );
     r.note(format!(
-        "--compare: `sensor read PCAP --log-dir TMP -q` and `{other}` run {} times each, \
+        "--compare: `sensor read PCAP --log-dir TMP -q{}` and `{other}` run {} times each, \
          alternating which goes first, before the capture is loaded; medians of CPU time \
          (user and system, all threads) and wall time, peak RSS as the child's own VmHWM \
          (polled every 5 ms)",
+        a.sensor_args
+            .iter()
+            .map(|x| format!(" {x}"))
+            .collect::<String>(),
         a.reps
     ));
     println!(
