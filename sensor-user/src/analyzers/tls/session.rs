@@ -1431,16 +1431,6 @@ impl TlsPool {
     pub fn size(&self) -> usize {
         self.sessions.size()
     }
-
-    /// Sessions created so far (the most ever in use at once).
-    pub fn created(&self) -> usize {
-        self.sessions.created()
-    }
-
-    /// Tails in use now.
-    pub fn tails_in_use(&self) -> usize {
-        self.tails.in_use()
-    }
 }
 
 impl Reset for TlsTail {
