@@ -772,6 +772,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
             }
         } else if matches!(before, Some(TlsSlot::Session(_)))
             && matches!(*self.tls, Some(TlsSlot::Tail(_)))
+            && self.app.slot.is_some()
             && !self.app.get().wants_payload()
         {
             self.app.release();
