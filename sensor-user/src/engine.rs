@@ -27,7 +27,7 @@ use crate::analyzers::mime::files::FileEnv;
 use crate::analyzers::pop3::session::Pop3Pool;
 use crate::analyzers::replay::{ReplayPool, ReplaySlot};
 use crate::analyzers::smtp::session::{SmtpEnv, SmtpNext, SmtpPool};
-use crate::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsPool, TlsSlot};
+use crate::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsFed, TlsPool, TlsSlot};
 use crate::analyzers::{Events, MailboxSlot, Service, ViolationRules};
 use crate::capture::Frame;
 use crate::config::Config;
@@ -756,26 +756,27 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     /// nothing needs payload any more. A session handing over to a tail
     /// gives the detector's state back when nothing else reads the stream.
     fn feed_tls(&mut self, is_orig: bool, data: &[u8]) {
-        let before = *self.tls;
-        let done = self
+        match self
             .tls_pool
-            .deliver(self.tls, is_orig, data, &mut self.out);
-        if done {
-            if self.app.slot.is_some() {
-                self.app.get().tls_off();
-            }
-            *self.payload_done = self.app.slot.is_none() || !self.app.get().wants_payload();
-            if *self.payload_done {
-                // Nothing reads the stream any more: the detector's state
-                // goes back to the store.
-                self.app.release();
-            }
-        } else if matches!(before, Some(TlsSlot::Session(_)))
-            && matches!(*self.tls, Some(TlsSlot::Tail(_)))
-            && self.app.slot.is_some()
-            && !self.app.get().wants_payload()
+            .deliver(self.tls, is_orig, data, &mut self.out)
         {
-            self.app.release();
+            TlsFed::Continue => {}
+            TlsFed::Done => {
+                if self.app.slot.is_some() {
+                    self.app.get().tls_off();
+                }
+                *self.payload_done = self.app.slot.is_none() || !self.app.get().wants_payload();
+                if *self.payload_done {
+                    // Nothing reads the stream any more: the detector's
+                    // state goes back to the store.
+                    self.app.release();
+                }
+            }
+            TlsFed::HandedOver => {
+                if self.app.slot.is_some() && !self.app.get().wants_payload() {
+                    self.app.release();
+                }
+            }
         }
     }
 

@@ -19,7 +19,7 @@ use super::fingerprint;
 use super::names;
 use super::parse::{self, ext, u16s, HRR_RANDOM};
 use super::policy::{At, Heartbleed, HostCert, Negotiated, SslPolicy};
-use super::tail::{Handover, TlsTail};
+use super::tail::TlsTail;
 use crate::analyzers::pool::{Reset, SessionPool};
 use std::fmt::Write;
 
@@ -324,22 +324,24 @@ impl TlsSession {
         self.log(env);
     }
 
-    /// What a [`TlsTail`] needs to go on in place of this session, once
-    /// the session has nothing left to do but read encrypted records
-    /// (its record is logged, both directions are encrypted, and records
-    /// are still read); `None` before then.
-    pub fn handover(&self) -> Option<Handover> {
+    /// The [`TlsTail`] that goes on in place of this session once the
+    /// session has nothing left to do but read encrypted records (its
+    /// record is logged, both directions are encrypted, and records are
+    /// still read); `None` before then.
+    pub fn handover(&self) -> Option<TlsTail> {
         let ready = self.logged
             && self.established
             && !self.skip
             && !self.opts.stop_after_established
             && self.dirs.iter().all(|d| d.encrypted);
-        ready.then(|| Handover {
-            dirs: self.dirs.each_ref().map(|d| (d.hdr, d.hdr_len, d.left)),
-            flipped: self.flipped,
-            heartbleed: self.opts.policy.heartbleed.then_some(self.heartbleed),
-            version: self.version_num.unwrap_or(0),
-            cipher: self.rec.cipher.unwrap_or_default(),
+        ready.then(|| {
+            TlsTail::new(
+                self.dirs.each_ref().map(|d| (d.hdr, d.hdr_len, d.left)),
+                self.flipped,
+                self.opts.policy.heartbleed.then_some(self.heartbleed),
+                self.version_num.unwrap_or(0),
+                self.rec.cipher.unwrap_or_default(),
+            )
         })
     }
 
@@ -1298,6 +1300,18 @@ impl Budget {
     }
 }
 
+/// What feeding a connection's TLS state came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsFed {
+    /// Keep feeding.
+    Continue,
+    /// The session handed over to a tail (the slot changed).
+    HandedOver,
+    /// Nothing more to analyse: the state is finished, given back and the
+    /// slot emptied.
+    Done,
+}
+
 /// Where a connection's TLS state lives in its worker's [`TlsPool`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TlsSlot {
@@ -1359,52 +1373,59 @@ impl TlsPool {
     /// Feeds in-order payload to the state in `slot`. A session that has
     /// only encrypted records left to read hands over to a tail (the slot
     /// changes); one with nothing left at all is finished and given back,
-    /// and `slot` emptied: then `true`.
+    /// and `slot` emptied.
     pub fn deliver(
         &mut self,
         slot: &mut Option<TlsSlot>,
         is_orig: bool,
         data: &[u8],
         env: &mut dyn TlsEnv,
-    ) -> bool {
+    ) -> TlsFed {
         let next = match *slot {
-            None => return false,
+            None => return TlsFed::Continue,
             Some(TlsSlot::Session(i)) => match self.sessions.get_mut(i) {
                 Some(s) => s.deliver(is_orig, data, env),
-                None => return false,
+                None => return TlsFed::Continue,
             },
             Some(TlsSlot::Tail(i)) => match self.tails.get_mut(i) {
                 Some(t) => t.deliver(is_orig, data, env),
-                None => return false,
+                None => return TlsFed::Continue,
             },
         };
         if next == TlsNext::Done {
             self.finish(slot, env);
-            return true;
+            return TlsFed::Done;
         }
-        if let Some(TlsSlot::Session(i)) = *slot {
-            self.hand_over(slot, i);
+        let session = match *slot {
+            Some(TlsSlot::Session(i)) => Some(i),
+            _ => None,
+        };
+        match session {
+            Some(i) if self.hand_over(slot, i) => TlsFed::HandedOver,
+            _ => TlsFed::Continue,
         }
-        false
     }
 
     /// Moves session `i` to a tail once it can go on as one (while no
-    /// tail is free it stays a session).
-    fn hand_over(&mut self, slot: &mut Option<TlsSlot>, i: u32) {
-        let Some(h) = self.sessions.get_mut(i).and_then(|s| s.handover()) else {
-            return;
+    /// tail is free it stays a session); whether it moved. The session is
+    /// reset at once, so its handshake buffers go back to the pool's
+    /// spares now.
+    fn hand_over(&mut self, slot: &mut Option<TlsSlot>, i: u32) -> bool {
+        let Some(tail) = self.sessions.get_mut(i).and_then(|s| s.handover()) else {
+            return false;
         };
         let Some(t) = self.tails.acquire() else {
-            return;
+            return false;
         };
-        if let Some(tail) = self.tails.get_mut(t) {
-            *tail = TlsTail::from_handover(h);
+        if let Some(free) = self.tails.get_mut(t) {
+            *free = tail;
         }
         if let Some(s) = self.sessions.get_mut(i) {
             s.reset();
         }
         self.sessions.release(i);
         *slot = Some(TlsSlot::Tail(t));
+        true
     }
 
     /// The connection ended (or its analysis did): the session logs what it

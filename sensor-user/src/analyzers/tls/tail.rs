@@ -42,37 +42,30 @@ pub struct TlsTail {
     cipher: Name,
 }
 
-/// Where a session's record layer stands when it hands over: each
-/// direction's header bytes and the body bytes left of its record.
-pub struct Handover {
-    /// Header bytes read and how many, body bytes left, per direction
-    /// (originator first).
-    pub dirs: [([u8; 5], usize, usize); 2],
-    /// The roles were reversed.
-    pub flipped: bool,
-    /// The heartbeat checks' state, when heartbleed is loaded.
-    pub heartbleed: Option<Heartbleed>,
-    /// The negotiated version, as a number.
-    pub version: u16,
-    /// The negotiated cipher's name.
-    pub cipher: Name,
-}
-
 impl TlsTail {
-    /// The tail that goes on from `h`.
-    pub fn from_handover(h: Handover) -> Self {
+    /// The tail that goes on from a session: each direction's header bytes
+    /// read, how many, and the body bytes left of its record (originator
+    /// first); whether the roles were reversed; the heartbeat checks' state
+    /// (when heartbleed is loaded); the negotiated version and cipher.
+    pub fn new(
+        dirs: [([u8; 5], usize, usize); 2],
+        flipped: bool,
+        heartbleed: Option<Heartbleed>,
+        version: u16,
+        cipher: Name,
+    ) -> Self {
         let head = |(hdr, hdr_len, left): ([u8; 5], usize, usize)| Head {
             hdr,
             hdr_len: hdr_len.min(5) as u8,
             left: left.min(usize::from(u16::MAX)) as u16,
         };
         TlsTail {
-            dirs: h.dirs.map(head),
-            flipped: h.flipped,
+            dirs: dirs.map(head),
+            flipped,
             skip: false,
-            heartbleed: h.heartbleed,
-            version: h.version,
-            cipher: h.cipher,
+            heartbleed,
+            version,
+            cipher,
         }
     }
 
