@@ -14,11 +14,19 @@
 //!   its intermediates validates once another server has sent them. The
 //!   kept intermediates are one table per run, shared by the workers as a
 //!   Zeek cluster shares them.
+//!
+//! A chain validated again once its result expired is answered without
+//! OpenSSL when nothing OpenSSL looks at can have changed: verification
+//! depends on the time only through the validity bounds of the
+//! certificates it can consider (the chain given and the roots its names
+//! reach), so an outcome holds for as long as the time stays between the
+//! same bounds (see [`Outcome`]).
 
 use hashbrown::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use openssl::asn1::Asn1Time;
 use openssl::stack::Stack;
 use openssl::x509::store::{X509Store, X509StoreBuilder};
 use openssl::x509::verify::X509VerifyParam;
@@ -44,6 +52,10 @@ const MAX_PARSED: usize = 1024;
 /// Most certificates of a chain looked at (the TLS analyzer hands over at
 /// most this many).
 const MAX_CHAIN: usize = 16;
+/// Most certificates held by remembered outcomes (the chains OpenSSL
+/// built, kept to keep their intermediates again); the table is emptied
+/// when full.
+const MAX_OUTCOME_CERTS: usize = 4096;
 /// Most issuers whose intermediates are kept (the sensor's bound; Zeek's
 /// table has none): past it, one kept entry goes for each new one.
 const MAX_INTERMEDIATES: usize = 10_000;
@@ -69,6 +81,10 @@ pub struct Validator {
     issuers: HashMap<[u8; 32], Option<[u8; 32]>>,
     /// Decoded certificates by digest (`None`: it does not decode).
     parsed: HashMap<[u8; 32], Option<X509>>,
+    /// What OpenSSL said of each chain, and for how long it would say it.
+    outcomes: HashMap<[u8; 32], Outcome>,
+    /// Certificates the outcomes hold.
+    outcome_certs: usize,
     intermediates: Intermediates,
     /// Whether intermediates are kept and tried (the script's
     /// `ssl_cache_intermediate_ca`).
@@ -81,6 +97,24 @@ struct Verified {
     /// The chain OpenSSL built, end-host certificate to root, when it
     /// validated.
     chain: Vec<X509>,
+    /// The seconds over which every certificate OpenSSL could consider is
+    /// on the same side of each of its validity bounds as at the time
+    /// verified: `[from, until)`. `None` when a bound does not read as a
+    /// time.
+    holds: Option<(i64, i64)>,
+}
+
+/// A remembered verification. OpenSSL reads the time only to compare it
+/// with certificates' notBefore and notAfter (`X509_cmp_time`: is the
+/// bound at or before the time), when it checks a chain and when it
+/// prefers a currently valid issuer among candidates; with no CRLs there
+/// is nothing else. Within `[from, until)` each of those comparisons comes
+/// out as it did, so verification would give the same result and chain.
+struct Outcome {
+    status: Status,
+    chain: Vec<X509>,
+    from: i64,
+    until: i64,
 }
 
 impl std::fmt::Debug for Validator {
@@ -102,6 +136,8 @@ impl Validator {
             cache: HashMap::new(),
             issuers: HashMap::new(),
             parsed: HashMap::new(),
+            outcomes: HashMap::new(),
+            outcome_certs: 0,
             intermediates: Intermediates::default(),
             keep_intermediates: true,
         }
@@ -147,6 +183,9 @@ impl Validator {
         if let Some(status) = self.cached(key, ts) {
             return Some(status);
         }
+        if let Some(status) = self.recalled(key, ts) {
+            return Some(status);
+        }
         let leaf = self.decoded(chain[0], leaf_digest)?;
         let untrusted: Vec<X509> = chain[1..]
             .iter()
@@ -166,6 +205,9 @@ impl Validator {
             let kept = t.by_subject.get(&issuer)?;
             let key = chain_key(leaf_digest, kept.iter().map(|k| k.digest));
             if let Some(status) = self.cached(key, ts) {
+                return Some(status);
+            }
+            if let Some(status) = self.recalled(key, ts) {
                 return Some(status);
             }
             let certs: Vec<X509> = kept.iter().map(|k| k.cert.clone()).collect();
@@ -227,14 +269,58 @@ impl Validator {
         ts: u64,
     ) -> Option<Status> {
         let v = self.verify(leaf, untrusted, ts)?;
+        self.settle(key, v.status, &v.chain, ts);
+        if let Some((from, until)) = v.holds {
+            self.remember(key, v.status, v.chain, from, until);
+        }
+        Some(v.status)
+    }
+
+    /// What verifying chain `key` at `ts` would give, when a remembered
+    /// outcome holds at that time; settled as a verification is.
+    fn recalled(&mut self, key: [u8; 32], ts: u64) -> Option<Status> {
+        let secs = seconds(ts);
+        let o = self.outcomes.get(&key)?;
+        if secs < o.from || secs >= o.until {
+            return None;
+        }
+        let (status, chain) = (o.status, o.chain.clone());
+        self.settle(key, status, &chain, ts);
+        Some(status)
+    }
+
+    /// Remembers a verification's outcome while it holds.
+    fn remember(&mut self, key: [u8; 32], status: Status, chain: Vec<X509>, from: i64, until: i64) {
+        if self.outcome_certs + chain.len() > MAX_OUTCOME_CERTS || self.outcomes.len() >= MAX_CACHED
+        {
+            self.outcomes.clear();
+            self.outcome_certs = 0;
+        }
+        self.outcome_certs += chain.len();
+        let old = self.outcomes.insert(
+            key,
+            Outcome {
+                status,
+                chain,
+                from,
+                until,
+            },
+        );
+        if let Some(old) = old {
+            self.outcome_certs -= old.chain.len();
+        }
+    }
+
+    /// What follows a verification: the result is reused for five minutes,
+    /// and the intermediates of a chain that validated are kept.
+    fn settle(&mut self, key: [u8; 32], status: Status, chain: &[X509], ts: u64) {
         if self.cache.len() >= MAX_CACHED {
             self.cache.clear();
         }
-        self.cache.insert(key, (v.status, ts));
-        if self.keep_intermediates && v.status.as_bytes() == b"ok" && v.chain.len() > 2 {
-            self.keep(&v.chain);
+        self.cache.insert(key, (status, ts));
+        if self.keep_intermediates && status.as_bytes() == b"ok" && chain.len() > 2 {
+            self.keep(chain);
         }
-        Some(v.status)
     }
 
     /// Keeps the intermediates of a chain that validated (end-host
@@ -274,9 +360,9 @@ impl Validator {
         for c in untrusted {
             stack.push(c.clone()).ok()?;
         }
-        let store = self
-            .store(leaf, untrusted, (ts / 1_000_000_000) as i64)
-            .ok()?;
+        let secs = seconds(ts);
+        let roots = self.reachable_roots(leaf, untrusted);
+        let store = store(&roots, secs).ok()?;
         let mut ctx = X509StoreContext::new().ok()?;
         let (result, chain) = ctx
             .init(&store, leaf, &stack, |c| {
@@ -288,40 +374,70 @@ impl Validator {
                 Ok((c.error(), chain))
             })
             .ok()?;
-        // Zeek spells OpenSSL 3's "self-signed certificate" (18) the old way.
-        let text = if result.as_raw() == 18 {
-            "self signed certificate"
-        } else {
-            result.error_string()
+        let text = match result.as_raw() {
+            // Zeek spells OpenSSL 3's "self-signed certificate" the old way.
+            18 => "self signed certificate",
+            // OpenSSL 3.6 (the one built in) added "or the system clock is
+            // incorrect"; Zeek prints the text of the OpenSSL it links, and
+            // every release before 3.6 says this.
+            9 => "certificate is not yet valid",
+            _ => result.error_string(),
         };
+        let considered = std::iter::once(leaf).chain(untrusted).chain(&roots);
         Some(Verified {
             status: Status::from_bytes(text.as_bytes()),
             chain,
+            holds: holds(considered, secs),
         })
     }
 
-    /// A store of the roots the chain of `leaf` and `untrusted` can reach,
-    /// checking validity at `time` (seconds).
-    fn store(
-        &self,
-        leaf: &X509,
-        untrusted: &[X509],
-        time: i64,
-    ) -> Result<X509Store, openssl::error::ErrorStack> {
+    /// The roots the names of `leaf` and `untrusted` reach.
+    fn reachable_roots(&self, leaf: &X509, untrusted: &[X509]) -> Vec<X509> {
         let mut names = Vec::with_capacity(2 * (untrusted.len() + 1));
         for c in std::iter::once(leaf).chain(untrusted) {
             names.push(c.subject_name());
             names.push(c.issuer_name());
         }
-        let mut b = X509StoreBuilder::new()?;
-        for r in self.roots.reachable(&names) {
-            b.add_cert(r)?;
-        }
-        let mut param = X509VerifyParam::new()?;
-        param.set_time(time as _);
-        b.set_param(&param)?;
-        Ok(b.build())
+        self.roots.reachable(&names)
     }
+}
+
+/// A store of `roots`, checking validity at `time` (seconds).
+fn store(roots: &[X509], time: i64) -> Result<X509Store, openssl::error::ErrorStack> {
+    let mut b = X509StoreBuilder::new()?;
+    for r in roots {
+        b.add_cert(r.clone())?;
+    }
+    let mut param = X509VerifyParam::new()?;
+    param.set_time(time as _);
+    b.set_param(&param)?;
+    Ok(b.build())
+}
+
+/// Seconds since the epoch of `ts` (ns), as verification reads the time.
+fn seconds(ts: u64) -> i64 {
+    (ts / 1_000_000_000) as i64
+}
+
+/// The span `[from, until)` of seconds around `secs` over which each
+/// validity bound of `certs` compares with the time as it does at `secs`
+/// (a bound at or before the time, or after it). `None` when a bound does
+/// not read as a time.
+fn holds<'a>(certs: impl Iterator<Item = &'a X509>, secs: i64) -> Option<(i64, i64)> {
+    let epoch = Asn1Time::from_unix(0).ok()?;
+    let (mut from, mut until) = (i64::MIN, i64::MAX);
+    for c in certs {
+        for bound in [c.not_before(), c.not_after()] {
+            let d = epoch.diff(bound).ok()?;
+            let b = i64::from(d.days) * 86_400 + i64::from(d.secs);
+            if b <= secs {
+                from = from.max(b);
+            } else {
+                until = until.min(b);
+            }
+        }
+    }
+    Some((from, until))
 }
 
 /// One kept intermediate, with the SHA-256 of its DER (for the result
@@ -468,6 +584,7 @@ mod tests {
         // Trusting it now changes nothing while the result is reused: each
         // asking keeps it another five minutes (`&read_expire`).
         v.roots = Roots::from_certs(&[root]);
+        v.outcomes.clear();
         for i in 1..=3 {
             let s = at(&mut v, NOW + i * 4 * min);
             assert_eq!(s.as_bytes(), b"self signed certificate");
@@ -475,5 +592,40 @@ mod tests {
         // Five minutes without asking: validated again.
         let s = at(&mut v, NOW + 12 * min + 5 * min);
         assert_eq!(s.as_bytes(), b"ok");
+    }
+
+    #[test]
+    fn outcomes_are_recalled_until_the_time_crosses_a_validity_bound() {
+        const SEC: u64 = 1_000_000_000;
+        let rk = key();
+        let root = cert("Root", &rk, None, true);
+        let leaf = cert("a.example", &key(), Some((&root, &rk)), false)
+            .to_der()
+            .unwrap();
+        let mut v = Validator::new(None, &[root.to_der().unwrap()]).unwrap();
+        let at = |v: &mut Validator, t| v.validate(&[&leaf], &digests(&[&leaf]), t).unwrap();
+        assert_eq!(at(&mut v, NOW).as_bytes(), b"ok");
+        // The roots are taken away behind the validator's back (they never
+        // change in a run), so an answer of `ok` can only be recalled.
+        v.roots = Roots::from_certs(&[]);
+        // An hour on, the five-minute result has expired, but no
+        // certificate's bound lies between: recalled.
+        assert_eq!(at(&mut v, NOW + 3600 * SEC).as_bytes(), b"ok");
+        // Shortly before both certificates' notAfter (1.8e9).
+        assert_eq!(at(&mut v, 1_799_999_000 * SEC).as_bytes(), b"ok");
+        // At notAfter (over five minutes later) OpenSSL calls them
+        // expired: verified anew.
+        v.roots = Roots::from_certs(&[root.clone()]);
+        assert_eq!(
+            at(&mut v, 1_800_000_000 * SEC).as_bytes(),
+            b"certificate has expired"
+        );
+        // A second before notBefore (1.6e9), and at it.
+        let mut v = Validator::new(None, &[root.to_der().unwrap()]).unwrap();
+        assert_eq!(
+            at(&mut v, 1_599_999_699 * SEC).as_bytes(),
+            b"certificate is not yet valid"
+        );
+        assert_eq!(at(&mut v, 1_600_000_000 * SEC).as_bytes(), b"ok");
     }
 }
