@@ -286,6 +286,7 @@ impl Conn {
     /// (0: originator). The connection keeps the low 32 bits of each
     /// count; what carries past them goes to [`ConnMore`], attached then
     /// (after four billion packets or 4 GiB in a direction).
+    #[inline]
     pub fn count(&mut self, dir: usize, packets: u64, ip_bytes: u64, spares: &mut ConnSpares) {
         let p = u64::from(self.pkts[dir]) + packets;
         let b = u64::from(self.ip_bytes[dir]) + ip_bytes;
@@ -293,10 +294,16 @@ impl Conn {
         self.ip_bytes[dir] = b as u32;
         let (p_hi, b_hi) = ((p >> 32) as u32, (b >> 32) as u32);
         if p_hi != 0 || b_hi != 0 {
-            let more = self.more_mut(spares);
-            more.pkts_hi[dir] = more.pkts_hi[dir].wrapping_add(p_hi);
-            more.ip_bytes_hi[dir] = more.ip_bytes_hi[dir].wrapping_add(b_hi);
+            self.carry(dir, p_hi, b_hi, spares);
         }
+    }
+
+    /// What [`Conn::count`] carries past 32 bits.
+    #[cold]
+    fn carry(&mut self, dir: usize, p_hi: u32, b_hi: u32, spares: &mut ConnSpares) {
+        let more = self.more_mut(spares);
+        more.pkts_hi[dir] = more.pkts_hi[dir].wrapping_add(p_hi);
+        more.ip_bytes_hi[dir] = more.ip_bytes_hi[dir].wrapping_add(b_hi);
     }
 
     /// Packets counted in direction `dir` (0: originator).

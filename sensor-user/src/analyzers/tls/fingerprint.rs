@@ -73,9 +73,12 @@ fn hash12(h: Sha256, empty: bool) -> [u8; 12] {
     if empty {
         return *b"000000000000";
     }
-    let full = InlineStr::<64>::hex(&h.finalize());
+    let digest = h.finalize();
     let mut out = [0u8; 12];
-    out.copy_from_slice(&full.as_bytes()[..12]);
+    for (pair, b) in out.chunks_exact_mut(2).zip(&digest[..6]) {
+        pair[0] = b"0123456789abcdef"[usize::from(b >> 4)];
+        pair[1] = b"0123456789abcdef"[usize::from(b & 15)];
+    }
     out
 }
 
