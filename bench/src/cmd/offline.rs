@@ -20,7 +20,7 @@ use sensor::logs::format::{encode, FormatOptions};
 use sensor::logs::writer::{LogQueue, LogWriter};
 use sensor::logs::LogRecord;
 
-use super::{alloc_calls, peak_rss_kib, Discard};
+use super::{alloc_calls, median, peak_rss_kib, Discard};
 
 /// Options of the offline benchmark.
 #[derive(clap::Args)]
@@ -93,6 +93,13 @@ pub struct OfflineArgs {
     /// hashed only when it loads `frameworks/files/hash-all-files`).
     #[arg(long)]
     pub zeek_script: Option<PathBuf>,
+    /// With --zeek-script: measure what the script costs. Two pipelines,
+    /// one configured by the script and one without it, process the same
+    /// passes in turn (the order swapped every round), so that the drift
+    /// of a shared or virtual machine falls on both alike; the report gives
+    /// the median of the per-round ratios.
+    #[arg(long, requires = "zeek_script")]
+    pub script_cost: bool,
 }
 
 type Frames = Vec<(u64, LinkType, Vec<u8>)>;
@@ -196,13 +203,23 @@ impl RecordSink for EncodeSink {
 /// The configuration every measured pipeline starts from: the defaults,
 /// with the policy of `--zeek-script` applied.
 fn base_config(a: &OfflineArgs) -> Result<Config> {
-    let mut cfg = Config {
+    match &a.zeek_script {
+        Some(path) => script_config(path),
+        None => Ok(plain_config()),
+    }
+}
+
+/// The defaults, with no site policy.
+fn plain_config() -> Config {
+    Config {
         seed: Some(1),
         ..Config::default()
-    };
-    let Some(path) = &a.zeek_script else {
-        return Ok(cfg);
-    };
+    }
+}
+
+/// The defaults with the `@load`s and `redef`s of the Zeek script `path`.
+fn script_config(path: &Path) -> Result<Config> {
+    let mut cfg = plain_config();
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("--zeek-script {}", path.display()))?;
     let parts = sensor::config::script_parts(&text);
@@ -259,7 +276,7 @@ pub fn offline(a: &OfflineArgs) -> Result<Report> {
     let base = &base_config(a)?;
     let frames = load(&a.pcap)?;
     let measured = a.repeat.max(1);
-    let span = pass_span(&frames, measured as u64 + 64)?;
+    let span = pass_span(&frames, 2 * measured as u64 + 64)?;
     let bytes: u64 = frames.iter().map(|f| f.2.len() as u64).sum();
     let name = a.pcap.display().to_string();
     let script = a
@@ -306,6 +323,9 @@ pub fn offline(a: &OfflineArgs) -> Result<Report> {
         sink.0
     );
 
+    if a.script_cost {
+        script_cost(base, &frames, span, measured, &cmd, &mut r);
+    }
     if !a.no_stages {
         stages(base, &frames, span, measured, &cmd, &mut r)?;
     }
@@ -347,6 +367,54 @@ pub fn offline(a: &OfflineArgs) -> Result<Report> {
     )
     .note = "includes the capture held in memory".into();
     Ok(r)
+}
+
+/// `--script-cost`: the pipeline configured by the script (`with`)
+/// against the plain defaults. Each round runs four passes in the order
+/// plain, scripted, scripted, plain: each pipeline then takes one pass
+/// right after its own last one (its state still in the caches) and one
+/// after the other's, so neither is favoured.
+fn script_cost(with: &Config, frames: &Frames, span: u64, rounds: u32, cmd: &str, r: &mut Report) {
+    let mut workers = [
+        Worker::new(config(&plain_config(), true, true), Discard::default()),
+        Worker::new(config(with, true, true), Discard::default()),
+    ];
+    let pass = |w: &mut Worker<Discard>, shift: u64| {
+        let t = Instant::now();
+        for fr in frames {
+            w.process(&frame(fr, shift));
+        }
+        t.elapsed().as_secs_f64() * 1e9 / frames.len() as f64
+    };
+    for w in &mut workers {
+        pass(w, 0);
+    }
+    let mut ns = [Vec::new(), Vec::new()];
+    for round in 0..u64::from(rounds) {
+        let mut sum = [0.0; 2];
+        for (k, i) in [0, 1, 1, 0].into_iter().enumerate() {
+            let shift = (2 * round + 1 + k as u64 / 2) * span;
+            sum[i] += pass(&mut workers[i], shift) / 2.0;
+        }
+        ns[0].push(sum[0]);
+        ns[1].push(sum[1]);
+    }
+    for w in workers {
+        let _ = w.finish();
+    }
+    let mut ratios: Vec<f64> = ns[0].iter().zip(&ns[1]).map(|(a, b)| b / a).collect();
+    let cost = (median(&mut ratios) - 1.0) * 100.0;
+    let (plain, scripted) = (median(&mut ns[0]), median(&mut ns[1]));
+    println!(
+        "offline: script cost {cost:+.1}% (median of {rounds} rounds' ratios); median \
+         {plain:.0} against {scripted:.0} ns/packet"
+    );
+    r.push("cost of the --zeek-script policy", cost, "%", cmd)
+        .note = format!(
+        "median of {rounds} rounds' ratios; each round runs the pipelines without and with \
+         the script over two passes each, in the order without, with, with, without; \
+         median {plain:.0} against {scripted:.0} ns/packet"
+    );
 }
 
 fn stages(
