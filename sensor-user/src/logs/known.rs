@@ -54,14 +54,11 @@ impl LogRecord for KnownCertRecord<'_> {
     }
 
     fn known_key(&self) -> Option<u64> {
-        let mut parts: Vec<&[u8]> = Vec::with_capacity(2);
         let addr = match self.host {
             IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
             IpAddr::V6(a) => a.octets(),
         };
-        parts.push(&addr);
-        parts.push(self.sha1);
-        Some(super::notice::identifier(&parts))
+        Some(super::notice::identifier(&[&addr, self.sha1]))
     }
 }
 

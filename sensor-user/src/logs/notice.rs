@@ -88,22 +88,21 @@ impl NoticeRecord {
     }
 }
 
-/// Zeek's `cat(a, b, ...)` identifier, hashed (FNV-1a over the parts with
-/// their lengths, so `("ab","c")` and `("a","bc")` differ).
+/// Zeek's `cat(a, b, ...)` identifier, hashed: SipHash under a key drawn
+/// at start, over the parts with their lengths (so `("ab","c")` and
+/// `("a","bc")` differ). Zeek compares the strings themselves; a hash
+/// anyone could compute would let traffic be crafted whose notice, or
+/// `Known::` entry, stands in for another's and suppresses it. Under a
+/// secret key two identifiers collide only by chance, one in 2^64.
 pub fn identifier(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |b: u8| {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    };
+    use std::hash::{BuildHasher, Hasher, RandomState};
+    static KEY: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+    let mut h = KEY.get_or_init(RandomState::new).build_hasher();
     for p in parts {
-        p.iter().for_each(|&b| eat(b));
-        (p.len() as u32)
-            .to_le_bytes()
-            .into_iter()
-            .for_each(&mut eat);
+        h.write(p);
+        h.write_u32(p.len() as u32);
     }
-    h
+    h.finish()
 }
 
 pub(crate) static SCHEMA: [Field; 27] = [

@@ -31,6 +31,10 @@ const LISTS: &[&[u8]] = &[
 /// Whether a reply text matches Zeek's default pattern.
 pub fn mentions_block_list(msg: &[u8]) -> bool {
     use memchr::memmem::{find, Finder};
+    // Every alternative holds a `/`: most error texts have none.
+    if memchr::memchr(b'/', msg).is_none() {
+        return false;
+    }
     // The searchers are built once.
     static FINDERS: OnceLock<Vec<Finder<'static>>> = OnceLock::new();
     let finders = FINDERS.get_or_init(|| LISTS.iter().map(Finder::new).collect());
@@ -114,6 +118,12 @@ mod tests {
             mentions_block_list
         )
         .is_some());
+    }
+
+    #[test]
+    fn every_alternative_holds_the_slash_the_search_starts_from() {
+        assert!(LISTS.iter().all(|l| l.contains(&b'/')));
+        assert!(!mentions_block_list(b"blocked using zen.spamhaus.org"));
     }
 
     #[test]
