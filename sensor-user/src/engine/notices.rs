@@ -186,25 +186,26 @@ impl<S: RecordSink> RecordSink for NoticeGate<S> {
         let Some(n) = rec.as_notice() else {
             return self.inner.emit(rec);
         };
-        if n.community_id.is_none() {
-            if let Some(id) = self.community_id_of(n) {
-                let mut with = n.clone();
-                with.community_id = Some(id);
-                return self.emit(&with);
-            }
-        }
         let interval = n
             .suppress_for
             .unwrap_or(self.opts.default_suppression_interval);
-        match self.admit(n.note, n.identifier, n.ts, interval) {
-            None => true,
-            Some(i) if n.suppress_for == Some(i) => self.inner.emit(rec),
-            Some(i) => {
-                let mut resolved = n.clone();
-                resolved.suppress_for = Some(i);
-                self.inner.emit(&resolved)
-            }
+        let Some(i) = self.admit(n.note, n.identifier, n.ts, interval) else {
+            return true;
+        };
+        // Only a notice that is logged gets its Community ID.
+        let community_id = match n.community_id {
+            None => self.community_id_of(n),
+            Some(_) => None,
+        };
+        if community_id.is_none() && n.suppress_for == Some(i) {
+            return self.inner.emit(rec);
         }
+        let mut resolved = n.clone();
+        resolved.suppress_for = Some(i);
+        if community_id.is_some() {
+            resolved.community_id = community_id;
+        }
+        self.inner.emit(&resolved)
     }
 
     fn clock(&mut self, ts: u64) {

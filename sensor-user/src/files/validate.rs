@@ -76,13 +76,13 @@ pub type Intermediates = Arc<Mutex<IntermediateCache>>;
 pub struct Validator {
     roots: Roots,
     /// Results by chain, with when each was last asked for.
-    cache: HashMap<[u8; 32], (Status, u64)>,
+    cache: HashMap<Box<[[u8; 32]]>, (Status, u64)>,
     /// Each leaf's issuer name hash, by the leaf's digest.
     issuers: HashMap<[u8; 32], Option<[u8; 32]>>,
     /// Decoded certificates by digest (`None`: it does not decode).
     parsed: HashMap<[u8; 32], Option<X509>>,
     /// What OpenSSL said of each chain, and for how long it would say it.
-    outcomes: HashMap<[u8; 32], Outcome>,
+    outcomes: HashMap<Box<[[u8; 32]]>, Outcome>,
     /// Certificates the outcomes hold.
     outcome_certs: usize,
     intermediates: Intermediates,
@@ -179,7 +179,8 @@ impl Validator {
                 }
             }
         }
-        let key = chain_key(leaf_digest, digests[1..].iter().copied());
+        // A chain is known by its certificates' digests, in order.
+        let key = digests;
         if let Some(status) = self.cached(key, ts) {
             return Some(status);
         }
@@ -203,18 +204,19 @@ impl Validator {
         let (key, kept) = {
             let t = table.lock().ok()?;
             let kept = t.by_subject.get(&issuer)?;
-            let key = chain_key(leaf_digest, kept.iter().map(|k| k.digest));
-            if let Some(status) = self.cached(key, ts) {
+            let digests = std::iter::once(leaf_digest).chain(kept.iter().map(|k| k.digest));
+            let key = ChainKey::new(digests);
+            if let Some(status) = self.cached(key.digests(), ts) {
                 return Some(status);
             }
-            if let Some(status) = self.recalled(key, ts) {
+            if let Some(status) = self.recalled(key.digests(), ts) {
                 return Some(status);
             }
             let certs: Vec<X509> = kept.iter().map(|k| k.cert.clone()).collect();
             (key, certs)
         };
         let leaf = self.decoded(leaf_der, leaf_digest)?;
-        self.validate_anew(key, &leaf, &kept, ts)
+        self.validate_anew(key.digests(), &leaf, &kept, ts)
     }
 
     /// The certificate `der` (whose SHA-256 is `digest`) decoded, from the
@@ -249,8 +251,8 @@ impl Validator {
 
     /// The result for chain `key` asked for within the last five minutes
     /// (asking keeps it another five: `&read_expire`).
-    fn cached(&mut self, key: [u8; 32], ts: u64) -> Option<Status> {
-        let (status, at) = self.cache.get_mut(&key)?;
+    fn cached(&mut self, key: &[[u8; 32]], ts: u64) -> Option<Status> {
+        let (status, at) = self.cache.get_mut(key)?;
         if ts.saturating_sub(*at) >= CACHE_NS {
             return None;
         }
@@ -263,13 +265,14 @@ impl Validator {
     /// validates through at least one.
     fn validate_anew(
         &mut self,
-        key: [u8; 32],
+        key: &[[u8; 32]],
         leaf: &X509,
         untrusted: &[X509],
         ts: u64,
     ) -> Option<Status> {
         let v = self.verify(leaf, untrusted, ts)?;
-        self.settle(key, v.status, &v.chain, ts);
+        self.reuse(key, v.status, ts);
+        self.keep_if_validated(v.status, &v.chain);
         if let Some((from, until)) = v.holds {
             self.remember(key, v.status, v.chain, from, until);
         }
@@ -278,19 +281,27 @@ impl Validator {
 
     /// What verifying chain `key` at `ts` would give, when a remembered
     /// outcome holds at that time; settled as a verification is.
-    fn recalled(&mut self, key: [u8; 32], ts: u64) -> Option<Status> {
+    fn recalled(&mut self, key: &[[u8; 32]], ts: u64) -> Option<Status> {
         let secs = seconds(ts);
-        let o = self.outcomes.get(&key)?;
+        let o = self.outcomes.get(key)?;
         if secs < o.from || secs >= o.until {
             return None;
         }
-        let (status, chain) = (o.status, o.chain.clone());
-        self.settle(key, status, &chain, ts);
+        let status = o.status;
+        self.keep_if_validated(status, &o.chain);
+        self.reuse(key, status, ts);
         Some(status)
     }
 
     /// Remembers a verification's outcome while it holds.
-    fn remember(&mut self, key: [u8; 32], status: Status, chain: Vec<X509>, from: i64, until: i64) {
+    fn remember(
+        &mut self,
+        key: &[[u8; 32]],
+        status: Status,
+        chain: Vec<X509>,
+        from: i64,
+        until: i64,
+    ) {
         if self.outcome_certs + chain.len() > MAX_OUTCOME_CERTS || self.outcomes.len() >= MAX_CACHED
         {
             self.outcomes.clear();
@@ -298,7 +309,7 @@ impl Validator {
         }
         self.outcome_certs += chain.len();
         let old = self.outcomes.insert(
-            key,
+            key.into(),
             Outcome {
                 status,
                 chain,
@@ -311,13 +322,22 @@ impl Validator {
         }
     }
 
-    /// What follows a verification: the result is reused for five minutes,
-    /// and the intermediates of a chain that validated are kept.
-    fn settle(&mut self, key: [u8; 32], status: Status, chain: &[X509], ts: u64) {
+    /// The result of chain `key`, reused while asked for again within
+    /// five minutes.
+    fn reuse(&mut self, key: &[[u8; 32]], status: Status, ts: u64) {
+        if let Some(entry) = self.cache.get_mut(key) {
+            *entry = (status, ts);
+            return;
+        }
         if self.cache.len() >= MAX_CACHED {
             self.cache.clear();
         }
-        self.cache.insert(key, (status, ts));
+        self.cache.insert(key.into(), (status, ts));
+    }
+
+    /// Keeps the intermediates of `chain` (as OpenSSL built it) when it
+    /// validated through at least one.
+    fn keep_if_validated(&self, status: Status, chain: &[X509]) {
         if self.keep_intermediates && status.as_bytes() == b"ok" && chain.len() > 2 {
             self.keep(chain);
         }
@@ -440,23 +460,44 @@ fn holds<'a>(certs: impl Iterator<Item = &'a X509>, secs: i64) -> Option<(i64, i
     Some((from, until))
 }
 
+/// The digests of a chain put together from a leaf and kept
+/// intermediates: inline for any chain the TLS analyzer hands over.
+/// It lives on the stack for one call; boxing the inline form would
+/// allocate on every handshake.
+#[allow(clippy::large_enum_variant)]
+enum ChainKey {
+    Inline([[u8; 32]; MAX_CHAIN], usize),
+    Heap(Vec<[u8; 32]>),
+}
+
+impl ChainKey {
+    fn new(digests: impl Iterator<Item = [u8; 32]> + Clone) -> Self {
+        let mut inline = [[0u8; 32]; MAX_CHAIN];
+        let mut n = 0;
+        for d in digests.clone() {
+            if n == MAX_CHAIN {
+                return ChainKey::Heap(digests.collect());
+            }
+            inline[n] = d;
+            n += 1;
+        }
+        ChainKey::Inline(inline, n)
+    }
+
+    fn digests(&self) -> &[[u8; 32]] {
+        match self {
+            ChainKey::Inline(d, n) => &d[..*n],
+            ChainKey::Heap(d) => d,
+        }
+    }
+}
+
 /// One kept intermediate, with the SHA-256 of its DER (for the result
 /// cache's key).
 #[derive(Clone, Debug)]
 struct Kept {
     cert: X509,
     digest: [u8; 32],
-}
-
-/// The result cache's key of a chain: its certificates' digests in order
-/// (the script joins their SHA-1s).
-fn chain_key(leaf: [u8; 32], rest: impl Iterator<Item = [u8; 32]>) -> [u8; 32] {
-    let mut key = Sha256::new();
-    key.update(leaf);
-    for d in rest {
-        key.update(d);
-    }
-    key.finalize().into()
 }
 
 /// `x509_subject_name_hash(_, 4)` / `x509_issuer_name_hash(_, 4)`: the
@@ -615,7 +656,7 @@ mod tests {
         assert_eq!(at(&mut v, 1_799_999_000 * SEC).as_bytes(), b"ok");
         // At notAfter (over five minutes later) OpenSSL calls them
         // expired: verified anew.
-        v.roots = Roots::from_certs(&[root.clone()]);
+        v.roots = Roots::from_certs(std::slice::from_ref(&root));
         assert_eq!(
             at(&mut v, 1_800_000_000 * SEC).as_bytes(),
             b"certificate has expired"
@@ -627,5 +668,13 @@ mod tests {
             b"certificate is not yet valid"
         );
         assert_eq!(at(&mut v, 1_600_000_000 * SEC).as_bytes(), b"ok");
+    }
+
+    #[test]
+    fn chain_keys_hold_every_digest_in_order() {
+        for n in [1, MAX_CHAIN, MAX_CHAIN + 4] {
+            let want: Vec<[u8; 32]> = (0..n).map(|i| [i as u8; 32]).collect();
+            assert_eq!(ChainKey::new(want.iter().copied()).digests(), &want[..]);
+        }
     }
 }

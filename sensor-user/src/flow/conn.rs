@@ -422,6 +422,7 @@ impl Conn {
 
     /// Originator address (after flips); an IPv4-mapped address is the
     /// IPv4 address, as Zeek has it.
+    #[inline]
     pub fn orig_h(&self) -> IpAddr {
         ip_of(self.orig().0)
     }
@@ -432,6 +433,7 @@ impl Conn {
     }
 
     /// Responder address.
+    #[inline]
     pub fn resp_h(&self) -> IpAddr {
         ip_of(self.resp().0)
     }
@@ -549,11 +551,13 @@ impl Conn {
 }
 
 /// The address whose 16-byte form is `a` (see [`addr16`]).
+#[inline]
 fn ip_of(a: [u8; 16]) -> IpAddr {
-    let v6 = std::net::Ipv6Addr::from(a);
-    match v6.to_ipv4_mapped() {
-        Some(v4) => IpAddr::V4(v4),
-        None => IpAddr::V6(v6),
+    let bits = u128::from_be_bytes(a);
+    if bits >> 32 == 0xffff {
+        IpAddr::V4(std::net::Ipv4Addr::from(bits as u32))
+    } else {
+        IpAddr::V6(std::net::Ipv6Addr::from(bits))
     }
 }
 
@@ -597,6 +601,25 @@ mod tests {
             0,
             0,
         )
+    }
+
+    #[test]
+    fn mapped_addresses_are_ipv4_as_std_has_them() {
+        for a in [
+            "::ffff:192.0.2.1",
+            "::ffff:0.0.0.0",
+            "::1",
+            "::",
+            "::1:ffff:192.0.2.1",
+            "2001:db8::1",
+        ] {
+            let v6: std::net::Ipv6Addr = a.parse().unwrap();
+            let want = match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(v6),
+            };
+            assert_eq!(ip_of(v6.octets()), want, "{a}");
+        }
     }
 
     #[test]
