@@ -1054,6 +1054,13 @@ impl<S: RecordSink> Worker<S> {
                 self.replay.size(),
                 c.dpd_buffers_exhausted,
             ),
+            // A session stays one while no tail is free: never refused.
+            pool(
+                "tls_tail",
+                self.tls.tails_in_use(),
+                self.tls.tails_size(),
+                0,
+            ),
         ]
     }
 

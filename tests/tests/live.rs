@@ -936,7 +936,7 @@ fn metrics_endpoint_agrees_with_stats_log() {
         m(&after, "sensor_worker_packets_total{worker=\"0\"}"),
         analysed
     );
-    for pool in ["smtp", "tls", "pop3", "imap"] {
+    for pool in ["smtp", "tls", "pop3", "imap", "tls_tail"] {
         let size = format!("sensor_session_pool_size{{pool=\"{pool}\",worker=\"0\"}}");
         assert!(m(&after, &size) > 0, "{size}: {after:?}");
     }

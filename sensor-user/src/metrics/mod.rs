@@ -20,7 +20,8 @@ use crate::logs::stats::StatsRecord;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PoolUse {
     /// `smtp`, `tls`, `pop3`, `imap`, `dpd` (the buffers holding the start
-    /// of connections for replay).
+    /// of connections for replay), `tls_tail` (TLS connections past their
+    /// handshake whose record headers are still read, for heartbleed).
     pub name: &'static str,
     /// Sessions in use now.
     pub in_use: u64,
@@ -31,7 +32,7 @@ pub struct PoolUse {
 }
 
 /// A worker's pools, in a fixed order.
-pub type Pools = [PoolUse; 5];
+pub type Pools = [PoolUse; 6];
 
 /// One worker's numbers.
 #[derive(Clone, Debug, Default)]

@@ -1452,6 +1452,17 @@ impl TlsPool {
     pub fn size(&self) -> usize {
         self.sessions.size()
     }
+
+    /// Tails in use now (connections past their handshake whose records
+    /// are still read).
+    pub fn tails_in_use(&self) -> usize {
+        self.tails.in_use()
+    }
+
+    /// The bound of the tails.
+    pub fn tails_size(&self) -> usize {
+        self.tails.size()
+    }
 }
 
 impl Reset for TlsTail {
@@ -1566,6 +1577,32 @@ mod tests {
         b.extend((e.len() as u16).to_be_bytes());
         b.extend(e);
         handshake(2, &b)
+    }
+
+    #[test]
+    fn a_session_past_its_handshake_becomes_a_tail_and_frees_its_place() {
+        let opts = TlsOptions {
+            stop_after_established: false,
+            ..TlsOptions::default()
+        };
+        let mut pool = TlsPool::new(1, opts, 0, 1);
+        let mut env = Env::default();
+        let mut slot = pool.acquire();
+        assert_eq!((pool.in_use(), pool.tails_in_use()), (1, 0));
+        pool.deliver(&mut slot, true, &record(22, &client_hello()), &mut env);
+        let mut server = record(22, &server_hello());
+        server.extend(record(20, &[1]));
+        server.extend(record(23, &[9; 40]));
+        pool.deliver(&mut slot, false, &server, &mut env);
+        let mut client = record(20, &[1]);
+        client.extend(record(23, &[9; 40]));
+        let fed = pool.deliver(&mut slot, true, &client, &mut env);
+        assert!(matches!(fed, TlsFed::HandedOver), "{:?}", env.logged);
+        assert!(matches!(slot, Some(TlsSlot::Tail(_))));
+        assert_eq!((pool.in_use(), pool.tails_in_use()), (0, 1));
+        assert_eq!((pool.size(), pool.tails_size()), (1, 1));
+        // The session it held serves the next connection.
+        assert!(pool.acquire().is_some());
     }
 
     #[test]
