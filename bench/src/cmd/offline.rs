@@ -95,9 +95,9 @@ pub struct OfflineArgs {
     pub zeek_script: Option<PathBuf>,
     /// With --zeek-script: measure what the script costs. Two pipelines,
     /// one configured by the script and one without it, process the same
-    /// passes in turn (the order swapped every round), so that the drift
-    /// of a shared or virtual machine falls on both alike; the report gives
-    /// the median of the per-round ratios.
+    /// passes in turn (without, with, with, without each round), so that
+    /// the drift of a shared or virtual machine falls on both alike; the
+    /// report gives the median of the rounds' ratios.
     #[arg(long, requires = "zeek_script")]
     pub script_cost: bool,
 }

@@ -4,9 +4,10 @@
 //! decode each (most of it the public key), while a chain needs one or two
 //! of them. So a bundle is read once per run into each root's DER and its
 //! subject and issuer names (found by walking the DER, and decoded alone),
-//! and a root is decoded only when a chain asks for its name. OpenSSL looks roots up by name alone (the issuer of a
-//! certificate in the chain, or a certificate's own subject when it checks
-//! whether that certificate is trusted), so a store holding the roots
+//! and a root is decoded only when a chain asks for its name. OpenSSL
+//! looks roots up by name alone (the issuer of a certificate in the chain,
+//! or a certificate's own subject when it checks whether that certificate
+//! is trusted), so a store holding the roots
 //! reachable by name from the chain, closed over their own issuers, builds
 //! exactly the chain a store of the whole bundle would.
 

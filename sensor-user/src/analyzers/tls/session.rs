@@ -1396,14 +1396,12 @@ impl TlsPool {
             self.finish(slot, env);
             return TlsFed::Done;
         }
-        let session = match *slot {
-            Some(TlsSlot::Session(i)) => Some(i),
-            _ => None,
-        };
-        match session {
-            Some(i) if self.hand_over(slot, i) => TlsFed::HandedOver,
-            _ => TlsFed::Continue,
+        if let Some(TlsSlot::Session(i)) = *slot {
+            if self.hand_over(slot, i) {
+                return TlsFed::HandedOver;
+            }
         }
+        TlsFed::Continue
     }
 
     /// Moves session `i` to a tail once it can go on as one (while no
