@@ -301,6 +301,9 @@ pub struct Worker<S: RecordSink> {
     capture_loss: Option<capture_loss::Measurer>,
     /// This worker's share of a capture read by several (`None`: all of it).
     share: Option<Share>,
+    /// The process exits once this worker has finished: its tables and
+    /// pools are left to the OS (see [`Worker::leave_memory_at_exit`]).
+    exiting: bool,
 }
 
 /// A worker's share of a capture that several workers read whole
@@ -993,6 +996,7 @@ impl<S: RecordSink> Worker<S> {
                 .enabled
                 .then(|| capture_loss::Measurer::new(cfg.capture_loss, cfg.weirds.peer)),
             share: None,
+            exiting: false,
             cfg,
         }
     }
@@ -1259,6 +1263,16 @@ impl<S: RecordSink> Worker<S> {
     /// are summed, see [`capture_loss::Measurer`]).
     pub fn leave_capture_loss_to_run(&mut self) {
         self.capture_loss = None;
+    }
+
+    /// Leaves the worker's tables and pools allocated when it finishes, for
+    /// a process that exits next: the OS takes the memory back at once,
+    /// where freeing every session and connection one allocation at a
+    /// time, after each was logged, would touch all of it again for
+    /// nothing. Nothing a worker holds at its end writes anything when
+    /// dropped (its files are closed as their connections are logged).
+    pub fn leave_memory_at_exit(&mut self) {
+        self.exiting = true;
     }
 
     /// Sets how often stats.log records are written (network time).
@@ -2006,6 +2020,13 @@ impl<S: RecordSink> Worker<S> {
         }
         let stats = self.stats_record(now);
         let counters = self.counters();
+        if self.exiting {
+            let me = std::mem::ManuallyDrop::new(self);
+            // SAFETY: `me` is neither used nor dropped after this read, so
+            // the sink is owned once, here; the rest is never freed.
+            let sink = unsafe { std::ptr::read(&me.sink) };
+            return (sink.inner, counters, stats);
+        }
         (self.sink.inner, counters, stats)
     }
 }

@@ -639,6 +639,7 @@ fn read(r: ReadArgs) -> ExitCode {
         sinks,
         progress: !a.quiet,
         workers: usize::from(r.workers),
+        exiting: true,
     };
     match offline::read(&opts) {
         Ok(summary) => {

@@ -40,6 +40,7 @@ fn run(case: &str, tag: &str, loads: &[&str], redefs: &[&str]) -> tests::TempDir
         config,
         sinks: sensor::sinks::SinkOptions::files_only(),
         progress: false,
+        exiting: false,
         workers: 1,
     };
     read(&opts).expect("sensor read");

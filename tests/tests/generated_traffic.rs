@@ -37,6 +37,7 @@ fn read_with(
         config,
         sinks: sensor::sinks::SinkOptions::files_only(),
         progress: false,
+        exiting: false,
         workers,
     })
     .expect("sensor read")
@@ -465,6 +466,7 @@ fn several_files_give_the_same_records_with_any_number_of_workers() {
             config: seeded(),
             sinks: sensor::sinks::SinkOptions::files_only(),
             progress: false,
+            exiting: false,
             workers,
         })
         .expect("sensor read")

@@ -47,6 +47,7 @@ fn run(trace: &Path, script: &[String], log: &str, name: &str) -> Vec<Rec> {
         config,
         sinks: sensor::sinks::SinkOptions::files_only(),
         progress: false,
+        exiting: false,
         workers: 1,
     };
     read(&opts).unwrap_or_else(|e| panic!("{name}: sensor failed: {e}"));
@@ -271,6 +272,7 @@ fn software_of_smtp_clients_on_zeek_smtp_trace() {
         config,
         sinks: sensor::sinks::SinkOptions::files_only(),
         progress: false,
+        exiting: false,
         workers: 1,
     };
     read(&opts).expect("sensor");

@@ -72,6 +72,7 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
         config,
         sinks: sensor::sinks::SinkOptions::files_only(),
         progress: false,
+        exiting: false,
         workers: 1,
     };
     read(&opts).unwrap_or_else(|e| panic!("{name}: sensor failed: {e}"));

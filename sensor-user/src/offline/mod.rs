@@ -37,6 +37,9 @@ pub struct ReadOptions {
     pub sinks: SinkOptions,
     /// Show a progress line on stderr (only when it is a terminal).
     pub progress: bool,
+    /// The process exits after this read: the workers' tables are left to
+    /// the OS rather than freed (see [`Worker::leave_memory_at_exit`]).
+    pub exiting: bool,
 }
 
 /// What a run did.
@@ -178,7 +181,7 @@ pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
         // One queue per worker and one for the summed stats records.
         let (queues, handle) = LogQueue::spawn_many(writer, ring, false, opts.workers + 1);
         let mut shown = Counters::default();
-        let out = workers::read(&mut files, &opts.config, queues, &health, &mut |frames| {
+        let out = workers::read(&mut files, opts, queues, &health, &mut |frames| {
             if frames % 4096 == 0 {
                 shown.packets = frames;
                 draw(&shown);
@@ -189,6 +192,9 @@ pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
         let (sink, handle) = LogQueue::spawn(writer, ring, false);
         let mut worker = Worker::new(opts.config.clone(), sink);
         worker.set_sink_health(health.clone());
+        if opts.exiting {
+            worker.leave_memory_at_exit();
+        }
         let (truncated, capture_err) = read_one(&mut files, &mut worker, &mut draw);
         let (sink, counters) = worker.finish();
         drop(sink);

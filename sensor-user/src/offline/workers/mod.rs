@@ -35,6 +35,7 @@ mod scan;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use super::ReadOptions;
 use crate::capture::pcap::{CaptureError, PcapFile};
 use crate::config::Config;
 use crate::engine::capture_loss::Measurer;
@@ -63,7 +64,7 @@ pub(super) struct Outcome {
 /// been read.
 pub(super) fn read(
     files: &mut [PcapFile],
-    config: &Config,
+    opts: &ReadOptions,
     mut queues: Vec<LogQueue>,
     health: &SinkHealth,
     on_frame: &mut dyn FnMut(u64),
@@ -76,7 +77,8 @@ pub(super) fn read(
         };
     };
     let run = Run {
-        config,
+        config: &opts.config,
+        exiting: opts.exiting,
         health,
         published: (0..queues.len()).map(|_| Mutex::default()).collect(),
         tables: Default::default(),
@@ -93,6 +95,8 @@ pub(super) fn read(
 /// share too.
 struct Run<'a> {
     config: &'a Config,
+    /// The process exits after the run (see [`ReadOptions::exiting`]).
+    exiting: bool,
     health: &'a SinkHealth,
     /// Each worker's latest stats.log numbers.
     published: Vec<Mutex<StatsRecord>>,
@@ -117,6 +121,9 @@ impl Run<'_> {
         });
         worker.set_stats_interval(u64::MAX / 4);
         worker.set_sink_health(self.health.clone());
+        if self.exiting {
+            worker.leave_memory_at_exit();
+        }
         worker
     }
 
