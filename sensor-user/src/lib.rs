@@ -16,6 +16,7 @@ pub mod decode;
 pub mod engine;
 pub mod files;
 pub mod flow;
+pub mod huge_pages;
 pub mod inline_str;
 pub mod live;
 pub mod logs;

@@ -18,8 +18,10 @@ impl AppStore {
     /// A store for at most `capacity` connections (address space is
     /// reserved now, memory is used as states are made).
     pub fn new(capacity: usize) -> Self {
+        let states = Vec::with_capacity(capacity);
+        crate::huge_pages::advise(&states);
         AppStore {
-            states: Vec::with_capacity(capacity),
+            states,
             free: Vec::with_capacity(capacity),
         }
     }

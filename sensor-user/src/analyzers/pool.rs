@@ -24,8 +24,10 @@ impl<T: Reset> SessionPool<T> {
     /// pool first needs it (the slot table is reserved at once: address
     /// space, no memory until used).
     pub fn on_demand(limit: usize, make: impl Fn() -> T + 'static) -> Self {
+        let sessions = Vec::with_capacity(limit);
+        crate::huge_pages::advise(&sessions);
         SessionPool {
-            sessions: Vec::with_capacity(limit),
+            sessions,
             free: Vec::with_capacity(limit),
             limit,
             make: Box::new(make),

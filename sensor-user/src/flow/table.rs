@@ -85,10 +85,12 @@ impl FlowTable {
     /// connections themselves is reserved now.
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
+        let slots = Vec::with_capacity(capacity);
+        crate::huge_pages::advise(&slots);
         FlowTable {
             map: HashTable::with_capacity(capacity),
             hasher: DefaultHashBuilder::default(),
-            slots: Vec::with_capacity(capacity),
+            slots,
             free: Vec::with_capacity(capacity),
             timers: TimerQueue::with_capacity(capacity * 4),
             capacity,
