@@ -37,7 +37,7 @@ fn huge_range(start: usize, bytes: usize) -> Option<(usize, usize)> {
     if bytes < MIN_BYTES {
         return None;
     }
-    let first = start.next_multiple_of(HUGE);
+    let first = start.checked_next_multiple_of(HUGE)?;
     let end = start.checked_add(bytes)? / HUGE * HUGE;
     (end > first).then_some((first, end))
 }
