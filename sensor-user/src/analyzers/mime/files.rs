@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::{MimeMessage, MimeSink};
-use crate::analyzers::line::{LineSplit, Piece};
+use crate::analyzers::line::{find_either, LineSplit, Piece};
 use crate::bytes::starts_with_ci;
 use crate::files::extract::ExtractConfig;
 use crate::files::FileState;
@@ -124,6 +124,7 @@ impl MessageFiles {
             return;
         }
         self.msg.data(data, env.now());
+        let data = &data[self.base64_lines(data, env)..];
         let mut lines = std::mem::take(&mut self.lines);
         let mut mime = std::mem::take(&mut self.mime);
         lines.feed(data, &mut |l, piece| {
@@ -134,6 +135,59 @@ impl MessageFiles {
         mime.flush_pending(&mut Parts { f: self, env });
         self.mime = mime;
         self.lines = lines;
+    }
+
+    /// A whole line of the message without its end (it holds no LF),
+    /// then a CRLF: the same as [`MessageFiles::data`] of the line and
+    /// then of the CRLF, without putting the line together again when no
+    /// partial line is held.
+    pub fn line(&mut self, line: &[u8], env: &mut dyn FileEnv) {
+        if !self.open {
+            return;
+        }
+        if !self.lines.takes_whole(line.len() + 2) {
+            self.data(line, env);
+            self.data(b"\r\n", env);
+            return;
+        }
+        self.msg.data(line, env.now());
+        self.msg.data(b"\r\n", env.now());
+        let mut mime = std::mem::take(&mut self.mime);
+        let sink = &mut Parts { f: self, env };
+        let base64 = mime
+            .base64_leaf()
+            .is_some_and(|l| mime.base64_line(l, line, sink));
+        if !base64 {
+            mime.deliver(line, true, sink);
+        }
+        mime.flush_pending(sink);
+        self.mime = mime;
+    }
+
+    /// Takes the whole lines at the start of `data` that are base64 body of
+    /// the message's innermost entity and hands each to the MIME parser as
+    /// the line splitter would, without the splitter (see
+    /// [`MimeMessage::base64_line`]); only when the splitter holds nothing.
+    /// Returns the bytes taken.
+    fn base64_lines(&mut self, data: &[u8], env: &mut dyn FileEnv) -> usize {
+        if !self.lines.takes_whole(0) {
+            return 0;
+        }
+        let mut mime = std::mem::take(&mut self.mime);
+        let mut taken = 0;
+        if let Some(leaf) = mime.base64_leaf() {
+            let sink = &mut Parts { f: self, env };
+            while let Some(end) = find_either(&data[taken..], b'\n', b'\n') {
+                let line = &data[taken..taken + end];
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if end >= MAX_LINE || !mime.base64_line(leaf, line, sink) {
+                    break;
+                }
+                taken += end + 1;
+            }
+        }
+        self.mime = mime;
+        taken
     }
 
     /// `len` bytes of the message were lost.
@@ -392,5 +446,49 @@ pub(crate) mod tests {
             assert_eq!(field(bin, "seen_bytes"), "4");
             assert_eq!(field(bin, "parent_fuid"), fuid);
         }
+    }
+
+    /// Feeding whole lines with [`MessageFiles::line`] gives the records
+    /// feeding their bytes does: also after a partial line is held, and for
+    /// lines at and past the splitter's bound.
+    #[test]
+    fn whole_lines_equal_their_bytes() {
+        let long = "A".repeat(MAX_LINE - 2);
+        let longer = "B".repeat(MAX_LINE + 5);
+        let mut text = String::from_utf8_lossy(MSG).into_owned();
+        text = text.replace("Hello", &format!("Hello\r\n{long}\r\n{longer}"));
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        let records = |by_line: bool| {
+            let mut m = MessageFiles::default();
+            let mut env = Env::default();
+            m.begin("POP3", false, &mut env);
+            for (i, l) in lines.iter().enumerate() {
+                if i + 1 == lines.len() {
+                    break;
+                }
+                if by_line && i != 3 {
+                    m.line(l.as_bytes(), &mut env);
+                } else if by_line {
+                    // A line fed as bytes in two pieces, its end with it.
+                    let (a, b) = l.split_at(l.len() / 2);
+                    m.data(a.as_bytes(), &mut env);
+                    m.line(b.as_bytes(), &mut env);
+                } else {
+                    m.data(l.as_bytes(), &mut env);
+                    m.data(b"\r\n", &mut env);
+                }
+            }
+            m.end(&mut env);
+            env.records
+        };
+        let (bytes, by_line) = (records(false), records(true));
+        assert_eq!(bytes.len(), 3, "{bytes:?}");
+        assert_eq!(bytes, by_line);
+        let sizes: Vec<_> = bytes.iter().map(|(_, r)| field(r, "seen_bytes")).collect();
+        let body = 5 + 2 + long.len() + 2 + longer.len();
+        assert_eq!(
+            sizes,
+            [body.to_string(), "4".into(), text.len().to_string()]
+        );
     }
 }

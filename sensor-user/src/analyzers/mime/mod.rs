@@ -135,6 +135,10 @@ pub struct MimeMessage {
     run_level: usize,
 }
 
+/// The entity base64 body lines go to (see [`MimeMessage::base64_leaf`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Leaf(usize);
+
 /// Bytes of base64 lines decoded together at most.
 const RUN: usize = 1024;
 
@@ -212,6 +216,49 @@ impl MimeMessage {
     /// [`MimeMessage::flush_pending`]).
     pub fn has_pending(&self) -> bool {
         !self.out.is_empty() || !self.run.is_empty()
+    }
+
+    /// The innermost entity a body line goes to, if every line that starts
+    /// with neither `-` nor anything a header could make of it can only be
+    /// base64 body there: each entity above is in its body with a child
+    /// open, and that one is in a base64 body (see
+    /// [`MimeMessage::base64_line`]).
+    pub fn base64_leaf(&self) -> Option<Leaf> {
+        if self.depth == 0 {
+            return None;
+        }
+        let mut level = 0;
+        loop {
+            let e = self.entities.get(level)?;
+            if e.in_header {
+                return None;
+            }
+            match e.ctype {
+                CType::Multipart | CType::Message if e.has_child => level += 1,
+                CType::Multipart | CType::Message => return None,
+                _ => return (e.encoding == Encoding::Base64).then_some(Leaf(level)),
+            }
+        }
+    }
+
+    /// Feeds a line that ended with a CRLF as [`MimeMessage::deliver`]
+    /// would, if it is base64 body of `leaf` (found by
+    /// [`MimeMessage::base64_leaf`] since the last line fed otherwise):
+    /// it does not start with `-` (no boundary) and fits a run. Returns
+    /// false, having done nothing, for any other line.
+    pub fn base64_line(&mut self, leaf: Leaf, line: &[u8], sink: &mut dyn MimeSink) -> bool {
+        if line.first() == Some(&b'-') || line.len() > RUN {
+            return false;
+        }
+        if !self.run.is_empty() && (self.run_level != leaf.0 || self.run.len() + line.len() > RUN) {
+            self.decode_run(sink);
+        }
+        if self.run.capacity() == 0 {
+            self.run.reserve_exact(RUN);
+        }
+        self.run_level = leaf.0;
+        self.run.extend_from_slice(line);
+        true
     }
 
     /// Ends the message: closes every open entity.

@@ -357,11 +357,12 @@ impl Pop3Session {
                 } else {
                     l
                 };
-                self.msg.data(l, env);
-                self.rec.retrieved_bytes += l.len() as u64;
                 if piece == Piece::Line {
-                    self.msg.data(b"\r\n", env);
-                    self.rec.retrieved_bytes += 2;
+                    self.msg.line(l, env);
+                    self.rec.retrieved_bytes += l.len() as u64 + 2;
+                } else {
+                    self.msg.data(l, env);
+                    self.rec.retrieved_bytes += l.len() as u64;
                 }
             }
             Multi::Listing if piece == Piece::Line => self.rec.listed += 1,

@@ -12,6 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::email;
+use crate::analyzers::line::find_either;
 use crate::analyzers::mime::files::entity_filename;
 use crate::analyzers::mime::{MimeMessage, MimeSink};
 use crate::bytes::{fmt_u64, starts_with_ci as starts_ci, trim_lws};
@@ -205,6 +206,12 @@ enum Piece {
 }
 
 impl LineSplitter {
+    /// Whether the next byte starts a line: no partial line is held, no
+    /// raw bytes are due and no CR waits for its LF.
+    fn at_line_start(&self) -> bool {
+        self.buf.is_empty() && self.plain == 0 && self.last_char != b'\r'
+    }
+
     /// Takes bytes from `data` up to the next line or plain chunk; returns
     /// how many were consumed and what is complete (a line that began in an
     /// earlier delivery is gathered in `buf`; one wholly inside `data` is
@@ -450,6 +457,13 @@ impl SmtpSession {
             if self.state == State::InTls {
                 return SmtpNext::StartTls;
             }
+            if is_orig && self.fast_data_possible() {
+                let n = self.base64_lines(data, env);
+                data = &data[n..];
+                if data.is_empty() {
+                    break;
+                }
+            }
             let (n, piece) = self.lines[d].next(data);
             match piece {
                 Some(Piece::Plain(start)) => {
@@ -476,6 +490,48 @@ impl SmtpSession {
         } else {
             SmtpNext::Continue
         }
+    }
+
+    /// Whether the client's next bytes start a line of a DATA mail whose
+    /// lines [`SmtpSession::base64_lines`] may take.
+    fn fast_data_possible(&self) -> bool {
+        self.state == State::InData
+            && self.mail_open
+            && !self.bdat.active
+            && self.lines[0].at_line_start()
+    }
+
+    /// Takes the whole lines at the start of `data` that are base64 body of
+    /// the mail's innermost entity, each ended by a CRLF, and does with
+    /// each what [`SmtpSession::deliver_line`] would, without cutting it
+    /// out first: none starts with a `.` (the end of the data, or a dot
+    /// to remove) and the MIME parser takes each (see
+    /// [`MimeMessage::base64_line`]). Returns the bytes taken.
+    fn base64_lines(&mut self, data: &[u8], env: &mut dyn SmtpEnv) -> usize {
+        let Some(mut mime) = self.mime.take() else {
+            return 0;
+        };
+        let Some(leaf) = mime.base64_leaf() else {
+            self.mime = Some(mime);
+            return 0;
+        };
+        let mut taken = 0;
+        while let Some(end) = find_either(&data[taken..], b'\r', b'\n') {
+            let (line, rest) = data[taken..].split_at(end);
+            if !rest.starts_with(b"\r\n")
+                || line.first() == Some(&b'.')
+                || !mime.base64_line(leaf, line, &mut MailSink { s: self, env })
+            {
+                break;
+            }
+            self.msg_data(&data[taken..taken + end + 2], env);
+            taken += end + 2;
+        }
+        self.mime = Some(mime);
+        if taken > 0 {
+            self.lines[0].last_char = b'\n';
+        }
+        taken
     }
 
     /// The client finished a BDAT-chunk slice.
@@ -1639,6 +1695,57 @@ mod session_tests {
         assert!(!l.contains("secret"));
         assert!(files[0].1.contains("\"seen_bytes\":28"), "{}", files[0].1);
         assert!(env.weirds.is_empty(), "{:?}", env.weirds);
+    }
+
+    /// The client's mail taken a line of base64 body at a time without the
+    /// line splitter (whole deliveries) gives the records and weirds that
+    /// splitting every line gives (byte-by-byte deliveries): around
+    /// boundaries, dot-stuffed and empty lines, a lone CR, a line longer
+    /// than a decoding run and bad base64, with and without message files.
+    #[test]
+    fn base64_body_lines_as_split_lines() {
+        let long = "QUJD".repeat(300);
+        let body = format!(
+            "Subject: x\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+             AAECAwQF\r\nBgcICQoL\r\n\r\n..dotted\r\nDA0O\rDxAR\r\n{long}\r\nEhMU*!\r\n\
+             -notaboundary\r\nFRYX\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nGBka\r\nGxwd\r\n--b--\r\nHh8g\r\n.\r\n"
+        );
+        let run = |whole: bool, msg_files: bool| {
+            let mut s = SmtpSession::default();
+            s.opts.rfc822_msg_files = msg_files;
+            let mut env = Env::default();
+            let mut talk = |orig: bool, d: &str| {
+                if whole || !orig {
+                    s.deliver(orig, d.as_bytes(), &mut env);
+                } else {
+                    for b in d.as_bytes().chunks(1) {
+                        s.deliver(orig, b, &mut env);
+                    }
+                }
+            };
+            for (orig, d) in [
+                (false, "220 mx\r\n"),
+                (true, "HELO c\r\nMAIL FROM:<a@x.org>\r\n"),
+                (false, "250 ok\r\n250 ok\r\n"),
+                (true, "RCPT TO:<b@x.org>\r\nDATA\r\n"),
+                (false, "250 ok\r\n354 go\r\n"),
+                (true, &body),
+                (false, "250 queued\r\n"),
+            ] {
+                talk(orig, d);
+            }
+            s.finish(&mut env);
+            (env.records, env.weirds)
+        };
+        for msg_files in [false, true] {
+            let (split, whole) = (run(false, msg_files), run(true, msg_files));
+            assert_eq!(split, whole, "message files {msg_files}");
+            let files = split.0.iter().filter(|r| r.0 == LogKind::Files).count();
+            assert!(files >= 2, "{:?}", split.0);
+            assert!(!split.1.is_empty(), "bad base64 gives a weird");
+        }
     }
 
     /// Runs a client/server dialogue (`C:`/`S:` lines) and returns the
