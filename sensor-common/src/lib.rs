@@ -150,6 +150,12 @@ pub struct FrameMeta {
 /// Marks a [`FrameMeta`] as written.
 pub const FRAME_META_MAGIC: u64 = 0x5345_4e53_4f52_6d31;
 
+/// Name of the XDP program's read-only global (`u8`) that lets it write
+/// [`FrameMeta`] (1, as built) or not (0): a kernel that refuses
+/// `bpf_xdp_adjust_meta` to the program still loads it with 0, since the
+/// verifier never reaches the call.
+pub const STAMP_META_GLOBAL: &str = "STAMP_META";
+
 /// Name of the XDP program (its function and ELF symbol) in the `sensor-ebpf`
 /// object; the ELF section is `xdp`.
 pub const XDP_PROGRAM: &str = "sensor_xdp";

@@ -280,11 +280,21 @@ fn to_userspace(ctx: &XdpContext) -> u32 {
     }
 }
 
+/// Whether [`stamp`] writes the metadata (see
+/// [`sensor_common::STAMP_META_GLOBAL`]); set by the loader.
+#[no_mangle]
+static STAMP_META: u8 = 1;
+
 /// Writes when the frame passed into its metadata area, for userspace to
 /// order frames of different queues ([`FrameMeta`]); skipped where the
-/// driver has no metadata area.
+/// driver has no metadata area, or the loader said not to.
 #[inline(always)]
 fn stamp(ctx: &XdpContext) {
+    // SAFETY: a plain read of a global; volatile, so that the compiler
+    // leaves the loader's value to be read (and the verifier to prune).
+    if unsafe { core::ptr::read_volatile(&STAMP_META) } == 0 {
+        return;
+    }
     let size = size_of::<FrameMeta>() as i32;
     // SAFETY: the helper only moves the metadata pointer of our context.
     if unsafe { bpf_xdp_adjust_meta(ctx.ctx, -size) } != 0 {

@@ -18,7 +18,7 @@ use aya::{Ebpf, EbpfLoader};
 use sensor_common::{
     BypassKey, BypassValue, XdpConfig, XdpCounter, BYPASS_MAP, CIDR_ALLOW_ONLY, CIDR_DENY,
     CONFIG_INDEX, CONFIG_MAP, COUNTERS_MAP, FILTER_ALLOW, FILTER_DENY, FILTER_MAP, MAX_PORTS,
-    PORTS_MAP, PORT_KEEP, XDP_PROGRAM, XSKS_MAP,
+    PORTS_MAP, PORT_KEEP, STAMP_META_GLOBAL, XDP_PROGRAM, XSKS_MAP,
 };
 
 /// The XDP object, built by `cargo xtask build-ebpf` and embedded at build
@@ -161,6 +161,41 @@ impl log::Log for StderrLog {
     fn flush(&self) {}
 }
 
+/// Loads the embedded object (its bypass map sized for `bypass_flows`
+/// flows) and its XDP program into the kernel, writing frame metadata if
+/// `stamp`.
+fn load(bypass_flows: u32, log: EbpfLog, stamp: bool) -> Result<Ebpf, XdpError> {
+    let level = log.level();
+    let mut ebpf = EbpfLoader::new()
+        .map_max_entries(BYPASS_MAP, bypass_flows.max(1))
+        .override_global(aya_log::LEVEL, &level, false)
+        .override_global(STAMP_META_GLOBAL, &u8::from(stamp), true)
+        .load(OBJECT)
+        .map_err(|e| {
+            XdpError(format!(
+                "loading the XDP program failed: {e}{}",
+                privilege_hint(&e.to_string())
+            ))
+        })?;
+    program(&mut ebpf)?.load().map_err(|e| {
+        XdpError(format!(
+            "the kernel refused the XDP program: {e}{}",
+            privilege_hint(&format!("{e:?}"))
+        ))
+    })?;
+    Ok(ebpf)
+}
+
+/// The object's XDP program.
+fn program(ebpf: &mut Ebpf) -> Result<&mut Xdp, XdpError> {
+    match ebpf.program_mut(XDP_PROGRAM).map(|p| p.try_into()) {
+        Some(Ok(p)) => Ok(p),
+        _ => fail(format!(
+            "the embedded object has no XDP program {XDP_PROGRAM}; rebuild it with `cargo xtask build-ebpf`"
+        )),
+    }
+}
+
 /// Returns the index of `iface`, or an error naming the fix.
 pub fn ifindex(iface: &str) -> Result<u32, XdpError> {
     let Ok(c) = std::ffi::CString::new(iface) else {
@@ -208,27 +243,13 @@ impl XdpProgram {
         }
         let index = ifindex(iface)?;
         raise_memlock_limit();
-        let level = log.level();
-        let mut ebpf = EbpfLoader::new()
-            .map_max_entries(BYPASS_MAP, bypass_flows.max(1))
-            .override_global(aya_log::LEVEL, &level, false)
-            .load(OBJECT)
-            .map_err(|e| {
-                XdpError(format!(
-                    "loading the XDP program failed: {e}{}",
-                    privilege_hint(&e.to_string())
-                ))
-            })?;
-        let program: &mut Xdp = match ebpf.program_mut(XDP_PROGRAM).map(|p| p.try_into()) {
-            Some(Ok(p)) => p,
-            _ => return fail(format!("the embedded object has no XDP program {XDP_PROGRAM}; rebuild it with `cargo xtask build-ebpf`")),
+        // Some kernels refuse bpf_xdp_adjust_meta to the program: it then
+        // goes without the metadata (frames are ordered by their arrival).
+        let mut ebpf = match load(bypass_flows, log, true) {
+            Ok(ebpf) => ebpf,
+            Err(stamped) => load(bypass_flows, log, false).map_err(|_| stamped)?,
         };
-        program.load().map_err(|e| {
-            XdpError(format!(
-                "the kernel refused the XDP program: {e}{}",
-                privilege_hint(&format!("{e:?}"))
-            ))
-        })?;
+        let program: &mut Xdp = program(&mut ebpf)?;
         let mode = if force_generic {
             program
                 .attach_to_if_index(index, XdpMode::Skb)
