@@ -38,46 +38,25 @@ fn ends_word(c: u8, dash: bool) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n') || dash && c == b'-'
 }
 
-/// Where the word at the start of `data` ends (see [`ends_word`]): sixteen
-/// bytes at a time with SSE2, since a word can be a whole line (a line of
-/// base64 is one 76-byte word).
+/// Where the word at the start of `data` ends (see [`ends_word`]), a
+/// word being possibly a whole line (a line of base64 is one 76-byte word).
 fn word_end(data: &[u8], dash: bool) -> Option<usize> {
-    let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes at `i`,
-        // inside `data` (unaligned).
-        unsafe {
-            let [space, tab, cr, lf] = [b' ', b'\t', b'\r', b'\n'].map(|c| _mm_set1_epi8(c as i8));
-            let minus = _mm_set1_epi8(if dash { b'-' } else { b' ' } as i8);
-            while i + 16 <= data.len() {
-                let v = _mm_loadu_si128(data.as_ptr().add(i).cast());
-                let hit = _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, tab)),
-                    _mm_or_si128(
-                        _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)),
-                        _mm_cmpeq_epi8(v, minus),
-                    ),
-                );
-                let bits = _mm_movemask_epi8(hit);
-                if bits != 0 {
-                    return Some(i + bits.trailing_zeros() as usize);
-                }
-                i += 16;
-            }
-        }
-    }
-    data[i..]
-        .iter()
-        .position(|&c| ends_word(c, dash))
-        .map(|n| i + n)
+    find_any(
+        data,
+        [b' ', b'\t', b'\r', b'\n', if dash { b'-' } else { b' ' }],
+    )
 }
 
-/// Where the first `a` or `b` of `data` is: sixteen bytes at a time with
-/// SSE2, with no set-up per call, for the ends of short lines (a line of
-/// base64 is 76 bytes, where a general search's set-up weighs).
+/// Where the first `a` or `b` of `data` is, for the ends of short lines.
 pub fn find_either(data: &[u8], a: u8, b: u8) -> Option<usize> {
+    find_any(data, [a, b])
+}
+
+/// Where the first byte of `data` that is in `set` is: sixteen bytes at a
+/// time with SSE2 and no set-up per call, for short runs (a word, a line of
+/// base64), where a general search's set-up weighs.
+#[inline(always)]
+fn find_any<const N: usize>(data: &[u8], set: [u8; N]) -> Option<usize> {
     let mut i = 0;
     #[cfg(target_arch = "x86_64")]
     {
@@ -85,10 +64,12 @@ pub fn find_either(data: &[u8], a: u8, b: u8) -> Option<usize> {
         // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes at `i`,
         // inside `data` (unaligned).
         unsafe {
-            let (cr, lf) = (_mm_set1_epi8(a as i8), _mm_set1_epi8(b as i8));
+            let wanted = set.map(|c| _mm_set1_epi8(c as i8));
             while i + 16 <= data.len() {
                 let v = _mm_loadu_si128(data.as_ptr().add(i).cast());
-                let hit = _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf));
+                let hit = wanted.iter().fold(_mm_setzero_si128(), |acc, w| {
+                    _mm_or_si128(acc, _mm_cmpeq_epi8(v, *w))
+                });
                 let bits = _mm_movemask_epi8(hit);
                 if bits != 0 {
                     return Some(i + bits.trailing_zeros() as usize);
@@ -99,7 +80,7 @@ pub fn find_either(data: &[u8], a: u8, b: u8) -> Option<usize> {
     }
     data[i..]
         .iter()
-        .position(|&c| c == a || c == b)
+        .position(|c| set.contains(c))
         .map(|n| i + n)
 }
 
