@@ -33,13 +33,16 @@ impl<const H: usize> Line<H> {
     }
 }
 
-/// Whether `c` ends a word: a blank, a line end, or (with `dash`) a `-`.
+/// Whether `c` ends a word: a blank, a line end, or (with `dash`) a `-`
+/// (the rule [`word_end`] applies).
+#[cfg(test)]
 fn ends_word(c: u8, dash: bool) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n') || dash && c == b'-'
 }
 
-/// Where the word at the start of `data` ends (see [`ends_word`]), a
-/// word being possibly a whole line (a line of base64 is one 76-byte word).
+/// Where the word at the start of `data` ends: at a blank, a line end or
+/// (with `dash`) a `-`; a word can be a whole line (a line of base64 is one
+/// 76-byte word).
 fn word_end(data: &[u8], dash: bool) -> Option<usize> {
     find_any(
         data,
