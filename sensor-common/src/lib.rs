@@ -150,11 +150,19 @@ pub struct FrameMeta {
 /// Marks a [`FrameMeta`] as written.
 pub const FRAME_META_MAGIC: u64 = 0x5345_4e53_4f52_6d31;
 
-/// Name of the XDP program's read-only global (`u8`) that lets it write
-/// [`FrameMeta`] (1, as built) or not (0): a kernel that refuses
-/// `bpf_xdp_adjust_meta` to the program still loads it with 0, since the
-/// verifier never reaches the call.
-pub const STAMP_META_GLOBAL: &str = "STAMP_META";
+/// Name of the XDP program's read-only global (`u8`) that says where it
+/// writes each frame's [`FrameMeta`]: [`STAMP_IN_METADATA`] as built,
+/// [`STAMP_IN_FRONT`] or [`STAMP_NONE`]. The verifier prunes the branches
+/// not taken, so a kernel that refuses a helper to the program still loads
+/// it with a mode that does not call it.
+pub const STAMP_MODE_GLOBAL: &str = "STAMP_MODE";
+/// [`FrameMeta`] in the frame's metadata area (`bpf_xdp_adjust_meta`).
+pub const STAMP_IN_METADATA: u8 = 1;
+/// [`FrameMeta`] in front of the frame (`bpf_xdp_adjust_head`): the socket
+/// gets it as the frame's first bytes, which userspace takes off.
+pub const STAMP_IN_FRONT: u8 = 2;
+/// No [`FrameMeta`].
+pub const STAMP_NONE: u8 = 0;
 
 /// Name of the XDP program (its function and ELF symbol) in the `sensor-ebpf`
 /// object; the ELF section is `xdp`.

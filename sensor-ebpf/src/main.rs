@@ -33,7 +33,7 @@ use aya_log_ebpf::{debug, trace, warn};
 
 use aya_ebpf::{
     bindings::xdp_action,
-    helpers::{bpf_ktime_get_ns, bpf_xdp_adjust_meta},
+    helpers::{bpf_ktime_get_ns, bpf_xdp_adjust_head, bpf_xdp_adjust_meta, bpf_xdp_store_bytes},
     macros::{map, xdp},
     maps::{lpm_trie::Key, Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, XskMap},
     programs::XdpContext,
@@ -42,7 +42,7 @@ use sensor_common::{
     AddressPair, BypassDirection, BypassKey, BypassValue, FrameMeta, XdpConfig, XdpCounter,
     BYPASS_MAX_ENTRIES, CIDR_ALLOW_ONLY, CIDR_DENY, CONFIG_INDEX, CONFIG_MAX_ENTRIES, FILTER_ALLOW,
     FILTER_DENY, FILTER_MAX_ENTRIES, FRAGMENTED_MAX_ENTRIES, FRAGMENTED_WINDOW_NS,
-    FRAME_META_MAGIC, MAX_PORTS, PORT_KEEP, XSKS_MAX_ENTRIES,
+    FRAME_META_MAGIC, MAX_PORTS, PORT_KEEP, STAMP_IN_FRONT, STAMP_IN_METADATA, XSKS_MAX_ENTRIES,
 };
 
 /// Ports (host byte order) whose frames go to userspace: value `PORT_KEEP`.
@@ -261,7 +261,7 @@ fn on_packet(ctx: &XdpContext, packet: &Packet, keep_all: bool) -> u32 {
 #[inline(always)]
 fn to_userspace(ctx: &XdpContext) -> u32 {
     count(XdpCounter::Matched);
-    stamp(ctx);
+    let moved = stamp(ctx);
     let queue = ctx.rx_queue_index();
     match XSKS.redirect(queue, 0) {
         Ok(action) => {
@@ -269,6 +269,11 @@ fn to_userspace(ctx: &XdpContext) -> u32 {
             action
         }
         Err(_) => {
+            if moved {
+                // The host gets the frame as it came.
+                // SAFETY: gives back the headroom `stamp` took.
+                unsafe { bpf_xdp_adjust_head(ctx.ctx, size_of::<FrameMeta>() as i32) };
+            }
             count(XdpCounter::RedirectFailed);
             warn!(
                 ctx,
@@ -280,28 +285,43 @@ fn to_userspace(ctx: &XdpContext) -> u32 {
     }
 }
 
-/// Whether [`stamp`] writes the metadata (see
-/// [`sensor_common::STAMP_META_GLOBAL`]); set by the loader.
+/// Where [`stamp`] puts a frame's [`FrameMeta`] (see
+/// [`sensor_common::STAMP_MODE_GLOBAL`]); set by the loader.
 #[no_mangle]
-static STAMP_META: u8 = 1;
+static STAMP_MODE: u8 = STAMP_IN_METADATA;
 
-/// Writes when the frame passed into its metadata area, for userspace to
-/// order frames of different queues ([`FrameMeta`]); skipped where the
-/// driver has no metadata area, or the loader said not to.
+/// Writes when the frame passed, for userspace to order frames of
+/// different queues ([`FrameMeta`]): in the metadata area, or where the
+/// kernel refuses the program that helper, in front of the frame (the
+/// socket gets it, userspace takes it off); skipped where there is no
+/// room, or the loader said not to. Returns whether the frame now starts
+/// with the stamp.
 #[inline(always)]
-fn stamp(ctx: &XdpContext) {
+fn stamp(ctx: &XdpContext) -> bool {
     // SAFETY: a plain read of a global; volatile, so that the compiler
-    // leaves the loader's value to be read (and the verifier to prune).
-    if unsafe { core::ptr::read_volatile(&STAMP_META) } == 0 {
-        return;
+    // leaves the loader's value to be read (and the verifier to prune
+    // the branches not taken, with their helpers).
+    let mode = unsafe { core::ptr::read_volatile(&STAMP_MODE) };
+    if mode == STAMP_IN_METADATA {
+        stamp_metadata(ctx);
+        false
+    } else if mode == STAMP_IN_FRONT {
+        stamp_in_front(ctx)
+    } else {
+        false
     }
-    let size = size_of::<FrameMeta>() as i32;
+}
+
+/// [`stamp`] in the metadata area.
+#[inline(always)]
+fn stamp_metadata(ctx: &XdpContext) {
+    let size = size_of::<FrameMeta>();
     // SAFETY: the helper only moves the metadata pointer of our context.
-    if unsafe { bpf_xdp_adjust_meta(ctx.ctx, -size) } != 0 {
+    if unsafe { bpf_xdp_adjust_meta(ctx.ctx, -(size as i32)) } != 0 {
         return;
     }
     let (meta, data) = (ctx.metadata(), ctx.data());
-    if meta + size_of::<FrameMeta>() > data {
+    if meta + size > data {
         return;
     }
     // SAFETY: the area lies between the checked metadata and data pointers.
@@ -310,6 +330,30 @@ fn stamp(ctx: &XdpContext) {
         (*m).ktime = bpf_ktime_get_ns();
         (*m).magic = FRAME_META_MAGIC;
     }
+}
+
+/// [`stamp`] in front of the frame, written by the kernel's own bounds-
+/// checked store; returns whether the frame now starts with it.
+#[inline(always)]
+fn stamp_in_front(ctx: &XdpContext) -> bool {
+    let size = size_of::<FrameMeta>() as i32;
+    // SAFETY: the helper only moves the data pointer into the headroom.
+    if unsafe { bpf_xdp_adjust_head(ctx.ctx, -size) } != 0 {
+        return false;
+    }
+    let mut meta = FrameMeta {
+        // SAFETY: a plain helper call.
+        ktime: unsafe { bpf_ktime_get_ns() },
+        magic: FRAME_META_MAGIC,
+    };
+    let buf = (&mut meta as *mut FrameMeta).cast();
+    // SAFETY: the helper copies `size` bytes from our stack into the frame.
+    if unsafe { bpf_xdp_store_bytes(ctx.ctx, 0, buf, size as u32) } == 0 {
+        return true;
+    }
+    // SAFETY: gives back the headroom just taken.
+    unsafe { bpf_xdp_adjust_head(ctx.ctx, size) };
+    false
 }
 
 /// Passes a frame nobody asked for to the host stack, or drops it when the

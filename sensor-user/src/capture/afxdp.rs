@@ -251,6 +251,18 @@ impl UmemRegion {
     }
 }
 
+/// How many bytes at the start of `frame` are the XDP program's stamp put
+/// in front of it: a whole [`sensor_common::FrameMeta`] ending in its
+/// magic, else none (the program had no room for it).
+fn stamp_length(frame: &[u8]) -> u32 {
+    let size = std::mem::size_of::<sensor_common::FrameMeta>();
+    let magic = sensor_common::FRAME_META_MAGIC.to_ne_bytes();
+    match frame.get(size - magic.len()..size) {
+        Some(m) if m == magic => size as u32,
+        _ => 0,
+    }
+}
+
 /// One of the four shared rings.
 struct Ring {
     _map: MmapMut,
@@ -399,6 +411,9 @@ pub struct XskSocket {
     joined: Vec<u8>,
     /// Multi-buffer frames too long for `joined`, or cut short.
     oversized: u64,
+    /// Frames may start with the XDP program's stamp (see
+    /// [`XskSocket::take_stamps_in_front`]).
+    stamp_in_front: bool,
 }
 
 impl XskSocket {
@@ -532,6 +547,7 @@ impl XskSocket {
                 Vec::new()
             },
             oversized: 0,
+            stamp_in_front: false,
         })
     }
 
@@ -568,7 +584,14 @@ impl XskSocket {
         let region = self.umem.region();
         let mut i = 0;
         while i < n {
-            let desc = self.rx_desc(i);
+            let mut desc = self.rx_desc(i);
+            if self.stamp_in_front {
+                // SAFETY: the frame was handed to us by the kernel.
+                let head = unsafe { region.frame(desc.addr, desc.len) };
+                let skip = stamp_length(head);
+                desc.addr += u64::from(skip);
+                desc.len -= skip;
+            }
             if desc.options & libc::XDP_PKT_CONTD == 0 {
                 // SAFETY: the frame was handed to us by the kernel.
                 f(desc.addr, unsafe { region.frame(desc.addr, desc.len) });
@@ -585,7 +608,7 @@ impl XskSocket {
             self.joined.clear();
             let mut cut = false;
             for k in i..=last {
-                let d = self.rx_desc(k);
+                let d = if k == i { desc } else { self.rx_desc(k) };
                 // SAFETY: as above.
                 let piece = unsafe { region.frame(d.addr, d.len) };
                 if self.joined.len() + piece.len() <= self.joined.capacity() {
@@ -605,6 +628,14 @@ impl XskSocket {
             self.rx.release(i);
         }
         i
+    }
+
+    /// Frames may start with the stamp the XDP program puts in front of
+    /// them where the kernel refuses it the metadata area
+    /// ([`sensor_common::STAMP_IN_FRONT`]): the stamp is taken off, and
+    /// left to [`UmemRegion::meta`] to read in front of the frame.
+    pub fn take_stamps_in_front(&mut self) {
+        self.stamp_in_front = true;
     }
 
     /// The `i`-th descriptor ready on the RX ring (after `peek`).
@@ -860,5 +891,27 @@ fn try_bind(fd: RawFd, ifindex: u32, queue: u32, flags: u16) -> Result<(), XskEr
             return Err(err("bind"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+
+    /// A stamp in front of a frame is recognised by its magic, and only a
+    /// whole one is taken off.
+    #[test]
+    fn stamp_in_front_is_taken_off_by_its_magic() {
+        let meta = sensor_common::FrameMeta {
+            ktime: 42,
+            magic: sensor_common::FRAME_META_MAGIC,
+        };
+        let mut frame = Vec::new();
+        frame.extend_from_slice(&meta.ktime.to_ne_bytes());
+        frame.extend_from_slice(&meta.magic.to_ne_bytes());
+        frame.extend_from_slice(&[0xaa; 60]);
+        assert_eq!(stamp_length(&frame), 16);
+        assert_eq!(stamp_length(&frame[16..]), 0);
+        assert_eq!(stamp_length(&frame[..15]), 0);
     }
 }

@@ -18,7 +18,8 @@ use aya::{Ebpf, EbpfLoader};
 use sensor_common::{
     BypassKey, BypassValue, XdpConfig, XdpCounter, BYPASS_MAP, CIDR_ALLOW_ONLY, CIDR_DENY,
     CONFIG_INDEX, CONFIG_MAP, COUNTERS_MAP, FILTER_ALLOW, FILTER_DENY, FILTER_MAP, MAX_PORTS,
-    PORTS_MAP, PORT_KEEP, STAMP_META_GLOBAL, XDP_PROGRAM, XSKS_MAP,
+    PORTS_MAP, PORT_KEEP, STAMP_IN_FRONT, STAMP_IN_METADATA, STAMP_MODE_GLOBAL, STAMP_NONE,
+    XDP_PROGRAM, XSKS_MAP,
 };
 
 /// The XDP object, built by `cargo xtask build-ebpf` and embedded at build
@@ -112,6 +113,21 @@ pub struct XdpProgram {
     config_value: XdpConfig,
     /// The program's log lines (`--ebpf-log`), when on.
     logger: Option<aya_log::EbpfLogger<StderrLog>>,
+    /// Where the program stamps frames.
+    variant: XdpVariant,
+}
+
+/// Where the XDP program stamps frames, as the kernel allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XdpVariant {
+    /// In each frame's metadata area (the default).
+    Full,
+    /// In front of each frame, taken off by the socket's reader: the kernel
+    /// refuses the metadata helper to the program.
+    InFront,
+    /// Not at all: frames of different queues are ordered by their arrival
+    /// in userspace.
+    Unstamped,
 }
 
 /// How much the XDP program logs (`--ebpf-log`): a load-time constant of
@@ -162,14 +178,14 @@ impl log::Log for StderrLog {
 }
 
 /// Loads the embedded object (its bypass map sized for `bypass_flows`
-/// flows) and its XDP program into the kernel, writing frame metadata if
-/// `stamp`.
-fn load(bypass_flows: u32, log: EbpfLog, stamp: bool) -> Result<Ebpf, XdpError> {
+/// flows) and its XDP program into the kernel, stamping frames as `mode`
+/// says ([`STAMP_MODE_GLOBAL`]).
+fn load(bypass_flows: u32, log: EbpfLog, mode: u8) -> Result<Ebpf, XdpError> {
     let level = log.level();
     let mut ebpf = EbpfLoader::new()
         .map_max_entries(BYPASS_MAP, bypass_flows.max(1))
         .override_global(aya_log::LEVEL, &level, false)
-        .override_global(STAMP_META_GLOBAL, &u8::from(stamp), true)
+        .override_global(STAMP_MODE_GLOBAL, &mode, true)
         .load(OBJECT)
         .map_err(|e| {
             XdpError(format!(
@@ -244,10 +260,24 @@ impl XdpProgram {
         let index = ifindex(iface)?;
         raise_memlock_limit();
         // Some kernels refuse bpf_xdp_adjust_meta to the program: it then
-        // goes without the metadata (frames are ordered by their arrival).
-        let mut ebpf = match load(bypass_flows, log, true) {
-            Ok(ebpf) => ebpf,
-            Err(stamped) => load(bypass_flows, log, false).map_err(|_| stamped)?,
+        // stamps frames in front of their data, and failing that not at all.
+        let mut first = None;
+        let mut loaded = None;
+        for (mode, variant) in [
+            (STAMP_IN_METADATA, XdpVariant::Full),
+            (STAMP_IN_FRONT, XdpVariant::InFront),
+            (STAMP_NONE, XdpVariant::Unstamped),
+        ] {
+            match load(bypass_flows, log, mode) {
+                Ok(ebpf) => {
+                    loaded = Some((ebpf, variant));
+                    break;
+                }
+                Err(e) => first = first.or(Some(e)),
+            }
+        }
+        let Some((mut ebpf, variant)) = loaded else {
+            return Err(first.unwrap_or_else(|| XdpError("no XDP program loaded".into())));
         };
         let program: &mut Xdp = program(&mut ebpf)?;
         let mode = if force_generic {
@@ -301,6 +331,7 @@ impl XdpProgram {
             filter,
             config_value: XdpConfig::default(),
             logger,
+            variant,
         })
     }
 
@@ -314,6 +345,11 @@ impl XdpProgram {
     /// Where the program runs.
     pub fn mode(&self) -> AttachMode {
         self.mode
+    }
+
+    /// Where the program stamps frames.
+    pub fn variant(&self) -> XdpVariant {
+        self.variant
     }
 
     /// Replaces the kept ports (takes effect at once, no reattach).

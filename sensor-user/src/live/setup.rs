@@ -2,7 +2,7 @@
 //! program and the `AF_XDP` sockets.
 
 use crate::capture::afxdp::{XskConfig, XskSocket};
-use crate::capture::xdp::{self, AttachMode, XdpProgram};
+use crate::capture::xdp::{self, AttachMode, XdpProgram, XdpVariant};
 
 use super::{RunError, RunOptions};
 
@@ -120,6 +120,13 @@ pub fn attach(opts: &RunOptions) -> Result<XdpProgram, RunError> {
             opts.iface
         );
     }
+    match xdp.variant() {
+        XdpVariant::Full | XdpVariant::InFront => {}
+        XdpVariant::Unstamped => eprintln!(
+            "sensor: warning: the kernel refuses frame metadata to the XDP program; frames of \
+             different queues are ordered as userspace takes them (run one queue for exact order)"
+        ),
+    }
     let ports: Vec<u16> = if opts.ports.is_empty() {
         sensor_common::DEFAULT_PORTS.to_vec()
     } else {
@@ -149,8 +156,11 @@ pub fn bind(
     };
     let mut sockets = Vec::with_capacity(queues as usize);
     for q in 0..queues {
-        let sock = XskSocket::bind(ifindex, q, &cfg)
+        let mut sock = XskSocket::bind(ifindex, q, &cfg)
             .map_err(|e| RunError(format!("queue {q} of {}: {e}", opts.iface)))?;
+        if xdp.variant() == XdpVariant::InFront {
+            sock.take_stamps_in_front();
+        }
         xdp.register_socket(q, sock.raw_fd())?;
         sockets.push(sock);
     }
