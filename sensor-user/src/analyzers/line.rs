@@ -50,16 +50,11 @@ fn word_end(data: &[u8], dash: bool) -> Option<usize> {
     )
 }
 
-/// Where the first `a` or `b` of `data` is, for the ends of short lines.
-pub fn find_either(data: &[u8], a: u8, b: u8) -> Option<usize> {
-    find_any(data, [a, b])
-}
-
 /// Where the first byte of `data` that is in `set` is: sixteen bytes at a
 /// time with SSE2 and no set-up per call, for short runs (a word, a line of
 /// base64), where a general search's set-up weighs.
 #[inline(always)]
-fn find_any<const N: usize>(data: &[u8], set: [u8; N]) -> Option<usize> {
+pub fn find_any<const N: usize>(data: &[u8], set: [u8; N]) -> Option<usize> {
     let mut i = 0;
     #[cfg(target_arch = "x86_64")]
     {
@@ -369,7 +364,7 @@ mod tests {
     /// The SIMD line end is the first CR or LF, wherever it falls around
     /// the 16-byte blocks.
     #[test]
-    fn find_either_is_the_first_line_end() {
+    fn find_any_is_the_first_line_end() {
         for len in 0..50 {
             for at in 0..=len {
                 for stop in [b'\r', b'\n'] {
@@ -381,7 +376,7 @@ mod tests {
                         }
                     }
                     let want = data.iter().position(|&c| c == b'\r' || c == b'\n');
-                    assert_eq!(find_either(&data, b'\r', b'\n'), want, "{len} {at} {stop}");
+                    assert_eq!(find_any(&data, [b'\r', b'\n']), want, "{len} {at} {stop}");
                 }
             }
         }

@@ -7,9 +7,9 @@
 //! and a root is decoded only when a chain asks for its name. OpenSSL
 //! looks roots up by name alone (the issuer of a certificate in the chain,
 //! or a certificate's own subject when it checks whether that certificate
-//! is trusted), so a store holding the roots
-//! reachable by name from the chain, closed over their own issuers, builds
-//! exactly the chain a store of the whole bundle would.
+//! is trusted), so a store holding the roots reachable by name from the
+//! chain, closed over their own issuers, builds exactly the chain a store
+//! of the whole bundle would.
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};

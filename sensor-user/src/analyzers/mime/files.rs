@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::{MimeMessage, MimeSink};
-use crate::analyzers::line::{find_either, LineSplit, Piece};
+use crate::analyzers::line::{find_any, LineSplit, Piece};
 use crate::bytes::starts_with_ci;
 use crate::files::extract::ExtractConfig;
 use crate::files::FileState;
@@ -178,7 +178,7 @@ impl MessageFiles {
         if let Some(leaf) = mime.base64_leaf() {
             let sink = &mut Parts { f: self, env };
             // Here only an LF ends a line (as for the splitter).
-            while let Some(end) = find_either(&data[taken..], b'\n', b'\n') {
+            while let Some(end) = find_any(&data[taken..], [b'\n']) {
                 let line = &data[taken..taken + end];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if end >= MAX_LINE || !mime.base64_line(leaf, line, sink) {

@@ -250,14 +250,7 @@ impl MimeMessage {
         if line.first() == Some(&b'-') || line.len() > RUN {
             return false;
         }
-        if !self.run.is_empty() && (self.run_level != leaf.0 || self.run.len() + line.len() > RUN) {
-            self.decode_run(sink);
-        }
-        if self.run.capacity() == 0 {
-            self.run.reserve_exact(RUN);
-        }
-        self.run_level = leaf.0;
-        self.run.extend_from_slice(line);
+        self.push_run(leaf.0, line, sink);
         true
     }
 
@@ -465,20 +458,11 @@ impl MimeMessage {
     }
 
     fn decode_line(&mut self, level: usize, line: &[u8], crlf: bool, sink: &mut dyn MimeSink) {
-        let base64 = self.entities[level].encoding == Encoding::Base64;
-        if !self.run.is_empty()
-            && (!base64 || self.run_level != level || self.run.len() + line.len() > RUN)
-        {
-            self.decode_run(sink);
-        }
-        if base64 && line.len() <= RUN {
-            if self.run.capacity() == 0 {
-                self.run.reserve_exact(RUN);
-            }
-            self.run_level = level;
-            self.run.extend_from_slice(line);
+        if self.entities[level].encoding == Encoding::Base64 && line.len() <= RUN {
+            self.push_run(level, line, sink);
             return;
         }
+        self.decode_run(sink);
         match self.entities[level].encoding {
             Encoding::QuotedPrintable => self.decode_qp(line),
             Encoding::Base64 => {
@@ -538,6 +522,20 @@ impl MimeMessage {
         if !soft {
             self.out.extend_from_slice(b"\r\n");
         }
+    }
+
+    /// Adds a base64 line of entity `level` to the run (see `run`),
+    /// decoding the run first if it belongs to another entity or the line
+    /// would overfill it.
+    fn push_run(&mut self, level: usize, line: &[u8], sink: &mut dyn MimeSink) {
+        if !self.run.is_empty() && (self.run_level != level || self.run.len() + line.len() > RUN) {
+            self.decode_run(sink);
+        }
+        if self.run.capacity() == 0 {
+            self.run.reserve_exact(RUN);
+        }
+        self.run_level = level;
+        self.run.extend_from_slice(line);
     }
 
     /// Decodes the run of base64 lines held (see `run`), then hands out

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::email;
-use crate::analyzers::line::find_either;
+use crate::analyzers::line::find_any;
 use crate::analyzers::mime::files::entity_filename;
 use crate::analyzers::mime::{MimeMessage, MimeSink};
 use crate::bytes::{fmt_u64, starts_with_ci as starts_ci, trim_lws};
@@ -516,7 +516,7 @@ impl SmtpSession {
             return 0;
         };
         let mut taken = 0;
-        while let Some(end) = find_either(&data[taken..], b'\r', b'\n') {
+        while let Some(end) = find_any(&data[taken..], [b'\r', b'\n']) {
             let (line, rest) = data[taken..].split_at(end);
             if !rest.starts_with(b"\r\n")
                 || line.first() == Some(&b'.')
