@@ -151,6 +151,30 @@ pub struct SslLogExt {
 }
 
 impl SslLogExt {
+    /// Reserves the usual sizes of the hello details.
+    fn reserve(&mut self) {
+        for l in [
+            &mut self.client_ciphers,
+            &mut self.ssl_client_exts,
+            &mut self.ssl_server_exts,
+            &mut self.client_curves,
+            &mut self.sigalgs,
+            &mut self.hashalgs,
+        ] {
+            l.list.reserve(64);
+        }
+        for l in [
+            &mut self.point_formats,
+            &mut self.client_supported_versions,
+            &mut self.psk_key_exchange_modes,
+            &mut self.client_key_share_groups,
+            &mut self.client_comp_methods,
+        ] {
+            l.list.reserve(8);
+        }
+        self.orig_alpn.list.reserve(4, 64);
+    }
+
     fn clear(&mut self) {
         let enabled = self.enabled;
         self.server_version = None;
@@ -241,30 +265,11 @@ impl SslInfo {
         self.ext.clear();
     }
 
-    /// Reserves the usual sizes, so that filling allocates nothing.
-    pub fn reserve(&mut self) {
+    /// Reserves the usual sizes, so that filling allocates nothing; the
+    /// hello details of ssl-log-ext only when they are filled (`ext`).
+    pub fn reserve(&mut self, ext: bool) {
         self.server_name.reserve(256);
         self.next_protocol.reserve(32);
-        for l in [
-            &mut self.ext.client_ciphers,
-            &mut self.ext.ssl_client_exts,
-            &mut self.ext.ssl_server_exts,
-            &mut self.ext.client_curves,
-            &mut self.ext.sigalgs,
-            &mut self.ext.hashalgs,
-        ] {
-            l.list.reserve(64);
-        }
-        for l in [
-            &mut self.ext.point_formats,
-            &mut self.ext.client_supported_versions,
-            &mut self.ext.psk_key_exchange_modes,
-            &mut self.ext.client_key_share_groups,
-            &mut self.ext.client_comp_methods,
-        ] {
-            l.list.reserve(8);
-        }
-        self.ext.orig_alpn.list.reserve(4, 64);
         self.cert_chain_fps.list.reserve(8, 8 * 64);
         self.client_cert_chain_fps.list.reserve(4, 4 * 64);
         for t in [
@@ -274,6 +279,9 @@ impl SslInfo {
             &mut self.client_issuer,
         ] {
             t.reserve(256);
+        }
+        if ext {
+            self.ext.reserve();
         }
     }
 }

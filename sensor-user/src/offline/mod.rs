@@ -176,7 +176,7 @@ pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
             );
         }
     };
-    let ring = opts.config.limits.record_ring_bytes;
+    let ring = ring_bytes(&opts.config);
     let (counters, truncated, capture_err, handle) = if opts.workers > 1 {
         // One queue per worker and one for the summed stats records.
         let (queues, handle) = LogQueue::spawn_many(writer, ring, false, opts.workers + 1);
@@ -222,6 +222,27 @@ pub fn read(opts: &ReadOptions) -> Result<ReadSummary, ReadError> {
         truncated,
         sinks: health.snapshot(),
     })
+}
+
+/// Bytes of the ring between a worker and the writer. Reading files, a
+/// full ring makes the worker wait instead of dropping records, so the
+/// ring need not absorb bursts as live capture's does, and a smaller one
+/// touches less memory (the worker writes all of a ring before it wraps).
+/// It still holds the longest record the string limits allow, each byte
+/// escaped (at most 6 bytes in JSON), with room to spare.
+fn ring_bytes(config: &Config) -> usize {
+    const SMALL: usize = 2 << 20;
+    let configured = config.limits.record_ring_bytes;
+    let limits = [config.log.limits.default, config.log.limits.x509];
+    if limits.iter().any(|l| l.max_total_string_bytes == 0) {
+        return configured;
+    }
+    let longest = limits
+        .iter()
+        .map(|l| l.max_total_string_bytes)
+        .max()
+        .unwrap_or(0);
+    configured.min(SMALL.max(longest.saturating_mul(8)))
 }
 
 /// Reads every file through one worker (this thread); returns the files
@@ -270,4 +291,25 @@ fn draw_progress(c: &Counters, done: u64, total: u64, elapsed: Duration) {
         c.bytes as f64 / 1e6 / secs
     );
     let _ = err.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_is_small_unless_the_string_limits_need_more() {
+        let mut config = Config::default();
+        config.limits.record_ring_bytes = 8 << 20;
+        assert_eq!(ring_bytes(&config), 2 << 20);
+        config.log.limits.default.max_total_string_bytes = 600_000;
+        assert_eq!(ring_bytes(&config), 4_800_000);
+        config.log.limits.x509.max_total_string_bytes = 4_000_000;
+        assert_eq!(ring_bytes(&config), 8 << 20);
+        config.log.limits.x509.max_total_string_bytes = 0;
+        assert_eq!(ring_bytes(&config), 8 << 20);
+        config.limits.record_ring_bytes = 1 << 20;
+        config.log.limits.x509.max_total_string_bytes = 1000;
+        assert_eq!(ring_bytes(&config), 1 << 20);
+    }
 }

@@ -243,7 +243,7 @@ impl TlsSession {
         for d in &mut s.dirs {
             d.small = vec![0; small];
         }
-        s.rec.reserve();
+        s.rec.reserve(s.opts.log_ext);
         s.rec.history.reserve_exact(s.opts.max_history);
         s
     }
@@ -790,9 +790,11 @@ impl TlsSession {
         }
         let x = &mut self.rec.ext;
         x.client_version = Some(h.version);
-        x.client_ciphers.set(u16s(h.ciphers));
-        x.client_comp_methods
-            .set(h.compression.iter().map(|c| *c as u16));
+        if self.opts.log_ext {
+            x.client_ciphers.set(u16s(h.ciphers));
+            x.client_comp_methods
+                .set(h.compression.iter().map(|c| *c as u16));
+        }
         self.client_extensions(is_client, h.extensions.unwrap_or(&[]), env);
         let sid = padded_session_id(h.session_id);
         if sid != [0u8; 32] {
@@ -1029,8 +1031,12 @@ impl TlsSession {
         }
     }
 
-    /// The hello details of Zeek's ssl-log-ext script.
+    /// The hello details of Zeek's ssl-log-ext script (gathered only when
+    /// it is loaded: their lists are reserved only then).
     fn record_extension(&mut self, is_client: bool, t: u16, d: &[u8]) {
+        if !self.opts.log_ext {
+            return;
+        }
         let x = &mut self.rec.ext;
         if !is_client {
             x.ssl_server_exts.extend(std::iter::once(t));

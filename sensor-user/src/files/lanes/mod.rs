@@ -330,7 +330,9 @@ struct Stream {
     len: usize,
     /// Waiting in the queue for a lane.
     queued: bool,
-    buf: Box<[u8]>,
+    /// The bytes not hashed yet (`len` of them), in room for [`CAP`]
+    /// reserved at once but touched only as they fill.
+    buf: Vec<u8>,
 }
 
 impl Stream {
@@ -354,6 +356,7 @@ impl Stream {
     fn consume(&mut self, bytes: usize) {
         self.buf.copy_within(bytes..self.len, 0);
         self.len -= bytes;
+        self.buf.truncate(self.len);
     }
 }
 
@@ -411,7 +414,7 @@ impl Lanes {
                     total: 0,
                     len: 0,
                     queued: false,
-                    buf: vec![0; CAP].into_boxed_slice(),
+                    buf: Vec::with_capacity(CAP),
                 });
                 (self.streams.len() - 1) as u32
             }
@@ -424,6 +427,7 @@ impl Lanes {
         s.want = want;
         s.total = 0;
         s.len = 0;
+        s.buf.clear();
         s.queued = false;
         Some(StreamId {
             index,
@@ -451,7 +455,7 @@ impl Lanes {
                 continue;
             }
             let n = (CAP - s.len).min(data.len());
-            s.buf[s.len..s.len + n].copy_from_slice(&data[..n]);
+            s.buf.extend_from_slice(&data[..n]);
             s.len += n;
             s.total += n as u64;
             data = &data[n..];
