@@ -170,11 +170,13 @@ impl MimeMessage {
 
     /// Reserves buffers for typical messages (done at the first message,
     /// so that a session that carries none holds none, and later messages
-    /// allocate nothing).
+    /// allocate nothing). The top level's header lines (Received,
+    /// DKIM-Signature, long address lists) get more room than its parts'.
     fn reserve(&mut self) {
         while self.entities.len() < 4 {
             let mut e = Entity::default();
-            e.header.reserve(1024);
+            e.header
+                .reserve(if self.entities.is_empty() { 1024 } else { 256 });
             e.boundary.reserve(80);
             self.entities.push(e);
         }

@@ -313,8 +313,10 @@ pub struct SmtpSession {
     entity_filename: Option<crate::logs::files::FileName>,
     file: FileState,
     file_open: bool,
-    /// The whole-message file (`message/rfc822`), when enabled.
-    msg: FileState,
+    /// The whole-message file (`message/rfc822`), when enabled: made by
+    /// the first message that needs it (see [`SmtpSession::msg`]), so that
+    /// sessions without it stay a kilobyte smaller.
+    msg: Option<Box<FileState>>,
     msg_open: bool,
     msg_handle: FileHandle,
     /// The current entity's data goes to the message file (same handle).
@@ -330,15 +332,20 @@ pub struct SmtpSession {
     opts: SmtpOptions,
 }
 
+/// The connection identity of a file made before its connection is known.
+fn no_conn() -> ConnId {
+    ConnId {
+        uid: Uid::default(),
+        orig_h: IpAddr::from([0, 0, 0, 0]),
+        orig_p: 0,
+        resp_h: IpAddr::from([0, 0, 0, 0]),
+        resp_p: 0,
+    }
+}
+
 impl Default for SmtpSession {
     fn default() -> Self {
-        let zero = ConnId {
-            uid: Uid::default(),
-            orig_h: IpAddr::from([0, 0, 0, 0]),
-            orig_p: 0,
-            resp_h: IpAddr::from([0, 0, 0, 0]),
-            resp_p: 0,
-        };
+        let zero = no_conn();
         SmtpSession {
             lines: Default::default(),
             state: State::Initiated,
@@ -364,7 +371,7 @@ impl Default for SmtpSession {
             entity_filename: None,
             file: FileState::new(Uid::default(), zero, "SMTP", true, 0),
             file_open: false,
-            msg: FileState::new(Uid::default(), zero, "SMTP", true, 0),
+            msg: None,
             msg_open: false,
             msg_handle: (0, None, 0),
             entity_in_msg: false,
@@ -1187,7 +1194,7 @@ impl SmtpSession {
                 self.file_gap(len, env);
             }
             if self.msg_open && !self.entity_in_msg {
-                self.msg.gap(len, env.now());
+                self.msg().gap(len, env.now());
             }
             self.end_data(env);
         }
@@ -1216,7 +1223,7 @@ impl SmtpSession {
             self.open_file(env);
         }
         if self.entity_in_msg {
-            self.msg.data(data, env.now());
+            self.msg().data(data, env.now());
         } else {
             self.file.data(data, env.now());
         }
@@ -1227,7 +1234,7 @@ impl SmtpSession {
             self.open_file(env);
         }
         if self.entity_in_msg {
-            self.msg.gap(len, env.now());
+            self.msg().gap(len, env.now());
         } else {
             self.file.gap(len, env.now());
         }
@@ -1299,32 +1306,42 @@ impl SmtpSession {
         }
     }
 
+    /// The whole-message file, made at its first use.
+    fn msg(&mut self) -> &mut FileState {
+        self.msg.get_or_insert_with(|| {
+            Box::new(FileState::new(Uid::default(), no_conn(), "SMTP", true, 0))
+        })
+    }
+
     /// Starts the whole-message file of a new mail.
     fn open_msg(&mut self, env: &mut dyn SmtpEnv) {
         self.rec_start(env);
         let handle = self.handle();
         let fuid = env.new_fuid();
-        self.msg.restart(fuid, env.id(), "SMTP", true, env.now());
-        self.msg.extract_cfg = env.extract_config();
-        self.msg.hashes = env.file_hashes();
-        self.msg.depth = self.mime_depth;
-        self.msg.local_orig = Some(env.local_orig());
-        self.msg.set_mime_type("message/rfc822");
-        self.msg.parent = self.file_attached(fuid, env);
+        let parent = self.file_attached(fuid, env);
+        let depth = self.mime_depth;
+        let msg = self.msg();
+        msg.restart(fuid, env.id(), "SMTP", true, env.now());
+        msg.extract_cfg = env.extract_config();
+        msg.hashes = env.file_hashes();
+        msg.depth = depth;
+        msg.local_orig = Some(env.local_orig());
+        msg.set_mime_type("message/rfc822");
+        msg.parent = parent;
         self.msg_handle = handle;
         self.msg_open = true;
     }
 
     fn msg_data(&mut self, data: &[u8], env: &mut dyn SmtpEnv) {
         if self.msg_open {
-            self.msg.data(data, env.now());
+            self.msg().data(data, env.now());
         }
     }
 
     fn close_msg(&mut self, env: &mut dyn SmtpEnv) {
         if self.msg_open {
             self.msg_open = false;
-            let rec = self.msg.finish();
+            let rec = self.msg().finish();
             env.emit(&rec);
         }
     }
