@@ -55,6 +55,33 @@ pub fn fmt_u64(v: u64, buf: &mut [u8; 20]) -> &[u8] {
     &buf[i..]
 }
 
+/// Asks the CPU to fetch every cache line of `value` (a hint).
+pub fn fetch_value<T>(value: &T) {
+    // SAFETY: only the addresses of the value's bytes are used, for
+    // prefetches, which never fault and read nothing.
+    let bytes = unsafe {
+        std::slice::from_raw_parts((value as *const T).cast::<u8>(), std::mem::size_of::<T>())
+    };
+    fetch_lines(bytes, 0..bytes.len());
+}
+
+/// Asks the CPU to fetch every cache line of `bytes[range]` (clamped to
+/// `bytes`) into its caches.
+pub fn fetch_lines(bytes: &[u8], range: std::ops::Range<usize>) {
+    let end = range.end.min(bytes.len());
+    let mut at = range.start & !63;
+    while at < end {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            // SAFETY: SSE is part of x86_64, and `at` lies inside `bytes`
+            // (a prefetch never faults anyway).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().add(at).cast()) };
+        }
+        at += 64;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -236,6 +236,12 @@ fn weird_notice(rec: &WeirdRecord, ip_proto: u8) -> crate::logs::notice::NoticeR
     }
 }
 
+/// Connections from which on a reader ahead of the worker asks the CPU to
+/// fetch each frame's connection ([`Worker::flow_hash`]): below it, they
+/// and their index stay in the caches, and the lookups ahead would only
+/// cost.
+pub const PREFETCH_FROM: usize = 2048;
+
 /// The worker pipeline.
 pub struct Worker<S: RecordSink> {
     cfg: Config,
@@ -1089,6 +1095,39 @@ impl<S: RecordSink> Worker<S> {
     /// Whether the record sink still accepts records.
     pub fn sink_ok(&self) -> bool {
         self.sink_ok
+    }
+
+    /// The hash under which `frame`'s connection is looked up, read
+    /// straight from the frame's headers (plain TCP only, see
+    /// [`crate::flow::owner::plain_tcp_key`]), for [`Worker::prefetch_index`].
+    /// `None` for other frames, and while the table holds fewer than
+    /// [`PREFETCH_FROM`] connections (they stay in the caches then).
+    pub fn flow_hash(&self, frame: &Frame<'_>) -> Option<u64> {
+        if self.table.len() < PREFETCH_FROM {
+            return None;
+        }
+        let key = crate::flow::owner::plain_tcp_key(frame)?;
+        Some(self.table.hash(&key))
+    }
+
+    /// Asks the CPU for the index bucket of the connection of a frame
+    /// whose [`Worker::flow_hash`] is `hash`. A reader ahead of the worker
+    /// asks for it a few frames early, then for the connection
+    /// ([`Worker::prefetch_conn`]) and for its parts
+    /// ([`Worker::prefetch_parts`]) as the frame nears. Hints only.
+    pub fn prefetch_index(&self, hash: u64) {
+        self.table.prefetch_index(hash);
+    }
+
+    /// Asks the CPU for the connection of a frame whose index bucket was
+    /// fetched; returns its likely slot.
+    pub fn prefetch_conn(&self, hash: u64) -> Option<u32> {
+        self.table.prefetch_conn(hash)
+    }
+
+    /// Asks the CPU for the parts the connection in `slot` attached.
+    pub fn prefetch_parts(&self, slot: u32) {
+        self.table.prefetch_parts(slot);
     }
 
     /// Processes one captured frame.

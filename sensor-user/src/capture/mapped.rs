@@ -26,6 +26,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use memmap2::{Advice, Mmap, UncheckedAdvice};
+
+use crate::bytes::fetch_lines;
 use pcap_parser::nom::{self, IResult, Needed, Offset};
 use pcap_parser::pcap::{parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified};
 use pcap_parser::pcap::{parse_pcap_header, LegacyPcapBlock, PcapHeader};
@@ -325,23 +327,6 @@ fn prefetch_ahead(map: &[u8], pos: usize, fetched: usize) -> usize {
     let end = (pos + FETCH_AHEAD).min(map.len());
     fetch_lines(map, fetched.max(pos)..end);
     end.max(fetched)
-}
-
-/// Asks the CPU to fetch every cache line of `bytes[range]` (clamped to
-/// `bytes`) into its caches.
-pub fn fetch_lines(bytes: &[u8], range: std::ops::Range<usize>) {
-    let end = range.end.min(bytes.len());
-    let mut at = range.start & !63;
-    while at < end {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            // SAFETY: SSE is part of x86_64, and `at` lies inside `bytes`
-            // (a prefetch never faults anyway).
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().add(at).cast()) };
-        }
-        at += 64;
-    }
 }
 
 /// The result of a parser on the rest of the file.

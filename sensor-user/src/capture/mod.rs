@@ -6,7 +6,6 @@
 
 pub mod afxdp;
 mod mapped;
-pub(crate) use mapped::fetch_lines;
 pub mod pcap;
 pub mod xdp;
 

@@ -82,6 +82,19 @@ pub struct Conn {
     pub wake_at: u64,
 }
 
+impl Conn {
+    /// Asks the CPU to fetch the parts the connection attached on demand
+    /// (its [`ConnMore`] and TCP endpoint state): a hint.
+    pub fn prefetch_parts(&self) {
+        if let Some(more) = &self.more {
+            crate::bytes::fetch_value(&**more);
+        }
+        if let Transport::Tcp(tcp) = &self.transport {
+            tcp.prefetch_more();
+        }
+    }
+}
+
 /// The bits of [`Conn`]'s `flags`.
 pub mod flag {
     /// The originator is the key's first endpoint (`a`, `pa`); follows

@@ -33,9 +33,15 @@ impl FlowKey {
     /// The key of a packet from `src:sport` to `dst:dport`. `one_way` keeps
     /// the direction (one-way ICMP types).
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: u8, one_way: bool) -> Self {
-        let (s, d) = (addr16(src), addr16(dst));
         // Big-endian words order as the bytes do.
-        let (sw, dw) = (u128::from_be_bytes(s), u128::from_be_bytes(d));
+        let word = |a: IpAddr| u128::from_be_bytes(addr16(a));
+        FlowKey::of_words(word(src), sport, word(dst), dport, proto, one_way)
+    }
+
+    /// [`FlowKey::new`] with each address given as the big-endian word of
+    /// its 16 bytes (an IPv4 address mapped into IPv6).
+    pub fn of_words(sw: u128, sport: u16, dw: u128, dport: u16, proto: u8, one_way: bool) -> Self {
+        let (s, d) = (sw.to_be_bytes(), dw.to_be_bytes());
         if one_way || (sw, sport) < (dw, dport) {
             FlowKey {
                 a: s,

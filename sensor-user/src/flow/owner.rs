@@ -6,7 +6,7 @@
 
 use crate::capture::Frame;
 use crate::decode::{self, DecodeOptions, LinkType};
-use crate::flow::key::{worker_of, worker_of_packet};
+use crate::flow::key::{worker_of, worker_of_packet, FlowKey};
 
 /// Who analyses a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +41,46 @@ pub fn owner(frame: &Frame<'_>, workers: usize) -> Owner {
 /// or ICMP (which no tunnel is decapsulated from), not a fragment, with
 /// the TCP ports in the packet. Anything else is left to the decoder.
 fn plain_tcp_or_icmp(frame: &Frame<'_>, workers: usize) -> Option<usize> {
+    let p = plain(frame)?;
+    Some(worker_of(
+        (p.src, p.sport),
+        (p.dst, p.dport),
+        p.proto,
+        workers,
+    ))
+}
+
+/// The key of a plain TCP frame (see [`owner`]'s common case) as the
+/// engine makes it from the decoded packet: for fetching its connection
+/// into the caches ahead of time. `None` for any other frame.
+pub fn plain_tcp_key(frame: &Frame<'_>) -> Option<FlowKey> {
+    let p = plain(frame).filter(|p| p.proto == 6)?;
+    // IPv4 addresses mapped into IPv6, as keys hold them.
+    let word = |a: u128| if p.v4 { a | 0xffff << 32 } else { a };
+    Some(FlowKey::of_words(
+        word(p.src),
+        p.sport,
+        word(p.dst),
+        p.dport,
+        6,
+        false,
+    ))
+}
+
+/// What the common case reads of a frame.
+struct Plain {
+    /// The addresses as big-endian words (IPv4 in the low 32 bits).
+    src: u128,
+    dst: u128,
+    v4: bool,
+    proto: u8,
+    /// TCP's ports (0 for ICMP).
+    sport: u16,
+    dport: u16,
+}
+
+/// The common case of [`owner`] read straight from the bytes.
+fn plain(frame: &Frame<'_>) -> Option<Plain> {
     if frame.link != LinkType::ETHERNET {
         return None;
     }
@@ -83,7 +123,14 @@ fn plain_tcp_or_icmp(frame: &Frame<'_>, workers: usize) -> Option<usize> {
         1 | 58 => (0, 0),
         _ => return None,
     };
-    Some(worker_of((src, sport), (dst, dport), proto, workers))
+    Some(Plain {
+        src,
+        dst,
+        v4: ethertype == 0x0800,
+        proto,
+        sport,
+        dport,
+    })
 }
 
 #[cfg(test)]
@@ -161,6 +208,65 @@ mod tests {
             Owner::Worker(decoded_owner(&udp, 2))
         );
         assert!(plain_tcp_or_icmp(&frame(&udp[..20]), 2).is_none());
+    }
+
+    /// The key the engine makes from the decoded packet.
+    fn decoded_key(f: &[u8]) -> FlowKey {
+        let opts = DecodeOptions {
+            verify_checksums: false,
+        };
+        let ip = decode::decode_frame(LinkType::ETHERNET, f, f.len() as u32, &opts)
+            .ip
+            .expect("an IP packet");
+        let port = |o: usize| u16::from_be_bytes([ip.payload[o], ip.payload[o + 1]]);
+        FlowKey::new(ip.src, port(0), ip.dst, port(2), ip.proto, false)
+    }
+
+    /// An Ethernet frame carrying an IPv6 packet with a TCP header.
+    fn ipv6(src: ([u8; 16], u16), dst: ([u8; 16], u16)) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x86, 0xdd]);
+        let mut ip = [0u8; 60];
+        ip[0] = 0x60;
+        ip[4..6].copy_from_slice(&20u16.to_be_bytes());
+        ip[6] = 6;
+        ip[7] = 64;
+        ip[8..24].copy_from_slice(&src.0);
+        ip[24..40].copy_from_slice(&dst.0);
+        ip[40..42].copy_from_slice(&src.1.to_be_bytes());
+        ip[42..44].copy_from_slice(&dst.1.to_be_bytes());
+        ip[52] = 0x50;
+        f.extend_from_slice(&ip);
+        f
+    }
+
+    #[test]
+    fn the_shortcut_key_is_the_engines() {
+        for vlan in 0..3 {
+            for (a, b) in [(([10, 1, 2, 3], 40_001), ([192, 0, 2, 9], 25))] {
+                for f in [ipv4(vlan, a, b, 6), ipv4(vlan, b, a, 6)] {
+                    assert_eq!(plain_tcp_key(&frame(&f)), Some(decoded_key(&f)));
+                }
+            }
+        }
+        let (a, b) = (
+            (
+                [0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                993,
+            ),
+            (
+                [0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+                50_000,
+            ),
+        );
+        for f in [ipv6(a, b), ipv6(b, a)] {
+            assert_eq!(plain_tcp_key(&frame(&f)), Some(decoded_key(&f)));
+        }
+        // ICMP and UDP have no key here.
+        let icmp = ipv4(0, ([10, 1, 2, 3], 0), ([192, 0, 2, 9], 0), 1);
+        assert_eq!(plain_tcp_key(&frame(&icmp)), None);
+        let udp = ipv4(0, ([10, 1, 2, 3], 5353), ([192, 0, 2, 9], 53), 17);
+        assert_eq!(plain_tcp_key(&frame(&udp)), None);
     }
 
     #[test]

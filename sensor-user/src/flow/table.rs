@@ -5,22 +5,25 @@
 //! When the table is full, the connection closest to its deadline is
 //! evicted (logged as it stands, and counted) to make room.
 //!
-//! The index holds only slot numbers (4 bytes a connection): the key is
-//! read from the connection itself, so a lookup touches a small, dense
-//! array and the connection it finds.
+//! The index ([`FlowIndex`]) holds only slot numbers and a few hash bits
+//! (4 bytes a bucket, two buckets a connection): the key is read from the
+//! connection itself, so a lookup touches a small, dense array and the
+//! connection it finds, and both can be fetched ahead of a packet
+//! ([`FlowTable::prefetch_index`]).
 
 use std::hash::BuildHasher;
 
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::DefaultHashBuilder;
 
 use super::conn::{Conn, ConnSpares};
+use super::index::FlowIndex;
 use super::key::FlowKey;
 use super::tcp::TcpSpares;
 use super::timers::{Inactivity, TimerQueue};
 
 /// A bounded flow table.
 pub struct FlowTable {
-    map: HashTable<u32>,
+    map: FlowIndex,
     hasher: DefaultHashBuilder,
     slots: Vec<Option<Conn>>,
     free: Vec<u32>,
@@ -81,14 +84,15 @@ fn proto_index(proto: u8) -> Option<usize> {
 }
 
 impl FlowTable {
-    /// A table for at most `capacity` connections; all memory but the
-    /// connections themselves is reserved now.
+    /// A table for at most `capacity` connections (at most
+    /// [`FlowIndex::MAX_CAPACITY`]); all memory but the connections
+    /// themselves is reserved now.
     pub fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
+        let capacity = capacity.clamp(1, FlowIndex::MAX_CAPACITY);
         let slots = Vec::with_capacity(capacity);
         crate::huge_pages::advise(&slots);
         FlowTable {
-            map: HashTable::with_capacity(capacity),
+            map: FlowIndex::with_capacity(capacity),
             hasher: DefaultHashBuilder::default(),
             slots,
             free: Vec::with_capacity(capacity),
@@ -185,8 +189,34 @@ impl FlowTable {
     pub fn find(&self, key: &FlowKey) -> Option<u32> {
         let slots = &self.slots;
         self.map
-            .find(self.hasher.hash_one(key), |&s| key_is(slots, s, key))
-            .copied()
+            .find(self.hasher.hash_one(key), |s| key_is(slots, s, key))
+    }
+
+    /// The hash the table files `key` under (for [`FlowTable::prefetch_index`]).
+    pub fn hash(&self, key: &FlowKey) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Asks the CPU to fetch the index bucket a lookup of the key hashed to
+    /// `hash` starts at (a hint, like the two below).
+    pub fn prefetch_index(&self, hash: u64) {
+        self.map.prefetch(hash);
+    }
+
+    /// Asks the CPU to fetch the connection the bucket of `hash` likely
+    /// names (fetch the bucket first: it is read); returns its slot.
+    pub fn prefetch_conn(&self, hash: u64) -> Option<u32> {
+        let slot = self.map.first_match(hash)?;
+        crate::bytes::fetch_value(self.slots.get(slot as usize)?);
+        Some(slot)
+    }
+
+    /// Asks the CPU to fetch the parts the connection in `slot` attached on
+    /// demand (fetch the connection first: it is read).
+    pub fn prefetch_parts(&self, slot: u32) {
+        if let Some(conn) = conn_at(&self.slots, slot) {
+            conn.prefetch_parts();
+        }
     }
 
     /// The connection in `slot`.
@@ -224,11 +254,7 @@ impl FlowTable {
                 (self.slots.len() - 1) as u32
             }
         };
-        let slots = &self.slots;
-        let hasher = &self.hasher;
-        self.map.insert_unique(hasher.hash_one(key), slot, |&s| {
-            conn_at(slots, s).map_or(0, |c| hasher.hash_one(c.key))
-        });
+        self.map.insert(self.hasher.hash_one(key), slot);
         self.live += 1;
         if let Some(p) = proto_index(key.proto) {
             self.by_proto[p] += 1;
@@ -259,12 +285,10 @@ impl FlowTable {
         else {
             return false;
         };
-        if let Ok(entry) = self
-            .map
-            .find_entry(self.hasher.hash_one(key), |&s| s == slot)
-        {
-            entry.remove();
-        }
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.map.remove(hasher.hash_one(key), slot, |s| {
+            conn_at(slots, s).map_or(0, |c| hasher.hash_one(c.key))
+        });
         if let Some(Some(conn)) = self.slots.get_mut(slot as usize) {
             conn.reclaim(&mut self.spares.conn, &mut self.spares.tcp);
         }
@@ -326,10 +350,7 @@ impl FlowTable {
         else {
             return;
         };
-        let start = conn as *const Option<Conn> as *const u8;
-        for line in (0..std::mem::size_of::<Option<Conn>>()).step_by(64) {
-            prefetch(start.wrapping_add(line));
-        }
+        crate::bytes::fetch_value(conn);
     }
 
     /// The connection with the earliest deadline (eviction victim).
@@ -386,18 +407,6 @@ impl FlowTable {
         }
         self.timers.push((t, slot));
     }
-}
-
-/// Asks the CPU to load the cache line at `p` (no effect elsewhere).
-#[inline(always)]
-fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it never faults and changes nothing.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// The connection in `slot`, if any.
@@ -476,6 +485,27 @@ mod tests {
         assert_eq!(t.pop_due(160), Some(s1));
         assert_eq!(t.pop_due(300), Some(s3));
         assert_eq!(t.len(), 2);
+    }
+
+    /// The prefetch hints name the slot a lookup finds, and none for a key
+    /// the table does not hold; connections come and go meanwhile.
+    #[test]
+    fn prefetches_name_the_slot_a_lookup_finds() {
+        let mut t = table(64);
+        let slots: Vec<u32> = (0..40).map(|p| t.insert(conn(2000 + p, 10))).collect();
+        for &s in slots.iter().step_by(3) {
+            assert!(t.remove(s));
+        }
+        for p in 0..40u16 {
+            let key = conn(2000 + p, 10).key;
+            let hash = t.hash(&key);
+            t.prefetch_index(hash);
+            let hinted = t.prefetch_conn(hash);
+            assert_eq!(hinted, t.find(&key), "port {}", 2000 + p);
+            if let Some(s) = hinted {
+                t.prefetch_parts(s);
+            }
+        }
     }
 
     #[test]

@@ -363,6 +363,14 @@ impl TcpSession {
         &mut self.more_all(spares).ep[i]
     }
 
+    /// Asks the CPU to fetch the session's [`TcpMore`], if attached (a
+    /// hint).
+    pub fn prefetch_more(&self) {
+        if let Some(more) = &self.more {
+            crate::bytes::fetch_value(&**more);
+        }
+    }
+
     /// The session's [`TcpMore`] to change, attached now if it was not.
     fn more_all(&mut self, spares: &mut TcpSpares) -> &mut TcpMore {
         self.more

@@ -170,16 +170,7 @@ impl Inactivity {
 mod tests {
     use super::*;
 
-    /// A small deterministic generator (xorshift).
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
+    use crate::flow::TestRng as Rng;
 
     #[test]
     fn pops_in_the_order_a_heap_pops() {

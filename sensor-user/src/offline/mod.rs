@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::capture::pcap::{CaptureError, PcapFile};
+use std::collections::VecDeque;
+
+use crate::capture::pcap::{CaptureError, Hold, PcapFile};
+use crate::capture::Frame;
 use crate::config::Config;
 use crate::engine::{Counters, Worker};
 use crate::logs::format::FormatOptions;
@@ -254,24 +257,127 @@ fn read_one(
 ) -> (Vec<(PathBuf, String)>, Option<CaptureError>) {
     let mut truncated = Vec::new();
     for f in files.iter_mut() {
-        loop {
-            match f.next_frame(|frame| worker.process(frame)) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => return (truncated, Some(e)),
-            }
-            if !worker.sink_ok() {
-                return (truncated, None);
-            }
-            if worker.counters().packets.is_multiple_of(4096) {
-                draw(&worker.counters());
-            }
+        let read = match f.hold() {
+            Some(hold) => read_ahead(f, &hold, worker, draw),
+            None => read_in_turn(f, worker, draw),
+        };
+        match read {
+            Ok(true) => {}
+            Ok(false) => return (truncated, None),
+            Err(e) => return (truncated, Some(e)),
         }
         if let Some(t) = f.truncation() {
             truncated.push((f.path().to_path_buf(), t.to_string()));
         }
     }
     (truncated, None)
+}
+
+/// Reads file `f` frame by frame; `Ok(false)` if the sink failed.
+fn read_in_turn(
+    f: &mut PcapFile,
+    worker: &mut Worker<LogQueue>,
+    draw: &mut dyn FnMut(&Counters),
+) -> Result<bool, CaptureError> {
+    while f.next_frame(|frame| worker.process(frame))? {
+        if !worker.sink_ok() {
+            return Ok(false);
+        }
+        if worker.counters().packets.is_multiple_of(4096) {
+            draw(&worker.counters());
+        }
+    }
+    Ok(true)
+}
+
+/// Frames a mapped file is read ahead of the one analysed.
+const AHEAD: usize = 4;
+
+/// Bytes the analysed frame moves on before the hold follows it.
+const HOLD_STEP: usize = 1 << 20;
+
+/// A frame read ahead: where it lies in the mapped file, its connection's
+/// hash when the CPU was asked to fetch its index bucket, and its likely
+/// slot once asked to fetch the connection.
+struct Ahead {
+    ts: u64,
+    link: crate::decode::LinkType,
+    offset: usize,
+    len: usize,
+    orig_len: u32,
+    hash: Option<u64>,
+    slot: Option<u32>,
+}
+
+/// Reads mapped file `f` [`AHEAD`] frames ahead of the worker, asking the
+/// CPU for each frame's index bucket when it is read, for its connection
+/// two frames before it is analysed and for the parts the connection
+/// attached one frame before: on traffic with thousands of connections
+/// open, each of them is otherwise a cache miss the worker waits for. Frames are borrowed from the mapping, which
+/// `hold` keeps mapped behind them. `Ok(false)` if the sink failed.
+fn read_ahead(
+    f: &mut PcapFile,
+    hold: &Hold,
+    worker: &mut Worker<LogQueue>,
+    draw: &mut dyn FnMut(&Counters),
+) -> Result<bool, CaptureError> {
+    let bytes = hold.bytes();
+    let mut ahead: VecDeque<Ahead> = VecDeque::with_capacity(AHEAD + 1);
+    let (mut ended, mut held) = (false, 0);
+    loop {
+        while !ended && ahead.len() <= AHEAD {
+            let mut outside = false;
+            ended = !f.next_frame(|frame| match hold.offset_of(frame.data) {
+                Some(offset) => {
+                    let hash = worker.flow_hash(frame);
+                    if let Some(h) = hash {
+                        worker.prefetch_index(h);
+                    }
+                    ahead.push_back(Ahead {
+                        ts: frame.ts_ns,
+                        link: frame.link,
+                        offset,
+                        len: frame.data.len(),
+                        orig_len: frame.orig_len,
+                        hash,
+                        slot: None,
+                    });
+                }
+                None => outside = true,
+            })?;
+            if outside {
+                return Err(CaptureError::Read(
+                    f.path().to_path_buf(),
+                    "frame outside the file's memory map".into(),
+                ));
+            }
+        }
+        let Some(e) = ahead.pop_front() else {
+            return Ok(true);
+        };
+        if let Some(s) = ahead.front().and_then(|next| next.slot) {
+            worker.prefetch_parts(s);
+        }
+        if let Some(next) = ahead.get_mut(1) {
+            next.slot = next.hash.and_then(|h| worker.prefetch_conn(h));
+        }
+        worker.process(&Frame {
+            ts_ns: e.ts,
+            link: e.link,
+            data: bytes.get(e.offset..e.offset + e.len).unwrap_or_default(),
+            orig_len: e.orig_len,
+        });
+        if e.offset >= held + HOLD_STEP {
+            held = e.offset;
+            hold.move_to(held);
+        }
+        if !worker.sink_ok() {
+            return Ok(false);
+        }
+        if worker.counters().packets.is_multiple_of(4096) {
+            draw(&worker.counters());
+        }
+    }
 }
 
 fn draw_progress(c: &Counters, done: u64, total: u64, elapsed: Duration) {

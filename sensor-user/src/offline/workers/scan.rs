@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::{Outcome, PeriodicStats, Run};
-use crate::capture::fetch_lines;
+use crate::bytes::fetch_lines;
 use crate::capture::pcap::{CaptureError, Hold, PcapFile};
 use crate::capture::Frame;
 use crate::decode::LinkType;
