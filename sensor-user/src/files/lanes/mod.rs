@@ -450,8 +450,7 @@ impl Lanes {
         while !data.is_empty() {
             let s = &mut self.streams[i];
             if s.len == CAP {
-                // Full while waiting for a lane: its blocks go alone.
-                self.hash_alone(i);
+                self.hash_full(i);
                 continue;
             }
             let n = (CAP - s.len).min(data.len());
@@ -528,6 +527,26 @@ impl Lanes {
         let whole = s.len / 64;
         s.hash_blocks(0..whole);
         s.consume(whole * 64);
+    }
+
+    /// Stream `i` filled its buffer while it waited for a lane: its blocks
+    /// go side by side with queued streams if enough are queued to pay
+    /// (see [`Lanes::finish_in_company`]), and it queues again with what
+    /// they left; with too few queued, they go alone.
+    fn hash_full(&mut self, i: usize) {
+        self.dequeue(i);
+        self.finish_in_company(i);
+        let len = self.streams[i].len;
+        if len == CAP {
+            self.hash_alone(i);
+        } else if len >= STAGE {
+            self.streams[i].queued = true;
+            self.queue[self.queued] = i as u32;
+            self.queued += 1;
+            if self.queued == LANES {
+                self.run_lanes();
+            }
+        }
     }
 
     /// Takes stream `i` out of the queue if it is there.
@@ -830,6 +849,59 @@ mod tests {
                 }
                 for (k, &id) in ids.iter().enumerate().take(queued) {
                     assert_eq!(lanes.finish(id), Some(reference(&data[k])), "{kernel:?}");
+                }
+            }
+        }
+    }
+
+    /// A stream that fills its buffer while it waits goes through the
+    /// lanes beside three or seven queued streams and queues again with
+    /// what is left; with fewer queued it is hashed alone. Every digest is
+    /// the reference either way.
+    #[test]
+    fn a_full_stream_is_hashed_in_company_of_queued_streams() {
+        for kernel in Kernel::all_available() {
+            // (Seven queued would run the lanes as the last one queues.)
+            for queued in [2usize, 3, 5] {
+                let mut lanes = Lanes::new(16, kernel);
+                let data: Vec<Vec<u8>> = (0..=queued)
+                    .map(|k| {
+                        (0..CAP + 3000 + 100 * k)
+                            .map(|i| (i * 11 + k) as u8)
+                            .collect()
+                    })
+                    .collect();
+                let ids: Vec<StreamId> = data
+                    .iter()
+                    .map(|_| lanes.open(Hashes::ALL).expect("a stream"))
+                    .collect();
+                // The first `queued` streams queue with a stage and a bit.
+                for (k, d) in data.iter().enumerate().take(queued) {
+                    lanes.update(ids[k], &d[..STAGE + 64 * k]);
+                }
+                // The last fills its buffer and goes on.
+                let last = ids[queued];
+                lanes.update(last, &data[queued]);
+                let held = lanes.streams[last.index as usize].len;
+                let rest = data[queued].len() - CAP;
+                if queued >= 3 {
+                    // The company's shortest stage went beside it; it kept
+                    // the rest of its buffer, queued, and the bytes after.
+                    assert_eq!(held, CAP - STAGE + rest, "queued {queued}");
+                    assert!(lanes.streams[last.index as usize].queued);
+                } else {
+                    // Alone: its whole buffer was hashed.
+                    assert_eq!(held, rest, "queued {queued}");
+                }
+                for (k, d) in data.iter().enumerate().take(queued) {
+                    lanes.update(ids[k], &d[STAGE + 64 * k..]);
+                }
+                for (k, &id) in ids.iter().enumerate() {
+                    assert_eq!(
+                        lanes.finish(id),
+                        Some(reference(&data[k])),
+                        "{kernel:?} {queued} {k}"
+                    );
                 }
             }
         }
