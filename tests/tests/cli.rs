@@ -303,6 +303,80 @@ fn truncated_capture_is_processed_up_to_the_cut() {
     );
 }
 
+/// A pcapng block (type, body) with its lengths.
+fn ng_block(kind: u32, body: &[u8]) -> Vec<u8> {
+    let len = (12 + body.len()) as u32;
+    let mut b = kind.to_le_bytes().to_vec();
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(body);
+    b.extend_from_slice(&len.to_le_bytes());
+    b
+}
+
+/// A pcapng file of `frames` on one Ethernet interface, then a packet of
+/// an interface it never describes.
+fn pcapng_with_a_bad_last_packet(frames: &[build::Frame]) -> Vec<u8> {
+    let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+    shb.extend_from_slice(&[1, 0, 0, 0]);
+    shb.extend_from_slice(&(-1i64).to_le_bytes());
+    let mut idb = 1u16.to_le_bytes().to_vec();
+    idb.extend_from_slice(&[0, 0]);
+    idb.extend_from_slice(&65535u32.to_le_bytes());
+    let mut out = ng_block(0x0a0d_0d0a, &shb);
+    out.extend(ng_block(1, &idb));
+    let epb = |iface: u32, ts: u64, data: &[u8]| {
+        let us = ts / 1000;
+        let mut b = iface.to_le_bytes().to_vec();
+        b.extend_from_slice(&((us >> 32) as u32).to_le_bytes());
+        b.extend_from_slice(&(us as u32).to_le_bytes());
+        b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        b.extend_from_slice(data);
+        b.resize(b.len().next_multiple_of(4), 0);
+        ng_block(6, &b)
+    };
+    for (ts, f) in frames {
+        out.extend(epb(0, *ts, f));
+    }
+    let (ts, f) = frames.last().expect("frames");
+    out.extend(epb(3, ts + 1000, f));
+    out
+}
+
+/// A capture error stops the reading only after every frame before it is
+/// analysed: the connections of those frames are all logged.
+#[test]
+fn frames_before_a_capture_error_are_all_analysed() {
+    let dir = temp_dir("cli-ng-bad");
+    let frames = build::interleaved(6, 42000, 1_600_000_000_000_000_000);
+    let p = dir.join("bad.pcapng");
+    std::fs::write(&p, pcapng_with_a_bad_last_packet(&frames)).unwrap();
+    let good = dir.join("good.pcap");
+    build::write_pcap(&good, &frames);
+    let read = |capture: &Path, logs: &Path| {
+        run(&[
+            "read",
+            capture.to_str().unwrap(),
+            "--log-dir",
+            logs.to_str().unwrap(),
+            "--seed",
+            "3",
+        ])
+    };
+    let (logs, whole) = (dir.join("logs"), dir.join("whole"));
+    let o = read(&p, &logs);
+    let e = stderr(&o);
+    assert!(e.contains("never describes"), "{e}");
+    assert!(read(&good, &whole).status.success());
+    let conn = std::fs::read_to_string(logs.join("conn.log")).unwrap();
+    assert_eq!(conn.lines().count(), 6, "{conn}");
+    // Packet and byte counts included: not one frame went missing.
+    assert_eq!(
+        conn,
+        std::fs::read_to_string(whole.join("conn.log")).unwrap()
+    );
+}
+
 #[test]
 fn malformed_packets_are_counted_and_logged_not_fatal() {
     let dir = temp_dir("cli-malformed");

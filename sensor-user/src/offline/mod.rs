@@ -1,14 +1,13 @@
 //! Offline mode: read capture files through the worker into log files, as
 //! `zeek -r` does.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use std::collections::VecDeque;
 
 use crate::capture::pcap::{CaptureError, Hold, PcapFile};
 use crate::capture::Frame;
@@ -313,8 +312,10 @@ struct Ahead {
 /// CPU for each frame's index bucket when it is read, for its connection
 /// two frames before it is analysed and for the parts the connection
 /// attached one frame before: on traffic with thousands of connections
-/// open, each of them is otherwise a cache miss the worker waits for. Frames are borrowed from the mapping, which
-/// `hold` keeps mapped behind them. `Ok(false)` if the sink failed.
+/// open, each of them is otherwise a cache miss the worker waits for.
+/// Frames are borrowed from the mapping, which `hold` keeps mapped behind
+/// them. A capture error ends the reading after the frames read before it
+/// are analysed. `Ok(false)` if the sink failed.
 fn read_ahead(
     f: &mut PcapFile,
     hold: &Hold,
@@ -323,37 +324,16 @@ fn read_ahead(
 ) -> Result<bool, CaptureError> {
     let bytes = hold.bytes();
     let mut ahead: VecDeque<Ahead> = VecDeque::with_capacity(AHEAD + 1);
-    let (mut ended, mut held) = (false, 0);
+    let (mut more, mut failed, mut held) = (true, None, 0);
     loop {
-        while !ended && ahead.len() <= AHEAD {
-            let mut outside = false;
-            ended = !f.next_frame(|frame| match hold.offset_of(frame.data) {
-                Some(offset) => {
-                    let hash = worker.flow_hash(frame);
-                    if let Some(h) = hash {
-                        worker.prefetch_index(h);
-                    }
-                    ahead.push_back(Ahead {
-                        ts: frame.ts_ns,
-                        link: frame.link,
-                        offset,
-                        len: frame.data.len(),
-                        orig_len: frame.orig_len,
-                        hash,
-                        slot: None,
-                    });
-                }
-                None => outside = true,
-            })?;
-            if outside {
-                return Err(CaptureError::Read(
-                    f.path().to_path_buf(),
-                    "frame outside the file's memory map".into(),
-                ));
+        if more {
+            match read_frames(f, hold, worker, &mut ahead) {
+                Ok(m) => more = m,
+                Err(e) => (more, failed) = (false, Some(e)),
             }
         }
         let Some(e) = ahead.pop_front() else {
-            return Ok(true);
+            return failed.map_or(Ok(true), Err);
         };
         if let Some(s) = ahead.front().and_then(|next| next.slot) {
             worker.prefetch_parts(s);
@@ -378,6 +358,47 @@ fn read_ahead(
             draw(&worker.counters());
         }
     }
+}
+
+/// Reads frames of `f` into `ahead` until it holds [`AHEAD`] + 1, asking
+/// the CPU for each one's index bucket; `Ok(false)` once the file ends.
+fn read_frames(
+    f: &mut PcapFile,
+    hold: &Hold,
+    worker: &Worker<LogQueue>,
+    ahead: &mut VecDeque<Ahead>,
+) -> Result<bool, CaptureError> {
+    while ahead.len() <= AHEAD {
+        let mut outside = false;
+        let more = f.next_frame(|frame| match hold.offset_of(frame.data) {
+            Some(offset) => {
+                let hash = worker.flow_hash(frame);
+                if let Some(h) = hash {
+                    worker.prefetch_index(h);
+                }
+                ahead.push_back(Ahead {
+                    ts: frame.ts_ns,
+                    link: frame.link,
+                    offset,
+                    len: frame.data.len(),
+                    orig_len: frame.orig_len,
+                    hash,
+                    slot: None,
+                });
+            }
+            None => outside = true,
+        })?;
+        if outside {
+            return Err(CaptureError::Read(
+                f.path().to_path_buf(),
+                "frame outside the file's memory map".into(),
+            ));
+        }
+        if !more {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn draw_progress(c: &Counters, done: u64, total: u64, elapsed: Duration) {
