@@ -57,28 +57,33 @@ pub fn fmt_u64(v: u64, buf: &mut [u8; 20]) -> &[u8] {
 
 /// Asks the CPU to fetch every cache line of `value` (a hint).
 pub fn fetch_value<T>(value: &T) {
-    // SAFETY: only the addresses of the value's bytes are used, for
-    // prefetches, which never fault and read nothing.
-    let bytes = unsafe {
-        std::slice::from_raw_parts((value as *const T).cast::<u8>(), std::mem::size_of::<T>())
-    };
-    fetch_lines(bytes, 0..bytes.len());
+    fetch_range((value as *const T).cast(), std::mem::size_of::<T>());
 }
 
 /// Asks the CPU to fetch every cache line of `bytes[range]` (clamped to
 /// `bytes`) into its caches.
 pub fn fetch_lines(bytes: &[u8], range: std::ops::Range<usize>) {
     let end = range.end.min(bytes.len());
-    let mut at = range.start & !63;
-    while at < end {
+    let start = range.start.min(end) & !63;
+    fetch_range(bytes.as_ptr().wrapping_add(start), end - start);
+}
+
+/// Asks the CPU to fetch the cache lines at every 64-byte step through the
+/// `len` bytes at `start`: one line per 64 bytes (a range that straddles
+/// one line more leaves its end to the hardware's own prefetchers, which
+/// measured cheaper than a prefetch more per call). Nothing is read: a
+/// prefetch never faults.
+fn fetch_range(start: *const u8, len: usize) {
+    for step in (0..len).step_by(64) {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            // SAFETY: SSE is part of x86_64, and `at` lies inside `bytes`
-            // (a prefetch never faults anyway).
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().add(at).cast()) };
+            // SAFETY: SSE is part of x86_64; a prefetch is a hint that
+            // reads nothing and never faults, whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(step).cast()) };
         }
-        at += 64;
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (start, step);
     }
 }
 

@@ -88,8 +88,7 @@ impl FlowIndex {
 
     /// Asks the CPU to fetch the bucket `hash` starts at (a hint).
     pub fn prefetch(&self, hash: u64) {
-        let at = self.home(hash) * 4;
-        crate::bytes::fetch_lines(bytes_of(&self.entries), at..at + 1);
+        crate::bytes::fetch_value(&self.entries[self.home(hash)]);
     }
 
     /// The slot of the first entry from `hash`'s home on whose kept hash
@@ -162,12 +161,6 @@ impl FlowIndex {
         self.entries[hole] = 0;
         true
     }
-}
-
-fn bytes_of(v: &[u32]) -> &[u8] {
-    // SAFETY: any u32 is four initialised bytes; the slice covers exactly
-    // the vector's elements.
-    unsafe { std::slice::from_raw_parts(v.as_ptr().cast(), std::mem::size_of_val(v)) }
 }
 
 #[cfg(test)]
