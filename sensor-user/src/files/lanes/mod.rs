@@ -814,18 +814,28 @@ mod tests {
         }
     }
 
+    /// `n` streams on `kernel` and their files, file `k` of `len(k)` bytes.
+    fn files_on(
+        kernel: Kernel,
+        n: usize,
+        len: impl Fn(usize) -> usize,
+    ) -> (Lanes, Vec<Vec<u8>>, Vec<StreamId>) {
+        let mut lanes = Lanes::new(16, kernel);
+        let data: Vec<Vec<u8>> = (0..n)
+            .map(|k| (0..len(k)).map(|i| (i * 7 + k) as u8).collect())
+            .collect();
+        let ids = data
+            .iter()
+            .map(|_| lanes.open(Hashes::ALL).expect("a stream"))
+            .collect();
+        (lanes, data, ids)
+    }
+
     #[test]
     fn a_file_ends_in_company_of_queued_streams() {
         for kernel in Kernel::all_available() {
             for queued in [2usize, 3, 5, 7] {
-                let mut lanes = Lanes::new(16, kernel);
-                let data: Vec<Vec<u8>> = (0..=queued)
-                    .map(|k| (0..STAGE + 700 * k).map(|i| (i * 7 + k) as u8).collect())
-                    .collect();
-                let ids: Vec<StreamId> = data
-                    .iter()
-                    .map(|_| lanes.open(Hashes::ALL).expect("a stream"))
-                    .collect();
+                let (mut lanes, data, ids) = files_on(kernel, queued + 1, |k| STAGE + 700 * k);
                 // All but the last queue; the last holds less than a stage.
                 for (k, d) in data.iter().enumerate().take(queued) {
                     lanes.update(ids[k], d);
@@ -863,18 +873,7 @@ mod tests {
         for kernel in Kernel::all_available() {
             // (Seven queued would run the lanes as the last one queues.)
             for queued in [2usize, 3, 5] {
-                let mut lanes = Lanes::new(16, kernel);
-                let data: Vec<Vec<u8>> = (0..=queued)
-                    .map(|k| {
-                        (0..CAP + 3000 + 100 * k)
-                            .map(|i| (i * 11 + k) as u8)
-                            .collect()
-                    })
-                    .collect();
-                let ids: Vec<StreamId> = data
-                    .iter()
-                    .map(|_| lanes.open(Hashes::ALL).expect("a stream"))
-                    .collect();
+                let (mut lanes, data, ids) = files_on(kernel, queued + 1, |k| CAP + 3000 + 100 * k);
                 // The first `queued` streams queue with a stage and a bit.
                 for (k, d) in data.iter().enumerate().take(queued) {
                     lanes.update(ids[k], &d[..STAGE + 64 * k]);
