@@ -170,16 +170,20 @@ mod tests {
         f
     }
 
-    /// The owner the decoder's packet gives (what a worker checks after
-    /// reassembly).
-    fn decoded_owner(f: &[u8], workers: usize) -> usize {
+    /// The IP packet the decoder finds in Ethernet frame `f`.
+    fn decoded(f: &[u8]) -> decode::IpPacket<'_> {
         let opts = DecodeOptions {
             verify_checksums: false,
         };
-        let ip = decode::decode_frame(LinkType::ETHERNET, f, f.len() as u32, &opts)
+        decode::decode_frame(LinkType::ETHERNET, f, f.len() as u32, &opts)
             .ip
-            .expect("an IP packet");
-        worker_of_packet(&ip, workers)
+            .expect("an IP packet")
+    }
+
+    /// The owner the decoder's packet gives (what a worker checks after
+    /// reassembly).
+    fn decoded_owner(f: &[u8], workers: usize) -> usize {
+        worker_of_packet(&decoded(f), workers)
     }
 
     #[test]
@@ -212,12 +216,7 @@ mod tests {
 
     /// The key the engine makes from the decoded packet.
     fn decoded_key(f: &[u8]) -> FlowKey {
-        let opts = DecodeOptions {
-            verify_checksums: false,
-        };
-        let ip = decode::decode_frame(LinkType::ETHERNET, f, f.len() as u32, &opts)
-            .ip
-            .expect("an IP packet");
+        let ip = decoded(f);
         let port = |o: usize| u16::from_be_bytes([ip.payload[o], ip.payload[o + 1]]);
         FlowKey::new(ip.src, port(0), ip.dst, port(2), ip.proto, false)
     }

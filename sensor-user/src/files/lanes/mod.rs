@@ -326,12 +326,10 @@ struct Stream {
     want: Hashes,
     /// Bytes of the file so far, hashed or held.
     total: u64,
-    /// Bytes held in `buf`.
-    len: usize,
     /// Waiting in the queue for a lane.
     queued: bool,
-    /// The bytes not hashed yet (`len` of them), in room for [`CAP`]
-    /// reserved at once but touched only as they fill.
+    /// The bytes not hashed yet, in room for [`CAP`] reserved at once but
+    /// touched only as they fill.
     buf: Vec<u8>,
 }
 
@@ -354,9 +352,8 @@ impl Stream {
 
     /// Drops the first `bytes` (hashed) bytes of the buffer.
     fn consume(&mut self, bytes: usize) {
-        self.buf.copy_within(bytes..self.len, 0);
-        self.len -= bytes;
-        self.buf.truncate(self.len);
+        self.buf.copy_within(bytes.., 0);
+        self.buf.truncate(self.buf.len() - bytes);
     }
 }
 
@@ -412,7 +409,6 @@ impl Lanes {
                     sha256: SHA256_INIT,
                     want,
                     total: 0,
-                    len: 0,
                     queued: false,
                     buf: Vec::with_capacity(CAP),
                 });
@@ -426,7 +422,6 @@ impl Lanes {
         s.sha256 = SHA256_INIT;
         s.want = want;
         s.total = 0;
-        s.len = 0;
         s.buf.clear();
         s.queued = false;
         Some(StreamId {
@@ -449,22 +444,16 @@ impl Lanes {
         };
         while !data.is_empty() {
             let s = &mut self.streams[i];
-            if s.len == CAP {
+            if s.buf.len() == CAP {
                 self.hash_full(i);
                 continue;
             }
-            let n = (CAP - s.len).min(data.len());
+            let n = (CAP - s.buf.len()).min(data.len());
             s.buf.extend_from_slice(&data[..n]);
-            s.len += n;
             s.total += n as u64;
             data = &data[n..];
-            if !s.queued && s.len >= STAGE {
-                s.queued = true;
-                self.queue[self.queued] = i as u32;
-                self.queued += 1;
-                if self.queued == LANES {
-                    self.run_lanes();
-                }
+            if !s.queued && s.buf.len() >= STAGE {
+                self.enqueue(i);
             }
         }
         true
@@ -480,9 +469,10 @@ impl Lanes {
         let s = &mut self.streams[i];
         // The padding: 0x80, zeros, the length in bits; one block or two.
         let mut last = [0u8; 128];
-        last[..s.len].copy_from_slice(&s.buf[..s.len]);
-        last[s.len] = 0x80;
-        let end = if s.len < 56 { 64 } else { 128 };
+        let len = s.buf.len();
+        last[..len].copy_from_slice(&s.buf);
+        last[len] = 0x80;
+        let end = if len < 56 { 64 } else { 128 };
         let bits = s.total.wrapping_mul(8);
         last[end - 8..end].copy_from_slice(&bits.to_le_bytes());
         md5::compress(&mut s.md5, &last[..end]);
@@ -524,7 +514,7 @@ impl Lanes {
     fn hash_alone(&mut self, i: usize) {
         self.dequeue(i);
         let s = &mut self.streams[i];
-        let whole = s.len / 64;
+        let whole = s.buf.len() / 64;
         s.hash_blocks(0..whole);
         s.consume(whole * 64);
     }
@@ -536,16 +526,22 @@ impl Lanes {
     fn hash_full(&mut self, i: usize) {
         self.dequeue(i);
         self.finish_in_company(i);
-        let len = self.streams[i].len;
+        let len = self.streams[i].buf.len();
         if len == CAP {
             self.hash_alone(i);
         } else if len >= STAGE {
-            self.streams[i].queued = true;
-            self.queue[self.queued] = i as u32;
-            self.queued += 1;
-            if self.queued == LANES {
-                self.run_lanes();
-            }
+            self.enqueue(i);
+        }
+    }
+
+    /// Puts stream `i` (holding a stage) in the queue; a full queue runs
+    /// the lanes.
+    fn enqueue(&mut self, i: usize) {
+        self.streams[i].queued = true;
+        self.queue[self.queued] = i as u32;
+        self.queued += 1;
+        if self.queued == LANES {
+            self.run_lanes();
         }
     }
 
@@ -580,7 +576,7 @@ impl Lanes {
             3..=6 => 3,
             _ => return,
         };
-        if self.streams[i].len < 64 {
+        if self.streams[i].buf.len() < 64 {
             return;
         }
         let mut set = [i as u32; LANES];
@@ -594,7 +590,10 @@ impl Lanes {
     /// queued streams left with less than a stage leave the queue.
     fn run_set(&mut self, set: [u32; LANES], real: usize) {
         let stream = |l: usize| &self.streams[set[l] as usize];
-        let blocks = (0..real).map(|l| stream(l).len / 64).min().unwrap_or(0);
+        let blocks = (0..real)
+            .map(|l| stream(l).buf.len() / 64)
+            .min()
+            .unwrap_or(0);
         let want = (0..real).fold(Hashes::NONE, |w, l| {
             let s = stream(l).want;
             Hashes {
@@ -606,7 +605,7 @@ impl Lanes {
         let mut md5: [[u32; 4]; LANES] = std::array::from_fn(|l| stream(l).md5);
         let mut sha1: [[u32; 5]; LANES] = std::array::from_fn(|l| stream(l).sha1);
         let mut sha256: [[u32; 8]; LANES] = std::array::from_fn(|l| stream(l).sha256);
-        let bufs: [&[u8]; LANES] = std::array::from_fn(|l| &stream(l).buf[..stream(l).len]);
+        let bufs: [&[u8]; LANES] = std::array::from_fn(|l| &stream(l).buf[..]);
         if want.md5 {
             self.kernel.md5(&mut md5, &bufs, blocks);
         }
@@ -632,7 +631,7 @@ impl Lanes {
         self.queued = 0;
         for &q in &queue[..before] {
             let s = &mut self.streams[q as usize];
-            s.queued = s.len >= STAGE;
+            s.queued = s.buf.len() >= STAGE;
             if s.queued {
                 self.queue[self.queued] = q;
                 self.queued += 1;
@@ -853,7 +852,7 @@ mod tests {
                     _ => 0,
                 };
                 for (k, &id) in ids.iter().enumerate().take(queued) {
-                    let held = lanes.streams[id.index as usize].len;
+                    let held = lanes.streams[id.index as usize].buf.len();
                     let hashed = if k < company { 5000 / 64 * 64 } else { 0 };
                     assert_eq!(held, data[k].len() - hashed, "queued {queued}, stream {k}");
                 }
@@ -881,7 +880,7 @@ mod tests {
                 // The last fills its buffer and goes on.
                 let last = ids[queued];
                 lanes.update(last, &data[queued]);
-                let held = lanes.streams[last.index as usize].len;
+                let held = lanes.streams[last.index as usize].buf.len();
                 let rest = data[queued].len() - CAP;
                 if queued >= 3 {
                     // The company's shortest stage went beside it; it kept
