@@ -203,14 +203,15 @@ impl MappedCapture {
                 *p = self.pos;
             }
             let last = r.pos.iter().copied().min().unwrap_or(self.pos);
-            mapping.release_behind(&mut r, last);
+            let behind = mapping.behind(&mut r, last);
+            drop(r);
+            mapping.release(behind);
             if self.alone
                 || self.pos == mapping.map.len()
                 || self.pos <= last.saturating_add(WINDOW)
             {
                 return;
             }
-            drop(r);
             match waiting {
                 Some((at, since)) if at == last && since.elapsed() > STALLED => {
                     self.alone = true;
@@ -230,23 +231,30 @@ impl MappedCapture {
 }
 
 impl Mapping {
-    /// Unmaps what lies a whole step behind `last`.
-    fn release_behind(&self, r: &mut Places, last: usize) {
+    /// Claims what lies a whole step behind `last` and not yet unmapped:
+    /// the range to hand to [`Mapping::release`] once the lock on the
+    /// places is let go (unmapping flushes the TLB of every core running a
+    /// thread of the process, which the others should not wait for).
+    fn behind(&self, r: &mut Places, last: usize) -> std::ops::Range<usize> {
         let upto = last.min(self.map.len()) / RELEASE_STEP * RELEASE_STEP;
-        if upto > r.released {
-            // SAFETY: the map is a read-only mapping of a file, so a later
-            // access to an unmapped page (through a borrow that outlived
-            // this, or by a place behind `last`, which there is none of)
-            // faults the same bytes back in from the file.
-            let _ = unsafe {
-                self.map.unchecked_advise_range(
-                    UncheckedAdvice::DontNeed,
-                    r.released,
-                    upto - r.released,
-                )
-            };
-            r.released = upto;
+        let from = r.released;
+        r.released = r.released.max(upto);
+        from..r.released
+    }
+
+    /// Unmaps `range`, which [`Mapping::behind`] claimed.
+    fn release(&self, range: std::ops::Range<usize>) {
+        if range.is_empty() {
+            return;
         }
+        // SAFETY: the map is a read-only mapping of a file, so a later
+        // access to an unmapped page (through a borrow that outlived this,
+        // or by a place behind it, which there is none of) faults the same
+        // bytes back in from the file.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise_range(UncheckedAdvice::DontNeed, range.start, range.len())
+        };
     }
 }
 
@@ -298,13 +306,17 @@ impl Hold {
     /// unmaps what lies a whole step behind every place.
     pub fn move_to(&self, pos: usize) {
         let mapping = &self.place.mapping;
-        if let Ok(mut r) = mapping.places.lock() {
-            if let Some(p) = r.pos.get_mut(self.place.me) {
-                *p = pos;
+        let behind = match mapping.places.lock() {
+            Ok(mut r) => {
+                if let Some(p) = r.pos.get_mut(self.place.me) {
+                    *p = pos;
+                }
+                let last = r.pos.iter().copied().min().unwrap_or(pos);
+                mapping.behind(&mut r, last)
             }
-            let last = r.pos.iter().copied().min().unwrap_or(pos);
-            mapping.release_behind(&mut r, last);
-        }
+            Err(_) => return,
+        };
+        mapping.release(behind);
     }
 }
 

@@ -237,7 +237,8 @@ impl Shared<'_> {
 
     /// Worker `me` has gone through `passed` batches (`u64::MAX`: it stops):
     /// the batches every worker has gone through are let go, and the files
-    /// unmapped behind them.
+    /// unmapped behind them (after the ring is unlocked: unmapping waits
+    /// for every core to flush its TLB).
     fn passed(&self, me: usize, passed: u64) {
         let Ok(mut ring) = self.ring.lock() else {
             return;
@@ -251,6 +252,7 @@ impl Shared<'_> {
             ring.done = true;
         }
         let low = ring.passed.iter().copied().min().unwrap_or(passed);
+        let mut moved = None;
         while ring.first < low {
             let Some(mut b) = ring.batches.pop_front() else {
                 break;
@@ -258,12 +260,18 @@ impl Shared<'_> {
             ring.first += 1;
             if let Some(batch) = Arc::get_mut(&mut b) {
                 if let Some(hold) = batch.hold.take() {
-                    hold.move_to(batch.end);
+                    moved = Some((hold, batch.end));
                 }
                 ring.spare.push(b);
             }
         }
         self.moved.notify_all();
+        drop(ring);
+        // Batches are let go in order, so the last one's hold moved
+        // furthest; the earlier ones' holds are the same or dropped.
+        if let Some((hold, end)) = moved {
+            hold.move_to(end);
+        }
     }
 }
 
