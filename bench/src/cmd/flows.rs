@@ -168,11 +168,11 @@ pub fn flows(a: &FlowsArgs) -> Result<Report> {
         let heap = heap2.saturating_sub(heap0) as f64 / n as f64;
         let pre = heap1.saturating_sub(heap0) as f64 / n as f64;
         let marginal = heap2.saturating_sub(heap0).saturating_sub(fixed) as f64 / n as f64;
-        let rss = rss2.saturating_sub(rss1) as f64 * 1024.0 / n as f64;
+        let rss = rss2.saturating_sub(rss0) as f64 * 1024.0 / n as f64;
         println!(
             "flows: {n} connections open ({active} tracked, {} evicted) in {secs:.2}s: \
              heap {heap:.0} bytes/connection ({pre:.0} preallocated at start; {marginal:.0} \
-             beyond the fixed pools), RSS grew {rss:.0} bytes/connection while opening them \
+             beyond the fixed pools), RSS grew {rss:.0} bytes/connection from before the worker \
              (RSS {} -> {} -> {} MiB)",
             c.evicted,
             rss0 / 1024,
@@ -194,7 +194,7 @@ pub fn flows(a: &FlowsArgs) -> Result<Report> {
             &cmd,
         );
         r.push(
-            format!("RSS growth per connection opened, {n} open"),
+            format!("RSS growth per connection, worker made and {n} opened"),
             rss,
             "bytes",
             &cmd,
@@ -221,7 +221,9 @@ pub fn flows(a: &FlowsArgs) -> Result<Report> {
          (live bytes after opening them minus before creating the worker; the table's memory \
          is reserved when the worker starts, so heap per connection is what --max-flows costs \
          whether or not the connections come), RSS growth from /proc/self/status VmRSS \
-         between the worker's creation and the last connection (pages the connections touch)"
+         from before the worker's creation to the last connection (the pages the worker \
+         makes resident when it starts, such as the flow index, and those the connections \
+         touch)"
     ));
     Ok(r)
 }

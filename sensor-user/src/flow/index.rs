@@ -16,8 +16,13 @@
 //! an entry [`FAR`] or more from home (rare at this load) has its home
 //! recomputed from its connection's key instead.
 //!
-//! The array is allocated zeroed, so its pages are touched only as
-//! connections land in them.
+//! The array's pages are made resident, written, when it is made
+//! ([`populated`]): a probe reads before an insert writes, so a page first
+//! met by a lookup would be mapped to the kernel's shared zero page and
+//! copied at the insert, and that copy flushes the TLB of every core
+//! running another worker (an interrupt per page). Hashes spread over the
+//! whole array, so its pages are all touched anyway once a few hundredths
+//! of its capacity is in use.
 
 /// Bits of an entry that hold its distance from home.
 const DIST_BITS: u32 = 4;
@@ -44,7 +49,7 @@ impl FlowIndex {
         let buckets = (capacity * 2).next_power_of_two();
         let slot_bits = usize::BITS - capacity.leading_zeros();
         FlowIndex {
-            entries: vec![0; buckets],
+            entries: populated(buckets),
             mask: buckets - 1,
             slot_bits,
         }
@@ -161,6 +166,40 @@ impl FlowIndex {
         self.entries[hole] = 0;
         true
     }
+}
+
+/// `len` zeroed entries whose pages are resident and writable: the kernel
+/// fills them in one call (`MADV_POPULATE_WRITE`), or, where it cannot,
+/// one write per page does.
+fn populated(len: usize) -> Vec<u32> {
+    let mut entries = vec![0u32; len];
+    let bytes = std::mem::size_of_val(entries.as_slice());
+    let start = entries.as_mut_ptr() as usize;
+    let page = 4096;
+    let first = start.next_multiple_of(page);
+    let end = (start + bytes) / page * page;
+    // SAFETY: the range lies inside the vector's own allocation; populating
+    // pages for writing leaves their contents (zero) as they are.
+    let done = end <= first
+        || unsafe {
+            libc::madvise(
+                first as *mut libc::c_void,
+                end - first,
+                libc::MADV_POPULATE_WRITE,
+            )
+        } == 0;
+    if !done {
+        for e in entries
+            .iter_mut()
+            .step_by(page / std::mem::size_of::<u32>())
+        {
+            // SAFETY: `e` is a valid, exclusive reference; the volatile
+            // write keeps the compiler from dropping a store of the value
+            // the entry already holds.
+            unsafe { std::ptr::write_volatile(e, 0) };
+        }
+    }
+    entries
 }
 
 #[cfg(test)]
