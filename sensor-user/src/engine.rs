@@ -242,6 +242,59 @@ fn weird_notice(rec: &WeirdRecord, ip_proto: u8) -> crate::logs::notice::NoticeR
 /// cost.
 pub const PREFETCH_FROM: usize = 2048;
 
+/// A worker's connection tables cannot be reserved: the host will not let
+/// the process reserve that much address space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReserveError {
+    /// The bound asked for (`--max-flows`).
+    pub max_flows: usize,
+    /// Workers that each reserve tables for it.
+    pub workers: usize,
+    /// Bytes all the workers' tables reserve.
+    pub bytes: u64,
+}
+
+impl std::fmt::Display for ReserveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "--max-flows {} reserves {:.1} GiB of address space for connection state \
+             ({} worker{}; memory is used only as connections come), more than this host \
+             lets the process reserve; lower --max-flows (or allow overcommit: \
+             vm.overcommit_memory=1)",
+            self.max_flows,
+            self.bytes as f64 / f64::from(1u32 << 30),
+            self.workers,
+            if self.workers == 1 { "" } else { "s" },
+        )
+    }
+}
+
+/// Checks, before any worker is made, that the host lets the process
+/// reserve the connection tables of `workers` workers for `cfg`'s
+/// `--max-flows` (each table's allocation tried and held, as the workers
+/// will hold them, then given back). A worker's tables are reserved whole
+/// when it starts and used as connections come; a bound too large for the
+/// host's overcommit policy would otherwise abort the process.
+pub fn check_reservations(cfg: &Config, workers: usize) -> Result<(), ReserveError> {
+    let n = cfg.limits.max_flows;
+    let mut sizes = FlowTable::reservations(n);
+    sizes.extend(AppStore::reservations(n));
+    let mut held: Vec<Vec<u8>> = Vec::with_capacity(sizes.len() * workers);
+    for size in std::iter::repeat_n(sizes.iter(), workers.max(1)).flatten() {
+        let mut v = Vec::new();
+        if v.try_reserve_exact(*size).is_err() {
+            return Err(ReserveError {
+                max_flows: n,
+                workers: workers.max(1),
+                bytes: sizes.iter().map(|s| *s as u64).sum::<u64>() * workers.max(1) as u64,
+            });
+        }
+        held.push(v);
+    }
+    Ok(())
+}
+
 /// The worker pipeline.
 pub struct Worker<S: RecordSink> {
     cfg: Config,

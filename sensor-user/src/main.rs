@@ -631,6 +631,10 @@ fn read(r: ReadArgs) -> ExitCode {
         eprintln!("sensor: error: --sort rewrites the log files at the end of the run: it needs log files that are not rotated (drop --rotate-interval/--rotate-size and --no-files)");
         return ExitCode::from(2);
     }
+    if let Err(e) = sensor::engine::check_reservations(&config, usize::from(r.workers)) {
+        eprintln!("sensor: error: {e}");
+        return ExitCode::from(2);
+    }
     let opts = ReadOptions {
         files,
         log_dir: a.log_dir.clone(),
@@ -771,6 +775,16 @@ fn run(r: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // At start only (a reload keeps the workers and their tables). One
+    // worker per core given, else per queue asked for, else at least one
+    // (the interface's queue count is known once it is opened).
+    let workers = (opts.cores.as_ref().map(Vec::len))
+        .or(opts.queues.map(|q| q as usize))
+        .unwrap_or(1);
+    if let Err(e) = sensor::engine::check_reservations(&opts.config, workers) {
+        eprintln!("sensor: error: {e}");
+        return ExitCode::from(2);
+    }
     let argv: Vec<String> = std::env::args().collect();
     let reload = move || reread_options(&argv);
     let stop = live::stop_on_signals();

@@ -26,6 +26,14 @@ impl AppStore {
         }
     }
 
+    /// The bytes [`AppStore::new`] reserves, allocation by allocation.
+    pub fn reservations(capacity: usize) -> [usize; 2] {
+        [
+            capacity.saturating_mul(std::mem::size_of::<AppState>()),
+            capacity.saturating_mul(std::mem::size_of::<u32>()),
+        ]
+    }
+
     /// Stores `state` and returns its slot.
     pub fn insert(&mut self, state: AppState) -> u32 {
         match self.free.pop() {

@@ -17,7 +17,7 @@
 //! recomputed from its connection's key instead.
 //!
 //! The array's pages are made resident, written, when it is made
-//! ([`populated`]): a probe reads before an insert writes, so a page first
+//! ([`populated`], up to 64 MiB): a probe reads before an insert writes, so a page first
 //! met by a lookup would be mapped to the kernel's shared zero page and
 //! copied at the insert, and that copy flushes the TLB of every core
 //! running another worker (an interrupt per page). Hashes spread over the
@@ -53,6 +53,12 @@ impl FlowIndex {
             mask: buckets - 1,
             slot_bits,
         }
+    }
+
+    /// The bytes [`FlowIndex::with_capacity`] allocates.
+    pub fn reservation(capacity: usize) -> usize {
+        let capacity = capacity.clamp(1, Self::MAX_CAPACITY);
+        (capacity * 2).next_power_of_two() * std::mem::size_of::<u32>()
     }
 
     fn slot_of(&self, entry: u32) -> u32 {
@@ -168,12 +174,23 @@ impl FlowIndex {
     }
 }
 
+/// The largest index made resident when it is made (8,388,608 flows):
+/// a larger one, for a bound far above the connections a run may see, is
+/// left to fill as connections land in it, in transparent huge pages (a
+/// copy, and its flush, per 2 MiB instead of per page).
+const POPULATE_MAX: usize = 64 << 20;
+
 /// `len` zeroed entries whose pages are resident and writable: the kernel
 /// fills them in one call (`MADV_POPULATE_WRITE`), or, where it cannot,
-/// one write per page does.
+/// one write per page does. Above [`POPULATE_MAX`] bytes, zeroed entries
+/// in huge pages, resident as they are touched.
 fn populated(len: usize) -> Vec<u32> {
     let mut entries = vec![0u32; len];
     let bytes = std::mem::size_of_val(entries.as_slice());
+    if bytes > POPULATE_MAX {
+        crate::huge_pages::advise(&entries);
+        return entries;
+    }
     let start = entries.as_mut_ptr() as usize;
     let page = 4096;
     let first = start.next_multiple_of(page);

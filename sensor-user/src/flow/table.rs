@@ -110,6 +110,23 @@ impl FlowTable {
         }
     }
 
+    /// The bytes [`FlowTable::new`] reserves, allocation by allocation:
+    /// address space the host must let the process reserve, used as
+    /// connections come (see [`crate::engine::check_reservations`]).
+    pub fn reservations(capacity: usize) -> Vec<usize> {
+        let capacity = capacity.clamp(1, FlowIndex::MAX_CAPACITY);
+        let each = |size: usize| capacity.saturating_mul(size);
+        let mut r = vec![
+            each(std::mem::size_of::<Option<Conn>>()),
+            FlowIndex::reservation(capacity),
+            each(std::mem::size_of::<u32>()),
+            each(std::mem::size_of::<usize>()),
+            each(std::mem::size_of::<usize>()),
+        ];
+        r.extend(TimerQueue::reservations(capacity.saturating_mul(4)));
+        r
+    }
+
     /// Sets the inactivity timeouts connections refer to by index (see
     /// [`Conn::inactivity`]); before any connection is inserted.
     pub fn set_inactivity(&mut self, timeouts: Inactivity) {

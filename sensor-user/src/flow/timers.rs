@@ -38,6 +38,14 @@ impl TimerQueue {
         }
     }
 
+    /// The bytes [`TimerQueue::with_capacity`] reserves, allocation by
+    /// allocation.
+    pub fn reservations(capacity: usize) -> impl Iterator<Item = usize> {
+        let timer = std::mem::size_of::<Timer>();
+        std::iter::repeat_n(capacity.div_ceil(LANES) * timer, LANES)
+            .chain([capacity.saturating_mul(timer)])
+    }
+
     /// Entries queued.
     pub fn len(&self) -> usize {
         self.len
