@@ -242,27 +242,27 @@ fn weird_notice(rec: &WeirdRecord, ip_proto: u8) -> crate::logs::notice::NoticeR
 /// cost.
 pub const PREFETCH_FROM: usize = 2048;
 
-/// A worker's connection tables cannot be reserved: the host will not let
+/// A worker's tables cannot be reserved for a bound: the host will not let
 /// the process reserve that much address space.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReserveError {
-    /// The bound asked for (`--max-flows`).
-    pub max_flows: usize,
+    /// The option that sets the bound, with its value (`--max-flows 20000000`).
+    pub option: String,
     /// Workers that each reserve tables for it.
     pub workers: usize,
-    /// Bytes all the workers' tables reserve.
+    /// Bytes all the workers' tables for it reserve.
     pub bytes: u64,
 }
 
 impl std::fmt::Display for ReserveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.option.split(' ').next().unwrap_or_default();
         write!(
             f,
-            "--max-flows {} reserves {:.1} GiB of address space for connection state \
-             ({} worker{}; memory is used only as connections come), more than this host \
-             lets the process reserve; lower --max-flows (or allow overcommit: \
-             vm.overcommit_memory=1)",
-            self.max_flows,
+            "{} reserves {:.1} GiB of address space ({} worker{}; memory is used only as \
+             traffic needs it), more than this host lets the process reserve; lower {name} \
+             (or allow overcommit: vm.overcommit_memory=1)",
+            self.option,
             self.bytes as f64 / f64::from(1u32 << 30),
             self.workers,
             if self.workers == 1 { "" } else { "s" },
@@ -271,26 +271,62 @@ impl std::fmt::Display for ReserveError {
 }
 
 /// Checks, before any worker is made, that the host lets the process
-/// reserve the connection tables of `workers` workers for `cfg`'s
-/// `--max-flows` (each table's allocation tried and held, as the workers
-/// will hold them, then given back). A worker's tables are reserved whole
-/// when it starts and used as connections come; a bound too large for the
-/// host's overcommit policy would otherwise abort the process.
+/// reserve the tables `workers` workers reserve for `cfg`'s bounds (the
+/// flow table and application states for `--max-flows`, the session
+/// pools, the reassembly blocks): each table's allocation is tried and
+/// held, as the workers will hold them, then given back. A worker reserves
+/// its tables whole when it starts and uses them as traffic comes; a bound
+/// too large for the host's overcommit policy would otherwise abort the
+/// process in the allocator.
 pub fn check_reservations(cfg: &Config, workers: usize) -> Result<(), ReserveError> {
-    let n = cfg.limits.max_flows;
-    let mut sizes = FlowTable::reservations(n);
-    sizes.extend(AppStore::reservations(n));
-    let mut held: Vec<Vec<u8>> = Vec::with_capacity(sizes.len() * workers);
-    for size in std::iter::repeat_n(sizes.iter(), workers.max(1)).flatten() {
-        let mut v = Vec::new();
-        if v.try_reserve_exact(*size).is_err() {
-            return Err(ReserveError {
-                max_flows: n,
-                workers: workers.max(1),
-                bytes: sizes.iter().map(|s| *s as u64).sum::<u64>() * workers.max(1) as u64,
-            });
+    let l = &cfg.limits;
+    let mut flows = FlowTable::reservations(l.max_flows);
+    flows.extend(AppStore::reservations(l.max_flows));
+    let mailboxes = mailbox_pool_size(cfg);
+    let bounds: [(String, Vec<usize>); 6] = [
+        (format!("--max-flows {}", l.max_flows), flows),
+        (
+            format!("--max-smtp-sessions {}", l.max_smtp_sessions),
+            SmtpPool::reservations(l.max_smtp_sessions).to_vec(),
+        ),
+        (
+            format!("--max-tls-sessions {}", l.max_tls_sessions),
+            TlsPool::reservations(l.max_tls_sessions, l.max_flows).to_vec(),
+        ),
+        (
+            format!("--max-mailbox-sessions {}", l.max_mailbox_sessions),
+            [
+                Pop3Pool::reservations(mailboxes),
+                ImapPool::reservations(mailboxes),
+            ]
+            .concat(),
+        ),
+        (
+            format!("--max-dpd-buffers {}", l.max_dpd_buffers),
+            ReplayPool::reservations(l.max_dpd_buffers).to_vec(),
+        ),
+        (
+            format!("--reassembly-blocks {}", l.reassembly_blocks),
+            crate::reassembly::SegmentPool::reservations(l.reassembly_blocks).to_vec(),
+        ),
+    ];
+    let workers = workers.max(1);
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..workers {
+        for (option, sizes) in &bounds {
+            for &size in sizes {
+                let mut v = Vec::new();
+                if v.try_reserve_exact(size).is_err() {
+                    let bytes = sizes.iter().map(|s| *s as u64).sum::<u64>();
+                    return Err(ReserveError {
+                        option: option.clone(),
+                        workers,
+                        bytes: bytes * workers as u64,
+                    });
+                }
+                held.push(v);
+            }
         }
-        held.push(v);
     }
     Ok(())
 }

@@ -280,7 +280,7 @@ fn bad_input_gets_one_clear_line() {
 /// A `--max-flows` within the documented bound whose tables the host will
 /// not let the process reserve (478 GiB of address space) gets one clear
 /// line naming the option, for a read and a live run alike, not an abort
-/// from the allocator. (With overcommit always allowed the reservation
+/// from the allocator; so does a session pool's bound. (With overcommit always allowed the reservation
 /// succeeds and there is nothing to report.)
 #[test]
 fn flow_bound_beyond_the_host_gets_one_clear_line() {
@@ -308,6 +308,16 @@ fn flow_bound_beyond_the_host_gets_one_clear_line() {
         "268435455",
     ]);
     one_line_error(&live, needle);
+    // So does every other bound whose table is reserved at start.
+    let pool = [
+        "read",
+        &pcap,
+        "--log-dir",
+        l,
+        "--max-smtp-sessions",
+        "1000000000",
+    ];
+    one_line_error(&run(&pool), "lower --max-smtp-sessions");
     // Within what the host allows, the same capture is read.
     assert!(
         run(&["read", &pcap, "--log-dir", l, "--max-flows", "1000000"])

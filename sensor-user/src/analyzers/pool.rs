@@ -34,6 +34,15 @@ impl<T: Reset> SessionPool<T> {
         }
     }
 
+    /// The bytes [`SessionPool::on_demand`] reserves for `limit`
+    /// sessions, allocation by allocation.
+    pub fn reservations(limit: usize) -> [usize; 2] {
+        [
+            limit.saturating_mul(std::mem::size_of::<T>()),
+            limit.saturating_mul(std::mem::size_of::<u32>()),
+        ]
+    }
+
     /// A session for a new connection, if the pool is not at its bound
     /// with every session in use.
     pub fn acquire(&mut self) -> Option<u32> {

@@ -67,6 +67,17 @@ impl SegmentPool {
         }
     }
 
+    /// The bytes [`SegmentPool::new`] allocates for `blocks` blocks,
+    /// allocation by allocation.
+    pub fn reservations(blocks: usize) -> [usize; 3] {
+        let blocks = blocks.min(NIL as usize - 1);
+        [
+            blocks * BLOCK_SIZE,
+            blocks * std::mem::size_of::<BlockMeta>(),
+            blocks * std::mem::size_of::<u32>(),
+        ]
+    }
+
     /// Blocks not in use.
     pub fn free_blocks(&self) -> usize {
         self.free.len()

@@ -1354,6 +1354,14 @@ impl TlsPool {
         }
     }
 
+    /// The bytes [`TlsPool::new`] reserves for `n` sessions and `tails`
+    /// tails, allocation by allocation.
+    pub fn reservations(n: usize, tails: usize) -> [usize; 4] {
+        let [a, b] = SessionPool::<TlsSession>::reservations(n);
+        let [c, d] = SessionPool::<TlsTail>::reservations(tails);
+        [a, b, c, d]
+    }
+
     /// A session for a new connection, if the pool is not at its bound
     /// with every session in use.
     pub fn acquire(&mut self) -> Option<TlsSlot> {
