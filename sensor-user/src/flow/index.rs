@@ -17,7 +17,7 @@
 //! recomputed from its connection's key instead.
 //!
 //! The array's pages are made resident, written, when it is made
-//! ([`populated`], up to 64 MiB): a probe reads before an insert writes, so a page first
+//! ([`populated`], up to 8 MiB): a probe reads before an insert writes, so a page first
 //! met by a lookup would be mapped to the kernel's shared zero page and
 //! copied at the insert, and that copy flushes the TLB of every core
 //! running another worker (an interrupt per page). Hashes spread over the
@@ -174,11 +174,11 @@ impl FlowIndex {
     }
 }
 
-/// The largest index made resident when it is made (8,388,608 flows):
-/// a larger one, for a bound far above the connections a run may see, is
-/// left to fill as connections land in it, in transparent huge pages (a
-/// copy, and its flush, per 2 MiB instead of per page).
-const POPULATE_MAX: usize = 64 << 20;
+/// The largest index made resident when it is made (1,048,576 flows):
+/// a larger one is left to fill as connections land in it, in transparent
+/// huge pages (a copy, and its flush, per 2 MiB instead of per page), so
+/// that a large bound, times the workers, costs no memory at start.
+const POPULATE_MAX: usize = 8 << 20;
 
 /// `len` zeroed entries whose pages are resident and writable: the kernel
 /// fills them in one call (`MADV_POPULATE_WRITE`), or, where it cannot,
