@@ -246,8 +246,10 @@ pub const PREFETCH_FROM: usize = 2048;
 /// the process reserve that much address space.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReserveError {
-    /// The option that sets the bound, with its value (`--max-flows 20000000`).
-    pub option: String,
+    /// The option that sets the bound (`--max-flows`).
+    pub option: &'static str,
+    /// Its value.
+    pub value: usize,
     /// Workers that each reserve tables for it.
     pub workers: usize,
     /// Bytes all the workers' tables for it reserve.
@@ -256,16 +258,17 @@ pub struct ReserveError {
 
 impl std::fmt::Display for ReserveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = self.option.split(' ').next().unwrap_or_default();
         write!(
             f,
-            "{} reserves {:.1} GiB of address space ({} worker{}; memory is used only as \
-             traffic needs it), more than this host lets the process reserve; lower {name} \
+            "{} {} reserves {:.1} GiB of address space ({} worker{}; memory is used only as \
+             traffic needs it), more than this host lets the process reserve; lower {} \
              (or allow overcommit: vm.overcommit_memory=1)",
             self.option,
+            self.value,
             self.bytes as f64 / f64::from(1u32 << 30),
             self.workers,
             if self.workers == 1 { "" } else { "s" },
+            self.option,
         )
     }
 }
@@ -283,18 +286,21 @@ pub fn check_reservations(cfg: &Config, workers: usize) -> Result<(), ReserveErr
     let mut flows = FlowTable::reservations(l.max_flows);
     flows.extend(AppStore::reservations(l.max_flows));
     let mailboxes = mailbox_pool_size(cfg);
-    let bounds: [(String, Vec<usize>); 6] = [
-        (format!("--max-flows {}", l.max_flows), flows),
+    let bounds: [(&str, usize, Vec<usize>); 6] = [
+        ("--max-flows", l.max_flows, flows),
         (
-            format!("--max-smtp-sessions {}", l.max_smtp_sessions),
+            "--max-smtp-sessions",
+            l.max_smtp_sessions,
             SmtpPool::reservations(l.max_smtp_sessions).to_vec(),
         ),
         (
-            format!("--max-tls-sessions {}", l.max_tls_sessions),
+            "--max-tls-sessions",
+            l.max_tls_sessions,
             TlsPool::reservations(l.max_tls_sessions, l.max_flows).to_vec(),
         ),
         (
-            format!("--max-mailbox-sessions {}", l.max_mailbox_sessions),
+            "--max-mailbox-sessions",
+            l.max_mailbox_sessions,
             [
                 Pop3Pool::reservations(mailboxes),
                 ImapPool::reservations(mailboxes),
@@ -302,24 +308,27 @@ pub fn check_reservations(cfg: &Config, workers: usize) -> Result<(), ReserveErr
             .concat(),
         ),
         (
-            format!("--max-dpd-buffers {}", l.max_dpd_buffers),
+            "--max-dpd-buffers",
+            l.max_dpd_buffers,
             ReplayPool::reservations(l.max_dpd_buffers).to_vec(),
         ),
         (
-            format!("--reassembly-blocks {}", l.reassembly_blocks),
+            "--reassembly-blocks",
+            l.reassembly_blocks,
             crate::reassembly::SegmentPool::reservations(l.reassembly_blocks).to_vec(),
         ),
     ];
     let workers = workers.max(1);
     let mut held: Vec<Vec<u8>> = Vec::new();
     for _ in 0..workers {
-        for (option, sizes) in &bounds {
+        for &(option, value, ref sizes) in &bounds {
             for &size in sizes {
                 let mut v = Vec::new();
                 if v.try_reserve_exact(size).is_err() {
                     let bytes = sizes.iter().map(|s| *s as u64).sum::<u64>();
                     return Err(ReserveError {
-                        option: option.clone(),
+                        option,
+                        value,
                         workers,
                         bytes: bytes * workers as u64,
                     });

@@ -88,6 +88,17 @@ macro_rules! k {
         _mm256_set1_epi32($x as i32)
     };
 }
+/// MD5's feed-forward: the block's result added to the state before it.
+macro_rules! feed_forward {
+    ($st:expr, $a:expr, $b:expr, $c:expr, $d:expr) => {
+        [
+            add!($st[0], $a),
+            add!($st[1], $b),
+            add!($st[2], $c),
+            add!($st[3], $d),
+        ]
+    };
+}
 
 /// The block loop of the eight-lane MD5 kernels, with the width's rotate
 /// and round functions.
@@ -101,12 +112,7 @@ macro_rules! md5x8_blocks {
             let m = |i: usize| if i < 8 { lo[i] } else { hi[i - 8] };
             let [mut a, mut b, mut c, mut d] = st;
             md5_steps!(a, b, c, d, m, add, $rotl, k, $f, $g, $h, $i);
-            st = [
-                add!(st[0], a),
-                add!(st[1], b),
-                add!(st[2], c),
-                add!(st[3], d),
-            ];
+            st = feed_forward!(st, a, b, c, d);
         }
         store($states, st);
     }};
@@ -139,18 +145,8 @@ macro_rules! md5x16_blocks {
             let [mut a1, mut b1_, mut c1, mut d1] = st1;
             md5_steps!(a0, b0_, c0, d0, m0, add, $rotl, k, $f, $g, $h, $i);
             md5_steps!(a1, b1_, c1, d1, m1, add, $rotl, k, $f, $g, $h, $i);
-            st0 = [
-                add!(st0[0], a0),
-                add!(st0[1], b0_),
-                add!(st0[2], c0),
-                add!(st0[3], d0),
-            ];
-            st1 = [
-                add!(st1[0], a1),
-                add!(st1[1], b1_),
-                add!(st1[2], c1),
-                add!(st1[3], d1),
-            ];
+            st0 = feed_forward!(st0, a0, b0_, c0, d0);
+            st1 = feed_forward!(st1, a1, b1_, c1, d1);
         }
         store(s0, st0);
         store(s1, st1);
