@@ -1,6 +1,6 @@
 //! File hashes of many files at once: eight files' blocks side by side in
-//! the eight 32-bit lanes of a 256-bit register, or interleaved on the SHA
-//! extensions.
+//! the eight 32-bit lanes of a 256-bit register (MD5: two such groups at
+//! once), or four at a time interleaved on the SHA extensions.
 //!
 //! MD5 and SHA are sequential within a file, so one file hashes no faster
 //! than one core's single-stream speed (OpenSSL's MD5 assembly: about
@@ -23,7 +23,7 @@
 //! hashed alone go through OpenSSL's MD5 assembly and the SHA crates (on
 //! the SHA extensions), as fast as a file hashed by itself. The buffer
 //! is large because traffic comes in bursts: a flow sends ten or so
-//! segments in a row, and a stream must outlast its burst while seven
+//! segments in a row, and a stream must outlast its burst while the
 //! others fill.
 //!
 //! A thread has its own streams (a worker's files never change thread), at
