@@ -283,7 +283,7 @@ impl std::fmt::Display for ReserveError {
 /// process in the allocator.
 pub fn check_reservations(cfg: &Config, workers: usize) -> Result<(), ReserveError> {
     let l = &cfg.limits;
-    let mut flows = FlowTable::reservations(l.max_flows);
+    let mut flows = FlowTable::reservations(l.max_flows, cfg.log.l2_addrs(), cfg.log.vlans());
     flows.extend(AppStore::reservations(l.max_flows));
     let mailboxes = mailbox_pool_size(cfg);
     let bounds: [(&str, usize, Vec<usize>); 6] = [

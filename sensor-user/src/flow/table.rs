@@ -110,10 +110,12 @@ impl FlowTable {
         }
     }
 
-    /// The bytes [`FlowTable::new`] reserves, allocation by allocation:
-    /// address space the host must let the process reserve, used as
-    /// connections come (see [`crate::engine::check_reservations`]).
-    pub fn reservations(capacity: usize) -> Vec<usize> {
+    /// The bytes [`FlowTable::new`] reserves, allocation by allocation,
+    /// with those of [`FlowTable::keep_l2`] and [`FlowTable::keep_vlans`]
+    /// when they are called: address space the host must let the process
+    /// reserve, used as connections come (see
+    /// [`crate::engine::check_reservations`]).
+    pub fn reservations(capacity: usize, l2: bool, vlans: bool) -> Vec<usize> {
         let capacity = capacity.clamp(1, FlowIndex::MAX_CAPACITY);
         let each = |size: usize| capacity.saturating_mul(size);
         let mut r = vec![
@@ -124,6 +126,12 @@ impl FlowTable {
             each(std::mem::size_of::<usize>()),
         ];
         r.extend(TimerQueue::reservations(capacity.saturating_mul(4)));
+        if l2 {
+            r.push(each(std::mem::size_of::<[[u8; 6]; 2]>()));
+        }
+        if vlans {
+            r.push(each(std::mem::size_of::<Vlans>()));
+        }
         r
     }
 
@@ -442,6 +450,37 @@ mod tests {
     use crate::flow::conn::{DatagramState, Endpoints, Transport};
     use crate::uid::Uid;
     use std::net::IpAddr;
+
+    #[test]
+    fn reservations_list_what_the_table_reserves() {
+        let bytes = |cap: usize, each: usize| cap * each;
+        for (l2, vlans) in [(false, false), (true, false), (true, true)] {
+            let mut t = FlowTable::new(1000);
+            if l2 {
+                t.keep_l2();
+            }
+            if vlans {
+                t.keep_vlans();
+            }
+            // The table's own vectors, then the index's and the timers'
+            // (which list their own).
+            let mut made = vec![
+                bytes(t.slots.capacity(), std::mem::size_of::<Option<Conn>>()),
+                FlowIndex::reservation(1000),
+                bytes(t.free.capacity(), std::mem::size_of::<u32>()),
+                bytes(t.spares.tcp.capacity(), std::mem::size_of::<usize>()),
+                bytes(t.spares.conn.capacity(), std::mem::size_of::<usize>()),
+            ];
+            made.extend(TimerQueue::reservations(4000));
+            if let Some(v) = &t.l2 {
+                made.push(bytes(v.capacity(), std::mem::size_of::<[[u8; 6]; 2]>()));
+            }
+            if let Some(v) = &t.vlans {
+                made.push(bytes(v.capacity(), std::mem::size_of::<Vlans>()));
+            }
+            assert_eq!(FlowTable::reservations(1000, l2, vlans), made);
+        }
+    }
 
     /// The tests' inactivity timeout: 60 ns.
     fn timeouts() -> Inactivity {
