@@ -337,8 +337,11 @@ fn main() -> Result<()> {
             output(&r, a.json.as_deref(), a.markdown.as_deref())?;
         }
         Cmd::Soak(a) => {
-            let r = cmd::soak::run(&a)?;
+            let (r, problems) = cmd::soak::run(&a)?;
             output(&r, a.json.as_deref(), a.markdown.as_deref())?;
+            if !problems.is_empty() {
+                bail!("soak failed: {}", problems.join("; "));
+            }
         }
         Cmd::Attack(a) => cmd::attack::attack(&a)?,
         Cmd::Tls {

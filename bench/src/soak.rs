@@ -17,6 +17,9 @@ use plotters::prelude::*;
 use crate::replay::{replay_packet_socket, Capture, Pace};
 use crate::testbed::{in_netns, LiveSensor, Testbed};
 
+/// RSS growth once warm at which a soak fails.
+pub const MAX_RSS_GROWTH: f64 = 0.05;
+
 /// What a soak run does.
 #[derive(Clone, Debug)]
 pub struct SoakOptions {
@@ -111,6 +114,42 @@ impl SoakResult {
             .windows(want.len() + 1)
             .find(|w| w[1..] == want[..])
             .and_then(|w| w[0].parse().ok())
+    }
+
+    /// What a sensor that runs for months must not do, as seen in this
+    /// run: lose a frame before analysis, spool or drop a record, deliver
+    /// fewer records than its output sent, or grow its memory (by
+    /// [`MAX_RSS_GROWTH`] or more) or descriptors once warm. Empty when
+    /// none happened.
+    pub fn problems(&self, warmup: f64) -> Vec<String> {
+        let mut out = Vec::new();
+        let count = |label: &str| self.summary_count(label);
+        if count("lost") != Some(0) {
+            out.push(format!("frames lost before analysis: {:?}", count("lost")));
+        }
+        for label in ["spooled", "dropped"] {
+            if count(label) != Some(0) {
+                out.push(format!("records {label} by the output: {:?}", count(label)));
+            }
+        }
+        if count("sent") != Some(self.received) {
+            out.push(format!(
+                "the output sent {:?} records, its destination received {}",
+                count("sent"),
+                self.received
+            ));
+        }
+        let growth = self.rss_growth(warmup);
+        if growth >= MAX_RSS_GROWTH {
+            out.push(format!("RSS grew {:.1}% once warm", growth * 100.0));
+        }
+        if self.fd_growth(warmup) > 0 {
+            out.push(format!(
+                "descriptors grew by {} once warm",
+                self.fd_growth(warmup)
+            ));
+        }
+        out
     }
 
     /// RSS (MiB), descriptors and threads against time, as an SVG chart.
@@ -338,5 +377,26 @@ mod tests {
         assert_eq!(cycle.fd_growth(0.5), 0);
         let leak = with([27, 24, 29, 29, 29, 28, 28, 30, 30, 30]);
         assert_eq!(leak.fd_growth(0.5), 1);
+    }
+
+    #[test]
+    fn a_loss_or_a_short_delivery_is_a_problem() {
+        let summary = |lost: u64, sent: u64| {
+            format!(
+                "sensor: 9 frames analysed, {lost} lost before analysis; 3 log records (0 dropped); \
+                 output syslog+tcp://127.0.0.1:5516: {sent} sent, 0 spooled, 0 dropped"
+            )
+        };
+        let with = |lost, sent, received| SoakResult {
+            summary: summary(lost, sent),
+            received,
+            ..run(&[25; 10])
+        };
+        assert_eq!(with(0, 3, 3).problems(0.5), Vec::<String>::new());
+        assert_eq!(with(2, 3, 3).problems(0.5).len(), 1);
+        assert_eq!(with(0, 3, 2).problems(0.5).len(), 1);
+        let mut grown = with(0, 3, 3);
+        grown.samples.last_mut().unwrap().rss_kb = 2000;
+        assert_eq!(grown.problems(0.5).len(), 1);
     }
 }

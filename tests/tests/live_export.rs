@@ -521,20 +521,16 @@ fn a_short_soak_holds_memory_and_descriptors_and_loses_nothing() {
         r.summary_count(label)
             .unwrap_or_else(|| panic!("no {label} in {}", r.summary))
     };
-    assert_eq!(n("lost"), 0, "{}", r.summary);
-    assert!(n("log files rotated") >= 4, "{}", r.summary);
-    assert_eq!((n("spooled"), n("dropped")), (0, 0), "{}", r.summary);
-    assert_eq!(r.received, n("sent"), "{}", r.summary);
-    assert!(r.received > 100, "{}", r.summary);
-    assert!(r.samples.len() > 30);
-    let growth = r.rss_growth(0.5);
-    assert!(
-        growth < 0.05,
-        "RSS grew {:.1}% once warm: {:?}",
-        growth * 100.0,
+    assert_eq!(
+        r.problems(0.5),
+        Vec::<String>::new(),
+        "{}: {:?}",
+        r.summary,
         r.samples
     );
-    assert!(r.fd_growth(0.5) <= 0, "descriptors grew: {:?}", r.samples);
+    assert!(n("log files rotated") >= 4, "{}", r.summary);
+    assert!(r.received > 100, "{}", r.summary);
+    assert!(r.samples.len() > 30);
     let threads: Vec<u64> = r
         .samples
         .iter()

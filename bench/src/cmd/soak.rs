@@ -51,8 +51,9 @@ pub struct SoakArgs {
     pub markdown: Option<PathBuf>,
 }
 
-/// Runs the soak and reports it.
-pub fn run(a: &SoakArgs) -> Result<Report> {
+/// Runs the soak and reports it, with what went wrong (empty when nothing
+/// was lost and memory and descriptors held flat once warm).
+pub fn run(a: &SoakArgs) -> Result<(Report, Vec<String>)> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         bail!("the soak builds network namespaces and attaches XDP: run it as root");
@@ -148,5 +149,6 @@ pub fn run(a: &SoakArgs) -> Result<Report> {
     );
     rep.note(r.summary.trim().to_string());
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(rep)
+    let problems = r.problems(a.warmup);
+    Ok((rep, problems))
 }
