@@ -143,11 +143,9 @@ impl SoakResult {
         if growth >= MAX_RSS_GROWTH {
             out.push(format!("RSS grew {:.1}% once warm", growth * 100.0));
         }
-        if self.fd_growth(warmup) > 0 {
-            out.push(format!(
-                "descriptors grew by {} once warm",
-                self.fd_growth(warmup)
-            ));
+        let fds = self.fd_growth(warmup);
+        if fds > 0 {
+            out.push(format!("descriptors grew by {fds} once warm"));
         }
         out
     }
