@@ -83,8 +83,10 @@ pub struct OfflineArgs {
     #[arg(long = "sensor-arg", allow_hyphen_values = true)]
     pub sensor_args: Vec<String>,
     /// For --compare and --suricata: leave the capture in the page cache
-    /// as it is, instead of dropping it and reading it back first (see
-    /// [`settle`]).
+    /// as it is. By default it is dropped from the page cache and read
+    /// back first, so that both tools find it as a capture read from disk
+    /// (`sensor read` maps the file, and a file just written costs it
+    /// more to map).
     #[arg(long)]
     pub keep_page_cache: bool,
     /// Write the report as JSON.
