@@ -23,6 +23,10 @@ use crate::uid::Uid;
 /// Longest line the MIME parser gets at once; longer lines go in pieces.
 const MAX_LINE: usize = 16 << 10;
 
+/// Bytes of whole lines held for the message file before they are handed
+/// to it together (see [`MessageFiles::line`]); a packet's lines fit.
+const HELD: usize = 2048;
+
 /// What message files need from the connection.
 pub trait FileEnv {
     /// Network time now.
@@ -48,6 +52,9 @@ pub struct MessageFiles {
     mime: MimeMessage,
     lines: LineSplit,
     msg: FileState,
+    /// Whole lines of this delivery not yet handed to `msg`, with their
+    /// CRLFs (at most [`HELD`] bytes).
+    held: Vec<u8>,
     part: FileState,
     part_open: bool,
     open: bool,
@@ -69,6 +76,7 @@ impl Default for MessageFiles {
             mime: MimeMessage::new(),
             lines: LineSplit::new(MAX_LINE),
             msg: FileState::new(Uid::default(), zero, "", false, 0),
+            held: Vec::new(),
             part: FileState::new(Uid::default(), zero, "", false, 0),
             part_open: false,
             open: false,
@@ -92,7 +100,7 @@ impl MessageFiles {
 
     /// Heap bytes held (for memory accounting).
     pub fn heap_bytes(&self) -> usize {
-        self.mime.heap_bytes() + MAX_LINE
+        self.mime.heap_bytes() + MAX_LINE + self.held.capacity()
     }
 
     /// Starts a message sent by the originator (`is_orig`) or the
@@ -123,6 +131,7 @@ impl MessageFiles {
         if !self.open {
             return;
         }
+        self.hand_held(env);
         self.msg.data(data, env.now());
         let data = &data[self.base64_lines(data, env)..];
         let mut lines = std::mem::take(&mut self.lines);
@@ -140,7 +149,10 @@ impl MessageFiles {
     /// A whole line of the message without its end (it holds no LF),
     /// then a CRLF: the same as [`MessageFiles::data`] of the line and
     /// then of the CRLF, without putting the line together again when no
-    /// partial line is held.
+    /// partial line is held. The line's bytes and what a base64 line
+    /// decodes to are held until [`MessageFiles::end_delivery`], so that
+    /// the lines of one packet reach the files together, and are decoded
+    /// together.
     pub fn line(&mut self, line: &[u8], env: &mut dyn FileEnv) {
         if !self.open {
             return;
@@ -150,8 +162,7 @@ impl MessageFiles {
             self.data(b"\r\n", env);
             return;
         }
-        self.msg.data(line, env.now());
-        self.msg.data(b"\r\n", env.now());
+        self.hold(line, env);
         let mut mime = std::mem::take(&mut self.mime);
         let sink = &mut Parts { f: self, env };
         let base64 = mime
@@ -160,7 +171,18 @@ impl MessageFiles {
         if !base64 {
             mime.deliver(line, true, sink);
         }
-        mime.flush_pending(sink);
+        self.mime = mime;
+    }
+
+    /// Ends a delivery (one packet's payload) fed by [`MessageFiles::line`]:
+    /// the decoded bytes held reach the part with the packet's time.
+    pub fn end_delivery(&mut self, env: &mut dyn FileEnv) {
+        self.hand_held(env);
+        if !self.mime.has_pending() {
+            return;
+        }
+        let mut mime = std::mem::take(&mut self.mime);
+        mime.flush_pending(&mut Parts { f: self, env });
         self.mime = mime;
     }
 
@@ -191,11 +213,38 @@ impl MessageFiles {
         taken
     }
 
+    /// Holds a whole line and its CRLF for the message file, handing what
+    /// is held over first if it would not fit.
+    fn hold(&mut self, line: &[u8], env: &mut dyn FileEnv) {
+        if self.held.len() + line.len() + 2 > HELD {
+            self.hand_held(env);
+            if line.len() + 2 > HELD {
+                self.msg.data(line, env.now());
+                self.msg.data(b"\r\n", env.now());
+                return;
+            }
+        }
+        if self.held.capacity() == 0 {
+            self.held.reserve_exact(HELD);
+        }
+        self.held.extend_from_slice(line);
+        self.held.extend_from_slice(b"\r\n");
+    }
+
+    /// Hands the lines held to the message file.
+    fn hand_held(&mut self, env: &mut dyn FileEnv) {
+        if !self.held.is_empty() {
+            self.msg.data(&self.held, env.now());
+            self.held.clear();
+        }
+    }
+
     /// `len` bytes of the message were lost.
     pub fn gap(&mut self, len: u64, env: &mut dyn FileEnv) {
         if !self.open {
             return;
         }
+        self.end_delivery(env);
         self.msg.gap(len, env.now());
         if self.part_open {
             self.part.gap(len, env.now());
@@ -209,6 +258,7 @@ impl MessageFiles {
         if !self.open {
             return;
         }
+        self.hand_held(env);
         let mut mime = std::mem::take(&mut self.mime);
         let mut lines = std::mem::take(&mut self.lines);
         // An unterminated last line: the splitter holds it.
@@ -338,6 +388,8 @@ pub(crate) mod tests {
     pub(crate) struct Env {
         pub records: Vec<(LogKind, Vec<(String, String)>)>,
         next: u64,
+        /// Network time, if not the default 1,000 ns.
+        clock: Option<u64>,
     }
 
     impl Env {
@@ -374,7 +426,7 @@ pub(crate) mod tests {
 
     impl FileEnv for Env {
         fn now(&self) -> u64 {
-            1_000
+            self.clock.unwrap_or(1_000)
         }
         fn id(&self) -> ConnId {
             let a: IpAddr = "10.0.0.1".parse().unwrap();
@@ -499,5 +551,42 @@ pub(crate) mod tests {
             sizes,
             [body.to_string(), "4".into(), text.len().to_string()]
         );
+    }
+
+    /// Lines fed one by one and ended delivery by delivery reach the files
+    /// with their delivery's time: the records equal those of feeding each
+    /// delivery's bytes at once, while the clock moves between deliveries.
+    #[test]
+    fn held_lines_reach_the_files_with_their_delivery() {
+        let mut text = String::from_utf8_lossy(MSG).into_owned();
+        let body: String = (0..40)
+            .map(|i| format!("{:076}\r\n", i).replace('0', "Q"))
+            .collect();
+        text = text.replace("AAECAw==\r\n", &body);
+        let lines: Vec<&str> = text.split_inclusive("\r\n").collect();
+        let records = |by_line: bool| {
+            let mut m = MessageFiles::default();
+            let mut env = Env::default();
+            m.begin("POP3", false, &mut env);
+            for (n, delivery) in lines.chunks(7).enumerate() {
+                env.clock = Some(1_000 + n as u64 * 1_000_000);
+                if by_line {
+                    for l in delivery {
+                        m.line(l.trim_end_matches("\r\n").as_bytes(), &mut env);
+                    }
+                    m.end_delivery(&mut env);
+                } else {
+                    m.data(delivery.concat().as_bytes(), &mut env);
+                }
+            }
+            m.end(&mut env);
+            env.records
+        };
+        let (bytes, by_line) = (records(false), records(true));
+        assert_eq!(bytes.len(), 3, "{bytes:?}");
+        assert_eq!(bytes, by_line);
+        let bin = &bytes[1].1;
+        assert_eq!(field(bin, "seen_bytes"), (40 * 57).to_string());
+        assert_ne!(field(bin, "duration"), "0.0", "the part spans deliveries");
     }
 }

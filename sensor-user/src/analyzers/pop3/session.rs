@@ -130,6 +130,7 @@ impl Pop3Session {
             0
         });
         self.lines[dir] = lines;
+        self.msg.end_delivery(env);
     }
 
     /// Whether the session has ended (the stream went on in TLS, or the
