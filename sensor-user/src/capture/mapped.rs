@@ -75,6 +75,21 @@ pub struct MappedCapture {
     alone: bool,
     /// Bytes up to which the CPU has been asked to fetch the file.
     fetched: usize,
+    /// A plain legacy pcap file (16-byte record headers): whether it is
+    /// big-endian. Its records are read in place ([`MappedCapture::next_legacy`]).
+    plain: Option<bool>,
+}
+
+/// A record of a plain legacy pcap file, read in place.
+pub struct Record<'a> {
+    pub ts_sec: u32,
+    /// Microseconds or nanoseconds, as the file header says.
+    pub ts_frac: u32,
+    pub orig_len: u32,
+    pub data: &'a [u8],
+    /// Bytes the record takes, its header included: what to hand to
+    /// `consume` once done with it.
+    pub len: usize,
 }
 
 /// A file's mapping, shared by its reader and its holds.
@@ -168,7 +183,12 @@ impl MappedCapture {
 
     /// The reader `reader` at the start of the file.
     fn of(reader: Reader, progress: Arc<AtomicU64>) -> Self {
+        let plain = match &reader.mapping.format {
+            Format::Legacy(h, _) if !h.is_modified_format() => Some(h.is_bigendian()),
+            _ => None,
+        };
         MappedCapture {
+            plain,
             format: reader.mapping.format.clone(),
             reader,
             pos: 0,
@@ -177,6 +197,40 @@ impl MappedCapture {
             alone: false,
             fetched: 0,
         }
+    }
+
+    /// The next record of a plain legacy pcap file, its header read in
+    /// place as `parse_pcap_frame` reads it, without the block enum and
+    /// the dynamic call of the general path ([`PcapReaderIterator::next`]).
+    /// `None` where the general path is needed: pcapng or the modified
+    /// format, the file header not handed out yet, the end of the file or
+    /// a record cut short. The caller consumes [`Record::len`] after it.
+    pub fn next_legacy(&mut self) -> Option<Record<'_>> {
+        let big_endian = self.plain?;
+        if self.pos == 0 {
+            return None;
+        }
+        let map = &self.reader.mapping.map;
+        let rest = map.get(self.pos..)?;
+        let header: &[u8; 16] = rest.get(..16)?.try_into().ok()?;
+        let word = |i: usize| {
+            let b = [header[i], header[i + 1], header[i + 2], header[i + 3]];
+            if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
+        let len = 16usize.checked_add(word(8) as usize)?;
+        let data = rest.get(16..len)?;
+        self.fetched = prefetch_ahead(map, self.pos, self.fetched);
+        Some(Record {
+            ts_sec: word(0),
+            ts_frac: word(4),
+            orig_len: word(12),
+            data,
+            len,
+        })
     }
 
     /// The reader's place in the mapping.

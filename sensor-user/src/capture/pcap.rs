@@ -85,7 +85,7 @@ struct Interface {
 /// A capture file opened for reading.
 pub struct PcapFile {
     path: PathBuf,
-    reader: Box<dyn PcapReaderIterator + Send>,
+    reader: Records,
     /// Legacy pcap: link type and whether timestamps are nanoseconds.
     legacy: Option<(LinkType, bool)>,
     /// pcapng: the interfaces of the current section.
@@ -99,6 +99,24 @@ pub struct PcapFile {
     /// The frames are borrowed from a memory map of the file, through
     /// this reader of it.
     mapped: Option<MappedReader>,
+}
+
+/// Where the records come from.
+enum Records {
+    /// A memory map of the file: plain legacy records are read in place.
+    Mapped(MappedCapture),
+    /// A stream (or a file read as one).
+    Stream(Box<dyn PcapReaderIterator + Send>),
+}
+
+impl Records {
+    /// The general reader, for every kind of block.
+    fn blocks(&mut self) -> &mut dyn PcapReaderIterator {
+        match self {
+            Records::Mapped(m) => m,
+            Records::Stream(s) => s.as_mut(),
+        }
+    }
 }
 
 /// Counts bytes as they are read, for progress reporting.
@@ -175,12 +193,12 @@ impl PcapFile {
             }
             Err(_) => return Err(CaptureError::NotACapture(p)),
         };
-        Ok(Self::with_reader(p, reader))
+        Ok(Self::with_reader(p, Records::Stream(reader)))
     }
 
     fn mapped(p: PathBuf, capture: MappedCapture) -> Self {
         let reader = capture.reader();
-        let mut f = Self::with_reader(p, Box::new(capture));
+        let mut f = Self::with_reader(p, Records::Mapped(capture));
         f.mapped = Some(reader);
         f
     }
@@ -193,7 +211,7 @@ impl PcapFile {
         Some(self.mapped.as_ref()?.hold())
     }
 
-    fn with_reader(p: PathBuf, reader: Box<dyn PcapReaderIterator + Send>) -> Self {
+    fn with_reader(p: PathBuf, reader: Records) -> Self {
         PcapFile {
             path: p,
             reader,
@@ -235,8 +253,34 @@ impl PcapFile {
     /// [`PcapFile::truncation`]).
     pub fn next_frame<F: FnOnce(&Frame<'_>)>(&mut self, f: F) -> Result<bool, CaptureError> {
         let mut f = Some(f);
+        if let (Records::Mapped(m), Some((link, nanos))) = (&mut self.reader, self.legacy) {
+            if let Some(r) = m.next_legacy() {
+                let frac = if nanos {
+                    u64::from(r.ts_frac)
+                } else {
+                    u64::from(r.ts_frac) * 1000
+                };
+                let ts = u64::from(r.ts_sec) * 1_000_000_000 + frac;
+                let (len, frame) = (
+                    r.len,
+                    Frame {
+                        ts_ns: ts,
+                        link,
+                        data: r.data,
+                        orig_len: r.orig_len,
+                    },
+                );
+                if let Some(f) = f.take() {
+                    f(&frame);
+                }
+                self.last_ts = ts;
+                self.bytes_read += len as u64;
+                m.consume(len);
+                return Ok(true);
+            }
+        }
         while !self.done {
-            match self.reader.next() {
+            match self.reader.blocks().next() {
                 Ok((offset, block)) => {
                     let frame = match block {
                         PcapBlockOwned::LegacyHeader(h) => {
@@ -320,14 +364,14 @@ impl PcapFile {
                         None => false,
                     };
                     self.bytes_read += offset as u64;
-                    self.reader.consume(offset);
+                    self.reader.blocks().consume(offset);
                     if handled {
                         return Ok(true);
                     }
                 }
                 Err(PcapError::Eof) => self.done = true,
                 Err(PcapError::Incomplete(_)) => {
-                    if let Err(e) = self.reader.refill() {
+                    if let Err(e) = self.reader.blocks().refill() {
                         self.truncated = Some(describe(&e));
                         self.done = true;
                     }
@@ -336,16 +380,16 @@ impl PcapFile {
                     // Grow only for a record the stream still holds: fill
                     // the buffer first, and a record that claims more than
                     // the rest of the stream is a truncated end.
-                    let before = self.reader.data().len();
-                    if let Err(e) = self.reader.refill() {
+                    let before = self.reader.blocks().data().len();
+                    if let Err(e) = self.reader.blocks().refill() {
                         self.truncated = Some(describe(&e));
                         self.done = true;
                         continue;
                     }
-                    if self.reader.data().len() > before {
+                    if self.reader.blocks().data().len() > before {
                         continue;
                     }
-                    if self.reader.reader_exhausted() {
+                    if self.reader.blocks().reader_exhausted() {
                         self.truncated = Some(describe(&PcapError::UnexpectedEof));
                         self.done = true;
                         continue;
@@ -354,7 +398,7 @@ impl PcapFile {
                         return Err(CaptureError::FrameTooLarge(self.path.clone()));
                     }
                     self.buffer_size *= 2;
-                    self.reader.grow(self.buffer_size);
+                    self.reader.blocks().grow(self.buffer_size);
                 }
                 Err(PcapError::ReadError) => {
                     self.truncated =
