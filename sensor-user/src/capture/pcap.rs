@@ -253,7 +253,10 @@ impl PcapFile {
     /// [`PcapFile::truncation`]).
     pub fn next_frame<F: FnOnce(&Frame<'_>)>(&mut self, f: F) -> Result<bool, CaptureError> {
         let mut f = Some(f);
-        if let (Records::Mapped(m), Some((link, nanos))) = (&mut self.reader, self.legacy) {
+        // A plain legacy pcap file read through a map: records in place.
+        if let (Records::Mapped(m), Some((link, nanos)), false) =
+            (&mut self.reader, self.legacy, self.done)
+        {
             if let Some(r) = m.next_legacy() {
                 let frac = if nanos {
                     u64::from(r.ts_frac)
