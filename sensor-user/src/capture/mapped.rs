@@ -75,9 +75,6 @@ pub struct MappedCapture {
     alone: bool,
     /// Bytes up to which the CPU has been asked to fetch the file.
     fetched: usize,
-    /// A plain legacy pcap file (16-byte record headers): whether it is
-    /// big-endian. Its records are read in place ([`MappedCapture::next_legacy`]).
-    plain: Option<bool>,
 }
 
 /// A record of a plain legacy pcap file, read in place.
@@ -183,12 +180,7 @@ impl MappedCapture {
 
     /// The reader `reader` at the start of the file.
     fn of(reader: Reader, progress: Arc<AtomicU64>) -> Self {
-        let plain = match &reader.mapping.format {
-            Format::Legacy(h, _) if !h.is_modified_format() => Some(h.is_bigendian()),
-            _ => None,
-        };
         MappedCapture {
-            plain,
             format: reader.mapping.format.clone(),
             reader,
             pos: 0,
@@ -206,10 +198,10 @@ impl MappedCapture {
     /// format, the file header not handed out yet, the end of the file or
     /// a record cut short. The caller consumes [`Record::len`] after it.
     pub fn next_legacy(&mut self) -> Option<Record<'_>> {
-        let big_endian = self.plain?;
-        if self.pos == 0 {
-            return None;
-        }
+        let big_endian = match &self.format {
+            Format::Legacy(h, _) if self.pos > 0 && !h.is_modified_format() => h.is_bigendian(),
+            _ => return None,
+        };
         let map = &self.reader.mapping.map;
         let rest = map.get(self.pos..)?;
         let header: &[u8; 16] = rest.get(..16)?.try_into().ok()?;
@@ -233,9 +225,9 @@ impl MappedCapture {
         })
     }
 
-    /// The reader's place in the mapping.
-    pub fn reader(&self) -> Reader {
-        self.reader.clone()
+    /// A hold at the start of the file (see [`Reader::hold`]).
+    pub fn hold(&self) -> Hold {
+        self.reader.hold()
     }
 
     fn map(&self) -> &[u8] {

@@ -15,7 +15,7 @@ use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 
 pub use super::mapped::Hold;
-use super::mapped::{MappedCapture, NotMapped, Reader as MappedReader};
+use super::mapped::{MappedCapture, NotMapped};
 use super::Frame;
 use crate::decode::LinkType;
 
@@ -96,14 +96,12 @@ pub struct PcapFile {
     done: bool,
     /// The read buffer's size now.
     buffer_size: usize,
-    /// The frames are borrowed from a memory map of the file, through
-    /// this reader of it.
-    mapped: Option<MappedReader>,
 }
 
 /// Where the records come from.
 enum Records {
-    /// A memory map of the file: plain legacy records are read in place.
+    /// A memory map of the file, from which frames are borrowed; plain
+    /// legacy records are read in place.
     Mapped(MappedCapture),
     /// A stream (or a file read as one).
     Stream(Box<dyn PcapReaderIterator + Send>),
@@ -197,10 +195,7 @@ impl PcapFile {
     }
 
     fn mapped(p: PathBuf, capture: MappedCapture) -> Self {
-        let reader = capture.reader();
-        let mut f = Self::with_reader(p, Records::Mapped(capture));
-        f.mapped = Some(reader);
-        f
+        Self::with_reader(p, Records::Mapped(capture))
     }
 
     /// A hold at the start of this mapped file, through which frames read
@@ -208,7 +203,10 @@ impl PcapFile {
     /// which the file stays mapped (see [`Hold`]); `None` for a stream.
     /// Take it before reading.
     pub fn hold(&self) -> Option<Hold> {
-        Some(self.mapped.as_ref()?.hold())
+        match &self.reader {
+            Records::Mapped(m) => Some(m.hold()),
+            Records::Stream(_) => None,
+        }
     }
 
     fn with_reader(p: PathBuf, reader: Records) -> Self {
@@ -222,14 +220,13 @@ impl PcapFile {
             bytes_read: 0,
             done: false,
             buffer_size: INITIAL_BUFFER_SIZE,
-            mapped: None,
         }
     }
 
     /// Whether the file is read through a memory map (a plain capture
     /// file), so that reopening it costs no copy and no read.
     pub fn is_mapped(&self) -> bool {
-        self.mapped.is_some()
+        matches!(self.reader, Records::Mapped(_))
     }
 
     /// The file's path.
@@ -264,15 +261,13 @@ impl PcapFile {
                     u64::from(r.ts_frac) * 1000
                 };
                 let ts = u64::from(r.ts_sec) * 1_000_000_000 + frac;
-                let (len, frame) = (
-                    r.len,
-                    Frame {
-                        ts_ns: ts,
-                        link,
-                        data: r.data,
-                        orig_len: r.orig_len,
-                    },
-                );
+                let len = r.len;
+                let frame = Frame {
+                    ts_ns: ts,
+                    link,
+                    data: r.data,
+                    orig_len: r.orig_len,
+                };
                 if let Some(f) = f.take() {
                     f(&frame);
                 }
