@@ -10,6 +10,9 @@ use crate::analyzers::tls::session::TlsOptions;
 use crate::files::certs::CertOptions;
 use crate::files::extract::ExtractConfig;
 
+mod script;
+pub use script::{script_parts, InitStatement, ScriptParts};
+
 /// An IP network (`10.0.0.0/8`, `2001:db8::/32`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cidr {
@@ -1176,40 +1179,6 @@ fn analyzer_service(v: &str) -> Option<Option<crate::analyzers::Service>> {
     })
 }
 
-/// What a `--zeek-script` file asks of the sensor: its `@load`ed scripts
-/// and its `redef` statements, each in file order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ScriptParts {
-    /// The scripts named by `@load` lines (comments dropped).
-    pub loads: Vec<String>,
-    /// The `redef` statements (one per `;`, comments dropped).
-    pub redefs: Vec<String>,
-}
-
-/// Splits a Zeek script into what [`Config::apply_load`] and
-/// [`Config::apply_redef`] take; everything else in it is ignored.
-pub fn script_parts(text: &str) -> ScriptParts {
-    let code: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('@'))
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let redefs = code
-        .split(';')
-        .map(str::trim)
-        .filter(|s| s.starts_with("redef "))
-        .map(String::from)
-        .collect();
-    let loads = text
-        .lines()
-        .map(str::trim)
-        .filter_map(|l| l.strip_prefix("@load "))
-        .map(|s| s.split('#').next().unwrap_or("").trim().to_string())
-        .collect();
-    ScriptParts { loads, redefs }
-}
-
 /// The options of a `sensor run --config` file (`name = value` or `name`
 /// lines, `#` comments) as command-line arguments: `--name`, then the
 /// value with surrounding quotes removed. `path` names the file in errors.
@@ -1356,9 +1325,101 @@ impl Config {
             | "base/protocols/conn"
             | "base/frameworks/files"
             | "base/frameworks/notice"
+            | "base/frameworks/notice/weird"
             | "base/frameworks/software" => true,
             _ => false,
         }
+    }
+
+    /// Applies one statement of a site's `zeek_init` handler run at
+    /// `priority` (see [`script_parts`]): the analyzer framework's calls a
+    /// site makes there, `Analyzer::register_for_port(TAG, PORT)`,
+    /// `Analyzer::register_for_ports(TAG, set(PORTS…) [, set(PORTS…)])`
+    /// (the first set's ports become likely server ports too),
+    /// `Analyzer::enable_analyzer(TAG)` and `Analyzer::disable_analyzer(TAG)`.
+    /// Apply them after every `redef`, as Zeek runs `zeek_init` once the
+    /// scripts are parsed. Any other statement is [`Redef::Unknown`] (named
+    /// by itself): the sensor runs no other script code. A call for an
+    /// analyzer the sensor does not have is [`Redef::Ignored`]; a call with
+    /// bad arguments is an error.
+    pub fn apply_init(&mut self, priority: i32, stmt: &str) -> Result<Redef, String> {
+        let stmt = stmt.trim().trim_end_matches(';').trim();
+        let call = stmt
+            .split_once('(')
+            .and_then(|(name, rest)| Some((name.trim(), rest.trim_end().strip_suffix(')')?)));
+        let Some((name, args)) = call else {
+            return Ok(Redef::Unknown(stmt.to_string()));
+        };
+        let args = split_top(args);
+        let bad =
+            || format!("'{stmt}': expected {name}(Analyzer::ANALYZER_…, …) with ports as 25/tcp");
+        let tag = |i: usize| -> Result<Option<u8>, String> {
+            let t = args.get(i).ok_or_else(bad)?.trim();
+            if t.rsplit("::").next() == Some("ANALYZER_CONNSIZE") {
+                return Ok(Some(crate::analyzers::dpd::CONN_SIZE));
+            }
+            Ok(analyzer_service(t).ok_or_else(bad)?.map(|s| s.bit()))
+        };
+        let service = |bits: u8| {
+            crate::analyzers::Service::ALL
+                .into_iter()
+                .find(|s| s.bit() == bits)
+        };
+        let ports = |v: &str| -> Result<Vec<(u16, u8)>, String> {
+            let v = v.trim();
+            let list = match zeek_port(v) {
+                Some(p) => return Ok(vec![p]),
+                None => members(v).ok_or_else(bad)?,
+            };
+            list.into_iter()
+                .map(|p| zeek_port(p).ok_or_else(bad))
+                .collect()
+        };
+        let ignored = Redef::Ignored(name.to_string(), "an analyzer the sensor does not have");
+        match name {
+            "Analyzer::register_for_port" | "Analyzer::register_for_ports" => {
+                let single = name.ends_with("port");
+                if args.len() != 2 && (single || args.len() != 3) {
+                    return Err(bad());
+                }
+                let Some(s) = tag(0)?.and_then(service) else {
+                    return Ok(ignored);
+                };
+                let d = &mut self.dpd;
+                let (server, other) = match single {
+                    true => (Vec::new(), ports(args[1])?),
+                    false => (
+                        ports(args[1])?,
+                        args.get(2).map_or(Ok(Vec::new()), |a| ports(a))?,
+                    ),
+                };
+                for (list, new) in [
+                    (&mut d.ports[s.index()], server),
+                    (&mut d.registered[s.index()], other),
+                ] {
+                    list.extend(
+                        new.into_iter()
+                            .filter(|p| !list.contains(p))
+                            .collect::<Vec<_>>(),
+                    );
+                }
+            }
+            "Analyzer::enable_analyzer" | "Analyzer::disable_analyzer" => {
+                if args.len() != 1 {
+                    return Err(bad());
+                }
+                let Some(bits) = tag(0)? else {
+                    return Ok(ignored);
+                };
+                self.dpd.toggles.push(crate::analyzers::dpd::Toggle {
+                    priority,
+                    bits,
+                    enable: name == "Analyzer::enable_analyzer",
+                });
+            }
+            _ => return Ok(Redef::Unknown(stmt.to_string())),
+        }
+        Ok(Redef::Applied)
     }
 
     /// Applies one Zeek `redef` statement (`redef SMTP::max_invalid_mail_transactions = 2;`),
@@ -2214,6 +2275,97 @@ mod tests {
         "redef Analyzer::Logging::failure_data_max_size = 0;",
         "redef SSL::ssl_ports += { 8443/tcp };",
     ];
+
+    #[test]
+    fn zeek_init_analyzer_framework_calls() {
+        use crate::analyzers::Service;
+        let mut c = Config::default();
+        for stmt in [
+            "Analyzer::register_for_port(Analyzer::ANALYZER_POP3, 110/tcp)",
+            "Analyzer::register_for_ports(Analyzer::ANALYZER_SMTP, set(2525/tcp), set(2526/tcp));",
+            "Analyzer::register_for_ports(ANALYZER_SSL, set(8443/tcp, 9443/tcp))",
+        ] {
+            assert_eq!(c.apply_init(0, stmt), Ok(Redef::Applied), "{stmt}");
+        }
+        let m = c.dpd.port_map();
+        assert!(m.has(110, Service::Pop3) && m.has(25, Service::Smtp));
+        assert!(m.has(2525, Service::Smtp) && m.has(2526, Service::Smtp));
+        assert!(m.has(8443, Service::Ssl) && m.has(9443, Service::Ssl));
+        // Only register_for_ports' server ports are likely server ports.
+        assert!(m.likely_tcp_server(2525) && m.likely_tcp_server(9443));
+        assert!(!m.likely_tcp_server(110) && !m.likely_tcp_server(2526));
+        // Other analyzers, other code, bad arguments.
+        assert_eq!(
+            c.apply_init(
+                0,
+                "Analyzer::register_for_port(Analyzer::ANALYZER_HTTP, 81/tcp)"
+            ),
+            Ok(Redef::Ignored(
+                "Analyzer::register_for_port".into(),
+                "an analyzer the sensor does not have"
+            ))
+        );
+        assert_eq!(
+            c.apply_init(0, "print \"x\""),
+            Ok(Redef::Unknown("print \"x\"".into()))
+        );
+        assert!(c
+            .apply_init(
+                0,
+                "Analyzer::register_for_port(Analyzer::ANALYZER_POP3, 110)"
+            )
+            .is_err());
+        assert!(c.apply_init(0, "Analyzer::disable_analyzer()").is_err());
+    }
+
+    #[test]
+    fn zeek_init_enable_and_disable_run_by_priority() {
+        use crate::analyzers::Service;
+        let call = |c: &mut Config, p: i32, s: &str| {
+            assert_eq!(c.apply_init(p, s), Ok(Redef::Applied), "{s}");
+        };
+        let (smtp, imap) = (Service::Smtp.bit(), Service::Imap.bit());
+        // At priority 0, after the framework's disabled_analyzers (5) and
+        // before its requested_analyzers (-5).
+        let mut c = Config::default();
+        c.apply_redef("redef Analyzer::disabled_analyzers += { Analyzer::ANALYZER_SMTP };")
+            .expect("redef");
+        call(
+            &mut c,
+            0,
+            "Analyzer::enable_analyzer(Analyzer::ANALYZER_SMTP)",
+        );
+        call(
+            &mut c,
+            0,
+            "Analyzer::disable_analyzer(Analyzer::ANALYZER_IMAP)",
+        );
+        assert_eq!(c.dpd.enabled() & (smtp | imap), smtp);
+        assert_eq!(c.dpd.port_map().analyzers(143), 0);
+        // Above 5, disable_all undoes an enable; requested_analyzers (-5)
+        // undoes a disable at 0 but not one at -10.
+        let mut c = Config::default();
+        c.apply_redef("redef Analyzer::disable_all = T;")
+            .expect("redef");
+        c.apply_redef("redef Analyzer::requested_analyzers += { Analyzer::ANALYZER_SMTP, Analyzer::ANALYZER_IMAP };")
+            .expect("redef");
+        call(
+            &mut c,
+            10,
+            "Analyzer::enable_analyzer(Analyzer::ANALYZER_SSL)",
+        );
+        call(
+            &mut c,
+            0,
+            "Analyzer::disable_analyzer(Analyzer::ANALYZER_SMTP)",
+        );
+        call(
+            &mut c,
+            -10,
+            "Analyzer::disable_analyzer(Analyzer::ANALYZER_IMAP)",
+        );
+        assert_eq!(c.dpd.enabled(), smtp);
+    }
 
     #[test]
     fn dpd_settings() {

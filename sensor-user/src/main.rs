@@ -265,7 +265,8 @@ struct AnalysisArgs {
     #[arg(long, value_name = "STATEMENT")]
     redef: Vec<String>,
     /// A Zeek script (such as local.zeek): its `@load`s of the policy scripts the
-    /// sensor implements and its `redef`s are honoured; like a site's local.zeek it
+    /// sensor implements, its `redef`s and the analyzer framework calls of its
+    /// zeek_init handlers (Analyzer::register_for_port) are honoured; like a site's local.zeek it
     /// decides the policy (files are hashed only if it loads
     /// frameworks/files/hash-all-files, unless --file-hashes says otherwise).
     #[arg(long, value_name = "FILE")]
@@ -461,9 +462,11 @@ fn expand_config_file(args: Vec<String>) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// Applies `--zeek-script` files, then `--redef` statements.
+/// Applies `--zeek-script` files' `@load`s and `redef`s, then `--redef`
+/// statements, then the scripts' `zeek_init` calls.
 fn apply_redefs(config: &mut Config, a: &AnalysisArgs) -> Result<(), String> {
     let mut stmts = Vec::new();
+    let mut init = Vec::new();
     // Each script or setting not applied is reported once, however often
     // it is named.
     let mut reported: Vec<String> = Vec::new();
@@ -479,11 +482,12 @@ fn apply_redefs(config: &mut Config, a: &AnalysisArgs) -> Result<(), String> {
                 path.display()
             )
         })?;
-        // One statement per `;`, comments dropped; only `redef`s matter;
         // `@load` lines name policy scripts, some of which the sensor
-        // implements.
+        // implements; of the script code, its `redef`s and its
+        // `zeek_init` handlers' analyzer framework calls are applied.
         let parts = sensor::config::script_parts(&text);
         stmts.extend(parts.redefs);
+        init.extend(parts.init);
         for script in &parts.loads {
             if !config.apply_load(script) && !a.quiet && !reported.contains(script) {
                 eprintln!(
@@ -504,6 +508,21 @@ fn apply_redefs(config: &mut Config, a: &AnalysisArgs) -> Result<(), String> {
             eprintln!("sensor: warning: redef of {name} ignored ({why})");
         }
         reported.push(name);
+    }
+    // zeek_init runs once every script is parsed: after every redef.
+    for s in &init {
+        let (what, why) = match config.apply_init(s.priority, &s.text)? {
+            Redef::Applied => continue,
+            Redef::Unknown(stmt) => (
+                stmt,
+                "the sensor runs only the analyzer framework's port and enable calls of zeek_init",
+            ),
+            Redef::Ignored(_, why) => (s.text.clone(), why),
+        };
+        if !a.quiet && !reported.contains(&what) {
+            eprintln!("sensor: warning: `{what}` in zeek_init ignored ({why})");
+        }
+        reported.push(what);
     }
     Ok(())
 }

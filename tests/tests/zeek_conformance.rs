@@ -23,6 +23,17 @@ fn strings(v: &Value) -> Vec<String> {
 
 /// Runs the sensor on one case and returns (compared fields, mismatches) for `log`.
 fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
+    run_case_with(case, log, None)
+}
+
+/// [`run_case`], with the case's settings or, if given, the whole Zeek
+/// `script` the case's Zeek run loaded (as a site's `local.zeek`, through
+/// `--zeek-script`'s parsing).
+fn run_case_with(
+    case: &Path,
+    log: &str,
+    script: Option<&str>,
+) -> Option<(usize, Vec<tests::Mismatch>)> {
     let meta: Value =
         serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).ok()?).ok()?;
     let spec = meta["logs"].as_array()?.iter().find(|l| l["name"] == log)?;
@@ -56,14 +67,27 @@ fn run_case(case: &Path, log: &str) -> Option<(usize, Vec<tests::Mismatch>)> {
     // The Zeek run's own settings (e.g. SMTP::enable_rfc822_msg_file_analysis),
     // as a user would pass them with --redef; settings the sensor has no
     // counterpart for are skipped, as the command line does.
-    for l in strings(&meta["scripts_loaded"]) {
-        if let Some(script) = l.strip_prefix("@load ") {
-            config.apply_load(script);
-        }
+    let parts = match script {
+        Some(text) => sensor::config::script_parts(text),
+        None => sensor::config::ScriptParts {
+            loads: strings(&meta["scripts_loaded"])
+                .iter()
+                .filter_map(|l| l.strip_prefix("@load ").map(String::from))
+                .collect(),
+            redefs: strings(&meta["redefs"]),
+            init: Vec::new(),
+        },
+    };
+    for script in &parts.loads {
+        config.apply_load(script);
     }
-    for r in strings(&meta["redefs"]) {
-        let applied = config.apply_redef(&r);
+    for r in &parts.redefs {
+        let applied = config.apply_redef(r);
         assert!(applied.is_ok(), "{name}: {r}: {applied:?}");
+    }
+    for s in &parts.init {
+        let applied = config.apply_init(s.priority, &s.text);
+        assert!(applied.is_ok(), "{name}: {}: {applied:?}", s.text);
     }
     let opts = ReadOptions {
         files: vec![trace],
@@ -267,5 +291,36 @@ fn weird_log_matches_zeek() {
         "{} of {total} weird.log fields differ from Zeek:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+/// The Zeek test behind `pop3-bad-list-retr` attaches POP3 to 110/tcp in
+/// its `zeek_init` handler (Zeek's POP3 scripts register no port). Handed
+/// the test's whole script, as a site hands over its `local.zeek`, the
+/// sensor does the same and conn.log and weird.log equal Zeek's; with the
+/// case's `@load`s alone they do not.
+#[test]
+fn a_zeek_init_port_registration_matches_zeek() {
+    const SCRIPT: &str = "\
+@load frameworks/analyzer/debug-logging.zeek
+@load base/frameworks/notice/weird
+@load base/protocols/conn
+@load base/protocols/pop3
+
+event zeek_init()
+\t{
+\tAnalyzer::register_for_port(Analyzer::ANALYZER_POP3, 110/tcp);
+\t}
+";
+    let case = data_dir().join("zeek").join("pop3-bad-list-retr");
+    for log in ["conn.log", "weird.log"] {
+        let (fields, bad) = run_case_with(&case, log, Some(SCRIPT)).expect("the case");
+        assert!(fields >= 5, "{log}: {fields} fields compared");
+        assert!(bad.is_empty(), "{log} differs from Zeek's: {bad:?}");
+    }
+    let (_, without) = run_case(&case, "weird.log").expect("the case");
+    assert!(
+        !without.is_empty(),
+        "without the handler POP3 should not be attached to the port"
     );
 }

@@ -274,6 +274,18 @@ fn script_config(path: &Path) -> Result<Config> {
             _ => bail!("--zeek-script: `{stmt}` is not applied by the sensor"),
         }
     }
+    for s in &parts.init {
+        match cfg
+            .apply_init(s.priority, &s.text)
+            .map_err(anyhow::Error::msg)?
+        {
+            sensor::config::Redef::Applied => {}
+            _ => bail!(
+                "--zeek-script: `{}` in zeek_init is not applied by the sensor",
+                s.text
+            ),
+        }
+    }
     cfg.certs.load_roots().map_err(anyhow::Error::msg)?;
     Ok(cfg)
 }

@@ -1,6 +1,6 @@
 //! Arbitrary text as a `--zeek-script` file and as a `--config` options
-//! file: splitting it, applying every `@load` and `redef` to a
-//! configuration, and checking the result never panics.
+//! file: splitting it, applying every `@load`, `redef` and `zeek_init`
+//! statement to a configuration, and checking the result never panics.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -20,6 +20,10 @@ fuzz_target!(|data: &[u8]| {
     for stmt in &parts.redefs {
         let _ = cfg.apply_redef(stmt);
     }
+    for s in &parts.init {
+        let _ = cfg.apply_init(s.priority, &s.text);
+    }
+    let _ = cfg.dpd.port_map();
     // A lone statement too, without the script's `redef ` filter.
     let _ = cfg.apply_redef(text.trim());
     if let Ok(args) = options_file_args(&text, "fuzz") {

@@ -83,6 +83,11 @@ pub struct DpdOptions {
     /// [`Service::index`] (POP3: Zeek registers none), as (port, IP
     /// protocol).
     pub ports: [Vec<(u16, u8)>; 4],
+    /// Ports a site's `zeek_init` handler attached an analyzer to with
+    /// `Analyzer::register_for_port` (or as `register_for_ports`' non-server
+    /// ports), by [`Service::index`]: unlike [`DpdOptions::ports`], not
+    /// added to `likely_server_ports`.
+    pub registered: [Vec<(u16, u8)>; 4],
     /// `likely_server_ports` as redefined (Zeek's starts empty; the ports
     /// analyzers register are added when the scripts start).
     pub likely_server_ports: Vec<(u16, u8)>,
@@ -98,8 +103,23 @@ pub struct DpdOptions {
     pub disabled: u8,
     /// Bits of `Analyzer::requested_analyzers` (enabled after the rest).
     pub requested: u8,
+    /// `Analyzer::enable_analyzer` and `disable_analyzer` calls of a site's
+    /// `zeek_init` handlers, in the order they run.
+    pub toggles: Vec<Toggle>,
     /// `Analyzer::Logging::failure_data_max_size` (0: all of it).
     pub failure_data_max_size: usize,
+}
+
+/// An `Analyzer::enable_analyzer` or `disable_analyzer` call of a
+/// `zeek_init` handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Toggle {
+    /// The handler's priority.
+    pub priority: i32,
+    /// The analyzer's bit ([`Service::bit`] or [`CONN_SIZE`]).
+    pub bits: u8,
+    /// Enabled (else disabled).
+    pub enable: bool,
 }
 
 impl Default for DpdOptions {
@@ -112,6 +132,7 @@ impl Default for DpdOptions {
                 tcp(&IMAP_PORTS),
                 tcp(&SSL_PORTS),
             ],
+            registered: Default::default(),
             likely_server_ports: Vec::new(),
             ignore_ports: false,
             window: Window::default(),
@@ -119,23 +140,40 @@ impl Default for DpdOptions {
             disable_all: false,
             disabled: 0,
             requested: 0,
+            toggles: Vec::new(),
             failure_data_max_size: crate::logs::analyzer::FAILURE_DATA_MAX_SIZE,
         }
     }
 }
 
 impl DpdOptions {
-    /// Bits of the analyzers that run (Zeek's `Analyzer::disable_all`,
-    /// then `disabled_analyzers`, then `requested_analyzers`).
-    /// [`CONN_SIZE`] is Zeek's ConnSize analyzer.
+    /// Bits of the analyzers that run, as Zeek's `zeek_init` handlers
+    /// leave them: the analyzer framework's at priority 5 applies
+    /// `Analyzer::disable_all` and `disabled_analyzers`, its handler at -5
+    /// enables `requested_analyzers`, and a site's calls run before or
+    /// after them by their priority (after them at the same priority: the
+    /// framework is loaded first). [`CONN_SIZE`] is Zeek's ConnSize
+    /// analyzer.
     pub fn enabled(&self) -> u8 {
-        let mut on = if self.disable_all {
-            0
-        } else {
-            0x0f | CONN_SIZE
+        let mut on = 0x0f | CONN_SIZE;
+        let toggle = |on: &mut u8, range: std::ops::RangeInclusive<i32>| {
+            for t in self.toggles.iter().filter(|t| range.contains(&t.priority)) {
+                *on = if t.enable {
+                    *on | t.bits
+                } else {
+                    *on & !t.bits
+                };
+            }
         };
+        toggle(&mut on, 6..=i32::MAX);
+        if self.disable_all {
+            on = 0;
+        }
         on &= !self.disabled;
-        on | self.requested
+        toggle(&mut on, -4..=5);
+        on |= self.requested;
+        toggle(&mut on, i32::MIN..=-5);
+        on
     }
 
     /// The port tables, built once when a worker starts.
@@ -159,6 +197,13 @@ impl DpdOptions {
                 // Registering adds server ports to likely_server_ports,
                 // whether or not the analyzer is enabled.
                 likely(p, proto, &mut m);
+                if proto == 6 && !self.ignore_ports && enabled & s.bit() != 0 {
+                    m.by_port[usize::from(p)] |= s.bit();
+                }
+            }
+        }
+        for s in Service::ALL {
+            for &(p, proto) in &self.registered[s.index()] {
                 if proto == 6 && !self.ignore_ports && enabled & s.bit() != 0 {
                     m.by_port[usize::from(p)] |= s.bit();
                 }
