@@ -50,20 +50,26 @@ pub fn script_parts(text: &str) -> ScriptParts {
     parts
 }
 
-/// Adds the redefs and `zeek_init` statements among `code`'s statements.
+/// Adds the redefs and `zeek_init` statements among `code`'s statements,
+/// each on one line.
 fn collect(code: &str, parts: &mut ScriptParts) {
     for stmt in statements(code) {
         if stmt.starts_with("redef ") {
-            parts.redefs.push(stmt.to_string());
+            parts.redefs.push(one_line(stmt));
         } else if let Some(body) = keyword(stmt, "export").and_then(braced) {
             collect(body, parts);
         } else if let Some((priority, body)) = zeek_init(stmt) {
             parts.init.extend(statements(body).map(|s| InitStatement {
                 priority,
-                text: s.to_string(),
+                text: one_line(s),
             }));
         }
     }
+}
+
+/// A statement's lines joined by blanks (a Zeek string cannot span lines).
+fn one_line(stmt: &str) -> String {
+    stmt.replace(['\r', '\n'], " ")
 }
 
 /// What a byte of a script is.
@@ -274,7 +280,7 @@ mod tests {
 
     #[test]
     fn division_is_not_a_pattern_and_damage_stays_inside_a_statement() {
-        let p = script_parts("redef a = 10 / 2; redef b = { 10.0.0.0/8 }; redef c = \"unclosed;");
+        let p = script_parts("redef a = 10 / 2; redef b = {\n10.0.0.0/8 }; redef c = \"unclosed;");
         assert_eq!(
             p.redefs,
             [
