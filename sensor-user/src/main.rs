@@ -509,7 +509,9 @@ fn apply_redefs(config: &mut Config, a: &AnalysisArgs) -> Result<(), String> {
         }
         reported.push(name);
     }
-    // zeek_init runs once every script is parsed: after every redef.
+    // zeek_init runs once every script is parsed, after every redef; its
+    // handlers by priority, then in load order.
+    init.sort_by_key(|s| std::cmp::Reverse(s.priority));
     for s in &init {
         let (what, why) = match config.apply_init(s.priority, &s.text)? {
             Redef::Applied => continue,
