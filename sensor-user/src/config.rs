@@ -1179,6 +1179,26 @@ fn analyzer_service(v: &str) -> Option<Option<crate::analyzers::Service>> {
     })
 }
 
+/// The bit of an analyzer tag in [`crate::analyzers::dpd::DpdOptions`]'s
+/// sets: a protocol the sensor analyses ([`crate::analyzers::Service::bit`])
+/// or ConnSize ([`crate::analyzers::dpd::CONN_SIZE`], conn.log's packet and
+/// IP byte counts); `Some(None)` for another analyzer, `None` for no tag.
+fn analyzer_bit(v: &str) -> Option<Option<u8>> {
+    if v.trim().rsplit("::").next() == Some("ANALYZER_CONNSIZE") {
+        return Some(Some(crate::analyzers::dpd::CONN_SIZE));
+    }
+    Some(analyzer_service(v)?.map(|s| s.bit()))
+}
+
+/// Adds to `list` the ports of `new` it does not hold yet (a set's `+=`).
+fn add_ports(list: &mut Vec<(u16, u8)>, new: Vec<(u16, u8)>) {
+    for p in new {
+        if !list.contains(&p) {
+            list.push(p);
+        }
+    }
+}
+
 /// The options of a `sensor run --config` file (`name = value` or `name`
 /// lines, `#` comments) as command-line arguments: `--name`, then the
 /// value with surrounding quotes removed. `path` names the file in errors.
@@ -1353,18 +1373,7 @@ impl Config {
         let args = split_top(args);
         let bad =
             || format!("'{stmt}': expected {name}(Analyzer::ANALYZER_…, …) with ports as 25/tcp");
-        let tag = |i: usize| -> Result<Option<u8>, String> {
-            let t = args.get(i).ok_or_else(bad)?.trim();
-            if t.rsplit("::").next() == Some("ANALYZER_CONNSIZE") {
-                return Ok(Some(crate::analyzers::dpd::CONN_SIZE));
-            }
-            Ok(analyzer_service(t).ok_or_else(bad)?.map(|s| s.bit()))
-        };
-        let service = |bits: u8| {
-            crate::analyzers::Service::ALL
-                .into_iter()
-                .find(|s| s.bit() == bits)
-        };
+        let tag = || args.first().ok_or_else(bad);
         let ports = |v: &str| -> Result<Vec<(u16, u8)>, String> {
             let v = v.trim();
             let list = match zeek_port(v) {
@@ -1382,7 +1391,7 @@ impl Config {
                 if args.len() != 2 && (single || args.len() != 3) {
                     return Err(bad());
                 }
-                let Some(s) = tag(0)?.and_then(service) else {
+                let Some(s) = analyzer_service(tag()?).ok_or_else(bad)? else {
                     return Ok(ignored);
                 };
                 let d = &mut self.dpd;
@@ -1393,22 +1402,14 @@ impl Config {
                         args.get(2).map_or(Ok(Vec::new()), |a| ports(a))?,
                     ),
                 };
-                for (list, new) in [
-                    (&mut d.ports[s.index()], server),
-                    (&mut d.registered[s.index()], other),
-                ] {
-                    list.extend(
-                        new.into_iter()
-                            .filter(|p| !list.contains(p))
-                            .collect::<Vec<_>>(),
-                    );
-                }
+                add_ports(&mut d.ports[s.index()], server);
+                add_ports(&mut d.registered[s.index()], other);
             }
             "Analyzer::enable_analyzer" | "Analyzer::disable_analyzer" => {
                 if args.len() != 1 {
                     return Err(bad());
                 }
-                let Some(bits) = tag(0)? else {
+                let Some(bits) = analyzer_bit(tag()?).ok_or_else(bad)? else {
                     return Ok(ignored);
                 };
                 self.dpd.toggles.push(crate::analyzers::dpd::Toggle {
@@ -1915,11 +1916,7 @@ impl Config {
                     _ => &mut d.likely_server_ports,
                 };
                 match op {
-                    '+' => list.extend(
-                        new.into_iter()
-                            .filter(|p| !list.contains(p))
-                            .collect::<Vec<_>>(),
-                    ),
+                    '+' => add_ports(list, new),
                     '-' => list.retain(|p| !new.contains(p)),
                     _ => *list = new,
                 }
@@ -1939,14 +1936,9 @@ impl Config {
             | "Analyzer::requested_analyzers" => {
                 let mut bits = 0u8;
                 for m in members(value).ok_or_else(bad)? {
-                    // ConnSize fills conn.log's packet and IP byte counts;
-                    // tags of other analyzers the sensor does not have
+                    // Tags of other analyzers the sensor does not have
                     // change nothing it writes.
-                    if m.trim().rsplit("::").next() == Some("ANALYZER_CONNSIZE") {
-                        bits |= crate::analyzers::dpd::CONN_SIZE;
-                    } else if let Some(s) = analyzer_service(m).ok_or_else(bad)? {
-                        bits |= s.bit();
-                    }
+                    bits |= analyzer_bit(m).ok_or_else(bad)?.unwrap_or(0);
                 }
                 let d = &mut self.dpd;
                 let set = match name {

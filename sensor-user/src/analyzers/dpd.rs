@@ -193,17 +193,13 @@ impl DpdOptions {
             bits[usize::from(p) / 64] |= 1 << (p % 64);
         };
         for s in Service::ALL {
-            for &(p, proto) in &self.ports[s.index()] {
-                // Registering adds server ports to likely_server_ports,
-                // whether or not the analyzer is enabled.
+            let i = s.index();
+            // Registering server ports adds them to likely_server_ports,
+            // whether or not the analyzer is enabled.
+            for &(p, proto) in &self.ports[i] {
                 likely(p, proto, &mut m);
-                if proto == 6 && !self.ignore_ports && enabled & s.bit() != 0 {
-                    m.by_port[usize::from(p)] |= s.bit();
-                }
             }
-        }
-        for s in Service::ALL {
-            for &(p, proto) in &self.registered[s.index()] {
+            for &(p, proto) in self.ports[i].iter().chain(&self.registered[i]) {
                 if proto == 6 && !self.ignore_ports && enabled & s.bit() != 0 {
                     m.by_port[usize::from(p)] |= s.bit();
                 }
