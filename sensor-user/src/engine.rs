@@ -1231,10 +1231,12 @@ impl<S: RecordSink> Worker<S> {
     /// Processes one captured frame.
     pub fn process(&mut self, frame: &Frame<'_>) {
         let ts = frame.ts_ns;
-        let decoded = self.decode(frame);
-        // A fragment that every worker reassembles is counted by one.
-        let counted =
-            self.counts_fragments() || decoded.ip.as_ref().is_ok_and(|ip| ip.fragment.is_none());
+        let mut decoded = self.decode(frame);
+        // A fragment that every worker reassembles, or an 802.11 frame of
+        // several packets that every worker goes through, is counted by one.
+        let shared = decoded.more.is_some();
+        let counted = self.counts_fragments()
+            || (!shared && decoded.ip.as_ref().is_ok_and(|ip| ip.fragment.is_none()));
         if !self.synthetic {
             if counted {
                 self.counters.packets += 1;
@@ -1243,20 +1245,46 @@ impl<S: RecordSink> Worker<S> {
             self.advance(ts);
             self.settled = self.settled.max(ts);
         }
-        let link = decoded.link;
+        self.process_decoded(ts, decoded.link, decoded.ip, counted, shared);
+        // The packets of an 802.11 A-MSDU's later subframes.
+        while let Some(more) = decoded.more {
+            decoded = self.decode_checked(|opts| more.decode(opts));
+            self.process_decoded(ts, decoded.link, decoded.ip, counted, true);
+        }
+    }
+
+    /// One decoded packet of a frame: the weirds noted on its way, then the
+    /// packet (or its fragment). A packet of a `shared` frame is processed
+    /// only by the worker that owns its flow.
+    fn process_decoded(
+        &mut self,
+        ts: u64,
+        link: LinkInfo,
+        ip: Result<IpPacket<'_>, DecodeError>,
+        counted: bool,
+        shared: bool,
+    ) {
         if counted {
             for note in link.notes.iter() {
                 self.decode_weird(ts, note);
             }
         }
-        let ip = match decoded.ip {
+        let ip = match ip {
             Ok(ip) => ip,
-            Err(e) => return self.malformed(ts, e),
+            Err(e) if counted || !shared => return self.malformed(ts, e),
+            Err(_) => return,
         };
         match ip.fragment {
+            None if shared && !self.owns(&ip) => {}
             None => self.process_ip(ts, &link, &ip),
             Some(frag) => self.reassemble(ts, &link, &ip, frag, counted),
         }
+    }
+
+    /// Whether this worker analyses `ip`'s flow (always when alone).
+    fn owns(&self, ip: &IpPacket<'_>) -> bool {
+        self.share
+            .is_none_or(|s| worker_of_packet(ip, s.workers) == s.index)
     }
 
     /// The evictions of the run's shared tables (reported by one worker:
@@ -1285,10 +1313,22 @@ impl<S: RecordSink> Worker<S> {
     /// Decodes a frame down to its IP packet, checksums checked unless
     /// Zeek's `ignore_checksums_nets` exempts the sender.
     fn decode<'f>(&self, frame: &Frame<'f>) -> decode::Decoded<'f> {
+        self.decode_checked(|opts| {
+            decode::decode_frame(frame.link, frame.data, frame.orig_len, opts)
+        })
+    }
+
+    /// Runs `decode` with checksums checked, and again without when the
+    /// IP checksum is bad and Zeek's `ignore_checksums_nets` exempts the
+    /// sender.
+    fn decode_checked<'f>(
+        &self,
+        decode: impl Fn(&DecodeOptions) -> decode::Decoded<'f>,
+    ) -> decode::Decoded<'f> {
         let opts = DecodeOptions {
             verify_checksums: self.decode_opts.verify_checksums && !self.synthetic,
         };
-        let mut decoded = decode::decode_frame(frame.link, frame.data, frame.orig_len, &opts);
+        let mut decoded = decode(&opts);
         if matches!(decoded.ip, Err(DecodeError::BadIpChecksum))
             && !self.cfg.ignore_checksums_nets.is_empty()
         {
@@ -1296,7 +1336,7 @@ impl<S: RecordSink> Worker<S> {
             let lax = DecodeOptions {
                 verify_checksums: false,
             };
-            let again = decode::decode_frame(frame.link, frame.data, frame.orig_len, &lax);
+            let again = decode(&lax);
             if again
                 .ip
                 .as_ref()
@@ -1346,10 +1386,7 @@ impl<S: RecordSink> Worker<S> {
                 payload: &buf,
                 ..whole
             };
-            let mine = self
-                .share
-                .is_none_or(|s| worker_of_packet(&whole, s.workers) == s.index);
-            if mine {
+            if self.owns(&whole) {
                 self.reassembled = true;
                 self.process_ip(ts, link, &whole);
                 self.reassembled = false;
@@ -1492,9 +1529,12 @@ impl<S: RecordSink> Worker<S> {
             return;
         }
         let key = FlowKey::new(ip.src, sport, ip.dst, dport, ip.proto, one_way);
-        let Some(slot) = self.flow_slot(ts, ip, &l4, key, sport, dport) else {
+        let Some((slot, created)) = self.flow_slot(ts, ip, &l4, key, sport, dport) else {
             return;
         };
+        if created {
+            self.first_l2_addrs(slot, ip, sport, link);
+        }
         if let Some(v) = self.table.vlans_mut(slot) {
             if !v.set {
                 *v = Vlans {
@@ -1511,7 +1551,7 @@ impl<S: RecordSink> Worker<S> {
             || self.synthetic
             || transport_checksum_ok(ip, &l4)
             || self.checksum_exempt(ip.src);
-        if !self.update_conn(slot, ts, link, ip, l4, sport, checksum_ok) {
+        if !self.update_conn(slot, ts, ip, l4, sport, checksum_ok) {
             self.table.reschedule(slot);
             return;
         }
@@ -1572,9 +1612,9 @@ impl<S: RecordSink> Worker<S> {
             && !self.cfg.ports.contains(&dport)
     }
 
-    /// The table slot of the packet's connection: the existing one, or a
-    /// new one (after logging a reused TCP connection, or evicting one when
-    /// the table is full).
+    /// The table slot of the packet's connection, and whether it was made
+    /// for this packet: the existing one, or a new one (after logging a
+    /// reused TCP connection, or evicting one when the table is full).
     fn flow_slot(
         &mut self,
         ts: u64,
@@ -1583,7 +1623,7 @@ impl<S: RecordSink> Worker<S> {
         key: FlowKey,
         sport: u16,
         dport: u16,
-    ) -> Option<u32> {
+    ) -> Option<(u32, bool)> {
         let mut slot = self.table.find(&key);
         if let (Some(s), L4::Tcp(t)) = (slot, l4) {
             if self.is_reuse(s, t, ts) {
@@ -1592,7 +1632,7 @@ impl<S: RecordSink> Worker<S> {
             }
         }
         if let Some(s) = slot {
-            return Some(s);
+            return Some((s, false));
         }
         if let L4::Tcp(t) = l4 {
             // Zeek's TCPAnalyzer::WantConnection: a start without a SYN, or
@@ -1620,7 +1660,21 @@ impl<S: RecordSink> Worker<S> {
             // victim in cache by then.
             self.table.prefetch_victim();
         }
-        Some(slot)
+        Some((slot, true))
+    }
+
+    /// Keeps the MAC addresses of a new connection's first packet, as
+    /// Zeek's `Connection` does: the source's for the side that sent it,
+    /// the destination's for the other side, whether or not that side ever
+    /// answers (conn.log `orig_l2_addr` and `resp_l2_addr`; a role flip
+    /// later swaps them with the roles).
+    fn first_l2_addrs(&mut self, slot: u32, ip: &IpPacket<'_>, sport: u16, link: &LinkInfo) {
+        let Some((conn, Some(l2))) = self.table.conn_and_l2(slot) else {
+            return;
+        };
+        let side = conn.key_side(conn.from_orig(ip.src, sport));
+        l2[side] = link.src_mac.unwrap_or_default();
+        l2[1 - side] = link.dst_mac.unwrap_or_default();
     }
 
     /// Whether this TCP packet starts a new connection on the 5-tuple of
@@ -1656,25 +1710,16 @@ impl<S: RecordSink> Worker<S> {
         &mut self,
         slot: u32,
         ts: u64,
-        link: &LinkInfo,
         ip: &IpPacket<'_>,
         l4: L4<'_>,
         sport: u16,
         checksum_ok: bool,
     ) -> bool {
-        let Some((conn, spares, l2)) = self.table.conn_spares_l2(slot) else {
+        let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
             return false;
         };
         let is_orig = conn.from_orig(ip.src, sport);
         let dir = usize::from(!is_orig);
-        if let (Some(l2), Some(mac)) = (l2, link.src_mac) {
-            // The first address seen (an all-zero one, e.g. in loopback
-            // captures, stays unset as in Zeek).
-            let side = conn.key_side(is_orig);
-            if l2[side] == [0; 6] {
-                l2[side] = mac;
-            }
-        }
         let id = conn.id();
         let local_orig = conn.local_orig();
         let local_resp = conn.local_resp();

@@ -114,3 +114,60 @@ fn zeek_traces_give_zeeks_weird_log() {
         vec![weird("truncated_ethernet_frame", "-", "ETHERNET")]
     );
 }
+
+/// A weird.log record as [`read_weirds`] gives it.
+type Weird = (String, String, String, String, bool);
+/// A conn.log record.
+type Record = serde_json::Map<String, serde_json::Value>;
+
+/// Runs `sensor read` on `data/linklayer/<trace>` with `workers` and
+/// returns weird.log and the conn.log records.
+fn read_with_workers(trace: &str, workers: &str) -> (Vec<Weird>, Vec<Record>) {
+    let out = temp_dir(&format!("linklayer-{trace}-{workers}"));
+    let pcap = data_dir().join("linklayer").join(trace);
+    let o = Command::new(sensor_bin())
+        .args(["read", pcap.to_str().unwrap(), "--log-dir"])
+        .arg(&out)
+        .args(["--seed", "1", "--workers", workers])
+        .output()
+        .expect("running sensor");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let conn = std::fs::read_to_string(out.join("conn.log")).expect("conn.log");
+    let mut recs: Vec<_> = conn.lines().map(json_line).collect();
+    recs.sort_by_key(|r| r["id.orig_h"].as_str().map(String::from));
+    (read_weirds(&out.join("weird.log")), recs)
+}
+
+#[test]
+fn ieee80211_frames_as_zeek_reads_them() {
+    // One or two workers: an A-MSDU's subframes are packets of different
+    // flows, each analysed once by its flow's owner.
+    for workers in ["1", "2"] {
+        let (weirds, conns) = read_with_workers("wifi.pcap", workers);
+        // The ACK is too short for Zeek's header check; the beacon and the
+        // protected frame give nothing; the A-MSDU subframe that is not
+        // LLC/SNAP ends its frame.
+        assert_eq!(
+            weirds,
+            vec![
+                weird("truncated_802_11_header", "-", "IEEE802_11"),
+                weird("invalid_802_11_amsdu_inner_packet", "-", "IEEE802_11"),
+            ],
+            "--workers {workers}"
+        );
+        // Three SYNs of the first A-MSDU, the one before the bad subframe
+        // (10.0.0.6 after it is dropped, as in Zeek) and the plain frame's.
+        let hosts: Vec<_> = conns.iter().map(|r| r["id.orig_h"].clone()).collect();
+        assert_eq!(
+            hosts,
+            ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.7"],
+            "--workers {workers}"
+        );
+        // The addresses of the 802.11 header (To DS: the sender, and the
+        // destination address), for every subframe.
+        for r in &conns {
+            assert_eq!(r["orig_l2_addr"], "02:00:00:00:00:02");
+            assert_eq!(r["resp_l2_addr"], "f8:ed:a5:c0:a4:f1");
+        }
+    }
+}

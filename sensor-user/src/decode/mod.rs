@@ -19,6 +19,7 @@ pub mod ethernet;
 pub mod fddi;
 pub mod fragments;
 pub mod icmp;
+pub mod ieee80211;
 pub mod ipv4;
 pub mod ipv6;
 pub mod llc;
@@ -52,10 +53,14 @@ impl LinkType {
     pub const PPP_SERIAL: LinkType = LinkType(50);
     /// Raw IP.
     pub const RAW: LinkType = LinkType(101);
+    /// IEEE 802.11.
+    pub const IEEE802_11: LinkType = LinkType(105);
     /// OpenBSD loopback, address family in network byte order.
     pub const LOOP: LinkType = LinkType(108);
     /// Linux cooked capture v1.
     pub const LINUX_SLL: LinkType = LinkType(113);
+    /// Radiotap header, then IEEE 802.11.
+    pub const IEEE802_11_RADIO: LinkType = LinkType(127);
     /// Raw IPv4.
     pub const IPV4: LinkType = LinkType(228);
     /// Raw IPv6.
@@ -65,15 +70,14 @@ impl LinkType {
     /// Linux cooked capture v2.
     pub const LINUX_SLL2: LinkType = LinkType(276);
 
-    /// Whether frames of this link type can be decoded. Zeek also reads
-    /// 802.11 (105) and radiotap (127) captures, which the sensor does not;
-    /// `DLT_LOOP` (108), which Zeek does not dispatch (its frames would
-    /// reach the IP analyzer with the loopback header in front), is read as
-    /// `DLT_NULL` in network byte order.
+    /// Whether frames of this link type can be decoded. `DLT_LOOP` (108),
+    /// which Zeek does not dispatch (its frames would reach the IP analyzer
+    /// with the loopback header in front), is read as `DLT_NULL` in
+    /// network byte order.
     pub fn is_supported(self) -> bool {
         matches!(
             self.0,
-            0 | 1 | 9 | 10 | 12 | 14 | 50 | 101 | 108 | 113 | 228 | 229 | 239 | 276
+            0 | 1 | 9 | 10 | 12 | 14 | 50 | 101 | 105 | 108 | 113 | 127 | 228 | 229 | 239 | 276
         )
     }
 }
@@ -120,9 +124,9 @@ pub enum Analyzer {
     Fddi,
     /// Linux netfilter log.
     Nflog,
-    /// 802.11 (not decoded by the sensor).
+    /// 802.11 data frames.
     Ieee80211,
-    /// Radiotap (not decoded by the sensor).
+    /// Radiotap, in front of 802.11.
     Ieee80211Radio,
     /// ARP and RARP.
     Arp,
@@ -308,6 +312,23 @@ pub enum DecodeError {
         /// Bytes left.
         left: u32,
     },
+    /// A radiotap header is cut short.
+    TruncatedRadiotapHeader,
+    /// An 802.11 header is cut short (whatever the frame's type).
+    Truncated80211Header,
+    /// The LLC header of an 802.11 packet is cut short.
+    Truncated80211LlcHeader,
+    /// An A-MSDU subframe header is cut short.
+    Truncated80211AmsduHeader,
+    /// An A-MSDU subframe is shorter than its length.
+    Truncated80211AmsduPacket,
+    /// A packet of an A-MSDU subframe went no further (its own problem, if
+    /// any, is noted first); the frame's later subframes are dropped.
+    Invalid80211AmsduInner,
+    /// An 802.11 frame that carries nothing Zeek analyses: management and
+    /// control frames, data subtypes without data, protected QoS data, and
+    /// payloads that are not LLC/SNAP-encapsulated Ethernet. No weird.
+    Ieee80211NoData,
     /// An ARP packet shorter than its header and addresses.
     TruncatedArp,
     /// Fewer than 20 bytes of IP, or than 40 of IPv6.
@@ -352,7 +373,7 @@ impl DecodeError {
     pub fn weird_name(self) -> Option<&'static str> {
         use DecodeError::*;
         Some(match self {
-            Arp | UnknownProtocol { .. } | UnsupportedLinkType => return None,
+            Arp | UnknownProtocol { .. } | UnsupportedLinkType | Ieee80211NoData => return None,
             NoSuitableAnalyzer(_) => "no_suitable_analyzer_found",
             MaxDepth(_) => "max_packet_analyzer_depth_exceeded",
             TruncatedEthernetFrame => "truncated_ethernet_frame",
@@ -381,6 +402,12 @@ impl DecodeError {
             UnknownNflogVersion => "unknown_nflog_version",
             NflogNoPcapPayload => "nflog_no_pcap_payload",
             NflogBadTlvLen { .. } => "nflog_bad_tlv_len",
+            TruncatedRadiotapHeader => "truncated_radiotap_header",
+            Truncated80211Header => "truncated_802_11_header",
+            Truncated80211LlcHeader => "truncated_802_11_llc_header",
+            Truncated80211AmsduHeader => "truncated_802_11_amsdu_header",
+            Truncated80211AmsduPacket => "truncated_802_11_amsdu_packet",
+            Invalid80211AmsduInner => "invalid_802_11_amsdu_inner_packet",
             TruncatedArp => "truncated_ARP",
             TruncatedIp => "truncated_IP",
             UnknownIpVersion => "unknown_ip_version",
@@ -424,6 +451,13 @@ impl DecodeError {
             | UnknownNflogVersion
             | NflogNoPcapPayload
             | NflogBadTlvLen { .. } => Analyzer::Nflog,
+            TruncatedRadiotapHeader => Analyzer::Ieee80211Radio,
+            Truncated80211Header
+            | Truncated80211LlcHeader
+            | Truncated80211AmsduHeader
+            | Truncated80211AmsduPacket
+            | Invalid80211AmsduInner
+            | Ieee80211NoData => Analyzer::Ieee80211,
             Arp | TruncatedArp => Analyzer::Arp,
             TruncatedIp
             | UnknownIpVersion
@@ -461,6 +495,7 @@ impl DecodeError {
             DecodeError::Arp
                 | DecodeError::UnknownProtocol { .. }
                 | DecodeError::UnsupportedLinkType
+                | DecodeError::Ieee80211NoData
         )
     }
 }
@@ -582,6 +617,47 @@ pub struct Decoded<'a> {
     pub link: LinkInfo,
     /// The IP packet, or why the frame has none.
     pub ip: Result<IpPacket<'a>, DecodeError>,
+    /// The 802.11 A-MSDU subframes after the one decoded, each a packet of
+    /// its own ([`Subframes::decode`]); `None` for every other frame.
+    pub more: Option<Subframes<'a>>,
+}
+
+/// The A-MSDU subframes of an 802.11 frame left to decode, with what the
+/// frame's link layer said (Zeek gives every subframe the 802.11 header's
+/// addresses).
+#[derive(Clone, Copy, Debug)]
+pub struct Subframes<'a> {
+    frame: &'a [u8],
+    wire_len: usize,
+    rest: &'a [u8],
+    depth: usize,
+    src_mac: Option<[u8; 6]>,
+    dst_mac: Option<[u8; 6]>,
+}
+
+impl<'a> Subframes<'a> {
+    /// Decodes the next subframe; its [`Decoded::more`] has those after it.
+    pub fn decode(&self, opts: &DecodeOptions) -> Decoded<'a> {
+        let mut walk = Walk {
+            frame: self.frame,
+            wire_len: self.wire_len,
+            depth: self.depth,
+            tags: 0,
+            network_order_null: false,
+            info: LinkInfo {
+                src_mac: self.src_mac,
+                dst_mac: self.dst_mac,
+                ..LinkInfo::default()
+            },
+            more: None,
+        };
+        let ip = walk.amsdu_subframe(self.rest, opts);
+        Decoded {
+            link: walk.info,
+            ip,
+            more: walk.more,
+        }
+    }
 }
 
 /// Decodes a captured frame of link type `link` down to its IP packet.
@@ -611,12 +687,15 @@ pub fn decode_frame<'a>(
         wire_len: (wire_len as usize).max(frame.len()),
         depth: 0,
         tags: 0,
+        network_order_null: link == LinkType::LOOP,
         info: LinkInfo::default(),
+        more: None,
     };
     let ip = walk.run(link, opts);
     Decoded {
         link: walk.info,
         ip,
+        more: walk.more,
     }
 }
 
@@ -628,14 +707,27 @@ struct Walk<'a> {
     depth: usize,
     /// VLAN tags seen.
     tags: u8,
+    /// `DLT_LOOP`: the loopback header's family in network byte order.
+    network_order_null: bool,
     info: LinkInfo,
+    /// A-MSDU subframes left after the one being decoded.
+    more: Option<Subframes<'a>>,
 }
 
 impl<'a> Walk<'a> {
     fn run(&mut self, link: LinkType, opts: &DecodeOptions) -> Result<IpPacket<'a>, DecodeError> {
-        let network_order_null = link == LinkType::LOOP;
-        let mut at = self.forward(Analyzer::Root, Some(u64::from(link.0)))?;
-        let mut data = self.frame;
+        let at = self.forward(Analyzer::Root, Some(u64::from(link.0)))?;
+        self.walk(at, self.frame, opts)
+    }
+
+    /// From analyzer `at` with its `data`, each analyzer's table (or
+    /// default) to the next, until IP.
+    fn walk(
+        &mut self,
+        mut at: Analyzer,
+        mut data: &'a [u8],
+        opts: &DecodeOptions,
+    ) -> Result<IpPacket<'a>, DecodeError> {
         loop {
             let (key, next): (Option<u64>, &'a [u8]) = match at {
                 Analyzer::Ethernet => {
@@ -705,7 +797,7 @@ impl<'a> Walk<'a> {
                     (Some(u64::from(t)), d)
                 }
                 Analyzer::Null => {
-                    let (family, d) = sll::null(data, network_order_null)?;
+                    let (family, d) = sll::null(data, self.network_order_null)?;
                     (Some(u64::from(family)), d)
                 }
                 Analyzer::Fddi => (None, fddi::fddi(data)?),
@@ -717,17 +809,69 @@ impl<'a> Walk<'a> {
                     arp::check(data)?;
                     return Err(DecodeError::Arp);
                 }
+                Analyzer::Ieee80211Radio => (Some(105), ieee80211::radiotap(data)?),
+                Analyzer::Ieee80211 => return self.ieee80211(data, opts),
                 Analyzer::Ip => return self.ip(data, opts),
-                Analyzer::Root
-                | Analyzer::Ieee80211
-                | Analyzer::Ieee80211Radio
-                | Analyzer::Tcp
-                | Analyzer::Udp
-                | Analyzer::Icmp => return Err(DecodeError::UnsupportedLinkType),
+                Analyzer::Root | Analyzer::Tcp | Analyzer::Udp | Analyzer::Icmp => {
+                    return Err(DecodeError::UnsupportedLinkType)
+                }
             };
             at = self.forward(at, key)?;
             data = next;
         }
+    }
+
+    /// An 802.11 frame: a data frame's addresses, then its one packet, or
+    /// the first of its A-MSDU subframes.
+    fn ieee80211(
+        &mut self,
+        data: &'a [u8],
+        opts: &DecodeOptions,
+    ) -> Result<IpPacket<'a>, DecodeError> {
+        let f = ieee80211::data_frame(data)?;
+        self.info.src_mac = Some(f.src);
+        self.info.dst_mac = Some(f.dst);
+        if f.amsdu {
+            return self.amsdu_subframe(f.body, opts);
+        }
+        let (t, d) = ieee80211::llc_snap(f.body)?;
+        let at = self.forward(Analyzer::Ieee80211, Some(u64::from(t)))?;
+        self.walk(at, d, opts)
+    }
+
+    /// The A-MSDU subframe at the start of `body`, the ones after it kept
+    /// in `self.more`. A subframe whose packet goes no further ends the
+    /// frame with `invalid_802_11_amsdu_inner_packet`, after the packet's
+    /// own problem; an ARP packet is analysed and the frame goes on.
+    fn amsdu_subframe(
+        &mut self,
+        body: &'a [u8],
+        opts: &DecodeOptions,
+    ) -> Result<IpPacket<'a>, DecodeError> {
+        let (packet, rest) = ieee80211::subframe(body)?;
+        let depth = self.depth;
+        let ip = ieee80211::llc_snap(packet).and_then(|(t, d)| {
+            let at = self.forward(Analyzer::Ieee80211, Some(u64::from(t)))?;
+            self.walk(at, d, opts)
+        });
+        match ip {
+            Ok(_) | Err(DecodeError::Arp) => {}
+            Err(e) => {
+                self.info.notes.push(e);
+                return Err(DecodeError::Invalid80211AmsduInner);
+            }
+        }
+        if !rest.is_empty() {
+            self.more = Some(Subframes {
+                frame: self.frame,
+                wire_len: self.wire_len,
+                rest,
+                depth,
+                src_mac: self.info.src_mac,
+                dst_mac: self.info.dst_mac,
+            });
+        }
+        ip
     }
 
     /// Zeek's `Analyzer::ForwardPacket`: the depth limit first, then the
@@ -1391,10 +1535,77 @@ mod tests {
         // default is IP).
         assert!(decode_link(LinkType::RAW, &ip, &opts).is_ok());
         assert_eq!(err(LinkType(9999), &[0; 64]), DecodeError::UnknownIpVersion);
+        // 802.11: a management frame carries nothing.
         assert_eq!(
-            err(LinkType(105), &[0; 64]),
-            DecodeError::UnsupportedLinkType
+            err(LinkType::IEEE802_11, &[0; 64]),
+            DecodeError::Ieee80211NoData
         );
+    }
+
+    /// A radiotap header and a QoS A-MSDU of `subframes` (each LLC/SNAP
+    /// and its packet), padded by length % 4 as Zeek skips.
+    fn radiotap_amsdu(subframes: &[Vec<u8>]) -> Vec<u8> {
+        let mut f = vec![0, 0, 8, 0, 0, 0, 0, 0];
+        f.extend_from_slice(&[0x88, 0x01, 0, 0]);
+        for a in 1..=3u8 {
+            f.extend_from_slice(&[a; 6]);
+        }
+        f.extend_from_slice(&[0, 0, 0x80, 0]);
+        for (i, p) in subframes.iter().enumerate() {
+            f.extend_from_slice(&[9; 12]);
+            f.extend_from_slice(&(p.len() as u16).to_be_bytes());
+            f.extend_from_slice(p);
+            if i + 1 < subframes.len() {
+                f.resize(f.len() + p.len() % 4, 0);
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn amsdu_subframes_are_packets_of_their_own() {
+        let opts = DecodeOptions::default();
+        let snap = |ip: Vec<u8>| [&[0xaa, 0xaa, 3, 0, 0, 0, 8, 0][..], &ip].concat();
+        let frame = radiotap_amsdu(&[snap(udp4(1)), snap(udp4(2))]);
+        let first = decode_frame(
+            LinkType::IEEE802_11_RADIO,
+            &frame,
+            frame.len() as u32,
+            &opts,
+        );
+        assert_eq!(first.link.src_mac, Some([2; 6]));
+        assert_eq!(first.link.dst_mac, Some([3; 6]));
+        let more = first.more.expect("a second subframe");
+        let second = more.decode(&opts);
+        assert!(second.more.is_none());
+        assert_eq!(second.link.src_mac, Some([2; 6]));
+        let (a, b) = (first.ip.unwrap(), second.ip.unwrap());
+        assert_eq!((a.payload_len, b.payload_len), (9, 10));
+        // A subframe that is not LLC/SNAP ends the frame, noted first.
+        let frame = radiotap_amsdu(&[vec![0x42; 20], snap(udp4(2))]);
+        let d = decode_frame(
+            LinkType::IEEE802_11_RADIO,
+            &frame,
+            frame.len() as u32,
+            &opts,
+        );
+        assert_eq!(d.ip.unwrap_err(), DecodeError::Invalid80211AmsduInner);
+        assert_eq!(
+            d.link.notes.iter().collect::<Vec<_>>(),
+            [DecodeError::Ieee80211NoData]
+        );
+        assert!(d.more.is_none());
+        // A cut subframe header.
+        let mut frame = radiotap_amsdu(&[snap(udp4(1))]);
+        frame.extend_from_slice(&[0; 13]);
+        let d = decode_frame(
+            LinkType::IEEE802_11_RADIO,
+            &frame,
+            frame.len() as u32,
+            &opts,
+        );
+        let next = d.more.expect("a rest").decode(&opts);
+        assert_eq!(next.ip.unwrap_err(), DecodeError::Truncated80211AmsduHeader);
     }
 
     #[test]

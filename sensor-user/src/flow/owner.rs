@@ -20,8 +20,9 @@ pub enum Owner {
 }
 
 /// Who analyses `frame`: the owner of its flow by [`worker_of`] (TCP and
-/// UDP by their ports, inside any tunnel), every worker for a fragment, the
-/// first for a frame without an IP packet.
+/// UDP by their ports, inside any tunnel), every worker for a fragment or
+/// an 802.11 frame of several packets, the first for a frame without an IP
+/// packet.
 pub fn owner(frame: &Frame<'_>, workers: usize) -> Owner {
     if let Some(w) = plain_tcp_or_icmp(frame, workers) {
         return Owner::Worker(w);
@@ -29,7 +30,12 @@ pub fn owner(frame: &Frame<'_>, workers: usize) -> Owner {
     let opts = DecodeOptions {
         verify_checksums: false,
     };
-    match decode::decode_frame(frame.link, frame.data, frame.orig_len, &opts).ip {
+    let decoded = decode::decode_frame(frame.link, frame.data, frame.orig_len, &opts);
+    if decoded.more.is_some() {
+        // An 802.11 A-MSDU: each worker takes the subframes it owns.
+        return Owner::Everyone;
+    }
+    match decoded.ip {
         Ok(ip) if ip.fragment.is_some() => Owner::Everyone,
         Ok(ip) => Owner::Worker(worker_of_packet(&ip, workers)),
         Err(_) => Owner::Worker(0),

@@ -69,10 +69,6 @@ pub struct Vlans {
     pub set: bool,
 }
 
-/// A connection, the spare parts it may attach and its MAC addresses (see
-/// [`FlowTable::conn_spares_l2`]).
-pub type ConnParts<'a> = (&'a mut Conn, &'a mut Spares, Option<&'a mut [[u8; 6]; 2]>);
-
 /// The `by_proto` counter of an IP protocol.
 fn proto_index(proto: u8) -> Option<usize> {
     match proto {
@@ -255,13 +251,12 @@ impl FlowTable {
         Some((conn, &mut self.spares))
     }
 
-    /// The connection in `slot` with the spare parts it may attach and its
-    /// MAC addresses by side of its key (`None` when the table does not
-    /// keep them).
-    pub fn conn_spares_l2(&mut self, slot: u32) -> Option<ConnParts<'_>> {
-        let conn = self.slots.get_mut(slot as usize).and_then(Option::as_mut)?;
+    /// The connection in `slot` and its MAC addresses by side of its key
+    /// (`None` when the table does not keep them).
+    pub fn conn_and_l2(&mut self, slot: u32) -> Option<(&Conn, Option<&mut [[u8; 6]; 2]>)> {
+        let conn = self.slots.get(slot as usize).and_then(Option::as_ref)?;
         let l2 = self.l2.as_mut().and_then(|l2| l2.get_mut(slot as usize));
-        Some((conn, &mut self.spares, l2))
+        Some((conn, l2))
     }
 
     /// Inserts `conn`; the caller has made room (see [`FlowTable::is_full`]).

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes generated.pcap: Ethernet frames for the link-layer test
-(tests/tests/link_layer.rs). Run from this directory; standard library only.
+"""Writes generated.pcap (Ethernet) and wifi.pcap (802.11): frames for the
+link-layer test (tests/tests/link_layer.rs). Run from this directory;
+standard library only.
 
 Frames, one second apart from 1600000000:
   1  ARP request (who-has 10.0.0.1 tell 10.0.0.2), padded to 60 bytes
@@ -15,6 +16,17 @@ Frames, one second apart from 1600000000:
  10  type field 0x05dd (neither a length nor an EtherType): undefined_ether_type
  11  an ARP packet cut short (8 bytes of header, addresses missing): truncated_ARP
  12  a TCP SYN 10.0.0.2:40000 -> 10.0.0.1:25 (so that conn.log is written)
+
+wifi.pcap (DLT_IEEE802_11), frames one second apart from 1600000000:
+  1  an ACK (10 bytes): Zeek's truncated_802_11_header
+  2  a beacon (management): nothing
+  3  a QoS data A-MSDU of three subframes, each a TCP SYN to port 25 from
+     10.0.0.2, 10.0.0.3 and 10.0.0.4, the first two padded as Zeek expects
+  4  protected QoS data: nothing
+  5  a QoS data A-MSDU whose first subframe is a SYN from 10.0.0.5 and
+     whose second is not LLC/SNAP: invalid_802_11_amsdu_inner_packet, and
+     the third (a SYN from 10.0.0.6) is dropped with it
+  6  plain data, To DS, LLC/SNAP, a TCP SYN from 10.0.0.7 to port 587
 """
 import struct
 
@@ -41,9 +53,9 @@ def checksum(b):
     return ~s & 0xFFFF
 
 
-def tcp_syn():
-    src, dst = bytes([10, 0, 0, 2]), bytes([10, 0, 0, 1])
-    tcp = struct.pack("!HHIIBBHHH", 40000, 25, 1000, 0, 5 << 4, 0x02, 65535, 0, 0)
+def tcp_syn(host=2, dport=25):
+    src, dst = bytes([10, 0, 0, host]), bytes([10, 0, 0, 1])
+    tcp = struct.pack("!HHIIBBHHH", 40000, dport, 1000, 0, 5 << 4, 0x02, 65535, 0, 0)
     pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
     tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0, src, dst)
@@ -68,8 +80,44 @@ frames = [
     eth(SRV, SRC, 0x0800, tcp_syn()),
 ]
 
-with open("generated.pcap", "wb") as out:
-    out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-    for i, f in enumerate(frames):
-        out.write(struct.pack("<IIII", 1600000000 + i, 0, len(f), len(f)))
-        out.write(f)
+
+
+def write(name, linktype, frames):
+    with open(name, "wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype))
+        for i, f in enumerate(frames):
+            out.write(struct.pack("<IIII", 1600000000 + i, 0, len(f), len(f)))
+            out.write(f)
+
+
+write("generated.pcap", 1, frames)
+
+AP, STA = bytes.fromhex("020000000001"), bytes.fromhex("020000000002")
+SNAP_IP = bytes([0xAA, 0xAA, 0x03, 0, 0, 0]) + struct.pack("!H", 0x0800)
+
+
+def dot11(fc, flags, body, qos=None):
+    """A data frame to the AP (To DS): addr1 BSSID, addr2 sender, addr3 destination."""
+    h = bytes([fc, flags]) + bytes(2) + AP + STA + SRV + bytes(2)
+    if qos is not None:
+        h += struct.pack("<H", qos)
+    return h + body
+
+
+def subframe(packet, last=False):
+    """An A-MSDU subframe; Zeek skips length % 4 bytes of padding after it."""
+    s = SRV + STA + struct.pack("!H", len(packet)) + packet
+    return s if last else s + bytes(len(packet) % 4)
+
+
+wifi = [
+    bytes([0xD4, 0]) + bytes(2) + STA,
+    bytes([0x80, 0]) + bytes(2) + bytes.fromhex("ffffffffffff") + AP + AP + bytes(2) + bytes(12),
+    dot11(0x88, 0x01, subframe(SNAP_IP + tcp_syn(2)) + subframe(SNAP_IP + tcp_syn(3))
+          + subframe(SNAP_IP + tcp_syn(4), last=True), qos=0x80),
+    dot11(0x88, 0x41, bytes(48), qos=0),
+    dot11(0x88, 0x01, subframe(SNAP_IP + tcp_syn(5)) + subframe(bytes([0x42, 0x42, 0x03]) + bytes(20))
+          + subframe(SNAP_IP + tcp_syn(6), last=True), qos=0x80),
+    dot11(0x08, 0x01, SNAP_IP + tcp_syn(7, 587)),
+]
+write("wifi.pcap", 105, wifi)
