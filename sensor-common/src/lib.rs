@@ -116,6 +116,12 @@ pub struct BypassDirection {
     /// Time of the first pure acknowledgement (ACK, no payload, no SYN, FIN
     /// or RST; 0: none), for the `A`/`a` letter.
     pub first_ack_ns: u64,
+    /// Retransmissions: segments with payload whose end is not past
+    /// `seq_end` (conn.log's `T`/`t` history letters).
+    pub rexmits: u64,
+    /// Time of the first retransmission (0: none), to put its letter in
+    /// its place.
+    pub first_rexmit_ns: u64,
 }
 
 /// Value of the bypass map: counters for the `lo` and `hi` directions of a

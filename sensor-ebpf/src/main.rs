@@ -500,10 +500,16 @@ fn update_direction(direction: &mut BypassDirection, packet: &Packet) {
         return;
     }
     // Sequence numbers wrap: "higher" is serial-number arithmetic, and 0
-    // means not known yet.
+    // means not known yet (userspace seeds it with what it saw).
     let ahead = packet.seq_end.wrapping_sub(direction.seq_end) as i32 > 0;
     if direction.seq_end == 0 || ahead {
         direction.seq_end = packet.seq_end;
+    } else if packet.payload_len > 0 && packet.tcp_flags & TCP_SYN == 0 {
+        // Data that ends where data was seen already: a retransmission.
+        direction.rexmits += 1;
+        if direction.first_rexmit_ns == 0 {
+            direction.first_rexmit_ns = now;
+        }
     }
     direction.tcp_flags |= packet.tcp_flags;
     // The first data and the first pure ACK, as conn.log's history letters

@@ -675,6 +675,7 @@ impl<S: RecordSink> EventOut<'_, S> {
             notice,
             source,
             peer: self.weirds.options().peer,
+            flow: None,
         };
         if notice {
             *self.ok &= self.sink.emit(&weird_notice(&rec, self.ip_proto));
@@ -1266,12 +1267,15 @@ impl<S: RecordSink> Worker<S> {
     ) {
         if counted {
             for note in link.notes.iter() {
-                self.decode_weird(ts, note);
+                self.decode_weird(ts, note, None);
+            }
+            for w in link.notes.flow_weirds() {
+                self.chain_weird(ts, w);
             }
         }
         let ip = match ip {
             Ok(ip) => ip,
-            Err(e) if counted || !shared => return self.malformed(ts, e),
+            Err(e) if counted || !shared => return self.malformed(ts, e, link.ip_addrs),
             Err(_) => return,
         };
         match ip.fragment {
@@ -1364,7 +1368,7 @@ impl<S: RecordSink> Worker<S> {
             FragOutcome::Pending => None,
             FragOutcome::TooLarge => {
                 if counted {
-                    self.connless_weird(ts, "excessively_large_fragment");
+                    self.fragment_weird(ts, ip, "excessively_large_fragment");
                 }
                 None
             }
@@ -1378,7 +1382,7 @@ impl<S: RecordSink> Worker<S> {
             }
         };
         if counted && self.frags.stats().overlaps != before {
-            self.connless_weird(ts, "fragment_overlap");
+            self.fragment_weird(ts, ip, "fragment_overlap");
         }
         if let Some(whole) = done {
             let buf = std::mem::take(&mut self.frag_buf);
@@ -1460,38 +1464,63 @@ impl<S: RecordSink> Worker<S> {
     /// A frame without an IP packet to analyse: counted when malformed,
     /// and Zeek's weird for it, if Zeek raises one (ARP or an EtherType
     /// nothing analyses raise none).
-    fn malformed(&mut self, ts: u64, e: DecodeError) {
+    fn malformed(&mut self, ts: u64, e: DecodeError, addrs: Option<(IpAddr, IpAddr)>) {
         if e.is_malformed() {
             self.counters.malformed += 1;
         }
-        self.decode_weird(ts, e);
+        self.decode_weird(ts, e, addrs);
     }
 
-    /// The weird of a decoding problem, with Zeek's analyzer as its source.
-    fn decode_weird(&mut self, ts: u64, e: DecodeError) {
+    /// The weird of a decoding problem, with Zeek's analyzer as its source:
+    /// about the packet's addresses (`addrs`) when Zeek raises it once the
+    /// IP header is accepted, else of no connection.
+    fn decode_weird(&mut self, ts: u64, e: DecodeError, addrs: Option<(IpAddr, IpAddr)>) {
         let Some(name) = e.weird_name() else {
             return;
         };
         let mut addl = InlineStr::new();
         let _ = e.write_addl(&mut addl);
-        self.connless_weird_from(ts, name, addl, Some(e.source().name()));
+        let flow = addrs.filter(|_| e.is_flow());
+        self.connless_weird_about(ts, name, addl, Some(e.source().name()), flow);
     }
 
-    fn connless_weird(&mut self, ts: u64, name: &'static str) {
-        self.connless_weird_from(ts, name, InlineStr::new(), None);
+    /// A weird of IP fragment reassembly: about the fragment's addresses,
+    /// as Zeek's reassembler raises it.
+    fn fragment_weird(&mut self, ts: u64, ip: &IpPacket<'_>, name: &'static str) {
+        self.connless_weird_about(ts, name, InlineStr::new(), None, Some((ip.src, ip.dst)));
     }
 
-    /// A weird of no connection, through Zeek's sampling and weird policy
-    /// (counted per name for the run; repeats ignored for 10 minutes but
-    /// for the checksum errors).
-    fn connless_weird_from(
+    /// A weird of the IPv6 header chain: a flow weird, about the packet's
+    /// addresses (`unknown_routing_type` with the type as `addl`).
+    fn chain_weird(&mut self, ts: u64, w: decode::ipv6::ChainWeird) {
+        let mut addl = InlineStr::new();
+        if let Some(t) = w.addl {
+            let _ = std::fmt::Write::write_fmt(&mut addl, format_args!("{t}"));
+        }
+        let pair = (
+            IpAddr::from(std::net::Ipv6Addr::from(w.src)),
+            IpAddr::from(std::net::Ipv6Addr::from(w.dst)),
+        );
+        self.connless_weird_about(ts, w.name, addl, None, Some(pair));
+    }
+
+    /// A weird of no connection (Zeek's `net_weird`), or of two addresses
+    /// when `flow` names them (`flow_weird`), through Zeek's sampling and
+    /// weird policy (repeats ignored for 10 minutes but for the checksum
+    /// errors).
+    fn connless_weird_about(
         &mut self,
         ts: u64,
         name: &'static str,
         addl: InlineStr<128>,
         source: Option<&'static str>,
+        flow: Option<(IpAddr, IpAddr)>,
     ) {
-        let Verdict::Log { notice } = self.weirds.decide(name, Subject::Net, None, ts) else {
+        let subject = match flow {
+            Some((src, dst)) => Subject::Flow { src, dst },
+            None => Subject::Net,
+        };
+        let Verdict::Log { notice } = self.weirds.decide(name, subject, None, ts) else {
             self.counters.weirds_suppressed += 1;
             return;
         };
@@ -1504,6 +1533,7 @@ impl<S: RecordSink> Worker<S> {
             notice,
             source,
             peer: self.weirds.options().peer,
+            flow,
         };
         if notice {
             self.sink_ok &= self.sink.emit(&weird_notice(&rec, 0));
@@ -1514,14 +1544,18 @@ impl<S: RecordSink> Worker<S> {
     /// One IP packet: transport decode, the port filter, the flow lookup,
     /// then the connection's state machines and analyzers.
     fn process_ip(&mut self, ts: u64, link: &LinkInfo, ip: &IpPacket<'_>) {
-        let l4 = match decode::decode_transport(
+        let mut head = [0; decode::tcp::MIN_HEADER_LEN];
+        let (l4, refused) = match decode::decode_transport(
             ip,
             &DecodeOptions {
                 verify_checksums: false,
             },
         ) {
-            Ok(t) => t,
-            Err(e) => return self.malformed(ts, e),
+            Ok(t) => (t, None),
+            Err(e) => match refused_tcp_header(ip, e, &mut head) {
+                Some(seg) => (L4::Tcp(seg), Some(e)),
+                None => return self.malformed(ts, e, Some((ip.src, ip.dst))),
+            },
         };
         let (sport, dport, one_way) = flow_ports(&l4);
         if self.filtered_out(&l4, sport, dport) {
@@ -1529,7 +1563,13 @@ impl<S: RecordSink> Worker<S> {
             return;
         }
         let key = FlowKey::new(ip.src, sport, ip.dst, dport, ip.proto, one_way);
-        let Some((slot, created)) = self.flow_slot(ts, ip, &l4, key, sport, dport) else {
+        let lookup = FlowLookup {
+            key,
+            sport,
+            dport,
+            refused: refused.is_some(),
+        };
+        let Some((slot, created)) = self.flow_slot(ts, ip, &l4, lookup) else {
             return;
         };
         if created {
@@ -1544,14 +1584,22 @@ impl<S: RecordSink> Worker<S> {
                 };
             }
         }
-        if let L4::Tcp(t) = l4 {
-            self.tcp_meets_bypass(slot, t.flags(), ts);
-        }
-        let checksum_ok = !self.decode_opts.verify_checksums
+        let check = if let Some(e) = refused {
+            self.counters.malformed += 1;
+            Check::BadHeader(e.weird_name().unwrap_or("truncated_header"))
+        } else if !self.decode_opts.verify_checksums
             || self.synthetic
             || transport_checksum_ok(ip, &l4)
-            || self.checksum_exempt(ip.src);
-        if !self.update_conn(slot, ts, ip, l4, sport, checksum_ok) {
+            || self.checksum_exempt(ip.src)
+        {
+            Check::Ok
+        } else {
+            Check::BadChecksum
+        };
+        if let (L4::Tcp(t), Check::Ok | Check::BadChecksum) = (l4, check) {
+            self.tcp_meets_bypass(slot, t.flags(), ts);
+        }
+        if !self.update_conn(slot, ts, ip, l4, sport, check) {
             self.table.reschedule(slot);
             return;
         }
@@ -1620,10 +1668,9 @@ impl<S: RecordSink> Worker<S> {
         ts: u64,
         ip: &IpPacket<'_>,
         l4: &L4<'_>,
-        key: FlowKey,
-        sport: u16,
-        dport: u16,
+        lookup: FlowLookup,
     ) -> Option<(u32, bool)> {
+        let key = lookup.key;
         let mut slot = self.table.find(&key);
         if let (Some(s), L4::Tcp(t)) = (slot, l4) {
             if self.is_reuse(s, t, ts) {
@@ -1653,7 +1700,7 @@ impl<S: RecordSink> Worker<S> {
                 self.remove_and_log(v);
             }
         }
-        let conn = self.new_conn(ts, ip, l4, key, sport, dport);
+        let conn = self.new_conn(ts, ip, l4, lookup);
         let slot = self.table.insert(conn);
         if self.table.is_full() {
             // Under a flood every new connection evicts one: have the next
@@ -1713,7 +1760,7 @@ impl<S: RecordSink> Worker<S> {
         ip: &IpPacket<'_>,
         l4: L4<'_>,
         sport: u16,
-        checksum_ok: bool,
+        check: Check,
     ) -> bool {
         let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
             return false;
@@ -1782,13 +1829,20 @@ impl<S: RecordSink> Worker<S> {
         let mut flipped = false;
         let mut established = false;
         let mut handshake = false;
-        match (&mut conn.transport, l4) {
-            (Transport::Tcp(tcp), L4::Tcp(t)) => {
-                if !checksum_ok {
-                    tcp.checksum_error(is_orig, &mut conn.history, &mut spares.tcp);
-                    ev.out.push_weird("bad_TCP_checksum", b"", Some("TCP"));
-                    return false;
-                }
+        // A packet the transport analyzer refuses counts nothing, but its
+        // weird still marks the connection.
+        let mut refused = false;
+        match (&mut conn.transport, l4, check) {
+            (Transport::Tcp(_), L4::Tcp(_), Check::BadHeader(name)) => {
+                ev.out.push_weird(name, b"", Some("TCP"));
+                refused = true;
+            }
+            (Transport::Tcp(tcp), L4::Tcp(_), Check::BadChecksum) => {
+                tcp.checksum_error(is_orig, &mut conn.history, &mut spares.tcp);
+                ev.out.push_weird("bad_TCP_checksum", b"", Some("TCP"));
+                refused = true;
+            }
+            (Transport::Tcp(tcp), L4::Tcp(t), _) => {
                 let payload = t.payload();
                 let len = ip.payload_len.saturating_sub(t.header_len() as u32);
                 let seg = tcp::Segment {
@@ -1822,30 +1876,28 @@ impl<S: RecordSink> Worker<S> {
                     conn.history.check(true, mask::UNKNOWN, b'X');
                 }
             }
-            (Transport::Udp(d), L4::Udp(u)) => {
-                if !checksum_ok {
-                    if d.chk[dir].bump() {
-                        conn.history.add_dir(is_orig, b'C');
-                    }
-                    ev.out.push_weird("bad_UDP_checksum", b"", Some("UDP"));
-                    return false;
+            (Transport::Udp(d), L4::Udp(_), Check::BadChecksum) => {
+                if d.chk[dir].bump() {
+                    conn.history.add_dir(is_orig, b'C');
                 }
+                ev.out.push_weird("bad_UDP_checksum", b"", Some("UDP"));
+                refused = true;
+            }
+            (Transport::Udp(d), L4::Udp(u), _) => {
                 conn.last = ts;
                 conn.history.check(is_orig, mask::DATA, b'D');
                 let ulen = u.length() as i64 - 8;
                 d.len[dir] = Some(d.len[dir].unwrap_or(0) + ulen);
             }
-            (Transport::Icmp(d), L4::Icmp { .. }) => {
-                if !checksum_ok {
-                    ev.out.push_weird("bad_ICMP_checksum", b"", Some("ICMP"));
-                    return false;
-                }
+            (Transport::Icmp(_), L4::Icmp { .. }, Check::BadChecksum) => {
+                ev.out.push_weird("bad_ICMP_checksum", b"", Some("ICMP"));
+                refused = true;
+            }
+            (Transport::Icmp(d), L4::Icmp { .. }, _) => {
                 conn.last = ts;
                 let plen = ip.payload_len as i64 - 8;
                 d.len[dir] = Some(d.len[dir].unwrap_or(0) + plen);
-                if ip.payload.len() < ip.payload_len as usize {
-                    return false;
-                }
+                refused = ip.payload.len() < ip.payload_len as usize;
             }
             _ => {
                 conn.last = ts;
@@ -1853,6 +1905,9 @@ impl<S: RecordSink> Worker<S> {
         }
         if !attached && *more != ConnMore::default() {
             *conn.more_mut(&mut spares.conn) = std::mem::take(&mut self.blank);
+        }
+        if refused {
+            return false;
         }
         let (app, services) = (conn.more().app, conn.more().services);
         if flipped {
@@ -1903,16 +1958,13 @@ impl<S: RecordSink> Worker<S> {
         true
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn new_conn(
-        &mut self,
-        ts: u64,
-        ip: &IpPacket<'_>,
-        l4: &L4<'_>,
-        key: FlowKey,
-        sport: u16,
-        dport: u16,
-    ) -> Conn {
+    fn new_conn(&mut self, ts: u64, ip: &IpPacket<'_>, l4: &L4<'_>, lookup: FlowLookup) -> Conn {
+        let FlowLookup {
+            key,
+            sport,
+            dport,
+            refused,
+        } = lookup;
         let l = &self.cfg.limits;
         let (transport, inactivity, flip) = match l4 {
             L4::Tcp(t) => {
@@ -1922,8 +1974,10 @@ impl<S: RecordSink> Worker<S> {
                 let ack = f & decode::tcp::flags::ACK != 0;
                 let mut flip = false;
                 if !syn || ack {
-                    if syn && ack {
-                        // A SYN-ACK seen first: its sender is the responder.
+                    if syn && ack && !refused {
+                        // A SYN-ACK seen first: its sender is the responder
+                        // (Zeek's TCP analyzer flips it as it processes it,
+                        // which it does not with a header it refuses).
                         flip = true;
                     } else if self.ports.likely_tcp_server(sport) {
                         flip = if self.ports.likely_tcp_server(dport) {
@@ -2285,6 +2339,53 @@ fn is_broadcast(a: IpAddr) -> bool {
         IpAddr::V4(v4) => v4.is_broadcast(),
         IpAddr::V6(_) => false,
     }
+}
+
+/// The packet a connection is looked up (or made) for.
+#[derive(Clone, Copy, Debug)]
+struct FlowLookup {
+    key: FlowKey,
+    sport: u16,
+    dport: u16,
+    /// Zeek's TCP analyzer refuses the packet's header (see
+    /// [`refused_tcp_header`]).
+    refused: bool,
+}
+
+/// What the transport layer made of a packet before its connection sees
+/// it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Check {
+    /// Nothing wrong.
+    Ok,
+    /// A wrong checksum (only when checksums are verified).
+    BadChecksum,
+    /// A TCP header Zeek's TCP analyzer refuses, with its weird (see
+    /// [`refused_tcp_header`]).
+    BadHeader(&'static str),
+}
+
+/// A TCP header Zeek's TCP analyzer refuses after the connection is made
+/// from it: the 20 bytes Zeek's connection lookup reads (ports, sequence
+/// number, flags) were captured, but the header length field is below 20
+/// (`bad_TCP_header_len`) or reaches past the packet (`truncated_header`).
+/// Gives a segment of those 20 bytes alone, its length field set to 20, to
+/// find or make the connection with.
+fn refused_tcp_header<'h>(
+    ip: &IpPacket<'_>,
+    e: DecodeError,
+    head: &'h mut [u8; decode::tcp::MIN_HEADER_LEN],
+) -> Option<decode::tcp::Segment<'h>> {
+    let refused = matches!(
+        e,
+        DecodeError::TruncatedTcpHeader | DecodeError::BadTcpHeaderLength
+    );
+    if ip.proto != 6 || !refused {
+        return None;
+    }
+    head.copy_from_slice(ip.payload.get(..decode::tcp::MIN_HEADER_LEN)?);
+    head[12] = (5 << 4) | (head[12] & 0x0f);
+    decode::tcp::Segment::new_checked(&head[..]).ok()
 }
 
 fn transport_checksum_ok(ip: &IpPacket<'_>, l4: &L4<'_>) -> bool {

@@ -155,13 +155,16 @@ pub struct Mismatch {
     pub actual: String,
 }
 
+/// A record's 4-tuple; `None` when it has none (Zeek's TSV writes an
+/// unset one as `-`, the sensor's JSON leaves the fields out).
 fn tuple(r: &Rec) -> Option<(String, String, String, String)> {
-    Some((
+    let t = (
         r.get("id.orig_h")?.clone(),
         r.get("id.orig_p")?.clone(),
         r.get("id.resp_h")?.clone(),
         r.get("id.resp_p")?.clone(),
-    ))
+    );
+    (t.0 != "-").then_some(t)
 }
 
 /// Compares Zeek's records with the sensor's: each expected record is paired

@@ -30,11 +30,8 @@ type Map = Arc<Mutex<HashMap<BypassKey, BypassValue>>>;
 struct Backend(Map);
 
 impl BypassBackend for Backend {
-    fn start(&mut self, key: &BypassKey) -> bool {
-        self.0
-            .lock()
-            .map(|mut m| m.insert(*key, BypassValue::default()))
-            .is_ok()
+    fn start(&mut self, key: &BypassKey, seeded: &BypassValue) -> bool {
+        self.0.lock().map(|mut m| m.insert(*key, *seeded)).is_ok()
     }
     fn read(&mut self, key: &BypassKey) -> Option<BypassValue> {
         self.0.lock().ok()?.get(key).copied()
@@ -95,6 +92,11 @@ fn kernel(map: &Map, frame: &Frame<'_>) -> bool {
     let end = t.seq().wrapping_add(len);
     if d.seq_end == 0 || end.wrapping_sub(d.seq_end) as i32 > 0 {
         d.seq_end = end;
+    } else if len > 0 && flags & SYN == 0 {
+        d.rexmits += 1;
+        if d.first_rexmit_ns == 0 {
+            d.first_rexmit_ns = frame.ts_ns;
+        }
     }
     d.tcp_flags |= flags;
     if flags & SYN == 0 {

@@ -48,17 +48,23 @@ pub const SSL_PORTS: [u16; 12] = [443, 465, 563, 585, 614, 636, 989, 990, 992, 9
 pub const IMAP_PORTS: [u16; 1] = [143];
 
 /// The TCP ports Zeek's default scripts register for analyzers other than
-/// SMTP, SSL and IMAP (`Analyzer::register_for_ports`, which adds them to
-/// `likely_server_ports`; IRC's are not server ports).
-const OTHER_TCP_SERVER_PORTS: [u16; 29] = [
-    21, 22, 53, 79, 80, 81, 88, 135, 139, 389, 445, 502, 631, 1080, 1433, 1434, 2811, 3128, 3268,
-    3306, 3389, 5222, 5269, 5432, 6379, 8000, 8080, 8888, 20000,
+/// SMTP, SSL and IMAP as server ports (`Analyzer::register_for_ports`,
+/// which adds them to `likely_server_ports`): DCE-RPC, DNP3, DNS, Finger,
+/// FTP, HTTP, IRC, Kerberos, LDAP, Modbus, MQTT, MySQL, PostgreSQL, RDP,
+/// Redis, SMB, SOCKS, SSH, Syslog and XMPP.
+const OTHER_TCP_SERVER_PORTS: [u16; 34] = [
+    21, 22, 53, 79, 80, 81, 88, 135, 139, 389, 445, 502, 514, 631, 1080, 1434, 1883, 2811, 3128,
+    3268, 3306, 3389, 5222, 5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
 ];
 
-/// The UDP ports Zeek's default scripts register as server ports.
-const UDP_SERVER_PORTS: [u16; 20] = [
-    53, 67, 88, 123, 137, 161, 162, 443, 514, 547, 1812, 2123, 2152, 3544, 4789, 5060, 5072, 5353,
-    5355, 6081,
+/// The UDP ports Zeek's default scripts register as server ports: DHCP
+/// (its client port 68 is not one), DNP3, DNS, DTLS and QUIC, Kerberos,
+/// LDAP, NTP, RADIUS, RDPEUDP, SIP, SNMP, Syslog, and the tunnels' AYIYA,
+/// Geneve, GRE, GTPv1, Teredo and VXLAN (`PacketAnalyzer::register_for_ports`).
+/// DNS-over-QUIC's 853 and 784 are registered as non-server ports.
+const UDP_SERVER_PORTS: [u16; 24] = [
+    53, 67, 88, 123, 137, 161, 162, 389, 443, 514, 1812, 2123, 2152, 3389, 3544, 4011, 4754, 4789,
+    5060, 5072, 5353, 5355, 6081, 20000,
 ];
 
 /// The analyzers Zeek's default scripts attach to a TCP connection to

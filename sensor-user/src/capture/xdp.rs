@@ -459,9 +459,11 @@ pub struct BypassMap {
 }
 
 impl BypassMap {
-    /// Starts bypassing a flow (counters zero). False if the map refused.
-    pub fn insert(&self, key: &BypassKey) -> bool {
-        map_update(self.fd, key, &BypassValue::default(), 0).is_ok()
+    /// Starts bypassing a flow with `seeded` (counters zero, each
+    /// direction's sequence end as userspace saw it). False if the map
+    /// refused.
+    pub fn insert(&self, key: &BypassKey, seeded: &BypassValue) -> bool {
+        map_update(self.fd, key, seeded, 0).is_ok()
     }
 
     /// The counters of a bypassed flow, if it is still in the map.

@@ -12,9 +12,10 @@ pub struct Message<'a> {
 }
 
 impl<'a> Message<'a> {
-    /// Wraps `buf`, checking that type and code were captured.
+    /// Wraps `buf`, checking that the 8 bytes common to every message
+    /// (Zeek's `ICMP_MINLEN`, [`HEADER_LEN`]) were captured.
     pub fn new_checked(buf: &'a [u8]) -> Result<Self, DecodeError> {
-        if buf.len() < 4 {
+        if buf.len() < HEADER_LEN {
             return Err(DecodeError::TruncatedIcmpHeader);
         }
         Ok(Message { buf })

@@ -348,11 +348,25 @@ pub enum DecodeError {
     Ipv4MinHeaderSize,
     /// IPv4 header checksum is wrong (only when checksums are verified).
     BadIpChecksum,
-    /// An IPv6 extension header is cut short (the sensor's name).
-    TruncatedIpv6ExtensionHeader,
-    /// More IPv6 extension headers than [`ipv6::MAX_EXTENSION_HEADERS`]
-    /// (the sensor's name).
-    TooManyIpv6ExtensionHeaders,
+    /// IPv6 whose header chain ends with ESP: encrypted, nothing more
+    /// (no connection in Zeek, no weird).
+    Ipv6Esp,
+    /// IPv6 whose header chain ends with a Mobile IPv6 mobility header: a
+    /// mobility message, no connection; `mobility_piggyback` when another
+    /// protocol follows it.
+    Ipv6Mobility {
+        /// A protocol other than "no next header" follows.
+        piggyback: bool,
+    },
+    /// The mobility header's checksum is wrong (only when checksums are
+    /// verified).
+    BadMobilityChecksum,
+    /// "No next header" (59) after the IP header(s): `ipv6_no_next`.
+    NoNextHeader,
+    /// Fewer bytes of a transport header were captured than its minimum,
+    /// though the IP length has room for it (Zeek's `CheckHeaderTrunc`); the
+    /// transport analyzer.
+    InternallyTruncatedTransport(Analyzer),
     /// The TCP header is cut short.
     TruncatedTcpHeader,
     /// TCP data offset below 5 words.
@@ -417,8 +431,11 @@ impl DecodeError {
             InternallyTruncatedHeader => "internally_truncated_header",
             Ipv4MinHeaderSize => "IPv4_min_header_size",
             BadIpChecksum => "bad_IP_checksum",
-            TruncatedIpv6ExtensionHeader => "truncated_IPv6_extension_header",
-            TooManyIpv6ExtensionHeaders => "excessive_IPv6_extension_headers",
+            Ipv6Esp | Ipv6Mobility { piggyback: false } => return None,
+            Ipv6Mobility { piggyback: true } => "mobility_piggyback",
+            BadMobilityChecksum => "bad_MH_checksum",
+            NoNextHeader => "ipv6_no_next",
+            InternallyTruncatedTransport(_) => "internally_truncated_header",
             TruncatedTcpHeader | TruncatedUdpHeader | TruncatedIcmpHeader => "truncated_header",
             BadTcpHeaderLength => "bad_TCP_header_len",
             BadTcpChecksum => "bad_TCP_checksum",
@@ -431,7 +448,7 @@ impl DecodeError {
         use DecodeError::*;
         match self {
             UnknownProtocol { analyzer, .. } => analyzer,
-            NoSuitableAnalyzer(a) | MaxDepth(a) => a,
+            NoSuitableAnalyzer(a) | MaxDepth(a) | InternallyTruncatedTransport(a) => a,
             UnsupportedLinkType => Analyzer::Root,
             TruncatedEthernetFrame | TruncatedFabricPath | UndefinedEtherType => Analyzer::Ethernet,
             TruncatedVlanHeader | UndefinedVlanProtocol | TripleTaggedVlan => Analyzer::Vlan,
@@ -467,8 +484,10 @@ impl DecodeError {
             | InternallyTruncatedHeader
             | Ipv4MinHeaderSize
             | BadIpChecksum
-            | TruncatedIpv6ExtensionHeader
-            | TooManyIpv6ExtensionHeaders => Analyzer::Ip,
+            | Ipv6Esp
+            | Ipv6Mobility { .. }
+            | BadMobilityChecksum
+            | NoNextHeader => Analyzer::Ip,
             TruncatedTcpHeader | BadTcpHeaderLength | BadTcpChecksum => Analyzer::Tcp,
             TruncatedUdpHeader | BadUdpChecksum => Analyzer::Udp,
             TruncatedIcmpHeader => Analyzer::Icmp,
@@ -486,6 +505,27 @@ impl DecodeError {
         }
     }
 
+    /// Whether Zeek raises this weird about the packet's addresses (a flow
+    /// weird): it comes once the IP header is accepted.
+    pub fn is_flow(self) -> bool {
+        use DecodeError::*;
+        matches!(
+            self,
+            BadIpChecksum
+                | NoNextHeader
+                | Ipv6Mobility { .. }
+                | BadMobilityChecksum
+                | MaxDepth(Analyzer::Ip)
+                | InternallyTruncatedTransport(_)
+                | TruncatedTcpHeader
+                | TruncatedUdpHeader
+                | TruncatedIcmpHeader
+                | BadTcpHeaderLength
+                | BadTcpChecksum
+                | BadUdpChecksum
+        )
+    }
+
     /// Whether the frame is malformed, as opposed to well-formed but not
     /// IP (ARP, a protocol nothing analyses) or of a link type the sensor
     /// lacks.
@@ -496,6 +536,9 @@ impl DecodeError {
                 | DecodeError::UnknownProtocol { .. }
                 | DecodeError::UnsupportedLinkType
                 | DecodeError::Ieee80211NoData
+                | DecodeError::Ipv6Esp
+                | DecodeError::Ipv6Mobility { .. }
+                | DecodeError::NoNextHeader
         )
     }
 }
@@ -562,6 +605,9 @@ pub const MAX_NOTES: usize = 4;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Notes {
     list: [Option<DecodeError>; MAX_NOTES],
+    /// Flow weirds of the IPv6 header chain (see [`ipv6::Chain`]), after
+    /// the rest.
+    flow: [Option<ipv6::ChainWeird>; ipv6::MAX_CHAIN_WEIRDS],
 }
 
 impl Notes {
@@ -571,6 +617,18 @@ impl Notes {
         }
     }
 
+    fn push_flow(&mut self, w: ipv6::ChainWeird) {
+        if let Some(slot) = self.flow.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(w);
+        }
+    }
+
+    /// The flow weirds of the IPv6 header chain, in order: weirds about the
+    /// packet's source and destination addresses, of no connection.
+    pub fn flow_weirds(&self) -> impl Iterator<Item = ipv6::ChainWeird> + '_ {
+        self.flow.iter().map_while(|s| *s)
+    }
+
     /// The problems, in the order they were found.
     pub fn iter(&self) -> impl Iterator<Item = DecodeError> + '_ {
         self.list.iter().map_while(|s| *s)
@@ -578,7 +636,7 @@ impl Notes {
 
     /// Whether nothing was noted.
     pub fn is_empty(&self) -> bool {
-        self.list[0].is_none()
+        self.list[0].is_none() && self.flow[0].is_none()
     }
 }
 
@@ -597,6 +655,10 @@ pub struct LinkInfo {
     pub inner_vlan: Option<u16>,
     /// Problems noted on the way that did not stop the frame.
     pub notes: Notes,
+    /// The packet's addresses, once its IP header passed Zeek's header
+    /// checks: Zeek raises the weirds of later problems (a bad checksum, a
+    /// cut transport header...) about them ([`DecodeError::is_flow`]).
+    pub ip_addrs: Option<(IpAddr, IpAddr)>,
 }
 
 /// Options of the decoder.
@@ -918,7 +980,7 @@ impl<'a> Walk<'a> {
             wire: self.wire_len - offset,
             captured: self.frame.len() - offset,
         };
-        let ip = decode_ip_with(data, lens, opts, &mut self.info.notes)?;
+        let ip = decode_ip_with(data, lens, opts, &mut self.info)?;
         // Forwarding to the transport analyzer is one level deeper
         // (fragments wait for reassembly first).
         if ip.fragment.is_none() && self.depth == MAX_ANALYZER_DEPTH {
@@ -968,15 +1030,16 @@ pub fn decode_ip<'a>(buf: &'a [u8], opts: &DecodeOptions) -> Result<IpPacket<'a>
         wire: buf.len(),
         captured: buf.len(),
     };
-    decode_ip_with(buf, lens, opts, &mut Notes::default())
+    decode_ip_with(buf, lens, opts, &mut LinkInfo::default())
 }
 
 fn decode_ip_with<'a>(
     buf: &'a [u8],
     lens: IpLens,
     opts: &DecodeOptions,
-    notes: &mut Notes,
+    info: &mut LinkInfo,
 ) -> Result<IpPacket<'a>, DecodeError> {
+    let notes = &mut info.notes;
     if buf.len() < 20 {
         return Err(DecodeError::TruncatedIp);
     }
@@ -987,6 +1050,10 @@ fn decode_ip_with<'a>(
             if ip.zero_total_len() {
                 notes.push(DecodeError::IpHdrLenZero);
             }
+            info.ip_addrs = Some((
+                IpAddr::V4(Ipv4Addr::from(ip.src())),
+                IpAddr::V4(Ipv4Addr::from(ip.dst())),
+            ));
             if opts.verify_checksums && !ip.verify_checksum() {
                 return Err(DecodeError::BadIpChecksum);
             }
@@ -1008,27 +1075,59 @@ fn decode_ip_with<'a>(
         }
         6 => {
             let ip = ipv6::Packet::check(buf, lens.wire)?;
-            let up = ip.upper()?;
-            let bytes = ip.bytes();
-            let payload = bytes.get(up.offset..).unwrap_or(&[]);
+            let chain = ip.chain(buf);
+            for w in chain.weirds.iter().flatten() {
+                notes.push_flow(*w);
+            }
             let total = ip.total_len();
+            if chain.header_len > total {
+                return Err(DecodeError::InvalidIpHeaderSize);
+            }
+            info.ip_addrs = Some((
+                IpAddr::V6(Ipv6Addr::from(chain.src(&ip))),
+                IpAddr::V6(Ipv6Addr::from(chain.dst(&ip))),
+            ));
+            match (chain.last, chain.next) {
+                (ipv6::ESP, _) => return Err(DecodeError::Ipv6Esp),
+                (ipv6::MOBILITY, next) => {
+                    if opts.verify_checksums && !mobility_checksum_ok(&ip, &chain) {
+                        return Err(DecodeError::BadMobilityChecksum);
+                    }
+                    return Err(DecodeError::Ipv6Mobility {
+                        piggyback: next != ipv6::NO_NEXT_HEADER,
+                    });
+                }
+                _ => {}
+            }
+            let payload = ip.bytes().get(chain.header_len..).unwrap_or(&[]);
             Ok(IpPacket {
-                src: IpAddr::V6(Ipv6Addr::from(ip.src())),
-                dst: IpAddr::V6(Ipv6Addr::from(ip.dst())),
-                proto: up.protocol,
+                src: IpAddr::V6(Ipv6Addr::from(chain.src(&ip))),
+                dst: IpAddr::V6(Ipv6Addr::from(chain.dst(&ip))),
+                proto: chain.next,
                 ip_len: total as u32,
                 payload,
-                payload_len: total.saturating_sub(up.offset) as u32,
-                fragment: up.fragment.map(|f| Fragment {
+                payload_len: (total - chain.header_len) as u32,
+                fragment: chain.fragment.map(|f| Fragment {
                     ident: f.ident,
                     offset: f.offset,
                     more: f.more,
                 }),
-                header_len: up.offset as u32,
+                header_len: chain.header_len as u32,
             })
         }
         _ => Err(DecodeError::UnknownIpVersion),
     }
+}
+
+/// Zeek's `mobility_header_checksum`: the mobility header (the chain's
+/// last) under the pseudo-header of the packet's source and destination as
+/// Zeek gives them (home address, final destination).
+fn mobility_checksum_ok(ip: &ipv6::Packet<'_>, chain: &ipv6::Chain) -> bool {
+    let Some(mh) = ip.bytes().get(chain.last_at..chain.header_len) else {
+        return false;
+    };
+    let pseudo = checksum::pseudo_header(&chain.src(ip), &chain.dst(ip), ipv6::MOBILITY, mh.len());
+    checksum::verify(pseudo, mh)
 }
 
 /// The transport layer of a packet.
@@ -1057,6 +1156,7 @@ pub fn decode_transport<'a>(
 ) -> Result<Transport<'a>, DecodeError> {
     match ip.proto {
         6 => {
+            header_trunc(ip, tcp::MIN_HEADER_LEN, Analyzer::Tcp)?;
             let seg = tcp::Segment::new_checked(ip.payload)?;
             if opts.verify_checksums
                 && ip.payload.len() == ip.payload_len as usize
@@ -1067,6 +1167,7 @@ pub fn decode_transport<'a>(
             Ok(Transport::Tcp(seg))
         }
         17 => {
+            header_trunc(ip, udp::HEADER_LEN, Analyzer::Udp)?;
             let dg = udp::Datagram::new_checked(ip.payload)?;
             let skip = dg.checksum_field() == 0 && !ip.is_v6();
             if opts.verify_checksums
@@ -1078,16 +1179,29 @@ pub fn decode_transport<'a>(
             }
             Ok(Transport::Udp(dg))
         }
-        1 => Ok(Transport::Icmp {
-            msg: icmp::Message::new_checked(ip.payload)?,
-            v6: false,
-        }),
-        58 => Ok(Transport::Icmp {
-            msg: icmp::Message::new_checked(ip.payload)?,
-            v6: true,
-        }),
+        1 | 58 => {
+            header_trunc(ip, icmp::HEADER_LEN, Analyzer::Icmp)?;
+            Ok(Transport::Icmp {
+                msg: icmp::Message::new_checked(ip.payload)?,
+                v6: ip.proto == 58,
+            })
+        }
+        ipv6::NO_NEXT_HEADER => Err(DecodeError::NoNextHeader),
         _ => Ok(Transport::Other),
     }
+}
+
+/// Zeek's `CheckHeaderTrunc`: a transport header shorter than `min` is
+/// `truncated_header` when the IP length leaves no room for it (the
+/// header's own check says so), and `internally_truncated_header` when
+/// only the capture cut it (or the IP length is zero, segmentation
+/// offload).
+fn header_trunc(ip: &IpPacket<'_>, min: usize, analyzer: Analyzer) -> Result<(), DecodeError> {
+    let short_on_wire = ip.payload_len != 0 && (ip.payload_len as usize) < min;
+    if ip.payload.len() < min && !short_on_wire {
+        return Err(DecodeError::InternallyTruncatedTransport(analyzer));
+    }
+    Ok(())
 }
 
 fn verify_l4(ip: &IpPacket<'_>, data: &[u8]) -> bool {

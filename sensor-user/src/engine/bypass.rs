@@ -70,9 +70,11 @@ const ACK: u8 = 0x10;
 /// Where bypassed flows are counted: the XDP program's map in live capture,
 /// an in-memory stand-in in tests.
 pub trait BypassBackend: Send {
-    /// Starts counting a flow in place of delivering it; false if refused
-    /// (e.g. map full).
-    fn start(&mut self, key: &BypassKey) -> bool;
+    /// Starts counting a flow in place of delivering it, from `seeded`
+    /// (zero counters, each direction's sequence end as the worker saw
+    /// it, so the kernel can tell retransmissions from the first segment
+    /// on); false if refused (e.g. map full).
+    fn start(&mut self, key: &BypassKey, seeded: &BypassValue) -> bool;
     /// The flow's counters, or `None` if the flow is not (any more) there.
     fn read(&mut self, key: &BypassKey) -> Option<BypassValue>;
     /// Stops counting the flow: its packets are delivered again.
@@ -207,12 +209,18 @@ impl<S: RecordSink> Worker<S> {
             proto: conn.key.proto,
             _pad: [0; 3],
         };
-        if !bypass.backend.start(&key) {
+        let orig_is_lo = addr16(conn.orig_h()) == key.addr_lo && conn.orig_p() == key.port_lo;
+        let mut seeded = BypassValue::default();
+        if let Transport::Tcp(t) = &conn.transport {
+            let (lo, hi) = if orig_is_lo { (0, 1) } else { (1, 0) };
+            seeded.from_lo.seq_end = t.seq_end(lo);
+            seeded.from_hi.seq_end = t.seq_end(hi);
+        }
+        if !bypass.backend.start(&key, &seeded) {
             conn.set_bypass_refused(true);
             bypass.stats.refused += 1;
             return;
         }
-        let orig_is_lo = addr16(conn.orig_h()) == key.addr_lo && conn.orig_p() == key.port_lo;
         conn.set_bypassed(true);
         bypass.flows.push(Flow {
             slot,
@@ -314,7 +322,7 @@ impl<S: RecordSink> Worker<S> {
         }
         let (now, done) = oriented(&flow, &value);
         let wall = |ns: u64| bypass.backend.wall_ns(ns);
-        let mut steps = [None; 4];
+        let mut steps = [None; 6];
         let mut n = 0;
         // Per direction: whether its `D` and its `A` are in the history.
         let (letters, sent) = match self.table.get_mut(flow.slot) {
@@ -361,6 +369,24 @@ impl<S: RecordSink> Worker<S> {
                 steps[n] = Some(synthetic(wall(data_at), from_orig, seq, 1, peer_end));
                 n += 1;
             }
+            // Retransmissions: one byte the worker saw already, at the first
+            // new one's time (the rest are counted in `rexmits` below).
+            let old = sent[d];
+            if me.rexmits > done[d].rexmits && old != 0 {
+                let at = if done[d].rexmits == 0 {
+                    me.first_rexmit_ns
+                } else {
+                    me.last_ns
+                };
+                steps[n] = Some(synthetic(
+                    wall(at),
+                    from_orig,
+                    old.wrapping_sub(1),
+                    1,
+                    peer_end,
+                ));
+                n += 1;
+            }
         }
         let steps = &mut steps[..n];
         steps.sort_by_key(|s| s.map_or(u64::MAX, |s| s.ts));
@@ -377,9 +403,17 @@ impl<S: RecordSink> Worker<S> {
         if let Some(f) = bypass.flows.get_mut(i) {
             f.applied = value;
         }
+        let rexmits = [
+            now[0].rexmits.saturating_sub(done[0].rexmits),
+            now[1].rexmits.saturating_sub(done[1].rexmits),
+        ];
         if let Some((conn, spares)) = self.table.conn_and_spares(flow.slot) {
             for d in 0..2 {
                 conn.count(d, packets[d], bytes[d], &mut spares.conn);
+                // All but the one replayed below.
+                if let (Transport::Tcp(t), true) = (&mut conn.transport, rexmits[d] > 1) {
+                    t.count_retransmissions(d, rexmits[d] - 1, &mut conn.history, &mut spares.tcp);
+                }
                 // The data the kernel counted is not a content gap.
                 if let (Transport::Tcp(t), true) = (&mut conn.transport, now[d].seq_end != 0) {
                     t.skip_to(d, now[d].seq_end, &mut self.pool, &mut spares.tcp);

@@ -504,7 +504,9 @@ impl Conn {
             ),
             Transport::Udp(d) => (Proto::Udp, udp_state(d), Some(datagram_sizes(d))),
             Transport::Icmp(d) => (Proto::Icmp, "OTH", Some(datagram_sizes(d))),
-            Transport::Other => (Proto::Unknown, "OTH", None),
+            // Zeek's sessions of other IP protocols count no payload, but
+            // conn.log still has their sizes (0) once they last.
+            Transport::Other => (Proto::Unknown, "OTH", Some((0, 0))),
         };
         let mut service = InlineStr::<48>::new();
         let services = &self.more().services;

@@ -143,6 +143,26 @@ impl Scaled {
         }
     }
 
+    /// Counts `n` events at once; returns how many letters they append
+    /// (as many as [`Scaled::bump`] `n` times would).
+    pub fn bump_by(&mut self, mut n: u64) -> u32 {
+        let mut letters = 0;
+        while n > 0 {
+            // Events up to the next threshold, jumped over in one step.
+            let to_next = u64::from(self.threshold.wrapping_sub(self.count)).max(1);
+            if n < to_next {
+                self.count = self.count.wrapping_add(n as u32);
+                break;
+            }
+            self.count = self.count.wrapping_add((to_next - 1) as u32);
+            n -= to_next;
+            if self.bump() {
+                letters += 1;
+            }
+        }
+        letters
+    }
+
     /// Events counted.
     pub fn count(&self) -> u32 {
         self.count
@@ -151,6 +171,23 @@ impl Scaled {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn bump_by_counts_as_bump_does() {
+        for start in [0u64, 1, 7, 9, 10, 99, 1234] {
+            for n in [0u64, 1, 2, 9, 10, 11, 99, 100, 101, 12_345] {
+                let (mut a, mut b) = (Scaled::new(), Scaled::new());
+                for _ in 0..start {
+                    a.bump();
+                    b.bump();
+                }
+                let one_by_one = (0..n).filter(|_| a.bump()).count() as u32;
+                assert_eq!(b.bump_by(n), one_by_one, "from {start}, {n} more");
+                assert_eq!(a.count(), b.count());
+            }
+        }
+    }
+
     use super::*;
 
     /// A history longer than the inline head moves to the heap whole and

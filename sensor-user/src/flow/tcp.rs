@@ -476,6 +476,22 @@ impl TcpSession {
         }
     }
 
+    /// Counts `n` retransmissions of endpoint `i` the worker did not see
+    /// (the kernel counted them while the flow was bypassed), with the
+    /// history letters their count reaches.
+    pub fn count_retransmissions(
+        &mut self,
+        i: usize,
+        n: u64,
+        history: &mut History,
+        spares: &mut TcpSpares,
+    ) {
+        let is_orig = self.ep[i].is_orig;
+        for _ in 0..self.more_mut(i, spares).rxmt.bump_by(n) {
+            history.add_dir(is_orig, b'T');
+        }
+    }
+
     /// The end of what endpoint `i` sent so far (one past its highest
     /// sequence number), 32-bit as on the wire.
     pub fn seq_end(&self, i: usize) -> u32 {

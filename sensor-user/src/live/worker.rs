@@ -124,8 +124,8 @@ struct KernelBypass {
 }
 
 impl BypassBackend for KernelBypass {
-    fn start(&mut self, key: &BypassKey) -> bool {
-        self.map.insert(key)
+    fn start(&mut self, key: &BypassKey, seeded: &BypassValue) -> bool {
+        self.map.insert(key, seeded)
     }
     fn read(&mut self, key: &BypassKey) -> Option<BypassValue> {
         self.map.get(key)

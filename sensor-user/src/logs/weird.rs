@@ -21,6 +21,10 @@ pub struct WeirdRecord {
     pub notice: bool,
     /// Which analyzer raised it (`SMTP`, `TCP`, ...), if any.
     pub source: Option<&'static str>,
+    /// The source and destination of a flow weird (Zeek's `flow_weird`,
+    /// about two addresses and no connection), written as the 4-tuple
+    /// with ports 0.
+    pub flow: Option<(IpAddr, IpAddr)>,
     /// Zeek's `peer_description` (`zeek`).
     pub peer: &'static str,
 }
@@ -46,7 +50,16 @@ impl LogRecord for WeirdRecord {
 
     fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
         out(Value::Time(self.ts));
-        ConnId::values(self.conn.as_ref(), out);
+        match (&self.conn, self.flow) {
+            (None, Some((src, dst))) => {
+                out(Value::Unset);
+                out(Value::Addr(src));
+                out(Value::Port(0));
+                out(Value::Addr(dst));
+                out(Value::Port(0));
+            }
+            (conn, _) => ConnId::values(conn.as_ref(), out),
+        }
         out(Value::str(self.name));
         out(if self.addl.is_empty() {
             Value::Unset
@@ -256,6 +269,7 @@ const MAX_ENTRIES: usize = 65_536;
 enum Ident {
     None,
     Conn(IpAddr, u16, IpAddr, u16),
+    Flow(IpAddr, IpAddr),
     Host(IpAddr),
 }
 
@@ -375,6 +389,13 @@ impl WeirdCounts {
 pub enum Subject {
     /// No connection (Zeek's `net_weird`).
     Net,
+    /// Two addresses and no connection (Zeek's `flow_weird`).
+    Flow {
+        /// The source address.
+        src: IpAddr,
+        /// The destination address.
+        dst: IpAddr,
+    },
     /// A connection (Zeek's `conn_weird`), with its sampling state.
     Conn {
         /// The 4-tuple, originator first.
@@ -384,6 +405,17 @@ pub enum Subject {
         /// here counted as a first occurrence).
         live: bool,
     },
+}
+
+/// The sampling count of one name of flow weirds about a pair of
+/// addresses.
+#[derive(Debug)]
+struct FlowSample {
+    pair: (IpAddr, IpAddr),
+    name: &'static str,
+    count: u64,
+    /// When the pair's counts expire.
+    until: u64,
 }
 
 /// What to do with one weird.
@@ -408,6 +440,10 @@ pub struct WeirdPolicy {
     /// Sampling of weirds of no connection (and of the global list), by
     /// name, each with its own expiry (`net_weird_state`).
     net: Vec<(&'static str, Sample, u64)>,
+    /// Sampling of flow weirds, by pair of addresses and name; a pair's
+    /// counts all expire `sampling_duration` after its first weird
+    /// (`flow_weird_state`).
+    flow: Vec<FlowSample>,
     ignore: Expiring,
     did_log: Expiring,
     did_notice: Expiring,
@@ -425,6 +461,7 @@ impl WeirdPolicy {
         WeirdPolicy {
             opts,
             net: Vec::with_capacity(32),
+            flow: Vec::new(),
             ignore: Expiring::new(IGNORE_NS),
             did_log: Expiring::new(DID_NS),
             did_notice: Expiring::new(DID_NS),
@@ -471,6 +508,43 @@ impl WeirdPolicy {
         o.sampling_rate != 0 && above.is_multiple_of(o.sampling_rate)
     }
 
+    /// Zeek's `Reporter::PermitFlowWeird`: the sampling threshold and rate
+    /// per pair of addresses and name.
+    fn permit_flow(&mut self, name: &'static str, pair: (IpAddr, IpAddr), now: u64) -> bool {
+        let o = &*self.opts;
+        self.flow.retain(|f| now < f.until);
+        let until = match self.flow.iter().find(|f| f.pair == pair) {
+            Some(f) => f.until,
+            None => now.saturating_add(o.sampling_duration_ns),
+        };
+        let i = match self
+            .flow
+            .iter()
+            .position(|f| f.pair == pair && f.name == name)
+        {
+            Some(i) => i,
+            None => {
+                if self.flow.len() >= 256 {
+                    self.flow.clear();
+                }
+                self.flow.push(FlowSample {
+                    pair,
+                    name,
+                    count: 0,
+                    until,
+                });
+                self.flow.len() - 1
+            }
+        };
+        let f = &mut self.flow[i];
+        f.count += 1;
+        if f.count <= o.sampling_threshold {
+            return true;
+        }
+        let above = f.count - o.sampling_threshold;
+        o.sampling_rate != 0 && above.is_multiple_of(o.sampling_rate)
+    }
+
     /// Decides one weird named `name` about `subject` at network time
     /// `now`; `counts` is the connection's sampling state (for
     /// [`Subject::Conn`]).
@@ -486,6 +560,7 @@ impl WeirdPolicy {
         if !WeirdOptions::listed(&o.sampling_whitelist, name) {
             let permitted = match subject {
                 Subject::Net => self.permit_net(name, now),
+                Subject::Flow { src, dst } => self.permit_flow(name, (src, dst), now),
                 Subject::Conn { .. } if WeirdOptions::listed(&o.sampling_global_list, name) => {
                     self.permit_net(name, now)
                 }
@@ -503,6 +578,7 @@ impl WeirdPolicy {
         let action = o.action(name);
         let (ident, orig, resp) = match subject {
             Subject::Net => (Ident::None, None, None),
+            Subject::Flow { src, dst } => (Ident::Flow(src, dst), Some(src), Some(dst)),
             Subject::Conn { id, .. } => {
                 (Ident::Conn(id.0, id.1, id.2, id.3), Some(id.0), Some(id.2))
             }

@@ -817,6 +817,7 @@ fn limit_weird(
         notice,
         source: None,
         peer,
+        flow: None,
     };
     let note = notice.then(|| crate::logs::notice::NoticeRecord {
         sub: Some(InlineStr::from_bytes(weird.addl.as_bytes())),
