@@ -10,7 +10,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((&sel, frame)) = data.split_first() else {
         return;
     };
-    let links = [0u32, 1, 9, 10, 12, 50, 101, 105, 108, 113, 127, 228, 239, 276];
+    let links = [
+        0u32, 1, 9, 10, 12, 50, 101, 105, 108, 113, 127, 228, 239, 276,
+    ];
     let link = LinkType(links[sel as usize % links.len()]);
     let opts = DecodeOptions {
         verify_checksums: sel & 0x80 != 0,
