@@ -304,7 +304,7 @@ mod tests {
         assert_eq!(core::mem::size_of::<BypassKey>(), 16 + 16 + 2 + 2 + 1 + 3);
         assert_eq!(
             core::mem::size_of::<BypassDirection>(),
-            8 + 8 + 4 + 1 + 3 + 8 + 8 + 8
+            8 + 8 + 4 + 1 + 3 + 8 + 8 + 8 + 8 + 8
         );
         assert_eq!(core::mem::size_of::<FilterKey>(), 20);
         assert_eq!(
