@@ -92,7 +92,8 @@ impl<'a> Frame<'a> {
     }
 }
 
-fn mac(b: &[u8]) -> [u8; 6] {
+/// The MAC address at the start of `b` (at least 6 bytes).
+pub(crate) fn mac(b: &[u8]) -> [u8; 6] {
     let mut m = [0u8; 6];
     m.copy_from_slice(&b[..6]);
     m

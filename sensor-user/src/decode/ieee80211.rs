@@ -4,6 +4,7 @@
 //! data go on, their payload must be LLC/SNAP-encapsulated Ethernet, and a
 //! QoS A-MSDU carries several subframes, each a packet of its own.
 
+use super::ethernet::mac;
 use super::{be16, DecodeError};
 
 /// Length of a data frame's header with three addresses.
@@ -88,18 +89,11 @@ pub fn data_frame(buf: &[u8]) -> Result<DataFrame<'_>, DecodeError> {
         _ => (24, 16),
     };
     Ok(DataFrame {
-        src: mac(buf, src),
-        dst: mac(buf, dst),
+        src: mac(&buf[src..]),
+        dst: mac(&buf[dst..]),
         body: &buf[len..],
         amsdu,
     })
-}
-
-/// The address at `off` (the caller has checked the bounds).
-fn mac(buf: &[u8], off: usize) -> [u8; 6] {
-    let mut m = [0; 6];
-    m.copy_from_slice(&buf[off..off + ADDR_LEN]);
-    m
 }
 
 /// The EtherType and payload of an LLC/SNAP-encapsulated Ethernet packet.

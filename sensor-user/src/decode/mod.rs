@@ -617,12 +617,6 @@ impl Notes {
         }
     }
 
-    fn push_flow(&mut self, w: ipv6::ChainWeird) {
-        if let Some(slot) = self.flow.iter_mut().find(|s| s.is_none()) {
-            *slot = Some(w);
-        }
-    }
-
     /// The flow weirds of the IPv6 header chain, in order: weirds about the
     /// packet's source and destination addresses, of no connection.
     pub fn flow_weirds(&self) -> impl Iterator<Item = ipv6::ChainWeird> + '_ {
@@ -1050,10 +1044,11 @@ fn decode_ip_with<'a>(
             if ip.zero_total_len() {
                 notes.push(DecodeError::IpHdrLenZero);
             }
-            info.ip_addrs = Some((
+            let (src, dst) = (
                 IpAddr::V4(Ipv4Addr::from(ip.src())),
                 IpAddr::V4(Ipv4Addr::from(ip.dst())),
-            ));
+            );
+            info.ip_addrs = Some((src, dst));
             if opts.verify_checksums && !ip.verify_checksum() {
                 return Err(DecodeError::BadIpChecksum);
             }
@@ -1063,8 +1058,8 @@ fn decode_ip_with<'a>(
                 more: ip.more_frags(),
             });
             Ok(IpPacket {
-                src: IpAddr::V4(Ipv4Addr::from(ip.src())),
-                dst: IpAddr::V4(Ipv4Addr::from(ip.dst())),
+                src,
+                dst,
                 proto: ip.protocol(),
                 ip_len: ip.total_len() as u32,
                 payload: ip.payload(),
@@ -1076,17 +1071,17 @@ fn decode_ip_with<'a>(
         6 => {
             let ip = ipv6::Packet::check(buf, lens.wire)?;
             let chain = ip.chain(buf);
-            for w in chain.weirds.iter().flatten() {
-                notes.push_flow(*w);
-            }
+            // One IP layer a frame: the chain's weirds are the frame's.
+            notes.flow = chain.weirds;
             let total = ip.total_len();
             if chain.header_len > total {
                 return Err(DecodeError::InvalidIpHeaderSize);
             }
-            info.ip_addrs = Some((
+            let (src, dst) = (
                 IpAddr::V6(Ipv6Addr::from(chain.src(&ip))),
                 IpAddr::V6(Ipv6Addr::from(chain.dst(&ip))),
-            ));
+            );
+            info.ip_addrs = Some((src, dst));
             match (chain.last, chain.next) {
                 (ipv6::ESP, _) => return Err(DecodeError::Ipv6Esp),
                 (ipv6::MOBILITY, next) => {
@@ -1101,8 +1096,8 @@ fn decode_ip_with<'a>(
             }
             let payload = ip.bytes().get(chain.header_len..).unwrap_or(&[]);
             Ok(IpPacket {
-                src: IpAddr::V6(Ipv6Addr::from(chain.src(&ip))),
-                dst: IpAddr::V6(Ipv6Addr::from(chain.dst(&ip))),
+                src,
+                dst,
                 proto: chain.next,
                 ip_len: total as u32,
                 payload,

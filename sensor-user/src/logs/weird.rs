@@ -311,6 +311,16 @@ impl Expiring {
     }
 }
 
+/// Zeek's sampling of the `count`-th occurrence of a name: every one up to
+/// `sampling_threshold`, then every `sampling_rate`-th.
+fn sampled(count: u64, o: &WeirdOptions) -> bool {
+    if count <= o.sampling_threshold {
+        return true;
+    }
+    let above = count - o.sampling_threshold;
+    o.sampling_rate != 0 && above.is_multiple_of(o.sampling_rate)
+}
+
 /// Zeek's `WeirdState` of one name: occurrences and when sampling began.
 #[derive(Clone, Copy, Debug, Default)]
 struct Sample {
@@ -333,8 +343,7 @@ impl Sample {
             self.count = 1;
             return true;
         }
-        let above = self.count - threshold;
-        o.sampling_rate != 0 && above.is_multiple_of(o.sampling_rate)
+        sampled(self.count, o)
     }
 }
 
@@ -501,11 +510,7 @@ impl WeirdPolicy {
         };
         let s = &mut self.net[i].1;
         s.count += 1;
-        if s.count <= o.sampling_threshold {
-            return true;
-        }
-        let above = s.count - o.sampling_threshold;
-        o.sampling_rate != 0 && above.is_multiple_of(o.sampling_rate)
+        sampled(s.count, o)
     }
 
     /// Zeek's `Reporter::PermitFlowWeird`: the sampling threshold and rate
@@ -538,11 +543,7 @@ impl WeirdPolicy {
         };
         let f = &mut self.flow[i];
         f.count += 1;
-        if f.count <= o.sampling_threshold {
-            return true;
-        }
-        let above = f.count - o.sampling_threshold;
-        o.sampling_rate != 0 && above.is_multiple_of(o.sampling_rate)
+        sampled(f.count, o)
     }
 
     /// Decides one weird named `name` about `subject` at network time
