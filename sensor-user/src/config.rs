@@ -472,6 +472,9 @@ impl Default for SmtpOptions {
 pub struct Config {
     /// Capacities and timeouts.
     pub limits: Limits,
+    /// Tunnel decapsulation (Zeek's `Tunnel::` options and the tunnel
+    /// analyzers' ports).
+    pub tunnels: TunnelOptions,
     /// What counts as local.
     pub site: Site,
     /// Only packets with one of these TCP/UDP ports are analysed (empty:
@@ -597,6 +600,65 @@ pub struct MailboxOptions {
     pub credential_notices: bool,
 }
 
+/// Tunnel decapsulation, as Zeek's `Tunnel::` options and its tunnel
+/// packet analyzers' port sets set it up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TunnelOptions {
+    /// `Tunnel::max_depth`: tunnels inside tunnels decapsulated at most
+    /// (0: none); capped at [`TunnelOptions::DEPTH_CAP`].
+    pub max_depth: usize,
+    /// `Tunnel::max_changes_per_connection`: changes of a connection's
+    /// tunnel reported (0: no limit; the parents kept stay bounded).
+    pub max_changes_per_connection: u32,
+    /// `Tunnel::ip_tunnel_timeout` (ns): an idle IP tunnel's uid is
+    /// forgotten after this.
+    pub ip_tunnel_timeout_ns: u64,
+    /// `Tunnel::validate_vxlan_checksums`: a VXLAN packet's non-zero UDP
+    /// checksum is verified.
+    pub validate_vxlan_checksums: bool,
+    /// `Tunnel::expiration_interval` (ns): a tunnel that carried no new
+    /// connection for this long is logged `Tunnel::EXPIRE`.
+    pub expiration_interval_ns: u64,
+    /// `PacketAnalyzer::VXLAN::vxlan_ports` (UDP).
+    pub vxlan_ports: Vec<u16>,
+    /// `PacketAnalyzer::Geneve::geneve_ports` (UDP).
+    pub geneve_ports: Vec<u16>,
+    /// `PacketAnalyzer::GRE::gre_ports` (UDP).
+    pub gre_ports: Vec<u16>,
+    /// Most IP tunnels whose uids are kept, and most tunnels tracked for
+    /// tunnel.log, at once; past it the least recently used is dropped
+    /// (counted).
+    pub max_tunnels: usize,
+}
+
+impl TunnelOptions {
+    /// The deepest nesting decapsulated whatever `Tunnel::max_depth` says.
+    pub const DEPTH_CAP: usize = 8;
+
+    /// Whether UDP port `port` is one a tunnel analyzer registered for.
+    pub fn is_tunnel_port(&self, port: u16) -> bool {
+        self.vxlan_ports.contains(&port)
+            || self.geneve_ports.contains(&port)
+            || self.gre_ports.contains(&port)
+    }
+}
+
+impl Default for TunnelOptions {
+    fn default() -> Self {
+        TunnelOptions {
+            max_depth: 4,
+            max_changes_per_connection: 5,
+            ip_tunnel_timeout_ns: 24 * 3600 * 1_000_000_000,
+            validate_vxlan_checksums: true,
+            expiration_interval_ns: 3600 * 1_000_000_000,
+            vxlan_ports: vec![4789],
+            geneve_ports: vec![6081],
+            gre_ports: vec![4754],
+            max_tunnels: 65_536,
+        }
+    }
+}
+
 impl Default for MailboxOptions {
     fn default() -> Self {
         MailboxOptions {
@@ -610,6 +672,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             limits: Limits::default(),
+            tunnels: TunnelOptions::default(),
             site: Site::default(),
             ports: Vec::new(),
             verify_checksums: false,
@@ -998,6 +1061,14 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("SSL::ssl_ports", "{ 443/tcp, 465/tcp, 563/tcp, 585/tcp, 614/tcp, 636/tcp, 989/tcp, 990/tcp, 992/tcp, 993/tcp, 995/tcp, 5223/tcp }"),
     ("IMAP::ports", "{ 143/tcp }"),
     ("likely_server_ports", "{ } (plus every port the analyzers register)"),
+    ("Tunnel::max_depth", "4 (at most 8)"),
+    ("Tunnel::max_changes_per_connection", "5"),
+    ("Tunnel::ip_tunnel_timeout", "24 hrs"),
+    ("Tunnel::validate_vxlan_checksums", "T"),
+    ("Tunnel::expiration_interval", "1 hr"),
+    ("PacketAnalyzer::VXLAN::vxlan_ports", "{ 4789/udp }"),
+    ("PacketAnalyzer::Geneve::geneve_ports", "{ 6081/udp }"),
+    ("PacketAnalyzer::GRE::gre_ports", "{ 4754/udp }"),
     ("dpd_ignore_ports", "F"),
     ("dpd_buffer_size", "1024"),
     ("dpd_max_packets", "100"),
@@ -1921,6 +1992,43 @@ impl Config {
                     _ => *list = new,
                 }
             }
+            "PacketAnalyzer::VXLAN::vxlan_ports"
+            | "PacketAnalyzer::Geneve::geneve_ports"
+            | "PacketAnalyzer::GRE::gre_ports" => {
+                let mut new = Vec::new();
+                for m in members(value).ok_or_else(bad)? {
+                    match zeek_port(m) {
+                        Some((p, 17)) => new.push(p),
+                        _ => return Err(bad()),
+                    }
+                }
+                let t = &mut self.tunnels;
+                let list = match name {
+                    "PacketAnalyzer::VXLAN::vxlan_ports" => &mut t.vxlan_ports,
+                    "PacketAnalyzer::Geneve::geneve_ports" => &mut t.geneve_ports,
+                    _ => &mut t.gre_ports,
+                };
+                match op {
+                    '+' => new.into_iter().for_each(|p| {
+                        if !list.contains(&p) {
+                            list.push(p)
+                        }
+                    }),
+                    '-' => list.retain(|p| !new.contains(p)),
+                    _ => *list = new,
+                }
+            }
+            "Tunnel::max_depth" => {
+                self.tunnels.max_depth = size()?.min(TunnelOptions::DEPTH_CAP)
+            }
+            "Tunnel::max_changes_per_connection" => {
+                self.tunnels.max_changes_per_connection = count32()?.min(255)
+            }
+            "Tunnel::ip_tunnel_timeout" => self.tunnels.ip_tunnel_timeout_ns = interval()?,
+            "Tunnel::validate_vxlan_checksums" => {
+                self.tunnels.validate_vxlan_checksums = boolean()?
+            }
+            "Tunnel::expiration_interval" => self.tunnels.expiration_interval_ns = interval()?,
             "dpd_ignore_ports" => self.dpd.ignore_ports = boolean()?,
             "dpd_buffer_size" => self.dpd.window.bytes = count32()?,
             "dpd_max_packets" => self.dpd.window.chunks = count32()?,

@@ -13,6 +13,7 @@ pub mod known_hosts;
 pub mod known_services;
 pub mod notices;
 mod replay;
+mod tunnels;
 pub mod software;
 
 use std::net::IpAddr;
@@ -408,6 +409,9 @@ pub struct Worker<S: RecordSink> {
     /// The process exits once this worker has finished: its tables and
     /// pools are left to the OS (see [`Worker::leave_memory_at_exit`]).
     exiting: bool,
+    /// Tunnel decapsulation: the stack of the packet being processed, IP
+    /// tunnels' uids, connections' tunnels, tunnel.log's table.
+    tunnels: tunnels::Tunnels,
 }
 
 /// A worker's share of a capture that several workers read whole
@@ -629,6 +633,7 @@ impl<S: RecordSink> EventOut<'_, S> {
                 if log {
                     let rec = crate::logs::analyzer::AnalyzerRecord {
                         ts: self.ts,
+                        analyzer_kind: "protocol",
                         analyzer_name: s.analyzer_name(),
                         conn: self.id,
                         proto: "tcp",
@@ -1102,6 +1107,7 @@ impl<S: RecordSink> Worker<S> {
                 .then(|| capture_loss::Measurer::new(cfg.capture_loss, cfg.weirds.peer)),
             share: None,
             exiting: false,
+            tunnels: tunnels::Tunnels::new(cfg.tunnels.clone()),
             cfg,
         }
     }
@@ -1232,7 +1238,7 @@ impl<S: RecordSink> Worker<S> {
     /// Processes one captured frame.
     pub fn process(&mut self, frame: &Frame<'_>) {
         let ts = frame.ts_ns;
-        let mut decoded = self.decode(frame);
+        let decoded = self.decode(frame);
         // A fragment that every worker reassembles, or an 802.11 frame of
         // several packets that every worker goes through, is counted by one.
         let shared = decoded.more.is_some();
@@ -1246,11 +1252,23 @@ impl<S: RecordSink> Worker<S> {
             self.advance(ts);
             self.settled = self.settled.max(ts);
         }
+        self.process_packets(ts, decoded, counted, shared);
+    }
+
+    /// The packet(s) of a decoded frame: its own, then those of an 802.11
+    /// A-MSDU's later subframes (`shared`: each by the worker that owns
+    /// its flow).
+    fn process_packets(
+        &mut self,
+        ts: u64,
+        mut decoded: decode::Decoded<'_>,
+        counted: bool,
+        shared: bool,
+    ) {
         self.process_decoded(ts, decoded.link, decoded.ip, counted, shared);
-        // The packets of an 802.11 A-MSDU's later subframes.
         while let Some(more) = decoded.more {
             decoded = self.decode_checked(|opts| more.decode(opts));
-            self.process_decoded(ts, decoded.link, decoded.ip, counted, true);
+            self.process_decoded(ts, decoded.link, decoded.ip, counted, shared);
         }
     }
 
@@ -1411,6 +1429,7 @@ impl<S: RecordSink> Worker<S> {
             self.next_stats = ts + self.stats_interval_ns;
         }
         self.expire(self.now);
+        self.sweep_tunnels(self.now);
         let (sink, ok) = (&mut self.sink, &mut self.sink_ok);
         self.known_services
             .advance(self.now, &mut |r| *ok &= sink.emit(r));
@@ -1481,6 +1500,7 @@ impl<S: RecordSink> Worker<S> {
         let mut addl = InlineStr::new();
         let _ = e.write_addl(&mut addl);
         let flow = addrs.filter(|_| e.is_flow());
+        let name = self.packet_weird_name(name);
         self.connless_weird_about(ts, name, addl, Some(e.source().name()), flow);
     }
 
@@ -1544,6 +1564,10 @@ impl<S: RecordSink> Worker<S> {
     /// One IP packet: transport decode, the port filter, the flow lookup,
     /// then the connection's state machines and analyzers.
     fn process_ip(&mut self, ts: u64, link: &LinkInfo, ip: &IpPacket<'_>) {
+        if matches!(ip.proto, 4 | 41 | 47) {
+            // Zeek's IP analyzer hands these to its tunnel analyzers.
+            return self.ip_tunnel(ts, ip);
+        }
         let mut head = [0; decode::tcp::MIN_HEADER_LEN];
         let (l4, refused) = match decode::decode_transport(
             ip,
@@ -1575,6 +1599,7 @@ impl<S: RecordSink> Worker<S> {
         if created {
             self.first_l2_addrs(slot, ip, sport, link);
         }
+        self.note_encapsulation(slot, created, ts);
         if let Some(v) = self.table.vlans_mut(slot) {
             if !v.set {
                 *v = Vlans {
@@ -1590,6 +1615,7 @@ impl<S: RecordSink> Worker<S> {
         } else if !self.decode_opts.verify_checksums
             || self.synthetic
             || transport_checksum_ok(ip, &l4)
+            || self.vxlan_checksum_exempt(&l4)
             || self.checksum_exempt(ip.src)
         {
             Check::Ok
@@ -1611,6 +1637,11 @@ impl<S: RecordSink> Worker<S> {
         self.table.reschedule(slot);
         if bypass {
             self.maybe_bypass(slot);
+        }
+        if let L4::Udp(u) = l4 {
+            // Last: the inner packets may evict this connection.
+            let payload = u.bytes().get(decode::udp::HEADER_LEN..).unwrap_or_default();
+            self.udp_tunnel(slot, ts, ip, payload);
         }
     }
 
@@ -1643,6 +1674,20 @@ impl<S: RecordSink> Worker<S> {
         }
     }
 
+    /// Zeek's UDP analyzer on a datagram to a VXLAN port that looks like
+    /// VXLAN: a zero checksum is accepted (even over IPv6), and a non-zero
+    /// one checked only with `Tunnel::validate_vxlan_checksums`.
+    fn vxlan_checksum_exempt(&self, l4: &L4<'_>) -> bool {
+        let L4::Udp(u) = l4 else {
+            return false;
+        };
+        let payload = u.bytes().get(decode::udp::HEADER_LEN..).unwrap_or_default();
+        let t = &self.tunnels.opts;
+        t.vxlan_ports.contains(&u.dst_port())
+            && decode::vxlan::looks_like(payload)
+            && (u.checksum_field() == 0 || !t.validate_vxlan_checksums)
+    }
+
     /// Zeek's `ignore_checksums_nets`: checksums of packets from `src` are
     /// not checked.
     fn checksum_exempt(&self, src: std::net::IpAddr) -> bool {
@@ -1658,6 +1703,10 @@ impl<S: RecordSink> Worker<S> {
             && matches!(l4, L4::Tcp(_) | L4::Udp(_))
             && !self.cfg.ports.contains(&sport)
             && !self.cfg.ports.contains(&dport)
+            // A tunnel's datagrams carry what the filter is for.
+            && !(matches!(l4, L4::Udp(_))
+                && (self.tunnels.opts.is_tunnel_port(sport)
+                    || self.tunnels.opts.is_tunnel_port(dport)))
     }
 
     /// The table slot of the packet's connection, and whether it was made
@@ -2175,6 +2224,12 @@ impl<S: RecordSink> Worker<S> {
         let mut rec = conn.record(seed, l2);
         (rec.vlan, rec.inner_vlan) = (vlans.outer, vlans.inner);
         rec.sizes = self.enabled & crate::analyzers::dpd::CONN_SIZE != 0;
+        if let Some(t) = self.tunnel_conn_removed(slot, &rec.id, rec.ip_proto) {
+            t.parents().for_each(|u| rec.tunnel_parents.insert(u));
+            if let Some(kind) = t.confirmed {
+                rec.service = tunnel_service(kind, &rec.service);
+            }
+        }
         self.sink_ok &= self.sink.emit(&rec);
         self.table.remove(slot);
     }
@@ -2386,6 +2441,24 @@ fn refused_tcp_header<'h>(
     head.copy_from_slice(ip.payload.get(..decode::tcp::MIN_HEADER_LEN)?);
     head[12] = (5 << 4) | (head[12] & 0x0f);
     decode::tcp::Segment::new_checked(&head[..]).ok()
+}
+
+/// conn.log `service` with a tunnel analyzer's confirmation first (the
+/// UDP connection's only other services would come later).
+fn tunnel_service(
+    kind: decode::iptunnel::TunnelType,
+    services: &InlineStr<48>,
+) -> InlineStr<48> {
+    let mut out = InlineStr::from_bytes(match kind {
+        decode::iptunnel::TunnelType::Vxlan => b"vxlan",
+        decode::iptunnel::TunnelType::Geneve => b"geneve",
+        _ => b"gre",
+    });
+    if !services.is_empty() {
+        out.push(b',');
+        out.push_bytes(services.as_bytes());
+    }
+    out
 }
 
 fn transport_checksum_ok(ip: &IpPacket<'_>, l4: &L4<'_>) -> bool {

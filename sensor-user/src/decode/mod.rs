@@ -18,8 +18,11 @@ pub mod checksum;
 pub mod ethernet;
 pub mod fddi;
 pub mod fragments;
+pub mod geneve;
+pub mod gre;
 pub mod icmp;
 pub mod ieee80211;
+pub mod iptunnel;
 pub mod ipv4;
 pub mod ipv6;
 pub mod llc;
@@ -28,6 +31,7 @@ pub mod ppp;
 pub mod sll;
 pub mod tcp;
 pub mod udp;
+pub mod vxlan;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -138,6 +142,8 @@ pub enum Analyzer {
     Udp,
     /// ICMP and ICMPv6.
     Icmp,
+    /// Geneve, whose header names the protocol it carries.
+    Geneve,
 }
 
 impl Analyzer {
@@ -168,6 +174,7 @@ impl Analyzer {
             Analyzer::Tcp => "TCP",
             Analyzer::Udp => "UDP",
             Analyzer::Icmp => "ICMP",
+            Analyzer::Geneve => "GENEVE",
         }
     }
 }
@@ -214,6 +221,9 @@ fn lookup(from: Analyzer, key: u64) -> Option<Analyzer> {
         (Null, 2 | 24 | 28 | 30) => Ip,
         (Nflog, 2 | 10) => Ip,
         (Ieee80211Radio, 105) => Ieee80211,
+        (Geneve, 0x6558) => Ethernet,
+        (Geneve, 0x0800 | 0x86dd) => Ip,
+        (Geneve, 0x0806) => Arp,
         _ => return None,
     };
     Some(next)
@@ -755,6 +765,35 @@ pub fn decode_frame<'a>(
     }
 }
 
+/// Decodes the payload of a Geneve packet whose header gives its protocol
+/// type `protocol`, through Zeek's Geneve dispatch table (Ethernet, IP,
+/// ARP); any other type is an unknown protocol, without a weird. `wire_len`
+/// is the payload's length on the wire.
+pub fn decode_geneve_payload<'a>(
+    protocol: u16,
+    data: &'a [u8],
+    wire_len: usize,
+    opts: &DecodeOptions,
+) -> Decoded<'a> {
+    let mut walk = Walk {
+        frame: data,
+        wire_len: wire_len.max(data.len()),
+        depth: 0,
+        tags: 0,
+        network_order_null: false,
+        info: LinkInfo::default(),
+        more: None,
+    };
+    let ip = walk
+        .forward(Analyzer::Geneve, Some(u64::from(protocol)))
+        .and_then(|at| walk.walk(at, data, opts));
+    Decoded {
+        link: walk.info,
+        ip,
+        more: walk.more,
+    }
+}
+
 /// State of one frame's way through the analyzers.
 struct Walk<'a> {
     frame: &'a [u8],
@@ -868,7 +907,11 @@ impl<'a> Walk<'a> {
                 Analyzer::Ieee80211Radio => (Some(105), ieee80211::radiotap(data)?),
                 Analyzer::Ieee80211 => return self.ieee80211(data, opts),
                 Analyzer::Ip => return self.ip(data, opts),
-                Analyzer::Root | Analyzer::Tcp | Analyzer::Udp | Analyzer::Icmp => {
+                Analyzer::Root
+                | Analyzer::Tcp
+                | Analyzer::Udp
+                | Analyzer::Icmp
+                | Analyzer::Geneve => {
                     return Err(DecodeError::UnsupportedLinkType)
                 }
             };

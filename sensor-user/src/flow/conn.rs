@@ -561,6 +561,7 @@ impl Conn {
             }),
             vlan: None,
             inner_vlan: None,
+            tunnel_parents: Default::default(),
         }
     }
 }

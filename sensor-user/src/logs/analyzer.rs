@@ -14,6 +14,9 @@ pub const FAILURE_DATA_MAX_SIZE: usize = 40;
 pub struct AnalyzerRecord<'a> {
     /// When the violation was handled.
     pub ts: u64,
+    /// `protocol` for the analyzers of a connection's payload, `packet`
+    /// for packet analyzers (the tunnels').
+    pub analyzer_kind: &'static str,
     /// `Analyzer::name` of the analyzer (`SMTP`, `SSL`, `POP3`, `IMAP`).
     pub analyzer_name: &'static str,
     /// The connection.
@@ -59,8 +62,7 @@ impl LogRecord for AnalyzerRecord<'_> {
 
     fn values(&self, out: &mut dyn FnMut(Value<'_>)) {
         out(Value::Time(self.ts));
-        // Only protocol analyzers fail on a connection.
-        out(Value::str("protocol"));
+        out(Value::str(self.analyzer_kind));
         out(Value::str(self.analyzer_name));
         let mut uid = [0u8; 24];
         out(Value::str(self.conn.uid.encode(&mut uid)));
@@ -90,6 +92,7 @@ mod tests {
     fn values_follow_the_schema() {
         let rec = AnalyzerRecord {
             ts: 1_000_000_000,
+            analyzer_kind: "protocol",
             analyzer_name: "SMTP",
             conn: ConnId {
                 uid: crate::uid::UidGen::new(1).next(b'C'),

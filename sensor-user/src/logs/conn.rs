@@ -28,6 +28,33 @@ impl Proto {
     }
 }
 
+/// conn.log `tunnel_parents`: the uids of the tunnels a connection was
+/// seen in, at most [`UidSet::CAP`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UidSet {
+    uids: [crate::uid::Uid; UidSet::CAP],
+    len: u8,
+}
+
+impl UidSet {
+    /// Most uids kept.
+    pub const CAP: usize = 16;
+
+    /// Adds `uid` (once; beyond [`UidSet::CAP`] it is dropped).
+    pub fn insert(&mut self, uid: crate::uid::Uid) {
+        let len = usize::from(self.len);
+        if len < Self::CAP && !self.as_slice().contains(&uid) {
+            self.uids[len] = uid;
+            self.len += 1;
+        }
+    }
+
+    /// The uids, in the order they were added.
+    pub fn as_slice(&self) -> &[crate::uid::Uid] {
+        &self.uids[..usize::from(self.len)]
+    }
+}
+
 /// One conn.log record.
 #[derive(Clone, Debug)]
 pub struct ConnRecord {
@@ -79,6 +106,8 @@ pub struct ConnRecord {
     pub vlan: Option<u16>,
     /// Its inner VLAN id.
     pub inner_vlan: Option<u16>,
+    /// The uids of the tunnels it was seen in.
+    pub tunnel_parents: UidSet,
 }
 
 pub(crate) static SCHEMA: [Field; 27] = [
@@ -160,7 +189,10 @@ impl LogRecord for ConnRecord {
                 Value::Unset
             });
         }
-        out(Value::Unset);
+        out(match self.tunnel_parents.as_slice() {
+            [] => Value::Unset,
+            uids => Value::Uids(uids),
+        });
         out(Value::Count(self.ip_proto as u64));
         let (o, r) = (
             self.orig_l2_addr.map(|m| format_mac(&m)),

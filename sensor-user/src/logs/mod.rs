@@ -19,6 +19,7 @@ pub mod smtp;
 pub mod software;
 pub mod ssl;
 pub mod stats;
+pub mod tunnel;
 pub mod weird;
 pub mod writer;
 pub mod x509;
@@ -365,11 +366,13 @@ pub enum LogKind {
     KnownServices = 14,
     /// known_hosts.log (`policy/protocols/conn/known-hosts`)
     KnownHosts = 15,
+    /// tunnel.log (`base/frameworks/tunnels`)
+    Tunnel = 16,
 }
 
 impl LogKind {
     /// Every log, in index order.
-    pub const ALL: [LogKind; 16] = [
+    pub const ALL: [LogKind; 17] = [
         LogKind::Conn,
         LogKind::Weird,
         LogKind::Stats,
@@ -386,6 +389,7 @@ impl LogKind {
         LogKind::Software,
         LogKind::KnownServices,
         LogKind::KnownHosts,
+        LogKind::Tunnel,
     ];
 
     /// The log's path (file name without `.log`).
@@ -407,6 +411,7 @@ impl LogKind {
             LogKind::Software => "software",
             LogKind::KnownServices => "known_services",
             LogKind::KnownHosts => "known_hosts",
+            LogKind::Tunnel => "tunnel",
         }
     }
 
@@ -429,6 +434,7 @@ impl LogKind {
             LogKind::Software => &software::SCHEMA,
             LogKind::KnownServices => &known::SERVICES_SCHEMA,
             LogKind::KnownHosts => &known::HOSTS_SCHEMA,
+            LogKind::Tunnel => &tunnel::SCHEMA,
         }
     }
 

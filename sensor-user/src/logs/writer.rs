@@ -845,6 +845,7 @@ fn zeek_stream(kind: LogKind) -> &'static str {
         LogKind::Software => "Software::LOG",
         LogKind::KnownServices => "Known::SERVICES_LOG",
         LogKind::KnownHosts => "Known::HOSTS_LOG",
+        LogKind::Tunnel => "Tunnel::LOG",
     }
 }
 
