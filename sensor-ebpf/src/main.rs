@@ -14,6 +14,9 @@
 //!      or to the host stack when no socket is bound there;
 //! 2. an IP fragment, or an IPv6 packet with more extension headers than are
 //!    walked here, also goes to userspace: only userspace can tell its ports.
+//!    So does a tunnel carried straight in IP (IP in IP, IPv6 in IPv4, GRE):
+//!    userspace decapsulates it and filters the inner packets by port (the
+//!    UDP tunnels' ports are in `PORTS`).
 //!    A fragment's address pair goes into `FRAGMENTED`: for a while after,
 //!    a bypassed flow between the two addresses is marked closing at its
 //!    next packet, uncounted, so that its fragmented data is not analysed
@@ -95,6 +98,12 @@ const MAX_VLAN_TAGS: usize = 2;
 const IPPROTO_TCP: u8 = 6;
 /// IP protocol number of UDP.
 const IPPROTO_UDP: u8 = 17;
+/// IP protocol number of IPv4 in IP.
+const IPPROTO_IPIP: u8 = 4;
+/// IP protocol number of IPv6 in IP.
+const IPPROTO_IPV6: u8 = 41;
+/// IP protocol number of GRE.
+const IPPROTO_GRE: u8 = 47;
 /// IPv6 hop-by-hop options header.
 const IPPROTO_HOPOPTS: u8 = 0;
 /// IPv6 routing header.
@@ -135,6 +144,8 @@ enum Unparsed {
     PortsUnknown,
     /// Not IP, or IP but neither TCP nor UDP.
     NotTcpUdp,
+    /// A tunnel in IP: userspace decapsulates it.
+    Tunnel,
     /// Truncated or inconsistent headers, and which.
     Malformed(Why),
 }
@@ -214,7 +225,9 @@ pub fn sensor_xdp(ctx: XdpContext) -> u32 {
             note_fragment(&pair);
             to_userspace(&ctx)
         }
-        Err(Unparsed::PortsUnknown | Unparsed::Ipv6Fragment) => to_userspace(&ctx),
+        Err(Unparsed::PortsUnknown | Unparsed::Ipv6Fragment | Unparsed::Tunnel) => {
+            to_userspace(&ctx)
+        }
         Err(Unparsed::NotTcpUdp) if keep_all => to_userspace(&ctx),
         Err(Unparsed::NotTcpUdp) => unmatched(&ctx),
         Err(Unparsed::Malformed(why)) => {
@@ -609,6 +622,9 @@ fn parse_ipv4(ctx: &XdpContext, off: usize) -> Result<Ip, Unparsed> {
         return Err(Unparsed::Fragment(address_pair(&src, &dst)));
     }
     let proto = h[9];
+    if is_tunnel(proto) {
+        return Err(Unparsed::Tunnel);
+    }
     if proto != IPPROTO_TCP && proto != IPPROTO_UDP {
         return Err(Unparsed::NotTcpUdp);
     }
@@ -684,6 +700,7 @@ fn skip_ipv6_extensions(
                 next = ext_next;
                 off += (usize::from(ext_len) + 1) * 8;
             }
+            p if is_tunnel(p) => return Err(Unparsed::Tunnel),
             _ => return Err(Unparsed::NotTcpUdp),
         }
     }
@@ -691,8 +708,15 @@ fn skip_ipv6_extensions(
         IPPROTO_TCP | IPPROTO_UDP => Ok((next, off)),
         IPPROTO_FRAGMENT => Err(Unparsed::Ipv6Fragment),
         IPPROTO_HOPOPTS | IPPROTO_ROUTING | IPPROTO_DSTOPTS => Err(Unparsed::PortsUnknown),
+        p if is_tunnel(p) => Err(Unparsed::Tunnel),
         _ => Err(Unparsed::NotTcpUdp),
     }
+}
+
+/// Whether IP protocol `proto` is a tunnel userspace decapsulates.
+#[inline(always)]
+fn is_tunnel(proto: u8) -> bool {
+    proto == IPPROTO_IPIP || proto == IPPROTO_IPV6 || proto == IPPROTO_GRE
 }
 
 /// Reads the ports (and for TCP the sequence end and flags) of `ip`'s payload.

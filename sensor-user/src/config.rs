@@ -480,6 +480,10 @@ pub struct Config {
     /// Only packets with one of these TCP/UDP ports are analysed (empty:
     /// everything), the filter the XDP program applies live.
     pub ports: Vec<u16>,
+    /// Only packets inside tunnels with one of these TCP/UDP ports are
+    /// analysed (empty: everything): live capture's port filter for what
+    /// the XDP program cannot look into (it filters outer headers).
+    pub inner_ports: Vec<u16>,
     /// Verify IP/TCP/UDP checksums and ignore packets that fail.
     pub verify_checksums: bool,
     /// Write `community_id` in conn.log.
@@ -675,6 +679,7 @@ impl Default for Config {
             tunnels: TunnelOptions::default(),
             site: Site::default(),
             ports: Vec::new(),
+            inner_ports: Vec::new(),
             verify_checksums: false,
             community_id: true,
             community_id_seed: 0,
@@ -2018,9 +2023,7 @@ impl Config {
                     _ => *list = new,
                 }
             }
-            "Tunnel::max_depth" => {
-                self.tunnels.max_depth = size()?.min(TunnelOptions::DEPTH_CAP)
-            }
+            "Tunnel::max_depth" => self.tunnels.max_depth = size()?.min(TunnelOptions::DEPTH_CAP),
             "Tunnel::max_changes_per_connection" => {
                 self.tunnels.max_changes_per_connection = count32()?.min(255)
             }
@@ -2532,6 +2535,14 @@ mod tests {
         let mut c = Config::default();
         let stmts = [
             "redef SMTP::mail_transaction_validation = F;",
+            "redef Tunnel::max_depth = 2;",
+            "redef Tunnel::max_changes_per_connection = 0;",
+            "redef Tunnel::ip_tunnel_timeout = 1 hr;",
+            "redef Tunnel::validate_vxlan_checksums = F;",
+            "redef Tunnel::expiration_interval = 2 hrs;",
+            "redef PacketAnalyzer::VXLAN::vxlan_ports += { 8472/udp };",
+            "redef PacketAnalyzer::Geneve::geneve_ports = { 6082/udp };",
+            "redef PacketAnalyzer::GRE::gre_ports -= { 4754/udp };",
             "redef SMTP::mail_path_capture = LOCAL_HOSTS;",
             "redef SMTP::max_rcptto_addresses = 5;",
             "redef SMTP::max_to_addresses = 6;",
@@ -2675,6 +2686,17 @@ mod tests {
         assert_eq!((t.storm_thresh, t.storm_interarrival_ns), (4, 2 * S));
         assert!(t.report_gaps_for_partial && !t.partial_connection_ok && !t.syn_ack_ok);
         assert_eq!(c.bits_per_uid, 128);
+        let tu = &c.tunnels;
+        assert_eq!((tu.max_depth, tu.max_changes_per_connection), (2, 0));
+        assert_eq!(tu.ip_tunnel_timeout_ns, 3600 * S);
+        assert_eq!(tu.expiration_interval_ns, 7200 * S);
+        assert!(!tu.validate_vxlan_checksums);
+        assert_eq!(tu.vxlan_ports, [4789, 8472]);
+        assert_eq!(tu.geneve_ports, [6082]);
+        assert!(tu.gre_ports.is_empty());
+        assert!(c
+            .apply_redef("redef PacketAnalyzer::GRE::gre_ports = { 4754/tcp };")
+            .is_err());
         // Every name of the README's table is covered here or in the other
         // tests of this module.
         for (name, _) in SUPPORTED {

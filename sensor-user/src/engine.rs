@@ -13,8 +13,8 @@ pub mod known_hosts;
 pub mod known_services;
 pub mod notices;
 mod replay;
-mod tunnels;
 pub mod software;
+mod tunnels;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -1633,7 +1633,10 @@ impl<S: RecordSink> Worker<S> {
             .table
             .get_mut(slot)
             .is_some_and(|c| c.payload_done && !c.bypassed())
-            && !self.synthetic;
+            && !self.synthetic
+            // The kernel sees a tunnel's packets by their outer headers.
+            && self.tunnels.current.depth() == 0
+            && !self.tunnels.conns.contains_key(&slot);
         self.table.reschedule(slot);
         if bypass {
             self.maybe_bypass(slot);
@@ -1699,10 +1702,15 @@ impl<S: RecordSink> Worker<S> {
 
     /// Whether the port filter leaves this TCP/UDP packet out.
     fn filtered_out(&self, l4: &L4<'_>, sport: u16, dport: u16) -> bool {
-        !self.cfg.ports.is_empty()
+        let ports = match self.tunnels.current.depth() {
+            0 => &self.cfg.ports,
+            _ if self.cfg.inner_ports.is_empty() => &self.cfg.ports,
+            _ => &self.cfg.inner_ports,
+        };
+        !ports.is_empty()
             && matches!(l4, L4::Tcp(_) | L4::Udp(_))
-            && !self.cfg.ports.contains(&sport)
-            && !self.cfg.ports.contains(&dport)
+            && !ports.contains(&sport)
+            && !ports.contains(&dport)
             // A tunnel's datagrams carry what the filter is for.
             && !(matches!(l4, L4::Udp(_))
                 && (self.tunnels.opts.is_tunnel_port(sport)
@@ -2445,10 +2453,7 @@ fn refused_tcp_header<'h>(
 
 /// conn.log `service` with a tunnel analyzer's confirmation first (the
 /// UDP connection's only other services would come later).
-fn tunnel_service(
-    kind: decode::iptunnel::TunnelType,
-    services: &InlineStr<48>,
-) -> InlineStr<48> {
+fn tunnel_service(kind: decode::iptunnel::TunnelType, services: &InlineStr<48>) -> InlineStr<48> {
     let mut out = InlineStr::from_bytes(match kind {
         decode::iptunnel::TunnelType::Vxlan => b"vxlan",
         decode::iptunnel::TunnelType::Geneve => b"geneve",

@@ -209,6 +209,9 @@ pub fn compare_typed(
     // references between records (`parent_fuid`).
     let mut fuid_map = std::collections::HashMap::new();
     let mut references = Vec::new();
+    // The same for connection uids (`tunnel_parents`).
+    let mut uid_map = std::collections::HashMap::new();
+    let mut parents = Vec::new();
     for e in expected {
         let fields: Vec<&String> = e
             .keys()
@@ -234,7 +237,18 @@ pub fn compare_typed(
                 if let (Some(x), Some(y)) = (e.get("fuid"), actual[i].get("fuid")) {
                     fuid_map.insert(x.clone(), y.clone());
                 }
+                if let (Some(x), Some(y)) = (e.get("uid"), actual[i].get("uid")) {
+                    uid_map.insert(x.clone(), y.clone());
+                }
                 for f in fields {
+                    if f == "tunnel_parents" {
+                        parents.push((
+                            name.clone(),
+                            e[f].clone(),
+                            actual[i].get(f).cloned().unwrap_or_else(|| "-".into()),
+                        ));
+                        continue;
+                    }
                     if f == "parent_fuid" {
                         references.push((
                             name.clone(),
@@ -279,6 +293,7 @@ pub fn compare_typed(
             });
         }
     }
+    bad.extend(check_uid_references(parents, uid_map));
     for (i, a) in actual.iter().enumerate() {
         if !used[i] {
             bad.push(Mismatch {
@@ -290,6 +305,57 @@ pub fn compare_typed(
         }
     }
     (total, bad)
+}
+
+/// Checks `tunnel_parents` sets (record, expected, actual): each uid of a
+/// connection both logs hold must be the sensor's uid of that connection;
+/// a uid of no logged connection (an IP tunnel's) must stand for one and
+/// the same uid of the sensor's wherever it appears.
+fn check_uid_references(
+    refs: Vec<(String, String, String)>,
+    mut map: std::collections::HashMap<String, String>,
+) -> Vec<Mismatch> {
+    let mut bad = Vec::new();
+    let split = |v: &str| -> Vec<String> {
+        match v {
+            "-" | "(empty)" => Vec::new(),
+            v => v.split(',').map(String::from).collect(),
+        }
+    };
+    for (record, expected, actual) in refs {
+        let (want, got) = (split(&expected), split(&actual));
+        let mut left: Vec<&String> = got.iter().collect();
+        let mut unmapped = Vec::new();
+        for w in &want {
+            match map.get(w) {
+                Some(m) => match left.iter().position(|g| *g == m) {
+                    Some(i) => {
+                        left.remove(i);
+                    }
+                    None => unmapped.push(w),
+                },
+                None => unmapped.push(w),
+            }
+        }
+        // One uid of no logged connection on each side: the same tunnel.
+        let ok = match (unmapped.as_slice(), left.as_slice()) {
+            ([], []) => true,
+            ([w], [g]) if !map.contains_key(*w) && !map.values().any(|v| v == *g) => {
+                map.insert((*w).clone(), (*g).clone());
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            bad.push(Mismatch {
+                record,
+                field: "tunnel_parents".into(),
+                expected,
+                actual,
+            });
+        }
+    }
+    bad
 }
 
 /// The `sensor` binary, built if needed with the profile the tests run in.

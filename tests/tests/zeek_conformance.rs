@@ -62,8 +62,16 @@ fn run_case_with(
         site: Site::new(&nets),
         seed: Some(1),
         ports,
+        // Zeek's run verified checksums (no -C) where the trace has bad ones.
+        verify_checksums: args.iter().any(|a| a == "--verify-checksums"),
         ..Config::default()
     };
+    // Settings of Zeek's run the case hands over as --redef (a bare run's
+    // unloaded scripts).
+    for (i, _) in args.iter().enumerate().filter(|(_, a)| *a == "--redef") {
+        let applied = config.apply_redef(&args[i + 1]);
+        assert!(applied.is_ok(), "{name}: {}: {applied:?}", args[i + 1]);
+    }
     // The Zeek run's own settings (e.g. SMTP::enable_rfc822_msg_file_analysis),
     // as a user would pass them with --redef; settings the sensor has no
     // counterpart for are skipped, as the command line does.
@@ -289,6 +297,19 @@ fn weird_log_matches_zeek() {
     assert!(
         failures.is_empty(),
         "{} of {total} weird.log fields differ from Zeek:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn tunnel_log_matches_zeek() {
+    let (ran, total, failures) = check_log("tunnel.log");
+    assert!(ran >= 19, "expected the tunnel reference cases, ran {ran}");
+    assert!(total > 200, "too few tunnel.log fields compared: {total}");
+    assert!(
+        failures.is_empty(),
+        "{} of {total} tunnel.log fields differ from Zeek:\n{}",
         failures.len(),
         failures.join("\n")
     );

@@ -641,7 +641,12 @@ mod tests {
                     )
                     .unwrap();
                     let streamed = collect(stream);
-                    assert!(!mapped.0.is_empty(), "{}", path.display());
+                    // (A one-packet trace cut inside its packet has none.)
+                    assert!(
+                        !mapped.0.is_empty() || cut < bytes.len(),
+                        "{}",
+                        path.display()
+                    );
                     assert_eq!(mapped.0, streamed.0, "{}", path.display());
                     assert_eq!(mapped.1.is_some(), streamed.1.is_some());
                     assert_eq!(mapped.1.is_some(), cut < bytes.len());

@@ -204,7 +204,9 @@ mod tests {
     fn bridged_and_erspan_frames_are_ethernet() {
         let eth = [0u8; 15];
         let p = gre(0, 0x6558, &eth);
-        assert!(matches!(parse(&p), Ok(Payload::Frame { link, data }) if link == LinkType::ETHERNET && data.len() == 15));
+        assert!(
+            matches!(parse(&p), Ok(Payload::Frame { link, data }) if link == LinkType::ETHERNET && data.len() == 15)
+        );
         assert_eq!(parse(&gre(0, 0x6558, &[0; 14])), Err(Error::Truncated));
         // ERSPAN II: the sequence word, then 8 bytes of ERSPAN header.
         let mut body = vec![0u8; 4 + 8];
@@ -244,7 +246,10 @@ mod tests {
         assert_eq!(parse(&[0, 0, 8]), Err(Error::Truncated));
         assert_eq!(parse(&gre(2, 0x0800, &[])), Err(Error::UnknownVersion(2)));
         assert_eq!(parse(&gre(0x4000, 0x0800, &[0; 8])), Err(Error::Routing));
-        assert_eq!(parse(&gre(0x0008, 0x0800, &[0; 8])), Err(Error::UnknownFlags));
+        assert_eq!(
+            parse(&gre(0x0008, 0x0800, &[0; 8])),
+            Err(Error::UnknownFlags)
+        );
         assert_eq!(parse(&gre(0x8000, 0x0800, &[0; 2])), Err(Error::Truncated));
         let mut addl = String::new();
         Error::UnknownVersion(3).write_addl(&mut addl).unwrap();
@@ -254,7 +259,9 @@ mod tests {
     #[test]
     fn aruba_tunnels_carry_80211() {
         let p = gre(0, 0x8210, &[8, 0]);
-        assert!(matches!(parse(&p), Ok(Payload::Frame { link, .. }) if link == LinkType::IEEE802_11));
+        assert!(
+            matches!(parse(&p), Ok(Payload::Frame { link, .. }) if link == LinkType::IEEE802_11)
+        );
         assert_eq!(parse(&gre(0, 0x9000, &[])), Err(Error::Truncated));
     }
 }

@@ -911,9 +911,7 @@ impl<'a> Walk<'a> {
                 | Analyzer::Tcp
                 | Analyzer::Udp
                 | Analyzer::Icmp
-                | Analyzer::Geneve => {
-                    return Err(DecodeError::UnsupportedLinkType)
-                }
+                | Analyzer::Geneve => return Err(DecodeError::UnsupportedLinkType),
             };
             at = self.forward(at, key)?;
             data = next;

@@ -120,7 +120,11 @@ impl ConnTunnels {
 
     fn same_stack(&self, encap: &Encap) -> bool {
         let depth = self.stack.iter().take_while(|u| u.is_some()).count();
-        depth == encap.depth() && encap.iter().zip(&self.stack).all(|(e, u)| Some(e.id.uid) == *u)
+        depth == encap.depth()
+            && encap
+                .iter()
+                .zip(&self.stack)
+                .all(|(e, u)| Some(e.id.uid) == *u)
     }
 
     fn set_stack(&mut self, encap: &Encap) {
@@ -308,7 +312,8 @@ impl Tunnels {
         }
         let timeout = self.opts.ip_tunnel_timeout_ns;
         if timeout > 0 {
-            self.ip.retain(|_, (_, last)| now.saturating_sub(*last) < timeout);
+            self.ip
+                .retain(|_, (_, last)| now.saturating_sub(*last) < timeout);
         }
     }
 }
@@ -411,49 +416,39 @@ impl<S: RecordSink> Worker<S> {
             return self.tunnel_weird(ts, name, InlineStr::new(), source, addrs);
         }
         let missing = (ip.payload_len as usize).saturating_sub(ip.payload.len());
-        let opts = self.decode_opts;
-        let decoded = if kind == TunnelType::Vxlan {
-            match vxlan::parse(payload) {
-                Ok((_vni, inner)) => {
-                    self.confirm_tunnel(slot, kind);
-                    decode::decode_frame(LinkType::ETHERNET, inner, (inner.len() + missing) as u32, &opts)
-                }
-                Err(e) => {
-                    return match e.violation() {
-                        Some(reason) => self.tunnel_violation(slot, id, kind, reason, payload),
-                        None => {
-                            self.confirm_tunnel(slot, kind);
-                            let name = "vxlan_empty_packet";
-                            self.tunnel_weird(ts, name, InlineStr::new(), source, addrs)
-                        }
-                    }
-                }
+        let inner = match kind {
+            TunnelType::Vxlan => vxlan::parse(payload)
+                .map(|(_vni, inner)| (None, inner))
+                .map_err(|e| (e.violation(), "vxlan_empty_packet", None)),
+            _ => geneve::parse(payload)
+                .map(|p| (Some(p.protocol), p.inner))
+                .map_err(|e| match e {
+                    geneve::Error::Version(v) => (None, "geneve_invalid_version", Some(v)),
+                    e => (e.violation(), "geneve_empty_packet", None),
+                }),
+        };
+        let (protocol, inner) = match inner {
+            Ok(found) => found,
+            Err((Some(reason), _, _)) => {
+                return self.tunnel_violation(slot, id, kind, reason, payload)
             }
-        } else {
-            match geneve::parse(payload) {
-                Ok(p) => {
-                    self.confirm_tunnel(slot, kind);
-                    let wire = p.inner.len() + missing;
-                    decode::decode_geneve_payload(p.protocol, p.inner, wire, &opts)
-                }
-                Err(geneve::Error::Version(v)) => {
-                    let mut addl = InlineStr::new();
+            Err((None, name, version)) => {
+                let mut addl = InlineStr::new();
+                if let Some(v) = version {
                     let _ = std::fmt::Write::write_fmt(&mut addl, format_args!("{v}"));
-                    let name = "geneve_invalid_version";
-                    return self.tunnel_weird(ts, name, addl, source, addrs);
+                } else {
+                    // A whole header with nothing behind: confirmed first.
+                    self.confirm_tunnel(slot, kind);
                 }
-                Err(e) => {
-                    return match e.violation() {
-                        Some(reason) => self.tunnel_violation(slot, id, kind, reason, payload),
-                        None => {
-                            self.confirm_tunnel(slot, kind);
-                            let name = "geneve_empty_packet";
-                            self.tunnel_weird(ts, name, InlineStr::new(), source, addrs)
-                        }
-                    }
-                }
+                return self.tunnel_weird(ts, name, addl, source, addrs);
             }
         };
+        self.confirm_tunnel(slot, kind);
+        let wire = inner.len() + missing;
+        let decoded = self.decode_checked(|opts| match protocol {
+            None => decode::decode_frame(LinkType::ETHERNET, inner, wire as u32, opts),
+            Some(p) => decode::decode_geneve_payload(p, inner, wire, opts),
+        });
         let ec = EncapConn { id, ip_proto, kind };
         self.decapsulated(ts, ec, decoded);
     }
@@ -546,7 +541,7 @@ impl<S: RecordSink> Worker<S> {
             self.tunnels.conns.insert(slot, t);
             return self.register_all(&encap, ts);
         }
-        if self.tunnels.conns.is_empty() {
+        if self.tunnels.conns.is_empty() && encap.depth() == 0 {
             return;
         }
         let Some(t) = self.tunnels.conns.get_mut(&slot) else {
@@ -722,7 +717,13 @@ mod tests {
         let back = t.ip_tunnel((b, a), TunnelType::Gre, 47, 2, &mut uid);
         assert_eq!(first, back);
         assert_eq!((first.id.orig_h, first.id.resp_h), (a, b));
-        let later = t.ip_tunnel((a, b), TunnelType::Gre, 47, 2 + 86_400_000_000_000, &mut uid);
+        let later = t.ip_tunnel(
+            (a, b),
+            TunnelType::Gre,
+            47,
+            2 + 86_400_000_000_000,
+            &mut uid,
+        );
         assert_ne!(later.id.uid, first.id.uid);
     }
 

@@ -277,9 +277,14 @@ pub fn run(
     // Keep the UMEMs mapped until every worker is joined.
     let umems: Vec<_> = sockets.iter().map(|s| s.umem().clone()).collect();
     // The XDP program keeps only the ports asked for (a reload may change
-    // them): the workers filter nothing more.
+    // them): the workers filter nothing more, but inside tunnels, which
+    // the program passes whole.
     let mut config = opts.config.clone();
     config.ports.clear();
+    config.inner_ports = match opts.all_ports {
+        true => Vec::new(),
+        false => setup::kept_ports(opts),
+    };
     let mut current = opts.clone();
     let logging = start_logging(opts, layout.workers)?;
     let Logging {

@@ -22,12 +22,7 @@ pub fn apply(cur: &mut RunOptions, new: RunOptions, xdp: &mut XdpProgram) -> Res
         );
     }
     if (cur.ports.clone(), cur.all_ports) != (new.ports.clone(), new.all_ports) {
-        let ports = if new.ports.is_empty() {
-            sensor_common::DEFAULT_PORTS.to_vec()
-        } else {
-            new.ports.clone()
-        };
-        xdp.set_ports(&ports)?;
+        xdp.set_ports(&super::setup::xdp_ports(&new))?;
         xdp.set_keep_all(new.all_ports)?;
         cur.ports = new.ports.clone();
         cur.all_ports = new.all_ports;
@@ -75,6 +70,10 @@ fn needs_restart(cur: &RunOptions, new: &RunOptions) -> Vec<&'static str> {
     check("--bypass-flows", cur.bypass_flows == new.bypass_flows);
     check("--reorder-window", cur.reorder_window == new.reorder_window);
     check("--log-dir", cur.log_dir == new.log_dir);
+    check(
+        "--ports (inside tunnels)",
+        (&cur.ports, cur.all_ports) == (&new.ports, new.all_ports),
+    );
     check(
         "--format/--timestamps/--zeek-strict",
         format!("{:?}", cur.format) == format!("{:?}", new.format),

@@ -127,16 +127,40 @@ pub fn attach(opts: &RunOptions) -> Result<XdpProgram, RunError> {
              different queues are ordered as userspace takes them (run one queue for exact order)"
         ),
     }
-    let ports: Vec<u16> = if opts.ports.is_empty() {
-        sensor_common::DEFAULT_PORTS.to_vec()
-    } else {
-        opts.ports.clone()
-    };
-    xdp.set_ports(&ports)?;
+    xdp.set_ports(&xdp_ports(opts))?;
     xdp.set_keep_all(opts.all_ports)?;
     xdp.set_filter(&opts.allow, &opts.deny)?;
     xdp.set_drop_unmatched(opts.drop_unmatched)?;
     Ok(xdp)
+}
+
+/// The ports whose packets are analysed: `--ports`, or the default mail
+/// and TLS ports.
+pub fn kept_ports(opts: &RunOptions) -> Vec<u16> {
+    if opts.ports.is_empty() {
+        sensor_common::DEFAULT_PORTS.to_vec()
+    } else {
+        opts.ports.clone()
+    }
+}
+
+/// The ports the XDP program sends to userspace: the kept ports, and the
+/// UDP ports of the tunnels decapsulated (VXLAN, Geneve, GRE over UDP),
+/// whose inner packets are filtered in userspace.
+pub fn xdp_ports(opts: &RunOptions) -> Vec<u16> {
+    let t = &opts.config.tunnels;
+    let mut ports = kept_ports(opts);
+    for p in t
+        .vxlan_ports
+        .iter()
+        .chain(&t.geneve_ports)
+        .chain(&t.gre_ports)
+    {
+        if !ports.contains(p) {
+            ports.push(*p);
+        }
+    }
+    ports
 }
 
 /// Binds one `AF_XDP` socket to each of the first `queues` queues and

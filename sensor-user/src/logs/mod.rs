@@ -492,6 +492,6 @@ mod kind_tests {
             assert_eq!(k.schema()[0].name, "ts");
         }
         // A new variant must be added to ALL: its index is the last one.
-        assert_eq!(LogKind::KnownHosts as usize, LogKind::ALL.len() - 1);
+        assert_eq!(LogKind::Tunnel as usize, LogKind::ALL.len() - 1);
     }
 }
