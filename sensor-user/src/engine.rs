@@ -2279,11 +2279,12 @@ impl<S: RecordSink> Worker<S> {
             mailbox_sessions_exhausted: self.counters.pop3_sessions_exhausted
                 + self.counters.imap_sessions_exhausted,
             dpd_buffers_exhausted: self.counters.dpd_buffers_exhausted,
-            tables_evicted: if self.counts_fragments() {
-                self.tables_evicted()
-            } else {
-                0
-            },
+            tables_evicted: self.tunnels.evicted
+                + if self.counts_fragments() {
+                    self.tables_evicted()
+                } else {
+                    0
+                },
             live: None,
             sinks: self.sink_health.as_ref().and_then(SinkHealth::snapshot),
         }

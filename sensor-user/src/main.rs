@@ -256,6 +256,10 @@ struct AnalysisArgs {
     /// counted, and those connections go without replay).
     #[arg(long, default_value_t = Limits::default().max_dpd_buffers, value_name = "N")]
     max_dpd_buffers: usize,
+    /// IP tunnels whose uids are kept, and tunnels tracked for tunnel.log, at most at once
+    /// per worker (past it the least recently used is dropped, counted in tables_evicted).
+    #[arg(long, default_value_t = sensor::config::TunnelOptions::default().max_tunnels, value_name = "N")]
+    max_tunnels: usize,
     /// Invalid mail transactions tolerated per connection before SMTP analysis stops
     /// (Zeek's SMTP::max_invalid_mail_transactions).
     #[arg(long, value_name = "N")]
@@ -569,6 +573,7 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
         file_hashes: Default::default(),
         ..Config::default()
     };
+    config.tunnels.max_tunnels = a.max_tunnels.max(1);
     apply_redefs(&mut config, a)?;
     if let Some(h) = a.file_hashes {
         config.file_hashes = h;

@@ -174,6 +174,7 @@ fn check_log(log: &str) -> (usize, usize, Vec<String>) {
 #[test]
 fn conn_log_matches_zeek_on_every_reference_trace() {
     let (ran, total, failures) = check_log("conn.log");
+    eprintln!("conn.log: {ran} traces, {total} fields compared");
     assert!(
         ran >= 19,
         "expected the conn.log reference cases, ran {ran}"
@@ -305,6 +306,7 @@ fn weird_log_matches_zeek() {
 #[test]
 fn tunnel_log_matches_zeek() {
     let (ran, total, failures) = check_log("tunnel.log");
+    eprintln!("tunnel.log: {ran} traces, {total} fields compared");
     assert!(ran >= 19, "expected the tunnel reference cases, ran {ran}");
     assert!(total > 200, "too few tunnel.log fields compared: {total}");
     assert!(

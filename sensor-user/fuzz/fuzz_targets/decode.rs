@@ -1,10 +1,35 @@
-//! Decoding arbitrary frames of every link type never panics, and IP
-//! fragments of arbitrary content reassemble within bounds.
+//! Decoding arbitrary frames of every link type never panics, IP
+//! fragments of arbitrary content reassemble within bounds, and the tunnel
+//! headers (GRE, VXLAN, Geneve, IP in IP) of any IP or UDP payload parse.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use sensor::decode::fragments::{FragOutcome, Reassembler};
-use sensor::decode::{decode_frame, decode_transport, DecodeOptions, LinkType};
+use sensor::decode::{
+    decode_frame, decode_geneve_payload, decode_transport, geneve, gre, iptunnel, vxlan,
+    DecodeOptions, LinkType,
+};
+
+/// The tunnel analyzers on `payload`, and the packets they carry.
+fn tunnels(payload: &[u8], opts: &DecodeOptions) {
+    match gre::parse(payload) {
+        Ok(gre::Payload::Frame { link, data }) => {
+            let _ = decode_frame(link, data, data.len() as u32, opts);
+        }
+        Ok(gre::Payload::Ip { proto, data }) => {
+            if iptunnel::check_inner(proto, data).is_ok() {
+                let _ = decode_frame(LinkType::RAW, data, data.len() as u32, opts);
+            }
+        }
+        Err(_) => {}
+    }
+    if let Ok((_, inner)) = vxlan::parse(payload) {
+        let _ = decode_frame(LinkType::ETHERNET, inner, inner.len() as u32, opts);
+    }
+    if let Ok(p) = geneve::parse(payload) {
+        let _ = decode_geneve_payload(p.protocol, p.inner, p.inner.len(), opts);
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, frame)) = data.split_first() else {
@@ -22,6 +47,8 @@ fuzz_target!(|data: &[u8]| {
     loop {
         if let Ok(ip) = decoded.ip {
             let _ = decode_transport(&ip, &opts);
+            tunnels(ip.payload, &opts);
+            tunnels(ip.payload.get(8..).unwrap_or_default(), &opts);
             if let Some(f) = ip.fragment {
                 if let FragOutcome::Complete(whole) = frags.add(&ip, f, 0) {
                     let _ = decode_transport(&whole, &opts);
