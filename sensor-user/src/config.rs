@@ -629,6 +629,15 @@ pub struct TunnelOptions {
     pub geneve_ports: Vec<u16>,
     /// `PacketAnalyzer::GRE::gre_ports` (UDP).
     pub gre_ports: Vec<u16>,
+    /// `PacketAnalyzer::TEREDO::teredo_ports` (UDP; elsewhere Teredo is
+    /// found by its content).
+    pub teredo_ports: Vec<u16>,
+    /// `PacketAnalyzer::AYIYA::ayiya_ports` (UDP; elsewhere AYIYA is found
+    /// by its content).
+    pub ayiya_ports: Vec<u16>,
+    /// `Tunnel::delay_teredo_confirmation`: Teredo is confirmed once both
+    /// directions carried a valid packet.
+    pub delay_teredo_confirmation: bool,
     /// Most IP tunnels whose uids are kept, and most tunnels tracked for
     /// tunnel.log, at once; past it the least recently used is dropped
     /// (counted).
@@ -644,6 +653,8 @@ impl TunnelOptions {
         self.vxlan_ports.contains(&port)
             || self.geneve_ports.contains(&port)
             || self.gre_ports.contains(&port)
+            || self.teredo_ports.contains(&port)
+            || self.ayiya_ports.contains(&port)
     }
 }
 
@@ -658,6 +669,9 @@ impl Default for TunnelOptions {
             vxlan_ports: vec![4789],
             geneve_ports: vec![6081],
             gre_ports: vec![4754],
+            teredo_ports: vec![3544],
+            ayiya_ports: vec![5072],
+            delay_teredo_confirmation: true,
             max_tunnels: 65_536,
         }
     }
@@ -1074,6 +1088,9 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("PacketAnalyzer::VXLAN::vxlan_ports", "{ 4789/udp }"),
     ("PacketAnalyzer::Geneve::geneve_ports", "{ 6081/udp }"),
     ("PacketAnalyzer::GRE::gre_ports", "{ 4754/udp }"),
+    ("PacketAnalyzer::TEREDO::teredo_ports", "{ 3544/udp }"),
+    ("PacketAnalyzer::AYIYA::ayiya_ports", "{ 5072/udp }"),
+    ("Tunnel::delay_teredo_confirmation", "T"),
     ("dpd_ignore_ports", "F"),
     ("dpd_buffer_size", "1024"),
     ("dpd_max_packets", "100"),
@@ -1999,7 +2016,9 @@ impl Config {
             }
             "PacketAnalyzer::VXLAN::vxlan_ports"
             | "PacketAnalyzer::Geneve::geneve_ports"
-            | "PacketAnalyzer::GRE::gre_ports" => {
+            | "PacketAnalyzer::GRE::gre_ports"
+            | "PacketAnalyzer::TEREDO::teredo_ports"
+            | "PacketAnalyzer::AYIYA::ayiya_ports" => {
                 let mut new = Vec::new();
                 for m in members(value).ok_or_else(bad)? {
                     match zeek_port(m) {
@@ -2011,6 +2030,8 @@ impl Config {
                 let list = match name {
                     "PacketAnalyzer::VXLAN::vxlan_ports" => &mut t.vxlan_ports,
                     "PacketAnalyzer::Geneve::geneve_ports" => &mut t.geneve_ports,
+                    "PacketAnalyzer::TEREDO::teredo_ports" => &mut t.teredo_ports,
+                    "PacketAnalyzer::AYIYA::ayiya_ports" => &mut t.ayiya_ports,
                     _ => &mut t.gre_ports,
                 };
                 match op {
@@ -2032,6 +2053,9 @@ impl Config {
                 self.tunnels.validate_vxlan_checksums = boolean()?
             }
             "Tunnel::expiration_interval" => self.tunnels.expiration_interval_ns = interval()?,
+            "Tunnel::delay_teredo_confirmation" => {
+                self.tunnels.delay_teredo_confirmation = boolean()?
+            }
             "dpd_ignore_ports" => self.dpd.ignore_ports = boolean()?,
             "dpd_buffer_size" => self.dpd.window.bytes = count32()?,
             "dpd_max_packets" => self.dpd.window.chunks = count32()?,
@@ -2543,6 +2567,9 @@ mod tests {
             "redef PacketAnalyzer::VXLAN::vxlan_ports += { 8472/udp };",
             "redef PacketAnalyzer::Geneve::geneve_ports = { 6082/udp };",
             "redef PacketAnalyzer::GRE::gre_ports -= { 4754/udp };",
+            "redef PacketAnalyzer::TEREDO::teredo_ports += { 3545/udp };",
+            "redef PacketAnalyzer::AYIYA::ayiya_ports = { };",
+            "redef Tunnel::delay_teredo_confirmation = F;",
             "redef SMTP::mail_path_capture = LOCAL_HOSTS;",
             "redef SMTP::max_rcptto_addresses = 5;",
             "redef SMTP::max_to_addresses = 6;",
@@ -2694,6 +2721,8 @@ mod tests {
         assert_eq!(tu.vxlan_ports, [4789, 8472]);
         assert_eq!(tu.geneve_ports, [6082]);
         assert!(tu.gre_ports.is_empty());
+        assert_eq!(tu.teredo_ports, [3544, 3545]);
+        assert!(tu.ayiya_ports.is_empty() && !tu.delay_teredo_confirmation);
         assert!(c
             .apply_redef("redef PacketAnalyzer::GRE::gre_ports = { 4754/tcp };")
             .is_err());

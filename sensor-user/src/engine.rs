@@ -33,6 +33,7 @@ use crate::analyzers::{Events, MailboxSlot, Service, ViolationRules};
 use crate::capture::Frame;
 use crate::config::Config;
 use crate::decode::fragments::{self, FragOutcome};
+use crate::decode::iptunnel::TunnelType;
 use crate::decode::{
     self, checksum, icmp, DecodeError, DecodeOptions, IpPacket, LinkInfo, Transport as L4,
 };
@@ -1500,6 +1501,10 @@ impl<S: RecordSink> Worker<S> {
         let mut addl = InlineStr::new();
         let _ = e.write_addl(&mut addl);
         let flow = addrs.filter(|_| e.is_flow());
+        if e == DecodeError::NoNextHeader && self.tunnels.innermost_is(TunnelType::Teredo) {
+            // A Teredo bubble: Zeek's IP analyzer raises nothing.
+            return;
+        }
         let name = self.packet_weird_name(name);
         self.connless_weird_about(ts, name, addl, Some(e.source().name()), flow);
     }
@@ -1643,8 +1648,7 @@ impl<S: RecordSink> Worker<S> {
         }
         if let L4::Udp(u) = l4 {
             // Last: the inner packets may evict this connection.
-            let payload = u.bytes().get(decode::udp::HEADER_LEN..).unwrap_or_default();
-            self.udp_tunnel(slot, ts, ip, payload);
+            self.udp_tunnel(slot, ts, ip, &u);
         }
     }
 
@@ -2454,12 +2458,8 @@ fn refused_tcp_header<'h>(
 
 /// conn.log `service` with a tunnel analyzer's confirmation first (the
 /// UDP connection's only other services would come later).
-fn tunnel_service(kind: decode::iptunnel::TunnelType, services: &InlineStr<48>) -> InlineStr<48> {
-    let mut out = InlineStr::from_bytes(match kind {
-        decode::iptunnel::TunnelType::Vxlan => b"vxlan",
-        decode::iptunnel::TunnelType::Geneve => b"geneve",
-        _ => b"gre",
-    });
+fn tunnel_service(kind: TunnelType, services: &InlineStr<48>) -> InlineStr<48> {
+    let mut out = InlineStr::from_bytes(kind.service().as_bytes());
     if !services.is_empty() {
         out.push(b',');
         out.push_bytes(services.as_bytes());

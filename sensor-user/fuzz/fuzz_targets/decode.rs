@@ -1,13 +1,13 @@
 //! Decoding arbitrary frames of every link type never panics, IP
 //! fragments of arbitrary content reassemble within bounds, and the tunnel
-//! headers (GRE, VXLAN, Geneve, IP in IP) of any IP or UDP payload parse.
+//! headers (GRE, VXLAN, Geneve, Teredo, AYIYA, IP in IP) of any IP or UDP payload parse.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use sensor::decode::fragments::{FragOutcome, Reassembler};
 use sensor::decode::{
-    decode_frame, decode_geneve_payload, decode_transport, geneve, gre, iptunnel, vxlan,
-    DecodeOptions, LinkType,
+    ayiya, decode_frame, decode_geneve_payload, decode_transport, geneve, gre, iptunnel, teredo,
+    vxlan, DecodeOptions, LinkType,
 };
 
 /// The tunnel analyzers on `payload`, and the packets they carry.
@@ -28,6 +28,14 @@ fn tunnels(payload: &[u8], opts: &DecodeOptions) {
     }
     if let Ok(p) = geneve::parse(payload) {
         let _ = decode_geneve_payload(p.protocol, p.inner, p.inner.len(), opts);
+    }
+    let _ = teredo::detect(payload) || ayiya::detect(payload);
+    if let Ok(p) = teredo::parse(payload) {
+        let _ = iptunnel::check_inner(41, p.inner);
+        let _ = decode_frame(LinkType::RAW, p.inner, p.inner.len() as u32, opts);
+    }
+    if let Ok(ayiya::Payload::Forward { inner, .. }) = ayiya::parse(payload) {
+        let _ = decode_frame(LinkType::RAW, inner, inner.len() as u32, opts);
     }
 }
 

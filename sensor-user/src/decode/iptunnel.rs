@@ -15,6 +15,10 @@ pub enum TunnelType {
     Vxlan,
     /// Geneve over UDP.
     Geneve,
+    /// Teredo (IPv6 over UDP).
+    Teredo,
+    /// AYIYA over UDP.
+    Ayiya,
 }
 
 impl TunnelType {
@@ -25,6 +29,34 @@ impl TunnelType {
             TunnelType::Gre => "Tunnel::GRE",
             TunnelType::Vxlan => "Tunnel::VXLAN",
             TunnelType::Geneve => "Tunnel::GENEVE",
+            TunnelType::Teredo => "Tunnel::TEREDO",
+            TunnelType::Ayiya => "Tunnel::AYIYA",
+        }
+    }
+
+    /// The name of the tunnel's packet analyzer (analyzer.log, weird.log
+    /// `source`); conn.log `service` is its lower case.
+    pub fn analyzer_name(self) -> &'static str {
+        match self {
+            TunnelType::Ip => "IPTUNNEL",
+            TunnelType::Gre => "GRE",
+            TunnelType::Vxlan => "VXLAN",
+            TunnelType::Geneve => "GENEVE",
+            TunnelType::Teredo => "TEREDO",
+            TunnelType::Ayiya => "AYIYA",
+        }
+    }
+
+    /// conn.log `service` of a UDP connection the tunnel's analyzer
+    /// confirmed.
+    pub fn service(self) -> &'static str {
+        match self {
+            TunnelType::Ip => "iptunnel",
+            TunnelType::Gre => "gre",
+            TunnelType::Vxlan => "vxlan",
+            TunnelType::Geneve => "geneve",
+            TunnelType::Teredo => "teredo",
+            TunnelType::Ayiya => "ayiya",
         }
     }
 }

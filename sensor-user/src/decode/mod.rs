@@ -14,6 +14,7 @@
 //! carrying the name and the analyzer (`source`) Zeek gives it in weird.log.
 
 pub mod arp;
+pub mod ayiya;
 pub mod checksum;
 pub mod ethernet;
 pub mod fddi;
@@ -30,6 +31,7 @@ pub mod nflog;
 pub mod ppp;
 pub mod sll;
 pub mod tcp;
+pub mod teredo;
 pub mod udp;
 pub mod vxlan;
 

@@ -29,8 +29,8 @@ use hashbrown::HashMap;
 
 use super::{RecordSink, Worker};
 use crate::config::TunnelOptions;
-use crate::decode::iptunnel::{check_inner, TunnelType};
-use crate::decode::{self, geneve, gre, vxlan, IpPacket, LinkType};
+use crate::decode::iptunnel::{check_inner, InnerError, TunnelType};
+use crate::decode::{self, ayiya, geneve, gre, teredo, vxlan, IpPacket, LinkType};
 use crate::flow::history::mask;
 use crate::inline_str::InlineStr;
 use crate::logs::tunnel::{Action, TunnelRecord};
@@ -101,6 +101,9 @@ pub(super) struct ConnTunnels {
     pub confirmed: Option<TunnelType>,
     /// Tunnel analyzers that raised a violation on it, by bit.
     violated: u8,
+    /// Teredo: each direction (originator, responder) carried a valid
+    /// packet.
+    valid: [bool; 2],
 }
 
 impl ConnTunnels {
@@ -138,6 +141,30 @@ impl ConnTunnels {
 fn bit(kind: TunnelType) -> u8 {
     1 << kind as u8
 }
+
+/// A UDP packet a tunnel analyzer looks at, with its connection.
+struct Outer<'a> {
+    slot: u32,
+    id: ConnId,
+    ip_proto: u8,
+    is_orig: bool,
+    kind: TunnelType,
+    /// The packet's source and destination.
+    addrs: (IpAddr, IpAddr),
+    /// Bytes of the datagram the capture lacks.
+    missing: usize,
+    /// The UDP payload.
+    payload: &'a [u8],
+}
+
+/// Whether an IPv6 packet is a Teredo bubble: no payload, no next header.
+fn is_bubble(ip6: &[u8]) -> bool {
+    ip6.len() >= 40 && ip6[6] == 59 && ip6[4..6] == [0, 0]
+}
+
+/// The UDP ports of Zeek's GTPv1 analyzer, which the sensor lacks: no
+/// other tunnel is looked for on them.
+const GTPV1_PORTS: [u16; 2] = [2152, 2123];
 
 /// The key of a tunnel in tunnel.log's table: its endpoints and outer
 /// protocol (Zeek's `conn_id`).
@@ -188,18 +215,35 @@ impl Tunnels {
         }
     }
 
-    /// The ports' tunnel analyzer, if UDP port `port` has one.
-    fn udp_kind(&self, port: u16) -> Option<TunnelType> {
+    /// The tunnel analyzer of UDP responder port `port`, else the first
+    /// whose content test `payload` passes (Zeek's protocol detection in
+    /// the UDP analyzer: AYIYA, then Teredo).
+    fn udp_kind(&self, port: u16, payload: &[u8]) -> Option<TunnelType> {
         let o = &self.opts;
-        if o.vxlan_ports.contains(&port) {
-            Some(TunnelType::Vxlan)
-        } else if o.geneve_ports.contains(&port) {
-            Some(TunnelType::Geneve)
-        } else if o.gre_ports.contains(&port) {
-            Some(TunnelType::Gre)
+        let by_port = [
+            (&o.vxlan_ports, TunnelType::Vxlan),
+            (&o.geneve_ports, TunnelType::Geneve),
+            (&o.gre_ports, TunnelType::Gre),
+            (&o.teredo_ports, TunnelType::Teredo),
+            (&o.ayiya_ports, TunnelType::Ayiya),
+        ];
+        if let Some((_, kind)) = by_port.iter().find(|(ports, _)| ports.contains(&port)) {
+            return Some(*kind);
+        }
+        if GTPV1_PORTS.contains(&port) {
+            None
+        } else if ayiya::detect(payload) {
+            Some(TunnelType::Ayiya)
+        } else if teredo::detect(payload) {
+            Some(TunnelType::Teredo)
         } else {
             None
         }
+    }
+
+    /// Whether the innermost tunnel of the packet being processed is `kind`.
+    pub fn innermost_is(&self, kind: TunnelType) -> bool {
+        self.current.iter().last().is_some_and(|e| e.kind == kind)
     }
 
     /// The IP tunnel between `src` and `dst`: the known one (refreshed),
@@ -377,26 +421,44 @@ impl<S: RecordSink> Worker<S> {
     }
 
     /// A UDP packet of the connection in `slot`, which the UDP analyzer
-    /// accepted: when the connection's responder port is a tunnel
-    /// analyzer's, that analyzer on its payload. `missing` is how much of
-    /// the datagram the capture lacks.
-    pub(super) fn udp_tunnel(&mut self, slot: u32, ts: u64, ip: &IpPacket<'_>, payload: &[u8]) {
+    /// accepted: the tunnel analyzer of the connection's responder port, or
+    /// else the one whose content test the payload passes (AYIYA, Teredo),
+    /// on its payload.
+    pub(super) fn udp_tunnel(
+        &mut self,
+        slot: u32,
+        ts: u64,
+        ip: &IpPacket<'_>,
+        udp: &decode::udp::Datagram<'_>,
+    ) {
+        let payload = udp
+            .bytes()
+            .get(decode::udp::HEADER_LEN..)
+            .unwrap_or_default();
         let Some(conn) = self.table.get_mut(slot) else {
             return;
         };
-        let Some(kind) = self.tunnels.udp_kind(conn.resp_p()) else {
+        let Some(kind) = self.tunnels.udp_kind(conn.resp_p(), payload) else {
             return;
         };
-        let (id, ip_proto) = (conn.id(), conn.ip_proto());
-        let addrs = (ip.src, ip.dst);
+        let at = Outer {
+            slot,
+            id: conn.id(),
+            ip_proto: conn.ip_proto(),
+            is_orig: conn.from_orig(ip.src, udp.src_port()),
+            kind,
+            addrs: (ip.src, ip.dst),
+            missing: (ip.payload_len as usize).saturating_sub(ip.payload.len()),
+            payload,
+        };
         if kind == TunnelType::Gre {
             // GRE over UDP is an IP tunnel between the outer addresses.
             return match gre::parse(payload) {
-                Ok(p) => self.ip_tunnel_payload(ts, addrs, 17, kind, p),
+                Ok(p) => self.ip_tunnel_payload(ts, at.addrs, 17, kind, p),
                 Err(e) => {
                     let mut addl = InlineStr::new();
                     let _ = e.write_addl(&mut addl);
-                    self.tunnel_weird(ts, e.weird_name(), addl, "GRE", addrs)
+                    self.tunnel_weird(ts, e.weird_name(), addl, "GRE", at.addrs)
                 }
             };
         }
@@ -404,23 +466,37 @@ impl<S: RecordSink> Worker<S> {
         if state.violated & bit(kind) != 0 {
             return;
         }
-        let source = match kind {
-            TunnelType::Vxlan => "VXLAN",
-            _ => "GENEVE",
-        };
         if self.tunnels.current.depth() >= self.tunnels.opts.max_depth {
             if let Some(conn) = self.table.get_mut(slot) {
                 conn.history.check(true, mask::UNKNOWN, b'X');
             }
-            let name = "exceeded_tunnel_max_depth";
-            return self.tunnel_weird(ts, name, InlineStr::new(), source, addrs);
+            let (name, source) = ("exceeded_tunnel_max_depth", kind.analyzer_name());
+            return self.tunnel_weird(ts, name, InlineStr::new(), source, at.addrs);
         }
-        let missing = (ip.payload_len as usize).saturating_sub(ip.payload.len());
-        let inner = match kind {
-            TunnelType::Vxlan => vxlan::parse(payload)
+        let decoded = match kind {
+            TunnelType::Teredo => self.teredo(ts, &at),
+            TunnelType::Ayiya => self.ayiya(ts, &at),
+            _ => self.vxlan_or_geneve(ts, &at),
+        };
+        if let Some(decoded) = decoded {
+            let ec = EncapConn {
+                id: at.id,
+                ip_proto: at.ip_proto,
+                kind,
+            };
+            self.decapsulated(ts, ec, decoded);
+        }
+    }
+
+    /// Zeek's VXLAN and Geneve analyzers: the header, the confirmation,
+    /// then the packet behind it.
+    fn vxlan_or_geneve<'a>(&mut self, ts: u64, at: &Outer<'a>) -> Option<decode::Decoded<'a>> {
+        let source = at.kind.analyzer_name();
+        let inner = match at.kind {
+            TunnelType::Vxlan => vxlan::parse(at.payload)
                 .map(|(_vni, inner)| (None, inner))
                 .map_err(|e| (e.violation(), "vxlan_empty_packet", None)),
-            _ => geneve::parse(payload)
+            _ => geneve::parse(at.payload)
                 .map(|p| (Some(p.protocol), p.inner))
                 .map_err(|e| match e {
                     geneve::Error::Version(v) => (None, "geneve_invalid_version", Some(v)),
@@ -430,7 +506,8 @@ impl<S: RecordSink> Worker<S> {
         let (protocol, inner) = match inner {
             Ok(found) => found,
             Err((Some(reason), _, _)) => {
-                return self.tunnel_violation(slot, id, kind, reason, payload)
+                self.tunnel_violation(at, reason, at.payload);
+                return None;
             }
             Err((None, name, version)) => {
                 let mut addl = InlineStr::new();
@@ -438,19 +515,96 @@ impl<S: RecordSink> Worker<S> {
                     let _ = std::fmt::Write::write_fmt(&mut addl, format_args!("{v}"));
                 } else {
                     // A whole header with nothing behind: confirmed first.
-                    self.confirm_tunnel(slot, kind);
+                    self.confirm_tunnel(at.slot, at.kind);
                 }
-                return self.tunnel_weird(ts, name, addl, source, addrs);
+                self.tunnel_weird(ts, name, addl, source, at.addrs);
+                return None;
             }
         };
-        self.confirm_tunnel(slot, kind);
-        let wire = inner.len() + missing;
-        let decoded = self.decode_checked(|opts| match protocol {
+        self.confirm_tunnel(at.slot, at.kind);
+        let wire = inner.len() + at.missing;
+        Some(self.decode_checked(|opts| match protocol {
             None => decode::decode_frame(LinkType::ETHERNET, inner, wire as u32, opts),
             Some(p) => decode::decode_geneve_payload(p, inner, wire, opts),
-        });
-        let ec = EncapConn { id, ip_proto, kind };
-        self.decapsulated(ts, ec, decoded);
+        }))
+    }
+
+    /// Zeek's Teredo analyzer: the headers, the IPv6 packet's check (a
+    /// bubble may carry bytes after it), the confirmation once each
+    /// direction carried a valid packet (`Tunnel::delay_teredo_confirmation`),
+    /// then the IPv6 packet.
+    fn teredo<'a>(&mut self, ts: u64, at: &Outer<'a>) -> Option<decode::Decoded<'a>> {
+        let p = match teredo::parse(at.payload) {
+            Ok(p) => p,
+            Err(e) => {
+                if let teredo::Error::Truncated(name) = e {
+                    self.teredo_weird(at, ts, name, false);
+                }
+                self.tunnel_violation(at, "Bad Teredo encapsulation", at.payload);
+                return None;
+            }
+        };
+        match check_inner(41, p.inner) {
+            Ok(()) => {}
+            Err(InnerError::LengthMismatch) if is_bubble(p.inner) => {
+                self.teredo_weird(at, ts, "Teredo_bubble_with_payload", true)
+            }
+            Err(InnerError::LengthMismatch) => {
+                self.tunnel_violation(at, "Teredo payload length", at.payload);
+                return None;
+            }
+            Err(_) => {
+                let reason = "Truncated Teredo or invalid inner IP version";
+                self.tunnel_violation(at, reason, at.payload);
+                return None;
+            }
+        }
+        let delay = self.tunnels.opts.delay_teredo_confirmation;
+        let t = self.tunnels.conns.entry(at.slot).or_default();
+        t.valid[usize::from(!at.is_orig)] = true;
+        if !delay || t.valid == [true, true] {
+            self.confirm_tunnel(at.slot, at.kind);
+        }
+        let wire = (p.inner.len() + at.missing) as u32;
+        Some(self.decode_checked(|opts| decode::decode_frame(LinkType::RAW, p.inner, wire, opts)))
+    }
+
+    /// A weird of the Teredo analyzer on its connection: only once Teredo
+    /// is confirmed there, unless `force`d (as Zeek's analyzer has it).
+    fn teredo_weird(&mut self, at: &Outer<'_>, ts: u64, name: &'static str, force: bool) {
+        let confirmed = self
+            .tunnels
+            .conns
+            .get(&at.slot)
+            .is_some_and(|t| t.confirmed == Some(TunnelType::Teredo));
+        if confirmed || force {
+            self.tunnel_conn_weird(at.slot, ts, name, InlineStr::new(), Some("TEREDO"));
+        }
+    }
+
+    /// Zeek's AYIYA analyzer: the header, then, for the forward operation,
+    /// the confirmation and the IP packet behind it.
+    fn ayiya<'a>(&mut self, ts: u64, at: &Outer<'a>) -> Option<decode::Decoded<'a>> {
+        let (next, inner) = match ayiya::parse(at.payload) {
+            Ok(ayiya::Payload::Forward { next, inner }) => (next, inner),
+            Ok(ayiya::Payload::Other) => return None,
+            Err(ayiya::Truncated) => {
+                self.tunnel_violation(at, "Truncated AYIYA", &[]);
+                return None;
+            }
+        };
+        self.confirm_tunnel(at.slot, at.kind);
+        if inner.is_empty() {
+            let name = "ayiya_empty_packet";
+            self.tunnel_weird(ts, name, InlineStr::new(), "AYIYA", at.addrs);
+            return None;
+        }
+        // AYIYA's table: IPv4 and IPv6 go to IP, anything else nowhere.
+        if !matches!(next, 4 | 41) {
+            return None;
+        }
+        let wire = (inner.len() + at.missing) as u32;
+        Some(self.decode_checked(|opts| decode::decode_frame(LinkType::RAW, inner, wire, opts)))
     }
 
     /// The tunnel analyzer `kind` confirmed its protocol on the connection
@@ -462,26 +616,16 @@ impl<S: RecordSink> Worker<S> {
         }
     }
 
-    /// The tunnel analyzer `kind` found the connection `id` in `slot` is
-    /// not its protocol: analyzer.log (kind `packet`) and no more
-    /// decapsulation on it.
-    fn tunnel_violation(
-        &mut self,
-        slot: u32,
-        id: ConnId,
-        kind: TunnelType,
-        reason: &'static str,
-        data: &[u8],
-    ) {
-        self.tunnels.conns.entry(slot).or_default().violated |= bit(kind);
+    /// The tunnel analyzer of `at` found its connection is not its
+    /// protocol: analyzer.log (kind `packet`) and no more decapsulation on
+    /// it.
+    fn tunnel_violation(&mut self, at: &Outer<'_>, reason: &'static str, data: &[u8]) {
+        self.tunnels.conns.entry(at.slot).or_default().violated |= bit(at.kind);
         let rec = crate::logs::analyzer::AnalyzerRecord {
             ts: self.now,
             analyzer_kind: "packet",
-            analyzer_name: match kind {
-                TunnelType::Vxlan => "VXLAN",
-                _ => "GENEVE",
-            },
-            conn: id,
+            analyzer_name: at.kind.analyzer_name(),
+            conn: at.id,
             proto: "udp",
             failure_reason: reason.as_bytes(),
             failure_data: (!data.is_empty()).then(|| {
@@ -582,13 +726,29 @@ impl<S: RecordSink> Worker<S> {
     /// `tunnel_max_changes_per_connection_exceeded` on the connection in
     /// `slot`, with `X` in its history.
     fn tunnel_changes_exceeded(&mut self, slot: u32, ts: u64, limit: u32) {
+        if let Some(conn) = self.table.get_mut(slot) {
+            conn.history.check(true, mask::UNKNOWN, b'X');
+        }
+        let mut addl = InlineStr::new();
+        let _ = std::fmt::Write::write_fmt(&mut addl, format_args!("{limit}"));
+        let name = "tunnel_max_changes_per_connection_exceeded";
+        self.tunnel_conn_weird(slot, ts, name, addl, None);
+    }
+
+    /// A weird on the connection in `slot`, through Zeek's weird policy.
+    fn tunnel_conn_weird(
+        &mut self,
+        slot: u32,
+        ts: u64,
+        name: &'static str,
+        addl: InlineStr<128>,
+        source: Option<&'static str>,
+    ) {
         let Some((conn, spares)) = self.table.conn_and_spares(slot) else {
             return;
         };
-        conn.history.check(true, mask::UNKNOWN, b'X');
         let id = conn.id();
         let tuple = (id.orig_h, id.orig_p, id.resp_h, id.resp_p);
-        let name = "tunnel_max_changes_per_connection_exceeded";
         let counts = &mut conn.more_mut(&mut spares.conn).weirds;
         let subject = Subject::Conn {
             id: tuple,
@@ -599,15 +759,13 @@ impl<S: RecordSink> Worker<S> {
             return;
         };
         self.counters.weirds += 1;
-        let mut addl = InlineStr::new();
-        let _ = std::fmt::Write::write_fmt(&mut addl, format_args!("{limit}"));
         let rec = WeirdRecord {
             ts,
             conn: Some(id),
             name,
             addl,
             notice,
-            source: None,
+            source,
             peer: self.weirds.options().peer,
             flow: None,
         };

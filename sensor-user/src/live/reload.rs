@@ -71,10 +71,6 @@ fn needs_restart(cur: &RunOptions, new: &RunOptions) -> Vec<&'static str> {
     check("--reorder-window", cur.reorder_window == new.reorder_window);
     check("--log-dir", cur.log_dir == new.log_dir);
     check(
-        "--ports (inside tunnels)",
-        (&cur.ports, cur.all_ports) == (&new.ports, new.all_ports),
-    );
-    check(
         "--format/--timestamps/--zeek-strict",
         format!("{:?}", cur.format) == format!("{:?}", new.format),
     );

@@ -145,17 +145,20 @@ pub fn kept_ports(opts: &RunOptions) -> Vec<u16> {
 }
 
 /// The ports the XDP program sends to userspace: the kept ports, and the
-/// UDP ports of the tunnels decapsulated (VXLAN, Geneve, GRE over UDP),
+/// UDP ports of the tunnels decapsulated (VXLAN, Geneve, GRE over UDP,
+/// Teredo, AYIYA),
 /// whose inner packets are filtered in userspace.
 pub fn xdp_ports(opts: &RunOptions) -> Vec<u16> {
     let t = &opts.config.tunnels;
     let mut ports = kept_ports(opts);
-    for p in t
-        .vxlan_ports
-        .iter()
-        .chain(&t.geneve_ports)
-        .chain(&t.gre_ports)
-    {
+    let tunnel_ports = [
+        &t.vxlan_ports,
+        &t.geneve_ports,
+        &t.gre_ports,
+        &t.teredo_ports,
+        &t.ayiya_ports,
+    ];
+    for p in tunnel_ports.into_iter().flatten() {
         if !ports.contains(p) {
             ports.push(*p);
         }
