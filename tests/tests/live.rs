@@ -198,7 +198,19 @@ fn live_logs_equal_offline_logs_on_every_reference_trace() {
                 for bypass in [true, false] {
                     let mode = format!("round {round}, {replayer:?}, {speed:?}, bypass {bypass}");
                     let live = dir.join("live");
-                    let mut args = vec!["--ports", "all", "--seed", "1", "--stats-interval", "1"];
+                    // UMEM for the whole mix (over 10,000 frames): at top
+                    // speed the replayer may run that far ahead of the worker
+                    // on this machine's two shared cores.
+                    let mut args = vec![
+                        "--ports",
+                        "all",
+                        "--seed",
+                        "1",
+                        "--stats-interval",
+                        "1",
+                        "--frames",
+                        "16384",
+                    ];
                     if !bypass {
                         args.push("--no-bypass");
                     }
