@@ -750,21 +750,9 @@ pub fn decode_frame<'a>(
     wire_len: u32,
     opts: &DecodeOptions,
 ) -> Decoded<'a> {
-    let mut walk = Walk {
-        frame,
-        wire_len: (wire_len as usize).max(frame.len()),
-        depth: 0,
-        tags: 0,
-        network_order_null: link == LinkType::LOOP,
-        info: LinkInfo::default(),
-        more: None,
-    };
+    let mut walk = Walk::new(frame, wire_len as usize, link == LinkType::LOOP);
     let ip = walk.run(link, opts);
-    Decoded {
-        link: walk.info,
-        ip,
-        more: walk.more,
-    }
+    walk.decoded(ip)
 }
 
 /// Decodes the payload of a Geneve packet whose header gives its protocol
@@ -777,23 +765,11 @@ pub fn decode_geneve_payload<'a>(
     wire_len: usize,
     opts: &DecodeOptions,
 ) -> Decoded<'a> {
-    let mut walk = Walk {
-        frame: data,
-        wire_len: wire_len.max(data.len()),
-        depth: 0,
-        tags: 0,
-        network_order_null: false,
-        info: LinkInfo::default(),
-        more: None,
-    };
+    let mut walk = Walk::new(data, wire_len, false);
     let ip = walk
         .forward(Analyzer::Geneve, Some(u64::from(protocol)))
         .and_then(|at| walk.walk(at, data, opts));
-    Decoded {
-        link: walk.info,
-        ip,
-        more: walk.more,
-    }
+    walk.decoded(ip)
 }
 
 /// State of one frame's way through the analyzers.
@@ -812,6 +788,29 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
+    /// A walk from the start of `frame`, `wire_len` bytes on the wire (at
+    /// least what was captured).
+    fn new(frame: &'a [u8], wire_len: usize, network_order_null: bool) -> Walk<'a> {
+        Walk {
+            frame,
+            wire_len: wire_len.max(frame.len()),
+            depth: 0,
+            tags: 0,
+            network_order_null,
+            info: LinkInfo::default(),
+            more: None,
+        }
+    }
+
+    /// The walk's outcome: what the link layer said, with the packet.
+    fn decoded(self, ip: Result<IpPacket<'a>, DecodeError>) -> Decoded<'a> {
+        Decoded {
+            link: self.info,
+            ip,
+            more: self.more,
+        }
+    }
+
     fn run(&mut self, link: LinkType, opts: &DecodeOptions) -> Result<IpPacket<'a>, DecodeError> {
         let at = self.forward(Analyzer::Root, Some(u64::from(link.0)))?;
         self.walk(at, self.frame, opts)
