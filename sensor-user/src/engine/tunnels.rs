@@ -462,8 +462,8 @@ impl<S: RecordSink> Worker<S> {
                 }
             };
         }
-        let state = self.tunnels.conns.get(&slot).copied().unwrap_or_default();
-        if state.violated & bit(kind) != 0 {
+        let violated = self.tunnels.conns.get(&slot);
+        if violated.is_some_and(|t| t.violated & bit(kind) != 0) {
             return;
         }
         if self.tunnels.current.depth() >= self.tunnels.opts.max_depth {
@@ -672,11 +672,13 @@ impl<S: RecordSink> Worker<S> {
     /// and `tunnel_changed` handlers: conn.log `tunnel_parents`, and
     /// tunnel.log's `DISCOVER` records.
     pub(super) fn note_encapsulation(&mut self, slot: u32, created: bool, ts: u64) {
+        // Most packets: outside tunnels, of a connection seen in none.
+        let depth = self.tunnels.current.depth();
+        if depth == 0 && (created || self.tunnels.conns.is_empty()) {
+            return;
+        }
         let encap = self.tunnels.current;
         if created {
-            if encap.depth() == 0 {
-                return;
-            }
             let mut t = ConnTunnels::default();
             t.set_stack(&encap);
             if let Some(last) = encap.iter().last() {
@@ -684,9 +686,6 @@ impl<S: RecordSink> Worker<S> {
             }
             self.tunnels.conns.insert(slot, t);
             return self.register_all(&encap, ts);
-        }
-        if self.tunnels.conns.is_empty() && encap.depth() == 0 {
-            return;
         }
         let Some(t) = self.tunnels.conns.get_mut(&slot) else {
             if encap.depth() > 0 {
