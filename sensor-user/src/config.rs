@@ -639,8 +639,8 @@ pub struct TunnelOptions {
     /// directions carried a valid packet.
     pub delay_teredo_confirmation: bool,
     /// Most IP tunnels whose uids are kept, and most tunnels tracked for
-    /// tunnel.log, at once; past it the least recently used is dropped
-    /// (counted).
+    /// tunnel.log, at once; past it the least recently used of a sample
+    /// of entries is dropped (counted).
     pub max_tunnels: usize,
 }
 
@@ -648,13 +648,24 @@ impl TunnelOptions {
     /// The deepest nesting decapsulated whatever `Tunnel::max_depth` says.
     pub const DEPTH_CAP: usize = 8;
 
+    /// The UDP ports of each tunnel analyzer, in the order Zeek's UDP
+    /// analyzer's table is looked up.
+    pub fn udp_ports(&self) -> [(&[u16], crate::decode::iptunnel::TunnelType); 5] {
+        use crate::decode::iptunnel::TunnelType;
+        [
+            (&self.vxlan_ports, TunnelType::Vxlan),
+            (&self.geneve_ports, TunnelType::Geneve),
+            (&self.gre_ports, TunnelType::Gre),
+            (&self.teredo_ports, TunnelType::Teredo),
+            (&self.ayiya_ports, TunnelType::Ayiya),
+        ]
+    }
+
     /// Whether UDP port `port` is one a tunnel analyzer registered for.
     pub fn is_tunnel_port(&self, port: u16) -> bool {
-        self.vxlan_ports.contains(&port)
-            || self.geneve_ports.contains(&port)
-            || self.gre_ports.contains(&port)
-            || self.teredo_ports.contains(&port)
-            || self.ayiya_ports.contains(&port)
+        self.udp_ports()
+            .iter()
+            .any(|(ports, _)| ports.contains(&port))
     }
 }
 

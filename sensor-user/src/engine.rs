@@ -2237,7 +2237,7 @@ impl<S: RecordSink> Worker<S> {
         (rec.vlan, rec.inner_vlan) = (vlans.outer, vlans.inner);
         rec.sizes = self.enabled & crate::analyzers::dpd::CONN_SIZE != 0;
         if let Some(t) = self.tunnel_conn_removed(slot, &rec.id, rec.ip_proto) {
-            t.parents().for_each(|u| rec.tunnel_parents.insert(u));
+            rec.tunnel_parents = t.parents;
             if let Some(kind) = t.confirmed {
                 rec.service = tunnel_service(kind, &rec.service);
             }

@@ -257,7 +257,7 @@ struct AnalysisArgs {
     #[arg(long, default_value_t = Limits::default().max_dpd_buffers, value_name = "N")]
     max_dpd_buffers: usize,
     /// IP tunnels whose uids are kept, and tunnels tracked for tunnel.log, at most at once
-    /// per worker (past it the least recently used is dropped, counted in tables_evicted).
+    /// per worker (past it the least recently used of eight is dropped, counted in tables_evicted).
     #[arg(long, default_value_t = sensor::config::TunnelOptions::default().max_tunnels, value_name = "N")]
     max_tunnels: usize,
     /// Invalid mail transactions tolerated per connection before SMTP analysis stops

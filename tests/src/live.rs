@@ -111,24 +111,24 @@ pub fn count(stats: &serde_json::Map<String, Value>, field: &str) -> u64 {
     stats.get(field).and_then(Value::as_u64).unwrap_or(0)
 }
 
+/// A reference case's case.json (`Null` when it has none).
+fn case_meta(case: &Path) -> Value {
+    std::fs::read_to_string(case.join("case.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
 /// Whether a reference case's trace is 802.11 (with or without radiotap),
 /// by its case.json: frames no Ethernet link can carry as they are.
 fn is_80211(case: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(case.join("case.json")) else {
-        return false;
-    };
-    let meta: Value = serde_json::from_str(&text).unwrap_or_default();
-    matches!(meta["trace_linktype"].as_u64(), Some(105 | 127))
+    matches!(case_meta(case)["trace_linktype"].as_u64(), Some(105 | 127))
 }
 
 /// Whether a reference case's trace is tunneled traffic, by its case.json
 /// labels.
 fn is_tunnel(case: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(case.join("case.json")) else {
-        return false;
-    };
-    let meta: Value = serde_json::from_str(&text).unwrap_or_default();
-    meta["labels"]
+    case_meta(case)["labels"]
         .as_array()
         .is_some_and(|l| l.iter().any(|x| x == "tunnel"))
 }

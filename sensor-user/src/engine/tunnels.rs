@@ -33,6 +33,7 @@ use crate::decode::iptunnel::{check_inner, InnerError, TunnelType};
 use crate::decode::{self, ayiya, geneve, gre, teredo, vxlan, IpPacket, LinkType};
 use crate::flow::history::mask;
 use crate::inline_str::InlineStr;
+use crate::logs::conn::UidSet;
 use crate::logs::tunnel::{Action, TunnelRecord};
 use crate::logs::weird::{Subject, Verdict, WeirdRecord};
 use crate::logs::ConnId;
@@ -40,10 +41,6 @@ use crate::uid::Uid;
 
 /// The deepest stack kept.
 const CAP: usize = TunnelOptions::DEPTH_CAP;
-
-/// Most uids one connection's `tunnel_parents` keeps (Zeek's default
-/// limit of 5 changes gives at most 6).
-pub const MAX_PARENTS: usize = 16;
 
 /// How often (network time) idle tunnels are looked for: Zeek's
 /// `table_expire_interval`.
@@ -92,8 +89,9 @@ impl Encap {
 pub(super) struct ConnTunnels {
     /// The uids of the stack its latest packet came in.
     stack: [Option<Uid>; CAP],
-    /// conn.log `tunnel_parents`, in the order they came.
-    parents: [Option<Uid>; MAX_PARENTS],
+    /// conn.log `tunnel_parents`, in the order they came (Zeek's default
+    /// limit of 5 changes gives at most 6 of the set's 16).
+    pub parents: UidSet,
     /// Changes of stack reported.
     changes: u32,
     /// The tunnel analyzer that confirmed its protocol on this (UDP)
@@ -107,20 +105,6 @@ pub(super) struct ConnTunnels {
 }
 
 impl ConnTunnels {
-    /// conn.log `tunnel_parents`.
-    pub fn parents(&self) -> impl Iterator<Item = Uid> + '_ {
-        self.parents.iter().map_while(|p| *p)
-    }
-
-    fn add_parent(&mut self, uid: Uid) {
-        if self.parents().any(|p| p == uid) {
-            return;
-        }
-        if let Some(slot) = self.parents.iter_mut().find(|p| p.is_none()) {
-            *slot = Some(uid);
-        }
-    }
-
     fn same_stack(&self, encap: &Encap) -> bool {
         let depth = self.stack.iter().take_while(|u| u.is_some()).count();
         depth == encap.depth()
@@ -183,6 +167,25 @@ struct Active {
     last_read: u64,
 }
 
+/// Entries a full table's eviction looks at: the least recently used of
+/// them goes (an approximation of LRU that costs the same however full the
+/// table is, so a flood of new tunnels cannot make each one scan it).
+const EVICTION_SAMPLE: usize = 8;
+
+/// Removes from a full `table` the least recently used (by `last_used`)
+/// of [`EVICTION_SAMPLE`] of its entries; returns how many went (0 or 1).
+fn evict_stalest<K: Copy + Eq + std::hash::Hash, V>(
+    table: &mut HashMap<K, V>,
+    last_used: impl Fn(&V) -> u64,
+) -> u64 {
+    let stalest = table
+        .iter()
+        .take(EVICTION_SAMPLE)
+        .min_by_key(|(_, v)| last_used(v))
+        .map(|(k, _)| *k);
+    stalest.map_or(0, |k| u64::from(table.remove(&k).is_some()))
+}
+
 /// A worker's tunnel state.
 #[derive(Debug)]
 pub(super) struct Tunnels {
@@ -219,14 +222,7 @@ impl Tunnels {
     /// whose content test `payload` passes (Zeek's protocol detection in
     /// the UDP analyzer: AYIYA, then Teredo).
     fn udp_kind(&self, port: u16, payload: &[u8]) -> Option<TunnelType> {
-        let o = &self.opts;
-        let by_port = [
-            (&o.vxlan_ports, TunnelType::Vxlan),
-            (&o.geneve_ports, TunnelType::Geneve),
-            (&o.gre_ports, TunnelType::Gre),
-            (&o.teredo_ports, TunnelType::Teredo),
-            (&o.ayiya_ports, TunnelType::Ayiya),
-        ];
+        let by_port = self.opts.udp_ports();
         if let Some((_, kind)) = by_port.iter().find(|(ports, _)| ports.contains(&port)) {
             return Some(*kind);
         }
@@ -265,11 +261,7 @@ impl Tunnels {
             }
         }
         if self.ip.len() >= self.opts.max_tunnels && !self.ip.contains_key(&pair) {
-            let oldest = self.ip.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| *k);
-            if let Some(k) = oldest {
-                self.ip.remove(&k);
-                self.evicted += 1;
-            }
+            self.evicted += evict_stalest(&mut self.ip, |(_, last)| *last);
         }
         let ec = EncapConn {
             id: ConnId {
@@ -295,11 +287,7 @@ impl Tunnels {
             return None;
         }
         if self.active.len() >= self.opts.max_tunnels {
-            let oldest = self.active.iter().min_by_key(|(_, a)| a.last_read);
-            if let Some(k) = oldest.map(|(k, _)| *k) {
-                self.active.remove(&k);
-                self.evicted += 1;
-            }
+            self.evicted += evict_stalest(&mut self.active, |a| a.last_read);
         }
         self.active.insert(
             key,
@@ -367,23 +355,27 @@ impl<S: RecordSink> Worker<S> {
     /// IPTunnel analyzers, then the inner packet.
     pub(super) fn ip_tunnel(&mut self, ts: u64, ip: &IpPacket<'_>) {
         let addrs = (ip.src, ip.dst);
-        let (kind, payload) = if ip.proto == 47 {
-            match gre::parse(ip.payload) {
-                Ok(p) => (TunnelType::Gre, p),
-                Err(e) => {
-                    let mut addl = InlineStr::new();
-                    let _ = e.write_addl(&mut addl);
-                    return self.tunnel_weird(ts, e.weird_name(), addl, "GRE", addrs);
-                }
-            }
-        } else {
-            let p = gre::Payload::Ip {
-                proto: ip.proto,
-                data: ip.payload,
-            };
-            (TunnelType::Ip, p)
+        if ip.proto == 47 {
+            return self.gre(ts, addrs, ip.proto, ip.payload);
+        }
+        let payload = gre::Payload::Ip {
+            proto: ip.proto,
+            data: ip.payload,
         };
-        self.ip_tunnel_payload(ts, addrs, ip.proto, kind, payload);
+        self.ip_tunnel_payload(ts, addrs, ip.proto, TunnelType::Ip, payload);
+    }
+
+    /// Zeek's GRE analyzer on `data` (over IP, or over UDP), sent between
+    /// `addrs` in IP protocol `ip_proto`: its weird, or the IP tunnel.
+    fn gre(&mut self, ts: u64, addrs: (IpAddr, IpAddr), ip_proto: u8, data: &[u8]) {
+        match gre::parse(data) {
+            Ok(p) => self.ip_tunnel_payload(ts, addrs, ip_proto, TunnelType::Gre, p),
+            Err(e) => {
+                let mut addl = InlineStr::new();
+                let _ = e.write_addl(&mut addl);
+                self.tunnel_weird(ts, e.weird_name(), addl, "GRE", addrs)
+            }
+        }
     }
 
     /// Zeek's IPTunnel analyzer on what an IP tunnel between `addrs`
@@ -441,6 +433,10 @@ impl<S: RecordSink> Worker<S> {
         let Some(kind) = self.tunnels.udp_kind(conn.resp_p(), payload) else {
             return;
         };
+        if kind == TunnelType::Gre {
+            // GRE over UDP is an IP tunnel between the outer addresses.
+            return self.gre(ts, (ip.src, ip.dst), 17, payload);
+        }
         let at = Outer {
             slot,
             id: conn.id(),
@@ -451,17 +447,6 @@ impl<S: RecordSink> Worker<S> {
             missing: (ip.payload_len as usize).saturating_sub(ip.payload.len()),
             payload,
         };
-        if kind == TunnelType::Gre {
-            // GRE over UDP is an IP tunnel between the outer addresses.
-            return match gre::parse(payload) {
-                Ok(p) => self.ip_tunnel_payload(ts, at.addrs, 17, kind, p),
-                Err(e) => {
-                    let mut addl = InlineStr::new();
-                    let _ = e.write_addl(&mut addl);
-                    self.tunnel_weird(ts, e.weird_name(), addl, "GRE", at.addrs)
-                }
-            };
-        }
         let violated = self.tunnels.conns.get(&slot);
         if violated.is_some_and(|t| t.violated & bit(kind) != 0) {
             return;
@@ -682,7 +667,7 @@ impl<S: RecordSink> Worker<S> {
             let mut t = ConnTunnels::default();
             t.set_stack(&encap);
             if let Some(last) = encap.iter().last() {
-                t.add_parent(last.id.uid);
+                t.parents.insert(last.id.uid);
             }
             self.tunnels.conns.insert(slot, t);
             return self.register_all(&encap, ts);
@@ -717,7 +702,7 @@ impl<S: RecordSink> Worker<S> {
         }
         t.changes += 1;
         if let Some(last) = encap.iter().last() {
-            t.add_parent(last.id.uid);
+            t.parents.insert(last.id.uid);
         }
         self.register_all(&encap, ts);
     }
@@ -837,9 +822,9 @@ mod tests {
         e.push(ec(2, TunnelType::Ip));
         assert!(!t.same_stack(&e));
         assert!(!t.same_stack(&Encap::default()));
-        t.add_parent(ec(1, TunnelType::Gre).id.uid);
-        t.add_parent(ec(1, TunnelType::Gre).id.uid);
-        assert_eq!(t.parents().count(), 1);
+        t.parents.insert(ec(1, TunnelType::Gre).id.uid);
+        t.parents.insert(ec(1, TunnelType::Gre).id.uid);
+        assert_eq!(t.parents.as_slice().len(), 1);
     }
 
     #[test]

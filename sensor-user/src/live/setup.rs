@@ -151,14 +151,7 @@ pub fn kept_ports(opts: &RunOptions) -> Vec<u16> {
 pub fn xdp_ports(opts: &RunOptions) -> Vec<u16> {
     let t = &opts.config.tunnels;
     let mut ports = kept_ports(opts);
-    let tunnel_ports = [
-        &t.vxlan_ports,
-        &t.geneve_ports,
-        &t.gre_ports,
-        &t.teredo_ports,
-        &t.ayiya_ports,
-    ];
-    for p in tunnel_ports.into_iter().flatten() {
+    for p in t.udp_ports().iter().flat_map(|(list, _)| list.iter()) {
         if !ports.contains(p) {
             ports.push(*p);
         }

@@ -619,6 +619,24 @@ impl WeirdPolicy {
     }
 }
 
+/// Zeek's name for a packet-analysis weird raised on a packet inside a
+/// tunnel: `name` with `_in_tunnel` appended. Names are static, so each
+/// suffixed name is made once and kept for the process's life (a bounded
+/// set: one per weird name).
+pub fn in_tunnel(name: &'static str) -> &'static str {
+    use std::sync::Mutex;
+    static NAMES: Mutex<Vec<(&'static str, &'static str)>> = Mutex::new(Vec::new());
+    let Ok(mut names) = NAMES.lock() else {
+        return name;
+    };
+    if let Some((_, suffixed)) = names.iter().find(|(n, _)| *n == name) {
+        return suffixed;
+    }
+    let suffixed: &'static str = Box::leak(format!("{name}_in_tunnel").into_boxed_str());
+    names.push((name, suffixed));
+    suffixed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -792,28 +810,7 @@ mod tests {
             S
         ));
     }
-}
 
-/// Zeek's name for a packet-analysis weird raised on a packet inside a
-/// tunnel: `name` with `_in_tunnel` appended. Names are static, so each
-/// suffixed name is made once and kept for the process's life (a bounded
-/// set: one per weird name).
-pub fn in_tunnel(name: &'static str) -> &'static str {
-    use std::sync::Mutex;
-    static NAMES: Mutex<Vec<(&'static str, &'static str)>> = Mutex::new(Vec::new());
-    let Ok(mut names) = NAMES.lock() else {
-        return name;
-    };
-    if let Some((_, suffixed)) = names.iter().find(|(n, _)| *n == name) {
-        return suffixed;
-    }
-    let suffixed: &'static str = Box::leak(format!("{name}_in_tunnel").into_boxed_str());
-    names.push((name, suffixed));
-    suffixed
-}
-
-#[cfg(test)]
-mod tunnel_tests {
     #[test]
     fn weirds_in_tunnels_are_suffixed_once() {
         let a = super::in_tunnel("truncated_IP");
