@@ -635,9 +635,14 @@ pub struct TunnelOptions {
     /// `PacketAnalyzer::AYIYA::ayiya_ports` (UDP; elsewhere AYIYA is found
     /// by its content).
     pub ayiya_ports: Vec<u16>,
+    /// `PacketAnalyzer::GTPV1::gtpv1_ports` (UDP).
+    pub gtpv1_ports: Vec<u16>,
     /// `Tunnel::delay_teredo_confirmation`: Teredo is confirmed once both
     /// directions carried a valid packet.
     pub delay_teredo_confirmation: bool,
+    /// `Tunnel::delay_gtp_confirmation`: GTPv1 is confirmed once both
+    /// directions carried a valid packet.
+    pub delay_gtp_confirmation: bool,
     /// Most IP tunnels whose uids are kept, and most tunnels tracked for
     /// tunnel.log, at once; past it the least recently used of a sample
     /// of entries is dropped (counted).
@@ -650,7 +655,7 @@ impl TunnelOptions {
 
     /// The UDP ports of each tunnel analyzer, in the order Zeek's UDP
     /// analyzer's table is looked up.
-    pub fn udp_ports(&self) -> [(&[u16], crate::decode::iptunnel::TunnelType); 5] {
+    pub fn udp_ports(&self) -> [(&[u16], crate::decode::iptunnel::TunnelType); 6] {
         use crate::decode::iptunnel::TunnelType;
         [
             (&self.vxlan_ports, TunnelType::Vxlan),
@@ -658,6 +663,7 @@ impl TunnelOptions {
             (&self.gre_ports, TunnelType::Gre),
             (&self.teredo_ports, TunnelType::Teredo),
             (&self.ayiya_ports, TunnelType::Ayiya),
+            (&self.gtpv1_ports, TunnelType::Gtpv1),
         ]
     }
 
@@ -682,7 +688,9 @@ impl Default for TunnelOptions {
             gre_ports: vec![4754],
             teredo_ports: vec![3544],
             ayiya_ports: vec![5072],
+            gtpv1_ports: vec![2152, 2123],
             delay_teredo_confirmation: true,
+            delay_gtp_confirmation: false,
             max_tunnels: 65_536,
         }
     }
@@ -1101,7 +1109,9 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("PacketAnalyzer::GRE::gre_ports", "{ 4754/udp }"),
     ("PacketAnalyzer::TEREDO::teredo_ports", "{ 3544/udp }"),
     ("PacketAnalyzer::AYIYA::ayiya_ports", "{ 5072/udp }"),
+    ("PacketAnalyzer::GTPV1::gtpv1_ports", "{ 2152/udp, 2123/udp }"),
     ("Tunnel::delay_teredo_confirmation", "T"),
+    ("Tunnel::delay_gtp_confirmation", "F"),
     ("dpd_ignore_ports", "F"),
     ("dpd_buffer_size", "1024"),
     ("dpd_max_packets", "100"),
@@ -2029,7 +2039,8 @@ impl Config {
             | "PacketAnalyzer::Geneve::geneve_ports"
             | "PacketAnalyzer::GRE::gre_ports"
             | "PacketAnalyzer::TEREDO::teredo_ports"
-            | "PacketAnalyzer::AYIYA::ayiya_ports" => {
+            | "PacketAnalyzer::AYIYA::ayiya_ports"
+            | "PacketAnalyzer::GTPV1::gtpv1_ports" => {
                 let mut new = Vec::new();
                 for m in members(value).ok_or_else(bad)? {
                     match zeek_port(m) {
@@ -2043,6 +2054,7 @@ impl Config {
                     "PacketAnalyzer::Geneve::geneve_ports" => &mut t.geneve_ports,
                     "PacketAnalyzer::TEREDO::teredo_ports" => &mut t.teredo_ports,
                     "PacketAnalyzer::AYIYA::ayiya_ports" => &mut t.ayiya_ports,
+                    "PacketAnalyzer::GTPV1::gtpv1_ports" => &mut t.gtpv1_ports,
                     _ => &mut t.gre_ports,
                 };
                 match op {
@@ -2067,6 +2079,7 @@ impl Config {
             "Tunnel::delay_teredo_confirmation" => {
                 self.tunnels.delay_teredo_confirmation = boolean()?
             }
+            "Tunnel::delay_gtp_confirmation" => self.tunnels.delay_gtp_confirmation = boolean()?,
             "dpd_ignore_ports" => self.dpd.ignore_ports = boolean()?,
             "dpd_buffer_size" => self.dpd.window.bytes = count32()?,
             "dpd_max_packets" => self.dpd.window.chunks = count32()?,
@@ -2581,6 +2594,8 @@ mod tests {
             "redef PacketAnalyzer::TEREDO::teredo_ports += { 3545/udp };",
             "redef PacketAnalyzer::AYIYA::ayiya_ports = { };",
             "redef Tunnel::delay_teredo_confirmation = F;",
+            "redef PacketAnalyzer::GTPV1::gtpv1_ports -= { 2123/udp };",
+            "redef Tunnel::delay_gtp_confirmation = T;",
             "redef SMTP::mail_path_capture = LOCAL_HOSTS;",
             "redef SMTP::max_rcptto_addresses = 5;",
             "redef SMTP::max_to_addresses = 6;",
@@ -2734,6 +2749,7 @@ mod tests {
         assert!(tu.gre_ports.is_empty());
         assert_eq!(tu.teredo_ports, [3544, 3545]);
         assert!(tu.ayiya_ports.is_empty() && !tu.delay_teredo_confirmation);
+        assert!(tu.gtpv1_ports == [2152] && tu.delay_gtp_confirmation);
         assert!(c
             .apply_redef("redef PacketAnalyzer::GRE::gre_ports = { 4754/tcp };")
             .is_err());

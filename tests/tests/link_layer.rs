@@ -171,3 +171,81 @@ fn ieee80211_frames_as_zeek_reads_them() {
         }
     }
 }
+
+/// GTPv1 violations as Zeek's GTPv1 analyzer raises them (its tests
+/// `core/tunnels/gtp/non_recursive` and `pdp_ctx_messages`): a UDP packet
+/// to port 2152 inside a GTPv1 tunnel is `GTP-in-GTP` on that inner
+/// connection, and PDP context messages whose elements all parse raise
+/// none.
+#[test]
+fn gtpv1_violations_are_zeeks() {
+    let run = |trace: &str| {
+        let out = temp_dir(&format!("linklayer-{trace}"));
+        let pcap = data_dir().join("linklayer").join(trace);
+        let o = Command::new(sensor_bin())
+            .args(["read", pcap.to_str().unwrap(), "--log-dir"])
+            .arg(&out)
+            .output()
+            .expect("running sensor");
+        assert!(
+            o.status.success(),
+            "{trace}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let lines = |log: &str| -> Vec<_> {
+            std::fs::read_to_string(out.join(log))
+                .unwrap_or_default()
+                .lines()
+                .map(json_line)
+                .collect()
+        };
+        (lines("analyzer.log"), lines("conn.log"))
+    };
+    let (violations, conns) = run("gtp-in-gtp.pcap");
+    let got: Vec<_> = violations
+        .iter()
+        .map(|r| {
+            [
+                "analyzer_name",
+                "id.orig_h",
+                "id.orig_p",
+                "id.resp_h",
+                "id.resp_p",
+                "failure_reason",
+            ]
+            .map(|k| {
+                r.get(k)
+                    .map(|v| v.to_string().replace('"', ""))
+                    .unwrap_or_default()
+            })
+        })
+        .collect();
+    let expected = [
+        "GTPV1",
+        "74.125.216.149",
+        "2152",
+        "10.131.138.69",
+        "2152",
+        "GTP-in-GTP",
+    ];
+    assert_eq!(got, [expected.map(String::from)]);
+    // The outer connection is the confirmed tunnel, the inner one's parent.
+    let outer = conns
+        .iter()
+        .find(|r| r["id.orig_h"] == "84.249.173.213")
+        .expect("outer");
+    assert_eq!(outer["service"], "gtpv1");
+    let inner = conns
+        .iter()
+        .find(|r| r["id.orig_h"] == "74.125.216.149")
+        .expect("inner");
+    assert_eq!(inner["tunnel_parents"][0], outer["uid"]);
+
+    let (violations, conns) = run("gtp-pdp-ctx.pcapng");
+    assert_eq!(
+        violations,
+        [] as [serde_json::Map<String, serde_json::Value>; 0]
+    );
+    let control = conns.iter().filter(|r| r["id.resp_p"] == 2123).count();
+    assert_eq!(control, 2, "the two GTP-C connections to port 2123");
+}

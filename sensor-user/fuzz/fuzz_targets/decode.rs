@@ -1,13 +1,14 @@
 //! Decoding arbitrary frames of every link type never panics, IP
 //! fragments of arbitrary content reassemble within bounds, and the tunnel
-//! headers (GRE, VXLAN, Geneve, Teredo, AYIYA, IP in IP) of any IP or UDP payload parse.
+//! headers (GRE, VXLAN, Geneve, Teredo, AYIYA, GTPv1, IP in IP) of any IP
+//! or UDP payload parse.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use sensor::decode::fragments::{FragOutcome, Reassembler};
 use sensor::decode::{
-    ayiya, decode_frame, decode_geneve_payload, decode_transport, geneve, gre, iptunnel, teredo,
-    vxlan, DecodeOptions, LinkType,
+    ayiya, decode_frame, decode_geneve_payload, decode_transport, geneve, gre, gtpv1, iptunnel,
+    teredo, vxlan, DecodeOptions, LinkType,
 };
 
 /// The tunnel analyzers on `payload`, and the packets they carry.
@@ -36,6 +37,15 @@ fn tunnels(payload: &[u8], opts: &DecodeOptions) {
     }
     if let Ok(ayiya::Payload::Forward { inner, .. }) = ayiya::parse(payload) {
         let _ = decode_frame(LinkType::RAW, inner, inner.len() as u32, opts);
+    }
+    match gtpv1::parse(payload) {
+        Ok(m) if m.header.msg_type == gtpv1::G_PDU => {
+            let _ = decode_frame(LinkType::RAW, m.body, m.body.len() as u32, opts);
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let _ = e.reason();
+        }
     }
 }
 

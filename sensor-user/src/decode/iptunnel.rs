@@ -19,6 +19,8 @@ pub enum TunnelType {
     Teredo,
     /// AYIYA over UDP.
     Ayiya,
+    /// GTPv1 user plane over UDP.
+    Gtpv1,
 }
 
 impl TunnelType {
@@ -31,6 +33,7 @@ impl TunnelType {
             TunnelType::Geneve => "Tunnel::GENEVE",
             TunnelType::Teredo => "Tunnel::TEREDO",
             TunnelType::Ayiya => "Tunnel::AYIYA",
+            TunnelType::Gtpv1 => "Tunnel::GTPv1",
         }
     }
 
@@ -44,6 +47,7 @@ impl TunnelType {
             TunnelType::Geneve => "GENEVE",
             TunnelType::Teredo => "TEREDO",
             TunnelType::Ayiya => "AYIYA",
+            TunnelType::Gtpv1 => "GTPV1",
         }
     }
 
@@ -57,6 +61,7 @@ impl TunnelType {
             TunnelType::Geneve => "geneve",
             TunnelType::Teredo => "teredo",
             TunnelType::Ayiya => "ayiya",
+            TunnelType::Gtpv1 => "gtpv1",
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod fddi;
 pub mod fragments;
 pub mod geneve;
 pub mod gre;
+pub mod gtpv1;
 pub mod icmp;
 pub mod ieee80211;
 pub mod iptunnel;

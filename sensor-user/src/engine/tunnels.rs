@@ -6,10 +6,12 @@
 //!   while it is used (`Tunnel::ip_tunnel_timeout`), and makes no
 //!   connection of its own. An IP packet carried straight in IP must fill
 //!   its space exactly (Zeek's `IP::ParsePacket`).
-//! - **UDP tunnels**: VXLAN and Geneve on their ports. The UDP connection
-//!   is logged as any other, with the tunnel's service once its header
-//!   parsed; a bad header is an analyzer violation (analyzer.log, kind
-//!   `packet`) that stops decapsulation on that connection.
+//! - **UDP tunnels**: VXLAN, Geneve, Teredo, AYIYA and GTPv1 on their
+//!   ports (Teredo and AYIYA also by their content elsewhere). The UDP
+//!   connection is logged as any other, with the tunnel's service once its
+//!   header parsed; a bad header is an analyzer violation (analyzer.log,
+//!   kind `packet`, once per connection) that stops decapsulation on that
+//!   connection (except GTPv1's, as in Zeek).
 //!
 //! The inner packet goes through the packet analyzers again from its own
 //! link layer, with the stack of tunnels it came through. A connection
@@ -30,7 +32,7 @@ use hashbrown::HashMap;
 use super::{RecordSink, Worker};
 use crate::config::TunnelOptions;
 use crate::decode::iptunnel::{check_inner, InnerError, TunnelType};
-use crate::decode::{self, ayiya, geneve, gre, teredo, vxlan, IpPacket, LinkType};
+use crate::decode::{self, ayiya, geneve, gre, gtpv1, teredo, vxlan, IpPacket, LinkType};
 use crate::flow::history::mask;
 use crate::inline_str::InlineStr;
 use crate::logs::conn::UidSet;
@@ -99,8 +101,8 @@ pub(super) struct ConnTunnels {
     pub confirmed: Option<TunnelType>,
     /// Tunnel analyzers that raised a violation on it, by bit.
     violated: u8,
-    /// Teredo: each direction (originator, responder) carried a valid
-    /// packet.
+    /// Teredo and GTPv1: each direction (originator, responder) carried a
+    /// valid packet (GTPv1: its latest packet was valid).
     valid: [bool; 2],
 }
 
@@ -141,14 +143,21 @@ struct Outer<'a> {
     payload: &'a [u8],
 }
 
+impl Outer<'_> {
+    /// The tunnel this packet's connection is.
+    fn encap_conn(&self) -> EncapConn {
+        EncapConn {
+            id: self.id,
+            ip_proto: self.ip_proto,
+            kind: self.kind,
+        }
+    }
+}
+
 /// Whether an IPv6 packet is a Teredo bubble: no payload, no next header.
 fn is_bubble(ip6: &[u8]) -> bool {
     ip6.len() >= 40 && ip6[6] == 59 && ip6[4..6] == [0, 0]
 }
-
-/// The UDP ports of Zeek's GTPv1 analyzer, which the sensor lacks: no
-/// other tunnel is looked for on them.
-const GTPV1_PORTS: [u16; 2] = [2152, 2123];
 
 /// The key of a tunnel in tunnel.log's table: its endpoints and outer
 /// protocol (Zeek's `conn_id`).
@@ -226,9 +235,7 @@ impl Tunnels {
         if let Some((_, kind)) = by_port.iter().find(|(ports, _)| ports.contains(&port)) {
             return Some(*kind);
         }
-        if GTPV1_PORTS.contains(&port) {
-            None
-        } else if ayiya::detect(payload) {
+        if ayiya::detect(payload) {
             Some(TunnelType::Ayiya)
         } else if teredo::detect(payload) {
             Some(TunnelType::Teredo)
@@ -447,6 +454,14 @@ impl<S: RecordSink> Worker<S> {
             missing: (ip.payload_len as usize).saturating_sub(ip.payload.len()),
             payload,
         };
+        if kind == TunnelType::Gtpv1 {
+            // Zeek's GTPv1 analyzer goes on after a violation and checks
+            // the depth after its header.
+            if let Some(decoded) = self.gtpv1(ts, &at) {
+                self.decapsulated(ts, at.encap_conn(), decoded);
+            }
+            return;
+        }
         let violated = self.tunnels.conns.get(&slot);
         if violated.is_some_and(|t| t.violated & bit(kind) != 0) {
             return;
@@ -464,12 +479,7 @@ impl<S: RecordSink> Worker<S> {
             _ => self.vxlan_or_geneve(ts, &at),
         };
         if let Some(decoded) = decoded {
-            let ec = EncapConn {
-                id: at.id,
-                ip_proto: at.ip_proto,
-                kind,
-            };
-            self.decapsulated(ts, ec, decoded);
+            self.decapsulated(ts, at.encap_conn(), decoded);
         }
     }
 
@@ -592,6 +602,74 @@ impl<S: RecordSink> Worker<S> {
         Some(self.decode_checked(|opts| decode::decode_frame(LinkType::RAW, inner, wire, opts)))
     }
 
+    /// Zeek's GTPv1 analyzer: the message as its grammar parses it, the
+    /// depth limit, the checks of the header (GTP in GTP, the version, the
+    /// protocol type), then, for a G-PDU, the IP packet's checks, the
+    /// confirmation (once each direction carried one when
+    /// `Tunnel::delay_gtp_confirmation`) and the packet.
+    fn gtpv1<'a>(&mut self, ts: u64, at: &Outer<'a>) -> Option<decode::Decoded<'a>> {
+        let m = match gtpv1::parse(at.payload) {
+            Ok(m) => m,
+            Err(e) => {
+                let reason = e.reason();
+                let reason = std::str::from_utf8(reason.as_bytes()).unwrap_or_default();
+                self.tunnel_violation(at, reason, &[]);
+                return None;
+            }
+        };
+        let dir = usize::from(!at.is_orig);
+        self.tunnels.conns.entry(at.slot).or_default().valid[dir] = false;
+        if self.tunnels.current.depth() >= self.tunnels.opts.max_depth {
+            // Raised without the packet: no addresses, no suffix.
+            let name = "tunnel_depth";
+            self.counters.malformed += 1;
+            self.connless_weird_about(ts, name, InlineStr::new(), Some("GTPV1"), None);
+            return None;
+        }
+        let h = m.header;
+        let reason = if self.tunnels.innermost_is(TunnelType::Gtpv1) {
+            // GTP is never carried in GTP.
+            "GTP-in-GTP"
+        } else if h.version() != 1 {
+            "GTPv1 bad Version"
+        } else if !h.pt_flag() || h.msg_type != gtpv1::G_PDU {
+            return None;
+        } else if m.body.len() < 20 {
+            "Truncated GTPv1"
+        } else {
+            let proto = match m.body[0] >> 4 {
+                4 => 4,
+                6 => 41,
+                _ => {
+                    self.tunnel_violation(at, "non-IP packet in GTPv1", &[]);
+                    return None;
+                }
+            };
+            match check_inner(proto, m.body) {
+                Ok(()) => return Some(self.gtpv1_valid(at, m.body)),
+                Err(InnerError::Version) => "Invalid IP version in wrapped packet",
+                Err(InnerError::Truncated) => "Truncated GTPv1",
+                Err(InnerError::LengthMismatch) => "GTPv1 payload length",
+            }
+        };
+        self.tunnel_violation(at, reason, &[]);
+        None
+    }
+
+    /// A G-PDU's valid IP packet `inner`: the direction is valid, the
+    /// analyzer confirms (at once, or once both directions were valid),
+    /// and the packet is decoded.
+    fn gtpv1_valid<'a>(&mut self, at: &Outer<'a>, inner: &'a [u8]) -> decode::Decoded<'a> {
+        let delay = self.tunnels.opts.delay_gtp_confirmation;
+        let t = self.tunnels.conns.entry(at.slot).or_default();
+        t.valid[usize::from(!at.is_orig)] = true;
+        if !delay || t.valid == [true, true] {
+            self.confirm_tunnel(at.slot, at.kind);
+        }
+        let wire = (inner.len() + at.missing) as u32;
+        self.decode_checked(|opts| decode::decode_frame(LinkType::RAW, inner, wire, opts))
+    }
+
     /// The tunnel analyzer `kind` confirmed its protocol on the connection
     /// in `slot` (its first confirmation gives conn.log's `service`).
     fn confirm_tunnel(&mut self, slot: u32, kind: TunnelType) {
@@ -604,8 +682,13 @@ impl<S: RecordSink> Worker<S> {
     /// The tunnel analyzer of `at` found its connection is not its
     /// protocol: analyzer.log (kind `packet`) and no more decapsulation on
     /// it.
-    fn tunnel_violation(&mut self, at: &Outer<'_>, reason: &'static str, data: &[u8]) {
-        self.tunnels.conns.entry(at.slot).or_default().violated |= bit(at.kind);
+    fn tunnel_violation(&mut self, at: &Outer<'_>, reason: &str, data: &[u8]) {
+        let t = self.tunnels.conns.entry(at.slot).or_default();
+        if t.violated & bit(at.kind) != 0 {
+            // Zeek reports an analyzer's violation once per connection.
+            return;
+        }
+        t.violated |= bit(at.kind);
         let rec = crate::logs::analyzer::AnalyzerRecord {
             ts: self.now,
             analyzer_kind: "packet",

@@ -146,8 +146,7 @@ pub fn kept_ports(opts: &RunOptions) -> Vec<u16> {
 
 /// The ports the XDP program sends to userspace: the kept ports, and the
 /// UDP ports of the tunnels decapsulated (VXLAN, Geneve, GRE over UDP,
-/// Teredo, AYIYA),
-/// whose inner packets are filtered in userspace.
+/// Teredo, AYIYA, GTPv1), whose inner packets are filtered in userspace.
 pub fn xdp_ports(opts: &RunOptions) -> Vec<u16> {
     let t = &opts.config.tunnels;
     let mut ports = kept_ports(opts);
