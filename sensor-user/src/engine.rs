@@ -1573,6 +1573,9 @@ impl<S: RecordSink> Worker<S> {
             // Zeek's IP analyzer hands these to its tunnel analyzers.
             return self.ip_tunnel(ts, ip);
         }
+        if ip.proto == decode::igmp::PROTOCOL {
+            return self.igmp(ts, ip);
+        }
         let mut head = [0; decode::tcp::MIN_HEADER_LEN];
         let (l4, refused) = match decode::decode_transport(
             ip,
@@ -1649,6 +1652,24 @@ impl<S: RecordSink> Worker<S> {
         if let L4::Udp(u) = l4 {
             // Last: the inner packets may evict this connection.
             self.udp_tunnel(slot, ts, ip, &u);
+        }
+    }
+
+    /// An IGMP packet: Zeek's IGMP packet analyzer, which makes no
+    /// connection and raises `igmp_invalid_checksum` (about the packet's
+    /// addresses) for a message that parses with a bad checksum, unless
+    /// checksums are ignored.
+    fn igmp(&mut self, ts: u64, ip: &IpPacket<'_>) {
+        if !self.decode_opts.verify_checksums || self.synthetic {
+            return;
+        }
+        let Some((_, len)) = decode::igmp::parse(ip.payload) else {
+            return;
+        };
+        if decode::igmp::checksum_ok(ip.payload, len) == Some(false) {
+            let name = self.packet_weird_name("igmp_invalid_checksum");
+            let addl = InlineStr::new();
+            self.connless_weird_about(ts, name, addl, Some("IGMP"), Some((ip.src, ip.dst)));
         }
     }
 

@@ -138,6 +138,19 @@ fn read_with_workers(trace: &str, workers: &str) -> (Vec<Weird>, Vec<Record>) {
     (read_weirds(&out.join("weird.log")), recs)
 }
 
+/// IGMP makes no connection: Zeek's IP analyzer hands protocol 2 to its
+/// IGMP packet analyzer (`base/packet-protocols/igmp`), which keeps no
+/// session. The multicast UDP beside it makes its connections.
+#[test]
+fn igmp_makes_no_connection() {
+    for workers in ["1", "2"] {
+        let (weirds, conns) = read_with_workers("igmp-home-multicast.pcap", workers);
+        assert_eq!(weirds, [], "--workers {workers}");
+        let protos: Vec<_> = conns.iter().map(|r| r["proto"].clone()).collect();
+        assert_eq!(protos, ["udp"; 3], "--workers {workers}");
+    }
+}
+
 #[test]
 fn ieee80211_frames_as_zeek_reads_them() {
     // One or two workers: an A-MSDU's subframes are packets of different

@@ -24,6 +24,7 @@ pub mod gre;
 pub mod gtpv1;
 pub mod icmp;
 pub mod ieee80211;
+pub mod igmp;
 pub mod iptunnel;
 pub mod ipv4;
 pub mod ipv6;
