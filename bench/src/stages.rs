@@ -208,14 +208,7 @@ impl Truncated {
         if let (Stage::Reassembly, Transport::Tcp(session), L4::Tcp(t)) =
             (self.stage, &mut conn.transport, l4)
         {
-            let seg = tcp::Segment {
-                flags: t.flags(),
-                seq: t.seq(),
-                ack: t.ack(),
-                window: t.window(),
-                len: ip.payload_len.saturating_sub(t.header_len() as u32),
-                payload: t.payload(),
-            };
+            let seg = tcp::Segment::from_wire(&t, ip.payload_len);
             let mut ctx = tcp::Ctx {
                 history: &mut conn.history,
                 last_time: &mut conn.last,

@@ -752,6 +752,12 @@ impl<S: RecordSink> TcpSink for ConnEvents<'_, S> {
     fn weird(&mut self, name: &'static str) {
         self.out.push_weird(name, b"", Some("TCP"));
     }
+    fn weird_addl(&mut self, name: &'static str, addl: &[u8]) {
+        self.out.push_weird(name, addl, Some("TCP"));
+    }
+    fn did_weird(&self) -> bool {
+        self.out.weird_counts.any()
+    }
     fn partial(&mut self, is_partial: bool) {
         self.partial = is_partial;
     }
@@ -1925,16 +1931,7 @@ impl<S: RecordSink> Worker<S> {
                 refused = true;
             }
             (Transport::Tcp(tcp), L4::Tcp(t), _) => {
-                let payload = t.payload();
-                let len = ip.payload_len.saturating_sub(t.header_len() as u32);
-                let seg = tcp::Segment {
-                    flags: t.flags(),
-                    seq: t.seq(),
-                    ack: t.ack(),
-                    window: t.window(),
-                    len,
-                    payload,
-                };
+                let seg = tcp::Segment::from_wire(&t, ip.payload_len);
                 let mut ctx = tcp::Ctx {
                     history: &mut conn.history,
                     last_time: &mut conn.last,

@@ -80,6 +80,36 @@ impl<'a> Segment<'a> {
         be16(self.buf, 14)
     }
 
+    /// The window scale option's shift count, read as Zeek reads a SYN's
+    /// options: NOPs skipped, stopping at the end-of-list option, at an
+    /// option whose length byte is missing, zero or past the header, and
+    /// ignoring a window scale option shorter than 3 bytes (the last one
+    /// counts).
+    pub fn window_scale(&self) -> Option<u8> {
+        let opts = self.buf.get(MIN_HEADER_LEN..self.header_len())?;
+        let (mut at, mut scale) = (0, None);
+        while at < opts.len() {
+            match opts[at] {
+                0 => break,
+                1 => {
+                    at += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            let Some(&len) = opts.get(at + 1) else { break };
+            let len = usize::from(len);
+            if len == 0 || at + len > opts.len() {
+                break;
+            }
+            if opts[at] == 3 && len >= 3 {
+                scale = Some(opts[at + 2]);
+            }
+            at += len;
+        }
+        scale
+    }
+
     /// The captured payload bytes.
     pub fn payload(&self) -> &'a [u8] {
         &self.buf[self.header_len()..]
@@ -93,6 +123,25 @@ impl<'a> Segment<'a> {
 
 #[cfg(test)]
 pub(crate) mod tests {
+
+    #[test]
+    fn window_scale_is_read_as_zeek_reads_it() {
+        let with = |opts: &[u8]| {
+            let mut h = vec![0u8; 20];
+            h[12] = (((20 + opts.len()) / 4) as u8) << 4;
+            h[13] = flags::SYN;
+            h.extend_from_slice(opts);
+            Segment::new_checked(&h).unwrap().window_scale()
+        };
+        assert_eq!(with(&[1, 1, 3, 3, 7, 0, 0, 0]), Some(7));
+        assert_eq!(with(&[2, 4, 5, 0xb4, 1, 3, 3, 255]), Some(255));
+        assert_eq!(with(&[]), None);
+        // A short window scale option is skipped; end of list stops.
+        assert_eq!(with(&[3, 2, 1, 1, 0, 3, 3, 9]), None);
+        // A zero length or one past the header stops the walk.
+        assert_eq!(with(&[8, 0, 3, 3, 9, 0, 0, 0]), None);
+        assert_eq!(with(&[1, 1, 1, 1, 1, 3, 4, 9]), None);
+    }
     use super::*;
 
     pub(crate) fn segment(

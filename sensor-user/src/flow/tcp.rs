@@ -218,6 +218,29 @@ pub struct Segment<'a> {
     pub len: u32,
     /// Captured payload bytes (possibly fewer than `len`).
     pub payload: &'a [u8],
+    /// A SYN's window scale option (read for SYNs only).
+    pub window_scale: Option<u8>,
+}
+
+impl<'a> Segment<'a> {
+    /// The segment of a decoded TCP header `t` whose IP payload is
+    /// `ip_payload_len` bytes long (the window scale read for SYNs only).
+    pub fn from_wire(t: &crate::decode::tcp::Segment<'a>, ip_payload_len: u32) -> Self {
+        let flags = t.flags();
+        Segment {
+            flags,
+            seq: t.seq(),
+            ack: t.ack(),
+            window: t.window(),
+            len: ip_payload_len.saturating_sub(t.header_len() as u32),
+            payload: t.payload(),
+            window_scale: if flags & tf::SYN != 0 {
+                t.window_scale()
+            } else {
+                None
+            },
+        }
+    }
 }
 
 /// Per-connection knobs.
@@ -267,9 +290,41 @@ pub trait TcpSink {
     fn chunk(&mut self, is_orig: bool, chunk: Chunk<'_>);
     /// A Zeek weird by name.
     fn weird(&mut self, name: &'static str);
+    /// A Zeek weird with its `addl`.
+    fn weird_addl(&mut self, name: &'static str, _addl: &[u8]) {
+        self.weird(name);
+    }
+    /// Whether the connection raised a weird before (Zeek's `DidWeird`).
+    fn did_weird(&self) -> bool {
+        false
+    }
     /// Whether the connection is partial (its start was not seen), known
     /// before any payload of the packet is delivered.
     fn partial(&mut self, _is_partial: bool) {}
+}
+
+/// Zeek's weirds of a SYN (`SynWeirds`, then `init_window`'s check of
+/// the window scale, which is raised only on a connection that raised no
+/// weird before, and clamped).
+fn syn_weirds(seg: &Segment<'_>, sink: &mut dyn TcpSink) {
+    if seg.flags & tf::RST != 0 {
+        sink.weird("TCP_christmas");
+    }
+    if seg.flags & tf::URG != 0 {
+        sink.weird("baroque_SYN");
+    }
+    if seg.len > 0 {
+        sink.weird("SYN_with_data");
+    }
+    if let Some(scale) = seg.window_scale.filter(|&s| s > 14) {
+        if !sink.did_weird() {
+            let mut buf = [0u8; 20];
+            sink.weird_addl(
+                "TCP_scale_range",
+                crate::bytes::fmt_u64(u64::from(scale), &mut buf),
+            );
+        }
+    }
 }
 
 /// The TCP part of a connection.
@@ -646,6 +701,9 @@ impl TcpSession {
 
         if !self.ep[0].did_close || !self.ep[1].did_close {
             *ctx.last_time = ctx.ts;
+        }
+        if syn {
+            syn_weirds(seg, sink);
         }
 
         let storm = |cnt: u32, last: u64| {
@@ -1377,6 +1435,43 @@ mod tests {
         TcpConfig::default()
     }
 
+    #[test]
+    fn syn_weirds_as_zeek_raises_them() {
+        struct Rec(Vec<(&'static str, Vec<u8>)>, bool);
+        impl TcpSink for Rec {
+            fn chunk(&mut self, _: bool, _: Chunk<'_>) {}
+            fn weird(&mut self, n: &'static str) {
+                self.0.push((n, Vec::new()));
+            }
+            fn weird_addl(&mut self, n: &'static str, addl: &[u8]) {
+                self.0.push((n, addl.to_vec()));
+            }
+            fn did_weird(&self) -> bool {
+                self.1
+            }
+        }
+        let seg = |flags, len, window_scale| Segment {
+            flags,
+            seq: 0,
+            ack: 0,
+            window: 0,
+            len,
+            payload: &[],
+            window_scale,
+        };
+        let mut r = Rec(Vec::new(), false);
+        syn_weirds(&seg(tf::SYN | tf::RST | tf::URG, 3, Some(14)), &mut r);
+        let names: Vec<_> = r.0.iter().map(|w| w.0).collect();
+        assert_eq!(names, ["TCP_christmas", "baroque_SYN", "SYN_with_data"]);
+        let mut r = Rec(Vec::new(), false);
+        syn_weirds(&seg(tf::SYN, 0, Some(255)), &mut r);
+        assert_eq!(r.0, [("TCP_scale_range", b"255".to_vec())]);
+        // Only on a connection without an earlier weird.
+        let mut r = Rec(Vec::new(), true);
+        syn_weirds(&seg(tf::SYN | tf::ACK, 0, Some(15)), &mut r);
+        assert!(r.0.is_empty());
+    }
+
     struct Run {
         s: TcpSession,
         h: History,
@@ -1425,6 +1520,7 @@ mod tests {
                 window: 1000,
                 len: payload.len() as u32,
                 payload,
+                window_scale: None,
             };
             self.s.process(is_orig, &seg, &mut ctx, &mut self.sink);
         }

@@ -355,6 +355,11 @@ pub struct WeirdCounts {
 }
 
 impl WeirdCounts {
+    /// Whether any weird was counted on the connection.
+    pub fn any(&self) -> bool {
+        self.slots[0].0.is_some()
+    }
+
     /// Counts one occurrence of `name` without deciding anything; returns
     /// whether it is the first.
     pub fn mark(&mut self, name: &'static str) -> bool {
