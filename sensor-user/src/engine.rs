@@ -1389,12 +1389,17 @@ impl<S: RecordSink> Worker<S> {
         counted: bool,
     ) {
         let before = self.frags.stats().overlaps;
-        let done = match self.frags.add(ip, frag, ts) {
-            FragOutcome::Pending => None,
-            FragOutcome::TooLarge => {
-                if counted {
-                    self.fragment_weird(ts, ip, "excessively_large_fragment");
-                }
+        let mut weirds: [Option<&'static str>; 8] = [None; 8];
+        let mut note = |name| {
+            if let Some(w) = weirds.iter_mut().find(|w| w.is_none()) {
+                *w = Some(name);
+            }
+        };
+        let mut bad_header = false;
+        let done = match self.frags.add(ip, frag, ts, &mut note) {
+            FragOutcome::Pending | FragOutcome::TooLarge => None,
+            FragOutcome::InvalidHeaderSize => {
+                bad_header = true;
                 None
             }
             FragOutcome::Complete(whole) => {
@@ -1406,8 +1411,17 @@ impl<S: RecordSink> Worker<S> {
                 })
             }
         };
-        if counted && self.frags.stats().overlaps != before {
-            self.fragment_weird(ts, ip, "fragment_overlap");
+        if counted {
+            for name in weirds.into_iter().flatten() {
+                self.fragment_weird(ts, ip, name, None);
+            }
+            if self.frags.stats().overlaps != before {
+                self.fragment_weird(ts, ip, "fragment_overlap", None);
+            }
+            if bad_header {
+                // Raised by Zeek's IP analyzer on the whole datagram.
+                self.fragment_weird(ts, ip, "invalid_IP_header_size", Some("IP"));
+            }
         }
         if let Some(whole) = done {
             let buf = std::mem::take(&mut self.frag_buf);
@@ -1517,8 +1531,14 @@ impl<S: RecordSink> Worker<S> {
 
     /// A weird of IP fragment reassembly: about the fragment's addresses,
     /// as Zeek's reassembler raises it.
-    fn fragment_weird(&mut self, ts: u64, ip: &IpPacket<'_>, name: &'static str) {
-        self.connless_weird_about(ts, name, InlineStr::new(), None, Some((ip.src, ip.dst)));
+    fn fragment_weird(
+        &mut self,
+        ts: u64,
+        ip: &IpPacket<'_>,
+        name: &'static str,
+        source: Option<&'static str>,
+    ) {
+        self.connless_weird_about(ts, name, InlineStr::new(), source, Some((ip.src, ip.dst)));
     }
 
     /// A weird of the IPv6 header chain: a flow weird, about the packet's

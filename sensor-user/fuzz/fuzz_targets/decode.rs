@@ -68,7 +68,7 @@ fuzz_target!(|data: &[u8]| {
             tunnels(ip.payload, &opts);
             tunnels(ip.payload.get(8..).unwrap_or_default(), &opts);
             if let Some(f) = ip.fragment {
-                if let FragOutcome::Complete(whole) = frags.add(&ip, f, 0) {
+                if let FragOutcome::Complete(whole) = frags.add(&ip, f, 0, &mut |_| {}) {
                     let _ = decode_transport(&whole, &opts);
                 }
             }

@@ -578,6 +578,8 @@ pub struct Fragment {
     pub offset: u16,
     /// More fragments follow.
     pub more: bool,
+    /// IPv4's don't-fragment flag (never set for IPv6).
+    pub dont_fragment: bool,
 }
 
 /// A decoded IP packet: addresses, protocol and the upper-layer bytes.
@@ -1100,6 +1102,7 @@ fn decode_ip_with<'a>(
                 ident: ip.ident() as u32,
                 offset: ip.frag_offset(),
                 more: ip.more_frags(),
+                dont_fragment: ip.dont_frag(),
             });
             Ok(IpPacket {
                 src,
@@ -1150,6 +1153,7 @@ fn decode_ip_with<'a>(
                     ident: f.ident,
                     offset: f.offset,
                     more: f.more,
+                    dont_fragment: false,
                 }),
                 header_len: chain.header_len as u32,
             })
