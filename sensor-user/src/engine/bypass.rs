@@ -410,10 +410,6 @@ impl<S: RecordSink> Worker<S> {
         if let Some((conn, spares)) = self.table.conn_and_spares(flow.slot) {
             for d in 0..2 {
                 conn.count(d, packets[d], bytes[d], &mut spares.conn);
-                // All but the one replayed below.
-                if let (Transport::Tcp(t), true) = (&mut conn.transport, rexmits[d] > 1) {
-                    t.count_retransmissions(d, rexmits[d] - 1, &mut conn.history, &mut spares.tcp);
-                }
                 // The data the kernel counted is not a content gap.
                 if let (Transport::Tcp(t), true) = (&mut conn.transport, now[d].seq_end != 0) {
                     t.skip_to(d, now[d].seq_end, &mut self.pool, &mut spares.tcp);
@@ -422,6 +418,16 @@ impl<S: RecordSink> Worker<S> {
         }
         for step in steps.iter().flatten() {
             self.replay(flow.slot, *step);
+        }
+        // The retransmissions after the first one replayed: later than
+        // the first events, so the history letters their count adds (at
+        // 10, 100, ...) come after those of the replayed steps.
+        if let Some((conn, spares)) = self.table.conn_and_spares(flow.slot) {
+            for (d, &n) in rexmits.iter().enumerate() {
+                if let (Transport::Tcp(t), true) = (&mut conn.transport, n > 1) {
+                    t.count_retransmissions(d, n - 1, &mut conn.history, &mut spares.tcp);
+                }
+            }
         }
         // The connection's last activity is the last packet the kernel saw.
         let last = now[0].last_ns.max(now[1].last_ns);
