@@ -79,6 +79,16 @@ impl Capture {
             LinkType::LINUX_SLL2 if frame.len() >= 20 => {
                 (Some(u16::from_be_bytes([frame[0], frame[1]])), &frame[20..])
             }
+            LinkType::PPP => {
+                // Address and control bytes (optional), then the protocol:
+                // IPv4 (0x0021) or IPv6 (0x0057).
+                let body = frame.strip_prefix(&[0xff, 0x03]).unwrap_or(frame);
+                match body {
+                    [0x00, 0x21, ip @ ..] => (Some(0x0800), ip),
+                    [0x00, 0x57, ip @ ..] => (Some(0x86dd), ip),
+                    _ => (None, body),
+                }
+            }
             _ => (None, frame),
         };
         let Some(ethertype) = ethertype else {

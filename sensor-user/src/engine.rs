@@ -1306,7 +1306,31 @@ impl<S: RecordSink> Worker<S> {
         match ip.fragment {
             None if shared && !self.owns(&ip) => {}
             None => self.process_ip(ts, &link, &ip),
+            Some(frag) if ip.payload.len() < ip.payload_len as usize => {
+                self.cut_fragment(ts, &link, &ip, frag, (counted, shared))
+            }
             Some(frag) => self.reassemble(ts, &link, &ip, frag, counted),
+        }
+    }
+
+    /// A fragment the capture cut short: Zeek's IP analyzer raises
+    /// `incompletely_captured_fragment` and does not reassemble it; the
+    /// first fragment of a datagram is analysed as it is (of use with
+    /// header-only captures), the others are dropped.
+    fn cut_fragment(
+        &mut self,
+        ts: u64,
+        link: &LinkInfo,
+        ip: &IpPacket<'_>,
+        frag: decode::Fragment,
+        (counted, shared): (bool, bool),
+    ) {
+        if counted {
+            let name = "incompletely_captured_fragment";
+            self.fragment_weird(ts, ip, name, Some("IP"));
+        }
+        if frag.offset == 0 && (!shared || self.owns(ip)) {
+            self.process_ip(ts, link, ip);
         }
     }
 

@@ -119,10 +119,14 @@ fn case_meta(case: &Path) -> Value {
         .unwrap_or_default()
 }
 
-/// Whether a reference case's trace is 802.11 (with or without radiotap),
-/// by its case.json: frames no Ethernet link can carry as they are.
-fn is_80211(case: &Path) -> bool {
-    matches!(case_meta(case)["trace_linktype"].as_u64(), Some(105 | 127))
+/// Whether a reference case's trace is 802.11 (with or without radiotap)
+/// or NFLOG, by its case.json: frames no Ethernet link can carry as they
+/// are.
+fn not_on_ethernet(case: &Path) -> bool {
+    matches!(
+        case_meta(case)["trace_linktype"].as_u64(),
+        Some(105 | 127 | 239)
+    )
 }
 
 /// Whether a reference case's trace is tunneled traffic, by its case.json
@@ -134,8 +138,8 @@ fn is_tunnel(case: &Path) -> bool {
 }
 
 /// The reference traces: `tests/data/zeek`, and the shared conformance
-/// cases when they are there, each trace once (by content); 802.11
-/// captures are left out, as they cannot be replayed on Ethernet.
+/// cases when they are there, each trace once (by content); 802.11 and
+/// NFLOG captures are left out, as they cannot be replayed on Ethernet.
 pub fn reference_traces() -> Vec<std::path::PathBuf> {
     reference_traces_but(|_| false)
 }
@@ -172,7 +176,7 @@ fn reference_traces_but(leave_out: fn(&Path) -> bool) -> Vec<std::path::PathBuf>
                     .is_some_and(|n| n.to_string_lossy().starts_with("trace"))
             });
             let Some(trace) = trace else { continue };
-            if is_80211(&case) || leave_out(&case) {
+            if not_on_ethernet(&case) || leave_out(&case) {
                 continue;
             }
             let Ok(bytes) = std::fs::read(&trace) else {

@@ -93,6 +93,43 @@ fn generated_frames_give_exactly_zeeks_weirds() {
     assert_eq!(recs[0]["id.resp_p"], 25);
 }
 
+/// IP, fragment and TCP cases of Zeek's analyzers (`data/linklayer/ip.pcap`,
+/// see `make_generated.py`): a fragment the capture cut is not reassembled
+/// (the first one is analysed as it is), fragment and SYN weirds as Zeek
+/// raises them.
+#[test]
+fn ip_fragment_and_syn_weirds_are_zeeks() {
+    let (weirds, conns) = read_with_workers("ip.pcap", "1");
+    let flow = |name: &str, source: &str| {
+        (
+            name.to_string(),
+            "-".to_string(),
+            "zeek".to_string(),
+            source.to_string(),
+            true,
+        )
+    };
+    assert_eq!(
+        weirds,
+        [
+            flow("incompletely_captured_fragment", "IP"),
+            flow("SYN_with_data", "TCP"),
+            flow("truncated_tcp_payload", "TCP"),
+            flow("incompletely_captured_fragment", "IP"),
+            flow("fragment_with_DF", "-"),
+            flow("excessively_small_fragment", "-"),
+            flow("SYN_with_data", "TCP"),
+            flow("TCP_christmas", "TCP"),
+            flow("baroque_SYN", "TCP"),
+        ]
+    );
+    // The cut first fragment's SYN, the SYN with data and the Christmas
+    // tree packet make connections; the later cut fragment and the
+    // incomplete datagram none.
+    let hosts: Vec<_> = conns.iter().map(|r| r["id.orig_h"].clone()).collect();
+    assert_eq!(hosts, ["10.0.0.3", "10.0.0.6", "10.0.0.7"]);
+}
+
 #[test]
 fn zeek_traces_give_zeeks_weird_log() {
     // Each as in Zeek's baseline: once, of no connection, with Zeek's

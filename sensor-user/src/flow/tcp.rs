@@ -805,7 +805,9 @@ impl TcpSession {
             if seg.payload.len() >= len as usize {
                 let nothing_acked = self.no_data_acked(e);
                 let is_o = self.ep[e].is_orig;
-                self.more_mut(e, ctx.spares).reasm.data_sent(
+                let reasm = &mut self.more_mut(e, ctx.spares).reasm;
+                let skipping = reasm.skipping();
+                reasm.data_sent(
                     ctx.pool,
                     rel_data_seq,
                     &seg.payload[..len as usize],
@@ -813,6 +815,9 @@ impl TcpSession {
                     nothing_acked,
                     &mut |c| sink.chunk(is_o, c),
                 );
+                if !skipping && reasm.skipping() {
+                    sink.weird("above_hole_data_without_any_acks");
+                }
             } else {
                 sink.weird("truncated_tcp_payload");
             }

@@ -24,10 +24,11 @@
 //!   data that was never seen ([`StreamReassembler::ack_received`]), the
 //!   hole is reported as a gap and delivery continues after it; that is how
 //!   Zeek's `missed_bytes` is counted.
-//! - **Abandonment**: more than `max_above_hole` bytes buffered above a hole
-//!   while none of the stream has been acknowledged (Zeek's
-//!   `tcp_max_above_hole_without_any_acks`) stops reassembly of that
-//!   direction.
+//! - **Abandonment**: data reaching more than `max_above_hole` bytes past
+//!   the next byte to deliver (the hole included) while none of the stream
+//!   has been acknowledged (Zeek's `tcp_max_above_hole_without_any_acks`)
+//!   stops reassembly of that direction; the flow layer raises
+//!   `above_hole_data_without_any_acks`.
 
 /// Bytes of payload one pool block holds.
 pub const BLOCK_SIZE: usize = 2048;
@@ -255,7 +256,12 @@ impl StreamReassembler {
             self.deliver_in_order(pool, seq, data, out);
         } else {
             self.buffer(pool, seq, data, limits);
-            if nothing_acked && limits.max_above_hole > 0 && self.buffered > limits.max_above_hole {
+            // Zeek's test: what lies between the next byte to deliver and
+            // the end of the highest data (the hole included), checked at
+            // each segment, so this segment's end is the highest that can
+            // newly exceed it.
+            let above = end - self.last_reassem_seq;
+            if nothing_acked && limits.max_above_hole > 0 && above > limits.max_above_hole as u64 {
                 self.abandon(pool);
             }
         }
@@ -635,5 +641,12 @@ mod tests {
         }
         assert!(r.skipping());
         assert_eq!(pool.free_blocks(), 64);
+        // The hole counts, as in Zeek: 100 bytes far above it are enough;
+        // within the limit they wait.
+        let mut far = StreamReassembler::new();
+        far.data_sent(&mut pool, 3000, &[0u8; 100], &limits, true, &mut |_| {});
+        assert!(!far.skipping());
+        far.data_sent(&mut pool, 5000, &[0u8; 100], &limits, true, &mut |_| {});
+        assert!(far.skipping());
     }
 }

@@ -27,6 +27,19 @@ wifi.pcap (DLT_IEEE802_11), frames one second apart from 1600000000:
      whose second is not LLC/SNAP: invalid_802_11_amsdu_inner_packet, and
      the third (a SYN from 10.0.0.6) is dropped with it
   6  plain data, To DS, LLC/SNAP, a TCP SYN from 10.0.0.7 to port 587
+
+ip.pcap (Ethernet), IP and TCP cases of Zeek's IP, fragment and TCP
+analyzers, frames one second apart from 1600000000:
+  1  the first fragment of a 1500-byte datagram, a TCP SYN from 10.0.0.3
+     to port 25, cut by the capture after its TCP header:
+     incompletely_captured_fragment (source IP), and the SYN is analysed
+     as it is (a connection)
+  2  a later fragment from 10.0.0.4, cut by the capture:
+     incompletely_captured_fragment, dropped
+  3  a 16-byte first fragment from 10.0.0.5 with DF set: fragment_with_DF
+     and excessively_small_fragment (no source)
+  4  a TCP SYN with 4 bytes of data from 10.0.0.6: SYN_with_data (TCP)
+  5  a TCP SYN with RST and URG from 10.0.0.7: TCP_christmas, baroque_SYN
 """
 import struct
 
@@ -53,14 +66,21 @@ def checksum(b):
     return ~s & 0xFFFF
 
 
-def tcp_syn(host=2, dport=25):
+def tcp_syn(host=2, dport=25, flags=0x02, data=b""):
     src, dst = bytes([10, 0, 0, host]), bytes([10, 0, 0, 1])
-    tcp = struct.pack("!HHIIBBHHH", 40000, dport, 1000, 0, 5 << 4, 0x02, 65535, 0, 0)
+    tcp = struct.pack("!HHIIBBHHH", 40000, dport, 1000, 0, 5 << 4, flags, 65535, 0, 0) + data
     pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
     tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0, src, dst)
+    return ipv4(src, dst, 6, tcp)
+
+
+def ipv4(src, dst, proto, payload, frag=0, total=None):
+    """An IPv4 header (fragment flags and offset in `frag`) before `payload`;
+    `total` overrides the total length (a packet the capture cut)."""
+    length = total if total is not None else 20 + len(payload)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length, 1, frag, 64, proto, 0, src, dst)
     ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-    return ip + tcp
+    return ip + payload
 
 
 request = arp(1, SRC, [10, 0, 0, 2], bytes(6), [10, 0, 0, 1])
@@ -83,14 +103,27 @@ frames = [
 
 
 def write(name, linktype, frames):
+    """Frames are bytes, or (bytes, wire length) for one the capture cut."""
     with open(name, "wb") as out:
         out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype))
         for i, f in enumerate(frames):
-            out.write(struct.pack("<IIII", 1600000000 + i, 0, len(f), len(f)))
+            f, wire = f if isinstance(f, tuple) else (f, len(f))
+            out.write(struct.pack("<IIII", 1600000000 + i, 0, len(f), wire))
             out.write(f)
 
 
 write("generated.pcap", 1, frames)
+
+MF, DF = 0x2000, 0x4000
+syn_header = tcp_syn(3)[20:]
+ip_frames = [
+    (eth(SRV, SRC, 0x0800, ipv4(bytes([10, 0, 0, 3]), bytes([10, 0, 0, 1]), 6, syn_header, MF, 1500)), 1514),
+    (eth(SRV, SRC, 0x0800, ipv4(bytes([10, 0, 0, 4]), bytes([10, 0, 0, 1]), 6, bytes(26), MF | 185, 1500)), 1514),
+    eth(SRV, SRC, 0x0800, ipv4(bytes([10, 0, 0, 5]), bytes([10, 0, 0, 1]), 17, bytes(16), MF | DF)),
+    eth(SRV, SRC, 0x0800, tcp_syn(6, data=b"data")),
+    eth(SRV, SRC, 0x0800, tcp_syn(7, flags=0x02 | 0x04 | 0x20)),
+]
+write("ip.pcap", 1, ip_frames)
 
 AP, STA = bytes.fromhex("020000000001"), bytes.fromhex("020000000002")
 SNAP_IP = bytes([0xAA, 0xAA, 0x03, 0, 0, 0]) + struct.pack("!H", 0x0800)
