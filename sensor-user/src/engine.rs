@@ -1412,7 +1412,6 @@ impl<S: RecordSink> Worker<S> {
         frag: decode::Fragment,
         counted: bool,
     ) {
-        let before = self.frags.stats().overlaps;
         let mut weirds: [Option<&'static str>; 8] = [None; 8];
         let mut note = |name| {
             if let Some(w) = weirds.iter_mut().find(|w| w.is_none()) {
@@ -1438,9 +1437,6 @@ impl<S: RecordSink> Worker<S> {
         if counted {
             for name in weirds.into_iter().flatten() {
                 self.fragment_weird(ts, ip, name, None);
-            }
-            if self.frags.stats().overlaps != before {
-                self.fragment_weird(ts, ip, "fragment_overlap", None);
             }
             if bad_header {
                 // Raised by Zeek's IP analyzer on the whole datagram.

@@ -2,8 +2,10 @@
 //!
 //! A fixed number of reassembly slots, each with a buffer allocated once at
 //! start-up. A fragment that finds no slot evicts the oldest incomplete
-//! datagram (counted); slots also expire after a timeout. Overlapping
-//! fragments are accepted last-writer-wins and reported.
+//! datagram (counted); slots also expire after a timeout. Where fragments
+//! overlap, the bytes received first are kept, and the overlap is
+//! reported (`fragment_overlap`, or `fragment_inconsistency` when the
+//! bytes differ).
 //!
 //! The checks and weirds are those of Zeek's `FragReassembler`: fragments
 //! belong together by addresses and identification, a fragment whose
@@ -123,14 +125,25 @@ impl Slot {
         self.high = 0;
     }
 
-    fn mark(&mut self, start: usize, end: usize) -> bool {
-        let mut overlap = false;
+    /// Stores `data` at `start`, keeping the bytes already received (the
+    /// first copy wins, as in Zeek's reassembler): whether it overlapped
+    /// them, and whether the overlapping bytes differed.
+    fn store(&mut self, start: usize, data: &[u8]) -> (bool, bool) {
+        let end = start + data.len();
+        let (mut overlap, mut differs) = (false, false);
         for b in start / 8..end.div_ceil(8) {
+            let (lo, hi) = ((b * 8).max(start), ((b + 1) * 8).min(end));
+            let new = &data[lo - start..hi - start];
             let (w, bit) = (b / 64, 1u64 << (b % 64));
-            overlap |= self.have[w] & bit != 0;
-            self.have[w] |= bit;
+            if self.have[w] & bit != 0 {
+                overlap = true;
+                differs |= self.buf[lo..hi] != *new;
+            } else {
+                self.buf[lo..hi].copy_from_slice(new);
+                self.have[w] |= bit;
+            }
         }
-        overlap
+        (overlap, differs)
     }
 
     /// Where the data contiguous from offset 0 ends (0 without the first
@@ -237,9 +250,8 @@ impl Reassembler {
     }
 
     /// Adds the fragment `ip` (whose `fragment` is set) seen at `now` (ns),
-    /// raising Zeek's fragment weirds through `weird`. Overlaps are counted
-    /// in [`FragStats::overlaps`]; the caller can tell one happened by
-    /// comparing the counter before and after.
+    /// raising Zeek's fragment weirds through `weird` (overlaps are also
+    /// counted in [`FragStats::overlaps`]).
     pub fn add(
         &mut self,
         ip: &IpPacket<'_>,
@@ -282,9 +294,14 @@ impl Reassembler {
         if slot.buf.is_empty() {
             slot.buf = vec![0u8; MAX_DATAGRAM + 8].into_boxed_slice();
         }
-        slot.buf[start..end].copy_from_slice(data);
-        if slot.mark(start, end) {
+        let (overlap, differs) = slot.store(start, data);
+        if overlap {
             self.stats.overlaps += 1;
+            weird(if differs {
+                "fragment_inconsistency"
+            } else {
+                "fragment_overlap"
+            });
         }
         slot.high = slot.high.max(end);
         if !slot.whole(weird) {
@@ -511,11 +528,27 @@ mod tests {
             r.add(&p, f, 10, &mut |_| {}),
             FragOutcome::TooLarge
         ));
-        // Overlap is counted.
+        // Overlap is counted and reported; the first copy stays.
+        let mut w = Vec::new();
         let (p, f) = frag(&[0u8; 16], 0, true, 7);
-        r.add(&p, f, 11, &mut |_| {});
+        r.add(&p, f, 11, &mut |n| w.push(n));
+        let (p, f) = frag(&[0u8; 8], 8, true, 7);
+        r.add(&p, f, 12, &mut |n| w.push(n));
         let (p, f) = frag(&[1u8; 16], 8, true, 7);
-        r.add(&p, f, 12, &mut |_| {});
-        assert_eq!(r.stats().overlaps, 1);
+        r.add(&p, f, 12, &mut |n| w.push(n));
+        let (p, f) = frag(&[2u8; 8], 24, false, 7);
+        match r.add(&p, f, 13, &mut |n| w.push(n)) {
+            FragOutcome::Complete(ip) => {
+                assert_eq!(&ip.payload[..16], &[0u8; 16]);
+                assert_eq!(&ip.payload[16..24], &[1u8; 8]);
+            }
+            other => panic!("expected completion, got {other:?}"),
+        }
+        assert_eq!(r.stats().overlaps, 2);
+        let overlaps: Vec<_> = w
+            .into_iter()
+            .filter(|n| n.starts_with("fragment_"))
+            .collect();
+        assert_eq!(overlaps, ["fragment_overlap", "fragment_inconsistency"]);
     }
 }
