@@ -7,9 +7,8 @@ use std::process::Command;
 
 use tests::{data_dir, json_line, sensor_bin, temp_dir};
 
-/// Runs `sensor read` on `data/linklayer/<trace>` and returns the weird.log
-/// records as (name, addl, peer, source, whether it names a connection).
-fn weirds(trace: &str) -> Vec<(String, String, String, String, bool)> {
+/// Runs `sensor read` on `data/linklayer/<trace>`; returns its log folder.
+fn read_trace(trace: &str) -> tests::TempDir {
     let out = temp_dir(&format!("linklayer-{trace}"));
     let pcap = data_dir().join("linklayer").join(trace);
     let o = Command::new(sensor_bin())
@@ -23,7 +22,13 @@ fn weirds(trace: &str) -> Vec<(String, String, String, String, bool)> {
         "{trace}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    read_weirds(&out.join("weird.log"))
+    out
+}
+
+/// Runs `sensor read` on `data/linklayer/<trace>` and returns the weird.log
+/// records as (name, addl, peer, source, whether it names a connection).
+fn weirds(trace: &str) -> Vec<(String, String, String, String, bool)> {
+    read_weirds(&read_trace(trace).join("weird.log"))
 }
 
 fn read_weirds(path: &Path) -> Vec<(String, String, String, String, bool)> {
@@ -230,18 +235,7 @@ fn ieee80211_frames_as_zeek_reads_them() {
 #[test]
 fn gtpv1_violations_are_zeeks() {
     let run = |trace: &str| {
-        let out = temp_dir(&format!("linklayer-{trace}"));
-        let pcap = data_dir().join("linklayer").join(trace);
-        let o = Command::new(sensor_bin())
-            .args(["read", pcap.to_str().unwrap(), "--log-dir"])
-            .arg(&out)
-            .output()
-            .expect("running sensor");
-        assert!(
-            o.status.success(),
-            "{trace}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let out = read_trace(trace);
         let lines = |log: &str| -> Vec<_> {
             std::fs::read_to_string(out.join(log))
                 .unwrap_or_default()
