@@ -1706,7 +1706,7 @@ impl<S: RecordSink> Worker<S> {
     /// addresses) for a message that parses with a bad checksum, unless
     /// checksums are ignored.
     fn igmp(&mut self, ts: u64, ip: &IpPacket<'_>) {
-        if !self.decode_opts.verify_checksums || self.synthetic {
+        if !self.decode_opts.verify_checksums {
             return;
         }
         let Some((_, len)) = decode::igmp::parse(ip.payload) else {

@@ -21,6 +21,10 @@ use tests::{sensor_bin, temp_dir};
 /// a debug-built sensor on a loaded 2-core machine loses nothing.
 const RATE: f64 = 4000.0;
 
+/// Every port kept, uids seeded and stats.log every second: the arguments
+/// of the runs compared with an offline read.
+const EVERY_PORT_SEEDED: [&str; 6] = ["--ports", "all", "--seed", "1", "--stats-interval", "1"];
+
 /// Runs the sensor live on `cap` with `args` and returns its log folder
 /// and stderr.
 fn live_run(bed: &Testbed, cap: &Capture, out: &Path, args: &[&str]) -> String {
@@ -201,16 +205,8 @@ fn live_logs_equal_offline_logs_on_every_reference_trace() {
                     // UMEM for the whole mix (over 10,000 frames): at top
                     // speed the replayer may run that far ahead of the worker
                     // on this machine's two shared cores.
-                    let mut args = vec![
-                        "--ports",
-                        "all",
-                        "--seed",
-                        "1",
-                        "--stats-interval",
-                        "1",
-                        "--frames",
-                        "16384",
-                    ];
+                    let mut args = EVERY_PORT_SEEDED.to_vec();
+                    args.extend(["--frames", "16384"]);
                     if !bypass {
                         args.push("--no-bypass");
                     }
@@ -709,13 +705,8 @@ fn both_directions_on_different_queues_meet_in_one_worker() {
     offline_run(&pcap, &offline, &["--seed", "1"]);
     let bed = Testbed::create_with_queues(&tag(), 16_000, 2).expect("test bed");
     let live = dir.join("live");
-    let mut args = vec![
-        "--ports",
-        "all",
-        "--seed",
-        "1",
-        "--stats-interval",
-        "1",
+    let mut args = EVERY_PORT_SEEDED.to_vec();
+    args.extend([
         "--queues",
         "2",
         "--cores",
@@ -724,7 +715,7 @@ fn both_directions_on_different_queues_meet_in_one_worker() {
         // tests' sensors: a stall of more than the default 100 ms happens.
         "--reorder-window",
         "2000000",
-    ];
+    ]);
     if std::env::var_os("LIVE_NO_BYPASS").is_some() {
         args.push("--no-bypass");
     }
@@ -774,16 +765,8 @@ fn a_full_bypass_map_refuses_flows_and_keeps_the_logs_right() {
     offline_run(&pcap, &offline, &["--seed", "1"]);
     let bed = Testbed::create(&tag(), 16_000).expect("test bed");
     let live = dir.join("live");
-    let args = [
-        "--ports",
-        "all",
-        "--seed",
-        "1",
-        "--stats-interval",
-        "1",
-        "--bypass-flows",
-        "2",
-    ];
+    let mut args = EVERY_PORT_SEEDED.to_vec();
+    args.extend(["--bypass-flows", "2"]);
     let sensor = LiveSensor::start(&bed, &sensor_bin(), &live, &args).expect("sensor start");
     send(&bed, &cap, &pcap, Replayer::Xdp, Speed::Low);
     std::thread::sleep(std::time::Duration::from_millis(300));

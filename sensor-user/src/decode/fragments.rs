@@ -149,9 +149,14 @@ impl Slot {
     /// Where the data contiguous from offset 0 ends (0 without the first
     /// fragment).
     fn contiguous_end(&self) -> usize {
-        let blocks = self.high.div_ceil(8);
-        let missing = (0..blocks).find(|&b| self.have[b / 64] & (1u64 << (b % 64)) == 0);
-        missing.map_or(self.high, |b| b * 8)
+        // The first block not received, a word of 64 blocks at a time.
+        let missing = self
+            .have
+            .iter()
+            .enumerate()
+            .find(|(_, w)| **w != u64::MAX)
+            .map(|(i, w)| i * 64 + w.trailing_ones() as usize);
+        missing.map_or(self.high, |b| (b * 8).min(self.high))
     }
 
     /// Zeek's `BlockInserted`: whether the datagram is whole, with its
@@ -381,26 +386,39 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
-    fn frag(payload: &[u8], offset: u16, more: bool, ident: u32) -> (IpPacket<'_>, Fragment) {
+    /// A UDP fragment between `addrs` behind `header_len` bytes of header.
+    fn fragment_of(
+        addrs: (IpAddr, IpAddr),
+        header_len: u32,
+        payload: &[u8],
+        (offset, more, ident): (u16, bool, u32),
+    ) -> (IpPacket<'_>, Fragment) {
         let f = Fragment {
             ident,
             offset,
             more,
             dont_fragment: false,
         };
-        (
-            IpPacket {
-                src: IpAddr::V4(Ipv4Addr::new(1, 1, 1, 1)),
-                dst: IpAddr::V4(Ipv4Addr::new(2, 2, 2, 2)),
-                proto: 17,
-                ip_len: 20 + payload.len() as u32,
-                payload,
-                payload_len: payload.len() as u32,
-                fragment: Some(f),
-                header_len: 20,
-            },
-            f,
-        )
+        let ip = IpPacket {
+            src: addrs.0,
+            dst: addrs.1,
+            proto: 17,
+            ip_len: header_len + payload.len() as u32,
+            payload,
+            payload_len: payload.len() as u32,
+            fragment: Some(f),
+            header_len,
+        };
+        (ip, f)
+    }
+
+    /// An IPv4 fragment (a 20-byte header).
+    fn frag(payload: &[u8], offset: u16, more: bool, ident: u32) -> (IpPacket<'_>, Fragment) {
+        let addrs = (
+            IpAddr::V4(Ipv4Addr::new(1, 1, 1, 1)),
+            IpAddr::V4(Ipv4Addr::new(2, 2, 2, 2)),
+        );
+        fragment_of(addrs, 20, payload, (offset, more, ident))
     }
 
     #[test]
@@ -473,27 +491,6 @@ mod tests {
         use std::net::Ipv6Addr;
         let mut r = Reassembler::new(2, 30_000_000_000);
         let chunk = vec![0u8; 1440];
-        fn v6(payload: &[u8], offset: u16, more: bool) -> (IpPacket<'_>, Fragment) {
-            let f = Fragment {
-                ident: 5,
-                offset,
-                more,
-                dont_fragment: false,
-            };
-            let ip = IpPacket {
-                src: IpAddr::V6(Ipv6Addr::LOCALHOST),
-                dst: IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-                proto: 17,
-                // The fixed header, a hop-by-hop header and the fragment
-                // header.
-                ip_len: 56 + payload.len() as u32,
-                payload,
-                payload_len: payload.len() as u32,
-                fragment: Some(f),
-                header_len: 56,
-            };
-            (ip, f)
-        }
         let mut outcome = None;
         for i in 0..46u16 {
             let (data, more) = if i < 45 {
@@ -501,7 +498,13 @@ mod tests {
             } else {
                 (&chunk[..728], false)
             };
-            let (ip, f) = v6(data, i * 1440, more);
+            // The fixed header, a hop-by-hop header and the fragment
+            // header.
+            let addrs = (
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            );
+            let (ip, f) = fragment_of(addrs, 56, data, (i * 1440, more, 5));
             outcome = Some(matches!(
                 r.add(&ip, f, 0, &mut |_| {}),
                 FragOutcome::InvalidHeaderSize

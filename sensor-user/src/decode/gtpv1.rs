@@ -186,6 +186,12 @@ impl<'a> Rec<'a> {
         Ok(())
     }
 
+    /// A record of its own of fixed fields only, `size` bytes in all, the
+    /// last named `what`.
+    fn fixed_record(&mut self, what: &'static str, size: usize) -> Result<(), Exception> {
+        self.sub(|d| Ok(Rec::new(d).fixed(what, size)?.len()))
+    }
+
     fn rest(&self) -> &'a [u8] {
         &self.data[self.at..]
     }
@@ -203,7 +209,7 @@ pub fn parse(data: &[u8]) -> Result<Message<'_>, Exception> {
         teid: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
     };
     if header.has_opt() {
-        r.sub(|d| Ok(Rec::new(d).fixed("GTPv1_Opt_Header:next_type", 4)?.len()))?;
+        r.fixed_record("GTPv1_Opt_Header:next_type", 4)?;
     }
     if header.e_flag() {
         // Extension headers until one names no next, or the data ends.
@@ -278,7 +284,7 @@ fn value(t: u8, n: i64, data: &[u8]) -> Result<usize, Exception> {
         138 => {
             r.u8("RAB_SetupInfo:xxxx_nsapi")?;
             if n != 1 {
-                r.sub(|d| Ok(Rec::new(d).fixed("TEID1:value", 4)?.len()))?;
+                r.fixed_record("TEID1:value", 4)?;
                 r.bytes("RAB_SetupInfo:rnc_addr", n - 5)?;
             }
         }
@@ -389,7 +395,7 @@ fn mm_ctx(data: &[u8]) -> Result<usize, Exception> {
     }
     if mode == 1 {
         for _ in 0..vectors {
-            r.sub(|d| Ok(Rec::new(d).fixed("AuthN_Triplet:kc", 28)?.len()))?;
+            r.fixed_record("AuthN_Triplet:kc", 28)?;
         }
     } else {
         r.u16("MM_Ctx:quint_len")?;
@@ -417,8 +423,8 @@ fn pdp_ctx(data: &[u8]) -> Result<usize, Exception> {
         }
     }
     r.fixed("PDP_Ctx:recv_npdu_num", 6)?;
-    r.sub(|d| Ok(Rec::new(d).fixed("TEID_ControlPlane:value", 4)?.len()))?;
-    r.sub(|d| Ok(Rec::new(d).fixed("TEID1:value", 4)?.len()))?;
+    r.fixed_record("TEID_ControlPlane:value", 4)?;
+    r.fixed_record("TEID1:value", 4)?;
     let addr = r.fixed("PDP_Ctx:pdp_addr_len", 4)?[3];
     r.bytes("PDP_Ctx:pdp_addr", i64::from(addr))?;
     for (len_field, field) in [

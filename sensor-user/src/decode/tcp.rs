@@ -123,25 +123,6 @@ impl<'a> Segment<'a> {
 
 #[cfg(test)]
 pub(crate) mod tests {
-
-    #[test]
-    fn window_scale_is_read_as_zeek_reads_it() {
-        let with = |opts: &[u8]| {
-            let mut h = vec![0u8; 20];
-            h[12] = (((20 + opts.len()) / 4) as u8) << 4;
-            h[13] = flags::SYN;
-            h.extend_from_slice(opts);
-            Segment::new_checked(&h).unwrap().window_scale()
-        };
-        assert_eq!(with(&[1, 1, 3, 3, 7, 0, 0, 0]), Some(7));
-        assert_eq!(with(&[2, 4, 5, 0xb4, 1, 3, 3, 255]), Some(255));
-        assert_eq!(with(&[]), None);
-        // A short window scale option is skipped; end of list stops.
-        assert_eq!(with(&[3, 2, 1, 1, 0, 3, 3, 9]), None);
-        // A zero length or one past the header stops the walk.
-        assert_eq!(with(&[8, 0, 3, 3, 9, 0, 0, 0]), None);
-        assert_eq!(with(&[1, 1, 1, 1, 1, 3, 4, 9]), None);
-    }
     use super::*;
 
     pub(crate) fn segment(
@@ -191,5 +172,24 @@ pub(crate) mod tests {
             Segment::new_checked(&long).unwrap_err(),
             DecodeError::TruncatedTcpHeader
         );
+    }
+
+    #[test]
+    fn window_scale_is_read_as_zeek_reads_it() {
+        let with = |opts: &[u8]| {
+            let mut h = vec![0u8; 20];
+            h[12] = (((20 + opts.len()) / 4) as u8) << 4;
+            h[13] = flags::SYN;
+            h.extend_from_slice(opts);
+            Segment::new_checked(&h).unwrap().window_scale()
+        };
+        assert_eq!(with(&[1, 1, 3, 3, 7, 0, 0, 0]), Some(7));
+        assert_eq!(with(&[2, 4, 5, 0xb4, 1, 3, 3, 255]), Some(255));
+        assert_eq!(with(&[]), None);
+        // A short window scale option is skipped; end of list stops.
+        assert_eq!(with(&[3, 2, 1, 1, 0, 3, 3, 9]), None);
+        // A zero length or one past the header stops the walk.
+        assert_eq!(with(&[8, 0, 3, 3, 9, 0, 0, 0]), None);
+        assert_eq!(with(&[1, 1, 1, 1, 1, 3, 4, 9]), None);
     }
 }

@@ -501,7 +501,7 @@ impl<S: RecordSink> Worker<S> {
         let (protocol, inner) = match inner {
             Ok(found) => found,
             Err((Some(reason), _, _)) => {
-                self.tunnel_violation(at, reason, at.payload);
+                self.tunnel_violation(at, reason.as_bytes(), at.payload);
                 return None;
             }
             Err((None, name, version)) => {
@@ -535,7 +535,7 @@ impl<S: RecordSink> Worker<S> {
                 if let teredo::Error::Truncated(name) = e {
                     self.teredo_weird(at, ts, name, false);
                 }
-                self.tunnel_violation(at, "Bad Teredo encapsulation", at.payload);
+                self.tunnel_violation(at, b"Bad Teredo encapsulation", at.payload);
                 return None;
             }
         };
@@ -545,12 +545,12 @@ impl<S: RecordSink> Worker<S> {
                 self.teredo_weird(at, ts, "Teredo_bubble_with_payload", true)
             }
             Err(InnerError::LengthMismatch) => {
-                self.tunnel_violation(at, "Teredo payload length", at.payload);
+                self.tunnel_violation(at, b"Teredo payload length", at.payload);
                 return None;
             }
             Err(_) => {
                 let reason = "Truncated Teredo or invalid inner IP version";
-                self.tunnel_violation(at, reason, at.payload);
+                self.tunnel_violation(at, reason.as_bytes(), at.payload);
                 return None;
             }
         }
@@ -584,7 +584,7 @@ impl<S: RecordSink> Worker<S> {
             Ok(ayiya::Payload::Forward { next, inner }) => (next, inner),
             Ok(ayiya::Payload::Other) => return None,
             Err(ayiya::Truncated) => {
-                self.tunnel_violation(at, "Truncated AYIYA", &[]);
+                self.tunnel_violation(at, b"Truncated AYIYA", &[]);
                 return None;
             }
         };
@@ -611,9 +611,7 @@ impl<S: RecordSink> Worker<S> {
         let m = match gtpv1::parse(at.payload) {
             Ok(m) => m,
             Err(e) => {
-                let reason = e.reason();
-                let reason = std::str::from_utf8(reason.as_bytes()).unwrap_or_default();
-                self.tunnel_violation(at, reason, &[]);
+                self.tunnel_violation(at, e.reason().as_bytes(), &[]);
                 return None;
             }
         };
@@ -641,7 +639,7 @@ impl<S: RecordSink> Worker<S> {
                 4 => 4,
                 6 => 41,
                 _ => {
-                    self.tunnel_violation(at, "non-IP packet in GTPv1", &[]);
+                    self.tunnel_violation(at, b"non-IP packet in GTPv1", &[]);
                     return None;
                 }
             };
@@ -652,7 +650,7 @@ impl<S: RecordSink> Worker<S> {
                 Err(InnerError::LengthMismatch) => "GTPv1 payload length",
             }
         };
-        self.tunnel_violation(at, reason, &[]);
+        self.tunnel_violation(at, reason.as_bytes(), &[]);
         None
     }
 
@@ -682,7 +680,7 @@ impl<S: RecordSink> Worker<S> {
     /// The tunnel analyzer of `at` found its connection is not its
     /// protocol: analyzer.log (kind `packet`) and no more decapsulation on
     /// it.
-    fn tunnel_violation(&mut self, at: &Outer<'_>, reason: &str, data: &[u8]) {
+    fn tunnel_violation(&mut self, at: &Outer<'_>, reason: &[u8], data: &[u8]) {
         let t = self.tunnels.conns.entry(at.slot).or_default();
         if t.violated & bit(at.kind) != 0 {
             // Zeek reports an analyzer's violation once per connection.
@@ -695,7 +693,7 @@ impl<S: RecordSink> Worker<S> {
             analyzer_name: at.kind.analyzer_name(),
             conn: at.id,
             proto: "udp",
-            failure_reason: reason.as_bytes(),
+            failure_reason: reason,
             failure_data: (!data.is_empty()).then(|| {
                 crate::logs::analyzer::failure_data(data, self.cfg.dpd.failure_data_max_size)
             }),
