@@ -944,9 +944,6 @@ pub const IGNORED: &[(&str, &str)] = &[
     ("Software::vulnerable_versions_update_endpoint", "vulnerable versions are not fetched over DNS; Software::vulnerable_versions is"),
     ("Software::vulnerable_versions_update_interval", "vulnerable versions are not fetched over DNS; Software::vulnerable_versions is"),
     ("CommunityID::do_base64", "Community IDs are written in base64, the default; the hex form is not written"),
-    ("SSL::dtls_ports", "DTLS is not analysed"),
-    ("SSL::dtls_max_version_errors", "DTLS is not analysed"),
-    ("SSL::dtls_max_reported_version_errors", "DTLS is not analysed"),
     ("X509::hash_function", "a Zeek function; x509.log fingerprints are SHA-256, Zeek's default"),
     ("X509::known_log_certs_enable_publish", "cluster publication; the workers of a run share one table"),
     ("X509::known_log_certs_enable_node_up_publish", "cluster publication; the workers of a run share one table"),
@@ -1021,6 +1018,9 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("SSL::ssl_cache_intermediate_ca", "T"),
     ("SSL::max_ssl_history_length", "100"),
     ("SSL::max_alerts_per_record", "10"),
+    ("SSL::dtls_ports", "{ 443/udp }"),
+    ("SSL::dtls_max_version_errors", "10"),
+    ("SSL::dtls_max_reported_version_errors", "1"),
     ("SSL::log_include_server_certificate_subject_issuer", "F"),
     ("SSL::log_include_client_certificate_subject_issuer", "F"),
     ("SSL::notify_certs_expiration", "LOCAL_HOSTS"),
@@ -1286,6 +1286,7 @@ fn analyzer_service(v: &str) -> Option<Option<crate::analyzers::Service>> {
     Some(match v.trim().rsplit("::").next()? {
         "ANALYZER_SMTP" => Some(Service::Smtp),
         "ANALYZER_SSL" => Some(Service::Ssl),
+        "ANALYZER_DTLS" => Some(Service::Dtls),
         "ANALYZER_POP3" => Some(Service::Pop3),
         "ANALYZER_IMAP" => Some(Service::Imap),
         n if n.starts_with("ANALYZER_") => None,
@@ -1636,6 +1637,10 @@ impl Config {
             "SSL::disable_analyzer_after_detection" => self.tls.stop_after_established = boolean()?,
             "SSL::max_ssl_history_length" => self.tls.max_history = size()?,
             "SSL::max_alerts_per_record" => self.tls.max_alerts_per_record = size()?,
+            "SSL::dtls_max_version_errors" => self.tls.dtls_max_version_errors = count()?,
+            "SSL::dtls_max_reported_version_errors" => {
+                self.tls.dtls_max_reported_version_errors = count()?
+            }
             "SSL::log_include_server_certificate_subject_issuer"
             | "SSL::log_include_client_certificate_subject_issuer" => {
                 let bit = if name.contains("server") {
@@ -2017,7 +2022,11 @@ impl Config {
                     .filter(|b| (32..=128).contains(b))
                     .ok_or_else(bad)?
             }
-            "SMTP::ports" | "SSL::ssl_ports" | "IMAP::ports" | "likely_server_ports" => {
+            "SMTP::ports"
+            | "SSL::ssl_ports"
+            | "SSL::dtls_ports"
+            | "IMAP::ports"
+            | "likely_server_ports" => {
                 let mut new = Vec::new();
                 for m in members(value).ok_or_else(bad)? {
                     new.push(zeek_port(m).ok_or_else(bad)?);
@@ -2026,6 +2035,7 @@ impl Config {
                 let list = match name {
                     "SMTP::ports" => &mut d.ports[crate::analyzers::Service::Smtp.index()],
                     "SSL::ssl_ports" => &mut d.ports[crate::analyzers::Service::Ssl.index()],
+                    "SSL::dtls_ports" => &mut d.ports[crate::analyzers::Service::Dtls.index()],
                     "IMAP::ports" => &mut d.ports[crate::analyzers::Service::Imap.index()],
                     _ => &mut d.likely_server_ports,
                 };
@@ -2408,7 +2418,7 @@ mod tests {
     /// Every setting the README lists as supported parses and lands in the
     /// configuration.
     /// The protocol detection settings, tested in `dpd_settings`.
-    const DPD_STMTS: [&str; 16] = [
+    const DPD_STMTS: [&str; 17] = [
         "redef SMTP::ports += { 2525/tcp };",
         "redef SSL::ssl_ports -= { 443/tcp };",
         "redef IMAP::ports = { 1143/tcp };",
@@ -2425,6 +2435,7 @@ mod tests {
         "redef Analyzer::requested_analyzers += { Analyzer::ANALYZER_SMTP, Analyzer::ANALYZER_SSL };",
         "redef Analyzer::Logging::failure_data_max_size = 0;",
         "redef SSL::ssl_ports += { 8443/tcp };",
+        "redef SSL::dtls_ports += { 4433/udp };",
     ];
 
     #[test]
@@ -2435,6 +2446,7 @@ mod tests {
             "Analyzer::register_for_port(Analyzer::ANALYZER_POP3, 110/tcp)",
             "Analyzer::register_for_ports(Analyzer::ANALYZER_SMTP, set(2525/tcp), set(2526/tcp));",
             "Analyzer::register_for_ports(ANALYZER_SSL, set(8443/tcp, 9443/tcp))",
+            "Analyzer::register_for_ports(Analyzer::ANALYZER_DTLS, set(53/udp))",
         ] {
             assert_eq!(c.apply_init(0, stmt), Ok(Redef::Applied), "{stmt}");
         }
@@ -2442,6 +2454,7 @@ mod tests {
         assert!(m.has(110, Service::Pop3) && m.has(25, Service::Smtp));
         assert!(m.has(2525, Service::Smtp) && m.has(2526, Service::Smtp));
         assert!(m.has(8443, Service::Ssl) && m.has(9443, Service::Ssl));
+        assert!(m.dtls(53) && m.dtls(443) && m.analyzers(53) == 0);
         // Only register_for_ports' server ports are likely server ports.
         assert!(m.likely_tcp_server(2525) && m.likely_tcp_server(9443));
         assert!(!m.likely_tcp_server(110) && !m.likely_tcp_server(2526));
@@ -2545,6 +2558,13 @@ mod tests {
         let m = d.port_map();
         assert!(m.has(25, Service::Smtp) && m.has(2525, Service::Smtp));
         assert!(!m.has(443, Service::Ssl) && m.has(993, Service::Ssl) && m.has(8443, Service::Ssl));
+        // DTLS is disabled with the rest: its ports attach nothing.
+        assert!(!m.dtls(443) && !m.dtls(4433));
+        let mut e = Config::default();
+        e.apply_redef("redef SSL::dtls_ports += { 4433/udp };")
+            .expect("dtls ports");
+        let dtls = e.dpd.port_map();
+        assert!(dtls.dtls(443) && dtls.dtls(4433) && !dtls.has(4433, Service::Ssl));
         // IMAP is disabled: its ports attach nothing, and 143 is no longer
         // one of them.
         assert_eq!(m.analyzers(1143), 0);
@@ -2606,6 +2626,8 @@ mod tests {
             "redef MIME::max_header_bytes = 1024;",
             "redef SSL::max_ssl_history_length = 20;",
             "redef SSL::max_alerts_per_record = 2;",
+            "redef SSL::dtls_max_version_errors = 3;",
+            "redef SSL::dtls_max_reported_version_errors = 0;",
             "redef SSL::log_include_server_certificate_subject_issuer = T;",
             "redef SSL::log_include_client_certificate_subject_issuer = T;",
             "redef X509::known_log_certs_maximum_size = 10;",
@@ -2661,6 +2683,11 @@ mod tests {
         assert_eq!(sm.bdat_max_line, 1000);
         assert_eq!((c.mime.max_depth, c.mime.max_header_bytes), (10, 1024));
         assert_eq!((c.tls.max_history, c.tls.max_alerts_per_record), (20, 2));
+        let dtls = (
+            c.tls.dtls_max_version_errors,
+            c.tls.dtls_max_reported_version_errors,
+        );
+        assert_eq!(dtls, (3, 0));
         use crate::logs::columns;
         assert_eq!(
             c.log.columns,

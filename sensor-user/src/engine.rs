@@ -430,6 +430,16 @@ pub struct Share {
     pub workers: usize,
 }
 
+/// Whether a UDP connection's datagram may start DTLS.
+#[derive(Clone, Copy, Debug)]
+struct DtlsStart {
+    /// The responder port is one of `SSL::dtls_ports`.
+    by_port: bool,
+    /// DTLS is enabled and the datagram is inside the detection window
+    /// (`dpd_buffer_size`, `dpd_max_packets`), where its signature counts.
+    in_window: bool,
+}
+
 /// Collects analyzer and TCP reports for one connection during a packet.
 struct ConnEvents<'a, S: RecordSink> {
     app: AppRef<'a>,
@@ -637,7 +647,7 @@ impl<S: RecordSink> EventOut<'_, S> {
                         analyzer_kind: "protocol",
                         analyzer_name: s.analyzer_name(),
                         conn: self.id,
-                        proto: "tcp",
+                        proto: if self.ip_proto == 17 { "udp" } else { "tcp" },
                         failure_reason: reason,
                         failure_data: (!data.is_empty()).then(|| {
                             crate::logs::analyzer::failure_data(data, self.failure_data_max)
@@ -647,6 +657,15 @@ impl<S: RecordSink> EventOut<'_, S> {
                 }
                 true
             }
+        }
+    }
+
+    /// The analyzer a TLS session of this connection is: DTLS on UDP.
+    fn tls_service(&self) -> Service {
+        if self.ip_proto == 17 {
+            Service::Dtls
+        } else {
+            Service::Ssl
         }
     }
 
@@ -900,6 +919,38 @@ impl<S: RecordSink> ConnEvents<'_, S> {
         }
     }
 
+    /// A UDP datagram: DTLS analyses it when the responder port is one of
+    /// `SSL::dtls_ports` or when it opens a DTLS handshake (Zeek's
+    /// `dpd_dtls_client` signature, inside the detection window). Zeek
+    /// replays the earlier datagrams of the window into the analyzer the
+    /// signature starts; those are not held here, so DTLS starts at the
+    /// datagram that matched (Zeek's DTLS skips the STUN messages that
+    /// usually come first).
+    fn datagram(&mut self, is_orig: bool, data: &[u8], dtls: DtlsStart) {
+        if *self.payload_done || data.is_empty() {
+            return;
+        }
+        if self.tls.is_none() {
+            let wanted = dtls.by_port
+                || (dtls.in_window && crate::analyzers::tls::dtls::client_hello_signature(data));
+            if !wanted || *self.tls_refused {
+                return;
+            }
+            *self.tls = self.tls_pool.acquire();
+            if self.tls.is_none() {
+                self.out.counters.tls_sessions_exhausted += 1;
+                *self.tls_refused = true;
+                return;
+            }
+        }
+        let fed = self
+            .tls_pool
+            .deliver_datagram(self.tls, is_orig, data, &mut self.out);
+        if fed == TlsFed::Done {
+            *self.payload_done = true;
+        }
+    }
+
     /// Whether an SMTP session analyses the stream (before any STARTTLS).
     fn smtp_in_clear(&mut self) -> bool {
         self.smtp
@@ -927,10 +978,13 @@ impl<S: RecordSink> TlsEnv for EventOut<'_, S> {
         self.id
     }
     fn weird(&mut self, name: &'static str, addl: &[u8]) {
-        self.push_weird(name, addl, Some("SSL"));
+        self.push_weird(name, addl, Some(self.tls_service().analyzer_name()));
     }
-    fn violation(&mut self, reason: &[u8]) {
-        self.analyzer_violation(Service::Ssl, reason, b"");
+    fn violation(&mut self, reason: &[u8]) -> bool {
+        self.analyzer_violation(self.tls_service(), reason, b"")
+    }
+    fn confirm(&mut self) {
+        self.services.add(self.tls_service());
     }
     fn emit(&mut self, rec: &dyn LogRecord) {
         *self.ok &= self.sink.emit(rec);
@@ -1900,6 +1954,23 @@ impl<S: RecordSink> Worker<S> {
         let local_resp = conn.local_resp();
         let ip_proto = conn.ip_proto();
         let attached = conn.more.is_some();
+        let dtls = match &conn.transport {
+            Transport::Udp(d) => {
+                let window = self.cfg.dpd.window;
+                let bytes = d.len[0].unwrap_or(0) + d.len[1].unwrap_or(0);
+                let pkts = conn.pkts(0) + conn.pkts(1);
+                DtlsStart {
+                    by_port: self.ports.dtls(id.resp_p),
+                    in_window: self.enabled & Service::Dtls.bit() != 0
+                        && bytes <= i64::from(window.bytes)
+                        && pkts <= u64::from(window.chunks),
+                }
+            }
+            _ => DtlsStart {
+                by_port: false,
+                in_window: false,
+            },
+        };
         let more = match conn.more.as_deref_mut() {
             Some(more) => more,
             None => &mut self.blank,
@@ -2007,6 +2078,7 @@ impl<S: RecordSink> Worker<S> {
                 conn.history.check(is_orig, mask::DATA, b'D');
                 let ulen = u.length() as i64 - 8;
                 d.len[dir] = Some(d.len[dir].unwrap_or(0) + ulen);
+                ev.datagram(is_orig, u.payload(), dtls);
             }
             (Transport::Icmp(_), L4::Icmp { .. }, Check::BadChecksum) => {
                 ev.out.push_weird("bad_ICMP_checksum", b"", Some("ICMP"));

@@ -1,6 +1,8 @@
 //! Arbitrary client and server bytes through the TLS session (record
-//! layer, handshake reassembly, hello and certificate parsing, JA3/JA4):
-//! never panics, and every record it emits encodes.
+//! layer, handshake reassembly, hello and certificate parsing, JA3/JA4),
+//! or, when the input starts with 0xD7, arbitrary datagrams through the
+//! DTLS record layer and fragment reassembly into the same session: never
+//! panics, and every record it emits encodes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -86,6 +88,7 @@ fuzz_target!(|data: &[u8]| {
     let mut pool = TlsPool::new(1, opts, 4 << 20, 1);
     let mut slot = pool.acquire();
     let mut env = Env { out: Vec::new() };
+    let dtls = data.first() == Some(&0xD7);
     // Chunks: a direction/kind byte, a two-byte length, then the bytes.
     let mut rest = data;
     while rest.len() >= 3 {
@@ -96,6 +99,9 @@ fuzz_target!(|data: &[u8]| {
         match (kind % 16, slot) {
             (15, Some(s)) => pool.gap(s),
             (15, None) => {}
+            (k, _) if dtls => {
+                pool.deliver_datagram(&mut slot, k % 2 == 0, chunk, &mut env);
+            }
             (k, _) => {
                 pool.deliver(&mut slot, k % 2 == 0, chunk, &mut env);
             }

@@ -38,7 +38,13 @@ pub const DPD_MAX_CHUNKS: u32 = 100;
 /// The bit of Zeek's ConnSize analyzer (`ANALYZER_CONNSIZE`, which
 /// counts conn.log's packets and IP bytes) in the sets of
 /// [`DpdOptions`], above the protocol analyzers' [`Service::bit`]s.
-pub const CONN_SIZE: u8 = 0x10;
+pub const CONN_SIZE: u8 = 0x80;
+
+/// The bits of every protocol analyzer ([`Service::ALL`]).
+pub const ALL_ANALYZERS: u8 = 0x1f;
+
+/// Zeek's default `SSL::dtls_ports` (UDP).
+pub const DTLS_PORTS: [u16; 1] = [443];
 
 /// Zeek's default `SMTP::ports`.
 pub const SMTP_PORTS: [u16; 2] = [25, 587];
@@ -88,12 +94,12 @@ pub struct DpdOptions {
     /// `SMTP::ports`, `SSL::ssl_ports`, `IMAP::ports`, by
     /// [`Service::index`] (POP3: Zeek registers none), as (port, IP
     /// protocol).
-    pub ports: [Vec<(u16, u8)>; 4],
+    pub ports: [Vec<(u16, u8)>; 5],
     /// Ports a site's `zeek_init` handler attached an analyzer to with
     /// `Analyzer::register_for_port` (or as `register_for_ports`' non-server
     /// ports), by [`Service::index`]: unlike [`DpdOptions::ports`], not
     /// added to `likely_server_ports`.
-    pub registered: [Vec<(u16, u8)>; 4],
+    pub registered: [Vec<(u16, u8)>; 5],
     /// `likely_server_ports` as redefined (Zeek's starts empty; the ports
     /// analyzers register are added when the scripts start).
     pub likely_server_ports: Vec<(u16, u8)>,
@@ -137,6 +143,7 @@ impl Default for DpdOptions {
                 Vec::new(),
                 tcp(&IMAP_PORTS),
                 tcp(&SSL_PORTS),
+                DTLS_PORTS.iter().map(|p| (*p, 17)).collect(),
             ],
             registered: Default::default(),
             likely_server_ports: Vec::new(),
@@ -161,7 +168,7 @@ impl DpdOptions {
     /// framework is loaded first). [`CONN_SIZE`] is Zeek's ConnSize
     /// analyzer.
     pub fn enabled(&self) -> u8 {
-        let mut on = 0x0f | CONN_SIZE;
+        let mut on = ALL_ANALYZERS | CONN_SIZE;
         let toggle = |on: &mut u8, range: std::ops::RangeInclusive<i32>| {
             for t in self.toggles.iter().filter(|t| range.contains(&t.priority)) {
                 *on = if t.enable {
@@ -188,6 +195,7 @@ impl DpdOptions {
             by_port: vec![0u8; 65536].into_boxed_slice(),
             likely_tcp: vec![0u64; 1024].into_boxed_slice(),
             likely_udp: vec![0u64; 1024].into_boxed_slice(),
+            dtls_udp: vec![0u64; 1024].into_boxed_slice(),
         };
         let enabled = self.enabled();
         let likely = |p: u16, proto: u8, m: &mut PortMap| {
@@ -206,8 +214,13 @@ impl DpdOptions {
                 likely(p, proto, &mut m);
             }
             for &(p, proto) in self.ports[i].iter().chain(&self.registered[i]) {
-                if proto == 6 && !self.ignore_ports && enabled & s.bit() != 0 {
-                    m.by_port[usize::from(p)] |= s.bit();
+                if self.ignore_ports || enabled & s.bit() == 0 {
+                    continue;
+                }
+                match (proto, s) {
+                    (17, Service::Dtls) => m.dtls_udp[usize::from(p) / 64] |= 1 << (p % 64),
+                    (6, s) if s != Service::Dtls => m.by_port[usize::from(p)] |= s.bit(),
+                    _ => {}
                 }
             }
         }
@@ -232,6 +245,8 @@ pub struct PortMap {
     by_port: Box<[u8]>,
     likely_tcp: Box<[u64]>,
     likely_udp: Box<[u64]>,
+    /// UDP ports DTLS is attached to (`SSL::dtls_ports`).
+    dtls_udp: Box<[u64]>,
 }
 
 impl Default for PortMap {
@@ -251,6 +266,12 @@ impl PortMap {
     /// `resp_port`.
     pub fn has(&self, resp_port: u16, s: Service) -> bool {
         self.analyzers(resp_port) & s.bit() != 0
+    }
+
+    /// Whether DTLS is attached by port to a UDP connection to
+    /// `resp_port`.
+    pub fn dtls(&self, resp_port: u16) -> bool {
+        self.dtls_udp[usize::from(resp_port) / 64] & (1 << (resp_port % 64)) != 0
     }
 
     /// Zeek's `likely_server_ports` for TCP.
@@ -730,7 +751,12 @@ impl AppState {
     /// ports and every analyzer enabled; `analyze` false gives a
     /// connection whose payload is not analysed.
     pub fn new(resp_port: u16, analyze: bool, pop3: Pop3Limits) -> Self {
-        Self::with_analyzers(default_port_analyzers(resp_port), 0x0f, analyze, pop3)
+        Self::with_analyzers(
+            default_port_analyzers(resp_port),
+            ALL_ANALYZERS,
+            analyze,
+            pop3,
+        )
     }
 
     /// State for a new TCP connection: `by_port` the bits of the analyzers
@@ -842,6 +868,8 @@ impl AppState {
                 Service::Pop3 => self.pop3.attach(s, ev),
                 Service::Ssl => self.tls.attach(s, ev),
                 Service::Imap => self.imap.attach(s, ev),
+                // DTLS runs on UDP, which no stream signature reads.
+                Service::Dtls => {}
             }
         }
         if starttls {
@@ -1136,7 +1164,7 @@ mod tests {
             disabled: CONN_SIZE,
             ..DpdOptions::default()
         };
-        assert_eq!(o.enabled(), 0x0f);
+        assert_eq!(o.enabled(), ALL_ANALYZERS);
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub enum Service {
     Imap,
     /// SSL/TLS.
     Ssl,
+    /// DTLS (TLS over UDP).
+    Dtls,
 }
 
 impl Service {
@@ -53,16 +55,18 @@ impl Service {
             Service::Pop3 => "pop3",
             Service::Imap => "imap",
             Service::Ssl => "ssl",
+            Service::Dtls => "dtls",
         }
     }
 
-    /// The analyzer's index (0 to 3), for per-analyzer tables.
+    /// The analyzer's index (0 to 4), for per-analyzer tables.
     pub fn index(self) -> usize {
         match self {
             Service::Smtp => 0,
             Service::Pop3 => 1,
             Service::Imap => 2,
             Service::Ssl => 3,
+            Service::Dtls => 4,
         }
     }
 
@@ -72,7 +76,13 @@ impl Service {
     }
 
     /// Every analyzer, in index order.
-    pub const ALL: [Service; 4] = [Service::Smtp, Service::Pop3, Service::Imap, Service::Ssl];
+    pub const ALL: [Service; 5] = [
+        Service::Smtp,
+        Service::Pop3,
+        Service::Imap,
+        Service::Ssl,
+        Service::Dtls,
+    ];
 
     /// The analyzer name used as weird.log `source`.
     pub fn analyzer_name(self) -> &'static str {
@@ -81,6 +91,7 @@ impl Service {
             Service::Pop3 => "POP3",
             Service::Imap => "IMAP",
             Service::Ssl => "SSL",
+            Service::Dtls => "DTLS",
         }
     }
 }
@@ -93,13 +104,13 @@ impl Service {
 /// went (for `DPD::ignore_violations_after`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ServiceSet {
-    items: [Option<Service>; 4],
+    items: [Option<Service>; 5],
     /// `-name` entries, in removal order.
-    removed: [Option<Service>; 4],
+    removed: [Option<Service>; 5],
     /// Bits of the analyzers in Zeek's `failed_analyzers`.
     failed: u8,
     /// Violations raised per analyzer ([`Service::index`]), saturating.
-    violations: [u16; 4],
+    violations: [u16; 5],
     /// Payload delivered per direction (relative sequence of its end).
     payload: [u64; 2],
 }
@@ -161,7 +172,7 @@ impl ServiceSet {
 
     /// Removes `s`, keeping the order of the rest.
     pub fn remove(&mut self, s: Service) {
-        let mut kept = [None; 4];
+        let mut kept = [None; 5];
         for (n, x) in self.items.iter().flatten().filter(|x| **x != s).enumerate() {
             kept[n] = Some(*x);
         }

@@ -59,12 +59,53 @@ fn collect(code: &str, parts: &mut ScriptParts) {
         } else if let Some(body) = keyword(stmt, "export").and_then(braced) {
             collect(body, parts);
         } else if let Some((priority, body)) = zeek_init(stmt) {
-            parts.init.extend(statements(body).map(|s| InitStatement {
-                priority,
-                text: one_line(s),
-            }));
+            // A handler's own `const` and `local` values stand in for their
+            // names in the statements after them.
+            let mut names: Vec<(String, String)> = Vec::new();
+            for s in statements(body) {
+                let line = one_line(s);
+                let line = names.iter().fold(line, |l, (n, v)| replace_name(&l, n, v));
+                match local_value(&line) {
+                    Some((n, v)) => names.push((n.to_string(), v.to_string())),
+                    None => parts.init.push(InitStatement {
+                        priority,
+                        text: line,
+                    }),
+                }
+            }
         }
     }
+}
+
+/// `const name = value` or `local name[: type] = value`: the name and the
+/// value.
+fn local_value(stmt: &str) -> Option<(&str, &str)> {
+    let rest = keyword(stmt, "const").or_else(|| keyword(stmt, "local"))?;
+    let (name, value) = rest.split_once('=')?;
+    let name = name.split(':').next()?.trim();
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    (!name.is_empty() && name.chars().all(ident)).then_some((name, value.trim()))
+}
+
+/// `stmt` with every whole-word `name` (not part of a longer name or a
+/// module-qualified one) replaced by `value`.
+fn replace_name(stmt: &str, name: &str, value: &str) -> String {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut out = String::with_capacity(stmt.len());
+    let mut rest = stmt;
+    while let Some(at) = rest.find(name) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + name.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(ident) || after.is_some_and(ident) {
+            out.push_str(name);
+        } else {
+            out.push_str(value);
+        }
+        rest = &rest[at + name.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A statement's lines joined by blanks (a Zeek string cannot span lines).
@@ -274,6 +315,27 @@ mod tests {
                     "Analyzer::register_for_port(Analyzer::ANALYZER_POP3, 110/tcp)"
                 ),
                 (-3, "if ( T ) { print \"x;y\"; }"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_handlers_own_constants_stand_in_for_their_names() {
+        let p = script_parts(
+            "event zeek_init()\n\
+             \t{\n\
+             \tconst add_ports = { 53/udp };\n\
+             \tlocal p: set[port] = set(5353/udp);\n\
+             \tAnalyzer::register_for_ports(Analyzer::ANALYZER_DTLS, add_ports);\n\
+             \tAnalyzer::register_for_ports(Analyzer::ANALYZER_DTLS, p, Foo::p);\n\
+             \t}\n",
+        );
+        let init: Vec<_> = p.init.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(
+            init,
+            [
+                "Analyzer::register_for_ports(Analyzer::ANALYZER_DTLS, { 53/udp })",
+                "Analyzer::register_for_ports(Analyzer::ANALYZER_DTLS, set(5353/udp), Foo::p)",
             ]
         );
     }

@@ -70,6 +70,7 @@ fn bit(s: Service) -> Bits {
         Service::Pop3 => 1 << 1,
         Service::Imap => 1 << 2,
         Service::Ssl => 1 << 3,
+        Service::Dtls => 1 << 4,
     }
 }
 
@@ -77,7 +78,7 @@ fn bit(s: Service) -> Bits {
 /// order; returns how many were written.
 fn names(b: Bits, out: &mut [&'static str; 8]) -> usize {
     let mut n = 0;
-    for s in [Service::Smtp, Service::Pop3, Service::Imap, Service::Ssl] {
+    for s in Service::ALL {
         if b & bit(s) != 0 {
             out[n] = s.analyzer_name();
             n += 1;

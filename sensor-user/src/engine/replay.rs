@@ -71,7 +71,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
             }
             Service::Ssl => self.attach_tls().then_some(Target::Tls),
             Service::Pop3 => self.acquire_pop3().then_some(Target::Pop3),
-            Service::Imap => None,
+            Service::Imap | Service::Dtls => None,
         }
     }
 

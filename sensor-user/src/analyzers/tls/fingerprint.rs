@@ -163,7 +163,7 @@ fn push_alpn(s: &mut InlineStr<40>, value: Option<&[u8]>) {
     }
 }
 
-/// JA4 of a ClientHello over TCP.
+/// JA4 of a ClientHello (over TCP, or DTLS).
 pub fn ja4(h: &ClientHello<'_>) -> InlineStr<40> {
     let exts = h.extensions.unwrap_or(&[]);
     let mut version = h.version;
@@ -198,7 +198,7 @@ pub fn ja4(h: &ClientHello<'_>) -> InlineStr<40> {
         }
     }
     let mut s = InlineStr::<40>::new();
-    s.push(b't');
+    s.push(transport(version));
     s.push_bytes(version_code(version));
     s.push(if sni { b'd' } else { b'i' });
     push_count(&mut s, ciphers.n);
@@ -223,7 +223,17 @@ pub fn ja4(h: &ClientHello<'_>) -> InlineStr<40> {
     s
 }
 
-/// JA4S of a ServerHello over TCP.
+/// JA4's protocol letter: `d` for DTLS (whose versions are 0xFExx),
+/// `t` for TLS over TCP.
+fn transport(version: u16) -> u8 {
+    if version >> 8 == 0xFE {
+        b'd'
+    } else {
+        b't'
+    }
+}
+
+/// JA4S of a ServerHello (over TCP, or DTLS).
 pub fn ja4s(h: &ServerHello<'_>) -> InlineStr<40> {
     let mut version = h.version;
     let mut exts = List::new();
@@ -241,7 +251,7 @@ pub fn ja4s(h: &ServerHello<'_>) -> InlineStr<40> {
         }
     }
     let mut s = InlineStr::<40>::new();
-    s.push(b't');
+    s.push(transport(version));
     s.push_bytes(version_code(version));
     push_count(&mut s, exts.n);
     push_alpn(&mut s, chosen_alpn);

@@ -3,6 +3,7 @@
 //! format) with a supported version confirms; an unsupported version, or a
 //! stream that is not TLS records, is a violation.
 
+pub mod dtls;
 pub mod fingerprint;
 pub mod names;
 pub mod parse;
@@ -26,9 +27,10 @@ pub struct Tls {
     done: [bool; 2],
 }
 
-/// Zeek's `version_ok`: SSLv2, SSLv3, TLS 1.0-1.2 (TLS 1.3 hellos carry 1.2).
+/// Zeek's `version_ok`: SSLv2, SSLv3, TLS 1.0 to 1.3 and its drafts, DTLS
+/// 1.0, 1.2 and 1.3.
 pub fn version_ok(v: u16) -> bool {
-    matches!(v, 0x0002 | 0x0300..=0x0303)
+    v >> 8 == 0x7F || matches!(v, 0x0002 | 0x0300..=0x0304 | 0xFEFF | 0xFEFD | 0xFEFC)
 }
 
 impl Tls {

@@ -15,6 +15,7 @@
 //! message until the budget needs its room; a message that does not fit
 //! is cut (what fits is still analysed) and counted as a weird.
 
+use super::dtls::{DtlsEvents, DtlsRecords};
 use super::fingerprint;
 use super::names;
 use super::parse::{self, ext, u16s, HRR_RANDOM};
@@ -76,8 +77,13 @@ pub trait TlsEnv {
     /// An anomaly for weird.log.
     fn weird(&mut self, name: &'static str, addl: &[u8]);
     /// A protocol violation, `reason` as Zeek's SSL analyzer words it (it
-    /// gives no data).
-    fn violation(&mut self, _reason: &[u8]) {}
+    /// gives no data). Returns whether the analyzer is removed.
+    fn violation(&mut self, _reason: &[u8]) -> bool {
+        false
+    }
+    /// DTLS: the analyzer confirmed its protocol (TLS over TCP is confirmed
+    /// by the connection's detector).
+    fn confirm(&mut self) {}
     /// A finished record.
     fn emit(&mut self, rec: &dyn LogRecord);
     /// A certificate: analyse it (x509.log, files.log) and report its
@@ -125,6 +131,13 @@ pub struct TlsOptions {
     /// `SSL::max_alerts_per_record`: alerts read from one alert record
     /// (TLS 1.3: one); more raise `SSL_excessive_alerts_in_record`.
     pub max_alerts_per_record: usize,
+    /// `SSL::dtls_max_version_errors`: records of a DTLS connection with
+    /// another version than DTLS 1.0 or 1.2 after which it is no longer
+    /// parsed.
+    pub dtls_max_version_errors: u64,
+    /// `SSL::dtls_max_reported_version_errors`: those of them reported as
+    /// violations once the connection confirmed DTLS.
+    pub dtls_max_reported_version_errors: u64,
 }
 
 impl Default for TlsOptions {
@@ -135,6 +148,8 @@ impl Default for TlsOptions {
             policy: Default::default(),
             max_history: MAX_HISTORY,
             max_alerts_per_record: MAX_ALERTS_PER_RECORD,
+            dtls_max_version_errors: 10,
+            dtls_max_reported_version_errors: 1,
         }
     }
 }
@@ -219,6 +234,12 @@ pub struct TlsSession {
     heartbleed: Heartbleed,
     opts: TlsOptions,
     budget: std::rc::Rc<Budget>,
+    /// DTLS: the record layer of a UDP connection.
+    dtls: DtlsRecords,
+    /// The session reads DTLS datagrams.
+    is_dtls: bool,
+    /// DTLS: a ClientHello confirmed the protocol.
+    confirmed: bool,
 }
 
 fn padded_session_id(id: &[u8]) -> [u8; 32] {
@@ -255,6 +276,12 @@ impl TlsSession {
             d.reset();
             give_back(&mut d.hs, &self.budget);
         }
+        for f in &mut self.dtls.dirs {
+            give_back(&mut f.buf, &self.budget);
+        }
+        self.dtls.reset();
+        self.is_dtls = false;
+        self.confirmed = false;
         self.record_version = 0;
         self.chosen_version = 0;
         self.version_num = None;
@@ -306,6 +333,26 @@ impl TlsSession {
                 self.record_end(is_orig, env);
                 self.dirs[d].hdr_len = 0;
             }
+        }
+        if self.done {
+            TlsNext::Done
+        } else {
+            TlsNext::Continue
+        }
+    }
+
+    /// Feeds one UDP datagram of a DTLS connection (Zeek's DTLS analyzer,
+    /// whose handshake messages go to the same handshake parser as TLS's).
+    pub fn datagram(&mut self, is_orig: bool, data: &[u8], env: &mut dyn TlsEnv) -> TlsNext {
+        self.is_dtls = true;
+        if !self.skip {
+            let mut records = std::mem::take(&mut self.dtls);
+            let max = (
+                self.opts.dtls_max_version_errors,
+                self.opts.dtls_max_reported_version_errors,
+            );
+            records.datagram(is_orig, data, max, &mut Dtls { s: self, env });
+            self.dtls = records;
         }
         if self.done {
             TlsNext::Done
@@ -464,59 +511,16 @@ impl TlsSession {
         let d = usize::from(!is_orig);
         let dir = &self.dirs[d];
         if dir.encrypted {
-            if self.dirs[0].encrypted && self.dirs[1].encrypted && !self.established {
-                self.established = true;
-                self.start(env);
-                self.rec.established = true;
-                self.policy_established(env);
-                self.log(env);
-                if self.opts.stop_after_established {
-                    self.skip = true;
-                    self.done = true;
-                }
-            }
-            if self.opts.policy.heartbleed {
-                self.encrypted_record(is_orig, env);
-            }
+            let h = dir.hdr;
+            self.encrypted_record(is_orig, h[0], u16::from_be_bytes([h[3], h[4]]), env);
             return;
         }
-        let is_client = is_orig ^ self.flipped;
         match dir.ctype {
-            20 => {
-                self.start(env);
-                self.history(is_client, b'i', env);
-                if is_client
-                    && self.client_ticket_empty_session_seen
-                    && !self.client_key_exchange_seen
-                {
-                    self.rec.resumed = true;
-                }
-                if !self.is_tls13() {
-                    self.dirs[d].encrypted = true;
-                }
-            }
+            20 => self.change_cipher_spec(is_orig, env),
             21 => {
                 let (total, kept) = (dir.small_total, dir.small_len);
                 let small = std::mem::take(&mut self.dirs[d].small);
-                let max = if self.is_tls13() {
-                    2
-                } else {
-                    self.opts.max_alerts_per_record.saturating_mul(2)
-                };
-                let mut len = total;
-                if len > max {
-                    let mut b = [0u8; 20];
-                    env.weird(
-                        "SSL_excessive_alerts_in_record",
-                        crate::bytes::fmt_u64((total / 2) as u64, &mut b),
-                    );
-                    len = max;
-                }
-                self.start(env);
-                for a in small[..len.min(kept)].chunks_exact(2) {
-                    self.history(is_client, b'l', env);
-                    self.rec.last_alert = Some(names::alert(a[1] as u16));
-                }
+                self.alerts(is_orig, &small[..kept], total, env);
                 self.dirs[d].small = small;
             }
             24 => {
@@ -524,21 +528,14 @@ impl TlsSession {
                 let mut head = [0u8; 3];
                 let n = dir.small_len.min(3);
                 head[..n].copy_from_slice(&dir.small[..n]);
-                self.start(env);
-                self.history(is_client, b'b', env);
-                if self.opts.policy.heartbleed && length >= 3 {
-                    let kind = head[0];
-                    let payload_length = u16::from_be_bytes([head[1], head[2]]) as u64;
-                    let at = at(env);
-                    self.heartbleed.plaintext(
-                        &at,
-                        is_client,
-                        length,
-                        kind,
-                        payload_length,
-                        &mut |n| env.emit(n),
-                    );
-                }
+                let kind = head[0];
+                let payload_length = u16::from_be_bytes([head[1], head[2]]);
+                self.heartbeat(
+                    is_orig,
+                    length,
+                    (length >= 3).then_some((kind, payload_length)),
+                    env,
+                );
             }
             V2_CLIENT_HELLO => {
                 let h = dir.hdr;
@@ -560,6 +557,90 @@ impl TlsSession {
                 );
                 self.violation(why.as_bytes(), env);
             }
+        }
+    }
+
+    /// A record of ciphertext (the sending side is encrypted): the
+    /// handshake is established once both sides are, and heartbleed looks
+    /// at the record's type and length.
+    fn encrypted_record(&mut self, is_orig: bool, ctype: u8, length: u16, env: &mut dyn TlsEnv) {
+        if self.dirs[0].encrypted && self.dirs[1].encrypted && !self.established {
+            self.established = true;
+            self.start(env);
+            self.rec.established = true;
+            self.policy_established(env);
+            self.log(env);
+            if self.opts.stop_after_established {
+                self.skip = true;
+                self.done = true;
+            }
+        }
+        if self.opts.policy.heartbleed {
+            self.heartbleed_encrypted(is_orig, ctype, u64::from(length), env);
+        }
+    }
+
+    /// A change-cipher-spec message: this side is encrypted from here on
+    /// (not in TLS 1.3, where the message is only for middleboxes).
+    fn change_cipher_spec(&mut self, is_orig: bool, env: &mut dyn TlsEnv) {
+        let is_client = is_orig ^ self.flipped;
+        self.start(env);
+        self.history(is_client, b'i', env);
+        if is_client && self.client_ticket_empty_session_seen && !self.client_key_exchange_seen {
+            self.rec.resumed = true;
+        }
+        if !self.is_tls13() {
+            self.dirs[usize::from(!is_orig)].encrypted = true;
+        }
+    }
+
+    /// An alert record of `total` bytes, of which `kept` were kept: the
+    /// alerts read (at most `SSL::max_alerts_per_record`, TLS 1.3 one).
+    fn alerts(&mut self, is_orig: bool, kept: &[u8], total: usize, env: &mut dyn TlsEnv) {
+        let is_client = is_orig ^ self.flipped;
+        let max = if self.is_tls13() {
+            2
+        } else {
+            self.opts.max_alerts_per_record.saturating_mul(2)
+        };
+        let mut len = total;
+        if len > max {
+            let mut b = [0u8; 20];
+            env.weird(
+                "SSL_excessive_alerts_in_record",
+                crate::bytes::fmt_u64((total / 2) as u64, &mut b),
+            );
+            len = max;
+        }
+        self.start(env);
+        for a in kept[..len.min(kept.len())].chunks_exact(2) {
+            self.history(is_client, b'l', env);
+            self.rec.last_alert = Some(names::alert(a[1] as u16));
+        }
+    }
+
+    /// A heartbeat record of `length` bytes, with its type and payload
+    /// length when it is long enough to hold them.
+    fn heartbeat(
+        &mut self,
+        is_orig: bool,
+        length: u64,
+        head: Option<(u8, u16)>,
+        env: &mut dyn TlsEnv,
+    ) {
+        let is_client = is_orig ^ self.flipped;
+        self.start(env);
+        self.history(is_client, b'b', env);
+        if let (true, Some((kind, payload_length))) = (self.opts.policy.heartbleed, head) {
+            let at = at(env);
+            self.heartbleed.plaintext(
+                &at,
+                is_client,
+                length,
+                kind,
+                u64::from(payload_length),
+                &mut |n| env.emit(n),
+            );
         }
     }
 
@@ -787,6 +868,10 @@ impl TlsSession {
             let _ = write!(why, "unsupported client SSL version 0x{:04x}", h.version);
             self.violation(why.as_bytes(), env);
             return false;
+        }
+        if self.is_dtls {
+            self.confirmed = true;
+            env.confirm();
         }
         let x = &mut self.rec.ext;
         x.client_version = Some(h.version);
@@ -1120,11 +1205,14 @@ impl TlsSession {
         });
     }
 
-    /// `ssl_encrypted_data` for heartbleed: the record that just ended.
-    fn encrypted_record(&mut self, is_orig: bool, env: &mut dyn TlsEnv) {
-        let d = usize::from(!is_orig);
-        let h = self.dirs[d].hdr;
-        let length = u16::from_be_bytes([h[3], h[4]]) as u64;
+    /// `ssl_encrypted_data` for heartbleed: a record of ciphertext.
+    fn heartbleed_encrypted(
+        &mut self,
+        is_orig: bool,
+        ctype: u8,
+        length: u64,
+        env: &mut dyn TlsEnv,
+    ) {
         let at = at(env);
         let cipher = self.rec.cipher.unwrap_or_default();
         let neg = Negotiated {
@@ -1133,7 +1221,7 @@ impl TlsSession {
         };
         let is_client = is_orig ^ self.flipped;
         self.heartbleed
-            .encrypted(&at, is_client, h[0], length, &neg, &mut |n| env.emit(n));
+            .encrypted(&at, is_client, ctype, length, &neg, &mut |n| env.emit(n));
     }
 
     // ---- script state ----
@@ -1193,6 +1281,79 @@ impl TlsSession {
             self.policy_finishing(env);
             env.emit(&self.rec);
         }
+    }
+}
+
+/// A DTLS connection's session as its record layer sees it.
+struct Dtls<'a, 'e> {
+    s: &'a mut TlsSession,
+    env: &'a mut (dyn TlsEnv + 'e),
+}
+
+impl DtlsEvents for Dtls<'_, '_> {
+    fn confirmed(&self) -> bool {
+        self.s.confirmed
+    }
+    fn negotiated_version(&self) -> u16 {
+        self.s.chosen_version
+    }
+    fn handshake(
+        &mut self,
+        is_orig: bool,
+        record_version: u16,
+        msg_type: u8,
+        len: u32,
+        body: &[u8],
+    ) {
+        // Zeek hands the handshake parser the type, the length and the
+        // bytes as a stream: a message whose bytes are fewer or more than
+        // its length says runs into the next, as it does there.
+        self.s.record_version = record_version;
+        let l = len.to_be_bytes();
+        self.s
+            .handshake_bytes(is_orig, &[msg_type, l[1], l[2], l[3]], self.env);
+        self.s.handshake_bytes(is_orig, body, self.env);
+    }
+    fn change_cipher_spec(&mut self, is_orig: bool) {
+        self.s.change_cipher_spec(is_orig, self.env);
+    }
+    fn alerts(&mut self, is_orig: bool, body: &[u8]) {
+        self.s.alerts(is_orig, body, body.len(), self.env);
+    }
+    fn heartbeat(&mut self, is_orig: bool, length: u16, kind: u8, payload_length: u16) {
+        let head = Some((kind, payload_length));
+        self.s.heartbeat(is_orig, u64::from(length), head, self.env);
+    }
+    fn ciphertext(&mut self, is_orig: bool, content_type: u8, length: u16) {
+        self.s
+            .encrypted_record(is_orig, content_type, length, self.env);
+    }
+    fn unified(&mut self, is_orig: bool, length: usize) {
+        // No change-cipher-spec in DTLS 1.3: a side is encrypted at its
+        // first unified-header record.
+        self.s.dirs[usize::from(!is_orig)].encrypted = true;
+        let length = u16::try_from(length).unwrap_or(u16::MAX);
+        self.s.encrypted_record(is_orig, 23, length, self.env);
+    }
+    fn violation(&mut self, reason: &[u8]) -> bool {
+        let removed = self.env.violation(reason);
+        if removed {
+            self.s.stop(self.env);
+        }
+        removed
+    }
+    fn reserve(&mut self, buf: &mut Vec<u8>, len: usize) -> bool {
+        buf.clear();
+        borrow(buf, &self.s.budget);
+        if len > buf.capacity() && !grow(buf, len, &self.s.budget) {
+            self.env.weird("SSL_handshake_message_too_long", b"");
+            return false;
+        }
+        buf.resize(len, 0);
+        true
+    }
+    fn stopped(&self) -> bool {
+        self.s.skip
     }
 }
 
@@ -1418,6 +1579,29 @@ impl TlsPool {
         TlsFed::Continue
     }
 
+    /// Feeds one datagram of a DTLS connection to the session in `slot`;
+    /// one with nothing left to do is finished and given back, and `slot`
+    /// emptied.
+    pub fn deliver_datagram(
+        &mut self,
+        slot: &mut Option<TlsSlot>,
+        is_orig: bool,
+        data: &[u8],
+        env: &mut dyn TlsEnv,
+    ) -> TlsFed {
+        let Some(TlsSlot::Session(i)) = *slot else {
+            return TlsFed::Continue;
+        };
+        let Some(s) = self.sessions.get_mut(i) else {
+            return TlsFed::Continue;
+        };
+        if s.datagram(is_orig, data, env) == TlsNext::Done {
+            self.finish(slot, env);
+            return TlsFed::Done;
+        }
+        TlsFed::Continue
+    }
+
     /// Moves session `i` to a tail once it can go on as one (while no
     /// tail is free it stays a session); whether it moved. The session is
     /// reset at once, so its handshake buffers go back to the pool's
@@ -1502,9 +1686,10 @@ mod tests {
     }
 
     impl TlsEnv for Env {
-        fn violation(&mut self, reason: &[u8]) {
+        fn violation(&mut self, reason: &[u8]) -> bool {
             self.violations
                 .push(String::from_utf8_lossy(reason).into_owned());
+            true
         }
         fn now(&self) -> u64 {
             1_000_000_000
