@@ -453,6 +453,8 @@ struct ConnEvents<'a, S: RecordSink> {
     tls_pool: &'a mut TlsPool,
     /// The TLS pool was found at its bound for this connection (counted).
     tls_refused: &'a mut bool,
+    /// DTLS by port: records of other versions before a session.
+    dtls_other_versions: &'a mut u16,
     /// The connection's POP3/IMAP session slot and the pools.
     mailbox: &'a mut Option<MailboxSlot>,
     pop3: &'a mut Pop3Pool,
@@ -930,24 +932,48 @@ impl<S: RecordSink> ConnEvents<'_, S> {
         if *self.payload_done || data.is_empty() {
             return;
         }
-        if self.tls.is_none() {
-            let wanted = dtls.by_port
-                || (dtls.in_window && crate::analyzers::tls::dtls::client_hello_signature(data));
-            if !wanted || *self.tls_refused {
-                return;
-            }
-            *self.tls = self.tls_pool.acquire();
-            if self.tls.is_none() {
-                self.out.counters.tls_sessions_exhausted += 1;
-                *self.tls_refused = true;
-                return;
-            }
+        if self.tls.is_none() && !self.start_dtls(data, dtls) {
+            return;
         }
         let fed = self
             .tls_pool
             .deliver_datagram(self.tls, is_orig, data, &mut self.out);
         if fed == TlsFed::Done {
             *self.payload_done = true;
+        }
+    }
+
+    /// Takes a DTLS session for a datagram of a connection without one, if
+    /// the datagram matches DTLS's signature or, on a port of
+    /// `SSL::dtls_ports`, holds DTLS records; whether one was taken.
+    fn start_dtls(&mut self, data: &[u8], dtls: DtlsStart) -> bool {
+        use crate::analyzers::tls::session::DtlsOpen;
+        let signature = dtls.in_window && crate::analyzers::tls::dtls::client_hello_signature(data);
+        if !(signature || dtls.by_port) || *self.tls_refused {
+            return false;
+        }
+        if !signature {
+            let counted = &mut *self.dtls_other_versions;
+            match self.tls_pool.dtls_opening(counted, data, &mut self.out) {
+                DtlsOpen::Start => {}
+                DtlsOpen::Wait => return false,
+                DtlsOpen::Stop => {
+                    *self.payload_done = true;
+                    return false;
+                }
+            }
+        }
+        *self.tls = self.tls_pool.acquire();
+        match *self.tls {
+            Some(slot) => {
+                self.tls_pool.start_dtls(slot, *self.dtls_other_versions);
+                true
+            }
+            None => {
+                self.out.counters.tls_sessions_exhausted += 1;
+                *self.tls_refused = true;
+                false
+            }
         }
     }
 
@@ -1990,6 +2016,7 @@ impl<S: RecordSink> Worker<S> {
             tls: &mut more.tls,
             tls_pool: &mut self.tls,
             tls_refused: &mut more.tls_refused,
+            dtls_other_versions: &mut more.dtls_other_versions,
             mailbox: &mut more.mailbox,
             pop3: &mut self.pop3,
             imap: &mut self.imap,

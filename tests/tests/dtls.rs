@@ -116,3 +116,106 @@ fn unanswered_hellos_and_dtls13_records() {
     assert!(log(&out, "analyzer.log").is_empty());
     assert!(services(&out).iter().all(|s| s == "dtls"));
 }
+
+/// An Ethernet frame of a UDP datagram over IPv4 (UDP checksum 0).
+fn udp_frame(src: ([u8; 4], u16), dst: ([u8; 4], u16), payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+    let total = (20 + 8 + payload.len()) as u16;
+    let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, 17, 0, 0];
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&src.0);
+    ip.extend_from_slice(&dst.0);
+    let sum = ip
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum::<u32>();
+    let sum = !((sum & 0xffff) + (sum >> 16)) as u16;
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&src.1.to_be_bytes());
+    f.extend_from_slice(&dst.1.to_be_bytes());
+    f.extend_from_slice(&(8 + payload.len() as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend_from_slice(payload);
+    f
+}
+
+/// The frames of a classic pcap (timestamp, bytes).
+fn pcap_frames(bytes: &[u8]) -> Vec<(u32, u32, Vec<u8>)> {
+    let mut at = 24;
+    let mut frames = Vec::new();
+    while at + 16 <= bytes.len() {
+        let word = |i: usize| u32::from_le_bytes(bytes[at + i..at + i + 4].try_into().expect("4"));
+        let (sec, usec, len) = (word(0), word(4), word(8) as usize);
+        frames.push((sec, usec, bytes[at + 16..at + 16 + len].to_vec()));
+        at += 16 + len;
+    }
+    frames
+}
+
+#[test]
+fn other_traffic_on_a_dtls_port_holds_no_session() {
+    // 50 QUIC-like connections to 443/udp (records of no DTLS version) and
+    // one short datagram, before the DTLS 1.0 handshake of ssl-dtls10 moved
+    // to 443/udp, with a pool of one session: the handshake still gets it.
+    let trace = std::fs::read(data_dir().join("zeek/ssl-dtls10/trace.pcap")).expect("trace");
+    let dtls = pcap_frames(&trace);
+    let t0 = dtls[0].0 - 10;
+    let mut frames: Vec<(u32, u32, Vec<u8>)> = (0..50u16)
+        .map(|i| {
+            let quic = [0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0];
+            (
+                t0,
+                u32::from(i),
+                udp_frame(([10, 0, 0, 9], 5000 + i), ([10, 0, 0, 8], 443), &quic),
+            )
+        })
+        .collect();
+    frames.push((
+        t0,
+        99,
+        udp_frame(([10, 0, 0, 9], 6000), ([10, 0, 0, 8], 443), &[0x16, 0xfe]),
+    ));
+    for (sec, usec, mut f) in dtls {
+        // Port 4433 becomes 443 (the IPv4 header has no options here, and a
+        // UDP checksum of 0 is allowed, so only the checksum is cleared).
+        for at in [34, 36] {
+            if f[at..at + 2] == 4433u16.to_be_bytes() {
+                f[at..at + 2].copy_from_slice(&443u16.to_be_bytes());
+            }
+        }
+        f[40..42].copy_from_slice(&[0, 0]);
+        frames.push((sec, usec, f));
+    }
+    let dir = temp_dir("dtls-quic");
+    let pcap = dir.join("mixed.pcap");
+    let mut out = trace[..24].to_vec();
+    for (sec, usec, f) in &frames {
+        for w in [*sec, *usec, f.len() as u32, f.len() as u32] {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(f);
+    }
+    std::fs::write(&pcap, out).expect("pcap");
+    let logs = dir.join("logs");
+    let o = Command::new(sensor_bin())
+        .arg("read")
+        .arg(&pcap)
+        .arg("--log-dir")
+        .arg(&logs)
+        .args(["--seed", "1", "-q", "--max-tls-sessions", "1"])
+        .args(["--redef", "redef dpd_max_packets = 0;"])
+        .output()
+        .expect("running sensor");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ssl = log(&logs, "ssl.log");
+    assert_eq!(ssl.len(), 1);
+    assert_eq!(ssl[0]["ssl_history"], "CvCsxknGIti");
+    assert_eq!(ssl[0]["id.resp_p"], 443);
+    // The short datagram is binpac's exception: DTLS is removed from that
+    // connection before it confirmed, so analyzer.log has nothing.
+    assert!(log(&logs, "analyzer.log").is_empty());
+    let services = services(&logs);
+    assert_eq!(services.iter().filter(|s| *s == "dtls").count(), 1);
+    assert_eq!(services.len(), 52);
+}

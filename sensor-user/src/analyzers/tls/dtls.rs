@@ -61,6 +61,45 @@ pub fn client_hello_signature(p: &[u8]) -> bool {
         && matches!(p[26], 0xff | 0xfd)
 }
 
+/// What the first record of a datagram means for a connection DTLS is
+/// attached to by port but has not parsed a record of yet: a session is
+/// taken only for a datagram that can be DTLS, so that other traffic on
+/// the port (QUIC on 443/udp) holds none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opening {
+    /// Nothing Zeek's DTLS reads: empty, or a STUN message.
+    Skip,
+    /// A record header cut short: the violation's reason.
+    Cut(InlineStr<128>),
+    /// A record of another version than DTLS 1.0 or 1.2 (counted; the rest
+    /// of the datagram is not read).
+    OtherVersion,
+    /// DTLS records: the session starts here.
+    Records,
+}
+
+/// Classifies a datagram as [`Opening`] says.
+pub fn opening(data: &[u8]) -> Opening {
+    if data.is_empty() || is_stun(data) {
+        return Opening::Skip;
+    }
+    let Some(h) = data[1..].get(..RECORD_HEADER) else {
+        return Opening::Cut(
+            OutOfBound("SSLRecord:length", RECORD_HEADER, data.len() - 1).reason(),
+        );
+    };
+    match u16::from_be_bytes([h[0], h[1]]) {
+        DTLS_V10 | DTLS_V12 => Opening::Records,
+        _ => Opening::OtherVersion,
+    }
+}
+
+/// Zeek's DTLS analyzer skips a STUN message (its magic cookie at bytes 4
+/// to 7 of more than 20 bytes).
+fn is_stun(data: &[u8]) -> bool {
+    data.len() > 20 && data[4..8] == STUN_COOKIE
+}
+
 /// What the record layer found, for the handshake layer and the scripts.
 pub trait DtlsEvents {
     /// Whether the connection confirmed DTLS (a good ClientHello).
@@ -127,7 +166,26 @@ pub(super) struct DtlsRecords {
 /// needed, bytes there were).
 struct OutOfBound(&'static str, usize, usize);
 
+impl OutOfBound {
+    /// The violation's reason, as Zeek words a binpac exception.
+    fn reason(&self) -> InlineStr<128> {
+        let OutOfBound(what, needed, given) = self;
+        let mut why = InlineStr::<128>::new();
+        let _ = write!(
+            why,
+            "Binpac exception: binpac exception: out_of_bound: {what}: {needed} > {given}"
+        );
+        why
+    }
+}
+
 impl DtlsRecords {
+    /// A session taken after `n` records of other versions (counted while
+    /// the connection had none) starts with them counted.
+    pub(super) fn count_other_versions(&mut self, n: u16) {
+        self.invalid_versions = n;
+    }
+
     /// Back to a new connection's state (the buffers are the caller's to
     /// give back first).
     pub(super) fn reset(&mut self) {
@@ -151,20 +209,15 @@ impl DtlsRecords {
         max: (u64, u64),
         ev: &mut dyn DtlsEvents,
     ) {
-        if self.skip || (data.len() > 20 && data[4..8] == STUN_COOKIE) {
+        if self.skip || is_stun(data) {
             return;
         }
         let mut rest = data;
         while !rest.is_empty() && !self.skip && !ev.stopped() {
             match self.record(is_orig, rest, max, ev) {
                 Ok(n) => rest = &rest[n..],
-                Err(OutOfBound(what, needed, given)) => {
-                    let mut why = InlineStr::<128>::new();
-                    let _ = write!(
-                        why,
-                        "Binpac exception: binpac exception: out_of_bound: {what}: {needed} > {given}"
-                    );
-                    if ev.violation(why.as_bytes()) {
+                Err(e) => {
+                    if ev.violation(e.reason().as_bytes()) {
                         self.skip = true;
                     }
                     return;
@@ -591,6 +644,27 @@ mod tests {
             d.datagram(true, &bad, MAX, &mut ev);
         }
         assert!(d.skip);
+    }
+
+    #[test]
+    fn what_opens_a_session() {
+        assert_eq!(opening(&[]), Opening::Skip);
+        let mut stun = vec![0, 1, 0, 8, 0x21, 0x12, 0xa4, 0x42];
+        stun.extend_from_slice(&[0; 20]);
+        assert_eq!(opening(&stun), Opening::Skip);
+        // A QUIC long header: version bytes 0x0000.
+        assert_eq!(
+            opening(&[0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8]),
+            Opening::OtherVersion
+        );
+        assert_eq!(opening(&record(0x16, 0, 3, &[0; 4])), Opening::Records);
+        let Opening::Cut(why) = opening(&[0x16, 0xfe, 0xfd]) else {
+            panic!("a cut header");
+        };
+        assert_eq!(
+            why.as_bytes(),
+            b"Binpac exception: binpac exception: out_of_bound: SSLRecord:length: 12 > 2"
+        );
     }
 
     #[test]

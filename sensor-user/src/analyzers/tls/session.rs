@@ -15,7 +15,7 @@
 //! message until the budget needs its room; a message that does not fit
 //! is cut (what fits is still analysed) and counted as a weird.
 
-use super::dtls::{DtlsEvents, DtlsRecords};
+use super::dtls::{DtlsEvents, DtlsRecords, Opening};
 use super::fingerprint;
 use super::names;
 use super::parse::{self, ext, u16s, HRR_RANDOM};
@@ -1494,6 +1494,21 @@ pub enum TlsSlot {
 pub struct TlsPool {
     sessions: SessionPool<TlsSession>,
     tails: SessionPool<TlsTail>,
+    /// `SSL::dtls_max_version_errors`, for connections without a session.
+    dtls_max_version_errors: u64,
+}
+
+/// What a datagram does for a UDP connection DTLS is attached to by port
+/// before it has a session ([`TlsPool::dtls_opening`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DtlsOpen {
+    /// Nothing yet: wait for the next datagram.
+    Wait,
+    /// The datagram is DTLS: take a session.
+    Start,
+    /// DTLS gave up on the connection (too many records of other versions,
+    /// or a violation removed the analyzer).
+    Stop,
 }
 
 impl TlsPool {
@@ -1504,6 +1519,7 @@ impl TlsPool {
             limit: budget,
             ..Default::default()
         });
+        let dtls_max_version_errors = opts.dtls_max_version_errors;
         let sessions = SessionPool::on_demand(n, move || {
             let mut s = TlsSession::new(opts.clone());
             s.budget = shared.clone();
@@ -1512,6 +1528,7 @@ impl TlsPool {
         TlsPool {
             sessions,
             tails: SessionPool::on_demand(tails, TlsTail::default),
+            dtls_max_version_errors,
         }
     }
 
@@ -1577,6 +1594,42 @@ impl TlsPool {
             }
         }
         TlsFed::Continue
+    }
+
+    /// A datagram of a UDP connection DTLS is attached to by port, while it
+    /// has no session: as Zeek's DTLS analyzer would read its first record
+    /// on a connection it has not confirmed. `other_versions` counts the
+    /// records of other versions so far (Zeek's `invalid_version_count`).
+    pub fn dtls_opening(
+        &self,
+        other_versions: &mut u16,
+        data: &[u8],
+        env: &mut dyn TlsEnv,
+    ) -> DtlsOpen {
+        match super::dtls::opening(data) {
+            Opening::Skip => DtlsOpen::Wait,
+            Opening::Records => DtlsOpen::Start,
+            Opening::Cut(why) if env.violation(why.as_bytes()) => DtlsOpen::Stop,
+            Opening::Cut(_) => DtlsOpen::Wait,
+            Opening::OtherVersion => {
+                *other_versions = other_versions.wrapping_add(1);
+                if u64::from(*other_versions) > self.dtls_max_version_errors {
+                    DtlsOpen::Stop
+                } else {
+                    DtlsOpen::Wait
+                }
+            }
+        }
+    }
+
+    /// A session just taken for a DTLS connection starts with the records
+    /// of other versions its connection counted.
+    pub fn start_dtls(&mut self, slot: TlsSlot, other_versions: u16) {
+        if let TlsSlot::Session(i) = slot {
+            if let Some(s) = self.sessions.get_mut(i) {
+                s.dtls.count_other_versions(other_versions);
+            }
+        }
     }
 
     /// Feeds one datagram of a DTLS connection to the session in `slot`;
