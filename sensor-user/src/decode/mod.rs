@@ -1086,10 +1086,12 @@ fn decode_ip_with<'a>(
     match buf[0] >> 4 {
         4 => {
             let zero_len_as = (!opts.verify_checksums).then_some(lens.captured);
-            let ip = ipv4::Packet::check(buf, lens.wire, zero_len_as)?;
-            if ip.zero_total_len() {
+            if zero_len_as.is_some() && buf[2..4] == [0, 0] {
+                // Raised before the checks that may still refuse the
+                // packet, as Zeek raises it.
                 notes.push(DecodeError::IpHdrLenZero);
             }
+            let ip = ipv4::Packet::check(buf, lens.wire, zero_len_as)?;
             let (src, dst) = (
                 IpAddr::V4(Ipv4Addr::from(ip.src())),
                 IpAddr::V4(Ipv4Addr::from(ip.dst())),
