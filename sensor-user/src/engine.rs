@@ -28,6 +28,7 @@ use crate::analyzers::mime::files::FileEnv;
 use crate::analyzers::pop3::session::Pop3Pool;
 use crate::analyzers::replay::{ReplayPool, ReplaySlot};
 use crate::analyzers::smtp::session::{SmtpEnv, SmtpNext, SmtpPool};
+use crate::analyzers::tls::dtls::Before;
 use crate::analyzers::tls::session::{CertFacts, CertSeen, TlsEnv, TlsFed, TlsPool, TlsSlot};
 use crate::analyzers::{Events, MailboxSlot, Service, ViolationRules};
 use crate::capture::Frame;
@@ -453,8 +454,6 @@ struct ConnEvents<'a, S: RecordSink> {
     tls_pool: &'a mut TlsPool,
     /// The TLS pool was found at its bound for this connection (counted).
     tls_refused: &'a mut bool,
-    /// DTLS by port: records of other versions before a session.
-    dtls_other_versions: &'a mut u16,
     /// The connection's POP3/IMAP session slot and the pools.
     mailbox: &'a mut Option<MailboxSlot>,
     pop3: &'a mut Pop3Pool,
@@ -928,11 +927,11 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     /// signature starts; those are not held here, so DTLS starts at the
     /// datagram that matched (Zeek's DTLS skips the STUN messages that
     /// usually come first).
-    fn datagram(&mut self, is_orig: bool, data: &[u8], dtls: DtlsStart) {
+    fn datagram(&mut self, is_orig: bool, data: &[u8], dtls: DtlsStart, before: &mut Before) {
         if *self.payload_done || data.is_empty() {
             return;
         }
-        if self.tls.is_none() && !self.start_dtls(data, dtls) {
+        if self.tls.is_none() && !self.start_dtls(data, dtls, before) {
             return;
         }
         let fed = self
@@ -946,27 +945,34 @@ impl<S: RecordSink> ConnEvents<'_, S> {
     /// Takes a DTLS session for a datagram of a connection without one, if
     /// the datagram matches DTLS's signature or, on a port of
     /// `SSL::dtls_ports`, holds DTLS records; whether one was taken.
-    fn start_dtls(&mut self, data: &[u8], dtls: DtlsStart) -> bool {
+    fn start_dtls(&mut self, data: &[u8], dtls: DtlsStart, before: &mut Before) -> bool {
         use crate::analyzers::tls::session::DtlsOpen;
-        let signature = dtls.in_window && crate::analyzers::tls::dtls::client_hello_signature(data);
-        if !(signature || dtls.by_port) || *self.tls_refused {
+        if *self.tls_refused {
             return false;
         }
-        if !signature {
-            let counted = &mut *self.dtls_other_versions;
-            match self.tls_pool.dtls_opening(counted, data, &mut self.out) {
-                DtlsOpen::Start => {}
-                DtlsOpen::Wait => return false,
-                DtlsOpen::Stop => {
-                    *self.payload_done = true;
-                    return false;
-                }
+        let signature = dtls.in_window && crate::analyzers::tls::dtls::client_hello_signature(data);
+        let open = if dtls.by_port {
+            self.tls_pool.dtls_opening(before, data, &mut self.out)
+        } else if signature {
+            self.tls_pool.dtls_replay(before, &mut self.out)
+        } else {
+            if dtls.in_window {
+                before.window_datagram(data);
+            }
+            DtlsOpen::Wait
+        };
+        match open {
+            DtlsOpen::Start => {}
+            DtlsOpen::Wait => return false,
+            DtlsOpen::Stop => {
+                *self.payload_done = true;
+                return false;
             }
         }
         *self.tls = self.tls_pool.acquire();
         match *self.tls {
             Some(slot) => {
-                self.tls_pool.start_dtls(slot, *self.dtls_other_versions);
+                self.tls_pool.start_dtls(slot, before.other_versions);
                 true
             }
             None => {
@@ -2016,7 +2022,6 @@ impl<S: RecordSink> Worker<S> {
             tls: &mut more.tls,
             tls_pool: &mut self.tls,
             tls_refused: &mut more.tls_refused,
-            dtls_other_versions: &mut more.dtls_other_versions,
             mailbox: &mut more.mailbox,
             pop3: &mut self.pop3,
             imap: &mut self.imap,
@@ -2105,7 +2110,7 @@ impl<S: RecordSink> Worker<S> {
                 conn.history.check(is_orig, mask::DATA, b'D');
                 let ulen = u.length() as i64 - 8;
                 d.len[dir] = Some(d.len[dir].unwrap_or(0) + ulen);
-                ev.datagram(is_orig, u.payload(), dtls);
+                ev.datagram(is_orig, u.payload(), dtls, &mut d.dtls);
             }
             (Transport::Icmp(_), L4::Icmp { .. }, Check::BadChecksum) => {
                 ev.out.push_weird("bad_ICMP_checksum", b"", Some("ICMP"));

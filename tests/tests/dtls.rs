@@ -219,3 +219,68 @@ fn other_traffic_on_a_dtls_port_holds_no_session() {
     assert_eq!(services.iter().filter(|s| *s == "dtls").count(), 1);
     assert_eq!(services.len(), 52);
 }
+
+/// The WebRTC trace with `extra` datagrams from the client inserted just
+/// before the ClientHello (inside the detection window), read with `args`.
+fn stun_with(extra: &[&[u8]], tag: &str, args: &[&str]) -> tests::TempDir {
+    let trace = std::fs::read(data_dir().join("zeek/ssl-dtls-stun-dpd/trace.pcap")).expect("trace");
+    let mut frames = pcap_frames(&trace);
+    let hello = frames
+        .iter()
+        .position(|f| f.2.len() > 45 && f.2[42] == 0x16)
+        .expect("a ClientHello");
+    let (sec, usec) = (frames[hello].0, frames[hello].1);
+    let client = ([192, 168, 6, 82], 51462);
+    let server = ([74, 201, 205, 9], 43044);
+    for (i, p) in extra.iter().enumerate() {
+        frames.insert(hello + i, (sec, usec, udp_frame(client, server, p)));
+    }
+    let dir = temp_dir(&format!("dtls-stun-{tag}"));
+    let mut out = trace[..24].to_vec();
+    for (sec, usec, f) in &frames {
+        for w in [*sec, *usec, f.len() as u32, f.len() as u32] {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(f);
+    }
+    std::fs::write(dir.join("t.pcap"), out).expect("pcap");
+    let logs = dir.join("logs");
+    let o = Command::new(sensor_bin())
+        .arg("read")
+        .arg(dir.join("t.pcap"))
+        .arg("--log-dir")
+        .arg(&logs)
+        .args(["--seed", "1", "-q"])
+        .args(args)
+        .output()
+        .expect("running sensor");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    dir
+}
+
+#[test]
+fn the_window_before_the_signature_counts_as_zeek_replays_it() {
+    let quic: &[u8] = &[0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0];
+    let ssl = |d: &tests::TempDir| log(&d.join("logs"), "ssl.log").len();
+    // Ten datagrams of no DTLS version are within
+    // `SSL::dtls_max_version_errors`; eleven are past it, and the replay
+    // stops the analyzer before it reaches the ClientHello.
+    assert_eq!(ssl(&stun_with(&[quic; 10], "ten", &[])), 1);
+    assert_eq!(ssl(&stun_with(&[quic; 11], "eleven", &[])), 0);
+    let more = ["--redef", "redef SSL::dtls_max_version_errors = 11;"];
+    assert_eq!(ssl(&stun_with(&[quic; 11], "eleven-allowed", &more)), 1);
+    // A datagram too short for a record header is binpac's violation: the
+    // analyzer is removed before it confirmed (no analyzer.log), unless
+    // DPD ignores DTLS's violations.
+    let d = stun_with(&[&[0x17, 0xfe, 0xfd]], "cut", &[]);
+    assert_eq!(ssl(&d), 0);
+    assert!(log(&d.join("logs"), "analyzer.log").is_empty());
+    let ignore = [
+        "--redef",
+        "redef DPD::ignore_violations += { Analyzer::ANALYZER_DTLS };",
+    ];
+    assert_eq!(
+        ssl(&stun_with(&[&[0x17, 0xfe, 0xfd]], "cut-ignored", &ignore)),
+        1
+    );
+}

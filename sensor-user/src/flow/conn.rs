@@ -23,6 +23,9 @@ pub struct DatagramState {
     pub len: [Option<i64>; 2],
     /// Bad checksums per direction (scaled `C`/`c`).
     pub chk: [Scaled; 2],
+    /// UDP: what Zeek's DTLS analyzer would make of the datagrams before
+    /// the connection has a DTLS session.
+    pub dtls: crate::analyzers::tls::dtls::Before,
 }
 
 /// Transport-specific state.
@@ -171,9 +174,6 @@ pub struct ConnMore {
     /// TLS was found but the worker's TLS pool was at its bound: the
     /// connection was counted once and gets detection only.
     pub tls_refused: bool,
-    /// DTLS attached by port: records of other versions counted before the
-    /// connection took a session.
-    pub dtls_other_versions: u16,
     /// The POP3 or IMAP session, when the mailbox logs are on.
     pub mailbox: Option<crate::analyzers::MailboxSlot>,
     /// The POP3 session was started by POP3's signature (not by port 110):

@@ -78,6 +78,41 @@ pub enum Opening {
     Records,
 }
 
+/// The datagrams of a UDP connection before it has a DTLS session, as
+/// Zeek's DTLS analyzer reads them: on a port of `SSL::dtls_ports` as they
+/// come, and, where DTLS's signature starts the analyzer, when Zeek replays
+/// the detection window's datagrams into it. The datagrams themselves are
+/// not held (a signature match is rare, every UDP flow would pay), only
+/// what they do to a session that has not confirmed DTLS: records of other
+/// versions counted, and the first datagram whose record header is cut,
+/// which is binpac's violation. Datagrams of DTLS records before the one
+/// that matches are not replayed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Before {
+    /// Records of other versions than DTLS 1.0 and 1.2.
+    pub other_versions: u16,
+    /// The first cut datagram's length plus one (0: none).
+    cut: u8,
+}
+
+impl Before {
+    /// Notes a datagram of the detection window that did not match the
+    /// signature.
+    pub fn window_datagram(&mut self, data: &[u8]) {
+        match opening(data) {
+            Opening::OtherVersion => self.other_versions = self.other_versions.wrapping_add(1),
+            Opening::Cut(_) if self.cut == 0 => self.cut = data.len() as u8 + 1,
+            _ => {}
+        }
+    }
+
+    /// The violation replaying the window's datagrams raises, if one was cut.
+    pub fn replayed_violation(&self) -> Option<InlineStr<128>> {
+        let given = usize::from(self.cut.checked_sub(1)?);
+        Some(OutOfBound("SSLRecord:length", RECORD_HEADER, given.saturating_sub(1)).reason())
+    }
+}
+
 /// Classifies a datagram as [`Opening`] says.
 pub fn opening(data: &[u8]) -> Opening {
     if data.is_empty() || is_stun(data) {

@@ -15,7 +15,7 @@
 //! message until the budget needs its room; a message that does not fit
 //! is cut (what fits is still analysed) and counted as a weird.
 
-use super::dtls::{DtlsEvents, DtlsRecords, Opening};
+use super::dtls::{Before, DtlsEvents, DtlsRecords, Opening};
 use super::fingerprint;
 use super::names;
 use super::parse::{self, ext, u16s, HRR_RANDOM};
@@ -1600,25 +1600,40 @@ impl TlsPool {
     /// has no session: as Zeek's DTLS analyzer would read its first record
     /// on a connection it has not confirmed. `other_versions` counts the
     /// records of other versions so far (Zeek's `invalid_version_count`).
-    pub fn dtls_opening(
-        &self,
-        other_versions: &mut u16,
-        data: &[u8],
-        env: &mut dyn TlsEnv,
-    ) -> DtlsOpen {
+    pub fn dtls_opening(&self, before: &mut Before, data: &[u8], env: &mut dyn TlsEnv) -> DtlsOpen {
         match super::dtls::opening(data) {
             Opening::Skip => DtlsOpen::Wait,
             Opening::Records => DtlsOpen::Start,
             Opening::Cut(why) if env.violation(why.as_bytes()) => DtlsOpen::Stop,
             Opening::Cut(_) => DtlsOpen::Wait,
             Opening::OtherVersion => {
-                *other_versions = other_versions.wrapping_add(1);
-                if u64::from(*other_versions) > self.dtls_max_version_errors {
-                    DtlsOpen::Stop
-                } else {
-                    DtlsOpen::Wait
-                }
+                before.other_versions = before.other_versions.wrapping_add(1);
+                self.within_version_errors(before)
             }
+        }
+    }
+
+    /// DTLS's signature matched a datagram of a connection without a
+    /// session: what replaying the window's earlier datagrams does first.
+    pub fn dtls_replay(&self, before: &Before, env: &mut dyn TlsEnv) -> DtlsOpen {
+        if let Some(why) = before.replayed_violation() {
+            if env.violation(why.as_bytes()) {
+                return DtlsOpen::Stop;
+            }
+        }
+        match self.within_version_errors(before) {
+            DtlsOpen::Wait => DtlsOpen::Start,
+            stop => stop,
+        }
+    }
+
+    /// Stop once records of other versions are past
+    /// `SSL::dtls_max_version_errors`, else wait.
+    fn within_version_errors(&self, before: &Before) -> DtlsOpen {
+        if u64::from(before.other_versions) > self.dtls_max_version_errors {
+            DtlsOpen::Stop
+        } else {
+            DtlsOpen::Wait
         }
     }
 
