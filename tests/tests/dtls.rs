@@ -8,20 +8,41 @@ use std::process::Command;
 
 use tests::{data_dir, json_line, sensor_bin, temp_dir};
 
-/// The sensor on `case`'s trace with `args`; returns the log directory.
-fn read(case: &str, tag: &str, args: &[&str]) -> tests::TempDir {
-    let out = temp_dir(&format!("dtls-{case}-{tag}"));
+/// The sensor on `pcap` with `args`, its logs to `logs`.
+fn run(pcap: &Path, logs: &Path, args: &[&str]) {
     let o = Command::new(sensor_bin())
         .arg("read")
-        .arg(data_dir().join("zeek").join(case).join("trace.pcap"))
+        .arg(pcap)
         .arg("--log-dir")
-        .arg(&out)
+        .arg(logs)
         .args(["--seed", "1", "-q"])
         .args(args)
         .output()
         .expect("running sensor");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The sensor on `case`'s trace with `args`; returns the log directory.
+fn read(case: &str, tag: &str, args: &[&str]) -> tests::TempDir {
+    let out = temp_dir(&format!("dtls-{case}-{tag}"));
+    run(
+        &data_dir().join("zeek").join(case).join("trace.pcap"),
+        &out,
+        args,
+    );
     out
+}
+
+/// Writes `frames` as a classic pcap with `trace`'s file header.
+fn write_pcap(path: &Path, trace: &[u8], frames: &[(u32, u32, Vec<u8>)]) {
+    let mut out = trace[..24].to_vec();
+    for (sec, usec, f) in frames {
+        for w in [*sec, *usec, f.len() as u32, f.len() as u32] {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(f);
+    }
+    std::fs::write(path, out).expect("pcap");
 }
 
 /// The records of log `name` (none when the log was not written).
@@ -189,25 +210,15 @@ fn other_traffic_on_a_dtls_port_holds_no_session() {
     }
     let dir = temp_dir("dtls-quic");
     let pcap = dir.join("mixed.pcap");
-    let mut out = trace[..24].to_vec();
-    for (sec, usec, f) in &frames {
-        for w in [*sec, *usec, f.len() as u32, f.len() as u32] {
-            out.extend_from_slice(&w.to_le_bytes());
-        }
-        out.extend_from_slice(f);
-    }
-    std::fs::write(&pcap, out).expect("pcap");
+    write_pcap(&pcap, &trace, &frames);
     let logs = dir.join("logs");
-    let o = Command::new(sensor_bin())
-        .arg("read")
-        .arg(&pcap)
-        .arg("--log-dir")
-        .arg(&logs)
-        .args(["--seed", "1", "-q", "--max-tls-sessions", "1"])
-        .args(["--redef", "redef dpd_max_packets = 0;"])
-        .output()
-        .expect("running sensor");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let args = [
+        "--max-tls-sessions",
+        "1",
+        "--redef",
+        "redef dpd_max_packets = 0;",
+    ];
+    run(&pcap, &logs, &args);
     let ssl = log(&logs, "ssl.log");
     assert_eq!(ssl.len(), 1);
     assert_eq!(ssl[0]["ssl_history"], "CvCsxknGIti");
@@ -236,25 +247,8 @@ fn stun_with(extra: &[&[u8]], tag: &str, args: &[&str]) -> tests::TempDir {
         frames.insert(hello + i, (sec, usec, udp_frame(client, server, p)));
     }
     let dir = temp_dir(&format!("dtls-stun-{tag}"));
-    let mut out = trace[..24].to_vec();
-    for (sec, usec, f) in &frames {
-        for w in [*sec, *usec, f.len() as u32, f.len() as u32] {
-            out.extend_from_slice(&w.to_le_bytes());
-        }
-        out.extend_from_slice(f);
-    }
-    std::fs::write(dir.join("t.pcap"), out).expect("pcap");
-    let logs = dir.join("logs");
-    let o = Command::new(sensor_bin())
-        .arg("read")
-        .arg(dir.join("t.pcap"))
-        .arg("--log-dir")
-        .arg(&logs)
-        .args(["--seed", "1", "-q"])
-        .args(args)
-        .output()
-        .expect("running sensor");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    write_pcap(&dir.join("t.pcap"), &trace, &frames);
+    run(&dir.join("t.pcap"), &dir.join("logs"), args);
     dir
 }
 
