@@ -232,19 +232,22 @@ fn other_traffic_on_a_dtls_port_holds_no_session() {
 }
 
 /// The WebRTC trace with `extra` datagrams from the client inserted just
-/// before the ClientHello (inside the detection window), read with `args`.
-fn stun_with(extra: &[&[u8]], tag: &str, args: &[&str]) -> tests::TempDir {
+/// before the ClientHello (inside the detection window) or, with
+/// `after_all`, after the last datagram, read with `args`.
+fn stun_with(extra: &[&[u8]], after_all: bool, tag: &str, args: &[&str]) -> tests::TempDir {
     let trace = std::fs::read(data_dir().join("zeek/ssl-dtls-stun-dpd/trace.pcap")).expect("trace");
     let mut frames = pcap_frames(&trace);
     let hello = frames
         .iter()
         .position(|f| f.2.len() > 45 && f.2[42] == 0x16)
         .expect("a ClientHello");
-    let (sec, usec) = (frames[hello].0, frames[hello].1);
+    let at = if after_all { frames.len() - 1 } else { hello };
+    let (sec, usec) = (frames[at].0, frames[at].1);
+    let at = if after_all { frames.len() } else { hello };
     let client = ([192, 168, 6, 82], 51462);
     let server = ([74, 201, 205, 9], 43044);
     for (i, p) in extra.iter().enumerate() {
-        frames.insert(hello + i, (sec, usec, udp_frame(client, server, p)));
+        frames.insert(at + i, (sec, usec, udp_frame(client, server, p)));
     }
     let dir = temp_dir(&format!("dtls-stun-{tag}"));
     write_pcap(&dir.join("t.pcap"), &trace, &frames);
@@ -259,14 +262,17 @@ fn the_window_before_the_signature_counts_as_zeek_replays_it() {
     // Ten datagrams of no DTLS version are within
     // `SSL::dtls_max_version_errors`; eleven are past it, and the replay
     // stops the analyzer before it reaches the ClientHello.
-    assert_eq!(ssl(&stun_with(&[quic; 10], "ten", &[])), 1);
-    assert_eq!(ssl(&stun_with(&[quic; 11], "eleven", &[])), 0);
+    assert_eq!(ssl(&stun_with(&[quic; 10], false, "ten", &[])), 1);
+    assert_eq!(ssl(&stun_with(&[quic; 11], false, "eleven", &[])), 0);
     let more = ["--redef", "redef SSL::dtls_max_version_errors = 11;"];
-    assert_eq!(ssl(&stun_with(&[quic; 11], "eleven-allowed", &more)), 1);
+    assert_eq!(
+        ssl(&stun_with(&[quic; 11], false, "eleven-allowed", &more)),
+        1
+    );
     // A datagram too short for a record header is binpac's violation: the
     // analyzer is removed before it confirmed (no analyzer.log), unless
     // DPD ignores DTLS's violations.
-    let d = stun_with(&[&[0x17, 0xfe, 0xfd]], "cut", &[]);
+    let d = stun_with(&[&[0x17, 0xfe, 0xfd]], false, "cut", &[]);
     assert_eq!(ssl(&d), 0);
     assert!(log(&d.join("logs"), "analyzer.log").is_empty());
     let ignore = [
@@ -274,7 +280,37 @@ fn the_window_before_the_signature_counts_as_zeek_replays_it() {
         "redef DPD::ignore_violations += { Analyzer::ANALYZER_DTLS };",
     ];
     assert_eq!(
-        ssl(&stun_with(&[&[0x17, 0xfe, 0xfd]], "cut-ignored", &ignore)),
+        ssl(&stun_with(
+            &[&[0x17, 0xfe, 0xfd]],
+            false,
+            "cut-ignored",
+            &ignore
+        )),
         1
     );
+}
+
+#[test]
+fn a_confirmed_connection_reports_other_versions_in_analyzer_log() {
+    // Past the handshake the analyzer still reads the connection only when
+    // it is not removed at detection; then a datagram of another version
+    // is a violation of a confirmed analyzer, written once to analyzer.log.
+    let quic: &[u8] = &[0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0];
+    let keep = [
+        "--redef",
+        "redef SSL::disable_analyzer_after_detection = F;",
+    ];
+    let d = stun_with(&[quic, quic], true, "late", &keep);
+    let a = log(&d.join("logs"), "analyzer.log");
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["analyzer_name"], "DTLS");
+    assert_eq!(
+        a[0]["failure_reason"],
+        "Invalid version in DTLS connection. Packet reported version: 0"
+    );
+    // conn.log `service` loses `dtls` with the analyzer, as in Zeek.
+    assert_eq!(services(&d.join("logs")), ["-"]);
+    let d = stun_with(&[quic, quic], true, "late-default", &[]);
+    assert!(log(&d.join("logs"), "analyzer.log").is_empty());
+    assert_eq!(services(&d.join("logs")), ["dtls"]);
 }
