@@ -922,11 +922,9 @@ impl<S: RecordSink> ConnEvents<'_, S> {
 
     /// A UDP datagram: DTLS analyses it when the responder port is one of
     /// `SSL::dtls_ports` or when it opens a DTLS handshake (Zeek's
-    /// `dpd_dtls_client` signature, inside the detection window). Zeek
-    /// replays the earlier datagrams of the window into the analyzer the
-    /// signature starts; those are not held here, so DTLS starts at the
-    /// datagram that matched (Zeek's DTLS skips the STUN messages that
-    /// usually come first).
+    /// `dpd_dtls_client` signature, inside the detection window); `before`
+    /// holds what the connection's earlier datagrams do to an analyzer
+    /// that starts now (see [`Before`]).
     fn datagram(&mut self, is_orig: bool, data: &[u8], dtls: DtlsStart, before: &mut Before) {
         if *self.payload_done || data.is_empty() {
             return;
