@@ -955,7 +955,7 @@ impl<S: RecordSink> ConnEvents<'_, S> {
             self.tls_pool.dtls_replay(before, &mut self.out)
         } else {
             if dtls.in_window {
-                before.window_datagram(data);
+                before.note(data);
             }
             DtlsOpen::Wait
         };
@@ -1984,8 +1984,10 @@ impl<S: RecordSink> Worker<S> {
         let local_resp = conn.local_resp();
         let ip_proto = conn.ip_proto();
         let attached = conn.more.is_some();
+        // Whether DTLS may start on this datagram (nothing to work out once
+        // the connection's payload is no longer read).
         let dtls = match &conn.transport {
-            Transport::Udp(d) => {
+            Transport::Udp(d) if !conn.payload_done => {
                 let window = self.cfg.dpd.window;
                 let bytes = d.len[0].unwrap_or(0) + d.len[1].unwrap_or(0);
                 let pkts = conn.pkts(0) + conn.pkts(1);

@@ -358,6 +358,21 @@ fn check_uid_references(
     bad
 }
 
+/// Runs `sensor read` on `pcap` with `--seed 1 -q` and `args`, its logs to
+/// `logs`; panics with the sensor's standard error if it fails.
+pub fn sensor_read(pcap: &Path, logs: &Path, args: &[&str]) {
+    let o = std::process::Command::new(sensor_bin())
+        .arg("read")
+        .arg(pcap)
+        .arg("--log-dir")
+        .arg(logs)
+        .args(["--seed", "1", "-q"])
+        .args(args)
+        .output()
+        .expect("running sensor");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// The `sensor` binary, built if needed with the profile the tests run in.
 pub fn sensor_bin() -> PathBuf {
     // A sensor binary to test other than this tree's (an installed package,

@@ -4,10 +4,9 @@
 //! the clean stream's smtp.log and files.log.
 
 use std::path::Path;
-use std::process::Command;
 
 use bench::attack::{self, AttackOptions, Evasion, Outcome, Scale};
-use tests::{read_json_log, sensor_bin, temp_dir, Rec};
+use tests::{read_json_log, sensor_bin, sensor_read, temp_dir, Rec};
 
 fn find<'a>(outcomes: &'a [Outcome], name: &str) -> &'a Outcome {
     outcomes
@@ -175,15 +174,7 @@ fn content(dir: &Path, log: &str) -> Vec<Vec<(String, String)>> {
 
 fn read(pcap: &Path, out: &Path) {
     std::fs::create_dir_all(out).expect("log dir");
-    let st = Command::new(sensor_bin())
-        .arg("read")
-        .arg(pcap)
-        .arg("--log-dir")
-        .arg(out)
-        .args(["--seed", "1", "-q"])
-        .status()
-        .expect("sensor read");
-    assert!(st.success());
+    sensor_read(pcap, out, &[]);
 }
 
 #[test]

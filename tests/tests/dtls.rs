@@ -4,28 +4,13 @@
 //! analyzer.log show.
 
 use std::path::Path;
-use std::process::Command;
 
-use tests::{data_dir, json_line, sensor_bin, temp_dir};
-
-/// The sensor on `pcap` with `args`, its logs to `logs`.
-fn run(pcap: &Path, logs: &Path, args: &[&str]) {
-    let o = Command::new(sensor_bin())
-        .arg("read")
-        .arg(pcap)
-        .arg("--log-dir")
-        .arg(logs)
-        .args(["--seed", "1", "-q"])
-        .args(args)
-        .output()
-        .expect("running sensor");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
+use tests::{data_dir, json_line, sensor_read, temp_dir};
 
 /// The sensor on `case`'s trace with `args`; returns the log directory.
 fn read(case: &str, tag: &str, args: &[&str]) -> tests::TempDir {
     let out = temp_dir(&format!("dtls-{case}-{tag}"));
-    run(
+    sensor_read(
         &data_dir().join("zeek").join(case).join("trace.pcap"),
         &out,
         args,
@@ -218,7 +203,7 @@ fn other_traffic_on_a_dtls_port_holds_no_session() {
         "--redef",
         "redef dpd_max_packets = 0;",
     ];
-    run(&pcap, &logs, &args);
+    sensor_read(&pcap, &logs, &args);
     let ssl = log(&logs, "ssl.log");
     assert_eq!(ssl.len(), 1);
     assert_eq!(ssl[0]["ssl_history"], "CvCsxknGIti");
@@ -251,7 +236,7 @@ fn stun_with(extra: &[&[u8]], after_all: bool, tag: &str, args: &[&str]) -> test
     }
     let dir = temp_dir(&format!("dtls-stun-{tag}"));
     write_pcap(&dir.join("t.pcap"), &trace, &frames);
-    run(&dir.join("t.pcap"), &dir.join("logs"), args);
+    sensor_read(&dir.join("t.pcap"), &dir.join("logs"), args);
     dir
 }
 

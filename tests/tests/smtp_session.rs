@@ -4,11 +4,9 @@
 //! parts extracted with their decoded content, and a cleartext-credentials
 //! notice. The trace is Zeek's `smtp.pcap` (see `data/zeek/README.md`).
 
-use std::process::Command;
-
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
-use tests::{data_dir, json_line, sensor_bin, temp_dir};
+use tests::{data_dir, json_line, sensor_read, temp_dir};
 
 fn log(dir: &std::path::Path, name: &str) -> Vec<Map<String, Value>> {
     std::fs::read_to_string(dir.join(name))
@@ -20,16 +18,7 @@ fn log(dir: &std::path::Path, name: &str) -> Vec<Map<String, Value>> {
 
 fn run(out: &std::path::Path, extra: &[&str]) {
     let trace = data_dir().join("zeek/smtp-basic/trace.pcap");
-    let o = Command::new(sensor_bin())
-        .arg("read")
-        .arg(&trace)
-        .arg("--log-dir")
-        .arg(out)
-        .args(["--seed", "1", "-q"])
-        .args(extra)
-        .output()
-        .expect("running sensor");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    sensor_read(&trace, out, extra);
 }
 
 #[test]

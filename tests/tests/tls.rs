@@ -4,21 +4,15 @@
 //! cipher/extension hashes agree with the FoxIO Zeek package's own test
 //! baselines for the same traffic.
 
-use std::process::Command;
-
-use tests::{data_dir, json_line, sensor_bin, temp_dir};
+use tests::{data_dir, json_line, sensor_read, temp_dir};
 
 fn fingerprints(case: &str) -> Vec<[String; 4]> {
     let out = temp_dir(&format!("tls-{case}"));
-    let o = Command::new(sensor_bin())
-        .arg("read")
-        .arg(data_dir().join("zeek").join(case).join("trace.pcap"))
-        .arg("--log-dir")
-        .arg(&out)
-        .args(["--seed", "1", "-q"])
-        .output()
-        .expect("running sensor");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    sensor_read(
+        &data_dir().join("zeek").join(case).join("trace.pcap"),
+        &out,
+        &[],
+    );
     let text = std::fs::read_to_string(out.join("ssl.log")).expect("ssl.log");
     let _ = std::fs::remove_dir_all(&out);
     text.lines()

@@ -193,18 +193,15 @@ impl DpdOptions {
     pub fn port_map(&self) -> PortMap {
         let mut m = PortMap {
             by_port: vec![0u8; 65536].into_boxed_slice(),
-            likely_tcp: vec![0u64; 1024].into_boxed_slice(),
-            likely_udp: vec![0u64; 1024].into_boxed_slice(),
-            dtls_udp: vec![0u64; 1024].into_boxed_slice(),
+            likely_tcp: PortSet::default(),
+            likely_udp: PortSet::default(),
+            dtls_udp: PortSet::default(),
         };
         let enabled = self.enabled();
-        let likely = |p: u16, proto: u8, m: &mut PortMap| {
-            let bits = match proto {
-                6 => &mut m.likely_tcp,
-                17 => &mut m.likely_udp,
-                _ => return,
-            };
-            bits[usize::from(p) / 64] |= 1 << (p % 64);
+        let likely = |p: u16, proto: u8, m: &mut PortMap| match proto {
+            6 => m.likely_tcp.insert(p),
+            17 => m.likely_udp.insert(p),
+            _ => {}
         };
         for s in Service::ALL {
             let i = s.index();
@@ -218,7 +215,7 @@ impl DpdOptions {
                     continue;
                 }
                 match (proto, s) {
-                    (17, Service::Dtls) => m.dtls_udp[usize::from(p) / 64] |= 1 << (p % 64),
+                    (17, Service::Dtls) => m.dtls_udp.insert(p),
                     (6, s) if s != Service::Dtls => m.by_port[usize::from(p)] |= s.bit(),
                     _ => {}
                 }
@@ -243,10 +240,30 @@ impl DpdOptions {
 #[derive(Clone, Debug)]
 pub struct PortMap {
     by_port: Box<[u8]>,
-    likely_tcp: Box<[u64]>,
-    likely_udp: Box<[u64]>,
+    likely_tcp: PortSet,
+    likely_udp: PortSet,
     /// UDP ports DTLS is attached to (`SSL::dtls_ports`).
-    dtls_udp: Box<[u64]>,
+    dtls_udp: PortSet,
+}
+
+/// A set of ports, one bit each.
+#[derive(Clone, Debug)]
+struct PortSet(Box<[u64]>);
+
+impl Default for PortSet {
+    fn default() -> Self {
+        PortSet(vec![0u64; 1024].into_boxed_slice())
+    }
+}
+
+impl PortSet {
+    fn insert(&mut self, p: u16) {
+        self.0[usize::from(p) / 64] |= 1 << (p % 64);
+    }
+
+    fn contains(&self, p: u16) -> bool {
+        self.0[usize::from(p) / 64] & (1 << (p % 64)) != 0
+    }
 }
 
 impl Default for PortMap {
@@ -271,17 +288,17 @@ impl PortMap {
     /// Whether DTLS is attached by port to a UDP connection to
     /// `resp_port`.
     pub fn dtls(&self, resp_port: u16) -> bool {
-        self.dtls_udp[usize::from(resp_port) / 64] & (1 << (resp_port % 64)) != 0
+        self.dtls_udp.contains(resp_port)
     }
 
     /// Zeek's `likely_server_ports` for TCP.
     pub fn likely_tcp_server(&self, p: u16) -> bool {
-        self.likely_tcp[usize::from(p) / 64] & (1 << (p % 64)) != 0
+        self.likely_tcp.contains(p)
     }
 
     /// Zeek's `likely_server_ports` for UDP.
     pub fn likely_udp_server(&self, p: u16) -> bool {
-        self.likely_udp[usize::from(p) / 64] & (1 << (p % 64)) != 0
+        self.likely_udp.contains(p)
     }
 }
 

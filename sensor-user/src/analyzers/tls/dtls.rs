@@ -69,8 +69,9 @@ pub fn client_hello_signature(p: &[u8]) -> bool {
 pub enum Opening {
     /// Nothing Zeek's DTLS reads: empty, or a STUN message.
     Skip,
-    /// A record header cut short: the violation's reason.
-    Cut(InlineStr<128>),
+    /// A record header cut short, with the bytes there were after the
+    /// content type ([`cut_reason`] words the violation).
+    Cut(u8),
     /// A record of another version than DTLS 1.0 or 1.2 (counted; the rest
     /// of the datagram is not read).
     OtherVersion,
@@ -91,26 +92,27 @@ pub enum Opening {
 pub struct Before {
     /// Records of other versions than DTLS 1.0 and 1.2.
     pub other_versions: u16,
-    /// The first cut datagram's length plus one (0: none).
-    cut: u8,
+    /// The first cut datagram ([`Opening::Cut`]).
+    pub cut: Option<u8>,
 }
 
 impl Before {
-    /// Notes a datagram of the detection window that did not match the
-    /// signature.
-    pub fn window_datagram(&mut self, data: &[u8]) {
-        match opening(data) {
+    /// Classifies a datagram as [`opening`] does and counts what it does.
+    pub fn note(&mut self, data: &[u8]) -> Opening {
+        let o = opening(data);
+        match o {
             Opening::OtherVersion => self.other_versions = self.other_versions.wrapping_add(1),
-            Opening::Cut(_) if self.cut == 0 => self.cut = data.len() as u8 + 1,
+            Opening::Cut(given) if self.cut.is_none() => self.cut = Some(given),
             _ => {}
         }
+        o
     }
+}
 
-    /// The violation replaying the window's datagrams raises, if one was cut.
-    pub fn replayed_violation(&self) -> Option<InlineStr<128>> {
-        let given = usize::from(self.cut.checked_sub(1)?);
-        Some(OutOfBound("SSLRecord:length", RECORD_HEADER, given.saturating_sub(1)).reason())
-    }
+/// The violation of a datagram too short for a record header, with
+/// `given` bytes after the content type.
+pub fn cut_reason(given: u8) -> InlineStr<128> {
+    OutOfBound("SSLRecord:length", RECORD_HEADER, usize::from(given)).reason()
 }
 
 /// Classifies a datagram as [`Opening`] says.
@@ -119,9 +121,8 @@ pub fn opening(data: &[u8]) -> Opening {
         return Opening::Skip;
     }
     let Some(h) = data[1..].get(..RECORD_HEADER) else {
-        return Opening::Cut(
-            OutOfBound("SSLRecord:length", RECORD_HEADER, data.len() - 1).reason(),
-        );
+        // Shorter than a header: fewer than 12 bytes follow.
+        return Opening::Cut(data.len() as u8 - 1);
     };
     match u16::from_be_bytes([h[0], h[1]]) {
         DTLS_V10 | DTLS_V12 => Opening::Records,
@@ -693,11 +694,11 @@ mod tests {
             Opening::OtherVersion
         );
         assert_eq!(opening(&record(0x16, 0, 3, &[0; 4])), Opening::Records);
-        let Opening::Cut(why) = opening(&[0x16, 0xfe, 0xfd]) else {
+        let Opening::Cut(given) = opening(&[0x16, 0xfe, 0xfd]) else {
             panic!("a cut header");
         };
         assert_eq!(
-            why.as_bytes(),
+            cut_reason(given).as_bytes(),
             b"Binpac exception: binpac exception: out_of_bound: SSLRecord:length: 12 > 2"
         );
     }

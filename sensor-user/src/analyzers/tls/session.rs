@@ -15,7 +15,7 @@
 //! message until the budget needs its room; a message that does not fit
 //! is cut (what fits is still analysed) and counted as a weird.
 
-use super::dtls::{Before, DtlsEvents, DtlsRecords, Opening};
+use super::dtls::{cut_reason, Before, DtlsEvents, DtlsRecords, Opening};
 use super::fingerprint;
 use super::names;
 use super::parse::{self, ext, u16s, HRR_RANDOM};
@@ -1598,26 +1598,23 @@ impl TlsPool {
 
     /// A datagram of a UDP connection DTLS is attached to by port, while it
     /// has no session: as Zeek's DTLS analyzer would read its first record
-    /// on a connection it has not confirmed. `other_versions` counts the
-    /// records of other versions so far (Zeek's `invalid_version_count`).
+    /// on a connection it has not confirmed. `before` counts what the
+    /// datagrams so far did (Zeek's `invalid_version_count`).
     pub fn dtls_opening(&self, before: &mut Before, data: &[u8], env: &mut dyn TlsEnv) -> DtlsOpen {
-        match super::dtls::opening(data) {
+        match before.note(data) {
             Opening::Skip => DtlsOpen::Wait,
             Opening::Records => DtlsOpen::Start,
-            Opening::Cut(why) if env.violation(why.as_bytes()) => DtlsOpen::Stop,
+            Opening::Cut(given) if env.violation(cut_reason(given).as_bytes()) => DtlsOpen::Stop,
             Opening::Cut(_) => DtlsOpen::Wait,
-            Opening::OtherVersion => {
-                before.other_versions = before.other_versions.wrapping_add(1);
-                self.within_version_errors(before)
-            }
+            Opening::OtherVersion => self.within_version_errors(before),
         }
     }
 
     /// DTLS's signature matched a datagram of a connection without a
     /// session: what replaying the window's earlier datagrams does first.
     pub fn dtls_replay(&self, before: &Before, env: &mut dyn TlsEnv) -> DtlsOpen {
-        if let Some(why) = before.replayed_violation() {
-            if env.violation(why.as_bytes()) {
+        if let Some(given) = before.cut {
+            if env.violation(cut_reason(given).as_bytes()) {
                 return DtlsOpen::Stop;
             }
         }
