@@ -262,6 +262,91 @@ pub fn v2_client_hello_fault(body: &[u8], record_len: usize) -> Option<OutOfBoun
     None
 }
 
+/// An SSLv2 SERVER-HELLO (its session-id-hit flag and certificate type
+/// are in the record header).
+#[derive(Clone, Copy, Debug)]
+pub struct V2ServerHello<'a> {
+    /// `server_version` (0x0002 for SSLv2).
+    pub version: u16,
+    /// The server's certificate.
+    pub cert: &'a [u8],
+    /// Cipher specs, three bytes each.
+    pub ciphers: &'a [u8],
+    /// The connection id, which Zeek reports as the session id.
+    pub conn_id: &'a [u8],
+}
+
+impl V2ServerHello<'_> {
+    /// Bytes the hello takes.
+    pub fn len(&self) -> usize {
+        8 + self.cert.len() + self.ciphers.len() / 3 * 3 + self.conn_id.len()
+    }
+
+    /// Whether the hello takes no bytes (never: its lengths take eight).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The first cipher spec (Zeek's `first_cipher`), 0 when there is none.
+    pub fn first_cipher(&self) -> u32 {
+        match self.ciphers {
+            [a, b, c, ..] => u32::from_be_bytes([0, *a, *b, *c]),
+            _ => 0,
+        }
+    }
+}
+
+/// Parses the SSLv2 SERVER-HELLO that starts `body` in a record with `len`
+/// body bytes left from there (`body` holds what of them was kept). The
+/// record's body is a list of hellos, each checked field by field as
+/// Zeek's parser does: `Ok(None)` when the hello lies beyond what was kept.
+pub fn v2_server_hello(body: &[u8], len: usize) -> Result<Option<V2ServerHello<'_>>, OutOfBound> {
+    if len < 8 {
+        return Err(OutOfBound::new("V2ServerHello:conn_id_len", 8, len));
+    }
+    let Some(h) = body.get(..8) else {
+        return Ok(None);
+    };
+    let field = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]) as usize;
+    let (cert_len, ciphers_len, conn_id_len) = (field(2), field(4), field(6));
+    let cert_end = 8 + cert_len;
+    let ciphers_end = cert_end + ciphers_len / 3 * 3;
+    let end = ciphers_end + conn_id_len;
+    for (what, need) in [
+        ("V2ServerHello:cert_data", cert_end),
+        ("V2ServerHello:ciphers", ciphers_end),
+        ("V2ServerHello:conn_id_data", end),
+    ] {
+        if need > len {
+            return Err(OutOfBound::new(what, need, len));
+        }
+    }
+    let Some(b) = body.get(..end) else {
+        return Ok(None);
+    };
+    Ok(Some(V2ServerHello {
+        version: field(0) as u16,
+        cert: &b[8..cert_end],
+        ciphers: &b[cert_end..ciphers_end],
+        conn_id: &b[ciphers_end..end],
+    }))
+}
+
+/// The fault of an SSLv2 CLIENT-MASTER-KEY record body of `len` bytes
+/// (`body` what of it was kept): the cipher kind's last byte, three
+/// lengths, then the clear key, the encrypted key and the key argument.
+pub fn v2_client_master_key_fault(body: &[u8], len: usize) -> Option<OutOfBound> {
+    if len < 7 {
+        return Some(OutOfBound::new("V2ClientMasterKey:key_arg_len", 7, len));
+    }
+    let h = body.get(..7)?;
+    let need = 7
+        + u16::from_be_bytes([h[1], h[2]]) as usize
+        + u16::from_be_bytes([h[3], h[4]]) as usize
+        + u16::from_be_bytes([h[5], h[6]]) as usize;
+    (need > len).then(|| OutOfBound::new("V2ClientMasterKey", need, len))
+}
+
 /// A ServerHello (also a HelloRetryRequest, which is a ServerHello with a
 /// fixed random).
 #[derive(Clone, Copy, Debug)]
@@ -662,6 +747,56 @@ mod tests {
         assert_eq!(
             v2_client_hello_fault(&two, 11).map(r),
             Some(format!("{p}V2ClientHello:chal_len: 6 > 2"))
+        );
+    }
+
+    #[test]
+    fn v2_server_hellos() {
+        let p = "Binpac exception: binpac exception: out_of_bound: ";
+        let r = |e: OutOfBound| String::from_utf8_lossy(e.reason().as_bytes()).into_owned();
+        // Version 2, a 2-byte certificate, two cipher specs, a 1-byte id.
+        let b = [
+            0, 2, 0, 2, 0, 6, 0, 1, 0xC0, 0xDE, 7, 0, 0xC0, 1, 0, 0x80, 0x55,
+        ];
+        let h = v2_server_hello(&b, b.len()).unwrap().unwrap();
+        assert_eq!((h.version, h.cert, h.conn_id), (2, &b[8..10], &b[16..]));
+        assert_eq!((h.first_cipher(), h.len()), (0x0700C0, b.len()));
+        assert_eq!(
+            v2_server_hello(&b[..9], b.len()).unwrap().map(|h| h.len()),
+            None
+        );
+        let fault = |len| v2_server_hello(&b, len).err().map(r);
+        assert_eq!(
+            fault(5),
+            Some(format!("{p}V2ServerHello:conn_id_len: 8 > 5"))
+        );
+        assert_eq!(
+            fault(9),
+            Some(format!("{p}V2ServerHello:cert_data: 10 > 9"))
+        );
+        assert_eq!(
+            fault(15),
+            Some(format!("{p}V2ServerHello:ciphers: 16 > 15"))
+        );
+        assert_eq!(
+            fault(16),
+            Some(format!("{p}V2ServerHello:conn_id_data: 17 > 16"))
+        );
+    }
+
+    #[test]
+    fn v2_client_master_keys() {
+        let p = "Binpac exception: binpac exception: out_of_bound: ";
+        let r = |e: OutOfBound| String::from_utf8_lossy(e.reason().as_bytes()).into_owned();
+        let b = [0xC0, 0, 1, 0, 2, 0, 0, 0xAA, 0xBB, 0xCC];
+        assert!(v2_client_master_key_fault(&b, 10).is_none());
+        assert_eq!(
+            v2_client_master_key_fault(&b, 6).map(r),
+            Some(format!("{p}V2ClientMasterKey:key_arg_len: 7 > 6"))
+        );
+        assert_eq!(
+            v2_client_master_key_fault(&b, 9).map(r),
+            Some(format!("{p}V2ClientMasterKey: 10 > 9"))
         );
     }
 

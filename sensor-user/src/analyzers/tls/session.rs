@@ -36,8 +36,11 @@ pub const MAX_HANDSHAKE: usize = 1 << 20;
 const MAX_ALERTS_PER_RECORD: usize = 10;
 /// Most body bytes of a TLS record (2^14 + 2048, a ciphertext's bound).
 const MAX_RECORD_BODY: usize = (1 << 14) + 2048;
-/// Internal content type of an SSLv2-format ClientHello record.
-const V2_CLIENT_HELLO: u8 = 0xFF;
+/// Internal content type of a record with SSLv2 framing (its message type
+/// is the header's third byte).
+const V2_RECORD: u8 = 0xFF;
+/// Zeek's record-layer version once a server answered in SSLv2.
+const SSLV2: u16 = 0x0002;
 /// Fingerprints kept per side in ssl.log (renegotiations append).
 const MAX_CHAIN: usize = 100;
 /// Zeek's `SSL::max_ssl_history_length`.
@@ -399,7 +402,11 @@ impl TlsSession {
         let h = self.dirs[d].hdr;
         let version = u16::from_be_bytes([h[1], h[2]]);
         let legacy = |v: u16| matches!(v, 0x0300..=0x0303);
-        if self.record_version != 0 {
+        if self.record_version == SSLV2 {
+            // Past an SSLv2 ServerHello every record has SSLv2 framing.
+            self.v2_record_header(is_orig, env);
+            return;
+        } else if self.record_version != 0 {
             if !legacy(version) {
                 let mut why = InlineStr::<96>::new();
                 let _ = write!(
@@ -421,9 +428,9 @@ impl TlsSession {
                         "Invalid version in SSL client hello. Version: {hello_version}"
                     );
                 } else if !is_orig && h[2] == 4 && h[4] < 2 {
-                    // An SSLv2 ServerHello: Zeek goes on in SSLv2, which
-                    // is not analysed here; no violation.
-                    self.stop(env);
+                    // An SSLv2 ServerHello: the connection goes on in SSLv2.
+                    self.record_version = SSLV2;
+                    self.v2_record_header(is_orig, env);
                     return;
                 } else {
                     let _ = write!(
@@ -435,16 +442,7 @@ impl TlsSession {
                 self.violation(why.as_bytes(), env);
                 return;
             }
-            let dir = &mut self.dirs[d];
-            dir.ctype = V2_CLIENT_HELLO;
-            dir.left = ((((h[0] & 0x7f) as usize) << 8) | h[1] as usize).saturating_sub(3);
-            dir.hs.clear();
-            // The SSLv2 record's body is kept whole in the handshake buffer.
-            borrow(&mut dir.hs, &self.budget);
-            if dir.left == 0 {
-                self.record_end(is_orig, env);
-                self.dirs[d].hdr_len = 0;
-            }
+            self.v2_record_header(is_orig, env);
             return;
         } else if !legacy(version) || !(20..=30).contains(&h[0]) {
             let mut why = InlineStr::<96>::new();
@@ -495,7 +493,7 @@ impl TlsSession {
         }
         if dir.ctype == 22 {
             self.handshake_bytes(is_orig, body, env);
-        } else if dir.ctype == V2_CLIENT_HELLO {
+        } else if dir.ctype == V2_RECORD {
             let n = (dir.hs.capacity() - dir.hs.len()).min(body.len());
             dir.hs.extend_from_slice(&body[..n]);
         } else {
@@ -511,8 +509,11 @@ impl TlsSession {
         let d = usize::from(!is_orig);
         let dir = &self.dirs[d];
         if dir.encrypted {
-            let h = dir.hdr;
-            self.encrypted_record(is_orig, h[0], u16::from_be_bytes([h[3], h[4]]), env);
+            // SSLv2 ciphertext has no content type the checks look at.
+            if self.record_version != SSLV2 {
+                let h = dir.hdr;
+                self.encrypted_record(is_orig, h[0], u16::from_be_bytes([h[3], h[4]]), env);
+            }
             return;
         }
         match dir.ctype {
@@ -537,13 +538,9 @@ impl TlsSession {
                     env,
                 );
             }
-            V2_CLIENT_HELLO => {
-                let h = dir.hdr;
+            V2_RECORD => {
                 let body = std::mem::take(&mut self.dirs[d].hs);
-                let record_len =
-                    ((((h[0] & 0x7f) as usize) << 8) | h[1] as usize).saturating_sub(3);
-                let version = u16::from_be_bytes([h[3], h[4]]);
-                self.v2_client_hello(is_orig, version, &body, record_len, env);
+                self.v2_record_end(is_orig, &body, env);
                 self.dirs[d].hs = body;
                 give_back(&mut self.dirs[d].hs, &self.budget);
             }
@@ -565,19 +562,173 @@ impl TlsSession {
     /// at the record's type and length.
     fn encrypted_record(&mut self, is_orig: bool, ctype: u8, length: u16, env: &mut dyn TlsEnv) {
         if self.dirs[0].encrypted && self.dirs[1].encrypted && !self.established {
-            self.established = true;
-            self.start(env);
-            self.rec.established = true;
-            self.policy_established(env);
-            self.log(env);
-            if self.opts.stop_after_established {
-                self.skip = true;
-                self.done = true;
-            }
+            self.establish(env);
         }
         if self.opts.policy.heartbleed {
             self.heartbleed_encrypted(is_orig, ctype, u64::from(length), env);
         }
+    }
+
+    /// Zeek's `ssl_established`: the record is complete and logged, and
+    /// the analysis stops unless `SSL::disable_analyzer_after_detection`
+    /// is off.
+    fn establish(&mut self, env: &mut dyn TlsEnv) {
+        self.established = true;
+        self.start(env);
+        self.rec.established = true;
+        self.policy_established(env);
+        self.log(env);
+        if self.opts.stop_after_established {
+            self.skip = true;
+            self.done = true;
+        }
+    }
+
+    // ---- SSLv2 ----
+
+    /// A record header with SSLv2 framing, read as Zeek reads it: five
+    /// header bytes (length, message type, two more), then the rest of the
+    /// length. A plaintext record's body is kept whole in the handshake
+    /// buffer.
+    fn v2_record_header(&mut self, is_orig: bool, env: &mut dyn TlsEnv) {
+        let d = usize::from(!is_orig);
+        let dir = &mut self.dirs[d];
+        let h = dir.hdr;
+        dir.ctype = V2_RECORD;
+        dir.left = ((((h[0] & 0x7f) as usize) << 8) | h[1] as usize).saturating_sub(3);
+        dir.small_len = 0;
+        dir.small_total = 0;
+        if !dir.encrypted {
+            dir.hs.clear();
+            borrow(&mut dir.hs, &self.budget);
+            if dir.left > dir.hs.capacity() {
+                // A record beyond the base buffer (a long certificate);
+                // what does not fit is not analysed.
+                grow(&mut dir.hs, dir.left, &self.budget);
+            }
+        }
+        if dir.left == 0 {
+            self.record_end(is_orig, env);
+            self.dirs[d].hdr_len = 0;
+        }
+    }
+
+    /// A plaintext record with SSLv2 framing, by its message type: Zeek's
+    /// content type is the type plus 300.
+    fn v2_record_end(&mut self, is_orig: bool, body: &[u8], env: &mut dyn TlsEnv) {
+        let h = self.dirs[usize::from(!is_orig)].hdr;
+        let record_len = ((((h[0] & 0x7f) as usize) << 8) | h[1] as usize).saturating_sub(3);
+        match h[2] {
+            0 => self.v2_error(is_orig, u16::from_be_bytes([h[3], h[4]]), env),
+            1 => {
+                let version = u16::from_be_bytes([h[3], h[4]]);
+                self.v2_client_hello(is_orig, version, body, record_len, env);
+            }
+            2 => self.v2_client_master_key(body, record_len, env),
+            4 => self.v2_server_hellos(is_orig, body, record_len, env),
+            t => {
+                let mut why = InlineStr::<96>::new();
+                let _ = write!(
+                    why,
+                    "unknown SSL record type ({}) from {}",
+                    u16::from(t) + 300,
+                    if is_orig { "originator" } else { "responder" }
+                );
+                self.violation(why.as_bytes(), env);
+            }
+        }
+    }
+
+    /// An SSLv2 ERROR: Zeek reports it as an alert whose description is
+    /// the error code.
+    fn v2_error(&mut self, is_orig: bool, code: u16, env: &mut dyn TlsEnv) {
+        self.start(env);
+        self.history(is_orig ^ self.flipped, b'l', env);
+        self.rec.last_alert = Some(names::alert(code));
+    }
+
+    /// An SSLv2 CLIENT-MASTER-KEY: both sides are encrypted from here on
+    /// and the handshake is established. Nothing after it is analysed,
+    /// as SSLv2 ciphertext carries nothing the scripts look at.
+    fn v2_client_master_key(&mut self, body: &[u8], record_len: usize, env: &mut dyn TlsEnv) {
+        if let Some(e) = parse::v2_client_master_key_fault(body, record_len) {
+            self.violation(e.reason().as_bytes(), env);
+            return;
+        }
+        for d in &mut self.dirs {
+            d.encrypted = true;
+        }
+        if !self.established {
+            self.establish(env);
+        }
+        self.skip = true;
+        self.done = true;
+    }
+
+    /// The SSLv2 SERVER-HELLOs of one record (there is one, unless the
+    /// record is odd): each is Zeek's `ssl_server_hello` with the server's
+    /// certificate.
+    fn v2_server_hellos(
+        &mut self,
+        is_orig: bool,
+        body: &[u8],
+        record_len: usize,
+        env: &mut dyn TlsEnv,
+    ) {
+        let mut at = 0;
+        while at < record_len && !self.skip {
+            let hello = parse::v2_server_hello(body.get(at..).unwrap_or(&[]), record_len - at);
+            match hello {
+                Ok(Some(h)) => {
+                    at += h.len();
+                    self.v2_server_hello(is_orig, &h, env);
+                }
+                // Beyond what was kept of the record.
+                Ok(None) => return,
+                Err(e) => {
+                    self.violation(e.reason().as_bytes(), env);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn v2_server_hello(&mut self, is_orig: bool, h: &parse::V2ServerHello, env: &mut dyn TlsEnv) {
+        if h.version != SSLV2 {
+            let mut why = InlineStr::<96>::new();
+            let _ = write!(
+                why,
+                "Invalid version in SSL server hello. Version: {}",
+                h.version
+            );
+            self.violation(why.as_bytes(), env);
+            return;
+        }
+        self.start(env);
+        if self.chosen_version == 0 {
+            self.chosen_version = SSLV2;
+        }
+        if self.version_num.is_none() {
+            self.version_num = Some(SSLV2);
+            self.rec.version = Some(names::version(SSLV2));
+        }
+        let version_num = self.version_num.unwrap_or(SSLV2);
+        let cipher = names::cipher(h.first_cipher());
+        self.rec.cipher = Some(cipher);
+        if h.conn_id == HRR_RANDOM {
+            self.hrr_seen = true;
+        }
+        if self.client_session_id == Some(padded_session_id(h.conn_id)) {
+            self.rec.resumed = true;
+        }
+        // No handshake message stands for it, so the script adds the
+        // letter, always as the server's.
+        self.history(false, b's', env);
+        let at = at(env);
+        self.opts
+            .policy
+            .server_hello(&at, version_num, cipher.as_bytes(), &mut |n| env.emit(n));
+        self.chain(is_orig ^ self.flipped, std::iter::once(h.cert), env);
     }
 
     /// A change-cipher-spec message: this side is encrypted from here on
@@ -1020,13 +1171,25 @@ impl TlsSession {
     }
 
     fn certificates(&mut self, is_client: bool, body: &[u8], env: &mut dyn TlsEnv) {
+        self.chain(is_client, parse::certificates(body), env);
+    }
+
+    /// The certificates one side sent, in order: each analysed (x509.log,
+    /// files.log), the fingerprints listed, and the server's chain
+    /// validated.
+    fn chain<'c>(
+        &mut self,
+        is_client: bool,
+        certs: impl Iterator<Item = &'c [u8]>,
+        env: &mut dyn TlsEnv,
+    ) {
         // The server's chain for validation (its first 16 certificates),
         // with the SHA-256s the certificates' analysis gives.
         let mut chain: [&[u8]; 16] = [&[]; 16];
         let mut digests = [None; 16];
         let mut n = 0;
         let sni_set = self.rec.server_name.get().is_some();
-        for (index, der) in parse::certificates(body).enumerate() {
+        for (index, der) in certs.enumerate() {
             if der.is_empty() {
                 env.weird("zero_length_certificate", b"");
                 continue;
@@ -1748,6 +1911,8 @@ mod tests {
         logged: Vec<String>,
         weirds: Vec<String>,
         violations: Vec<String>,
+        /// The certificates seen: sent by the client, the DER.
+        certs: Vec<(bool, Vec<u8>)>,
     }
 
     impl TlsEnv for Env {
@@ -1783,10 +1948,11 @@ mod tests {
         }
         fn certificate(
             &mut self,
-            _: CertSeen<'_>,
+            seen: CertSeen<'_>,
             _: &mut OptText,
             _: &mut OptText,
         ) -> Option<CertFacts> {
+            self.certs.push((seen.is_client, seen.der.to_vec()));
             None
         }
     }
@@ -2170,5 +2336,99 @@ mod tests {
         );
         assert!(l.contains("\"ssl_history\":\"Cs\""), "{l}");
         assert!(env.weirds.is_empty(), "{:?}", env.weirds);
+    }
+
+    /// An SSLv2 record: the 2-byte length with the top bit set, the
+    /// message type, then the body.
+    fn v2(msg_type: u8, body: &[u8]) -> Vec<u8> {
+        let len = body.len() + 1;
+        let mut r = vec![0x80 | (len >> 8) as u8, len as u8, msg_type];
+        r.extend_from_slice(body);
+        r
+    }
+
+    /// An SSLv2 CLIENT-HELLO (version 2, one cipher kind).
+    fn v2_client_hello() -> Vec<u8> {
+        let mut b = vec![0, 2, 0, 3, 0, 0, 0, 16, 0x07, 0x00, 0xC0];
+        b.extend([0xAB; 16]);
+        v2(1, &b)
+    }
+
+    /// An SSLv2 SERVER-HELLO with `cert` and two cipher kinds.
+    fn v2_server_hello(cert: &[u8]) -> Vec<u8> {
+        let mut b = vec![0, 1, 0, 2];
+        b.extend((cert.len() as u16).to_be_bytes());
+        b.extend([0, 6, 0, 4]);
+        b.extend_from_slice(cert);
+        b.extend([0x07, 0x00, 0xC0, 0x01, 0x00, 0x80]);
+        b.extend([0xCD; 4]);
+        v2(4, &b)
+    }
+
+    #[test]
+    fn sslv2_handshake_as_zeek_logs_it() {
+        let mut s = TlsSession::new(TlsOptions::default());
+        let mut env = Env::default();
+        s.deliver(true, &v2_client_hello(), &mut env);
+        s.deliver(false, &v2_server_hello(b"DER"), &mut env);
+        assert!(env.logged.is_empty());
+        // CLIENT-MASTER-KEY: the cipher kind, three lengths and the keys.
+        // Established: logged, and nothing after it read.
+        let mk = v2(2, &[7, 0, 0xC0, 0, 2, 0, 1, 0, 0, 0xAA, 0xBB, 0xCC]);
+        let next = s.deliver(true, &mk, &mut env);
+        assert_eq!(next, TlsNext::Done);
+        assert_eq!(env.logged.len(), 1);
+        let l = &env.logged[0];
+        for want in [
+            "\"version\":\"SSLv2\"",
+            "\"cipher\":\"SSLv20_CK_DES_192_EDE3_CBC_WITH_MD5\"",
+            "\"established\":true",
+            "\"ssl_history\":\"Cs\"",
+        ] {
+            assert!(l.contains(want), "{want} in {l}");
+        }
+        assert_eq!(env.certs, vec![(false, b"DER".to_vec())]);
+        assert!(env.violations.is_empty() && env.weirds.is_empty());
+    }
+
+    #[test]
+    fn sslv2_records_after_the_server_hello() {
+        // The server's hello alone, then an ERROR: an alert whose
+        // description is the error code (1, NO-CIPHER-ERROR).
+        let mut s = TlsSession::new(TlsOptions::default());
+        let mut env = Env::default();
+        s.deliver(false, &v2_server_hello(b"DER"), &mut env);
+        let mut err = v2(0, &[]);
+        err.extend([0, 1]);
+        err[1] += 2;
+        s.deliver(false, &err, &mut env);
+        // A message type that is not sent in the clear.
+        let next = s.deliver(true, &v2(7, &[0; 8]), &mut env);
+        assert_eq!(next, TlsNext::Done);
+        assert_eq!(
+            env.violations,
+            ["unknown SSL record type (307) from originator"]
+        );
+        assert_eq!(env.logged.len(), 1);
+        let l = &env.logged[0];
+        for want in [
+            "\"version\":\"SSLv2\"",
+            "\"last_alert\":\"unknown-1\"",
+            "\"established\":false",
+            "\"ssl_history\":\"sl\"",
+        ] {
+            assert!(l.contains(want), "{want} in {l}");
+        }
+        // A server hello of another version stops the analysis unlogged.
+        let mut s = TlsSession::new(TlsOptions::default());
+        let mut env = Env::default();
+        let mut bad = v2_server_hello(b"DER");
+        bad[6] = 3;
+        s.deliver(false, &bad, &mut env);
+        assert_eq!(
+            env.violations,
+            ["Invalid version in SSL server hello. Version: 3"]
+        );
+        assert!(env.logged.is_empty() && env.certs.is_empty());
     }
 }
