@@ -1072,7 +1072,9 @@ impl<S: RecordSink> TlsEnv for EventOut<'_, S> {
 /// The tables the workers of one run share, one of each per run as a Zeek
 /// cluster shares them: the certificates logged to x509.log,
 /// validate-certs' kept intermediates, the notices under suppression, the
-/// software framework's table, known-services' and known-hosts' tables.
+/// software framework's table, known-services' and known-hosts' tables;
+/// and the weird policy's, which a Zeek process keeps once, so that N
+/// workers log the weirds one logs.
 #[derive(Clone, Default)]
 pub struct RunTables {
     /// Certificates logged (`X509::known_log_certs`).
@@ -1087,6 +1089,8 @@ pub struct RunTables {
     pub known_services: known_services::SharedServices,
     /// known-hosts' `Known::hosts`.
     pub known_hosts: known_hosts::SharedHosts,
+    /// The sampling and once-only tables of the weird policy.
+    pub weirds: crate::logs::weird::SharedWeirds,
 }
 
 impl<S: RecordSink> Worker<S> {
@@ -1217,6 +1221,7 @@ impl<S: RecordSink> Worker<S> {
         self.software.table = t.software.clone();
         self.known_services.table = t.known_services.clone();
         self.known_hosts.table = t.known_hosts.clone();
+        self.weirds.share(t.weirds.clone());
     }
 
     /// How full the session pools are (for the metrics).

@@ -445,12 +445,13 @@ pub enum Verdict {
     },
 }
 
-/// Zeek's weird handling for one worker: the reporter's sampling, then
-/// `Weird::do_weird` (actions, `weird_ignore`, `did_log`, `did_notice`,
-/// `ignore_hosts`).
+/// The state of Zeek's weird handling that one Zeek process keeps: the
+/// sampling of weirds of no connection or of two addresses, and
+/// `Weird::weird_ignore`, `did_log` and `did_notice`. A run's workers share
+/// one (see [`crate::engine::RunTables`]), so that N workers log what one
+/// does.
 #[derive(Debug)]
-pub struct WeirdPolicy {
-    opts: std::sync::Arc<WeirdOptions>,
+pub struct WeirdTables {
     /// Sampling of weirds of no connection (and of the global list), by
     /// name, each with its own expiry (`net_weird_state`).
     net: Vec<(&'static str, Sample, u64)>,
@@ -463,17 +464,12 @@ pub struct WeirdPolicy {
     did_notice: Expiring,
 }
 
-impl Default for WeirdPolicy {
-    fn default() -> Self {
-        WeirdPolicy::new(Default::default())
-    }
-}
+/// [`WeirdTables`] as the workers of a run hold them.
+pub type SharedWeirds = std::sync::Arc<std::sync::Mutex<WeirdTables>>;
 
-impl WeirdPolicy {
-    /// The policy `opts` describes.
-    pub fn new(opts: std::sync::Arc<WeirdOptions>) -> Self {
-        WeirdPolicy {
-            opts,
+impl Default for WeirdTables {
+    fn default() -> Self {
+        WeirdTables {
             net: Vec::with_capacity(32),
             flow: Vec::new(),
             ignore: Expiring::new(IGNORE_NS),
@@ -481,16 +477,12 @@ impl WeirdPolicy {
             did_notice: Expiring::new(DID_NS),
         }
     }
+}
 
-    /// The settings.
-    pub fn options(&self) -> &WeirdOptions {
-        &self.opts
-    }
-
+impl WeirdTables {
     /// Zeek's `Reporter::PermitNetWeird`: per name, for the run; the count
     /// starts again `sampling_duration` after its first occurrence.
-    fn permit_net(&mut self, name: &'static str, now: u64) -> bool {
-        let o = &*self.opts;
+    fn permit_net(&mut self, name: &'static str, now: u64, o: &WeirdOptions) -> bool {
         if let Some(i) = self.net.iter().position(|(n, _, _)| *n == name) {
             if now >= self.net[i].2 {
                 self.net.swap_remove(i);
@@ -520,8 +512,13 @@ impl WeirdPolicy {
 
     /// Zeek's `Reporter::PermitFlowWeird`: the sampling threshold and rate
     /// per pair of addresses and name.
-    fn permit_flow(&mut self, name: &'static str, pair: (IpAddr, IpAddr), now: u64) -> bool {
-        let o = &*self.opts;
+    fn permit_flow(
+        &mut self,
+        name: &'static str,
+        pair: (IpAddr, IpAddr),
+        now: u64,
+        o: &WeirdOptions,
+    ) -> bool {
         self.flow.retain(|f| now < f.until);
         let until = match self.flow.iter().find(|f| f.pair == pair) {
             Some(f) => f.until,
@@ -550,6 +547,41 @@ impl WeirdPolicy {
         f.count += 1;
         sampled(f.count, o)
     }
+}
+
+/// Zeek's weird handling for one worker: the reporter's sampling, then
+/// `Weird::do_weird` (actions, `weird_ignore`, `did_log`, `did_notice`,
+/// `ignore_hosts`), on the run's [`WeirdTables`].
+#[derive(Debug)]
+pub struct WeirdPolicy {
+    opts: std::sync::Arc<WeirdOptions>,
+    tables: SharedWeirds,
+}
+
+impl Default for WeirdPolicy {
+    fn default() -> Self {
+        WeirdPolicy::new(Default::default())
+    }
+}
+
+impl WeirdPolicy {
+    /// The policy `opts` describes, with tables of its own.
+    pub fn new(opts: std::sync::Arc<WeirdOptions>) -> Self {
+        WeirdPolicy {
+            opts,
+            tables: Default::default(),
+        }
+    }
+
+    /// Keeps its state in the run's `tables` from now on.
+    pub fn share(&mut self, tables: SharedWeirds) {
+        self.tables = tables;
+    }
+
+    /// The settings.
+    pub fn options(&self) -> &WeirdOptions {
+        &self.opts
+    }
 
     /// Decides one weird named `name` about `subject` at network time
     /// `now`; `counts` is the connection's sampling state (for
@@ -561,20 +593,22 @@ impl WeirdPolicy {
         counts: Option<&mut WeirdCounts>,
         now: u64,
     ) -> Verdict {
-        let o = self.opts.clone();
+        let o = &*self.opts;
+        // A worker that panicked holding the lock left the tables whole.
+        let mut t = self.tables.lock().unwrap_or_else(|e| e.into_inner());
         // The reporter's sampling.
         if !WeirdOptions::listed(&o.sampling_whitelist, name) {
             let permitted = match subject {
-                Subject::Net => self.permit_net(name, now),
-                Subject::Flow { src, dst } => self.permit_flow(name, (src, dst), now),
+                Subject::Net => t.permit_net(name, now, o),
+                Subject::Flow { src, dst } => t.permit_flow(name, (src, dst), now, o),
                 Subject::Conn { .. } if WeirdOptions::listed(&o.sampling_global_list, name) => {
-                    self.permit_net(name, now)
+                    t.permit_net(name, now, o)
                 }
                 Subject::Conn { live: true, .. } => match counts {
-                    Some(c) => c.permit(name, &o, now),
+                    Some(c) => c.permit(name, o, now),
                     None => true,
                 },
-                Subject::Conn { live: false, .. } => Sample::default().permit(&o, now),
+                Subject::Conn { live: false, .. } => Sample::default().permit(o, now),
             };
             if !permitted {
                 return Verdict::Drop;
@@ -589,7 +623,7 @@ impl WeirdPolicy {
                 (Ident::Conn(id.0, id.1, id.2, id.3), Some(id.0), Some(id.2))
             }
         };
-        if action == Action::Ignore || self.ignore.contains(&(name, ident), now) {
+        if action == Action::Ignore || t.ignore.contains(&(name, ident), now) {
             return Verdict::Drop;
         }
         if o.ignore_hosts
@@ -606,9 +640,9 @@ impl WeirdPolicy {
         };
         if let Some(k) = limit_ident {
             let table = if action.notice() {
-                &mut self.did_notice
+                &mut t.did_notice
             } else {
-                &mut self.did_log
+                &mut t.did_log
             };
             if table.contains(&(name, k), now) {
                 return Verdict::Drop;
@@ -616,7 +650,7 @@ impl WeirdPolicy {
             table.insert((name, k), now);
         }
         if !WeirdOptions::listed(&o.do_not_ignore_repeats, name) {
-            self.ignore.insert((name, ident), now);
+            t.ignore.insert((name, ident), now);
         }
         Verdict::Log {
             notice: action.notice(),
@@ -718,6 +752,37 @@ mod tests {
             ),
             Verdict::Log { notice: true }
         );
+    }
+
+    #[test]
+    fn workers_sharing_tables_log_what_one_logs() {
+        // Two workers of one run: a repeat of a weird of no connection is
+        // ignored whichever worker meets it, and the sampling counts both.
+        let opts = Arc::new(WeirdOptions {
+            sampling_threshold: 2,
+            sampling_rate: 0,
+            do_not_ignore_repeats: vec!["b".into()],
+            ..Default::default()
+        });
+        let tables = SharedWeirds::default();
+        let mut w = [WeirdPolicy::new(opts.clone()), WeirdPolicy::new(opts)];
+        for p in &mut w {
+            p.share(tables.clone());
+        }
+        let log = |p: &mut WeirdPolicy, name, t| {
+            matches!(p.decide(name, Subject::Net, None, t), Verdict::Log { .. })
+        };
+        assert!(log(&mut w[0], "a", S));
+        assert!(!log(&mut w[1], "a", 2 * S));
+        assert!(log(&mut w[1], "b", 3 * S));
+        // Sampled ("b" repeats are not ignored): the third "b" of the
+        // run is past the threshold of 2.
+        assert!(log(&mut w[0], "b", 4 * S));
+        assert!(!log(&mut w[1], "b", 5 * S));
+        // Tables of their own: each logs its first.
+        let opts = Arc::new(WeirdOptions::default());
+        let mut own = [WeirdPolicy::new(opts.clone()), WeirdPolicy::new(opts)];
+        assert!(log(&mut own[0], "a", S) && log(&mut own[1], "a", S));
     }
 
     #[test]
