@@ -137,6 +137,12 @@ fn is_tunnel(case: &Path) -> bool {
         .is_some_and(|l| l.iter().any(|x| x == "tunnel"))
 }
 
+/// MTU of a test bed that replays the reference traces: some hold frames
+/// as a host captured them with segmentation offload (up to 65,054 bytes,
+/// in `smtp-mime-header-size-limit`), which the sensor's frags-aware XDP
+/// program and AF_XDP multi-buffer receive take whole.
+pub const REFERENCE_MTU: u32 = 65_535;
+
 /// The reference traces: `tests/data/zeek`, and the shared conformance
 /// cases when they are there, each trace once (by content); 802.11 and
 /// NFLOG captures are left out, as they cannot be replayed on Ethernet.

@@ -161,8 +161,21 @@ fn differences(mode: &str, want: &Logs, got: &Logs) -> Vec<String> {
             a.cloned().unwrap_or_default(),
             b.cloned().unwrap_or_default(),
         );
-        let only_o: Vec<_> = a.iter().filter(|r| !b.contains(r)).collect();
-        let only_l: Vec<_> = b.iter().filter(|r| !a.contains(r)).collect();
+        // As multisets: a record logged twice on one side shows too.
+        let minus = |x: &[String], y: &[String]| {
+            let mut y = y.to_vec();
+            let mut rest = Vec::new();
+            for r in x {
+                match y.iter().position(|o| o == r) {
+                    Some(i) => {
+                        y.swap_remove(i);
+                    }
+                    None => rest.push(r.clone()),
+                }
+            }
+            rest
+        };
+        let (only_o, only_l) = (minus(&a, &b), minus(&b, &a));
         out.push(format!(
             "{mode}, {log}.log:\n  offline only {only_o:?}\n  live only    {only_l:?}"
         ));
@@ -190,7 +203,7 @@ fn live_logs_equal_offline_logs_on_every_reference_trace() {
     let offline = dir.join("offline");
     offline_run(&pcap, &offline, &["--seed", "1"]);
     let want = logs_of(&offline);
-    let bed = Testbed::create(&tag(), 16_000).expect("test bed");
+    let bed = Testbed::create(&tag(), tests::live::REFERENCE_MTU).expect("test bed");
     let rounds: usize = std::env::var("LIVE_EQUALITY_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -703,7 +716,7 @@ fn both_directions_on_different_queues_meet_in_one_worker() {
     let (pcap, cap) = tests::live::reference_mix_untunneled(&dir);
     let offline = dir.join("offline");
     offline_run(&pcap, &offline, &["--seed", "1"]);
-    let bed = Testbed::create_with_queues(&tag(), 16_000, 2).expect("test bed");
+    let bed = Testbed::create_with_queues(&tag(), tests::live::REFERENCE_MTU, 2).expect("test bed");
     let live = dir.join("live");
     let mut args = EVERY_PORT_SEEDED.to_vec();
     args.extend([
@@ -763,7 +776,7 @@ fn a_full_bypass_map_refuses_flows_and_keeps_the_logs_right() {
     let (pcap, cap) = tests::live::reference_mix(&dir);
     let offline = dir.join("offline");
     offline_run(&pcap, &offline, &["--seed", "1"]);
-    let bed = Testbed::create(&tag(), 16_000).expect("test bed");
+    let bed = Testbed::create(&tag(), tests::live::REFERENCE_MTU).expect("test bed");
     let live = dir.join("live");
     let mut args = EVERY_PORT_SEEDED.to_vec();
     args.extend(["--bypass-flows", "2"]);
@@ -838,7 +851,7 @@ fn metrics_endpoint_agrees_with_stats_log() {
     prometheus_parser();
     let dir = temp_dir("live-metrics");
     let (_, cap) = tests::live::reference_mix(&dir);
-    let bed = Testbed::create(&tag(), 16_000).expect("test bed");
+    let bed = Testbed::create(&tag(), tests::live::REFERENCE_MTU).expect("test bed");
     let up = std::process::Command::new("ip")
         .args(["-n", &bed.cap_ns, "link", "set", "lo", "up"])
         .status()
@@ -995,7 +1008,7 @@ fn capture_goes_on_as_an_unprivileged_user() {
     let (pcap, cap) = tests::live::reference_mix(&dir);
     let offline = dir.join("offline");
     offline_run(&pcap, &offline, &["--seed", "1"]);
-    let bed = Testbed::create(&tag(), 16_000).expect("test bed");
+    let bed = Testbed::create(&tag(), tests::live::REFERENCE_MTU).expect("test bed");
     let live = dir.join("live");
     let args = ["--ports", "all", "--seed", "1", "--user", "nobody"];
     let sensor = LiveSensor::start(&bed, &sensor_bin(), &live, &args).expect("sensor start");

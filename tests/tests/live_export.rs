@@ -379,7 +379,7 @@ fn a_reload_applies_ports_outputs_and_rotation_and_keeps_the_flows() {
         return;
     }
     let _machine = tests::live::exclusive();
-    let bed = Testbed::create(&tag(), 16_000).expect("test bed");
+    let bed = Testbed::create(&tag(), tests::live::REFERENCE_MTU).expect("test bed");
     loopback_up(&bed);
     let got = listener(&bed, 5514);
     let dir = temp_dir("live-reload");

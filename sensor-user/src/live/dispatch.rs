@@ -17,9 +17,10 @@ pub const DISPATCH_RING: usize = 4096;
 /// A worker's slots for lending frames longer than one UMEM frame.
 pub const JUMBO_SLOTS: usize = 64;
 
-/// Bytes of a jumbo slot: the longest frame lent whole (longer ones are
-/// analysed where they arrive).
-pub const JUMBO_SLOT: usize = 16 << 10;
+/// Bytes of a jumbo slot: the longest frame a socket receives, so that
+/// every frame reaches its flow's owner (a frame of a host that captured
+/// with segmentation offload can be 64 KiB).
+pub const JUMBO_SLOT: usize = crate::capture::afxdp::MAX_FRAME;
 
 /// The `queue` of a lent frame that lies in the lender's jumbo slot `addr`.
 pub const JUMBO: u32 = u32::MAX;
@@ -158,8 +159,12 @@ impl Waker {
 /// Slots into which a worker copies a frame longer than one UMEM frame
 /// (joined from several buffers), to hold it or lend it: the owner gives a
 /// lent slot back as it gives back a UMEM frame.
+///
+/// The slots are one zeroed allocation, whose pages the kernel provides
+/// at their first use: a worker that never sees a long frame holds none of
+/// its 4 MiB.
 pub struct JumboPool {
-    slots: Box<[std::cell::UnsafeCell<[u8; JUMBO_SLOT]>]>,
+    slots: Box<std::cell::UnsafeCell<[u8]>>,
 }
 
 // SAFETY: a slot is written only by its worker while it is free, and read
@@ -169,11 +174,12 @@ unsafe impl Sync for JumboPool {}
 
 impl Default for JumboPool {
     fn default() -> Self {
-        JumboPool {
-            slots: (0..JUMBO_SLOTS)
-                .map(|_| std::cell::UnsafeCell::new([0u8; JUMBO_SLOT]))
-                .collect(),
-        }
+        let zeroed = vec![0u8; JUMBO_SLOTS * JUMBO_SLOT].into_boxed_slice();
+        // SAFETY: `UnsafeCell<[u8]>` has the layout of `[u8]`
+        // (`repr(transparent)`), so the box is the same allocation.
+        let slots =
+            unsafe { Box::from_raw(Box::into_raw(zeroed) as *mut std::cell::UnsafeCell<[u8]>) };
+        JumboPool { slots }
     }
 }
 
@@ -184,8 +190,13 @@ impl JumboPool {
     /// Slot `i` must be free (owned by the calling worker).
     pub unsafe fn fill(&self, i: usize, data: &[u8]) {
         let n = data.len().min(JUMBO_SLOT);
-        // SAFETY: per the contract, nobody else touches the slot.
-        unsafe { (&mut *self.slots[i].get())[..n].copy_from_slice(&data[..n]) };
+        assert!(i < JUMBO_SLOTS, "jumbo slot {i}");
+        // SAFETY: slot `i` lies within the allocation, and per the contract
+        // nobody else touches it.
+        unsafe {
+            let slot = self.slots.get().cast::<u8>().add(i * JUMBO_SLOT);
+            std::ptr::copy_nonoverlapping(data.as_ptr(), slot, n);
+        }
     }
 
     /// The first `len` bytes of slot `i`.
@@ -193,8 +204,13 @@ impl JumboPool {
     /// # Safety
     /// Slot `i` must be held by, or lent to, the calling worker.
     pub unsafe fn get(&self, i: usize, len: usize) -> &[u8] {
-        // SAFETY: per the contract, nobody writes the slot meanwhile.
-        unsafe { &(&*self.slots[i].get())[..len.min(JUMBO_SLOT)] }
+        assert!(i < JUMBO_SLOTS, "jumbo slot {i}");
+        // SAFETY: slot `i` lies within the allocation, and per the contract
+        // nobody writes it meanwhile.
+        unsafe {
+            let slot = self.slots.get().cast::<u8>().add(i * JUMBO_SLOT);
+            std::slice::from_raw_parts(slot, len.min(JUMBO_SLOT))
+        }
     }
 }
 
@@ -206,10 +222,15 @@ mod tests {
     fn jumbo_slots_hold_what_was_put() {
         let pool = JumboPool::default();
         let data: Vec<u8> = (0..9000u32).map(|i| i as u8).collect();
+        let long: Vec<u8> = (0..JUMBO_SLOT as u32).map(|i| (i / 7) as u8).collect();
         // SAFETY: single-threaded test owning every slot.
         unsafe {
             pool.fill(3, &data);
+            pool.fill(JUMBO_SLOTS - 1, &long);
+            pool.fill(4, &long);
             assert_eq!(pool.get(3, data.len()), &data[..]);
+            assert_eq!(pool.get(4, long.len()), &long[..]);
+            assert_eq!(pool.get(JUMBO_SLOTS - 1, long.len()), &long[..]);
         }
     }
 }
