@@ -97,10 +97,15 @@ fn run_case_with(
         let applied = config.apply_init(s.priority, &s.text);
         assert!(applied.is_ok(), "{name}: {}: {applied:?}", s.text);
     }
+    // The log field limits go to the writer, as the command line hands them.
+    let format = FormatOptions {
+        limits: config.log.limits,
+        ..FormatOptions::default()
+    };
     let opts = ReadOptions {
         files: vec![trace],
         log_dir: out.to_path_buf(),
-        format: FormatOptions::default(),
+        format,
         config,
         sinks: sensor::sinks::SinkOptions::files_only(),
         progress: false,
@@ -286,6 +291,25 @@ fn notice_log_matches_zeek_with_the_policy_scripts() {
     assert!(
         failures.is_empty(),
         "{} of {total} notice.log fields differ from Zeek:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn known_certs_log_matches_zeek() {
+    let (ran, total, failures) = check_log_site("known_certs.log");
+    assert!(
+        ran >= 1,
+        "expected the known-certs reference case, ran {ran}"
+    );
+    assert!(
+        total >= 5,
+        "too few known_certs.log fields compared: {total}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {total} known_certs.log fields differ from Zeek:\n{}",
         failures.len(),
         failures.join("\n")
     );
