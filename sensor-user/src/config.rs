@@ -548,6 +548,12 @@ pub struct LogSettings {
     /// Only Zeek's columns are written (`--zeek-strict`): extension
     /// fields are left out, and so is what only they need.
     pub strict: bool,
+    /// How field names are written (`Log::default_scope_sep`,
+    /// `Log::default_field_name_map`; `None`: Zeek's defaults).
+    pub names: Option<&'static crate::logs::format::FieldNames>,
+    /// How JSON logs write times (`LogAscii::json_timestamps`), unless
+    /// `--timestamps` says.
+    pub time: Option<crate::logs::format::TimeFormat>,
 }
 
 impl LogSettings {
@@ -1813,6 +1819,50 @@ impl Config {
             "Log::default_max_total_container_elements" => {
                 limits.default.max_total_container_elements = size()?
             }
+            "LogAscii::json_timestamps" => {
+                use crate::logs::format::TimeFormat;
+                self.log.time = Some(match value.rsplit("::").next().unwrap_or(value) {
+                    "TS_EPOCH" => TimeFormat::Epoch,
+                    "TS_MILLIS" | "TS_MILLIS_UNSIGNED" => TimeFormat::Millis,
+                    "TS_ISO8601" => TimeFormat::Iso8601,
+                    _ => return Err(bad()),
+                });
+            }
+            "Log::default_scope_sep" | "Log::default_field_name_map" => {
+                let mut names = self
+                    .log
+                    .names
+                    .cloned()
+                    .unwrap_or_else(crate::logs::format::FieldNames::zeek);
+                let list = strings()?;
+                let plain = |t: &String| !t.is_empty() && !t.contains(['"', '\\', '\t', '\n']);
+                if !list.iter().all(plain) {
+                    return Err(bad());
+                }
+                if name == "Log::default_scope_sep" {
+                    let [sep] = &list[..] else { return Err(bad()) };
+                    names.scope_sep = sep.clone();
+                } else {
+                    if list.len() % 2 != 0 {
+                        return Err(bad());
+                    }
+                    let pairs = list.chunks(2).map(|p| (p[0].clone(), p[1].clone()));
+                    match op {
+                        '=' => names.map = pairs.collect(),
+                        '+' => {
+                            for (from, to) in pairs {
+                                names.map.retain(|(f, _)| *f != from);
+                                names.map.push((from, to));
+                            }
+                        }
+                        _ => {
+                            let gone: Vec<_> = pairs.map(|(from, _)| from).collect();
+                            names.map.retain(|(f, _)| !gone.contains(f));
+                        }
+                    }
+                }
+                self.log.names = crate::logs::format::FieldNames::intern(names);
+            }
             "Log::default_max_total_string_bytes" => {
                 let n = size()?;
                 limits.default.max_total_string_bytes = n;
@@ -2593,6 +2643,57 @@ mod tests {
         }
         assert_eq!(m.analyzers(110), 0, "Zeek registers no POP3 port");
         assert!(c.apply_redef("redef SMTP::ports = { 25 };").is_err());
+    }
+
+    #[test]
+    fn log_field_names_from_a_site_script() {
+        let mut c = Config::default();
+        assert_eq!(c.log.names, None);
+        for stmt in [
+            r#"redef Log::default_scope_sep = "_";"#,
+            r#"redef Log::default_field_name_map = { ["id_orig_h"] = "src", ["id_resp_h"] = "dst" };"#,
+            r#"redef Log::default_field_name_map += { ["id_resp_h"] = "dst_ip", ["uid"] = "id" };"#,
+            r#"redef Log::default_field_name_map -= { ["uid"] = "id" };"#,
+        ] {
+            assert_eq!(c.apply_redef(stmt), Ok(Redef::Applied), "{stmt}");
+        }
+        let names = c.log.names.expect("names set");
+        assert_eq!(names.scope_sep, "_");
+        assert_eq!(
+            names.map,
+            [
+                ("id_orig_h".into(), "src".into()),
+                ("id_resp_h".into(), "dst_ip".into())
+            ]
+        );
+        // Back to Zeek's defaults: nothing to do when writing.
+        for stmt in [
+            r#"redef Log::default_scope_sep = ".";"#,
+            "redef Log::default_field_name_map = {};",
+        ] {
+            assert_eq!(c.apply_redef(stmt), Ok(Redef::Applied), "{stmt}");
+        }
+        assert_eq!(c.log.names, None);
+        use crate::logs::format::TimeFormat;
+        for (v, want) in [
+            ("JSON::TS_MILLIS", TimeFormat::Millis),
+            ("JSON::TS_ISO8601", TimeFormat::Iso8601),
+            ("JSON::TS_EPOCH", TimeFormat::Epoch),
+        ] {
+            let stmt = format!("redef LogAscii::json_timestamps = {v};");
+            assert_eq!(c.apply_redef(&stmt), Ok(Redef::Applied));
+            assert_eq!(c.log.time, Some(want));
+        }
+        assert!(c
+            .apply_redef("redef LogAscii::json_timestamps = JSON::TS_NOW;")
+            .is_err());
+        // A name no log line could carry is refused.
+        assert!(c
+            .apply_redef(r#"redef Log::default_scope_sep = "\t";"#)
+            .is_err());
+        assert!(c
+            .apply_redef(r#"redef Log::default_scope_sep = "";"#)
+            .is_err());
     }
 
     #[test]

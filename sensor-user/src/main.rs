@@ -64,6 +64,8 @@ enum TimeArg {
     Epoch,
     /// ISO 8601 (JSON only).
     Iso8601,
+    /// Whole milliseconds since the epoch (JSON only).
+    Millis,
 }
 
 #[derive(Args, Debug)]
@@ -191,9 +193,10 @@ struct AnalysisArgs {
     /// Log format.
     #[arg(long, value_enum, default_value_t = FormatArg::Json)]
     format: FormatArg,
-    /// How times are written in JSON logs.
-    #[arg(long, value_enum, default_value_t = TimeArg::Epoch)]
-    timestamps: TimeArg,
+    /// How times are written in JSON logs (default: epoch, or what a
+    /// --zeek-script's LogAscii::json_timestamps says).
+    #[arg(long, value_enum)]
+    timestamps: Option<TimeArg>,
     /// Networks counted as local (`local_orig`/`local_resp`), besides private address space.
     #[arg(long, value_delimiter = ',', value_name = "CIDR")]
     local_nets: Vec<String>,
@@ -614,12 +617,15 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
             FormatArg::Tsv => Format::Tsv,
         },
         time: match a.timestamps {
-            TimeArg::Epoch => TimeFormat::Epoch,
-            TimeArg::Iso8601 => TimeFormat::Iso8601,
+            Some(TimeArg::Epoch) => TimeFormat::Epoch,
+            Some(TimeArg::Iso8601) => TimeFormat::Iso8601,
+            Some(TimeArg::Millis) => TimeFormat::Millis,
+            None => config.log.time.unwrap_or_default(),
         },
         strict: a.zeek_strict,
         columns: config.log.columns,
         limits: config.log.limits,
+        names: config.log.names,
     };
     Ok((config, format))
 }

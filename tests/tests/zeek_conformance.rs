@@ -100,6 +100,7 @@ fn run_case_with(
     // The log field limits go to the writer, as the command line hands them.
     let format = FormatOptions {
         limits: config.log.limits,
+        names: config.log.names,
         ..FormatOptions::default()
     };
     let opts = ReadOptions {

@@ -294,3 +294,64 @@ fn full_known_tables_evict_and_count() {
     let stats = of(&recs, LogKind::Stats);
     assert_eq!(stats.last().expect("stats")["tables_evicted"], 2);
 }
+
+/// A site's logging settings through `sensor read --zeek-script`: the scope
+/// separator and the field name map rename the columns of every log, JSON
+/// keys and TSV headers alike, and `LogAscii::json_timestamps` decides how
+/// times are written unless `--timestamps` does.
+#[test]
+fn site_log_settings_rename_fields_and_write_times() {
+    let dir = tests::temp_dir("site-log-settings");
+    let script = dir.join("local.zeek");
+    std::fs::write(
+        &script,
+        r#"redef Log::default_scope_sep = "_";
+redef Log::default_field_name_map = { ["id_orig_h"] = "src", ["id_resp_h"] = "dst" };
+redef LogAscii::json_timestamps = JSON::TS_MILLIS;
+"#,
+    )
+    .expect("script");
+    let script = script.to_string_lossy().to_string();
+    let pcap = tests::data_dir().join("zeek/smtp-basic/trace.pcap");
+    let first = |dir: &std::path::Path, log: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.join(log)).expect(log);
+        serde_json::from_str(text.lines().next().expect("a record")).expect("json")
+    };
+
+    let json = dir.join("json");
+    tests::sensor_read(&pcap, &json, &["--zeek-script", &script]);
+    for log in ["conn.log", "smtp.log", "files.log"] {
+        let r = first(&json, log);
+        let obj = r.as_object().expect("object");
+        if log != "files.log" {
+            for key in ["src", "id_orig_p", "dst", "id_resp_p"] {
+                assert!(obj.contains_key(key), "{log}: {key} in {r}");
+            }
+        }
+        assert!(!obj.keys().any(|k| k.contains('.')), "{log}: {r}");
+        // Milliseconds: an integer near the trace's time (2009).
+        let ts = r["ts"].as_u64().unwrap_or_else(|| panic!("{log}: ts {r}"));
+        assert!((1_230_000_000_000..1_300_000_000_000).contains(&ts), "{ts}");
+    }
+
+    // The command line's --timestamps wins over the script.
+    let epoch = dir.join("epoch");
+    tests::sensor_read(
+        &pcap,
+        &epoch,
+        &["--zeek-script", &script, "--timestamps", "epoch"],
+    );
+    assert!(first(&epoch, "conn.log")["ts"].is_f64());
+
+    let tsv = dir.join("tsv");
+    tests::sensor_read(&pcap, &tsv, &["--zeek-script", &script, "--format", "tsv"]);
+    let text = std::fs::read_to_string(tsv.join("conn.log")).expect("conn.log");
+    let fields = text
+        .lines()
+        .find(|l| l.starts_with("#fields"))
+        .expect("#fields");
+    assert!(
+        fields.starts_with("#fields\tts\tuid\tsrc\tid_orig_p\tdst\tid_resp_p\tproto"),
+        "{fields}"
+    );
+}

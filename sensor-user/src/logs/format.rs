@@ -28,6 +28,9 @@ pub enum TimeFormat {
     Epoch,
     /// ISO 8601 in UTC with microseconds (`2020-09-13T12:26:40.123456Z`).
     Iso8601,
+    /// Whole milliseconds since the epoch (`1600000000123`), Zeek's
+    /// `JSON::TS_MILLIS`, which Elasticsearch takes as a date.
+    Millis,
 }
 
 /// Zeek's per-stream limits of what a logged record may hold
@@ -100,6 +103,74 @@ impl LogLimits {
     }
 }
 
+/// How field names are written: Zeek's `Log::default_scope_sep` (between
+/// a record field's name and its members' names, `.` by default) and
+/// `Log::default_field_name_map` (names, as the separator makes them,
+/// renamed). Used by sites whose SIEM takes no dots in field names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldNames {
+    /// The scope separator.
+    pub scope_sep: String,
+    /// Renamed fields: the name as the separator makes it, the name written.
+    pub map: Vec<(String, String)>,
+}
+
+impl FieldNames {
+    /// Zeek's defaults: `.` and no renaming.
+    pub fn zeek() -> Self {
+        FieldNames {
+            scope_sep: ".".into(),
+            map: Vec::new(),
+        }
+    }
+
+    /// The one copy of `names` kept for the process (the same settings
+    /// share it; a reload that changes them adds one), or `None` for
+    /// Zeek's defaults, which need no work when writing.
+    pub fn intern(names: FieldNames) -> Option<&'static FieldNames> {
+        use std::sync::Mutex;
+        static KEPT: Mutex<Vec<&'static FieldNames>> = Mutex::new(Vec::new());
+        if names == FieldNames::zeek() {
+            return None;
+        }
+        let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = kept.iter().find(|k| ***k == names) {
+            return Some(*k);
+        }
+        let k: &'static FieldNames = Box::leak(Box::new(names));
+        kept.push(k);
+        Some(k)
+    }
+
+    /// Writes field `name` (dotted for record members) as these settings
+    /// name it.
+    fn write(&self, name: &str, out: &mut Vec<u8>) {
+        let start = out.len();
+        for (i, part) in name.split('.').enumerate() {
+            if i > 0 {
+                out.extend_from_slice(self.scope_sep.as_bytes());
+            }
+            out.extend_from_slice(part.as_bytes());
+        }
+        if let Some((_, to)) = self
+            .map
+            .iter()
+            .find(|(from, _)| from.as_bytes() == &out[start..])
+        {
+            out.truncate(start);
+            out.extend_from_slice(to.as_bytes());
+        }
+    }
+}
+
+/// Writes field `name` as `names` says (Zeek's defaults when `None`).
+fn write_name(name: &str, names: Option<&FieldNames>, out: &mut Vec<u8>) {
+    match names {
+        None => out.extend_from_slice(name.as_bytes()),
+        Some(n) => n.write(name, out),
+    }
+}
+
 /// Encoding options.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FormatOptions {
@@ -115,6 +186,8 @@ pub struct FormatOptions {
     pub columns: u32,
     /// Zeek's field limits per log.
     pub limits: LogLimits,
+    /// How field names are written (`None`: as Zeek does by default).
+    pub names: Option<&'static FieldNames>,
 }
 
 impl FormatOptions {
@@ -245,7 +318,7 @@ fn encode_json(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) -> 
         }
         first = false;
         out.push(b'"');
-        out.extend_from_slice(f.name.as_bytes());
+        write_name(f.name, opts.names, out);
         out.extend_from_slice(b"\":");
         json_value(v, opts.time, &mut budget, out);
     });
@@ -263,6 +336,7 @@ fn json_value(v: Value<'_>, time: TimeFormat, b: &mut Budget<'_>, out: &mut Vec<
                 write_iso8601(ns, out);
                 out.push(b'"');
             }
+            TimeFormat::Millis => write_millis(ns, out),
         },
         Value::TimeSecs(s) => match time {
             TimeFormat::Epoch => write_epoch_secs(s, out),
@@ -270,6 +344,9 @@ fn json_value(v: Value<'_>, time: TimeFormat, b: &mut Budget<'_>, out: &mut Vec<
                 out.push(b'"');
                 write_iso8601_secs(s, out);
                 out.push(b'"');
+            }
+            TimeFormat::Millis => {
+                let _ = write!(out, "{}", s.saturating_mul(1000));
             }
         },
         Value::Interval(ns) => write_epoch(ns, out),
@@ -426,6 +503,15 @@ fn write_addr(a: std::net::IpAddr, out: &mut Vec<u8>) {
 }
 
 /// Whole seconds with six decimals, as Zeek prints an integral `time`.
+/// Writes `ns` as Zeek's `JSON::TS_MILLIS` does: the time as the double of
+/// seconds Zeek holds (whole seconds plus microseconds), times 1000,
+/// truncated.
+fn write_millis(ns: u64, out: &mut Vec<u8>) {
+    let us = (ns + 500) / 1000;
+    let secs = (us / 1_000_000) as f64 + (us % 1_000_000) as f64 / 1e6;
+    let _ = write!(out, "{}", (secs * 1000.0) as i64);
+}
+
 fn write_epoch_secs(s: i64, out: &mut Vec<u8>) {
     let _ = write!(out, "{s}.000000");
 }
@@ -474,7 +560,7 @@ pub fn tsv_header(
     out.extend_from_slice(b"\n#fields");
     for f in schema.iter().filter(|f| opts.writes(f)) {
         out.push(b'\t');
-        out.extend_from_slice(f.name.as_bytes());
+        write_name(f.name, opts.names, out);
     }
     out.extend_from_slice(b"\n#types");
     for f in schema.iter().filter(|f| opts.writes(f)) {
@@ -748,6 +834,60 @@ mod tests {
             "{line}"
         );
         assert!(!line.contains("extra"));
+    }
+
+    #[test]
+    fn field_names_follow_the_scope_separator_then_the_name_map() {
+        let field = |name| Field {
+            name,
+            ty: "string",
+            zeek_default: true,
+            group: 0,
+        };
+        let schema = [field("ts"), field("id.orig_h"), field("id.orig_p")];
+        let names = FieldNames {
+            scope_sep: "_".into(),
+            map: vec![("id_orig_h".into(), "src".into())],
+        };
+        let opts = FormatOptions {
+            names: FieldNames::intern(names.clone()),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        tsv_header("conn", &schema, &opts, 0, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("#fields\tts\tsrc\tid_orig_p\n"), "{text}");
+        // The same settings are kept once; Zeek's defaults need nothing.
+        assert!(std::ptr::eq(
+            FieldNames::intern(names).unwrap(),
+            opts.names.unwrap()
+        ));
+        assert_eq!(FieldNames::intern(FieldNames::zeek()), None);
+        let mut out = Vec::new();
+        write_name("id.resp_h", None, &mut out);
+        assert_eq!(out, b"id.resp_h");
+    }
+
+    #[test]
+    fn millis_as_zeek_computes_them_from_its_double() {
+        let ms = |ns: u64| {
+            let mut out = Vec::new();
+            write_millis(ns, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(ms(1_600_000_000_123_457_000), "1600000000123");
+        assert_eq!(ms(1_600_000_000_999_999_000), "1600000000999");
+        // 1096211832.524 is a little less as a double: Zeek writes ...523.
+        assert_eq!(ms(1_096_211_832_524_000_000), "1096211832523");
+        let mut out = Vec::new();
+        let mut b = Budget::new(&FieldLimits::ZEEK);
+        json_value(
+            Value::TimeSecs(1_600_000_000),
+            TimeFormat::Millis,
+            &mut b,
+            &mut out,
+        );
+        assert_eq!(out, b"1600000000000");
     }
 
     #[test]
