@@ -215,11 +215,12 @@ fn live_logs_equal_offline_logs_on_every_reference_trace() {
                 for bypass in [true, false] {
                     let mode = format!("round {round}, {replayer:?}, {speed:?}, bypass {bypass}");
                     let live = dir.join("live");
-                    // UMEM for the whole mix (over 10,000 frames): at top
-                    // speed the replayer may run that far ahead of the worker
-                    // on this machine's two shared cores.
+                    // UMEM for the whole mix (over 12,000 frames, a 64 KiB
+                    // one taking 17 UMEM frames): at top speed the replayer
+                    // may run that far ahead of the worker on this
+                    // machine's two shared cores.
                     let mut args = EVERY_PORT_SEEDED.to_vec();
-                    args.extend(["--frames", "16384"]);
+                    args.extend(["--frames", "32768"]);
                     if !bypass {
                         args.push("--no-bypass");
                     }
