@@ -497,6 +497,9 @@ impl LogQueue {
         shared.producers.store(n, Ordering::Release);
         let (opts, enc) = (writer.opts, writer.encodings());
         let weird_opts = writer.weirds.options().clone();
+        // The weirds of the field limits, of whichever queue, go through one
+        // set of tables, as through one Zeek process's.
+        let weird_tables = crate::logs::weird::SharedWeirds::default();
         let mut queues = Vec::with_capacity(n);
         let mut consumers = Vec::with_capacity(n);
         for _ in 0..n {
@@ -518,7 +521,11 @@ impl LogQueue {
                 now: 0,
                 marked: 0,
                 cuts: Cuts::default(),
-                weirds: WeirdPolicy::new(Arc::new(weird_opts.clone())),
+                weirds: {
+                    let mut w = WeirdPolicy::new(Arc::new(weird_opts.clone()));
+                    w.share(weird_tables.clone());
+                    w
+                },
             });
         }
         let thread_shared = shared.clone();
@@ -1089,6 +1096,41 @@ mod tests {
         assert!(notice.contains("\"note\":\"Weird::Activity\""), "{notice}");
         assert!(notice.contains("\"msg\":\"log_container_field_truncated\""));
         assert!(notice.contains("\"sub\":\"SMTP::LOG\""));
+    }
+
+    /// The queues of several workers raise the field limits' weirds
+    /// through one set of tables: a repeat is ignored whichever queue
+    /// meets it, as with one worker.
+    #[test]
+    fn queues_of_several_workers_log_a_limit_weird_once() {
+        let mut config = crate::config::Config::default();
+        config
+            .apply_redef("redef Log::default_max_field_container_elements = 2;")
+            .unwrap();
+        let dir = temp("limit-weirds-queues");
+        let cfg = WriterConfig {
+            format: FormatOptions {
+                limits: config.log.limits,
+                ..Default::default()
+            },
+            files: Some(FileOptions::default()),
+            outputs: Vec::new(),
+            system_name: String::new(),
+            clock: Clock::Network,
+            weirds: config.weirds.clone(),
+        };
+        let (mut queues, h) =
+            LogQueue::spawn_many(LogWriter::with_sinks(&dir, cfg), 1 << 16, false, 2);
+        for q in &mut queues {
+            q.mark_time(1_000_000_000);
+            assert!(q.send(&Tags(&["a", "b", "c"])));
+        }
+        drop(queues);
+        h.join().unwrap();
+        let weird = std::fs::read_to_string(dir.join("weird.log")).unwrap();
+        assert_eq!(weird.lines().count(), 1, "{weird}");
+        let smtp = std::fs::read_to_string(dir.join("smtp.log")).unwrap();
+        assert_eq!(smtp.lines().count(), 2, "{smtp}");
     }
 
     #[test]
