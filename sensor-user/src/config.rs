@@ -554,6 +554,11 @@ pub struct LogSettings {
     /// How JSON logs write times (`LogAscii::json_timestamps`), unless
     /// `--timestamps` says.
     pub time: Option<crate::logs::format::TimeFormat>,
+    /// The format a site script chose (`LogAscii::use_json`), unless
+    /// `--format` says.
+    pub format: Option<crate::logs::format::Format>,
+    /// JSON writes unset fields as `null` (`LogAscii::json_include_unset_fields`).
+    pub json_unset: bool,
 }
 
 impl LogSettings {
@@ -993,7 +998,6 @@ pub const IGNORED: &[(&str, &str)] = &[
     ("Log::write_buffer_size", "buffering only; the writer flushes about once a second"),
     ("Log::default_rotation_interval", "rotation is --rotate-interval"),
     ("Log::default_logdir", "the log directory is --log-dir"),
-    ("LogAscii::use_json", "the format is --format"),
     ("dpd_reassemble_first_packets", "with F Zeek's signatures see packets instead of the reassembled stream until one matches; the sensor always matches on the reassembled stream"),
     ("dpd_match_only_beginning", "with F Zeek keeps matching past the DPD window, but a match there (a late match) attaches no analyzer: only the protocol_late_match event, which the covered scripts do not handle"),
     ("dpd_late_match_stop", "stops matching after a late match, which attaches no analyzer; no log changes"),
@@ -1066,6 +1070,11 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("Log::default_max_field_container_elements", "100"),
     ("Log::default_max_total_string_bytes", "256000"),
     ("Log::default_max_total_container_elements", "500"),
+    ("Log::default_scope_sep", "\".\""),
+    ("Log::default_field_name_map", "{ }"),
+    ("LogAscii::use_json", "F (the sensor writes JSON unless this or --format says TSV)"),
+    ("LogAscii::json_timestamps", "JSON::TS_EPOCH"),
+    ("LogAscii::json_include_unset_fields", "F"),
     ("Files::analyze_by_mime_type_automatically", "T"),
     ("Files::disable", "{ }"),
     ("Notice::ignored_types", "{ }"),
@@ -1819,6 +1828,15 @@ impl Config {
             "Log::default_max_total_container_elements" => {
                 limits.default.max_total_container_elements = size()?
             }
+            "LogAscii::use_json" => {
+                use crate::logs::format::Format;
+                self.log.format = Some(if boolean()? {
+                    Format::Json
+                } else {
+                    Format::Tsv
+                });
+            }
+            "LogAscii::json_include_unset_fields" => self.log.json_unset = boolean()?,
             "LogAscii::json_timestamps" => {
                 use crate::logs::format::TimeFormat;
                 self.log.time = Some(match value.rsplit("::").next().unwrap_or(value) {
@@ -2687,6 +2705,16 @@ mod tests {
         assert!(c
             .apply_redef("redef LogAscii::json_timestamps = JSON::TS_NOW;")
             .is_err());
+        use crate::logs::format::Format;
+        assert_eq!(c.log.format, None);
+        c.apply_redef("redef LogAscii::use_json = F;").unwrap();
+        assert_eq!(c.log.format, Some(Format::Tsv));
+        c.apply_redef("redef LogAscii::use_json = T;").unwrap();
+        assert_eq!(c.log.format, Some(Format::Json));
+        assert!(!c.log.json_unset);
+        c.apply_redef("redef LogAscii::json_include_unset_fields = T;")
+            .unwrap();
+        assert!(c.log.json_unset);
         // A name no log line could carry is refused.
         assert!(c
             .apply_redef(r#"redef Log::default_scope_sep = "\t";"#)
@@ -2930,6 +2958,11 @@ mod tests {
                     "Notice::type_suppression_intervals",
                     "Notice::default_suppression_interval",
                     "Files::disable",
+                    "Log::default_scope_sep",
+                    "Log::default_field_name_map",
+                    "LogAscii::use_json",
+                    "LogAscii::json_timestamps",
+                    "LogAscii::json_include_unset_fields",
                 ]
                 .contains(name)
                 || DPD_STMTS.iter().any(|s| s.contains(&format!(" {name} ")));

@@ -190,9 +190,10 @@ struct AnalysisArgs {
     /// Directory for the logs (created if missing).
     #[arg(long, default_value = ".")]
     log_dir: PathBuf,
-    /// Log format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Json)]
-    format: FormatArg,
+    /// Log format (default: JSON, or what a --zeek-script's
+    /// LogAscii::use_json says).
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
     /// How times are written in JSON logs (default: epoch, or what a
     /// --zeek-script's LogAscii::json_timestamps says).
     #[arg(long, value_enum)]
@@ -613,8 +614,9 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
     }
     let format = FormatOptions {
         format: match a.format {
-            FormatArg::Json => Format::Json,
-            FormatArg::Tsv => Format::Tsv,
+            Some(FormatArg::Json) => Format::Json,
+            Some(FormatArg::Tsv) => Format::Tsv,
+            None => config.log.format.unwrap_or_default(),
         },
         time: match a.timestamps {
             Some(TimeArg::Epoch) => TimeFormat::Epoch,
@@ -626,6 +628,7 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
         columns: config.log.columns,
         limits: config.log.limits,
         names: config.log.names,
+        json_unset: config.log.json_unset,
     };
     Ok((config, format))
 }

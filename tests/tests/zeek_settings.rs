@@ -297,8 +297,10 @@ fn full_known_tables_evict_and_count() {
 
 /// A site's logging settings through `sensor read --zeek-script`: the scope
 /// separator and the field name map rename the columns of every log, JSON
-/// keys and TSV headers alike, and `LogAscii::json_timestamps` decides how
-/// times are written unless `--timestamps` does.
+/// keys and TSV headers alike; `LogAscii::json_timestamps` and
+/// `LogAscii::use_json` decide how times are written and the format unless
+/// `--timestamps` and `--format` do; `json_include_unset_fields` writes
+/// nulls.
 #[test]
 fn site_log_settings_rename_fields_and_write_times() {
     let dir = tests::temp_dir("site-log-settings");
@@ -342,6 +344,30 @@ redef LogAscii::json_timestamps = JSON::TS_MILLIS;
         &["--zeek-script", &script, "--timestamps", "epoch"],
     );
     assert!(first(&epoch, "conn.log")["ts"].is_f64());
+
+    // Unset fields as null; and TSV by the script's use_json = F.
+    let other = dir.join("other.zeek");
+    std::fs::write(
+        &other,
+        "redef LogAscii::json_include_unset_fields = T;\nredef LogAscii::use_json = F;\n",
+    )
+    .expect("script");
+    let other = other.to_string_lossy().to_string();
+    let nulls = dir.join("nulls");
+    tests::sensor_read(
+        &pcap,
+        &nulls,
+        &["--zeek-script", &other, "--format", "json"],
+    );
+    let r = first(&nulls, "conn.log");
+    assert!(
+        r.as_object().expect("object").values().any(|v| v.is_null()),
+        "{r}"
+    );
+    let by_script = dir.join("by-script");
+    tests::sensor_read(&pcap, &by_script, &["--zeek-script", &other]);
+    let text = std::fs::read_to_string(by_script.join("conn.log")).expect("conn.log");
+    assert!(text.starts_with("#separator \\x09\n"), "{text}");
 
     let tsv = dir.join("tsv");
     tests::sensor_read(&pcap, &tsv, &["--zeek-script", &script, "--format", "tsv"]);

@@ -188,6 +188,9 @@ pub struct FormatOptions {
     pub limits: LogLimits,
     /// How field names are written (`None`: as Zeek does by default).
     pub names: Option<&'static FieldNames>,
+    /// JSON writes unset fields as `null` instead of leaving them out
+    /// (Zeek's `LogAscii::json_include_unset_fields`).
+    pub json_unset: bool,
 }
 
 impl FormatOptions {
@@ -309,7 +312,7 @@ fn encode_json(rec: &dyn LogRecord, opts: &FormatOptions, out: &mut Vec<u8>) -> 
     rec.values(&mut |v| {
         let f = &schema[i];
         i += 1;
-        if !opts.writes(f) || matches!(v, Value::Unset) {
+        if !opts.writes(f) || matches!(v, Value::Unset) && !opts.json_unset {
             return;
         }
         budget.field_strings = f.holds_strings();
