@@ -1042,6 +1042,21 @@ mod tests {
         }
     }
 
+    /// A writer of files with `config`'s field limits and weird settings.
+    fn limits_config(config: &crate::config::Config) -> WriterConfig {
+        WriterConfig {
+            format: FormatOptions {
+                limits: config.log.limits,
+                ..Default::default()
+            },
+            files: Some(FileOptions::default()),
+            outputs: Vec::new(),
+            system_name: String::new(),
+            clock: Clock::Network,
+            weirds: config.weirds.clone(),
+        }
+    }
+
     /// `Log::default_max_field_string_bytes` and
     /// `Log::default_max_field_container_elements` set by `redef`s: fields
     /// are cut there, with Zeek's weirds (`log_string_field_truncated`,
@@ -1059,18 +1074,7 @@ mod tests {
             config.apply_redef(stmt).unwrap();
         }
         let dir = temp("redefined-limits");
-        let cfg = WriterConfig {
-            format: FormatOptions {
-                limits: config.log.limits,
-                ..Default::default()
-            },
-            files: Some(FileOptions::default()),
-            outputs: Vec::new(),
-            system_name: String::new(),
-            clock: Clock::Network,
-            weirds: config.weirds.clone(),
-        };
-        let mut w = LogWriter::with_sinks(&dir, cfg);
+        let mut w = LogWriter::with_sinks(&dir, limits_config(&config));
         w.set_mark(1_000_000_000).unwrap();
         w.write(&file(1, b"a-file-name-of-more-than-thirty-bytes.txt"))
             .unwrap();
@@ -1108,19 +1112,12 @@ mod tests {
             .apply_redef("redef Log::default_max_field_container_elements = 2;")
             .unwrap();
         let dir = temp("limit-weirds-queues");
-        let cfg = WriterConfig {
-            format: FormatOptions {
-                limits: config.log.limits,
-                ..Default::default()
-            },
-            files: Some(FileOptions::default()),
-            outputs: Vec::new(),
-            system_name: String::new(),
-            clock: Clock::Network,
-            weirds: config.weirds.clone(),
-        };
-        let (mut queues, h) =
-            LogQueue::spawn_many(LogWriter::with_sinks(&dir, cfg), 1 << 16, false, 2);
+        let (mut queues, h) = LogQueue::spawn_many(
+            LogWriter::with_sinks(&dir, limits_config(&config)),
+            1 << 16,
+            false,
+            2,
+        );
         for q in &mut queues {
             q.mark_time(1_000_000_000);
             assert!(q.send(&Tags(&["a", "b", "c"])));
