@@ -1448,6 +1448,10 @@ impl Config {
                 self.log.columns |= crate::logs::columns::CONN_VLAN;
                 true
             }
+            "protocols/conn/failed-service-logging" => {
+                self.log.columns |= crate::logs::columns::CONN_FAILED_SERVICE;
+                true
+            }
             "protocols/conn/community-id-logging" => {
                 self.log.columns |= crate::logs::columns::CONN_COMMUNITY_ID;
                 self.community_id = true;

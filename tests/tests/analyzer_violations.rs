@@ -1,6 +1,7 @@
 //! Zeek's analyzer framework on Zeek's own traces: violations counted
 //! against `max_analyzer_violations`, `DPD::ignore_violations`, removal of
-//! a failing analyzer with its analyzer.log record, and the ConnSize
+//! a failing analyzer with its analyzer.log record and conn.log
+//! `failed_service`, and the ConnSize
 //! analyzer switched off (`tests/data/zeek/<case>`, see its case.json).
 
 use std::path::Path;
@@ -114,10 +115,23 @@ fn max_analyzer_violations_as_zeek() {
 /// the packet's events run), so its weirds are there; nothing later is.
 #[test]
 fn first_violation_removes_pop3() {
-    let out = run(MAX, "default", &["base/protocols/pop3"], &[]);
+    let out = run(
+        MAX,
+        "default",
+        &[
+            "base/protocols/pop3",
+            "protocols/conn/failed-service-logging",
+        ],
+        &[],
+    );
     let conn = log(&out, "conn.log");
     assert_eq!(conn.len(), 1);
     assert_eq!(conn[0].get("service").map(String::as_str), None);
+    // policy/protocols/conn/failed-service-logging's column.
+    assert_eq!(
+        conn[0].get("failed_service").map(String::as_str),
+        Some("pop3")
+    );
     let failed = log(&out, "analyzer.log");
     assert_eq!(failed.len(), 1, "{failed:?}");
     let f = &failed[0];
@@ -148,6 +162,10 @@ fn first_violation_removes_pop3() {
     assert_eq!(
         conn[0].get("service").map(String::as_str),
         Some("pop3,-pop3")
+    );
+    assert_eq!(
+        conn[0].get("failed_service").map(String::as_str),
+        Some("pop3")
     );
     for d in [out, out2] {
         let _ = std::fs::remove_dir_all(d);

@@ -105,8 +105,12 @@ impl Service {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ServiceSet {
     items: [Option<Service>; 5],
-    /// `-name` entries, in removal order.
+    /// The confirmed analyzers removed after a violation, in removal
+    /// order (`failed_service` of `policy/protocols/conn/failed-service-logging`).
     removed: [Option<Service>; 5],
+    /// The removed ones stay in `service` as `-name`
+    /// (`DPD::track_removed_services_in_connection`).
+    show_removed: bool,
     /// Bits of the analyzers in Zeek's `failed_analyzers`.
     failed: u8,
     /// Violations raised per analyzer ([`Service::index`]), saturating.
@@ -197,6 +201,16 @@ impl ServiceSet {
     /// The `-name` entries of removed services (with
     /// `DPD::track_removed_services_in_connection`), in order.
     pub fn removed(&self) -> impl Iterator<Item = Service> + '_ {
+        self.removed
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|_| self.show_removed)
+    }
+
+    /// The confirmed analyzers removed after a violation, in removal
+    /// order (conn.log `failed_service`).
+    pub fn failed(&self) -> impl Iterator<Item = Service> + '_ {
         self.removed.iter().flatten().copied()
     }
 
@@ -230,13 +244,14 @@ impl ServiceSet {
         }
         let confirmed = self.contains(s);
         let log = confirmed && self.failed & s.bit() == 0;
+        if log {
+            if let Some(slot) = self.removed.iter_mut().find(|x| x.is_none()) {
+                *slot = Some(s);
+            }
+        }
         if confirmed {
             if rules.track_removed {
-                if !self.removed.contains(&Some(s)) {
-                    if let Some(slot) = self.removed.iter_mut().find(|x| x.is_none()) {
-                        *slot = Some(s);
-                    }
-                }
+                self.show_removed = true;
             } else {
                 self.remove(s);
             }

@@ -108,9 +108,12 @@ pub struct ConnRecord {
     pub inner_vlan: Option<u16>,
     /// The uids of the tunnels it was seen in.
     pub tunnel_parents: UidSet,
+    /// The confirmed analyzers removed after a violation, in order, and
+    /// how many.
+    pub failed_service: ([&'static str; 5], u8),
 }
 
-pub(crate) static SCHEMA: [Field; 27] = [
+pub(crate) static SCHEMA: [Field; 28] = [
     Field::zeek("ts", "time"),
     Field::zeek("uid", "string"),
     Field::zeek("id.orig_h", "addr"),
@@ -138,6 +141,11 @@ pub(crate) static SCHEMA: [Field; 27] = [
     Field::policy("community_id", "string", super::columns::CONN_COMMUNITY_ID),
     Field::policy("vlan", "int", super::columns::CONN_VLAN),
     Field::policy("inner_vlan", "int", super::columns::CONN_VLAN),
+    Field::policy(
+        "failed_service",
+        "set[string]",
+        super::columns::CONN_FAILED_SERVICE,
+    ),
 ];
 
 /// Formats a MAC address as Zeek does (`00:d0:03:3b:f4:00`).
@@ -203,6 +211,11 @@ impl LogRecord for ConnRecord {
         out(Value::inline(&self.community_id));
         out(Value::opt(self.vlan.map(u64::from), Value::Count));
         out(Value::opt(self.inner_vlan.map(u64::from), Value::Count));
+        let (names, n) = &self.failed_service;
+        out(match &names[..usize::from(*n).min(names.len())] {
+            [] => Value::Unset,
+            some => Value::Strings(some),
+        });
     }
 }
 

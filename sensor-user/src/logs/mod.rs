@@ -70,6 +70,9 @@ pub mod columns {
     pub const CONN_COMMUNITY_ID: u32 = 1 << 8;
     /// notice.log `community_id` (`policy/frameworks/notice/community-id`).
     pub const NOTICE_COMMUNITY_ID: u32 = 1 << 9;
+    /// conn.log `failed_service`
+    /// (`policy/protocols/conn/failed-service-logging`).
+    pub const CONN_FAILED_SERVICE: u32 = 1 << 10;
 }
 
 impl Field {
