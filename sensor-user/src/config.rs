@@ -1856,32 +1856,8 @@ impl Config {
                     .names
                     .cloned()
                     .unwrap_or_else(crate::logs::format::FieldNames::zeek);
-                let list = strings()?;
-                let plain = |t: &String| !t.is_empty() && !t.contains(['"', '\\', '\t', '\n']);
-                if !list.iter().all(plain) {
+                if !names.apply(name, op, strings()?) {
                     return Err(bad());
-                }
-                if name == "Log::default_scope_sep" {
-                    let [sep] = &list[..] else { return Err(bad()) };
-                    names.scope_sep = sep.clone();
-                } else {
-                    if list.len() % 2 != 0 {
-                        return Err(bad());
-                    }
-                    let pairs = list.chunks(2).map(|p| (p[0].clone(), p[1].clone()));
-                    match op {
-                        '=' => names.map = pairs.collect(),
-                        '+' => {
-                            for (from, to) in pairs {
-                                names.map.retain(|(f, _)| *f != from);
-                                names.map.push((from, to));
-                            }
-                        }
-                        _ => {
-                            let gone: Vec<_> = pairs.map(|(from, _)| from).collect();
-                            names.map.retain(|(f, _)| !gone.contains(f));
-                        }
-                    }
                 }
                 self.log.names = crate::logs::format::FieldNames::intern(names);
             }

@@ -142,6 +142,41 @@ impl FieldNames {
         Some(k)
     }
 
+    /// Applies a `redef` of `Log::default_scope_sep` or
+    /// `Log::default_field_name_map` (`op`: `=`, `+` or `-`) with the
+    /// string literals of its value; false for a value no log line could
+    /// carry (an empty name, a quote, a backslash, a tab or a newline) or
+    /// a map with a key and no name.
+    pub fn apply(&mut self, setting: &str, op: char, list: Vec<String>) -> bool {
+        let plain = |t: &String| !t.is_empty() && !t.contains(['"', '\\', '\t', '\n']);
+        if !list.iter().all(plain) {
+            return false;
+        }
+        if setting == "Log::default_scope_sep" {
+            let [sep] = &list[..] else { return false };
+            self.scope_sep = sep.clone();
+            return true;
+        }
+        if !list.len().is_multiple_of(2) {
+            return false;
+        }
+        let pairs = list.chunks(2).map(|p| (p[0].clone(), p[1].clone()));
+        match op {
+            '=' => self.map = pairs.collect(),
+            '+' => {
+                for (from, to) in pairs {
+                    self.map.retain(|(f, _)| *f != from);
+                    self.map.push((from, to));
+                }
+            }
+            _ => {
+                let gone: Vec<_> = pairs.map(|(from, _)| from).collect();
+                self.map.retain(|(f, _)| !gone.contains(f));
+            }
+        }
+        true
+    }
+
     /// Writes field `name` (dotted for record members) as these settings
     /// name it.
     fn write(&self, name: &str, out: &mut Vec<u8>) {

@@ -595,7 +595,7 @@ impl TlsSession {
         let dir = &mut self.dirs[d];
         let h = dir.hdr;
         dir.ctype = V2_RECORD;
-        dir.left = ((((h[0] & 0x7f) as usize) << 8) | h[1] as usize).saturating_sub(3);
+        dir.left = v2_body_len(&h);
         dir.small_len = 0;
         dir.small_total = 0;
         if !dir.encrypted {
@@ -617,7 +617,7 @@ impl TlsSession {
     /// content type is the type plus 300.
     fn v2_record_end(&mut self, is_orig: bool, body: &[u8], env: &mut dyn TlsEnv) {
         let h = self.dirs[usize::from(!is_orig)].hdr;
-        let record_len = ((((h[0] & 0x7f) as usize) << 8) | h[1] as usize).saturating_sub(3);
+        let record_len = v2_body_len(&h);
         match h[2] {
             0 => self.v2_error(is_orig, u16::from_be_bytes([h[3], h[4]]), env),
             1 => {
@@ -1529,6 +1529,12 @@ pub(super) fn at(env: &dyn TlsEnv) -> At {
         resp_local: env.resp_local(),
         start: env.conn_start(),
     }
+}
+
+/// Body length of a record with SSLv2 framing as Zeek reads it: the 15-bit
+/// length less the three header bytes after it (Zeek reads five).
+fn v2_body_len(h: &[u8; 5]) -> usize {
+    ((((h[0] & 0x7f) as usize) << 8) | h[1] as usize).saturating_sub(3)
 }
 
 /// Body length of the handshake message whose 4-byte header starts `hs`.
