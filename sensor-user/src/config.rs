@@ -562,6 +562,20 @@ pub struct LogSettings {
 }
 
 impl LogSettings {
+    /// The log encoding these settings ask for (the command line's
+    /// `--format` and `--timestamps` go over it).
+    pub fn format_options(&self) -> crate::logs::format::FormatOptions {
+        crate::logs::format::FormatOptions {
+            format: self.format.unwrap_or_default(),
+            time: self.time.unwrap_or_default(),
+            strict: self.strict,
+            columns: self.columns,
+            limits: self.limits,
+            names: self.names,
+            json_unset: self.json_unset,
+        }
+    }
+
     /// Whether conn.log carries MAC addresses: an extension field, and a
     /// column of `policy/protocols/conn/mac-logging`.
     pub fn l2_addrs(&self) -> bool {

@@ -612,24 +612,20 @@ fn build_config(a: &AnalysisArgs, ports: Vec<u16>) -> Result<(Config, FormatOpti
             spent: Default::default(),
         }));
     }
-    let format = FormatOptions {
-        format: match a.format {
-            Some(FormatArg::Json) => Format::Json,
-            Some(FormatArg::Tsv) => Format::Tsv,
-            None => config.log.format.unwrap_or_default(),
-        },
-        time: match a.timestamps {
-            Some(TimeArg::Epoch) => TimeFormat::Epoch,
-            Some(TimeArg::Iso8601) => TimeFormat::Iso8601,
-            Some(TimeArg::Millis) => TimeFormat::Millis,
-            None => config.log.time.unwrap_or_default(),
-        },
-        strict: a.zeek_strict,
-        columns: config.log.columns,
-        limits: config.log.limits,
-        names: config.log.names,
-        json_unset: config.log.json_unset,
-    };
+    let mut format = config.log.format_options();
+    if let Some(f) = a.format {
+        format.format = match f {
+            FormatArg::Json => Format::Json,
+            FormatArg::Tsv => Format::Tsv,
+        };
+    }
+    if let Some(t) = a.timestamps {
+        format.time = match t {
+            TimeArg::Epoch => TimeFormat::Epoch,
+            TimeArg::Iso8601 => TimeFormat::Iso8601,
+            TimeArg::Millis => TimeFormat::Millis,
+        };
+    }
     Ok((config, format))
 }
 

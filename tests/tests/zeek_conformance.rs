@@ -7,7 +7,7 @@ use serde_json::Value;
 use tests::{compare_typed, data_dir, parse_zeek_log_typed, read_json_log, temp_dir};
 
 use sensor::config::{Cidr, Config, Site};
-use sensor::logs::format::FormatOptions;
+use sensor::logs::format::{Format, FormatOptions, TimeFormat};
 use sensor::offline::{read, ReadOptions};
 
 /// A JSON array of strings (missing: empty).
@@ -97,11 +97,12 @@ fn run_case_with(
         let applied = config.apply_init(s.priority, &s.text);
         assert!(applied.is_ok(), "{name}: {}: {applied:?}", s.text);
     }
-    // The log field limits go to the writer, as the command line hands them.
+    // The log settings go to the writer as the command line hands them;
+    // the logs are read back as JSON with epoch times.
     let format = FormatOptions {
-        limits: config.log.limits,
-        names: config.log.names,
-        ..FormatOptions::default()
+        format: Format::Json,
+        time: TimeFormat::Epoch,
+        ..config.log.format_options()
     };
     let opts = ReadOptions {
         files: vec![trace],

@@ -111,8 +111,6 @@ pub struct ServiceSet {
     /// The removed ones stay in `service` as `-name`
     /// (`DPD::track_removed_services_in_connection`).
     show_removed: bool,
-    /// Bits of the analyzers in Zeek's `failed_analyzers`.
-    failed: u8,
     /// Violations raised per analyzer ([`Service::index`]), saturating.
     violations: [u16; 5],
     /// Payload delivered per direction (relative sequence of its end).
@@ -208,10 +206,15 @@ impl ServiceSet {
             .filter(|_| self.show_removed)
     }
 
-    /// The confirmed analyzers removed after a violation, in removal
-    /// order (conn.log `failed_service`).
-    pub fn failed(&self) -> impl Iterator<Item = Service> + '_ {
-        self.removed.iter().flatten().copied()
+    /// The names of the confirmed analyzers removed after a violation, in
+    /// removal order, and how many (conn.log `failed_service`).
+    pub fn failed_names(&self) -> ([&'static str; 5], u8) {
+        let mut f = ([""; 5], 0u8);
+        for s in self.removed.iter().flatten() {
+            f.0[usize::from(f.1)] = s.name();
+            f.1 += 1;
+        }
+        f
     }
 
     /// In-order payload of one direction reached `end` (relative
@@ -243,7 +246,8 @@ impl ServiceSet {
             return Verdict::Ignored;
         }
         let confirmed = self.contains(s);
-        let log = confirmed && self.failed & s.bit() == 0;
+        // Zeek's `failed_analyzers`: the removed ones.
+        let log = confirmed && !self.removed.contains(&Some(s));
         if log {
             if let Some(slot) = self.removed.iter_mut().find(|x| x.is_none()) {
                 *slot = Some(s);
@@ -255,7 +259,6 @@ impl ServiceSet {
             } else {
                 self.remove(s);
             }
-            self.failed |= s.bit();
         }
         Verdict::Removed { log }
     }

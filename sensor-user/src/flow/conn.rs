@@ -565,14 +565,7 @@ impl Conn {
             vlan: None,
             inner_vlan: None,
             tunnel_parents: Default::default(),
-            failed_service: {
-                let mut f = ([""; 5], 0u8);
-                for s in services.failed() {
-                    f.0[usize::from(f.1)] = s.name();
-                    f.1 += 1;
-                }
-                f
-            },
+            failed_service: services.failed_names(),
         }
     }
 }

@@ -190,13 +190,8 @@ impl JumboPool {
     /// Slot `i` must be free (owned by the calling worker).
     pub unsafe fn fill(&self, i: usize, data: &[u8]) {
         let n = data.len().min(JUMBO_SLOT);
-        assert!(i < JUMBO_SLOTS, "jumbo slot {i}");
-        // SAFETY: slot `i` lies within the allocation, and per the contract
-        // nobody else touches it.
-        unsafe {
-            let slot = self.slots.get().cast::<u8>().add(i * JUMBO_SLOT);
-            std::ptr::copy_nonoverlapping(data.as_ptr(), slot, n);
-        }
+        // SAFETY: per the contract, nobody else touches the slot.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.slot(i), n) };
     }
 
     /// The first `len` bytes of slot `i`.
@@ -204,13 +199,16 @@ impl JumboPool {
     /// # Safety
     /// Slot `i` must be held by, or lent to, the calling worker.
     pub unsafe fn get(&self, i: usize, len: usize) -> &[u8] {
+        // SAFETY: per the contract, nobody writes the slot meanwhile.
+        unsafe { std::slice::from_raw_parts(self.slot(i), len.min(JUMBO_SLOT)) }
+    }
+
+    /// The start of slot `i`, which lies within the allocation.
+    fn slot(&self, i: usize) -> *mut u8 {
         assert!(i < JUMBO_SLOTS, "jumbo slot {i}");
-        // SAFETY: slot `i` lies within the allocation, and per the contract
-        // nobody writes it meanwhile.
-        unsafe {
-            let slot = self.slots.get().cast::<u8>().add(i * JUMBO_SLOT);
-            std::slice::from_raw_parts(slot, len.min(JUMBO_SLOT))
-        }
+        // SAFETY: `i * JUMBO_SLOT` is inside the allocation of
+        // `JUMBO_SLOTS * JUMBO_SLOT` bytes.
+        unsafe { self.slots.get().cast::<u8>().add(i * JUMBO_SLOT) }
     }
 }
 

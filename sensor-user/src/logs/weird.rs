@@ -594,21 +594,28 @@ impl WeirdPolicy {
         now: u64,
     ) -> Verdict {
         let o = &*self.opts;
+        // The reporter's sampling: a connection's own first, which needs
+        // no run table, so that the weirds it drops take no lock.
+        let sampled = !WeirdOptions::listed(&o.sampling_whitelist, name);
+        let global = WeirdOptions::listed(&o.sampling_global_list, name);
+        if sampled && !global {
+            let own = match subject {
+                Subject::Conn { live: true, .. } => counts.is_none_or(|c| c.permit(name, o, now)),
+                Subject::Conn { live: false, .. } => Sample::default().permit(o, now),
+                _ => true,
+            };
+            if !own {
+                return Verdict::Drop;
+            }
+        }
         // A worker that panicked holding the lock left the tables whole.
         let mut t = self.tables.lock().unwrap_or_else(|e| e.into_inner());
-        // The reporter's sampling.
-        if !WeirdOptions::listed(&o.sampling_whitelist, name) {
+        if sampled {
             let permitted = match subject {
                 Subject::Net => t.permit_net(name, now, o),
                 Subject::Flow { src, dst } => t.permit_flow(name, (src, dst), now, o),
-                Subject::Conn { .. } if WeirdOptions::listed(&o.sampling_global_list, name) => {
-                    t.permit_net(name, now, o)
-                }
-                Subject::Conn { live: true, .. } => match counts {
-                    Some(c) => c.permit(name, o, now),
-                    None => true,
-                },
-                Subject::Conn { live: false, .. } => Sample::default().permit(o, now),
+                Subject::Conn { .. } if global => t.permit_net(name, now, o),
+                Subject::Conn { .. } => true,
             };
             if !permitted {
                 return Verdict::Drop;

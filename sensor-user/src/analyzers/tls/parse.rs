@@ -249,17 +249,21 @@ pub fn v2_client_hello_fault(body: &[u8], record_len: usize) -> Option<OutOfBoun
         if rest < 6 {
             return Some(OutOfBound::new("V2ClientHello:chal_len", 6, rest));
         }
-        let h = body.get(at..at + 6)?;
-        let need = 6
-            + u16::from_be_bytes([h[0], h[1]]) as usize
-            + u16::from_be_bytes([h[2], h[3]]) as usize
-            + u16::from_be_bytes([h[4], h[5]]) as usize;
+        let need = 6 + lengths_sum(body.get(at..at + 6)?);
         if need > rest {
             return Some(OutOfBound::new("V2ClientHello", need, rest));
         }
         at += need;
     }
     None
+}
+
+/// The sum of the big-endian 16-bit lengths `b` holds (an SSLv2 message's
+/// lengths of what follows them).
+fn lengths_sum(b: &[u8]) -> usize {
+    b.chunks_exact(2)
+        .map(|c| usize::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum()
 }
 
 /// An SSLv2 SERVER-HELLO (its session-id-hit flag and certificate type
@@ -277,14 +281,9 @@ pub struct V2ServerHello<'a> {
 }
 
 impl V2ServerHello<'_> {
-    /// Bytes the hello takes.
-    pub fn len(&self) -> usize {
-        8 + self.cert.len() + self.ciphers.len() / 3 * 3 + self.conn_id.len()
-    }
-
-    /// Whether the hello takes no bytes (never: its lengths take eight).
-    pub fn is_empty(&self) -> bool {
-        false
+    /// Bytes the hello takes in its record.
+    pub fn wire_len(&self) -> usize {
+        8 + self.cert.len() + self.ciphers.len() + self.conn_id.len()
     }
 
     /// The first cipher spec (Zeek's `first_cipher`), 0 when there is none.
@@ -339,11 +338,7 @@ pub fn v2_client_master_key_fault(body: &[u8], len: usize) -> Option<OutOfBound>
     if len < 7 {
         return Some(OutOfBound::new("V2ClientMasterKey:key_arg_len", 7, len));
     }
-    let h = body.get(..7)?;
-    let need = 7
-        + u16::from_be_bytes([h[1], h[2]]) as usize
-        + u16::from_be_bytes([h[3], h[4]]) as usize
-        + u16::from_be_bytes([h[5], h[6]]) as usize;
+    let need = 7 + lengths_sum(body.get(1..7)?);
     (need > len).then(|| OutOfBound::new("V2ClientMasterKey", need, len))
 }
 
@@ -760,9 +755,11 @@ mod tests {
         ];
         let h = v2_server_hello(&b, b.len()).unwrap().unwrap();
         assert_eq!((h.version, h.cert, h.conn_id), (2, &b[8..10], &b[16..]));
-        assert_eq!((h.first_cipher(), h.len()), (0x0700C0, b.len()));
+        assert_eq!((h.first_cipher(), h.wire_len()), (0x0700C0, b.len()));
         assert_eq!(
-            v2_server_hello(&b[..9], b.len()).unwrap().map(|h| h.len()),
+            v2_server_hello(&b[..9], b.len())
+                .unwrap()
+                .map(|h| h.wire_len()),
             None
         );
         let fault = |len| v2_server_hello(&b, len).err().map(r);

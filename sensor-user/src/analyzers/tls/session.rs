@@ -509,11 +509,8 @@ impl TlsSession {
         let d = usize::from(!is_orig);
         let dir = &self.dirs[d];
         if dir.encrypted {
-            // SSLv2 ciphertext has no content type the checks look at.
-            if self.record_version != SSLV2 {
-                let h = dir.hdr;
-                self.encrypted_record(is_orig, h[0], u16::from_be_bytes([h[3], h[4]]), env);
-            }
+            let h = dir.hdr;
+            self.encrypted_record(is_orig, h[0], u16::from_be_bytes([h[3], h[4]]), env);
             return;
         }
         match dir.ctype {
@@ -588,8 +585,9 @@ impl TlsSession {
 
     /// A record header with SSLv2 framing, read as Zeek reads it: five
     /// header bytes (length, message type, two more), then the rest of the
-    /// length. A plaintext record's body is kept whole in the handshake
-    /// buffer.
+    /// length. The record's body is kept whole in the handshake buffer
+    /// (SSLv2 is read only in the clear: its CLIENT-MASTER-KEY ends the
+    /// analysis).
     fn v2_record_header(&mut self, is_orig: bool, env: &mut dyn TlsEnv) {
         let d = usize::from(!is_orig);
         let dir = &mut self.dirs[d];
@@ -598,14 +596,12 @@ impl TlsSession {
         dir.left = v2_body_len(&h);
         dir.small_len = 0;
         dir.small_total = 0;
-        if !dir.encrypted {
-            dir.hs.clear();
-            borrow(&mut dir.hs, &self.budget);
-            if dir.left > dir.hs.capacity() {
-                // A record beyond the base buffer (a long certificate);
-                // what does not fit is not analysed.
-                grow(&mut dir.hs, dir.left, &self.budget);
-            }
+        dir.hs.clear();
+        borrow(&mut dir.hs, &self.budget);
+        if dir.left > dir.hs.capacity() {
+            // A record beyond the base buffer (a long certificate); what
+            // does not fit is not analysed.
+            grow(&mut dir.hs, dir.left, &self.budget);
         }
         if dir.left == 0 {
             self.record_end(is_orig, env);
@@ -655,9 +651,6 @@ impl TlsSession {
             self.violation(e.reason().as_bytes(), env);
             return;
         }
-        for d in &mut self.dirs {
-            d.encrypted = true;
-        }
         if !self.established {
             self.establish(env);
         }
@@ -680,7 +673,7 @@ impl TlsSession {
             let hello = parse::v2_server_hello(body.get(at..).unwrap_or(&[]), record_len - at);
             match hello {
                 Ok(Some(h)) => {
-                    at += h.len();
+                    at += h.wire_len();
                     self.v2_server_hello(is_orig, &h, env);
                 }
                 // Beyond what was kept of the record.
@@ -1963,6 +1956,13 @@ mod tests {
         }
     }
 
+    /// Asserts that logged line `l` holds every one of `wants`.
+    fn assert_has(l: &str, wants: &[&str]) {
+        for want in wants {
+            assert!(l.contains(want), "{want} missing in {l}");
+        }
+    }
+
     fn record(ctype: u8, body: &[u8]) -> Vec<u8> {
         let mut r = vec![ctype, 3, 3];
         r.extend((body.len() as u16).to_be_bytes());
@@ -2064,17 +2064,18 @@ mod tests {
         assert_eq!(s.deliver(true, &fin, &mut env), TlsNext::Done);
         assert_eq!(env.logged.len(), 1);
         let l = &env.logged[0];
-        for want in [
-            "\"version\":\"TLSv13\"",
-            "\"cipher\":\"TLS_AES_128_GCM_SHA256\"",
-            "\"curve\":\"x25519\"",
-            "\"server_name\":\"a.example\"",
-            "\"established\":true",
-            "\"ssl_history\":\"CsiI\"",
-            "\"resumed\":false",
-        ] {
-            assert!(l.contains(want), "{want} missing in {l}");
-        }
+        assert_has(
+            l,
+            &[
+                "\"version\":\"TLSv13\"",
+                "\"cipher\":\"TLS_AES_128_GCM_SHA256\"",
+                "\"curve\":\"x25519\"",
+                "\"server_name\":\"a.example\"",
+                "\"established\":true",
+                "\"ssl_history\":\"CsiI\"",
+                "\"resumed\":false",
+            ],
+        );
         assert!(env.weirds.is_empty(), "{:?}", env.weirds);
     }
 
@@ -2385,14 +2386,15 @@ mod tests {
         assert_eq!(next, TlsNext::Done);
         assert_eq!(env.logged.len(), 1);
         let l = &env.logged[0];
-        for want in [
-            "\"version\":\"SSLv2\"",
-            "\"cipher\":\"SSLv20_CK_DES_192_EDE3_CBC_WITH_MD5\"",
-            "\"established\":true",
-            "\"ssl_history\":\"Cs\"",
-        ] {
-            assert!(l.contains(want), "{want} in {l}");
-        }
+        assert_has(
+            l,
+            &[
+                "\"version\":\"SSLv2\"",
+                "\"cipher\":\"SSLv20_CK_DES_192_EDE3_CBC_WITH_MD5\"",
+                "\"established\":true",
+                "\"ssl_history\":\"Cs\"",
+            ],
+        );
         assert_eq!(env.certs, vec![(false, b"DER".to_vec())]);
         assert!(env.violations.is_empty() && env.weirds.is_empty());
     }
@@ -2417,14 +2419,15 @@ mod tests {
         );
         assert_eq!(env.logged.len(), 1);
         let l = &env.logged[0];
-        for want in [
-            "\"version\":\"SSLv2\"",
-            "\"last_alert\":\"unknown-1\"",
-            "\"established\":false",
-            "\"ssl_history\":\"sl\"",
-        ] {
-            assert!(l.contains(want), "{want} in {l}");
-        }
+        assert_has(
+            l,
+            &[
+                "\"version\":\"SSLv2\"",
+                "\"last_alert\":\"unknown-1\"",
+                "\"established\":false",
+                "\"ssl_history\":\"sl\"",
+            ],
+        );
         // A server hello of another version stops the analysis unlogged.
         let mut s = TlsSession::new(TlsOptions::default());
         let mut env = Env::default();
